@@ -1,0 +1,126 @@
+/**
+ * Typed errors shared by every tp module. Each carries a stable `code`; callers map codes to exit codes and HTTP
+ * statuses here and nowhere else.
+ */
+
+export type ErrorCode =
+  | 'not_found'
+  | 'already_exists'
+  | 'compare_failed'
+  | 'bad_parameter'
+  | 'access_denied'
+  | 'unauthenticated'
+  | 'limit_exceeded'
+  | 'locked'
+  | 'compacted'
+  | 'unavailable'
+  | 'internal';
+
+/** Base class: a message for humans, a code for machines, optional context fields for logs (never secrets). */
+export class TpError extends Error {
+  readonly code: ErrorCode = 'internal';
+  constructor(
+    message: string,
+    readonly context: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFound extends TpError {
+  override readonly code = 'not_found';
+}
+export class AlreadyExists extends TpError {
+  override readonly code = 'already_exists';
+}
+export class CompareFailed extends TpError {
+  override readonly code = 'compare_failed';
+}
+export class BadParameter extends TpError {
+  override readonly code = 'bad_parameter';
+}
+export class AccessDenied extends TpError {
+  override readonly code = 'access_denied';
+}
+export class Unauthenticated extends TpError {
+  override readonly code = 'unauthenticated';
+}
+export class LimitExceeded extends TpError {
+  override readonly code = 'limit_exceeded';
+}
+export class Locked extends TpError {
+  override readonly code = 'locked';
+}
+/** A watch asked to resume from a revision the backend no longer keeps; the caller must re-read and watch anew. */
+export class Compacted extends TpError {
+  override readonly code = 'compacted';
+}
+export class Unavailable extends TpError {
+  override readonly code = 'unavailable';
+}
+
+const httpStatus: Record<ErrorCode, number> = {
+  not_found: 404,
+  already_exists: 409,
+  compare_failed: 409,
+  bad_parameter: 400,
+  access_denied: 403,
+  unauthenticated: 401,
+  limit_exceeded: 429,
+  locked: 423,
+  compacted: 410,
+  unavailable: 503,
+  internal: 500,
+};
+
+const exitCodes: Record<ErrorCode, number> = {
+  not_found: 3,
+  already_exists: 4,
+  compare_failed: 4,
+  bad_parameter: 2,
+  access_denied: 5,
+  unauthenticated: 6,
+  limit_exceeded: 7,
+  locked: 5,
+  compacted: 1,
+  unavailable: 8,
+  internal: 1,
+};
+
+const byCode: Record<ErrorCode, new (message: string, context?: Record<string, unknown>) => TpError> = {
+  not_found: NotFound,
+  already_exists: AlreadyExists,
+  compare_failed: CompareFailed,
+  bad_parameter: BadParameter,
+  access_denied: AccessDenied,
+  unauthenticated: Unauthenticated,
+  limit_exceeded: LimitExceeded,
+  locked: Locked,
+  compacted: Compacted,
+  unavailable: Unavailable,
+  internal: TpError,
+};
+
+/** HTTP status for an error; unknown errors are 500. */
+export function statusOf(err: unknown): number {
+  return err instanceof TpError ? httpStatus[err.code] : 500;
+}
+
+/** Process exit code for an error; unknown errors are 1. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof TpError ? exitCodes[err.code] : 1;
+}
+
+/** Rebuilds a typed error from its wire form (`{code, message}`), so API clients throw what the server threw. */
+export function errorFromWire(code: string, message: string): TpError {
+  const ctor = byCode[code as ErrorCode] ?? TpError;
+  return new ctor(message);
+}
+
+/** A short, single-line description of any thrown value. */
+export function describe(err: unknown): string {
+  if (err instanceof Error) return err.message.split('\n')[0] ?? err.name;
+  return String(err);
+}

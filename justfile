@@ -1,0 +1,25 @@
+# tp development recipes. `npm test` is what CI runs; these are the same commands.
+set shell := ["bash", "-cu"]
+
+default: test
+
+# Run the default test suite (unit + integration).
+test:
+    node scripts/bootstrap.mjs
+    node_modules/.bin/bun test --timeout 60000
+
+# Lint and format check (biome).
+lint:
+    node_modules/.bin/biome check .
+
+# Type check without emitting.
+typecheck:
+    node_modules/.bin/tsc --noEmit -p .
+
+# Benchmarks: each tp figure beside its reference from the same run.
+bench:
+    node_modules/.bin/bun test/bench/run.ts
+
+# End-to-end suites that drive real OpenSSH / openssl / curl.
+e2e:
+    node_modules/.bin/bun test --timeout 120000 test/
