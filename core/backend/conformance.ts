@@ -6,7 +6,12 @@ import type { Backend, WatchEvent } from './types.ts';
 /** Opens a backend on the suite's storage; calling it again must reopen the same data. */
 export type BackendFactory = (opts: { clock: ManualClock; keepEvents?: number }) => Promise<Backend>;
 
-async function collect(it: AsyncIterable<WatchEvent>, n: number, ac: AbortController, ms = 10_000): Promise<WatchEvent[]> {
+async function collect(
+  it: AsyncIterable<WatchEvent>,
+  n: number,
+  ac: AbortController,
+  ms = 10_000,
+): Promise<WatchEvent[]> {
   const out: WatchEvent[] = [];
   const timer = setTimeout(() => ac.abort(), ms);
   for await (const e of it) {
@@ -61,10 +66,12 @@ export function backendConformance(engine: string, factory: BackendFactory): voi
       const { b, p } = await setup();
       await expect(b.compareAndSwap({ revision: 1 }, { key: `${p}x`, value: 'v' })).rejects.toBeInstanceOf(NotFound);
       const x = await b.put({ key: `${p}x`, value: 'v1' });
-      await expect(b.compareAndSwap({ revision: x.revision + 1000 }, { key: `${p}x`, value: 'bad' })).rejects.toBeInstanceOf(
+      await expect(
+        b.compareAndSwap({ revision: x.revision + 1000 }, { key: `${p}x`, value: 'bad' }),
+      ).rejects.toBeInstanceOf(CompareFailed);
+      await expect(b.compareAndSwap({ value: 'nope' }, { key: `${p}x`, value: 'bad' })).rejects.toBeInstanceOf(
         CompareFailed,
       );
-      await expect(b.compareAndSwap({ value: 'nope' }, { key: `${p}x`, value: 'bad' })).rejects.toBeInstanceOf(CompareFailed);
       const x2 = await b.compareAndSwap({ revision: x.revision }, { key: `${p}x`, value: 'v2' });
       await b.compareAndSwap({ value: 'v2' }, { key: `${p}x`, value: 'v3' });
       expect((await b.get(`${p}x`))?.value).toBe('v3');

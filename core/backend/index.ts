@@ -4,9 +4,9 @@ import { PostgresBackend } from './postgres.ts';
 import { SqliteBackend } from './sqlite.ts';
 import type { Backend } from './types.ts';
 
-export type { Backend, Expectation, Item, ItemInput, RangeOptions, WatchEvent, WatchOptions } from './types.ts';
 export { PostgresBackend } from './postgres.ts';
 export { SqliteBackend } from './sqlite.ts';
+export type { Backend, Expectation, Item, ItemInput, RangeOptions, WatchEvent, WatchOptions } from './types.ts';
 
 /** Storage settings as they appear in tp.yaml (`storage:`). */
 export interface StorageConfig {

@@ -65,7 +65,11 @@ export class PostgresBackend implements Backend {
       await sql`SELECT 1`;
     } catch (err) {
       await sql.close();
-      throw new Unavailable(`cannot reach PostgreSQL at ${redact(opts.url)}: ${(err as Error).message}`, {}, { cause: err });
+      throw new Unavailable(
+        `cannot reach PostgreSQL at ${redact(opts.url)}: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
     }
     const b = new PostgresBackend(sql, opts);
     await sql.begin(async (tx) => {
@@ -79,8 +83,10 @@ export class PostgresBackend implements Backend {
     b.hub = new WatchHub(
       {
         readEvents: async (after, limit) =>
-          ((await sql`SELECT revision, type, key, value, expires FROM tp_events WHERE revision > ${after}
-            ORDER BY revision LIMIT ${limit}`) as EventRow[]).map(toEvent),
+          (
+            (await sql`SELECT revision, type, key, value, expires FROM tp_events WHERE revision > ${after}
+            ORDER BY revision LIMIT ${limit}`) as EventRow[]
+          ).map(toEvent),
         oldestRevision: async () => Number((await sql`SELECT COALESCE(MIN(revision), 0) AS rev FROM tp_events`)[0].rev),
         currentRevision: () => b.currentRevision(),
       },
@@ -89,7 +95,10 @@ export class PostgresBackend implements Backend {
     b.subscription = await sql.listen(CHANNEL, () => b.hub.notify());
     const sweepMs = opts.sweepMs ?? 1000;
     if (sweepMs > 0) {
-      b.sweeper = setInterval(() => void b.sweep().catch((err) => log.warn("backend sweep failed", { error: describe(err) })), sweepMs);
+      b.sweeper = setInterval(
+        () => void b.sweep().catch((err) => log.warn('backend sweep failed', { error: describe(err) })),
+        sweepMs,
+      );
       b.sweeper.unref?.();
     }
     return b;
@@ -141,7 +150,8 @@ export class PostgresBackend implements Backend {
 
   async create(item: ItemInput): Promise<Item> {
     return this.commit(async (tx) => {
-      if (await this.liveRow(tx, item.key, true)) throw new AlreadyExists(`${item.key} already exists`, { key: item.key });
+      if (await this.liveRow(tx, item.key, true))
+        throw new AlreadyExists(`${item.key} already exists`, { key: item.key });
       return this.write(tx, item);
     });
   }
@@ -172,7 +182,8 @@ export class PostgresBackend implements Backend {
   }
 
   async currentRevision(): Promise<number> {
-    const [r] = await this.sql`SELECT COALESCE((SELECT last_value FROM tp_events_revision_seq WHERE is_called), 0) AS rev`;
+    const [r] = await this
+      .sql`SELECT COALESCE((SELECT last_value FROM tp_events_revision_seq WHERE is_called), 0) AS rev`;
     return Number(r.rev);
   }
 

@@ -8,6 +8,8 @@ import { SqliteBackend } from './sqlite.ts';
 const dir = mkdtempSync(join(tmpdir(), 'tp-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-backendConformance('sqlite', async ({ clock, keepEvents }) =>
-  new SqliteBackend({ path: join(dir, 'backend.sqlite'), clock, keepEvents, sweepMs: 0, pollMs: 50 }),
+backendConformance(
+  'sqlite',
+  async ({ clock, keepEvents }) =>
+    new SqliteBackend({ path: join(dir, 'backend.sqlite'), clock, keepEvents, sweepMs: 0, pollMs: 50 }),
 );

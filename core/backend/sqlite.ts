@@ -26,7 +26,8 @@ interface Row {
   expires: number | null;
 }
 
-const toItem = (r: Row): Item => (r.expires === null ? { key: r.key, value: r.value, revision: r.revision } : { ...r, expires: r.expires });
+const toItem = (r: Row): Item =>
+  r.expires === null ? { key: r.key, value: r.value, revision: r.revision } : { ...r, expires: r.expires };
 
 /**
  * The default engine: one SQLite file in WAL mode with synchronous=FULL, so every acknowledged write survives a
@@ -56,7 +57,9 @@ export class SqliteBackend implements Backend {
     this.db.exec(`CREATE TABLE IF NOT EXISTS events (
       revision INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, key TEXT NOT NULL, value TEXT, expires INTEGER)`);
     this.q = {
-      get: this.db.query('SELECT key, value, revision, expires FROM kv WHERE key = ? AND (expires IS NULL OR expires > ?)'),
+      get: this.db.query(
+        'SELECT key, value, revision, expires FROM kv WHERE key = ? AND (expires IS NULL OR expires > ?)',
+      ),
       getAny: this.db.query('SELECT key, value, revision, expires FROM kv WHERE key = ?'),
       upsert: this.db.query(`INSERT INTO kv (key, value, revision, expires) VALUES (?, ?, ?, ?)
         ON CONFLICT(key) DO UPDATE SET value = excluded.value, revision = excluded.revision, expires = excluded.expires`),
@@ -65,7 +68,9 @@ export class SqliteBackend implements Backend {
       range: this.db.query(`SELECT key, value, revision, expires FROM kv WHERE key >= ? AND key < ? AND key > ?
         AND (expires IS NULL OR expires > ?) ORDER BY key LIMIT ?`),
       expired: this.db.query('SELECT key FROM kv WHERE expires IS NOT NULL AND expires <= ? LIMIT 1000'),
-      events: this.db.query('SELECT revision, type, key, value, expires FROM events WHERE revision > ? ORDER BY revision LIMIT ?'),
+      events: this.db.query(
+        'SELECT revision, type, key, value, expires FROM events WHERE revision > ? ORDER BY revision LIMIT ?',
+      ),
       current: this.db.query("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS rev"),
       oldest: this.db.query('SELECT COALESCE(MIN(revision), 0) AS rev FROM events'),
       compact: this.db.query('DELETE FROM events WHERE revision <= ?'),

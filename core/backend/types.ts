@@ -16,9 +16,7 @@ export interface ItemInput {
 }
 
 /** One change, as a watcher sees it. Deletes carry the key and the revision of the delete. */
-export type WatchEvent =
-  | { type: 'put'; item: Item }
-  | { type: 'delete'; key: string; revision: number };
+export type WatchEvent = { type: 'put'; item: Item } | { type: 'delete'; key: string; revision: number };
 
 /** The precondition of a compare-and-swap: the current revision, or the current value. */
 export type Expectation = { revision: number } | { value: string };

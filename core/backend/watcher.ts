@@ -10,7 +10,6 @@ export interface EventRow {
   expires: number | bigint | string | null;
 }
 
-
 /** What an engine exposes to the shared watch loop. */
 export interface EventSource {
   /** Events with revision > `after` (any prefix), oldest first, at most `limit`. */
@@ -78,7 +77,9 @@ export class WatchHub {
         continue;
       }
       if (signal?.aborted || this.closed) break;
-      const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+      const aborted = new Promise<void>((resolve) =>
+        signal?.addEventListener('abort', () => resolve(), { once: true }),
+      );
       await Promise.race([woken, aborted]);
       this.waiters.delete(wake);
     }
