@@ -1,0 +1,67 @@
+import { AuthClient, loadAdminIdentity } from '../../core/client/authClient.ts';
+import { parseDuration } from '../../core/clock.ts';
+import { defaultDataDir } from '../../core/config/defaults.ts';
+import { BadParameter, describe, exitCodeOf } from '../../core/errors.ts';
+
+/** Flags every admin command shares. */
+export const adminArgs = {
+  'data-dir': { type: 'string', description: 'Auth data dir holding the local admin identity (env TP_DATA_DIR)' },
+  'auth-server': {
+    type: 'string',
+    description: 'Auth server address(es), comma-separated host:port (env TP_AUTH_SERVER)',
+  },
+} as const;
+
+export const formatArg = {
+  format: { type: 'string', description: 'Output format: text, json or yaml', default: 'text' },
+} as const;
+
+/** An API client acting as the local admin of the auth server whose data dir is given. */
+export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string }): AuthClient {
+  const dataDir = args['data-dir'] ?? defaultDataDir();
+  const identity = loadAdminIdentity(dataDir);
+  const list = args['auth-server'] ?? process.env.TP_AUTH_SERVER;
+  const servers = list
+    ? list
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : identity.servers;
+  return new AuthClient(servers, identity.tls);
+}
+
+/** Parses a duration flag (`--ttl 1h`) into ms, naming the flag in the error. */
+export function durationArg(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new BadParameter(`--${flag}: ${describe(err)}`, {}, { cause: err });
+  }
+}
+
+/** Splits a comma-separated flag into trimmed, non-empty values. */
+export function listArg(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Runs a command body; any error prints as one line on stderr and exits with the code its type maps to. */
+export function action<A>(fn: (args: A) => Promise<void> | void): (ctx: { args: A }) => Promise<void> {
+  return async ({ args }) => {
+    try {
+      await fn(args);
+    } catch (err) {
+      process.stderr.write(`error: ${describe(err)}\n`);
+      if (process.env.TP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      process.exit(exitCodeOf(err));
+    }
+  };
+}
+
+/** Reads all of stdin as text (for --password-stdin, -f -). */
+export async function readStdin(): Promise<string> {
+  return await new Response(Bun.stdin.stream()).text();
+}

@@ -1,0 +1,22 @@
+import { loadConfig, parseConfig } from '../../core/config/load.ts';
+import type { Config } from '../../core/config/schema.ts';
+import { log } from '../../core/log.ts';
+
+/** Loads --config when given, else the all-in-one defaults. */
+export function configFrom(path: string | undefined): Config {
+  return path ? loadConfig(path) : parseConfig('', '(defaults)');
+}
+
+/** Keeps a server process alive until SIGINT/SIGTERM, then runs `stop` once and exits 0. */
+export async function serveUntilSignal(stop: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      log.info('shutting down', { signal: sig });
+      resolve();
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+  await stop();
+  process.exit(0);
+}

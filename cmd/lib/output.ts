@@ -1,0 +1,34 @@
+import { stringify } from 'yaml';
+import { BadParameter } from '../../core/errors.ts';
+
+export type Format = 'text' | 'json' | 'yaml';
+
+/** Validates a --format value. */
+export function formatOf(value: unknown): Format {
+  const f = String(value ?? 'text');
+  if (f !== 'text' && f !== 'json' && f !== 'yaml')
+    throw new BadParameter(`--format must be text, json or yaml (got "${f}")`);
+  return f;
+}
+
+/** Renders rows as an aligned text table with upper-case headers; an empty list prints a hint instead. */
+export function table(rows: Record<string, unknown>[], columns: string[], empty = 'nothing to show'): string {
+  if (rows.length === 0) return empty;
+  const cell = (v: unknown) => (v === undefined || v === null ? '' : Array.isArray(v) ? v.join(',') : String(v));
+  const cells = rows.map((r) => columns.map((c) => cell(r[c])));
+  const heads = columns.map((c) => c.toUpperCase().replace(/_/g, ' '));
+  const widths = heads.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(heads), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** Prints data as JSON or YAML, or through `text` for humans. JSON output is stable and documented in --help. */
+export function print(format: Format, data: unknown, text: () => string): void {
+  if (format === 'json') process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  else if (format === 'yaml') process.stdout.write(stringify(data));
+  else process.stdout.write(`${text()}\n`);
+}

@@ -1,0 +1,66 @@
+import { defineCommand } from 'citty';
+import type { StoredLock } from '../core/auth/locks.ts';
+import { action, adminArgs, adminClient, durationArg, formatArg } from './lib/context.ts';
+import { formatOf, print, table } from './lib/output.ts';
+
+const add = defineCommand({
+  meta: {
+    name: 'add',
+    description: 'Lock a user or a node: new logins, certificates and sessions are refused until removed or expired',
+  },
+  args: {
+    user: { type: 'string', description: 'User to lock' },
+    node: { type: 'string', description: 'Node (name or host ID) to lock' },
+    message: { type: 'string', default: '', description: 'Why (shown to the locked-out user)' },
+    ttl: { type: 'string', description: 'Lock duration, e.g. 1h (default: until removed)' },
+    ...adminArgs,
+    ...formatArg,
+  },
+  run: action(async (args) => {
+    const lock = await adminClient(args).post<StoredLock>('/v1/locks', {
+      target: { user: args.user, node: args.node },
+      message: args.message,
+      ttlMs: durationArg('ttl', args.ttl),
+    });
+    print(
+      formatOf(args.format),
+      lock,
+      () => `lock ${lock.id} created on ${args.user ? `user ${args.user}` : `node ${args.node}`}`,
+    );
+  }),
+});
+
+const ls = defineCommand({
+  meta: { name: 'ls', description: 'List locks in force' },
+  args: { ...adminArgs, ...formatArg },
+  run: action(async (args) => {
+    const locks = await adminClient(args).get<StoredLock[]>('/v1/locks');
+    print(formatOf(args.format), locks, () =>
+      table(
+        locks.map((l) => ({
+          id: l.id,
+          target: l.target.user ? `user:${l.target.user}` : `node:${l.target.node}`,
+          message: l.message,
+          expires: l.expires ? new Date(l.expires).toISOString() : 'never',
+          created_by: l.createdBy,
+        })),
+        ['id', 'target', 'message', 'expires', 'created_by'],
+        'no locks',
+      ),
+    );
+  }),
+});
+
+const rm = defineCommand({
+  meta: { name: 'rm', description: 'Remove a lock' },
+  args: { id: { type: 'positional', required: true, description: 'Lock ID (see `tp locks ls`)' }, ...adminArgs },
+  run: action(async (args) => {
+    await adminClient(args).del(`/v1/locks/${encodeURIComponent(args.id)}`);
+    process.stdout.write(`lock ${args.id} removed\n`);
+  }),
+});
+
+export default defineCommand({
+  meta: { name: 'locks', description: 'Lock users or nodes out' },
+  subCommands: { add, ls, rm },
+});

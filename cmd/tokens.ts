@@ -1,0 +1,72 @@
+import { defineCommand } from 'citty';
+import type { StoredToken } from '../core/auth/tokens.ts';
+import { BadParameter } from '../core/errors.ts';
+import { action, adminArgs, adminClient, durationArg, formatArg, listArg } from './lib/context.ts';
+import { formatOf, print, table } from './lib/output.ts';
+
+const add = defineCommand({
+  meta: {
+    name: 'add',
+    description:
+      'Make a join token for agents. The token is printed once; tp keeps only its hash.\n' +
+      'Example: tp tokens add --type node --ttl 1h  then on the device: tp agent start --token <token> --proxy HOST:PORT',
+  },
+  args: {
+    type: { type: 'string', default: 'node', description: 'node or proxy (comma-separated for both)' },
+    ttl: { type: 'string', default: '30m', description: 'How long the token is valid' },
+    multi: { type: 'boolean', description: 'Allow many joins (default: single use)' },
+    ...adminArgs,
+    ...formatArg,
+  },
+  run: action(async (args) => {
+    const roles = listArg(args.type);
+    if (!roles.length || roles.some((r) => r !== 'node' && r !== 'proxy'))
+      throw new BadParameter('--type must be node or proxy');
+    const r = await adminClient(args).post<{ token: string; record: StoredToken }>('/v1/tokens', {
+      roles,
+      uses: args.multi ? 'multi' : 'single',
+      ttlMs: durationArg('ttl', args.ttl),
+    });
+    print(
+      formatOf(args.format),
+      {
+        token: r.token,
+        id: r.record.id,
+        roles: r.record.roles,
+        uses: r.record.uses,
+        expires: new Date(r.record.expires).toISOString(),
+      },
+      () =>
+        `${r.token}\n(id ${r.record.id}, ${r.record.uses}-use ${roles.join(',')} token, expires ${new Date(r.record.expires).toISOString()})`,
+    );
+  }),
+});
+
+const ls = defineCommand({
+  meta: { name: 'ls', description: 'List join tokens (IDs only; token values are never stored)' },
+  args: { ...adminArgs, ...formatArg },
+  run: action(async (args) => {
+    const tokens = await adminClient(args).get<Omit<StoredToken, 'hash'>[]>('/v1/tokens');
+    print(formatOf(args.format), tokens, () =>
+      table(
+        tokens.map((t) => ({ ...t, expires: new Date(t.expires).toISOString(), used_by: t.usedBy })),
+        ['id', 'roles', 'uses', 'used_by', 'expires'],
+        'no join tokens',
+      ),
+    );
+  }),
+});
+
+const rm = defineCommand({
+  meta: { name: 'rm', description: 'Delete a join token by its value or ID' },
+  args: { token: { type: 'positional', required: true, description: 'Token or token ID' }, ...adminArgs },
+  run: action(async (args) => {
+    await adminClient(args).del(`/v1/tokens/${encodeURIComponent(args.token)}`);
+    process.stdout.write('token deleted\n');
+  }),
+});
+
+export default defineCommand({
+  meta: { name: 'tokens', description: 'Manage join tokens' },
+  subCommands: { add, ls, rm },
+});

@@ -1,0 +1,24 @@
+#!/usr/bin/env bun
+import { defineCommand, runMain } from 'citty';
+import pkg from '../package.json' with { type: 'json' };
+
+/** The tp command line. Every subcommand loads lazily, so `tp version` loads no TLS, SSH or storage code. */
+const main = defineCommand({
+  meta: {
+    name: 'tp',
+    version: pkg.version,
+    description: 'tp: short-lived certificates and audited access to SSH servers (and more) through one proxy',
+  },
+  subCommands: {
+    version: () => import('./version.ts').then((m) => m.default),
+    start: () => import('./start.ts').then((m) => m.default),
+    ca: () => import('./ca.ts').then((m) => m.default),
+    users: () => import('./users.ts').then((m) => m.default),
+    roles: () => import('./roles.ts').then((m) => m.default),
+    tokens: () => import('./tokens.ts').then((m) => m.default),
+    locks: () => import('./locks.ts').then((m) => m.default),
+    audit: () => import('./audit.ts').then((m) => m.default),
+  },
+});
+
+await runMain(main);

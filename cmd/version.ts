@@ -1,0 +1,13 @@
+import { defineCommand } from 'citty';
+import pkg from '../package.json' with { type: 'json' };
+import { formatArg } from './lib/context.ts';
+import { formatOf, print } from './lib/output.ts';
+
+export default defineCommand({
+  meta: { name: 'version', description: 'Print the tp version' },
+  args: { ...formatArg },
+  run: ({ args }) => {
+    const info = { version: pkg.version, bun: Bun.version };
+    print(formatOf(args.format), info, () => `tp v${info.version} (bun ${info.bun})`);
+  },
+});

@@ -1,0 +1,56 @@
+/**
+ * Audit event types with stable codes (DESIGN.md, "Audit"). Codes never change meaning once shipped:
+ * `T<number><I|W>`, I for success/information, W for failure/warning.
+ */
+export const EVENT_CODES = {
+  'user.login': { ok: 'T1000I', fail: 'T1000W' },
+  'user.create': { ok: 'T1002I' },
+  'user.update': { ok: 'T1003I' },
+  'user.delete': { ok: 'T1004I' },
+  'user.password_change': { ok: 'T1005I' },
+  'user.locked_out': { ok: 'T1006W' },
+  'role.created': { ok: 'T9000I' },
+  'role.deleted': { ok: 'T9001I' },
+  'token.create': { ok: 'T9100I' },
+  'token.delete': { ok: 'T9101I' },
+  'lock.created': { ok: 'T9200I' },
+  'lock.deleted': { ok: 'T9201I' },
+  'cert.create': { ok: 'TC000I' },
+  join: { ok: 'TJ001I', fail: 'TJ001W' },
+  'auth.attempt': { fail: 'T3007W' },
+  'session.start': { ok: 'T2000I' },
+  'session.end': { ok: 'T2004I' },
+  exec: { ok: 'T3002I', fail: 'T3002E' },
+} as const;
+
+export type EventType = keyof typeof EVENT_CODES;
+
+/** One audit event as stored and searched. Never carries secrets (passwords, tokens, private keys, OTP codes). */
+export interface AuditEvent {
+  /** Unique, time-ordered ID. */
+  id: string;
+  type: EventType;
+  code: string;
+  /** ISO 8601 time. */
+  time: string;
+  cluster: string;
+  success: boolean;
+  /** Who acted (user name, or the host ID of a node/proxy). */
+  user?: string;
+  /** Why it failed, for failures. */
+  error?: string;
+  /** Event-specific fields: login, server_id, server_name, session_id, addr.remote, target, roles, ttl ... */
+  [field: string]: unknown;
+}
+
+/** What an emitter supplies; the log fills in id, code, time and cluster. */
+export type AuditInput = { type: EventType; success?: boolean; user?: string; error?: string } & Record<
+  string,
+  unknown
+>;
+
+/** The code of an event type for success or failure. */
+export function codeOf(type: EventType, success: boolean): string {
+  const codes = EVENT_CODES[type] as { ok?: string; fail?: string };
+  return (success ? codes.ok : codes.fail) ?? codes.ok ?? codes.fail ?? 'T0000I';
+}

@@ -1,0 +1,99 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { Backend } from '../backend/index.ts';
+import { getDoc } from '../backend/json.ts';
+import { formatAuthorizedKey, generateKeyPair, parseAuthorizedKey, sshPublicBlob } from '../crypto/keys.ts';
+import { createTlsCA, type TlsKeyPair } from '../crypto/x509.ts';
+import { AlreadyExists, Unavailable } from '../errors.ts';
+
+export type CaType = 'user' | 'host' | 'tls';
+export const CA_TYPES: CaType[] = ['user', 'host', 'tls'];
+
+/** One CA key pair as stored: SSH CAs keep an authorized_keys line + PKCS#8 key, the TLS CA a cert + key. */
+export interface StoredCaKeys {
+  ssh?: { pub: string; priv: string };
+  tls?: TlsKeyPair;
+}
+
+/** A CA as stored: the active keys sign; every key in `trusted` (active first) is accepted by verifiers. */
+export interface StoredCa {
+  type: CaType;
+  cluster: string;
+  active: StoredCaKeys;
+  /** Keys still trusted besides the active one (during rotation). */
+  additional: StoredCaKeys[];
+}
+
+/** The public side of a CA, safe to hand to anyone. */
+export interface PublicCa {
+  type: CaType;
+  cluster: string;
+  /** SSH CAs: authorized_keys lines (active first). */
+  sshKeys: string[];
+  /** TLS CA: PEM certificates (active first). */
+  tlsCerts: string[];
+}
+
+/** A CA ready to sign: its parsed signing key plus everything trusted. */
+export interface LoadedCa {
+  stored: StoredCa;
+  sshSigner?: KeyObject;
+  sshTrusted: Buffer[];
+  tls?: TlsKeyPair;
+  tlsTrusted: string[];
+}
+
+const key = (t: CaType) => `/cas/${t}`;
+
+async function makeCa(type: CaType, cluster: string, now: number): Promise<StoredCa> {
+  if (type === 'tls') return { type, cluster, active: { tls: await createTlsCA(cluster, now) }, additional: [] };
+  const kp = generateKeyPair('ed25519');
+  const pub = formatAuthorizedKey(sshPublicBlob(kp.publicKey), `${cluster}-${type}-ca`);
+  const priv = kp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  return { type, cluster, active: { ssh: { pub, priv } }, additional: [] };
+}
+
+/** Loads a CA for signing and verifying. */
+export function loadCa(stored: StoredCa): LoadedCa {
+  const all = [stored.active, ...stored.additional];
+  return {
+    stored,
+    sshSigner: stored.active.ssh ? createPrivateKey(stored.active.ssh.priv) : undefined,
+    sshTrusted: all.flatMap((k) => (k.ssh ? [parseAuthorizedKey(k.ssh.pub).blob] : [])),
+    tls: stored.active.tls,
+    tlsTrusted: all.flatMap((k) => (k.tls ? [k.tls.cert] : [])),
+  };
+}
+
+/** The public part of a stored CA. */
+export function publicCa(stored: StoredCa): PublicCa {
+  const all = [stored.active, ...stored.additional];
+  return {
+    type: stored.type,
+    cluster: stored.cluster,
+    sshKeys: all.flatMap((k) => (k.ssh ? [k.ssh.pub] : [])),
+    tlsCerts: all.flatMap((k) => (k.tls ? [k.tls.cert] : [])),
+  };
+}
+
+/**
+ * Returns the cluster's three CAs, creating any that do not exist yet. Safe when several auth servers start
+ * at once on one database: creation is create-if-absent, and the loser loads the winner's CA.
+ */
+export async function ensureCas(b: Backend, cluster: string, now: number): Promise<Record<CaType, StoredCa>> {
+  const out = {} as Record<CaType, StoredCa>;
+  for (const type of CA_TYPES) {
+    let doc = await getDoc<StoredCa>(b, key(type));
+    if (!doc) {
+      const fresh = await makeCa(type, cluster, now);
+      try {
+        await b.create({ key: key(type), value: JSON.stringify(fresh) });
+      } catch (err) {
+        if (!(err instanceof AlreadyExists)) throw err;
+      }
+      doc = await getDoc<StoredCa>(b, key(type));
+    }
+    if (!doc) throw new Unavailable(`CA ${type} vanished while being created`);
+    out[type] = doc.value;
+  }
+  return out;
+}

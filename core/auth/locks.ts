@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import type { Backend } from '../backend/index.ts';
+import { listDocs } from '../backend/json.ts';
+import { BadParameter, NotFound } from '../errors.ts';
+
+/** Who a lock stops: a user, or a node (by name or host ID). */
+export interface LockTarget {
+  user?: string;
+  node?: string;
+}
+
+/** A lock as stored; it lapses on its own when `expires` passes. */
+export interface StoredLock {
+  id: string;
+  target: LockTarget;
+  message: string;
+  createdAt: string;
+  createdBy: string;
+  expires?: number;
+}
+
+/** Locks in the backend. */
+export class LockStore {
+  constructor(private readonly b: Backend) {}
+
+  /** Adds a lock; exactly one of user/node must be set. */
+  async create(target: LockTarget, message: string, by: string, now: number, ttlMs?: number): Promise<StoredLock> {
+    if (!!target.user === !!target.node) throw new BadParameter('a lock targets exactly one of --user or --node');
+    const lock: StoredLock = {
+      id: randomBytes(8).toString('hex'),
+      target,
+      message,
+      createdAt: new Date(now).toISOString(),
+      createdBy: by,
+    };
+    if (ttlMs !== undefined) lock.expires = now + ttlMs;
+    await this.b.create({ key: `/locks/${lock.id}`, value: JSON.stringify(lock), expires: lock.expires });
+    return lock;
+  }
+
+  async list(): Promise<StoredLock[]> {
+    return listDocs<StoredLock>(this.b, '/locks/');
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.b.delete(`/locks/${id}`).catch((err: unknown) => {
+      if (err instanceof NotFound) throw new NotFound(`lock "${id}" not found`);
+      throw err;
+    });
+  }
+
+  /** The first live lock that applies to this user or node, if any. */
+  async find(target: LockTarget): Promise<StoredLock | undefined> {
+    return (await this.list()).find(
+      (l) => (target.user && l.target.user === target.user) || (target.node && l.target.node === target.node),
+    );
+  }
+}

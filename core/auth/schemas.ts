@@ -1,0 +1,105 @@
+import * as v from 'valibot';
+import { RoleSchema } from '../rbac/index.ts';
+
+/** Wire schemas of the auth API request bodies; everything past the edge trusts these types. */
+const Name = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'names are lowercase letters, digits, - _ .'));
+const Ttl = v.pipe(
+  v.number(),
+  v.integer(),
+  v.minValue(1000, 'ttl must be at least 1s'),
+  v.maxValue(366 * 86_400_000, 'ttl too long'),
+);
+const Login = v.pipe(
+  v.string(),
+  v.regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$|^\{\{\s*(internal|external)\.[A-Za-z0-9_.-]+\s*\}\}$/i, 'not a valid login'),
+);
+const SshKey = v.pipe(
+  v.string(),
+  v.maxLength(8192),
+  v.regex(
+    /^(ssh-ed25519|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+( .*)?$/,
+    'not an ed25519 or ecdsa P-256 OpenSSH public key',
+  ),
+);
+const SpkiPem = v.pipe(
+  v.string(),
+  v.maxLength(8192),
+  v.regex(/^-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----\s*$/, 'not a PEM public key'),
+);
+const Host = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(253),
+  v.regex(/^[A-Za-z0-9_.:-]+$/, 'not a host name or address'),
+);
+
+export const CreateUserBody = v.strictObject({
+  name: Name,
+  roles: v.pipe(v.array(Name), v.minLength(1, 'a user needs at least one role')),
+  logins: v.optional(v.array(Login)),
+  traits: v.optional(v.record(v.string(), v.array(v.string()))),
+  password: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+});
+
+export const SignupBody = v.strictObject({
+  token: v.pipe(v.string(), v.maxLength(256)),
+  password: v.pipe(v.string(), v.maxLength(1024)),
+});
+
+export const LoginBody = v.strictObject({
+  username: v.pipe(v.string(), v.maxLength(64)),
+  password: v.pipe(v.string(), v.maxLength(1024)),
+  otp: v.optional(v.pipe(v.string(), v.regex(/^\d{6}$/, 'the second-factor code has 6 digits'))),
+  sshPublicKey: SshKey,
+  tlsPublicKey: SpkiPem,
+  ttlMs: v.optional(Ttl),
+  remoteAddr: v.optional(v.pipe(v.string(), v.maxLength(128))),
+});
+
+export const SignUserBody = v.strictObject({
+  username: Name,
+  sshPublicKey: SshKey,
+  tlsPublicKey: SpkiPem,
+  ttlMs: v.optional(Ttl),
+});
+
+export const SignHostBody = v.strictObject({
+  hostName: Host,
+  principals: v.optional(v.array(Host)),
+  sshPublicKey: v.optional(SshKey),
+  tlsPublicKey: SpkiPem,
+  ttlMs: Ttl,
+  role: v.picklist(['node', 'proxy', 'auth']),
+});
+
+export const JoinBody = v.strictObject({
+  token: v.pipe(v.string(), v.maxLength(256)),
+  role: v.picklist(['node', 'proxy']),
+  hostName: Host,
+  principals: v.optional(v.array(Host)),
+  sshPublicKey: v.optional(SshKey),
+  tlsPublicKey: SpkiPem,
+});
+
+export const PutRoleBody = v.strictObject({ role: RoleSchema, force: v.optional(v.boolean(), false) });
+
+export const CreateTokenBody = v.strictObject({
+  roles: v.pipe(v.array(v.picklist(['node', 'proxy'])), v.minLength(1)),
+  uses: v.optional(v.picklist(['single', 'multi']), 'single'),
+  ttlMs: Ttl,
+});
+
+export const CreateLockBody = v.strictObject({
+  target: v.strictObject({ user: v.optional(Name), node: v.optional(Host) }),
+  message: v.optional(v.pipe(v.string(), v.maxLength(1024)), ''),
+  ttlMs: v.optional(Ttl),
+});
+
+export const EmitAuditBody = v.strictObject({
+  events: v.pipe(
+    v.array(
+      v.looseObject({ type: v.picklist(['session.start', 'session.end', 'exec', 'auth.attempt', 'user.login']) }),
+    ),
+    v.maxLength(1000),
+  ),
+});

@@ -1,0 +1,144 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog } from '../audit/log.ts';
+import { type Backend, openBackend, type StorageConfig } from '../backend/index.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { generateKeyPair } from '../crypto/keys.ts';
+import { log } from '../log.ts';
+import { createAuthApi } from './api.ts';
+import { ensureCas } from './cas.ts';
+import { ensureCluster } from './cluster.ts';
+import { issueHostCerts } from './issuer.ts';
+import { LockStore } from './locks.ts';
+import { DEFAULT_LOCKOUT, type LockoutPolicy, LoginGuard } from './login.ts';
+import { AuthService } from './service.ts';
+import { TokenStore } from './tokens.ts';
+import { UserStore } from './users.ts';
+
+export interface AuthServerOptions {
+  clusterName: string;
+  dataDir: string;
+  storage: StorageConfig;
+  /** `host:port` to listen on; port 0 picks a free port. */
+  listen: string;
+  secondFactor?: 'otp' | 'off';
+  /** Base URL of the web UI (for sign-up links). */
+  publicUrl?: string;
+  /** Extra names/addresses for the auth server's certificate. */
+  advertise?: string[];
+  clock?: Clock;
+  lockout?: LockoutPolicy;
+  /** Use this backend instead of opening one from `storage` (tests). */
+  backend?: Backend;
+}
+
+/** A running auth server: service, API listener and the address it got. */
+export interface AuthServer extends AsyncDisposable {
+  service: AuthService;
+  backend: Backend;
+  /** `host:port` actually bound. */
+  addr: string;
+  close(): Promise<void>;
+}
+
+/** Where the local admin identity lives in a data dir (read by the admin CLI). */
+export function adminIdentityDir(dataDir: string): string {
+  return join(dataDir, 'admin');
+}
+
+function splitHostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  if (i < 0) throw new TypeError(`listen address "${addr}" must be host:port`);
+  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
+}
+
+/**
+ * Starts the auth service: opens storage, creates the cluster and CAs on first start, issues itself a server
+ * certificate and a local admin identity (in `<dataDir>/admin`, mode 0600), and serves the mTLS API.
+ */
+export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServer> {
+  const clock = opts.clock ?? systemClock;
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const backend = opts.backend ?? (await openBackend(opts.storage, opts.dataDir, clock));
+  const now = clock.now();
+  await ensureCluster(backend, opts.clusterName, now);
+  const cas = await ensureCas(backend, opts.clusterName, now);
+  const [host, port] = splitHostPort(opts.listen);
+  const service = new AuthService({
+    backend,
+    clock,
+    cluster: opts.clusterName,
+    cas,
+    users: new UserStore(backend),
+    tokens: new TokenStore(backend),
+    locks: new LockStore(backend),
+    guard: new LoginGuard(backend, clock, opts.lockout ?? DEFAULT_LOCKOUT),
+    audit: new AuditLog(backend, clock, opts.clusterName),
+    secondFactor: opts.secondFactor ?? 'otp',
+    publicUrl: opts.publicUrl ?? 'https://localhost:3080',
+  });
+
+  const names = [...new Set(['localhost', '127.0.0.1', '::1', hostname(), host, ...(opts.advertise ?? [])])].filter(
+    (n) => n && n !== '0.0.0.0' && n !== '::',
+  );
+  const serverKey = generateKeyPair('p256');
+  const serverCert = await issueHostCerts({
+    hostCa: service.ca('host'),
+    tlsCa: service.ca('tls'),
+    cluster: opts.clusterName,
+    role: 'auth',
+    hostName: hostname(),
+    principals: names,
+    tlsPublicKey: serverKey.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    ttlMs: 365 * 86_400_000,
+    now,
+  });
+  const tlsCa = service.ca('tls');
+  const server = createAuthApi(service, {
+    cert: serverCert.tlsCert,
+    key: serverKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    ca: tlsCa.tlsTrusted,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  const reach = bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address;
+  const addr = bound.family === 'IPv6' && reach.includes(':') ? `[${reach}]:${bound.port}` : `${reach}:${bound.port}`;
+  await writeAdminIdentity(service, opts.dataDir, addr, now);
+  log.info('auth service started', { cluster: opts.clusterName, addr, storage: backend.name });
+
+  const close = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.dropConnections();
+    await closed;
+    if (!opts.backend) await backend.close();
+  };
+  return { service, backend, addr, close, [Symbol.asyncDispose]: close };
+}
+
+/** Writes the local admin identity: a fresh 30-day admin certificate, its key, the CA and this server's address. */
+async function writeAdminIdentity(service: AuthService, dataDir: string, addr: string, now: number): Promise<void> {
+  const dir = adminIdentityDir(dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const key = generateKeyPair('p256');
+  const out = await issueHostCerts({
+    hostCa: service.ca('host'),
+    tlsCa: service.ca('tls'),
+    cluster: service.cluster,
+    role: 'admin',
+    hostName: 'admin',
+    tlsPublicKey: key.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    ttlMs: 30 * 86_400_000,
+    now,
+  });
+  writeFileSync(join(dir, 'tls.key'), key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
+    mode: 0o600,
+  });
+  writeFileSync(join(dir, 'tls.crt'), out.tlsCert, { mode: 0o600 });
+  writeFileSync(join(dir, 'ca.crt'), service.ca('tls').tlsTrusted.join(''), { mode: 0o600 });
+  writeFileSync(join(dir, 'auth_servers'), `${addr}\n`, { mode: 0o600 });
+}

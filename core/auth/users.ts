@@ -1,0 +1,180 @@
+import { createHash, randomBytes } from 'node:crypto';
+import * as OTPAuth from 'otpauth';
+import type { Backend } from '../backend/index.ts';
+import { getDoc, listDocs } from '../backend/json.ts';
+import { AlreadyExists, BadParameter, CompareFailed, NotFound } from '../errors.ts';
+import { type Traits, validName } from '../rbac/index.ts';
+
+/** A user as stored. The secrets (password hash, TOTP secret) never leave the auth service. */
+export interface StoredUser {
+  name: string;
+  roles: string[];
+  traits: Traits;
+  createdAt: string;
+  passwordHash?: string;
+  totp?: { secret: string; lastStep?: number };
+  /** Epoch ms until which logins are refused after repeated failures. */
+  lockedUntil?: number;
+}
+
+/** What the API shows of a user. */
+export interface PublicUser {
+  name: string;
+  roles: string[];
+  traits: Traits;
+  createdAt: string;
+  hasPassword: boolean;
+  hasTotp: boolean;
+  lockedUntil?: string;
+}
+
+const userKey = (name: string) => `/users/${name}`;
+const signupKey = (token: string) => `/signup/${createHash('sha256').update(token).digest('hex')}`;
+
+/** The public view of a stored user. */
+export function publicUser(u: StoredUser): PublicUser {
+  const p: PublicUser = {
+    name: u.name,
+    roles: u.roles,
+    traits: u.traits,
+    createdAt: u.createdAt,
+    hasPassword: !!u.passwordHash,
+    hasTotp: !!u.totp,
+  };
+  if (u.lockedUntil) p.lockedUntil = new Date(u.lockedUntil).toISOString();
+  return p;
+}
+
+/** Passwords: at least 12 characters, at most 1024 (argon2id hashes anything, but unbounded input is a DoS). */
+export function checkPasswordPolicy(password: string): void {
+  if (password.length < 12) throw new BadParameter('password must be at least 12 characters');
+  if (password.length > 1024) throw new BadParameter('password must be at most 1024 characters');
+}
+
+/** Hashes a password with argon2id (Bun.password). */
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: 'argon2id' });
+}
+
+// A fixed hash to verify against when the user does not exist, so timing does not reveal which names exist.
+let dummyHash: Promise<string> | undefined;
+
+/** True if `password` matches; spends the same time when the user or hash is missing. */
+export async function verifyPassword(password: string, hash: string | undefined): Promise<boolean> {
+  if (!hash) {
+    dummyHash ??= hashPassword('tp-timing-equaliser-not-a-password');
+    await Bun.password.verify(password, await dummyHash);
+    return false;
+  }
+  return Bun.password.verify(password, hash);
+}
+
+/** Makes a TOTP secret and its otpauth:// URI for an authenticator app. */
+export function newTotp(cluster: string, user: string): { secret: string; uri: string } {
+  const secret = new OTPAuth.Secret({ size: 20 });
+  const totp = new OTPAuth.TOTP({
+    issuer: `tp:${cluster}`,
+    label: user,
+    secret,
+    digits: 6,
+    period: 30,
+    algorithm: 'SHA1',
+  });
+  return { secret: secret.base32, uri: totp.toString() };
+}
+
+/** The TOTP time step `code` is valid for at `now` (±1 step), or undefined when it is wrong. */
+export function totpStep(secret: string, code: string, now: number): number | undefined {
+  const totp = new OTPAuth.TOTP({
+    secret: OTPAuth.Secret.fromBase32(secret),
+    digits: 6,
+    period: 30,
+    algorithm: 'SHA1',
+  });
+  const delta = totp.validate({ token: code, timestamp: now, window: 1 });
+  return delta === null ? undefined : Math.floor(now / 30_000) + delta;
+}
+
+/** The current TOTP code for a secret (tests and `tp` tooling use it to log in). */
+export function totpCode(secret: string, now: number): string {
+  return new OTPAuth.TOTP({
+    secret: OTPAuth.Secret.fromBase32(secret),
+    digits: 6,
+    period: 30,
+    algorithm: 'SHA1',
+  }).generate({
+    timestamp: now,
+  });
+}
+
+/** User records in the backend. */
+export class UserStore {
+  constructor(private readonly b: Backend) {}
+
+  /** Creates a user; throws AlreadyExists when the name is taken. */
+  async create(u: StoredUser): Promise<void> {
+    if (!validName(u.name))
+      throw new BadParameter(`invalid user name "${u.name}": use lowercase letters, digits, - _ .`);
+    await this.b.create({ key: userKey(u.name), value: JSON.stringify(u) }).catch((err: unknown) => {
+      if (err instanceof AlreadyExists) throw new AlreadyExists(`user "${u.name}" already exists`);
+      throw err;
+    });
+  }
+
+  /** Returns the stored user or undefined. */
+  async find(name: string): Promise<StoredUser | undefined> {
+    return (await getDoc<StoredUser>(this.b, userKey(name)))?.value;
+  }
+
+  /** Returns the stored user or throws NotFound. */
+  async get(name: string): Promise<StoredUser> {
+    const u = await this.find(name);
+    if (!u) throw new NotFound(`user "${name}" not found`);
+    return u;
+  }
+
+  /** Applies `change` atomically (retrying on concurrent writes) and returns the new record. */
+  async update(name: string, change: (u: StoredUser) => StoredUser): Promise<StoredUser> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const doc = await getDoc<StoredUser>(this.b, userKey(name));
+      if (!doc) throw new NotFound(`user "${name}" not found`);
+      const next = change(structuredClone(doc.value));
+      try {
+        await this.b.compareAndSwap({ revision: doc.revision }, { key: userKey(name), value: JSON.stringify(next) });
+        return next;
+      } catch (err) {
+        if (!(err instanceof CompareFailed)) throw err;
+      }
+    }
+    throw new BadParameter(`user "${name}" is being changed concurrently; try again`);
+  }
+
+  async list(): Promise<StoredUser[]> {
+    return listDocs<StoredUser>(this.b, '/users/');
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.b.delete(userKey(name)).catch((err: unknown) => {
+      if (err instanceof NotFound) throw new NotFound(`user "${name}" not found`);
+      throw err;
+    });
+  }
+
+  /** Makes a one-time sign-up token for `name`, valid for `ttlMs`. */
+  async createSignupToken(name: string, now: number, ttlMs: number): Promise<string> {
+    const token = randomBytes(24).toString('base64url');
+    await this.b.put({ key: signupKey(token), value: JSON.stringify({ user: name }), expires: now + ttlMs });
+    return token;
+  }
+
+  /** Consumes a sign-up token and returns the user it was made for; throws NotFound when unknown or expired. */
+  async consumeSignupToken(token: string): Promise<string> {
+    const item = await this.b.get(signupKey(token));
+    if (!item) throw new NotFound('sign-up token is invalid or expired');
+    await this.b.delete(signupKey(token)).catch((err: unknown) => {
+      if (err instanceof NotFound) throw new NotFound('sign-up token was already used');
+      throw err;
+    });
+    return (JSON.parse(item.value) as { user: string }).user;
+  }
+}

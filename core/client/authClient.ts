@@ -1,0 +1,87 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, errorFromWire, NotFound, Unavailable } from '../errors.ts';
+
+/** TLS credentials of an API caller. Without cert/key the caller is anonymous (join, ping, CA keys only). */
+export interface ClientTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/** Loads the local admin identity that `tp ca start` writes into its data dir. */
+export function loadAdminIdentity(dataDir: string): { tls: ClientTls; servers: string[] } {
+  const dir = join(dataDir, 'admin');
+  if (!existsSync(join(dir, 'tls.crt'))) {
+    throw new NotFound(
+      `no admin identity in ${dir}: start the auth service there first (tp ca start --data-dir ${dataDir})`,
+    );
+  }
+  const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+  return {
+    tls: { ca: read('ca.crt'), cert: read('tls.crt'), key: read('tls.key') },
+    servers: existsSync(join(dir, 'auth_servers')) ? read('auth_servers').split(/\s+/).filter(Boolean) : [],
+  };
+}
+
+/**
+ * Calls the auth API over mutual TLS. With several servers it uses the one that last answered and fails over to
+ * the next when a server cannot be reached; HTTP errors are rethrown as the typed error the server sent.
+ */
+export class AuthClient {
+  private current = 0;
+
+  constructor(
+    private readonly servers: string[],
+    private readonly tls: ClientTls,
+    private readonly timeoutMs = 15_000,
+  ) {
+    if (servers.length === 0) throw new Unavailable('no auth server address given');
+  }
+
+  /** Sends one request and returns the parsed JSON answer. */
+  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    let lastError: unknown;
+    for (let i = 0; i < this.servers.length; i++) {
+      const idx = (this.current + i) % this.servers.length;
+      const server = this.servers[idx]!;
+      let res: Response;
+      try {
+        res = await fetch(`https://${server}${path}`, {
+          method,
+          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+          tls: { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key },
+        } as RequestInit);
+      } catch (err) {
+        lastError = err;
+        continue;
+      }
+      this.current = idx;
+      const text = await res.text();
+      let data: unknown;
+      try {
+        data = text ? JSON.parse(text) : undefined;
+      } catch (err) {
+        throw new Unavailable(`auth server ${server} answered ${res.status} with non-JSON`, {}, { cause: err });
+      }
+      if (!res.ok) {
+        const e = (data as { error?: { code: string; message: string } })?.error;
+        throw errorFromWire(e?.code ?? 'internal', e?.message ?? `HTTP ${res.status}`);
+      }
+      return data as T;
+    }
+    throw new Unavailable(`cannot reach auth server ${this.servers.join(' or ')}: ${describe(lastError)}`);
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+  del<T>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path);
+  }
+}

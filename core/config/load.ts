@@ -1,0 +1,64 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as v from 'valibot';
+import { isMap, LineCounter, parseDocument } from 'yaml';
+import { BadParameter } from '../errors.ts';
+import { type Config, ConfigSchema, KNOWN_KEYS } from './schema.ts';
+
+/** A config error pointing at the file and line, with a hint when one helps. */
+export class ConfigError extends BadParameter {}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+function suggest(key: string, parent: string): string {
+  const known = KNOWN_KEYS[parent] ?? [];
+  const best = known.map((k) => [k, distance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
+  const where = parent ? `under "${parent}"` : 'at the top level';
+  if (best && best[1] <= 3) return ` (did you mean "${best[0]}"?)`;
+  return known.length ? ` (known keys ${where}: ${known.join(', ')})` : '';
+}
+
+/** Parses tp.yaml text; throws ConfigError naming `file:line` for syntax errors, unknown keys and bad values. */
+export function parseConfig(text: string, file = 'tp.yaml'): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const pos = lines.linePos(e.pos[0]);
+    throw new ConfigError(`${file}:${pos.line}: ${e.message.split('\n')[0]}`);
+  }
+  const raw = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(`${file}:1: the config must be a mapping of keys`);
+  const result = v.safeParse(ConfigSchema, raw);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const path = (issue.path ?? []).map((p: { key: unknown }) => String(p.key));
+  let line = 1;
+  // Point at the key itself for unknown keys, at the value otherwise.
+  const parentNode = path.length > 1 ? doc.getIn(path.slice(0, -1), true) : doc.contents;
+  if (isMap(parentNode)) {
+    const pair = parentNode.items.find((p) => String((p.key as { value?: unknown })?.value) === path.at(-1));
+    const node = (pair?.key ?? pair?.value) as { range?: [number, number] } | undefined;
+    if (node?.range) line = lines.linePos(node.range[0]).line;
+  }
+  const dotted = path.join('.');
+  const isUnknownKey = issue.expected === 'never';
+  if (isUnknownKey) {
+    const key = path.at(-1) ?? '';
+    throw new ConfigError(`${file}:${line}: unknown key "${dotted}"${suggest(key, path.slice(0, -1).join('.'))}`);
+  }
+  throw new ConfigError(`${file}:${line}: invalid value for "${dotted}": ${issue.message}`);
+}
+
+/** Reads and parses a config file; a missing file is an error naming it. */
+export function loadConfig(file: string): Config {
+  if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist`);
+  return parseConfig(readFileSync(file, 'utf8'), file);
+}

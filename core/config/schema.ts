@@ -1,0 +1,60 @@
+import * as v from 'valibot';
+
+const HostPort = v.pipe(
+  v.string(),
+  v.regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]*):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:3080'),
+);
+const Url = v.pipe(v.string(), v.minLength(1));
+
+/** tp.yaml, the one config file of every tp process. Keys are kept stable (issue 3): unknown keys are errors. */
+export const ConfigSchema = v.strictObject({
+  cluster_name: v.optional(
+    v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'use lowercase letters, digits, "." and "-"')),
+  ),
+  data_dir: v.optional(v.pipe(v.string(), v.minLength(1))),
+  auth: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), true),
+      listen: v.optional(HostPort),
+      second_factor: v.optional(v.picklist(['otp', 'off'], 'second_factor is "otp" or "off"'), 'otp'),
+      public_url: v.optional(Url),
+    }),
+    {},
+  ),
+  proxy: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), true),
+      listen: v.optional(HostPort),
+      ssh_listen: v.optional(HostPort),
+      public_addr: v.optional(v.pipe(v.string(), v.minLength(1))),
+    }),
+    {},
+  ),
+  ssh: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), true),
+      name: v.optional(v.pipe(v.string(), v.minLength(1))),
+      labels: v.optional(v.record(v.string(), v.string()), {}),
+      listen: v.optional(HostPort),
+    }),
+    {},
+  ),
+  storage: v.optional(
+    v.strictObject({
+      type: v.optional(v.picklist(['sqlite', 'postgres'], 'storage.type is "sqlite" or "postgres"'), 'sqlite'),
+      url: v.optional(Url),
+    }),
+    { type: 'sqlite' },
+  ),
+});
+
+export type Config = v.InferOutput<typeof ConfigSchema>;
+
+/** Every key the schema knows, by dotted parent path (for "did you mean" hints). */
+export const KNOWN_KEYS: Record<string, string[]> = {
+  '': ['cluster_name', 'data_dir', 'auth', 'proxy', 'ssh', 'storage'],
+  auth: ['enabled', 'listen', 'second_factor', 'public_url'],
+  proxy: ['enabled', 'listen', 'ssh_listen', 'public_addr'],
+  ssh: ['enabled', 'name', 'labels', 'listen'],
+  storage: ['type', 'url'],
+};

@@ -1,0 +1,12 @@
+export type { Traits } from './access.ts';
+export {
+  allowedLogins,
+  checkNodeAccess,
+  checkRule,
+  expandTemplate,
+  labelsMatch,
+  maxSessionTtl,
+  sshPermissions,
+} from './access.ts';
+export type { Resource, Role, RoleConditions, Verb } from './role.ts';
+export { presetRoles, RoleSchema, validName } from './role.ts';
