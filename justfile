@@ -18,7 +18,7 @@ typecheck:
 
 # Benchmarks: each tp figure beside its reference from the same run.
 bench:
-    node_modules/.bin/bun test/bench/run.ts
+    NODE_ENV=test node_modules/.bin/bun test/bench/run.ts
 
 # End-to-end suites that drive real OpenSSH / openssl / curl.
 e2e:

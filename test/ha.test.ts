@@ -1,0 +1,65 @@
+import { afterAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuthClient, loadAdminIdentity } from '../core/client/authClient.ts';
+import { freshDatabase, postgresAvailable } from './helpers/postgres.ts';
+
+const entry = join(import.meta.dir, '..', 'cmd', 'tp.ts');
+const available = await postgresAvailable();
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Starts `tp ca start` as its own process and waits for the address it prints. */
+async function startAuthProcess(url: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tp-ha-'));
+  dirs.push(dataDir);
+  const child = Bun.spawn(
+    [process.execPath, entry, 'ca', 'start', '--storage-url', url, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--cluster-name', 'ha.test'],
+    { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, TP_LOG_FORMAT: 'json' } },
+  );
+  const reader = child.stdout.getReader();
+  let out = '';
+  const deadline = Date.now() + 20_000;
+  while (!/listening on (\S+)/.test(out)) {
+    if (Date.now() > deadline) throw new Error(`auth did not start: ${out}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`auth exited: ${out} ${await new Response(child.stderr).text()}`);
+    out += new TextDecoder().decode(value);
+  }
+  return { child, dataDir, addr: /listening on (\S+)/.exec(out)![1]! };
+}
+
+describe.skipIf(!available)('HA: two auth servers on one PostgreSQL', () => {
+  test('both serve one cluster, and a client with both addresses survives kill -9 of one', async () => {
+    const db = await freshDatabase();
+    const [a, b] = await Promise.all([startAuthProcess(db.url), startAuthProcess(db.url)]);
+    try {
+      const idA = loadAdminIdentity(a.dataDir);
+      const idB = loadAdminIdentity(b.dataDir);
+      const onlyA = new AuthClient([a.addr], idA.tls);
+      const onlyB = new AuthClient([b.addr], idB.tls);
+      const caA = await onlyA.get<{ sshKeys: string[] }>('/v1/cas/user');
+      const caB = await onlyB.get<{ sshKeys: string[] }>('/v1/cas/user');
+      expect(caA.sshKeys).toEqual(caB.sshKeys);
+      expect(idA.tls.ca).toBe(idB.tls.ca);
+
+      const both = new AuthClient([a.addr, b.addr], idA.tls, 5_000);
+      await both.post('/v1/users', { name: 'alice', roles: ['access'] });
+      expect((await onlyB.get<{ name: string }[]>('/v1/users')).map((u) => u.name)).toEqual(['alice']);
+
+      a.child.kill('SIGKILL');
+      await a.child.exited;
+      for (const name of ['bob', 'carol']) await both.post('/v1/users', { name, roles: ['access'] });
+      expect((await both.get<{ name: string }[]>('/v1/users')).map((u) => u.name)).toEqual(['alice', 'bob', 'carol']);
+      await expect(onlyA.get('/v1/users')).rejects.toThrow('cannot reach auth server');
+    } finally {
+      a.child.kill('SIGKILL');
+      b.child.kill('SIGTERM');
+      await Promise.all([a.child.exited, b.child.exited]);
+      await db.drop();
+    }
+  });
+});
