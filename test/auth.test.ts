@@ -1,13 +1,23 @@
 import { afterEach, describe, expect, test } from 'bun:test';
+import { totpCode } from '../core/auth/users.ts';
 import { AuthClient } from '../core/client/authClient.ts';
 import { ManualClock } from '../core/clock.ts';
-import { totpCode } from '../core/auth/users.ts';
 import { formatAuthorizedKey, sshPublicBlob } from '../core/crypto/keys.ts';
 import { createTlsCA, issueTlsCert } from '../core/crypto/x509.ts';
 import { AccessDenied, BadParameter, LimitExceeded, Locked, Unauthenticated } from '../core/errors.ts';
 import { clientKeys, startTestAuth, type TestAuth } from './helpers/cluster.ts';
 
 const PASSWORD = 'correct horse battery staple';
+
+/** Awaits a call that must fail and returns its error; a call that succeeds fails the test. */
+async function failure(p: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
 let auth: TestAuth | undefined;
 afterEach(async () => {
   await auth?.close();
@@ -18,12 +28,20 @@ function loginBody(username: string, password: string, otp?: string) {
   const k = clientKeys();
   return {
     keys: k,
-    body: { username, password, otp, sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)), tlsPublicKey: k.tlsPublicKey },
+    body: {
+      username,
+      password,
+      otp,
+      sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
+      tlsPublicKey: k.tlsPublicKey,
+    },
   };
 }
 
 async function events(type: string) {
-  return (await auth!.admin.get<{ type: string; success: boolean; user?: string; error?: string }[]>(`/v1/audit/events?type=${type}`));
+  return await auth!.admin.get<{ type: string; success: boolean; user?: string; error?: string }[]>(
+    `/v1/audit/events?type=${type}`,
+  );
 }
 
 describe('login', () => {
@@ -31,10 +49,10 @@ describe('login', () => {
     auth = await startTestAuth();
     await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
     const proxy = await auth.proxy();
-    const err = await proxy.post('/v1/login', loginBody('alice', 'wrong password!!').body).catch((e) => e);
+    const err = await failure(proxy.post('/v1/login', loginBody('alice', 'wrong password!!').body));
     expect(err).toBeInstanceOf(AccessDenied);
     expect(err.message).toBe('invalid username or password');
-    const unknown = await proxy.post('/v1/login', loginBody('nobody', PASSWORD).body).catch((e) => e);
+    const unknown = await failure(proxy.post('/v1/login', loginBody('nobody', PASSWORD).body));
     expect(unknown.message).toBe('invalid username or password');
     const failed = (await events('user.login')).filter((e) => !e.success);
     expect(failed.map((e) => e.user)).toEqual(['alice', 'nobody']);
@@ -47,9 +65,11 @@ describe('login', () => {
     await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
     const proxy = await auth.proxy();
     for (let i = 0; i < 5; i++) {
-      expect(await proxy.post('/v1/login', loginBody('alice', `bad-password-${i}!`).body).catch((e) => e)).toBeInstanceOf(AccessDenied);
+      expect(await failure(proxy.post('/v1/login', loginBody('alice', `bad-password-${i}!`).body))).toBeInstanceOf(
+        AccessDenied,
+      );
     }
-    const sixth = await proxy.post('/v1/login', loginBody('alice', PASSWORD).body).catch((e) => e);
+    const sixth = await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD).body));
     expect(sixth).toBeInstanceOf(Locked);
     expect(sixth.message).toContain('locked until');
     expect((await events('user.locked_out')).map((e) => e.user)).toEqual(['alice']);
@@ -62,22 +82,32 @@ describe('login', () => {
     auth = await startTestAuth({ lockout: { maxFailures: 100, windowMs: 60_000, lockoutMs: 60_000, perMinute: 3 } });
     await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
     const proxy = await auth.proxy();
-    for (let i = 0; i < 3; i++) await proxy.post('/v1/login', loginBody('alice', 'x'.repeat(12)).body).catch((e) => e);
-    expect(await proxy.post('/v1/login', loginBody('alice', PASSWORD).body).catch((e) => e)).toBeInstanceOf(LimitExceeded);
+    for (let i = 0; i < 3; i++) await failure(proxy.post('/v1/login', loginBody('alice', 'x'.repeat(12)).body));
+    expect(await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD).body))).toBeInstanceOf(LimitExceeded);
   });
 
   test('with second_factor otp: a missing, wrong or replayed code is refused', async () => {
     const clock = new ManualClock(Date.now());
     auth = await startTestAuth({ clock, secondFactor: 'otp' });
-    const created = await auth.admin.post<{ totpUri: string }>('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
+    const created = await auth.admin.post<{ totpUri: string }>('/v1/users', {
+      name: 'alice',
+      roles: ['access'],
+      password: PASSWORD,
+    });
     const secret = new URL(created.totpUri).searchParams.get('secret')!;
     const proxy = await auth.proxy();
-    expect((await proxy.post('/v1/login', loginBody('alice', PASSWORD).body).catch((e) => e)).message).toBe('invalid or reused second-factor code');
+    expect((await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD).body))).message).toBe(
+      'invalid or reused second-factor code',
+    );
     const code = totpCode(secret, clock.now());
     const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-    expect(await proxy.post('/v1/login', loginBody('alice', PASSWORD, wrong).body).catch((e) => e)).toBeInstanceOf(AccessDenied);
+    expect(await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD, wrong).body))).toBeInstanceOf(
+      AccessDenied,
+    );
     await proxy.post('/v1/login', loginBody('alice', PASSWORD, code).body);
-    expect((await proxy.post('/v1/login', loginBody('alice', PASSWORD, code).body).catch((e) => e)).message).toBe('invalid or reused second-factor code');
+    expect((await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD, code).body))).message).toBe(
+      'invalid or reused second-factor code',
+    );
     clock.advance(30_000);
     await proxy.post('/v1/login', loginBody('alice', PASSWORD, totpCode(secret, clock.now())).body);
   });
@@ -88,7 +118,7 @@ describe('login', () => {
     await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
     await auth.admin.post('/v1/locks', { target: { user: 'alice' }, message: 'laptop stolen', ttlMs: 60_000 });
     const proxy = await auth.proxy();
-    const err = await proxy.post('/v1/login', loginBody('alice', PASSWORD).body).catch((e) => e);
+    const err = await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD).body));
     expect(err).toBeInstanceOf(Locked);
     expect(err.message).toContain('laptop stolen');
     clock.advance(61_000);
@@ -99,16 +129,25 @@ describe('login', () => {
 describe('join tokens', () => {
   const joinBody = (token: string, host: string) => {
     const k = clientKeys();
-    return { token, role: 'node', hostName: host, sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)), tlsPublicKey: k.tlsPublicKey };
+    return {
+      token,
+      role: 'node',
+      hostName: host,
+      sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
+      tlsPublicKey: k.tlsPublicKey,
+    };
   };
 
   test('a single-use token joins once; reuse is refused and audited', async () => {
     auth = await startTestAuth();
     const { token } = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 });
-    const joined = await auth.anonymous.post<{ hostId: string; sshCert: string; userCa: string[] }>('/v1/join', joinBody(token, 'node-1'));
+    const joined = await auth.anonymous.post<{ hostId: string; sshCert: string; userCa: string[] }>(
+      '/v1/join',
+      joinBody(token, 'node-1'),
+    );
     expect(joined.sshCert).toContain('-cert-v01@openssh.com');
     expect(joined.userCa).toHaveLength(1);
-    const again = await auth.anonymous.post('/v1/join', joinBody(token, 'node-2')).catch((e) => e);
+    const again = await failure(auth.anonymous.post('/v1/join', joinBody(token, 'node-2')));
     expect(again).toBeInstanceOf(AccessDenied);
     expect(again.message).toBe('join token was already used (single-use)');
     expect((await events('join')).map((e) => e.success)).toEqual([true, false]);
@@ -119,10 +158,18 @@ describe('join tokens', () => {
     auth = await startTestAuth({ clock });
     const { token } = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 60_000 });
     clock.advance(61_000);
-    expect((await auth.anonymous.post('/v1/join', joinBody(token, 'n')).catch((e) => e)).message).toBe('join token is invalid or expired');
+    expect((await failure(auth.anonymous.post('/v1/join', joinBody(token, 'n')))).message).toBe(
+      'join token is invalid or expired',
+    );
     const proxyTok = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['proxy'], ttlMs: 60_000 });
-    expect((await auth.anonymous.post('/v1/join', joinBody(proxyTok.token, 'n')).catch((e) => e)).message).toBe('join token is for proxy, not node');
-    const multi = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], uses: 'multi', ttlMs: 60_000 });
+    expect((await failure(auth.anonymous.post('/v1/join', joinBody(proxyTok.token, 'n')))).message).toBe(
+      'join token is for proxy, not node',
+    );
+    const multi = await auth.admin.post<{ token: string }>('/v1/tokens', {
+      roles: ['node'],
+      uses: 'multi',
+      ttlMs: 60_000,
+    });
     await auth.anonymous.post('/v1/join', joinBody(multi.token, 'a'));
     await auth.anonymous.post('/v1/join', joinBody(multi.token, 'b'));
   });
@@ -131,7 +178,7 @@ describe('join tokens', () => {
 describe('API authorization', () => {
   test('every call is authorized by the caller certificate: anonymous, user, proxy, node', async () => {
     auth = await startTestAuth();
-    expect(await auth.anonymous.get('/v1/users').catch((e) => e)).toBeInstanceOf(Unauthenticated);
+    expect(await failure(auth.anonymous.get('/v1/users'))).toBeInstanceOf(Unauthenticated);
     await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
     const proxy = await auth.proxy();
     const { keys, body } = loginBody('alice', PASSWORD);
@@ -141,13 +188,13 @@ describe('API authorization', () => {
       cert: certs.tlsCert,
       key: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     });
-    const denied = await alice.get('/v1/users').catch((e) => e);
+    const denied = await failure(alice.get('/v1/users'));
     expect(denied).toBeInstanceOf(AccessDenied);
     expect(denied.message).toBe('"list" on user is not allowed by roles [access]');
-    expect((await alice.post('/v1/login', body).catch((e) => e)).message).toBe('login is for proxies');
-    expect((await proxy.post('/v1/users', { name: 'eve', roles: ['admin'], password: PASSWORD }).catch((e) => e)).message).toBe(
-      'proxy identities may not user.create',
-    );
+    expect((await failure(alice.post('/v1/login', body))).message).toBe('login is for proxies');
+    expect(
+      (await failure(proxy.post('/v1/users', { name: 'eve', roles: ['admin'], password: PASSWORD }))).message,
+    ).toBe('proxy identities may not user.create');
     const attempts = await events('auth.attempt');
     expect(attempts.map((e) => e.user).slice(0, 2)).toEqual(['alice', 'alice']);
     expect(attempts[2]?.user).toMatch(/^[0-9a-f-]{36}$/);
@@ -158,26 +205,54 @@ describe('API authorization', () => {
     const ca = await createTlsCA('test.cluster', Date.now());
     const k = clientKeys();
     const key = k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    const forged = await issueTlsCert({ ca, publicKey: k.tls.publicKey, subject: { commonName: 'admin', identity: { kind: 'admin' } }, now: Date.now(), ttlMs: 60_000, usage: 'client' });
+    const forged = await issueTlsCert({
+      ca,
+      publicKey: k.tls.publicKey,
+      subject: { commonName: 'admin', identity: { kind: 'admin' } },
+      now: Date.now(),
+      ttlMs: 60_000,
+      usage: 'client',
+    });
     const caPem = (await auth.anonymous.get<{ tlsCerts: string[] }>('/v1/cas/tls')).tlsCerts.join('');
     const foreign = new AuthClient([auth.server.addr], { ca: caPem, cert: forged, key });
-    expect(await foreign.get('/v1/users').catch((e) => e)).toBeInstanceOf(Unauthenticated);
+    expect(await failure(foreign.get('/v1/users'))).toBeInstanceOf(Unauthenticated);
     const adminCert = (await Bun.file(`${auth.dataDir}/admin/tls.crt`).text()).trim();
     const der = Buffer.from(adminCert.replace(/-----[^-]+-----|\s/g, ''), 'base64');
     der[der.length - 5]! ^= 0xff;
-    const lines = der.toString('base64').match(/.{1,64}/g)!.join('\n');
+    const lines = der
+      .toString('base64')
+      .match(/.{1,64}/g)!
+      .join('\n');
     const tampered = `-----BEGIN CERTIFICATE-----\n${lines}\n-----END CERTIFICATE-----\n`;
     // Bun's own client refuses to present a tampered certificate, so curl (OpenSSL) presents it.
     const tamperedPath = `${auth.dataDir}/tampered.crt`;
     await Bun.write(tamperedPath, tampered);
     const curl = Bun.spawn(
-      ['curl', '-sS', '--cacert', `${auth.dataDir}/admin/ca.crt`, '--cert', tamperedPath, '--key', `${auth.dataDir}/admin/tls.key`, '--resolve', `localhost:${auth.server.addr.split(':')[1]}:127.0.0.1`, `https://localhost:${auth.server.addr.split(':')[1]}/v1/users`],
+      [
+        'curl',
+        '-sS',
+        '--cacert',
+        `${auth.dataDir}/admin/ca.crt`,
+        '--cert',
+        tamperedPath,
+        '--key',
+        `${auth.dataDir}/admin/tls.key`,
+        '--resolve',
+        `localhost:${auth.server.addr.split(':')[1]}:127.0.0.1`,
+        `https://localhost:${auth.server.addr.split(':')[1]}/v1/users`,
+      ],
       { stdout: 'pipe', stderr: 'pipe' },
     );
-    const [body, stderr, code] = await Promise.all([new Response(curl.stdout).text(), new Response(curl.stderr).text(), curl.exited]);
+    const [body, stderr, code] = await Promise.all([
+      new Response(curl.stdout).text(),
+      new Response(curl.stderr).text(),
+      curl.exited,
+    ]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(JSON.parse(body)).toEqual({ error: { code: 'unauthenticated', message: 'a client certificate is required for user.list' } });
+    expect(JSON.parse(body)).toEqual({
+      error: { code: 'unauthenticated', message: 'a client certificate is required for user.list' },
+    });
   });
 
   test('malformed bodies get one clear error and write nothing', async () => {
@@ -187,24 +262,36 @@ describe('API authorization', () => {
     const id = await Bun.file(`${auth.dataDir}/admin/tls.crt`).text();
     const key = await Bun.file(`${auth.dataDir}/admin/tls.key`).text();
     const ca = await Bun.file(`${auth.dataDir}/admin/ca.crt`).text();
-    const raw = await fetch(`https://${server}/v1/users`, { method: 'POST', body: '{"name": "x", roles:', tls: { cert: id, key, ca } } as RequestInit);
+    const raw = await fetch(`https://${server}/v1/users`, {
+      method: 'POST',
+      body: '{"name": "x", roles:',
+      tls: { cert: id, key, ca },
+    } as RequestInit);
     expect(raw.status).toBe(400);
     expect(await raw.json()).toEqual({ error: { code: 'bad_parameter', message: 'request body is not valid JSON' } });
     const cases: [string, unknown, string][] = [
       ['/v1/users', { name: 'Bad Name', roles: ['access'] }, 'invalid request field "name"'],
       ['/v1/users', { name: 'ok', roles: ['access'], admin: true }, 'invalid request field "admin"'],
       ['/v1/users', { name: 'ok', roles: ['access'], password: 'short' }, 'password must be at least 12 characters'],
-      ['/v1/roles', { role: { metadata: { name: 'r' }, spec: { allow: { logins: 'root' } } } }, 'invalid request field "role.spec.allow.logins"'],
+      [
+        '/v1/roles',
+        { role: { metadata: { name: 'r' }, spec: { allow: { logins: 'root' } } } },
+        'invalid request field "role.spec.allow.logins"',
+      ],
       ['/v1/tokens', { roles: ['node'], ttlMs: -5 }, 'ttl must be at least 1s'],
       ['/v1/locks', { target: {} }, 'a lock targets exactly one of --user or --node'],
       ['/v1/join', { token: 1 }, 'invalid request field "token"'],
     ];
     for (const [path, body, message] of cases) {
-      const err = await auth.admin.post(path, body).catch((e) => e);
+      const err = await failure(auth.admin.post(path, body));
       expect(err).toBeInstanceOf(BadParameter);
       expect(err.message).toContain(message);
     }
-    const huge = await fetch(`https://${server}/v1/users`, { method: 'POST', body: 'x'.repeat(2 << 20), tls: { cert: id, key, ca } } as RequestInit);
+    const huge = await fetch(`https://${server}/v1/users`, {
+      method: 'POST',
+      body: 'x'.repeat(2 << 20),
+      tls: { cert: id, key, ca },
+    } as RequestInit);
     expect(huge.status).toBe(400);
     expect(await auth.server.backend.currentRevision()).toBe(before);
     expect((await auth.admin.get<unknown[]>('/v1/users')).length).toBe(0);

@@ -17,7 +17,20 @@ async function startAuthProcess(url: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'tp-ha-'));
   dirs.push(dataDir);
   const child = Bun.spawn(
-    [process.execPath, entry, 'ca', 'start', '--storage-url', url, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--cluster-name', 'ha.test'],
+    [
+      process.execPath,
+      entry,
+      'ca',
+      'start',
+      '--storage-url',
+      url,
+      '--data-dir',
+      dataDir,
+      '--listen',
+      '127.0.0.1:0',
+      '--cluster-name',
+      'ha.test',
+    ],
     { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, TP_LOG_FORMAT: 'json' } },
   );
   const reader = child.stdout.getReader();

@@ -10,13 +10,28 @@ const dev = role({
   metadata: { name: 'dev' },
   spec: {
     options: { max_session_ttl: '8h', forward_agent: true },
-    allow: { logins: ['{{internal.logins}}', 'ubuntu', '{{external.unix_groups}}'], node_labels: { env: ['dev', 'staging'], team: '^plat.*$' } },
+    allow: {
+      logins: ['{{internal.logins}}', 'ubuntu', '{{external.unix_groups}}'],
+      node_labels: { env: ['dev', 'staging'], team: '^plat.*$' },
+    },
     deny: { logins: ['root'] },
   },
 });
 const prodBlock = role({ metadata: { name: 'no-prod' }, spec: { deny: { node_labels: { env: 'prod' } } } });
-const auditor = role({ metadata: { name: 'auditor' }, spec: { options: { max_session_ttl: '1h', forward_agent: false }, allow: { rules: [{ resources: ['audit'], verbs: ['list'] }] }, deny: { rules: [{ resources: ['user'], verbs: ['*'] }] } } });
-const rootish = role({ metadata: { name: 'rootish' }, spec: { allow: { logins: ['root', 'alice'], node_labels: { '*': '*' }, rules: [{ resources: ['*'], verbs: ['*'] }] } } });
+const auditor = role({
+  metadata: { name: 'auditor' },
+  spec: {
+    options: { max_session_ttl: '1h', forward_agent: false },
+    allow: { rules: [{ resources: ['audit'], verbs: ['list'] }] },
+    deny: { rules: [{ resources: ['user'], verbs: ['*'] }] },
+  },
+});
+const rootish = role({
+  metadata: { name: 'rootish' },
+  spec: {
+    allow: { logins: ['root', 'alice'], node_labels: { '*': '*' }, rules: [{ resources: ['*'], verbs: ['*'] }] },
+  },
+});
 const traits = { logins: ['alice'], unix_groups: ['builders'] };
 
 describe('roles', () => {
@@ -30,11 +45,19 @@ describe('roles', () => {
   test('node access needs a login and matching labels; deny rules win', () => {
     const staging = { env: 'staging', team: 'platform' };
     checkNodeAccess([dev], traits, 'alice', staging);
-    expect(() => checkNodeAccess([dev], traits, 'postgres', staging)).toThrow('login "postgres" is not allowed by roles [dev]');
+    expect(() => checkNodeAccess([dev], traits, 'postgres', staging)).toThrow(
+      'login "postgres" is not allowed by roles [dev]',
+    );
     expect(() => checkNodeAccess([dev], traits, 'alice', { env: 'prod', team: 'platform' })).toThrow(AccessDenied);
-    expect(() => checkNodeAccess([dev], traits, 'alice', { env: 'dev', team: 'data' })).toThrow('node labels do not match');
-    expect(() => checkNodeAccess([dev, rootish], traits, 'root', staging)).toThrow('login "root" is denied by role "dev"');
-    expect(() => checkNodeAccess([rootish, prodBlock], traits, 'alice', { env: 'prod' })).toThrow('denied by role "no-prod"');
+    expect(() => checkNodeAccess([dev], traits, 'alice', { env: 'dev', team: 'data' })).toThrow(
+      'node labels do not match',
+    );
+    expect(() => checkNodeAccess([dev, rootish], traits, 'root', staging)).toThrow(
+      'login "root" is denied by role "dev"',
+    );
+    expect(() => checkNodeAccess([rootish, prodBlock], traits, 'alice', { env: 'prod' })).toThrow(
+      'denied by role "no-prod"',
+    );
     checkNodeAccess([rootish, prodBlock], traits, 'alice', { env: 'dev' });
   });
 

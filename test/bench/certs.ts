@@ -42,24 +42,59 @@ export async function benchCerts(): Promise<Row[]> {
     const userBlob = sshPublicBlob(generateKeyPair('ed25519').publicKey);
     const now = BigInt(Math.floor(Date.now() / 1000));
     const sshRate = await rate(3000, 1, () =>
-      signCert({ publicKey: userBlob, certType: 'user', keyId: 'alice', principals: ['alice'], validAfter: now, validBefore: now + 3600n }, ca.privateKey),
+      signCert(
+        {
+          publicKey: userBlob,
+          certType: 'user',
+          keyId: 'alice',
+          principals: ['alice'],
+          validAfter: now,
+          validBefore: now + 3600n,
+        },
+        ca.privateKey,
+      ),
     );
-    rows.push({ figure: 'SSH user certs signed (in-process)', tp: sshRate, reference: keygenRate, referenceName: 'ssh-keygen -s', unit: '/s', higherIsBetter: true });
+    rows.push({
+      figure: 'SSH user certs signed (in-process)',
+      tp: sshRate,
+      reference: keygenRate,
+      referenceName: 'ssh-keygen -s',
+      unit: '/s',
+      higherIsBetter: true,
+    });
 
     const tlsCa = await createTlsCA('bench', Date.now());
     const holder = generateKeyPair('p256').publicKey;
     const x509Rate = await rate(1000, 1, () =>
-      issueTlsCert({ ca: tlsCa, publicKey: holder, subject: { commonName: 'alice', organization: ['dev'], identity: { kind: 'user', logins: ['alice'] } }, now: Date.now(), ttlMs: 3_600_000, usage: 'client' }),
+      issueTlsCert({
+        ca: tlsCa,
+        publicKey: holder,
+        subject: { commonName: 'alice', organization: ['dev'], identity: { kind: 'user', logins: ['alice'] } },
+        now: Date.now(),
+        ttlMs: 3_600_000,
+        usage: 'client',
+      }),
     );
     rows.push({ figure: 'X.509 client certs signed (in-process)', tp: x509Rate, unit: '/s', higherIsBetter: true });
 
     await using auth = await startTestAuth();
     await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'] });
     const keys = clientKeys();
-    const body = { username: 'alice', sshPublicKey: formatAuthorizedKey(sshPublicBlob(keys.ssh.publicKey)), tlsPublicKey: keys.tlsPublicKey };
+    const body = {
+      username: 'alice',
+      sshPublicKey: formatAuthorizedKey(sshPublicBlob(keys.ssh.publicKey)),
+      tlsPublicKey: keys.tlsPublicKey,
+    };
     await rate(50, 4, () => auth.admin.post('/v1/certs/user', body));
     const apiRate = await rate(1000, 8, () => auth.admin.post('/v1/certs/user', body));
-    rows.push({ figure: 'cert pairs (SSH + X.509) via auth API, mTLS, audited', tp: apiRate, reference: keygenRate, referenceName: 'ssh-keygen -s, SSH only', unit: '/s', higherIsBetter: true });
+    rows.push({
+      figure: 'cert pairs (SSH + X.509) via auth API, mTLS, audited',
+      tp: apiRate,
+      reference: keygenRate,
+      referenceName: 'ssh-keygen -s, SSH only',
+      unit: '/s',
+      higherIsBetter: true,
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
