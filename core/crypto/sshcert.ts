@@ -58,10 +58,12 @@ export class CertRejected extends AccessDenied {
       | 'expired'
       | 'not_yet_valid'
       | 'wrong_principal'
-      | 'unknown_critical_option',
+      | 'unknown_critical_option'
+      | 'source_address',
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message, { reason });
+    super(message, { reason }, options);
   }
 }
 
