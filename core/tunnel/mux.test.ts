@@ -1,0 +1,85 @@
+import { describe, expect, test } from 'bun:test';
+import { createServer, connect, type Socket } from 'node:net';
+import { MuxSession, type MuxStream } from './mux.ts';
+
+type Opts = { keepaliveMs?: number; timeoutMs?: number };
+async function pair(opts: Opts = {}, serverOpts: Opts = opts) {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const accepted = new Promise<Socket>((r) => server.once('connection', r));
+  const c = connect((server.address() as { port: number }).port, '127.0.0.1');
+  const s = await accepted;
+  server.close();
+  return { client: new MuxSession(c, { side: 'client', ...opts }), server: new MuxSession(s, { side: 'server', ...serverOpts }), c, s };
+}
+
+const readAll = (s: MuxStream) =>
+  new Promise<Buffer>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    s.on('data', (d: Buffer) => parts.push(d));
+    s.on('end', () => resolve(Buffer.concat(parts)));
+    s.on('error', reject);
+  });
+
+describe('tunnel multiplexer', () => {
+  test('many concurrent streams carry their own bytes both ways, with backpressure', async () => {
+    const { client, server } = await pair();
+    server.onStream((st) => {
+      st.pipe(st); // echo
+    });
+    const payloads = Array.from({ length: 20 }, (_, i) => Buffer.alloc(300_000 + i * 1000, i));
+    const results = await Promise.all(
+      payloads.map(async (p) => {
+        const st = client.open();
+        const got = readAll(st);
+        st.end(p);
+        return got;
+      }),
+    );
+    results.forEach((r, i) => expect(r.equals(payloads[i]!)).toBe(true));
+    expect(client.size).toBe(0);
+    client.close();
+  });
+
+  test('a slow reader holds the writer to one window (no unbounded buffering)', async () => {
+    const { client, server } = await pair();
+    let serverStream: MuxStream | undefined;
+    server.onStream((st) => {
+      serverStream = st;
+      st.pause();
+    });
+    const st = client.open();
+    let writes = 0;
+    const chunk = Buffer.alloc(64 * 1024);
+    while (st.write(chunk) && writes < 100) writes++;
+    await Bun.sleep(100);
+    expect(st.sendWindow).toBe(0);
+    expect(writes).toBeLessThan(100);
+    serverStream!.resume();
+    await new Promise((r) => st.once('drain', r));
+    client.close();
+  });
+
+  test('closing the connection ends every stream (close, with a reason), and onClose tells why', async () => {
+    const { client, server, s } = await pair();
+    server.onStream(() => undefined);
+    const st = client.open();
+    const closed = new Promise<void>((r) => st.on('close', () => r()));
+    const why = new Promise<string>((r) => client.onClose(r));
+    s.destroy();
+    await closed;
+    expect(st.abortReason).toBe('tunnel closed: connection closed');
+    expect(await why).toBe('connection closed');
+    expect(() => client.open()).toThrow('tunnel session is closed');
+    server.close();
+  });
+
+  test('an unanswered keepalive closes the session', async () => {
+    const { client, c, s } = await pair({ keepaliveMs: 30, timeoutMs: 90 }, { keepaliveMs: 0 });
+    s.pause(); // the peer stops reading and answering
+    const why = await new Promise<string>((r) => client.onClose(r));
+    expect(why).toBe('keepalive timeout');
+    c.destroy();
+    s.destroy();
+  });
+});
