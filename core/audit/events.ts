@@ -17,10 +17,14 @@ export const EVENT_CODES = {
   'lock.deleted': { ok: 'T9201I' },
   'cert.create': { ok: 'TC000I' },
   join: { ok: 'TJ001I', fail: 'TJ001W' },
+  'node.create': { ok: 'TN001I' },
+  'node.delete': { ok: 'TN002I' },
   'auth.attempt': { fail: 'T3007W' },
   'session.start': { ok: 'T2000I' },
   'session.end': { ok: 'T2004I' },
   exec: { ok: 'T3002I', fail: 'T3002E' },
+  sftp: { ok: 'T3004I' },
+  port: { ok: 'T3003I' },
 } as const;
 
 export type EventType = keyof typeof EVENT_CODES;

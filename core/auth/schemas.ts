@@ -98,8 +98,23 @@ export const CreateLockBody = v.strictObject({
 export const EmitAuditBody = v.strictObject({
   events: v.pipe(
     v.array(
-      v.looseObject({ type: v.picklist(['session.start', 'session.end', 'exec', 'auth.attempt', 'user.login']) }),
+      v.looseObject({
+        type: v.picklist(['session.start', 'session.end', 'exec', 'auth.attempt', 'user.login', 'port', 'sftp']),
+      }),
     ),
     v.maxLength(1000),
   ),
+});
+
+export const UpsertNodeBody = v.strictObject({
+  node: v.strictObject({
+    hostId: Host,
+    name: Host,
+    addr: v.optional(v.pipe(v.string(), v.regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, 'addr is host:port'))),
+    labels: v.optional(v.record(v.pipe(v.string(), v.maxLength(63)), v.pipe(v.string(), v.maxLength(255))), {}),
+    tunnel: v.optional(v.boolean(), false),
+    agentless: v.optional(v.boolean()),
+    version: v.optional(v.pipe(v.string(), v.maxLength(32))),
+  }),
+  ttlMs: v.optional(Ttl),
 });

@@ -13,6 +13,7 @@ import { ensureCluster } from './cluster.ts';
 import { issueHostCerts } from './issuer.ts';
 import { LockStore } from './locks.ts';
 import { DEFAULT_LOCKOUT, type LockoutPolicy, LoginGuard } from './login.ts';
+import { NodeStore } from './nodes.ts';
 import { AuthService } from './service.ts';
 import { TokenStore } from './tokens.ts';
 import { UserStore } from './users.ts';
@@ -73,6 +74,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
     cas,
     users: new UserStore(backend),
     tokens: new TokenStore(backend),
+    nodes: new NodeStore(backend),
     locks: new LockStore(backend),
     guard: new LoginGuard(backend, clock, opts.lockout ?? DEFAULT_LOCKOUT),
     audit: new AuditLog(backend, clock, opts.clusterName),

@@ -10,6 +10,7 @@ import type { Identity } from './identity.ts';
 import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
 import type { LockStore, LockTarget, StoredLock } from './locks.ts';
 import type { LoginGuard } from './login.ts';
+import type { NodeRecord, NodeStore } from './nodes.ts';
 import type { StoredToken, TokenRole, TokenStore } from './tokens.ts';
 import {
   checkPasswordPolicy,
@@ -25,7 +26,18 @@ import {
 
 /** What system identities may do without roles. Users get the rules of their roles; admins get everything. */
 const SYSTEM_GRANTS: Record<string, ReadonlySet<string>> = {
-  proxy: new Set(['login', 'signup', 'cas.read', 'node.list', 'node.read', 'lock.list', 'audit.emit', 'user.read']),
+  proxy: new Set([
+    'login',
+    'signup',
+    'cas.read',
+    'node.list',
+    'node.read',
+    'node.update',
+    'role.list',
+    'lock.list',
+    'audit.emit',
+    'user.read',
+  ]),
   node: new Set(['cas.read', 'lock.list', 'audit.emit']),
   auth: new Set(['cas.read', 'lock.list', 'audit.emit']),
 };
@@ -37,6 +49,7 @@ export interface AuthDeps {
   cas: Record<CaType, StoredCa>;
   users: UserStore;
   tokens: TokenStore;
+  nodes: NodeStore;
   locks: LockStore;
   guard: LoginGuard;
   audit: AuditLog;
@@ -483,6 +496,29 @@ export class AuthService {
     await this.authorize(who, 'lock', 'delete');
     await this.d.locks.remove(id);
     await this.emit({ type: 'lock.deleted', user: who.name, lock_id: id });
+  }
+
+  // ---- nodes ----
+
+  /** Registers or renews a node; heartbeats pass `ttlMs` so a silent node drops out of listings. */
+  async upsertNode(who: Identity, node: NodeRecord, ttlMs?: number): Promise<void> {
+    await this.authorize(who, 'node', 'update');
+    const now = this.d.clock.now();
+    await this.d.nodes.upsert(
+      { ...node, lastSeen: new Date(now).toISOString() },
+      ttlMs === undefined ? undefined : now + ttlMs,
+    );
+  }
+
+  async listNodes(who: Identity): Promise<NodeRecord[]> {
+    await this.authorize(who, 'node', 'list');
+    return this.d.nodes.list();
+  }
+
+  async deleteNode(who: Identity, idOrName: string): Promise<void> {
+    await this.authorize(who, 'node', 'delete');
+    const n = await this.d.nodes.remove(idOrName);
+    await this.emit({ type: 'node.delete', user: who.name, host_id: n.hostId, host: n.name });
   }
 
   // ---- audit ----

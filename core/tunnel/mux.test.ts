@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { createServer, connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { MuxSession, type MuxStream } from './mux.ts';
 
 type Opts = { keepaliveMs?: number; timeoutMs?: number };
@@ -10,7 +10,12 @@ async function pair(opts: Opts = {}, serverOpts: Opts = opts) {
   const c = connect((server.address() as { port: number }).port, '127.0.0.1');
   const s = await accepted;
   server.close();
-  return { client: new MuxSession(c, { side: 'client', ...opts }), server: new MuxSession(s, { side: 'server', ...serverOpts }), c, s };
+  return {
+    client: new MuxSession(c, { side: 'client', ...opts }),
+    server: new MuxSession(s, { side: 'server', ...serverOpts }),
+    c,
+    s,
+  };
 }
 
 const readAll = (s: MuxStream) =>
@@ -36,7 +41,7 @@ describe('tunnel multiplexer', () => {
         return got;
       }),
     );
-    results.forEach((r, i) => expect(r.equals(payloads[i]!)).toBe(true));
+    for (const [i, r] of results.entries()) expect(r.equals(payloads[i]!)).toBe(true);
     expect(client.size).toBe(0);
     client.close();
   });

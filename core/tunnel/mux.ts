@@ -147,7 +147,10 @@ export class MuxSession {
     const timeout = opts.timeoutMs ?? keepalive * 3;
     if (keepalive > 0) {
       this.pingTimer = setInterval(() => {
-        if (Date.now() - this.lastHeard > timeout) return this.close('keepalive timeout');
+        if (Date.now() - this.lastHeard > timeout) {
+          this.close('keepalive timeout');
+          return;
+        }
         this.sendFrame(T_PING, F_SYN, 0, Date.now() & 0x7fffffff);
       }, keepalive);
       this.pingTimer.unref?.();
@@ -210,9 +213,15 @@ export class MuxSession {
       const flags = this.buf.readUInt16BE(2);
       const id = this.buf.readUInt32BE(4);
       const length = this.buf.readUInt32BE(8);
-      if (this.buf.readUInt8(0) !== VERSION || type > T_GOAWAY) return this.close('protocol error: bad frame header');
+      if (this.buf.readUInt8(0) !== VERSION || type > T_GOAWAY) {
+        this.close('protocol error: bad frame header');
+        return;
+      }
       const need = type === T_DATA ? HEADER + length : HEADER;
-      if (type === T_DATA && length > INITIAL_WINDOW) return this.close('protocol error: frame larger than window');
+      if (type === T_DATA && length > INITIAL_WINDOW) {
+        this.close('protocol error: frame larger than window');
+        return;
+      }
       if (this.buf.length < need) return;
       const payload = this.buf.subarray(HEADER, need);
       this.buf = this.buf.subarray(need);
@@ -226,10 +235,16 @@ export class MuxSession {
       if (flags & F_SYN) this.sendFrame(T_PING, F_ACK, 0, length);
       return;
     }
-    if (type === T_GOAWAY) return this.close('peer went away');
+    if (type === T_GOAWAY) {
+      this.close('peer went away');
+      return;
+    }
     let s = this.streams.get(id);
     if (flags & F_SYN) {
-      if (s || id === 0) return this.close('protocol error: duplicate stream');
+      if (s || id === 0) {
+        this.close('protocol error: duplicate stream');
+        return;
+      }
       s = new MuxStream(id, this);
       this.streams.set(id, s);
       this.sendFrame(T_WINDOW, F_ACK, id, 0);

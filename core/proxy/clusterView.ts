@@ -1,0 +1,101 @@
+import type { AuditInput } from '../audit/events.ts';
+import type { StoredLock } from '../auth/locks.ts';
+import type { NodeRecord } from '../auth/nodes.ts';
+import type { AuthClient } from '../client/authClient.ts';
+import { BadParameter, describe, NotFound } from '../errors.ts';
+import { log } from '../log.ts';
+import type { Role } from '../rbac/index.ts';
+
+/** A value fetched from auth and reused for `ttlMs`; concurrent callers share one request. */
+class Cached<T> {
+  private value: T | undefined;
+  private at = 0;
+  private inflight: Promise<T> | undefined;
+  constructor(
+    private readonly fetch: () => Promise<T>,
+    private readonly ttlMs: number,
+  ) {}
+  get(): Promise<T> {
+    if (this.value !== undefined && Date.now() - this.at < this.ttlMs) return Promise.resolve(this.value);
+    this.inflight ??= this.fetch()
+      .then((v) => {
+        this.value = v;
+        this.at = Date.now();
+        return v;
+      })
+      .finally(() => {
+        this.inflight = undefined;
+      });
+    return this.inflight;
+  }
+  invalidate(): void {
+    this.at = 0;
+  }
+}
+
+/** The proxy's read view of cluster state (nodes, locks, roles), cached briefly so routing never waits on auth. */
+export class ClusterView {
+  readonly nodesCache: Cached<NodeRecord[]>;
+  private readonly locksCache: Cached<StoredLock[]>;
+  private readonly rolesCache: Cached<Role[]>;
+
+  constructor(
+    readonly auth: AuthClient,
+    ttlMs = 1000,
+  ) {
+    this.nodesCache = new Cached(() => auth.get<NodeRecord[]>('/v1/nodes'), ttlMs);
+    this.locksCache = new Cached(() => auth.get<StoredLock[]>('/v1/locks'), ttlMs);
+    this.rolesCache = new Cached(() => auth.get<Role[]>('/v1/roles'), ttlMs * 5);
+  }
+
+  nodes(): Promise<NodeRecord[]> {
+    return this.nodesCache.get();
+  }
+
+  roles(): Promise<Role[]> {
+    return this.rolesCache.get();
+  }
+
+  locks(): Promise<StoredLock[]> {
+    return this.locksCache.get();
+  }
+
+  /** Roles by name, in the order given; unknown names are skipped (a deleted role grants nothing). */
+  async rolesNamed(names: string[]): Promise<Role[]> {
+    const all = await this.roles();
+    return names.flatMap((n) => all.filter((r) => r.metadata.name === n));
+  }
+
+  /** The lock on this user or node, if any. */
+  async lockFor(target: { user?: string; node?: NodeRecord }): Promise<StoredLock | undefined> {
+    return (await this.locks()).find(
+      (l) =>
+        (target.user && l.target.user === target.user) ||
+        (target.node && (l.target.node === target.node.name || l.target.node === target.node.hostId)),
+    );
+  }
+
+  /** Finds a node by host ID, name or address; a name shared by several nodes is an error listing them. */
+  async resolveNode(query: string): Promise<NodeRecord> {
+    const nodes = await this.nodes();
+    const byId = nodes.find((n) => n.hostId === query);
+    if (byId) return byId;
+    const byName = nodes.filter((n) => n.name === query);
+    if (byName.length === 1) return byName[0]!;
+    if (byName.length > 1) {
+      throw new BadParameter(
+        `"${query}" names ${byName.length} nodes; use a host ID: ${byName.map((n) => n.hostId).join(', ')}`,
+      );
+    }
+    const byAddr = nodes.find((n) => n.addr === query || n.addr?.split(':')[0] === query);
+    if (byAddr) return byAddr;
+    throw new NotFound(`node "${query}" not found (see \`tp ls\`)`);
+  }
+
+  /** Sends audit events to auth; a failure is logged, never thrown into the session that caused it. */
+  emit(events: AuditInput[]): void {
+    void this.auth.post('/v1/audit/events', { events }).catch((err: unknown) => {
+      log.warn('could not send audit events to auth', { error: describe(err), count: events.length });
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import { connect as tcpConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import type { NodeRecord } from '../auth/nodes.ts';
+import { Unavailable } from '../errors.ts';
+import { type AgentStreamHeader, writeHeader } from '../tunnel/header.ts';
+import type { TunnelRegistry } from './tunnels.ts';
+
+/** The proxy's TLS client credentials for dialling direct-mode agents. */
+export interface DialTls {
+  cert: string;
+  key: string;
+  ca: string[];
+}
+
+function splitAddr(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
+}
+
+/** Resolves once a socket is connected, or rejects with Unavailable naming the node. */
+function connected<T extends Duplex>(sock: T, event: 'connect' | 'secureConnect', what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Unavailable(`timed out connecting to ${what}`));
+    }, 10_000);
+    sock.once(event, () => {
+      clearTimeout(timer);
+      resolve(sock);
+    });
+    sock.once('error', (err: Error) => {
+      clearTimeout(timer);
+      reject(new Unavailable(`cannot reach ${what}: ${err.message}`));
+    });
+  });
+}
+
+/**
+ * Opens a byte stream to a node's SSH service: through its reverse tunnel when it holds one here, over mutual
+ * TLS to a direct-mode agent, or plain TCP to an agentless OpenSSH node. The SSH session inside stays end to end.
+ */
+export async function dialNode(
+  node: NodeRecord,
+  tunnels: TunnelRegistry,
+  tls: DialTls,
+  header: Omit<AgentStreamHeader, 'v' | 'service'>,
+): Promise<Duplex> {
+  const what = `node "${node.name}" (${node.hostId})`;
+  if (node.agentless) {
+    if (!node.addr) throw new Unavailable(`${what} has no address`);
+    const [host, port] = splitAddr(node.addr);
+    return connected(tcpConnect({ host, port }), 'connect', what);
+  }
+  const viaTunnel = tunnels.open(node.hostId);
+  if (viaTunnel) {
+    writeHeader(viaTunnel, { v: 1, service: 'ssh', ...header });
+    return viaTunnel;
+  }
+  if (!node.addr)
+    throw new Unavailable(`${what} is offline: it holds no tunnel to this proxy and has no direct address`);
+  const [host, port] = splitAddr(node.addr);
+  const sock = tlsConnect({
+    host,
+    port,
+    cert: tls.cert,
+    key: tls.key,
+    ca: tls.ca,
+    ALPNProtocols: ['tp-node'],
+    // The agent's certificate names its host ID, not the address we dial.
+    checkServerIdentity: (_name, cert) =>
+      cert.subject?.CN === node.hostId
+        ? undefined
+        : new Unavailable(`${what} presented the certificate of ${cert.subject?.CN}`),
+  });
+  const s = await connected(sock, 'secureConnect', what);
+  writeHeader(s, { v: 1, service: 'ssh', ...header });
+  return s;
+}

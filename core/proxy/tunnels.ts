@@ -1,0 +1,43 @@
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { log } from '../log.ts';
+import { MuxSession } from '../tunnel/mux.ts';
+
+/** The reverse tunnels agents hold to this proxy, by host ID. */
+export class TunnelRegistry {
+  private readonly sessions = new Map<string, MuxSession>();
+
+  /** Takes over an authenticated agent connection (ALPN tp-tunnel); a reconnecting agent replaces its old tunnel. */
+  accept(hostId: string, socket: TLSSocket, keepaliveMs: number): void {
+    const session = new MuxSession(socket, { side: 'server', keepaliveMs });
+    session.onStream((s) => s.destroy()); // agents never open streams towards the proxy
+    const old = this.sessions.get(hostId);
+    this.sessions.set(hostId, session);
+    old?.close('replaced by a new tunnel from the same agent');
+    session.onClose((reason) => {
+      if (this.sessions.get(hostId) === session) this.sessions.delete(hostId);
+      log.info('agent tunnel closed', { hostId, reason });
+    });
+    log.info('agent tunnel up', { hostId, remote: socket.remoteAddress });
+  }
+
+  /** Opens a stream to the agent, or undefined when it holds no tunnel here. */
+  open(hostId: string): Duplex | undefined {
+    const s = this.sessions.get(hostId);
+    return s && !s.isClosed ? s.open() : undefined;
+  }
+
+  has(hostId: string): boolean {
+    return this.sessions.has(hostId);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Drops every tunnel (proxy shutdown). */
+  closeAll(): void {
+    for (const s of this.sessions.values()) s.close('proxy shutting down');
+    this.sessions.clear();
+  }
+}

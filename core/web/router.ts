@@ -1,0 +1,48 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NotFound } from '../errors.ts';
+import { RequestMetrics, readJsonBody, send, sendError } from './json.ts';
+
+/** What a route handler gets: the caller (as the server identifies it), body, path params, query, peer address. */
+export interface RouteContext<Who> {
+  who: Who;
+  body: unknown;
+  params: string[];
+  query: URLSearchParams;
+  remote: string;
+  req: IncomingMessage;
+}
+
+export type Route<Who> = [method: string, path: RegExp, handler: (ctx: RouteContext<Who>) => Promise<unknown>];
+
+/**
+ * A JSON API request handler over a route table: 200 with the handler's result, typed errors mapped to statuses
+ * in one place, `/healthz` and `/metrics` built in.
+ */
+export function jsonApi<Who>(routes: Route<Who>[], opts: { metric: string; who: (req: IncomingMessage) => Who }) {
+  const metrics = new RequestMetrics(opts.metric);
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'https://tp');
+    if (url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
+    if (url.pathname === '/metrics') return send(res, 200, metrics.render(), 'text/plain; version=0.0.4');
+    let routeName = 'unknown';
+    try {
+      const match = routes.find(([m, re]) => m === req.method && re.test(url.pathname));
+      if (!match) throw new NotFound(`no such API endpoint: ${req.method} ${url.pathname}`);
+      routeName = `${match[0]}:${match[1].source.replace(/\\\//g, '/').replace(/[$^]/g, '')}`;
+      const params = match[1].exec(url.pathname)!.slice(1).map(decodeURIComponent);
+      const body = req.method === 'POST' ? await readJsonBody(req) : undefined;
+      const out = await match[2]({
+        who: opts.who(req),
+        body,
+        params,
+        query: url.searchParams,
+        remote: req.socket.remoteAddress ?? '',
+        req,
+      });
+      metrics.count(routeName, 200);
+      send(res, 200, out ?? {});
+    } catch (err) {
+      metrics.count(routeName, sendError(res, err, url.pathname));
+    }
+  };
+}
