@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { totpCode } from '../core/auth/users.ts';
-import { AuthClient } from '../core/client/authClient.ts';
+import { ApiClient } from '../core/client/apiClient.ts';
 import { ManualClock } from '../core/clock.ts';
 import { formatAuthorizedKey, sshPublicBlob } from '../core/crypto/keys.ts';
 import { createTlsCA, issueTlsCert } from '../core/crypto/x509.ts';
@@ -183,7 +183,7 @@ describe('API authorization', () => {
     const proxy = await auth.proxy();
     const { keys, body } = loginBody('alice', PASSWORD);
     const certs = await proxy.post<{ tlsCert: string; tlsCa: string[] }>('/v1/login', body);
-    const alice = new AuthClient([auth.server.addr], {
+    const alice = new ApiClient([auth.server.addr], {
       ca: certs.tlsCa.join(''),
       cert: certs.tlsCert,
       key: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
@@ -214,7 +214,7 @@ describe('API authorization', () => {
       usage: 'client',
     });
     const caPem = (await auth.anonymous.get<{ tlsCerts: string[] }>('/v1/cas/tls')).tlsCerts.join('');
-    const foreign = new AuthClient([auth.server.addr], { ca: caPem, cert: forged, key });
+    const foreign = new ApiClient([auth.server.addr], { ca: caPem, cert: forged, key });
     expect(await failure(foreign.get('/v1/users'))).toBeInstanceOf(Unauthenticated);
     const adminCert = (await Bun.file(`${auth.dataDir}/admin/tls.crt`).text()).trim();
     const der = Buffer.from(adminCert.replace(/-----[^-]+-----|\s/g, ''), 'base64');

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthClient, loadAdminIdentity } from '../core/client/authClient.ts';
+import { ApiClient, loadAdminIdentity } from '../core/client/apiClient.ts';
 import { freshDatabase, postgresAvailable } from './helpers/postgres.ts';
 
 const entry = join(import.meta.dir, '..', 'cmd', 'tp.ts');
@@ -52,14 +52,14 @@ describe.skipIf(!available)('HA: two auth servers on one PostgreSQL', () => {
     try {
       const idA = loadAdminIdentity(a.dataDir);
       const idB = loadAdminIdentity(b.dataDir);
-      const onlyA = new AuthClient([a.addr], idA.tls);
-      const onlyB = new AuthClient([b.addr], idB.tls);
+      const onlyA = new ApiClient([a.addr], idA.tls);
+      const onlyB = new ApiClient([b.addr], idB.tls);
       const caA = await onlyA.get<{ sshKeys: string[] }>('/v1/cas/user');
       const caB = await onlyB.get<{ sshKeys: string[] }>('/v1/cas/user');
       expect(caA.sshKeys).toEqual(caB.sshKeys);
       expect(idA.tls.ca).toBe(idB.tls.ca);
 
-      const both = new AuthClient([a.addr, b.addr], idA.tls, 5_000);
+      const both = new ApiClient([a.addr, b.addr], idA.tls, 5_000);
       await both.post('/v1/users', { name: 'alice', roles: ['access'] });
       expect((await onlyB.get<{ name: string }[]>('/v1/users')).map((u) => u.name)).toEqual(['alice']);
 
@@ -67,7 +67,7 @@ describe.skipIf(!available)('HA: two auth servers on one PostgreSQL', () => {
       await a.child.exited;
       for (const name of ['bob', 'carol']) await both.post('/v1/users', { name, roles: ['access'] });
       expect((await both.get<{ name: string }[]>('/v1/users')).map((u) => u.name)).toEqual(['alice', 'bob', 'carol']);
-      await expect(onlyA.get('/v1/users')).rejects.toThrow('cannot reach auth server');
+      await expect(onlyA.get('/v1/users')).rejects.toThrow('cannot reach 127.0.0.1');
     } finally {
       a.child.kill('SIGKILL');
       b.child.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import { AuthClient, loadAdminIdentity } from '../../core/client/authClient.ts';
+import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
 import { parseDuration } from '../../core/clock.ts';
 import { defaultDataDir } from '../../core/config/defaults.ts';
 import { BadParameter, describe, exitCodeOf } from '../../core/errors.ts';
@@ -17,7 +17,7 @@ export const formatArg = {
 } as const;
 
 /** An API client acting as the local admin of the auth server whose data dir is given. */
-export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string }): AuthClient {
+export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string }): ApiClient {
   const dataDir = args['data-dir'] ?? defaultDataDir();
   const identity = loadAdminIdentity(dataDir);
   const list = args['auth-server'] ?? process.env.TP_AUTH_SERVER;
@@ -27,7 +27,7 @@ export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string 
         .map((s) => s.trim())
         .filter(Boolean)
     : identity.servers;
-  return new AuthClient(servers, identity.tls);
+  return new ApiClient(servers, identity.tls);
 }
 
 /** Parses a duration flag (`--ttl 1h`) into ms, naming the flag in the error. */

@@ -21,7 +21,11 @@ const num = (q: URLSearchParams, k: string) => (q.has(k) ? Number(q.get(k)) : un
 /** The routes of the auth API; each calls one AuthService operation. */
 function routes(svc: AuthService): Route<Identity>[] {
   return [
-    ['GET', /^\/v1\/ping$/, async () => ({ cluster: svc.cluster, serverTime: new Date().toISOString() })],
+    [
+      'GET',
+      /^\/v1\/ping$/,
+      async () => ({ cluster: svc.cluster, secondFactor: svc.secondFactor, serverTime: new Date().toISOString() }),
+    ],
     ['GET', /^\/v1\/cas\/(user|host|tls)$/, async ({ params }) => svc.getCa(params[0] as CaType)],
     ['GET', /^\/v1\/users$/, async ({ who }) => svc.listUsers(who)],
     ['POST', /^\/v1\/users$/, async ({ who, body }) => svc.createUser(who, parseBody(S.CreateUserBody, body))],

@@ -7,6 +7,8 @@ export interface Identity {
   name: string;
   /** Role names (users only). */
   roles: string[];
+  /** Traits (users only), for role templates such as {{internal.logins}}. */
+  traits?: Record<string, string[]>;
 }
 
 export const ANONYMOUS: Identity = { kind: 'anonymous', name: '', roles: [] };
@@ -15,6 +17,6 @@ export const ANONYMOUS: Identity = { kind: 'anonymous', name: '', roles: [] };
 export function identityFromCert(der: Uint8Array): Identity {
   const c = parseTlsCert(der);
   const kind = c.identity.kind;
-  if (kind === 'user') return { kind, name: c.commonName, roles: c.organization };
+  if (kind === 'user') return { kind, name: c.commonName, roles: c.organization, traits: c.identity.traits ?? {} };
   return { kind, name: c.commonName, roles: [] };
 }

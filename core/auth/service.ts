@@ -93,6 +93,10 @@ export class AuthService {
     return this.d.cluster;
   }
 
+  get secondFactor(): 'otp' | 'off' {
+    return this.d.secondFactor;
+  }
+
   /** The CAs as loaded (for the auth server's own TLS identity). */
   ca(type: CaType): LoadedCa {
     return this.loaded[type];

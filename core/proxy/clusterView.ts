@@ -1,7 +1,7 @@
 import type { AuditInput } from '../audit/events.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
-import type { AuthClient } from '../client/authClient.ts';
+import type { ApiClient } from '../client/apiClient.ts';
 import { BadParameter, describe, NotFound } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Role } from '../rbac/index.ts';
@@ -40,7 +40,7 @@ export class ClusterView {
   private readonly rolesCache: Cached<Role[]>;
 
   constructor(
-    readonly auth: AuthClient,
+    readonly auth: ApiClient,
     ttlMs = 1000,
   ) {
     this.nodesCache = new Cached(() => auth.get<NodeRecord[]>('/v1/nodes'), ttlMs);

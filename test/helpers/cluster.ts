@@ -3,18 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueHostCerts } from '../../core/auth/issuer.ts';
 import { type AuthServer, type AuthServerOptions, startAuthServer } from '../../core/auth/server.ts';
-import { AuthClient, loadAdminIdentity } from '../../core/client/authClient.ts';
+import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
 import { generateKeyPair } from '../../core/crypto/keys.ts';
 
 /** An auth server in this process with clients for each kind of caller. */
 export interface TestAuth extends AsyncDisposable {
   server: AuthServer;
   dataDir: string;
-  admin: AuthClient;
+  admin: ApiClient;
   /** A client holding a proxy identity (may log users in). */
-  proxy: () => Promise<AuthClient>;
+  proxy: () => Promise<ApiClient>;
   /** A client with no certificate. */
-  anonymous: AuthClient;
+  anonymous: ApiClient;
   close(): Promise<void>;
 }
 
@@ -38,8 +38,8 @@ export async function startTestAuth(opts: Partial<AuthServerOptions> = {}): Prom
   return {
     server,
     dataDir,
-    admin: new AuthClient([server.addr], admin.tls),
-    anonymous: new AuthClient([server.addr], { ca }),
+    admin: new ApiClient([server.addr], admin.tls),
+    anonymous: new ApiClient([server.addr], { ca }),
     proxy: async () => {
       const key = generateKeyPair('p256');
       const svc = server.service;
@@ -53,7 +53,7 @@ export async function startTestAuth(opts: Partial<AuthServerOptions> = {}): Prom
         ttlMs: 3_600_000,
         now: Date.now(),
       });
-      return new AuthClient([server.addr], {
+      return new ApiClient([server.addr], {
         ca,
         cert: out.tlsCert,
         key: key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
@@ -69,4 +69,87 @@ export function clientKeys() {
   const ssh = generateKeyPair('ed25519');
   const tls = generateKeyPair('p256');
   return { ssh, tls, tlsPublicKey: tls.publicKey.export({ type: 'spki', format: 'pem' }) as string };
+}
+
+import { type Agent, startAgent } from '../../core/agent/agent.ts';
+import { localHostIdentity } from '../../core/auth/localIdentity.ts';
+import { type Proxy, startProxy } from '../../core/proxy/server.ts';
+
+/** An agent to start with the cluster. */
+export interface TestAgentSpec {
+  name: string;
+  labels?: Record<string, string>;
+  /** Direct mode listens for the proxy instead of holding a tunnel. */
+  direct?: boolean;
+}
+
+/** A whole cluster in this process: auth, proxy and agents on 127.0.0.1, joined with real tokens. */
+export interface TestCluster extends AsyncDisposable {
+  auth: TestAuth;
+  proxy: Proxy;
+  agents: Map<string, Agent>;
+  /** Starts (and joins, with a token) one more agent. */
+  addAgent(spec: TestAgentSpec): Promise<Agent>;
+  close(): Promise<void>;
+}
+
+/** Waits until `cond` holds, polling; throws naming `what` after `ms`. */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+/** Starts auth + proxy (+ agents that join through the proxy with a token, as on a real device). */
+export async function startTestCluster(
+  o: { agents?: TestAgentSpec[]; auth?: Partial<AuthServerOptions> } = {},
+): Promise<TestCluster> {
+  const auth = await startTestAuth(o.auth);
+  const svc = auth.server.service;
+  const proxyIdentity = await localHostIdentity(svc, 'proxy', 'proxy', ['localhost', '127.0.0.1']);
+  const proxyApi = new ApiClient([auth.server.addr], {
+    ca: proxyIdentity.tlsCa.join(''),
+    cert: proxyIdentity.tlsCert,
+    key: proxyIdentity.tlsKey,
+  });
+  const proxy = await startProxy({
+    listen: '127.0.0.1:0',
+    identity: proxyIdentity,
+    auth: proxyApi,
+    version: 'test',
+    cacheMs: 0,
+    tunnelKeepaliveMs: 1000,
+  });
+  const agents = new Map<string, Agent>();
+  const dirs: string[] = [];
+  const addAgent = async (spec: TestAgentSpec) => {
+    const { token } = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 });
+    const dataDir = mkdtempSync(join(tmpdir(), 'tp-agent-'));
+    dirs.push(dataDir);
+    const agent = await startAgent({
+      dataDir,
+      proxy: proxy.addr,
+      token,
+      name: spec.name,
+      labels: spec.labels,
+      direct: spec.direct ? { listen: '127.0.0.1:0' } : undefined,
+      heartbeatMs: 500,
+      stateMs: 200,
+      keepaliveMs: 1000,
+      backoff: { baseMs: 50, maxMs: 500 },
+    });
+    agents.set(spec.name, agent);
+    if (!spec.direct) await waitFor(`tunnel of ${spec.name}`, () => proxy.tunnels.has(agent.hostId));
+    return agent;
+  };
+  for (const spec of o.agents ?? []) await addAgent(spec);
+  const close = async () => {
+    for (const a of agents.values()) await a.close();
+    await proxy.close();
+    await auth.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  };
+  return { auth, proxy, agents, addAgent, close, [Symbol.asyncDispose]: close };
 }

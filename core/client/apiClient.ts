@@ -4,9 +4,12 @@ import { describe, errorFromWire, NotFound, Unavailable } from '../errors.ts';
 
 /** TLS credentials of an API caller. Without cert/key the caller is anonymous (join, ping, CA keys only). */
 export interface ClientTls {
-  ca: string;
+  /** CA bundle to trust; system CAs when absent. */
+  ca?: string;
   cert?: string;
   key?: string;
+  /** Do not verify the server (first contact only; callers warn). */
+  insecure?: boolean;
 }
 
 /** Loads the local admin identity that `tp ca start` writes into its data dir. */
@@ -28,7 +31,7 @@ export function loadAdminIdentity(dataDir: string): { tls: ClientTls; servers: s
  * Calls the auth API over mutual TLS. With several servers it uses the one that last answered and fails over to
  * the next when a server cannot be reached; HTTP errors are rethrown as the typed error the server sent.
  */
-export class AuthClient {
+export class ApiClient {
   private current = 0;
 
   constructor(
@@ -52,7 +55,7 @@ export class AuthClient {
           headers: body === undefined ? {} : { 'content-type': 'application/json' },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.timeoutMs),
-          tls: { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key },
+          tls: { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, rejectUnauthorized: !this.tls.insecure },
         } as RequestInit);
       } catch (err) {
         lastError = err;
@@ -64,7 +67,7 @@ export class AuthClient {
       try {
         data = text ? JSON.parse(text) : undefined;
       } catch (err) {
-        throw new Unavailable(`auth server ${server} answered ${res.status} with non-JSON`, {}, { cause: err });
+        throw new Unavailable(`server ${server} answered ${res.status} with non-JSON`, {}, { cause: err });
       }
       if (!res.ok) {
         const e = (data as { error?: { code: string; message: string } })?.error;
@@ -72,7 +75,7 @@ export class AuthClient {
       }
       return data as T;
     }
-    throw new Unavailable(`cannot reach auth server ${this.servers.join(' or ')}: ${describe(lastError)}`);
+    throw new Unavailable(`cannot reach ${this.servers.join(' or ')}: ${describe(lastError)}`);
   }
 
   get<T>(path: string): Promise<T> {

@@ -1,0 +1,241 @@
+import { spawnSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { AuditInput } from '../audit/events.ts';
+import { identityFromCert } from '../auth/identity.ts';
+import type { StoredLock } from '../auth/locks.ts';
+import { ApiClient } from '../client/apiClient.ts';
+import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../client/hostIdentity.ts';
+import { parseAuthorizedKey } from '../crypto/keys.ts';
+import { BadParameter, describe } from '../errors.ts';
+import { log } from '../log.ts';
+import type { Role } from '../rbac/index.ts';
+import { SshNode } from '../ssh/node.ts';
+import { type AgentStreamHeader, readHeader } from '../tunnel/header.ts';
+import { MuxSession } from '../tunnel/mux.ts';
+import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { joinViaProxy } from './join.ts';
+
+/** A label whose value is the trimmed output of a command, refreshed every `periodMs`. */
+export interface CommandLabel {
+  name: string;
+  command: string[];
+  periodMs: number;
+}
+
+export interface AgentOptions {
+  dataDir: string;
+  /** The proxy's `host:port`. */
+  proxy: string;
+  /** Join token, needed only on the first start. */
+  token?: string;
+  caPin?: string;
+  name: string;
+  labels?: Record<string, string>;
+  commandLabels?: CommandLabel[];
+  /** 'tunnel' (default): hold a reverse tunnel to the proxy. Otherwise listen on this address for the proxy. */
+  direct?: { listen: string; advertise?: string };
+  heartbeatMs?: number;
+  stateMs?: number;
+  keepaliveMs?: number;
+  backoff?: Backoff;
+  version?: string;
+  /** Use this identity instead of joining (all-in-one start). */
+  identity?: HostIdentity;
+}
+
+/** A running agent. */
+export interface Agent extends AsyncDisposable {
+  hostId: string;
+  node: SshNode;
+  /** True while the reverse tunnel is up (tunnel mode). */
+  tunnelUp(): boolean;
+  /** Address of the direct listener (direct mode). */
+  directAddr?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs an SSH agent: joins once (then reuses its saved identity and pinned CAs), keeps cluster state and its
+ * heartbeat fresh through the proxy, and serves SSH over a reverse tunnel (reconnecting with jittered exponential
+ * backoff) or on a direct mutual-TLS listener.
+ */
+export async function startAgent(o: AgentOptions): Promise<Agent> {
+  let identity = o.identity ?? loadHostIdentity(o.dataDir);
+  if (!identity) {
+    if (!o.token)
+      throw new BadParameter(
+        `this agent has not joined yet: give --token (make one with \`tp tokens add --type node\`)`,
+      );
+    identity = await joinViaProxy({ proxy: o.proxy, token: o.token, role: 'node', hostName: o.name, caPin: o.caPin });
+    saveHostIdentity(o.dataDir, identity);
+    log.info('joined the cluster', { hostId: identity.hostId, cluster: identity.cluster });
+  }
+  const id = identity;
+  const api = new ApiClient([o.proxy], { ca: id.tlsCa.join(''), cert: id.tlsCert, key: id.tlsKey });
+  const timers: ReturnType<typeof setInterval>[] = [];
+  let closed = false;
+
+  let state = {
+    userCa: id.userCa.map((l) => parseAuthorizedKey(l).blob),
+    roles: [] as Role[],
+    locks: [] as StoredLock[],
+  };
+  const refreshState = async () => {
+    try {
+      const s = await api.get<{ userCa: string[]; roles: Role[]; locks: StoredLock[] }>('/webapi/agent/state');
+      state = { userCa: s.userCa.map((l) => parseAuthorizedKey(l).blob), roles: s.roles, locks: s.locks };
+    } catch (err) {
+      log.warn('could not refresh cluster state; keeping the last known', { error: describe(err) });
+    }
+  };
+  await refreshState();
+  timers.push(setInterval(() => void refreshState(), o.stateMs ?? 5000));
+
+  const labels: Record<string, string> = { ...o.labels };
+  for (const cl of o.commandLabels ?? []) {
+    const run = () => {
+      const r = spawnSync(cl.command[0]!, cl.command.slice(1), { encoding: 'utf8', timeout: 10_000 });
+      labels[cl.name] = r.status === 0 ? r.stdout.trim() : `error: exit ${r.status}`;
+    };
+    run();
+    timers.push(setInterval(run, cl.periodMs));
+  }
+
+  const pending: AuditInput[] = [];
+  const flushEvents = async () => {
+    if (pending.length === 0) return;
+    const batch = pending.splice(0, 500);
+    try {
+      await api.post('/webapi/agent/events', { events: batch });
+    } catch (err) {
+      pending.unshift(...batch);
+      if (pending.length > 10_000) pending.splice(0, pending.length - 10_000);
+      log.warn('could not send audit events; will retry', { error: describe(err), pending: pending.length });
+    }
+  };
+  timers.push(setInterval(() => void flushEvents(), 1000));
+
+  const node = new SshNode({
+    hostId: id.hostId,
+    nodeName: o.name,
+    labels: () => labels,
+    hostKey: id.sshKey,
+    hostCert: id.sshCert,
+    state: { userCas: () => state.userCa, roles: () => state.roles, locks: () => state.locks },
+    emit: (events) => {
+      pending.push(...events);
+      void flushEvents();
+    },
+  });
+
+  const serveStream = async (stream: Duplex) => {
+    try {
+      const h = await readHeader<AgentStreamHeader>(stream);
+      if (h.service !== 'ssh') throw new BadParameter(`unknown service ${h.service}`);
+      stream.resume();
+      node.serve(stream, h.client);
+    } catch (err) {
+      log.warn('bad stream from proxy', { error: describe(err) });
+      stream.destroy();
+    }
+  };
+
+  let directAddr: string | undefined;
+  let tunnel: MuxSession | undefined;
+  let closeDirect: (() => void) | undefined;
+  const heartbeat = async () => {
+    try {
+      await api.post('/webapi/agent/heartbeat', {
+        name: o.name,
+        addr: directAddr,
+        labels,
+        version: o.version,
+        ttlMs: (o.heartbeatMs ?? 30_000) * 3,
+      });
+    } catch (err) {
+      log.warn('heartbeat failed', { error: describe(err) });
+    }
+  };
+
+  if (o.direct) {
+    const i = o.direct.listen.lastIndexOf(':');
+    const server = createTlsServer(
+      {
+        cert: id.tlsCert,
+        key: id.tlsKey,
+        ca: id.tlsCa,
+        requestCert: true,
+        rejectUnauthorized: true,
+        ALPNProtocols: ['tp-node'],
+      },
+      (sock: TLSSocket) => {
+        const peer = sock.getPeerCertificate();
+        if (!peer?.raw || identityFromCert(peer.raw).kind !== 'proxy') return sock.destroy();
+        void serveStream(sock);
+      },
+    );
+    await new Promise<void>((r) =>
+      server.listen(Number(o.direct!.listen.slice(i + 1)), o.direct!.listen.slice(0, i), () => r()),
+    );
+    const a = server.address() as AddressInfo;
+    directAddr = o.direct.advertise ?? `${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
+    closeDirect = () => server.close();
+  } else {
+    const connectTunnel = (attempt: number) => {
+      if (closed) return;
+      const i = o.proxy.lastIndexOf(':');
+      const sock = tlsConnect({
+        host: o.proxy.slice(0, i),
+        port: Number(o.proxy.slice(i + 1)),
+        ca: id.tlsCa,
+        cert: id.tlsCert,
+        key: id.tlsKey,
+        ALPNProtocols: ['tp-tunnel'],
+        servername: o.proxy.slice(0, i).match(/^[\d.]+$/) ? undefined : o.proxy.slice(0, i),
+      });
+      let up = false;
+      const retry = (why: string) => {
+        if (closed) return;
+        const next = up ? 0 : attempt + 1;
+        const delay = backoffDelay(o.backoff ?? DEFAULT_BACKOFF, next);
+        log.info('tunnel down; reconnecting', { why, inMs: Math.round(delay) });
+        setTimeout(() => connectTunnel(next), delay);
+      };
+      sock.once('secureConnect', () => {
+        up = true;
+        tunnel = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000 });
+        tunnel.onStream((s) => void serveStream(s));
+        tunnel.onClose((reason) => retry(reason));
+        log.info('tunnel up', { proxy: o.proxy });
+        void heartbeat();
+      });
+      sock.on('error', (err) => {
+        if (up) return log.debug('tunnel socket error', { error: describe(err) }); // the session's close retries
+        sock.destroy();
+        retry(err.message);
+      });
+    };
+    connectTunnel(0);
+  }
+  await heartbeat();
+  timers.push(setInterval(() => void heartbeat(), o.heartbeatMs ?? 30_000));
+
+  const close = async () => {
+    closed = true;
+    for (const t of timers) clearInterval(t);
+    tunnel?.close('agent shutting down');
+    closeDirect?.();
+    node.close();
+    await flushEvents();
+  };
+  return {
+    hostId: id.hostId,
+    node,
+    tunnelUp: () => !!tunnel && !tunnel.isClosed,
+    directAddr,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

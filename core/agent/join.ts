@@ -1,0 +1,78 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { ApiClient } from '../client/apiClient.ts';
+import { type HostIdentity, newHostKeys } from '../client/hostIdentity.ts';
+import { AccessDenied, Unavailable } from '../errors.ts';
+import { log } from '../log.ts';
+
+/** The pin of a CA certificate: `sha256:` + hex SHA-256 of its SubjectPublicKeyInfo (what `tp tokens add` prints). */
+export function caPin(certPem: string): string {
+  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+}
+
+export interface JoinOptions {
+  /** The proxy's `host:port`. */
+  proxy: string;
+  token: string;
+  role: 'node' | 'proxy';
+  hostName: string;
+  /** Extra names/addresses for the host certificates. */
+  principals?: string[];
+  /** Expected CA pin; without it the CA is trusted on first use (and a warning logged). */
+  caPin?: string;
+}
+
+/**
+ * Joins the cluster through the proxy: learns the cluster CA (checked against `caPin` when given), then presents the
+ * join token and fresh public keys over TLS verified by that CA, and returns the host identity to save and pin.
+ */
+export async function joinViaProxy(o: JoinOptions): Promise<HostIdentity> {
+  let cas: { cluster: string; tlsCa: string[] };
+  try {
+    // First contact: the proxy's certificate cannot be verified before we know the cluster's CA.
+    const res = await fetch(`https://${o.proxy}/webapi/cas`, {
+      tls: { rejectUnauthorized: false },
+      signal: AbortSignal.timeout(15_000),
+    } as RequestInit);
+    cas = (await res.json()) as typeof cas;
+  } catch (err) {
+    throw new Unavailable(`cannot reach the proxy at ${o.proxy}: ${(err as Error).message}`);
+  }
+  const pins = cas.tlsCa.map(caPin);
+  if (o.caPin) {
+    if (!pins.includes(o.caPin))
+      throw new AccessDenied(`the proxy's cluster CA does not match --ca-pin (it has ${pins.join(', ')})`);
+  } else {
+    log.warn('joining without --ca-pin: trusting the cluster CA on first use', { pin: pins[0] });
+  }
+  const keys = newHostKeys();
+  const api = new ApiClient([o.proxy], { ca: cas.tlsCa.join('') });
+  const r = await api.post<{
+    hostId: string;
+    cluster: string;
+    sshCert: string;
+    tlsCert: string;
+    userCa: string[];
+    hostCa: string[];
+    tlsCa: string[];
+  }>('/webapi/join', {
+    token: o.token,
+    role: o.role,
+    hostName: o.hostName,
+    principals: o.principals,
+    sshPublicKey: keys.sshPublicKey,
+    tlsPublicKey: keys.tlsPublicKey,
+  });
+  return {
+    hostId: r.hostId,
+    cluster: r.cluster,
+    role: o.role,
+    sshKey: keys.sshKey,
+    sshCert: r.sshCert,
+    tlsKey: keys.tlsKey,
+    tlsCert: r.tlsCert,
+    userCa: r.userCa,
+    hostCa: r.hostCa,
+    tlsCa: r.tlsCa,
+  };
+}

@@ -1,0 +1,41 @@
+import type { HostIdentity } from '../client/hostIdentity.ts';
+import { newHostKeys } from '../client/hostIdentity.ts';
+import { issueHostCerts } from './issuer.ts';
+import type { AuthService } from './service.ts';
+
+/**
+ * Issues a host identity straight from an in-process auth service (all-in-one `tp start`, tests): what a join
+ * would return, without a token.
+ */
+export async function localHostIdentity(
+  svc: AuthService,
+  role: 'node' | 'proxy',
+  hostName: string,
+  principals: string[] = [],
+): Promise<HostIdentity> {
+  const keys = newHostKeys();
+  const out = await issueHostCerts({
+    hostCa: svc.ca('host'),
+    tlsCa: svc.ca('tls'),
+    cluster: svc.cluster,
+    role,
+    hostName,
+    principals,
+    sshPublicKey: keys.sshPublicKey,
+    tlsPublicKey: keys.tlsPublicKey,
+    ttlMs: 365 * 86_400_000,
+    now: Date.now(),
+  });
+  return {
+    hostId: out.hostId,
+    cluster: svc.cluster,
+    role,
+    sshKey: keys.sshKey,
+    sshCert: out.sshCert!,
+    tlsKey: keys.tlsKey,
+    tlsCert: out.tlsCert,
+    userCa: svc.getCa('user').sshKeys,
+    hostCa: svc.getCa('host').sshKeys,
+    tlsCa: svc.getCa('tls').tlsCerts,
+  };
+}

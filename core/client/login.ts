@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
+import { ApiClient } from './apiClient.ts';
+import { loadProfile, type Profile, saveProfile } from './profile.ts';
+
+/** How the client decides to trust the proxy's TLS certificate. */
+export interface ProxyTrust {
+  /** Skip verification (first contact with a self-signed proxy; prints a warning in the CLI). */
+  insecure?: boolean;
+  /** A CA bundle file to trust. */
+  caFile?: string;
+}
+
+/** An API client for the proxy's web API: trusted by the saved profile's CA, a given file, system CAs, or not at all. */
+export function proxyApi(proxy: string, trust: ProxyTrust, identity?: { cert: string; key: string }): ApiClient {
+  const saved = loadProfile();
+  let ca: string | undefined;
+  if (trust.caFile) ca = readFileSync(trust.caFile, 'utf8');
+  else if (saved && saved.proxy === proxy) ca = readFileSync(saved.casPath, 'utf8');
+  return new ApiClient([proxy], { ca, cert: identity?.cert, key: identity?.key, insecure: trust.insecure && !ca });
+}
+
+/** What the proxy says about itself before login. */
+export interface ProxyPing {
+  cluster: string;
+  secondFactor: 'otp' | 'off';
+  proxy: string;
+  sshJump?: string;
+  version: string;
+}
+
+export interface LoginInput {
+  proxy: string;
+  user: string;
+  password: string;
+  otp?: string;
+  ttlMs?: number;
+  trust: ProxyTrust;
+}
+
+/** Makes fresh keys here, exchanges them (with password and code) for certificates, and saves the profile. */
+export async function login(i: LoginInput): Promise<Profile> {
+  const api = proxyApi(i.proxy, i.trust);
+  const ping = await api.get<ProxyPing>('/webapi/ping');
+  const ssh = generateKeyPair('ed25519');
+  const tls = generateKeyPair('p256');
+  const sshPublicKey = formatAuthorizedKey(sshPublicBlob(ssh.publicKey));
+  const r = await api.post<{
+    sshCert: string;
+    tlsCert: string;
+    tlsCa: string[];
+    hostCa: string[];
+    logins: string[];
+    cluster: string;
+    username: string;
+  }>('/webapi/login', {
+    username: i.user,
+    password: i.password,
+    otp: i.otp,
+    sshPublicKey,
+    tlsPublicKey: tls.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    ttlMs: i.ttlMs,
+  });
+  return saveProfile(
+    {
+      proxy: i.proxy,
+      user: r.username,
+      cluster: r.cluster,
+      logins: r.logins,
+      insecure: i.trust.insecure,
+      sshJump: ping.sshJump,
+    },
+    {
+      sshKey: encodeOpenSSHPrivateKey(ssh.privateKey, `${r.username}@${r.cluster}`),
+      sshPublicKey,
+      sshCert: r.sshCert,
+      tlsKey: tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      tlsCert: r.tlsCert,
+      tlsCa: r.tlsCa,
+      hostCa: r.hostCa,
+    },
+  );
+}

@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { Client } from 'ssh2';
+import { parseAuthorizedKey } from '../crypto/keys.ts';
+import { errorFromWire, Unavailable } from '../errors.ts';
+import { hostCertVerifier } from '../ssh/hostCert.ts';
+import { CLIENT_HOST_KEY_ALGOS, certKey, ssh2 } from '../ssh/ssh2.ts';
+import { type RelayAnswer, type RelayRequest, readHeader, writeHeader } from '../tunnel/header.ts';
+import type { Profile } from './profile.ts';
+
+/** The proxy's answer to a relay request, with the open socket that now carries raw SSH to the node. */
+export interface Relay {
+  sock: TLSSocket;
+  hostId: string;
+  name: string;
+}
+
+function splitAddr(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
+}
+
+/**
+ * Opens the `tp-ssh` relay to a node through the proxy, authenticated by the profile's X.509 certificate. The proxy
+ * checks locks and roles before answering; a refusal is thrown as the typed error it sent.
+ */
+export async function openRelay(p: Profile, node: string, login: string, port?: number): Promise<Relay> {
+  const [host, proxyPort] = splitAddr(p.proxy);
+  const sock = tlsConnect({
+    host,
+    port: proxyPort,
+    ca: readFileSync(p.casPath, 'utf8'),
+    cert: readFileSync(p.tlsCertPath, 'utf8'),
+    key: readFileSync(p.tlsKeyPath, 'utf8'),
+    ALPNProtocols: ['tp-ssh'],
+    servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once('secureConnect', resolve);
+    sock.once('error', (err) => reject(new Unavailable(`cannot reach the proxy at ${p.proxy}: ${err.message}`)));
+  });
+  writeHeader(sock, { v: 1, node, login, port } satisfies RelayRequest);
+  const answer = await readHeader<RelayAnswer>(sock);
+  if (!answer.ok) {
+    sock.destroy();
+    throw errorFromWire(answer.error.code, answer.error.message);
+  }
+  return { sock, hostId: answer.hostId, name: answer.name };
+}
+
+/** Host CA keys from the profile's known_hosts. */
+export function hostCas(p: Profile): Buffer[] {
+  return readFileSync(p.knownHostsPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('@cert-authority'))
+    .map((l) => parseAuthorizedKey(l.split(/\s+/).slice(2).join(' ')).blob);
+}
+
+export interface SshConnectOptions {
+  agentForward?: boolean;
+  keepaliveMs?: number;
+}
+
+/** An SSH connection to a node through the proxy: user certificate auth, host certificate verified against the CA. */
+export async function sshToNode(
+  p: Profile,
+  node: string,
+  login: string,
+  o: SshConnectOptions = {},
+): Promise<{ client: Client; relay: Relay }> {
+  const relay = await openRelay(p, node, login);
+  const client = new (ssh2().Client)();
+  const rejections: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('error', (err: Error & { level?: string }) => {
+      const detail = rejections.length
+        ? rejections.join('; ')
+        : err.level === 'client-authentication'
+          ? `access denied as "${login}" on ${relay.name}`
+          : err.message;
+      reject(new Unavailable(detail));
+    });
+    client.connect({
+      sock: relay.sock,
+      username: login,
+      authHandler: [
+        {
+          type: 'publickey',
+          username: login,
+          key: certKey(readFileSync(p.keyPath, 'utf8'), readFileSync(p.certPath, 'utf8').trim()),
+        },
+      ] as never,
+      hostVerifier: hostCertVerifier(hostCas(p), [relay.hostId, relay.name], Date.now, (r) =>
+        rejections.push(r),
+      ) as never,
+      algorithms: { serverHostKey: CLIENT_HOST_KEY_ALGOS as never },
+      agentForward: !!o.agentForward && !!process.env.SSH_AUTH_SOCK,
+      agent: o.agentForward ? process.env.SSH_AUTH_SOCK : undefined,
+      keepaliveInterval: o.keepaliveMs ?? 30_000,
+      readyTimeout: 20_000,
+    });
+  });
+  return { client, relay };
+}

@@ -1,0 +1,114 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseCert } from '../crypto/sshcert.ts';
+import { Unauthenticated } from '../errors.ts';
+
+/** Where the client keeps its state: TP_HOME, default ~/.tp. */
+export function tpHome(): string {
+  return process.env.TP_HOME ?? join(homedir(), '.tp');
+}
+
+/** What `tp login` leaves behind for one proxy. */
+export interface ProfileData {
+  proxy: string;
+  user: string;
+  cluster: string;
+  /** Default login for `tp ssh` (the user's first allowed login). */
+  logins: string[];
+  insecure?: boolean;
+  sshJump?: string;
+}
+
+/** Files of the active profile. */
+export interface Profile extends ProfileData {
+  dir: string;
+  keyPath: string;
+  certPath: string;
+  tlsKeyPath: string;
+  tlsCertPath: string;
+  casPath: string;
+  knownHostsPath: string;
+  /** Epoch ms when the certificates expire. */
+  expires: number;
+}
+
+const keysDir = (proxy: string) => join(tpHome(), 'keys', proxy.replace(/[^A-Za-z0-9_.-]/g, '_'));
+
+function paths(dir: string) {
+  return {
+    dir,
+    keyPath: join(dir, 'key'),
+    certPath: join(dir, 'key-cert.pub'),
+    tlsKeyPath: join(dir, 'tls.key'),
+    tlsCertPath: join(dir, 'tls.crt'),
+    casPath: join(dir, 'cas.pem'),
+    knownHostsPath: join(dir, 'known_hosts'),
+  };
+}
+
+/** Key material to store: private keys stay 0600 and never leave this machine. */
+export interface ProfileMaterial {
+  sshKey: string;
+  sshPublicKey: string;
+  sshCert: string;
+  tlsKey: string;
+  tlsCert: string;
+  tlsCa: string[];
+  hostCa: string[];
+}
+
+/** Writes the profile and its keys, and makes it the active one. */
+export function saveProfile(data: ProfileData, m: ProfileMaterial): Profile {
+  const dir = keysDir(data.proxy);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const p = paths(dir);
+  const write = (path: string, text: string, mode: number) => {
+    writeFileSync(path, text, { mode });
+    chmodSync(path, mode);
+  };
+  write(p.keyPath, m.sshKey, 0o600);
+  write(join(dir, 'key.pub'), `${m.sshPublicKey}\n`, 0o644);
+  write(p.certPath, `${m.sshCert}\n`, 0o644);
+  write(p.tlsKeyPath, m.tlsKey, 0o600);
+  write(p.tlsCertPath, m.tlsCert, 0o644);
+  write(p.casPath, m.tlsCa.join(''), 0o644);
+  write(p.knownHostsPath, m.hostCa.map((k) => `@cert-authority * ${k}\n`).join(''), 0o644);
+  write(join(tpHome(), 'profile.json'), `${JSON.stringify(data, null, 2)}\n`, 0o600);
+  return loadProfile()!;
+}
+
+/** The active profile, or undefined when not logged in. */
+export function loadProfile(): Profile | undefined {
+  const file = join(tpHome(), 'profile.json');
+  if (!existsSync(file)) return undefined;
+  const data = JSON.parse(readFileSync(file, 'utf8')) as ProfileData;
+  const p = paths(keysDir(data.proxy));
+  if (!existsSync(p.certPath)) return undefined;
+  const cert = parseCert(readFileSync(p.certPath, 'utf8'));
+  return { ...data, ...p, expires: Number(cert.validBefore) * 1000 };
+}
+
+/** The active profile if its certificates are still valid; throws Unauthenticated with what to do otherwise. */
+export function requireProfile(now = Date.now()): Profile {
+  const p = loadProfile();
+  if (!p) throw new Unauthenticated('not logged in: run `tp login --proxy HOST:PORT --user NAME`');
+  if (p.expires <= now)
+    throw new Unauthenticated(`your certificate expired at ${new Date(p.expires).toISOString()}: run \`tp login\``);
+  return p;
+}
+
+/** Deletes the active profile's keys and the profile itself. */
+export function removeProfile(): ProfileData | undefined {
+  const file = join(tpHome(), 'profile.json');
+  if (!existsSync(file)) return undefined;
+  const data = JSON.parse(readFileSync(file, 'utf8')) as ProfileData;
+  rmSync(keysDir(data.proxy), { recursive: true, force: true });
+  rmSync(file, { force: true });
+  return data;
+}
+
+/** Reads a profile file as text. */
+export function readProfileFile(path: string): string {
+  return readFileSync(path, 'utf8');
+}

@@ -1,0 +1,73 @@
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Identity } from '../auth/identity.ts';
+import { AccessDenied, describe, Locked, TpError, Unauthenticated } from '../errors.ts';
+import { log } from '../log.ts';
+import { checkNodeAccess } from '../rbac/index.ts';
+import { type RelayAnswer, type RelayRequest, readHeader } from '../tunnel/header.ts';
+import type { ClusterView } from './clusterView.ts';
+import { type DialTls, dialNode } from './dial.ts';
+import type { TunnelRegistry } from './tunnels.ts';
+
+/** Joins two streams until either side ends; errors on one end the other. */
+export function pipeBoth(a: Duplex, b: Duplex): void {
+  a.pipe(b);
+  b.pipe(a);
+  const end = () => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on('close', end);
+  b.on('close', end);
+  a.on('error', end);
+  b.on('error', end);
+}
+
+/**
+ * Serves one `tp-ssh` connection: reads the wanted node and login, checks the user's certificate, locks and roles
+ * before a single byte reaches the node, then splices the client to the node. The SSH session inside is never
+ * decrypted here.
+ */
+export async function relaySsh(
+  socket: TLSSocket,
+  who: Identity,
+  view: ClusterView,
+  tunnels: TunnelRegistry,
+  tls: DialTls,
+): Promise<void> {
+  const client = `${socket.remoteAddress}:${socket.remotePort}`;
+  let req: RelayRequest | undefined;
+  const answer = (a: RelayAnswer) => socket.write(`${JSON.stringify(a)}\n`);
+  try {
+    if (who.kind !== 'user') throw new Unauthenticated('a user certificate is required: run `tp login`');
+    req = await readHeader<RelayRequest>(socket);
+    if (typeof req?.node !== 'string' || typeof req.login !== 'string') throw new AccessDenied('bad relay request');
+    const node = await view.resolveNode(req.node);
+    const userLock = await view.lockFor({ user: who.name });
+    if (userLock) throw new Locked(`user "${who.name}" is locked: ${userLock.message}`);
+    const nodeLock = await view.lockFor({ node });
+    if (nodeLock) throw new Locked(`node "${node.name}" is locked: ${nodeLock.message}`);
+    checkNodeAccess(await view.rolesNamed(who.roles), who.traits ?? {}, req.login, node.labels);
+    const upstream = await dialNode(node, tunnels, tls, { client, user: who.name });
+    answer({ ok: true, hostId: node.hostId, name: node.name });
+    socket.resume();
+    pipeBoth(socket, upstream);
+  } catch (err) {
+    const code = err instanceof TpError ? err.code : 'internal';
+    const message = err instanceof TpError ? err.message : 'internal proxy error';
+    if (!(err instanceof TpError)) log.error('ssh relay failed', { error: describe(err) });
+    view.emit([
+      {
+        type: 'auth.attempt',
+        success: false,
+        user: who.name,
+        login: req?.login,
+        target: req?.node,
+        error: message,
+        'addr.remote': client,
+      },
+    ]);
+    answer({ ok: false, error: { code, message } });
+    socket.end();
+  }
+}

@@ -1,0 +1,123 @@
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { ANONYMOUS, type Identity, identityFromCert } from '../auth/identity.ts';
+import type { ApiClient } from '../client/apiClient.ts';
+import type { HostIdentity } from '../client/hostIdentity.ts';
+import { describe } from '../errors.ts';
+import { log } from '../log.ts';
+import { jsonApi } from '../web/router.ts';
+import { ClusterView } from './clusterView.ts';
+import { relaySsh } from './relay.ts';
+import { TunnelRegistry } from './tunnels.ts';
+import { webRoutes } from './web.ts';
+
+/** ALPN protocol names on the proxy's one TLS port. */
+export const ALPN = { ssh: 'tp-ssh', tunnel: 'tp-tunnel', http: 'http/1.1' } as const;
+
+export interface ProxyOptions {
+  /** `host:port` of the TLS port; port 0 picks one. */
+  listen: string;
+  /** Address clients use (shown by `tp` and written into configs); defaults to the bound address. */
+  publicAddr?: string;
+  identity: HostIdentity;
+  /** Client for the auth API, holding the proxy's identity. */
+  auth: ApiClient;
+  version: string;
+  /** Tunnel keepalive interval (ms). Default 15 s. */
+  tunnelKeepaliveMs?: number;
+  /** Cache lifetime of nodes/locks read from auth (ms). Default 1 s. */
+  cacheMs?: number;
+}
+
+/** A running proxy. */
+export interface Proxy extends AsyncDisposable {
+  addr: string;
+  publicAddr: string;
+  tunnels: TunnelRegistry;
+  view: ClusterView;
+  close(): Promise<void>;
+}
+
+function hostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
+}
+
+/**
+ * Starts the proxy: one TLS port that routes each connection by ALPN to the web API (http/1.1), the SSH relay
+ * (tp-ssh) or the reverse-tunnel endpoint (tp-tunnel). Client certificates are verified against the cluster's TLS
+ * CA; who the peer is decides what it may do on each route.
+ */
+export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
+  const view = new ClusterView(opts.auth, opts.cacheMs ?? 1000);
+  const tunnels = new TunnelRegistry();
+  const identities = new WeakMap<object, Identity>();
+  const open = new Set<TLSSocket>();
+  const dialTls = { cert: opts.identity.tlsCert, key: opts.identity.tlsKey, ca: opts.identity.tlsCa };
+  const [host, port] = hostPort(opts.listen);
+  const info = { publicAddr: opts.publicAddr ?? '', version: opts.version };
+  const http = createHttpServer(
+    jsonApi(webRoutes(view, tunnels, info), {
+      metric: 'tp_proxy_requests_total',
+      who: (req) => identities.get(req.socket) ?? ANONYMOUS,
+    }),
+  );
+  const server = createTlsServer(
+    {
+      cert: opts.identity.tlsCert,
+      key: opts.identity.tlsKey,
+      ca: opts.identity.tlsCa,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      ALPNProtocols: [ALPN.ssh, ALPN.tunnel, ALPN.http],
+    },
+    (socket: TLSSocket) => {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+      socket.on('error', (err) => log.debug('proxy connection error', { error: describe(err) }));
+      let who = ANONYMOUS;
+      try {
+        const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
+        if (peer?.raw) who = identityFromCert(peer.raw);
+      } catch (err) {
+        log.warn('unreadable client certificate', { error: describe(err) });
+      }
+      switch (socket.alpnProtocol) {
+        case ALPN.ssh:
+          void relaySsh(socket, who, view, tunnels, dialTls);
+          return;
+        case ALPN.tunnel:
+          if (who.kind !== 'node') {
+            log.warn('tunnel refused: not a node certificate', { remote: socket.remoteAddress });
+            socket.destroy();
+            return;
+          }
+          tunnels.accept(who.name, socket, opts.tunnelKeepaliveMs ?? 15_000);
+          return;
+        default:
+          identities.set(socket, who);
+          http.emit('connection', socket);
+      }
+    },
+  );
+  server.on('tlsClientError', (err) => log.debug('TLS handshake failed', { error: describe(err) }));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  const reach = bound.address === '0.0.0.0' || bound.address === '::' ? '127.0.0.1' : bound.address;
+  const addr = `${reach}:${bound.port}`;
+  info.publicAddr ||= addr;
+  log.info('proxy started', { addr, publicAddr: info.publicAddr });
+  const close = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    tunnels.closeAll();
+    for (const s of open) s.destroy();
+    http.close();
+    await closed;
+  };
+  return { addr, publicAddr: info.publicAddr, tunnels, view, close, [Symbol.asyncDispose]: close };
+}

@@ -1,0 +1,135 @@
+import * as v from 'valibot';
+import type { PublicCa } from '../auth/cas.ts';
+import type { Identity } from '../auth/identity.ts';
+import type { NodeRecord } from '../auth/nodes.ts';
+import { AccessDenied, Unauthenticated } from '../errors.ts';
+import { labelsMatch } from '../rbac/index.ts';
+import { parseBody } from '../web/json.ts';
+import type { Route } from '../web/router.ts';
+import type { ClusterView } from './clusterView.ts';
+import type { TunnelRegistry } from './tunnels.ts';
+
+const HeartbeatBody = v.strictObject({
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(253)),
+  addr: v.optional(v.string()),
+  labels: v.optional(v.record(v.string(), v.string()), {}),
+  version: v.optional(v.string()),
+  ttlMs: v.optional(v.number()),
+});
+
+const EventsBody = v.strictObject({ events: v.pipe(v.array(v.looseObject({ type: v.string() })), v.maxLength(1000)) });
+
+function requireKind(who: Identity, kind: Identity['kind']): void {
+  if (who.kind === 'anonymous') throw new Unauthenticated('a client certificate is required (log in with `tp login`)');
+  if (who.kind !== kind) throw new AccessDenied(`this endpoint is for ${kind} identities`);
+}
+
+/** True when some role lets the user see a node and no role's deny labels match it. */
+async function visible(view: ClusterView, who: Identity, node: NodeRecord): Promise<boolean> {
+  const roles = await view.rolesNamed(who.roles);
+  if (roles.some((r) => labelsMatch(r.spec.deny.node_labels, node.labels))) return false;
+  return roles.some((r) => labelsMatch(r.spec.allow.node_labels, node.labels));
+}
+
+/** Proxy settings the web API reports to clients. */
+export interface WebInfo {
+  publicAddr: string;
+  sshJumpAddr?: string;
+  version: string;
+}
+
+/**
+ * The proxy's web API: login and join (forwarded to auth with the proxy's identity), node listing for users, and
+ * the agent endpoints (heartbeat, cluster state, audit events) authenticated by the agent's host certificate.
+ */
+export function webRoutes(view: ClusterView, tunnels: TunnelRegistry, info: WebInfo): Route<Identity>[] {
+  const auth = view.auth;
+  return [
+    [
+      'GET',
+      /^\/webapi\/ping$/,
+      async () => {
+        const p = await auth.get<{ cluster: string; secondFactor: string }>('/v1/ping');
+        return {
+          cluster: p.cluster,
+          secondFactor: p.secondFactor,
+          proxy: info.publicAddr,
+          sshJump: info.sshJumpAddr,
+          version: info.version,
+        };
+      },
+    ],
+    [
+      'GET',
+      /^\/webapi\/cas$/,
+      async () => {
+        const [user, host, tls] = await Promise.all(
+          (['user', 'host', 'tls'] as const).map((t) => auth.get<PublicCa>(`/v1/cas/${t}`)),
+        );
+        return { cluster: user!.cluster, userCa: user!.sshKeys, hostCa: host!.sshKeys, tlsCa: tls!.tlsCerts };
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/login$/,
+      async ({ body, remote }) => auth.post('/v1/login', { ...(body as object), remoteAddr: remote }),
+    ],
+    ['POST', /^\/webapi\/signup$/, async ({ body }) => auth.post('/v1/signup', body)],
+    ['POST', /^\/webapi\/join$/, async ({ body }) => auth.post('/v1/join', body)],
+    [
+      'GET',
+      /^\/webapi\/nodes$/,
+      async ({ who }) => {
+        requireKind(who, 'user');
+        const nodes = await view.nodes();
+        const out: (NodeRecord & { online: boolean })[] = [];
+        for (const n of nodes) {
+          if (await visible(view, who, n))
+            out.push({ ...n, online: !!n.agentless || !!n.addr || tunnels.has(n.hostId) });
+        }
+        return out.sort((a, b) => a.name.localeCompare(b.name));
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/agent\/heartbeat$/,
+      async ({ who, body }) => {
+        requireKind(who, 'node');
+        const b = parseBody(HeartbeatBody, body);
+        const node = {
+          hostId: who.name,
+          name: b.name,
+          addr: b.addr,
+          labels: b.labels,
+          tunnel: tunnels.has(who.name),
+          version: b.version,
+        };
+        await auth.post('/v1/nodes', { node, ttlMs: b.ttlMs ?? 90_000 });
+        view.nodesCache.invalidate();
+        return { ok: true };
+      },
+    ],
+    [
+      'GET',
+      /^\/webapi\/agent\/state$/,
+      async ({ who }) => {
+        requireKind(who, 'node');
+        const [user, roles, locks] = await Promise.all([
+          auth.get<PublicCa>('/v1/cas/user'),
+          view.roles(),
+          view.locks(),
+        ]);
+        return { userCa: user.sshKeys, roles, locks };
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/agent\/events$/,
+      async ({ who, body }) => {
+        requireKind(who, 'node');
+        const { events } = parseBody(EventsBody, body);
+        return auth.post('/v1/audit/events', { events: events.map((e) => ({ ...e, server_id: who.name })) });
+      },
+    ],
+  ];
+}

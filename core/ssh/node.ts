@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { AuthContext, Connection } from 'ssh2';
+import type { AuditInput } from '../audit/events.ts';
+import type { StoredLock } from '../auth/locks.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { CertRejected, parseCert } from '../crypto/sshcert.ts';
+import { describe, TpError } from '../errors.ts';
+import { log } from '../log.ts';
+import { checkNodeAccess, type Role } from '../rbac/index.ts';
+import { serveLocalForward, serveRemoteForward, startAgentForward } from './forwarding.ts';
+import { lookupOsUser, type OsUser } from './osUser.ts';
+import { serveSession } from './session.ts';
+import { certKey, ssh2 } from './ssh2.ts';
+import { type VerifiedUser, verifyUserAuth } from './userCert.ts';
+
+/** What the node knows of the cluster, kept fresh by the agent. */
+export interface NodeState {
+  userCas(): Buffer[];
+  roles(): Role[];
+  locks(): StoredLock[];
+}
+
+export interface SshNodeOptions {
+  hostId: string;
+  nodeName: string;
+  labels: () => Record<string, string>;
+  /** OpenSSH private host key and its host certificate line. */
+  hostKey: string;
+  hostCert: string;
+  state: NodeState;
+  emit(events: AuditInput[]): void;
+  clock?: Clock;
+}
+
+/**
+ * The tp SSH node: presents its host certificate, accepts only user certificates it verifies itself (CA, validity,
+ * principal, source-address, locks, roles' labels and deny rules), and serves exec, PTY shells, SFTP and, when the
+ * certificate permits, port and agent forwarding. Sessions end when the certificate expires.
+ */
+export class SshNode {
+  private readonly server: ReturnType<typeof ssh2>['Server']['prototype'];
+  private readonly clock: Clock;
+  private readonly conns = new Set<Connection>();
+
+  constructor(private readonly o: SshNodeOptions) {
+    this.clock = o.clock ?? systemClock;
+    const S = ssh2().Server;
+    this.server = new S(
+      {
+        hostKeys: [{ key: certKey(o.hostKey, o.hostCert) } as never],
+        // Without chacha20 under Bun, OpenSSH clients pick CTR before GCM unless CTR is left out (DESIGN.md).
+        algorithms: { cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'] as never },
+        ident: 'tp',
+      },
+      (conn: Connection, info: { ip: string; port: number }) => this.onConnection(conn, info.ip ?? '', info.port ?? 0),
+    );
+  }
+
+  /** Serves one incoming byte stream carrying SSH (from the tunnel or the direct listener). */
+  serve(stream: Duplex, client: string): void {
+    const i = client.lastIndexOf(':');
+    Object.assign(stream, {
+      remoteAddress: client.slice(0, i).replace(/^\[|\]$/g, ''),
+      remotePort: Number(client.slice(i + 1)),
+    });
+    this.server.injectSocket(stream as never);
+  }
+
+  /** Number of open SSH connections. */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  private lockFor(user: string): StoredLock | undefined {
+    return this.o.state
+      .locks()
+      .find((l) => l.target.user === user || l.target.node === this.o.nodeName || l.target.node === this.o.hostId);
+  }
+
+  private authorize(ctx: AuthContext, ip: string): VerifiedUser {
+    const v = verifyUserAuth(ctx as never, { cas: this.o.state.userCas(), now: this.clock.now(), remoteIp: ip });
+    const lock = this.lockFor(v.username);
+    if (lock) throw new CertRejected('malformed', `access is locked: ${lock.message || 'locked by an administrator'}`);
+    const roles = this.o.state.roles().filter((r) => v.roles.includes(r.metadata.name));
+    checkNodeAccess(roles, v.traits, ctx.username, this.o.labels());
+    return v;
+  }
+
+  private onConnection(conn: Connection, ip: string, port: number): void {
+    this.conns.add(conn);
+    const sessionId = randomUUID();
+    const base = {
+      server_id: this.o.hostId,
+      server_name: this.o.nodeName,
+      session_id: sessionId,
+      'addr.remote': `${ip}:${port}`,
+    };
+    let who: VerifiedUser | undefined;
+    let login = '';
+    let osUser: OsUser | undefined;
+    let expiry: ReturnType<typeof setTimeout> | undefined;
+    const cleanups: (() => void)[] = [];
+    let audited = false;
+
+    conn.on('authentication', (ctx) => {
+      if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+      try {
+        const v = this.authorize(ctx, ip);
+        if (!v.queryOnly) {
+          osUser = lookupOsUser(ctx.username);
+          who = v;
+          login = ctx.username;
+        }
+        ctx.accept();
+      } catch (err) {
+        const plainKey = err instanceof CertRejected && !ctx.key.algo.includes('-cert-');
+        if (!plainKey && !audited) {
+          audited = true;
+          this.o.emit([
+            {
+              type: 'auth.attempt',
+              success: false,
+              user: tryKeyId(ctx),
+              login: ctx.username,
+              error: describe(err),
+              ...base,
+            },
+          ]);
+        }
+        if (!(err instanceof TpError)) log.error('ssh auth check failed', { error: describe(err) });
+        ctx.reject(['publickey']);
+      }
+    });
+
+    conn.on('ready', () => {
+      if (!who || !osUser) return conn.end();
+      const user = osUser;
+      const ext = who.cert.extensions;
+      this.o.emit([{ type: 'session.start', user: who.username, login, ...base }]);
+      const msLeft = Number(who.cert.validBefore) * 1000 - this.clock.now();
+      expiry = setTimeout(
+        () => {
+          log.info('certificate expired: ending session', { user: who?.username, session: sessionId });
+          conn.end();
+        },
+        Math.max(0, Math.min(msLeft, 2 ** 31 - 1)),
+      );
+      const portForwarding = 'permit-port-forwarding' in ext;
+      if (portForwarding)
+        serveLocalForward(conn, (dest) => this.o.emit([{ type: 'port', user: who?.username, login, dest, ...base }]));
+      cleanups.push(
+        serveRemoteForward(conn, portForwarding, (bind) =>
+          this.o.emit([{ type: 'port', user: who?.username, login, bind, ...base }]),
+        ),
+      );
+      let agentSock: string | undefined;
+      conn.on('session', (accept, reject) => {
+        if (!accept) return reject?.();
+        const session = accept();
+        session.on('auth-agent', (ok, no) => {
+          if (!('permit-agent-forwarding' in ext)) return no?.();
+          if (!agentSock) {
+            const fwd = startAgentForward(conn, user);
+            agentSock = fwd.path;
+            cleanups.push(fwd.close);
+          }
+          ok?.();
+        });
+        serveSession(
+          session,
+          user,
+          { pty: 'permit-pty' in ext },
+          {
+            env: (): Record<string, string> => (agentSock ? { SSH_AUTH_SOCK: agentSock } : {}),
+            onExec: (command) => this.o.emit([{ type: 'exec', user: who?.username, login, command, ...base }]),
+            onEnd: (info) => log.debug('session channel ended', { ...info, session: sessionId }),
+          },
+        );
+      });
+    });
+
+    conn.on('error', (err) => log.debug('ssh connection error', { error: describe(err), session: sessionId }));
+    conn.on('close', () => {
+      this.conns.delete(conn);
+      if (expiry) clearTimeout(expiry);
+      for (const c of cleanups) c();
+      if (who) this.o.emit([{ type: 'session.end', user: who.username, login, ...base }]);
+    });
+  }
+
+  /** Ends every connection. */
+  close(): void {
+    for (const c of this.conns) c.end();
+    this.conns.clear();
+  }
+}
+
+/** The key ID of a certificate offered in an auth attempt, for audit; undefined for plain or unreadable keys. */
+function tryKeyId(ctx: AuthContext): string | undefined {
+  if (ctx.method !== 'publickey' || !ctx.key.algo.includes('-cert-')) return undefined;
+  try {
+    return parseCert(ctx.key.data).keyId;
+  } catch (err) {
+    if (err instanceof CertRejected) return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs';
+import type { ServerChannel, Session } from 'ssh2';
+import { describe } from '../errors.ts';
+import { log } from '../log.ts';
+import { asUser, loginEnv, type OsUser } from './osUser.ts';
+
+/** What a session may do, from the user's certificate extensions. */
+export interface SessionRights {
+  pty: boolean;
+}
+
+/** Hooks a session reports to (audit). */
+export interface SessionHooks {
+  onExec(command: string): void;
+  onEnd(info: { command?: string; exitCode?: number; signal?: string; kind: string }): void;
+  /** Extra environment (e.g. SSH_AUTH_SOCK once agent forwarding is set up). */
+  env(): Record<string, string>;
+}
+
+const SFTP_SERVERS = ['/usr/lib/openssh/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/lib/ssh/sftp-server'];
+const SIGNALS = new Set(['HUP', 'INT', 'KILL', 'QUIT', 'TERM', 'USR1', 'USR2', 'ALRM', 'PIPE']);
+
+interface PtyInfo {
+  term: string;
+  cols: number;
+  rows: number;
+}
+
+/** Handles one SSH session channel: env, pty, window changes, signals, exec, shell and the sftp subsystem. */
+export function serveSession(session: Session, user: OsUser, rights: SessionRights, hooks: SessionHooks): void {
+  const env: Record<string, string> = {};
+  let pty: PtyInfo | undefined;
+  let resize: ((cols: number, rows: number) => void) | undefined;
+  let signal: ((name: string) => void) | undefined;
+
+  session.on('env', (accept, _reject, info) => {
+    // Like sshd's default AcceptEnv: locale and TERM-ish variables only.
+    if (/^(LANG|LC_[A-Z]+|TERM|COLORTERM|TZ|TP_[A-Z_]+)$/.test(info.key)) env[info.key] = info.val;
+    accept?.();
+  });
+  session.on('pty', (accept, reject, info) => {
+    if (!rights.pty) return reject?.();
+    pty = { term: info.term || 'xterm', cols: info.cols || 80, rows: info.rows || 24 };
+    accept?.();
+  });
+  session.on('window-change', (accept, _reject, info) => {
+    resize?.(info.cols, info.rows);
+    accept?.();
+  });
+  session.on('signal', (accept, _reject, info) => {
+    if (SIGNALS.has(info.name)) signal?.(info.name);
+    accept?.();
+  });
+
+  const run = (channel: ServerChannel, argv: string[], command: string | undefined, kind: string) => {
+    const childEnv = { ...loginEnv(user, env), ...hooks.env() };
+    if (pty) childEnv.TERM = pty.term;
+    const finish = (exitCode: number | null, sig?: string) => {
+      if (sig) channel.exit(sig, false, '');
+      else channel.exit(exitCode ?? 255);
+      channel.end();
+      hooks.onEnd({ command, exitCode: exitCode ?? undefined, signal: sig, kind });
+    };
+    let full: string[];
+    try {
+      full = asUser(user, argv);
+    } catch (err) {
+      channel.stderr.write(`${describe(err)}\r\n`);
+      return finish(126);
+    }
+    if (pty) {
+      void import('bun-pty').then(({ spawn }) => {
+        const p = spawn(full[0]!, full.slice(1), {
+          name: pty!.term,
+          cols: pty!.cols,
+          rows: pty!.rows,
+          cwd: user.home,
+          env: childEnv,
+        });
+        p.onData((d: string) => channel.write(d));
+        p.onExit(({ exitCode, signal: s }: { exitCode: number; signal?: number | string }) =>
+          finish(exitCode, typeof s === 'string' && s ? s.replace(/^SIG/, '') : undefined),
+        );
+        channel.on('data', (d: Buffer) => p.write(d.toString('utf8')));
+        resize = (cols, rows) => p.resize(cols, rows);
+        signal = (name) => p.kill(`SIG${name}`);
+      });
+      return;
+    }
+    const child = Bun.spawn(full, {
+      cwd: existsSync(user.home) ? user.home : '/',
+      env: childEnv,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    signal = (name) => child.kill(`SIG${name}` as NodeJS.Signals);
+    channel.on('data', (d: Buffer) => {
+      child.stdin.write(d);
+    });
+    channel.on('end', () => {
+      void child.stdin.end();
+    });
+    const pump = async (from: ReadableStream<Uint8Array>, to: { write(d: Uint8Array): boolean }) => {
+      for await (const chunk of from) to.write(chunk);
+    };
+    void Promise.all([pump(child.stdout, channel), pump(child.stderr, channel.stderr), child.exited]).then(() =>
+      finish(child.exitCode, child.signalCode ? String(child.signalCode).replace(/^SIG/, '') : undefined),
+    );
+  };
+
+  session.on('exec', (accept, _reject, info) => {
+    const channel = accept();
+    hooks.onExec(info.command);
+    run(channel, [user.shell, '-c', info.command], info.command, 'exec');
+  });
+  session.on('shell', (accept) => {
+    const channel = accept();
+    run(channel, [user.shell, '-l'], undefined, 'shell');
+  });
+  session.on('subsystem', (accept, reject, info) => {
+    const server = SFTP_SERVERS.find((p) => existsSync(p));
+    if (info.name !== 'sftp' || !server) {
+      log.warn('subsystem refused', {
+        name: info.name,
+        reason: server ? 'unknown subsystem' : 'no sftp-server on this host',
+      });
+      return reject?.();
+    }
+    const channel = accept();
+    hooks.onExec('sftp');
+    pty = undefined;
+    run(channel, [server], 'sftp', 'sftp');
+  });
+}
