@@ -31,7 +31,7 @@ export interface ProxyOptions {
 }
 
 /** A running proxy. */
-export interface Proxy extends AsyncDisposable {
+export interface ProxyServer extends AsyncDisposable {
   addr: string;
   publicAddr: string;
   tunnels: TunnelRegistry;
@@ -49,7 +49,7 @@ function hostPort(addr: string): [string, number] {
  * (tp-ssh) or the reverse-tunnel endpoint (tp-tunnel). Client certificates are verified against the cluster's TLS
  * CA; who the peer is decides what it may do on each route.
  */
-export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
+export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const view = new ClusterView(opts.auth, opts.cacheMs ?? 1000);
   const tunnels = new TunnelRegistry();
   const identities = new WeakMap<object, Identity>();

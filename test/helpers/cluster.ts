@@ -1,10 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Agent, startAgent } from '../../core/agent/agent.ts';
 import { issueHostCerts } from '../../core/auth/issuer.ts';
+import { localHostIdentity } from '../../core/auth/localIdentity.ts';
 import { type AuthServer, type AuthServerOptions, startAuthServer } from '../../core/auth/server.ts';
 import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
 import { generateKeyPair } from '../../core/crypto/keys.ts';
+import { type ProxyServer, startProxy } from '../../core/proxy/server.ts';
 
 /** An auth server in this process with clients for each kind of caller. */
 export interface TestAuth extends AsyncDisposable {
@@ -71,10 +74,6 @@ export function clientKeys() {
   return { ssh, tls, tlsPublicKey: tls.publicKey.export({ type: 'spki', format: 'pem' }) as string };
 }
 
-import { type Agent, startAgent } from '../../core/agent/agent.ts';
-import { localHostIdentity } from '../../core/auth/localIdentity.ts';
-import { type Proxy, startProxy } from '../../core/proxy/server.ts';
-
 /** An agent to start with the cluster. */
 export interface TestAgentSpec {
   name: string;
@@ -86,7 +85,7 @@ export interface TestAgentSpec {
 /** A whole cluster in this process: auth, proxy and agents on 127.0.0.1, joined with real tokens. */
 export interface TestCluster extends AsyncDisposable {
   auth: TestAuth;
-  proxy: Proxy;
+  proxy: ProxyServer;
   agents: Map<string, Agent>;
   /** Starts (and joins, with a token) one more agent. */
   addAgent(spec: TestAgentSpec): Promise<Agent>;
