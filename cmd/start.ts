@@ -1,5 +1,13 @@
+import { hostname } from 'node:os';
 import { defineCommand } from 'citty';
-import { DEFAULT_AUTH_LISTEN, defaultClusterName, defaultDataDir } from '../core/config/defaults.ts';
+import { ApiClient } from '../core/client/apiClient.ts';
+import {
+  DEFAULT_AUTH_LISTEN,
+  DEFAULT_PROXY_LISTEN,
+  defaultClusterName,
+  defaultDataDir,
+} from '../core/config/defaults.ts';
+import pkg from '../package.json' with { type: 'json' };
 import { action } from './lib/context.ts';
 import { configFrom, serveUntilSignal } from './lib/daemon.ts';
 
@@ -7,7 +15,8 @@ export default defineCommand({
   meta: {
     name: 'start',
     description:
-      'Run the services enabled in tp.yaml (all-in-one by default) on the embedded SQLite store unless storage says otherwise',
+      'Run the services enabled in tp.yaml; with no config, the all-in-one cluster: auth + proxy + an SSH agent for\n' +
+      'this host, on the embedded SQLite store in the data dir.',
   },
   args: {
     config: { type: 'string', description: 'Path to tp.yaml' },
@@ -17,25 +26,73 @@ export default defineCommand({
     const cfg = configFrom(args.config);
     const dataDir = args['data-dir'] ?? cfg.data_dir ?? defaultDataDir();
     const stops: (() => Promise<void>)[] = [];
-    if (cfg.auth.enabled) {
-      const { startAuthServer } = await import('../core/auth/server.ts');
-      const auth = await startAuthServer({
-        clusterName: cfg.cluster_name ?? defaultClusterName(),
-        dataDir,
-        storage: cfg.storage,
-        listen: cfg.auth.listen ?? DEFAULT_AUTH_LISTEN,
-        secondFactor: cfg.auth.second_factor,
-        publicUrl: cfg.auth.public_url,
+    const lines: string[] = [];
+    if (!cfg.auth.enabled)
+      throw new Error('tp start runs the auth service; use `tp proxy start` / `tp agent start` for the others');
+    const { startAuthServer } = await import('../core/auth/server.ts');
+    const { localHostIdentity } = await import('../core/auth/localIdentity.ts');
+    const auth = await startAuthServer({
+      clusterName: cfg.cluster_name ?? defaultClusterName(),
+      dataDir,
+      storage: cfg.storage,
+      listen: cfg.auth.listen ?? DEFAULT_AUTH_LISTEN,
+      secondFactor: cfg.auth.second_factor,
+      publicUrl: cfg.auth.public_url ?? (cfg.proxy.public_addr ? `https://${cfg.proxy.public_addr}` : undefined),
+    });
+    stops.push(() => auth.close());
+    lines.push(
+      `tp cluster "${auth.service.cluster}" is up.`,
+      `  auth API:  ${auth.addr} (mTLS)`,
+      `  data dir:  ${dataDir}`,
+    );
+    let proxyAddr: string | undefined;
+    if (cfg.proxy.enabled) {
+      const { startProxy } = await import('../core/proxy/server.ts');
+      const names = [
+        'localhost',
+        '127.0.0.1',
+        hostname(),
+        ...(cfg.proxy.public_addr ? [cfg.proxy.public_addr.split(':')[0]!] : []),
+      ];
+      const identity = await localHostIdentity(auth.service, 'proxy', hostname(), names);
+      const client = new ApiClient([auth.addr], {
+        ca: identity.tlsCa.join(''),
+        cert: identity.tlsCert,
+        key: identity.tlsKey,
       });
-      stops.push(() => auth.close());
-      process.stdout.write(
-        `tp cluster "${auth.service.cluster}" is up.\n` +
-          `  auth API: ${auth.addr} (mTLS)\n` +
-          `  data dir: ${dataDir}\n` +
-          `Add the first user:\n` +
-          `  npx tp users add alice --roles admin --logins $(whoami) --data-dir ${dataDir}\n`,
-      );
+      const proxy = await startProxy({
+        listen: cfg.proxy.listen ?? DEFAULT_PROXY_LISTEN,
+        publicAddr: cfg.proxy.public_addr,
+        identity,
+        auth: client,
+        version: pkg.version,
+      });
+      stops.push(() => proxy.close());
+      proxyAddr = proxy.publicAddr;
+      lines.push(`  proxy:     https://${proxy.publicAddr} (web API, SSH relay, tunnels)`);
     }
+    if (cfg.ssh.enabled && proxyAddr) {
+      const { startAgent } = await import('../core/agent/agent.ts');
+      const name = cfg.ssh.name ?? hostname();
+      const identity = await localHostIdentity(auth.service, 'node', name);
+      const agent = await startAgent({
+        dataDir,
+        proxy: proxyAddr,
+        name,
+        labels: cfg.ssh.labels,
+        identity,
+        version: pkg.version,
+      });
+      stops.push(() => agent.close());
+      lines.push(`  ssh node:  ${name} (${agent.hostId})`);
+    }
+    lines.push(
+      'Add the first user (on this host):',
+      `  echo "a-long-password" | npx tp users add alice --roles admin --logins $(whoami) --password-stdin --data-dir ${dataDir}`,
+      'then log in and connect:',
+      `  npx tp login --proxy ${proxyAddr ?? '<proxy>'} --user alice --insecure && npx tp ssh ${cfg.ssh.name ?? hostname()}`,
+    );
+    process.stdout.write(`${lines.join('\n')}\n`);
     await serveUntilSignal(async () => {
       for (const stop of stops.reverse()) await stop();
     });

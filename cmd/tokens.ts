@@ -1,4 +1,6 @@
 import { defineCommand } from 'citty';
+import { caPin } from '../core/agent/join.ts';
+import type { PublicCa } from '../core/auth/cas.ts';
 import type { StoredToken } from '../core/auth/tokens.ts';
 import { BadParameter } from '../core/errors.ts';
 import { action, adminArgs, adminClient, durationArg, formatArg, listArg } from './lib/context.ts';
@@ -22,22 +24,31 @@ const add = defineCommand({
     const roles = listArg(args.type);
     if (!roles.length || roles.some((r) => r !== 'node' && r !== 'proxy'))
       throw new BadParameter('--type must be node or proxy');
-    const r = await adminClient(args).post<{ token: string; record: StoredToken }>('/v1/tokens', {
+    const client = adminClient(args);
+    const r = await client.post<{ token: string; record: StoredToken }>('/v1/tokens', {
       roles,
       uses: args.multi ? 'multi' : 'single',
       ttlMs: durationArg('ttl', args.ttl),
     });
-    print(
-      formatOf(args.format),
-      {
-        token: r.token,
-        id: r.record.id,
-        roles: r.record.roles,
-        uses: r.record.uses,
-        expires: new Date(r.record.expires).toISOString(),
-      },
-      () =>
-        `${r.token}\n(id ${r.record.id}, ${r.record.uses}-use ${roles.join(',')} token, expires ${new Date(r.record.expires).toISOString()})`,
+    const pin = caPin((await client.get<PublicCa>('/v1/cas/tls')).tlsCerts[0]!);
+    const out = {
+      token: r.token,
+      id: r.record.id,
+      roles: r.record.roles,
+      uses: r.record.uses,
+      expires: new Date(r.record.expires).toISOString(),
+      caPin: pin,
+    };
+    print(formatOf(args.format), out, () =>
+      [
+        r.token,
+        `(id ${r.record.id}, ${r.record.uses}-use ${roles.join(',')} token, expires ${out.expires})`,
+        roles.includes('node')
+          ? `join an agent: tp agent start --proxy PROXY:PORT --token ${r.token} --ca-pin ${pin}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join('\n'),
     );
   }),
 });

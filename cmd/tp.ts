@@ -18,6 +18,16 @@ const main = defineCommand({
     tokens: () => import('./tokens.ts').then((m) => m.default),
     locks: () => import('./locks.ts').then((m) => m.default),
     audit: () => import('./audit.ts').then((m) => m.default),
+    nodes: () => import('./nodes.ts').then((m) => m.default),
+    login: () => import('./login.ts').then((m) => m.default),
+    logout: () => import('./logout.ts').then((m) => m.default),
+    status: () => import('./status.ts').then((m) => m.default),
+    ls: () => import('./ls.ts').then((m) => m.default),
+    ssh: () => import('./ssh.ts').then((m) => m.default),
+    scp: () => import('./scp.ts').then((m) => m.default),
+    config: () => import('./config.ts').then((m) => m.default),
+    proxy: () => import('./proxy.ts').then((m) => m.default),
+    agent: () => import('./agent.ts').then((m) => m.default),
   },
 });
 

@@ -115,7 +115,10 @@ export async function issueHostCerts(
   req: HostCertRequest,
 ): Promise<{ hostId: string; sshCert?: string; tlsCert: string }> {
   const hostId = req.hostId ?? randomUUID();
-  const names = [...new Set([hostId, req.hostName, ...(req.principals ?? [])])];
+  const base = [hostId, req.hostName, ...(req.principals ?? [])];
+  // Nodes are also reached as <name>.<cluster> (the Host pattern `tp config` writes for OpenSSH).
+  const qualified = req.role === 'node' ? [hostId, req.hostName].map((n) => `${n}.${req.cluster}`) : [];
+  const names = [...new Set([...base, ...qualified])];
   const sshCert = req.sshPublicKey
     ? formatCert(
         signCert(

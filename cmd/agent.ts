@@ -1,0 +1,63 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { defineCommand } from 'citty';
+import { defaultDataDir } from '../core/config/defaults.ts';
+import { BadParameter } from '../core/errors.ts';
+import pkg from '../package.json' with { type: 'json' };
+import { action, listArg } from './lib/context.ts';
+import { configFrom, serveUntilSignal } from './lib/daemon.ts';
+
+/** Parses `k=v,k2=v2`. */
+export function parseLabels(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of listArg(text)) {
+    const i = pair.indexOf('=');
+    if (i < 1) throw new BadParameter(`label "${pair}" must look like key=value`);
+    out[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return out;
+}
+
+const start = defineCommand({
+  meta: {
+    name: 'start',
+    description:
+      'Run an SSH agent next to this host. First start joins with a token; later starts reuse the saved identity.\n' +
+      'By default it keeps a reverse tunnel to the proxy (works behind NAT); --direct LISTEN lets the proxy dial it.\n' +
+      'Example: tp agent start --proxy tp.example.com:3080 --token $TOKEN --labels env=prod,role=db',
+  },
+  args: {
+    proxy: { type: 'string', required: true, description: 'Proxy address host:port' },
+    token: { type: 'string', description: 'Join token (first start only)' },
+    'ca-pin': { type: 'string', description: 'Expected cluster CA pin, sha256:... (printed by `tp tokens add`)' },
+    name: { type: 'string', description: 'Node name (default: host name)' },
+    labels: { type: 'string', description: 'Static labels k=v,k2=v2' },
+    direct: { type: 'string', description: 'Listen here for the proxy instead of holding a tunnel (host:port)' },
+    advertise: { type: 'string', description: 'Address the proxy should dial in --direct mode' },
+    config: { type: 'string', description: 'Path to tp.yaml (uses its ssh section)' },
+    'data-dir': { type: 'string', description: 'Where the agent keeps its identity' },
+  },
+  run: action(async (args) => {
+    const cfg = configFrom(args.config);
+    const { startAgent } = await import('../core/agent/agent.ts');
+    const agent = await startAgent({
+      dataDir: join(args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), 'agent'),
+      proxy: args.proxy,
+      token: args.token,
+      caPin: args['ca-pin'],
+      name: args.name ?? cfg.ssh.name ?? hostname(),
+      labels: { ...cfg.ssh.labels, ...parseLabels(args.labels) },
+      direct: args.direct ? { listen: args.direct, advertise: args.advertise } : undefined,
+      version: pkg.version,
+    });
+    process.stdout.write(
+      `agent ${agent.hostId} running (${args.direct ? `direct on ${agent.directAddr}` : `tunnel to ${args.proxy}`})\n`,
+    );
+    await serveUntilSignal(() => agent.close());
+  }),
+});
+
+export default defineCommand({
+  meta: { name: 'agent', description: 'Run an agent next to a resource' },
+  subCommands: { start },
+});

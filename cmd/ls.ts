@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { defineCommand } from 'citty';
+import type { NodeRecord } from '../core/auth/nodes.ts';
+import { proxyApi } from '../core/client/login.ts';
+import { requireProfile } from '../core/client/profile.ts';
+import { BadParameter } from '../core/errors.ts';
+import { action } from './lib/context.ts';
+import { formatOf, print, table } from './lib/output.ts';
+
+export default defineCommand({
+  meta: {
+    name: 'ls',
+    description: 'List the nodes you may reach, optionally filtered by labels. Example: tp ls env=prod --format json',
+  },
+  args: {
+    labels: { type: 'positional', required: false, description: 'Label filters k=v (all must match)' },
+    format: { type: 'string', default: 'text', description: 'text, json or yaml' },
+  },
+  run: action(async (args) => {
+    const p = requireProfile();
+    const filters = ((args._ as string[] | undefined) ?? []).map((f) => {
+      const i = f.indexOf('=');
+      if (i < 1) throw new BadParameter(`label filter "${f}" must look like key=value`);
+      return [f.slice(0, i), f.slice(i + 1)] as const;
+    });
+    const api = proxyApi(
+      p.proxy,
+      {},
+      { cert: readFileSync(p.tlsCertPath, 'utf8'), key: readFileSync(p.tlsKeyPath, 'utf8') },
+    );
+    const nodes = (await api.get<(NodeRecord & { online: boolean })[]>('/webapi/nodes')).filter((n) =>
+      filters.every(([k, v]) => n.labels[k] === v),
+    );
+    print(formatOf(args.format), nodes, () =>
+      table(
+        nodes.map((n) => ({
+          node: n.name,
+          address: n.agentless ? n.addr : n.addr ? n.addr : '⟵ tunnel',
+          labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`),
+          id: n.hostId,
+          status: n.online ? 'online' : 'offline',
+        })),
+        ['node', 'address', 'labels', 'status', 'id'],
+        'no nodes you may reach',
+      ),
+    );
+  }),
+});

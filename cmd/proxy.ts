@@ -1,0 +1,89 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineCommand } from 'citty';
+import { openRelay } from '../core/client/nodeConnection.ts';
+import { requireProfile } from '../core/client/profile.ts';
+import { DEFAULT_PROXY_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
+import { BadParameter, describe } from '../core/errors.ts';
+import pkg from '../package.json' with { type: 'json' };
+import { action, listArg } from './lib/context.ts';
+import { configFrom, serveUntilSignal } from './lib/daemon.ts';
+
+const sshPipe = defineCommand({
+  meta: {
+    name: 'ssh',
+    description:
+      "Connect stdin/stdout to a node's SSH port through the proxy (for OpenSSH's ProxyCommand; `tp config` writes it).\n" +
+      'usage: tp proxy ssh login@node[.cluster]:port',
+  },
+  args: { target: { type: 'positional', required: true, description: 'login@node:port' } },
+  run: async ({ args }) => {
+    try {
+      const m = /^(?:([^@]+)@)?(.+?)(?::(\d+))?$/.exec(args.target);
+      if (!m) throw new BadParameter('usage: tp proxy ssh login@node:port');
+      const profile = requireProfile();
+      const node = m[2]!.endsWith(`.${profile.cluster}`) ? m[2]!.slice(0, -(profile.cluster.length + 1)) : m[2]!;
+      const relay = await openRelay(
+        profile,
+        node,
+        m[1] ?? profile.logins[0] ?? profile.user,
+        m[3] ? Number(m[3]) : undefined,
+      );
+      relay.sock.resume();
+      process.stdin.pipe(relay.sock);
+      relay.sock.pipe(process.stdout);
+      relay.sock.on('close', () => process.exit(0));
+      process.stdin.on('end', () => relay.sock.end());
+    } catch (err) {
+      process.stderr.write(`tp proxy ssh: ${describe(err)}\n`);
+      process.exit(255);
+    }
+  },
+});
+
+const start = defineCommand({
+  meta: {
+    name: 'start',
+    description:
+      'Run a proxy that joins an existing cluster: tp proxy start --auth-server AUTH:3025 --token TOKEN (a `--type proxy` token).',
+  },
+  args: {
+    config: { type: 'string', description: 'Path to tp.yaml (uses its proxy section)' },
+    'data-dir': { type: 'string', description: 'Where the proxy keeps its identity' },
+    'auth-server': { type: 'string', required: true, description: 'Auth server address(es), comma-separated' },
+    token: { type: 'string', description: 'Join token (first start only)' },
+    listen: { type: 'string', description: `TLS port (default ${DEFAULT_PROXY_LISTEN})` },
+    'public-addr': { type: 'string', description: 'Address clients use, host:port' },
+    'ca-pin': { type: 'string', description: 'Expected cluster CA pin (sha256:...)' },
+  },
+  run: action(async (args) => {
+    const cfg = configFrom(args.config);
+    const dataDir = join(args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), 'proxy');
+    mkdirSync(dataDir, { recursive: true });
+    const { joinAuthAsProxy } = await import('../core/proxy/join.ts');
+    const { startProxy } = await import('../core/proxy/server.ts');
+    const servers = listArg(args['auth-server']);
+    const publicAddr = args['public-addr'] ?? cfg.proxy.public_addr;
+    const { identity, auth } = await joinAuthAsProxy({
+      dataDir,
+      servers,
+      token: args.token,
+      caPin: args['ca-pin'],
+      names: publicAddr ? [publicAddr.split(':')[0]!] : [],
+    });
+    const proxy = await startProxy({
+      listen: args.listen ?? cfg.proxy.listen ?? DEFAULT_PROXY_LISTEN,
+      publicAddr,
+      identity,
+      auth,
+      version: pkg.version,
+    });
+    process.stdout.write(`proxy listening on ${proxy.addr}\n`);
+    await serveUntilSignal(() => proxy.close());
+  }),
+});
+
+export default defineCommand({
+  meta: { name: 'proxy', description: 'Run a proxy, or pipe SSH through one' },
+  subCommands: { ssh: sshPipe, start },
+});

@@ -1,0 +1,107 @@
+import { defineCommand } from 'citty';
+import { dynamicForward, localForward, parseForward, remoteForward } from '../core/client/forwards.ts';
+import { localUsername } from '../core/client/localUser.ts';
+import { sshToNode } from '../core/client/nodeConnection.ts';
+import { loadProfile, type Profile, requireProfile } from '../core/client/profile.ts';
+import { runRemote } from '../core/client/remoteCommand.ts';
+import { BadParameter, describe, Unauthenticated } from '../core/errors.ts';
+import { interactive } from './lib/prompt.ts';
+import { doLogin } from './login.ts';
+
+const USAGE = `usage: tp ssh [-l login] [-t|-T] [-A] [-N] [-L spec]... [-R spec]... [-D [bind:]port] [user@]node [command ...]`;
+
+/** `tp ssh` options, parsed the way OpenSSH's are: options first, then the destination, then the command. */
+export interface SshArgs {
+  login?: string;
+  node: string;
+  command?: string;
+  forcePty?: boolean;
+  agent: boolean;
+  noCommand: boolean;
+  local: string[];
+  remote: string[];
+  dynamic: string[];
+}
+
+/** Parses argv after `tp ssh`. Everything after the destination is the remote command, flags included. */
+export function parseSshArgs(argv: string[]): SshArgs {
+  const a: SshArgs = { node: '', agent: false, noCommand: false, local: [], remote: [], dynamic: [] };
+  let i = 0;
+  const value = (flag: string) => {
+    const v = argv[++i];
+    if (v === undefined) throw new BadParameter(`${flag} needs a value\n${USAGE}`);
+    return v;
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) break;
+    if (arg === '-l') a.login = value('-l');
+    else if (arg === '-t') a.forcePty = true;
+    else if (arg === '-T') a.forcePty = false;
+    else if (arg === '-A') a.agent = true;
+    else if (arg === '-N') a.noCommand = true;
+    else if (arg === '-L') a.local.push(value('-L'));
+    else if (arg === '-R') a.remote.push(value('-R'));
+    else if (arg === '-D') a.dynamic.push(value('-D'));
+    else if (arg === '--help' || arg === '-h') throw new BadParameter(USAGE);
+    else throw new BadParameter(`unknown option ${arg}\n${USAGE}`);
+  }
+  const dest = argv[i];
+  if (!dest) throw new BadParameter(USAGE);
+  const at = dest.lastIndexOf('@');
+  a.node = at >= 0 ? dest.slice(at + 1) : dest;
+  if (at >= 0) a.login ??= dest.slice(0, at);
+  const rest = argv.slice(i + 1);
+  if (rest.length) a.command = rest.join(' ');
+  return a;
+}
+
+/** The profile, asking the person to log in again when the certificate is missing or expired (TTY only). */
+async function profileOrRelogin(): Promise<Profile> {
+  try {
+    return requireProfile();
+  } catch (err) {
+    const last = loadProfile();
+    if (!(err instanceof Unauthenticated) || !interactive() || !last) throw err;
+    process.stderr.write(`${describe(err)}\nlogging in again to ${last.proxy} as ${last.user}\n`);
+    return (await doLogin({ proxy: last.proxy, user: last.user })).profile;
+  }
+}
+
+export default defineCommand({
+  meta: {
+    name: 'ssh',
+    description:
+      `Open a shell or run a command on a node, through the proxy, with your certificate.\n${USAGE}\n` +
+      "Exits with the remote command's status. Examples:\n" +
+      '  tp ssh node1                 tp ssh root@node1 uptime        tp ssh -L 8080:localhost:80 -N node1',
+  },
+  run: async ({ rawArgs }) => {
+    try {
+      const a = parseSshArgs(rawArgs);
+      const profile = await profileOrRelogin();
+      const login = a.login ?? profile.logins[0] ?? localUsername();
+      const { client } = await sshToNode(profile, a.node, login, { agentForward: a.agent });
+      for (const spec of a.local) await localForward(client, parseForward(spec, '-L'));
+      for (const spec of a.remote) await remoteForward(client, parseForward(spec, '-R'));
+      for (const spec of a.dynamic) {
+        const [bind, port] = spec.includes(':')
+          ? [spec.slice(0, spec.lastIndexOf(':')), spec.slice(spec.lastIndexOf(':') + 1)]
+          : ['127.0.0.1', spec];
+        await dynamicForward(client, bind, Number(port));
+      }
+      if (a.noCommand) {
+        await new Promise<void>((resolve) => client.on('close', () => resolve()));
+        process.exit(0);
+      }
+      const pty = a.forcePty ?? (a.command === undefined && !!process.stdin.isTTY);
+      const code = await runRemote(client, { command: a.command, pty });
+      client.end();
+      process.exit(code);
+    } catch (err) {
+      process.stderr.write(`error: ${describe(err)}\n`);
+      // Like OpenSSH: 255 is tp's own failure; every other status is the remote command's.
+      process.exit(255);
+    }
+  },
+});

@@ -1,0 +1,54 @@
+import type { Client, ClientChannel } from 'ssh2';
+
+const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, PIPE: 13, TERM: 15 };
+
+/** How to run something on the node. */
+export interface RemoteRun {
+  /** The command line; a login shell when absent. */
+  command?: string;
+  /** Allocate a PTY (default: when stdin is a terminal and no command is given, or when forced with -t). */
+  pty: boolean;
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs a command or shell on the node with this process's stdio and returns the remote exit status
+ * (128 + signal number style 255 when the remote side gives none).
+ */
+export function runRemote(client: Client, r: RemoteRun): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const stdin = process.stdin;
+    const tty = r.pty && !!stdin.isTTY;
+    const window = {
+      term: process.env.TERM ?? 'xterm-256color',
+      cols: process.stdout.columns ?? 80,
+      rows: process.stdout.rows ?? 24,
+    };
+    const opts = { pty: r.pty ? window : undefined, env: r.env };
+    const onStream = (err: Error | undefined, ch: ClientChannel) => {
+      if (err) return reject(err);
+      let code = 255;
+      ch.on('exit', (c: number | null, signal?: string) => {
+        code = c ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 127) : 255);
+      });
+      ch.stdout.pipe(process.stdout, { end: false });
+      ch.stderr.pipe(process.stderr, { end: false });
+      if (tty) stdin.setRawMode(true);
+      stdin.on('data', (d: Buffer) => ch.write(d));
+      stdin.on('end', () => ch.end());
+      stdin.resume();
+      const onResize = () => ch.setWindow(process.stdout.rows ?? 24, process.stdout.columns ?? 80, 0, 0);
+      if (tty) process.stdout.on('resize', onResize);
+      ch.on('close', () => {
+        if (tty) {
+          stdin.setRawMode(false);
+          process.stdout.off('resize', onResize);
+        }
+        stdin.pause();
+        resolve(code);
+      });
+    };
+    if (r.command === undefined) client.shell(opts.pty ?? false, { env: r.env }, onStream);
+    else client.exec(r.command, opts, onStream);
+  });
+}
