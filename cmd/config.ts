@@ -32,6 +32,21 @@ export default defineCommand({
         `    User ${p.logins[0] ?? p.user}`,
         `    ProxyCommand ${process.env.TP_HOME ? `env TP_HOME=${q(process.env.TP_HOME)} ` : ''}${selfCommand()} proxy ssh %r@%h:%p`,
         '',
+        ...(p.sshJump
+          ? [
+              `# The proxy's SSH jump port, for stock OpenSSH: ssh -J tp-proxy.${p.cluster} <login>@<node>.${p.cluster}`,
+              `Host tp-proxy.${p.cluster}`,
+              `    HostName ${p.sshJump.slice(0, p.sshJump.lastIndexOf(':'))}`,
+              `    Port ${p.sshJump.slice(p.sshJump.lastIndexOf(':') + 1)}`,
+              `    UserKnownHostsFile ${q(p.knownHostsPath)}`,
+              `    IdentityFile ${q(p.keyPath)}`,
+              `    CertificateFile ${q(p.certPath)}`,
+              '    IdentitiesOnly yes',
+              '    StrictHostKeyChecking yes',
+              `    User ${p.logins[0] ?? p.user}`,
+              '',
+            ]
+          : []),
       ].join('\n'),
     );
   }),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { openRelay } from '../core/client/nodeConnection.ts';
 import { requireProfile } from '../core/client/profile.ts';
-import { DEFAULT_PROXY_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
+import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
 import { BadParameter, describe } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, listArg } from './lib/context.ts';
@@ -53,6 +53,7 @@ const start = defineCommand({
     'auth-server': { type: 'string', required: true, description: 'Auth server address(es), comma-separated' },
     token: { type: 'string', description: 'Join token (first start only)' },
     listen: { type: 'string', description: `TLS port (default ${DEFAULT_PROXY_LISTEN})` },
+    'ssh-listen': { type: 'string', description: `SSH jump port for OpenSSH -J (default ${DEFAULT_PROXY_SSH_LISTEN})` },
     'public-addr': { type: 'string', description: 'Address clients use, host:port' },
     'ca-pin': { type: 'string', description: 'Expected cluster CA pin (sha256:...)' },
   },

@@ -69,7 +69,10 @@ export default defineCommand({
       });
       stops.push(() => proxy.close());
       proxyAddr = proxy.publicAddr;
-      lines.push(`  proxy:     https://${proxy.publicAddr} (web API, SSH relay, tunnels)`);
+      lines.push(
+        `  proxy:     https://${proxy.publicAddr} (web API, SSH relay, tunnels)`,
+        `  ssh jump:  ${proxy.sshAddr} (ssh -J)`,
+      );
     }
     if (cfg.ssh.enabled && proxyAddr) {
       const { startAgent } = await import('../core/agent/agent.ts');

@@ -8,6 +8,7 @@ import { describe } from '../errors.ts';
 import { log } from '../log.ts';
 import { jsonApi } from '../web/router.ts';
 import { ClusterView } from './clusterView.ts';
+import { startJumpServer } from './jump.ts';
 import { relaySsh } from './relay.ts';
 import { TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
@@ -28,11 +29,15 @@ export interface ProxyOptions {
   tunnelKeepaliveMs?: number;
   /** Cache lifetime of nodes/locks read from auth (ms). Default 1 s. */
   cacheMs?: number;
+  /** `host:port` of the plain SSH jump port for stock OpenSSH (`ssh -J`); none when absent. */
+  sshListen?: string;
 }
 
 /** A running proxy. */
 export interface ProxyServer extends AsyncDisposable {
   addr: string;
+  /** The SSH jump port's address, when enabled. */
+  sshAddr?: string;
   publicAddr: string;
   tunnels: TunnelRegistry;
   view: ClusterView;
@@ -56,7 +61,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const open = new Set<TLSSocket>();
   const dialTls = { cert: opts.identity.tlsCert, key: opts.identity.tlsKey, ca: opts.identity.tlsCa };
   const [host, port] = hostPort(opts.listen);
-  const info = { publicAddr: opts.publicAddr ?? '', version: opts.version };
+  const info: { publicAddr: string; version: string; sshJumpAddr?: string } = {
+    publicAddr: opts.publicAddr ?? '',
+    version: opts.version,
+  };
   const http = createHttpServer(
     jsonApi(webRoutes(view, tunnels, info), {
       metric: 'tp_proxy_requests_total',
@@ -111,13 +119,27 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const reach = bound.address === '0.0.0.0' || bound.address === '::' ? '127.0.0.1' : bound.address;
   const addr = `${reach}:${bound.port}`;
   info.publicAddr ||= addr;
-  log.info('proxy started', { addr, publicAddr: info.publicAddr });
+  const jump = opts.sshListen
+    ? await startJumpServer({
+        listen: opts.sshListen,
+        cluster: opts.identity.cluster,
+        hostKey: opts.identity.sshKey,
+        hostCert: opts.identity.sshCert,
+        userCa: opts.identity.userCa,
+        view,
+        tunnels,
+        dialTls,
+      })
+    : undefined;
+  info.sshJumpAddr = jump?.addr;
+  log.info('proxy started', { addr, publicAddr: info.publicAddr, sshJump: jump?.addr });
   const close = async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     tunnels.closeAll();
+    jump?.close();
     for (const s of open) s.destroy();
     http.close();
     await closed;
   };
-  return { addr, publicAddr: info.publicAddr, tunnels, view, close, [Symbol.asyncDispose]: close };
+  return { addr, sshAddr: jump?.addr, publicAddr: info.publicAddr, tunnels, view, close, [Symbol.asyncDispose]: close };
 }

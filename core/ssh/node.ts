@@ -60,10 +60,12 @@ export class SshNode {
   /** Serves one incoming byte stream carrying SSH (from the tunnel or the direct listener). */
   serve(stream: Duplex, client: string): void {
     const i = client.lastIndexOf(':');
-    Object.assign(stream, {
-      remoteAddress: client.slice(0, i).replace(/^\[|\]$/g, ''),
-      remotePort: Number(client.slice(i + 1)),
+    // The end user's address (from the proxy's stream header), not the proxy's: own properties shadow a socket's getters.
+    Object.defineProperty(stream, 'remoteAddress', {
+      value: client.slice(0, i).replace(/^\[|\]$/g, ''),
+      configurable: true,
     });
+    Object.defineProperty(stream, 'remotePort', { value: Number(client.slice(i + 1)), configurable: true });
     this.server.injectSocket(stream as never);
   }
 

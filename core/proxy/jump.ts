@@ -1,0 +1,103 @@
+import type { AddressInfo } from 'node:net';
+import type { Connection } from 'ssh2';
+import { parseAuthorizedKey } from '../crypto/keys.ts';
+import { describe, Locked, TpError } from '../errors.ts';
+import { log } from '../log.ts';
+import { labelsMatch } from '../rbac/index.ts';
+import { splice } from '../ssh/forwarding.ts';
+import { certKey, ssh2 } from '../ssh/ssh2.ts';
+import { type VerifiedUser, verifyUserAuth } from '../ssh/userCert.ts';
+import type { ClusterView } from './clusterView.ts';
+import { type DialTls, dialNode } from './dial.ts';
+import type { TunnelRegistry } from './tunnels.ts';
+
+export interface JumpOptions {
+  listen: string;
+  cluster: string;
+  hostKey: string;
+  hostCert: string;
+  userCa: string[];
+  view: ClusterView;
+  tunnels: TunnelRegistry;
+  dialTls: DialTls;
+}
+
+/**
+ * The proxy's plain SSH port for stock OpenSSH's `ssh -J user@proxy:3023 login@node`: authenticates the user's
+ * certificate, then carries each direct-tcpip channel to the named node (through its tunnel or directly). Only
+ * forwarding is served, never a shell; the SSH session to the node stays end to end.
+ */
+export async function startJumpServer(o: JumpOptions): Promise<{ addr: string; close(): void }> {
+  const cas = o.userCa.map((l) => parseAuthorizedKey(l).blob);
+  const server = new (ssh2().Server)(
+    { hostKeys: [{ key: certKey(o.hostKey, o.hostCert) } as never], ident: 'tp-proxy' },
+    (conn: Connection, info: { ip: string }) => {
+      let user: VerifiedUser | undefined;
+      conn.on('authentication', (ctx) => {
+        if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
+        try {
+          const v = verifyUserAuth(ctx as never, { cas, now: Date.now(), remoteIp: info.ip });
+          if (!v.queryOnly) user = v;
+          ctx.accept();
+        } catch (err) {
+          if (ctx.key.algo.includes('-cert-')) {
+            o.view.emit([
+              {
+                type: 'auth.attempt',
+                success: false,
+                login: ctx.username,
+                error: describe(err),
+                'addr.remote': info.ip,
+              },
+            ]);
+          }
+          ctx.reject(['publickey']);
+        }
+      });
+      conn.on('ready', () => {
+        conn.on('session', (_accept, reject) => reject?.());
+        conn.on('tcpip', async (accept, reject, t) => {
+          try {
+            const name = t.destIP.endsWith(`.${o.cluster}`) ? t.destIP.slice(0, -(o.cluster.length + 1)) : t.destIP;
+            const node = await o.view.resolveNode(name);
+            const lock = (await o.view.lockFor({ user: user!.username })) ?? (await o.view.lockFor({ node }));
+            if (lock) throw new Locked(`locked: ${lock.message}`);
+            const roles = await o.view.rolesNamed(user!.roles);
+            if (
+              roles.some((r) => labelsMatch(r.spec.deny.node_labels, node.labels)) ||
+              !roles.some((r) => labelsMatch(r.spec.allow.node_labels, node.labels))
+            ) {
+              throw new Locked(`access to node "${node.name}" is not allowed by your roles`);
+            }
+            const upstream = await dialNode(node, o.tunnels, o.dialTls, {
+              client: `${info.ip}:0`,
+              user: user!.username,
+            });
+            splice(accept(), upstream);
+          } catch (err) {
+            if (!(err instanceof TpError)) log.error('jump forward failed', { error: describe(err) });
+            o.view.emit([
+              {
+                type: 'auth.attempt',
+                success: false,
+                user: user?.username,
+                target: t.destIP,
+                error: describe(err),
+                'addr.remote': info.ip,
+              },
+            ]);
+            reject();
+          }
+        });
+      });
+      conn.on('error', (err) => log.debug('jump connection error', { error: describe(err) }));
+    },
+  );
+  const i = o.listen.lastIndexOf(':');
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(o.listen.slice(i + 1)), o.listen.slice(0, i), () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  return { addr: `${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`, close: () => server.close() };
+}

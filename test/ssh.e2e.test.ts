@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from './helpers/cluster.ts';
+import { freePort } from './helpers/sshd.ts';
+import { type FixtureUser, me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+
+const entry = join(import.meta.dir, '..', 'cmd', 'tp.ts');
+let f: SshFixture;
+let alice: FixtureUser;
+
+beforeAll(async () => {
+  f = await startSshFixture([
+    { name: 'tunnel1', labels: { env: 'dev' } },
+    { name: 'direct1', labels: { env: 'prod' }, direct: true },
+  ]);
+  alice = await f.user('alice', ['ops']);
+});
+afterAll(async () => f.close());
+
+describe('tp ssh through the proxy', () => {
+  for (const node of ['tunnel1', 'direct1']) {
+    test(`exec returns output and the remote exit status (${node})`, async () => {
+      const r = await alice.tp(['ssh', node, 'echo "out:$(whoami)"; echo err >&2; exit 3']);
+      expect(r.stdout).toBe(`out:${me}\n`);
+      expect(r.stderr).toBe('err\n');
+      expect(r.code).toBe(3);
+      const ok = await alice.tp(['ssh', `${me}@${node}`, 'ls', '-d', '/tmp']);
+      expect(ok.stdout).toBe('/tmp\n');
+      expect(ok.code).toBe(0);
+    });
+  }
+
+  test('tp ls shows both nodes with labels, and filters by label', async () => {
+    const all = JSON.parse((await alice.tp(['ls', '--format', 'json'])).stdout);
+    expect(all.map((n: { name: string }) => n.name)).toEqual(['direct1', 'tunnel1']);
+    expect(all.every((n: { online: boolean }) => n.online)).toBe(true);
+    const prod = await alice.tp(['ls', 'env=prod']);
+    expect(prod.stdout).toContain('direct1');
+    expect(prod.stdout).not.toContain('tunnel1');
+  });
+
+  test('an interactive PTY shell (driven through script): tty, window size, exit status', async () => {
+    const child = Bun.spawn(['script', '-qec', `${process.execPath} ${entry} ssh -t tunnel1`, '/dev/null'], {
+      env: { ...process.env, ...alice.env, TERM: 'xterm' },
+      stdin: new TextEncoder().encode('tty; echo "term=$TERM"; exit 4\n'),
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+    expect(out).toMatch(/\/dev\/pts\/\d+/);
+    expect(out).toContain('term=xterm');
+    expect(code).toBe(4);
+  });
+
+  test('tp scp copies a tree both ways', async () => {
+    const src = join(f.dir, 'tree');
+    mkdirSync(join(src, 'sub'), { recursive: true });
+    writeFileSync(join(src, 'a.txt'), 'alpha\n');
+    writeFileSync(join(src, 'sub', 'b.bin'), Buffer.alloc(300_000, 7));
+    const remote = join(f.dir, 'remote-copy');
+    const up = await alice.tp(['scp', '-r', src, `tunnel1:${remote}`]);
+    expect(up.stderr).toBe('copied 2 files\n');
+    expect(readFileSync(join(remote, 'sub', 'b.bin')).equals(Buffer.alloc(300_000, 7))).toBe(true);
+    const back = join(f.dir, 'back');
+    const down = await alice.tp(['scp', '-r', `direct1:${remote}`, back]);
+    expect(down.code).toBe(0);
+    expect(readFileSync(join(back, 'a.txt'), 'utf8')).toBe('alpha\n');
+    const missing = await alice.tp(['scp', 'tunnel1:/nonexistent/file', back]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no such file');
+  });
+
+  test('-L forwards a local port to a service the node reaches', async () => {
+    const web = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('behind the node') });
+    const local = await freePort();
+    const fwd = Bun.spawn([process.execPath, entry, 'ssh', '-N', '-L', `${local}:127.0.0.1:${web.port}`, 'tunnel1'], {
+      env: { ...process.env, ...alice.env },
+      stdout: 'ignore',
+      stderr: 'pipe',
+    });
+    try {
+      let body = '';
+      await waitFor('the -L forward', async () => {
+        try {
+          body = await (await fetch(`http://127.0.0.1:${local}/`)).text();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      expect(body).toBe('behind the node');
+      const events = await f.cluster.auth.admin.get<{ dest?: string }[]>('/v1/audit/events?type=port');
+      expect(events.some((e) => e.dest === `127.0.0.1:${web.port}`)).toBe(true);
+    } finally {
+      fwd.kill();
+      await fwd.exited;
+      web.stop(true);
+    }
+  });
+
+  test('-A forwards the ssh-agent; without -A the node sees none', async () => {
+    const sock = join(f.dir, 'agent.sock');
+    const agent = Bun.spawn(['ssh-agent', '-D', '-a', sock], { stdout: 'ignore', stderr: 'ignore' });
+    try {
+      await waitFor('ssh-agent', () => Bun.file(sock).size >= 0 && Bun.spawnSync(['test', '-S', sock]).exitCode === 0);
+      const key = join(f.dir, 'agent-key');
+      Bun.spawnSync(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'forwarded-key', '-f', key]);
+      expect(Bun.spawnSync(['ssh-add', key], { env: { ...process.env, SSH_AUTH_SOCK: sock } }).exitCode).toBe(0);
+      const env = { SSH_AUTH_SOCK: sock };
+      const fwd = await alice.tp(['ssh', '-A', 'tunnel1', 'ssh-add -l'], { env });
+      expect(fwd.stdout).toContain('forwarded-key');
+      expect(fwd.code).toBe(0);
+      const none = await alice.tp(['ssh', 'tunnel1', 'ssh-add -l'], { env });
+      expect(none.code).toBe(2);
+    } finally {
+      agent.kill();
+      await agent.exited;
+    }
+  });
+
+  test('sessions are audited with user, login and node', async () => {
+    await alice.tp(['ssh', 'tunnel1', 'true']);
+    await waitFor(
+      'session.end',
+      async () => (await f.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=session.end')).length > 0,
+    );
+    const starts = await f.cluster.auth.admin.get<{ user: string; login: string; server_name: string }[]>(
+      '/v1/audit/events?type=session.start',
+    );
+    expect(starts.some((e) => e.user === 'alice' && e.login === me && e.server_name === 'tunnel1')).toBe(true);
+    const execs = await f.cluster.auth.admin.get<{ command: string }[]>('/v1/audit/events?type=exec');
+    expect(execs.some((e) => e.command === 'true')).toBe(true);
+  });
+});
