@@ -115,6 +115,7 @@ export async function startTestCluster(
   });
   const proxy = await startProxy({
     listen: '127.0.0.1:0',
+    sshListen: '127.0.0.1:0',
     identity: proxyIdentity,
     auth: proxyApi,
     version: 'test',
