@@ -89,6 +89,8 @@ export interface TestCluster extends AsyncDisposable {
   agents: Map<string, Agent>;
   /** Starts (and joins, with a token) one more agent. */
   addAgent(spec: TestAgentSpec): Promise<Agent>;
+  /** Stops the proxy (dropping every tunnel) and starts a new one on the same address. */
+  restartProxy(): Promise<ProxyServer>;
   close(): Promise<void>;
 }
 
@@ -113,8 +115,8 @@ export async function startTestCluster(
     cert: proxyIdentity.tlsCert,
     key: proxyIdentity.tlsKey,
   });
-  const proxy = await startProxy({
-    listen: '127.0.0.1:0',
+  const proxyOptions = (listen: string) => ({
+    listen,
     sshListen: '127.0.0.1:0',
     identity: proxyIdentity,
     auth: proxyApi,
@@ -122,6 +124,7 @@ export async function startTestCluster(
     cacheMs: 0,
     tunnelKeepaliveMs: 1000,
   });
+  const firstProxy = await startProxy(proxyOptions('127.0.0.1:0'));
   const agents = new Map<string, Agent>();
   const dirs: string[] = [];
   const addAgent = async (spec: TestAgentSpec) => {
@@ -130,7 +133,7 @@ export async function startTestCluster(
     dirs.push(dataDir);
     const agent = await startAgent({
       dataDir,
-      proxy: proxy.addr,
+      proxy: cluster.proxy.addr,
       token,
       name: spec.name,
       labels: spec.labels,
@@ -141,15 +144,30 @@ export async function startTestCluster(
       backoff: { baseMs: 50, maxMs: 500 },
     });
     agents.set(spec.name, agent);
-    if (!spec.direct) await waitFor(`tunnel of ${spec.name}`, () => proxy.tunnels.has(agent.hostId));
+    if (!spec.direct) await waitFor(`tunnel of ${spec.name}`, () => cluster.proxy.tunnels.has(agent.hostId));
     return agent;
   };
-  for (const spec of o.agents ?? []) await addAgent(spec);
+  const restartProxy = async () => {
+    const addr = cluster.proxy.addr;
+    await cluster.proxy.close();
+    cluster.proxy = await startProxy(proxyOptions(addr));
+    return cluster.proxy;
+  };
   const close = async () => {
     for (const a of agents.values()) await a.close();
-    await proxy.close();
+    await cluster.proxy.close();
     await auth.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   };
-  return { auth, proxy, agents, addAgent, close, [Symbol.asyncDispose]: close };
+  const cluster: TestCluster = {
+    auth,
+    proxy: firstProxy,
+    agents,
+    addAgent,
+    restartProxy,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+  for (const spec of o.agents ?? []) await addAgent(spec);
+  return cluster;
 }
