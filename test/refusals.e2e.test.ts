@@ -61,7 +61,36 @@ describe('refusals: clear message, audited, decided by the proxy before a byte r
     await refused(dave, 'dev1', 'user "dave" is locked: suspicious activity');
     await f.admin(['locks', 'rm', lock.id]);
     // Removal reaches the proxy at once and the node within its state refresh interval.
-    await waitFor('the unlock to reach the node', async () => (await dave.tp(['ssh', 'dev1', 'echo back'])).stdout === 'back\n');
+    await waitFor(
+      'the unlock to reach the node',
+      async () => (await dave.tp(['ssh', 'dev1', 'echo back'])).stdout === 'back\n',
+    );
+  });
+
+  test("a new lock ends a live session within the node's refresh interval", async () => {
+    const frank = await f.user('frank', ['ops']);
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        join(import.meta.dir, '..', 'cmd', 'tp.ts'),
+        'ssh',
+        'dev1',
+        'echo started; sleep 30; echo never',
+      ],
+      {
+        env: { ...process.env, ...frank.env },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      },
+    );
+    const reader = child.stdout.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('started\n');
+    const lockedAt = Date.now();
+    await f.admin(['locks', 'add', '--user', 'frank', '--message', 'offboarded']);
+    expect(await child.exited).toBe(255);
+    expect(Date.now() - lockedAt).toBeLessThan(5_000);
+    const ended = (await auditEvents(f, 'auth.attempt')).filter((e) => e.user === 'frank');
+    expect(ended.some((e) => e.error === 'session ended: a lock now applies')).toBe(true);
   });
 
   test('a locked node', async () => {

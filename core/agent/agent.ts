@@ -77,6 +77,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const timers: ReturnType<typeof setInterval>[] = [];
   let closed = false;
 
+  let node: SshNode | undefined;
   let state = {
     userCa: id.userCa.map((l) => parseAuthorizedKey(l).blob),
     roles: [] as Role[],
@@ -86,6 +87,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     try {
       const s = await api.get<{ userCa: string[]; roles: Role[]; locks: StoredLock[] }>('/webapi/agent/state');
       state = { userCa: s.userCa.map((l) => parseAuthorizedKey(l).blob), roles: s.roles, locks: s.locks };
+      node?.enforceLocks();
     } catch (err) {
       log.warn('could not refresh cluster state; keeping the last known', { error: describe(err) });
     }
@@ -117,7 +119,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
   timers.push(setInterval(() => void flushEvents(), 1000));
 
-  const node = new SshNode({
+  node = new SshNode({
     hostId: id.hostId,
     nodeName: o.name,
     labels: () => labels,

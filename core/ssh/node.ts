@@ -42,6 +42,8 @@ export class SshNode {
   private readonly server: ReturnType<typeof ssh2>['Server']['prototype'];
   private readonly clock: Clock;
   private readonly conns = new Set<Connection>();
+  /** Who each authenticated connection belongs to, for lock enforcement. */
+  private readonly owners = new Map<Connection, { user: string; emit: () => void }>();
 
   constructor(private readonly o: SshNodeOptions) {
     this.clock = o.clock ?? systemClock;
@@ -138,6 +140,21 @@ export class SshNode {
     conn.on('ready', () => {
       if (!who || !osUser) return conn.end();
       const user = osUser;
+      const owner = who.username;
+      this.owners.set(conn, {
+        user: owner,
+        emit: () =>
+          this.o.emit([
+            {
+              type: 'auth.attempt',
+              success: false,
+              user: owner,
+              login,
+              error: 'session ended: a lock now applies',
+              ...base,
+            },
+          ]),
+      });
       const ext = who.cert.extensions;
       this.o.emit([{ type: 'session.start', user: who.username, login, ...base }]);
       const msLeft = Number(who.cert.validBefore) * 1000 - this.clock.now();
@@ -185,10 +202,25 @@ export class SshNode {
     conn.on('error', (err) => log.debug('ssh connection error', { error: describe(err), session: sessionId }));
     conn.on('close', () => {
       this.conns.delete(conn);
+      this.owners.delete(conn);
       if (expiry) clearTimeout(expiry);
       for (const c of cleanups) c();
       if (who) this.o.emit([{ type: 'session.end', user: who.username, login, ...base }]);
     });
+  }
+
+  /** Ends the sessions of users (or of this node) that a lock now covers; the agent calls it on each state refresh. */
+  enforceLocks(): number {
+    let ended = 0;
+    for (const [conn, o] of this.owners) {
+      if (!this.lockFor(o.user)) continue;
+      log.info('lock applies: ending session', { user: o.user });
+      o.emit();
+      this.owners.delete(conn);
+      conn.end();
+      ended++;
+    }
+    return ended;
   }
 
   /** Ends every connection. */
