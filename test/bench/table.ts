@@ -19,7 +19,7 @@ export function printTable(rows: Row[]): void {
     r.reference === undefined ? '-' : `${fmt(r.reference)} ${r.unit} (${r.referenceName})`,
     r.reference === undefined ? '-' : `${(r.higherIsBetter ? r.tp / r.reference : r.reference / r.tp).toFixed(2)}x`,
   ]);
-  const head = ['figure', 'tp', 'reference (same run)', 'tp vs ref'];
+  const head = ['figure', 'tp', 'reference (same run)', 'ratio (>1: tp better)'];
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i]!)).join(' | ');
   console.log(line(head));
