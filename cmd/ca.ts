@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import type { PublicCa } from '../core/auth/cas.ts';
-import type { LoginResponse } from '../core/auth/service.ts';
+import type { LoginResponse } from '../core/auth/certOps.ts';
 import { DEFAULT_AUTH_LISTEN, defaultClusterName, defaultDataDir } from '../core/config/defaults.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
 import { BadParameter } from '../core/errors.ts';

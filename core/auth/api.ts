@@ -27,94 +27,94 @@ function routes(svc: AuthService): Route<Identity>[] {
       async () => ({ cluster: svc.cluster, secondFactor: svc.secondFactor, serverTime: new Date().toISOString() }),
     ],
     ['GET', /^\/v1\/cas\/(user|host|tls)$/, async ({ params }) => svc.getCa(params[0] as CaType)],
-    ['GET', /^\/v1\/users$/, async ({ who }) => svc.listUsers(who)],
-    ['POST', /^\/v1\/users$/, async ({ who, body }) => svc.createUser(who, parseBody(S.CreateUserBody, body))],
+    ['GET', /^\/v1\/users$/, async ({ who }) => svc.users.listUsers(who)],
+    ['POST', /^\/v1\/users$/, async ({ who, body }) => svc.users.createUser(who, parseBody(S.CreateUserBody, body))],
     [
       'DELETE',
       /^\/v1\/users\/([^/]+)$/,
-      async ({ who, params }) => svc.deleteUser(who, params[0]!).then(() => ({ deleted: params[0] })),
+      async ({ who, params }) => svc.users.deleteUser(who, params[0]!).then(() => ({ deleted: params[0] })),
     ],
-    ['POST', /^\/v1\/users\/([^/]+)\/reset$/, async ({ who, params }) => svc.resetUser(who, params[0]!)],
+    ['POST', /^\/v1\/users\/([^/]+)\/reset$/, async ({ who, params }) => svc.users.resetUser(who, params[0]!)],
     [
       'POST',
       /^\/v1\/signup$/,
       async ({ who, body }) => {
         const b = parseBody(S.SignupBody, body);
-        return svc.completeSignup(who, b.token, b.password);
+        return svc.users.completeSignup(who, b.token, b.password);
       },
     ],
-    ['POST', /^\/v1\/login$/, async ({ who, body }) => svc.login(who, parseBody(S.LoginBody, body))],
-    ['POST', /^\/v1\/certs\/user$/, async ({ who, body }) => svc.signUser(who, parseBody(S.SignUserBody, body))],
-    ['POST', /^\/v1\/certs\/host$/, async ({ who, body }) => svc.signHost(who, parseBody(S.SignHostBody, body))],
+    ['POST', /^\/v1\/login$/, async ({ who, body }) => svc.certs.login(who, parseBody(S.LoginBody, body))],
+    ['POST', /^\/v1\/certs\/user$/, async ({ who, body }) => svc.certs.signUser(who, parseBody(S.SignUserBody, body))],
+    ['POST', /^\/v1\/certs\/host$/, async ({ who, body }) => svc.certs.signHost(who, parseBody(S.SignHostBody, body))],
     [
       'POST',
       /^\/v1\/join$/,
-      async ({ body, remote }) => svc.join({ ...parseBody(S.JoinBody, body), remoteAddr: remote }),
+      async ({ body, remote }) => svc.certs.join({ ...parseBody(S.JoinBody, body), remoteAddr: remote }),
     ],
-    ['GET', /^\/v1\/roles$/, async ({ who }) => svc.listRoles(who)],
-    ['GET', /^\/v1\/roles\/([^/]+)$/, async ({ who, params }) => svc.getRole(who, params[0]!)],
+    ['GET', /^\/v1\/roles$/, async ({ who }) => svc.resources.listRoles(who)],
+    ['GET', /^\/v1\/roles\/([^/]+)$/, async ({ who, params }) => svc.resources.getRole(who, params[0]!)],
     [
       'POST',
       /^\/v1\/roles$/,
       async ({ who, body }) => {
         const b = parseBody(S.PutRoleBody, body);
-        await svc.putRole(who, b.role, b.force);
+        await svc.resources.putRole(who, b.role, b.force);
         return { name: b.role.metadata.name };
       },
     ],
     [
       'DELETE',
       /^\/v1\/roles\/([^/]+)$/,
-      async ({ who, params }) => svc.deleteRole(who, params[0]!).then(() => ({ deleted: params[0] })),
+      async ({ who, params }) => svc.resources.deleteRole(who, params[0]!).then(() => ({ deleted: params[0] })),
     ],
-    ['GET', /^\/v1\/tokens$/, async ({ who }) => svc.listTokens(who)],
+    ['GET', /^\/v1\/tokens$/, async ({ who }) => svc.resources.listTokens(who)],
     [
       'POST',
       /^\/v1\/tokens$/,
       async ({ who, body }) => {
         const b = parseBody(S.CreateTokenBody, body);
-        return svc.createToken(who, b.roles, b.uses, b.ttlMs);
+        return svc.resources.createToken(who, b.roles, b.uses, b.ttlMs);
       },
     ],
     [
       'DELETE',
       /^\/v1\/tokens\/([^/]+)$/,
-      async ({ who, params }) => svc.deleteToken(who, params[0]!).then(() => ({ deleted: true })),
+      async ({ who, params }) => svc.resources.deleteToken(who, params[0]!).then(() => ({ deleted: true })),
     ],
-    ['GET', /^\/v1\/locks$/, async ({ who }) => svc.listLocks(who)],
+    ['GET', /^\/v1\/locks$/, async ({ who }) => svc.resources.listLocks(who)],
     [
       'POST',
       /^\/v1\/locks$/,
       async ({ who, body }) => {
         const b = parseBody(S.CreateLockBody, body);
-        return svc.createLock(who, b.target, b.message, b.ttlMs);
+        return svc.resources.createLock(who, b.target, b.message, b.ttlMs);
       },
     ],
     [
       'DELETE',
       /^\/v1\/locks\/([^/]+)$/,
-      async ({ who, params }) => svc.deleteLock(who, params[0]!).then(() => ({ deleted: params[0] })),
+      async ({ who, params }) => svc.resources.deleteLock(who, params[0]!).then(() => ({ deleted: params[0] })),
     ],
-    ['GET', /^\/v1\/nodes$/, async ({ who }) => svc.listNodes(who)],
+    ['GET', /^\/v1\/nodes$/, async ({ who }) => svc.resources.listNodes(who)],
     [
       'POST',
       /^\/v1\/nodes$/,
       async ({ who, body }) => {
         const b = parseBody(S.UpsertNodeBody, body);
-        await svc.upsertNode(who, { ...b.node, lastSeen: '' }, b.ttlMs);
+        await svc.resources.upsertNode(who, { ...b.node, lastSeen: '' }, b.ttlMs);
         return { hostId: b.node.hostId };
       },
     ],
     [
       'DELETE',
       /^\/v1\/nodes\/([^/]+)$/,
-      async ({ who, params }) => svc.deleteNode(who, params[0]!).then(() => ({ deleted: params[0] })),
+      async ({ who, params }) => svc.resources.deleteNode(who, params[0]!).then(() => ({ deleted: params[0] })),
     ],
     [
       'GET',
       /^\/v1\/audit\/events$/,
       async ({ who, query }) =>
-        svc.searchAudit(who, {
+        svc.resources.searchAudit(who, {
           since: num(query, 'since'),
           until: num(query, 'until'),
           type: query.get('type') ?? undefined,
@@ -126,7 +126,7 @@ function routes(svc: AuthService): Route<Identity>[] {
       'POST',
       /^\/v1\/audit\/events$/,
       async ({ who, body }) => ({
-        stored: await svc.emitAudit(who, parseBody(S.EmitAuditBody, body).events as AuditInput[]),
+        stored: await svc.resources.emitAudit(who, parseBody(S.EmitAuditBody, body).events as AuditInput[]),
       }),
     ],
   ];
