@@ -34,9 +34,8 @@ export function runRemote(client: Client, r: RemoteRun): Promise<number> {
       ch.stdout.pipe(process.stdout, { end: false });
       ch.stderr.pipe(process.stderr, { end: false });
       if (tty) stdin.setRawMode(true);
-      stdin.on('data', (d: Buffer) => ch.write(d));
-      stdin.on('end', () => ch.end());
-      stdin.resume();
+      // pipe() keeps backpressure: a bulk upload never piles up in memory faster than the channel drains.
+      stdin.pipe(ch);
       const onResize = () => ch.setWindow(process.stdout.rows ?? 24, process.stdout.columns ?? 80, 0, 0);
       if (tty) process.stdout.on('resize', onResize);
       ch.on('close', () => {
@@ -44,6 +43,7 @@ export function runRemote(client: Client, r: RemoteRun): Promise<number> {
           stdin.setRawMode(false);
           process.stdout.off('resize', onResize);
         }
+        stdin.unpipe(ch);
         stdin.pause();
         resolve(code);
       });

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { ServerChannel, Session } from 'ssh2';
 import { describe } from '../errors.ts';
@@ -87,26 +88,38 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
       });
       return;
     }
-    const child = Bun.spawn(full, {
+    // node:child_process streams carry backpressure both ways (channel ⇄ process pipes).
+    const child = spawn(full[0]!, full.slice(1), {
       cwd: existsSync(user.home) ? user.home : '/',
       env: childEnv,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
+      stdio: 'pipe',
     });
     signal = (name) => child.kill(`SIG${name}` as NodeJS.Signals);
-    channel.on('data', (d: Buffer) => {
-      child.stdin.write(d);
-    });
-    channel.on('end', () => {
-      void child.stdin.end();
-    });
-    const pump = async (from: ReadableStream<Uint8Array>, to: { write(d: Uint8Array): boolean }) => {
-      for await (const chunk of from) to.write(chunk);
+    channel.pipe(child.stdin);
+    child.stdin.on('error', (err) => log.debug('session stdin closed early', { error: describe(err) }));
+    child.stdout.pipe(channel, { end: false });
+    child.stderr.pipe(channel.stderr, { end: false });
+    let outputs = 2;
+    let status: { code: number | null; sig: NodeJS.Signals | null } | undefined;
+    const maybeFinish = () => {
+      if (outputs === 0 && status) finish(status.code, status.sig ? status.sig.replace(/^SIG/, '') : undefined);
     };
-    void Promise.all([pump(child.stdout, channel), pump(child.stderr, channel.stderr), child.exited]).then(() =>
-      finish(child.exitCode, child.signalCode ? String(child.signalCode).replace(/^SIG/, '') : undefined),
-    );
+    for (const out of [child.stdout, child.stderr]) {
+      out.on('end', () => {
+        outputs--;
+        maybeFinish();
+      });
+    }
+    child.on('error', (err) => {
+      channel.stderr.write(`cannot start ${full[0]}: ${err.message}\r\n`);
+      status = { code: 127, sig: null };
+      outputs = 0;
+      maybeFinish();
+    });
+    child.on('exit', (code, sig) => {
+      status = { code, sig };
+      maybeFinish();
+    });
   };
 
   session.on('exec', (accept, _reject, info) => {
