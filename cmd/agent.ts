@@ -5,7 +5,7 @@ import { defaultDataDir } from '../core/config/defaults.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, listArg } from './lib/context.ts';
-import { configFrom, serveUntilSignal } from './lib/daemon.ts';
+import { commandLabels, configFrom, serveUntilSignal } from './lib/daemon.ts';
 
 /** Parses `k=v,k2=v2`. */
 export function parseLabels(text: string | undefined): Record<string, string> {
@@ -47,6 +47,7 @@ const start = defineCommand({
       caPin: args['ca-pin'],
       name: args.name ?? cfg.ssh.name ?? hostname(),
       labels: { ...cfg.ssh.labels, ...parseLabels(args.labels) },
+      commandLabels: commandLabels(cfg),
       direct: args.direct ? { listen: args.direct, advertise: args.advertise } : undefined,
       version: pkg.version,
     });

@@ -9,7 +9,7 @@ import {
 } from '../core/config/defaults.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action } from './lib/context.ts';
-import { configFrom, serveUntilSignal } from './lib/daemon.ts';
+import { commandLabels, configFrom, serveUntilSignal } from './lib/daemon.ts';
 
 export default defineCommand({
   meta: {
@@ -83,6 +83,7 @@ export default defineCommand({
         proxy: proxyAddr,
         name,
         labels: cfg.ssh.labels,
+        commandLabels: commandLabels(cfg),
         identity,
         version: pkg.version,
       });

@@ -61,6 +61,16 @@ describe('stock OpenSSH with `tp config`', () => {
     expect(r.stderr).not.toMatch(/authenticity|Warning/);
   });
 
+  test('the node accepts LANG/LC_*/TP_* environment from the client, and nothing else', async () => {
+    const r = await viaConfig([
+      '-o',
+      'SetEnv=TP_TEST=hello LD_PRELOAD=/evil.so',
+      `tunnel1.${cluster}`,
+      'echo "$TP_TEST:${LD_PRELOAD:-unset}"',
+    ]);
+    expect(r.stdout).toBe('hello:unset\n');
+  });
+
   test('scp and sftp copy files', async () => {
     const src = join(f.dir, 'scp-src.txt');
     writeFileSync(src, 'via scp\n');

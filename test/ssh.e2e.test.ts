@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './helpers/cluster.ts';
 import { freePort } from './helpers/sshd.ts';
-import { type FixtureUser, me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+import { type FixtureUser, me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
 const entry = join(import.meta.dir, '..', 'cmd', 'tp.ts');
 let f: SshFixture;
@@ -11,7 +11,11 @@ let alice: FixtureUser;
 
 beforeAll(async () => {
   f = await startSshFixture([
-    { name: 'tunnel1', labels: { env: 'dev' } },
+    {
+      name: 'tunnel1',
+      labels: { env: 'dev' },
+      commandLabels: [{ name: 'kernel', command: ['uname', '-s'], periodMs: 60_000 }],
+    },
     { name: 'direct1', labels: { env: 'prod' }, direct: true },
   ]);
   alice = await f.user('alice', ['ops']);
@@ -35,6 +39,7 @@ describe('tp ssh through the proxy', () => {
     const all = JSON.parse((await alice.tp(['ls', '--format', 'json'])).stdout);
     expect(all.map((n: { name: string }) => n.name)).toEqual(['direct1', 'tunnel1']);
     expect(all.every((n: { online: boolean }) => n.online)).toBe(true);
+    expect(all.find((n: { name: string }) => n.name === 'tunnel1').labels).toEqual({ env: 'dev', kernel: 'Linux' });
     const prod = await alice.tp(['ls', 'env=prod']);
     expect(prod.stdout).toContain('direct1');
     expect(prod.stdout).not.toContain('tunnel1');
@@ -117,6 +122,63 @@ describe('tp ssh through the proxy', () => {
       agent.kill();
       await agent.exited;
     }
+  });
+
+  test('tp login loads the certificate into ssh-agent; tp status shows it; tp logout removes both', async () => {
+    const sock = join(f.dir, 'login-agent.sock');
+    const agent = Bun.spawn(['ssh-agent', '-D', '-a', sock], { stdout: 'ignore', stderr: 'ignore' });
+    try {
+      await waitFor('ssh-agent', () => Bun.spawnSync(['test', '-S', sock]).exitCode === 0);
+      const env = { SSH_AUTH_SOCK: sock };
+      const gina = await f.user('gina', ['ops']);
+      const login = await gina.tp(
+        ['login', '--proxy', f.cluster.proxy.addr, '--user', 'gina', '--password-stdin', '--insecure'],
+        { env, stdin: PASSWORD },
+      );
+      expect(login.stdout).toContain('added to ssh-agent');
+      const listed = Bun.spawnSync(['ssh-add', '-L'], { env: { ...process.env, ...env } }).stdout.toString();
+      expect(listed).toContain('ssh-ed25519-cert-v01@openssh.com');
+      const status = JSON.parse((await gina.tp(['status', '--format', 'json'])).stdout);
+      expect(status).toMatchObject({ user: 'gina', cluster: 'test.cluster', logins: [me], valid: true });
+      expect((await gina.tp(['logout'], { env })).stdout).toBe(
+        'logged out of test.cluster (' + f.cluster.proxy.addr + ')\n',
+      );
+      expect(Bun.spawnSync(['ssh-add', '-L'], { env: { ...process.env, ...env } }).stdout.toString()).not.toContain(
+        'cert',
+      );
+      const after = await gina.tp(['ssh', 'tunnel1', 'true']);
+      expect(after.code).toBe(255);
+      expect(after.stderr).toContain('not logged in: run `tp login');
+    } finally {
+      agent.kill();
+      await agent.exited;
+    }
+  });
+
+  test('on a terminal, tp ssh with an expired certificate asks for the password and logs in again', async () => {
+    const hank = await f.user('hank', ['ops'], { ttl: '2s' });
+    await Bun.sleep(2100);
+    const child = Bun.spawn(['script', '-qec', `${process.execPath} ${entry} ssh tunnel1 echo relogged`, '/dev/null'], {
+      env: { ...process.env, ...hank.env },
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    let out = '';
+    const reading = (async () => {
+      for await (const chunk of child.stdout) out += new TextDecoder().decode(chunk);
+    })();
+    // Type the password only once the prompt is on the screen, as a person would.
+    await waitFor('the password prompt', () => out.includes('Password for'));
+    child.stdin.write(`${PASSWORD}\r`);
+    await child.stdin.flush();
+    const code = await child.exited;
+    await reading;
+    expect(out).toContain('your certificate expired');
+    expect(out).toContain('Password for hank@test.cluster:');
+    expect(out).not.toContain(PASSWORD);
+    expect(out).toContain('relogged');
+    expect(code).toBe(0);
   });
 
   test('sessions are audited with user, login and node', async () => {

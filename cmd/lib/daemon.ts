@@ -1,3 +1,5 @@
+import type { CommandLabel } from '../../core/agent/agent.ts';
+import { parseDuration } from '../../core/clock.ts';
 import { loadConfig, parseConfig } from '../../core/config/load.ts';
 import type { Config } from '../../core/config/schema.ts';
 import { log } from '../../core/log.ts';
@@ -19,4 +21,9 @@ export async function serveUntilSignal(stop: () => Promise<void>): Promise<void>
   });
   await stop();
   process.exit(0);
+}
+
+/** The command labels of a config's ssh section, in the agent's form. */
+export function commandLabels(cfg: Config): CommandLabel[] {
+  return cfg.ssh.commands.map((c) => ({ name: c.name, command: c.command, periodMs: parseDuration(c.period) }));
 }

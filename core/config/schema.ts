@@ -35,6 +35,20 @@ export const ConfigSchema = v.strictObject({
       enabled: v.optional(v.boolean(), true),
       name: v.optional(v.pipe(v.string(), v.minLength(1))),
       labels: v.optional(v.record(v.string(), v.string()), {}),
+      /** Labels whose values come from commands run on the node, refreshed every `period`. */
+      commands: v.optional(
+        v.array(
+          v.strictObject({
+            name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/, 'label names are letters, digits, _ . -')),
+            command: v.pipe(v.array(v.string()), v.minLength(1, 'command is an argv list, e.g. [uname, -m]')),
+            period: v.optional(
+              v.pipe(v.string(), v.regex(/^(\d+(ms|s|m|h|d))+$/, 'use a duration such as 1m or 1h')),
+              '1h',
+            ),
+          }),
+        ),
+        [],
+      ),
       listen: v.optional(HostPort),
     }),
     {},
@@ -55,6 +69,6 @@ export const KNOWN_KEYS: Record<string, string[]> = {
   '': ['cluster_name', 'data_dir', 'auth', 'proxy', 'ssh', 'storage'],
   auth: ['enabled', 'listen', 'second_factor', 'public_url'],
   proxy: ['enabled', 'listen', 'ssh_listen', 'public_addr'],
-  ssh: ['enabled', 'name', 'labels', 'listen'],
+  ssh: ['enabled', 'name', 'labels', 'commands', 'listen'],
   storage: ['type', 'url'],
 };

@@ -80,6 +80,7 @@ export interface TestAgentSpec {
   labels?: Record<string, string>;
   /** Direct mode listens for the proxy instead of holding a tunnel. */
   direct?: boolean;
+  commandLabels?: { name: string; command: string[]; periodMs: number }[];
 }
 
 /** A whole cluster in this process: auth, proxy and agents on 127.0.0.1, joined with real tokens. */
@@ -137,6 +138,7 @@ export async function startTestCluster(
       token,
       name: spec.name,
       labels: spec.labels,
+      commandLabels: spec.commandLabels,
       direct: spec.direct ? { listen: '127.0.0.1:0' } : undefined,
       heartbeatMs: 500,
       stateMs: 200,
