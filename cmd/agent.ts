@@ -48,7 +48,10 @@ const start = defineCommand({
       name: args.name ?? cfg.ssh.name ?? hostname(),
       labels: { ...cfg.ssh.labels, ...parseLabels(args.labels) },
       commandLabels: commandLabels(cfg),
-      direct: args.direct ? { listen: args.direct, advertise: args.advertise } : undefined,
+      direct:
+        (args.direct ?? cfg.ssh.listen)
+          ? { listen: (args.direct ?? cfg.ssh.listen)!, advertise: args.advertise }
+          : undefined,
       version: pkg.version,
     });
     process.stdout.write(

@@ -84,6 +84,7 @@ export default defineCommand({
         name,
         labels: cfg.ssh.labels,
         commandLabels: commandLabels(cfg),
+        direct: cfg.ssh.listen ? { listen: cfg.ssh.listen } : undefined,
         identity,
         version: pkg.version,
       });

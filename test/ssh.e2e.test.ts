@@ -104,6 +104,57 @@ describe('tp ssh through the proxy', () => {
     }
   });
 
+  test('-R forwards a port on the node back to a service here; -D is a SOCKS5 proxy leaving from the node', async () => {
+    const web = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: (req) => new Response(`here ${new URL(req.url).pathname}`),
+    });
+    const remotePort = await freePort();
+    const socksPort = await freePort();
+    const fwd = Bun.spawn(
+      [
+        process.execPath,
+        entry,
+        'ssh',
+        '-N',
+        '-R',
+        `${remotePort}:127.0.0.1:${web.port}`,
+        '-D',
+        `127.0.0.1:${socksPort}`,
+        'tunnel1',
+      ],
+      {
+        env: { ...process.env, ...alice.env },
+        stdout: 'ignore',
+        stderr: 'pipe',
+      },
+    );
+    try {
+      // The node runs on this machine, so its -R listener is reachable here too.
+      let body = '';
+      await waitFor('the -R forward', async () => {
+        try {
+          body = await (await fetch(`http://127.0.0.1:${remotePort}/r`)).text();
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      expect(body).toBe('here /r');
+      const curl = Bun.spawn(
+        ['curl', '-sS', '--socks5-hostname', `127.0.0.1:${socksPort}`, `http://127.0.0.1:${web.port}/socks`],
+        { stdout: 'pipe', stderr: 'pipe' },
+      );
+      expect(await new Response(curl.stdout).text()).toBe('here /socks');
+      expect(await curl.exited).toBe(0);
+    } finally {
+      fwd.kill();
+      await fwd.exited;
+      web.stop(true);
+    }
+  });
+
   test('-A forwards the ssh-agent; without -A the node sees none', async () => {
     const sock = join(f.dir, 'agent.sock');
     const agent = Bun.spawn(['ssh-agent', '-D', '-a', sock], { stdout: 'ignore', stderr: 'ignore' });

@@ -49,6 +49,7 @@ export const ConfigSchema = v.strictObject({
         ),
         [],
       ),
+      /** Direct mode: listen here (mutual TLS) for the proxy instead of holding a reverse tunnel. */
       listen: v.optional(HostPort),
     }),
     {},
