@@ -1,28 +1,41 @@
 import { defineCommand } from 'citty';
 import type { AuditEvent } from '../core/audit/events.ts';
+import type { CursoredEvent } from '../core/audit/store.ts';
+import { BadParameter } from '../core/errors.ts';
 import { action, adminArgs, adminClient, durationArg, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+
+/** A time flag: a duration back from now (`1h`) or an ISO time. */
+function timeArg(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  if (!Number.isNaN(t) && /\d{4}-\d\d-\d\d/.test(value)) return t;
+  return Date.now() - (durationArg(flag, value) ?? 0);
+}
 
 const search = defineCommand({
   meta: {
     name: 'search',
-    description: 'Search the audit log. Example: tp audit search --since 1h --type user.login --format json',
+    description:
+      'Search the audit log. Example: tp audit search --since 1h --type user.login --user alice --format json',
   },
   args: {
-    since: { type: 'string', default: '24h', description: 'How far back, e.g. 15m, 1h, 7d' },
-    type: { type: 'string', description: 'Event type, e.g. user.login, cert.create, lock.created' },
+    since: { type: 'string', default: '24h', description: 'From: a duration back (15m, 1h, 7d) or an ISO time' },
+    until: { type: 'string', description: 'Until: a duration back or an ISO time (default: now)' },
+    type: { type: 'string', description: 'Event type, e.g. user.login, session.start, exec, lock.created' },
     user: { type: 'string', description: 'Only events by this user' },
+    session: { type: 'string', description: 'Only events of this session ID' },
     limit: { type: 'string', default: '1000', description: 'At most this many events' },
     ...adminArgs,
     ...formatArg,
   },
   run: action(async (args) => {
-    const q = new URLSearchParams({
-      since: String(Date.now() - (durationArg('since', args.since) ?? 0)),
-      limit: args.limit,
-    });
+    const q = new URLSearchParams({ since: String(timeArg('since', args.since)), limit: args.limit });
+    const until = timeArg('until', args.until);
+    if (until !== undefined) q.set('until', String(until));
     if (args.type) q.set('type', args.type);
     if (args.user) q.set('user', args.user);
+    if (args.session) q.set('session', args.session);
     const events = await adminClient(args).get<AuditEvent[]>(`/v1/audit/events?${q}`);
     print(formatOf(args.format), events, () =>
       table(
@@ -31,13 +44,47 @@ const search = defineCommand({
           type: e.type,
           code: e.code,
           user: e.user,
+          login: e.login,
+          node: e.server_name,
           result: e.success ? 'ok' : `failed: ${e.error ?? ''}`,
         })),
-        ['time', 'type', 'code', 'user', 'result'],
+        ['time', 'type', 'code', 'user', 'login', 'node', 'result'],
         'no matching events',
       ),
     );
   }),
 });
 
-export default defineCommand({ meta: { name: 'audit', description: 'The audit log' }, subCommands: { search } });
+const exportCmd = defineCommand({
+  meta: {
+    name: 'export',
+    description:
+      'Stream the audit log as JSON lines for a SIEM, in storage order. Each line has a "cursor"; resume with\n' +
+      '--cursor N (the last one you stored). --follow keeps polling for new events.',
+  },
+  args: {
+    cursor: { type: 'string', default: '0', description: 'Start after this cursor' },
+    follow: { type: 'boolean', description: 'Keep waiting for new events' },
+    'poll-ms': { type: 'string', default: '1000', description: 'Poll interval with --follow' },
+    ...adminArgs,
+  },
+  run: action(async (args) => {
+    let cursor = Number(args.cursor);
+    if (!Number.isInteger(cursor) || cursor < 0) throw new BadParameter('--cursor must be a non-negative integer');
+    const client = adminClient(args);
+    for (;;) {
+      const page = await client.get<CursoredEvent[]>(`/v1/audit/export?cursor=${cursor}&limit=5000`);
+      if (page.length) process.stdout.write(`${page.map((e) => JSON.stringify(e)).join('\n')}\n`);
+      cursor = page.at(-1)?.cursor ?? cursor;
+      if (page.length === 5000) continue;
+      if (!args.follow) break;
+      await Bun.sleep(Number(args['poll-ms']));
+    }
+    process.stderr.write(`resume with: tp audit export --cursor ${cursor}\n`);
+  }),
+});
+
+export default defineCommand({
+  meta: { name: 'audit', description: 'The audit log' },
+  subCommands: { search, export: exportCmd },
+});

@@ -18,6 +18,8 @@ const main = defineCommand({
     tokens: () => import('./tokens.ts').then((m) => m.default),
     locks: () => import('./locks.ts').then((m) => m.default),
     audit: () => import('./audit.ts').then((m) => m.default),
+    recordings: () => import('./recordings.ts').then((m) => m.default),
+    play: () => import('./play.ts').then((m) => m.default),
     nodes: () => import('./nodes.ts').then((m) => m.default),
     login: () => import('./login.ts').then((m) => m.default),
     logout: () => import('./logout.ts').then((m) => m.default),

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import type { AuditInput } from '../audit/events.ts';
+import { EventSpool } from '../audit/spool.ts';
 import { identityFromCert } from '../auth/identity.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { ApiClient } from '../client/apiClient.ts';
@@ -16,6 +17,7 @@ import { type AgentStreamHeader, readHeader } from '../tunnel/header.ts';
 import { MuxSession } from '../tunnel/mux.ts';
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
 import { joinViaProxy } from './join.ts';
+import { RecordingUploader } from './recordingUploader.ts';
 
 /** A label whose value is the trimmed output of a command, refreshed every `periodMs`. */
 export interface CommandLabel {
@@ -43,12 +45,20 @@ export interface AgentOptions {
   version?: string;
   /** Use this identity instead of joining (all-in-one start). */
   identity?: HostIdentity;
+  /** Recording uploads: attempts per session, their backoff, and the spool's byte cap. */
+  uploadAttempts?: number;
+  uploadBackoff?: Backoff;
+  recordingSpoolBytes?: number;
 }
 
 /** A running agent. */
 export interface Agent extends AsyncDisposable {
   hostId: string;
   node: SshNode;
+  /** Uploads the node's recordings. */
+  uploader: RecordingUploader;
+  /** The node's audit event spool. */
+  spool: EventSpool;
   /** True while the reverse tunnel is up (tunnel mode). */
   tunnelUp(): boolean;
   /** Address of the direct listener (direct mode). */
@@ -82,11 +92,22 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     userCa: id.userCa.map((l) => parseAuthorizedKey(l).blob),
     roles: [] as Role[],
     locks: [] as StoredLock[],
+    recording: 'node' as 'node' | 'off',
   };
   const refreshState = async () => {
     try {
-      const s = await api.get<{ userCa: string[]; roles: Role[]; locks: StoredLock[] }>('/webapi/agent/state');
-      state = { userCa: s.userCa.map((l) => parseAuthorizedKey(l).blob), roles: s.roles, locks: s.locks };
+      const s = await api.get<{
+        userCa: string[];
+        roles: Role[];
+        locks: StoredLock[];
+        sessionRecording?: 'node' | 'off';
+      }>('/webapi/agent/state');
+      state = {
+        userCa: s.userCa.map((l) => parseAuthorizedKey(l).blob),
+        roles: s.roles,
+        locks: s.locks,
+        recording: s.sessionRecording ?? 'node',
+      };
       node?.enforceLocks();
     } catch (err) {
       log.warn('could not refresh cluster state; keeping the last known', { error: describe(err) });
@@ -105,20 +126,29 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     timers.push(setInterval(run, cl.periodMs));
   }
 
-  const pending: AuditInput[] = [];
-  const flushEvents = async () => {
-    if (pending.length === 0) return;
-    const batch = pending.splice(0, 500);
-    try {
-      await api.post('/webapi/agent/events', { events: batch });
-    } catch (err) {
-      pending.unshift(...batch);
-      if (pending.length > 10_000) pending.splice(0, pending.length - 10_000);
-      log.warn('could not send audit events; will retry', { error: describe(err), pending: pending.length });
-    }
-  };
-  timers.push(setInterval(() => void flushEvents(), 1000));
+  const spool = new EventSpool({
+    path: join(o.dataDir, 'agent-spool.sqlite'),
+    send: async (events) => {
+      await api.post('/webapi/agent/events', { events });
+    },
+  });
 
+  const recordingsDir = join(o.dataDir, 'recordings');
+  const uploader = new RecordingUploader({
+    dir: recordingsDir,
+    emit: (events) => spool.add(events),
+    maxAttempts: o.uploadAttempts,
+    backoff: o.uploadBackoff,
+    maxBytes: o.recordingSpoolBytes,
+    sink: {
+      putMeta: async (meta) => {
+        await api.post(`/webapi/agent/recordings/${meta.sessionId}`, { meta });
+      },
+      putPart: async (sid, n, data) => {
+        await api.post(`/webapi/agent/recordings/${sid}/parts/${n}`, { data: data.toString('base64') });
+      },
+    },
+  });
   node = new SshNode({
     hostId: id.hostId,
     nodeName: o.name,
@@ -126,10 +156,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     hostKey: id.sshKey,
     hostCert: id.sshCert,
     state: { userCas: () => state.userCa, roles: () => state.roles, locks: () => state.locks },
-    emit: (events) => {
-      pending.push(...events);
-      void flushEvents();
-    },
+    emit: (events) => spool.add(events),
+    recording: { dir: recordingsDir, mode: () => state.recording, onPart: () => uploader.kick() },
   });
 
   const serveStream = async (stream: Duplex) => {
@@ -230,11 +258,14 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     tunnel?.close('agent shutting down');
     closeDirect?.();
     node.close();
-    await flushEvents();
+    await uploader.close();
+    await spool.close();
   };
   return {
     hostId: id.hostId,
     node,
+    uploader,
+    spool,
     tunnelUp: () => !!tunnel && !tunnel.isClosed,
     directAddr,
     close,

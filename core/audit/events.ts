@@ -22,8 +22,13 @@ export const EVENT_CODES = {
   'auth.attempt': { fail: 'T3007W' },
   'session.start': { ok: 'T2000I' },
   'session.end': { ok: 'T2004I' },
+  'session.join': { ok: 'T2001I' },
+  'recording.complete': { ok: 'T2005I' },
+  'recording.upload_failed': { fail: 'T2006E' },
+  'recording.evicted': { fail: 'T2007E' },
   exec: { ok: 'T3002I', fail: 'T3002E' },
   sftp: { ok: 'T3004I' },
+  scp: { ok: 'T3005I' },
   port: { ok: 'T3003I' },
 } as const;
 

@@ -1,56 +1,55 @@
-import { randomBytes } from 'node:crypto';
-import type { Backend } from '../backend/index.ts';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { StorageConfig } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
-import { type AuditEvent, type AuditInput, codeOf, type EventType } from './events.ts';
+import { type AuditEvent, type AuditInput, codeOf } from './events.ts';
+import { PostgresAuditStore } from './postgresStore.ts';
+import { SqliteAuditStore } from './sqliteStore.ts';
+import type { AuditQuery, AuditStore } from './store.ts';
 
-const PREFIX = '/audit/events/';
+export type { AuditQuery } from './store.ts';
 
-/** Filters for `search`; times are epoch ms. */
-export interface AuditQuery {
-  since?: number;
-  until?: number;
-  type?: EventType | string;
-  user?: string;
-  limit?: number;
+/** Opens the audit store beside the cluster state: audit.sqlite in the data dir, or the PostgreSQL database. */
+export async function openAuditStore(storage: StorageConfig, dataDir: string): Promise<AuditStore> {
+  if (storage.type === 'postgres' && storage.url) return PostgresAuditStore.open(storage.url);
+  return new SqliteAuditStore(join(dataDir, 'audit.sqlite'));
 }
 
-/** The cluster's durable audit log, kept in the backend under time-ordered keys. */
+const ID = /^[0-9A-Za-z:.TZ-]{10,80}$/;
+
+/** The cluster's durable audit log. */
 export class AuditLog {
   constructor(
-    private readonly backend: Backend,
+    readonly store: AuditStore,
     private readonly clock: Clock,
     private readonly cluster: string,
   ) {}
 
+  /** Completes an event (id, code, time, cluster) without storing it. Emitters' own ids and times are kept. */
+  complete(input: AuditInput): AuditEvent {
+    const success = input.success ?? true;
+    const time =
+      typeof input.time === 'string' && !Number.isNaN(Date.parse(input.time))
+        ? input.time
+        : new Date(this.clock.now()).toISOString();
+    const id = typeof input.id === 'string' && ID.test(input.id) ? input.id : `${time}-${randomUUID()}`;
+    return { ...input, id, code: codeOf(input.type, success), time, cluster: this.cluster, success };
+  }
+
   /** Stores an event durably and returns it as stored. */
   async emit(input: AuditInput): Promise<AuditEvent> {
-    const now = this.clock.now();
-    const time = new Date(now).toISOString();
-    const id = `${time}-${randomBytes(6).toString('hex')}`;
-    const success = input.success ?? true;
-    const event: AuditEvent = { ...input, id, code: codeOf(input.type, success), time, cluster: this.cluster, success };
-    await this.backend.put({ key: PREFIX + id, value: JSON.stringify(event) });
+    const event = this.complete(input);
+    await this.store.append([event]);
     return event;
   }
 
+  /** Stores a batch (from a node's or proxy's spool); events already stored are skipped. */
+  async emitMany(inputs: AuditInput[]): Promise<number> {
+    return this.store.append(inputs.map((i) => this.complete(i)));
+  }
+
   /** Events matching the query, oldest first, at most `limit` (default 1000). */
-  async search(q: AuditQuery = {}): Promise<AuditEvent[]> {
-    const limit = q.limit ?? 1000;
-    const out: AuditEvent[] = [];
-    let startAfter = q.since !== undefined ? PREFIX + new Date(q.since).toISOString() : undefined;
-    const until = q.until !== undefined ? new Date(q.until).toISOString() : undefined;
-    while (out.length < limit) {
-      const page = await this.backend.range(PREFIX, { limit: 500, startAfter });
-      for (const item of page) {
-        const e = JSON.parse(item.value) as AuditEvent;
-        if (until && e.time > until) return out;
-        if ((q.type && e.type !== q.type) || (q.user && e.user !== q.user)) continue;
-        out.push(e);
-        if (out.length >= limit) break;
-      }
-      if (page.length < 500) break;
-      startAfter = page.at(-1)!.key;
-    }
-    return out;
+  search(q: AuditQuery = {}): Promise<AuditEvent[]> {
+    return this.store.search(q);
   }
 }

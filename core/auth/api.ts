@@ -1,7 +1,8 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server, type TLSSocket } from 'node:tls';
 import type { AuditInput } from '../audit/events.ts';
-import { parseBody, readJsonBody } from '../web/json.ts';
+import { BadParameter } from '../errors.ts';
+import { parseBody } from '../web/json.ts';
 import { jsonApi, type Route } from '../web/router.ts';
 import type { CaType } from './cas.ts';
 import { ANONYMOUS, type Identity, identityFromCert } from './identity.ts';
@@ -95,6 +96,41 @@ function routes(svc: AuthService): Route<Identity>[] {
       /^\/v1\/locks\/([^/]+)$/,
       async ({ who, params }) => svc.resources.deleteLock(who, params[0]!).then(() => ({ deleted: params[0] })),
     ],
+    [
+      'GET',
+      /^\/v1\/audit\/export$/,
+      async ({ who, query }) => {
+        await svc.authorize(who, 'audit', 'list');
+        const limit = Math.min(num(query, 'limit') ?? 1000, 10_000);
+        return svc.deps.audit.store.exportAfter(num(query, 'cursor') ?? 0, limit);
+      },
+    ],
+    ['GET', /^\/v1\/recordings$/, async ({ who, query }) => svc.recordings.list(who, num(query, 'limit'))],
+    [
+      'GET',
+      /^\/v1\/recordings\/search$/,
+      async ({ who, query }) => svc.recordings.search(who, query.get('q') ?? '', num(query, 'limit')),
+    ],
+    ['GET', /^\/v1\/recordings\/([^/]+)$/, async ({ who, params }) => svc.recordings.get(who, params[0]!)],
+    [
+      'POST',
+      /^\/v1\/recordings\/([^/]+)$/,
+      async ({ who, body, params }) => {
+        const { meta } = parseBody(S.RecordingMetaBody, body);
+        if (meta.sessionId !== params[0]) throw new BadParameter('session ID in the path and the body differ');
+        await svc.recordings.putMeta(who, meta);
+        return { stored: meta.sessionId };
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/recordings\/([^/]+)\/parts\/(\d{1,6})$/,
+      async ({ who, body, params }) => {
+        const { data } = parseBody(S.RecordingPartBody, body);
+        await svc.recordings.putPart(who, params[0]!, Number(params[1]), Buffer.from(data, 'base64'));
+        return { stored: Number(params[1]) };
+      },
+    ],
     ['GET', /^\/v1\/nodes$/, async ({ who }) => svc.resources.listNodes(who)],
     [
       'POST',
@@ -119,6 +155,7 @@ function routes(svc: AuthService): Route<Identity>[] {
           until: num(query, 'until'),
           type: query.get('type') ?? undefined,
           user: query.get('user') ?? undefined,
+          session: query.get('session') ?? undefined,
           limit: num(query, 'limit'),
         }),
     ],

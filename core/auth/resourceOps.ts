@@ -143,7 +143,6 @@ export class ResourceOps {
   /** Stores events sent by nodes and proxies; the sender's identity is recorded, not trusted from the body. */
   async emitAudit(who: Identity, events: AuditInput[]): Promise<number> {
     await this.s.authorize(who, 'audit', 'emit');
-    for (const e of events) await this.s.emit({ ...e, reported_by: `${who.kind}:${who.name}` });
-    return events.length;
+    return this.s.deps.audit.emitMany(events.map((e) => ({ ...e, reported_by: `${who.kind}:${who.name}` })));
   }
 }

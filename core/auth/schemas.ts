@@ -99,7 +99,19 @@ export const EmitAuditBody = v.strictObject({
   events: v.pipe(
     v.array(
       v.looseObject({
-        type: v.picklist(['session.start', 'session.end', 'exec', 'auth.attempt', 'user.login', 'port', 'sftp']),
+        type: v.picklist([
+          'session.start',
+          'session.end',
+          'session.join',
+          'exec',
+          'auth.attempt',
+          'user.login',
+          'port',
+          'sftp',
+          'scp',
+          'recording.upload_failed',
+          'recording.evicted',
+        ]),
       }),
     ),
     v.maxLength(1000),
@@ -118,3 +130,27 @@ export const UpsertNodeBody = v.strictObject({
   }),
   ttlMs: v.optional(Ttl),
 });
+
+const Sid = v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/, 'not a session ID'));
+
+export const RecordingMetaBody = v.strictObject({
+  meta: v.strictObject({
+    sessionId: Sid,
+    user: v.pipe(v.string(), v.maxLength(64)),
+    login: v.pipe(v.string(), v.maxLength(64)),
+    serverId: v.pipe(v.string(), v.maxLength(64)),
+    serverName: v.pipe(v.string(), v.maxLength(253)),
+    kind: v.picklist(['shell', 'exec']),
+    command: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+    startedAt: v.pipe(v.string(), v.isoTimestamp()),
+    endedAt: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+    status: v.picklist(['recording', 'uploading', 'complete', 'interrupted', 'failed']),
+    parts: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    bytes: v.pipe(v.number(), v.minValue(0)),
+    error: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+    width: v.optional(v.number()),
+    height: v.optional(v.number()),
+  }),
+});
+
+export const RecordingPartBody = v.strictObject({ data: v.pipe(v.string(), v.maxLength(700_000)) });

@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog } from '../audit/log.ts';
+import { openRecordingsStore, type RecordingsStoreConfig } from '../audit/blobStore.ts';
+import { AuditLog, openAuditStore } from '../audit/log.ts';
 import { type Backend, openBackend, type StorageConfig } from '../backend/index.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { generateKeyPair } from '../crypto/keys.ts';
@@ -33,6 +34,10 @@ export interface AuthServerOptions {
   lockout?: LockoutPolicy;
   /** Use this backend instead of opening one from `storage` (tests). */
   backend?: Backend;
+  /** Where recordings go (default: `<dataDir>/recordings`). */
+  recordings?: RecordingsStoreConfig;
+  /** `node` (default): nodes record sessions; `off`: no recordings. */
+  sessionRecording?: 'node' | 'off';
 }
 
 /** A running auth server: service, API listener and the address it got. */
@@ -67,6 +72,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
   await ensureCluster(backend, opts.clusterName, now);
   const cas = await ensureCas(backend, opts.clusterName, now);
   const [host, port] = splitHostPort(opts.listen);
+  const auditStore = await openAuditStore(opts.storage, opts.dataDir);
   const service = new AuthService({
     backend,
     clock,
@@ -77,9 +83,11 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
     nodes: new NodeStore(backend),
     locks: new LockStore(backend),
     guard: new LoginGuard(backend, clock, opts.lockout ?? DEFAULT_LOCKOUT),
-    audit: new AuditLog(backend, clock, opts.clusterName),
+    audit: new AuditLog(auditStore, clock, opts.clusterName),
     secondFactor: opts.secondFactor ?? 'otp',
     publicUrl: opts.publicUrl ?? 'https://localhost:3080',
+    recordings: await openRecordingsStore(opts.recordings, opts.dataDir),
+    sessionRecording: opts.sessionRecording ?? 'node',
   });
 
   const names = [...new Set(['localhost', '127.0.0.1', '::1', hostname(), host, ...(opts.advertise ?? [])])].filter(
@@ -117,6 +125,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.dropConnections();
     await closed;
+    await auditStore.close();
     if (!opts.backend) await backend.close();
   };
   return { service, backend, addr, close, [Symbol.asyncDispose]: close };

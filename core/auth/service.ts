@@ -1,3 +1,4 @@
+import type { Storage } from 'unstorage';
 import type { AuditEvent, AuditInput } from '../audit/events.ts';
 import type { AuditLog, AuditQuery } from '../audit/log.ts';
 import type { Backend } from '../backend/index.ts';
@@ -12,6 +13,7 @@ import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
 import type { LockStore, LockTarget, StoredLock } from './locks.ts';
 import type { LoginGuard } from './login.ts';
 import type { NodeRecord, NodeStore } from './nodes.ts';
+import { RecordingOps } from './recordingOps.ts';
 import { ResourceOps } from './resourceOps.ts';
 import type { StoredToken, TokenRole, TokenStore } from './tokens.ts';
 import { UserOps } from './userOps.ts';
@@ -40,6 +42,7 @@ const SYSTEM_GRANTS: Record<string, ReadonlySet<string>> = {
     'lock.list',
     'audit.emit',
     'user.read',
+    'recording.create',
   ]),
   node: new Set(['cas.read', 'lock.list', 'audit.emit']),
   auth: new Set(['cas.read', 'lock.list', 'audit.emit']),
@@ -60,6 +63,10 @@ export interface AuthDeps {
   secondFactor: 'otp' | 'off';
   /** Base URL of the web UI, for sign-up links. */
   publicUrl: string;
+  /** Where session recordings are stored. */
+  recordings: Storage;
+  /** Whether nodes record sessions. */
+  sessionRecording: 'node' | 'off';
 }
 
 /**
@@ -72,12 +79,14 @@ export class AuthService {
   readonly users: UserOps;
   readonly certs: CertOps;
   readonly resources: ResourceOps;
+  readonly recordings: RecordingOps;
 
   constructor(readonly deps: AuthDeps) {
     this.loaded = { user: loadCa(deps.cas.user), host: loadCa(deps.cas.host), tls: loadCa(deps.cas.tls) };
     this.users = new UserOps(this);
     this.certs = new CertOps(this);
     this.resources = new ResourceOps(this);
+    this.recordings = new RecordingOps(this, deps.recordings);
   }
 
   get cluster(): string {

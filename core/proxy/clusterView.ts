@@ -1,8 +1,9 @@
 import type { AuditInput } from '../audit/events.ts';
+import { EventSpool } from '../audit/spool.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import type { ApiClient } from '../client/apiClient.ts';
-import { BadParameter, describe, NotFound } from '../errors.ts';
+import { BadParameter, describe, NotFound, Unavailable } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Role } from '../rbac/index.ts';
 
@@ -15,6 +16,7 @@ class Cached<T> {
     private readonly fetch: () => Promise<T>,
     private readonly ttlMs: number,
   ) {}
+  /** The cached value, refreshed when older than ttl; if auth is unreachable, the last value (if any) is served. */
   get(): Promise<T> {
     if (this.value !== undefined && Date.now() - this.at < this.ttlMs) return Promise.resolve(this.value);
     this.inflight ??= this.fetch()
@@ -22,6 +24,11 @@ class Cached<T> {
         this.value = v;
         this.at = Date.now();
         return v;
+      })
+      .catch((err: unknown) => {
+        if (this.value === undefined || !(err instanceof Unavailable)) throw err;
+        log.warn('auth unreachable: serving the last known state', { error: describe(err) });
+        return this.value;
       })
       .finally(() => {
         this.inflight = undefined;
@@ -39,10 +46,19 @@ export class ClusterView {
   private readonly locksCache: Cached<StoredLock[]>;
   private readonly rolesCache: Cached<Role[]>;
 
+  private readonly spool: EventSpool;
+
   constructor(
     readonly auth: ApiClient,
     ttlMs = 1000,
+    spoolPath = ':memory:',
   ) {
+    this.spool = new EventSpool({
+      path: spoolPath,
+      send: async (events) => {
+        await auth.post('/v1/audit/events', { events });
+      },
+    });
     this.nodesCache = new Cached(() => auth.get<NodeRecord[]>('/v1/nodes'), ttlMs);
     this.locksCache = new Cached(() => auth.get<StoredLock[]>('/v1/locks'), ttlMs);
     this.rolesCache = new Cached(() => auth.get<Role[]>('/v1/roles'), ttlMs * 5);
@@ -92,10 +108,13 @@ export class ClusterView {
     throw new NotFound(`node "${query}" not found (see \`tp ls\`)`);
   }
 
-  /** Sends audit events to auth; a failure is logged, never thrown into the session that caused it. */
+  /** Queues audit events in the proxy's durable spool, which delivers them to auth (later, if auth is down). */
   emit(events: AuditInput[]): void {
-    void this.auth.post('/v1/audit/events', { events }).catch((err: unknown) => {
-      log.warn('could not send audit events to auth', { error: describe(err), count: events.length });
-    });
+    this.spool.add(events);
+  }
+
+  /** Closes the spool (unsent events stay on disk for the next start). */
+  close(): Promise<void> {
+    return this.spool.close();
   }
 }

@@ -31,6 +31,8 @@ export interface ProxyOptions {
   cacheMs?: number;
   /** `host:port` of the plain SSH jump port for stock OpenSSH (`ssh -J`); none when absent. */
   sshListen?: string;
+  /** File of the proxy's audit event spool; in memory when absent. */
+  spoolPath?: string;
 }
 
 /** A running proxy. */
@@ -55,7 +57,7 @@ function hostPort(addr: string): [string, number] {
  * CA; who the peer is decides what it may do on each route.
  */
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
-  const view = new ClusterView(opts.auth, opts.cacheMs ?? 1000);
+  const view = new ClusterView(opts.auth, opts.cacheMs ?? 1000, opts.spoolPath);
   const tunnels = new TunnelRegistry();
   const identities = new WeakMap<object, Identity>();
   const open = new Set<TLSSocket>();
@@ -140,6 +142,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     for (const s of open) s.destroy();
     http.close();
     await closed;
+    await view.close();
   };
   return { addr, sshAddr: jump?.addr, publicAddr: info.publicAddr, tunnels, view, close, [Symbol.asyncDispose]: close };
 }

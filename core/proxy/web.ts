@@ -114,12 +114,32 @@ export function webRoutes(view: ClusterView, tunnels: TunnelRegistry, info: WebI
       /^\/webapi\/agent\/state$/,
       async ({ who }) => {
         requireKind(who, 'node');
-        const [user, roles, locks] = await Promise.all([
+        const [user, roles, locks, ping] = await Promise.all([
           auth.get<PublicCa>('/v1/cas/user'),
           view.roles(),
           view.locks(),
+          auth.get<{ sessionRecording: 'node' | 'off' }>('/v1/ping'),
         ]);
-        return { userCa: user.sshKeys, roles, locks };
+        return { userCa: user.sshKeys, roles, locks, sessionRecording: ping.sessionRecording };
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/agent\/recordings\/([0-9a-f-]{36})$/,
+      async ({ who, body, params }) => {
+        requireKind(who, 'node');
+        const meta = (body as { meta?: { serverId?: string } })?.meta;
+        // A node may only describe its own sessions.
+        if (meta) meta.serverId = who.name;
+        return auth.post(`/v1/recordings/${params[0]}`, body);
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/agent\/recordings\/([0-9a-f-]{36})\/parts\/(\d{1,6})$/,
+      async ({ who, body, params }) => {
+        requireKind(who, 'node');
+        return auth.post(`/v1/recordings/${params[0]}/parts/${params[1]}`, body);
       },
     ],
     [

@@ -7,7 +7,9 @@ const DURATION = /^(\d+(\.\d+)?(ms|s|m|h|d))+$/;
 const Labels = v.record(v.string(), v.union([v.string(), v.array(v.string())]));
 
 const Rule = v.strictObject({
-  resources: v.array(v.picklist(['*', 'user', 'role', 'token', 'lock', 'audit', 'node', 'cert', 'cluster'])),
+  resources: v.array(
+    v.picklist(['*', 'user', 'role', 'token', 'lock', 'audit', 'node', 'cert', 'cluster', 'recording']),
+  ),
   verbs: v.array(v.picklist(['*', 'list', 'read', 'create', 'update', 'delete'])),
 });
 

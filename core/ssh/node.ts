@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { AuthContext, Connection } from 'ssh2';
 import type { AuditInput } from '../audit/events.ts';
+import { RecordingWriter } from '../audit/recording.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { CertRejected, parseCert } from '../crypto/sshcert.ts';
@@ -10,7 +11,7 @@ import { log } from '../log.ts';
 import { checkNodeAccess, type Role } from '../rbac/index.ts';
 import { serveLocalForward, serveRemoteForward, startAgentForward } from './forwarding.ts';
 import { lookupOsUser, type OsUser } from './osUser.ts';
-import { serveSession } from './session.ts';
+import { type SessionTap, serveSession } from './session.ts';
 import { certKey, ssh2 } from './ssh2.ts';
 import { type VerifiedUser, verifyUserAuth } from './userCert.ts';
 
@@ -30,6 +31,8 @@ export interface SshNodeOptions {
   hostCert: string;
   state: NodeState;
   emit(events: AuditInput[]): void;
+  /** Session recording: spool directory, the cluster's mode, and who to tell when a part is on disk. */
+  recording?: { dir: string; mode: () => 'node' | 'off'; onPart: () => void };
   clock?: Clock;
 }
 
@@ -93,11 +96,11 @@ export class SshNode {
 
   private onConnection(conn: Connection, ip: string, port: number): void {
     this.conns.add(conn);
-    const sessionId = randomUUID();
+    const connectionId = randomUUID();
     const base = {
       server_id: this.o.hostId,
       server_name: this.o.nodeName,
-      session_id: sessionId,
+      connection_id: connectionId,
       'addr.remote': `${ip}:${port}`,
     };
     let who: VerifiedUser | undefined;
@@ -156,11 +159,10 @@ export class SshNode {
           ]),
       });
       const ext = who.cert.extensions;
-      this.o.emit([{ type: 'session.start', user: who.username, login, ...base }]);
       const msLeft = Number(who.cert.validBefore) * 1000 - this.clock.now();
       expiry = setTimeout(
         () => {
-          log.info('certificate expired: ending session', { user: who?.username, session: sessionId });
+          log.info('certificate expired: ending session', { user: who?.username, connection: connectionId });
           conn.end();
         },
         Math.max(0, Math.min(msLeft, 2 ** 31 - 1)),
@@ -192,21 +194,64 @@ export class SshNode {
           { pty: 'permit-pty' in ext },
           {
             env: (): Record<string, string> => (agentSock ? { SSH_AUTH_SOCK: agentSock } : {}),
-            onExec: (command) => this.o.emit([{ type: 'exec', user: who?.username, login, command, ...base }]),
-            onEnd: (info) => log.debug('session channel ended', { ...info, session: sessionId }),
+            onStart: (kind, command, pty) => this.startSession(who!, login, base, kind, command, pty),
           },
         );
       });
     });
 
-    conn.on('error', (err) => log.debug('ssh connection error', { error: describe(err), session: sessionId }));
+    conn.on('error', (err) => log.debug('ssh connection error', { error: describe(err), connection: connectionId }));
     conn.on('close', () => {
       this.conns.delete(conn);
       this.owners.delete(conn);
       if (expiry) clearTimeout(expiry);
       for (const c of cleanups) c();
-      if (who) this.o.emit([{ type: 'session.end', user: who.username, login, ...base }]);
     });
+  }
+
+  /** Audits a session channel's start and end, and records its output when the cluster records sessions. */
+  private startSession(
+    who: VerifiedUser,
+    login: string,
+    base: Record<string, string>,
+    kind: 'shell' | 'exec' | 'sftp',
+    command: string | undefined,
+    pty: { cols: number; rows: number } | undefined,
+  ): SessionTap {
+    const sessionId = randomUUID();
+    const fields = { ...base, user: who.username, login, session_id: sessionId, kind, command };
+    const extra = kind === 'shell' ? [] : [{ type: kind, ...fields } as const];
+    this.o.emit([{ type: 'session.start', ...fields }, ...extra]);
+    const rec = this.o.recording;
+    const writer =
+      rec && rec.mode() === 'node' && kind !== 'sftp'
+        ? new RecordingWriter({
+            dir: rec.dir,
+            onPart: rec.onPart,
+            meta: {
+              sessionId,
+              user: who.username,
+              login,
+              serverId: this.o.hostId,
+              serverName: this.o.nodeName,
+              kind,
+              command,
+              startedAt: new Date(this.clock.now()).toISOString(),
+              status: 'recording',
+              parts: 0,
+              bytes: 0,
+              width: pty?.cols,
+              height: pty?.rows,
+            },
+          })
+        : undefined;
+    return {
+      output: (data, stream) => writer?.write(data, stream),
+      end: (info) => {
+        writer?.end();
+        this.o.emit([{ type: 'session.end', ...fields, exit_code: info.exitCode, signal: info.signal }]);
+      },
+    };
   }
 
   /** Ends the sessions of users (or of this node) that a lock now covers; the agent calls it on each state refresh. */

@@ -10,10 +10,20 @@ export interface SessionRights {
   pty: boolean;
 }
 
-/** Hooks a session reports to (audit). */
+/** Receives what a session prints (for the recording) and how it ended. */
+export interface SessionTap {
+  output(data: Uint8Array | string, stream: 'o' | 'e'): void;
+  end(info: { exitCode?: number; signal?: string }): void;
+}
+
+/** Hooks a session reports to (audit, recording). */
 export interface SessionHooks {
-  onExec(command: string): void;
-  onEnd(info: { command?: string; exitCode?: number; signal?: string; kind: string }): void;
+  /** A program starts on the channel; the returned tap sees its output. */
+  onStart(
+    kind: 'shell' | 'exec' | 'sftp',
+    command: string | undefined,
+    pty: { cols: number; rows: number } | undefined,
+  ): SessionTap;
   /** Extra environment (e.g. SSH_AUTH_SOCK once agent forwarding is set up). */
   env(): Record<string, string>;
 }
@@ -53,14 +63,23 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
     accept?.();
   });
 
-  const run = (channel: ServerChannel, argv: string[], command: string | undefined, kind: string) => {
+  const run = (
+    channel: ServerChannel,
+    argv: string[],
+    command: string | undefined,
+    kind: 'shell' | 'exec' | 'sftp',
+  ) => {
     const childEnv = { ...loginEnv(user, env), ...hooks.env() };
     if (pty) childEnv.TERM = pty.term;
+    const tap = hooks.onStart(kind, command, pty);
+    let finished = false;
     const finish = (exitCode: number | null, sig?: string) => {
+      if (finished) return;
+      finished = true;
       if (sig) channel.exit(sig, false, '');
       else channel.exit(exitCode ?? 255);
       channel.end();
-      hooks.onEnd({ command, exitCode: exitCode ?? undefined, signal: sig, kind });
+      tap.end({ exitCode: exitCode ?? undefined, signal: sig });
     };
     let full: string[];
     try {
@@ -78,7 +97,10 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
           cwd: user.home,
           env: childEnv,
         });
-        p.onData((d: string) => channel.write(d));
+        p.onData((d: string) => {
+          channel.write(d);
+          tap.output(d, 'o');
+        });
         p.onExit(({ exitCode, signal: s }: { exitCode: number; signal?: number | string }) =>
           finish(exitCode, typeof s === 'string' && s ? s.replace(/^SIG/, '') : undefined),
         );
@@ -99,6 +121,10 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
     child.stdin.on('error', (err) => log.debug('session stdin closed early', { error: describe(err) }));
     child.stdout.pipe(channel, { end: false });
     child.stderr.pipe(channel.stderr, { end: false });
+    if (kind !== 'sftp') {
+      child.stdout.on('data', (d: Buffer) => tap.output(d, 'o'));
+      child.stderr.on('data', (d: Buffer) => tap.output(d, 'e'));
+    }
     let outputs = 2;
     let status: { code: number | null; sig: NodeJS.Signals | null } | undefined;
     const maybeFinish = () => {
@@ -124,7 +150,6 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
 
   session.on('exec', (accept, _reject, info) => {
     const channel = accept();
-    hooks.onExec(info.command);
     run(channel, [user.shell, '-c', info.command], info.command, 'exec');
   });
   session.on('shell', (accept) => {
@@ -141,7 +166,6 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
       return reject?.();
     }
     const channel = accept();
-    hooks.onExec('sftp');
     pty = undefined;
     run(channel, [server], 'sftp', 'sftp');
   });

@@ -1,0 +1,43 @@
+import { defineCommand } from 'citty';
+import { plainText, type RecordedEvent } from '../core/audit/recording.ts';
+import type { RecordingMeta } from '../core/audit/store.ts';
+import { BadParameter } from '../core/errors.ts';
+import { action, adminArgs, adminClient } from './lib/context.ts';
+
+export default defineCommand({
+  meta: {
+    name: 'play',
+    description:
+      'Replay a recorded session. --format pty replays with its timing (--speed 2 = twice as fast); text prints the\n' +
+      'plain output a person saw (escape codes stripped); json prints the metadata and timed events.',
+  },
+  args: {
+    session: { type: 'positional', required: true, description: 'Session ID (see `tp recordings ls`)' },
+    format: { type: 'string', default: 'pty', description: 'pty, text or json' },
+    speed: { type: 'string', default: '1', description: 'Playback speed for pty' },
+    ...adminArgs,
+  },
+  run: action(async (args) => {
+    const speed = Number(args.speed);
+    if (!(speed > 0)) throw new BadParameter('--speed must be a positive number');
+    if (!['pty', 'text', 'json'].includes(args.format)) throw new BadParameter('--format must be pty, text or json');
+    const r = await adminClient(args).get<{ meta: RecordingMeta; events: RecordedEvent[] }>(
+      `/v1/recordings/${encodeURIComponent(args.session)}`,
+    );
+    if (args.format === 'json') {
+      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      return;
+    }
+    if (args.format === 'text') {
+      process.stdout.write(plainText(r.events));
+      return;
+    }
+    let last = 0;
+    for (const [ms, stream, data] of r.events) {
+      // Long idle gaps are capped at 2 s so a replay never stalls.
+      await Bun.sleep(Math.min((ms - last) / speed, 2000));
+      last = ms;
+      (stream === 'e' ? process.stderr : process.stdout).write(data);
+    }
+  }),
+});

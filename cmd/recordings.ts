@@ -1,0 +1,49 @@
+import { defineCommand } from 'citty';
+import type { RecordingMeta } from '../core/audit/store.ts';
+import { action, adminArgs, adminClient, formatArg } from './lib/context.ts';
+import { formatOf, print, table } from './lib/output.ts';
+
+const rows = (list: RecordingMeta[]) =>
+  list.map((r) => ({
+    session: r.sessionId,
+    started: r.startedAt,
+    user: r.user,
+    login: r.login,
+    node: r.serverName,
+    kind: r.kind === 'exec' ? `exec: ${(r.command ?? '').slice(0, 40)}` : 'shell',
+    status: r.status === 'failed' ? `FAILED: ${r.error ?? ''}` : r.status,
+  }));
+const columns = ['session', 'started', 'user', 'login', 'node', 'kind', 'status'];
+
+const ls = defineCommand({
+  meta: { name: 'ls', description: 'List session recordings, newest first, with their upload status' },
+  args: { limit: { type: 'string', default: '100', description: 'At most this many' }, ...adminArgs, ...formatArg },
+  run: action(async (args) => {
+    const list = await adminClient(args).get<RecordingMeta[]>(`/v1/recordings?limit=${Number(args.limit)}`);
+    print(formatOf(args.format), list, () => table(rows(list), columns, 'no recordings'));
+  }),
+});
+
+const search = defineCommand({
+  meta: {
+    name: 'search',
+    description:
+      'Find sessions whose output contains TEXT (case-insensitive). Example: tp recordings search "DROP TABLE"',
+  },
+  args: {
+    text: { type: 'positional', required: true, description: 'Text to find (3+ characters)' },
+    ...adminArgs,
+    ...formatArg,
+  },
+  run: action(async (args) => {
+    const list = await adminClient(args).get<RecordingMeta[]>(
+      `/v1/recordings/search?q=${encodeURIComponent(args.text)}`,
+    );
+    print(formatOf(args.format), list, () => table(rows(list), columns, `no session printed "${args.text}"`));
+  }),
+});
+
+export default defineCommand({
+  meta: { name: 'recordings', description: 'Session recordings' },
+  subCommands: { ls, search },
+});

@@ -1,0 +1,108 @@
+import { Database } from 'bun:sqlite';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { describe } from '../errors.ts';
+import { log } from '../log.ts';
+import type { AuditInput } from './events.ts';
+
+export interface SpoolOptions {
+  /** SQLite file of the spool; `:memory:` keeps nothing across restarts. */
+  path: string;
+  /** Sends a batch; resolves only when the receiver stored it. */
+  send: (events: AuditInput[]) => Promise<void>;
+  intervalMs?: number;
+  batch?: number;
+  /** Oldest events are dropped (and counted in a warning) beyond this many. Default 1,000,000. */
+  maxEvents?: number;
+}
+
+/**
+ * A durable outbox for audit events: each event gets its ID and time when emitted, is written to disk before
+ * anything is sent, and leaves the spool only after the receiver acknowledged it. A node that cannot reach Auth
+ * keeps its events and sends them later, in order; resends are harmless because the store ignores known IDs.
+ */
+export class EventSpool {
+  private readonly db: Database;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private flushing: Promise<void> | undefined;
+  private failures = 0;
+  private closed = false;
+
+  constructor(private readonly o: SpoolOptions) {
+    if (o.path !== ':memory:') mkdirSync(dirname(o.path), { recursive: true });
+    this.db = new Database(o.path, { create: true, strict: true });
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec('PRAGMA synchronous = FULL');
+    this.db.exec('CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)');
+    this.timer = setInterval(() => void this.flush(), o.intervalMs ?? 1000);
+    this.timer.unref?.();
+  }
+
+  /** Writes events to the spool (durably) and starts sending them. */
+  add(events: AuditInput[]): void {
+    if (this.closed || events.length === 0) return;
+    const insert = this.db.query('INSERT INTO outbox (json) VALUES (?)');
+    this.db.transaction(() => {
+      for (const e of events) {
+        const time = typeof e.time === 'string' ? e.time : new Date().toISOString();
+        insert.run(JSON.stringify({ ...e, time, id: e.id ?? `${time}-${randomUUID()}` }));
+      }
+    })();
+    const max = this.o.maxEvents ?? 1_000_000;
+    const { n } = this.db.query('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
+    if (n > max) {
+      this.db.query('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)').run(n - max);
+      log.warn('audit spool full: dropped the oldest events', { dropped: n - max });
+    }
+    void this.flush();
+  }
+
+  /** Events waiting to be sent. */
+  get pending(): number {
+    return (this.db.query('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+  }
+
+  /** Sends what is spooled, oldest first, until empty or the receiver fails; one flush runs at a time. */
+  flush(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    const batch = this.o.batch ?? 500;
+    while (!this.closed) {
+      const rows = this.db.query('SELECT seq, json FROM outbox ORDER BY seq LIMIT ?').all(batch) as {
+        seq: number;
+        json: string;
+      }[];
+      if (rows.length === 0) return;
+      try {
+        await this.o.send(rows.map((r) => JSON.parse(r.json) as AuditInput));
+      } catch (err) {
+        this.failures++;
+        if (this.failures === 1 || this.failures % 30 === 0) {
+          log.warn('could not send audit events; keeping them spooled', {
+            error: describe(err),
+            pending: this.pending,
+          });
+        }
+        return;
+      }
+      this.failures = 0;
+      if (this.closed) return;
+      this.db.query('DELETE FROM outbox WHERE seq <= ?').run(rows.at(-1)!.seq);
+    }
+  }
+
+  /** Tries a last flush, then closes the spool file (unsent events stay on disk for the next start). */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.flushing;
+    this.db.close();
+  }
+}

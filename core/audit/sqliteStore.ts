@@ -1,0 +1,136 @@
+import { Database } from 'bun:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AuditEvent } from './events.ts';
+import type { AuditQuery, AuditStore, CursoredEvent, RecordingMeta } from './store.ts';
+
+/** The audit store on SQLite (WAL, synchronous=FULL), beside the backend file; text search uses an FTS5 trigram index. */
+export class SqliteAuditStore implements AuditStore {
+  private readonly db: Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { create: true, strict: true });
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec('PRAGMA synchronous = FULL');
+    this.db.exec('PRAGMA busy_timeout = 5000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS audit_events (
+      cursor INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, time TEXT NOT NULL, type TEXT NOT NULL,
+      user TEXT, session_id TEXT, json TEXT NOT NULL)`);
+    this.db.exec('CREATE INDEX IF NOT EXISTS audit_time ON audit_events(time)');
+    this.db.exec('CREATE INDEX IF NOT EXISTS audit_type_time ON audit_events(type, time)');
+    this.db.exec('CREATE INDEX IF NOT EXISTS audit_user_time ON audit_events(user, time)');
+    this.db.exec('CREATE INDEX IF NOT EXISTS audit_session ON audit_events(session_id)');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS recordings (sid TEXT PRIMARY KEY, started TEXT NOT NULL, json TEXT NOT NULL)',
+    );
+    this.db.exec(
+      "CREATE VIRTUAL TABLE IF NOT EXISTS recording_text USING fts5(sid UNINDEXED, body, tokenize='trigram')",
+    );
+  }
+
+  async append(events: AuditEvent[]): Promise<number> {
+    const insert = this.db.query(
+      'INSERT OR IGNORE INTO audit_events (id, time, type, user, session_id, json) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    return this.db.transaction(() => {
+      let added = 0;
+      for (const e of events) {
+        const r = insert.run(
+          e.id,
+          e.time,
+          e.type,
+          e.user ?? null,
+          (e.session_id as string | undefined) ?? null,
+          JSON.stringify(e),
+        );
+        added += r.changes;
+      }
+      return added;
+    })();
+  }
+
+  async search(q: AuditQuery): Promise<AuditEvent[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.since !== undefined) {
+      where.push('time >= ?');
+      args.push(new Date(q.since).toISOString());
+    }
+    if (q.until !== undefined) {
+      where.push('time <= ?');
+      args.push(new Date(q.until).toISOString());
+    }
+    if (q.type) {
+      where.push('type = ?');
+      args.push(q.type);
+    }
+    if (q.user) {
+      where.push('user = ?');
+      args.push(q.user);
+    }
+    if (q.session) {
+      where.push('session_id = ?');
+      args.push(q.session);
+    }
+    const sql = `SELECT json FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, cursor LIMIT ?`;
+    args.push(q.limit ?? 1000);
+    return (this.db.query(sql).all(...args) as { json: string }[]).map((r) => JSON.parse(r.json) as AuditEvent);
+  }
+
+  async exportAfter(cursor: number, limit: number): Promise<CursoredEvent[]> {
+    const rows = this.db
+      .query('SELECT cursor, json FROM audit_events WHERE cursor > ? ORDER BY cursor LIMIT ?')
+      .all(cursor, limit) as {
+      cursor: number;
+      json: string;
+    }[];
+    return rows.map((r) => ({ ...(JSON.parse(r.json) as AuditEvent), cursor: r.cursor }));
+  }
+
+  async putRecording(meta: RecordingMeta): Promise<void> {
+    this.db
+      .query(
+        'INSERT INTO recordings (sid, started, json) VALUES (?, ?, ?) ON CONFLICT(sid) DO UPDATE SET json = excluded.json',
+      )
+      .run(meta.sessionId, meta.startedAt, JSON.stringify(meta));
+  }
+
+  async getRecording(sessionId: string): Promise<RecordingMeta | undefined> {
+    const r = this.db.query('SELECT json FROM recordings WHERE sid = ?').get(sessionId) as { json: string } | null;
+    return r ? (JSON.parse(r.json) as RecordingMeta) : undefined;
+  }
+
+  async listRecordings(limit: number): Promise<RecordingMeta[]> {
+    return (
+      this.db.query('SELECT json FROM recordings ORDER BY started DESC LIMIT ?').all(limit) as { json: string }[]
+    ).map((r) => JSON.parse(r.json) as RecordingMeta);
+  }
+
+  async putRecordingText(sessionId: string, text: string): Promise<void> {
+    this.db.transaction(() => {
+      this.db.query('DELETE FROM recording_text WHERE sid = ?').run(sessionId);
+      this.db.query('INSERT INTO recording_text (sid, body) VALUES (?, ?)').run(sessionId, text);
+    })();
+  }
+
+  async searchRecordings(text: string, limit: number): Promise<RecordingMeta[]> {
+    // The trigram index serves LIKE '%text%' (case-insensitive for ASCII) for queries of 3+ characters.
+    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const rows = this.db
+      .query(
+        `SELECT r.json FROM recording_text t JOIN recordings r ON r.sid = t.sid
+         WHERE t.body LIKE ? ESCAPE '\\' ORDER BY r.started DESC LIMIT ?`,
+      )
+      .all(pattern, limit) as { json: string }[];
+    return rows.map((r) => JSON.parse(r.json) as RecordingMeta);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,57 @@
+import type { AuditEvent } from './events.ts';
+
+/** Filters for searching the audit log; times are epoch ms. */
+export interface AuditQuery {
+  since?: number;
+  until?: number;
+  type?: string;
+  user?: string;
+  session?: string;
+  limit?: number;
+}
+
+/** A stored event with its position in the log (for resumable export). */
+export type CursoredEvent = AuditEvent & { cursor: number };
+
+/** Upload state of a session recording as the cluster knows it. */
+export type RecordingStatus = 'recording' | 'uploading' | 'complete' | 'interrupted' | 'failed';
+
+/** What the cluster knows of one recorded session. */
+export interface RecordingMeta {
+  sessionId: string;
+  user: string;
+  login: string;
+  serverId: string;
+  serverName: string;
+  kind: 'shell' | 'exec';
+  command?: string;
+  startedAt: string;
+  endedAt?: string;
+  status: RecordingStatus;
+  parts: number;
+  bytes: number;
+  error?: string;
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Durable storage of audit events and recording metadata, with indexes for search (time, type, user, session) and a
+ * text index over what sessions printed. Appends are idempotent by event ID, so a retried upload never duplicates.
+ */
+export interface AuditStore extends AsyncDisposable {
+  /** Stores events not stored yet; returns how many were new. */
+  append(events: AuditEvent[]): Promise<number>;
+  /** Events matching the query, oldest first. */
+  search(q: AuditQuery): Promise<AuditEvent[]>;
+  /** Events after `cursor` in storage order, at most `limit`. */
+  exportAfter(cursor: number, limit: number): Promise<CursoredEvent[]>;
+  putRecording(meta: RecordingMeta): Promise<void>;
+  getRecording(sessionId: string): Promise<RecordingMeta | undefined>;
+  listRecordings(limit: number): Promise<RecordingMeta[]>;
+  /** Replaces the plain text of a session's output (for `tp recordings search`). */
+  putRecordingText(sessionId: string, text: string): Promise<void>;
+  /** Sessions whose output contains `text` (case-insensitive), newest first. */
+  searchRecordings(text: string, limit: number): Promise<RecordingMeta[]>;
+  close(): Promise<void>;
+}
