@@ -9,14 +9,18 @@ export class PostgresAuditStore implements AuditStore {
   /** Connects and creates the tables if needed. */
   static async open(url: string): Promise<PostgresAuditStore> {
     const sql = new SQL(url, { max: 5 });
-    await sql`CREATE TABLE IF NOT EXISTS tp_audit_events (
-      cursor BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, time TEXT NOT NULL, type TEXT NOT NULL,
-      "user" TEXT, session_id TEXT, json TEXT NOT NULL)`;
-    await sql`CREATE INDEX IF NOT EXISTS tp_audit_time ON tp_audit_events(time)`;
-    await sql`CREATE INDEX IF NOT EXISTS tp_audit_type_time ON tp_audit_events(type, time)`;
-    await sql`CREATE INDEX IF NOT EXISTS tp_audit_user_time ON tp_audit_events("user", time)`;
-    await sql`CREATE INDEX IF NOT EXISTS tp_audit_session ON tp_audit_events(session_id)`;
-    await sql`CREATE TABLE IF NOT EXISTS tp_recordings (sid TEXT PRIMARY KEY, started TEXT NOT NULL, json TEXT NOT NULL, body TEXT)`;
+    // Several auth servers may start at once; CREATE ... IF NOT EXISTS races in PostgreSQL, so take a lock first.
+    await sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(7270002)`;
+      await tx`CREATE TABLE IF NOT EXISTS tp_audit_events (
+        cursor BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, time TEXT NOT NULL, type TEXT NOT NULL,
+        "user" TEXT, session_id TEXT, json TEXT NOT NULL)`;
+      await tx`CREATE INDEX IF NOT EXISTS tp_audit_time ON tp_audit_events(time)`;
+      await tx`CREATE INDEX IF NOT EXISTS tp_audit_type_time ON tp_audit_events(type, time)`;
+      await tx`CREATE INDEX IF NOT EXISTS tp_audit_user_time ON tp_audit_events("user", time)`;
+      await tx`CREATE INDEX IF NOT EXISTS tp_audit_session ON tp_audit_events(session_id)`;
+      await tx`CREATE TABLE IF NOT EXISTS tp_recordings (sid TEXT PRIMARY KEY, started TEXT NOT NULL, json TEXT NOT NULL, body TEXT)`;
+    });
     return new PostgresAuditStore(sql);
   }
 

@@ -41,6 +41,8 @@ export interface WriterOptions {
   flushMs?: number;
   /** Called after each part is safely on disk (the uploader picks it up). */
   onPart: () => void;
+  /** Called once if the spool cannot be written (disk full, directory gone). */
+  onError?: (err: Error) => void;
   now?: () => number;
 }
 
@@ -57,6 +59,8 @@ export class RecordingWriter {
   private readonly decoders = { o: new TextDecoder(), e: new TextDecoder() };
   private timer: ReturnType<typeof setInterval> | undefined;
   private ended = false;
+  /** Set when the spool could not be written; the session goes on, unrecorded from here, and the error is reported. */
+  failure: Error | undefined;
 
   constructor(private readonly o: WriterOptions) {
     this.path = join(o.dir, o.meta.sessionId);
@@ -89,9 +93,20 @@ export class RecordingWriter {
     if (this.bytes >= (this.o.partBytes ?? 64 * 1024)) this.flush();
   }
 
-  /** Writes buffered events as the next part. */
+  /** Writes buffered events as the next part; a disk error stops the recording (reported once), never the session. */
   flush(): void {
-    if (this.buf.length === 0) return;
+    if (this.buf.length === 0 || this.failure) return;
+    try {
+      this.writePart();
+    } catch (err) {
+      this.failure = err as Error;
+      this.buf = [];
+      if (this.timer) clearInterval(this.timer);
+      this.o.onError?.(this.failure);
+    }
+  }
+
+  private writePart(): void {
     this.part++;
     const name = partName(this.part);
     writeFileSync(join(this.path, `${name}.tmp`), `${this.buf.join('\n')}\n`);
@@ -112,7 +127,14 @@ export class RecordingWriter {
     this.flush();
     this.ended = true;
     if (this.timer) clearInterval(this.timer);
-    this.writeMeta({ ...this.o.meta, status, endedAt: new Date((this.o.now ?? Date.now)()).toISOString() });
+    if (this.failure) return;
+    try {
+      this.writeMeta({ ...this.o.meta, status, endedAt: new Date((this.o.now ?? Date.now)()).toISOString() });
+    } catch (err) {
+      this.failure = err as Error;
+      this.o.onError?.(this.failure);
+      return;
+    }
     this.o.onPart();
   }
 }

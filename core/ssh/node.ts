@@ -223,28 +223,40 @@ export class SshNode {
     const extra = kind === 'shell' ? [] : [{ type: kind, ...fields } as const];
     this.o.emit([{ type: 'session.start', ...fields }, ...extra]);
     const rec = this.o.recording;
-    const writer =
-      rec && rec.mode() === 'node' && kind !== 'sftp'
-        ? new RecordingWriter({
-            dir: rec.dir,
-            onPart: rec.onPart,
-            meta: {
-              sessionId,
-              user: who.username,
-              login,
-              serverId: this.o.hostId,
-              serverName: this.o.nodeName,
-              kind,
-              command,
-              startedAt: new Date(this.clock.now()).toISOString(),
-              status: 'recording',
-              parts: 0,
-              bytes: 0,
-              width: pty?.cols,
-              height: pty?.rows,
-            },
-          })
-        : undefined;
+    const recordingFailed = (err: unknown) => {
+      log.error('session recording stopped: cannot write the spool', { session: sessionId, error: describe(err) });
+      this.o.emit([
+        { type: 'recording.upload_failed', success: false, ...fields, error: `recording stopped: ${describe(err)}` },
+      ]);
+    };
+    let writer: RecordingWriter | undefined;
+    try {
+      writer =
+        rec && rec.mode() === 'node' && kind !== 'sftp'
+          ? new RecordingWriter({
+              dir: rec.dir,
+              onPart: rec.onPart,
+              onError: recordingFailed,
+              meta: {
+                sessionId,
+                user: who.username,
+                login,
+                serverId: this.o.hostId,
+                serverName: this.o.nodeName,
+                kind,
+                command,
+                startedAt: new Date(this.clock.now()).toISOString(),
+                status: 'recording',
+                parts: 0,
+                bytes: 0,
+                width: pty?.cols,
+                height: pty?.rows,
+              },
+            })
+          : undefined;
+    } catch (err) {
+      recordingFailed(err);
+    }
     return {
       output: (data, stream) => writer?.write(data, stream),
       end: (info) => {

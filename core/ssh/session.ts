@@ -107,6 +107,10 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
         channel.on('data', (d: Buffer) => p.write(d.toString('utf8')));
         resize = (cols, rows) => p.resize(cols, rows);
         signal = (name) => p.kill(`SIG${name}`);
+        // Like sshd: a dropped connection hangs up the session's program.
+        channel.on('close', () => {
+          if (!finished) p.kill('SIGHUP');
+        });
       });
       return;
     }
@@ -117,6 +121,9 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
       stdio: 'pipe',
     });
     signal = (name) => child.kill(`SIG${name}` as NodeJS.Signals);
+    channel.on('close', () => {
+      if (!finished && child.exitCode === null) child.kill('SIGHUP');
+    });
     channel.pipe(child.stdin);
     child.stdin.on('error', (err) => log.debug('session stdin closed early', { error: describe(err) }));
     child.stdout.pipe(channel, { end: false });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Agent, startAgent } from '../../core/agent/agent.ts';
+import { type Agent, type AgentOptions, startAgent } from '../../core/agent/agent.ts';
 import { issueHostCerts } from '../../core/auth/issuer.ts';
 import { localHostIdentity } from '../../core/auth/localIdentity.ts';
 import { type AuthServer, type AuthServerOptions, startAuthServer } from '../../core/auth/server.ts';
@@ -12,6 +12,10 @@ import { type ProxyServer, startProxy } from '../../core/proxy/server.ts';
 /** An auth server in this process with clients for each kind of caller. */
 export interface TestAuth extends AsyncDisposable {
   server: AuthServer;
+  /** Stops the auth server (storage stays), for outage tests. */
+  stop(): Promise<void>;
+  /** Starts it again on the same address and data dir. */
+  restart(): Promise<void>;
   dataDir: string;
   admin: ApiClient;
   /** A client holding a proxy identity (may log users in). */
@@ -24,28 +28,42 @@ export interface TestAuth extends AsyncDisposable {
 /** Starts an auth server on 127.0.0.1:0 with SQLite in a temp dir (override anything through `opts`). */
 export async function startTestAuth(opts: Partial<AuthServerOptions> = {}): Promise<TestAuth> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tp-auth-'));
-  const server = await startAuthServer({
+  const options = {
     clusterName: 'test.cluster',
-    storage: { type: 'sqlite' },
+    storage: { type: 'sqlite' as const },
     listen: '127.0.0.1:0',
-    secondFactor: 'off',
+    secondFactor: 'off' as const,
     ...opts,
     dataDir,
-  });
+  };
+  let server = await startAuthServer(options);
+  let running = true;
   const admin = loadAdminIdentity(dataDir);
   const ca = admin.tls.ca;
+  const stop = async () => {
+    if (running) await server.close();
+    running = false;
+  };
   const close = async () => {
-    await server.close();
+    await stop();
     if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
   };
-  return {
+  const restart = async () => {
+    await stop();
+    server = await startAuthServer({ ...options, listen: t.server.addr });
+    t.server = server;
+    running = true;
+  };
+  const t: TestAuth = {
     server,
+    stop,
+    restart,
     dataDir,
     admin: new ApiClient([server.addr], admin.tls),
     anonymous: new ApiClient([server.addr], { ca }),
     proxy: async () => {
       const key = generateKeyPair('p256');
-      const svc = server.service;
+      const svc = t.server.service;
       const out = await issueHostCerts({
         hostCa: svc.ca('host'),
         tlsCa: svc.ca('tls'),
@@ -65,6 +83,7 @@ export async function startTestAuth(opts: Partial<AuthServerOptions> = {}): Prom
     close,
     [Symbol.asyncDispose]: close,
   };
+  return t;
 }
 
 /** A client's fresh key pair in the wire forms the login API takes. */
@@ -81,6 +100,8 @@ export interface TestAgentSpec {
   /** Direct mode listens for the proxy instead of holding a tunnel. */
   direct?: boolean;
   commandLabels?: { name: string; command: string[]; periodMs: number }[];
+  /** Extra agent options (upload retries, spool caps ...). */
+  options?: Partial<AgentOptions>;
 }
 
 /** A whole cluster in this process: auth, proxy and agents on 127.0.0.1, joined with real tokens. */
@@ -88,6 +109,8 @@ export interface TestCluster extends AsyncDisposable {
   auth: TestAuth;
   proxy: ProxyServer;
   agents: Map<string, Agent>;
+  /** Each agent's data dir, by name. */
+  agentDirs: Map<string, string>;
   /** Starts (and joins, with a token) one more agent. */
   addAgent(spec: TestAgentSpec): Promise<Agent>;
   /** Stops the proxy (dropping every tunnel) and starts a new one on the same address. */
@@ -128,10 +151,12 @@ export async function startTestCluster(
   const firstProxy = await startProxy(proxyOptions('127.0.0.1:0'));
   const agents = new Map<string, Agent>();
   const dirs: string[] = [];
+  const agentDirs = new Map<string, string>();
   const addAgent = async (spec: TestAgentSpec) => {
     const { token } = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 });
     const dataDir = mkdtempSync(join(tmpdir(), 'tp-agent-'));
     dirs.push(dataDir);
+    agentDirs.set(spec.name, dataDir);
     const agent = await startAgent({
       dataDir,
       proxy: cluster.proxy.addr,
@@ -144,6 +169,7 @@ export async function startTestCluster(
       stateMs: 200,
       keepaliveMs: 1000,
       backoff: { baseMs: 50, maxMs: 500 },
+      ...spec.options,
     });
     agents.set(spec.name, agent);
     if (!spec.direct) await waitFor(`tunnel of ${spec.name}`, () => cluster.proxy.tunnels.has(agent.hostId));
@@ -165,6 +191,7 @@ export async function startTestCluster(
     auth,
     proxy: firstProxy,
     agents,
+    agentDirs,
     addAgent,
     restartProxy,
     close,

@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshDatabase, postgresAvailable } from '../../test/helpers/postgres.ts';
+import type { AuditEvent } from './events.ts';
+import { PostgresAuditStore } from './postgresStore.ts';
+import { SqliteAuditStore } from './sqliteStore.ts';
+import type { AuditStore, RecordingMeta } from './store.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tp-audit-store-'));
+const dbs: { drop(): Promise<void> }[] = [];
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  for (const d of dbs) await d.drop();
+});
+
+const event = (i: number, o: Partial<AuditEvent> = {}): AuditEvent => ({
+  id: `2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.000Z-${i}`,
+  type: i % 3 === 0 ? 'user.login' : 'exec',
+  code: 'T0000I',
+  time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+  cluster: 'c',
+  success: true,
+  user: i % 2 === 0 ? 'alice' : 'bob',
+  session_id: `s${i % 4}`,
+  ...o,
+});
+
+const meta = (sid: string, started: string): RecordingMeta => ({
+  sessionId: sid,
+  user: 'alice',
+  login: 'root',
+  serverId: 'h',
+  serverName: 'n1',
+  kind: 'shell',
+  startedAt: started,
+  status: 'complete',
+  parts: 1,
+  bytes: 10,
+});
+
+function conformance(engine: string, open: () => Promise<AuditStore>) {
+  describe(`audit store: ${engine}`, () => {
+    test('appends are idempotent by ID; search filters by time, type, user and session', async () => {
+      await using s = await open();
+      const events = Array.from({ length: 30 }, (_, i) => event(i));
+      expect(await s.append(events)).toBe(30);
+      expect(await s.append(events.slice(0, 10))).toBe(0);
+      expect(await s.search({ type: 'user.login', user: 'alice' })).toHaveLength(5);
+      expect((await s.search({ session: 's1' })).every((e) => e.session_id === 's1')).toBe(true);
+      const window = await s.search({ since: Date.UTC(2026, 0, 1, 0, 0, 10), until: Date.UTC(2026, 0, 1, 0, 0, 19) });
+      expect(window.map((e) => e.time)).toEqual(events.slice(10, 20).map((e) => e.time));
+      expect(await s.search({ limit: 3 })).toHaveLength(3);
+    });
+
+    test('export pages through everything in storage order', async () => {
+      await using s = await open();
+      await s.append(Array.from({ length: 25 }, (_, i) => event(i + 100, { id: `x-${i}-${engine}-export-0001` })));
+      const first = await s.exportAfter(0, 10);
+      const rest = await s.exportAfter(first.at(-1)!.cursor, 1000);
+      const all = [...first, ...rest].filter((e) => e.id.startsWith('x-'));
+      expect(all.map((e) => e.id)).toEqual(Array.from({ length: 25 }, (_, i) => `x-${i}-${engine}-export-0001`));
+    });
+
+    test('recordings: metadata upserts, and output search is case-insensitive substring match', async () => {
+      await using s = await open();
+      await s.putRecording(meta('11111111-1111-1111-1111-111111111111', '2026-01-01T00:00:00.000Z'));
+      await s.putRecording({
+        ...meta('11111111-1111-1111-1111-111111111111', '2026-01-01T00:00:00.000Z'),
+        status: 'failed',
+        error: 'x',
+      });
+      await s.putRecording(meta('22222222-2222-2222-2222-222222222222', '2026-01-02T00:00:00.000Z'));
+      await s.putRecordingText('11111111-1111-1111-1111-111111111111', 'deploying Version 42 now');
+      await s.putRecordingText('22222222-2222-2222-2222-222222222222', 'nothing here');
+      expect((await s.getRecording('11111111-1111-1111-1111-111111111111'))?.status).toBe('failed');
+      expect((await s.listRecordings(10)).map((r) => r.sessionId.slice(0, 1))).toEqual(['2', '1']);
+      expect((await s.searchRecordings('version 42', 10)).map((r) => r.sessionId.slice(0, 1))).toEqual(['1']);
+      expect(await s.searchRecordings('absent text', 10)).toEqual([]);
+    });
+  });
+}
+
+conformance('sqlite', async () => new SqliteAuditStore(join(dir, `audit-${Math.random()}.sqlite`)));
+if (await postgresAvailable()) {
+  conformance('postgres', async () => {
+    const db = await freshDatabase();
+    dbs.push(db);
+    return PostgresAuditStore.open(db.url);
+  });
+}
