@@ -34,6 +34,8 @@ const start = defineCommand({
       storage,
       listen: args.listen ?? cfg.auth.listen ?? DEFAULT_AUTH_LISTEN,
       secondFactor: cfg.auth.second_factor,
+      sessionRecording: cfg.auth.session_recording,
+      recordings: cfg.auth.recordings,
       publicUrl: cfg.auth.public_url,
     });
     process.stdout.write(`auth service listening on ${server.addr}\n`);

@@ -38,6 +38,8 @@ export default defineCommand({
       storage: cfg.storage,
       listen: cfg.auth.listen ?? DEFAULT_AUTH_LISTEN,
       secondFactor: cfg.auth.second_factor,
+      sessionRecording: cfg.auth.session_recording,
+      recordings: cfg.auth.recordings,
       publicUrl: cfg.auth.public_url ?? (cfg.proxy.public_addr ? `https://${cfg.proxy.public_addr}` : undefined),
     });
     stops.push(() => auth.close());

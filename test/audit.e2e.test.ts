@@ -170,6 +170,20 @@ describe('audit events and session recordings', () => {
   });
 });
 
+describe('session_recording: off', () => {
+  test('sessions are audited but not recorded', async () => {
+    await using g = await startSshFixture([{ name: 'node1' }], { sessionRecording: 'off' });
+    const u = await g.user('quiet', ['ops']);
+    expect((await u.tp(['ssh', 'node1', 'echo unrecorded'])).stdout).toBe('unrecorded\n');
+    await waitFor(
+      'session.end',
+      async () => (await g.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=session.end')).length === 1,
+    );
+    expect(await g.cluster.auth.admin.get<unknown[]>('/v1/recordings')).toEqual([]);
+    expect(readdirSync(join(g.cluster.agentDirs.get('node1')!)).includes('recordings')).toBe(false);
+  });
+});
+
 describe('a recordings store that rejects writes', () => {
   test('bounded retries, a visible failed status, and a spool that stays under its cap', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tp-badstore-'));

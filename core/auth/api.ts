@@ -25,7 +25,12 @@ function routes(svc: AuthService): Route<Identity>[] {
     [
       'GET',
       /^\/v1\/ping$/,
-      async () => ({ cluster: svc.cluster, secondFactor: svc.secondFactor, serverTime: new Date().toISOString() }),
+      async () => ({
+        cluster: svc.cluster,
+        secondFactor: svc.secondFactor,
+        sessionRecording: svc.deps.sessionRecording,
+        serverTime: new Date().toISOString(),
+      }),
     ],
     ['GET', /^\/v1\/cas\/(user|host|tls)$/, async ({ params }) => svc.getCa(params[0] as CaType)],
     ['GET', /^\/v1\/users$/, async ({ who }) => svc.users.listUsers(who)],

@@ -18,6 +18,13 @@ describe('tp.yaml', () => {
     expect(c.storage).toEqual({ type: 'postgres', url: 'postgres://u@h/db' });
   });
 
+  test('recording settings: mode and store', () => {
+    const c = parseConfig('auth:\n  session_recording: "off"\n  recordings: {type: fs, path: /srv/rec}\n');
+    expect(c.auth.session_recording).toBe('off');
+    expect(c.auth.recordings).toEqual({ type: 'fs', path: '/srv/rec' });
+    fails('auth:\n  recordings: {type: s3, bucket: b}\n', 'tp.yaml:2: missing required key "auth.recordings.endpoint"');
+  });
+
   test('an empty file is the all-in-one default', () => {
     expect(parseConfig('').storage.type).toBe('sqlite');
   });

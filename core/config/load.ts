@@ -45,7 +45,8 @@ export function parseConfig(text: string, file = 'tp.yaml'): Config {
   const parentNode = path.length > 1 ? doc.getIn(path.slice(0, -1), true) : doc.contents;
   if (isMap(parentNode)) {
     const pair = parentNode.items.find((p) => String((p.key as { value?: unknown })?.value) === path.at(-1));
-    const node = (pair?.key ?? pair?.value) as { range?: [number, number] } | undefined;
+    // A missing key points at its parent mapping.
+    const node = (pair?.key ?? pair?.value ?? parentNode) as { range?: [number, number] } | undefined;
     if (node?.range) line = lines.linePos(node.range[0]).line;
   }
   const dotted = path.join('.');
@@ -54,6 +55,7 @@ export function parseConfig(text: string, file = 'tp.yaml'): Config {
     const key = path.at(-1) ?? '';
     throw new ConfigError(`${file}:${line}: unknown key "${dotted}"${suggest(key, path.slice(0, -1).join('.'))}`);
   }
+  if (issue.received === 'undefined') throw new ConfigError(`${file}:${line}: missing required key "${dotted}"`);
   throw new ConfigError(`${file}:${line}: invalid value for "${dotted}": ${issue.message}`);
 }
 

@@ -18,6 +18,22 @@ export const ConfigSchema = v.strictObject({
       listen: v.optional(HostPort),
       second_factor: v.optional(v.picklist(['otp', 'off'], 'second_factor is "otp" or "off"'), 'otp'),
       public_url: v.optional(Url),
+      /** `node` (default): nodes record sessions; `off`: nothing is recorded. */
+      session_recording: v.optional(v.picklist(['node', 'off'], 'session_recording is "node" or "off"'), 'node'),
+      /** Where recordings are kept: a directory (default <data_dir>/recordings) or an S3-compatible bucket. */
+      recordings: v.optional(
+        v.variant('type', [
+          v.strictObject({ type: v.literal('fs'), path: v.optional(v.pipe(v.string(), v.minLength(1))) }),
+          v.strictObject({
+            type: v.literal('s3'),
+            endpoint: Url,
+            bucket: v.pipe(v.string(), v.minLength(1)),
+            region: v.pipe(v.string(), v.minLength(1)),
+            access_key_id: v.pipe(v.string(), v.minLength(1)),
+            secret_access_key: v.pipe(v.string(), v.minLength(1)),
+          }),
+        ]),
+      ),
     }),
     {},
   ),
@@ -68,7 +84,7 @@ export type Config = v.InferOutput<typeof ConfigSchema>;
 /** Every key the schema knows, by dotted parent path (for "did you mean" hints). */
 export const KNOWN_KEYS: Record<string, string[]> = {
   '': ['cluster_name', 'data_dir', 'auth', 'proxy', 'ssh', 'storage'],
-  auth: ['enabled', 'listen', 'second_factor', 'public_url'],
+  auth: ['enabled', 'listen', 'second_factor', 'public_url', 'session_recording', 'recordings'],
   proxy: ['enabled', 'listen', 'ssh_listen', 'public_addr'],
   ssh: ['enabled', 'name', 'labels', 'commands', 'listen'],
   storage: ['type', 'url'],
