@@ -38,7 +38,7 @@ const start = defineCommand({
     'data-dir': { type: 'string', description: 'Where the agent keeps its identity' },
   },
   run: action(async (args) => {
-    const cfg = configFrom(args.config);
+    const cfg = await configFrom(args.config);
     const { startAgent } = await import('../core/agent/agent.ts');
     const agent = await startAgent({
       dataDir: join(args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), 'agent'),

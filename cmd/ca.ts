@@ -24,7 +24,7 @@ const start = defineCommand({
     'storage-url': { type: 'string', description: 'postgres://... to use PostgreSQL instead of the embedded SQLite' },
   },
   run: action(async (args) => {
-    const cfg = configFrom(args.config);
+    const cfg = await configFrom(args.config);
     const { startAuthServer } = await import('../core/auth/server.ts');
     const url = args['storage-url'] ?? cfg.storage.url;
     const storage = args['storage-url'] ? { type: 'postgres' as const, url } : cfg.storage;

@@ -58,7 +58,7 @@ const start = defineCommand({
     'ca-pin': { type: 'string', description: 'Expected cluster CA pin (sha256:...)' },
   },
   run: action(async (args) => {
-    const cfg = configFrom(args.config);
+    const cfg = await configFrom(args.config);
     const dataDir = join(args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), 'proxy');
     mkdirSync(dataDir, { recursive: true });
     const { joinAuthAsProxy } = await import('../core/proxy/join.ts');

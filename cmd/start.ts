@@ -24,7 +24,7 @@ export default defineCommand({
     'data-dir': { type: 'string', description: 'Data dir (default: data_dir from tp.yaml, TP_DATA_DIR, /var/lib/tp)' },
   },
   run: action(async (args) => {
-    const cfg = configFrom(args.config);
+    const cfg = await configFrom(args.config);
     const dataDir = args['data-dir'] ?? cfg.data_dir ?? defaultDataDir();
     const stops: (() => Promise<void>)[] = [];
     const lines: string[] = [];

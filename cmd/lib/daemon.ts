@@ -1,12 +1,14 @@
 import type { CommandLabel } from '../../core/agent/agent.ts';
 import { parseDuration } from '../../core/clock.ts';
-import { loadConfig, parseConfig } from '../../core/config/load.ts';
+import { defaultConfig } from '../../core/config/defaults.ts';
 import type { Config } from '../../core/config/schema.ts';
 import { log } from '../../core/log.ts';
 
-/** Loads --config when given, else the all-in-one defaults. */
-export function configFrom(path: string | undefined): Config {
-  return path ? loadConfig(path) : parseConfig('', '(defaults)');
+/** Loads --config when given, else the all-in-one defaults (YAML and schema code load only when a file is read). */
+export async function configFrom(path: string | undefined): Promise<Config> {
+  if (!path) return defaultConfig();
+  const { loadConfig } = await import('../../core/config/load.ts');
+  return loadConfig(path);
 }
 
 /** Keeps a server process alive until SIGINT/SIGTERM, then runs `stop` once and exits 0. */

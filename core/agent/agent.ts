@@ -2,9 +2,8 @@ import { spawnSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { EventSpool } from '../audit/spool.ts';
-import { identityFromCert } from '../auth/identity.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { ApiClient } from '../client/apiClient.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../client/hostIdentity.ts';
@@ -13,6 +12,7 @@ import { BadParameter, describe } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Role } from '../rbac/index.ts';
 import { SshNode } from '../ssh/node.ts';
+import { connectTls } from '../tunnel/bunTls.ts';
 import { type AgentStreamHeader, readHeader } from '../tunnel/header.ts';
 import { MuxSession } from '../tunnel/mux.ts';
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
@@ -191,6 +191,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   if (o.direct) {
     const i = o.direct.listen.lastIndexOf(':');
+    // node:tls (13 MB) and the X.509 parser (9 MB) load only for direct mode.
+    const { identityFromCert } = await import('../auth/identity.ts');
+    const { createServer: createTlsServer } = await import('node:tls');
     const server = createTlsServer(
       {
         cert: id.tlsCert,
@@ -213,41 +216,41 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     directAddr = o.direct.advertise ?? `${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
     closeDirect = () => server.close();
   } else {
-    const connectTunnel = (attempt: number) => {
+    const connectTunnel = async (attempt: number): Promise<void> => {
       if (closed) return;
       const i = o.proxy.lastIndexOf(':');
-      const sock = tlsConnect({
-        host: o.proxy.slice(0, i),
-        port: Number(o.proxy.slice(i + 1)),
-        ca: id.tlsCa,
-        cert: id.tlsCert,
-        key: id.tlsKey,
-        ALPNProtocols: ['tp-tunnel'],
-        servername: o.proxy.slice(0, i).match(/^[\d.]+$/) ? undefined : o.proxy.slice(0, i),
-      });
+      const host = o.proxy.slice(0, i);
       let up = false;
       const retry = (why: string) => {
         if (closed) return;
         const next = up ? 0 : attempt + 1;
         const delay = backoffDelay(o.backoff ?? DEFAULT_BACKOFF, next);
         log.info('tunnel down; reconnecting', { why, inMs: Math.round(delay) });
-        setTimeout(() => connectTunnel(next), delay);
+        setTimeout(() => void connectTunnel(next), delay);
       };
-      sock.once('secureConnect', () => {
-        up = true;
-        tunnel = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000 });
-        tunnel.onStream((s) => void serveStream(s));
-        tunnel.onClose((reason) => retry(reason));
-        log.info('tunnel up', { proxy: o.proxy });
-        void heartbeat();
-      });
-      sock.on('error', (err) => {
-        if (up) return log.debug('tunnel socket error', { error: describe(err) }); // the session's close retries
-        sock.destroy();
-        retry(err.message);
-      });
+      let sock: Awaited<ReturnType<typeof connectTls>>;
+      try {
+        sock = await connectTls({
+          host,
+          port: Number(o.proxy.slice(i + 1)),
+          ca: id.tlsCa,
+          cert: id.tlsCert,
+          key: id.tlsKey,
+          alpn: 'tp-tunnel',
+          serverName: /^[\d.]+$/.test(host) ? undefined : host,
+        });
+      } catch (err) {
+        return retry(describe(err));
+      }
+      if (closed) return sock.destroy();
+      up = true;
+      tunnel = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000 });
+      tunnel.onStream((s) => void serveStream(s));
+      tunnel.onClose((reason) => retry(reason));
+      log.info('tunnel up', { proxy: o.proxy });
+      void heartbeat();
     };
-    connectTunnel(0);
+    void connectTunnel(0);
   }
   await heartbeat();
   timers.push(setInterval(() => void heartbeat(), o.heartbeatMs ?? 30_000));

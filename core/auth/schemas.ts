@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { RoleSchema } from '../rbac/index.ts';
+import { RoleSchema } from '../rbac/schema.ts';
 
 /** Wire schemas of the auth API request bodies; everything past the edge trusts these types. */
 const Name = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'names are lowercase letters, digits, - _ .'));

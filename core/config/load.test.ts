@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import { defaultConfig } from './defaults.ts';
 import { ConfigError, parseConfig } from './load.ts';
 
 const fails = (text: string, message: string) => {
@@ -25,8 +26,9 @@ describe('tp.yaml', () => {
     fails('auth:\n  recordings: {type: s3, bucket: b}\n', 'tp.yaml:2: missing required key "auth.recordings.endpoint"');
   });
 
-  test('an empty file is the all-in-one default', () => {
+  test('an empty file is the all-in-one default, the same as defaultConfig()', () => {
     expect(parseConfig('').storage.type).toBe('sqlite');
+    expect(parseConfig('')).toEqual(defaultConfig());
   });
 
   test('unknown keys name the file, line and a hint', () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import * as v from 'valibot';
 import { AccessDenied } from '../errors.ts';
 import { allowedLogins, checkNodeAccess, checkRule, maxSessionTtl, sshPermissions } from './access.ts';
-import { type Role, RoleSchema } from './role.ts';
+import { type Role, RoleSchema } from './schema.ts';
 
 const role = (doc: unknown): Role => v.parse(RoleSchema, doc);
 

@@ -1,6 +1,6 @@
 import { parseDuration } from '../clock.ts';
 import { AccessDenied } from '../errors.ts';
-import type { Resource, Role, RoleConditions, Verb } from './role.ts';
+import type { Resource, Role, RoleConditions, Verb } from './schema.ts';
 
 /** A user's traits: name → values (`logins` is the built-in `internal.logins`). */
 export type Traits = Record<string, string[]>;

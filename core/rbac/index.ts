@@ -9,4 +9,4 @@ export {
   sshPermissions,
 } from './access.ts';
 export type { Resource, Role, RoleConditions, Verb } from './role.ts';
-export { presetRoles, RoleSchema, validName } from './role.ts';
+export { presetRoles, validName } from './role.ts';

@@ -5,6 +5,7 @@ import type { AuditInput } from '../audit/events.ts';
 import { RecordingWriter } from '../audit/recording.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { type Clock, systemClock } from '../clock.ts';
+import { parseOpenSSHPrivateKey } from '../crypto/keys.ts';
 import { CertRejected, parseCert } from '../crypto/sshcert.ts';
 import { describe, TpError } from '../errors.ts';
 import { log } from '../log.ts';
@@ -42,7 +43,7 @@ export interface SshNodeOptions {
  * certificate permits, port and agent forwarding. Sessions end when the certificate expires.
  */
 export class SshNode {
-  private readonly server: ReturnType<typeof ssh2>['Server']['prototype'];
+  private server: ReturnType<typeof ssh2>['Server']['prototype'] | undefined;
   private readonly clock: Clock;
   private readonly conns = new Set<Connection>();
   /** Who each authenticated connection belongs to, for lock enforcement. */
@@ -50,16 +51,25 @@ export class SshNode {
 
   constructor(private readonly o: SshNodeOptions) {
     this.clock = o.clock ?? systemClock;
+    // Check the host identity now (cheaply, without ssh2) so a bad key fails at start, not at the first login.
+    parseOpenSSHPrivateKey(o.hostKey);
+    parseCert(o.hostCert);
+  }
+
+  /** The ssh2 server, made on the first connection: an idle agent never loads ssh2 (DESIGN.md memory budget). */
+  private sshServer(): ReturnType<typeof ssh2>['Server']['prototype'] {
+    if (this.server) return this.server;
     const S = ssh2().Server;
     this.server = new S(
       {
-        hostKeys: [{ key: certKey(o.hostKey, o.hostCert) } as never],
+        hostKeys: [{ key: certKey(this.o.hostKey, this.o.hostCert) } as never],
         // Without chacha20 under Bun, OpenSSH clients pick CTR before GCM unless CTR is left out (DESIGN.md).
         algorithms: { cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'] as never },
         ident: 'tp',
       },
       (conn: Connection, info: { ip: string; port: number }) => this.onConnection(conn, info.ip ?? '', info.port ?? 0),
     );
+    return this.server;
   }
 
   /** Serves one incoming byte stream carrying SSH (from the tunnel or the direct listener). */
@@ -71,7 +81,7 @@ export class SshNode {
       configurable: true,
     });
     Object.defineProperty(stream, 'remotePort', { value: Number(client.slice(i + 1)), configurable: true });
-    this.server.injectSocket(stream as never);
+    this.sshServer().injectSocket(stream as never);
   }
 
   /** Number of open SSH connections. */

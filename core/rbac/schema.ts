@@ -1,0 +1,49 @@
+// The role document schema: parsed at the API edge only (valibot costs ~4 MB; agents never load it).
+import * as v from 'valibot';
+
+const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+const DURATION = /^(\d+(\.\d+)?(ms|s|m|h|d))+$/;
+
+/** A label selector: label name → allowed value(s); `*` matches anything, `^...$` is a regular expression. */
+const Labels = v.record(v.string(), v.union([v.string(), v.array(v.string())]));
+
+const Rule = v.strictObject({
+  resources: v.array(
+    v.picklist(['*', 'user', 'role', 'token', 'lock', 'audit', 'node', 'cert', 'cluster', 'recording']),
+  ),
+  verbs: v.array(v.picklist(['*', 'list', 'read', 'create', 'update', 'delete'])),
+});
+
+const Conditions = v.strictObject({
+  logins: v.optional(v.array(v.string())),
+  node_labels: v.optional(Labels),
+  rules: v.optional(v.array(Rule)),
+});
+
+/** The role document (`tp roles create -f role.yaml`), Teleport-style: metadata + spec.allow/deny/options. */
+export const RoleSchema = v.strictObject({
+  kind: v.optional(v.literal('role'), 'role'),
+  version: v.optional(v.literal('v1'), 'v1'),
+  metadata: v.strictObject({
+    name: v.pipe(v.string(), v.regex(NAME, 'role names are lowercase letters, digits, "-", "_" or "."')),
+    description: v.optional(v.string()),
+  }),
+  spec: v.strictObject({
+    options: v.optional(
+      v.strictObject({
+        max_session_ttl: v.optional(v.pipe(v.string(), v.regex(DURATION, 'use a duration such as 8h or 30m'))),
+        forward_agent: v.optional(v.boolean()),
+        port_forwarding: v.optional(v.boolean()),
+        permit_pty: v.optional(v.boolean()),
+      }),
+      {},
+    ),
+    allow: v.optional(Conditions, {}),
+    deny: v.optional(Conditions, {}),
+  }),
+});
+
+export type Role = v.InferOutput<typeof RoleSchema>;
+export type RoleConditions = v.InferOutput<typeof Conditions>;
+export type Resource = v.InferOutput<typeof Rule>['resources'][number];
+export type Verb = v.InferOutput<typeof Rule>['verbs'][number];
