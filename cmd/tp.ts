@@ -20,6 +20,7 @@ const main = defineCommand({
     audit: () => import('./audit.ts').then((m) => m.default),
     recordings: () => import('./recordings.ts').then((m) => m.default),
     play: () => import('./play.ts').then((m) => m.default),
+    bench: () => import('./bench.ts').then((m) => m.default),
     nodes: () => import('./nodes.ts').then((m) => m.default),
     login: () => import('./login.ts').then((m) => m.default),
     logout: () => import('./logout.ts').then((m) => m.default),

@@ -232,6 +232,28 @@ describe('tp ssh through the proxy', () => {
     expect(code).toBe(0);
   });
 
+  test('tp bench ssh runs sessions at a fixed rate and reports percentiles', async () => {
+    const r = await alice.tp([
+      'bench',
+      'ssh',
+      '--rate',
+      '10',
+      '--duration',
+      '1s',
+      '--format',
+      'json',
+      'tunnel1',
+      'true',
+    ]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ rate: 10, started: 10, ok: 10, errors: 0 });
+    expect(out.p50).toBeGreaterThan(0);
+    expect(out.p99).toBeGreaterThanOrEqual(out.p50);
+    const bad = await alice.tp(['bench', 'ssh', '--rate', '0', 'tunnel1']);
+    expect(bad.code).toBe(2);
+  });
+
   test('sessions are audited with user, login and node', async () => {
     await alice.tp(['ssh', 'tunnel1', 'true']);
     await waitFor(

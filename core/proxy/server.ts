@@ -71,6 +71,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     jsonApi(webRoutes(view, tunnels, info), {
       metric: 'tp_proxy_requests_total',
       who: (req) => identities.get(req.socket) ?? ANONYMOUS,
+      gauges: () => ({
+        tp_proxy_tunnels: tunnels.size,
+        tp_proxy_connections: open.size,
+        tp_process_resident_bytes: process.memoryUsage().rss,
+      }),
     }),
   );
   const server = createTlsServer(

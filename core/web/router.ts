@@ -18,12 +18,18 @@ export type Route<Who> = [method: string, path: RegExp, handler: (ctx: RouteCont
  * A JSON API request handler over a route table: 200 with the handler's result, typed errors mapped to statuses
  * in one place, `/healthz` and `/metrics` built in.
  */
-export function jsonApi<Who>(routes: Route<Who>[], opts: { metric: string; who: (req: IncomingMessage) => Who }) {
+export function jsonApi<Who>(
+  routes: Route<Who>[],
+  opts: { metric: string; who: (req: IncomingMessage) => Who; gauges?: () => Record<string, number> },
+) {
   const metrics = new RequestMetrics(opts.metric);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://tp');
     if (url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
-    if (url.pathname === '/metrics') return send(res, 200, metrics.render(), 'text/plain; version=0.0.4');
+    if (url.pathname === '/metrics') {
+      const gauges = Object.entries(opts.gauges?.() ?? {}).flatMap(([k, n]) => [`# TYPE ${k} gauge`, `${k} ${n}`]);
+      return send(res, 200, metrics.render(gauges), 'text/plain; version=0.0.4');
+    }
     let routeName = 'unknown';
     try {
       const match = routes.find(([m, re]) => m === req.method && re.test(url.pathname));
