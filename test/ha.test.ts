@@ -48,7 +48,17 @@ async function startAuthProcess(url: string) {
 describe.skipIf(!available)('HA: two auth servers on one PostgreSQL', () => {
   test('both serve one cluster, and a client with both addresses survives kill -9 of one', async () => {
     const db = await freshDatabase();
-    const [a, b] = await Promise.all([startAuthProcess(db.url), startAuthProcess(db.url)]);
+    const started = await Promise.allSettled([startAuthProcess(db.url), startAuthProcess(db.url)]);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) {
+      // Never leave the other one running.
+      for (const r of started) if (r.status === 'fulfilled') r.value.child.kill('SIGKILL');
+      await db.drop();
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    const [a, b] = started.map(
+      (r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof startAuthProcess>>>).value,
+    ) as [Awaited<ReturnType<typeof startAuthProcess>>, Awaited<ReturnType<typeof startAuthProcess>>];
     try {
       const idA = loadAdminIdentity(a.dataDir);
       const idB = loadAdminIdentity(b.dataDir);

@@ -71,12 +71,18 @@ export class RecordingUploader {
     writeFileSync(join(s.dir, 'meta.json'), JSON.stringify(meta));
   }
 
-  /** Starts an upload pass unless one is running. */
+  private scheduled: ReturnType<typeof setTimeout> | undefined;
+
+  /** Starts an upload pass soon (kicks within 50 ms share one pass) unless one is running. */
   kick(): void {
-    if (this.closed) return;
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
+    if (this.closed || this.scheduled) return;
+    this.scheduled = setTimeout(() => {
+      this.scheduled = undefined;
+      if (this.closed) return;
+      this.running ??= this.pass().finally(() => {
+        this.running = undefined;
+      });
+    }, 50);
   }
 
   /** Waits for the current pass. */
@@ -158,6 +164,7 @@ export class RecordingUploader {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    if (this.scheduled) clearTimeout(this.scheduled);
     await this.running;
   }
 }

@@ -1,14 +1,31 @@
 // `just bench` / `npm run bench`: every figure beside its OpenSSH reference from the same run, as a ratio.
-// BENCH_ONLY=certs|audit|ssh runs one section; BENCH_BYTES sets the upload size (default 1 GiB).
+// BENCH_ONLY=certs,audit,ssh,rate,logins,ls,tunnels,footprint picks sections; BENCH_BYTES, BENCH_NODES and
+// BENCH_TUNNELS size them (defaults: 1 GiB, 10,000 nodes, 10,000 tunnels).
 import { benchAudit } from './audit.ts';
 import { benchCerts } from './certs.ts';
+import { startBenchCluster } from './cluster.ts';
+import { benchFootprint, benchListing, benchLogins, benchSessionRate, benchTunnels } from './scale.ts';
 import { benchSsh } from './ssh.ts';
 import { printTable, type Row } from './table.ts';
 
-const only = process.env.BENCH_ONLY;
+const only = process.env.BENCH_ONLY?.split(',');
+const want = (s: string) => !only || only.includes(s);
 const rows: Row[] = [];
-if (!only || only === 'certs') rows.push(...(await benchCerts()));
-if (!only || only === 'audit') rows.push(...(await benchAudit()));
-if (!only || only === 'ssh') rows.push(...(await benchSsh()));
+if (want('certs')) rows.push(...(await benchCerts()));
+if (want('audit')) rows.push(...(await benchAudit()));
+const clusterSections = ['ssh', 'rate', 'logins', 'footprint', 'ls', 'tunnels'].filter(want);
+if (clusterSections.length) {
+  const c = await startBenchCluster();
+  try {
+    if (want('ssh')) rows.push(...(await benchSsh(c)));
+    if (want('rate')) rows.push(...(await benchSessionRate(c)));
+    if (want('logins')) rows.push(...(await benchLogins(c)));
+    if (want('footprint')) rows.push(...(await benchFootprint(c)));
+    if (want('ls')) rows.push(...(await benchListing(c)));
+    if (want('tunnels')) rows.push(...(await benchTunnels(c)));
+  } finally {
+    await c.stop();
+  }
+}
 printTable(rows);
 process.exit(0);

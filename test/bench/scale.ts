@@ -1,0 +1,271 @@
+import { join } from 'node:path';
+import { backoffDelay, DEFAULT_BACKOFF } from '../../core/agent/backoff.ts';
+import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
+import { newHostKeys } from '../../core/client/hostIdentity.ts';
+import { login } from '../../core/client/login.ts';
+import { requireProfile } from '../../core/client/profile.ts';
+import { runSshBench } from '../../core/client/sshBench.ts';
+import { connectTls } from '../../core/tunnel/bunTls.ts';
+import { MuxSession } from '../../core/tunnel/mux.ts';
+import { freePort } from '../helpers/sshd.ts';
+import { type BenchCluster, entry, me, PASSWORD, proxyGauge, rssMiB, run } from './cluster.ts';
+import { median } from './ssh.ts';
+import type { Row } from './table.ts';
+
+async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Highest session rate (ladder, 4 s per step) at which p99 stays under 1 s with no errors. */
+export async function benchSessionRate(c: BenchCluster): Promise<Row[]> {
+  process.env.TP_HOME = c.home.TP_HOME;
+  const profile = requireProfile();
+  let best = 0;
+  let bestP99 = 0;
+  for (const rate of [5, 10, 20, 40, 80, 160, 320]) {
+    const r = await runSshBench({
+      profile,
+      node: 'node1',
+      login: me,
+      command: 'true',
+      rate,
+      durationMs: 4000,
+      maxInFlight: 400,
+    });
+    if (r.errors > 0 || r.skipped > 0 || r.p99 >= 1000) break;
+    best = rate;
+    bestP99 = r.p99;
+  }
+  return [
+    {
+      figure: `sessions/s through the proxy with p99 < 1 s (p99 there ${bestP99.toFixed(0)} ms)`,
+      tp: best,
+      unit: '/s',
+      higherIsBetter: true,
+    },
+  ];
+}
+
+/** Password logins through the proxy (argon2id on every one) and certificate pairs issued, per second. */
+export async function benchLogins(c: BenchCluster): Promise<Row[]> {
+  // Distinct users: one user is rate-limited to 20 attempts a minute, by design.
+  const n = 40;
+  const admin = loadAdminIdentity(c.dataDir);
+  const api = new ApiClient(admin.servers, admin.tls);
+  await pool(n, 4, (i) =>
+    api.post('/v1/users', { name: `login-${i}`, roles: ['access'], logins: [me], password: PASSWORD }),
+  );
+  const t0 = performance.now();
+  await pool(n, 4, (i) => login({ proxy: c.proxy, user: `login-${i}`, password: PASSWORD, trust: { insecure: true } }));
+  return [
+    {
+      figure: 'password logins via proxy (argon2id + SSH + X.509 issued)',
+      tp: n / ((performance.now() - t0) / 1000),
+      unit: '/s',
+      higherIsBetter: true,
+    },
+  ];
+}
+
+/** `tp ls` with 10,000 registered nodes, and the all-in-one process's memory. */
+export async function benchListing(c: BenchCluster): Promise<Row[]> {
+  const admin = loadAdminIdentity(c.dataDir);
+  const api = new ApiClient(admin.servers, admin.tls);
+  const count = Number(process.env.BENCH_NODES ?? 10_000);
+  await pool(count, 16, (i) =>
+    api.post('/v1/nodes', {
+      node: {
+        hostId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        name: `sim-${i}`,
+        addr: `127.0.0.1:${20000 + (i % 1000)}`,
+        labels: { env: i % 2 ? 'prod' : 'dev', rack: `r${i % 40}` },
+        agentless: true,
+      },
+    }),
+  );
+  const lsMs = await median(3, async () => (await c.tp(['ls', '--format', 'json'], c.home)).ms);
+  const textMs = await median(3, async () => (await c.tp(['ls', 'env=prod'], c.home)).ms);
+  return [
+    {
+      figure: `tp ls --format json with ${count} nodes (process start to exit)`,
+      tp: lsMs,
+      unit: 'ms',
+      higherIsBetter: false,
+    },
+    { figure: `tp ls env=prod (table) with ${count} nodes`, tp: textMs, unit: 'ms', higherIsBetter: false },
+    {
+      figure: `all-in-one (auth+proxy+node) RSS with ${count} nodes`,
+      tp: rssMiB(c.pid()),
+      unit: 'MiB',
+      higherIsBetter: false,
+    },
+  ];
+}
+
+/**
+ * Simulated agents holding real tunnels (join with a token, Bun TLS + the mux, answering pings): how many one proxy
+ * holds, its memory per tunnel, and how long all take to come back after a proxy restart (jittered backoff).
+ */
+export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
+  const n = Number(process.env.BENCH_TUNNELS ?? 10_000);
+  const admin = loadAdminIdentity(c.dataDir);
+  const api = new ApiClient(admin.servers, admin.tls);
+  // A proxy of its own, so its memory is the proxy's alone; simulated agents join at auth directly.
+  const proxyToken = (await api.post<{ token: string }>('/v1/tokens', { roles: ['proxy'], ttlMs: 600_000 })).token;
+  const [pPort, jPort] = [await freePort(), await freePort()];
+  const proxyAddr = `127.0.0.1:${pPort}`;
+  let proxy: ReturnType<typeof Bun.spawn> | undefined;
+  const startProxy = async () => {
+    proxy = Bun.spawn(
+      [
+        'sh',
+        '-c',
+        `ulimit -n 65536 2>/dev/null; exec "${process.execPath}" "${entry}" proxy start --auth-server ${admin.servers[0]} --token ${proxyToken} --listen ${proxyAddr} --ssh-listen 127.0.0.1:${jPort} --data-dir "${join(c.dir, 'proxy2')}"`,
+      ],
+      { stdout: 'pipe', stderr: 'ignore', env: { ...process.env, TP_LOG_FORMAT: 'json' } },
+    );
+    const reader = (proxy.stdout as ReadableStream<Uint8Array>).getReader();
+    let out = '';
+    while (!out.includes('listening')) out += new TextDecoder().decode((await reader.read()).value);
+    reader.releaseLock();
+  };
+  await startProxy();
+  const { token } = await api.post<{ token: string }>('/v1/tokens', {
+    roles: ['node'],
+    uses: 'multi',
+    ttlMs: 3_600_000,
+  });
+  const anon = new ApiClient(admin.servers, { insecure: true });
+  const joinT0 = performance.now();
+  const ids = await pool(n, 16, async (i) => {
+    const keys = newHostKeys();
+    const r = await anon.post<{ tlsCert: string; tlsCa: string[] }>('/v1/join', {
+      token,
+      role: 'node',
+      hostName: `tun-${i}`,
+      tlsPublicKey: keys.tlsPublicKey,
+    });
+    return { cert: r.tlsCert, key: keys.tlsKey, ca: r.tlsCa };
+  });
+  const joinMs = performance.now() - joinT0;
+  await Bun.sleep(1000);
+  const before = rssMiB(proxy!.pid);
+  let stopping = false;
+  const dial = async (id: (typeof ids)[number], attempt = 0): Promise<void> => {
+    if (stopping) return;
+    try {
+      const sock = await connectTls({
+        host: '127.0.0.1',
+        port: pPort,
+        ca: id.ca,
+        cert: id.cert,
+        key: id.key,
+        alpn: 'tp-tunnel',
+      });
+      const mux = new MuxSession(sock, { side: 'client', keepaliveMs: 0 });
+      mux.onClose(() => setTimeout(() => void dial(id, 0), backoffDelay(DEFAULT_BACKOFF, 0)));
+    } catch {
+      setTimeout(() => void dial(id, attempt + 1), backoffDelay(DEFAULT_BACKOFF, attempt + 1));
+    }
+  };
+  const waitAll = async (limitMs: number) => {
+    const t0 = Date.now();
+    while (Date.now() - t0 < limitMs) {
+      const up = await proxyGauge(proxyAddr, 'tp_proxy_tunnels').catch(() => 0);
+      if (up >= n) return Date.now() - t0;
+      await Bun.sleep(100);
+    }
+    return Number.NaN;
+  };
+  try {
+    await pool(n, 64, (i) => dial(ids[i]!));
+    const upMs = await waitAll(120_000);
+    await Bun.sleep(3000);
+    const after = rssMiB(proxy!.pid);
+    const t0 = Date.now();
+    proxy!.kill('SIGKILL');
+    await proxy!.exited;
+    await startProxy();
+    const restartMs = Date.now() - t0;
+    const reconnectMs = restartMs + (await waitAll(180_000));
+    return [
+      {
+        figure: `tunnels held by one proxy (simulated agents; joined in ${(joinMs / 1000).toFixed(1)} s, up in ${(upMs / 1000).toFixed(1)} s)`,
+        tp: n,
+        unit: '',
+        higherIsBetter: true,
+      },
+      {
+        figure: `proxy process RSS with ${n} tunnels (idle: ${before.toFixed(0)} MiB)`,
+        tp: after,
+        unit: 'MiB',
+        higherIsBetter: false,
+      },
+      { figure: 'proxy RSS per tunnel', tp: ((after - before) * 1024) / n, unit: 'KiB', higherIsBetter: false },
+      {
+        figure: `all ${n} tunnels back after kill -9 + restart of the proxy (restart ${(restartMs / 1000).toFixed(1)} s)`,
+        tp: reconnectMs / 1000,
+        unit: 's',
+        higherIsBetter: false,
+      },
+    ];
+  } finally {
+    stopping = true;
+    proxy?.kill('SIGKILL');
+    await proxy?.exited;
+  }
+}
+
+/** Idle agent memory and CLI cold start, beside `ssh -V`. */
+export async function benchFootprint(c: BenchCluster): Promise<Row[]> {
+  const admin = loadAdminIdentity(c.dataDir);
+  const api = new ApiClient(admin.servers, admin.tls);
+  const { token } = await api.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 });
+  const agent = Bun.spawn(
+    [
+      process.execPath,
+      entry,
+      'agent',
+      'start',
+      '--proxy',
+      c.proxy,
+      '--token',
+      token,
+      '--name',
+      'idle-agent',
+      '--data-dir',
+      join(c.dir, 'idle-agent'),
+    ],
+    {
+      stdout: 'ignore',
+      stderr: 'ignore',
+    },
+  );
+  await Bun.sleep(8000);
+  const agentRss = rssMiB(agent.pid);
+  agent.kill('SIGTERM');
+  await agent.exited;
+  const tpVersion = await median(9, async () => (await run([process.execPath, entry, 'version'])).ms);
+  const sshV = await median(9, async () => (await run(['ssh', '-V'])).ms);
+  return [
+    { figure: 'agent idle RSS (tunnel mode, 8 s after start)', tp: agentRss, unit: 'MiB', higherIsBetter: false },
+    {
+      figure: '`tp version` cold start',
+      tp: tpVersion,
+      reference: sshV,
+      referenceName: 'ssh -V',
+      unit: 'ms',
+      higherIsBetter: false,
+    },
+  ];
+}
