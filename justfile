@@ -23,3 +23,7 @@ bench:
 # End-to-end suites that drive real OpenSSH / openssl / curl.
 e2e:
     node_modules/.bin/bun test --timeout 120000 test/
+
+# Opt-in soak: sessions at a steady rate for 30 minutes (SOAK_MINUTES, SOAK_RATE); failures, RSS and fds over time.
+soak:
+    NODE_ENV=test node_modules/.bin/bun test/bench/soak.ts

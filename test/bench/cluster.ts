@@ -14,9 +14,19 @@ export const me = (() => {
   if (process.getuid?.() !== 0) return localUsername();
   if (Bun.spawnSync(['id', 'tpbench']).exitCode !== 0)
     Bun.spawnSync(['useradd', '-M', '-d', '/tmp', '-s', '/bin/sh', 'tpbench']);
+  // useradd leaves the password field '!' (locked), which sshd refuses; '*' means "no password" but not locked.
+  Bun.spawnSync(['usermod', '-p', '*', 'tpbench']);
   return Bun.spawnSync(['id', 'tpbench']).exitCode === 0 ? 'tpbench' : localUsername();
 })();
 export const PASSWORD = 'bench password 123';
+
+/** Runs a command and throws if it fails: a benchmark must never time a failure. */
+export async function runOk(cmd: string[], env: Record<string, string> = {}): Promise<number> {
+  const r = await run(cmd, env);
+  if (r.code !== 0)
+    throw new Error(`${cmd.slice(0, 4).join(' ')} ... exited ${r.code}: ${r.err.trim().split('\n').at(-1)}`);
+  return r.ms;
+}
 
 /** Runs a command, returning output and wall time. */
 export async function run(

@@ -8,7 +8,7 @@ import { runSshBench } from '../../core/client/sshBench.ts';
 import { connectTls } from '../../core/tunnel/bunTls.ts';
 import { MuxSession } from '../../core/tunnel/mux.ts';
 import { freePort } from '../helpers/sshd.ts';
-import { type BenchCluster, entry, me, PASSWORD, proxyGauge, rssMiB, run } from './cluster.ts';
+import { type BenchCluster, entry, me, PASSWORD, proxyGauge, rssMiB, runOk } from './cluster.ts';
 import { median } from './ssh.ts';
 import type { Row } from './table.ts';
 
@@ -93,8 +93,8 @@ export async function benchListing(c: BenchCluster): Promise<Row[]> {
       },
     }),
   );
-  const lsMs = await median(3, async () => (await c.tp(['ls', '--format', 'json'], c.home)).ms);
-  const textMs = await median(3, async () => (await c.tp(['ls', 'env=prod'], c.home)).ms);
+  const lsMs = await median(3, () => runOk([process.execPath, entry, 'ls', '--format', 'json'], c.home));
+  const textMs = await median(3, () => runOk([process.execPath, entry, 'ls', 'env=prod'], c.home));
   return [
     {
       figure: `tp ls --format json with ${count} nodes (process start to exit)`,
@@ -255,8 +255,8 @@ export async function benchFootprint(c: BenchCluster): Promise<Row[]> {
   const agentRss = rssMiB(agent.pid);
   agent.kill('SIGTERM');
   await agent.exited;
-  const tpVersion = await median(9, async () => (await run([process.execPath, entry, 'version'])).ms);
-  const sshV = await median(9, async () => (await run(['ssh', '-V'])).ms);
+  const tpVersion = await median(9, () => runOk([process.execPath, entry, 'version']));
+  const sshV = await median(9, () => runOk(['ssh', '-V']));
   return [
     { figure: 'agent idle RSS (tunnel mode, 8 s after start)', tp: agentRss, unit: 'MiB', higherIsBetter: false },
     {

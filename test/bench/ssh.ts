@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Sshd, startSshd } from '../helpers/sshd.ts';
-import { type BenchCluster, me, run } from './cluster.ts';
+import { type BenchCluster, me, runOk } from './cluster.ts';
 import type { Row } from './table.ts';
 
 let bytes = Number(process.env.BENCH_BYTES ?? 1 << 30);
@@ -68,8 +68,10 @@ export async function benchSsh(c: BenchCluster): Promise<Row[]> {
       `${me}@127.0.0.1`,
     ];
     const rows: Row[] = [];
-    const sshMs = await median(7, async () => (await run([...viaJump, 'true'])).ms);
-    const tpMs = await median(7, async () => (await c.tp(['ssh', 'node1', 'true'], c.home)).ms);
+    const sshMs = await median(7, () => runOk([...viaJump, 'true']));
+    const tpMs = await median(7, () =>
+      runOk([process.execPath, join(import.meta.dir, '..', '..', 'cmd', 'tp.ts'), 'ssh', 'node1', 'true'], c.home),
+    );
     rows.push({
       figure: '`tp ssh node true` (process start to exit)',
       tp: tpMs,
@@ -81,7 +83,7 @@ export async function benchSsh(c: BenchCluster): Promise<Row[]> {
     const config = join(c.dir, 'tp_ssh_config');
     writeFileSync(config, (await c.tp(['config'], c.home)).out);
     const viaConfig = ['ssh', '-F', config, '-o', 'BatchMode=yes', 'node1.bench.test'];
-    const tpConfigMs = await median(5, async () => (await run([...viaConfig, 'true'], c.home)).ms);
+    const tpConfigMs = await median(5, () => runOk([...viaConfig, 'true'], c.home));
     rows.push({
       figure: 'OpenSSH ssh via `tp config` (ProxyCommand tp)',
       tp: tpConfigMs,
