@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import { requireProfile } from '../core/client/profile.ts';
+import { parseHostPort } from '../core/net/index.ts';
 import { action } from './lib/context.ts';
 
 /** How this very tp is started, so OpenSSH's ProxyCommand runs the same binary and code. */
@@ -36,8 +37,8 @@ export default defineCommand({
           ? [
               `# The proxy's SSH jump port, for stock OpenSSH: ssh -J tp-proxy.${p.cluster} <login>@<node>.${p.cluster}`,
               `Host tp-proxy.${p.cluster}`,
-              `    HostName ${p.sshJump.slice(0, p.sshJump.lastIndexOf(':'))}`,
-              `    Port ${p.sshJump.slice(p.sshJump.lastIndexOf(':') + 1)}`,
+              `    HostName ${parseHostPort(p.sshJump)[0]}`,
+              `    Port ${parseHostPort(p.sshJump)[1]}`,
               `    UserKnownHostsFile ${q(p.knownHostsPath)}`,
               `    IdentityFile ${q(p.keyPath)}`,
               `    CertificateFile ${q(p.certPath)}`,

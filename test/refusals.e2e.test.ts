@@ -89,8 +89,11 @@ describe('refusals: clear message, audited, decided by the proxy before a byte r
     await f.admin(['locks', 'add', '--user', 'frank', '--message', 'offboarded']);
     expect(await child.exited).toBe(255);
     expect(Date.now() - lockedAt).toBeLessThan(5_000);
-    const ended = (await auditEvents(f, 'auth.attempt')).filter((e) => e.user === 'frank');
-    expect(ended.some((e) => e.error === 'session ended: a lock now applies')).toBe(true);
+    await waitFor('the lock audit event', async () =>
+      (await auditEvents(f, 'auth.attempt')).some(
+        (e) => e.user === 'frank' && e.error === 'session ended: a lock now applies',
+      ),
+    );
   });
 
   test('a locked node', async () => {

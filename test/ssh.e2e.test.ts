@@ -95,8 +95,10 @@ describe('tp ssh through the proxy', () => {
         }
       });
       expect(body).toBe('behind the node');
-      const events = await f.cluster.auth.admin.get<{ dest?: string }[]>('/v1/audit/events?type=port');
-      expect(events.some((e) => e.dest === `127.0.0.1:${web.port}`)).toBe(true);
+      await waitFor('the port audit event', async () => {
+        const events = await f.cluster.auth.admin.get<{ dest?: string }[]>('/v1/audit/events?type=port');
+        return events.some((e) => e.dest === `127.0.0.1:${web.port}`);
+      });
     } finally {
       fwd.kill();
       await fwd.exited;

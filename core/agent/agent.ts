@@ -10,6 +10,7 @@ import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../client
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { BadParameter, describe } from '../errors.ts';
 import { log } from '../log.ts';
+import { parseHostPort } from '../net/index.ts';
 import type { Role } from '../rbac/index.ts';
 import { SshNode } from '../ssh/node.ts';
 import { connectTls } from '../tunnel/bunTls.ts';
@@ -190,7 +191,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
 
   if (o.direct) {
-    const i = o.direct.listen.lastIndexOf(':');
+    const [listenHost, listenPort] = parseHostPort(o.direct.listen);
     // node:tls (13 MB) and the X.509 parser (9 MB) load only for direct mode.
     const { identityFromCert } = await import('../auth/identity.ts');
     const { createServer: createTlsServer } = await import('node:tls');
@@ -209,17 +210,14 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
         void serveStream(sock);
       },
     );
-    await new Promise<void>((r) =>
-      server.listen(Number(o.direct!.listen.slice(i + 1)), o.direct!.listen.slice(0, i), () => r()),
-    );
+    await new Promise<void>((r) => server.listen(listenPort, listenHost, () => r()));
     const a = server.address() as AddressInfo;
     directAddr = o.direct.advertise ?? `${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
     closeDirect = () => server.close();
   } else {
     const connectTunnel = async (attempt: number): Promise<void> => {
       if (closed) return;
-      const i = o.proxy.lastIndexOf(':');
-      const host = o.proxy.slice(0, i);
+      const [host, proxyPort] = parseHostPort(o.proxy);
       let up = false;
       const retry = (why: string) => {
         if (closed) return;
@@ -232,7 +230,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       try {
         sock = await connectTls({
           host,
-          port: Number(o.proxy.slice(i + 1)),
+          port: proxyPort,
           ca: id.tlsCa,
           cert: id.tlsCert,
           key: id.tlsKey,

@@ -8,6 +8,7 @@ import { type Backend, openBackend, type StorageConfig } from '../backend/index.
 import { type Clock, systemClock } from '../clock.ts';
 import { generateKeyPair } from '../crypto/keys.ts';
 import { log } from '../log.ts';
+import { parseHostPort } from '../net/index.ts';
 import { createAuthApi } from './api.ts';
 import { ensureCas } from './cas.ts';
 import { ensureCluster } from './cluster.ts';
@@ -54,12 +55,6 @@ export function adminIdentityDir(dataDir: string): string {
   return join(dataDir, 'admin');
 }
 
-function splitHostPort(addr: string): [string, number] {
-  const i = addr.lastIndexOf(':');
-  if (i < 0) throw new TypeError(`listen address "${addr}" must be host:port`);
-  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
-}
-
 /**
  * Starts the auth service: opens storage, creates the cluster and CAs on first start, issues itself a server
  * certificate and a local admin identity (in `<dataDir>/admin`, mode 0600), and serves the mTLS API.
@@ -71,7 +66,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
   const now = clock.now();
   await ensureCluster(backend, opts.clusterName, now);
   const cas = await ensureCas(backend, opts.clusterName, now);
-  const [host, port] = splitHostPort(opts.listen);
+  const [host, port] = parseHostPort(opts.listen);
   const auditStore = await openAuditStore(opts.storage, opts.dataDir);
   const service = new AuthService({
     backend,

@@ -1,7 +1,7 @@
 import { connect, createServer, type Server } from 'node:net';
 import type { Client } from 'ssh2';
 import { BadParameter } from '../errors.ts';
-import { splice } from '../ssh/forwarding.ts';
+import { splice } from '../net/index.ts';
 
 /** A parsed -L/-R spec: [bind_address:]port:host:hostport. */
 export interface ForwardSpec {

@@ -3,6 +3,7 @@ import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Client } from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { errorFromWire, Unavailable } from '../errors.ts';
+import { parseHostPort } from '../net/index.ts';
 import { hostCertVerifier } from '../ssh/hostCert.ts';
 import { CLIENT_HOST_KEY_ALGOS, certKey, ssh2 } from '../ssh/ssh2.ts';
 import { type RelayAnswer, type RelayRequest, readHeader, writeHeader } from '../tunnel/header.ts';
@@ -15,17 +16,12 @@ export interface Relay {
   name: string;
 }
 
-function splitAddr(addr: string): [string, number] {
-  const i = addr.lastIndexOf(':');
-  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
-}
-
 /**
  * Opens the `tp-ssh` relay to a node through the proxy, authenticated by the profile's X.509 certificate. The proxy
  * checks locks and roles before answering; a refusal is thrown as the typed error it sent.
  */
 export async function openRelay(p: Profile, node: string, login: string, port?: number): Promise<Relay> {
-  const [host, proxyPort] = splitAddr(p.proxy);
+  const [host, proxyPort] = parseHostPort(p.proxy);
   const sock = tlsConnect({
     host,
     port: proxyPort,

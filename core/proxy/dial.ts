@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { Unavailable } from '../errors.ts';
+import { parseHostPort } from '../net/index.ts';
 import { type AgentStreamHeader, writeHeader } from '../tunnel/header.ts';
 import type { TunnelRegistry } from './tunnels.ts';
 
@@ -11,11 +12,6 @@ export interface DialTls {
   cert: string;
   key: string;
   ca: string[];
-}
-
-function splitAddr(addr: string): [string, number] {
-  const i = addr.lastIndexOf(':');
-  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
 }
 
 /** Resolves once a socket is connected, or rejects with Unavailable naming the node. */
@@ -49,7 +45,7 @@ export async function dialNode(
   const what = `node "${node.name}" (${node.hostId})`;
   if (node.agentless) {
     if (!node.addr) throw new Unavailable(`${what} has no address`);
-    const [host, port] = splitAddr(node.addr);
+    const [host, port] = parseHostPort(node.addr);
     return connected(tcpConnect({ host, port }), 'connect', what);
   }
   const viaTunnel = tunnels.open(node.hostId);
@@ -59,7 +55,7 @@ export async function dialNode(
   }
   if (!node.addr)
     throw new Unavailable(`${what} is offline: it holds no tunnel to this proxy and has no direct address`);
-  const [host, port] = splitAddr(node.addr);
+  const [host, port] = parseHostPort(node.addr);
   const sock = tlsConnect({
     host,
     port,

@@ -3,8 +3,8 @@ import type { Connection } from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { describe, Locked, TpError } from '../errors.ts';
 import { log } from '../log.ts';
+import { parseHostPort, splice } from '../net/index.ts';
 import { labelsMatch } from '../rbac/index.ts';
-import { splice } from '../ssh/forwarding.ts';
 import { certKey, ssh2 } from '../ssh/ssh2.ts';
 import { type VerifiedUser, verifyUserAuth } from '../ssh/userCert.ts';
 import type { ClusterView } from './clusterView.ts';
@@ -93,10 +93,10 @@ export async function startJumpServer(o: JumpOptions): Promise<{ addr: string; c
       conn.on('error', (err) => log.debug('jump connection error', { error: describe(err) }));
     },
   );
-  const i = o.listen.lastIndexOf(':');
+  const [host, port] = parseHostPort(o.listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(o.listen.slice(i + 1)), o.listen.slice(0, i), () => resolve());
+    server.listen(port, host, () => resolve());
   });
   const a = server.address() as AddressInfo;
   return { addr: `${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`, close: () => server.close() };

@@ -1,27 +1,13 @@
-import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Identity } from '../auth/identity.ts';
 import { AccessDenied, describe, Locked, TpError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
+import { splice } from '../net/index.ts';
 import { checkNodeAccess } from '../rbac/index.ts';
 import { type RelayAnswer, type RelayRequest, readHeader } from '../tunnel/header.ts';
 import type { ClusterView } from './clusterView.ts';
 import { type DialTls, dialNode } from './dial.ts';
 import type { TunnelRegistry } from './tunnels.ts';
-
-/** Joins two streams until either side ends; errors on one end the other. */
-export function pipeBoth(a: Duplex, b: Duplex): void {
-  a.pipe(b);
-  b.pipe(a);
-  const end = () => {
-    a.destroy();
-    b.destroy();
-  };
-  a.on('close', end);
-  b.on('close', end);
-  a.on('error', end);
-  b.on('error', end);
-}
 
 /**
  * Serves one `tp-ssh` connection: reads the wanted node and login, checks the user's certificate, locks and roles
@@ -51,7 +37,7 @@ export async function relaySsh(
     const upstream = await dialNode(node, tunnels, tls, { client, user: who.name });
     answer({ ok: true, hostId: node.hostId, name: node.name });
     socket.resume();
-    pipeBoth(socket, upstream);
+    splice(socket, upstream);
   } catch (err) {
     const code = err instanceof TpError ? err.code : 'internal';
     const message = err instanceof TpError ? err.message : 'internal proxy error';

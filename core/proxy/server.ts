@@ -6,6 +6,7 @@ import type { ApiClient } from '../client/apiClient.ts';
 import type { HostIdentity } from '../client/hostIdentity.ts';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
+import { parseHostPort } from '../net/index.ts';
 import { jsonApi } from '../web/router.ts';
 import { ClusterView } from './clusterView.ts';
 import { startJumpServer } from './jump.ts';
@@ -46,11 +47,6 @@ export interface ProxyServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-function hostPort(addr: string): [string, number] {
-  const i = addr.lastIndexOf(':');
-  return [addr.slice(0, i).replace(/^\[|\]$/g, ''), Number(addr.slice(i + 1))];
-}
-
 /**
  * Starts the proxy: one TLS port that routes each connection by ALPN to the web API (http/1.1), the SSH relay
  * (tp-ssh) or the reverse-tunnel endpoint (tp-tunnel). Client certificates are verified against the cluster's TLS
@@ -62,7 +58,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const identities = new WeakMap<object, Identity>();
   const open = new Set<TLSSocket>();
   const dialTls = { cert: opts.identity.tlsCert, key: opts.identity.tlsKey, ca: opts.identity.tlsCa };
-  const [host, port] = hostPort(opts.listen);
+  const [host, port] = parseHostPort(opts.listen);
   const info: { publicAddr: string; version: string; sshJumpAddr?: string } = {
     publicAddr: opts.publicAddr ?? '',
     version: opts.version,

@@ -6,6 +6,7 @@ import { MuxSession } from '../tunnel/mux.ts';
 /** The reverse tunnels agents hold to this proxy, by host ID. */
 export class TunnelRegistry {
   private readonly sessions = new Map<string, MuxSession>();
+  private readonly since = new Map<string, number>();
 
   /** Takes over an authenticated agent connection (ALPN tp-tunnel); a reconnecting agent replaces its old tunnel. */
   accept(hostId: string, socket: TLSSocket, keepaliveMs: number): void {
@@ -13,6 +14,7 @@ export class TunnelRegistry {
     session.onStream((s) => s.destroy()); // agents never open streams towards the proxy
     const old = this.sessions.get(hostId);
     this.sessions.set(hostId, session);
+    this.since.set(hostId, Date.now());
     old?.close('replaced by a new tunnel from the same agent');
     session.onClose((reason) => {
       if (this.sessions.get(hostId) === session) this.sessions.delete(hostId);
@@ -25,6 +27,11 @@ export class TunnelRegistry {
   open(hostId: string): Duplex | undefined {
     const s = this.sessions.get(hostId);
     return s && !s.isClosed ? s.open() : undefined;
+  }
+
+  /** When the agent's current tunnel was accepted (epoch ms), if it holds one. */
+  acceptedAt(hostId: string): number | undefined {
+    return this.sessions.has(hostId) ? this.since.get(hostId) : undefined;
   }
 
   has(hostId: string): boolean {

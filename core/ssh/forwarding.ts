@@ -6,21 +6,8 @@ import type { Duplex } from 'node:stream';
 import type { Connection } from 'ssh2';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
+import { splice } from '../net/index.ts';
 import type { OsUser } from './osUser.ts';
-
-/** Splices two streams; either ending or failing ends both. */
-export function splice(a: Duplex, b: Duplex): void {
-  a.pipe(b);
-  b.pipe(a);
-  const end = () => {
-    a.destroy();
-    b.destroy();
-  };
-  for (const s of [a, b]) {
-    s.on('error', end);
-    s.on('close', end);
-  }
-}
 
 type Ssh2Conn = Connection & { openssh_authAgent(cb: (err: Error | undefined, ch: Duplex) => void): void };
 
