@@ -1,11 +1,18 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
+import { loadProfile } from '../../core/client/profile.ts';
 import { parseDuration } from '../../core/clock.ts';
 import { defaultDataDir } from '../../core/config/defaults.ts';
 import { BadParameter, describe, exitCodeOf } from '../../core/errors.ts';
 
 /** Flags every admin command shares. */
 export const adminArgs = {
-  'data-dir': { type: 'string', description: 'Auth data dir holding the local admin identity (env TP_DATA_DIR)' },
+  'data-dir': {
+    type: 'string',
+    description:
+      'Auth data dir with the local admin identity (env TP_DATA_DIR); without one, your tp login profile is used',
+  },
   'auth-server': {
     type: 'string',
     description: 'Auth server address(es), comma-separated host:port (env TP_AUTH_SERVER)',
@@ -16,9 +23,25 @@ export const formatArg = {
   format: { type: 'string', description: 'Output format: text, json or yaml', default: 'text' },
 } as const;
 
-/** An API client acting as the local admin of the auth server whose data dir is given. */
+/**
+ * The admin API client: the local admin identity when a data dir is given (--data-dir, TP_DATA_DIR) or the default
+ * one holds it; otherwise the logged-in user's profile, through the proxy, where the user's roles decide.
+ */
 export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string }): ApiClient {
-  const dataDir = args['data-dir'] ?? defaultDataDir();
+  const explicit = args['data-dir'] || process.env.TP_DATA_DIR || undefined;
+  const dataDir = explicit ?? defaultDataDir();
+  if (!explicit && !existsSync(join(dataDir, 'admin', 'tls.crt'))) {
+    const profile = loadProfile();
+    if (profile && profile.expires > Date.now()) {
+      const read = (f: string) => readFileSync(f, 'utf8');
+      return new ApiClient(
+        [profile.proxy],
+        { ca: read(profile.casPath), cert: read(profile.tlsCertPath), key: read(profile.tlsKeyPath) },
+        15_000,
+        '/webapi/auth',
+      );
+    }
+  }
   const identity = loadAdminIdentity(dataDir);
   const list = args['auth-server'] ?? process.env.TP_AUTH_SERVER;
   const servers = list

@@ -5,7 +5,7 @@ import { BadParameter } from '../errors.ts';
 import { parseBody } from '../web/json.ts';
 import { jsonApi, type Route } from '../web/router.ts';
 import type { CaType } from './cas.ts';
-import { ANONYMOUS, type Identity, identityFromCert } from './identity.ts';
+import { ANONYMOUS, FORWARDED_CERT, forwardedIdentity, type Identity, identityFromCert } from './identity.ts';
 import * as S from './schemas.ts';
 import type { AuthService } from './service.ts';
 
@@ -194,7 +194,15 @@ export function createAuthApi(svc: AuthService, tls: ApiTls): Server & { dropCon
   const open = new Set<TLSSocket>();
   const handle = jsonApi(table, {
     metric: 'tp_auth_requests_total',
-    who: (req) => identities.get(req.socket) ?? ANONYMOUS,
+    who: (req) => {
+      const who = identities.get(req.socket) ?? ANONYMOUS;
+      const forwarded = req.headers[FORWARDED_CERT];
+      // A proxy may act for a logged-in user (admin commands from a profile); the user's own roles then decide.
+      if (who.kind === 'proxy' && typeof forwarded === 'string') {
+        return forwardedIdentity(forwarded, svc.ca('tls').tlsTrusted, svc.deps.clock.now());
+      }
+      return who;
+    },
   });
   const http = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res);

@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { parseTlsCert } from '../crypto/x509.ts';
+import { Unauthenticated } from '../errors.ts';
 
 /** Who is calling, as proven by the caller's X.509 certificate (or nobody, for join and ping). */
 export interface Identity {
@@ -33,4 +35,29 @@ function parseIdentity(der: Uint8Array): Identity {
   const kind = c.identity.kind;
   if (kind === 'user') return { kind, name: c.commonName, roles: c.organization, traits: c.identity.traits ?? {} };
   return { kind, name: c.commonName, roles: [] };
+}
+
+/** Header in which a proxy forwards the end user's client certificate (base64 DER) with an admin API call. */
+export const FORWARDED_CERT = 'x-tp-forwarded-cert';
+
+/**
+ * The identity of a user certificate a proxy forwarded: checked here against the cluster CAs and the clock, so a
+ * proxy can pass a user's own certificate along but cannot make one up. Only user certificates are honoured.
+ */
+export function forwardedIdentity(b64: string, caCerts: string[], now: number): Identity {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(Buffer.from(b64, 'base64'));
+  } catch (err) {
+    throw new Unauthenticated('forwarded certificate is not readable', {}, { cause: err });
+  }
+  const signed = caCerts.some(
+    (pem) => cert.checkIssued(new X509Certificate(pem)) && cert.verify(new X509Certificate(pem).publicKey),
+  );
+  if (!signed) throw new Unauthenticated('forwarded certificate is not signed by this cluster');
+  if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo))
+    throw new Unauthenticated('forwarded certificate is expired');
+  const id = identityFromCert(cert.raw);
+  if (id.kind !== 'user') throw new Unauthenticated('only user certificates are forwarded');
+  return id;
 }

@@ -38,21 +38,28 @@ export class ApiClient {
     private readonly servers: string[],
     private readonly tls: ClientTls,
     private readonly timeoutMs = 15_000,
+    /** Prepended to every path (e.g. `/webapi/auth` to reach the auth API through the proxy). */
+    private readonly prefix = '',
   ) {
     if (servers.length === 0) throw new Unavailable('no auth server address given');
   }
 
   /** Sends one request and returns the parsed JSON answer. */
-  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  async call<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     let lastError: unknown;
     for (let i = 0; i < this.servers.length; i++) {
       const idx = (this.current + i) % this.servers.length;
       const server = this.servers[idx]!;
       let res: Response;
       try {
-        res = await fetch(`https://${server}${path}`, {
+        res = await fetch(`https://${server}${this.prefix}${path}`, {
           method,
-          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.timeoutMs),
           tls: { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, rejectUnauthorized: !this.tls.insecure },

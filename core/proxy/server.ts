@@ -56,6 +56,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const view = new ClusterView(opts.auth, opts.cacheMs ?? 1000, opts.spoolPath);
   const tunnels = new TunnelRegistry();
   const identities = new WeakMap<object, Identity>();
+  /** Each connection's verified client certificate (base64 DER), forwarded with admin calls made for a user. */
+  const peerCerts = new WeakMap<object, string>();
   const open = new Set<TLSSocket>();
   const dialTls = { cert: opts.identity.tlsCert, key: opts.identity.tlsKey, ca: opts.identity.tlsCa };
   const [host, port] = parseHostPort(opts.listen);
@@ -64,15 +66,18 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     version: opts.version,
   };
   const http = createHttpServer(
-    jsonApi(webRoutes(view, tunnels, info), {
-      metric: 'tp_proxy_requests_total',
-      who: (req) => identities.get(req.socket) ?? ANONYMOUS,
-      gauges: () => ({
-        tp_proxy_tunnels: tunnels.size,
-        tp_proxy_connections: open.size,
-        tp_process_resident_bytes: process.memoryUsage().rss,
-      }),
-    }),
+    jsonApi(
+      webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)),
+      {
+        metric: 'tp_proxy_requests_total',
+        who: (req) => identities.get(req.socket) ?? ANONYMOUS,
+        gauges: () => ({
+          tp_proxy_tunnels: tunnels.size,
+          tp_proxy_connections: open.size,
+          tp_process_resident_bytes: process.memoryUsage().rss,
+        }),
+      },
+    ),
   );
   const server = createTlsServer(
     {
@@ -109,6 +114,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
           return;
         default:
           identities.set(socket, who);
+          if (who.kind === 'user')
+            peerCerts.set(socket, Buffer.from(socket.getPeerCertificate().raw).toString('base64'));
           http.emit('connection', socket);
       }
     },

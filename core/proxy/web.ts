@@ -1,6 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
 import type { PublicCa } from '../auth/cas.ts';
-import type { Identity } from '../auth/identity.ts';
+import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { AccessDenied, Unauthenticated } from '../errors.ts';
 import { labelsMatch } from '../rbac/index.ts';
@@ -42,9 +43,31 @@ export interface WebInfo {
  * The proxy's web API: login and join (forwarded to auth with the proxy's identity), node listing for users, and
  * the agent endpoints (heartbeat, cluster state, audit events) authenticated by the agent's host certificate.
  */
-export function webRoutes(view: ClusterView, tunnels: TunnelRegistry, info: WebInfo): Route<Identity>[] {
+export function webRoutes(
+  view: ClusterView,
+  tunnels: TunnelRegistry,
+  info: WebInfo,
+  peerCert: (req: IncomingMessage) => string | undefined,
+): Route<Identity>[] {
   const auth = view.auth;
+  // Admin commands from a user's profile: the call goes to auth with the user's own certificate, which auth
+  // verifies itself; the user's roles decide (an `access` user gets "not allowed", an `admin` user gets through).
+  const forward = (method: 'GET' | 'POST' | 'DELETE') =>
+    [
+      method,
+      /^\/webapi\/auth(\/v1\/[A-Za-z0-9/_.-]+)$/,
+      async ({ who, params, body, query, req }) => {
+        requireKind(who, 'user');
+        const cert = peerCert(req);
+        if (!cert) throw new Unauthenticated('a client certificate is required');
+        const qs = query.toString();
+        return auth.call(method, `${params[0]}${qs ? `?${qs}` : ''}`, body, { [FORWARDED_CERT]: cert });
+      },
+    ] as Route<Identity>;
   return [
+    forward('GET'),
+    forward('POST'),
+    forward('DELETE'),
     [
       'GET',
       /^\/webapi\/ping$/,
