@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from './helpers/cluster.ts';
+import { fetchWhenUp, waitFor } from './helpers/cluster.ts';
 import { freePort } from './helpers/sshd.ts';
 import { type FixtureUser, me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
@@ -85,14 +85,10 @@ describe('tp ssh through the proxy', () => {
       stderr: 'pipe',
     });
     try {
-      let body = '';
+      let body: string | undefined;
       await waitFor('the -L forward', async () => {
-        try {
-          body = await (await fetch(`http://127.0.0.1:${local}/`)).text();
-          return true;
-        } catch {
-          return false;
-        }
+        body = await fetchWhenUp(`http://127.0.0.1:${local}/`);
+        return body !== undefined;
       });
       expect(body).toBe('behind the node');
       await waitFor('the port audit event', async () => {
@@ -134,14 +130,10 @@ describe('tp ssh through the proxy', () => {
     );
     try {
       // The node runs on this machine, so its -R listener is reachable here too.
-      let body = '';
+      let body: string | undefined;
       await waitFor('the -R forward', async () => {
-        try {
-          body = await (await fetch(`http://127.0.0.1:${remotePort}/r`)).text();
-          return true;
-        } catch {
-          return false;
-        }
+        body = await fetchWhenUp(`http://127.0.0.1:${remotePort}/r`);
+        return body !== undefined;
       });
       expect(body).toBe('here /r');
       const curl = Bun.spawn(

@@ -107,8 +107,3 @@ export function removeProfile(): ProfileData | undefined {
   rmSync(file, { force: true });
   return data;
 }
-
-/** Reads a profile file as text. */
-export function readProfileFile(path: string): string {
-  return readFileSync(path, 'utf8');
-}

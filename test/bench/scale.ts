@@ -5,6 +5,7 @@ import { newHostKeys } from '../../core/client/hostIdentity.ts';
 import { login } from '../../core/client/login.ts';
 import { requireProfile } from '../../core/client/profile.ts';
 import { runSshBench } from '../../core/client/sshBench.ts';
+import { Unavailable } from '../../core/errors.ts';
 import { connectTls } from '../../core/tunnel/bunTls.ts';
 import { MuxSession } from '../../core/tunnel/mux.ts';
 import { freePort } from '../helpers/sshd.ts';
@@ -174,7 +175,9 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
       });
       const mux = new MuxSession(sock, { side: 'client', keepaliveMs: 0 });
       mux.onClose(() => setTimeout(() => void dial(id, 0), backoffDelay(DEFAULT_BACKOFF, 0)));
-    } catch {
+    } catch (err) {
+      // The proxy is restarting: retry like an agent, with jittered backoff.
+      if (!(err instanceof Unavailable)) throw err;
       setTimeout(() => void dial(id, attempt + 1), backoffDelay(DEFAULT_BACKOFF, attempt + 1));
     }
   };

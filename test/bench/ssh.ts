@@ -4,7 +4,7 @@ import { type Sshd, startSshd } from '../helpers/sshd.ts';
 import { type BenchCluster, me, runOk } from './cluster.ts';
 import type { Row } from './table.ts';
 
-let bytes = Number(process.env.BENCH_BYTES ?? 1 << 30);
+const bytes = Number(process.env.BENCH_BYTES ?? 1 << 30);
 
 /** Runs a command with `bytes` of zeros on its stdin. */
 async function runUpload(
@@ -121,9 +121,4 @@ export async function benchSsh(c: BenchCluster): Promise<Row[]> {
   } finally {
     for (const s of sshds) await s.close();
   }
-}
-
-/** For quick runs: BENCH_BYTES=268435456 just bench. */
-export function setBenchBytes(n: number): void {
-  bytes = n;
 }

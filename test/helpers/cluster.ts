@@ -200,3 +200,13 @@ export async function startTestCluster(
   for (const spec of o.agents ?? []) await addAgent(spec);
   return cluster;
 }
+
+/** GETs a URL's body, or undefined while nothing listens there yet (for waits on forwarded ports). */
+export async function fetchWhenUp(url: string): Promise<string | undefined> {
+  try {
+    return await (await fetch(url)).text();
+  } catch (err) {
+    if (err instanceof TypeError || (err as { code?: string }).code === 'ConnectionRefused') return undefined;
+    throw err;
+  }
+}
