@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { ApiClient } from '../core/client/apiClient.ts';
 import {

@@ -66,6 +66,7 @@ describe('stock OpenSSH with `tp config`', () => {
       '-o',
       'SetEnv=TP_TEST=hello LD_PRELOAD=/evil.so',
       `tunnel1.${cluster}`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a remote shell expansion, not a JS template
       'echo "$TP_TEST:${LD_PRELOAD:-unset}"',
     ]);
     expect(r.stdout).toBe('hello:unset\n');

@@ -9,14 +9,6 @@ import { ANONYMOUS, FORWARDED_CERT, forwardedIdentity, type Identity, identityFr
 import * as S from './schemas.ts';
 import type { AuthService } from './service.ts';
 
-type Handler = (ctx: {
-  who: Identity;
-  body: unknown;
-  params: string[];
-  query: URLSearchParams;
-  remote: string;
-}) => Promise<unknown>;
-
 const num = (q: URLSearchParams, k: string) => (q.has(k) ? Number(q.get(k)) : undefined);
 
 /** The routes of the auth API; each calls one AuthService operation. */

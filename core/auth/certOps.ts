@@ -1,24 +1,9 @@
-import type { AuditEvent, AuditInput } from '../audit/events.ts';
-import type { AuditQuery } from '../audit/log.ts';
-import { getDoc, listDocs } from '../backend/json.ts';
-import { AccessDenied, AlreadyExists, BadParameter, Locked, NotFound } from '../errors.ts';
-import type { Role, Traits } from '../rbac/index.ts';
+import { AccessDenied, Locked } from '../errors.ts';
 import type { Identity } from './identity.ts';
 import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
-import type { LockTarget, StoredLock } from './locks.ts';
-import type { NodeRecord } from './nodes.ts';
 import type { AuthService } from './service.ts';
-import type { StoredToken, TokenRole } from './tokens.ts';
-import {
-  checkPasswordPolicy,
-  hashPassword,
-  newTotp,
-  type PublicUser,
-  publicUser,
-  type StoredUser,
-  totpStep,
-  verifyPassword,
-} from './users.ts';
+import type { TokenRole } from './tokens.ts';
+import { type StoredUser, totpStep, verifyPassword } from './users.ts';
 
 /** Login input: the client's public keys go in, certificates come out. */
 export interface LoginRequest {

@@ -1,33 +1,22 @@
 import type { Storage } from 'unstorage';
 import type { AuditEvent, AuditInput } from '../audit/events.ts';
-import type { AuditLog, AuditQuery } from '../audit/log.ts';
+import type { AuditLog } from '../audit/log.ts';
 import type { Backend } from '../backend/index.ts';
-import { getDoc, listDocs } from '../backend/json.ts';
+import { getDoc } from '../backend/json.ts';
 import type { Clock } from '../clock.ts';
-import { AccessDenied, AlreadyExists, BadParameter, Locked, NotFound, Unauthenticated } from '../errors.ts';
-import { checkRule, type Resource, type Role, type Traits, type Verb } from '../rbac/index.ts';
+import { AccessDenied, Locked, Unauthenticated } from '../errors.ts';
+import { checkRule, type Resource, type Role, type Verb } from '../rbac/index.ts';
 import { type CaType, type LoadedCa, loadCa, type PublicCa, publicCa, type StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
 import type { Identity } from './identity.ts';
-import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
-import type { LockStore, LockTarget, StoredLock } from './locks.ts';
+import type { LockStore } from './locks.ts';
 import type { LoginGuard } from './login.ts';
-import type { NodeRecord, NodeStore } from './nodes.ts';
+import type { NodeStore } from './nodes.ts';
 import { RecordingOps } from './recordingOps.ts';
 import { ResourceOps } from './resourceOps.ts';
-import type { StoredToken, TokenRole, TokenStore } from './tokens.ts';
+import type { TokenStore } from './tokens.ts';
 import { UserOps } from './userOps.ts';
-import {
-  checkPasswordPolicy,
-  hashPassword,
-  newTotp,
-  type PublicUser,
-  publicUser,
-  type StoredUser,
-  totpStep,
-  type UserStore,
-  verifyPassword,
-} from './users.ts';
+import type { UserStore } from './users.ts';
 
 /** What system identities may do without roles. Users get the rules of their roles; admins get everything. */
 const SYSTEM_GRANTS: Record<string, ReadonlySet<string>> = {

@@ -1,24 +1,8 @@
-import type { AuditEvent, AuditInput } from '../audit/events.ts';
-import type { AuditQuery } from '../audit/log.ts';
-import { getDoc, listDocs } from '../backend/json.ts';
-import { AccessDenied, AlreadyExists, BadParameter, Locked, NotFound } from '../errors.ts';
-import type { Role, Traits } from '../rbac/index.ts';
+import { BadParameter, NotFound } from '../errors.ts';
+import type { Traits } from '../rbac/index.ts';
 import type { Identity } from './identity.ts';
-import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
-import type { LockTarget, StoredLock } from './locks.ts';
-import type { NodeRecord } from './nodes.ts';
 import type { AuthService } from './service.ts';
-import type { StoredToken, TokenRole } from './tokens.ts';
-import {
-  checkPasswordPolicy,
-  hashPassword,
-  newTotp,
-  type PublicUser,
-  publicUser,
-  type StoredUser,
-  totpStep,
-  verifyPassword,
-} from './users.ts';
+import { checkPasswordPolicy, hashPassword, newTotp, type PublicUser, publicUser, type StoredUser } from './users.ts';
 
 /** User management and sign-up, each call authorized and audited through the service. */
 export class UserOps {

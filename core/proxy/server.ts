@@ -10,6 +10,7 @@ import { parseHostPort } from '../net/index.ts';
 import { jsonApi } from '../web/router.ts';
 import { ClusterView } from './clusterView.ts';
 import { startJumpServer } from './jump.ts';
+import { pageRoutes } from './pages.ts';
 import { relaySsh } from './relay.ts';
 import { TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
@@ -66,18 +67,15 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     version: opts.version,
   };
   const http = createHttpServer(
-    jsonApi(
-      webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)),
-      {
-        metric: 'tp_proxy_requests_total',
-        who: (req) => identities.get(req.socket) ?? ANONYMOUS,
-        gauges: () => ({
-          tp_proxy_tunnels: tunnels.size,
-          tp_proxy_connections: open.size,
-          tp_process_resident_bytes: process.memoryUsage().rss,
-        }),
-      },
-    ),
+    jsonApi([...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...pageRoutes()], {
+      metric: 'tp_proxy_requests_total',
+      who: (req) => identities.get(req.socket) ?? ANONYMOUS,
+      gauges: () => ({
+        tp_proxy_tunnels: tunnels.size,
+        tp_proxy_connections: open.size,
+        tp_process_resident_bytes: process.memoryUsage().rss,
+      }),
+    }),
   );
   const server = createTlsServer(
     {

@@ -64,3 +64,21 @@ export class RequestMetrics {
     return `${[...lines, ...extra].join('\n')}\n`;
   }
 }
+
+/** A non-JSON response (a page or an asset) a route may return; served with the security headers every page gets. */
+export class RawResponse {
+  constructor(
+    readonly body: string,
+    readonly type: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+/** Headers on every page: no framing, no sniffing, no referrer (invite tokens are in URLs), scripts only from here. */
+export const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NotFound } from '../errors.ts';
-import { RequestMetrics, readJsonBody, send, sendError } from './json.ts';
+import { PAGE_HEADERS, RawResponse, RequestMetrics, readJsonBody, send, sendError } from './json.ts';
 
 /** What a route handler gets: the caller (as the server identifies it), body, path params, query, peer address. */
 export interface RouteContext<Who> {
@@ -46,6 +46,11 @@ export function jsonApi<Who>(
         req,
       });
       metrics.count(routeName, 200);
+      if (out instanceof RawResponse) {
+        res.writeHead(200, { 'content-type': out.type, 'cache-control': 'no-store', ...PAGE_HEADERS, ...out.headers });
+        res.end(out.body);
+        return;
+      }
       send(res, 200, out ?? {});
     } catch (err) {
       metrics.count(routeName, sendError(res, err, url.pathname));
