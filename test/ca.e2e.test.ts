@@ -176,6 +176,37 @@ describe('admin CLI', () => {
     expect(ls).toMatch(/dave\s+access\s+dave\s+invited/);
   });
 
+  test('users reset and rm; roles get, rm (refused while held); locks ls', async () => {
+    await tpOk(['users', 'add', 'erin', '--roles', 'ops', '--password-stdin', ...admin()], {
+      stdin: 'correct horse battery staple',
+    });
+    const reset = await tpOk(['users', 'reset', 'erin', ...admin()]);
+    expect(reset).toMatch(
+      /user "erin" reset; share this one-time sign-up link \(valid 24h\): https:\/\/\S+\/web\/invite\//,
+    );
+    expect(await tpOk(['users', 'ls', ...admin()])).toMatch(/erin\s+ops\s+\S+\s+invited/);
+    const role = await tpOk(['roles', 'get', 'ops', ...admin()]);
+    expect(role).toContain('max_session_ttl: 2h');
+    const held = await tp(['roles', 'rm', 'ops', ...admin()]);
+    expect(held.code).toBe(2);
+    expect(held.stderr).toContain('role "ops" is held by');
+    await tpOk(['users', 'rm', 'erin', ...admin()]);
+    expect(await tpOk(['users', 'ls', ...admin()])).not.toContain('erin');
+    const gone = await tp(['users', 'rm', 'erin', ...admin()]);
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toBe('error: user "erin" not found\n');
+    writeFileSync(join(work, 'temp.yaml'), 'metadata: {name: temp}\nspec: {allow: {logins: [x]}}\n');
+    await tpOk(['roles', 'create', '-f', join(work, 'temp.yaml'), ...admin()]);
+    expect((await tp(['roles', 'create', '-f', join(work, 'temp.yaml'), ...admin()])).stderr).toContain(
+      'use --force to replace it',
+    );
+    await tpOk(['roles', 'rm', 'temp', ...admin()]);
+    const lock = JSON.parse(await tpOk(['locks', 'add', '--node', 'some-node', '--format', 'json', ...admin()]));
+    expect(await tpOk(['locks', 'ls', ...admin()])).toMatch(new RegExp(`${lock.id}\\s+node:some-node`));
+    await tpOk(['locks', 'rm', lock.id, ...admin()]);
+    expect(await tpOk(['locks', 'ls', ...admin()])).toBe('no locks\n');
+  });
+
   test('tokens, locks and audit search work from the CLI', async () => {
     const tok = JSON.parse(
       await tpOk(['tokens', 'add', '--type', 'node', '--ttl', '1h', '--format', 'json', ...admin()]),
