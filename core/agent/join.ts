@@ -10,6 +10,19 @@ export function caPin(certPem: string): string {
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }
 
+/**
+ * On first contact: throws AccessDenied unless one of the offered CAs has the expected pin; with no pin, trusts on
+ * first use and logs the pin so an operator can check it.
+ */
+export function checkCaPin(tlsCa: string[], expected: string | undefined, what: string): void {
+  const pins = tlsCa.map(caPin);
+  if (expected === undefined) {
+    log.warn('joining without --ca-pin: trusting the cluster CA on first use', { pin: pins[0] });
+    return;
+  }
+  if (!pins.includes(expected)) throw new AccessDenied(`${what} does not match --ca-pin (it has ${pins.join(', ')})`);
+}
+
 export interface JoinOptions {
   /** The proxy's `host:port`. */
   proxy: string;
@@ -38,13 +51,7 @@ export async function joinViaProxy(o: JoinOptions): Promise<HostIdentity> {
   } catch (err) {
     throw new Unavailable(`cannot reach the proxy at ${o.proxy}: ${(err as Error).message}`);
   }
-  const pins = cas.tlsCa.map(caPin);
-  if (o.caPin) {
-    if (!pins.includes(o.caPin))
-      throw new AccessDenied(`the proxy's cluster CA does not match --ca-pin (it has ${pins.join(', ')})`);
-  } else {
-    log.warn('joining without --ca-pin: trusting the cluster CA on first use', { pin: pins[0] });
-  }
+  checkCaPin(cas.tlsCa, o.caPin, "the proxy's cluster CA");
   const keys = newHostKeys();
   const api = new ApiClient([o.proxy], { ca: cas.tlsCa.join('') });
   const r = await api.post<{

@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
-import { caPin } from '../agent/join.ts';
+import { checkCaPin } from '../agent/join.ts';
 import { ApiClient } from '../client/apiClient.ts';
 import { type HostIdentity, loadHostIdentity, newHostKeys, saveHostIdentity } from '../client/hostIdentity.ts';
-import { AccessDenied, BadParameter } from '../errors.ts';
-import { log } from '../log.ts';
+import { BadParameter } from '../errors.ts';
 
 /**
  * A standalone proxy's identity: loaded from `dataDir`, or made by joining auth directly with a proxy token (the CA
@@ -24,10 +23,7 @@ export async function joinAuthAsProxy(o: {
       );
     const first = new ApiClient(o.servers, { insecure: true });
     const tls = await first.get<{ tlsCerts: string[] }>('/v1/cas/tls');
-    const pins = tls.tlsCerts.map(caPin);
-    if (o.caPin && !pins.includes(o.caPin))
-      throw new AccessDenied(`the cluster CA does not match --ca-pin (it has ${pins.join(', ')})`);
-    if (!o.caPin) log.warn('joining without --ca-pin: trusting the cluster CA on first use', { pin: pins[0] });
+    checkCaPin(tls.tlsCerts, o.caPin, 'the cluster CA');
     const keys = newHostKeys();
     const api = new ApiClient(o.servers, { ca: tls.tlsCerts.join('') });
     const r = await api.post<{

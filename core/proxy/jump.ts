@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
-import { describe, Locked, TpError } from '../errors.ts';
+import { AccessDenied, describe, Locked, TpError } from '../errors.ts';
 import { log } from '../log.ts';
 import { parseHostPort, splice } from '../net/index.ts';
-import { labelsMatch } from '../rbac/index.ts';
+import { nodeVisible } from '../rbac/index.ts';
 import { certKey, ssh2 } from '../ssh/ssh2.ts';
 import { type VerifiedUser, verifyUserAuth } from '../ssh/userCert.ts';
 import type { ClusterView } from './clusterView.ts';
@@ -62,12 +62,8 @@ export async function startJumpServer(o: JumpOptions): Promise<{ addr: string; c
             const node = await o.view.resolveNode(name);
             const lock = (await o.view.lockFor({ user: user!.username })) ?? (await o.view.lockFor({ node }));
             if (lock) throw new Locked(`locked: ${lock.message}`);
-            const roles = await o.view.rolesNamed(user!.roles);
-            if (
-              roles.some((r) => labelsMatch(r.spec.deny.node_labels, node.labels)) ||
-              !roles.some((r) => labelsMatch(r.spec.allow.node_labels, node.labels))
-            ) {
-              throw new Locked(`access to node "${node.name}" is not allowed by your roles`);
+            if (!nodeVisible(await o.view.rolesNamed(user!.roles), node.labels)) {
+              throw new AccessDenied(`access to node "${node.name}" is not allowed by your roles`);
             }
             const upstream = await dialNode(node, o.tunnels, o.dialTls, {
               client: `${info.ip}:0`,

@@ -4,7 +4,7 @@ import type { PublicCa } from '../auth/cas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { AccessDenied, Unauthenticated } from '../errors.ts';
-import { labelsMatch } from '../rbac/index.ts';
+import { nodeVisible } from '../rbac/index.ts';
 import { parseBody } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
@@ -27,9 +27,7 @@ function requireKind(who: Identity, kind: Identity['kind']): void {
 
 /** True when some role lets the user see a node and no role's deny labels match it. */
 async function visible(view: ClusterView, who: Identity, node: NodeRecord): Promise<boolean> {
-  const roles = await view.rolesNamed(who.roles);
-  if (roles.some((r) => labelsMatch(r.spec.deny.node_labels, node.labels))) return false;
-  return roles.some((r) => labelsMatch(r.spec.allow.node_labels, node.labels));
+  return nodeVisible(await view.rolesNamed(who.roles), node.labels);
 }
 
 /** Proxy settings the web API reports to clients. */

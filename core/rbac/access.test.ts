@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import * as v from 'valibot';
 import { AccessDenied } from '../errors.ts';
-import { allowedLogins, checkNodeAccess, checkRule, maxSessionTtl, sshPermissions } from './access.ts';
+import { allowedLogins, checkNodeAccess, checkRule, maxSessionTtl, nodeVisible, sshPermissions } from './access.ts';
 import { type Role, RoleSchema } from './schema.ts';
 
 const role = (doc: unknown): Role => v.parse(RoleSchema, doc);
@@ -59,6 +59,9 @@ describe('roles', () => {
       'denied by role "no-prod"',
     );
     checkNodeAccess([rootish, prodBlock], traits, 'alice', { env: 'dev' });
+    expect(nodeVisible([rootish], { env: 'prod' })).toBe(true);
+    expect(nodeVisible([rootish, prodBlock], { env: 'prod' })).toBe(false);
+    expect(nodeVisible([dev], { env: 'prod', team: 'platform' })).toBe(false);
   });
 
   test('API rules: allow needed, deny wins', () => {

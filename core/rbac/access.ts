@@ -45,6 +45,12 @@ export function labelsMatch(selector: RoleConditions['node_labels'], labels: Rec
   });
 }
 
+/** True when some role's allow labels match the node and no role's deny labels do (deny wins): who may see it. */
+export function nodeVisible(roles: Role[], labels: Record<string, string>): boolean {
+  if (roles.some((r) => labelsMatch(r.spec.deny.node_labels, labels))) return false;
+  return roles.some((r) => labelsMatch(r.spec.allow.node_labels, labels));
+}
+
 /** Throws AccessDenied unless some role allows `login` on a node with `labels` and no role denies either. */
 export function checkNodeAccess(roles: Role[], traits: Traits, login: string, labels: Record<string, string>): void {
   const names = roles.map((r) => r.metadata.name).join(', ');

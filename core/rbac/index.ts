@@ -6,6 +6,7 @@ export {
   expandTemplate,
   labelsMatch,
   maxSessionTtl,
+  nodeVisible,
   sshPermissions,
 } from './access.ts';
 export type { Resource, Role, RoleConditions, Verb } from './role.ts';
