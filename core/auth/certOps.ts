@@ -1,6 +1,7 @@
 import { AccessDenied, Locked } from '../errors.ts';
 import type { Identity } from './identity.ts';
 import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
+import { lockedError } from './locks.ts';
 import type { AuthService } from './service.ts';
 import type { TokenRole } from './tokens.ts';
 import { type StoredUser, totpStep, verifyPassword } from './users.ts';
@@ -73,7 +74,7 @@ export class CertOps {
       return fail(new AccessDenied(why));
     }
     const lock = await this.s.deps.locks.find({ user: user.name });
-    if (lock) return fail(new Locked(`user "${user.name}" is locked: ${lock.message}`));
+    if (lock) return fail(lockedError(`user "${user.name}"`, lock));
     if (step !== undefined)
       await this.s.deps.users.update(user.name, (u) => ({ ...u, totp: { ...u.totp!, lastStep: step } }));
     await this.s.deps.guard.clear(user.name);
@@ -126,7 +127,7 @@ export class CertOps {
     await this.s.authorize(who, 'cert', 'create');
     const user = await this.s.deps.users.get(req.username);
     const lock = await this.s.deps.locks.find({ user: user.name });
-    if (lock) throw new Locked(`user "${user.name}" is locked: ${lock.message}`);
+    if (lock) throw lockedError(`user "${user.name}"`, lock);
     return this.certsFor(user, req.sshPublicKey, req.tlsPublicKey, req.ttlMs, this.s.deps.clock.now());
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Backend } from '../backend/index.ts';
 import { listDocs } from '../backend/json.ts';
-import { BadParameter, NotFound } from '../errors.ts';
+import { BadParameter, Locked, NotFound } from '../errors.ts';
 
 /** Who a lock stops: a user, or a node (by name or host ID). */
 export interface LockTarget {
@@ -17,6 +17,11 @@ export interface StoredLock {
   createdAt: string;
   createdBy: string;
   expires?: number;
+}
+
+/** The refusal for something a lock covers, e.g. `user "alice" is locked: laptop lost`. */
+export function lockedError(what: string, lock: StoredLock): Locked {
+  return new Locked(`${what} is locked: ${lock.message}`);
 }
 
 /** Locks in the backend. */

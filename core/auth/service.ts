@@ -4,12 +4,12 @@ import type { AuditLog } from '../audit/log.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
 import type { Clock } from '../clock.ts';
-import { AccessDenied, Locked, Unauthenticated } from '../errors.ts';
+import { AccessDenied, Unauthenticated } from '../errors.ts';
 import { checkRule, type Resource, type Role, type Verb } from '../rbac/index.ts';
 import { type CaType, type LoadedCa, loadCa, type PublicCa, publicCa, type StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
 import type { Identity } from './identity.ts';
-import type { LockStore } from './locks.ts';
+import { type LockStore, lockedError } from './locks.ts';
 import type { LoginGuard } from './login.ts';
 import type { NodeStore } from './nodes.ts';
 import { RecordingOps } from './recordingOps.ts';
@@ -117,7 +117,7 @@ export class AuthService {
     if (who.kind === 'anonymous') throw new Unauthenticated(`a client certificate is required for ${action}`);
     if (who.kind === 'user') {
       const lock = await this.deps.locks.find({ user: who.name });
-      if (lock) throw new Locked(`user "${who.name}" is locked: ${lock.message}`);
+      if (lock) throw lockedError(`user "${who.name}"`, lock);
       try {
         if (resource === 'login' || resource === 'signup' || verb === 'emit')
           throw new AccessDenied(`${action} is for proxies`);

@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { Identity } from '../auth/identity.ts';
-import { AccessDenied, describe, Locked, TpError, Unauthenticated } from '../errors.ts';
+import { lockedError } from '../auth/locks.ts';
+import { AccessDenied, describe, TpError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
 import { splice } from '../net/index.ts';
 import { checkNodeAccess } from '../rbac/index.ts';
@@ -30,9 +31,9 @@ export async function relaySsh(
     if (typeof req?.node !== 'string' || typeof req.login !== 'string') throw new AccessDenied('bad relay request');
     const node = await view.resolveNode(req.node);
     const userLock = await view.lockFor({ user: who.name });
-    if (userLock) throw new Locked(`user "${who.name}" is locked: ${userLock.message}`);
+    if (userLock) throw lockedError(`user "${who.name}"`, userLock);
     const nodeLock = await view.lockFor({ node });
-    if (nodeLock) throw new Locked(`node "${node.name}" is locked: ${nodeLock.message}`);
+    if (nodeLock) throw lockedError(`node "${node.name}"`, nodeLock);
     checkNodeAccess(await view.rolesNamed(who.roles), who.traits ?? {}, req.login, node.labels);
     const upstream = await dialNode(node, tunnels, tls, { client, user: who.name });
     answer({ ok: true, hostId: node.hostId, name: node.name });
