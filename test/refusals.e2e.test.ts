@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { profileKeysDir } from '../core/client/profile.ts';
 import { startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
 import { auditEvents, type FixtureUser, me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
@@ -132,13 +133,10 @@ describe('refusals: clear message, audited, decided by the proxy before a byte r
     expect(login.code).toBe(0);
     // Same user name, keys signed by the other cluster's CA, pointed at this cluster's proxy (trusting its TLS CA).
     const profile = JSON.parse(readFileSync(join(home, 'profile.json'), 'utf8'));
-    const from = join(home, 'keys', other.proxy.addr.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    const to = join(home, 'keys', f.cluster.proxy.addr.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    const from = profileKeysDir(other.proxy.addr, home);
+    const to = profileKeysDir(f.cluster.proxy.addr, home);
     cpSync(from, to, { recursive: true });
-    writeFileSync(
-      join(to, 'cas.pem'),
-      readFileSync(join(alice.home, 'keys', f.cluster.proxy.addr.replace(/[^A-Za-z0-9_.-]/g, '_'), 'cas.pem')),
-    );
+    writeFileSync(join(to, 'cas.pem'), readFileSync(join(profileKeysDir(f.cluster.proxy.addr, alice.home), 'cas.pem')));
     writeFileSync(join(home, 'profile.json'), JSON.stringify({ ...profile, proxy: f.cluster.proxy.addr }));
     const mallory: FixtureUser = {
       name: 'alice',

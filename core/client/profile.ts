@@ -33,7 +33,10 @@ export interface Profile extends ProfileData {
   expires: number;
 }
 
-const keysDir = (proxy: string) => join(tpHome(), 'keys', proxy.replace(/[^A-Za-z0-9_.-]/g, '_'));
+/** The directory of one proxy's keys and certificates under TP_HOME (or under `home` when given). */
+export function profileKeysDir(proxy: string, home = tpHome()): string {
+  return join(home, 'keys', proxy.replace(/[^A-Za-z0-9_.-]/g, '_'));
+}
 
 function paths(dir: string) {
   return {
@@ -60,7 +63,7 @@ export interface ProfileMaterial {
 
 /** Writes the profile and its keys, and makes it the active one. */
 export function saveProfile(data: ProfileData, m: ProfileMaterial): Profile {
-  const dir = keysDir(data.proxy);
+  const dir = profileKeysDir(data.proxy);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const p = paths(dir);
   const write = (path: string, text: string, mode: number) => {
@@ -83,7 +86,7 @@ export function loadProfile(): Profile | undefined {
   const file = join(tpHome(), 'profile.json');
   if (!existsSync(file)) return undefined;
   const data = JSON.parse(readFileSync(file, 'utf8')) as ProfileData;
-  const p = paths(keysDir(data.proxy));
+  const p = paths(profileKeysDir(data.proxy));
   if (!existsSync(p.certPath)) return undefined;
   const cert = parseCert(readFileSync(p.certPath, 'utf8'));
   return { ...data, ...p, expires: Number(cert.validBefore) * 1000 };
@@ -103,7 +106,7 @@ export function removeProfile(): ProfileData | undefined {
   const file = join(tpHome(), 'profile.json');
   if (!existsSync(file)) return undefined;
   const data = JSON.parse(readFileSync(file, 'utf8')) as ProfileData;
-  rmSync(keysDir(data.proxy), { recursive: true, force: true });
+  rmSync(profileKeysDir(data.proxy), { recursive: true, force: true });
   rmSync(file, { force: true });
   return data;
 }

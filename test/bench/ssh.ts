@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { profileKeysDir } from '../../core/client/profile.ts';
 import { type Sshd, startSshd } from '../helpers/sshd.ts';
 import { type BenchCluster, me, runOk } from './cluster.ts';
 import type { Row } from './table.ts';
@@ -39,7 +40,7 @@ export async function benchSsh(c: BenchCluster): Promise<Row[]> {
   const sshds: Sshd[] = [];
   try {
     const admin = ['--data-dir', c.dataDir];
-    const profileKeys = join(c.home.TP_HOME!, 'keys', c.proxy.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    const profileKeys = profileKeysDir(c.proxy, c.home.TP_HOME);
     const caFile = join(c.dir, 'user_ca.pub');
     writeFileSync(caFile, (await c.tp(['ca', 'export', '--type', 'user', ...admin])).out);
     const hostDir = join(c.dir, 'host');
