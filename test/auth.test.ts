@@ -5,6 +5,7 @@ import { ManualClock } from '../core/clock.ts';
 import { formatAuthorizedKey, sshPublicBlob } from '../core/crypto/keys.ts';
 import { createTlsCA, issueTlsCert } from '../core/crypto/x509.ts';
 import { AccessDenied, BadParameter, LimitExceeded, Locked, Unauthenticated } from '../core/errors.ts';
+import { run } from './helpers/cli.ts';
 import { clientKeys, startTestAuth, type TestAuth } from './helpers/cluster.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -227,26 +228,22 @@ describe('API authorization', () => {
     // Bun's own client refuses to present a tampered certificate, so curl (OpenSSL) presents it.
     const tamperedPath = `${auth.dataDir}/tampered.crt`;
     await Bun.write(tamperedPath, tampered);
-    const curl = Bun.spawn(
-      [
-        'curl',
-        '-sS',
-        '--cacert',
-        `${auth.dataDir}/admin/ca.crt`,
-        '--cert',
-        tamperedPath,
-        '--key',
-        `${auth.dataDir}/admin/tls.key`,
-        '--resolve',
-        `localhost:${auth.server.addr.split(':')[1]}:127.0.0.1`,
-        `https://localhost:${auth.server.addr.split(':')[1]}/v1/users`,
-      ],
-      { stdout: 'pipe', stderr: 'pipe' },
-    );
-    const [body, stderr, code] = await Promise.all([
-      new Response(curl.stdout).text(),
-      new Response(curl.stderr).text(),
-      curl.exited,
+    const {
+      stdout: body,
+      stderr,
+      code,
+    } = await run([
+      'curl',
+      '-sS',
+      '--cacert',
+      `${auth.dataDir}/admin/ca.crt`,
+      '--cert',
+      tamperedPath,
+      '--key',
+      `${auth.dataDir}/admin/tls.key`,
+      '--resolve',
+      `localhost:${auth.server.addr.split(':')[1]}:127.0.0.1`,
+      `https://localhost:${auth.server.addr.split(':')[1]}/v1/users`,
     ]);
     expect(stderr).toBe('');
     expect(code).toBe(0);

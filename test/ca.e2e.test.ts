@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localUsername } from '../core/client/localUser.ts';
-import { tp, tpOk } from './helpers/cli.ts';
+import { run, tp, tpOk } from './helpers/cli.ts';
 import { startTestAuth, type TestAuth } from './helpers/cluster.ts';
 import { SSHD, ssh, startSshd } from './helpers/sshd.ts';
 
@@ -109,22 +109,18 @@ describe('tp ca with real OpenSSH', () => {
       fetch: () => new Response('hello over tp tls'),
     });
     try {
-      const curl = Bun.spawn(
-        [
-          'curl',
-          '-sS',
-          '--cacert',
-          join(hostDir, 'ca.crt'),
-          '--resolve',
-          `localhost:${server.port}:127.0.0.1`,
-          `https://localhost:${server.port}/`,
-        ],
-        { stdout: 'pipe', stderr: 'pipe' },
-      );
-      const [body, err, code] = await Promise.all([
-        new Response(curl.stdout).text(),
-        new Response(curl.stderr).text(),
-        curl.exited,
+      const {
+        stdout: body,
+        stderr: err,
+        code,
+      } = await run([
+        'curl',
+        '-sS',
+        '--cacert',
+        join(hostDir, 'ca.crt'),
+        '--resolve',
+        `localhost:${server.port}:127.0.0.1`,
+        `https://localhost:${server.port}/`,
       ]);
       expect(err).toBe('');
       expect(code).toBe(0);

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localUsername } from '../../core/client/localUser.ts';
+import { run } from '../helpers/cli.ts';
 import { freePort } from '../helpers/sshd.ts';
 
 export const entry = join(import.meta.dir, '..', '..', 'cmd', 'tp.ts');
@@ -22,31 +23,10 @@ export const PASSWORD = 'bench password 123';
 
 /** Runs a command and throws if it fails: a benchmark must never time a failure. */
 export async function runOk(cmd: string[], env: Record<string, string> = {}): Promise<number> {
-  const r = await run(cmd, env);
+  const r = await run(cmd, { env });
   if (r.code !== 0)
-    throw new Error(`${cmd.slice(0, 4).join(' ')} ... exited ${r.code}: ${r.err.trim().split('\n').at(-1)}`);
+    throw new Error(`${cmd.slice(0, 4).join(' ')} ... exited ${r.code}: ${r.stderr.trim().split('\n').at(-1)}`);
   return r.ms;
-}
-
-/** Runs a command, returning output and wall time. */
-export async function run(
-  cmd: string[],
-  env: Record<string, string> = {},
-  stdin?: string,
-): Promise<{ code: number; out: string; err: string; ms: number }> {
-  const t0 = performance.now();
-  const child = Bun.spawn(cmd, {
-    env: { ...process.env, ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-    stdin: stdin === undefined ? 'ignore' : new TextEncoder().encode(stdin),
-  });
-  const [out, err, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { code, out, err, ms: performance.now() - t0 };
 }
 
 /** Resident memory of a process in MiB (VmRSS). */
@@ -104,7 +84,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   const proxy = `127.0.0.1:${proxyPort}`;
   const home = { TP_HOME: join(dir, 'home') };
   const tp = (args: string[], env: Record<string, string> = {}, stdin?: string) =>
-    run([process.execPath, entry, ...args], env, stdin);
+    run([process.execPath, entry, ...args], { env, stdin });
   await tp(
     ['users', 'add', 'bench', '--roles', 'admin', '--logins', me, '--password-stdin', '--data-dir', dataDir],
     {},
@@ -115,7 +95,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
     home,
     PASSWORD,
   );
-  if (login.code !== 0) throw new Error(`bench login failed: ${login.err}`);
+  if (login.code !== 0) throw new Error(`bench login failed: ${login.stderr}`);
   const stop = async () => {
     child.kill('SIGTERM');
     await child.exited;

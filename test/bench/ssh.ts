@@ -42,7 +42,7 @@ export async function benchSsh(c: BenchCluster): Promise<Row[]> {
     const admin = ['--data-dir', c.dataDir];
     const profileKeys = profileKeysDir(c.proxy, c.home.TP_HOME);
     const caFile = join(c.dir, 'user_ca.pub');
-    writeFileSync(caFile, (await c.tp(['ca', 'export', '--type', 'user', ...admin])).out);
+    writeFileSync(caFile, (await c.tp(['ca', 'export', '--type', 'user', ...admin])).stdout);
     const hostDir = join(c.dir, 'host');
     await c.tp(['ca', 'sign', '--host', 'localhost', '--principals', '127.0.0.1', '--out', hostDir, ...admin]);
     const sshdConf = [
@@ -82,7 +82,7 @@ export async function benchSsh(c: BenchCluster): Promise<Row[]> {
       higherIsBetter: false,
     });
     const config = join(c.dir, 'tp_ssh_config');
-    writeFileSync(config, (await c.tp(['config'], c.home)).out);
+    writeFileSync(config, (await c.tp(['config'], c.home)).stdout);
     const viaConfig = ['ssh', '-F', config, '-o', 'BatchMode=yes', 'node1.bench.test'];
     const tpConfigMs = await median(5, () => runOk([...viaConfig, 'true'], c.home));
     rows.push({

@@ -2,20 +2,22 @@ import { join } from 'node:path';
 
 const entry = join(import.meta.dir, '..', '..', 'cmd', 'tp.ts');
 
-/** The result of one `tp` invocation. */
+/** The result of one command: exit code, output, and wall time. */
 export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  ms: number;
 }
 
-/** Runs the real `tp` CLI in a child process, as a user at a shell would. */
-export async function tp(
-  args: string[],
+/** Runs a command to completion with optional environment additions and stdin text, collecting its output. */
+export async function run(
+  cmd: string[],
   opts: { env?: Record<string, string>; stdin?: string } = {},
 ): Promise<CliResult> {
-  const child = Bun.spawn([process.execPath, entry, ...args], {
-    env: { ...process.env, TP_LOG_FORMAT: 'json', ...opts.env },
+  const t0 = performance.now();
+  const child = Bun.spawn(cmd, {
+    env: { ...process.env, ...opts.env },
     stdin: opts.stdin === undefined ? 'ignore' : new TextEncoder().encode(opts.stdin),
     stdout: 'pipe',
     stderr: 'pipe',
@@ -25,9 +27,13 @@ export async function tp(
     new Response(child.stderr).text(),
     child.exited,
   ]);
-  return { code, stdout, stderr };
+  return { code, stdout, stderr, ms: performance.now() - t0 };
 }
 
+/** Runs the real `tp` CLI in a child process, as a user at a shell would. */
+export function tp(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<CliResult> {
+  return run([process.execPath, entry, ...args], { env: { TP_LOG_FORMAT: 'json', ...opts.env }, stdin: opts.stdin });
+}
 /** Like `tp`, but throws with stderr when the command fails. */
 export async function tpOk(
   args: string[],

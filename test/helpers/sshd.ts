@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type CliResult, run } from './cli.ts';
 
 export const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p));
 
@@ -64,28 +65,19 @@ export async function startSshd(extra: string[]): Promise<Sshd> {
 }
 
 /** Runs stock `ssh` non-interactively with no config files, no agent and strict options; returns the result. */
-export async function ssh(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn(
-    [
-      'ssh',
-      '-F',
-      'none',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'IdentityAgent=none',
-      '-o',
-      'ConnectTimeout=10',
-      ...args,
-    ],
-    { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' },
-  );
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
+export function ssh(args: string[]): Promise<CliResult> {
+  return run([
+    'ssh',
+    '-F',
+    'none',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'IdentityAgent=none',
+    '-o',
+    'ConnectTimeout=10',
+    ...args,
   ]);
-  return { code, stdout, stderr };
 }
