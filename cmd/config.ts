@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { defineCommand } from 'citty';
-import { requireProfile } from '../core/client/profile.ts';
+import { proxyApi } from '../core/client/login.ts';
+import { refreshTrust, requireProfile } from '../core/client/profile.ts';
+import { describe } from '../core/errors.ts';
 import { parseHostPort } from '../core/net/index.ts';
 import { action } from './lib/context.ts';
 
@@ -20,6 +22,13 @@ export default defineCommand({
   },
   run: action(async () => {
     const p = requireProfile();
+    // Trust the cluster's current host CAs (both old and new during a CA rotation) in the known_hosts we point at.
+    try {
+      const cas = await proxyApi(p.proxy, {}).get<{ hostCa: string[]; tlsCa: string[] }>('/webapi/cas');
+      refreshTrust(p, cas.hostCa, cas.tlsCa);
+    } catch (err) {
+      process.stderr.write(`tp config: could not refresh the cluster CAs (${describe(err)}); using the saved ones\n`);
+    }
     const q = (s: string) => `"${s}"`;
     process.stdout.write(
       [

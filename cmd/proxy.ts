@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
+import { saveHostIdentity } from '../core/client/hostIdentity.ts';
 import { openRelay } from '../core/client/nodeConnection.ts';
 import { requireProfile } from '../core/client/profile.ts';
 import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
@@ -78,6 +79,7 @@ const start = defineCommand({
       identity,
       auth,
       version: pkg.version,
+      onIdentity: (id) => saveHostIdentity(dataDir, id),
     });
     process.stdout.write(`proxy listening on ${proxy.addr}\n`);
     await serveUntilSignal(() => proxy.close());

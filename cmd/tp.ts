@@ -17,6 +17,7 @@ const main = defineCommand({
     roles: () => import('./roles.ts').then((m) => m.default),
     tokens: () => import('./tokens.ts').then((m) => m.default),
     locks: () => import('./locks.ts').then((m) => m.default),
+    rotate: () => import('./rotate.ts').then((m) => m.default),
     audit: () => import('./audit.ts').then((m) => m.default),
     recordings: () => import('./recordings.ts').then((m) => m.default),
     play: () => import('./play.ts').then((m) => m.default),

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -8,7 +9,7 @@ import type { StoredLock } from '../auth/locks.ts';
 import { ApiClient } from '../client/apiClient.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../client/hostIdentity.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
-import { BadParameter, describe } from '../errors.ts';
+import { BadParameter, describe, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
 import { parseHostPort } from '../net/index.ts';
 import type { Role } from '../rbac/index.ts';
@@ -17,6 +18,7 @@ import { connectTls } from '../tunnel/bunTls.ts';
 import { type AgentStreamHeader, readHeader } from '../tunnel/header.ts';
 import { MuxSession } from '../tunnel/mux.ts';
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { type ClusterCas, IdentityFollower } from './identityFollower.ts';
 import { joinViaProxy } from './join.ts';
 import { RecordingUploader } from './recordingUploader.ts';
 
@@ -67,6 +69,24 @@ export interface Agent extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+const REJOIN_HINT =
+  "this agent's saved identity is no longer trusted by the cluster: its CAs were rotated while the agent was away. " +
+  'Join again with a new token: `tp tokens add --type node` on the cluster, then `tp agent start --token TOKEN --ca-pin PIN` here ' +
+  '(the old identity is set aside, not deleted).';
+
+/** Whether the proxy accepts the saved identity: a TLS or certificate refusal means it was rotated out. */
+async function probeIdentity(api: ApiClient): Promise<'ok' | 'unreachable' | 'rejected'> {
+  try {
+    await api.get('/webapi/agent/state');
+    return 'ok';
+  } catch (err) {
+    if (err instanceof Unauthenticated) return 'rejected';
+    if (/certificate|self[- ]signed|UNABLE_TO|CERT_/i.test(describe(err))) return 'rejected';
+    log.warn('proxy unreachable at start; will keep trying', { error: describe(err) });
+    return 'unreachable';
+  }
+}
+
 /**
  * Runs an SSH agent: joins once (then reuses its saved identity and pinned CAs), keeps cluster state and its
  * heartbeat fresh through the proxy, and serves SSH over a reverse tunnel (reconnecting with jittered exponential
@@ -83,12 +103,41 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     saveHostIdentity(o.dataDir, identity);
     log.info('joined the cluster', { hostId: identity.hostId, cluster: identity.cluster });
   }
+  const tlsOf = (h: HostIdentity) => ({ ca: h.tlsCa.join(''), cert: h.tlsCert, key: h.tlsKey });
+  let api = new ApiClient([o.proxy], tlsOf(identity));
+  if (!o.identity && (await probeIdentity(api)) === 'rejected') {
+    if (!o.token) throw new Unauthenticated(REJOIN_HINT);
+    log.warn('the saved identity is no longer trusted by the cluster (rotated out?): joining again with the token');
+    renameSync(join(o.dataDir, 'identity.json'), join(o.dataDir, `identity.json.rejected-${Date.now()}`));
+    identity = await joinViaProxy({ proxy: o.proxy, token: o.token, role: 'node', hostName: o.name, caPin: o.caPin });
+    saveHostIdentity(o.dataDir, identity);
+    api = new ApiClient([o.proxy], tlsOf(identity));
+    log.info('joined the cluster again', { hostId: identity.hostId });
+  }
   const id = identity;
-  const api = new ApiClient([o.proxy], { ca: id.tlsCa.join(''), cert: id.tlsCert, key: id.tlsKey });
   const timers: ReturnType<typeof setInterval>[] = [];
   let closed = false;
 
   let node: SshNode | undefined;
+  let directServer: { setSecureContext(o: object): void } | undefined;
+  const follower = new IdentityFollower(
+    id,
+    {
+      fetch: () => api.get<ClusterCas>('/webapi/agent/state'),
+      reissue: (req) => api.post('/webapi/agent/reissue', req),
+      report: async (r) => {
+        await api.post('/webapi/agent/rotation', r);
+      },
+    },
+    o.name,
+    (next) => {
+      api.setTls(tlsOf(next));
+      node?.setHostIdentity(next.sshKey, next.sshCert);
+      directServer?.setSecureContext({ cert: next.tlsCert, key: next.tlsKey, ca: next.tlsCa });
+      if (!o.identity) saveHostIdentity(o.dataDir, next);
+      log.info('agent picked up new CA keys');
+    },
+  );
   let state = {
     userCa: id.userCa.map((l) => parseAuthorizedKey(l).blob),
     roles: [] as Role[],
@@ -97,12 +146,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
   const refreshState = async () => {
     try {
-      const s = await api.get<{
-        userCa: string[];
-        roles: Role[];
-        locks: StoredLock[];
-        sessionRecording?: 'node' | 'off';
-      }>('/webapi/agent/state');
+      const s = await api.get<
+        ClusterCas & {
+          roles: Role[];
+          locks: StoredLock[];
+          sessionRecording?: 'node' | 'off';
+        }
+      >('/webapi/agent/state');
       state = {
         userCa: s.userCa.map((l) => parseAuthorizedKey(l).blob),
         roles: s.roles,
@@ -110,6 +160,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
         recording: s.sessionRecording ?? 'node',
       };
       node?.enforceLocks();
+      if (s.rotation) await follower.observe(s);
     } catch (err) {
       log.warn('could not refresh cluster state; keeping the last known', { error: describe(err) });
     }
@@ -154,8 +205,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     hostId: id.hostId,
     nodeName: o.name,
     labels: () => labels,
-    hostKey: id.sshKey,
-    hostCert: id.sshCert,
+    hostKey: follower.current.sshKey,
+    hostCert: follower.current.sshCert,
     state: { userCas: () => state.userCa, roles: () => state.roles, locks: () => state.locks },
     emit: (events) => spool.add(events),
     recording: { dir: recordingsDir, mode: () => state.recording, onPart: () => uploader.kick() },
@@ -195,11 +246,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     // node:tls (13 MB) and the X.509 parser (9 MB) load only for direct mode.
     const { identityFromCert } = await import('../auth/identity.ts');
     const { createServer: createTlsServer } = await import('node:tls');
+    const cur = follower.current;
     const server = createTlsServer(
       {
-        cert: id.tlsCert,
-        key: id.tlsKey,
-        ca: id.tlsCa,
+        cert: cur.tlsCert,
+        key: cur.tlsKey,
+        ca: cur.tlsCa,
         requestCert: true,
         rejectUnauthorized: true,
         ALPNProtocols: ['tp-node'],
@@ -210,6 +262,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
         void serveStream(sock);
       },
     );
+    directServer = server;
     await new Promise<void>((r) => server.listen(listenPort, listenHost, () => r()));
     const a = server.address() as AddressInfo;
     directAddr = o.direct.advertise ?? `${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
@@ -228,12 +281,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       };
       let sock: Awaited<ReturnType<typeof connectTls>>;
       try {
+        const cur = follower.current;
         sock = await connectTls({
           host,
           port: proxyPort,
-          ca: id.tlsCa,
-          cert: id.tlsCert,
-          key: id.tlsKey,
+          ca: cur.tlsCa,
+          cert: cur.tlsCert,
+          key: cur.tlsKey,
           alpn: 'tp-tunnel',
           serverName: /^[\d.]+$/.test(host) ? undefined : host,
         });

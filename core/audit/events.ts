@@ -30,6 +30,12 @@ export const EVENT_CODES = {
   sftp: { ok: 'T3004I' },
   scp: { ok: 'T3005I' },
   port: { ok: 'T3003I' },
+  'rotation.start': { ok: 'TR001I' },
+  'rotation.phase': { ok: 'TR002I' },
+  'rotation.rollback': { ok: 'TR003I' },
+  'rotation.complete': { ok: 'TR004I' },
+  'rotation.stalled': { fail: 'TR005W' },
+  'cert.reissue': { ok: 'TC001I' },
 } as const;
 
 export type EventType = keyof typeof EVENT_CODES;

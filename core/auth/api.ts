@@ -128,6 +128,34 @@ function routes(svc: AuthService): Route<Identity>[] {
         return { stored: Number(params[1]) };
       },
     ],
+    [
+      'GET',
+      /^\/v1\/rotation$/,
+      async ({ who }) =>
+        who.kind === 'node' || who.kind === 'proxy' ? svc.rotation.brief() : svc.rotation.status(who),
+    ],
+    [
+      'POST',
+      /^\/v1\/rotation\/start$/,
+      async ({ who, body }) => svc.rotation.start(who, parseBody(S.RotationStartBody, body)),
+    ],
+    [
+      'POST',
+      /^\/v1\/rotation\/phase$/,
+      async ({ who, body }) => svc.rotation.setPhase(who, parseBody(S.RotationPhaseBody, body).phase),
+    ],
+    ['POST', /^\/v1\/rotation\/rollback$/, async ({ who }) => svc.rotation.rollback(who)],
+    [
+      'POST',
+      /^\/v1\/rotation\/report$/,
+      async ({ who, body }) =>
+        svc.rotation.report(who, parseBody(S.RotationReportBody, body)).then(() => ({ ok: true })),
+    ],
+    [
+      'POST',
+      /^\/v1\/certs\/reissue$/,
+      async ({ who, body }) => svc.rotation.reissue(who, parseBody(S.ReissueBody, body)),
+    ],
     ['GET', /^\/v1\/nodes$/, async ({ who }) => svc.resources.listNodes(who)],
     [
       'POST',

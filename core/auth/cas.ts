@@ -21,6 +21,8 @@ export interface StoredCa {
   active: StoredCaKeys;
   /** Keys still trusted besides the active one (during rotation). */
   additional: StoredCaKeys[];
+  /** While a rotation runs: its ID and the outgoing and incoming keys, from which each phase's keys are derived. */
+  rotating?: { id: string; old: StoredCaKeys; next: StoredCaKeys };
 }
 
 /** The public side of a CA, safe to hand to anyone. */
@@ -44,12 +46,27 @@ export interface LoadedCa {
 
 const key = (t: CaType) => `/cas/${t}`;
 
-async function makeCa(type: CaType, cluster: string, now: number): Promise<StoredCa> {
-  if (type === 'tls') return { type, cluster, active: { tls: await createTlsCA(cluster, now) }, additional: [] };
+/** Fresh keys for a CA of `type`. */
+export async function makeCaKeys(type: CaType, cluster: string, now: number): Promise<StoredCaKeys> {
+  if (type === 'tls') return { tls: await createTlsCA(cluster, now) };
   const kp = generateKeyPair('ed25519');
   const pub = formatAuthorizedKey(sshPublicBlob(kp.publicKey), `${cluster}-${type}-ca`);
   const priv = kp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  return { type, cluster, active: { ssh: { pub, priv } }, additional: [] };
+  return { ssh: { pub, priv } };
+}
+
+async function makeCa(type: CaType, cluster: string, now: number): Promise<StoredCa> {
+  return { type, cluster, active: await makeCaKeys(type, cluster, now), additional: [] };
+}
+
+/** The public identity of one key pair (its authorized_keys line or PEM certificate), for comparing keys. */
+export function caKeysId(k: StoredCaKeys): string {
+  return k.ssh?.pub ?? k.tls?.cert ?? '';
+}
+
+/** The CA documents' storage key. */
+export function caKey(t: CaType): string {
+  return key(t);
 }
 
 /** Loads a CA for signing and verifying. */

@@ -58,6 +58,8 @@ export function forwardedIdentity(b64: string, caCerts: string[], now: number): 
   if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo))
     throw new Unauthenticated('forwarded certificate is expired');
   const id = identityFromCert(cert.raw);
-  if (id.kind !== 'user') throw new Unauthenticated('only user certificates are forwarded');
+  // Users (admin commands from a profile) and nodes (rotation reports and renewals through the proxy).
+  if (id.kind !== 'user' && id.kind !== 'node')
+    throw new Unauthenticated('only user and node certificates are forwarded');
   return id;
 }

@@ -154,3 +154,25 @@ export const RecordingMetaBody = v.strictObject({
 });
 
 export const RecordingPartBody = v.strictObject({ data: v.pipe(v.string(), v.maxLength(700_000)) });
+
+const Phase = v.picklist(['standby', 'init', 'update_clients', 'update_servers', 'rollback']);
+
+export const RotationStartBody = v.strictObject({
+  types: v.pipe(v.array(v.picklist(['user', 'host', 'tls'])), v.minLength(1)),
+  mode: v.picklist(['auto', 'manual']),
+  graceMs: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  timeoutMs: v.pipe(v.number(), v.integer(), v.minValue(1000)),
+});
+
+export const RotationPhaseBody = v.strictObject({ phase: Phase });
+
+export const RotationReportBody = v.strictObject({
+  rotationId: v.pipe(v.string(), v.maxLength(64)),
+  phase: Phase,
+  name: Host,
+});
+
+export const ReissueBody = v.strictObject({
+  sshCert: v.optional(v.pipe(v.string(), v.maxLength(16_384))),
+  tlsPublicKey: SpkiPem,
+});

@@ -7,6 +7,7 @@ import { AuditLog, openAuditStore } from '../audit/log.ts';
 import { type Backend, openBackend, type StorageConfig } from '../backend/index.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { generateKeyPair } from '../crypto/keys.ts';
+import { describe } from '../errors.ts';
 import { log } from '../log.ts';
 import { parseHostPort } from '../net/index.ts';
 import { createAuthApi } from './api.ts';
@@ -16,6 +17,7 @@ import { issueHostCerts } from './issuer.ts';
 import { LockStore } from './locks.ts';
 import { DEFAULT_LOCKOUT, type LockoutPolicy, LoginGuard } from './login.ts';
 import { NodeStore } from './nodes.ts';
+import { SERVERS_RENEW } from './rotation.ts';
 import { AuthService } from './service.ts';
 import { TokenStore } from './tokens.ts';
 import { UserStore } from './users.ts';
@@ -39,6 +41,8 @@ export interface AuthServerOptions {
   recordings?: RecordingsStoreConfig;
   /** `node` (default): nodes record sessions; `off`: no recordings. */
   sessionRecording?: 'node' | 'off';
+  /** How often this server applies rotation changes and advances automatic rotations (ms). Default 1 s. */
+  rotationTickMs?: number;
 }
 
 /** A running auth server: service, API listener and the address it got. */
@@ -89,23 +93,23 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
     (n) => n && n !== '0.0.0.0' && n !== '::',
   );
   const serverKey = generateKeyPair('p256');
-  const serverCert = await issueHostCerts({
-    hostCa: service.ca('host'),
-    tlsCa: service.ca('tls'),
-    cluster: opts.clusterName,
-    role: 'auth',
-    hostName: hostname(),
-    principals: names,
-    tlsPublicKey: serverKey.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-    ttlMs: 365 * 86_400_000,
-    now,
-  });
-  const tlsCa = service.ca('tls');
-  const server = createAuthApi(service, {
-    cert: serverCert.tlsCert,
-    key: serverKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    ca: tlsCa.tlsTrusted,
-  });
+  const serverKeyPem = serverKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const issueServerCert = async () =>
+    (
+      await issueHostCerts({
+        hostCa: service.ca('host'),
+        tlsCa: service.ca('tls'),
+        cluster: opts.clusterName,
+        role: 'auth',
+        hostName: hostname(),
+        principals: names,
+        tlsPublicKey: serverKey.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+        ttlMs: 365 * 86_400_000,
+        now: clock.now(),
+      })
+    ).tlsCert;
+  let serverCert = await issueServerCert();
+  const server = createAuthApi(service, { cert: serverCert, key: serverKeyPem, ca: service.ca('tls').tlsTrusted });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -116,7 +120,30 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
   await writeAdminIdentity(service, opts.dataDir, addr, now);
   log.info('auth service started', { cluster: opts.clusterName, addr, storage: backend.name });
 
+  // CA rotation: trust what the CAs trust now; from update_servers on, serve a certificate from the signing CA.
+  service.onCaChange(() => {
+    void (async () => {
+      const { state } = await service.rotation.store.get();
+      if (SERVERS_RENEW.has(state.phase)) serverCert = await issueServerCert();
+      server.setSecureContext({ cert: serverCert, key: serverKeyPem, ca: service.ca('tls').tlsTrusted });
+      await writeAdminIdentity(service, opts.dataDir, addr, clock.now());
+      log.info('auth server picked up new CA keys', { phase: state.phase });
+    })().catch((err: unknown) => log.error('could not apply new CA keys', { error: describe(err) }));
+  });
+  let ticking = false;
+  const ticker = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    service.rotation
+      .tick()
+      .catch((err: unknown) => log.warn('rotation tick failed', { error: describe(err) }))
+      .finally(() => {
+        ticking = false;
+      });
+  }, opts.rotationTickMs ?? 1000);
+
   const close = async () => {
+    clearInterval(ticker);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.dropConnections();
     await closed;

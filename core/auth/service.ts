@@ -6,7 +6,7 @@ import { getDoc } from '../backend/json.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, Unauthenticated } from '../errors.ts';
 import { checkRule, type Resource, type Role, type Verb } from '../rbac/index.ts';
-import { type CaType, type LoadedCa, loadCa, type PublicCa, publicCa, type StoredCa } from './cas.ts';
+import { CA_TYPES, type CaType, caKey, type LoadedCa, loadCa, type PublicCa, publicCa, type StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
 import type { Identity } from './identity.ts';
 import { type LockStore, lockedError } from './locks.ts';
@@ -14,6 +14,7 @@ import type { LoginGuard } from './login.ts';
 import type { NodeStore } from './nodes.ts';
 import { RecordingOps } from './recordingOps.ts';
 import { ResourceOps } from './resourceOps.ts';
+import { RotationOps } from './rotationOps.ts';
 import type { TokenStore } from './tokens.ts';
 import { UserOps } from './userOps.ts';
 import type { UserStore } from './users.ts';
@@ -63,12 +64,14 @@ export interface AuthDeps {
  * (the mTLS API) lives in api.ts; storage in the stores.
  */
 export class AuthService {
-  /** The CAs as loaded for signing and verifying. */
-  readonly loaded: Record<CaType, LoadedCa>;
+  /** The CAs as loaded for signing and verifying (replaced whole when a rotation changes them). */
+  loaded: Record<CaType, LoadedCa>;
   readonly users: UserOps;
   readonly certs: CertOps;
   readonly resources: ResourceOps;
   readonly recordings: RecordingOps;
+  readonly rotation: RotationOps;
+  private readonly caListeners: (() => void)[] = [];
 
   constructor(readonly deps: AuthDeps) {
     this.loaded = { user: loadCa(deps.cas.user), host: loadCa(deps.cas.host), tls: loadCa(deps.cas.tls) };
@@ -76,6 +79,28 @@ export class AuthService {
     this.certs = new CertOps(this);
     this.resources = new ResourceOps(this);
     this.recordings = new RecordingOps(this, deps.recordings);
+    this.rotation = new RotationOps(this);
+  }
+
+  /** Rereads the CAs from storage; listeners (the API server's TLS context) run when any key changed. */
+  async reloadCas(): Promise<void> {
+    const next: Partial<Record<CaType, LoadedCa>> = {};
+    let changed = false;
+    for (const type of CA_TYPES) {
+      const doc = await getDoc<StoredCa>(this.deps.backend, caKey(type));
+      if (!doc) continue;
+      if (JSON.stringify(doc.value) === JSON.stringify(this.loaded[type].stored)) continue;
+      next[type] = loadCa(doc.value);
+      changed = true;
+    }
+    if (!changed) return;
+    this.loaded = { ...this.loaded, ...next };
+    for (const fn of this.caListeners) fn();
+  }
+
+  /** Calls `fn` after every CA change this server loads. */
+  onCaChange(fn: () => void): void {
+    this.caListeners.push(fn);
   }
 
   get cluster(): string {

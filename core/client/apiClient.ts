@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pemList } from '../crypto/pem.ts';
 import { describe, errorFromWire, NotFound, Unavailable } from '../errors.ts';
 
 /** TLS credentials of an API caller. Without cert/key the caller is anonymous (join, ping, CA keys only). */
@@ -36,7 +37,7 @@ export class ApiClient {
 
   constructor(
     private readonly servers: string[],
-    private readonly tls: ClientTls,
+    private tls: ClientTls,
     private readonly timeoutMs = 15_000,
     /** Prepended to every path (e.g. `/webapi/auth` to reach the auth API through the proxy). */
     private readonly prefix = '',
@@ -62,7 +63,12 @@ export class ApiClient {
           headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.timeoutMs),
-          tls: { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, rejectUnauthorized: !this.tls.insecure },
+          tls: {
+            ca: this.tls.ca === undefined ? undefined : pemList(this.tls.ca),
+            cert: this.tls.cert,
+            key: this.tls.key,
+            rejectUnauthorized: !this.tls.insecure,
+          },
         } as RequestInit);
       } catch (err) {
         lastError = err;
@@ -83,6 +89,11 @@ export class ApiClient {
       return data as T;
     }
     throw new Unavailable(`cannot reach ${this.servers.join(' or ')}: ${describe(lastError)}`);
+  }
+
+  /** Uses new TLS credentials from the next request on (after a CA rotation renewed them). */
+  setTls(tls: ClientTls): void {
+    this.tls = tls;
   }
 
   get<T>(path: string): Promise<T> {

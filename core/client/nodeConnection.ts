@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Client } from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
-import { errorFromWire, Unavailable } from '../errors.ts';
+import { pemList } from '../crypto/pem.ts';
+import { errorFromWire, Unauthenticated, Unavailable } from '../errors.ts';
 import { parseHostPort } from '../net/index.ts';
 import { hostCertVerifier } from '../ssh/hostCert.ts';
 import { CLIENT_HOST_KEY_ALGOS, certKey, ssh2 } from '../ssh/ssh2.ts';
 import { type RelayAnswer, type RelayRequest, readHeader, writeHeader } from '../tunnel/header.ts';
-import type { Profile } from './profile.ts';
+import { type Profile, refreshTrust } from './profile.ts';
 
 /** The proxy's answer to a relay request, with the open socket that now carries raw SSH to the node. */
 export interface Relay {
@@ -25,7 +26,7 @@ export async function openRelay(p: Profile, node: string, login: string, port?: 
   const sock = tlsConnect({
     host,
     port: proxyPort,
-    ca: readFileSync(p.casPath, 'utf8'),
+    ca: pemList(readFileSync(p.casPath, 'utf8')),
     cert: readFileSync(p.tlsCertPath, 'utf8'),
     key: readFileSync(p.tlsKeyPath, 'utf8'),
     ALPNProtocols: ['tp-ssh'],
@@ -33,7 +34,7 @@ export async function openRelay(p: Profile, node: string, login: string, port?: 
   });
   await new Promise<void>((resolve, reject) => {
     sock.once('secureConnect', resolve);
-    sock.once('error', (err) => reject(new Unavailable(`cannot reach the proxy at ${p.proxy}: ${err.message}`)));
+    sock.once('error', (err) => reject(proxyTlsError(p.proxy, err)));
   });
   writeHeader(sock, { v: 1, node, login, port } satisfies RelayRequest);
   const answer = await readHeader<RelayAnswer>(sock);
@@ -41,7 +42,19 @@ export async function openRelay(p: Profile, node: string, login: string, port?: 
     sock.destroy();
     throw errorFromWire(answer.error.code, answer.error.message);
   }
+  // The answer came over TLS this profile verified: take on the cluster's current CAs (rotation).
+  refreshTrust(p, answer.hostCa ?? [], answer.tlsCa ?? []);
   return { sock, hostId: answer.hostId, name: answer.name };
+}
+
+/** A failed TLS connection to the proxy, explained: an unverifiable certificate usually means a CA rotation. */
+export function proxyTlsError(proxy: string, err: Error): Unavailable | Unauthenticated {
+  if (/certificate|self[- ]signed|UNABLE_TO|CERT_/i.test(err.message))
+    return new Unauthenticated(
+      `the proxy at ${proxy} presents a certificate this profile does not trust (${err.message}); the cluster may ` +
+        'have rotated its CAs since you last connected: run `tp login` again (with --insecure or --ca-file as on first contact)',
+    );
+  return new Unavailable(`cannot reach the proxy at ${proxy}: ${err.message}`);
 }
 
 /** Host CA keys from the profile's known_hosts. */

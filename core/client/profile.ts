@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseCert } from '../crypto/sshcert.ts';
@@ -76,9 +76,29 @@ export function saveProfile(data: ProfileData, m: ProfileMaterial): Profile {
   write(p.tlsKeyPath, m.tlsKey, 0o600);
   write(p.tlsCertPath, m.tlsCert, 0o644);
   write(p.casPath, m.tlsCa.join(''), 0o644);
-  write(p.knownHostsPath, m.hostCa.map((k) => `@cert-authority * ${k}\n`).join(''), 0o644);
+  write(p.knownHostsPath, knownHostsText(m.hostCa), 0o644);
   write(join(tpHome(), 'profile.json'), `${JSON.stringify(data, null, 2)}\n`, 0o600);
   return loadProfile()!;
+}
+
+const knownHostsText = (hostCa: string[]) => hostCa.map((k) => `@cert-authority * ${k}\n`).join('');
+
+/**
+ * Replaces the profile's trusted host and TLS CAs with the cluster's current ones (during a CA rotation both old
+ * and new), as learned over a connection this profile's trust verified. Returns true when anything changed.
+ */
+export function refreshTrust(p: Profile, hostCa: string[], tlsCa: string[]): boolean {
+  if (hostCa.length === 0 || tlsCa.length === 0) return false;
+  let changed = false;
+  const update = (path: string, text: string) => {
+    if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+    writeFileSync(`${path}.tmp`, text, { mode: 0o644 });
+    renameSync(`${path}.tmp`, path);
+    changed = true;
+  };
+  update(p.knownHostsPath, knownHostsText(hostCa));
+  update(p.casPath, tlsCa.join(''));
+  return changed;
 }
 
 /** The active profile, or undefined when not logged in. */

@@ -1,5 +1,7 @@
+import type { ClusterCas } from '../agent/identityFollower.ts';
 import type { AuditInput } from '../audit/events.ts';
 import { EventSpool } from '../audit/spool.ts';
+import type { PublicCa } from '../auth/cas.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import type { ApiClient } from '../client/apiClient.ts';
@@ -40,11 +42,20 @@ class Cached<T> {
   }
 }
 
+/** Auth's answer to ping. */
+export interface AuthPing {
+  cluster: string;
+  secondFactor: 'otp' | 'off';
+  sessionRecording: 'node' | 'off';
+}
+
 /** The proxy's read view of cluster state (nodes, locks, roles), cached briefly so routing never waits on auth. */
 export class ClusterView {
   readonly nodesCache: Cached<NodeRecord[]>;
   private readonly locksCache: Cached<StoredLock[]>;
   private readonly rolesCache: Cached<Role[]>;
+  readonly casCache: Cached<ClusterCas & { cluster: string }>;
+  private readonly pingCache: Cached<AuthPing>;
 
   private readonly spool: EventSpool;
 
@@ -62,6 +73,26 @@ export class ClusterView {
     this.nodesCache = new Cached(() => auth.get<NodeRecord[]>('/v1/nodes'), ttlMs);
     this.locksCache = new Cached(() => auth.get<StoredLock[]>('/v1/locks'), ttlMs);
     this.rolesCache = new Cached(() => auth.get<Role[]>('/v1/roles'), ttlMs * 5);
+    this.pingCache = new Cached(() => auth.get<AuthPing>('/v1/ping'), ttlMs * 5);
+    this.casCache = new Cached(async () => {
+      const [user, host, tls, rotation] = await Promise.all([
+        auth.get<PublicCa>('/v1/cas/user'),
+        auth.get<PublicCa>('/v1/cas/host'),
+        auth.get<PublicCa>('/v1/cas/tls'),
+        auth.get<ClusterCas['rotation']>('/v1/rotation'),
+      ]);
+      return { cluster: user.cluster, userCa: user.sshKeys, hostCa: host.sshKeys, tlsCa: tls.tlsCerts, rotation };
+    }, ttlMs);
+  }
+
+  /** What auth says about the cluster (name, second factor, recording mode). */
+  ping(): Promise<AuthPing> {
+    return this.pingCache.get();
+  }
+
+  /** The cluster's CAs (signing key first, then every other trusted key) and the rotation phase. */
+  cas(): Promise<ClusterCas & { cluster: string }> {
+    return this.casCache.get() as Promise<ClusterCas & { cluster: string }>;
   }
 
   nodes(): Promise<NodeRecord[]> {

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import type { Connection } from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { AccessDenied, describe, Locked, TpError } from '../errors.ts';
@@ -27,73 +27,97 @@ export interface JumpOptions {
  * certificate, then carries each direct-tcpip channel to the named node (through its tunnel or directly). Only
  * forwarding is served, never a shell; the SSH session to the node stays end to end.
  */
-export async function startJumpServer(o: JumpOptions): Promise<{ addr: string; close(): void }> {
-  const cas = o.userCa.map((l) => parseAuthorizedKey(l).blob);
-  const server = new (ssh2().Server)(
-    { hostKeys: [{ key: certKey(o.hostKey, o.hostCert) } as never], ident: 'tp-proxy' },
-    (conn: Connection, info: { ip: string }) => {
-      let user: VerifiedUser | undefined;
-      conn.on('authentication', (ctx) => {
-        if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
-        try {
-          const v = verifyUserAuth(ctx as never, { cas, now: Date.now(), remoteIp: info.ip });
-          if (!v.queryOnly) user = v;
-          ctx.accept();
-        } catch (err) {
-          if (ctx.key.algo.includes('-cert-')) {
-            o.view.emit([
-              {
-                type: 'auth.attempt',
-                success: false,
-                login: ctx.username,
-                error: describe(err),
-                'addr.remote': info.ip,
-              },
-            ]);
-          }
-          ctx.reject(['publickey']);
-        }
-      });
-      conn.on('ready', () => {
-        conn.on('session', (_accept, reject) => reject?.());
-        conn.on('tcpip', async (accept, reject, t) => {
+export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
+  let cas = o.userCa.map((l) => parseAuthorizedKey(l).blob);
+  let ssh: ReturnType<typeof sshServer> | undefined;
+  // Connections are accepted here and injected into an ssh2 server, which is remade when the host cert changes.
+  const server = createServer((sock) => {
+    ssh ??= sshServer(o.hostKey, o.hostCert);
+    ssh.injectSocket(sock as never);
+  });
+  const sshServer = (hostKey: string, hostCert: string) =>
+    new (ssh2().Server)(
+      { hostKeys: [{ key: certKey(hostKey, hostCert) } as never], ident: 'tp-proxy' },
+      (conn: Connection, info: { ip: string }) => {
+        let user: VerifiedUser | undefined;
+        conn.on('authentication', (ctx) => {
+          if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
           try {
-            const name = t.destIP.endsWith(`.${o.cluster}`) ? t.destIP.slice(0, -(o.cluster.length + 1)) : t.destIP;
-            const node = await o.view.resolveNode(name);
-            const lock = (await o.view.lockFor({ user: user!.username })) ?? (await o.view.lockFor({ node }));
-            if (lock) throw new Locked(`locked: ${lock.message}`);
-            if (!nodeVisible(await o.view.rolesNamed(user!.roles), node.labels)) {
-              throw new AccessDenied(`access to node "${node.name}" is not allowed by your roles`);
-            }
-            const upstream = await dialNode(node, o.tunnels, o.dialTls, {
-              client: `${info.ip}:0`,
-              user: user!.username,
-            });
-            splice(accept(), upstream);
+            const v = verifyUserAuth(ctx as never, { cas, now: Date.now(), remoteIp: info.ip });
+            if (!v.queryOnly) user = v;
+            ctx.accept();
           } catch (err) {
-            if (!(err instanceof TpError)) log.error('jump forward failed', { error: describe(err) });
-            o.view.emit([
-              {
-                type: 'auth.attempt',
-                success: false,
-                user: user?.username,
-                target: t.destIP,
-                error: describe(err),
-                'addr.remote': info.ip,
-              },
-            ]);
-            reject();
+            if (ctx.key.algo.includes('-cert-')) {
+              o.view.emit([
+                {
+                  type: 'auth.attempt',
+                  success: false,
+                  login: ctx.username,
+                  error: describe(err),
+                  'addr.remote': info.ip,
+                },
+              ]);
+            }
+            ctx.reject(['publickey']);
           }
         });
-      });
-      conn.on('error', (err) => log.debug('jump connection error', { error: describe(err) }));
-    },
-  );
+        conn.on('ready', () => {
+          conn.on('session', (_accept, reject) => reject?.());
+          conn.on('tcpip', async (accept, reject, t) => {
+            try {
+              const name = t.destIP.endsWith(`.${o.cluster}`) ? t.destIP.slice(0, -(o.cluster.length + 1)) : t.destIP;
+              const node = await o.view.resolveNode(name);
+              const lock = (await o.view.lockFor({ user: user!.username })) ?? (await o.view.lockFor({ node }));
+              if (lock) throw new Locked(`locked: ${lock.message}`);
+              if (!nodeVisible(await o.view.rolesNamed(user!.roles), node.labels)) {
+                throw new AccessDenied(`access to node "${node.name}" is not allowed by your roles`);
+              }
+              const upstream = await dialNode(node, o.tunnels, o.dialTls, {
+                client: `${info.ip}:0`,
+                user: user!.username,
+              });
+              splice(accept(), upstream);
+            } catch (err) {
+              if (!(err instanceof TpError)) log.error('jump forward failed', { error: describe(err) });
+              o.view.emit([
+                {
+                  type: 'auth.attempt',
+                  success: false,
+                  user: user?.username,
+                  target: t.destIP,
+                  error: describe(err),
+                  'addr.remote': info.ip,
+                },
+              ]);
+              reject();
+            }
+          });
+        });
+        conn.on('error', (err) => log.debug('jump connection error', { error: describe(err) }));
+      },
+    );
   const [host, port] = parseHostPort(o.listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const a = server.address() as AddressInfo;
-  return { addr: `${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`, close: () => server.close() };
+  return {
+    addr: `${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`,
+    close: () => server.close(),
+    setIdentity: (hostKey, hostCert, userCa) => {
+      o.hostKey = hostKey;
+      o.hostCert = hostCert;
+      cas = userCa.map((l) => parseAuthorizedKey(l).blob);
+      ssh = undefined;
+    },
+  };
+}
+
+/** A running jump port. */
+export interface JumpServer {
+  addr: string;
+  close(): void;
+  /** Presents a new host certificate and trusts new user CAs from the next connection on (CA rotation). */
+  setIdentity(hostKey: string, hostCert: string, userCa: string[]): void;
 }

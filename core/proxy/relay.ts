@@ -21,11 +21,17 @@ export async function relaySsh(
   view: ClusterView,
   tunnels: TunnelRegistry,
   tls: DialTls,
+  /** Why TLS did not accept the client's certificate, when it offered one. */
+  certError?: string,
 ): Promise<void> {
   const client = `${socket.remoteAddress}:${socket.remotePort}`;
   let req: RelayRequest | undefined;
   const answer = (a: RelayAnswer) => socket.write(`${JSON.stringify(a)}\n`);
   try {
+    if (who.kind !== 'user' && certError)
+      throw new Unauthenticated(
+        `your certificate is not accepted (${certError}): it expired or comes from a CA the cluster has rotated out; run \`tp login\``,
+      );
     if (who.kind !== 'user') throw new Unauthenticated('a user certificate is required: run `tp login`');
     req = await readHeader<RelayRequest>(socket);
     if (typeof req?.node !== 'string' || typeof req.login !== 'string') throw new AccessDenied('bad relay request');
@@ -35,8 +41,9 @@ export async function relaySsh(
     const nodeLock = await view.lockFor({ node });
     if (nodeLock) throw lockedError(`node "${node.name}"`, nodeLock);
     checkNodeAccess(await view.rolesNamed(who.roles), who.traits ?? {}, req.login, node.labels);
+    const cas = await view.cas();
     const upstream = await dialNode(node, tunnels, tls, { client, user: who.name });
-    answer({ ok: true, hostId: node.hostId, name: node.name });
+    answer({ ok: true, hostId: node.hostId, name: node.name, hostCa: cas.hostCa, tlsCa: cas.tlsCa });
     socket.resume();
     splice(socket, upstream);
   } catch (err) {

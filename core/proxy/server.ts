@@ -1,6 +1,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { IdentityFollower } from '../agent/identityFollower.ts';
 import { ANONYMOUS, type Identity, identityFromCert } from '../auth/identity.ts';
 import type { ApiClient } from '../client/apiClient.ts';
 import type { HostIdentity } from '../client/hostIdentity.ts';
@@ -35,6 +37,12 @@ export interface ProxyOptions {
   sshListen?: string;
   /** File of the proxy's audit event spool; in memory when absent. */
   spoolPath?: string;
+  /** Name the proxy reports under in `tp rotate status` (default: the host name). */
+  name?: string;
+  /** How often the proxy checks for CA rotation changes (ms). Default 5 s. */
+  rotationPollMs?: number;
+  /** Called with the identity after a CA rotation renewed it (standalone proxies save it). */
+  onIdentity?: (id: HostIdentity) => void;
 }
 
 /** A running proxy. */
@@ -100,7 +108,14 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       }
       switch (socket.alpnProtocol) {
         case ALPN.ssh:
-          void relaySsh(socket, who, view, tunnels, dialTls);
+          void relaySsh(
+            socket,
+            who,
+            view,
+            tunnels,
+            dialTls,
+            !socket.authorized && socket.getPeerCertificate()?.raw ? String(socket.authorizationError) : undefined,
+          );
           return;
         case ALPN.tunnel:
           if (who.kind !== 'node') {
@@ -112,7 +127,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
           return;
         default:
           identities.set(socket, who);
-          if (who.kind === 'user')
+          if (who.kind === 'user' || who.kind === 'node')
             peerCerts.set(socket, Buffer.from(socket.getPeerCertificate().raw).toString('base64'));
           http.emit('connection', socket);
       }
@@ -140,8 +155,31 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       })
     : undefined;
   info.sshJumpAddr = jump?.addr;
+  const follower = new IdentityFollower(
+    opts.identity,
+    {
+      fetch: () => view.cas(),
+      reissue: (req) => opts.auth.post('/v1/certs/reissue', req),
+      report: async (r) => {
+        await opts.auth.post('/v1/rotation/report', r);
+      },
+    },
+    opts.name ?? hostname(),
+    (id) => {
+      server.setSecureContext({ cert: id.tlsCert, key: id.tlsKey, ca: id.tlsCa });
+      Object.assign(dialTls, { cert: id.tlsCert, key: id.tlsKey, ca: id.tlsCa });
+      opts.auth.setTls({ ca: id.tlsCa.join(''), cert: id.tlsCert, key: id.tlsKey });
+      jump?.setIdentity(id.sshKey, id.sshCert, id.userCa);
+      opts.onIdentity?.(id);
+      log.info('proxy picked up new CA keys');
+    },
+    30_000,
+  );
+  void follower.step();
+  const rotationTimer = setInterval(() => void follower.step(), opts.rotationPollMs ?? 5000);
   log.info('proxy started', { addr, publicAddr: info.publicAddr, sshJump: jump?.addr });
   const close = async () => {
+    clearInterval(rotationTimer);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     tunnels.closeAll();
     jump?.close();

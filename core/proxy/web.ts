@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
-import type { PublicCa } from '../auth/cas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { AccessDenied, Unauthenticated } from '../errors.ts';
@@ -70,7 +69,7 @@ export function webRoutes(
       'GET',
       /^\/webapi\/ping$/,
       async () => {
-        const p = await auth.get<{ cluster: string; secondFactor: string }>('/v1/ping');
+        const p = await view.ping();
         return {
           cluster: p.cluster,
           secondFactor: p.secondFactor,
@@ -84,10 +83,8 @@ export function webRoutes(
       'GET',
       /^\/webapi\/cas$/,
       async () => {
-        const [user, host, tls] = await Promise.all(
-          (['user', 'host', 'tls'] as const).map((t) => auth.get<PublicCa>(`/v1/cas/${t}`)),
-        );
-        return { cluster: user!.cluster, userCa: user!.sshKeys, hostCa: host!.sshKeys, tlsCa: tls!.tlsCerts };
+        const c = await view.cas();
+        return { cluster: c.cluster, userCa: c.userCa, hostCa: c.hostCa, tlsCa: c.tlsCa, rotation: c.rotation };
       },
     ],
     [
@@ -135,13 +132,32 @@ export function webRoutes(
       /^\/webapi\/agent\/state$/,
       async ({ who }) => {
         requireKind(who, 'node');
-        const [user, roles, locks, ping] = await Promise.all([
-          auth.get<PublicCa>('/v1/cas/user'),
-          view.roles(),
-          view.locks(),
-          auth.get<{ sessionRecording: 'node' | 'off' }>('/v1/ping'),
-        ]);
-        return { userCa: user.sshKeys, roles, locks, sessionRecording: ping.sessionRecording };
+        const [cas, roles, locks, ping] = await Promise.all([view.cas(), view.roles(), view.locks(), view.ping()]);
+        return {
+          userCa: cas.userCa,
+          hostCa: cas.hostCa,
+          tlsCa: cas.tlsCa,
+          rotation: cas.rotation,
+          roles,
+          locks,
+          sessionRecording: ping.sessionRecording,
+        };
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/agent\/rotation$/,
+      async ({ who, body, req }) => {
+        requireKind(who, 'node');
+        return auth.call('POST', '/v1/rotation/report', body, { [FORWARDED_CERT]: peerCert(req)! });
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/agent\/reissue$/,
+      async ({ who, body, req }) => {
+        requireKind(who, 'node');
+        return auth.call('POST', '/v1/certs/reissue', body, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
     [

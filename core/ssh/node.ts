@@ -72,6 +72,18 @@ export class SshNode {
     return this.server;
   }
 
+  /**
+   * Presents a new host key and certificate (renewed in a CA rotation) on connections from now on; open
+   * connections keep the one they negotiated.
+   */
+  setHostIdentity(hostKey: string, hostCert: string): void {
+    parseOpenSSHPrivateKey(hostKey);
+    parseCert(hostCert);
+    this.o.hostKey = hostKey;
+    this.o.hostCert = hostCert;
+    this.server = undefined;
+  }
+
   /** Serves one incoming byte stream carrying SSH (from the tunnel or the direct listener). */
   serve(stream: Duplex, client: string): void {
     const i = client.lastIndexOf(':');

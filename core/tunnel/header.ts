@@ -63,5 +63,12 @@ export interface RelayRequest {
 }
 
 export type RelayAnswer =
-  | { ok: true; hostId: string; name: string }
+  | {
+      ok: true;
+      hostId: string;
+      name: string;
+      /** The cluster's current host and TLS CAs: clients refresh their trust from them (CA rotation). */
+      hostCa?: string[];
+      tlsCa?: string[];
+    }
   | { ok: false; error: { code: string; message: string } };

@@ -6,6 +6,7 @@ import { issueHostCerts } from '../../core/auth/issuer.ts';
 import { localHostIdentity } from '../../core/auth/localIdentity.ts';
 import { type AuthServer, type AuthServerOptions, startAuthServer } from '../../core/auth/server.ts';
 import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
+import type { HostIdentity } from '../../core/client/hostIdentity.ts';
 import { generateKeyPair } from '../../core/crypto/keys.ts';
 import { type ProxyServer, startProxy } from '../../core/proxy/server.ts';
 
@@ -31,6 +32,7 @@ export async function startTestAuth(opts: Partial<AuthServerOptions> = {}): Prom
   const options = {
     clusterName: 'test.cluster',
     storage: { type: 'sqlite' as const },
+    rotationTickMs: 200,
     listen: '127.0.0.1:0',
     secondFactor: 'off' as const,
     ...opts,
@@ -113,6 +115,8 @@ export interface TestCluster extends AsyncDisposable {
   agentDirs: Map<string, string>;
   /** Starts (and joins, with a token) one more agent. */
   addAgent(spec: TestAgentSpec): Promise<Agent>;
+  /** Stops an agent and starts it again on its data dir, with a fresh join token or without one. */
+  restartAgent(name: string, o: { token: boolean }): Promise<Agent>;
   /** Stops the proxy (dropping every tunnel) and starts a new one on the same address. */
   restartProxy(): Promise<ProxyServer>;
   close(): Promise<void>;
@@ -139,24 +143,34 @@ export async function startTestCluster(
     cert: proxyIdentity.tlsCert,
     key: proxyIdentity.tlsKey,
   });
+  let currentProxyIdentity = proxyIdentity;
   const proxyOptions = (listen: string) => ({
     listen,
     sshListen: '127.0.0.1:0',
-    identity: proxyIdentity,
+    identity: currentProxyIdentity,
     auth: proxyApi,
     version: 'test',
     cacheMs: 0,
     tunnelKeepaliveMs: 1000,
+    rotationPollMs: 200,
+    onIdentity: (id: HostIdentity) => {
+      currentProxyIdentity = id;
+    },
   });
   const firstProxy = await startProxy(proxyOptions('127.0.0.1:0'));
   const agents = new Map<string, Agent>();
   const dirs: string[] = [];
   const agentDirs = new Map<string, string>();
-  const addAgent = async (spec: TestAgentSpec) => {
-    const { token } = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 });
-    const dataDir = mkdtempSync(join(tmpdir(), 'tp-agent-'));
-    dirs.push(dataDir);
-    agentDirs.set(spec.name, dataDir);
+  const specs = new Map<string, TestAgentSpec>();
+  const addAgent = async (spec: TestAgentSpec, again?: { token: boolean }) => {
+    const token = again?.token === false ? undefined : await nodeToken();
+    let dataDir = agentDirs.get(spec.name);
+    if (!again || !dataDir) {
+      dataDir = mkdtempSync(join(tmpdir(), 'tp-agent-'));
+      dirs.push(dataDir);
+      agentDirs.set(spec.name, dataDir);
+    }
+    specs.set(spec.name, spec);
     const agent = await startAgent({
       dataDir,
       proxy: cluster.proxy.addr,
@@ -174,6 +188,14 @@ export async function startTestCluster(
     agents.set(spec.name, agent);
     if (!spec.direct) await waitFor(`tunnel of ${spec.name}`, () => cluster.proxy.tunnels.has(agent.hostId));
     return agent;
+  };
+  const nodeToken = async () =>
+    (await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 })).token;
+  const restartAgent = async (name: string, o: { token: boolean }) => {
+    const spec = specs.get(name);
+    if (!spec) throw new Error(`no agent ${name}`);
+    await agents.get(name)?.close();
+    return addAgent(spec, o);
   };
   const restartProxy = async () => {
     const addr = cluster.proxy.addr;
@@ -193,6 +215,7 @@ export async function startTestCluster(
     agents,
     agentDirs,
     addAgent,
+    restartAgent,
     restartProxy,
     close,
     [Symbol.asyncDispose]: close,

@@ -1,0 +1,307 @@
+import { caPin } from '../agent/join.ts';
+import { fingerprint, formatAuthorizedKey, parseAuthorizedKey } from '../crypto/keys.ts';
+import { parseCert, verifyCert } from '../crypto/sshcert.ts';
+import { AccessDenied, BadParameter, CompareFailed } from '../errors.ts';
+import { log } from '../log.ts';
+import { CA_TYPES, type CaType, type StoredCaKeys } from './cas.ts';
+import type { Identity } from './identity.ts';
+import { issueHostCerts } from './issuer.ts';
+import {
+  caughtUp,
+  NEXT_PHASE,
+  newRotationId,
+  type RotationPhase,
+  type RotationReport,
+  type RotationState,
+  RotationStore,
+  type TrackedServer,
+} from './rotation.ts';
+import type { AuthService } from './service.ts';
+
+/** A tracked server and where it stands. */
+export interface ServerProgress extends TrackedServer {
+  /** The rotation and phase it last reported, and when. */
+  rotationId?: string;
+  phase?: RotationPhase;
+  at?: number;
+  caughtUp: boolean;
+}
+
+/** What `tp rotate status` shows. */
+export interface RotationStatus {
+  state: RotationState;
+  /** Per CA: fingerprints of the signing key and of every trusted key. */
+  cas: { type: CaType; active: string; trusted: string[] }[];
+  servers: ServerProgress[];
+  /** What automatic mode waits for next, in words; absent in standby and manual mode. */
+  waitingFor?: string;
+}
+
+/** Options of `tp rotate start`. */
+export interface StartRotation {
+  types: CaType[];
+  mode: 'auto' | 'manual';
+  graceMs: number;
+  timeoutMs: number;
+}
+
+const PROXY_LIVE_MS = 90_000;
+
+function keysFingerprint(k: StoredCaKeys): string {
+  if (k.ssh) return fingerprint(parseAuthorizedKey(k.ssh.pub).blob);
+  return k.tls ? caPin(k.tls.cert) : '';
+}
+
+/** `tp rotate`: starts, advances and rolls back CA rotations; collects servers' reports; advances automatic mode. */
+export class RotationOps {
+  readonly store: RotationStore;
+  /** Revision of the state this server last applied to the CAs. */
+  private applied = -1;
+
+  constructor(private readonly s: AuthService) {
+    this.store = new RotationStore(s.deps.backend);
+  }
+
+  private now(): number {
+    return this.s.deps.clock.now();
+  }
+
+  /** The rotation's ID and phase: what servers need to follow it. */
+  async brief(): Promise<{ id: string; phase: RotationPhase }> {
+    const { state } = await this.store.get();
+    return { id: state.id, phase: state.phase };
+  }
+
+  /** The state, the CAs' keys and each tracked server's progress. */
+  async status(who: Identity): Promise<RotationStatus> {
+    await this.s.authorize(who, 'cluster', 'read');
+    const { state } = await this.store.get();
+    const reports = await this.store.reports();
+    const servers = state.servers.map((t) => {
+      const r = reports.get(t.id);
+      return { ...t, rotationId: r?.rotationId, phase: r?.phase, at: r?.at, caughtUp: caughtUp(state, r) };
+    });
+    const cas = CA_TYPES.map((type) => {
+      const st = this.s.loaded[type].stored;
+      return {
+        type,
+        active: keysFingerprint(st.active),
+        trusted: [st.active, ...st.additional].map(keysFingerprint),
+      };
+    });
+    return { state, cas, servers, waitingFor: this.waitingFor(state, servers) };
+  }
+
+  private waitingFor(s: RotationState, servers: ServerProgress[]): string | undefined {
+    if (s.phase === 'standby' || s.mode === 'manual') return undefined;
+    const behind = servers.filter((x) => !x.caughtUp).map((x) => `${x.kind} ${x.name}`);
+    if (behind.length) return `${behind.length} server(s) to report ${s.phase}: ${behind.join(', ')}`;
+    if (s.phase === 'update_servers' && this.now() < s.started + s.graceMs)
+      return `the grace period, until ${new Date(s.started + s.graceMs).toISOString()}`;
+    return undefined;
+  }
+
+  /** Starts a rotation of `types`; refused while another one runs. */
+  async start(who: Identity, o: StartRotation): Promise<RotationState> {
+    await this.s.authorize(who, 'cluster', 'update');
+    if (o.types.length === 0) throw new BadParameter('nothing to rotate: give --type user, host, tls or all');
+    const { state, revision } = await this.store.get();
+    if (state.phase !== 'standby')
+      throw new BadParameter(
+        `a rotation of ${state.types.join(', ')} is already in phase ${state.phase}: finish it (tp rotate status) or roll it back (tp rotate rollback)`,
+      );
+    const now = this.now();
+    const next: RotationState = {
+      id: newRotationId(),
+      phase: 'init',
+      types: o.types,
+      mode: o.mode,
+      started: now,
+      phaseSince: now,
+      graceMs: o.graceMs,
+      timeoutMs: o.timeoutMs,
+      servers: await this.liveServers(now),
+      last: state.last,
+    };
+    await this.store.swap(revision, next);
+    await this.sync();
+    await this.s.emit({
+      type: 'rotation.start',
+      user: who.name,
+      rotation_id: next.id,
+      ca_types: o.types,
+      mode: o.mode,
+    });
+    log.info('CA rotation started', { id: next.id, types: o.types, mode: o.mode });
+    return next;
+  }
+
+  /** Agents with a live heartbeat and proxies that reported lately: who automatic mode will wait for. */
+  private async liveServers(now: number): Promise<TrackedServer[]> {
+    const nodes = (await this.s.deps.nodes.list()).filter((n) => !n.agentless);
+    const proxies = [...(await this.store.reports()).values()].filter(
+      (r) => r.kind === 'proxy' && now - r.at < PROXY_LIVE_MS,
+    );
+    return [
+      ...proxies.map((p) => ({ id: p.id, kind: 'proxy' as const, name: p.name })),
+      ...nodes.map((n) => ({ id: n.hostId, kind: 'node' as const, name: n.name })),
+    ];
+  }
+
+  /** Moves to `phase`, which must be the next one (or `rollback`); manual mode's step, and automatic mode's too. */
+  async setPhase(who: Identity, phase: RotationPhase): Promise<RotationState> {
+    await this.s.authorize(who, 'cluster', 'update');
+    const { state, revision } = await this.store.get();
+    return this.transition(state, revision, phase, who.name);
+  }
+
+  /** Rolls the running rotation back: the old CAs sign again, servers get certificates from them again. */
+  async rollback(who: Identity): Promise<RotationState> {
+    await this.s.authorize(who, 'cluster', 'update');
+    const { state, revision } = await this.store.get();
+    if (state.phase === 'standby') throw new BadParameter('no rotation is running: nothing to roll back');
+    if (state.phase === 'rollback') throw new BadParameter('the rotation is already rolling back');
+    return this.transition(state, revision, 'rollback', who.name);
+  }
+
+  private async transition(
+    state: RotationState,
+    revision: number,
+    phase: RotationPhase,
+    by: string,
+  ): Promise<RotationState> {
+    const allowed = phase === 'rollback' ? state.phase !== 'standby' : NEXT_PHASE[state.phase] === phase;
+    if (!allowed) {
+      const next = NEXT_PHASE[state.phase];
+      throw new BadParameter(
+        state.phase === 'standby'
+          ? 'no rotation is running: start one with `tp rotate start --type all`'
+          : `cannot go from ${state.phase} to ${phase}; the next phase is ${next}${state.phase !== 'rollback' ? ' (or rollback)' : ''}`,
+      );
+    }
+    const now = this.now();
+    const next: RotationState = { ...state, phase, phaseSince: now, stalled: undefined };
+    if (phase === 'standby')
+      next.last = {
+        id: state.id,
+        result: state.phase === 'rollback' ? 'rolled_back' : 'completed',
+        at: now,
+        types: state.types,
+      };
+    await this.store.swap(revision, next);
+    await this.sync();
+    const type =
+      phase === 'rollback' ? 'rotation.rollback' : phase === 'standby' ? 'rotation.complete' : 'rotation.phase';
+    await this.s.emit({
+      type,
+      user: by,
+      rotation_id: state.id,
+      phase,
+      from: state.phase,
+      ca_types: state.types,
+      result: next.last?.id === state.id && phase === 'standby' ? next.last.result : undefined,
+    });
+    log.info('CA rotation phase', { id: state.id, from: state.phase, to: phase });
+    return next;
+  }
+
+  /** A node or proxy says it holds the CAs and certificates of `phase` (its identity comes from its certificate). */
+  async report(who: Identity, r: { rotationId: string; phase: RotationPhase; name: string }): Promise<void> {
+    if (who.kind !== 'node' && who.kind !== 'proxy') throw new AccessDenied('only nodes and proxies report rotation');
+    if (r.rotationId !== '' && r.rotationId !== (await this.store.get()).state.id) return; // a stale report
+    const report: RotationReport = { ...r, id: who.name, kind: who.kind, at: this.now() };
+    await this.store.report(report);
+  }
+
+  /**
+   * Applies the stored state to the CAs and reloads them when they changed. Every auth server runs this on each
+   * tick, so all of them sign and trust the same keys within a tick of a transition made anywhere.
+   */
+  async sync(): Promise<RotationState> {
+    const { state, revision } = await this.store.get();
+    if (revision !== this.applied) {
+      await this.store.applyToCas(state, this.now());
+      await this.s.reloadCas();
+      this.applied = revision;
+    }
+    return state;
+  }
+
+  /** One step of automatic mode: advance when every tracked server caught up (and grace passed), else watch for stalls. */
+  async tick(): Promise<void> {
+    const state = await this.sync();
+    if (state.phase === 'standby' || state.mode !== 'auto') return;
+    const { revision } = await this.store.get();
+    const reports = await this.store.reports();
+    const behind = state.servers.filter((t) => !caughtUp(state, reports.get(t.id)));
+    const now = this.now();
+    if (behind.length === 0) {
+      if (state.phase === 'update_servers' && now < state.started + state.graceMs) return;
+      const next = NEXT_PHASE[state.phase]!;
+      try {
+        await this.transition(state, revision, next, 'auto');
+      } catch (err) {
+        if (!(err instanceof CompareFailed)) throw err;
+      }
+      return;
+    }
+    if (!state.stalled && now - state.phaseSince > state.timeoutMs) {
+      const waiting = behind.map((t) => `${t.kind} ${t.name} (${t.id})`);
+      try {
+        await this.store.swap(revision, { ...state, stalled: { since: now, waiting } });
+      } catch (err) {
+        if (!(err instanceof CompareFailed)) throw err;
+        return;
+      }
+      await this.s.emit({
+        type: 'rotation.stalled',
+        success: false,
+        user: 'auto',
+        rotation_id: state.id,
+        phase: state.phase,
+        error: `waited ${Math.round(state.timeoutMs / 1000)}s in ${state.phase} for ${waiting.join(', ')}`,
+      });
+      log.warn('CA rotation stalled: not advancing', { phase: state.phase, waiting });
+    }
+  }
+
+  /**
+   * New certificates for a node or proxy from the signing CAs, for the same keys and names as its current SSH host
+   * certificate (which must verify against a trusted host CA and belong to the caller).
+   */
+  async reissue(
+    who: Identity,
+    req: { sshCert?: string; tlsPublicKey: string },
+  ): Promise<{ sshCert?: string; tlsCert: string }> {
+    if (who.kind !== 'node' && who.kind !== 'proxy')
+      throw new AccessDenied('only nodes and proxies renew host certificates');
+    let principals: string[] = [who.name];
+    let sshPublicKey: string | undefined;
+    if (req.sshCert) {
+      const cert = verifyCert(parseCert(req.sshCert), {
+        cas: this.s.loaded.host.sshTrusted,
+        certType: 'host',
+        now: this.now() / 1000,
+      });
+      if (cert.keyId !== who.name)
+        throw new AccessDenied(`the SSH certificate belongs to ${cert.keyId}, not to ${who.name}`);
+      principals = cert.principals;
+      sshPublicKey = formatAuthorizedKey(cert.publicKey);
+    }
+    const out = await issueHostCerts({
+      hostCa: this.s.loaded.host,
+      tlsCa: this.s.loaded.tls,
+      cluster: this.s.cluster,
+      role: who.kind,
+      hostId: who.name,
+      hostName: principals[1] ?? who.name,
+      principals,
+      sshPublicKey,
+      tlsPublicKey: req.tlsPublicKey,
+      ttlMs: 365 * 86_400_000,
+      now: this.now(),
+    });
+    await this.s.emit({ type: 'cert.reissue', user: who.name, host_id: who.name, role: who.kind });
+    return { sshCert: out.sshCert, tlsCert: out.tlsCert };
+  }
+}
