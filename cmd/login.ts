@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { defineCommand } from 'citty';
-import { login, type ProxyPing, proxyApi } from '../core/client/login.ts';
+import { login, pingProxy } from '../core/client/login.ts';
 import { loadProfile, type Profile } from '../core/client/profile.ts';
 import { formatDuration } from '../core/clock.ts';
 import { BadParameter } from '../core/errors.ts';
@@ -29,7 +29,7 @@ export async function doLogin(o: {
   caFile?: string;
 }): Promise<{ profile: Profile; agent?: string }> {
   const trust = { insecure: o.insecure, caFile: o.caFile };
-  const ping = await proxyApi(o.proxy, trust).get<ProxyPing>('/webapi/ping');
+  const { ping } = await pingProxy(o.proxy, trust);
   const password = o.password ?? (await ask(`Password for ${o.user}@${ping.cluster}: `, true));
   const otp = o.otp ?? (ping.secondFactor === 'otp' ? await ask('Second-factor code (6 digits): ') : undefined);
   const profile = await login({ proxy: o.proxy, user: o.user, password, otp, ttlMs: o.ttlMs, trust });

@@ -124,3 +124,8 @@ export function describe(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? err.name;
   return String(err);
 }
+
+/** True when a connection failed because the peer's certificate did not verify (unknown or rotated-out CA). */
+export function isCertificateError(err: unknown): boolean {
+  return /certificate|self[- ]signed|UNABLE_TO|CERT_/i.test(describe(err));
+}

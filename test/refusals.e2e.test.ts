@@ -144,7 +144,7 @@ describe('refusals: clear message, audited, decided by the proxy before a byte r
       env: { TP_HOME: home },
       tp: (args) => tp(args, { env: { TP_HOME: home } }),
     };
-    await refused(mallory, 'dev1', 'a user certificate is required');
+    await refused(mallory, 'dev1', 'your certificate is not accepted by this cluster');
   });
 
   test('an expired certificate: tp ssh says to log in again; a live session ends when its certificate expires', async () => {

@@ -9,7 +9,7 @@ import type { StoredLock } from '../auth/locks.ts';
 import { ApiClient } from '../client/apiClient.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../client/hostIdentity.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
-import { BadParameter, describe, Unauthenticated } from '../errors.ts';
+import { BadParameter, describe, isCertificateError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
 import { parseHostPort } from '../net/index.ts';
 import type { Role } from '../rbac/index.ts';
@@ -81,7 +81,7 @@ async function probeIdentity(api: ApiClient): Promise<'ok' | 'unreachable' | 're
     return 'ok';
   } catch (err) {
     if (err instanceof Unauthenticated) return 'rejected';
-    if (/certificate|self[- ]signed|UNABLE_TO|CERT_/i.test(describe(err))) return 'rejected';
+    if (isCertificateError(err)) return 'rejected';
     log.warn('proxy unreachable at start; will keep trying', { error: describe(err) });
     return 'unreachable';
   }

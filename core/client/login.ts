@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
+import { isCertificateError } from '../errors.ts';
 import { ApiClient } from './apiClient.ts';
+import { proxyTlsError } from './nodeConnection.ts';
 import { loadProfile, type Profile, saveProfile } from './profile.ts';
 
 /** How the client decides to trust the proxy's TLS certificate. */
@@ -29,6 +31,22 @@ export interface ProxyPing {
   version: string;
 }
 
+/**
+ * Reaches the proxy and asks who it is. When the saved profile's CA no longer verifies the proxy (the cluster
+ * rotated its CAs), --insecure means first contact again; without it the error says what happened.
+ */
+export async function pingProxy(proxy: string, trust: ProxyTrust): Promise<{ api: ApiClient; ping: ProxyPing }> {
+  const api = proxyApi(proxy, trust);
+  try {
+    return { api, ping: await api.get<ProxyPing>('/webapi/ping') };
+  } catch (err) {
+    if (!isCertificateError(err)) throw err;
+    if (!trust.insecure || trust.caFile) throw proxyTlsError(proxy, err as Error);
+    const fresh = new ApiClient([proxy], { insecure: true });
+    return { api: fresh, ping: await fresh.get<ProxyPing>('/webapi/ping') };
+  }
+}
+
 export interface LoginInput {
   proxy: string;
   user: string;
@@ -40,8 +58,7 @@ export interface LoginInput {
 
 /** Makes fresh keys here, exchanges them (with password and code) for certificates, and saves the profile. */
 export async function login(i: LoginInput): Promise<Profile> {
-  const api = proxyApi(i.proxy, i.trust);
-  const ping = await api.get<ProxyPing>('/webapi/ping');
+  const { api, ping } = await pingProxy(i.proxy, i.trust);
   const ssh = generateKeyPair('ed25519');
   const tls = generateKeyPair('p256');
   const sshPublicKey = formatAuthorizedKey(sshPublicBlob(ssh.publicKey));

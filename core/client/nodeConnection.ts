@@ -3,7 +3,7 @@ import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Client } from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { pemList } from '../crypto/pem.ts';
-import { errorFromWire, Unauthenticated, Unavailable } from '../errors.ts';
+import { errorFromWire, isCertificateError, Unauthenticated, Unavailable } from '../errors.ts';
 import { parseHostPort } from '../net/index.ts';
 import { hostCertVerifier } from '../ssh/hostCert.ts';
 import { CLIENT_HOST_KEY_ALGOS, certKey, ssh2 } from '../ssh/ssh2.ts';
@@ -49,7 +49,7 @@ export async function openRelay(p: Profile, node: string, login: string, port?: 
 
 /** A failed TLS connection to the proxy, explained: an unverifiable certificate usually means a CA rotation. */
 export function proxyTlsError(proxy: string, err: Error): Unavailable | Unauthenticated {
-  if (/certificate|self[- ]signed|UNABLE_TO|CERT_/i.test(err.message))
+  if (isCertificateError(err))
     return new Unauthenticated(
       `the proxy at ${proxy} presents a certificate this profile does not trust (${err.message}); the cluster may ` +
         'have rotated its CAs since you last connected: run `tp login` again (with --insecure or --ca-file as on first contact)',

@@ -30,7 +30,7 @@ export async function relaySsh(
   try {
     if (who.kind !== 'user' && certError)
       throw new Unauthenticated(
-        `your certificate is not accepted (${certError}): it expired or comes from a CA the cluster has rotated out; run \`tp login\``,
+        `your certificate is not accepted by this cluster (${certError}): it expired, belongs to another cluster, or comes from a CA this cluster has rotated out; run \`tp login\``,
       );
     if (who.kind !== 'user') throw new Unauthenticated('a user certificate is required: run `tp login`');
     req = await readHeader<RelayRequest>(socket);
