@@ -1,9 +1,10 @@
 // `just bench` / `npm run bench`: every figure beside its OpenSSH reference from the same run, as a ratio.
-// BENCH_ONLY=certs,audit,ssh,rate,logins,ls,tunnels,footprint picks sections; BENCH_BYTES, BENCH_NODES and
-// BENCH_TUNNELS size them (defaults: 1 GiB, 10,000 nodes, 10,000 tunnels).
+// BENCH_ONLY=certs,audit,rotation,ssh,rate,logins,ls,tunnels,footprint picks sections; BENCH_BYTES, BENCH_NODES and
+// BENCH_TUNNELS, BENCH_ROTATION_AGENTS size them (defaults: 1 GiB, 10,000 nodes, 10,000 tunnels, 50 agents).
 import { benchAudit } from './audit.ts';
 import { benchCerts } from './certs.ts';
 import { startBenchCluster } from './cluster.ts';
+import { benchRotation } from './rotation.ts';
 import { benchFootprint, benchListing, benchLogins, benchSessionRate, benchTunnels } from './scale.ts';
 import { benchSsh } from './ssh.ts';
 import { printTable, type Row } from './table.ts';
@@ -13,6 +14,7 @@ const want = (s: string) => !only || only.includes(s);
 const rows: Row[] = [];
 if (want('certs')) rows.push(...(await benchCerts()));
 if (want('audit')) rows.push(...(await benchAudit()));
+if (want('rotation')) rows.push(...(await benchRotation()));
 const clusterSections = ['ssh', 'rate', 'logins', 'footprint', 'ls', 'tunnels'].filter(want);
 if (clusterSections.length) {
   const c = await startBenchCluster();
