@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../core/client/apiClient.ts';
+import { tpOk } from './helpers/cli.ts';
 import { freshDatabase, postgresAvailable } from './helpers/postgres.ts';
+
+/** Runs the tp CLI and parses its JSON output. */
+async function tpJson(args: string[]): Promise<unknown> {
+  return JSON.parse(await tpOk(args));
+}
 
 const entry = join(import.meta.dir, '..', 'cmd', 'tp.ts');
 const available = await postgresAvailable();
@@ -85,4 +91,43 @@ describe.skipIf(!available)('HA: two auth servers on one PostgreSQL', () => {
       await db.drop();
     }
   });
+
+  test('a rotation driven through either server: both sign and trust the same keys after every step', async () => {
+    const db = await freshDatabase();
+    const a = await startAuthProcess(db.url);
+    const b = await startAuthProcess(db.url).catch(async (err) => {
+      a.child.kill('SIGKILL');
+      throw err;
+    });
+    const on = (dataDir: string, args: string[]) =>
+      tpJson(['rotate', ...args, '--data-dir', dataDir, '--format', 'json']);
+    const keys = async (dataDir: string) =>
+      ((await on(dataDir, ['status'])) as { cas: { type: string; active: string; trusted: string[] }[] }).cas;
+    const converged = async (what: string) => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const [ka, kb] = [await keys(a.dataDir), await keys(b.dataDir)];
+        if (JSON.stringify(ka) === JSON.stringify(kb)) return ka;
+        if (Date.now() > deadline) throw new Error(`servers disagree after ${what}: ${JSON.stringify([ka, kb])}`);
+        await Bun.sleep(200);
+      }
+    };
+    try {
+      const before = await converged('start-up');
+      await on(a.dataDir, ['start', '--type', 'all', '--manual']);
+      expect((await converged('init via A')).every((c) => c.trusted.length === 2)).toBe(true);
+      await on(b.dataDir, ['phase', 'update_clients']);
+      const clients = await converged('update_clients via B');
+      expect(clients.map((c) => c.active)).not.toEqual(before.map((c) => c.active));
+      await on(a.dataDir, ['rollback']);
+      await converged('rollback via A');
+      await on(b.dataDir, ['phase', 'standby']);
+      expect(await converged('standby via B')).toEqual(before);
+    } finally {
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      await Promise.all([a.child.exited, b.child.exited]);
+      await db.drop();
+    }
+  }, 60_000);
 });
