@@ -58,7 +58,7 @@ export default defineCommand({
       ];
       const identity = await localHostIdentity(auth.service, 'proxy', hostname(), names);
       const client = new ApiClient([auth.addr], {
-        ca: identity.tlsCa.join(''),
+        ca: identity.tlsCa,
         cert: identity.tlsCert,
         key: identity.tlsKey,
       });

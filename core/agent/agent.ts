@@ -103,7 +103,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     saveHostIdentity(o.dataDir, identity);
     log.info('joined the cluster', { hostId: identity.hostId, cluster: identity.cluster });
   }
-  const tlsOf = (h: HostIdentity) => ({ ca: h.tlsCa.join(''), cert: h.tlsCert, key: h.tlsKey });
+  const tlsOf = (h: HostIdentity) => ({ ca: h.tlsCa, cert: h.tlsCert, key: h.tlsKey });
   let api = new ApiClient([o.proxy], tlsOf(identity));
   if (!o.identity && (await probeIdentity(api)) === 'rejected') {
     if (!o.token) throw new Unauthenticated(REJOIN_HINT);

@@ -56,27 +56,24 @@ export class IdentityFollower {
 
   /** Takes on the cluster's current state once; concurrent calls share one run. Errors are logged, not thrown. */
   step(): Promise<void> {
-    this.running ??= this.run()
-      .catch((err: unknown) => log.warn('could not follow the CA rotation', { error: describe(err) }))
-      .finally(() => {
-        this.running = undefined;
-      });
+    this.running ??= this.settle(this.io.fetch().then((cas) => this.follow(cas)));
     return this.running;
   }
 
   /** Like step, with the state already in hand (agents get it with their cluster state). */
   async observe(cas: ClusterCas): Promise<void> {
     await this.running;
-    this.running = this.follow(cas)
+    this.running = this.settle(this.follow(cas));
+    return this.running;
+  }
+
+  /** Logs a failed run instead of throwing, and frees the slot for the next one. */
+  private settle(run: Promise<void>): Promise<void> {
+    return run
       .catch((err: unknown) => log.warn('could not follow the CA rotation', { error: describe(err) }))
       .finally(() => {
         this.running = undefined;
       });
-    return this.running;
-  }
-
-  private async run(): Promise<void> {
-    await this.follow(await this.io.fetch());
   }
 
   private async follow(cas: ClusterCas): Promise<void> {

@@ -53,7 +53,7 @@ export async function joinViaProxy(o: JoinOptions): Promise<HostIdentity> {
   }
   checkCaPin(cas.tlsCa, o.caPin, "the proxy's cluster CA");
   const keys = newHostKeys();
-  const api = new ApiClient([o.proxy], { ca: cas.tlsCa.join('') });
+  const api = new ApiClient([o.proxy], { ca: cas.tlsCa });
   const r = await api.post<{
     hostId: string;
     cluster: string;

@@ -199,7 +199,7 @@ export class RotationOps {
       phase,
       from: state.phase,
       ca_types: state.types,
-      result: next.last?.id === state.id && phase === 'standby' ? next.last.result : undefined,
+      result: phase === 'standby' ? next.last?.result : undefined,
     });
     log.info('CA rotation phase', { id: state.id, from: state.phase, to: phase });
     return next;
@@ -217,21 +217,20 @@ export class RotationOps {
    * Applies the stored state to the CAs and reloads them when they changed. Every auth server runs this on each
    * tick, so all of them sign and trust the same keys within a tick of a transition made anywhere.
    */
-  async sync(): Promise<RotationState> {
-    const { state, revision } = await this.store.get();
-    if (revision !== this.applied) {
-      await this.store.applyToCas(state, this.now());
+  async sync(): Promise<{ state: RotationState; revision: number }> {
+    const read = await this.store.get();
+    if (read.revision !== this.applied) {
+      await this.store.applyToCas(read.state, this.now());
       await this.s.reloadCas();
-      this.applied = revision;
+      this.applied = read.revision;
     }
-    return state;
+    return read;
   }
 
   /** One step of automatic mode: advance when every tracked server caught up (and grace passed), else watch for stalls. */
   async tick(): Promise<void> {
-    const state = await this.sync();
+    const { state, revision } = await this.sync();
     if (state.phase === 'standby' || state.mode !== 'auto') return;
-    const { revision } = await this.store.get();
     const reports = await this.store.reports();
     const behind = state.servers.filter((t) => !caughtUp(state, reports.get(t.id)));
     const now = this.now();

@@ -5,8 +5,8 @@ import { describe, errorFromWire, NotFound, Unavailable } from '../errors.ts';
 
 /** TLS credentials of an API caller. Without cert/key the caller is anonymous (join, ping, CA keys only). */
 export interface ClientTls {
-  /** CA bundle to trust; system CAs when absent. */
-  ca?: string;
+  /** CAs to trust (a PEM bundle or a list); system CAs when absent. */
+  ca?: string | string[];
   cert?: string;
   key?: string;
   /** Do not verify the server (first contact only; callers warn). */

@@ -92,7 +92,7 @@ export class ClusterView {
 
   /** The cluster's CAs (signing key first, then every other trusted key) and the rotation phase. */
   cas(): Promise<ClusterCas & { cluster: string }> {
-    return this.casCache.get() as Promise<ClusterCas & { cluster: string }>;
+    return this.casCache.get();
   }
 
   nodes(): Promise<NodeRecord[]> {

@@ -25,7 +25,7 @@ export async function joinAuthAsProxy(o: {
     const tls = await first.get<{ tlsCerts: string[] }>('/v1/cas/tls');
     checkCaPin(tls.tlsCerts, o.caPin, 'the cluster CA');
     const keys = newHostKeys();
-    const api = new ApiClient(o.servers, { ca: tls.tlsCerts.join('') });
+    const api = new ApiClient(o.servers, { ca: tls.tlsCerts });
     const r = await api.post<{
       hostId: string;
       cluster: string;
@@ -47,6 +47,6 @@ export async function joinAuthAsProxy(o: {
   }
   return {
     identity,
-    auth: new ApiClient(o.servers, { ca: identity.tlsCa.join(''), cert: identity.tlsCert, key: identity.tlsKey }),
+    auth: new ApiClient(o.servers, { ca: identity.tlsCa, cert: identity.tlsCert, key: identity.tlsKey }),
   };
 }

@@ -168,7 +168,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     (id) => {
       server.setSecureContext({ cert: id.tlsCert, key: id.tlsKey, ca: id.tlsCa });
       Object.assign(dialTls, { cert: id.tlsCert, key: id.tlsKey, ca: id.tlsCa });
-      opts.auth.setTls({ ca: id.tlsCa.join(''), cert: id.tlsCert, key: id.tlsKey });
+      opts.auth.setTls({ ca: id.tlsCa, cert: id.tlsCert, key: id.tlsKey });
       jump?.setIdentity(id.sshKey, id.sshCert, id.userCa);
       opts.onIdentity?.(id);
       log.info('proxy picked up new CA keys');
