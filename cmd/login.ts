@@ -31,7 +31,11 @@ export async function doLogin(o: {
   const trust = { insecure: o.insecure, caFile: o.caFile };
   const { ping } = await pingProxy(o.proxy, trust);
   const password = o.password ?? (await ask(`Password for ${o.user}@${ping.cluster}: `, true));
-  const otp = o.otp ?? (ping.secondFactor === 'otp' ? await ask('Second-factor code (6 digits): ') : undefined);
+  const otp =
+    o.otp ??
+    (ping.secondFactor === 'otp' || ping.secondFactor === 'on'
+      ? await ask('Second-factor code (6 digits): ')
+      : undefined);
   const profile = await login({ proxy: o.proxy, user: o.user, password, otp, ttlMs: o.ttlMs, trust });
   return { profile, agent: addToAgent(profile) };
 }

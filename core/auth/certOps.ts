@@ -5,12 +5,17 @@ import { lockedError } from './locks.ts';
 import type { AuthService } from './service.ts';
 import type { TokenRole } from './tokens.ts';
 import { type StoredUser, totpStep, verifyPassword } from './users.ts';
+import { relyingParty, type WebauthnDevice } from './webauthn.ts';
 
 /** Login input: the client's public keys go in, certificates come out. */
 export interface LoginRequest {
   username: string;
   password: string;
   otp?: string;
+  /** A WebAuthn assertion answering the challenge from `loginChallenge` (web UI logins). */
+  webauthn?: unknown;
+  /** The web origin the browser used, set by the proxy (WebAuthn checks it). */
+  origin?: string;
   sshPublicKey: string;
   tlsPublicKey: string;
   ttlMs?: number;
@@ -25,61 +30,118 @@ export interface LoginResponse extends UserCerts {
   tlsCa: string[];
 }
 
+type Credentials = Pick<LoginRequest, 'username' | 'password' | 'remoteAddr'>;
+
 /** Login, certificate issuance and agent join: where identities are minted. */
 export class CertOps {
   constructor(private readonly s: AuthService) {}
 
-  /** Checks password (+TOTP), lockout and locks; returns certificates for the client's public keys. */
-  async login(who: Identity, req: LoginRequest): Promise<LoginResponse> {
-    await this.s.authorize(who, 'login');
-    const fail = async (err: Error): Promise<never> => {
-      await this.s.emit({
-        type: 'user.login',
-        success: false,
-        user: req.username,
-        error: err.message,
-        method: 'password',
-        'addr.remote': req.remoteAddr,
-      });
-      throw err;
-    };
-    const now = this.s.deps.clock.now();
+  /** Audits a failed login (never with the password) and throws `err`. */
+  private async fail(req: Credentials, method: string, err: Error): Promise<never> {
+    await this.s.emit({
+      type: 'user.login',
+      success: false,
+      user: req.username,
+      error: err.message,
+      method,
+      'addr.remote': req.remoteAddr,
+    });
+    throw err;
+  }
+
+  /**
+   * Checks rate limit, lockout and password. Returns the user, or counts the failure (locking the account at the
+   * threshold), audits it and throws.
+   */
+  private async firstFactor(req: Credentials, method: string, now: number): Promise<StoredUser> {
     try {
       this.s.deps.guard.rateLimit(req.username);
     } catch (err) {
-      return fail(err as Error);
+      return this.fail(req, method, err as Error);
     }
     const user = await this.s.deps.users.find(req.username);
     if (user?.lockedUntil && user.lockedUntil > now) {
-      return fail(
+      return this.fail(
+        req,
+        method,
         new Locked(
           `account "${req.username}" is locked until ${new Date(user.lockedUntil).toISOString()} after too many failed logins`,
         ),
       );
     }
-    const passwordOk = await verifyPassword(req.password, user?.passwordHash);
-    let step: number | undefined;
-    if (passwordOk && user?.totp) {
-      step = req.otp ? totpStep(user.totp.secret, req.otp, now) : undefined;
-      if (step !== undefined && user.totp.lastStep !== undefined && step <= user.totp.lastStep) step = undefined;
+    if (!user || !(await verifyPassword(req.password, user.passwordHash)))
+      return this.refuse(req, method, user, 'invalid username or password', now);
+    return user;
+  }
+
+  /** Counts a failed attempt against an existing user (locking at the threshold), audits it and throws. */
+  private async refuse(
+    req: Credentials,
+    method: string,
+    user: StoredUser | undefined,
+    why: string,
+    now: number,
+  ): Promise<never> {
+    if (user && (await this.s.deps.guard.recordFailure(user.name))) {
+      const until = now + this.s.deps.guard.policy.lockoutMs;
+      await this.s.deps.users.update(user.name, (u) => ({ ...u, lockedUntil: until }));
+      await this.s.deps.guard.clear(user.name);
+      await this.s.emit({ type: 'user.locked_out', user: user.name, until: new Date(until).toISOString() });
     }
-    if (!user || !passwordOk || (user.totp && step === undefined)) {
-      if (user && (await this.s.deps.guard.recordFailure(req.username))) {
-        const until = now + this.s.deps.guard.policy.lockoutMs;
-        await this.s.deps.users.update(req.username, (u) => ({ ...u, lockedUntil: until }));
-        await this.s.deps.guard.clear(req.username);
-        await this.s.emit({ type: 'user.locked_out', user: req.username, until: new Date(until).toISOString() });
+    return this.fail(req, method, new AccessDenied(why));
+  }
+
+  /**
+   * Checks the password and returns a WebAuthn challenge for the user's security keys (step one of a security-key
+   * login). A wrong password counts towards lockout like any failed login.
+   */
+  async loginChallenge(who: Identity, req: Credentials & { origin: string }): Promise<{ webauthn: unknown }> {
+    await this.s.authorize(who, 'login');
+    const user = await this.firstFactor(req, 'webauthn', this.s.deps.clock.now());
+    const rp = relyingParty(req.origin);
+    return { webauthn: await this.s.webauthn.authenticationOptions('login', user.name, user.webauthn ?? [], rp) };
+  }
+
+  /**
+   * Checks password, the second factor the user enrolled (TOTP code or security key), lockout and locks; returns
+   * certificates for the client's public keys.
+   */
+  async login(who: Identity, req: LoginRequest): Promise<LoginResponse> {
+    await this.s.authorize(who, 'login');
+    const now = this.s.deps.clock.now();
+    let method = req.webauthn ? 'webauthn' : req.otp ? 'otp' : 'password';
+    const user = await this.firstFactor(req, method, now);
+    let change: ((u: StoredUser) => StoredUser) | undefined;
+    const keys = user.webauthn ?? [];
+    if (user.totp || keys.length) {
+      if (req.webauthn && keys.length) {
+        let device: WebauthnDevice;
+        try {
+          const rp = relyingParty(req.origin ?? '');
+          device = await this.s.webauthn.verifyAuthentication('login', user.name, req.webauthn, keys, rp);
+        } catch (err) {
+          return this.refuse(req, method, user, (err as Error).message, now);
+        }
+        change = (u) => ({ ...u, webauthn: (u.webauthn ?? []).map((d) => (d.id === device.id ? device : d)) });
+      } else if (user.totp && req.otp) {
+        let step = totpStep(user.totp.secret, req.otp, now);
+        if (step !== undefined && user.totp.lastStep !== undefined && step <= user.totp.lastStep) step = undefined;
+        if (step === undefined) return this.refuse(req, method, user, 'invalid or reused second-factor code', now);
+        change = (u) => ({ ...u, totp: { ...u.totp!, lastStep: step } });
+      } else {
+        method = 'password';
+        const why = user.totp
+          ? 'invalid or reused second-factor code'
+          : 'this account signs in with a security key: log in on the web UI';
+        return this.refuse(req, method, user, why, now);
       }
-      const why = passwordOk && user?.totp ? 'invalid or reused second-factor code' : 'invalid username or password';
-      return fail(new AccessDenied(why));
     }
     const lock = await this.s.deps.locks.find({ user: user.name });
-    if (lock) return fail(lockedError(`user "${user.name}"`, lock));
-    if (step !== undefined)
-      await this.s.deps.users.update(user.name, (u) => ({ ...u, totp: { ...u.totp!, lastStep: step } }));
+    if (lock) return this.fail(req, method, lockedError(`user "${user.name}"`, lock));
+    if (change) await this.s.deps.users.update(user.name, change);
     await this.s.deps.guard.clear(user.name);
     const certs = await this.certsFor(user, req.sshPublicKey, req.tlsPublicKey, req.ttlMs, now);
-    await this.s.emit({ type: 'user.login', user: user.name, method: 'password', 'addr.remote': req.remoteAddr });
+    await this.s.emit({ type: 'user.login', user: user.name, method, 'addr.remote': req.remoteAddr });
     return certs;
   }
 

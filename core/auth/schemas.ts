@@ -41,15 +41,49 @@ export const CreateUserBody = v.strictObject({
   password: v.optional(v.pipe(v.string(), v.maxLength(1024))),
 });
 
+const Otp = v.pipe(v.string(), v.regex(/^\d{6}$/, 'the second-factor code has 6 digits'));
+const Origin = v.pipe(v.string(), v.maxLength(300));
+/** A WebAuthn response as @simplewebauthn/browser sends it; its library verifies the inside. */
+const WebauthnResponse = v.looseObject({ id: v.pipe(v.string(), v.maxLength(1024)), type: v.string() });
+const SignupToken = v.pipe(v.string(), v.maxLength(256));
+
 export const SignupBody = v.strictObject({
-  token: v.pipe(v.string(), v.maxLength(256)),
+  token: SignupToken,
   password: v.pipe(v.string(), v.maxLength(1024)),
+  otp: v.optional(Otp),
+  webauthn: v.optional(WebauthnResponse),
+  deviceName: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  origin: v.optional(Origin),
 });
+
+export const SignupTokenBody = v.strictObject({ token: SignupToken, origin: v.optional(Origin) });
+
+export const LoginChallengeBody = v.strictObject({
+  username: v.pipe(v.string(), v.maxLength(64)),
+  password: v.pipe(v.string(), v.maxLength(1024)),
+  origin: Origin,
+  remoteAddr: v.optional(v.pipe(v.string(), v.maxLength(128))),
+});
+
+export const ChangePasswordBody = v.strictObject({
+  oldPassword: v.pipe(v.string(), v.maxLength(1024)),
+  newPassword: v.pipe(v.string(), v.maxLength(1024)),
+});
+
+export const WebauthnBeginBody = v.strictObject({ origin: Origin });
+export const WebauthnFinishBody = v.strictObject({
+  response: WebauthnResponse,
+  name: v.optional(v.pipe(v.string(), v.maxLength(64)), ''),
+  origin: Origin,
+});
+export const TotpFinishBody = v.strictObject({ otp: Otp });
 
 export const LoginBody = v.strictObject({
   username: v.pipe(v.string(), v.maxLength(64)),
   password: v.pipe(v.string(), v.maxLength(1024)),
-  otp: v.optional(v.pipe(v.string(), v.regex(/^\d{6}$/, 'the second-factor code has 6 digits'))),
+  otp: v.optional(Otp),
+  webauthn: v.optional(WebauthnResponse),
+  origin: v.optional(Origin),
   sshPublicKey: SshKey,
   tlsPublicKey: SpkiPem,
   ttlMs: v.optional(Ttl),
@@ -106,6 +140,7 @@ export const EmitAuditBody = v.strictObject({
           'exec',
           'auth.attempt',
           'user.login',
+          'user.logout',
           'port',
           'sftp',
           'scp',

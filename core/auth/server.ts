@@ -18,6 +18,7 @@ import { LockStore } from './locks.ts';
 import { DEFAULT_LOCKOUT, type LockoutPolicy, LoginGuard } from './login.ts';
 import { NodeStore } from './nodes.ts';
 import { SERVERS_RENEW } from './rotation.ts';
+import type { SecondFactor } from './service.ts';
 import { AuthService } from './service.ts';
 import { TokenStore } from './tokens.ts';
 import { UserStore } from './users.ts';
@@ -28,7 +29,7 @@ export interface AuthServerOptions {
   storage: StorageConfig;
   /** `host:port` to listen on; port 0 picks a free port. */
   listen: string;
-  secondFactor?: 'otp' | 'off';
+  secondFactor?: SecondFactor;
   /** Base URL of the web UI (for sign-up links). */
   publicUrl?: string;
   /** Extra names/addresses for the auth server's certificate. */

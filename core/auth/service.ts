@@ -6,6 +6,7 @@ import { getDoc } from '../backend/json.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, Unauthenticated } from '../errors.ts';
 import { checkRule, type Resource, type Role, type Verb } from '../rbac/index.ts';
+import { AccountOps } from './accountOps.ts';
 import { CA_TYPES, type CaType, caKey, type LoadedCa, loadCa, type PublicCa, publicCa, type StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
 import type { Identity } from './identity.ts';
@@ -18,6 +19,10 @@ import { RotationOps } from './rotationOps.ts';
 import type { TokenStore } from './tokens.ts';
 import { UserOps } from './userOps.ts';
 import type { UserStore } from './users.ts';
+import { WebauthnCeremonies } from './webauthn.ts';
+
+/** Second factor a cluster asks for: none, a TOTP code, a security key (WebAuthn), or either ("on"). */
+export type SecondFactor = 'off' | 'otp' | 'webauthn' | 'on';
 
 /** What system identities may do without roles. Users get the rules of their roles; admins get everything. */
 const SYSTEM_GRANTS: Record<string, ReadonlySet<string>> = {
@@ -49,8 +54,8 @@ export interface AuthDeps {
   locks: LockStore;
   guard: LoginGuard;
   audit: AuditLog;
-  /** Whether password logins also need a TOTP code. */
-  secondFactor: 'otp' | 'off';
+  /** Which second factor users enrol at sign-up (those who have one must always use it). */
+  secondFactor: SecondFactor;
   /** Base URL of the web UI, for sign-up links. */
   publicUrl: string;
   /** Where session recordings are stored. */
@@ -71,6 +76,8 @@ export class AuthService {
   readonly resources: ResourceOps;
   readonly recordings: RecordingOps;
   readonly rotation: RotationOps;
+  readonly account: AccountOps;
+  readonly webauthn: WebauthnCeremonies;
   private readonly caListeners: (() => void)[] = [];
 
   constructor(readonly deps: AuthDeps) {
@@ -80,6 +87,8 @@ export class AuthService {
     this.resources = new ResourceOps(this);
     this.recordings = new RecordingOps(this, deps.recordings);
     this.rotation = new RotationOps(this);
+    this.account = new AccountOps(this);
+    this.webauthn = new WebauthnCeremonies(deps.backend, () => deps.clock.now(), deps.cluster);
   }
 
   /** Rereads the CAs from storage; listeners (the API server's TLS context) run when any key changed. */
@@ -107,7 +116,7 @@ export class AuthService {
     return this.deps.cluster;
   }
 
-  get secondFactor(): 'otp' | 'off' {
+  get secondFactor(): SecondFactor {
     return this.deps.secondFactor;
   }
 

@@ -1,8 +1,18 @@
-import { BadParameter, NotFound } from '../errors.ts';
+import { AccessDenied, BadParameter, NotFound } from '../errors.ts';
 import type { Traits } from '../rbac/index.ts';
 import type { Identity } from './identity.ts';
-import type { AuthService } from './service.ts';
-import { checkPasswordPolicy, hashPassword, newTotp, type PublicUser, publicUser, type StoredUser } from './users.ts';
+import type { AuthService, SecondFactor } from './service.ts';
+import {
+  checkPasswordPolicy,
+  hashPassword,
+  newTotp,
+  type PublicUser,
+  publicUser,
+  type StoredUser,
+  totpStep,
+  totpUri,
+} from './users.ts';
+import { relyingParty, type WebauthnDevice } from './webauthn.ts';
 
 /** User management and sign-up, each call authorized and audited through the service. */
 export class UserOps {
@@ -36,7 +46,7 @@ export class UserOps {
     if (req.password !== undefined) {
       checkPasswordPolicy(req.password);
       user.passwordHash = await hashPassword(req.password);
-      if (this.s.deps.secondFactor === 'otp') {
+      if (this.s.deps.secondFactor === 'otp' || this.s.deps.secondFactor === 'on') {
         const t = newTotp(this.s.deps.cluster, req.name);
         user.totp = { secret: t.secret };
         totpUri = t.uri;
@@ -71,19 +81,81 @@ export class UserOps {
     return { signupUrl: await this.signupUrl(name) };
   }
 
-  /** Completes a sign-up link: sets the password and, when the cluster wants one, enrols TOTP. */
-  async completeSignup(who: Identity, token: string, password: string): Promise<{ user: string; totpUri?: string }> {
+  /**
+   * What the sign-up page shows for a live link: the user name, the cluster's second-factor setting and, when TOTP
+   * may be enrolled, the secret and otpauth:// URI to scan (the same on every reload of the page).
+   */
+  async signupInfo(
+    who: Identity,
+    token: string,
+  ): Promise<{ user: string; secondFactor: SecondFactor; totp?: { secret: string; uri: string } }> {
     await this.s.authorize(who, 'signup');
-    checkPasswordPolicy(password);
-    const name = await this.s.deps.users.consumeSignupToken(token);
-    const hash = await hashPassword(password);
-    const t = this.s.deps.secondFactor === 'otp' ? newTotp(this.s.deps.cluster, name) : undefined;
+    const rec = await this.s.deps.users.peekSignupToken(token);
+    const sf = this.s.deps.secondFactor;
+    if (sf !== 'otp' && sf !== 'on') return { user: rec.user, secondFactor: sf };
+    const secret = await this.s.deps.users.offerSignupTotp(token, newTotp(this.s.deps.cluster, rec.user).secret);
+    return { user: rec.user, secondFactor: sf, totp: { secret, uri: totpUri(this.s.deps.cluster, rec.user, secret) } };
+  }
+
+  /** Registration options for a security key enrolled at sign-up. */
+  async signupWebauthn(who: Identity, token: string, origin: string): Promise<{ webauthn: unknown }> {
+    await this.s.authorize(who, 'signup');
+    const rec = await this.s.deps.users.peekSignupToken(token);
+    const rp = relyingParty(origin);
+    return { webauthn: await this.s.webauthn.registrationOptions('signup', rec.user, rec.user, [], rp) };
+  }
+
+  /**
+   * Completes a sign-up link: sets the password and enrols the second factor the page confirmed (a TOTP code for
+   * the offered secret, or a security key registration). Without either, a cluster that wants TOTP gets a fresh,
+   * unconfirmed secret back (the command-line path). Nothing is stored unless every check passes.
+   */
+  async completeSignup(
+    who: Identity,
+    req: { token: string; password: string; otp?: string; webauthn?: unknown; deviceName?: string; origin?: string },
+  ): Promise<{ user: string; totpUri?: string }> {
+    await this.s.authorize(who, 'signup');
+    checkPasswordPolicy(req.password);
+    const rec = await this.s.deps.users.peekSignupToken(req.token);
+    const sf = this.s.deps.secondFactor;
+    const now = this.s.deps.clock.now();
+    let totp: { secret: string } | undefined;
+    let device: WebauthnDevice | undefined;
+    let totpUriOut: string | undefined;
+    if (req.webauthn !== undefined) {
+      if (sf === 'off' || sf === 'otp')
+        throw new BadParameter(`this cluster enrols ${sf === 'off' ? 'no second factor' : 'TOTP'}, not security keys`);
+      const rp = relyingParty(req.origin ?? '');
+      const name = req.deviceName?.trim() || 'security key';
+      device = await this.s.webauthn.verifyRegistration('signup', rec.user, req.webauthn, name, rp);
+    } else if (req.otp !== undefined) {
+      if (!rec.totpSecret) throw new BadParameter('no TOTP secret was offered for this link; reload the sign-up page');
+      if (totpStep(rec.totpSecret, req.otp, now) === undefined)
+        throw new AccessDenied('the code does not match: check the authenticator app and the clock, then try again');
+      totp = { secret: rec.totpSecret };
+    } else if (sf === 'webauthn') {
+      throw new BadParameter('this cluster needs a security key: finish sign-up on the web page');
+    } else if (sf === 'otp' || sf === 'on') {
+      const t = newTotp(this.s.deps.cluster, rec.user);
+      totp = { secret: t.secret };
+      totpUriOut = t.uri;
+    }
+    const hash = await hashPassword(req.password);
+    const name = await this.s.deps.users.consumeSignupToken(req.token);
     await this.s.deps.users.update(name, (u) => ({
       ...u,
       passwordHash: hash,
-      ...(t ? { totp: { secret: t.secret } } : {}),
+      ...(totp ? { totp } : {}),
+      ...(device ? { webauthn: [device] } : {}),
     }));
     await this.s.emit({ type: 'user.password_change', user: name });
-    return t ? { user: name, totpUri: t.uri } : { user: name };
+    if (totp || device)
+      await this.s.emit({
+        type: 'mfa.add',
+        user: name,
+        device: device ? device.name : 'totp',
+        kind: device ? 'webauthn' : 'totp',
+      });
+    return totpUriOut ? { user: name, totpUri: totpUriOut } : { user: name };
   }
 }

@@ -4,6 +4,7 @@ import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AlreadyExists, BadParameter, CompareFailed, NotFound } from '../errors.ts';
 import { type Traits, validName } from '../rbac/index.ts';
+import type { WebauthnDevice } from './webauthn.ts';
 
 /** A user as stored. The secrets (password hash, TOTP secret) never leave the auth service. */
 export interface StoredUser {
@@ -13,6 +14,10 @@ export interface StoredUser {
   createdAt: string;
   passwordHash?: string;
   totp?: { secret: string; lastStep?: number };
+  /** Security keys (WebAuthn). */
+  webauthn?: WebauthnDevice[];
+  /** Users created by single sign-on have no password; the connector that made them. */
+  sso?: string;
   /** Epoch ms until which logins are refused after repeated failures. */
   lockedUntil?: number;
 }
@@ -25,6 +30,9 @@ export interface PublicUser {
   createdAt: string;
   hasPassword: boolean;
   hasTotp: boolean;
+  /** Names of the user's security keys. */
+  webauthn: string[];
+  sso?: string;
   lockedUntil?: string;
 }
 
@@ -40,7 +48,9 @@ export function publicUser(u: StoredUser): PublicUser {
     createdAt: u.createdAt,
     hasPassword: !!u.passwordHash,
     hasTotp: !!u.totp,
+    webauthn: (u.webauthn ?? []).map((d) => d.name),
   };
+  if (u.sso) p.sso = u.sso;
   if (u.lockedUntil) p.lockedUntil = new Date(u.lockedUntil).toISOString();
   return p;
 }
@@ -71,16 +81,20 @@ export async function verifyPassword(password: string, hash: string | undefined)
 
 /** Makes a TOTP secret and its otpauth:// URI for an authenticator app. */
 export function newTotp(cluster: string, user: string): { secret: string; uri: string } {
-  const secret = new OTPAuth.Secret({ size: 20 });
-  const totp = new OTPAuth.TOTP({
+  const secret = new OTPAuth.Secret({ size: 20 }).base32;
+  return { secret, uri: totpUri(cluster, user, secret) };
+}
+
+/** The otpauth:// URI (what the QR code holds) of a base32 TOTP secret. */
+export function totpUri(cluster: string, user: string, secret: string): string {
+  return new OTPAuth.TOTP({
     issuer: `tp:${cluster}`,
     label: user,
-    secret,
+    secret: OTPAuth.Secret.fromBase32(secret),
     digits: 6,
     period: 30,
     algorithm: 'SHA1',
-  });
-  return { secret: secret.base32, uri: totp.toString() };
+  }).toString();
 }
 
 /** The TOTP time step `code` is valid for at `now` (±1 step), or undefined when it is wrong. */
@@ -165,6 +179,27 @@ export class UserStore {
     const token = randomBytes(24).toString('base64url');
     await this.b.put({ key: signupKey(token), value: JSON.stringify({ user: name }), expires: now + ttlMs });
     return token;
+  }
+
+  /** The user a live sign-up token was made for and the TOTP secret offered on it so far; throws NotFound. */
+  async peekSignupToken(token: string): Promise<{ user: string; totpSecret?: string }> {
+    const item = await this.b.get(signupKey(token));
+    if (!item) throw new NotFound('sign-up link is invalid or expired; ask an admin for a new one (`tp users reset`)');
+    return JSON.parse(item.value) as { user: string; totpSecret?: string };
+  }
+
+  /** Remembers the TOTP secret shown on a sign-up page, so reloading it shows the same QR code. */
+  async offerSignupTotp(token: string, secret: string): Promise<string> {
+    const key = signupKey(token);
+    const item = await this.b.get(key);
+    if (!item) throw new NotFound('sign-up link is invalid or expired');
+    const rec = JSON.parse(item.value) as { user: string; totpSecret?: string };
+    if (rec.totpSecret) return rec.totpSecret;
+    await this.b.compareAndSwap(
+      { revision: item.revision },
+      { key, value: JSON.stringify({ ...rec, totpSecret: secret }), expires: item.expires },
+    );
+    return secret;
   }
 
   /** Consumes a sign-up token and returns the user it was made for; throws NotFound when unknown or expired. */

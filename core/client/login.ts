@@ -25,7 +25,7 @@ export function proxyApi(proxy: string, trust: ProxyTrust, identity?: { cert: st
 /** What the proxy says about itself before login. */
 export interface ProxyPing {
   cluster: string;
-  secondFactor: 'otp' | 'off';
+  secondFactor: 'off' | 'otp' | 'webauthn' | 'on';
   proxy: string;
   sshJump?: string;
   version: string;

@@ -16,7 +16,10 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       enabled: v.optional(v.boolean(), true),
       listen: v.optional(HostPort),
-      second_factor: v.optional(v.picklist(['otp', 'off'], 'second_factor is "otp" or "off"'), 'otp'),
+      second_factor: v.optional(
+        v.picklist(['otp', 'webauthn', 'on', 'off'], 'second_factor is "otp", "webauthn", "on" (either) or "off"'),
+        'otp',
+      ),
       public_url: v.optional(Url),
       /** `node` (default): nodes record sessions; `off`: nothing is recorded. */
       session_recording: v.optional(v.picklist(['node', 'off'], 'session_recording is "node" or "off"'), 'node'),

@@ -45,7 +45,7 @@ class Cached<T> {
 /** Auth's answer to ping. */
 export interface AuthPing {
   cluster: string;
-  secondFactor: 'otp' | 'off';
+  secondFactor: 'off' | 'otp' | 'webauthn' | 'on';
   sessionRecording: 'node' | 'off';
 }
 
