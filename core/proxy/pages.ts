@@ -1,36 +1,77 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity } from '../auth/identity.ts';
+import { Unavailable } from '../errors.ts';
+import { log } from '../log.ts';
 import { RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 
-const dir = join(import.meta.dir, 'pages');
-const cache = new Map<string, string>();
-const file = (name: string) => {
-  let text = cache.get(name);
-  if (text === undefined) {
-    text = readFileSync(join(dir, name), 'utf8');
-    cache.set(name, text);
-  }
-  return text;
-};
+const webDir = join(import.meta.dir, '..', '..', 'web');
 
 /**
- * The proxy's few pages: the sign-up page behind the one-time link `tp users add` prints (the full web UI is its
- * own piece of work). Served with a strict CSP and no referrer, so the token in the URL stays on the page.
+ * The page policy: scripts only from this origin (no inline script, no eval), connections only back here, no
+ * framing. Styles allow inline because xterm.js sets its theme and cell sizes through <style> elements it makes.
  */
+export const UI_HEADERS = {
+  'content-security-policy': [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; '),
+  'strict-transport-security': 'max-age=31536000',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+let bundle: Promise<string> | undefined;
+
+/** The web UI's JavaScript, bundled and minified by Bun once per process on first use. */
+function appJs(): Promise<string> {
+  bundle ??= (async () => {
+    const started = performance.now();
+    const out = await Bun.build({ entrypoints: [join(webDir, 'main.tsx')], target: 'browser', minify: true });
+    if (!out.success) {
+      bundle = undefined;
+      throw new Unavailable(`the web UI failed to build: ${out.logs.map((l) => l.message).join('; ')}`);
+    }
+    log.info('web UI bundled', { ms: Math.round(performance.now() - started) });
+    return out.outputs[0]!.text();
+  })();
+  return bundle;
+}
+
+let css: string | undefined;
+/** The UI's stylesheet: xterm.js's own rules, then ours. */
+function appCss(): string {
+  css ??= [
+    readFileSync(join(webDir, '..', 'node_modules', '@xterm', 'xterm', 'css', 'xterm.css'), 'utf8'),
+    readFileSync(join(webDir, 'app.css'), 'utf8'),
+  ].join('\n');
+  return css;
+}
+
+const page = () =>
+  new RawResponse(readFileSync(join(webDir, 'index.html'), 'utf8'), 'text/html; charset=utf-8', UI_HEADERS);
+
+/** The web UI: one page for every /web route (the app routes in the browser), and its assets. */
 export function pageRoutes(): Route<Identity>[] {
   return [
+    ['GET', /^\/$/, async () => page()],
+    ['GET', /^\/web(\/[A-Za-z0-9/_-]*)?$/, async () => page()],
     [
       'GET',
-      /^\/web\/invite\/[A-Za-z0-9_-]{20,64}$/,
-      async () => new RawResponse(file('invite.html'), 'text/html; charset=utf-8'),
+      /^\/web\/assets\/app\.js$/,
+      async () => new RawResponse(await appJs(), 'text/javascript; charset=utf-8', UI_HEADERS),
     ],
+    ['GET', /^\/web\/assets\/app\.css$/, async () => new RawResponse(appCss(), 'text/css; charset=utf-8', UI_HEADERS)],
     [
       'GET',
-      /^\/web\/assets\/invite\.js$/,
-      async () => new RawResponse(file('invite.js'), 'text/javascript; charset=utf-8'),
+      /^\/(web\/assets\/)?favicon\.(svg|ico)$/,
+      async () => new RawResponse(readFileSync(join(webDir, 'favicon.svg'), 'utf8'), 'image/svg+xml', UI_HEADERS),
     ],
-    ['GET', /^\/web\/assets\/page\.css$/, async () => new RawResponse(file('page.css'), 'text/css; charset=utf-8')],
   ];
 }

@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { Identity } from '../auth/identity.ts';
 import { lockedError } from '../auth/locks.ts';
+import type { NodeRecord } from '../auth/nodes.ts';
 import { AccessDenied, describe, TpError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
 import { splice } from '../net/index.ts';
@@ -9,6 +10,25 @@ import { type RelayAnswer, type RelayRequest, readHeader } from '../tunnel/heade
 import type { ClusterView } from './clusterView.ts';
 import { type DialTls, dialNode } from './dial.ts';
 import type { TunnelRegistry } from './tunnels.ts';
+
+/**
+ * Resolves `nodeRef` and checks, before a byte reaches the node, that neither the user nor the node is locked and
+ * that the user's roles allow `login` there. Shared by the SSH relay and the web terminal.
+ */
+export async function authorizeNodeAccess(
+  view: ClusterView,
+  who: Identity,
+  nodeRef: string,
+  login: string,
+): Promise<NodeRecord> {
+  const node = await view.resolveNode(nodeRef);
+  const userLock = await view.lockFor({ user: who.name });
+  if (userLock) throw lockedError(`user "${who.name}"`, userLock);
+  const nodeLock = await view.lockFor({ node });
+  if (nodeLock) throw lockedError(`node "${node.name}"`, nodeLock);
+  checkNodeAccess(await view.rolesNamed(who.roles), who.traits ?? {}, login, node.labels);
+  return node;
+}
 
 /**
  * Serves one `tp-ssh` connection: reads the wanted node and login, checks the user's certificate, locks and roles
@@ -35,12 +55,7 @@ export async function relaySsh(
     if (who.kind !== 'user') throw new Unauthenticated('a user certificate is required: run `tp login`');
     req = await readHeader<RelayRequest>(socket);
     if (typeof req?.node !== 'string' || typeof req.login !== 'string') throw new AccessDenied('bad relay request');
-    const node = await view.resolveNode(req.node);
-    const userLock = await view.lockFor({ user: who.name });
-    if (userLock) throw lockedError(`user "${who.name}"`, userLock);
-    const nodeLock = await view.lockFor({ node });
-    if (nodeLock) throw lockedError(`node "${node.name}"`, nodeLock);
-    checkNodeAccess(await view.rolesNamed(who.roles), who.traits ?? {}, req.login, node.labels);
+    const node = await authorizeNodeAccess(view, who, req.node, req.login);
     const cas = await view.cas();
     const upstream = await dialNode(node, tunnels, tls, { client, user: who.name });
     answer({ ok: true, hostId: node.hostId, name: node.name, hostCa: cas.hostCa, tlsCa: cas.tlsCa });

@@ -16,6 +16,9 @@ import { pageRoutes } from './pages.ts';
 import { relaySsh } from './relay.ts';
 import { TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
+import { WebSessionStore } from './webSessions.ts';
+import { WebTerminals } from './webTerminal.ts';
+import { webUiRoutes } from './webUi.ts';
 
 /** ALPN protocol names on the proxy's one TLS port. */
 export const ALPN = { ssh: 'tp-ssh', tunnel: 'tp-tunnel', http: 'http/1.1' } as const;
@@ -41,6 +44,8 @@ export interface ProxyOptions {
   name?: string;
   /** How often the proxy checks for CA rotation changes (ms). Default 5 s. */
   rotationPollMs?: number;
+  /** Lifetime of a web UI login (its certificates); auth may cap it by role. Default 12 h. */
+  webSessionTtlMs?: number;
   /** Called with the identity after a CA rotation renewed it (standalone proxies save it). */
   onIdentity?: (id: HostIdentity) => void;
 }
@@ -74,17 +79,23 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     publicAddr: opts.publicAddr ?? '',
     version: opts.version,
   };
+  const sessions = new WebSessionStore();
+  const terminals = new WebTerminals(view, tunnels, dialTls, sessions);
+  const uiRoutes = webUiRoutes({ view, tunnels, sessions, sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000 });
   const http = createHttpServer(
-    jsonApi([...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...pageRoutes()], {
+    jsonApi([...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...uiRoutes, ...pageRoutes()], {
       metric: 'tp_proxy_requests_total',
       who: (req) => identities.get(req.socket) ?? ANONYMOUS,
       gauges: () => ({
         tp_proxy_tunnels: tunnels.size,
         tp_proxy_connections: open.size,
+        tp_proxy_web_sessions: sessions.size,
+        tp_proxy_web_terminals: terminals.size,
         tp_process_resident_bytes: process.memoryUsage().rss,
       }),
     }),
   );
+  http.on('upgrade', (req, sock, head) => terminals.upgrade(req, sock, head));
   const server = createTlsServer(
     {
       cert: opts.identity.tlsCert,
@@ -182,6 +193,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     clearInterval(rotationTimer);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     tunnels.closeAll();
+    terminals.close();
     jump?.close();
     for (const s of open) s.destroy();
     http.close();

@@ -92,7 +92,6 @@ export function webRoutes(
       /^\/webapi\/login$/,
       async ({ body, remote }) => auth.post('/v1/login', { ...(body as object), remoteAddr: remote }),
     ],
-    ['POST', /^\/webapi\/signup$/, async ({ body }) => auth.post('/v1/signup', body)],
     ['POST', /^\/webapi\/join$/, async ({ body }) => auth.post('/v1/join', body)],
     [
       'GET',

@@ -1,0 +1,194 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ClientChannel } from 'ssh2';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { parseAuthorizedKey } from '../crypto/keys.ts';
+import { describe, TpError, Unauthenticated } from '../errors.ts';
+import { log } from '../log.ts';
+import { hostCertVerifier } from '../ssh/hostCert.ts';
+import { CLIENT_HOST_KEY_ALGOS, certKey, ssh2 } from '../ssh/ssh2.ts';
+import type { ClusterView } from './clusterView.ts';
+import { type DialTls, dialNode } from './dial.ts';
+import { authorizeNodeAccess } from './relay.ts';
+import type { TunnelRegistry } from './tunnels.ts';
+import { checkOrigin, sessionToken, type WebSessionStore } from './webSessions.ts';
+import { requestOrigin } from './webUi.ts';
+
+/** Path of the web terminal's WebSocket. */
+export const TERMINAL_PATH = '/webapi/ui/terminal';
+/** Output buffered towards a slow browser before the SSH channel is paused. */
+const HIGH_WATER = 1 << 20;
+
+/** What the browser sends as text frames; keystrokes travel as binary frames. */
+type Control = { type: 'resize'; cols: number; rows: number };
+
+const clamp = (n: unknown, lo: number, hi: number, dflt: number) =>
+  Number.isInteger(n) ? Math.min(Math.max(n as number, lo), hi) : dflt;
+
+/**
+ * The web terminal: a WebSocket from the browser (cookie session, same origin only) becomes an SSH session that
+ * the proxy opens to the node as the session's user, with that user's certificate. The node checks the cert,
+ * records and audits the session like any other; the proxy only checks locks and roles first, as the relay does.
+ */
+export class WebTerminals {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  private readonly open = new Set<WebSocket>();
+
+  constructor(
+    private readonly view: ClusterView,
+    private readonly tunnels: TunnelRegistry,
+    private readonly dialTls: DialTls,
+    private readonly sessions: WebSessionStore,
+  ) {}
+
+  /** Handles an HTTP upgrade; refuses (with a status line) anything but a same-origin request of a live session. */
+  upgrade(req: IncomingMessage, sock: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'https://tp');
+    const refuse = (status: string, why: string) => {
+      sock.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${why}\n`);
+    };
+    if (url.pathname !== TERMINAL_PATH) {
+      refuse('404 Not Found', 'no such WebSocket endpoint');
+      return;
+    }
+    let origin: string;
+    try {
+      origin = requestOrigin(req);
+      // Browsers always send Origin on WebSockets; a missing one is not a browser we serve.
+      if (!req.headers.origin) throw new Unauthenticated('missing Origin');
+      checkOrigin(req, origin);
+    } catch (err) {
+      refuse('403 Forbidden', (err as Error).message);
+      return;
+    }
+    const s = this.sessions.find(sessionToken(req));
+    if (!s) {
+      refuse('401 Unauthorized', 'your web session has expired; log in again');
+      return;
+    }
+    const node = url.searchParams.get('node') ?? '';
+    const login = url.searchParams.get('login') ?? '';
+    const cols = clamp(Number(url.searchParams.get('cols')), 10, 1000, 80);
+    const rows = clamp(Number(url.searchParams.get('rows')), 5, 500, 24);
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    this.wss.handleUpgrade(req, sock, head, (ws) => {
+      this.open.add(ws);
+      ws.on('close', () => this.open.delete(ws));
+      void this.serve(ws, s, node, login, cols, rows, remote);
+    });
+  }
+
+  private async serve(
+    ws: WebSocket,
+    s: NonNullable<ReturnType<WebSessionStore['find']>>,
+    nodeRef: string,
+    login: string,
+    cols: number,
+    rows: number,
+    remote: string,
+  ): Promise<void> {
+    const fail = (err: unknown) => {
+      const message = err instanceof TpError ? err.message : `cannot open the session: ${describe(err)}`;
+      if (ws.readyState === ws.OPEN) {
+        ws.send(JSON.stringify({ type: 'error', message }));
+        ws.close(4000, message.slice(0, 120));
+      }
+    };
+    try {
+      const node = await authorizeNodeAccess(this.view, s.who, nodeRef, login);
+      const cas = await this.view.cas();
+      const upstream = await dialNode(node, this.tunnels, this.dialTls, { client: remote, user: s.user });
+      const client = new (ssh2().Client)();
+      const rejections: string[] = [];
+      ws.on('close', () => client.end());
+      client.on('error', (err: Error & { level?: string }) => {
+        const why = rejections.length
+          ? rejections.join('; ')
+          : err.level === 'client-authentication'
+            ? `access denied as "${login}" on ${node.name}`
+            : err.message;
+        fail(new Unauthenticated(why));
+      });
+      client.on('close', () => ws.close(1000, 'session ended'));
+      client.on('ready', () => {
+        client.shell({ term: 'xterm-256color', cols, rows }, (err, stream) => {
+          if (err) return fail(err);
+          ws.send(JSON.stringify({ type: 'ready', node: node.name, login }));
+          this.pipe(ws, stream);
+        });
+      });
+      client.connect({
+        sock: upstream,
+        username: login,
+        authHandler: [{ type: 'publickey', username: login, key: certKey(s.sshKey, s.sshCert) }] as never,
+        hostVerifier: hostCertVerifier(
+          cas.hostCa.map((k) => parseAuthorizedKey(k).blob),
+          [node.hostId, node.name],
+          Date.now,
+          (r) => rejections.push(r),
+        ) as never,
+        algorithms: { serverHostKey: CLIENT_HOST_KEY_ALGOS as never },
+        keepaliveInterval: 30_000,
+        readyTimeout: 20_000,
+      });
+    } catch (err) {
+      if (!(err instanceof TpError)) log.warn('web terminal failed', { error: describe(err) });
+      this.view.emit([
+        {
+          type: 'auth.attempt',
+          success: false,
+          user: s.user,
+          login,
+          target: nodeRef,
+          error: err instanceof Error ? err.message : String(err),
+          'addr.remote': remote,
+        },
+      ]);
+      fail(err);
+    }
+  }
+
+  /** Moves bytes both ways, pausing the SSH channel while the browser is behind. */
+  private pipe(ws: WebSocket, stream: ClientChannel): void {
+    const out = (data: Buffer) => {
+      ws.send(data, { binary: true });
+      if (ws.bufferedAmount > HIGH_WATER) {
+        stream.pause();
+        const resume = setInterval(() => {
+          if (ws.bufferedAmount < HIGH_WATER / 4 || ws.readyState !== ws.OPEN) {
+            clearInterval(resume);
+            stream.resume();
+          }
+        }, 20);
+      }
+    };
+    stream.on('data', out);
+    stream.stderr.on('data', out);
+    stream.on('close', () => ws.close(1000, 'session ended'));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        stream.write(data as Buffer);
+        return;
+      }
+      let msg: Control;
+      try {
+        msg = JSON.parse(String(data)) as Control;
+      } catch (err) {
+        log.debug('web terminal: unreadable control frame', { error: describe(err) });
+        return;
+      }
+      if (msg.type === 'resize') stream.setWindow(clamp(msg.rows, 5, 500, 24), clamp(msg.cols, 10, 1000, 80), 0, 0);
+    });
+  }
+
+  /** Number of open terminals. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Closes every terminal. */
+  close(): void {
+    for (const ws of this.open) ws.terminate();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,217 @@
+import type { IncomingMessage } from 'node:http';
+import * as v from 'valibot';
+import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
+import type { NodeRecord } from '../auth/nodes.ts';
+import { BadParameter } from '../errors.ts';
+import { nodeVisible } from '../rbac/index.ts';
+import { parseBody, RawResponse } from '../web/json.ts';
+import type { Route } from '../web/router.ts';
+import type { ClusterView } from './clusterView.ts';
+import type { TunnelRegistry } from './tunnels.ts';
+import {
+  checkOrigin,
+  newWebKeys,
+  sessionCookie,
+  sessionToken,
+  type WebSession,
+  type WebSessionStore,
+} from './webSessions.ts';
+
+const Credentials = {
+  username: v.pipe(v.string(), v.minLength(1, 'enter a user name'), v.maxLength(64)),
+  password: v.pipe(v.string(), v.minLength(1, 'enter a password'), v.maxLength(1024)),
+};
+const LoginBody = v.strictObject({
+  ...Credentials,
+  otp: v.optional(v.pipe(v.string(), v.regex(/^\d{6}$/, 'the code has 6 digits'))),
+  webauthn: v.optional(v.looseObject({ id: v.string() })),
+});
+const ChallengeBody = v.strictObject(Credentials);
+
+/** The web origin a browser used to reach us, from its Host header (WebAuthn binds keys to its host name). */
+export function requestOrigin(req: IncomingMessage): string {
+  const host = req.headers.host ?? '';
+  if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) throw new BadParameter('bad Host header');
+  return `https://${host}`;
+}
+
+const json = (body: unknown, headers: Record<string, string> = {}) =>
+  new RawResponse(JSON.stringify(body), 'application/json', headers);
+
+/** What the page learns about its session (no certificate or key ever reaches the browser). */
+function sessionView(s: WebSession) {
+  return {
+    user: s.user,
+    roles: s.who.roles,
+    logins: s.logins,
+    csrf: s.csrf,
+    expires: new Date(s.expires).toISOString(),
+  };
+}
+
+/** Settings of the web UI routes. */
+export interface WebUiOptions {
+  view: ClusterView;
+  tunnels: TunnelRegistry;
+  sessions: WebSessionStore;
+  /** Lifetime of a web login's certificates (auth may cap it by role). */
+  sessionTtlMs: number;
+}
+
+/**
+ * The web UI's API: cookie sessions (login with password and TOTP or a security key, logout), the node list with
+ * search and paging, recordings, the audit log, and the account page. Calls that reach auth carry the session
+ * user's own certificate, so auth's role checks apply to the web exactly as to `tp`.
+ */
+export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
+  const { view, sessions } = o;
+  const auth = view.auth;
+  const session = (req: IncomingMessage) => sessions.require(req, requestOrigin(req));
+  /** An auth API call made as the session's user. */
+  const asUser = (s: WebSession, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) =>
+    auth.call(method, path, body, { [FORWARDED_CERT]: s.tlsCertDer });
+  const forward = (
+    method: 'GET' | 'POST' | 'DELETE',
+    from: RegExp,
+    to: (params: string[]) => string,
+    withOrigin = false,
+  ) =>
+    [
+      method,
+      from,
+      async ({ req, params, body, query }) => {
+        const s = session(req);
+        const qs = query.toString();
+        const payload = withOrigin ? { ...(body as object), origin: requestOrigin(req) } : body;
+        return asUser(s, method, `${to(params)}${qs ? `?${qs}` : ''}`, payload);
+      },
+    ] as Route<Identity>;
+
+  return [
+    [
+      'POST',
+      /^\/webapi\/sessions$/,
+      async ({ req, body, remote }) => {
+        const origin = requestOrigin(req);
+        checkOrigin(req, origin);
+        const b = parseBody(LoginBody, body);
+        const keys = newWebKeys();
+        const r = await auth.post<{
+          username: string;
+          logins: string[];
+          sshCert: string;
+          tlsCert: string;
+          expires: string;
+        }>('/v1/login', {
+          ...b,
+          origin,
+          remoteAddr: remote,
+          sshPublicKey: keys.sshPublicKey,
+          tlsPublicKey: keys.tlsPublicKey,
+          ttlMs: o.sessionTtlMs,
+        });
+        const { token, session: s } = sessions.create(r, keys);
+        return json(sessionView(s), { 'set-cookie': sessionCookie(token, s.expires - Date.now()) });
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/sessions\/challenge$/,
+      async ({ req, body, remote }) => {
+        const origin = requestOrigin(req);
+        checkOrigin(req, origin);
+        return auth.post('/v1/login/challenge', { ...parseBody(ChallengeBody, body), origin, remoteAddr: remote });
+      },
+    ],
+    [
+      'GET',
+      /^\/webapi\/sessions\/current$/,
+      async ({ req }) => {
+        // Asking "who am I" without a session is a normal answer, not an error (no console noise on the login page).
+        const s = sessions.find(sessionToken(req));
+        return s ? { loggedIn: true, ...sessionView(s) } : { loggedIn: false };
+      },
+    ],
+    [
+      'DELETE',
+      /^\/webapi\/sessions\/current$/,
+      async ({ req, remote }) => {
+        const s = session(req);
+        sessions.delete(sessionToken(req));
+        view.emit([{ type: 'user.logout', user: s.user, method: 'web', 'addr.remote': remote }]);
+        return json({ loggedOut: true }, { 'set-cookie': sessionCookie(undefined) });
+      },
+    ],
+    [
+      'GET',
+      /^\/webapi\/ui\/nodes$/,
+      async ({ req, query }) => {
+        const s = session(req);
+        return pageNodes(await view.nodes(), await view.rolesNamed(s.who.roles), o.tunnels, query);
+      },
+    ],
+    forward('GET', /^\/webapi\/ui\/recordings$/, () => '/v1/recordings'),
+    forward('GET', /^\/webapi\/ui\/recordings\/([0-9a-f-]{36})$/, (p) => `/v1/recordings/${p[0]}`),
+    forward('GET', /^\/webapi\/ui\/audit$/, () => '/v1/audit/events'),
+    forward('GET', /^\/webapi\/ui\/account$/, () => '/v1/account'),
+    forward('POST', /^\/webapi\/ui\/account\/password$/, () => '/v1/account/password'),
+    forward('POST', /^\/webapi\/ui\/account\/webauthn\/begin$/, () => '/v1/account/webauthn/begin', true),
+    forward('POST', /^\/webapi\/ui\/account\/webauthn\/finish$/, () => '/v1/account/webauthn/finish', true),
+    forward('POST', /^\/webapi\/ui\/account\/totp\/begin$/, () => '/v1/account/totp/begin'),
+    forward('POST', /^\/webapi\/ui\/account\/totp\/finish$/, () => '/v1/account/totp/finish'),
+    forward(
+      'DELETE',
+      /^\/webapi\/ui\/account\/devices\/([A-Za-z0-9_-]{1,1024})$/,
+      (p) => `/v1/account/devices/${p[0]}`,
+    ),
+    [
+      'POST',
+      /^\/webapi\/signup\/(info|webauthn)$/,
+      async ({ req, body, params }) => {
+        const origin = requestOrigin(req);
+        checkOrigin(req, origin);
+        return auth.post(`/v1/signup/${params[0]}`, { ...(body as object), origin });
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/signup$/,
+      async ({ req, body }) => {
+        const origin = requestOrigin(req);
+        checkOrigin(req, origin);
+        return auth.post('/v1/signup', { ...(body as object), origin });
+      },
+    ],
+  ];
+}
+
+/** One page of the nodes a user may see, filtered by a search text and `key=value` labels, sorted by name. */
+export function pageNodes(
+  nodes: NodeRecord[],
+  roles: Parameters<typeof nodeVisible>[0],
+  tunnels: TunnelRegistry,
+  query: URLSearchParams,
+): { items: (NodeRecord & { online: boolean })[]; total: number; offset: number; limit: number } {
+  const q = (query.get('q') ?? '').trim().toLowerCase();
+  const labels = query.getAll('label').map((l) => {
+    const i = l.indexOf('=');
+    if (i < 1) throw new BadParameter(`label filter "${l}" is not key=value`);
+    return [l.slice(0, i), l.slice(i + 1)] as const;
+  });
+  const limit = Math.min(Math.max(Number(query.get('limit') ?? 50) || 50, 1), 500);
+  const offset = Math.max(Number(query.get('offset') ?? 0) || 0, 0);
+  const matches = nodes.filter((n) => {
+    if (labels.some(([k, val]) => n.labels[k] !== val)) return false;
+    if (q) {
+      const hay = [n.name, n.hostId, n.addr ?? '', ...Object.entries(n.labels).map(([k, val]) => `${k}=${val}`)];
+      if (!hay.some((h) => h.toLowerCase().includes(q))) return false;
+    }
+    return nodeVisible(roles, n.labels);
+  });
+  matches.sort((a, b) => a.name.localeCompare(b.name) || a.hostId.localeCompare(b.hostId));
+  const items = matches.slice(offset, offset + limit).map((n) => ({
+    ...n,
+    online: !!n.agentless || !!n.addr || tunnels.has(n.hostId),
+  }));
+  return { items, total: matches.length, offset, limit };
+}
