@@ -1,0 +1,59 @@
+/** An error the proxy answered with: its message is meant for people, its code for the UI. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrf = '';
+
+/** Remembers the session's CSRF token; every state-changing call sends it back in a header. */
+export function setCsrf(token: string): void {
+  csrf = token;
+}
+
+/** Called when the server says the session is gone, so the app can return to the login page. */
+let onExpired: (() => void) | undefined;
+export function whenExpired(fn: () => void): void {
+  onExpired = fn;
+}
+
+/** Calls the proxy's web API with the session cookie; throws ApiError with the server's message on failure. */
+export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrf;
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  const text = await res.text();
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : {};
+  } catch {
+    throw new ApiError(`unexpected answer from the proxy (${res.status})`, res.status, 'internal');
+  }
+  if (!res.ok) {
+    const e = (data as { error?: { code?: string; message?: string } }).error ?? {};
+    const err = new ApiError(e.message ?? `request failed (${res.status})`, res.status, e.code ?? 'internal');
+    if (res.status === 401 && !path.startsWith('/webapi/sessions') && onExpired) onExpired();
+    throw err;
+  }
+  return data as T;
+}
+
+/** What the page knows of its session. */
+export interface Session {
+  user: string;
+  roles: string[];
+  logins: string[];
+  csrf: string;
+  expires: string;
+}

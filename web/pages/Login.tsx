@@ -1,0 +1,101 @@
+import { startAuthentication } from '@simplewebauthn/browser';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, api, type Session } from '../api.ts';
+
+interface Ping {
+  cluster: string;
+  secondFactor: 'off' | 'otp' | 'webauthn' | 'on';
+}
+
+/** Words for a failed login; a locked account gets its own sentence. */
+function explain(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.code === 'locked') return `This account is locked: ${err.message}. Ask an admin or wait until then.`;
+    if (err.code === 'limit_exceeded') return err.message;
+    return err.message.charAt(0).toUpperCase() + err.message.slice(1);
+  }
+  if (err instanceof Error && err.name === 'NotAllowedError') return 'The security key request was cancelled or timed out.';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The login page: user name and password, then a TOTP code or a security key, as the cluster asks. */
+export function Login({ onLogin, notice }: { onLogin: (s: Session) => void; notice?: string }) {
+  const [ping, setPing] = useState<Ping | undefined>();
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    api<Ping>('GET', '/webapi/ping').then(setPing, (e) => setError(explain(e)));
+  }, []);
+  const sf = ping?.secondFactor ?? 'off';
+
+  const submit = async (e: Event, withKey: boolean) => {
+    e.preventDefault();
+    const form = (e.target as HTMLElement).closest('form') as HTMLFormElement;
+    const data = new FormData(form);
+    const username = String(data.get('username') ?? '').trim();
+    const password = String(data.get('password') ?? '');
+    const otp = String(data.get('otp') ?? '').trim();
+    setError('');
+    setBusy(true);
+    try {
+      let s: Session;
+      if (withKey) {
+        const { webauthn } = await api<{ webauthn: never }>('POST', '/webapi/sessions/challenge', { username, password });
+        const assertion = await startAuthentication({ optionsJSON: webauthn });
+        s = await api<Session>('POST', '/webapi/sessions', { username, password, webauthn: assertion });
+      } else {
+        s = await api<Session>('POST', '/webapi/sessions', { username, password, ...(otp ? { otp } : {}) });
+      }
+      onLogin(s);
+    } catch (err) {
+      setError(explain(err));
+      (form.elements.namedItem('otp') as HTMLInputElement | null)?.select();
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main>
+      <form class="card center stack" onSubmit={(e) => submit(e, false)} aria-labelledby="login-title">
+        <h1 id="login-title">Log in{ping ? ` to ${ping.cluster}` : ''}</h1>
+        {notice && <p class="muted" role="status">{notice}</p>}
+        <div>
+          <label for="username">User name</label>
+          <input id="username" name="username" autocomplete="username" required autofocus />
+          <label for="password">Password</label>
+          <input id="password" name="password" type="password" autocomplete="current-password" required />
+          {(sf === 'otp' || sf === 'on') && (
+            <>
+              <label for="otp">Authenticator code</label>
+              <input
+                id="otp"
+                name="otp"
+                inputMode="numeric"
+                autocomplete="one-time-code"
+                pattern="[0-9]{6}"
+                maxLength={6}
+                placeholder="6 digits"
+              />
+            </>
+          )}
+        </div>
+        {error && (
+          <p class="error" role="alert" data-testid="login-error">
+            {error}
+          </p>
+        )}
+        <div class="row">
+          <button type="submit" disabled={busy}>
+            Log in
+          </button>
+          {(sf === 'webauthn' || sf === 'on') && (
+            <button type="button" class="secondary" disabled={busy} onClick={(e) => submit(e, true)}>
+              Log in with a security key
+            </button>
+          )}
+        </div>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,160 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, type Session } from '../api.ts';
+import { navigate } from '../router.ts';
+
+interface NodeRow {
+  hostId: string;
+  name: string;
+  addr?: string;
+  labels: Record<string, string>;
+  online: boolean;
+  agentless?: boolean;
+}
+interface Page {
+  items: NodeRow[];
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+const LIMIT = 50;
+
+/** The servers the user may see: search, label filter and paging happen on the proxy, so 10k nodes stay fast. */
+export function Nodes({ session }: { session: Session }) {
+  const [q, setQ] = useState('');
+  const [label, setLabel] = useState('');
+  const [offset, setOffset] = useState(0);
+  const [page, setPage] = useState<Page | undefined>();
+  const [error, setError] = useState('');
+  const [login, setLogin] = useState(session.logins[0] ?? '');
+
+  useEffect(() => {
+    const params = new URLSearchParams({ q, limit: String(LIMIT), offset: String(offset) });
+    if (label.includes('=')) params.append('label', label);
+    const timer = setTimeout(() => {
+      api<Page>('GET', `/webapi/ui/nodes?${params}`).then(
+        (p) => {
+          setPage(p);
+          setError('');
+        },
+        (e) => setError(e.message),
+      );
+    }, 150);
+    return () => clearTimeout(timer);
+  }, [q, label, offset]);
+
+  return (
+    <section aria-labelledby="nodes-title">
+      <h1 id="nodes-title">Servers</h1>
+      <div class="toolbar" role="search">
+        <div>
+          <label for="q">Search</label>
+          <input
+            id="q"
+            type="search"
+            placeholder="name, address or label"
+            value={q}
+            onInput={(e) => {
+              setQ((e.target as HTMLInputElement).value);
+              setOffset(0);
+            }}
+          />
+        </div>
+        <div>
+          <label for="label">Label</label>
+          <input
+            id="label"
+            placeholder="env=prod"
+            value={label}
+            onInput={(e) => {
+              setLabel((e.target as HTMLInputElement).value);
+              setOffset(0);
+            }}
+          />
+        </div>
+        <div style="flex:0 0 10rem">
+          <label for="login">Log in as</label>
+          <select id="login" value={login} onChange={(e) => setLogin((e.target as HTMLSelectElement).value)}>
+            {session.logins.map((l) => (
+              <option key={l} value={l}>
+                {l}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Address</th>
+            <th scope="col">Labels</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {page?.items.map((n) => (
+            <tr key={n.hostId} data-node={n.name}>
+              <td>
+                <span class={`dot${n.online ? ' on' : ''}`} title={n.online ? 'online' : 'offline'} />
+                {n.name}
+              </td>
+              <td class="muted">{n.addr ?? (n.online ? 'tunnel' : '')}</td>
+              <td>
+                {Object.entries(n.labels).map(([k, v]) => (
+                  <span class="label" key={k}>
+                    {k}={v}
+                  </span>
+                ))}
+              </td>
+              <td>
+                <button
+                  type="button"
+                  disabled={!login}
+                  aria-label={`Connect to ${n.name} as ${login}`}
+                  onClick={() =>
+                    navigate(`/web/terminal?${new URLSearchParams({ node: n.hostId, login, name: n.name })}`)
+                  }
+                >
+                  Connect
+                </button>
+              </td>
+            </tr>
+          ))}
+          {page && page.items.length === 0 && (
+            <tr>
+              <td colSpan={4} class="muted">
+                No servers match.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      {page && (
+        <div class="pager" aria-live="polite">
+          <span class="muted" data-testid="nodes-count">
+            {page.total === 0 ? 0 : page.offset + 1}–{page.offset + page.items.length} of {page.total}
+          </span>
+          <button type="button" class="secondary" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>
+            Previous
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            disabled={page.offset + page.items.length >= page.total}
+            onClick={() => setOffset(offset + LIMIT)}
+          >
+            Next
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

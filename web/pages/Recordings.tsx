@@ -1,0 +1,78 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.ts';
+
+interface Meta {
+  sessionId: string;
+  user: string;
+  login: string;
+  serverName: string;
+  kind: string;
+  command?: string;
+  startedAt: string;
+  endedAt?: string;
+  status: string;
+  bytes: number;
+}
+
+const duration = (m: Meta) => {
+  if (!m.endedAt) return '';
+  const s = Math.round((Date.parse(m.endedAt) - Date.parse(m.startedAt)) / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`;
+};
+
+/** Recorded sessions, newest first, each a link to the player. */
+export function Recordings() {
+  const [rows, setRows] = useState<Meta[] | undefined>();
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api<Meta[]>('GET', '/webapi/ui/recordings?limit=500').then(
+      (r) => setRows([...r].sort((a, b) => b.startedAt.localeCompare(a.startedAt))),
+      (e) => setError(e.message),
+    );
+  }, []);
+  return (
+    <section aria-labelledby="rec-title">
+      <h1 id="rec-title">Session recordings</h1>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Started</th>
+            <th scope="col">User</th>
+            <th scope="col">Server</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Length</th>
+            <th scope="col">Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows?.map((m) => (
+            <tr key={m.sessionId} data-session={m.sessionId}>
+              <td>
+                <a href={`/web/recordings/${m.sessionId}`}>{new Date(m.startedAt).toLocaleString()}</a>
+              </td>
+              <td>
+                {m.user} as {m.login}
+              </td>
+              <td>{m.serverName}</td>
+              <td>{m.kind === 'exec' ? <code>{m.command}</code> : 'shell'}</td>
+              <td>{duration(m)}</td>
+              <td>{m.status}</td>
+            </tr>
+          ))}
+          {rows && rows.length === 0 && (
+            <tr>
+              <td colSpan={6} class="muted">
+                No recordings yet.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </section>
+  );
+}

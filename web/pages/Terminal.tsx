@@ -1,0 +1,86 @@
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal as XTerm } from '@xterm/xterm';
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+/** A live shell on a node in the browser: xterm.js over a WebSocket to the proxy, which opens SSH as this user. */
+export function Terminal({ node, login }: { node: string; login: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  const [status, setStatus] = useState('Connecting…');
+  const [failed, setFailed] = useState(false);
+  const name = new URLSearchParams(location.search).get('name') ?? node;
+
+  useEffect(() => {
+    const term = new XTerm({
+      cursorBlink: true,
+      fontFamily: 'ui-monospace, Menlo, Consolas, monospace',
+      fontSize: 14,
+      theme: { background: '#10141c' },
+    });
+    const fit = new FitAddon();
+    term.loadAddon(fit);
+    term.open(box.current!);
+    fit.fit();
+    const params = new URLSearchParams({ node, login, cols: String(term.cols), rows: String(term.rows) });
+    const ws = new WebSocket(`wss://${location.host}/webapi/ui/terminal?${params}`);
+    ws.binaryType = 'arraybuffer';
+    const enc = new TextEncoder();
+    const send = (text: string) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(enc.encode(text));
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data !== 'string') {
+        term.write(new Uint8Array(ev.data as ArrayBuffer));
+        return;
+      }
+      const msg = JSON.parse(ev.data) as { type: string; message?: string; node?: string; login?: string };
+      if (msg.type === 'ready') {
+        setStatus(`Connected to ${msg.node} as ${msg.login}. Ctrl+Shift+C copies, Ctrl+Shift+V pastes.`);
+        term.focus();
+      }
+      if (msg.type === 'error') {
+        setFailed(true);
+        setStatus(msg.message ?? 'The session failed.');
+      }
+    };
+    ws.onclose = (ev) => {
+      setStatus((s) => (ev.code === 1000 ? 'Session ended.' : s.startsWith('Connect') ? `Disconnected (${ev.reason || ev.code}).` : s));
+    };
+    term.onData(send);
+    term.attachCustomKeyEventHandler((e) => {
+      if (e.type !== 'keydown' || !e.ctrlKey || !e.shiftKey) return true;
+      if (e.code === 'KeyC' && term.hasSelection()) {
+        void navigator.clipboard.writeText(term.getSelection());
+        return false;
+      }
+      if (e.code === 'KeyV') {
+        void navigator.clipboard.readText().then((t) => term.paste(t));
+        return false;
+      }
+      return true;
+    });
+    term.onResize(({ cols, rows }) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'resize', cols, rows }));
+    });
+    const onResize = () => fit.fit();
+    addEventListener('resize', onResize);
+    return () => {
+      removeEventListener('resize', onResize);
+      ws.close();
+      term.dispose();
+    };
+  }, [node, login]);
+
+  return (
+    <section aria-label={`Terminal on ${name}`}>
+      <div class="term-bar">
+        <strong>
+          {login}@{name}
+        </strong>
+        <span class={failed ? 'error' : 'muted'} role="status" data-testid="term-status">
+          {status}
+        </span>
+      </div>
+      <div class="term-wrap" ref={box} data-testid="terminal" />
+    </section>
+  );
+}
