@@ -15,6 +15,7 @@ lint:
 # Type check without emitting.
 typecheck:
     node_modules/.bin/tsc --noEmit -p .
+    node_modules/.bin/tsc --noEmit -p web
 
 # Benchmarks: each tp figure beside its reference from the same run.
 bench:

@@ -15,7 +15,7 @@ const get = (path: string) =>
   fetch(`https://${c.proxy.addr}${path}`, { tls: { rejectUnauthorized: false } } as RequestInit);
 
 describe('the one-time sign-up link', () => {
-  test('the link opens a page with a strict CSP; signing up there sets the password and enrols TOTP', async () => {
+  test('the link opens the web UI with a strict CSP; signing up without a code enrols TOTP (the command-line path)', async () => {
     const out = (await tp(['users', 'add', 'nina', '--roles', 'access', '--data-dir', c.auth.dataDir])).stdout;
     const link = /(https:\/\/\S+\/web\/invite\/([A-Za-z0-9_-]+))/.exec(out)!;
     const token = link[2]!;
@@ -24,9 +24,9 @@ describe('the one-time sign-up link', () => {
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     const html = await page.text();
-    expect(html).toContain('<form id="signup"');
+    expect(html).toContain('<script type="module" src="/web/assets/app.js">');
     expect(html).not.toContain('<script>');
-    expect((await get('/web/assets/invite.js')).headers.get('content-type')).toContain('javascript');
+    expect((await get('/web/assets/app.js')).headers.get('content-type')).toContain('javascript');
 
     // What the page's script sends:
     const signup = await fetch(`https://${c.proxy.addr}/webapi/signup`, {
@@ -58,11 +58,21 @@ describe('the one-time sign-up link', () => {
     } as RequestInit);
     expect(again.status).toBe(404);
     expect(((await again.json()) as { error: { message: string } }).error.message).toBe(
-      'sign-up token is invalid or expired',
+      'sign-up link is invalid or expired; ask an admin for a new one (`tp users reset`)',
     );
   });
 
-  test('a malformed invite path is not served', async () => {
-    expect((await get('/web/invite/short')).status).toBe(404);
+  test('an unknown invite token gets a clear answer and nothing else', async () => {
+    const info = await fetch(`https://${c.proxy.addr}/webapi/signup/info`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'short' }),
+      tls: { rejectUnauthorized: false },
+    } as RequestInit);
+    expect(info.status).toBe(404);
+    expect(((await info.json()) as { error: { message: string } }).error.message).toContain(
+      'sign-up link is invalid or expired',
+    );
+    expect((await get('/web/invite/bad.token')).status).toBe(404);
   });
 });

@@ -8,7 +8,7 @@ import { type AuthServer, type AuthServerOptions, startAuthServer } from '../../
 import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
 import type { HostIdentity } from '../../core/client/hostIdentity.ts';
 import { generateKeyPair } from '../../core/crypto/keys.ts';
-import { type ProxyServer, startProxy } from '../../core/proxy/server.ts';
+import { type ProxyOptions, type ProxyServer, startProxy } from '../../core/proxy/server.ts';
 
 /** An auth server in this process with clients for each kind of caller. */
 export interface TestAuth extends AsyncDisposable {
@@ -133,7 +133,7 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
 
 /** Starts auth + proxy (+ agents that join through the proxy with a token, as on a real device). */
 export async function startTestCluster(
-  o: { agents?: TestAgentSpec[]; auth?: Partial<AuthServerOptions> } = {},
+  o: { agents?: TestAgentSpec[]; auth?: Partial<AuthServerOptions>; proxy?: Partial<ProxyOptions> } = {},
 ): Promise<TestCluster> {
   const auth = await startTestAuth(o.auth);
   const svc = auth.server.service;
@@ -156,6 +156,7 @@ export async function startTestCluster(
     onIdentity: (id: HostIdentity) => {
       currentProxyIdentity = id;
     },
+    ...o.proxy,
   });
   const firstProxy = await startProxy(proxyOptions('127.0.0.1:0'));
   const agents = new Map<string, Agent>();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthServerOptions } from '../../core/auth/server.ts';
 import { localUsername } from '../../core/client/localUser.ts';
+import type { ProxyOptions } from '../../core/proxy/server.ts';
 import { type CliResult, tp } from './cli.ts';
 import { startTestCluster, type TestAgentSpec, type TestCluster } from './cluster.ts';
 
@@ -31,8 +32,12 @@ export interface SshFixture extends AsyncDisposable {
 }
 
 /** Starts the cluster and the admin plumbing; roles `ops` (everything, forwarding on) exists from the start. */
-export async function startSshFixture(agents: TestAgentSpec[], auth?: Partial<AuthServerOptions>): Promise<SshFixture> {
-  const cluster = await startTestCluster({ agents, auth });
+export async function startSshFixture(
+  agents: TestAgentSpec[],
+  auth?: Partial<AuthServerOptions>,
+  proxy?: Partial<ProxyOptions>,
+): Promise<SshFixture> {
+  const cluster = await startTestCluster({ agents, auth, proxy });
   const dir = mkdtempSync(join(tmpdir(), 'tp-ssh-'));
   const admin = (args: string[], stdin?: string) => tp([...args, '--data-dir', cluster.auth.dataDir], { stdin });
   const role = async (yaml: string) => {

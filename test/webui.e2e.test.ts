@@ -1,0 +1,262 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import type { Page } from 'playwright-core';
+import { totpCode } from '../core/auth/users.ts';
+import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
+import { waitFor } from './helpers/cluster.ts';
+import { me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+
+// The web UI driven like a person would, in Debian's headless Chromium: sign-up from the invite link, login with
+// password + TOTP and with a security key (Chromium's virtual authenticator), a web terminal to a real node, the
+// recording of that session played back, and the refusals a user can meet.
+const PASSWORD = 'a long web password 42';
+if (!haveChromium())
+  console.warn('SKIPPING the web UI tests: /usr/bin/chromium is not installed (apt-get install chromium)');
+
+let f: SshFixture;
+let b: TestBrowser;
+let base: string;
+
+/** Creates a user with no password through `tp users add` and returns the token of the sign-up link it prints. */
+async function invite(name: string, roles = 'ops,auditor'): Promise<string> {
+  const r = await f.admin(['users', 'add', name, '--roles', roles, '--logins', me]);
+  expect(r.code).toBe(0);
+  return /\/web\/invite\/([A-Za-z0-9_-]+)/.exec(r.stdout)![1]!;
+}
+
+async function loginWithTotp(page: Page, user: string, secret: string, offsetMs = 0): Promise<void> {
+  await page.goto(`${base}/web/login`);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Authenticator code').fill(totpCode(secret, Date.now() + offsetMs));
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+}
+
+async function auditHas(type: string, match: (e: Record<string, unknown>) => boolean): Promise<boolean> {
+  const events = await f.cluster.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}&limit=500`);
+  return events.some(match);
+}
+
+/** The screen lines of a terminal on the page, trimmed. */
+const terminalLines = async (page: Page, testId: string) =>
+  (await page.locator(`[data-testid="${testId}"] .xterm-rows > div`).allTextContents()).map((l) => l.trim());
+
+describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
+  let aliceSecret = '';
+
+  beforeAll(async () => {
+    f = await startSshFixture([{ name: 'web-node', labels: { env: 'web' } }], { secondFactor: 'on' });
+    await f.role(
+      'metadata: {name: auditor}\nspec:\n  allow: {rules: [{resources: [recording, audit], verbs: [list, read]}]}\n',
+    );
+    const port = f.cluster.proxy.addr.split(':')[1];
+    base = `https://localhost:${port}`;
+    b = await startBrowser(f.cluster.proxy.addr);
+  });
+  afterAll(async () => {
+    await b?.close();
+    await f?.close();
+  });
+
+  test('sign-up from the invite link enrols TOTP from the QR code page', async () => {
+    const token = await invite('alice');
+    const page = await b.newPage();
+    await page.goto(`${base}/web/invite/${token}`);
+    await expect(page.getByRole('heading', { name: 'Set up alice' }).isVisible()).resolves.toBe(true);
+    await page.getByTestId('totp-qr').waitFor();
+    expect(
+      await page
+        .getByTestId('totp-qr')
+        .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 20),
+    ).toBe(true);
+    aliceSecret = (await page.getByTestId('totp-secret').textContent())!.trim();
+    expect(aliceSecret).toMatch(/^[A-Z2-7]{32}$/);
+    await page.getByLabel('New password').fill(PASSWORD);
+    await page.getByLabel('Repeat the password').fill(PASSWORD);
+    // A wrong code is refused and nothing is stored: the same link still works.
+    await page.getByLabel('Code from the app').fill(totpCode(aliceSecret, Date.now() + 10 * 60_000));
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page.getByTestId('signup-error').textContent()).resolves.toContain('the code does not match');
+    // The refusal is the only thing the console shows (Chromium logs every 4xx answer).
+    await waitFor('the refusal in the console', () => b.errors.length >= 1, 3000);
+    expect(b.takeErrors()).toEqual([expect.stringMatching(/status of 403 .*\/webapi\/signup\]$/)]);
+    await page.getByLabel('Code from the app').fill(totpCode(aliceSecret, Date.now()));
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByText('Your account is ready.').waitFor();
+    await b.screenshot(page, 'signup-done');
+    await page.close();
+  });
+
+  test('login with password + TOTP, logout, and login again', async () => {
+    const page = await b.newPage();
+    await page.goto(`${base}/web/login`);
+    await page.getByLabel('User name').waitFor();
+    await b.screenshot(page, 'login-page');
+    await loginWithTotp(page, 'alice', aliceSecret);
+    await page.locator('tr[data-node="web-node"]').waitFor();
+    expect(await page.getByTestId('who').textContent()).toBe('alice');
+    const cookies = await b.context.cookies();
+    const session = cookies.find((c) => c.name === '__Host-tp_session')!;
+    expect(session).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/' });
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByText('You have logged out.').waitFor();
+    expect((await b.context.cookies()).some((c) => c.name === '__Host-tp_session')).toBe(false);
+    // The code of this time step was used; the next step's code is accepted (±1 step).
+    await loginWithTotp(page, 'alice', aliceSecret, 30_000);
+    await page.locator('tr[data-node="web-node"]').waitFor();
+    expect(await auditHas('user.logout', (e) => e.user === 'alice')).toBe(true);
+    await page.close();
+  });
+
+  test('a web terminal runs a command on the node; the session is recorded and plays back the same text', async () => {
+    const page = await b.newPage();
+    await page.goto(`${base}/web/nodes`);
+    await page
+      .locator('tr[data-node="web-node"]')
+      .getByRole('button', { name: /Connect/ })
+      .click();
+    await page
+      .getByTestId('term-status')
+      .getByText(/Connected to web-node/)
+      .waitFor({ timeout: 20_000 });
+    await page.getByTestId('terminal').click();
+    await page.keyboard.type('echo hello-web\n');
+    // The node's shell answers: one screen line is exactly the command's output.
+    await waitFor('hello-web output', async () => (await terminalLines(page, 'terminal')).includes('hello-web'));
+    await b.screenshot(page, 'terminal');
+    await page.keyboard.type('exit\n');
+    await page.getByText('Session ended.').waitFor();
+    await waitFor(
+      'the recording of the web session',
+      async () =>
+        (await f.cluster.auth.admin.get<{ user: string; status: string }[]>('/v1/recordings')).some(
+          (r) => r.user === 'alice' && r.status === 'complete',
+        ),
+      20_000,
+    );
+    expect(await auditHas('session.start', (e) => e.user === 'alice' && e.login === me)).toBe(true);
+
+    await page.getByRole('link', { name: 'Recordings' }).click();
+    const row = page.locator('tr[data-session]').filter({ hasText: 'alice' }).first();
+    await row.getByRole('link').click();
+    await page.getByTestId('player').locator('.xterm-rows').waitFor();
+    await waitFor(
+      'playback of hello-web',
+      async () => (await terminalLines(page, 'player')).includes('hello-web'),
+      15_000,
+    );
+    // Seek back to the start: the screen is cleared, then plays again.
+    await page.getByRole('button', { name: /Play|Pause/ }).click();
+    await page.locator('#seek').fill('0');
+    expect(await terminalLines(page, 'player')).not.toContain('hello-web');
+    await b.screenshot(page, 'player');
+    await page.close();
+  });
+
+  test('the audit view filters events by type and user', async () => {
+    const page = await b.newPage();
+    await page.goto(`${base}/web/audit`);
+    await page.getByLabel('Event type').fill('user.login');
+    await page.getByLabel('User', { exact: true }).fill('alice');
+    await page.locator('tr[data-type="user.login"]').first().waitFor();
+    const types = await page
+      .locator('tr[data-type]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-type')));
+    expect(new Set(types)).toEqual(new Set(['user.login']));
+    await page.close();
+  });
+
+  test('WebAuthn: sign-up with a security key and login with it (Chromium virtual authenticator)', async () => {
+    const token = await invite('bob');
+    const page = await b.newPage();
+    const cdp = await b.context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'usb',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await page.goto(`${base}/web/invite/${token}`);
+    await page.getByLabel('Security key').check();
+    await page.getByLabel('New password').fill(PASSWORD);
+    await page.getByLabel('Repeat the password').fill(PASSWORD);
+    await page.getByLabel('Name of the key').fill('virtual key');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByText('Your account is ready.').waitFor();
+
+    await page.goto(`${base}/web/login`);
+    await page.getByLabel('User name').fill('bob');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in with a security key' }).click();
+    await page.locator('tr[data-node="web-node"]').waitFor();
+    expect(await auditHas('user.login', (e) => e.user === 'bob' && e.method === 'webauthn' && e.success === true)).toBe(
+      true,
+    );
+    // Without the key, a password alone is refused.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('User name').fill('bob');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await expect(page.getByTestId('login-error').textContent()).resolves.toContain('security key');
+    await waitFor('the refusal in the console', () => b.errors.length >= 1, 3000);
+    expect(b.takeErrors()).toEqual([expect.stringMatching(/status of 403 .*\/webapi\/sessions\]$/)]);
+    await page.close();
+  });
+
+  test('no console errors on the happy paths', () => {
+    expect(b.takeErrors()).toEqual([]);
+  });
+
+  test('a wrong password and a wrong code show an error and are audited; after lockout the UI says so', async () => {
+    await invite('mallory', 'ops');
+    const page = await b.newPage();
+    await page.goto(`${base}/web/login`);
+    await page.getByLabel('User name').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Authenticator code').fill(totpCode(aliceSecret, Date.now() - 10 * 60_000));
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await expect(page.getByTestId('login-error').textContent()).resolves.toMatch(
+      /invalid or reused second-factor code/i,
+    );
+    expect(
+      await auditHas(
+        'user.login',
+        (e) => e.user === 'alice' && e.success === false && /second-factor/.test(String(e.error)),
+      ),
+    ).toBe(true);
+
+    await page.goto(`${base}/web/login`);
+    for (let i = 0; i < 5; i++) {
+      await page.getByLabel('User name').fill('alice');
+      await page.getByLabel('Password').fill('not the password');
+      await page.getByRole('button', { name: 'Log in', exact: true }).click();
+      await expect(page.getByTestId('login-error').textContent()).resolves.toMatch(
+        /invalid username or password|locked/i,
+      );
+    }
+    expect(
+      await auditHas(
+        'user.login',
+        (e) => e.user === 'alice' && e.success === false && e.error === 'invalid username or password',
+      ),
+    ).toBe(true);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Authenticator code').fill(totpCode(aliceSecret, Date.now() - 30_000));
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await expect(page.getByTestId('login-error').textContent()).resolves.toContain('This account is locked');
+    expect(await auditHas('user.locked_out', (e) => e.user === 'alice')).toBe(true);
+    await b.screenshot(page, 'login-locked');
+    await page.close();
+    // Only the refusals this test provoked reached the console: the fifth failure locked the account, so five
+    // attempts were answered 403 and the two after them 423 (Locked).
+    await waitFor('the refusals in the console', () => b.errors.length >= 7, 3000);
+    const seen = b.takeErrors();
+    expect(seen.filter((e) => /status of 403 .*\/webapi\/sessions\]$/.test(e))).toHaveLength(5);
+    expect(seen.filter((e) => /status of 423 .*\/webapi\/sessions\]$/.test(e))).toHaveLength(2);
+    expect(seen).toHaveLength(7);
+  });
+});
