@@ -8,6 +8,7 @@ import type { CaType } from './cas.ts';
 import { ANONYMOUS, FORWARDED_CERT, forwardedIdentity, type Identity, identityFromCert } from './identity.ts';
 import * as S from './schemas.ts';
 import type { AuthService } from './service.ts';
+import { checkProviderUrl, type SsoConnector } from './sso/connectors.ts';
 
 const num = (q: URLSearchParams, k: string) => (q.has(k) ? Number(q.get(k)) : undefined);
 
@@ -54,6 +55,51 @@ function routes(svc: AuthService): Route<Identity>[] {
       async ({ who, body }) => svc.certs.loginChallenge(who, parseBody(S.LoginChallengeBody, body)),
     ],
     ['GET', /^\/v1\/account$/, async ({ who }) => svc.account.view(who)],
+    ['GET', /^\/v1\/sso\/connectors$/, async ({ who }) => svc.sso.listConnectors(who)],
+    ['GET', /^\/v1\/sso\/choices$/, async () => svc.sso.loginChoices()],
+    [
+      'POST',
+      /^\/v1\/sso\/connectors$/,
+      async ({ who, body }) => {
+        const c = parseBody(S.SsoConnectorBody, body);
+        const issuerOrEndpoint =
+          c.kind === 'oidc'
+            ? { issuer: checkProviderUrl('issuer', c.issuer) }
+            : {
+                endpointUrl: checkProviderUrl('endpoint URL', c.endpointUrl),
+                apiUrl: checkProviderUrl('API URL', c.apiUrl),
+              };
+        return svc.sso.createConnector(who, {
+          ...c,
+          ...issuerOrEndpoint,
+          createdAt: new Date(svc.deps.clock.now()).toISOString(),
+        } as SsoConnector);
+      },
+    ],
+    [
+      'DELETE',
+      /^\/v1\/sso\/connectors\/([^/]+)$/,
+      async ({ who, params }) => svc.sso.deleteConnector(who, params[0]!).then(() => ({ deleted: params[0] })),
+    ],
+    [
+      'GET',
+      /^\/v1\/sso\/connectors\/([^/]+)\/check$/,
+      async ({ who, params }) => svc.sso.checkConnector(who, params[0]!),
+    ],
+    ['POST', /^\/v1\/sso\/begin$/, async ({ who, body }) => svc.sso.begin(who, parseBody(S.SsoBeginBody, body))],
+    [
+      'POST',
+      /^\/v1\/sso\/callback$/,
+      async ({ who, body }) => svc.sso.callback(who, parseBody(S.SsoCallbackBody, body)),
+    ],
+    [
+      'POST',
+      /^\/v1\/sso\/redeem$/,
+      async ({ who, body }) => {
+        const b = parseBody(S.SsoRedeemBody, body);
+        return svc.sso.redeem(who, b.id, b.secret);
+      },
+    ],
     [
       'POST',
       /^\/v1\/account\/password$/,

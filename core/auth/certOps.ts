@@ -145,7 +145,8 @@ export class CertOps {
     return certs;
   }
 
-  private async certsFor(
+  /** Issues a user's certificate pair for the given public keys (callers have authenticated the user). */
+  async certsFor(
     user: StoredUser,
     sshPublicKey: string,
     tlsPublicKey: string,

@@ -78,6 +78,72 @@ export const WebauthnFinishBody = v.strictObject({
 });
 export const TotpFinishBody = v.strictObject({ otp: Otp });
 
+const Url = v.pipe(v.string(), v.maxLength(2048), v.url('not a URL'));
+const Roles = v.pipe(v.array(Name), v.minLength(1));
+export const SsoConnectorBody = v.variant('kind', [
+  v.strictObject({
+    kind: v.literal('github'),
+    name: Name,
+    clientId: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+    clientSecret: v.pipe(v.string(), v.minLength(1), v.maxLength(1024)),
+    endpointUrl: Url,
+    apiUrl: Url,
+    teamsToRoles: v.pipe(
+      v.array(
+        v.strictObject({
+          org: v.pipe(v.string(), v.maxLength(100)),
+          team: v.pipe(v.string(), v.maxLength(100)),
+          roles: Roles,
+        }),
+      ),
+      v.minLength(1, 'map at least one team to a role'),
+    ),
+  }),
+  v.strictObject({
+    kind: v.literal('oidc'),
+    name: Name,
+    clientId: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+    clientSecret: v.pipe(v.string(), v.minLength(1), v.maxLength(1024)),
+    issuer: Url,
+    scopes: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]+$/))), ['email', 'profile']),
+    usernameClaim: v.optional(v.pipe(v.string(), v.maxLength(100))),
+    claimsToRoles: v.pipe(
+      v.array(
+        v.strictObject({
+          claim: v.pipe(v.string(), v.maxLength(100)),
+          value: v.pipe(v.string(), v.maxLength(256)),
+          roles: Roles,
+        }),
+      ),
+      v.minLength(1, 'map at least one claim to a role'),
+    ),
+  }),
+]);
+
+const Hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'a SHA-256 hex digest'));
+export const SsoBeginBody = v.strictObject({
+  connector: Name,
+  mode: v.picklist(['cli', 'web', 'test']),
+  redirectUri: Url,
+  sshPublicKey: v.optional(SshKey),
+  tlsPublicKey: v.optional(SpkiPem),
+  ttlMs: v.optional(Ttl),
+  clientRedirect: v.optional(Url),
+  secretHash: v.optional(Hex64),
+  bindingHash: v.optional(Hex64),
+});
+export const SsoCallbackBody = v.strictObject({
+  state: v.pipe(v.string(), v.maxLength(256)),
+  code: v.optional(v.pipe(v.string(), v.maxLength(2048))),
+  error: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  errorDescription: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+  binding: v.optional(v.pipe(v.string(), v.maxLength(256))),
+});
+export const SsoRedeemBody = v.strictObject({
+  id: v.pipe(v.string(), v.maxLength(64)),
+  secret: v.pipe(v.string(), v.maxLength(256)),
+});
+
 export const LoginBody = v.strictObject({
   username: v.pipe(v.string(), v.maxLength(64)),
   password: v.pipe(v.string(), v.maxLength(1024)),

@@ -20,6 +20,7 @@ import { NodeStore } from './nodes.ts';
 import { SERVERS_RENEW } from './rotation.ts';
 import type { SecondFactor } from './service.ts';
 import { AuthService } from './service.ts';
+import { ConnectorStore } from './sso/connectors.ts';
 import { TokenStore } from './tokens.ts';
 import { UserStore } from './users.ts';
 
@@ -79,6 +80,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
     cluster: opts.clusterName,
     cas,
     users: new UserStore(backend),
+    connectors: new ConnectorStore(backend),
     tokens: new TokenStore(backend),
     nodes: new NodeStore(backend),
     locks: new LockStore(backend),

@@ -16,6 +16,8 @@ import type { NodeStore } from './nodes.ts';
 import { RecordingOps } from './recordingOps.ts';
 import { ResourceOps } from './resourceOps.ts';
 import { RotationOps } from './rotationOps.ts';
+import type { ConnectorStore } from './sso/connectors.ts';
+import { SsoOps } from './ssoOps.ts';
 import type { TokenStore } from './tokens.ts';
 import { UserOps } from './userOps.ts';
 import type { UserStore } from './users.ts';
@@ -49,6 +51,7 @@ export interface AuthDeps {
   cluster: string;
   cas: Record<CaType, StoredCa>;
   users: UserStore;
+  connectors: ConnectorStore;
   tokens: TokenStore;
   nodes: NodeStore;
   locks: LockStore;
@@ -78,6 +81,7 @@ export class AuthService {
   readonly rotation: RotationOps;
   readonly account: AccountOps;
   readonly webauthn: WebauthnCeremonies;
+  readonly sso: SsoOps;
   private readonly caListeners: (() => void)[] = [];
 
   constructor(readonly deps: AuthDeps) {
@@ -88,6 +92,7 @@ export class AuthService {
     this.recordings = new RecordingOps(this, deps.recordings);
     this.rotation = new RotationOps(this);
     this.account = new AccountOps(this);
+    this.sso = new SsoOps(this);
     this.webauthn = new WebauthnCeremonies(deps.backend, () => deps.clock.now(), deps.cluster);
   }
 

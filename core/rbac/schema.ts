@@ -9,7 +9,7 @@ const Labels = v.record(v.string(), v.union([v.string(), v.array(v.string())]));
 
 const Rule = v.strictObject({
   resources: v.array(
-    v.picklist(['*', 'user', 'role', 'token', 'lock', 'audit', 'node', 'cert', 'cluster', 'recording']),
+    v.picklist(['*', 'user', 'role', 'token', 'lock', 'audit', 'node', 'cert', 'cluster', 'recording', 'sso']),
   ),
   verbs: v.array(v.picklist(['*', 'list', 'read', 'create', 'update', 'delete'])),
 });

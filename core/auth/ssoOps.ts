@@ -1,0 +1,322 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { AccessDenied, BadParameter, NotFound, TpError } from '../errors.ts';
+import { validName } from '../rbac/index.ts';
+import type { LoginResponse } from './certOps.ts';
+import type { Identity } from './identity.ts';
+import { lockedError } from './locks.ts';
+import type { AuthService } from './service.ts';
+import { type PublicConnector, publicConnector, type SsoConnector } from './sso/connectors.ts';
+import { githubAuthorizeUrl, githubIdentify } from './sso/github.ts';
+import { discover, oidcAuthorizeUrl, oidcIdentify } from './sso/oidc.ts';
+import type { StoredUser } from './users.ts';
+
+/** How a login started: `tp login --auth` (cli), the web UI (web), or `tp sso test` (test: no user, no certs). */
+export type SsoMode = 'cli' | 'web' | 'test';
+
+/** What a login needs to start. */
+export interface SsoBegin {
+  connector: string;
+  mode: SsoMode;
+  /** The proxy's callback URL registered with the provider. */
+  redirectUri: string;
+  sshPublicKey?: string;
+  tlsPublicKey?: string;
+  ttlMs?: number;
+  /** cli/test: the client's loopback URL the browser returns to. */
+  clientRedirect?: string;
+  /** cli/test: SHA-256 (hex) of the secret only the client knows, needed to collect the result. */
+  secretHash?: string;
+  /** web: SHA-256 (hex) of the value of a cookie set in the browser that started the login. */
+  bindingHash?: string;
+}
+
+/** What the provider said and what tp made of it. */
+export interface SsoOutcome {
+  username: string;
+  roles: string[];
+  /** The claims (OIDC) or login and teams (GitHub) the mapping looked at. */
+  identity: Record<string, unknown>;
+}
+
+interface SsoRequest extends SsoBegin {
+  id: string;
+  codeVerifier: string;
+  nonce: string;
+  expires: number;
+  result?: { outcome: SsoOutcome; certs?: LoginResponse };
+}
+
+/** The answer to a provider's callback. Failures after the login is known still carry where to send the browser. */
+export type SsoCallbackResult =
+  | { ok: true; id: string; mode: SsoMode; clientRedirect?: string; outcome: SsoOutcome; certs?: LoginResponse }
+  | { ok: false; mode?: SsoMode; clientRedirect?: string; id?: string; error: { code: string; message: string } };
+
+const TTL_MS = 10 * 60_000;
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const b64url = (n: number) => randomBytes(n).toString('base64url');
+const requestKey = (id: string) => `/sso_requests/${id}`;
+const stateKey = (state: string) => `/sso_states/${sha256(state)}`;
+
+/** A loopback http URL (where `tp` listens for the browser), or BadParameter. */
+function checkLoopback(url: string | undefined): string {
+  const u = url ? URL.parse(url) : null;
+  if (!u || u.protocol !== 'http:' || !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(u.hostname))
+    throw new BadParameter('the client redirect must be an http URL on a loopback address');
+  return url!;
+}
+
+/** The roles a connector's mapping gives an identity (deduplicated, in mapping order). */
+export function mappedRoles(c: SsoConnector, identity: Record<string, unknown>): string[] {
+  const roles: string[] = [];
+  if (c.kind === 'github') {
+    const teams = new Set((identity.teams as string[]).map((t) => t.toLowerCase()));
+    for (const m of c.teamsToRoles) if (teams.has(`${m.org}/${m.team}`.toLowerCase())) roles.push(...m.roles);
+  } else {
+    for (const m of c.claimsToRoles) {
+      const v = identity[m.claim];
+      if (v === m.value || (Array.isArray(v) && v.includes(m.value))) roles.push(...m.roles);
+    }
+  }
+  return [...new Set(roles)];
+}
+
+/** A tp user name from a provider's name for someone: lowercased, the domain of an e-mail dropped. */
+function userName(raw: unknown, what: string): string {
+  const name = String(raw ?? '')
+    .toLowerCase()
+    .replace(/@.*$/, '')
+    .replace(/[^a-z0-9_.-]/g, '-');
+  if (!validName(name)) throw new AccessDenied(`the provider's ${what} "${String(raw)}" is not a usable user name`);
+  return name;
+}
+
+/**
+ * Single sign-on: connectors (GitHub OAuth2, OpenID Connect) as cluster resources, and the login flow. Every
+ * login is one request with its own state, PKCE verifier and nonce, kept ten minutes and usable once. Users are
+ * created on their first SSO login and take their roles from the mapping on every login.
+ */
+export class SsoOps {
+  constructor(private readonly s: AuthService) {}
+
+  async listConnectors(who: Identity): Promise<PublicConnector[]> {
+    await this.s.authorize(who, 'sso', 'list');
+    return (await this.s.deps.connectors.list()).map(publicConnector);
+  }
+
+  /** Names and kinds of the connectors, for login pages (anyone may know which buttons to show). */
+  async loginChoices(): Promise<{ name: string; kind: string }[]> {
+    return (await this.s.deps.connectors.list()).map((c) => ({ name: c.name, kind: c.kind }));
+  }
+
+  async createConnector(who: Identity, c: SsoConnector): Promise<PublicConnector> {
+    await this.s.authorize(who, 'sso', 'create');
+    const wanted = [...new Set((c.kind === 'github' ? c.teamsToRoles : c.claimsToRoles).flatMap((m) => m.roles))];
+    const known = (await this.s.rolesOf(wanted)).map((r) => r.metadata.name);
+    const unknown = wanted.filter((r) => !known.includes(r));
+    if (unknown.length)
+      throw new NotFound(`unknown role(s) in the mapping: ${unknown.join(', ')} (see \`tp roles ls\`)`);
+    await this.s.deps.connectors.create(c);
+    await this.s.emit({ type: 'sso.create', user: who.name, target: c.name, kind: c.kind });
+    return publicConnector(c);
+  }
+
+  async deleteConnector(who: Identity, name: string): Promise<void> {
+    await this.s.authorize(who, 'sso', 'delete');
+    await this.s.deps.connectors.remove(name);
+    await this.s.emit({ type: 'sso.delete', user: who.name, target: name });
+  }
+
+  /** Checks that the provider is reachable and well-formed (OIDC: discovery and keys; GitHub: the endpoint). */
+  async checkConnector(who: Identity, name: string): Promise<{ ok: true; detail: string }> {
+    await this.s.authorize(who, 'sso', 'read');
+    const c = await this.s.deps.connectors.get(name);
+    if (c.kind === 'oidc') {
+      const { doc } = await discover(c.issuer, 0);
+      const keys = await fetch(doc.jwks_uri, { signal: AbortSignal.timeout(10_000) })
+        .then((r) => r.json() as Promise<{ keys?: unknown[] }>)
+        .catch((err: unknown) => {
+          throw new AccessDenied(`cannot read the provider's keys at ${doc.jwks_uri}: ${(err as Error).message}`);
+        });
+      if (!keys.keys?.length) throw new AccessDenied(`the provider publishes no signing keys at ${doc.jwks_uri}`);
+      return {
+        ok: true,
+        detail: `issuer ${doc.issuer}: discovery read, ${keys.keys.length} signing key(s) at ${doc.jwks_uri}`,
+      };
+    }
+    const res = await fetch(c.endpointUrl, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
+      throw new AccessDenied(`cannot reach ${c.endpointUrl}: ${(err as Error).message}`);
+    });
+    return { ok: true, detail: `${c.endpointUrl} answers (HTTP ${res.status})` };
+  }
+
+  /** Starts a login: stores the request and returns the provider URL to send the browser to. */
+  async begin(who: Identity, b: SsoBegin): Promise<{ id: string; url: string }> {
+    await this.s.authorize(who, 'login');
+    const c = await this.s.deps.connectors.get(b.connector);
+    if (b.mode !== 'web') {
+      checkLoopback(b.clientRedirect);
+      if (!b.secretHash) throw new BadParameter('a CLI login needs a secret hash');
+    } else if (!b.bindingHash) throw new BadParameter('a web login needs a browser binding');
+    if (b.mode !== 'test' && (!b.sshPublicKey || !b.tlsPublicKey))
+      throw new BadParameter('a login needs the public keys to certify');
+    const id = b64url(16);
+    const state = b64url(24);
+    const req: SsoRequest = {
+      ...b,
+      id,
+      codeVerifier: b64url(48),
+      nonce: b64url(24),
+      expires: this.s.deps.clock.now() + TTL_MS,
+    };
+    const codeChallenge = createHash('sha256').update(req.codeVerifier).digest('base64url');
+    const url =
+      c.kind === 'github'
+        ? githubAuthorizeUrl(c, { state, codeChallenge, redirectUri: b.redirectUri })
+        : await oidcAuthorizeUrl(c, { state, codeChallenge, nonce: req.nonce, redirectUri: b.redirectUri });
+    await this.s.deps.backend.put({ key: requestKey(id), value: JSON.stringify(req), expires: req.expires });
+    await this.s.deps.backend.put({ key: stateKey(state), value: id, expires: req.expires });
+    return { id, url };
+  }
+
+  /**
+   * Finishes a login when the provider sends the browser back: the state must be one we issued and not used
+   * (tampered and replayed callbacks fail here), a web login must come back to the browser that started it, the
+   * code is exchanged with the PKCE verifier, the identity checked and mapped to roles, the user created or
+   * updated, and certificates issued. Failures are audited.
+   */
+  async callback(
+    who: Identity,
+    cb: { state: string; code?: string; error?: string; errorDescription?: string; binding?: string },
+  ): Promise<SsoCallbackResult> {
+    await this.s.authorize(who, 'login');
+    const item = await this.s.deps.backend.get(stateKey(cb.state));
+    if (!item) {
+      const message =
+        'this sign-in link is not valid: its state is unknown, already used or expired (start the login again)';
+      await this.s.emit({ type: 'sso.login', success: false, error: message });
+      throw new AccessDenied(message);
+    }
+    await this.s.deps.backend.delete(item.key).catch((err: unknown) => {
+      if (err instanceof NotFound) throw new AccessDenied('this sign-in link was already used; start the login again');
+      throw err;
+    });
+    const raw = await this.s.deps.backend.get(requestKey(item.value));
+    if (!raw) throw new AccessDenied('this login request expired; start the login again');
+    const req = JSON.parse(raw.value) as SsoRequest;
+    try {
+      const outcome = await this.identify(req, cb);
+      if (req.mode === 'test') {
+        await this.save({ ...req, result: { outcome } });
+        return { ok: true, id: req.id, mode: req.mode, clientRedirect: req.clientRedirect, outcome };
+      }
+      const user = await this.upsertUser(req.connector, outcome);
+      const now = this.s.deps.clock.now();
+      const certs = await this.s.certs.certsFor(user, req.sshPublicKey!, req.tlsPublicKey!, req.ttlMs, now);
+      await this.s.emit({ type: 'sso.login', user: user.name, connector: req.connector, roles: outcome.roles });
+      await this.s.emit({ type: 'user.login', user: user.name, method: `sso:${req.connector}` });
+      if (req.mode === 'cli') await this.save({ ...req, result: { outcome, certs } });
+      else await this.s.deps.backend.delete(raw.key);
+      return { ok: true, id: req.id, mode: req.mode, clientRedirect: req.clientRedirect, outcome, certs };
+    } catch (err) {
+      if (!(err instanceof TpError)) throw err;
+      await this.s.emit({ type: 'sso.login', success: false, connector: req.connector, error: err.message });
+      return {
+        ok: false,
+        id: req.id,
+        mode: req.mode,
+        clientRedirect: req.clientRedirect,
+        error: { code: err.code, message: err.message },
+      };
+    }
+  }
+
+  /** Hands a finished CLI or test login to the client that started it (once, and only with its secret). */
+  async redeem(who: Identity, id: string, secret: string): Promise<{ outcome: SsoOutcome; certs?: LoginResponse }> {
+    await this.s.authorize(who, 'login');
+    const raw = await this.s.deps.backend.get(requestKey(id));
+    if (!raw) throw new NotFound('no such login (it expired or was already collected)');
+    const req = JSON.parse(raw.value) as SsoRequest;
+    if (!req.secretHash || sha256(secret) !== req.secretHash) throw new AccessDenied('wrong secret for this login');
+    if (!req.result) throw new NotFound('this login has not finished in the browser yet');
+    await this.s.deps.backend.delete(raw.key);
+    return req.result;
+  }
+
+  private async save(req: SsoRequest): Promise<void> {
+    await this.s.deps.backend.put({ key: requestKey(req.id), value: JSON.stringify(req), expires: req.expires });
+  }
+
+  private async identify(
+    req: SsoRequest,
+    cb: { code?: string; error?: string; errorDescription?: string; binding?: string },
+  ): Promise<SsoOutcome> {
+    if (req.mode === 'web' && (!cb.binding || sha256(cb.binding) !== req.bindingHash))
+      throw new AccessDenied('this login was started in another browser (or its cookie was lost); start it again here');
+    if (cb.error)
+      throw new AccessDenied(
+        `the identity provider did not sign you in: ${cb.error}${cb.errorDescription ? ` (${cb.errorDescription})` : ''}`,
+      );
+    if (!cb.code) throw new BadParameter('the provider sent no code');
+    const c = await this.s.deps.connectors.get(req.connector);
+    let identity: Record<string, unknown>;
+    let username: string;
+    if (c.kind === 'github') {
+      const gh = await githubIdentify(c, {
+        code: cb.code,
+        codeVerifier: req.codeVerifier,
+        redirectUri: req.redirectUri,
+      });
+      identity = { login: gh.login, email: gh.email, teams: gh.teams };
+      username = userName(gh.login, 'login');
+    } else {
+      const claims = await oidcIdentify(c, {
+        code: cb.code,
+        codeVerifier: req.codeVerifier,
+        nonce: req.nonce,
+        redirectUri: req.redirectUri,
+        now: this.s.deps.clock.now(),
+      });
+      const { iss, sub, email, preferred_username, name } = claims as Record<string, unknown>;
+      identity = { iss, sub, email, preferred_username, name };
+      for (const m of c.claimsToRoles) identity[m.claim] = claims[m.claim];
+      const claim = c.usernameClaim ?? (preferred_username ? 'preferred_username' : email ? 'email' : 'sub');
+      username = userName(claims[claim], `"${claim}" claim`);
+    }
+    const roles = mappedRoles(c, identity);
+    if (!roles.length) {
+      const what =
+        c.kind === 'github'
+          ? `none of the teams [${(identity.teams as string[]).join(', ')}]`
+          : `none of the claims (${c.claimsToRoles.map((m) => m.claim).join(', ')})`;
+      throw new AccessDenied(`"${username}" may not log in: ${what} map to a role of connector "${c.name}"`);
+    }
+    return { username, roles, identity };
+  }
+
+  /** Creates the SSO user on first login; later logins replace its roles with the mapping's. */
+  private async upsertUser(connector: string, o: SsoOutcome): Promise<StoredUser> {
+    const users = this.s.deps.users;
+    const existing = await users.find(o.username);
+    if (existing && existing.sso !== connector)
+      throw new AccessDenied(
+        existing.sso
+          ? `user "${o.username}" belongs to SSO connector "${existing.sso}", not "${connector}"`
+          : `a local user named "${o.username}" exists; single sign-on does not log in as a local user`,
+      );
+    const lock = await this.s.deps.locks.find({ user: o.username });
+    if (lock) throw lockedError(`user "${o.username}"`, lock);
+    if (!existing) {
+      const user: StoredUser = {
+        name: o.username,
+        roles: o.roles,
+        traits: { logins: [o.username] },
+        createdAt: new Date(this.s.deps.clock.now()).toISOString(),
+        sso: connector,
+      };
+      await users.create(user);
+      await this.s.emit({ type: 'user.create', user: o.username, target: o.username, roles: o.roles, connector });
+      return user;
+    }
+    return users.update(o.username, (u) => ({ ...u, roles: o.roles }));
+  }
+}
