@@ -14,6 +14,7 @@ import { ClusterView } from './clusterView.ts';
 import { startJumpServer } from './jump.ts';
 import { pageRoutes } from './pages.ts';
 import { relaySsh } from './relay.ts';
+import { ssoRoutes } from './sso.ts';
 import { TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
 import { WebSessionStore } from './webSessions.ts';
@@ -82,8 +83,15 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const sessions = new WebSessionStore();
   const terminals = new WebTerminals(view, tunnels, dialTls, sessions);
   const uiRoutes = webUiRoutes({ view, tunnels, sessions, sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000 });
+  const sso = ssoRoutes({
+    view,
+    sessions,
+    publicAddr: () => info.publicAddr,
+    sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000,
+  });
+  const routes = [...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...uiRoutes, ...sso];
   const http = createHttpServer(
-    jsonApi([...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...uiRoutes, ...pageRoutes()], {
+    jsonApi([...routes, ...pageRoutes()], {
       metric: 'tp_proxy_requests_total',
       who: (req) => identities.get(req.socket) ?? ANONYMOUS,
       gauges: () => ({

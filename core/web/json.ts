@@ -70,7 +70,8 @@ export class RawResponse {
   constructor(
     readonly body: string,
     readonly type: string,
-    readonly headers: Record<string, string> = {},
+    readonly headers: Record<string, string | string[]> = {},
+    readonly status = 200,
   ) {}
 }
 

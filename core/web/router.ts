@@ -45,12 +45,18 @@ export function jsonApi<Who>(
         remote: req.socket.remoteAddress ?? '',
         req,
       });
-      metrics.count(routeName, 200);
       if (out instanceof RawResponse) {
-        res.writeHead(200, { 'content-type': out.type, 'cache-control': 'no-store', ...PAGE_HEADERS, ...out.headers });
+        metrics.count(routeName, out.status);
+        res.writeHead(out.status, {
+          'content-type': out.type,
+          'cache-control': 'no-store',
+          ...PAGE_HEADERS,
+          ...out.headers,
+        });
         res.end(out.body);
         return;
       }
+      metrics.count(routeName, 200);
       send(res, 200, out ?? {});
     } catch (err) {
       metrics.count(routeName, sendError(res, err, url.pathname));
