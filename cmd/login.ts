@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { defineCommand } from 'citty';
 import { login, pingProxy } from '../core/client/login.ts';
 import { loadProfile, type Profile } from '../core/client/profile.ts';
+import { ssoLogin } from '../core/client/ssoLogin.ts';
 import { formatDuration } from '../core/clock.ts';
 import { BadParameter } from '../core/errors.ts';
+import { openBrowser } from './lib/browser.ts';
 import { action, durationArg, formatArg, readStdin } from './lib/context.ts';
 import { formatOf, print } from './lib/output.ts';
 import { ask } from './lib/prompt.ts';
@@ -51,6 +53,13 @@ export default defineCommand({
   args: {
     proxy: { type: 'string', description: "Proxy address host:port (default: the last profile's)" },
     user: { type: 'string', description: "User name (default: the last profile's)" },
+    auth: {
+      type: 'string',
+      description:
+        'Log in through single sign-on with this connector (see `tp sso ls`): prints a URL, opens a browser when\n' +
+        'it can, and finishes when the browser comes back to a port on 127.0.0.1',
+    },
+    browser: { type: 'string', description: 'With --auth: "none" only prints the URL (default: open one if possible)' },
     'password-stdin': { type: 'boolean', description: 'Read the password from stdin instead of prompting' },
     otp: { type: 'string', description: 'Second-factor code (prompted for when needed)' },
     ttl: { type: 'string', description: 'Certificate lifetime, e.g. 8h (capped by your roles)' },
@@ -69,9 +78,25 @@ export default defineCommand({
     const proxy = args.proxy ?? last?.proxy;
     const user = args.user ?? last?.user;
     if (!proxy) throw new BadParameter('--proxy HOST:PORT is required for the first login');
+    if (args.insecure) process.stderr.write("warning: --insecure: the proxy's certificate is not verified\n");
+    if (args.auth) {
+      const { profile } = await ssoLogin({
+        proxy,
+        connector: args.auth,
+        mode: 'cli',
+        ttlMs: durationArg('ttl', args.ttl),
+        trust: { insecure: args.insecure, caFile: args['ca-cert'] },
+        onUrl: (url) => {
+          const opened = openBrowser(url, args.browser);
+          process.stderr.write(
+            `${opened ? 'If the browser did not open, open' : 'Open'} this URL to log in with ${args.auth}:\n  ${url}\n`,
+          );
+        },
+      });
+      return report(args.format, profile!, addToAgent(profile!));
+    }
     if (!user) throw new BadParameter('--user NAME is required for the first login');
     const password = args['password-stdin'] ? (await readStdin()).replace(/\r?\n$/, '') : undefined;
-    if (args.insecure) process.stderr.write("warning: --insecure: the proxy's certificate is not verified\n");
     const { profile, agent } = await doLogin({
       proxy,
       user,
@@ -81,23 +106,28 @@ export default defineCommand({
       insecure: args.insecure,
       caFile: args['ca-cert'],
     });
-    const status = {
-      proxy: profile.proxy,
-      user: profile.user,
-      cluster: profile.cluster,
-      logins: profile.logins,
-      expires: new Date(profile.expires).toISOString(),
-      agent,
-    };
-    print(formatOf(args.format), status, () =>
-      [
-        `logged in to ${profile.cluster} as ${profile.user} via ${profile.proxy}`,
-        `  logins: ${profile.logins.join(', ') || '(none)'}`,
-        `  valid:  ${formatDuration(profile.expires - Date.now())} (until ${status.expires})`,
-        agent ? `  ${agent}` : '',
-      ]
-        .filter(Boolean)
-        .join('\n'),
-    );
+    report(args.format, profile, agent);
   }),
 });
+
+/** Prints the new profile: who, where, which logins, until when. */
+function report(format: string | undefined, profile: Profile, agent: string | undefined): void {
+  const status = {
+    proxy: profile.proxy,
+    user: profile.user,
+    cluster: profile.cluster,
+    logins: profile.logins,
+    expires: new Date(profile.expires).toISOString(),
+    agent,
+  };
+  print(formatOf(format), status, () =>
+    [
+      `logged in to ${profile.cluster} as ${profile.user} via ${profile.proxy}`,
+      `  logins: ${profile.logins.join(', ') || '(none)'}`,
+      `  valid:  ${formatDuration(profile.expires - Date.now())} (until ${status.expires})`,
+      agent ? `  ${agent}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  );
+}

@@ -14,6 +14,7 @@ const main = defineCommand({
     start: () => import('./start.ts').then((m) => m.default),
     ca: () => import('./ca.ts').then((m) => m.default),
     users: () => import('./users.ts').then((m) => m.default),
+    sso: () => import('./sso.ts').then((m) => m.default),
     roles: () => import('./roles.ts').then((m) => m.default),
     tokens: () => import('./tokens.ts').then((m) => m.default),
     locks: () => import('./locks.ts').then((m) => m.default),

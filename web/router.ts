@@ -24,7 +24,7 @@ export function interceptLinks(): void {
     const a = (e.target as Element | null)?.closest?.('a');
     if (!a || a.target || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
     const href = a.getAttribute('href');
-    if (!href?.startsWith('/web')) return;
+    if (!href || !(href === '/web' || href.startsWith('/web/'))) return;
     e.preventDefault();
     navigate(href);
   });

@@ -56,45 +56,69 @@ export interface LoginInput {
   trust: ProxyTrust;
 }
 
-/** Makes fresh keys here, exchanges them (with password and code) for certificates, and saves the profile. */
-export async function login(i: LoginInput): Promise<Profile> {
-  const { api, ping } = await pingProxy(i.proxy, i.trust);
+/** The certificates a login returns for the client's keys. */
+export interface IssuedCerts {
+  sshCert: string;
+  tlsCert: string;
+  tlsCa: string[];
+  hostCa: string[];
+  logins: string[];
+  cluster: string;
+  username: string;
+}
+
+/** Fresh client keys: the private halves never leave this machine. */
+export function newClientKeys() {
   const ssh = generateKeyPair('ed25519');
   const tls = generateKeyPair('p256');
-  const sshPublicKey = formatAuthorizedKey(sshPublicBlob(ssh.publicKey));
-  const r = await api.post<{
-    sshCert: string;
-    tlsCert: string;
-    tlsCa: string[];
-    hostCa: string[];
-    logins: string[];
-    cluster: string;
-    username: string;
-  }>('/webapi/login', {
-    username: i.user,
-    password: i.password,
-    otp: i.otp,
-    sshPublicKey,
+  return {
+    ssh,
+    tls,
+    sshPublicKey: formatAuthorizedKey(sshPublicBlob(ssh.publicKey)),
     tlsPublicKey: tls.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-    ttlMs: i.ttlMs,
-  });
+  };
+}
+
+/** Saves a profile from certificates issued for `keys` (password and SSO logins alike). */
+export function saveLogin(
+  proxy: string,
+  trust: ProxyTrust,
+  ping: ProxyPing,
+  keys: ReturnType<typeof newClientKeys>,
+  r: IssuedCerts,
+): Profile {
   return saveProfile(
     {
-      proxy: i.proxy,
+      proxy,
       user: r.username,
       cluster: r.cluster,
       logins: r.logins,
-      insecure: i.trust.insecure,
+      insecure: trust.insecure,
       sshJump: ping.sshJump,
     },
     {
-      sshKey: encodeOpenSSHPrivateKey(ssh.privateKey, `${r.username}@${r.cluster}`),
-      sshPublicKey,
+      sshKey: encodeOpenSSHPrivateKey(keys.ssh.privateKey, `${r.username}@${r.cluster}`),
+      sshPublicKey: keys.sshPublicKey,
       sshCert: r.sshCert,
-      tlsKey: tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      tlsKey: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
       tlsCert: r.tlsCert,
       tlsCa: r.tlsCa,
       hostCa: r.hostCa,
     },
   );
+}
+
+/** Makes fresh keys here, exchanges them (with password and code) for certificates, and saves the profile. */
+export async function login(i: LoginInput): Promise<Profile> {
+  const { api, ping } = await pingProxy(i.proxy, i.trust);
+  const keys = newClientKeys();
+  const r = await api.post<IssuedCerts>('/webapi/login', {
+    username: i.user,
+    password: i.password,
+    otp: i.otp,
+    sshPublicKey: keys.sshPublicKey,
+    tlsPublicKey: keys.tlsPublicKey,
+    ttlMs: i.ttlMs,
+  });
+  return saveLogin(i.proxy, i.trust, ping, keys, r);
 }

@@ -23,8 +23,10 @@ export function Login({ onLogin, notice }: { onLogin: (s: Session) => void; noti
   const [ping, setPing] = useState<Ping | undefined>();
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState<{ name: string; kind: string }[]>([]);
   useEffect(() => {
     api<Ping>('GET', '/webapi/ping').then(setPing, (e) => setError(explain(e)));
+    api<{ name: string; kind: string }[]>('GET', '/webapi/sso/connectors').then(setSso, () => setSso([]));
   }, []);
   const sf = ping?.secondFactor ?? 'off';
 
@@ -95,6 +97,17 @@ export function Login({ onLogin, notice }: { onLogin: (s: Session) => void; noti
             </button>
           )}
         </div>
+        {sso.length > 0 && (
+          <div class="stack" data-testid="sso">
+            <p class="or">or</p>
+            {sso.map((c) => (
+              <a key={c.name} class="button secondary" href={`/webapi/sso/web/${encodeURIComponent(c.name)}`}>
+                Sign in with {c.name}
+                <span class="muted"> ({c.kind === 'github' ? 'GitHub' : 'OpenID Connect'})</span>
+              </a>
+            ))}
+          </div>
+        )}
       </form>
     </main>
   );
