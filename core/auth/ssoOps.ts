@@ -60,7 +60,7 @@ const stateKey = (state: string) => `/sso_states/${sha256(state)}`;
 /** A loopback http URL (where `tp` listens for the browser), or BadParameter. */
 function checkLoopback(url: string | undefined): string {
   const u = url ? URL.parse(url) : null;
-  if (!u || u.protocol !== 'http:' || !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(u.hostname))
+  if (u?.protocol !== 'http:' || !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(u.hostname))
     throw new BadParameter('the client redirect must be an http URL on a loopback address');
   return url!;
 }

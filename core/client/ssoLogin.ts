@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AccessDenied, Unavailable } from '../errors.ts';
+import { escapeHtml } from '../web/html.ts';
 import { type IssuedCerts, newClientKeys, type ProxyTrust, pingProxy, saveLogin } from './login.ts';
 import type { Profile } from './profile.ts';
 
@@ -23,12 +24,9 @@ export interface SsoLoginInput {
   timeoutMs?: number;
 }
 
-const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
 const page = (title: string, text: string) =>
   new Response(
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head><body style="font:16px system-ui;margin:4rem auto;max-width:32rem"><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`,
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font:16px system-ui;margin:4rem auto;max-width:32rem"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`,
     {
       headers: {
         'content-type': 'text/html; charset=utf-8',

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../auth/identity.ts';
 import { BadParameter, TpError } from '../errors.ts';
+import { escapeHtml } from '../web/html.ts';
 import { RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
@@ -14,9 +15,6 @@ const BINDING_COOKIE = '__Host-tp_sso';
 const PENDING_MS = 10 * 60_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-const escape = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
 /** A small page of our own (the provider's redirect lands here): a message, or a same-site hop into the app. */
 function page(
   title: string,
@@ -25,8 +23,8 @@ function page(
   headers: Record<string, string | string[]> = {},
   refresh?: string,
 ) {
-  const meta = refresh ? `<meta http-equiv="refresh" content="0;url=${escape(refresh)}" />` : '';
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8" /><meta name="viewport" content="width=device-width, initial-scale=1" />${meta}<title>${escape(title)}</title><link rel="icon" href="/web/assets/favicon.svg" type="image/svg+xml" /><link rel="stylesheet" href="/web/assets/app.css" /></head><body><main><div class="card center stack"><h1>${escape(title)}</h1>${body}</div></main></body></html>`;
+  const meta = refresh ? `<meta http-equiv="refresh" content="0;url=${escapeHtml(refresh)}" />` : '';
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8" /><meta name="viewport" content="width=device-width, initial-scale=1" />${meta}<title>${escapeHtml(title)}</title><link rel="icon" href="/web/assets/favicon.svg" type="image/svg+xml" /><link rel="stylesheet" href="/web/assets/app.css" /></head><body><main><div class="card center stack"><h1>${escapeHtml(title)}</h1>${body}</div></main></body></html>`;
   return new RawResponse(html, 'text/html; charset=utf-8', { ...UI_HEADERS, ...headers }, status);
 }
 
@@ -123,7 +121,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
           const message = err instanceof TpError ? err.message : 'the sign-in could not be completed';
           return page(
             'Sign-in failed',
-            `<p class="error" role="alert">${escape(message)}</p><p><a href="/web/login">Back to the login page</a></p>`,
+            `<p class="error" role="alert">${escapeHtml(message)}</p><p><a href="/web/login">Back to the login page</a></p>`,
             403,
             { 'set-cookie': clearBinding },
           );
@@ -142,7 +140,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
             : r.error.message;
           return page(
             'Sign-in failed',
-            `<p class="error" role="alert">${escape(message)}</p><p><a href="/web/login">Back to the login page</a></p>`,
+            `<p class="error" role="alert">${escapeHtml(message)}</p><p><a href="/web/login">Back to the login page</a></p>`,
             403,
             { 'set-cookie': clearBinding },
           );
