@@ -95,6 +95,7 @@ export async function benchListing(c: BenchCluster): Promise<Row[]> {
     }),
   );
   const lsMs = await median(3, () => runOk([process.execPath, entry, 'ls', '--format', 'json'], c.home));
+  const web = await benchWebNodes(c);
   const textMs = await median(3, () => runOk([process.execPath, entry, 'ls', 'env=prod'], c.home));
   return [
     {
@@ -104,6 +105,18 @@ export async function benchListing(c: BenchCluster): Promise<Row[]> {
       higherIsBetter: false,
     },
     { figure: `tp ls env=prod (table) with ${count} nodes`, tp: textMs, unit: 'ms', higherIsBetter: false },
+    {
+      figure: `web UI: one page of a search over ${count} nodes (request)`,
+      tp: web.searchMs,
+      unit: 'ms',
+      higherIsBetter: false,
+    },
+    {
+      figure: `web UI: page 41 of env=prod over ${count} nodes (request)`,
+      tp: web.labelMs,
+      unit: 'ms',
+      higherIsBetter: false,
+    },
     {
       figure: `all-in-one (auth+proxy+node) RSS with ${count} nodes`,
       tp: rssMiB(c.pid()),
@@ -271,4 +284,30 @@ export async function benchFootprint(c: BenchCluster): Promise<Row[]> {
       higherIsBetter: false,
     },
   ];
+}
+
+/** The web UI's node list over many nodes: a logged-in browser's request for one page, filtered on the proxy. */
+async function benchWebNodes(c: BenchCluster): Promise<{ searchMs: number; labelMs: number }> {
+  const base = `https://${c.proxy}`;
+  const tls = { rejectUnauthorized: false };
+  const login = await fetch(`${base}/webapi/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bench', password: PASSWORD }),
+    tls,
+  } as RequestInit);
+  if (!login.ok) throw new Error(`web login failed: ${await login.text()}`);
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const page = (q: string) => async () => {
+    const t0 = performance.now();
+    const r = await fetch(`${base}/webapi/ui/nodes?${q}`, { headers: { cookie }, tls } as RequestInit);
+    if (!r.ok) throw new Error(`web nodes: ${r.status}`);
+    await r.json();
+    return performance.now() - t0;
+  };
+  await page('limit=50')();
+  return {
+    searchMs: await median(5, page('q=sim-99&limit=50')),
+    labelMs: await median(5, page('label=env%3Dprod&offset=2000&limit=50')),
+  };
 }
