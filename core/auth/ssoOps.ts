@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AccessDenied, BadParameter, NotFound, TpError } from '../errors.ts';
-import { validName } from '../rbac/index.ts';
 import type { LoginResponse } from './certOps.ts';
 import type { Identity } from './identity.ts';
 import { lockedError } from './locks.ts';
 import type { AuthService } from './service.ts';
 import { type PublicConnector, publicConnector, type SsoConnector } from './sso/connectors.ts';
 import { githubAuthorizeUrl, githubIdentify } from './sso/github.ts';
+import { checkLoopback, mappedRoles, userName } from './sso/mapping.ts';
 import { discover, oidcAuthorizeUrl, oidcIdentify } from './sso/oidc.ts';
 import type { StoredUser } from './users.ts';
 
@@ -56,39 +56,6 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const b64url = (n: number) => randomBytes(n).toString('base64url');
 const requestKey = (id: string) => `/sso_requests/${id}`;
 const stateKey = (state: string) => `/sso_states/${sha256(state)}`;
-
-/** A loopback http URL (where `tp` listens for the browser), or BadParameter. */
-function checkLoopback(url: string | undefined): string {
-  const u = url ? URL.parse(url) : null;
-  if (u?.protocol !== 'http:' || !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(u.hostname))
-    throw new BadParameter('the client redirect must be an http URL on a loopback address');
-  return url!;
-}
-
-/** The roles a connector's mapping gives an identity (deduplicated, in mapping order). */
-export function mappedRoles(c: SsoConnector, identity: Record<string, unknown>): string[] {
-  const roles: string[] = [];
-  if (c.kind === 'github') {
-    const teams = new Set((identity.teams as string[]).map((t) => t.toLowerCase()));
-    for (const m of c.teamsToRoles) if (teams.has(`${m.org}/${m.team}`.toLowerCase())) roles.push(...m.roles);
-  } else {
-    for (const m of c.claimsToRoles) {
-      const v = identity[m.claim];
-      if (v === m.value || (Array.isArray(v) && v.includes(m.value))) roles.push(...m.roles);
-    }
-  }
-  return [...new Set(roles)];
-}
-
-/** A tp user name from a provider's name for someone: lowercased, the domain of an e-mail dropped. */
-function userName(raw: unknown, what: string): string {
-  const name = String(raw ?? '')
-    .toLowerCase()
-    .replace(/@.*$/, '')
-    .replace(/[^a-z0-9_.-]/g, '-');
-  if (!validName(name)) throw new AccessDenied(`the provider's ${what} "${String(raw)}" is not a usable user name`);
-  return name;
-}
 
 /**
  * Single sign-on: connectors (GitHub OAuth2, OpenID Connect) as cluster resources, and the login flow. Every

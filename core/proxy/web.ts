@@ -90,7 +90,10 @@ export function webRoutes(
     [
       'POST',
       /^\/webapi\/login$/,
-      async ({ body, remote }) => auth.post('/v1/login', { ...(body as object), remoteAddr: remote }),
+      // Command-line logins: security-key assertions are only taken from the web UI's own login route, where the
+      // proxy itself names the origin the browser used.
+      async ({ body, remote }) =>
+        auth.post('/v1/login', { ...(body as object), webauthn: undefined, origin: undefined, remoteAddr: remote }),
     ],
     ['POST', /^\/webapi\/join$/, async ({ body }) => auth.post('/v1/join', body)],
     [

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { mappedRoles } from '../ssoOps.ts';
 import { checkProviderUrl, parseClaimsToRoles, parseTeamsToRoles, type SsoConnector } from './connectors.ts';
+import { mappedRoles } from './mapping.ts';
 
 describe('SSO mappings', () => {
   test('ORG/TEAM=ROLE lists: an item without = adds a role to the mapping before it', () => {
