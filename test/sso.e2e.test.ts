@@ -21,6 +21,8 @@ let idp: TestIdp;
 let gh: GitHubStandIn;
 let proxy: string;
 let rogue: OidcStandIn;
+/** Who is in which group at the OpenID Provider (tests change it between logins). */
+const groups: Record<string, string[]> = { olivia: ['devs'], sam: ['sales'], tess: ['devs', 'qa'] };
 
 const home = () => mkdtempSync(join(tmpdir(), 'tp-sso-home-'));
 
@@ -74,11 +76,12 @@ describe.skipIf(!haveChromium())('single sign-on', () => {
     proxy = f.cluster.proxy.addr;
     const port = proxy.split(':')[1];
     await f.role(`metadata: {name: sso-dev}\nspec:\n  allow: {logins: ["${me}"], node_labels: {"*": "*"}}\n`);
+    await f.role('metadata: {name: sso-ops}\nspec:\n  allow: {rules: [{resources: [audit], verbs: [list, read]}]}\n');
     idp = await startOidcIdp({
       clientId: 'tp-client',
       clientSecret: 'oidc-client-secret',
       redirectUris: [`https://127.0.0.1:${port}/webapi/sso/callback`, `https://localhost:${port}/webapi/sso/callback`],
-      groups: { olivia: ['devs'], sam: ['sales'], tess: ['devs', 'qa'] },
+      groups,
     });
     gh = startGitHubStandIn({
       clientId: 'gh-client',
@@ -110,7 +113,7 @@ describe.skipIf(!haveChromium())('single sign-on', () => {
         'tp-client',
         '--client-secret-stdin',
         '--claims-to-roles',
-        'groups=devs=sso-dev',
+        'groups=devs=sso-dev,groups=ops=sso-ops',
         '--scopes',
         'email,profile,groups',
         '--proxy',
@@ -228,6 +231,23 @@ describe.skipIf(!haveChromium())('single sign-on', () => {
       hasPassword: false,
     });
     expect(await audited('sso.login', (e) => e.user === 'olivia' && e.success === true)).toBe(true);
+  });
+
+  test("an SSO user's roles follow the provider's groups on every login", async () => {
+    const rolesAfterLogin = async () => {
+      const { result } = await cliLogin('idp', home(), (page, url) => oidcSignIn(page, url, 'olivia'));
+      expect(result.code).toBe(0);
+      const users = JSON.parse((await f.admin(['users', 'ls', '--format', 'json'])).stdout) as Record<
+        string,
+        unknown
+      >[];
+      return users.find((u) => u.name === 'olivia')!.roles;
+    };
+    groups.olivia = ['devs', 'ops'];
+    expect(await rolesAfterLogin()).toEqual(['sso-dev', 'sso-ops']);
+    groups.olivia = ['ops'];
+    expect(await rolesAfterLogin()).toEqual(['sso-ops']);
+    groups.olivia = ['devs'];
   });
 
   test('OIDC in the web UI: "Sign in with idp" ends on the servers page', async () => {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { totpCode } from '../core/auth/users.ts';
-import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
+import { ARTIFACTS, haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
@@ -9,6 +11,7 @@ import { me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 // password + TOTP and with a security key (Chromium's virtual authenticator), a web terminal to a real node, the
 // recording of that session played back, and the refusals a user can meet.
 const PASSWORD = 'a long web password 42';
+const NEW_PASSWORD = 'an even longer web password 43';
 if (!haveChromium())
   console.warn('SKIPPING the web UI tests: /usr/bin/chromium is not installed (apt-get install chromium)');
 
@@ -42,6 +45,7 @@ const terminalLines = async (page: Page, testId: string) =>
 
 describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
   let aliceSecret = '';
+  let alicePassword = PASSWORD;
 
   beforeAll(async () => {
     f = await startSshFixture([{ name: 'web-node', labels: { env: 'web' } }], { secondFactor: 'on' });
@@ -144,11 +148,11 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
       async () => (await terminalLines(page, 'player')).includes('hello-web'),
       15_000,
     );
+    await b.screenshot(page, 'player');
     // Seek back to the start: the screen is cleared, then plays again.
     await page.getByRole('button', { name: /Play|Pause/ }).click();
     await page.locator('#seek').fill('0');
     expect(await terminalLines(page, 'player')).not.toContain('hello-web');
-    await b.screenshot(page, 'player');
     await page.close();
   });
 
@@ -163,6 +167,84 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-type')));
     expect(new Set(types)).toEqual(new Set(['user.login']));
     await page.close();
+  });
+
+  test('servers: search and label filter narrow the list on the proxy', async () => {
+    await f.cluster.addAgent({ name: 'other-node', labels: { env: 'lab' } });
+    const page = await b.newPage();
+    await page.goto(`${base}/web/nodes`);
+    await page.locator('tr[data-node="other-node"]').waitFor();
+    await page.getByLabel('Search').fill('other');
+    await page.locator('tr[data-node="web-node"]').waitFor({ state: 'detached' });
+    expect(await page.getByTestId('nodes-count').textContent()).toBe('1–1 of 1');
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Label').fill('env=web');
+    await page.locator('tr[data-node="other-node"]').waitFor({ state: 'detached' });
+    expect(await page.locator('tr[data-node]').count()).toBe(1);
+    await page.close();
+  });
+
+  test('account page: change the password, add a security key, replace and remove the authenticator app', async () => {
+    const page = await b.newPage();
+    const cdp = await b.context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'usb',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    page.on('dialog', (d) => void d.accept(d.type() === 'prompt' ? 'laptop key' : undefined));
+    await page.goto(`${base}/web/account`);
+    await page.getByRole('heading', { name: 'Account: alice' }).waitFor();
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('Repeat the new password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Password changed.').waitFor();
+    alicePassword = NEW_PASSWORD;
+
+    await page.getByRole('button', { name: 'Add a security key' }).click();
+    await page.getByText('Security key added.').waitFor();
+    await page.getByRole('cell', { name: 'laptop key' }).waitFor();
+
+    await page.getByRole('button', { name: 'Replace the authenticator app' }).click();
+    const secret = (await page.locator('code.secret').textContent())!.trim();
+    await page.getByLabel('Code', { exact: true }).fill(totpCode(secret, Date.now()));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByText('Authenticator app added.').waitFor();
+    aliceSecret = secret;
+    await b.screenshot(page, 'account');
+
+    await page
+      .getByRole('row', { name: /laptop key/ })
+      .getByRole('button', { name: 'Remove' })
+      .click();
+    await page.getByText('laptop key removed.').waitFor();
+    expect(await page.getByRole('row', { name: /laptop key/ }).count()).toBe(0);
+    // The app is the last factor now: the cluster needs one, so it stays.
+    await page
+      .getByRole('row', { name: /Authenticator app/ })
+      .getByRole('button', { name: 'Remove' })
+      .click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('this is your last second factor');
+    expect(await auditHas('mfa.remove', (e) => e.user === 'alice' && e.kind === 'webauthn')).toBe(true);
+    expect(await auditHas('user.password_change', (e) => e.user === 'alice' && e.success === true)).toBe(true);
+    // A lost or expired session sends the page back to the login form, saying why.
+    await b.context.clearCookies();
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByText('Your session has expired. Log in again.').waitFor();
+    await page.close();
+    await waitFor('the refusal in the console', () => b.errors.length >= 2, 3000);
+    // Removing the last factor answered 400 and the cleared session 401; nothing else.
+    expect(b.takeErrors()).toEqual([
+      expect.stringMatching(/status of 400 .*\/webapi\/ui\/account\/devices\/[A-Za-z0-9_-]+\]$/),
+      expect.stringMatching(/status of 401 .*\/webapi\/ui\/audit/),
+    ]);
   });
 
   test('WebAuthn: sign-up with a security key and login with it (Chromium virtual authenticator)', async () => {
@@ -207,16 +289,27 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await page.close();
   });
 
+  test('dark mode follows the system setting', async () => {
+    const ctx = await b.browser.newContext({ colorScheme: 'dark' });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/web/login`);
+    await page.getByLabel('User name').waitFor();
+    const bg = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    expect(bg).toBe('rgb(15, 19, 26)');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'login-page-dark.png') });
+    await ctx.close();
+  });
+
   test('no console errors on the happy paths', () => {
     expect(b.takeErrors()).toEqual([]);
   });
 
   test('a wrong password and a wrong code show an error and are audited; after lockout the UI says so', async () => {
-    await invite('mallory', 'ops');
     const page = await b.newPage();
     await page.goto(`${base}/web/login`);
     await page.getByLabel('User name').fill('alice');
-    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').fill(alicePassword);
     await page.getByLabel('Authenticator code').fill(totpCode(aliceSecret, Date.now() - 10 * 60_000));
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await expect(page.getByTestId('login-error').textContent()).resolves.toMatch(
@@ -244,7 +337,7 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
         (e) => e.user === 'alice' && e.success === false && e.error === 'invalid username or password',
       ),
     ).toBe(true);
-    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByLabel('Password').fill(alicePassword);
     await page.getByLabel('Authenticator code').fill(totpCode(aliceSecret, Date.now() - 30_000));
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await expect(page.getByTestId('login-error').textContent()).resolves.toContain('This account is locked');
