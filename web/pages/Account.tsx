@@ -28,8 +28,9 @@ export function Account() {
     setNote('');
     try {
       await fn();
-      setNote(done);
+      // The list is current before the message says what changed.
       await reload();
+      setNote(done);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }
