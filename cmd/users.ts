@@ -58,7 +58,13 @@ const ls = defineCommand({
         users.map((u) => ({
           ...u,
           logins: u.traits.logins,
-          status: u.lockedUntil ? `locked until ${u.lockedUntil}` : u.hasPassword ? 'active' : 'invited',
+          status: u.lockedUntil
+            ? `locked until ${u.lockedUntil}`
+            : u.sso
+              ? `sso (${u.sso})`
+              : u.hasPassword
+                ? 'active'
+                : 'invited',
         })),
         ['name', 'roles', 'logins', 'status'],
         'no users yet: add one with `tp users add NAME --roles access`',

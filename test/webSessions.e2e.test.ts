@@ -145,6 +145,11 @@ describe('web sessions', () => {
       const r = JSON.parse(await terminal({ node: 'ws-node', login: me }, { origin: base, cookie: s.cookie }));
       return r.type === 'error' && String(r.message).includes('incident 7');
     });
+    // The web API refuses the locked user's session too; logging out still works.
+    const nodes = await call('GET', '/webapi/ui/nodes', { cookie: s.cookie });
+    expect(nodes.status).toBe(423);
+    expect(nodes.body.error?.message).toContain('incident 7');
+    expect((await call('DELETE', '/webapi/sessions/current', { cookie: s.cookie, csrf: s.csrf })).status).toBe(200);
     const events = await f.cluster.auth.admin.get<{ user: string; success: boolean }[]>(
       '/v1/audit/events?type=auth.attempt&limit=100',
     );

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
+import { lockedError } from '../auth/locks.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { BadParameter } from '../errors.ts';
 import { nodeVisible } from '../rbac/index.ts';
@@ -66,7 +67,13 @@ export interface WebUiOptions {
 export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
   const { view, sessions } = o;
   const auth = view.auth;
-  const session = (req: IncomingMessage) => sessions.require(req, requestOrigin(req));
+  /** The request's live session; a user locked since logging in is refused here too, not only at auth and nodes. */
+  const session = async (req: IncomingMessage) => {
+    const s = sessions.require(req, requestOrigin(req));
+    const lock = await view.lockFor({ user: s.user });
+    if (lock) throw lockedError(`user "${s.user}"`, lock);
+    return s;
+  };
   /** An auth API call made as the session's user. */
   const asUser = (s: WebSession, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) =>
     auth.call(method, path, body, { [FORWARDED_CERT]: s.tlsCertDer });
@@ -80,7 +87,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       method,
       from,
       async ({ req, params, body, query }) => {
-        const s = session(req);
+        const s = await session(req);
         const qs = query.toString();
         const payload = withOrigin ? { ...(body as object), origin: requestOrigin(req) } : body;
         return asUser(s, method, `${to(params)}${qs ? `?${qs}` : ''}`, payload);
@@ -136,7 +143,8 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       'DELETE',
       /^\/webapi\/sessions\/current$/,
       async ({ req, remote }) => {
-        const s = session(req);
+        // Logging out works for a locked user too.
+        const s = sessions.require(req, requestOrigin(req));
         sessions.delete(sessionToken(req));
         view.emit([{ type: 'user.logout', user: s.user, method: 'web', 'addr.remote': remote }]);
         return json({ loggedOut: true }, { 'set-cookie': sessionCookie(undefined) });
@@ -146,7 +154,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       'GET',
       /^\/webapi\/ui\/nodes$/,
       async ({ req, query }) => {
-        const s = session(req);
+        const s = await session(req);
         return pageNodes(await view.nodes(), await view.rolesNamed(s.who.roles), o.tunnels, query);
       },
     ],
