@@ -65,13 +65,12 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     const token = await invite('alice');
     const page = await b.newPage();
     await page.goto(`${base}/web/invite/${token}`);
-    await expect(page.getByRole('heading', { name: 'Set up alice' }).isVisible()).resolves.toBe(true);
+    await page.getByRole('heading', { name: 'Set up alice' }).waitFor();
     await page.getByTestId('totp-qr').waitFor();
-    expect(
-      await page
-        .getByTestId('totp-qr')
-        .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 20),
-    ).toBe(true);
+    // The QR code is a real image (drawn from the otpauth:// URI in the page).
+    await waitFor('the QR code to render', async () =>
+      page.getByTestId('totp-qr').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 20),
+    );
     aliceSecret = (await page.getByTestId('totp-secret').textContent())!.trim();
     expect(aliceSecret).toMatch(/^[A-Z2-7]{32}$/);
     await page.getByLabel('New password').fill(PASSWORD);
@@ -127,6 +126,41 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     // The node's shell answers: one screen line is exactly the command's output.
     await waitFor('hello-web output', async () => (await terminalLines(page, 'terminal')).includes('hello-web'));
     await b.screenshot(page, 'terminal');
+    // Resizing the window resizes the remote terminal: `stty size` reports fewer columns after.
+    const size = async () => {
+      await page.keyboard.type('stty size\n');
+      let found: number[] | undefined;
+      await waitFor('stty size output', async () => {
+        const sizes = (await terminalLines(page, 'terminal')).filter((l) => /^\d+ \d+$/.test(l));
+        found = sizes.at(-1)?.split(' ').map(Number);
+        return sizes.length > 0;
+      });
+      return found!;
+    };
+    await page.keyboard.type('clear\n');
+    const [, wide] = await size();
+    await page.setViewportSize({ width: 800, height: 700 });
+    await waitFor('the smaller size', async () => {
+      await page.keyboard.type('clear\n');
+      return ((await size())[1] ?? 0) < wide!;
+    });
+    // Ctrl+Shift+V pastes the clipboard into the session.
+    await page.evaluate("navigator.clipboard.writeText('echo pasted-ok')");
+    await page.keyboard.press('Control+Shift+V');
+    await page.keyboard.press('Enter');
+    await waitFor('pasted output', async () => (await terminalLines(page, 'terminal')).includes('pasted-ok'));
+    expect((await terminalLines(page, 'terminal')).filter((l) => l === 'pasted-ok')).toHaveLength(1);
+    // Double-click selects a word; Ctrl+Shift+C copies it.
+    const word = await page
+      .locator('[data-testid="terminal"] .xterm-rows > div', { hasText: /^pasted-ok$/ })
+      .boundingBox();
+    await page.mouse.dblclick(word!.x + 20, word!.y + word!.height / 2);
+    await page.keyboard.press('Control+Shift+C');
+    await waitFor(
+      'the copied word',
+      async () => (await page.evaluate('navigator.clipboard.readText()')) === 'pasted-ok',
+    );
+    await page.setViewportSize({ width: 1200, height: 800 });
     await page.keyboard.type('exit\n');
     await page.getByText('Session ended.').waitFor();
     await waitFor(

@@ -52,10 +52,9 @@ export function Terminal({ node, login }: { node: string; login: string }) {
         void navigator.clipboard.writeText(term.getSelection());
         return false;
       }
-      if (e.code === 'KeyV') {
-        void navigator.clipboard.readText().then((t) => term.paste(t));
-        return false;
-      }
+      // Ctrl+Shift+V is the browser's own paste (as plain text), which xterm.js receives as a paste event; the
+      // terminal must only not send it as a key.
+      if (e.code === 'KeyV') return false;
       return true;
     });
     term.onResize(({ cols, rows }) => {
