@@ -1,5 +1,5 @@
 // `just bench` / `npm run bench`: every figure beside its OpenSSH reference from the same run, as a ratio.
-// BENCH_ONLY=certs,audit,rotation,ssh,rate,logins,ls,tunnels,footprint picks sections; BENCH_BYTES, BENCH_NODES and
+// BENCH_ONLY=certs,audit,rotation,ssh,web,rate,logins,ls,tunnels,footprint picks sections; BENCH_BYTES, BENCH_NODES and
 // BENCH_TUNNELS, BENCH_ROTATION_AGENTS size them (defaults: 1 GiB, 10,000 nodes, 10,000 tunnels, 50 agents).
 import { benchAudit } from './audit.ts';
 import { benchCerts } from './certs.ts';
@@ -8,6 +8,7 @@ import { benchRotation } from './rotation.ts';
 import { benchFootprint, benchListing, benchLogins, benchSessionRate, benchTunnels } from './scale.ts';
 import { benchSsh } from './ssh.ts';
 import { printTable, type Row } from './table.ts';
+import { benchWeb } from './web.ts';
 
 const only = process.env.BENCH_ONLY?.split(',');
 const want = (s: string) => !only || only.includes(s);
@@ -15,11 +16,12 @@ const rows: Row[] = [];
 if (want('certs')) rows.push(...(await benchCerts()));
 if (want('audit')) rows.push(...(await benchAudit()));
 if (want('rotation')) rows.push(...(await benchRotation()));
-const clusterSections = ['ssh', 'rate', 'logins', 'footprint', 'ls', 'tunnels'].filter(want);
+const clusterSections = ['ssh', 'web', 'rate', 'logins', 'footprint', 'ls', 'tunnels'].filter(want);
 if (clusterSections.length) {
   const c = await startBenchCluster();
   try {
     if (want('ssh')) rows.push(...(await benchSsh(c)));
+    if (want('web')) rows.push(...(await benchWeb(c)));
     if (want('rate')) rows.push(...(await benchSessionRate(c)));
     if (want('logins')) rows.push(...(await benchLogins(c)));
     if (want('footprint')) rows.push(...(await benchFootprint(c)));
