@@ -4,6 +4,7 @@ import { defineCommand } from 'citty';
 import { saveHostIdentity } from '../core/client/hostIdentity.ts';
 import { openRelay } from '../core/client/nodeConnection.ts';
 import { requireProfile } from '../core/client/profile.ts';
+import { parseDuration } from '../core/clock.ts';
 import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
 import { BadParameter, describe } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
@@ -75,10 +76,12 @@ const start = defineCommand({
     });
     const proxy = await startProxy({
       listen: args.listen ?? cfg.proxy.listen ?? DEFAULT_PROXY_LISTEN,
+      sshListen: args['ssh-listen'] ?? cfg.proxy.ssh_listen ?? DEFAULT_PROXY_SSH_LISTEN,
       publicAddr,
       identity,
       auth,
       version: pkg.version,
+      webSessionTtlMs: parseDuration(cfg.proxy.web_session_ttl),
       onIdentity: (id) => saveHostIdentity(dataDir, id),
     });
     process.stdout.write(`proxy listening on ${proxy.addr}\n`);

@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { defineCommand } from 'citty';
 import { ApiClient } from '../core/client/apiClient.ts';
+import { parseDuration } from '../core/clock.ts';
 import {
   DEFAULT_AUTH_LISTEN,
   DEFAULT_PROXY_LISTEN,
+  DEFAULT_PROXY_SSH_LISTEN,
   defaultClusterName,
   defaultDataDir,
 } from '../core/config/defaults.ts';
@@ -64,15 +66,18 @@ export default defineCommand({
       });
       const proxy = await startProxy({
         listen: cfg.proxy.listen ?? DEFAULT_PROXY_LISTEN,
+        sshListen: cfg.proxy.ssh_listen ?? DEFAULT_PROXY_SSH_LISTEN,
         publicAddr: cfg.proxy.public_addr,
         identity,
         auth: client,
         version: pkg.version,
+        webSessionTtlMs: parseDuration(cfg.proxy.web_session_ttl),
       });
       stops.push(() => proxy.close());
       proxyAddr = proxy.publicAddr;
       lines.push(
-        `  proxy:     https://${proxy.publicAddr} (web API, SSH relay, tunnels)`,
+        `  proxy:     https://${proxy.publicAddr} (web UI and API, SSH relay, tunnels)`,
+        `  web UI:    https://${proxy.publicAddr}/web`,
         `  ssh jump:  ${proxy.sshAddr} (ssh -J)`,
       );
     }

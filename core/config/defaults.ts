@@ -26,7 +26,7 @@ export const DEFAULT_SSH_LISTEN = '127.0.0.1:3022';
 export function defaultConfig(): Config {
   return {
     auth: { enabled: true, second_factor: 'otp', session_recording: 'node' },
-    proxy: { enabled: true },
+    proxy: { enabled: true, web_session_ttl: '12h' },
     ssh: { enabled: true, labels: {}, commands: [] },
     storage: { type: 'sqlite' },
   };

@@ -46,6 +46,11 @@ export const ConfigSchema = v.strictObject({
       listen: v.optional(HostPort),
       ssh_listen: v.optional(HostPort),
       public_addr: v.optional(v.pipe(v.string(), v.minLength(1))),
+      /** How long a web UI login lasts (its certificates'; roles' max_session_ttl may cap it). */
+      web_session_ttl: v.optional(
+        v.pipe(v.string(), v.regex(/^(\d+(ms|s|m|h|d))+$/, 'use a duration such as 8h or 30m')),
+        '12h',
+      ),
     }),
     {},
   ),
@@ -88,7 +93,7 @@ export type Config = v.InferOutput<typeof ConfigSchema>;
 export const KNOWN_KEYS: Record<string, string[]> = {
   '': ['cluster_name', 'data_dir', 'auth', 'proxy', 'ssh', 'storage'],
   auth: ['enabled', 'listen', 'second_factor', 'public_url', 'session_recording', 'recordings'],
-  proxy: ['enabled', 'listen', 'ssh_listen', 'public_addr'],
+  proxy: ['enabled', 'listen', 'ssh_listen', 'public_addr', 'web_session_ttl'],
   ssh: ['enabled', 'name', 'labels', 'commands', 'listen'],
   storage: ['type', 'url'],
 };
