@@ -65,6 +65,7 @@ const stateKey = (state: string) => `/sso_states/${sha256(state)}`;
 export class SsoOps {
   constructor(private readonly s: AuthService) {}
 
+  /** Every connector without its secret (needs `sso` list). */
   async listConnectors(who: Identity): Promise<PublicConnector[]> {
     await this.s.authorize(who, 'sso', 'list');
     return (await this.s.deps.connectors.list()).map(publicConnector);
@@ -75,6 +76,7 @@ export class SsoOps {
     return (await this.s.deps.connectors.list()).map((c) => ({ name: c.name, kind: c.kind }));
   }
 
+  /** Stores a new connector after checking that every role its mapping names exists; audited. */
   async createConnector(who: Identity, c: SsoConnector): Promise<PublicConnector> {
     await this.s.authorize(who, 'sso', 'create');
     const wanted = [...new Set((c.kind === 'github' ? c.teamsToRoles : c.claimsToRoles).flatMap((m) => m.roles))];
@@ -87,6 +89,7 @@ export class SsoOps {
     return publicConnector(c);
   }
 
+  /** Removes a connector; its users stay but can no longer log in through it. Audited. */
   async deleteConnector(who: Identity, name: string): Promise<void> {
     await this.s.authorize(who, 'sso', 'delete');
     await this.s.deps.connectors.remove(name);

@@ -11,6 +11,7 @@ export interface SsoOutcome {
   identity: Record<string, unknown>;
 }
 
+/** What a command-line SSO login needs. */
 export interface SsoLoginInput {
   proxy: string;
   connector: string;

@@ -127,10 +127,12 @@ export class ConnectorStore {
     return doc.value;
   }
 
+  /** All connectors, by name. */
   async list(): Promise<SsoConnector[]> {
     return (await listDocs<SsoConnector>(this.b, '/sso_connectors/')).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** Deletes a connector; NotFound when there is none by that name. */
   async remove(name: string): Promise<void> {
     await this.b.delete(key(name)).catch((err: unknown) => {
       if (err instanceof NotFound) throw new NotFound(`no SSO connector "${name}"`);
