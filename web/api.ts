@@ -37,8 +37,8 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
   let data: unknown;
   try {
     data = text ? JSON.parse(text) : {};
-  } catch {
-    throw new ApiError(`unexpected answer from the proxy (${res.status})`, res.status, 'internal');
+  } catch (err) {
+    throw new ApiError(`unexpected answer from the proxy (${res.status}): ${(err as Error).message}`, res.status, 'internal');
   }
   if (!res.ok) {
     const e = (data as { error?: { code?: string; message?: string } }).error ?? {};

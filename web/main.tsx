@@ -76,9 +76,13 @@ function App() {
     );
   }
   const logout = async () => {
-    await api('DELETE', '/webapi/sessions/current').catch(() => undefined);
+    // An expired session is as good as logged out; anything else is shown on the login page.
+    const failed = await api('DELETE', '/webapi/sessions/current').then(
+      () => '',
+      (err: Error & { status?: number }) => (err.status === 401 ? '' : err.message),
+    );
     setSession(null);
-    setNotice('You have logged out.');
+    setNotice(failed ? `Logout failed on the proxy: ${failed}` : 'You have logged out.');
     navigate('/web/login', true);
   };
   let page = <Nodes session={session} />;

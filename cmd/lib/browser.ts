@@ -15,7 +15,8 @@ export function openBrowser(url: string, choice: string | undefined): boolean {
         : undefined);
   if (!command) return false;
   const child = spawn(command, [url], { stdio: 'ignore', detached: true });
-  child.on('error', () => undefined);
+  // A missing opener only gets a note: the URL is printed either way.
+  child.on('error', (err) => process.stderr.write(`could not open a browser (${err.message})\n`));
   child.unref();
   return true;
 }
