@@ -4,6 +4,7 @@ import type { Identity } from './identity.ts';
 import * as S from './schemas.ts';
 import type { AuthService } from './service.ts';
 import { checkProviderUrl, type SsoConnector } from './sso/connectors.ts';
+import type { StoredWebSession } from './webSessionOps.ts';
 
 /**
  * The auth API routes of how people prove who they are: sign-up, login (password, TOTP, security keys), a
@@ -11,6 +12,20 @@ import { checkProviderUrl, type SsoConnector } from './sso/connectors.ts';
  */
 export function identityRoutes(svc: AuthService): Route<Identity>[] {
   return [
+    [
+      'POST',
+      /^\/v1\/web_sessions\/([0-9a-f]{64})$/,
+      async ({ who, params, body }) => {
+        await svc.webSessions.put(who, params[0]!, parseBody(S.WebSessionBody, body) as StoredWebSession);
+        return { stored: true };
+      },
+    ],
+    ['GET', /^\/v1\/web_sessions\/([0-9a-f]{64})$/, async ({ who, params }) => svc.webSessions.get(who, params[0]!)],
+    [
+      'DELETE',
+      /^\/v1\/web_sessions\/([0-9a-f]{64})$/,
+      async ({ who, params }) => svc.webSessions.delete(who, params[0]!).then(() => ({ deleted: true })),
+    ],
     ['POST', /^\/v1\/signup$/, async ({ who, body }) => svc.users.completeSignup(who, parseBody(S.SignupBody, body))],
     [
       'POST',

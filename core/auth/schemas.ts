@@ -120,6 +120,18 @@ export const SsoConnectorBody = v.variant('kind', [
   }),
 ]);
 
+export const WebSessionBody = v.strictObject({
+  user: Name,
+  who: v.looseObject({ kind: v.literal('user'), name: Name, roles: v.array(v.string()) }),
+  logins: v.array(v.string()),
+  csrf: v.pipe(v.string(), v.maxLength(128)),
+  createdAt: v.number(),
+  expires: v.number(),
+  sshKey: v.pipe(v.string(), v.maxLength(16384)),
+  sshCert: v.pipe(v.string(), v.maxLength(16384)),
+  tlsCertDer: v.pipe(v.string(), v.maxLength(16384)),
+});
+
 const Hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'a SHA-256 hex digest'));
 export const SsoBeginBody = v.strictObject({
   connector: Name,
@@ -131,6 +143,7 @@ export const SsoBeginBody = v.strictObject({
   clientRedirect: v.optional(Url),
   secretHash: v.optional(Hex64),
   bindingHash: v.optional(Hex64),
+  webKey: v.optional(v.pipe(v.string(), v.maxLength(16384))),
 });
 export const SsoCallbackBody = v.strictObject({
   state: v.pipe(v.string(), v.maxLength(256)),

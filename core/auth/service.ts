@@ -22,6 +22,7 @@ import type { TokenStore } from './tokens.ts';
 import { UserOps } from './userOps.ts';
 import type { UserStore } from './users.ts';
 import { WebauthnCeremonies } from './webauthn.ts';
+import { WebSessionOps } from './webSessionOps.ts';
 
 /** Second factor a cluster asks for: none, a TOTP code, a security key (WebAuthn), or either ("on"). */
 export type SecondFactor = 'off' | 'otp' | 'webauthn' | 'on';
@@ -82,6 +83,7 @@ export class AuthService {
   readonly account: AccountOps;
   readonly webauthn: WebauthnCeremonies;
   readonly sso: SsoOps;
+  readonly webSessions: WebSessionOps;
   private readonly caListeners: (() => void)[] = [];
 
   constructor(readonly deps: AuthDeps) {
@@ -93,6 +95,7 @@ export class AuthService {
     this.rotation = new RotationOps(this);
     this.account = new AccountOps(this);
     this.sso = new SsoOps(this);
+    this.webSessions = new WebSessionOps(this);
     this.webauthn = new WebauthnCeremonies(deps.backend, () => deps.clock.now(), deps.cluster);
   }
 

@@ -1,0 +1,68 @@
+import { AccessDenied, BadParameter, NotFound } from '../errors.ts';
+import type { Identity } from './identity.ts';
+import type { AuthService } from './service.ts';
+
+/**
+ * A browser's login as proxies keep it: the user's certificates and the private key they were issued for, with
+ * the CSRF token. Stored under a hash of the cookie token; it expires with the certificates.
+ */
+export interface StoredWebSession {
+  user: string;
+  who: Identity;
+  logins: string[];
+  csrf: string;
+  createdAt: number;
+  expires: number;
+  sshKey: string;
+  sshCert: string;
+  tlsCertDer: string;
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+const key = (hash: string) => `/web_sessions/${hash}`;
+
+/**
+ * Web sessions in the backend, so every proxy of a cluster knows every browser's session and a proxy restart
+ * logs nobody out. Only proxies (and admins) may touch them: they hold private keys.
+ */
+export class WebSessionOps {
+  constructor(private readonly s: AuthService) {}
+
+  /** Refuses anyone but proxies and admins, and names that are not a SHA-256 hex digest. */
+  private async check(who: Identity, hash: string): Promise<void> {
+    if (who.kind !== 'proxy' && who.kind !== 'admin') {
+      await this.s.emit({
+        type: 'auth.attempt',
+        success: false,
+        user: who.name,
+        action: 'web_session',
+        error: 'not a proxy',
+      });
+      throw new AccessDenied('web sessions are for proxies');
+    }
+    if (!HASH.test(hash)) throw new BadParameter('a web session is named by a SHA-256 hex digest');
+  }
+
+  /** Stores a new session; it expires with its certificates. */
+  async put(who: Identity, hash: string, session: StoredWebSession): Promise<void> {
+    await this.check(who, hash);
+    if (session.expires <= this.s.deps.clock.now()) throw new BadParameter('this web session has already expired');
+    await this.s.deps.backend.put({ key: key(hash), value: JSON.stringify(session), expires: session.expires });
+  }
+
+  /** The live session, or NotFound (unknown, logged out or expired). */
+  async get(who: Identity, hash: string): Promise<StoredWebSession> {
+    await this.check(who, hash);
+    const item = await this.s.deps.backend.get(key(hash));
+    if (!item) throw new NotFound('no such web session');
+    return JSON.parse(item.value) as StoredWebSession;
+  }
+
+  /** Ends a session (logout); ending an unknown one is not an error. */
+  async delete(who: Identity, hash: string): Promise<void> {
+    await this.check(who, hash);
+    await this.s.deps.backend.delete(key(hash)).catch((err: unknown) => {
+      if (!(err instanceof NotFound)) throw err; // already expired or logged out on another proxy
+    });
+  }
+}
