@@ -250,10 +250,13 @@ describe.skipIf(!haveChromium())('single sign-on', () => {
     groups.olivia = ['devs'];
   });
 
-  test('OIDC in the web UI: "Sign in with idp" ends on the servers page', async () => {
+  test('OIDC in the web UI: "Sign in with idp" ends on the servers page, even if the proxy restarted meanwhile', async () => {
     const page = await b.newPage();
     await page.goto(`https://localhost:${proxy.split(':')[1]}/web/login`);
     await page.getByRole('link', { name: /Sign in with idp/ }).click();
+    await page.locator('input[name="login"]').waitFor();
+    // The login's state and key are kept by auth, so the provider may send the browser back to any proxy.
+    await f.cluster.restartProxy();
     await page.locator('input[name="login"]').fill('olivia');
     await page.locator('input[name="password"]').fill('any password');
     await page.getByRole('button', { name: 'Sign-in' }).click();

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
+import { ApiClient } from '../core/client/apiClient.ts';
+import { profileKeysDir } from '../core/client/profile.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
@@ -109,6 +113,41 @@ describe('web sessions', () => {
       body: { oldPassword: PASSWORD, newPassword: 'x'.repeat(20) },
     });
     expect(change.status).toBe(403);
+  });
+
+  test('sessions are kept by auth: a proxy restart logs nobody out, and a logout is final', async () => {
+    const s = await webLogin('carol');
+    // Auth keeps the session under a hash of the token: the cookie value is nowhere in the backend.
+    const token = s.cookie.split('=')[1]!;
+    const rows = await f.cluster.auth.server.service.deps.backend.range('/web_sessions/');
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.some((r) => r.key.includes(token) || r.value.includes(token))).toBe(false);
+    await f.cluster.restartProxy();
+    base = `https://${f.cluster.proxy.addr}`;
+    expect((await call('GET', '/webapi/ui/nodes', { cookie: s.cookie })).status).toBe(200);
+    expect((await call('DELETE', '/webapi/sessions/current', { cookie: s.cookie, csrf: s.csrf })).status).toBe(200);
+    await f.cluster.restartProxy();
+    base = `https://${f.cluster.proxy.addr}`;
+    expect((await call('GET', '/webapi/ui/nodes', { cookie: s.cookie })).status).toBe(401);
+  });
+
+  test('at auth, only proxies may read or write web sessions (they hold private keys)', async () => {
+    const hash = 'ab'.repeat(32);
+    await expect(f.cluster.auth.anonymous.get(`/v1/web_sessions/${hash}`)).rejects.toThrow(
+      'web sessions are for proxies',
+    );
+    // A logged-in user calling through the proxy's admin forwarding is refused too.
+    const carol = await f.user('carol2', ['ops']);
+    const dir = profileKeysDir(f.cluster.proxy.addr, carol.home);
+    const read = (n: string) => readFileSync(join(dir, n), 'utf8');
+    const asCarol = new ApiClient(
+      [f.cluster.proxy.addr],
+      { ca: read('cas.pem'), cert: read('tls.crt'), key: read('tls.key') },
+      15_000,
+      '/webapi/auth',
+    );
+    await expect(asCarol.get(`/v1/web_sessions/${hash}`)).rejects.toThrow('web sessions are for proxies');
+    await expect(asCarol.del(`/v1/web_sessions/${hash}`)).rejects.toThrow('web sessions are for proxies');
   });
 
   test('the node list pages and filters on the proxy', async () => {

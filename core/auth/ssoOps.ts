@@ -28,6 +28,11 @@ export interface SsoBegin {
   secretHash?: string;
   /** web: SHA-256 (hex) of the value of a cookie set in the browser that started the login. */
   bindingHash?: string;
+  /**
+   * web: the private SSH key the proxy made for the session, kept with the request (as web sessions are) so the
+   * provider may send the browser back to any proxy of the cluster.
+   */
+  webKey?: string;
 }
 
 /** What the provider said and what tp made of it. */
@@ -48,7 +53,15 @@ interface SsoRequest extends SsoBegin {
 
 /** The answer to a provider's callback. Failures after the login is known still carry where to send the browser. */
 export type SsoCallbackResult =
-  | { ok: true; id: string; mode: SsoMode; clientRedirect?: string; outcome: SsoOutcome; certs?: LoginResponse }
+  | {
+      ok: true;
+      id: string;
+      mode: SsoMode;
+      clientRedirect?: string;
+      outcome: SsoOutcome;
+      certs?: LoginResponse;
+      webKey?: string;
+    }
   | { ok: false; mode?: SsoMode; clientRedirect?: string; id?: string; error: { code: string; message: string } };
 
 const TTL_MS = 10 * 60_000;
@@ -186,7 +199,15 @@ export class SsoOps {
       await this.s.emit({ type: 'user.login', user: user.name, method: `sso:${req.connector}` });
       if (req.mode === 'cli') await this.save({ ...req, result: { outcome, certs } });
       else await this.s.deps.backend.delete(raw.key);
-      return { ok: true, id: req.id, mode: req.mode, clientRedirect: req.clientRedirect, outcome, certs };
+      return {
+        ok: true,
+        id: req.id,
+        mode: req.mode,
+        clientRedirect: req.clientRedirect,
+        outcome,
+        certs,
+        webKey: req.webKey,
+      };
     } catch (err) {
       if (!(err instanceof TpError)) throw err;
       await this.s.emit({ type: 'sso.login', success: false, connector: req.connector, error: err.message });

@@ -17,7 +17,7 @@ import { relaySsh } from './relay.ts';
 import { ssoRoutes } from './sso.ts';
 import { TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
-import { WebSessionStore } from './webSessions.ts';
+import { authSessionBackend, WebSessionStore } from './webSessions.ts';
 import { WebTerminals } from './webTerminal.ts';
 import { webUiRoutes } from './webUi.ts';
 
@@ -80,7 +80,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     publicAddr: opts.publicAddr ?? '',
     version: opts.version,
   };
-  const sessions = new WebSessionStore();
+  const sessions = new WebSessionStore(authSessionBackend(opts.auth));
   const terminals = new WebTerminals(view, tunnels, dialTls, sessions);
   const uiRoutes = webUiRoutes({ view, tunnels, sessions, sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000 });
   const sso = ssoRoutes({

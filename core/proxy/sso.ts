@@ -7,12 +7,11 @@ import { RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
 import { UI_HEADERS } from './pages.ts';
-import { newWebKeys, sessionCookie, type WebKeys, type WebSessionStore } from './webSessions.ts';
+import { newWebKeys, sessionCookie, type WebSessionStore } from './webSessions.ts';
 import { requestOrigin } from './webUi.ts';
 
 /** Cookie binding a web SSO login to the browser that started it (Lax: it must come back on the provider's redirect). */
 const BINDING_COOKIE = '__Host-tp_sso';
-const PENDING_MS = 10 * 60_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** A small page of our own (the provider's redirect lands here): a message, or a same-site hop into the app. */
@@ -48,15 +47,10 @@ export interface SsoRouteOptions {
 /**
  * Single sign-on on the proxy: the login page's buttons, the start of a login (from the web UI, or from `tp login
  * --auth` with a loopback redirect), the provider's callback, and collection of a finished command-line login.
- * Auth keeps the state, PKCE verifier and nonce; the proxy keeps only the keys of a pending web login.
+ * Auth keeps the state, PKCE verifier, nonce and a web login's key, so the callback may land on any proxy.
  */
 export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
   const auth = o.view.auth;
-  const pending = new Map<string, { keys: WebKeys; expires: number }>();
-  const sweep = () => {
-    const now = Date.now();
-    for (const [id, p] of pending) if (p.expires < now) pending.delete(id);
-  };
   const callbackFor = (origin: string) => `${origin}/webapi/sso/callback`;
 
   return [
@@ -75,7 +69,6 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
       'GET',
       /^\/webapi\/sso\/web\/([a-z0-9][a-z0-9_.-]{0,62})$/,
       async ({ req, params }) => {
-        sweep();
         const keys = newWebKeys();
         const binding = randomBytes(24).toString('base64url');
         const r = await auth.post<{ id: string; url: string }>('/v1/sso/begin', {
@@ -86,8 +79,8 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
           tlsPublicKey: keys.tlsPublicKey,
           ttlMs: o.sessionTtlMs,
           bindingHash: sha256(binding),
+          webKey: keys.sshKey,
         });
-        pending.set(r.id, { keys, expires: Date.now() + PENDING_MS });
         return new RawResponse(
           '',
           'text/plain',
@@ -106,7 +99,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
         const clearBinding = `${BINDING_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`;
         type Certs = { username: string; logins: string[]; sshCert: string; tlsCert: string; expires: string };
         type Result =
-          | { ok: true; id: string; mode: string; clientRedirect?: string; certs?: Certs }
+          | { ok: true; id: string; mode: string; clientRedirect?: string; certs?: Certs; webKey?: string }
           | { ok: false; id?: string; mode?: string; clientRedirect?: string; error: { message: string } };
         let r: Result;
         try {
@@ -132,12 +125,8 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
           else to.searchParams.set('error', r.error.message);
           return new RawResponse('', 'text/plain', { location: to.toString() }, 302);
         }
-        const keys = r.id ? pending.get(r.id) : undefined;
-        if (r.id) pending.delete(r.id);
-        if (!r.ok || !keys || !r.certs) {
-          const message = r.ok
-            ? 'this sign-in was started on another proxy or expired; start it again'
-            : r.error.message;
+        if (!r.ok || !r.webKey || !r.certs) {
+          const message = r.ok ? 'this sign-in could not be completed; start it again' : r.error.message;
           return page(
             'Sign-in failed',
             `<p class="error" role="alert">${escapeHtml(message)}</p><p><a href="/web/login">Back to the login page</a></p>`,
@@ -145,7 +134,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
             { 'set-cookie': clearBinding },
           );
         }
-        const { token, session } = o.sessions.create(r.certs, keys.keys);
+        const { token, session } = await o.sessions.create(r.certs, r.webKey);
         // A page of ours hops into the app, so the Strict session cookie is sent (a redirect chain that began on
         // the provider's site would not send it).
         return page(

@@ -1,31 +1,18 @@
 import { createHash, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type Identity, identityFromCert } from '../auth/identity.ts';
+import { identityFromCert } from '../auth/identity.ts';
+import type { StoredWebSession } from '../auth/webSessionOps.ts';
+import type { ApiClient } from '../client/apiClient.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
-import { AccessDenied, Unauthenticated } from '../errors.ts';
+import { AccessDenied, NotFound, Unauthenticated } from '../errors.ts';
 
 /** The cookie holding a browser's session token: host-only, HTTPS-only, invisible to scripts, same-site only. */
 export const SESSION_COOKIE = '__Host-tp_session';
 /** The header every state-changing web request must carry with the session's CSRF token. */
 export const CSRF_HEADER = 'x-csrf-token';
 
-/** A browser's login: the user's certificates for keys the proxy made for it. Never leaves the proxy. */
-export interface WebSession {
-  user: string;
-  /** The identity the certificates carry (roles, traits), as the SSH relay would see it. */
-  who: Identity;
-  logins: string[];
-  /** Anti-CSRF token the page sends back in a header. */
-  csrf: string;
-  createdAt: number;
-  /** Epoch ms: the certificates' expiry. */
-  expires: number;
-  /** OpenSSH private key (PEM) and certificate line, for the web terminal's SSH connection to nodes. */
-  sshKey: string;
-  sshCert: string;
-  /** The X.509 certificate (base64 DER) the proxy forwards to auth for the user's own API calls. */
-  tlsCertDer: string;
-}
+/** A browser's login: the user's certificates for keys the proxy made for it. Never reaches the browser. */
+export type WebSession = StoredWebSession;
 
 /** Fresh keys for a web login; the private halves stay in the proxy's memory. */
 export interface WebKeys {
@@ -64,20 +51,52 @@ export function sessionCookie(token: string | undefined, maxAgeMs = 0): string {
   return `${base}; Max-Age=${token ? Math.max(0, Math.floor(maxAgeMs / 1000)) : 0}`;
 }
 
+/** Where sessions live: auth's backend, so every proxy sees them and a restart logs nobody out. */
+export interface SessionBackend {
+  put(hash: string, s: WebSession): Promise<void>;
+  /** The session, or undefined when auth does not know it (logged out, expired). */
+  get(hash: string): Promise<WebSession | undefined>;
+  delete(hash: string): Promise<void>;
+}
+
+/** Sessions kept by auth, reached with the proxy's identity. */
+export function authSessionBackend(auth: ApiClient): SessionBackend {
+  return {
+    put: async (hash, s) => {
+      await auth.post(`/v1/web_sessions/${hash}`, s);
+    },
+    get: (hash) =>
+      auth.get<WebSession>(`/v1/web_sessions/${hash}`).catch((err: unknown) => {
+        if (err instanceof NotFound) return undefined;
+        throw err;
+      }),
+    delete: async (hash) => {
+      await auth.del(`/v1/web_sessions/${hash}`);
+    },
+  };
+}
+
+/** How long a session read from auth is trusted before asking again (a logout elsewhere lands within this). */
+const CACHE_MS = 5_000;
+
 /**
- * Web sessions held in this proxy's memory, keyed by a hash of the cookie token (a heap dump shows no live
- * token). A session ends at logout or when its certificates expire; restarting the proxy ends them all.
+ * Web sessions: kept by auth under a hash of the cookie token (a leaked backend row is not a cookie), cached
+ * here for a few seconds. A session ends at logout or when its certificates expire.
  */
 export class WebSessionStore {
-  private readonly sessions = new Map<string, WebSession>();
+  private readonly cache = new Map<string, { s: WebSession; at: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly backend: SessionBackend,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Stores a session for a completed login and returns its cookie token. */
-  create(
+  async create(
     login: { username: string; logins: string[]; sshCert: string; tlsCert: string; expires: string },
-    keys: WebKeys,
-  ): { token: string; session: WebSession } {
+    /** The OpenSSH private key the certificates were issued for. */
+    sshKey: string,
+  ): Promise<{ token: string; session: WebSession }> {
     this.sweep();
     const token = randomBytes(32).toString('base64url');
     const cert = new X509Certificate(login.tlsCert);
@@ -88,23 +107,41 @@ export class WebSessionStore {
       csrf: randomBytes(24).toString('base64url'),
       createdAt: this.now(),
       expires: Date.parse(login.expires),
-      sshKey: keys.sshKey,
+      sshKey,
       sshCert: login.sshCert,
       tlsCertDer: cert.raw.toString('base64'),
     };
-    this.sessions.set(hash(token), session);
+    await this.backend.put(hash(token), session);
+    this.cache.set(hash(token), { s: session, at: this.now() });
     return { token, session };
   }
 
-  /** The live session of a token, or undefined (unknown, logged out or expired). */
-  find(token: string | undefined): WebSession | undefined {
+  /**
+   * The live session of a token, or undefined (unknown, logged out or expired). While auth cannot be reached, a
+   * session this proxy already knows keeps working until it expires.
+   */
+  async find(token: string | undefined): Promise<WebSession | undefined> {
     if (!token) return undefined;
     const key = hash(token);
-    const s = this.sessions.get(key);
-    if (s && s.expires <= this.now()) {
-      this.sessions.delete(key);
+    const now = this.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.s.expires <= now) {
+      this.cache.delete(key);
       return undefined;
     }
+    if (hit && now - hit.at < CACHE_MS) return hit.s;
+    let s: WebSession | undefined;
+    try {
+      s = await this.backend.get(key);
+    } catch (err) {
+      if (hit) return hit.s;
+      throw err;
+    }
+    if (!s || s.expires <= now) {
+      this.cache.delete(key);
+      return undefined;
+    }
+    this.cache.set(key, { s, at: now });
     return s;
   }
 
@@ -112,30 +149,29 @@ export class WebSessionStore {
    * The session of a request, or Unauthenticated. Requests that change state must also carry the session's
    * CSRF token in a header and, when the browser names one, come from `origin`.
    */
-  require(req: IncomingMessage, origin: string): WebSession {
-    const s = this.find(sessionToken(req));
+  async require(req: IncomingMessage, origin: string): Promise<WebSession> {
+    const s = await this.find(sessionToken(req));
     if (!s) throw new Unauthenticated('your web session has expired or you are not logged in; log in again');
     if (req.method !== 'GET' && req.method !== 'HEAD') checkCsrf(req, s, origin);
     return s;
   }
 
-  /** Ends a session (logout). */
-  delete(token: string | undefined): WebSession | undefined {
-    if (!token) return undefined;
-    const key = hash(token);
-    const s = this.sessions.get(key);
-    this.sessions.delete(key);
-    return s;
+  /** Ends a session (logout) here and at auth. */
+  async delete(token: string | undefined): Promise<void> {
+    if (!token) return;
+    this.cache.delete(hash(token));
+    await this.backend.delete(hash(token));
   }
 
+  /** Sessions this proxy has seen recently. */
   get size(): number {
-    return this.sessions.size;
+    return this.cache.size;
   }
 
-  /** Drops expired sessions. */
+  /** Forgets expired sessions. */
   sweep(): void {
     const now = this.now();
-    for (const [k, s] of this.sessions) if (s.expires <= now) this.sessions.delete(k);
+    for (const [k, c] of this.cache) if (c.s.expires <= now) this.cache.delete(k);
   }
 }
 

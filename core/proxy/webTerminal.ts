@@ -11,7 +11,7 @@ import type { ClusterView } from './clusterView.ts';
 import { type DialTls, dialNode } from './dial.ts';
 import { authorizeNodeAccess } from './relay.ts';
 import type { TunnelRegistry } from './tunnels.ts';
-import { checkOrigin, sessionToken, type WebSessionStore } from './webSessions.ts';
+import { checkOrigin, sessionToken, type WebSession, type WebSessionStore } from './webSessions.ts';
 import { requestOrigin } from './webUi.ts';
 
 /** Path of the web terminal's WebSocket. */
@@ -61,11 +61,17 @@ export class WebTerminals {
       refuse('403 Forbidden', (err as Error).message);
       return;
     }
-    const s = this.sessions.find(sessionToken(req));
-    if (!s) {
-      refuse('401 Unauthorized', 'your web session has expired; log in again');
-      return;
-    }
+    void this.sessions.find(sessionToken(req)).then(
+      (s) => {
+        if (!s) refuse('401 Unauthorized', 'your web session has expired; log in again');
+        else this.accept(req, sock, head, url, s);
+      },
+      (err: unknown) => refuse('503 Service Unavailable', `cannot check the web session: ${describe(err)}`),
+    );
+  }
+
+  /** Completes the upgrade for a live session and starts the SSH side. */
+  private accept(req: IncomingMessage, sock: Duplex, head: Buffer, url: URL, s: WebSession): void {
     const node = url.searchParams.get('node') ?? '';
     const login = url.searchParams.get('login') ?? '';
     const cols = clamp(Number(url.searchParams.get('cols')), 10, 1000, 80);
@@ -80,7 +86,7 @@ export class WebTerminals {
 
   private async serve(
     ws: WebSocket,
-    s: NonNullable<ReturnType<WebSessionStore['find']>>,
+    s: WebSession,
     nodeRef: string,
     login: string,
     cols: number,

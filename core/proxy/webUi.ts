@@ -69,7 +69,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
   const auth = view.auth;
   /** The request's live session; a user locked since logging in is refused here too, not only at auth and nodes. */
   const session = async (req: IncomingMessage) => {
-    const s = sessions.require(req, requestOrigin(req));
+    const s = await sessions.require(req, requestOrigin(req));
     const lock = await view.lockFor({ user: s.user });
     if (lock) throw lockedError(`user "${s.user}"`, lock);
     return s;
@@ -117,7 +117,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
           tlsPublicKey: keys.tlsPublicKey,
           ttlMs: o.sessionTtlMs,
         });
-        const { token, session: s } = sessions.create(r, keys);
+        const { token, session: s } = await sessions.create(r, keys.sshKey);
         return json(sessionView(s), { 'set-cookie': sessionCookie(token, s.expires - Date.now()) });
       },
     ],
@@ -135,7 +135,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       /^\/webapi\/sessions\/current$/,
       async ({ req }) => {
         // Asking "who am I" without a session is a normal answer, not an error (no console noise on the login page).
-        const s = sessions.find(sessionToken(req));
+        const s = await sessions.find(sessionToken(req));
         return s ? { loggedIn: true, ...sessionView(s) } : { loggedIn: false };
       },
     ],
@@ -144,8 +144,8 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       /^\/webapi\/sessions\/current$/,
       async ({ req, remote }) => {
         // Logging out works for a locked user too.
-        const s = sessions.require(req, requestOrigin(req));
-        sessions.delete(sessionToken(req));
+        const s = await sessions.require(req, requestOrigin(req));
+        await sessions.delete(sessionToken(req));
         view.emit([{ type: 'user.logout', user: s.user, method: 'web', 'addr.remote': remote }]);
         return json({ loggedOut: true }, { 'set-cookie': sessionCookie(undefined) });
       },
