@@ -5,8 +5,7 @@ import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { pemList } from '../crypto/pem.ts';
 import { errorFromWire, isCertificateError, Unauthenticated, Unavailable } from '../errors.ts';
 import { parseHostPort } from '../net/index.ts';
-import { hostCertVerifier } from '../ssh/hostCert.ts';
-import { CLIENT_HOST_KEY_ALGOS, certKey, ssh2 } from '../ssh/ssh2.ts';
+import { connectNode } from '../ssh/nodeClient.ts';
 import { type RelayAnswer, type RelayRequest, readHeader, writeHeader } from '../tunnel/header.ts';
 import { type Profile, refreshTrust } from './profile.ts';
 
@@ -78,37 +77,17 @@ export async function sshToNode(
   o: SshConnectOptions = {},
 ): Promise<{ client: Client; relay: Relay }> {
   const relay = await openRelay(p, node, login);
-  const client = new (ssh2().Client)();
-  const rejections: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', () => resolve());
-    client.once('error', (err: Error & { level?: string }) => {
-      const detail = rejections.length
-        ? rejections.join('; ')
-        : err.level === 'client-authentication'
-          ? `access denied as "${login}" on ${relay.name}`
-          : err.message;
-      reject(new Unavailable(detail));
-    });
-    client.connect({
-      sock: relay.sock,
-      username: login,
-      authHandler: [
-        {
-          type: 'publickey',
-          username: login,
-          key: certKey(readFileSync(p.keyPath, 'utf8'), readFileSync(p.certPath, 'utf8').trim()),
-        },
-      ] as never,
-      hostVerifier: hostCertVerifier(hostCas(p), [relay.hostId, relay.name], Date.now, (r) =>
-        rejections.push(r),
-      ) as never,
-      algorithms: { serverHostKey: CLIENT_HOST_KEY_ALGOS as never },
-      agentForward: !!o.agentForward && !!process.env.SSH_AUTH_SOCK,
-      agent: o.agentForward ? process.env.SSH_AUTH_SOCK : undefined,
-      keepaliveInterval: o.keepaliveMs ?? 30_000,
-      readyTimeout: 20_000,
-    });
+  const client = await connectNode({
+    sock: relay.sock,
+    login,
+    key: readFileSync(p.keyPath, 'utf8'),
+    cert: readFileSync(p.certPath, 'utf8').trim(),
+    hostCas: hostCas(p),
+    hostId: relay.hostId,
+    name: relay.name,
+    keepaliveMs: o.keepaliveMs,
+    agentForward: !!o.agentForward && !!process.env.SSH_AUTH_SOCK,
+    agent: o.agentForward ? process.env.SSH_AUTH_SOCK : undefined,
   });
   return { client, relay };
 }

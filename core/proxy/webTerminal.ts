@@ -5,8 +5,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { describe, TpError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
-import { hostCertVerifier } from '../ssh/hostCert.ts';
-import { CLIENT_HOST_KEY_ALGOS, certKey, ssh2 } from '../ssh/ssh2.ts';
+import { connectNode, nodeClientError } from '../ssh/nodeClient.ts';
 import type { ClusterView } from './clusterView.ts';
 import { type DialTls, dialNode } from './dial.ts';
 import { authorizeNodeAccess } from './relay.ts';
@@ -104,38 +103,28 @@ export class WebTerminals {
       const node = await authorizeNodeAccess(this.view, s.who, nodeRef, login);
       const cas = await this.view.cas();
       const upstream = await dialNode(node, this.tunnels, this.dialTls, { client: remote, user: s.user });
-      const client = new (ssh2().Client)();
-      const rejections: string[] = [];
-      ws.on('close', () => client.end());
-      client.on('error', (err: Error & { level?: string }) => {
-        const why = rejections.length
-          ? rejections.join('; ')
-          : err.level === 'client-authentication'
-            ? `access denied as "${login}" on ${node.name}`
-            : err.message;
-        fail(new Unauthenticated(why));
-      });
-      client.on('close', () => ws.close(1000, 'session ended'));
-      client.on('ready', () => {
-        client.shell({ term: 'xterm-256color', cols, rows }, (err, stream) => {
-          if (err) return fail(err);
-          ws.send(JSON.stringify({ type: 'ready', node: node.name, login }));
-          this.pipe(ws, stream);
-        });
-      });
-      client.connect({
+      const client = await connectNode({
         sock: upstream,
-        username: login,
-        authHandler: [{ type: 'publickey', username: login, key: certKey(s.sshKey, s.sshCert) }] as never,
-        hostVerifier: hostCertVerifier(
-          cas.hostCa.map((k) => parseAuthorizedKey(k).blob),
-          [node.hostId, node.name],
-          Date.now,
-          (r) => rejections.push(r),
-        ) as never,
-        algorithms: { serverHostKey: CLIENT_HOST_KEY_ALGOS as never },
-        keepaliveInterval: 30_000,
-        readyTimeout: 20_000,
+        login,
+        key: s.sshKey,
+        cert: s.sshCert,
+        hostCas: cas.hostCa.map((k) => parseAuthorizedKey(k).blob),
+        hostId: node.hostId,
+        name: node.name,
+      });
+      if (ws.readyState !== ws.OPEN) {
+        client.end(); // the browser left while the session was being set up
+        return;
+      }
+      ws.on('close', () => client.end());
+      client.on('error', (err: Error & { level?: string }) =>
+        fail(nodeClientError(err, [], { login, name: node.name })),
+      );
+      client.on('close', () => ws.close(1000, 'session ended'));
+      client.shell({ term: 'xterm-256color', cols, rows }, (err, stream) => {
+        if (err) return fail(err);
+        ws.send(JSON.stringify({ type: 'ready', node: node.name, login }));
+        this.pipe(ws, stream);
       });
     } catch (err) {
       if (!(err instanceof TpError)) log.warn('web terminal failed', { error: describe(err) });
