@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { takeOnce } from '../backend/takeOnce.ts';
 import { AccessDenied, BadParameter, NotFound, TpError } from '../errors.ts';
 import type { LoginResponse } from './certOps.ts';
 import type { Identity } from './identity.ts';
@@ -156,7 +157,7 @@ export class SsoOps {
       c.kind === 'github'
         ? githubAuthorizeUrl(c, { state, codeChallenge, redirectUri: b.redirectUri })
         : await oidcAuthorizeUrl(c, { state, codeChallenge, nonce: req.nonce, redirectUri: b.redirectUri });
-    await this.s.deps.backend.put({ key: requestKey(id), value: JSON.stringify(req), expires: req.expires });
+    await this.save(req);
     await this.s.deps.backend.put({ key: stateKey(state), value: id, expires: req.expires });
     return { id, url };
   }
@@ -172,17 +173,14 @@ export class SsoOps {
     cb: { state: string; code?: string; error?: string; errorDescription?: string; binding?: string },
   ): Promise<SsoCallbackResult> {
     await this.s.authorize(who, 'login');
-    const item = await this.s.deps.backend.get(stateKey(cb.state));
-    if (!item) {
+    const item = await takeOnce(this.s.deps.backend, stateKey(cb.state));
+    if (item === 'missing') {
       const message =
         'this sign-in link is not valid: its state is unknown, already used or expired (start the login again)';
       await this.s.emit({ type: 'sso.login', success: false, error: message });
       throw new AccessDenied(message);
     }
-    await this.s.deps.backend.delete(item.key).catch((err: unknown) => {
-      if (err instanceof NotFound) throw new AccessDenied('this sign-in link was already used; start the login again');
-      throw err;
-    });
+    if (item === 'taken') throw new AccessDenied('this sign-in link was already used; start the login again');
     const raw = await this.s.deps.backend.get(requestKey(item.value));
     if (!raw) throw new AccessDenied('this login request expired; start the login again');
     const req = JSON.parse(raw.value) as SsoRequest;

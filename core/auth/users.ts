@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
+import { takeOnce } from '../backend/takeOnce.ts';
 import { AlreadyExists, BadParameter, CompareFailed, NotFound } from '../errors.ts';
 import { type Traits, validName } from '../rbac/index.ts';
 import type { WebauthnDevice } from './webauthn.ts';
@@ -204,12 +205,9 @@ export class UserStore {
 
   /** Consumes a sign-up token and returns the user it was made for; throws NotFound when unknown or expired. */
   async consumeSignupToken(token: string): Promise<string> {
-    const item = await this.b.get(signupKey(token));
-    if (!item) throw new NotFound('sign-up token is invalid or expired');
-    await this.b.delete(signupKey(token)).catch((err: unknown) => {
-      if (err instanceof NotFound) throw new NotFound('sign-up token was already used');
-      throw err;
-    });
+    const item = await takeOnce(this.b, signupKey(token));
+    if (item === 'missing') throw new NotFound('sign-up token is invalid or expired');
+    if (item === 'taken') throw new NotFound('sign-up token was already used');
     return (JSON.parse(item.value) as { user: string }).user;
   }
 }

@@ -9,6 +9,7 @@ import {
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import type { Backend } from '../backend/index.ts';
+import { takeOnce } from '../backend/takeOnce.ts';
 import { AccessDenied, BadParameter } from '../errors.ts';
 
 /** A registered security key (WebAuthn credential) of a user. The public key is not a secret. */
@@ -172,12 +173,10 @@ export class WebauthnCeremonies {
 
   /** Reads and deletes the challenge, so an assertion or registration can be verified only once. */
   private async takeChallenge(purpose: string, subject: string): Promise<string> {
-    const key = challengeKey(purpose, subject);
-    const item = await this.b.get(key);
-    if (!item) throw new AccessDenied('no security key challenge is pending (it expired or was used); start again');
-    await this.b.delete(key).catch((err: unknown) => {
-      throw new AccessDenied('this security key challenge was already used; start again', {}, { cause: err });
-    });
+    const item = await takeOnce(this.b, challengeKey(purpose, subject));
+    if (item === 'missing')
+      throw new AccessDenied('no security key challenge is pending (it expired or was used); start again');
+    if (item === 'taken') throw new AccessDenied('this security key challenge was already used; start again');
     return item.value;
   }
 }
