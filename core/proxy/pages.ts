@@ -44,18 +44,21 @@ function appJs(): Promise<string> {
   return bundle;
 }
 
-let css: string | undefined;
-/** The UI's stylesheet: xterm.js's own rules, then ours. */
-function appCss(): string {
-  css ??= [
-    readFileSync(join(webDir, '..', 'node_modules', '@xterm', 'xterm', 'css', 'xterm.css'), 'utf8'),
-    readFileSync(join(webDir, 'app.css'), 'utf8'),
-  ].join('\n');
-  return css;
+const files = new Map<string, string>();
+/** A file of the web UI (a path under web/), read once per process. */
+function webFile(path: string): string {
+  let text = files.get(path);
+  if (text === undefined) {
+    text = readFileSync(join(webDir, path), 'utf8');
+    files.set(path, text);
+  }
+  return text;
 }
 
-const page = () =>
-  new RawResponse(readFileSync(join(webDir, 'index.html'), 'utf8'), 'text/html; charset=utf-8', UI_HEADERS);
+/** The UI's stylesheet: xterm.js's own rules, then ours. */
+const appCss = () => `${webFile('../node_modules/@xterm/xterm/css/xterm.css')}\n${webFile('app.css')}`;
+
+const page = () => new RawResponse(webFile('index.html'), 'text/html; charset=utf-8', UI_HEADERS);
 
 /** The web UI: one page for every /web route (the app routes in the browser), and its assets. */
 export function pageRoutes(): Route<Identity>[] {
@@ -71,7 +74,7 @@ export function pageRoutes(): Route<Identity>[] {
     [
       'GET',
       /^\/(web\/assets\/)?favicon\.(svg|ico)$/,
-      async () => new RawResponse(readFileSync(join(webDir, 'favicon.svg'), 'utf8'), 'image/svg+xml', UI_HEADERS),
+      async () => new RawResponse(webFile('favicon.svg'), 'image/svg+xml', UI_HEADERS),
     ],
   ];
 }

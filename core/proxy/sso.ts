@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../auth/identity.ts';
 import { BadParameter, TpError } from '../errors.ts';
 import { escapeHtml } from '../web/html.ts';
@@ -7,11 +6,12 @@ import { RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
 import { UI_HEADERS } from './pages.ts';
-import { newWebKeys, sessionCookie, type WebSessionStore } from './webSessions.ts';
+import { cookieValue, type IssuedLogin, newWebKeys, sessionCookie, type WebSessionStore } from './webSessions.ts';
 import { requestOrigin } from './webUi.ts';
 
 /** Cookie binding a web SSO login to the browser that started it (Lax: it must come back on the provider's redirect). */
 const BINDING_COOKIE = '__Host-tp_sso';
+const CLEAR_BINDING = `${BINDING_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** A small page of our own (the provider's redirect lands here): a message, or a same-site hop into the app. */
@@ -27,13 +27,14 @@ function page(
   return new RawResponse(html, 'text/html; charset=utf-8', { ...UI_HEADERS, ...headers }, status);
 }
 
-function cookieValue(req: IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...rest] = part.trim().split('=');
-    if (k === name) return rest.join('=');
-  }
-  return undefined;
-}
+/** The page a failed sign-in lands on: what went wrong and the way back, with the binding cookie cleared. */
+const failed = (message: string) =>
+  page(
+    'Sign-in failed',
+    `<p class="error" role="alert">${escapeHtml(message)}</p><p><a href="/web/login">Back to the login page</a></p>`,
+    403,
+    { 'set-cookie': CLEAR_BINDING },
+  );
 
 /** Settings of the SSO routes. */
 export interface SsoRouteOptions {
@@ -96,10 +97,8 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
       'GET',
       /^\/webapi\/sso\/callback$/,
       async ({ req, query }) => {
-        const clearBinding = `${BINDING_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`;
-        type Certs = { username: string; logins: string[]; sshCert: string; tlsCert: string; expires: string };
         type Result =
-          | { ok: true; id: string; mode: string; clientRedirect?: string; certs?: Certs; webKey?: string }
+          | { ok: true; id: string; mode: string; clientRedirect?: string; certs?: IssuedLogin; webKey?: string }
           | { ok: false; id?: string; mode?: string; clientRedirect?: string; error: { message: string } };
         let r: Result;
         try {
@@ -111,13 +110,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
             binding: cookieValue(req, BINDING_COOKIE),
           });
         } catch (err) {
-          const message = err instanceof TpError ? err.message : 'the sign-in could not be completed';
-          return page(
-            'Sign-in failed',
-            `<p class="error" role="alert">${escapeHtml(message)}</p><p><a href="/web/login">Back to the login page</a></p>`,
-            403,
-            { 'set-cookie': clearBinding },
-          );
+          return failed(err instanceof TpError ? err.message : 'the sign-in could not be completed');
         }
         if (r.mode !== 'web' && r.clientRedirect) {
           const to = new URL(r.clientRedirect);
@@ -126,13 +119,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
           return new RawResponse('', 'text/plain', { location: to.toString() }, 302);
         }
         if (!r.ok || !r.webKey || !r.certs) {
-          const message = r.ok ? 'this sign-in could not be completed; start it again' : r.error.message;
-          return page(
-            'Sign-in failed',
-            `<p class="error" role="alert">${escapeHtml(message)}</p><p><a href="/web/login">Back to the login page</a></p>`,
-            403,
-            { 'set-cookie': clearBinding },
-          );
+          return failed(r.ok ? 'this sign-in could not be completed; start it again' : r.error.message);
         }
         const { token, session } = await o.sessions.create(r.certs, r.webKey);
         // A page of ours hops into the app, so the Strict session cookie is sent (a redirect chain that began on
@@ -141,7 +128,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
           'Signed in',
           '<p><a href="/web/nodes">Continue</a></p>',
           200,
-          { 'set-cookie': [sessionCookie(token, session.expires - Date.now()), clearBinding] },
+          { 'set-cookie': [sessionCookie(token, session.expires - Date.now()), CLEAR_BINDING] },
           '/web/nodes',
         );
       },

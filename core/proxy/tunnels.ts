@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { NodeRecord } from '../auth/nodes.ts';
 import { log } from '../log.ts';
 import { MuxSession } from '../tunnel/mux.ts';
 
@@ -47,4 +48,9 @@ export class TunnelRegistry {
     for (const s of this.sessions.values()) s.close('proxy shutting down');
     this.sessions.clear();
   }
+}
+
+/** Whether the proxy can reach a node now: agentless and direct nodes by address, others through their tunnel. */
+export function nodeOnline(n: NodeRecord, tunnels: TunnelRegistry): boolean {
+  return !!n.agentless || !!n.addr || tunnels.has(n.hostId);
 }

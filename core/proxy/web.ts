@@ -7,7 +7,7 @@ import { nodeVisible } from '../rbac/index.ts';
 import { parseBody } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
-import type { TunnelRegistry } from './tunnels.ts';
+import { nodeOnline, type TunnelRegistry } from './tunnels.ts';
 
 const HeartbeatBody = v.strictObject({
   name: v.pipe(v.string(), v.minLength(1), v.maxLength(253)),
@@ -104,8 +104,7 @@ export function webRoutes(
         const nodes = await view.nodes();
         const out: (NodeRecord & { online: boolean })[] = [];
         for (const n of nodes) {
-          if (await visible(view, who, n))
-            out.push({ ...n, online: !!n.agentless || !!n.addr || tunnels.has(n.hostId) });
+          if (await visible(view, who, n)) out.push({ ...n, online: nodeOnline(n, tunnels) });
         }
         return out.sort((a, b) => a.name.localeCompare(b.name));
       },

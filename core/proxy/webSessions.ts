@@ -3,7 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { identityFromCert } from '../auth/identity.ts';
 import type { StoredWebSession } from '../auth/webSessionOps.ts';
 import type { ApiClient } from '../client/apiClient.ts';
-import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
+import { type IssuedCerts, newClientKeys } from '../client/login.ts';
+import { encodeOpenSSHPrivateKey } from '../crypto/keys.ts';
 import { AccessDenied, NotFound, Unauthenticated } from '../errors.ts';
 
 /** The cookie holding a browser's session token: host-only, HTTPS-only, invisible to scripts, same-site only. */
@@ -14,35 +15,40 @@ export const CSRF_HEADER = 'x-csrf-token';
 /** A browser's login: the user's certificates for keys the proxy made for it. Never reaches the browser. */
 export type WebSession = StoredWebSession;
 
-/** Fresh keys for a web login; the private halves stay in the proxy's memory. */
+/** Fresh keys for a web login: the public halves to certify, and the SSH private key the session keeps. */
 export interface WebKeys {
   sshPublicKey: string;
   tlsPublicKey: string;
   sshKey: string;
 }
 
-/** Makes the key pair a web session's certificates will be issued for. */
+/** Makes the key pair a web session's certificates will be issued for (the same kinds `tp login` makes). */
 export function newWebKeys(): WebKeys {
-  const ssh = generateKeyPair('ed25519');
-  const tls = generateKeyPair('p256');
+  const k = newClientKeys();
   return {
-    sshPublicKey: formatAuthorizedKey(sshPublicBlob(ssh.publicKey)),
-    tlsPublicKey: tls.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-    sshKey: encodeOpenSSHPrivateKey(ssh.privateKey, 'tp-web'),
+    sshPublicKey: k.sshPublicKey,
+    tlsPublicKey: k.tlsPublicKey,
+    sshKey: encodeOpenSSHPrivateKey(k.ssh.privateKey, 'tp-web'),
   };
 }
 
+/** What auth answers to a login: the certificates and who they name. */
+export type IssuedLogin = Pick<IssuedCerts, 'username' | 'logins' | 'sshCert' | 'tlsCert'> & { expires: string };
+
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** The value of cookie `name` on `req`, if it carries one. */
+export function cookieValue(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...rest] = part.trim().split('=');
+    if (k === name) return rest.join('=');
+  }
+  return undefined;
+}
 
 /** The cookie value of `req`'s session, if any. */
 export function sessionToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.cookie;
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const [k, ...rest] = part.trim().split('=');
-    if (k === SESSION_COOKIE) return rest.join('=');
-  }
-  return undefined;
+  return cookieValue(req, SESSION_COOKIE);
 }
 
 /** `Set-Cookie` for a new session token (expires with the session) or, with no token, one that clears it. */
@@ -93,7 +99,7 @@ export class WebSessionStore {
 
   /** Stores a session for a completed login and returns its cookie token. */
   async create(
-    login: { username: string; logins: string[]; sshCert: string; tlsCert: string; expires: string },
+    login: IssuedLogin,
     /** The OpenSSH private key the certificates were issued for. */
     sshKey: string,
   ): Promise<{ token: string; session: WebSession }> {

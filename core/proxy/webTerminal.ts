@@ -10,8 +10,8 @@ import type { ClusterView } from './clusterView.ts';
 import { type DialTls, dialNode } from './dial.ts';
 import { authorizeNodeAccess } from './relay.ts';
 import type { TunnelRegistry } from './tunnels.ts';
-import { checkOrigin, sessionToken, type WebSession, type WebSessionStore } from './webSessions.ts';
-import { requestOrigin } from './webUi.ts';
+import { sessionToken, type WebSession, type WebSessionStore } from './webSessions.ts';
+import { sameSiteOrigin } from './webUi.ts';
 
 /** Path of the web terminal's WebSocket. */
 export const TERMINAL_PATH = '/webapi/ui/terminal';
@@ -50,12 +50,10 @@ export class WebTerminals {
       refuse('404 Not Found', 'no such WebSocket endpoint');
       return;
     }
-    let origin: string;
     try {
-      origin = requestOrigin(req);
       // Browsers always send Origin on WebSockets; a missing one is not a browser we serve.
       if (!req.headers.origin) throw new Unauthenticated('missing Origin');
-      checkOrigin(req, origin);
+      sameSiteOrigin(req);
     } catch (err) {
       refuse('403 Forbidden', (err as Error).message);
       return;

@@ -8,9 +8,10 @@ import { nodeVisible } from '../rbac/index.ts';
 import { parseBody, RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
-import type { TunnelRegistry } from './tunnels.ts';
+import { nodeOnline, type TunnelRegistry } from './tunnels.ts';
 import {
   checkOrigin,
+  type IssuedLogin,
   newWebKeys,
   sessionCookie,
   sessionToken,
@@ -34,6 +35,13 @@ export function requestOrigin(req: IncomingMessage): string {
   const host = req.headers.host ?? '';
   if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) throw new BadParameter('bad Host header');
   return `https://${host}`;
+}
+
+/** The browser's origin, after checking that a request naming another site's origin is refused (CSRF). */
+export function sameSiteOrigin(req: IncomingMessage): string {
+  const origin = requestOrigin(req);
+  checkOrigin(req, origin);
+  return origin;
 }
 
 const json = (body: unknown, headers: Record<string, string> = {}) =>
@@ -99,17 +107,10 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       'POST',
       /^\/webapi\/sessions$/,
       async ({ req, body, remote }) => {
-        const origin = requestOrigin(req);
-        checkOrigin(req, origin);
+        const origin = sameSiteOrigin(req);
         const b = parseBody(LoginBody, body);
         const keys = newWebKeys();
-        const r = await auth.post<{
-          username: string;
-          logins: string[];
-          sshCert: string;
-          tlsCert: string;
-          expires: string;
-        }>('/v1/login', {
+        const r = await auth.post<IssuedLogin>('/v1/login', {
           ...b,
           origin,
           remoteAddr: remote,
@@ -124,11 +125,12 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
     [
       'POST',
       /^\/webapi\/sessions\/challenge$/,
-      async ({ req, body, remote }) => {
-        const origin = requestOrigin(req);
-        checkOrigin(req, origin);
-        return auth.post('/v1/login/challenge', { ...parseBody(ChallengeBody, body), origin, remoteAddr: remote });
-      },
+      async ({ req, body, remote }) =>
+        auth.post('/v1/login/challenge', {
+          ...parseBody(ChallengeBody, body),
+          origin: sameSiteOrigin(req),
+          remoteAddr: remote,
+        }),
     ],
     [
       'GET',
@@ -174,21 +176,9 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
     ),
     [
       'POST',
-      /^\/webapi\/signup\/(info|webauthn)$/,
-      async ({ req, body, params }) => {
-        const origin = requestOrigin(req);
-        checkOrigin(req, origin);
-        return auth.post(`/v1/signup/${params[0]}`, { ...(body as object), origin });
-      },
-    ],
-    [
-      'POST',
-      /^\/webapi\/signup$/,
-      async ({ req, body }) => {
-        const origin = requestOrigin(req);
-        checkOrigin(req, origin);
-        return auth.post('/v1/signup', { ...(body as object), origin });
-      },
+      /^\/webapi\/signup(|\/info|\/webauthn)$/,
+      async ({ req, body, params }) =>
+        auth.post(`/v1/signup${params[0]}`, { ...(body as object), origin: sameSiteOrigin(req) }),
     ],
   ];
 }
@@ -219,7 +209,7 @@ export function pageNodes(
   matches.sort((a, b) => a.name.localeCompare(b.name) || a.hostId.localeCompare(b.hostId));
   const items = matches.slice(offset, offset + limit).map((n) => ({
     ...n,
-    online: !!n.agentless || !!n.addr || tunnels.has(n.hostId),
+    online: nodeOnline(n, tunnels),
   }));
   return { items, total: matches.length, offset, limit };
 }
