@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { defineCommand } from 'citty';
+import { enrolsTotp } from '../core/auth/secondFactor.ts';
 import { login, pingProxy } from '../core/client/login.ts';
 import { loadProfile, type Profile } from '../core/client/profile.ts';
 import { ssoLogin } from '../core/client/ssoLogin.ts';
@@ -33,11 +34,7 @@ export async function doLogin(o: {
   const trust = { insecure: o.insecure, caFile: o.caFile };
   const { ping } = await pingProxy(o.proxy, trust);
   const password = o.password ?? (await ask(`Password for ${o.user}@${ping.cluster}: `, true));
-  const otp =
-    o.otp ??
-    (ping.secondFactor === 'otp' || ping.secondFactor === 'on'
-      ? await ask('Second-factor code (6 digits): ')
-      : undefined);
+  const otp = o.otp ?? (enrolsTotp(ping.secondFactor) ? await ask('Second-factor code (6 digits): ') : undefined);
   const profile = await login({ proxy: o.proxy, user: o.user, password, otp, ttlMs: o.ttlMs, trust });
   return { profile, agent: addToAgent(profile) };
 }

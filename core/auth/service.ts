@@ -16,6 +16,7 @@ import type { NodeStore } from './nodes.ts';
 import { RecordingOps } from './recordingOps.ts';
 import { ResourceOps } from './resourceOps.ts';
 import { RotationOps } from './rotationOps.ts';
+import type { SecondFactor } from './secondFactor.ts';
 import type { ConnectorStore } from './sso/connectors.ts';
 import { SsoOps } from './ssoOps.ts';
 import type { TokenStore } from './tokens.ts';
@@ -24,8 +25,7 @@ import type { UserStore } from './users.ts';
 import { WebauthnCeremonies } from './webauthn.ts';
 import { WebSessionOps } from './webSessionOps.ts';
 
-/** Second factor a cluster asks for: none, a TOTP code, a security key (WebAuthn), or either ("on"). */
-export type SecondFactor = 'off' | 'otp' | 'webauthn' | 'on';
+export type { SecondFactor } from './secondFactor.ts';
 
 /** What system identities may do without roles. Users get the rules of their roles; admins get everything. */
 const SYSTEM_GRANTS: Record<string, ReadonlySet<string>> = {

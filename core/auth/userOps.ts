@@ -1,7 +1,8 @@
 import { AccessDenied, BadParameter, NotFound } from '../errors.ts';
 import type { Traits } from '../rbac/index.ts';
 import type { Identity } from './identity.ts';
-import type { AuthService, SecondFactor } from './service.ts';
+import { enrolsTotp, enrolsWebauthn, type SecondFactor } from './secondFactor.ts';
+import type { AuthService } from './service.ts';
 import {
   checkPasswordPolicy,
   hashPassword,
@@ -46,7 +47,7 @@ export class UserOps {
     if (req.password !== undefined) {
       checkPasswordPolicy(req.password);
       user.passwordHash = await hashPassword(req.password);
-      if (this.s.deps.secondFactor === 'otp' || this.s.deps.secondFactor === 'on') {
+      if (enrolsTotp(this.s.deps.secondFactor)) {
         const t = newTotp(this.s.deps.cluster, req.name);
         user.totp = { secret: t.secret };
         totpUri = t.uri;
@@ -92,7 +93,7 @@ export class UserOps {
     await this.s.authorize(who, 'signup');
     const rec = await this.s.deps.users.peekSignupToken(token);
     const sf = this.s.deps.secondFactor;
-    if (sf !== 'otp' && sf !== 'on') return { user: rec.user, secondFactor: sf };
+    if (!enrolsTotp(sf)) return { user: rec.user, secondFactor: sf };
     const secret = await this.s.deps.users.offerSignupTotp(token, newTotp(this.s.deps.cluster, rec.user).secret);
     return { user: rec.user, secondFactor: sf, totp: { secret, uri: totpUri(this.s.deps.cluster, rec.user, secret) } };
   }
@@ -123,7 +124,7 @@ export class UserOps {
     let device: WebauthnDevice | undefined;
     let totpUriOut: string | undefined;
     if (req.webauthn !== undefined) {
-      if (sf === 'off' || sf === 'otp')
+      if (!enrolsWebauthn(sf))
         throw new BadParameter(`this cluster enrols ${sf === 'off' ? 'no second factor' : 'TOTP'}, not security keys`);
       const rp = relyingParty(req.origin ?? '');
       const name = req.deviceName?.trim() || 'security key';
@@ -135,7 +136,7 @@ export class UserOps {
       totp = { secret: rec.totpSecret };
     } else if (sf === 'webauthn') {
       throw new BadParameter('this cluster needs a security key: finish sign-up on the web page');
-    } else if (sf === 'otp' || sf === 'on') {
+    } else if (enrolsTotp(sf)) {
       const t = newTotp(this.s.deps.cluster, rec.user);
       totp = { secret: t.secret };
       totpUriOut = t.uri;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { SecondFactor } from '../auth/secondFactor.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
 import { isCertificateError } from '../errors.ts';
 import { ApiClient } from './apiClient.ts';
@@ -25,7 +26,7 @@ export function proxyApi(proxy: string, trust: ProxyTrust, identity?: { cert: st
 /** What the proxy says about itself before login. */
 export interface ProxyPing {
   cluster: string;
-  secondFactor: 'off' | 'otp' | 'webauthn' | 'on';
+  secondFactor: SecondFactor;
   proxy: string;
   sshJump?: string;
   version: string;

@@ -4,6 +4,7 @@ import { EventSpool } from '../audit/spool.ts';
 import type { PublicCa } from '../auth/cas.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
+import type { SecondFactor } from '../auth/secondFactor.ts';
 import type { ApiClient } from '../client/apiClient.ts';
 import { BadParameter, describe, NotFound, Unavailable } from '../errors.ts';
 import { log } from '../log.ts';
@@ -45,7 +46,7 @@ class Cached<T> {
 /** Auth's answer to ping. */
 export interface AuthPing {
   cluster: string;
-  secondFactor: 'off' | 'otp' | 'webauthn' | 'on';
+  secondFactor: SecondFactor;
   sessionRecording: 'node' | 'off';
 }
 
