@@ -9,6 +9,7 @@ import { type GitHubStandIn, startGitHubStandIn } from './helpers/githubStandIn.
 import { startOidcIdp, type TestIdp } from './helpers/oidcIdp.ts';
 import { type OidcStandIn, startOidcStandIn } from './helpers/oidcStandIn.ts';
 import { me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+import { githubSignIn, oidcLogInHere, oidcSignIn } from './helpers/ssoSignIn.ts';
 
 // Single sign-on end to end: a real OpenID Provider (oidc-provider) and a GitHub stand-in on loopback, the real
 // `tp login --auth` waiting on its loopback port, and Debian's Chromium clicking through the provider's pages.
@@ -25,26 +26,6 @@ let rogue: OidcStandIn;
 const groups: Record<string, string[]> = { olivia: ['devs'], sam: ['sales'], tess: ['devs', 'qa'] };
 
 const home = () => mkdtempSync(join(tmpdir(), 'tp-sso-home-'));
-
-/** Signs in on the OpenID Provider's development pages as `login` (any password), consenting if asked. */
-async function oidcSignIn(page: Page, url: string, login: string): Promise<void> {
-  await page.goto(url);
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill('any password');
-  await page.getByRole('button', { name: 'Sign-in' }).click();
-  const consent = page.getByRole('button', { name: 'Continue' });
-  await consent.waitFor({ timeout: 5000 }).then(
-    () => consent.click(),
-    () => undefined,
-  );
-}
-
-/** Signs in on the GitHub stand-in's authorize page as `login`. */
-async function githubSignIn(page: Page, url: string, login: string): Promise<void> {
-  await page.goto(url);
-  await page.getByLabel('Login').fill(login);
-  await page.getByRole('button', { name: 'Authorize' }).click();
-}
 
 /** Runs `tp login --auth NAME`, signs in in the browser with `signIn`, and returns the finished command. */
 async function cliLogin(connector: string, tpHome: string, signIn: (page: Page, url: string) => Promise<void>) {
@@ -257,14 +238,7 @@ describe.skipIf(!haveChromium())('single sign-on', () => {
     await page.locator('input[name="login"]').waitFor();
     // The login's state and key are kept by auth, so the provider may send the browser back to any proxy.
     await f.cluster.restartProxy();
-    await page.locator('input[name="login"]').fill('olivia');
-    await page.locator('input[name="password"]').fill('any password');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    const consent = page.getByRole('button', { name: 'Continue' });
-    await consent.waitFor({ timeout: 5000 }).then(
-      () => consent.click(),
-      () => undefined,
-    );
+    await oidcLogInHere(page, 'olivia');
     await page.locator('tr[data-node="sso-node"]').waitFor();
     expect(await page.getByTestId('who').textContent()).toBe('olivia');
     await page.close();
