@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'bun:test';
 import { ManualClock } from '../clock.ts';
 import { AlreadyExists, Compacted, CompareFailed, NotFound } from '../errors.ts';
+import { takeOnce } from './takeOnce.ts';
 import type { Backend, WatchEvent } from './types.ts';
 
 /** Opens a backend on the suite's storage; calling it again must reopen the same data. */
@@ -100,6 +101,50 @@ export function backendConformance(engine: string, factory: BackendFactory): voi
         }),
       );
       expect((await b.get(key))?.value).toBe(String(writers * each));
+    });
+
+    test('deleteIf deletes only the revision it was given', async () => {
+      const { b, clock, p } = await setup();
+      expect(await b.deleteIf(`${p}none`, { revision: 1 })).toBe(false);
+      const v1 = await b.put({ key: `${p}d`, value: 'v1' });
+      const v2 = await b.put({ key: `${p}d`, value: 'v2' });
+      expect(await b.deleteIf(`${p}d`, { revision: v1.revision })).toBe(false);
+      expect((await b.get(`${p}d`))?.value).toBe('v2');
+      expect(await b.deleteIf(`${p}d`, { revision: v2.revision })).toBe(true);
+      expect(await b.get(`${p}d`)).toBeUndefined();
+      expect(await b.deleteIf(`${p}d`, { revision: v2.revision })).toBe(false);
+      const ttl = await b.put({ key: `${p}t`, value: 'short', expires: clock.now() + 1000 });
+      clock.advance(1001);
+      expect(await b.deleteIf(`${p}t`, { revision: ttl.revision })).toBe(false);
+    });
+
+    test('take-once with 20 concurrent racers has exactly one winner', async () => {
+      const { b, p } = await setup();
+      for (let round = 0; round < 5; round++) {
+        const key = `${p}once${round}`;
+        await b.put({ key, value: `secret${round}` });
+        const results = await Promise.all(Array.from({ length: 20 }, () => takeOnce(b, key)));
+        const winners = results.filter((r) => typeof r === 'object');
+        expect(winners).toHaveLength(1);
+        expect(winners[0]).toMatchObject({ key, value: `secret${round}` });
+        expect(results.filter((r) => r === 'taken' || r === 'missing')).toHaveLength(19);
+        expect(await b.get(key)).toBeUndefined();
+      }
+    });
+
+    test('take-once never deletes an item rewritten after it was read', async () => {
+      const { b, p } = await setup();
+      const key = `${p}replaced`;
+      await b.put({ key, value: 'old' });
+      // Another writer replaces the item between this caller's read and its delete.
+      const racing: Backend = Object.create(b);
+      racing.get = async (k) => {
+        const item = await b.get(k);
+        await b.put({ key: k, value: 'new' });
+        return item;
+      };
+      expect(await takeOnce(racing, key)).toBe('taken');
+      expect((await b.get(key))?.value).toBe('new');
     });
 
     test('range returns a prefix in key order, with limit and paging', async () => {

@@ -173,6 +173,15 @@ export class PostgresBackend implements Backend {
     });
   }
 
+  async deleteIf(key: string, expected: { revision: number }): Promise<boolean> {
+    return this.commit(async (tx) => {
+      const row = await this.liveRow(tx, key, true);
+      if (!row || Number(row.revision) !== expected.revision) return false;
+      await this.remove(tx, key);
+      return true;
+    });
+  }
+
   async range(prefix: string, options: RangeOptions = {}): Promise<Item[]> {
     const limit = options.limit ?? null;
     const rows = await this.sql`SELECT key, value, revision, expires FROM tp_kv

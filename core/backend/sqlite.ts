@@ -144,6 +144,15 @@ export class SqliteBackend implements Backend {
     });
   }
 
+  async deleteIf(key: string, expected: { revision: number }): Promise<boolean> {
+    return this.commit(() => {
+      const row = this.liveRow(key);
+      if (!row || row.revision !== expected.revision) return false;
+      this.remove(key);
+      return true;
+    });
+  }
+
   async range(prefix: string, options: RangeOptions = {}): Promise<Item[]> {
     const rows = this.q.range!.all(
       prefix,

@@ -48,6 +48,11 @@ export interface Backend extends AsyncDisposable {
   compareAndSwap(expected: Expectation, item: ItemInput): Promise<Item>;
   /** Deletes a live item; throws NotFound when absent. */
   delete(key: string): Promise<void>;
+  /**
+   * Deletes the live item only if its revision is `expected.revision`, atomically; returns whether it deleted
+   * (false when the item is absent, expired or was rewritten since it was read).
+   */
+  deleteIf(key: string, expected: { revision: number }): Promise<boolean>;
   /** Live items whose key starts with `prefix`, in key order. */
   range(prefix: string, options?: RangeOptions): Promise<Item[]>;
   /** The newest revision written so far (0 when empty). */
