@@ -2,7 +2,7 @@ import type { AuditEvent, AuditInput } from '../audit/events.ts';
 import type { AuditQuery } from '../audit/log.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AlreadyExists, BadParameter, NotFound } from '../errors.ts';
-import type { Role } from '../rbac/index.ts';
+import { nodeVisible, type Role } from '../rbac/index.ts';
 import type { Identity } from './identity.ts';
 import type { LockTarget, StoredLock } from './locks.ts';
 import type { NodeRecord } from './nodes.ts';
@@ -111,9 +111,13 @@ export class ResourceOps {
     );
   }
 
+  /** The nodes the caller may see: every node for system identities, for users only those their roles show. */
   async listNodes(who: Identity): Promise<NodeRecord[]> {
     await this.s.authorize(who, 'node', 'list');
-    return this.s.deps.nodes.list();
+    const nodes = await this.s.deps.nodes.list();
+    if (who.kind !== 'user') return nodes;
+    const roles = await this.s.rolesOf(who.roles);
+    return nodes.filter((n) => nodeVisible(roles, n.labels));
   }
 
   async deleteNode(who: Identity, idOrName: string): Promise<void> {
