@@ -107,7 +107,7 @@ describe('login', () => {
     );
     await proxy.post('/v1/login', loginBody('alice', PASSWORD, code).body);
     expect((await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD, code).body))).message).toBe(
-      'invalid or reused second-factor code',
+      'this second-factor code was already used: wait for the next code',
     );
     clock.advance(30_000);
     await proxy.post('/v1/login', loginBody('alice', PASSWORD, totpCode(secret, clock.now())).body);

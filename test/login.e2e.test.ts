@@ -52,7 +52,7 @@ describe('tp login with a second factor, through the proxy', () => {
     expect(ok.stdout).toContain('logged in to test.cluster as olga');
     const again = await login(code);
     expect(again.code).toBe(5);
-    expect(again.stderr).toEndWith('\nerror: invalid or reused second-factor code\n');
+    expect(again.stderr).toEndWith('\nerror: this second-factor code was already used: wait for the next code\n');
   });
 
   test('a malformed code is refused before it reaches auth', async () => {

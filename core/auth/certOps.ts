@@ -4,7 +4,8 @@ import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
 import { lockedError } from './locks.ts';
 import type { AuthService } from './service.ts';
 import type { TokenRole } from './tokens.ts';
-import { type StoredUser, totpStep, verifyPassword } from './users.ts';
+import { spendTotpCode, TOTP_REUSED } from './totpUse.ts';
+import { type StoredUser, verifyPassword } from './users.ts';
 import { relyingParty, type WebauthnDevice } from './webauthn.ts';
 
 /** Login input: the client's public keys go in, certificates come out. */
@@ -124,10 +125,9 @@ export class CertOps {
         }
         change = (u) => ({ ...u, webauthn: (u.webauthn ?? []).map((d) => (d.id === device.id ? device : d)) });
       } else if (user.totp && req.otp) {
-        let step = totpStep(user.totp.secret, req.otp, now);
-        if (step !== undefined && user.totp.lastStep !== undefined && step <= user.totp.lastStep) step = undefined;
-        if (step === undefined) return this.refuse(req, method, user, 'invalid or reused second-factor code', now);
-        change = (u) => ({ ...u, totp: { ...u.totp!, lastStep: step } });
+        const outcome = await spendTotpCode(this.s.deps.users, user.name, req.otp, now);
+        if (outcome === 'reused') return this.refuse(req, method, user, TOTP_REUSED, now);
+        if (outcome === 'wrong') return this.refuse(req, method, user, 'invalid or reused second-factor code', now);
       } else {
         method = 'password';
         const why = user.totp

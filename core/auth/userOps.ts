@@ -120,7 +120,7 @@ export class UserOps {
     const rec = await this.s.deps.users.peekSignupToken(req.token);
     const sf = this.s.deps.secondFactor;
     const now = this.s.deps.clock.now();
-    let totp: { secret: string } | undefined;
+    let totp: { secret: string; lastStep?: number } | undefined;
     let device: WebauthnDevice | undefined;
     let totpUriOut: string | undefined;
     if (req.webauthn !== undefined) {
@@ -131,9 +131,11 @@ export class UserOps {
       device = await this.s.webauthn.verifyRegistration('signup', rec.user, req.webauthn, name, rp);
     } else if (req.otp !== undefined) {
       if (!rec.totpSecret) throw new BadParameter('no TOTP secret was offered for this link; reload the sign-up page');
-      if (totpStep(rec.totpSecret, req.otp, now) === undefined)
+      const step = totpStep(rec.totpSecret, req.otp, now);
+      if (step === undefined)
         throw new AccessDenied('the code does not match: check the authenticator app and the clock, then try again');
-      totp = { secret: rec.totpSecret };
+      // The code that confirmed the app is spent: it cannot log in afterwards.
+      totp = { secret: rec.totpSecret, lastStep: step };
     } else if (sf === 'webauthn') {
       throw new BadParameter('this cluster needs a security key: finish sign-up on the web page');
     } else if (enrolsTotp(sf)) {

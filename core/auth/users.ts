@@ -150,10 +150,23 @@ export class UserStore {
 
   /** Applies `change` atomically (retrying on concurrent writes) and returns the new record. */
   async update(name: string, change: (u: StoredUser) => StoredUser): Promise<StoredUser> {
+    return this.updateUnless<never>(name, change);
+  }
+
+  /**
+   * Like `update`, but `change` may decline by returning a reason (a string) instead of a record: nothing is
+   * written and the reason is returned. The decision is made on the record the write replaces (compare-and-swap,
+   * re-read on a concurrent write, at most 20 times).
+   */
+  async updateUnless<R extends string>(
+    name: string,
+    change: (u: StoredUser) => StoredUser | R,
+  ): Promise<StoredUser | R> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const doc = await getDoc<StoredUser>(this.b, userKey(name));
       if (!doc) throw new NotFound(`user "${name}" not found`);
       const next = change(structuredClone(doc.value));
+      if (typeof next === 'string') return next;
       try {
         await this.b.compareAndSwap({ revision: doc.revision }, { key: userKey(name), value: JSON.stringify(next) });
         return next;
