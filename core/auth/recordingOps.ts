@@ -1,13 +1,23 @@
 import type { Storage } from 'unstorage';
 import { partKey } from '../audit/blobStore.ts';
 import { parsePart, plainText, type RecordedEvent } from '../audit/recording.ts';
-import type { RecordingMeta } from '../audit/store.ts';
-import { BadParameter, describe, NotFound, Unavailable } from '../errors.ts';
+import type { RecordingMeta, RecordingStatus } from '../audit/store.ts';
+import { AccessDenied, BadParameter, describe, NotFound, Unavailable } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Identity } from './identity.ts';
 import type { AuthService } from './service.ts';
+import { notOwner } from './sessionOwners.ts';
 
 const SID = /^[0-9a-f-]{36}$/;
+
+/** Recordings whose session ended and whose upload finished: nothing about them changes any more. */
+const FINAL: ReadonlySet<RecordingStatus> = new Set(['complete', 'interrupted']);
+
+/** True when two descriptions of a recording say the same (a node retrying a final upload it sent already). */
+function sameMeta(a: RecordingMeta, b: RecordingMeta): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof RecordingMeta)[]);
+  return [...keys].every((k) => a[k] === b[k]);
+}
 
 /** Session recordings: parts stored as uploaded by nodes, metadata and a text index in the audit store. */
 export class RecordingOps {
@@ -20,10 +30,45 @@ export class RecordingOps {
     if (!SID.test(sessionId)) throw new BadParameter(`"${sessionId}" is not a session ID`);
   }
 
-  /** Stores part `n` of a recording (idempotent: a retried part replaces itself). */
-  async putPart(who: Identity, sessionId: string, n: number, data: Buffer): Promise<void> {
+  /**
+   * Checks that `who` may write the recording of `sessionId`: only a node, only the node that ran the session (bound
+   * at its first word about it), and returns what is stored of it so far. Refusals are audited.
+   */
+  private async writer(who: Identity, sessionId: string): Promise<RecordingMeta | undefined> {
     await this.s.authorize(who, 'recording', 'create');
     this.check(sessionId);
+    try {
+      if (who.kind !== 'node') throw new AccessDenied('recordings are written only by the node that ran the session');
+      const stored = await this.s.deps.audit.store.getRecording(sessionId);
+      // What is stored names its node too (bindings expire; recordings made before bindings existed have none).
+      if (stored && stored.serverId !== who.name) throw notOwner(sessionId, who.name);
+      await this.s.sessions.claim(sessionId, who.name);
+      return stored;
+    } catch (err) {
+      if (err instanceof AccessDenied)
+        await this.s.emit({
+          type: 'auth.attempt',
+          success: false,
+          user: who.name,
+          session_id: sessionId,
+          action: 'recording.create',
+          error: err.message,
+        });
+      throw err;
+    }
+  }
+
+  /**
+   * Stores part `n` of a recording for the node that ran the session. A retried part replaces itself while the
+   * session is open; once the recording is final, resending the identical part is a no-op and any other is refused.
+   */
+  async putPart(who: Identity, sessionId: string, n: number, data: Buffer): Promise<void> {
+    const stored = await this.writer(who, sessionId);
+    if (stored && FINAL.has(stored.status)) {
+      const have = await this.blobs.getItemRaw<Buffer | Uint8Array | string>(partKey(sessionId, n));
+      if (have !== null && have !== undefined && Buffer.from(have).equals(data)) return;
+      throw new AccessDenied(`recording ${sessionId} is ${stored.status} and can no longer be changed`);
+    }
     try {
       await this.blobs.setItemRaw(partKey(sessionId, n), data);
     } catch (err) {
@@ -31,16 +76,23 @@ export class RecordingOps {
     }
   }
 
-  /** Records a session's metadata; a finished session also gets its output indexed for search. */
-  async putMeta(who: Identity, meta: RecordingMeta): Promise<void> {
-    await this.s.authorize(who, 'recording', 'create');
-    this.check(meta.sessionId);
+  /**
+   * Records a session's metadata for the node that ran it (its host ID is the server ID, whatever the body said); a
+   * finished session also gets its output indexed for search. A final recording's metadata never changes.
+   */
+  async putMeta(who: Identity, sent: RecordingMeta): Promise<void> {
+    const stored = await this.writer(who, sent.sessionId);
+    const meta = { ...sent, serverId: who.name };
+    if (stored && FINAL.has(stored.status)) {
+      if (sameMeta(stored, meta)) return;
+      throw new AccessDenied(`recording ${meta.sessionId} is ${stored.status} and can no longer be changed`);
+    }
     const store = this.s.deps.audit.store;
     if (meta.status === 'failed') {
       log.error('a node could not upload a recording', { session: meta.sessionId, error: meta.error });
     }
     await store.putRecording(meta);
-    if (meta.status === 'complete' || meta.status === 'interrupted') {
+    if (FINAL.has(meta.status)) {
       await store.putRecordingText(meta.sessionId, plainText(await this.events(meta)));
     }
   }

@@ -17,6 +17,7 @@ import { RecordingOps } from './recordingOps.ts';
 import { ResourceOps } from './resourceOps.ts';
 import { RotationOps } from './rotationOps.ts';
 import type { SecondFactor } from './secondFactor.ts';
+import { SessionOwners } from './sessionOwners.ts';
 import type { ConnectorStore } from './sso/connectors.ts';
 import { SsoOps } from './ssoOps.ts';
 import type { TokenStore } from './tokens.ts';
@@ -40,9 +41,9 @@ const SYSTEM_GRANTS: Record<string, ReadonlySet<string>> = {
     'lock.list',
     'audit.emit',
     'user.read',
-    'recording.create',
   ]),
-  node: new Set(['cas.read', 'lock.list', 'audit.emit']),
+  // Nodes write their own sessions' recordings; the proxy passes each node's certificate along (FORWARDED_CERT).
+  node: new Set(['cas.read', 'lock.list', 'audit.emit', 'recording.create']),
   auth: new Set(['cas.read', 'lock.list', 'audit.emit']),
 };
 
@@ -84,6 +85,8 @@ export class AuthService {
   readonly webauthn: WebauthnCeremonies;
   readonly sso: SsoOps;
   readonly webSessions: WebSessionOps;
+  /** Which node ran each session (who may write its recording and events). */
+  readonly sessions: SessionOwners;
   private readonly caListeners: (() => void)[] = [];
 
   constructor(readonly deps: AuthDeps) {
@@ -96,6 +99,7 @@ export class AuthService {
     this.account = new AccountOps(this);
     this.sso = new SsoOps(this);
     this.webSessions = new WebSessionOps(this);
+    this.sessions = new SessionOwners(deps.backend, deps.clock);
     this.webauthn = new WebauthnCeremonies(deps.backend, () => deps.clock.now(), deps.cluster);
   }
 

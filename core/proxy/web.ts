@@ -164,20 +164,19 @@ export function webRoutes(
     [
       'POST',
       /^\/webapi\/agent\/recordings\/([0-9a-f-]{36})$/,
-      async ({ who, body, params }) => {
+      // Auth decides on the node's own certificate whether this node ran the session.
+      async ({ who, body, params, req }) => {
         requireKind(who, 'node');
-        const meta = (body as { meta?: { serverId?: string } })?.meta;
-        // A node may only describe its own sessions.
-        if (meta) meta.serverId = who.name;
-        return auth.post(`/v1/recordings/${params[0]}`, body);
+        return auth.call('POST', `/v1/recordings/${params[0]}`, body, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
     [
       'POST',
       /^\/webapi\/agent\/recordings\/([0-9a-f-]{36})\/parts\/(\d{1,6})$/,
-      async ({ who, body, params }) => {
+      async ({ who, body, params, req }) => {
         requireKind(who, 'node');
-        return auth.post(`/v1/recordings/${params[0]}/parts/${params[1]}`, body);
+        const path = `/v1/recordings/${params[0]}/parts/${params[1]}`;
+        return auth.call('POST', path, body, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
     [

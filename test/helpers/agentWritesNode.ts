@@ -1,0 +1,31 @@
+import { ApiClient } from '../../core/client/apiClient.ts';
+import { requireHostIdentity } from '../../core/client/hostIdentity.ts';
+import type { SshFixture } from './sshFixture.ts';
+
+/** API clients holding a joined agent's own node certificate, as a compromised node would use them. */
+export interface NodeClients {
+  hostId: string;
+  /** To the proxy's web API (`/webapi/agent/...`), the way agents talk. */
+  proxy: ApiClient;
+  /** Straight to auth's mTLS API (`/v1/...`). */
+  auth: ApiClient;
+}
+
+/** The node certificate of agent `name` of the fixture, read from its data dir. */
+export function nodeClients(f: SshFixture, name: string): NodeClients {
+  const dir = f.cluster.agentDirs.get(name);
+  if (!dir) throw new Error(`no agent ${name}`);
+  const id = requireHostIdentity(dir);
+  const tls = { ca: id.tlsCa.join(''), cert: id.tlsCert, key: id.tlsKey };
+  return {
+    hostId: id.hostId,
+    proxy: new ApiClient([f.cluster.proxy.addr], tls),
+    auth: new ApiClient([f.cluster.auth.server.addr], tls),
+  };
+}
+
+/** A recording part in the wire form nodes upload: JSON lines of [ms, stream, text], base64. */
+export function partBody(...texts: string[]): { data: string } {
+  const lines = texts.map((t, i) => JSON.stringify([i, 'o', t])).join('\n');
+  return { data: Buffer.from(`${lines}\n`).toString('base64') };
+}
