@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'not_found'
   | 'already_exists'
   | 'compare_failed'
+  | 'conflict'
   | 'bad_parameter'
   | 'access_denied'
   | 'unauthenticated'
@@ -14,6 +15,7 @@ export type ErrorCode =
   | 'locked'
   | 'compacted'
   | 'unavailable'
+  | 'cancelled'
   | 'internal';
 
 /** Base class: a message for humans, a code for machines, optional context fields for logs (never secrets). */
@@ -38,6 +40,10 @@ export class AlreadyExists extends TpError {
 export class CompareFailed extends TpError {
   override readonly code = 'compare_failed';
 }
+/** The request clashes with the current state (a role still held by users, say); change that state first. */
+export class Conflict extends TpError {
+  override readonly code = 'conflict';
+}
 export class BadParameter extends TpError {
   override readonly code = 'bad_parameter';
 }
@@ -60,11 +66,16 @@ export class Compacted extends TpError {
 export class Unavailable extends TpError {
   override readonly code = 'unavailable';
 }
+/** The person at the terminal gave up (Ctrl+C at a prompt). */
+export class Cancelled extends TpError {
+  override readonly code = 'cancelled';
+}
 
 const httpStatus: Record<ErrorCode, number> = {
   not_found: 404,
   already_exists: 409,
   compare_failed: 409,
+  conflict: 409,
   bad_parameter: 400,
   access_denied: 403,
   unauthenticated: 401,
@@ -72,13 +83,22 @@ const httpStatus: Record<ErrorCode, number> = {
   locked: 423,
   compacted: 410,
   unavailable: 503,
+  cancelled: 499,
   internal: 500,
 };
 
+/**
+ * The CLI's exit codes (README "Exit codes" keeps the same table; test/cliContract.e2e.test.ts runs each case):
+ * 1 unexpected failure, 2 bad input (unknown flag or command, missing argument, bad value), 3 not found,
+ * 4 already exists or conflicts with the current state, 5 refused (wrong password or code, access denied, locked),
+ * 6 login needed (no profile, expired certificate, no terminal to ask), 7 rate limited, 8 cannot reach the cluster,
+ * 130 cancelled at a prompt. `tp ssh` and `tp scp` pass the remote status through and use 255 for their own failures.
+ */
 const exitCodes: Record<ErrorCode, number> = {
   not_found: 3,
   already_exists: 4,
   compare_failed: 4,
+  conflict: 4,
   bad_parameter: 2,
   access_denied: 5,
   unauthenticated: 6,
@@ -86,6 +106,7 @@ const exitCodes: Record<ErrorCode, number> = {
   locked: 5,
   compacted: 1,
   unavailable: 8,
+  cancelled: 130,
   internal: 1,
 };
 
@@ -93,6 +114,7 @@ const byCode: Record<ErrorCode, new (message: string, context?: Record<string, u
   not_found: NotFound,
   already_exists: AlreadyExists,
   compare_failed: CompareFailed,
+  conflict: Conflict,
   bad_parameter: BadParameter,
   access_denied: AccessDenied,
   unauthenticated: Unauthenticated,
@@ -100,6 +122,7 @@ const byCode: Record<ErrorCode, new (message: string, context?: Record<string, u
   locked: Locked,
   compacted: Compacted,
   unavailable: Unavailable,
+  cancelled: Cancelled,
   internal: TpError,
 };
 

@@ -184,7 +184,7 @@ describe('admin CLI', () => {
     const role = await tpOk(['roles', 'get', 'ops', ...admin()]);
     expect(role).toContain('max_session_ttl: 2h');
     const held = await tp(['roles', 'rm', 'ops', ...admin()]);
-    expect(held.code).toBe(2);
+    expect(held.code).toBe(4);
     expect(held.stderr).toContain('role "ops" is held by');
     await tpOk(['users', 'rm', 'erin', ...admin()]);
     expect(await tpOk(['users', 'ls', ...admin()])).not.toContain('erin');

@@ -1,41 +1,76 @@
-import { Unauthenticated } from '../../core/errors.ts';
+import { Cancelled, Unauthenticated } from '../../core/errors.ts';
 
 /** True when we can ask the person at the terminal. */
 export function interactive(): boolean {
   return !!process.stdin.isTTY && !!process.stderr.isTTY;
 }
 
-/** Asks a question on the terminal; `secret` input is not echoed. Throws when there is no terminal to ask. */
-export async function ask(question: string, secret = false): Promise<string> {
+const CTRL_C = '\u0003';
+const CTRL_D = '\u0004';
+const CTRL_U = '\u0015';
+const BACKSPACES = new Set(['\u007f', '\b']);
+
+/**
+ * Asks a question on the terminal and resolves with the answer; `secret` input is not echoed. Ctrl+C (or Ctrl+D on
+ * an empty line) rejects with `Cancelled`. The terminal's mode is restored on every way out, and stdin stays usable,
+ * so one run can ask several questions (password, then code) and hand stdin on to an SSH session afterwards.
+ */
+export function ask(question: string, secret = false): Promise<string> {
   if (!interactive())
-    throw new Unauthenticated(
-      `${question.replace(/:\s*$/, '')} is needed, but there is no terminal to ask (use flags or stdin)`,
+    return Promise.reject(
+      new Unauthenticated(
+        `${question.replace(/:\s*$/, '')} is needed, but there is no terminal to ask (use flags or stdin)`,
+      ),
     );
-  process.stderr.write(question);
   const stdin = process.stdin;
-  stdin.setRawMode(true);
-  stdin.resume();
-  let answer = '';
-  try {
-    for await (const chunk of stdin) {
-      for (const ch of (chunk as Buffer).toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return answer;
-        if (ch === '\u0003') throw new Unauthenticated('cancelled');
-        if (ch === '\u007f' || ch === '\b') {
-          if (answer.length) {
-            answer = answer.slice(0, -1);
-            if (!secret) process.stderr.write('\b \b');
-          }
-          continue;
+  const out = process.stderr;
+  return new Promise<string>((resolve, reject) => {
+    let answer = '';
+    const restore = () => {
+      stdin.off('data', onData);
+      process.off('exit', restore);
+      stdin.setRawMode(false);
+      stdin.pause();
+    };
+    const finish = (err?: Error) => {
+      restore();
+      out.write('\n');
+      if (err) reject(err);
+      else resolve(answer);
+    };
+    const erase = (n: number) => {
+      if (!secret && n > 0) out.write('\b \b'.repeat(n));
+    };
+    function onData(chunk: Buffer | string) {
+      const chars = [...chunk.toString()];
+      for (const [i, ch] of chars.entries()) {
+        if (ch === '\r' || ch === '\n') {
+          // Type-ahead after Enter belongs to whoever reads next (the next question, or the SSH session).
+          const rest = chars.slice(i + 1).join('');
+          finish();
+          if (rest) stdin.unshift(Buffer.from(rest));
+          return;
         }
-        answer += ch;
-        if (!secret) process.stderr.write(ch);
+        if (ch === CTRL_C || (ch === CTRL_D && answer === '')) return finish(new Cancelled('cancelled'));
+        if (ch === CTRL_U) {
+          erase([...answer].length);
+          answer = '';
+        } else if (BACKSPACES.has(ch)) {
+          if (answer) {
+            erase(1);
+            answer = [...answer].slice(0, -1).join('');
+          }
+        } else if (ch >= ' ') {
+          answer += ch;
+          if (!secret) out.write(ch);
+        }
       }
     }
-    return answer;
-  } finally {
-    stdin.setRawMode(false);
-    stdin.pause();
-    process.stderr.write('\n');
-  }
+    out.write(question);
+    stdin.setRawMode(true);
+    // A process.exit() elsewhere while we wait must not leave the terminal without echo.
+    process.on('exit', restore);
+    stdin.on('data', onData);
+    stdin.resume();
+  });
 }

@@ -1,7 +1,7 @@
 import type { AuditEvent, AuditInput } from '../audit/events.ts';
 import type { AuditQuery } from '../audit/log.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
-import { AlreadyExists, BadParameter, NotFound } from '../errors.ts';
+import { AlreadyExists, Conflict, NotFound } from '../errors.ts';
 import { nodeVisible, type Role } from '../rbac/index.ts';
 import type { Identity } from './identity.ts';
 import type { LockTarget, StoredLock } from './locks.ts';
@@ -46,7 +46,7 @@ export class ResourceOps {
     await this.s.authorize(who, 'role', 'delete');
     const holders = (await this.s.deps.users.list()).filter((u) => u.roles.includes(name)).map((u) => u.name);
     if (holders.length)
-      throw new BadParameter(`role "${name}" is held by ${holders.join(', ')}; remove it from them first`);
+      throw new Conflict(`role "${name}" is held by ${holders.join(', ')}; remove it from them first`);
     await this.s.deps.backend.delete(`/roles/${name}`).catch((err: unknown) => {
       if (err instanceof NotFound) throw new NotFound(`role "${name}" not found`);
       throw err;
