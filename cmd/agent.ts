@@ -1,11 +1,10 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { defaultDataDir } from '../core/config/defaults.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, listArg } from './lib/context.ts';
-import { commandLabels, configFrom, serveUntilSignal } from './lib/daemon.ts';
+import { commandLabels, configFrom, prepareLayout, serveUntilSignal } from './lib/daemon.ts';
 
 /** Parses `k=v,k2=v2`. */
 export function parseLabels(text: string | undefined): Record<string, string> {
@@ -39,9 +38,11 @@ const start = defineCommand({
   },
   run: action(async (args) => {
     const cfg = await configFrom(args.config);
+    const layout = await prepareLayout(cfg, args['data-dir'] ?? cfg.data_dir ?? defaultDataDir());
     const { startAgent } = await import('../core/agent/agent.ts');
     const agent = await startAgent({
-      dataDir: join(args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), 'agent'),
+      dataDir: layout.agentDir,
+      recordingSpoolDir: layout.recordingSpool,
       proxy: args.proxy,
       token: args.token,
       caPin: args['ca-pin'],

@@ -11,7 +11,7 @@ import {
 } from '../core/config/defaults.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action } from './lib/context.ts';
-import { commandLabels, configFrom, serveUntilSignal } from './lib/daemon.ts';
+import { commandLabels, configFrom, prepareLayout, serveUntilSignal } from './lib/daemon.ts';
 
 export default defineCommand({
   meta: {
@@ -27,6 +27,7 @@ export default defineCommand({
   run: action(async (args) => {
     const cfg = await configFrom(args.config);
     const dataDir = args['data-dir'] ?? cfg.data_dir ?? defaultDataDir();
+    const layout = await prepareLayout(cfg, dataDir);
     const stops: (() => Promise<void>)[] = [];
     const lines: string[] = [];
     if (!cfg.auth.enabled)
@@ -87,6 +88,7 @@ export default defineCommand({
       const identity = await localHostIdentity(auth.service, 'node', name);
       const agent = await startAgent({
         dataDir,
+        recordingSpoolDir: layout.recordingSpool,
         proxy: proxyAddr,
         name,
         labels: cfg.ssh.labels,

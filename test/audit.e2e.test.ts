@@ -140,7 +140,7 @@ describe('audit events and session recordings', () => {
       const starts = (await auditEvents(f, 'session.start')).filter((e) => e.session_id === rec.sessionId);
       expect(starts).toHaveLength(1);
       expect(sessionsBefore.length).toBeLessThanOrEqual(1);
-      expect(readdirSync(join(dataDir, 'agent', 'recordings'))).toEqual([]);
+      expect(readdirSync(join(dataDir, 'spool', 'recordings'))).toEqual([]);
     } finally {
       restarted.kill('SIGTERM');
       await restarted.exited;
@@ -180,7 +180,7 @@ describe('session_recording: off', () => {
       async () => (await g.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=session.end')).length === 1,
     );
     expect(await g.cluster.auth.admin.get<unknown[]>('/v1/recordings')).toEqual([]);
-    expect(readdirSync(join(g.cluster.agentDirs.get('node1')!)).includes('recordings')).toBe(false);
+    expect(existsSync(join(g.cluster.agentDirs.get('node1')!, 'spool', 'recordings'))).toBe(false);
   });
 });
 
@@ -223,7 +223,7 @@ describe('a recordings store that rejects writes', () => {
       'eviction under the cap',
       async () => (await g.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=recording.evicted')).length >= 1,
     );
-    const spoolDir = join(g.cluster.agentDirs.get('node1')!, 'recordings');
+    const spoolDir = join(g.cluster.agentDirs.get('node1')!, 'spool', 'recordings');
     const left = existsSync(spoolDir) ? readdirSync(spoolDir).length : 0;
     expect(left).toBeLessThan(4);
   });

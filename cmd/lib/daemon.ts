@@ -1,6 +1,7 @@
 import type { CommandLabel } from '../../core/agent/agent.ts';
 import { parseDuration } from '../../core/clock.ts';
 import { defaultConfig } from '../../core/config/defaults.ts';
+import { checkLayout, type DataLayout, dataLayout } from '../../core/config/layout.ts';
 import type { Config } from '../../core/config/schema.ts';
 import { log } from '../../core/log.ts';
 
@@ -28,4 +29,13 @@ export async function serveUntilSignal(stop: () => Promise<void>): Promise<void>
 /** The command labels of a config's ssh section, in the agent's form. */
 export function commandLabels(cfg: Config): CommandLabel[] {
   return cfg.ssh.commands.map((c) => ({ name: c.name, command: c.command, periodMs: parseDuration(c.period) }));
+}
+
+/** The data dir's layout for this config, refused when the spool and the store overlap; an old spool is moved. */
+export async function prepareLayout(cfg: Config, dataDir: string): Promise<DataLayout> {
+  const layout = dataLayout(dataDir, cfg.auth.recordings);
+  checkLayout(layout);
+  const { migrateLegacySpool } = await import('../../core/agent/spoolMigration.ts');
+  for (const legacy of layout.legacySpools) migrateLegacySpool(legacy, layout.recordingSpool);
+  return layout;
 }

@@ -30,7 +30,10 @@ export interface CommandLabel {
 }
 
 export interface AgentOptions {
+  /** The agent's identity and audit event spool. */
   dataDir: string;
+  /** The recording spool (sessions waiting for upload); never the recordings store or inside it. */
+  recordingSpoolDir: string;
   /** The proxy's `host:port`. */
   proxy: string;
   /** Join token, needed only on the first start. */
@@ -185,7 +188,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     },
   });
 
-  const recordingsDir = join(o.dataDir, 'recordings');
+  const recordingsDir = o.recordingSpoolDir;
   const uploader = new RecordingUploader({
     dir: recordingsDir,
     emit: (events) => spool.add(events),

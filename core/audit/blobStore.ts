@@ -1,6 +1,6 @@
-import { join } from 'node:path';
 import { createStorage, type Storage } from 'unstorage';
 import fsDriver from 'unstorage/drivers/fs';
+import { recordingsStoreDir } from '../config/layout.ts';
 
 /** Where session recordings are kept (tp.yaml `auth.recordings`). */
 export type RecordingsStoreConfig =
@@ -24,7 +24,7 @@ export async function openRecordingsStore(
       }),
     });
   }
-  return createStorage({ driver: fsDriver({ base: config?.path ?? join(dataDir, 'recordings') }) });
+  return createStorage({ driver: fsDriver({ base: recordingsStoreDir(dataDir, config)! }) });
 }
 
 /** The store key of part `n` of a session. */

@@ -174,6 +174,7 @@ export async function startTestCluster(
     specs.set(spec.name, spec);
     const agent = await startAgent({
       dataDir,
+      recordingSpoolDir: join(dataDir, 'spool', 'recordings'),
       proxy: cluster.proxy.addr,
       token,
       name: spec.name,
