@@ -93,7 +93,9 @@ const addOidc = defineCommand({
     scopes: { type: 'string', description: 'Scopes besides openid, comma-separated (default: email,profile)' },
     'username-claim': {
       type: 'string',
-      description: 'Claim naming the user (default: preferred_username, then email, then sub)',
+      description:
+        'Claim naming the user (default: preferred_username, then a verified email, then sub); its value must be a\n' +
+        'valid tp user name (an e-mail names the user by its local part)',
     },
   },
   run: action(async (args) => {

@@ -9,6 +9,7 @@ import { type GitHubStandIn, startGitHubStandIn } from './helpers/githubStandIn.
 import { startOidcIdp, type TestIdp } from './helpers/oidcIdp.ts';
 import { type OidcStandIn, startOidcStandIn } from './helpers/oidcStandIn.ts';
 import { me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+import { ssoCliLogin } from './helpers/ssoCliLogin.ts';
 import { githubSignIn, oidcLogInHere, oidcSignIn } from './helpers/ssoSignIn.ts';
 
 // Single sign-on end to end: a real OpenID Provider (oidc-provider) and a GitHub stand-in on loopback, the real
@@ -28,23 +29,8 @@ const groups: Record<string, string[]> = { olivia: ['devs'], sam: ['sales'], tes
 const home = () => mkdtempSync(join(tmpdir(), 'tp-sso-home-'));
 
 /** Runs `tp login --auth NAME`, signs in in the browser with `signIn`, and returns the finished command. */
-async function cliLogin(connector: string, tpHome: string, signIn: (page: Page, url: string) => Promise<void>) {
-  const run = tpSpawn(['login', '--auth', connector, '--proxy', proxy, '--insecure', '--browser', 'none'], {
-    env: { TP_HOME: tpHome },
-  });
-  const url = (await run.stderrMatch(/Open this URL to log in with \S+:\n\s+(\S+)/))[1]!;
-  const ctx = await b.browser.newContext();
-  const page = await ctx.newPage();
-  const callbacks: string[] = [];
-  page.on('request', (r) => {
-    if (r.url().includes('/webapi/sso/callback')) callbacks.push(r.url());
-  });
-  await signIn(page, url);
-  const result = await run.done();
-  const landed = await page.locator('body').textContent();
-  await ctx.close();
-  return { result, callbacks, landed };
-}
+const cliLogin = (connector: string, tpHome: string, signIn: (page: Page, url: string) => Promise<void>) =>
+  ssoCliLogin({ browser: b.browser, proxy, connector, home: tpHome, signIn });
 
 async function audited(type: string, match: (e: Record<string, unknown>) => boolean): Promise<boolean> {
   const events = await f.cluster.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}&limit=500`);

@@ -106,7 +106,7 @@ export const SsoConnectorBody = v.variant('kind', [
     clientSecret: v.pipe(v.string(), v.minLength(1), v.maxLength(1024)),
     issuer: Url,
     scopes: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]+$/))), ['email', 'profile']),
-    usernameClaim: v.optional(v.pipe(v.string(), v.maxLength(100))),
+    usernameClaim: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'not a claim name'))),
     claimsToRoles: v.pipe(
       v.array(
         v.strictObject({

@@ -1,14 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { takeOnce } from '../backend/takeOnce.ts';
-import { AccessDenied, BadParameter, NotFound, TpError } from '../errors.ts';
+import { AccessDenied, AlreadyExists, BadParameter, NotFound, TpError } from '../errors.ts';
 import type { LoginResponse } from './certOps.ts';
 import type { Identity } from './identity.ts';
 import { lockedError } from './locks.ts';
 import type { AuthService } from './service.ts';
 import { type PublicConnector, publicConnector, type SsoConnector } from './sso/connectors.ts';
-import { githubAuthorizeUrl, githubIdentify } from './sso/github.ts';
-import { checkLoopback, mappedRoles, userName } from './sso/mapping.ts';
-import { discover, oidcAuthorizeUrl, oidcIdentify } from './sso/oidc.ts';
+import { githubAuthorizeUrl } from './sso/github.ts';
+import { identify, type SsoOutcome } from './sso/identify.ts';
+import { checkLoopback } from './sso/mapping.ts';
+import { discover, oidcAuthorizeUrl } from './sso/oidc.ts';
+import { checkSubject } from './sso/subjects.ts';
 import type { StoredUser } from './users.ts';
 
 /** How a login started: `tp login --auth` (cli), the web UI (web), or `tp sso test` (test: no user, no certs). */
@@ -36,13 +38,7 @@ export interface SsoBegin {
   webKey?: string;
 }
 
-/** What the provider said and what tp made of it. */
-export interface SsoOutcome {
-  username: string;
-  roles: string[];
-  /** The claims (OIDC) or login and teams (GitHub) the mapping looked at. */
-  identity: Record<string, unknown>;
-}
+export type { SsoOutcome } from './sso/identify.ts';
 
 interface SsoRequest extends SsoBegin {
   id: string;
@@ -184,8 +180,9 @@ export class SsoOps {
     const raw = await this.s.deps.backend.get(requestKey(item.value));
     if (!raw) throw new AccessDenied('this login request expired; start the login again');
     const req = JSON.parse(raw.value) as SsoRequest;
+    let outcome: SsoOutcome | undefined;
     try {
-      const outcome = await this.identify(req, cb);
+      outcome = await this.identify(req, cb);
       if (req.mode === 'test') {
         await this.save({ ...req, result: { outcome } });
         return { ok: true, id: req.id, mode: req.mode, clientRedirect: req.clientRedirect, outcome };
@@ -208,7 +205,14 @@ export class SsoOps {
       };
     } catch (err) {
       if (!(err instanceof TpError)) throw err;
-      await this.s.emit({ type: 'sso.login', success: false, connector: req.connector, error: err.message });
+      await this.s.emit({
+        type: 'sso.login',
+        success: false,
+        connector: req.connector,
+        error: err.message,
+        // Who tried (a refused login names the account it came from, e.g. one that collided with another's name).
+        ...(outcome && { user: outcome.username, issuer: outcome.subject.issuer, subject: outcome.subject.subject }),
+      });
       return {
         ok: false,
         id: req.id,
@@ -246,66 +250,43 @@ export class SsoOps {
         `the identity provider did not sign you in: ${cb.error}${cb.errorDescription ? ` (${cb.errorDescription})` : ''}`,
       );
     if (!cb.code) throw new BadParameter('the provider sent no code');
-    const c = await this.s.deps.connectors.get(req.connector);
-    let identity: Record<string, unknown>;
-    let username: string;
-    if (c.kind === 'github') {
-      const gh = await githubIdentify(c, {
-        code: cb.code,
-        codeVerifier: req.codeVerifier,
-        redirectUri: req.redirectUri,
-      });
-      identity = { login: gh.login, email: gh.email, teams: gh.teams };
-      username = userName(gh.login, 'login');
-    } else {
-      const claims = await oidcIdentify(c, {
-        code: cb.code,
-        codeVerifier: req.codeVerifier,
-        nonce: req.nonce,
-        redirectUri: req.redirectUri,
-        now: this.s.deps.clock.now(),
-      });
-      const { iss, sub, email, preferred_username, name } = claims as Record<string, unknown>;
-      identity = { iss, sub, email, preferred_username, name };
-      for (const m of c.claimsToRoles) identity[m.claim] = claims[m.claim];
-      const claim = c.usernameClaim ?? (preferred_username ? 'preferred_username' : email ? 'email' : 'sub');
-      username = userName(claims[claim], `"${claim}" claim`);
-    }
-    const roles = mappedRoles(c, identity);
-    if (!roles.length) {
-      const what =
-        c.kind === 'github'
-          ? `none of the teams [${(identity.teams as string[]).join(', ')}]`
-          : `none of the claims (${c.claimsToRoles.map((m) => m.claim).join(', ')})`;
-      throw new AccessDenied(`"${username}" may not log in: ${what} map to a role of connector "${c.name}"`);
-    }
-    return { username, roles, identity };
+    return identify(await this.s.deps.connectors.get(req.connector), {
+      code: cb.code,
+      codeVerifier: req.codeVerifier,
+      nonce: req.nonce,
+      redirectUri: req.redirectUri,
+      now: this.s.deps.clock.now(),
+    });
   }
 
-  /** Creates the SSO user on first login; later logins replace its roles with the mapping's. */
+  /**
+   * Creates the SSO user on first login, bound to the provider account; later logins of that account replace its
+   * roles with the mapping's. Another account deriving the same name is refused (checkSubject).
+   */
   private async upsertUser(connector: string, o: SsoOutcome): Promise<StoredUser> {
     const users = this.s.deps.users;
-    const existing = await users.find(o.username);
-    if (existing && existing.sso !== connector)
-      throw new AccessDenied(
-        existing.sso
-          ? `user "${o.username}" belongs to SSO connector "${existing.sso}", not "${connector}"`
-          : `a local user named "${o.username}" exists; single sign-on does not log in as a local user`,
-      );
+    checkSubject(o.username, await users.find(o.username), connector, o.subject);
     const lock = await this.s.deps.locks.find({ user: o.username });
     if (lock) throw lockedError(`user "${o.username}"`, lock);
-    if (!existing) {
-      const user: StoredUser = {
-        name: o.username,
-        roles: o.roles,
-        traits: { logins: [o.username] },
-        createdAt: new Date(this.s.deps.clock.now()).toISOString(),
-        sso: connector,
-      };
+    const user: StoredUser = {
+      name: o.username,
+      roles: o.roles,
+      traits: { logins: [o.username] },
+      createdAt: new Date(this.s.deps.clock.now()).toISOString(),
+      sso: connector,
+      ssoSubject: o.subject,
+    };
+    try {
       await users.create(user);
-      await this.s.emit({ type: 'user.create', user: o.username, target: o.username, roles: o.roles, connector });
-      return user;
+    } catch (err) {
+      if (!(err instanceof AlreadyExists)) throw err;
+      // Created meanwhile (by this account's other login, or by another account): the check decides, atomically.
+      return users.update(o.username, (u) => {
+        checkSubject(o.username, u, connector, o.subject);
+        return { ...u, roles: o.roles };
+      });
     }
-    return users.update(o.username, (u) => ({ ...u, roles: o.roles }));
+    await this.s.emit({ type: 'user.create', user: o.username, target: o.username, roles: o.roles, connector });
+    return user;
   }
 }

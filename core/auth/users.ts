@@ -5,6 +5,7 @@ import { getDoc, listDocs } from '../backend/json.ts';
 import { takeOnce } from '../backend/takeOnce.ts';
 import { AlreadyExists, BadParameter, CompareFailed, NotFound } from '../errors.ts';
 import { type Traits, validName } from '../rbac/index.ts';
+import type { SsoSubject } from './sso/subjects.ts';
 import type { WebauthnDevice } from './webauthn.ts';
 
 /** A user as stored. The secrets (password hash, TOTP secret) never leave the auth service. */
@@ -19,6 +20,8 @@ export interface StoredUser {
   webauthn?: WebauthnDevice[];
   /** Users created by single sign-on have no password; the connector that made them. */
   sso?: string;
+  /** The provider account an SSO user belongs to (only that account's logins act as this user). */
+  ssoSubject?: SsoSubject;
   /** Epoch ms until which logins are refused after repeated failures. */
   lockedUntil?: number;
 }
@@ -34,6 +37,7 @@ export interface PublicUser {
   /** Names of the user's security keys. */
   webauthn: string[];
   sso?: string;
+  ssoSubject?: SsoSubject;
   lockedUntil?: string;
 }
 
@@ -52,6 +56,7 @@ export function publicUser(u: StoredUser): PublicUser {
     webauthn: (u.webauthn ?? []).map((d) => d.name),
   };
   if (u.sso) p.sso = u.sso;
+  if (u.ssoSubject) p.ssoSubject = u.ssoSubject;
   if (u.lockedUntil) p.lockedUntil = new Date(u.lockedUntil).toISOString();
   return p;
 }

@@ -5,6 +5,8 @@ export interface GitHubStandIn extends AsyncDisposable {
   url: string;
   /** Token requests it answered, for checks (e.g. that PKCE was sent). */
   tokenRequests: URLSearchParams[];
+  /** Adds or replaces a login (e.g. another account taking over a renamed login, with a new id). */
+  setUser(login: string, u: { teams: string[]; id?: number }): void;
   close(): Promise<void>;
 }
 
@@ -15,7 +17,8 @@ export interface GitHubStandIn extends AsyncDisposable {
 export function startGitHubStandIn(o: {
   clientId: string;
   clientSecret: string;
-  users: Record<string, { teams: string[] }>;
+  /** Each login's teams, and its numeric id (default: one derived from the login). */
+  users: Record<string, { teams: string[]; id?: number }>;
 }): GitHubStandIn {
   const codes = new Map<string, { login: string; redirectUri: string; challenge: string }>();
   const tokens = new Map<string, string>();
@@ -26,6 +29,7 @@ export function startGitHubStandIn(o: {
       headers: { 'content-type': 'text/html' },
     });
   const json = (body: unknown, status = 200) => Response.json(body, { status });
+  const idOf = (login: string) => Number.parseInt(createHash('sha256').update(login).digest('hex').slice(0, 8), 16);
   const server = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
@@ -79,7 +83,8 @@ export function startGitHubStandIn(o: {
       }
       const login = tokens.get((req.headers.get('authorization') ?? '').replace(/^Bearer /, ''));
       if (url.pathname.startsWith('/api/v3/') && !login) return json({ message: 'Bad credentials' }, 401);
-      if (url.pathname === '/api/v3/user') return json({ login, id: 1, email: `${login}@example.test` });
+      if (url.pathname === '/api/v3/user')
+        return json({ login, id: o.users[login!]?.id ?? idOf(login!), email: `${login}@example.test` });
       if (url.pathname === '/api/v3/user/teams')
         return json(
           (o.users[login!]?.teams ?? []).map((t) => ({
@@ -93,5 +98,8 @@ export function startGitHubStandIn(o: {
   const close = async () => {
     server.stop(true);
   };
-  return { url: `http://127.0.0.1:${server.port}`, tokenRequests, close, [Symbol.asyncDispose]: close };
+  const setUser = (login: string, u: { teams: string[]; id?: number }) => {
+    o.users[login] = u;
+  };
+  return { url: `http://127.0.0.1:${server.port}`, tokenRequests, setUser, close, [Symbol.asyncDispose]: close };
 }

@@ -10,13 +10,15 @@ export interface TestIdp extends AsyncDisposable {
 
 /**
  * Starts the provider with one confidential client. Any login name signs in (its dev login page takes any
- * password); `groups` says which groups each login is in.
+ * password); `groups` says which groups each login is in, and `profiles` overrides a login's other claims (an
+ * undefined value leaves the claim out).
  */
 export async function startOidcIdp(o: {
   clientId: string;
   clientSecret: string;
   redirectUris: string[];
   groups: Record<string, string[]>;
+  profiles?: Record<string, Record<string, unknown>>;
 }): Promise<TestIdp> {
   let handler: ((req: unknown, res: unknown) => void) | undefined;
   const server = createServer((req, res) => handler?.(req, res));
@@ -36,7 +38,7 @@ export async function startOidcIdp(o: {
     claims: {
       openid: ['sub'],
       profile: ['preferred_username', 'name'],
-      email: ['email'],
+      email: ['email', 'email_verified'],
       groups: ['groups'],
     },
     conformIdTokenClaims: false,
@@ -46,7 +48,15 @@ export async function startOidcIdp(o: {
       return {
         accountId: id,
         async claims() {
-          return { sub: id, preferred_username: id, name: id, email: `${id}@example.test`, groups: o.groups[id] ?? [] };
+          const claims: Record<string, unknown> = {
+            sub: id,
+            preferred_username: id,
+            name: id,
+            email: `${id}@example.test`,
+            groups: o.groups[id] ?? [],
+            ...o.profiles?.[id],
+          };
+          return { sub: id, ...Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== undefined)) };
         },
       };
     },

@@ -3,9 +3,11 @@ import type { SsoConnector } from './connectors.ts';
 
 type GitHub = Extract<SsoConnector, { kind: 'github' }>;
 
-/** Who GitHub says the user is: the login and the ORG/TEAM slugs of their teams. */
+/** Who GitHub says the user is: the login, the numeric user id, and the ORG/TEAM slugs of their teams. */
 export interface GitHubIdentity {
   login: string;
+  /** Stable for the account's life (a login can be renamed, then taken by someone else). */
+  id: number;
   email?: string;
   teams: string[];
 }
@@ -71,7 +73,9 @@ export async function githubIdentify(
     throw new AccessDenied(
       `GitHub refused the login code: ${body.error ?? 'no access token'}${body.error_description ? ` (${body.error_description})` : ''}`,
     );
-  const user = await api<{ login: string; email?: string | null }>(c, body.access_token, '/user');
+  const user = await api<{ login: string; id: number; email?: string | null }>(c, body.access_token, '/user');
+  if (typeof user.login !== 'string' || !Number.isSafeInteger(user.id))
+    throw new AccessDenied('GitHub answered /user without a login and a numeric id');
   const teams: string[] = [];
   for (let page = 1; page <= 10; page++) {
     const batch = await api<{ slug: string; organization: { login: string } }[]>(
@@ -82,5 +86,5 @@ export async function githubIdentify(
     teams.push(...batch.map((t) => `${t.organization.login}/${t.slug}`));
     if (batch.length < 100) break;
   }
-  return { login: user.login, email: user.email ?? undefined, teams };
+  return { login: user.login, id: user.id, email: user.email ?? undefined, teams };
 }
