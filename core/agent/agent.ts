@@ -184,7 +184,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const spool = new EventSpool({
     path: join(o.dataDir, 'agent-spool.sqlite'),
     send: async (events) => {
-      await api.post('/webapi/agent/events', { events });
+      const r = await api.post<{ rejected?: number }>('/webapi/agent/events', { events });
+      if (r.rejected)
+        log.warn('auth refused audit events this node sent (see audit.rejected)', { rejected: r.rejected });
     },
   });
 

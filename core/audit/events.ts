@@ -42,6 +42,7 @@ export const EVENT_CODES = {
   'rotation.complete': { ok: 'TR004I' },
   'rotation.stalled': { fail: 'TR005W' },
   'cert.reissue': { ok: 'TC001I' },
+  'audit.rejected': { fail: 'TA001W' },
 } as const;
 
 export type EventType = keyof typeof EVENT_CODES;

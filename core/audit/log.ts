@@ -25,15 +25,17 @@ export class AuditLog {
     private readonly cluster: string,
   ) {}
 
-  /** Completes an event (id, code, time, cluster) without storing it. Emitters' own ids and times are kept. */
+  /**
+   * Completes an event (id, code, time, cluster) without storing it. `time` is when this log received it; an
+   * emitter's own time is kept as `emitted_at`, and its own ID (so a resent event is stored once).
+   */
   complete(input: AuditInput): AuditEvent {
+    const { time: sent, emitted_at: _claimed, ...rest } = input;
     const success = input.success ?? true;
-    const time =
-      typeof input.time === 'string' && !Number.isNaN(Date.parse(input.time))
-        ? input.time
-        : new Date(this.clock.now()).toISOString();
+    const time = new Date(this.clock.now()).toISOString();
+    const emitted = typeof sent === 'string' && !Number.isNaN(Date.parse(sent)) ? { emitted_at: sent } : {};
     const id = typeof input.id === 'string' && ID.test(input.id) ? input.id : `${time}-${randomUUID()}`;
-    return { ...input, id, code: codeOf(input.type, success), time, cluster: this.cluster, success };
+    return { ...rest, ...emitted, id, code: codeOf(input.type, success), time, cluster: this.cluster, success };
   }
 
   /** Stores an event durably and returns it as stored. */

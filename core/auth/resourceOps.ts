@@ -1,8 +1,9 @@
-import type { AuditEvent, AuditInput } from '../audit/events.ts';
+import type { AuditEvent } from '../audit/events.ts';
 import type { AuditQuery } from '../audit/log.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AlreadyExists, Conflict, NotFound } from '../errors.ts';
 import { nodeVisible, type Role } from '../rbac/index.ts';
+import { type IntakeResult, type SentEvent, takeInEvents } from './auditIntake.ts';
 import type { Identity } from './identity.ts';
 import type { LockTarget, StoredLock } from './locks.ts';
 import type { NodeRecord } from './nodes.ts';
@@ -133,9 +134,9 @@ export class ResourceOps {
     return this.s.deps.audit.search(q);
   }
 
-  /** Stores events sent by nodes and proxies; the sender's identity is recorded, not trusted from the body. */
-  async emitAudit(who: Identity, events: AuditInput[]): Promise<number> {
+  /** Stores events sent by nodes and proxies within what each may report (see auditIntake.ts). */
+  async emitAudit(who: Identity, events: SentEvent[]): Promise<IntakeResult> {
     await this.s.authorize(who, 'audit', 'emit');
-    return this.s.deps.audit.emitMany(events.map((e) => ({ ...e, reported_by: `${who.kind}:${who.name}` })));
+    return takeInEvents({ audit: this.s.deps.audit, sessions: this.s.sessions }, who, events);
   }
 }

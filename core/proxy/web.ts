@@ -182,10 +182,11 @@ export function webRoutes(
     [
       'POST',
       /^\/webapi\/agent\/events$/,
-      async ({ who, body }) => {
+      // Auth decides on the node's own certificate what this node may report, and names it as the server.
+      async ({ who, body, req }) => {
         requireKind(who, 'node');
         const { events } = parseBody(EventsBody, body);
-        return auth.post('/v1/audit/events', { events: events.map((e) => ({ ...e, server_id: who.name })) });
+        return auth.call('POST', '/v1/audit/events', { events }, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
   ];
