@@ -23,6 +23,13 @@ class NativeTlsStream extends EventEmitter implements ByteStream {
   private ended = false;
   socket: Socket<undefined> | undefined;
 
+  /** Bytes queued here until the kernel takes them. */
+  get writableLength(): number {
+    let n = 0;
+    for (const q of this.queue) n += q.length;
+    return n;
+  }
+
   /** Writes now if the kernel takes it, else queues until 'drain'. */
   write(data: Uint8Array): boolean {
     if (this.ended || !this.socket) return false;

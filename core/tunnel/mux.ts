@@ -1,28 +1,35 @@
-import { Duplex } from 'node:stream';
-import { TpError } from '../errors.ts';
+import { LimitExceeded } from '../errors.ts';
+import { log } from '../log.ts';
+import {
+  encodeFrame,
+  F_ACK,
+  F_FIN,
+  F_RST,
+  F_SYN,
+  HEADER,
+  INITIAL_WINDOW,
+  T_DATA,
+  T_GOAWAY,
+  T_PING,
+  T_WINDOW,
+  VERSION,
+} from './muxFrame.ts';
+import { MuxClosed, MuxStream, type StreamCarrier } from './muxStream.ts';
 
 /**
- * Stream multiplexing over one reliable connection, after the yamux spec (hashicorp/yamux spec.md): 12-byte
- * header [version u8][type u8][flags u16][stream id u32][length u32]; types data/window/ping/go-away; flags
+ * Stream multiplexing over one reliable connection, after the yamux spec: types data/window/ping/go-away; flags
  * SYN/ACK/FIN/RST; a 256 KiB credit window per stream and direction; pings for liveness. The dialer uses odd
- * stream IDs and the listener even ones.
+ * stream IDs and the listener even ones. Both peers are held to the protocol: data beyond a stream's window closes
+ * the session, and what the peer can make this side buffer is capped per stream, per session and on the wire.
  */
 
-const VERSION = 0;
-const T_DATA = 0;
-const T_WINDOW = 1;
-const T_PING = 2;
-const T_GOAWAY = 3;
-const F_SYN = 1;
-const F_ACK = 2;
-const F_FIN = 4;
-const F_RST = 8;
-const HEADER = 12;
-export const INITIAL_WINDOW = 256 * 1024;
-const MAX_FRAME = 64 * 1024;
+export { INITIAL_WINDOW } from './muxFrame.ts';
+export { MuxClosed, MuxStream } from './muxStream.ts';
 
-/** The session ended (peer closed, ping timeout, protocol error). */
-export class MuxClosed extends TpError {}
+/** Outgoing bytes queued on the connection above which data frames wait for 'drain'. */
+const QUEUE_LIMIT = 1024 * 1024;
+/** Outgoing bytes queued on the connection above which the peer is taken not to read at all. */
+const QUEUE_HARD_LIMIT = 16 * 1024 * 1024;
 
 /** Anything the session can run over: a TLS or TCP socket, or a test pipe. */
 export interface ByteStream {
@@ -31,6 +38,8 @@ export interface ByteStream {
   on(event: 'close' | 'drain', fn: () => void): unknown;
   once(event: 'drain', fn: () => void): unknown;
   destroy(): void;
+  /** Bytes written but not yet handed to the kernel, when the stream can tell. */
+  readonly writableLength?: number;
 }
 
 export interface MuxOptions {
@@ -40,93 +49,14 @@ export interface MuxOptions {
   keepaliveMs?: number;
   /** Close the session when a ping is unanswered this long. Default 3 × keepalive. */
   timeoutMs?: number;
-}
-
-/** One multiplexed stream: a Duplex with its own flow control. */
-export class MuxStream extends Duplex {
-  /** Bytes the peer has allowed us to send. */
-  sendWindow = INITIAL_WINDOW;
-  /** Bytes received and consumed but not yet credited back. */
-  private unacked = 0;
-  private pendingWrite: { chunk: Buffer; cb: (err?: Error | null) => void } | undefined;
-  private finSent = false;
-  private finReceived = false;
-  /** Why the stream was torn down without a clean end (reset by the peer, tunnel lost), if it was. */
-  abortReason: string | undefined;
-
-  constructor(
-    readonly id: number,
-    private readonly session: MuxSession,
-  ) {
-    super({ allowHalfOpen: true });
-  }
-
-  /** Credits the peer after the consumer took data. */
-  override _read(): void {
-    if (this.unacked > 0) {
-      this.session.sendFrame(T_WINDOW, 0, this.id, this.unacked);
-      this.unacked = 0;
-    }
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.pendingWrite = { chunk, cb };
-    this.flush();
-  }
-
-  /** Sends as much of the pending write as the window allows. */
-  flush(): void {
-    const p = this.pendingWrite;
-    if (!p) return;
-    while (p.chunk.length > 0 && this.sendWindow > 0) {
-      const n = Math.min(p.chunk.length, this.sendWindow, MAX_FRAME);
-      this.session.sendFrame(T_DATA, 0, this.id, n, p.chunk.subarray(0, n));
-      this.sendWindow -= n;
-      p.chunk = p.chunk.subarray(n);
-    }
-    if (p.chunk.length === 0) {
-      this.pendingWrite = undefined;
-      p.cb();
-    }
-  }
-
-  override _final(cb: (err?: Error | null) => void): void {
-    if (!this.finSent) {
-      this.finSent = true;
-      this.session.sendFrame(T_WINDOW, F_FIN, this.id, 0);
-    }
-    this.maybeForget();
-    cb();
-  }
-
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    if (!(this.finSent && this.finReceived)) this.session.sendFrame(T_WINDOW, F_RST, this.id, 0);
-    this.session.forget(this.id);
-    this.pendingWrite?.cb(err ?? new MuxClosed('stream closed'));
-    this.pendingWrite = undefined;
-    cb(err);
-  }
-
-  /** @internal data from the peer */
-  receive(data: Buffer): void {
-    this.unacked += data.length;
-    if (this.push(data)) this._read();
-  }
-
-  /** @internal the peer finished writing */
-  receiveFin(): void {
-    this.finReceived = true;
-    this.push(null);
-    this.maybeForget();
-  }
-
-  private maybeForget(): void {
-    if (this.finSent && this.finReceived) this.session.forget(this.id);
-  }
+  /** Open streams at most (both sides' together); a peer's stream beyond it is refused. Default 1024. */
+  maxStreams?: number;
+  /** Received bytes not yet credited back, summed over streams; a stream that would pass it is reset. Default 64 MiB. */
+  maxBufferedBytes?: number;
 }
 
 /** A multiplexed session over one connection. */
-export class MuxSession {
+export class MuxSession implements StreamCarrier {
   private readonly streams = new Map<number, MuxStream>();
   private nextId: number;
   private buf: Buffer = Buffer.alloc(0);
@@ -135,14 +65,22 @@ export class MuxSession {
   private lastHeard = Date.now();
   private acceptor: ((s: MuxStream) => void) | undefined;
   private closeHandlers: ((reason: string) => void)[] = [];
+  private buffered = 0;
+  private readonly maxStreams: number;
+  private readonly maxBuffered: number;
 
   constructor(
     private readonly conn: ByteStream,
     opts: MuxOptions,
   ) {
     this.nextId = opts.side === 'client' ? 1 : 2;
+    this.maxStreams = opts.maxStreams ?? 1024;
+    this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     conn.on('data', (d) => this.onData(d));
     conn.on('close', () => this.close('connection closed'));
+    conn.on('drain', () => {
+      for (const s of this.streams.values()) s.flush();
+    });
     const keepalive = opts.keepaliveMs ?? 15_000;
     const timeout = opts.timeoutMs ?? keepalive * 3;
     if (keepalive > 0) {
@@ -177,9 +115,21 @@ export class MuxSession {
     return this.streams.size;
   }
 
-  /** Opens a stream to the peer. */
+  /** Received bytes this side holds for its streams and has not credited back yet. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** @internal whether data frames should wait for the connection to drain. */
+  get congested(): boolean {
+    return (this.conn.writableLength ?? 0) > QUEUE_LIMIT;
+  }
+
+  /** Opens a stream to the peer; throws LimitExceeded when the session holds `maxStreams` already. */
   open(): MuxStream {
     if (this.closed) throw new MuxClosed('tunnel session is closed');
+    if (this.streams.size >= this.maxStreams)
+      throw new LimitExceeded(`the tunnel already carries ${this.maxStreams} streams`);
     const id = this.nextId;
     this.nextId += 2;
     const s = new MuxStream(id, this);
@@ -191,18 +141,17 @@ export class MuxSession {
   /** @internal */
   sendFrame(type: number, flags: number, id: number, length: number, payload?: Uint8Array): void {
     if (this.closed) return;
-    const h = Buffer.allocUnsafe(HEADER);
-    h.writeUInt8(VERSION, 0);
-    h.writeUInt8(type, 1);
-    h.writeUInt16BE(flags, 2);
-    h.writeUInt32BE(id, 4);
-    h.writeUInt32BE(length, 8);
-    this.conn.write(payload ? Buffer.concat([h, payload]) : h);
+    this.conn.write(encodeFrame(type, flags, id, length, payload));
   }
 
   /** @internal */
   forget(id: number): void {
     this.streams.delete(id);
+  }
+
+  /** @internal */
+  released(n: number): void {
+    this.buffered -= n;
   }
 
   private onData(d: Buffer): void {
@@ -214,12 +163,12 @@ export class MuxSession {
       const id = this.buf.readUInt32BE(4);
       const length = this.buf.readUInt32BE(8);
       if (this.buf.readUInt8(0) !== VERSION || type > T_GOAWAY) {
-        this.close('protocol error: bad frame header');
+        this.protocolError('bad frame header');
         return;
       }
       const need = type === T_DATA ? HEADER + length : HEADER;
       if (type === T_DATA && length > INITIAL_WINDOW) {
-        this.close('protocol error: frame larger than window');
+        this.protocolError(`a ${length}-byte data frame is larger than the ${INITIAL_WINDOW}-byte window`);
         return;
       }
       if (this.buf.length < need) return;
@@ -228,11 +177,15 @@ export class MuxSession {
       this.frame(type, flags, id, length, payload);
       if (this.closed) return;
     }
+    // Only control frames (credits, pings, resets) are written without waiting for 'drain'; a peer that keeps
+    // sending them while never reading its side would grow our queue without end.
+    if ((this.conn.writableLength ?? 0) > QUEUE_HARD_LIMIT)
+      this.protocolError(`the peer left over ${QUEUE_HARD_LIMIT} bytes unread`);
   }
 
   private frame(type: number, flags: number, id: number, length: number, payload: Buffer): void {
     if (type === T_PING) {
-      if (flags & F_SYN) this.sendFrame(T_PING, F_ACK, 0, length);
+      if (flags & F_SYN && !this.congested) this.sendFrame(T_PING, F_ACK, 0, length);
       return;
     }
     if (type === T_GOAWAY) {
@@ -242,7 +195,12 @@ export class MuxSession {
     let s = this.streams.get(id);
     if (flags & F_SYN) {
       if (s || id === 0) {
-        this.close('protocol error: duplicate stream');
+        this.protocolError('duplicate stream');
+        return;
+      }
+      if (this.streams.size >= this.maxStreams) {
+        log.warn('tunnel stream refused: too many streams', { max: this.maxStreams });
+        this.sendFrame(T_WINDOW, F_RST, id, 0);
         return;
       }
       s = new MuxStream(id, this);
@@ -251,18 +209,46 @@ export class MuxSession {
       if (this.acceptor) this.acceptor(s);
       else s.destroy();
     }
-    if (!s) return; // frames for a stream we already closed
+    if (!s) return; // frames for a stream already closed here (or refused)
     if (type === T_WINDOW && length > 0) {
       s.sendWindow += length;
       s.flush();
     }
-    if (type === T_DATA && payload.length) s.receive(Buffer.from(payload));
+    if (type === T_DATA && payload.length && !this.data(s, payload)) return;
     if (flags & F_FIN) s.receiveFin();
     if (flags & F_RST) {
-      this.streams.delete(id);
-      s.abortReason = 'stream reset by peer';
-      s.destroy();
+      this.forget(id);
+      s.abort('stream reset by peer');
     }
+  }
+
+  /** Takes a data frame for `s` if the peer was allowed to send it; false when it was not (handled here). */
+  private data(s: MuxStream, payload: Buffer): boolean {
+    if (s.ended) {
+      this.protocolError(`data on stream ${s.id} after its end`);
+      return false;
+    }
+    if (payload.length > s.receiveWindow) {
+      this.protocolError(
+        `stream ${s.id} sent ${payload.length} bytes with ${s.receiveWindow} bytes of its window left`,
+      );
+      return false;
+    }
+    if (this.buffered + payload.length > this.maxBuffered) {
+      log.warn('tunnel stream reset: receive buffers full', { stream: s.id, max: this.maxBuffered });
+      this.forget(s.id);
+      s.abort(`tunnel receive buffers are full (${this.maxBuffered} bytes held for slow readers)`);
+      return false;
+    }
+    this.buffered += payload.length;
+    s.receive(Buffer.from(payload));
+    return true;
+  }
+
+  /** Closes the session because the peer broke the protocol; the reason says how. */
+  private protocolError(what: string): void {
+    log.warn('tunnel peer broke the protocol; closing the session', { reason: what });
+    this.close(`protocol error: ${what}`);
   }
 
   /** Ends the session and every stream. */
@@ -272,11 +258,9 @@ export class MuxSession {
     this.closed = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
     // Streams end with 'close' rather than 'error': a lost tunnel ends its sessions, it does not crash the process.
-    for (const s of this.streams.values()) {
-      s.abortReason = `tunnel closed: ${reason}`;
-      s.destroy();
-    }
+    for (const s of this.streams.values()) s.abort(`tunnel closed: ${reason}`);
     this.streams.clear();
+    this.buf = Buffer.alloc(0);
     this.conn.destroy();
     for (const fn of this.closeHandlers.splice(0)) fn(reason);
   }
