@@ -25,12 +25,24 @@ const search = defineCommand({
     type: { type: 'string', description: 'Event type, e.g. user.login, session.start, exec, lock.created' },
     user: { type: 'string', description: 'Only events by this user' },
     session: { type: 'string', description: 'Only events of this session ID' },
-    limit: { type: 'string', default: '1000', description: 'At most this many events' },
+    limit: {
+      type: 'string',
+      default: '1000',
+      description: 'At most this many events, the newest (listed newest first)',
+    },
     ...adminArgs,
     ...formatArg,
   },
   run: action(async (args) => {
-    const q = new URLSearchParams({ since: String(timeArg('since', args.since)), limit: args.limit });
+    const limit = Number(args.limit);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new BadParameter(`--limit must be a positive whole number (got "${args.limit}")`);
+    // Newest first, like `tp recordings ls`: --limit 5 shows the last five events.
+    const q = new URLSearchParams({
+      since: String(timeArg('since', args.since)),
+      limit: String(limit),
+      order: 'newest',
+    });
     const until = timeArg('until', args.until);
     if (until !== undefined) q.set('until', String(until));
     if (args.type) q.set('type', args.type);

@@ -15,6 +15,12 @@ const ssh = defineCommand({
   },
   args: {
     node: { type: 'positional', required: true, description: 'Node to connect to ([login@]node)' },
+    command: {
+      type: 'positional',
+      required: false,
+      valueHint: 'command...',
+      description: 'Command to run (default: true)',
+    },
     rate: { type: 'string', default: '10', description: 'Sessions started per second' },
     duration: { type: 'string', default: '10s', description: 'How long to keep starting sessions' },
     interactive: { type: 'boolean', description: 'Use a PTY shell instead of exec' },

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import type { PublicCa } from '../core/auth/cas.ts';
 import type { LoginResponse } from '../core/auth/certOps.ts';
-import { DEFAULT_AUTH_LISTEN, defaultClusterName, defaultDataDir } from '../core/config/defaults.ts';
+import { DEFAULT_AUTH_LISTEN, defaultClusterName, defaultDataDir, userDataDir } from '../core/config/defaults.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
 import { BadParameter } from '../core/errors.ts';
 import { action, adminArgs, adminClient, durationArg, listArg } from './lib/context.ts';
@@ -18,7 +18,10 @@ const start = defineCommand({
   },
   args: {
     config: { type: 'string', description: 'Path to tp.yaml' },
-    'data-dir': { type: 'string', description: 'Data dir (default: data_dir from tp.yaml, TP_DATA_DIR, /var/lib/tp)' },
+    'data-dir': {
+      type: 'string',
+      description: `Data dir (default: data_dir from tp.yaml, else TP_DATA_DIR, else ${userDataDir()})`,
+    },
     listen: { type: 'string', description: `Address for the auth API (default ${DEFAULT_AUTH_LISTEN})` },
     'cluster-name': { type: 'string', description: 'Cluster name on first start (default: host name)' },
     'storage-url': { type: 'string', description: 'postgres://... to use PostgreSQL instead of the embedded SQLite' },

@@ -13,7 +13,12 @@ export default defineCommand({
     description: 'List the nodes you may reach, optionally filtered by labels. Example: tp ls env=prod --format json',
   },
   args: {
-    labels: { type: 'positional', required: false, description: 'Label filters k=v (all must match)' },
+    labels: {
+      type: 'positional',
+      required: false,
+      valueHint: 'key=value...',
+      description: 'Label filters k=v (all must match)',
+    },
     format: { type: 'string', default: 'text', description: 'text, json or yaml' },
   },
   run: action(async (args) => {

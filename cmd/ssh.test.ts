@@ -16,9 +16,16 @@ describe('tp ssh arguments', () => {
     expect(parseSshArgs(['-l', 'deploy', 'ops@web1']).login).toBe('deploy');
   });
 
+  test("flags after the destination are the remote command's, with or without --", () => {
+    expect(parseSshArgs(['web-2', 'df', '-h', '/']).command).toBe('df -h /');
+    expect(parseSshArgs(['web-2', 'grep', '-h', 'root', '/etc/passwd']).command).toBe('grep -h root /etc/passwd');
+    expect(parseSshArgs(['web-2', '--', 'grep', '-h', 'root', '/etc/passwd']).command).toBe('grep -h root /etc/passwd');
+    expect(parseSshArgs(['-t', '--', 'web-2', '--help']).command).toBe('--help');
+  });
+
   test('bad input is a usage error', () => {
-    expect(() => parseSshArgs([])).toThrow('usage: tp ssh');
+    expect(() => parseSshArgs([])).toThrow('missing destination [user@]node');
     expect(() => parseSshArgs(['-L'])).toThrow('-L needs a value');
-    expect(() => parseSshArgs(['-X', 'web1'])).toThrow('unknown option -X');
+    expect(() => parseSshArgs(['-X', 'web1'])).toThrow('unknown flag -X');
   });
 });

@@ -4,16 +4,30 @@ import { localUsername } from '../core/client/localUser.ts';
 import { sshToNode } from '../core/client/nodeConnection.ts';
 import { loadProfile, type Profile, requireProfile } from '../core/client/profile.ts';
 import { runRemote } from '../core/client/remoteCommand.ts';
-import { BadParameter, describe, Unauthenticated } from '../core/errors.ts';
+import { BadParameter, Cancelled, describe, exitCodeOf, Unauthenticated } from '../core/errors.ts';
+import { HelpWanted, RAW_ARGS, type RawArgsHelp } from './lib/help.ts';
 import { interactive } from './lib/prompt.ts';
 import { doLogin } from './login.ts';
 
-const USAGE = `usage: tp ssh [-l login] [-t|-T] [-A] [-N] [-L spec]... [-R spec]... [-D [bind:]port] [user@]node [command ...]`;
+/** The options `tp ssh --help` lists; the parser below reads exactly these. */
+const OPTIONS: [string, string][] = [
+  ['-l LOGIN', 'Log in as LOGIN on the node (default: user@ in the destination, else your first login)'],
+  ['-p PORT', 'Accepted as OpenSSH does; the proxy reaches nodes by name, so the port is not used'],
+  ['-t', 'Force a PTY (for interactive commands)'],
+  ['-T', 'Never allocate a PTY'],
+  ['-A', 'Forward your ssh-agent (if your roles allow)'],
+  ['-N', 'Run no command (for port forwarding)'],
+  ['-L [bind:]port:host:hostport', 'Forward a local port to host:hostport from the node (repeatable)'],
+  ['-R [bind:]port:host:hostport', 'Forward a port on the node to host:hostport from here (repeatable)'],
+  ['-D [bind:]port', 'SOCKS5 proxy on a local port, connecting from the node'],
+];
 
 /** `tp ssh` options, parsed the way OpenSSH's are: options first, then the destination, then the command. */
 export interface SshArgs {
   login?: string;
   node: string;
+  /** Given with -p for OpenSSH compatibility; routing is by node name. */
+  port?: number;
   command?: string;
   forcePty?: boolean;
   agent: boolean;
@@ -23,35 +37,47 @@ export interface SshArgs {
   dynamic: string[];
 }
 
-/** Parses argv after `tp ssh`. Everything after the destination is the remote command, flags included. */
+/**
+ * Parses argv after `tp ssh`. Options come before the destination (`--` may end them); everything after the
+ * destination is the remote command, its own flags included (one leading `--` there is dropped).
+ */
 export function parseSshArgs(argv: string[]): SshArgs {
   const a: SshArgs = { node: '', agent: false, noCommand: false, local: [], remote: [], dynamic: [] };
   let i = 0;
   const value = (flag: string) => {
     const v = argv[++i];
-    if (v === undefined) throw new BadParameter(`${flag} needs a value\n${USAGE}`);
+    if (v === undefined) throw new BadParameter(`${flag} needs a value`);
     return v;
   };
   for (; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === '--') {
+      i++;
+      break;
+    }
     if (!arg.startsWith('-')) break;
     if (arg === '-l') a.login = value('-l');
-    else if (arg === '-t') a.forcePty = true;
+    else if (arg === '-p') {
+      const v = value('-p');
+      a.port = Number(v);
+      if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535)
+        throw new BadParameter(`-p needs a port number (got "${v}")`);
+    } else if (arg === '-t') a.forcePty = true;
     else if (arg === '-T') a.forcePty = false;
     else if (arg === '-A') a.agent = true;
     else if (arg === '-N') a.noCommand = true;
     else if (arg === '-L') a.local.push(value('-L'));
     else if (arg === '-R') a.remote.push(value('-R'));
     else if (arg === '-D') a.dynamic.push(value('-D'));
-    else if (arg === '--help' || arg === '-h') throw new BadParameter(USAGE);
-    else throw new BadParameter(`unknown option ${arg}\n${USAGE}`);
+    else if (arg === '--help' || arg === '-h') throw new HelpWanted();
+    else throw new BadParameter(`unknown flag ${arg}`);
   }
   const dest = argv[i];
-  if (!dest) throw new BadParameter(USAGE);
+  if (!dest) throw new BadParameter('missing destination [user@]node');
   const at = dest.lastIndexOf('@');
   a.node = at >= 0 ? dest.slice(at + 1) : dest;
   if (at >= 0) a.login ??= dest.slice(0, at);
-  const rest = argv.slice(i + 1);
+  const rest = argv.slice(argv[i + 1] === '--' ? i + 2 : i + 1);
   if (rest.length) a.command = rest.join(' ');
   return a;
 }
@@ -68,17 +94,18 @@ async function profileOrRelogin(): Promise<Profile> {
   }
 }
 
-export default defineCommand({
+const ssh = defineCommand({
   meta: {
     name: 'ssh',
     description:
-      `Open a shell or run a command on a node, through the proxy, with your certificate.\n${USAGE}\n` +
-      "Exits with the remote command's status. Examples:\n" +
-      '  tp ssh node1                 tp ssh root@node1 uptime        tp ssh -L 8080:localhost:80 -N node1',
+      'Open a shell or run a command on a node, through the proxy, with your certificate.\n' +
+      "Exits with the remote command's status, or 255 when tp itself fails. Examples:\n" +
+      '  tp ssh node1\n  tp ssh root@node1 df -h /\n  tp ssh -L 8080:localhost:80 -N node1',
   },
   run: async ({ rawArgs }) => {
+    // Usage errors go to the runner (exit 2); from here on, like OpenSSH, tp's own failures are 255.
+    const a = parseSshArgs(rawArgs);
     try {
-      const a = parseSshArgs(rawArgs);
       const profile = await profileOrRelogin();
       const login = a.login ?? profile.logins[0] ?? localUsername();
       const { client } = await sshToNode(profile, a.node, login, { agentForward: a.agent });
@@ -101,7 +128,11 @@ export default defineCommand({
     } catch (err) {
       process.stderr.write(`error: ${describe(err)}\n`);
       // Like OpenSSH: 255 is tp's own failure; every other status is the remote command's.
-      process.exit(255);
+      process.exit(err instanceof Cancelled ? exitCodeOf(err) : 255);
     }
   },
+});
+
+export default Object.assign(ssh, {
+  [RAW_ARGS]: { usage: '[options] [user@]node [command ...]', options: OPTIONS } satisfies RawArgsHelp,
 });

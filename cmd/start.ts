@@ -8,6 +8,7 @@ import {
   DEFAULT_PROXY_SSH_LISTEN,
   defaultClusterName,
   defaultDataDir,
+  userDataDir,
 } from '../core/config/defaults.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action } from './lib/context.ts';
@@ -22,7 +23,10 @@ export default defineCommand({
   },
   args: {
     config: { type: 'string', description: 'Path to tp.yaml' },
-    'data-dir': { type: 'string', description: 'Data dir (default: data_dir from tp.yaml, TP_DATA_DIR, /var/lib/tp)' },
+    'data-dir': {
+      type: 'string',
+      description: `Data dir (default: data_dir from tp.yaml, else TP_DATA_DIR, else ${userDataDir()})`,
+    },
   },
   run: action(async (args) => {
     const cfg = await configFrom(args.config);

@@ -1,39 +1,53 @@
 #!/usr/bin/env bun
-import { defineCommand, runMain } from 'citty';
 import pkg from '../package.json' with { type: 'json' };
+import { type AnyCommand, type LazyCommand, runProgram } from './lib/runner.ts';
 
-/** The tp command line. Every subcommand loads lazily, so `tp version` loads no TLS, SSH or storage code. */
-const main = defineCommand({
-  meta: {
+/** A command listed with its summary and loaded from its module only when it runs. */
+const lazy = (summary: string, load: () => Promise<{ default: AnyCommand }>): LazyCommand => ({
+  summary,
+  load: () => load().then((m) => m.default),
+});
+
+/** The tp command line. Every command loads lazily, so `tp version` loads no TLS, SSH or storage code. */
+await runProgram(
+  {
     name: 'tp',
     version: pkg.version,
     description: 'tp: short-lived certificates and audited access to SSH servers (and more) through one proxy',
+    commands: {
+      login: lazy(
+        'Log in through a proxy: short-lived SSH and X.509 certificates for keys made here',
+        () => import('./login.ts'),
+      ),
+      logout: lazy("Delete the active profile's keys and certificates", () => import('./logout.ts')),
+      status: lazy('Show the active profile: proxy, user, logins, validity', () => import('./status.ts')),
+      ls: lazy('List the nodes you may reach, optionally filtered by labels', () => import('./ls.ts')),
+      ssh: lazy('Open a shell or run a command on a node', () => import('./ssh.ts')),
+      scp: lazy('Copy files to or from a node (SFTP through the proxy)', () => import('./scp.ts')),
+      config: lazy('Print an OpenSSH client config for the active profile', () => import('./config.ts')),
+      play: lazy('Replay a recorded session', () => import('./play.ts')),
+      recordings: lazy('Session recordings: list and search', () => import('./recordings.ts')),
+      audit: lazy('The audit log: search and export', () => import('./audit.ts')),
+      start: lazy(
+        'Run the services enabled in tp.yaml (with no config, the all-in-one cluster)',
+        () => import('./start.ts'),
+      ),
+      ca: lazy(
+        'The cluster certificate authority: run it, export its keys, sign certificates',
+        () => import('./ca.ts'),
+      ),
+      proxy: lazy('Run a proxy, or pipe SSH through one', () => import('./proxy.ts')),
+      agent: lazy('Run an agent next to a resource', () => import('./agent.ts')),
+      users: lazy('Manage users', () => import('./users.ts')),
+      roles: lazy('Manage roles', () => import('./roles.ts')),
+      sso: lazy('Single sign-on connectors (GitHub, OpenID Connect)', () => import('./sso.ts')),
+      tokens: lazy('Manage join tokens', () => import('./tokens.ts')),
+      locks: lazy('Lock users or nodes out', () => import('./locks.ts')),
+      nodes: lazy('Manage nodes (admin)', () => import('./nodes.ts')),
+      rotate: lazy('Rotate the cluster CAs without downtime', () => import('./rotate.ts')),
+      bench: lazy('Load tools: measure tp on your own cluster', () => import('./bench.ts')),
+      version: lazy('Print the tp version', () => import('./version.ts')),
+    },
   },
-  subCommands: {
-    version: () => import('./version.ts').then((m) => m.default),
-    start: () => import('./start.ts').then((m) => m.default),
-    ca: () => import('./ca.ts').then((m) => m.default),
-    users: () => import('./users.ts').then((m) => m.default),
-    sso: () => import('./sso.ts').then((m) => m.default),
-    roles: () => import('./roles.ts').then((m) => m.default),
-    tokens: () => import('./tokens.ts').then((m) => m.default),
-    locks: () => import('./locks.ts').then((m) => m.default),
-    rotate: () => import('./rotate.ts').then((m) => m.default),
-    audit: () => import('./audit.ts').then((m) => m.default),
-    recordings: () => import('./recordings.ts').then((m) => m.default),
-    play: () => import('./play.ts').then((m) => m.default),
-    bench: () => import('./bench.ts').then((m) => m.default),
-    nodes: () => import('./nodes.ts').then((m) => m.default),
-    login: () => import('./login.ts').then((m) => m.default),
-    logout: () => import('./logout.ts').then((m) => m.default),
-    status: () => import('./status.ts').then((m) => m.default),
-    ls: () => import('./ls.ts').then((m) => m.default),
-    ssh: () => import('./ssh.ts').then((m) => m.default),
-    scp: () => import('./scp.ts').then((m) => m.default),
-    config: () => import('./config.ts').then((m) => m.default),
-    proxy: () => import('./proxy.ts').then((m) => m.default),
-    agent: () => import('./agent.ts').then((m) => m.default),
-  },
-});
-
-await runMain(main);
+  process.argv.slice(2),
+);

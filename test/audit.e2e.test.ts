@@ -44,9 +44,10 @@ describe('audit events and session recordings', () => {
     const events = JSON.parse(
       (await admin(['audit', 'search', '--session', rec.sessionId, '--format', 'json'])).stdout,
     );
-    expect(events.map((e: { type: string }) => e.type)).toEqual(['session.start', 'exec', 'session.end']);
-    expect(events[0]).toMatchObject({ user: 'alice', server_name: 'node1', session_id: rec.sessionId });
-    expect(events[2].exit_code).toBe(2);
+    // Newest first, like `tp recordings ls`.
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['session.end', 'exec', 'session.start']);
+    expect(events[2]).toMatchObject({ user: 'alice', server_name: 'node1', session_id: rec.sessionId });
+    expect(events[0].exit_code).toBe(2);
   });
 
   test('tp recordings search finds a session by what it printed', async () => {

@@ -72,7 +72,7 @@ describe('tp ssh through the proxy', () => {
     expect(down.code).toBe(0);
     expect(readFileSync(join(back, 'a.txt'), 'utf8')).toBe('alpha\n');
     const missing = await alice.tp(['scp', 'tunnel1:/nonexistent/file', back]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('no such file');
   });
 

@@ -50,7 +50,7 @@ export class AuditLog {
     return this.store.append(inputs.map((i) => this.complete(i)));
   }
 
-  /** Events matching the query, oldest first, at most `limit` (default 1000). */
+  /** Events matching the query, oldest first unless `order: 'newest'`, at most `limit` (default 1000). */
   search(q: AuditQuery = {}): Promise<AuditEvent[]> {
     return this.store.search(q);
   }

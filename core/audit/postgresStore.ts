@@ -40,12 +40,14 @@ export class PostgresAuditStore implements AuditStore {
   async search(q: AuditQuery): Promise<AuditEvent[]> {
     const since = q.since !== undefined ? new Date(q.since).toISOString() : '';
     const until = q.until !== undefined ? new Date(q.until).toISOString() : '\uffff';
+    const newest = q.order === 'newest';
     const rows = await this.sql`SELECT json FROM tp_audit_events
       WHERE time >= ${since} AND time <= ${until}
         AND (${q.type ?? null}::text IS NULL OR type = ${q.type ?? null})
         AND (${q.user ?? null}::text IS NULL OR "user" = ${q.user ?? null})
         AND (${q.session ?? null}::text IS NULL OR session_id = ${q.session ?? null})
-      ORDER BY time, cursor LIMIT ${q.limit ?? 1000}`;
+      ORDER BY CASE WHEN ${newest} THEN time END DESC, CASE WHEN ${newest} THEN cursor END DESC, time, cursor
+      LIMIT ${q.limit ?? 1000}`;
     return (rows as { json: string }[]).map((r) => JSON.parse(r.json) as AuditEvent);
   }
 

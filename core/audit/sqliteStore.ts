@@ -73,7 +73,7 @@ export class SqliteAuditStore implements AuditStore {
       where.push('session_id = ?');
       args.push(q.session);
     }
-    const sql = `SELECT json FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, cursor LIMIT ?`;
+    const sql = `SELECT json FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${q.order === 'newest' ? 'time DESC, cursor DESC' : 'time, cursor'} LIMIT ?`;
     args.push(q.limit ?? 1000);
     return (this.db.query(sql).all(...args) as { json: string }[]).map((r) => JSON.parse(r.json) as AuditEvent);
   }

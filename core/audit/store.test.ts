@@ -52,6 +52,14 @@ function conformance(engine: string, open: () => Promise<AuditStore>) {
       const window = await s.search({ since: Date.UTC(2026, 0, 1, 0, 0, 10), until: Date.UTC(2026, 0, 1, 0, 0, 19) });
       expect(window.map((e) => e.time)).toEqual(events.slice(10, 20).map((e) => e.time));
       expect(await s.search({ limit: 3 })).toHaveLength(3);
+      const newest = await s.search({ limit: 3, order: 'newest' });
+      expect(newest.map((e) => e.time)).toEqual(
+        events
+          .slice(27)
+          .reverse()
+          .map((e) => e.time),
+      );
+      expect((await s.search({ limit: 2 })).map((e) => e.time)).toEqual(events.slice(0, 2).map((e) => e.time));
     });
 
     test('export pages through everything in storage order', async () => {

@@ -8,6 +8,8 @@ export interface AuditQuery {
   user?: string;
   session?: string;
   limit?: number;
+  /** Which end `limit` keeps and the order returned: oldest first (default) or newest first. */
+  order?: 'oldest' | 'newest';
 }
 
 /** A stored event with its position in the log (for resumable export). */

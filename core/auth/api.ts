@@ -174,6 +174,7 @@ function routes(svc: AuthService): Route<Identity>[] {
           user: query.get('user') ?? undefined,
           session: query.get('session') ?? undefined,
           limit: num(query, 'limit'),
+          order: query.get('order') === 'newest' ? 'newest' : 'oldest',
         }),
     ],
     [

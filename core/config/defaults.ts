@@ -4,7 +4,11 @@ import type { Config } from './schema.ts';
 
 /** The data dir when neither --data-dir, TP_DATA_DIR nor tp.yaml names one: /var/lib/tp for root, else ~/.local/share/tp. */
 export function defaultDataDir(): string {
-  if (process.env.TP_DATA_DIR) return process.env.TP_DATA_DIR;
+  return process.env.TP_DATA_DIR || userDataDir();
+}
+
+/** The built-in data dir for the user running tp: /var/lib/tp for root, else ~/.local/share/tp. */
+export function userDataDir(): string {
   return process.getuid?.() === 0 ? '/var/lib/tp' : join(homedir(), '.local', 'share', 'tp');
 }
 
