@@ -53,6 +53,8 @@ export class AccessDenied extends TpError {
 export class Unauthenticated extends TpError {
   override readonly code = 'unauthenticated';
 }
+/** The server proved a cluster identity other than the one the client meant to reach (a node posing as the proxy). */
+export class WrongServer extends Unauthenticated {}
 export class LimitExceeded extends TpError {
   override readonly code = 'limit_exceeded';
 }
@@ -150,5 +152,6 @@ export function describe(err: unknown): string {
 
 /** True when a connection failed because the peer's certificate did not verify (unknown or rotated-out CA). */
 export function isCertificateError(err: unknown): boolean {
+  if (err instanceof WrongServer) return false;
   return /certificate|self[- ]signed|UNABLE_TO|CERT_/i.test(describe(err));
 }

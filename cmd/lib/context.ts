@@ -36,7 +36,12 @@ export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string 
       const read = (f: string) => readFileSync(f, 'utf8');
       return new ApiClient(
         [profile.proxy],
-        { ca: read(profile.casPath), cert: read(profile.tlsCertPath), key: read(profile.tlsKeyPath) },
+        {
+          ca: read(profile.casPath),
+          cert: read(profile.tlsCertPath),
+          key: read(profile.tlsKeyPath),
+          serverRole: 'proxy',
+        },
         15_000,
         '/webapi/auth',
       );
@@ -50,7 +55,7 @@ export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string 
         .map((s) => s.trim())
         .filter(Boolean)
     : identity.servers;
-  return new ApiClient(servers, identity.tls);
+  return new ApiClient(servers, { ...identity.tls, serverRole: 'auth' });
 }
 
 /** Parses a duration flag (`--ttl 1h`) into ms, naming the flag in the error. */

@@ -294,6 +294,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
           cert: cur.tlsCert,
           key: cur.tlsKey,
           alpn: 'tp-tunnel',
+          serverRole: 'proxy',
           serverName: /^[\d.]+$/.test(host) ? undefined : host,
         });
       } catch (err) {

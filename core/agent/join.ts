@@ -53,7 +53,7 @@ export async function joinViaProxy(o: JoinOptions): Promise<HostIdentity> {
   }
   checkCaPin(cas.tlsCa, o.caPin, "the proxy's cluster CA");
   const keys = newHostKeys();
-  const api = new ApiClient([o.proxy], { ca: cas.tlsCa });
+  const api = new ApiClient([o.proxy], { ca: cas.tlsCa, serverRole: 'proxy' });
   const r = await api.post<{
     hostId: string;
     cluster: string;

@@ -1,7 +1,8 @@
-import { AccessDenied, Locked } from '../errors.ts';
+import { AccessDenied, BadParameter, Locked } from '../errors.ts';
 import type { Identity } from './identity.ts';
 import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
 import { lockedError } from './locks.ts';
+import { checkNameFree, checkNodeName } from './nodeNames.ts';
 import type { AuthService } from './service.ts';
 import type { TokenRole } from './tokens.ts';
 import { spendTotpCode, TOTP_REUSED } from './totpUse.ts';
@@ -30,6 +31,9 @@ export interface LoginResponse extends UserCerts {
   hostCa: string[];
   tlsCa: string[];
 }
+
+/** How long a node's join registers its name before its first heartbeat takes over (heartbeats renew it). */
+const JOIN_REGISTRATION_MS = 90_000;
 
 type Credentials = Pick<LoginRequest, 'username' | 'password' | 'remoteAddr'>;
 
@@ -209,6 +213,8 @@ export class CertOps {
     await this.s.authorize(who, 'cert', 'create');
     const out = await issueHostCerts({
       ...req,
+      // An admin vouches for these names: the host may serve TLS for them (an sshd, a service behind tp's CA).
+      serverNames: [req.hostName, ...(req.principals ?? [])],
       hostCa: this.s.loaded.host,
       tlsCa: this.s.loaded.tls,
       cluster: this.s.deps.cluster,
@@ -218,7 +224,10 @@ export class CertOps {
     return out;
   }
 
-  /** An agent joins with a token: returns its host certificates and the CAs it must pin. */
+  /**
+   * An agent joins with a token: returns its host certificates and the CAs it must pin. Auth decides a node's names:
+   * its new host ID and the name it registers (valid, and held by no live node), nothing it asks for besides.
+   */
   async join(req: {
     token: string;
     role: TokenRole;
@@ -228,7 +237,9 @@ export class CertOps {
     tlsPublicKey: string;
     remoteAddr?: string;
   }) {
+    const now = this.s.deps.clock.now();
     try {
+      if (req.role === 'node') await this.checkNodeJoin(req);
       await this.s.deps.tokens.consume(req.token, req.role, req.hostName);
     } catch (err) {
       await this.s.emit({
@@ -243,12 +254,19 @@ export class CertOps {
     }
     const out = await issueHostCerts({
       ...req,
+      serverNames: req.role === 'proxy' ? [req.hostName, ...(req.principals ?? [])] : undefined,
       hostCa: this.s.loaded.host,
       tlsCa: this.s.loaded.tls,
       cluster: this.s.deps.cluster,
       ttlMs: 365 * 86_400_000,
-      now: this.s.deps.clock.now(),
+      now,
     });
+    // The name is the node's from now on: registered at once, so a second join cannot take it before a heartbeat.
+    if (req.role === 'node')
+      await this.s.deps.nodes.upsert(
+        { hostId: out.hostId, name: req.hostName, labels: {}, tunnel: false, lastSeen: new Date(now).toISOString() },
+        now + JOIN_REGISTRATION_MS,
+      );
     await this.s.emit({
       type: 'join',
       host: req.hostName,
@@ -263,5 +281,16 @@ export class CertOps {
       hostCa: this.s.getCa('host').sshKeys,
       tlsCa: this.s.getCa('tls').tlsCerts,
     };
+  }
+
+  /** Refuses a node join that asks for its own principals, or a name that is invalid or held by a live node. */
+  private async checkNodeJoin(req: { hostName: string; principals?: string[] }): Promise<void> {
+    if (req.principals?.length)
+      throw new BadParameter(
+        `a joining node may not ask for principals (${req.principals.join(', ')}): auth names it by its host ID, ` +
+          `its name and <name>.${this.s.deps.cluster}`,
+      );
+    checkNodeName(req.hostName, this.s.deps.cluster);
+    checkNameFree(await this.s.deps.nodes.list(), req.hostName);
   }
 }

@@ -11,6 +11,8 @@ export interface Identity {
   roles: string[];
   /** Traits (users only), for role templates such as {{internal.logins}}. */
   traits?: Record<string, string[]>;
+  /** A node's name as auth fixed it at join (node certificates issued since names are bound; absent on older ones). */
+  hostName?: string;
 }
 
 export const ANONYMOUS: Identity = { kind: 'anonymous', name: '', roles: [] };
@@ -34,6 +36,7 @@ function parseIdentity(der: Uint8Array): Identity {
   const c = parseTlsCert(der);
   const kind = c.identity.kind;
   if (kind === 'user') return { kind, name: c.commonName, roles: c.organization, traits: c.identity.traits ?? {} };
+  if (kind === 'node' && c.identity.name) return { kind, name: c.commonName, roles: [], hostName: c.identity.name };
   return { kind, name: c.commonName, roles: [] };
 }
 

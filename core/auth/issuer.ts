@@ -102,15 +102,24 @@ export interface HostCertRequest {
   /** Host ID (UUID); made here when absent. */
   hostId?: string;
   hostName: string;
-  /** Extra names and addresses the host is reached by (go into SSH principals and TLS SANs). */
+  /** Extra SSH principals: names and addresses the host is reached by (never asked for by a joining node). */
   principals?: string[];
+  /**
+   * Names and addresses the X.509 certificate serves TLS for (its SANs); none when absent. Nodes from a join get
+   * none: the proxy dials them by host ID, and a node certificate must never pass for a proxy's.
+   */
+  serverNames?: string[];
   sshPublicKey?: string;
   tlsPublicKey: string;
   ttlMs: number;
   now: number;
 }
 
-/** Host certificates: SSH (principals: ID, name, addresses) when an SSH key is given, and X.509 for mTLS. */
+/**
+ * Host certificates: SSH (principals: ID, name, extra principals; nodes also `<ID|name>.<cluster>`) when an SSH key
+ * is given, and X.509 naming the host ID (CN), its role (`O=system:<role>`, the identity extension's kind; a node's
+ * name too) and only `serverNames` as SANs.
+ */
 export async function issueHostCerts(
   req: HostCertRequest,
 ): Promise<{ hostId: string; sshCert?: string; tlsCert: string }> {
@@ -136,18 +145,19 @@ export async function issueHostCerts(
         req.hostName,
       )
     : undefined;
-  const ips = names.filter((n) => /^[\d.]+$|:/.test(n));
+  const sans = req.serverNames ?? [];
+  const ips = sans.filter((n) => /^[\d.]+$|:/.test(n));
   const tlsCert = await issueTlsCert({
     ca: req.tlsCa.tls!,
     publicKey: req.tlsPublicKey,
     subject: {
       commonName: req.role === 'admin' ? 'admin' : hostId,
       organization: [`system:${req.role}`],
-      identity: { kind: req.role },
+      identity: req.role === 'node' ? { kind: req.role, name: req.hostName } : { kind: req.role },
     },
     now: req.now,
     ttlMs: req.ttlMs,
-    dnsNames: names.filter((n) => !ips.includes(n)),
+    dnsNames: sans.filter((n) => !ips.includes(n)),
     ips,
     usage: 'both',
   });

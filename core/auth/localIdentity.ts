@@ -21,6 +21,7 @@ export async function localHostIdentity(
     role,
     hostName,
     principals,
+    serverNames: role === 'proxy' ? [hostName, ...principals] : undefined,
     sshPublicKey: keys.sshPublicKey,
     tlsPublicKey: keys.tlsPublicKey,
     ttlMs: 365 * 86_400_000,

@@ -293,8 +293,10 @@ export class RotationOps {
       cluster: this.s.cluster,
       role: who.kind,
       hostId: who.name,
-      hostName: principals[1] ?? who.name,
-      principals,
+      hostName: who.hostName ?? principals[1] ?? who.name,
+      // A node keeps only the names auth gives it (ID, name); a proxy keeps its addresses, also as TLS names.
+      principals: who.kind === 'proxy' ? principals : undefined,
+      serverNames: who.kind === 'proxy' ? principals : undefined,
       sshPublicKey,
       tlsPublicKey: req.tlsPublicKey,
       ttlMs: 365 * 86_400_000,

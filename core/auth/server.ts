@@ -106,6 +106,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
         role: 'auth',
         hostName: hostname(),
         principals: names,
+        serverNames: names,
         tlsPublicKey: serverKey.publicKey.export({ type: 'spki', format: 'pem' }) as string,
         ttlMs: 365 * 86_400_000,
         now: clock.now(),

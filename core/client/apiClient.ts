@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pemList } from '../crypto/pem.ts';
-import { describe, errorFromWire, NotFound, Unavailable } from '../errors.ts';
+import { describe, errorFromWire, NotFound, Unavailable, WrongServer } from '../errors.ts';
+import { type ServerRole, serverIdentityCheck } from '../net/serverRole.ts';
 
 /** TLS credentials of an API caller. Without cert/key the caller is anonymous (join, ping, CA keys only). */
 export interface ClientTls {
@@ -11,6 +12,12 @@ export interface ClientTls {
   key?: string;
   /** Do not verify the server (first contact only; callers warn). */
   insecure?: boolean;
+  /**
+   * The role the server's certificate must name before any request is sent (see serverRole.ts). Bun's fetch pools
+   * no connection that has this check (measured: 0.18 ms per request pooled, 1.9 ms with a handshake each), so
+   * one-shot clients that send credentials set it; long-lived server-to-server clients dial configured addresses.
+   */
+  serverRole?: ServerRole;
 }
 
 /** Loads the local admin identity that `tp ca start` writes into its data dir. */
@@ -68,9 +75,12 @@ export class ApiClient {
             cert: this.tls.cert,
             key: this.tls.key,
             rejectUnauthorized: !this.tls.insecure,
+            checkServerIdentity:
+              this.tls.serverRole && !this.tls.insecure ? serverIdentityCheck(this.tls.serverRole, server) : undefined,
           },
         } as RequestInit);
       } catch (err) {
+        if (err instanceof WrongServer) throw err;
         lastError = err;
         continue;
       }
@@ -91,9 +101,9 @@ export class ApiClient {
     throw new Unavailable(`cannot reach ${this.servers.join(' or ')}: ${describe(lastError)}`);
   }
 
-  /** Uses new TLS credentials from the next request on (after a CA rotation renewed them). */
+  /** Uses new TLS credentials from the next request on (after a CA rotation renewed them); the expected role stays. */
   setTls(tls: ClientTls): void {
-    this.tls = tls;
+    this.tls = { serverRole: this.tls.serverRole, ...tls };
   }
 
   get<T>(path: string): Promise<T> {

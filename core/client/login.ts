@@ -20,7 +20,13 @@ export function proxyApi(proxy: string, trust: ProxyTrust, identity?: { cert: st
   let ca: string | undefined;
   if (trust.caFile) ca = readFileSync(trust.caFile, 'utf8');
   else if (saved && saved.proxy === proxy) ca = readFileSync(saved.casPath, 'utf8');
-  return new ApiClient([proxy], { ca, cert: identity?.cert, key: identity?.key, insecure: trust.insecure && !ca });
+  return new ApiClient([proxy], {
+    ca,
+    cert: identity?.cert,
+    key: identity?.key,
+    insecure: trust.insecure && !ca,
+    serverRole: 'proxy',
+  });
 }
 
 /** What the proxy says about itself before login. */

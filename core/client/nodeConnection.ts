@@ -3,8 +3,9 @@ import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Client } from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { pemList } from '../crypto/pem.ts';
-import { errorFromWire, isCertificateError, Unauthenticated, Unavailable } from '../errors.ts';
+import { errorFromWire, isCertificateError, Unauthenticated, Unavailable, WrongServer } from '../errors.ts';
 import { parseHostPort } from '../net/index.ts';
+import { serverIdentityCheck } from '../net/serverRole.ts';
 import { connectNode } from '../ssh/nodeClient.ts';
 import { type RelayAnswer, type RelayRequest, readHeader, writeHeader } from '../tunnel/header.ts';
 import { type Profile, refreshTrust } from './profile.ts';
@@ -30,6 +31,7 @@ export async function openRelay(p: Profile, node: string, login: string, port?: 
     key: readFileSync(p.tlsKeyPath, 'utf8'),
     ALPNProtocols: ['tp-ssh'],
     servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+    checkServerIdentity: serverIdentityCheck('proxy', p.proxy),
   });
   await new Promise<void>((resolve, reject) => {
     sock.once('secureConnect', resolve);
@@ -48,6 +50,7 @@ export async function openRelay(p: Profile, node: string, login: string, port?: 
 
 /** A failed TLS connection to the proxy, explained: an unverifiable certificate usually means a CA rotation. */
 export function proxyTlsError(proxy: string, err: Error): Unavailable | Unauthenticated {
+  if (err instanceof WrongServer) return err;
   if (isCertificateError(err))
     return new Unauthenticated(
       `the proxy at ${proxy} presents a certificate this profile does not trust (${err.message}); the cluster may ` +

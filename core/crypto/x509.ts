@@ -23,6 +23,8 @@ export interface TlsIdentityExt {
   logins?: string[];
   traits?: Record<string, string[]>;
   route?: Record<string, string>;
+  /** A node's name, fixed by auth at join (node certificates only). */
+  name?: string;
 }
 
 /** What a leaf certificate says about its holder. */

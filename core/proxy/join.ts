@@ -25,7 +25,7 @@ export async function joinAuthAsProxy(o: {
     const tls = await first.get<{ tlsCerts: string[] }>('/v1/cas/tls');
     checkCaPin(tls.tlsCerts, o.caPin, 'the cluster CA');
     const keys = newHostKeys();
-    const api = new ApiClient(o.servers, { ca: tls.tlsCerts });
+    const api = new ApiClient(o.servers, { ca: tls.tlsCerts, serverRole: 'auth' });
     const r = await api.post<{
       hostId: string;
       cluster: string;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'bun';
-import { Unavailable } from '../errors.ts';
+import { Unavailable, WrongServer } from '../errors.ts';
+import { certRole, type ServerRole } from '../net/serverRole.ts';
 import type { ByteStream } from './mux.ts';
 
 /** TLS client settings for `connectTls`. */
@@ -12,6 +13,8 @@ export interface TlsDial {
   key: string;
   alpn: string;
   serverName?: string;
+  /** The tp role the server's certificate must name (`O=system:<role>`), checked before any byte is sent. */
+  serverRole?: ServerRole;
 }
 
 /**
@@ -90,8 +93,16 @@ export async function connectTls(d: TlsDial): Promise<ByteStream & EventEmitter>
       port: d.port,
       tls: { ca: d.ca, cert: d.cert, key: d.key, ALPNProtocols: alpn, serverName: d.serverName } as never,
       socket: {
-        handshake(_s, success, err) {
-          if (success) opened();
+        handshake(s, success, err) {
+          const role = success && d.serverRole ? certRole(s.getPeerCertificate() ?? {}) : d.serverRole;
+          if (success && role !== d.serverRole) {
+            s.end();
+            failed(
+              new WrongServer(
+                `the server at ${d.host}:${d.port} presented ${role ? `a ${role}` : 'a non-tp'} certificate, not a ${d.serverRole}'s`,
+              ),
+            );
+          } else if (success) opened();
           else
             failed(
               new Unavailable(`TLS handshake with ${d.host}:${d.port} failed: ${err?.message ?? 'unverified peer'}`),
