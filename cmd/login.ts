@@ -54,7 +54,8 @@ export default defineCommand({
       type: 'string',
       description:
         'Log in through single sign-on with this connector (see `tp sso ls`): prints a URL, opens a browser when\n' +
-        'it can, and finishes when the browser comes back to a port on 127.0.0.1',
+        "it can, and finishes when the browser, after you confirm on the proxy's page, comes back to a port on\n" +
+        '127.0.0.1 with the certificates sealed to a key only this process holds',
     },
     browser: { type: 'string', description: 'With --auth: "none" only prints the URL (default: open one if possible)' },
     'password-stdin': { type: 'boolean', description: 'Read the password from stdin instead of prompting' },
@@ -86,7 +87,8 @@ export default defineCommand({
         onUrl: (url) => {
           const opened = openBrowser(url, args.browser);
           process.stderr.write(
-            `${opened ? 'If the browser did not open, open' : 'Open'} this URL to log in with ${args.auth}:\n  ${url}\n`,
+            `${opened ? 'If the browser did not open, open' : 'Open'} this URL to log in with ${args.auth}:\n  ${url}\n` +
+              'then confirm on the page that names the cluster; the certificates come back to this process only\n',
           );
         },
       });

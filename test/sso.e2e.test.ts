@@ -9,7 +9,7 @@ import { type GitHubStandIn, startGitHubStandIn } from './helpers/githubStandIn.
 import { startOidcIdp, type TestIdp } from './helpers/oidcIdp.ts';
 import { type OidcStandIn, startOidcStandIn } from './helpers/oidcStandIn.ts';
 import { me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
-import { ssoCliLogin } from './helpers/ssoCliLogin.ts';
+import { confirmWhenAsked, ssoCliLogin } from './helpers/ssoCliLogin.ts';
 import { githubSignIn, oidcLogInHere, oidcSignIn } from './helpers/ssoSignIn.ts';
 
 // Single sign-on end to end: a real OpenID Provider (oidc-provider) and a GitHub stand-in on loopback, the real
@@ -329,8 +329,11 @@ describe.skipIf(!haveChromium())('single sign-on', () => {
       ]);
       const url = (await run.stderrMatch(/to test "idp":\n\s+(\S+)/))[1]!;
       const ctx = await b.browser.newContext();
-      await oidcSignIn(await ctx.newPage(), url, login);
-      const result = await run.done();
+      const page = await ctx.newPage();
+      await oidcSignIn(page, url, login);
+      const finished = run.done();
+      await confirmWhenAsked(page, finished);
+      const result = await finished;
       await ctx.close();
       return result;
     };

@@ -78,18 +78,26 @@ export function identityRoutes(svc: AuthService): Route<Identity>[] {
       /^\/v1\/sso\/connectors\/([^/]+)\/check$/,
       async ({ who, params }) => svc.sso.checkConnector(who, params[0]!),
     ],
-    ['POST', /^\/v1\/sso\/begin$/, async ({ who, body }) => svc.sso.begin(who, parseBody(S.SsoBeginBody, body))],
+    ['POST', /^\/v1\/sso\/begin$/, async ({ who, body }) => svc.sso.logins.begin(who, parseBody(S.SsoBeginBody, body))],
     [
       'POST',
       /^\/v1\/sso\/callback$/,
-      async ({ who, body }) => svc.sso.callback(who, parseBody(S.SsoCallbackBody, body)),
+      async ({ who, body }) => svc.sso.logins.callback(who, parseBody(S.SsoCallbackBody, body)),
     ],
     [
       'POST',
-      /^\/v1\/sso\/redeem$/,
+      /^\/v1\/sso\/confirm$/,
       async ({ who, body }) => {
-        const b = parseBody(S.SsoRedeemBody, body);
-        return svc.sso.redeem(who, b.id, b.secret);
+        const b = parseBody(S.SsoConfirmBody, body);
+        return svc.sso.logins.confirm(who, b.id, b.token);
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/sso\/cancel$/,
+      async ({ who, body }) => {
+        const b = parseBody(S.SsoConfirmBody, body);
+        return svc.sso.logins.cancel(who, b.id, b.token).then(() => ({ cancelled: true }));
       },
     ],
     [

@@ -141,7 +141,7 @@ export const SsoBeginBody = v.strictObject({
   tlsPublicKey: v.optional(SpkiPem),
   ttlMs: v.optional(Ttl),
   clientRedirect: v.optional(Url),
-  secretHash: v.optional(Hex64),
+  clientKey: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'an X25519 public key (base64url)'))),
   bindingHash: v.optional(Hex64),
   webKey: v.optional(v.pipe(v.string(), v.maxLength(16384))),
 });
@@ -152,9 +152,9 @@ export const SsoCallbackBody = v.strictObject({
   errorDescription: v.optional(v.pipe(v.string(), v.maxLength(1024))),
   binding: v.optional(v.pipe(v.string(), v.maxLength(256))),
 });
-export const SsoRedeemBody = v.strictObject({
+export const SsoConfirmBody = v.strictObject({
   id: v.pipe(v.string(), v.maxLength(64)),
-  secret: v.pipe(v.string(), v.maxLength(256)),
+  token: v.pipe(v.string(), v.maxLength(256)),
 });
 
 export const LoginBody = v.strictObject({

@@ -1,15 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { AccessDenied, Unavailable } from '../errors.ts';
+import { ANSWER_PARAM, newAnswerKey, openAnswer, type SsoAnswer } from '../auth/sso/answer.ts';
+import type { SsoOutcome } from '../auth/sso/identify.ts';
+import { AccessDenied, errorFromWire, Unavailable } from '../errors.ts';
 import { escapeHtml } from '../web/html.ts';
 import { type IssuedCerts, newClientKeys, type ProxyTrust, pingProxy, saveLogin } from './login.ts';
 import type { Profile } from './profile.ts';
 
-/** What the provider said about the user and the roles the connector's mapping gave them. */
-export interface SsoOutcome {
-  username: string;
-  roles: string[];
-  identity: Record<string, unknown>;
-}
+export type { SsoOutcome };
 
 /** What a command-line SSO login needs. */
 export interface SsoLoginInput {
@@ -25,10 +21,11 @@ export interface SsoLoginInput {
   timeoutMs?: number;
 }
 
-const page = (title: string, text: string) =>
+const page = (title: string, text: string, status = 200) =>
   new Response(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font:16px system-ui;margin:4rem auto;max-width:32rem"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`,
     {
+      status,
       headers: {
         'content-type': 'text/html; charset=utf-8',
         'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
@@ -39,29 +36,41 @@ const page = (title: string, text: string) =>
 
 /**
  * Single sign-on from the command line: listens on a loopback port, has the proxy start the login at the
- * provider, waits for the browser to come back to the loopback port, then collects the certificates with a
- * secret only this process knows. The private keys never leave this machine.
+ * provider with a key made for this login, and waits for the browser to come back to the loopback port (after
+ * the person confirmed on the proxy's page) with the answer sealed to that key. Only this process can open it;
+ * anything else arriving on the port is ignored. The private keys never leave this machine.
  */
 export async function ssoLogin(i: SsoLoginInput): Promise<{ profile?: Profile; outcome: SsoOutcome }> {
   const { api, ping } = await pingProxy(i.proxy, i.trust);
   const keys = i.mode === 'cli' ? newClientKeys() : undefined;
-  const secret = randomBytes(32).toString('base64url');
-  let finish!: (r: { id?: string; error?: string }) => void;
-  const returned = new Promise<{ id?: string; error?: string }>((resolve) => {
+  const answerKey = newAnswerKey();
+  let loginId: string | undefined;
+  let finish!: (a: SsoAnswer<IssuedCerts>) => void;
+  const answered = new Promise<SsoAnswer<IssuedCerts>>((resolve) => {
     finish = resolve;
   });
+  let done = false;
   const server = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
     fetch(req) {
       const url = new URL(req.url);
-      if (url.pathname !== '/callback') return new Response('not found', { status: 404 });
-      const error = url.searchParams.get('error') ?? undefined;
-      const id = url.searchParams.get('id') ?? undefined;
-      finish({ id, error });
-      return error
-        ? page('Sign-in failed', `${error}. Return to the terminal.`)
-        : page('Signed in', 'You can close this tab and return to the terminal.');
+      if (req.method !== 'GET' || url.pathname !== '/callback') return new Response('not found', { status: 404 });
+      if (done) return page('Already answered', 'This login has finished. Return to the terminal.', 409);
+      const sealed = url.searchParams.get(ANSWER_PARAM);
+      let answer: SsoAnswer<IssuedCerts>;
+      try {
+        if (!loginId || !sealed) throw new AccessDenied('no sealed answer');
+        answer = openAnswer<IssuedCerts>(answerKey, loginId, sealed);
+      } catch (err) {
+        if (!(err instanceof AccessDenied)) throw err;
+        return page('Not an answer for this login', 'tp is waiting for another sign-in; this one is ignored.', 400);
+      }
+      done = true;
+      finish(answer);
+      return answer.ok
+        ? page('Signed in', 'You can close this tab and return to the terminal.')
+        : page('Sign-in failed', `${answer.error.message}. Return to the terminal.`);
     },
   });
   try {
@@ -72,13 +81,14 @@ export async function ssoLogin(i: SsoLoginInput): Promise<{ profile?: Profile; o
       tlsPublicKey: keys?.tlsPublicKey,
       ttlMs: i.ttlMs,
       clientRedirect: `http://127.0.0.1:${server.port}/callback`,
-      secretHash: createHash('sha256').update(secret).digest('hex'),
+      clientKey: answerKey.publicKey,
     });
+    loginId = begun.id;
     i.onUrl(begun.url);
     const timeoutMs = i.timeoutMs ?? 180_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const back = await Promise.race([
-      returned,
+    const answer = await Promise.race([
+      answered,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () =>
@@ -91,15 +101,9 @@ export async function ssoLogin(i: SsoLoginInput): Promise<{ profile?: Profile; o
         );
       }),
     ]).finally(() => clearTimeout(timer));
-    if (back.error) throw new AccessDenied(back.error);
-    if (back.id !== begun.id)
-      throw new AccessDenied('the browser came back from a different login; run the login again');
-    const r = await api.post<{ outcome: SsoOutcome; certs?: IssuedCerts }>('/webapi/sso/result', {
-      id: begun.id,
-      secret,
-    });
-    if (i.mode === 'test' || !keys || !r.certs) return { outcome: r.outcome };
-    return { outcome: r.outcome, profile: saveLogin(i.proxy, i.trust, ping, keys, r.certs) };
+    if (!answer.ok) throw errorFromWire(answer.error.code, answer.error.message);
+    if (i.mode === 'test' || !keys || !answer.certs) return { outcome: answer.outcome };
+    return { outcome: answer.outcome, profile: saveLogin(i.proxy, i.trust, ping, keys, answer.certs) };
   } finally {
     // Graceful: the page telling the user to return to the terminal is still being sent.
     await server.stop();

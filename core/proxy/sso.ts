@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../auth/identity.ts';
-import { BadParameter, TpError } from '../errors.ts';
+import type { SsoConfirmation } from '../auth/ssoLoginOps.ts';
+import { AccessDenied, BadParameter, TpError } from '../errors.ts';
 import { escapeHtml } from '../web/html.ts';
 import { RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
@@ -36,6 +38,50 @@ const failed = (message: string) =>
     { 'set-cookie': CLEAR_BINDING },
   );
 
+/** What auth answers a provider's callback (see SsoLoginOps.callback). */
+type SsoCallbackResult =
+  | { ok: true; mode: 'web'; certs: IssuedLogin; webKey: string }
+  | { ok: true; mode: 'cli' | 'test'; confirm: SsoConfirmation }
+  | { ok: false; mode: string; error: { message: string }; redirect?: string };
+
+/**
+ * The page a command-line login stops at after the provider: who signed in, which cluster, and which client will
+ * receive the certificates, with a button. The answer goes to the client only when the person presses it (a POST
+ * carrying the login's own token), so a sign-in link someone else started does not complete by being opened.
+ */
+function confirmationPage(c: SsoConfirmation): RawResponse {
+  const client = new URL(c.clientRedirect);
+  const q = `id=${encodeURIComponent(c.id)}&token=${encodeURIComponent(c.token)}`;
+  const e = escapeHtml;
+  const asks =
+    c.mode === 'cli'
+      ? `<p>The <b>tp command-line client</b> waiting on <b>this computer</b> at <code>${e(client.origin)}</code> asks for certificates to cluster <b>${e(c.cluster)}</b> as this user.</p>`
+      : `<p><b>tp sso test</b> on <b>this computer</b> (waiting at <code>${e(client.origin)}</code>) asks to see what the provider said about you for cluster <b>${e(c.cluster)}</b>. Nothing is created and no certificate is issued.</p>`;
+  const body = [
+    `<p>You signed in through <b>${e(c.connector)}</b> as <b data-testid="sso-user">${e(c.username)}</b> (roles: ${e(c.roles.join(', '))}).</p>`,
+    asks,
+    `<p class="error" role="alert">Continue only if you started this yourself, just now, on this computer (<code>tp login --auth ${e(c.connector)}</code>). If someone sent you this link, cancel.</p>`,
+    `<form method="post" action="/webapi/sso/confirm?${e(q)}"><button type="submit">Continue to the tp client</button></form>`,
+    `<form method="post" action="/webapi/sso/cancel?${e(q)}"><button type="submit" class="secondary">Cancel</button></form>`,
+  ].join('');
+  return page(`Sign in to ${c.cluster} from the command line?`, body, 200, {
+    // The button's POST is answered with a redirect to the client's listener: the form may go there, and only
+    // there. Same-origin referrers let the browser name our origin on the POST (no-referrer would send "null").
+    'content-security-policy': UI_HEADERS['content-security-policy'].replace(
+      "form-action 'self'",
+      `form-action 'self' ${client.origin}`,
+    ),
+    'referrer-policy': 'same-origin',
+  });
+}
+
+/** Throws AccessDenied unless the browser says the request comes from a page of this proxy (the confirmation page). */
+function confirmedHere(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin === undefined || origin !== requestOrigin(req))
+    throw new AccessDenied('this confirmation must come from the sign-in page of this proxy; start the login again');
+}
+
 /** Settings of the SSO routes. */
 export interface SsoRouteOptions {
   view: ClusterView;
@@ -47,8 +93,10 @@ export interface SsoRouteOptions {
 
 /**
  * Single sign-on on the proxy: the login page's buttons, the start of a login (from the web UI, or from `tp login
- * --auth` with a loopback redirect), the provider's callback, and collection of a finished command-line login.
- * Auth keeps the state, PKCE verifier, nonce and a web login's key, so the callback may land on any proxy.
+ * --auth` with a loopback redirect), the provider's callback, and the confirmation page of a command-line login,
+ * whose button sends the browser on to the client's loopback listener with the answer sealed to the client's key.
+ * Nothing serves a login's answer to whoever asks. Auth keeps the state, PKCE verifier, nonce and a web login's
+ * key, so the callback may land on any proxy.
  */
 export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
   const auth = o.view.auth;
@@ -65,7 +113,28 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
         return auth.post('/v1/sso/begin', { ...b, redirectUri: callbackFor(`https://${o.publicAddr()}`) });
       },
     ],
-    ['POST', /^\/webapi\/sso\/result$/, async ({ body }) => auth.post('/v1/sso/redeem', body)],
+    [
+      'POST',
+      /^\/webapi\/sso\/(confirm|cancel)$/,
+      async ({ req, params, query }) => {
+        try {
+          confirmedHere(req);
+          const body = { id: query.get('id') ?? '', token: query.get('token') ?? '' };
+          if (params[0] === 'cancel') {
+            await auth.post('/v1/sso/cancel', body);
+            return page(
+              'Sign-in cancelled',
+              '<p>Nothing was sent to the command-line client. You can close this tab.</p>',
+            );
+          }
+          const r = await auth.post<{ redirect: string }>('/v1/sso/confirm', body);
+          return new RawResponse('', 'text/plain', { location: r.redirect }, 303);
+        } catch (err) {
+          if (!(err instanceof TpError)) throw err;
+          return failed(err.message);
+        }
+      },
+    ],
     [
       'GET',
       /^\/webapi\/sso\/web\/([a-z0-9][a-z0-9_.-]{0,62})$/,
@@ -97,10 +166,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
       'GET',
       /^\/webapi\/sso\/callback$/,
       async ({ req, query }) => {
-        type Result =
-          | { ok: true; id: string; mode: string; clientRedirect?: string; certs?: IssuedLogin; webKey?: string }
-          | { ok: false; id?: string; mode?: string; clientRedirect?: string; error: { message: string } };
-        let r: Result;
+        let r: SsoCallbackResult;
         try {
           r = await auth.post('/v1/sso/callback', {
             state: query.get('state') ?? '',
@@ -112,13 +178,10 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
         } catch (err) {
           return failed(err instanceof TpError ? err.message : 'the sign-in could not be completed');
         }
-        if (r.mode !== 'web' && r.clientRedirect) {
-          const to = new URL(r.clientRedirect);
-          if (r.ok) to.searchParams.set('id', r.id);
-          else to.searchParams.set('error', r.error.message);
-          return new RawResponse('', 'text/plain', { location: to.toString() }, 302);
-        }
-        if (!r.ok || !r.webKey || !r.certs) {
+        // A failed command-line login: the sealed reason goes to its client, which shows it and exits.
+        if (!r.ok && r.redirect) return new RawResponse('', 'text/plain', { location: r.redirect }, 302);
+        if (r.ok && r.mode !== 'web') return confirmationPage(r.confirm);
+        if (!r.ok || r.mode !== 'web') {
           return failed(r.ok ? 'this sign-in could not be completed; start it again' : r.error.message);
         }
         const { token, session } = await o.sessions.create(r.certs, r.webKey);

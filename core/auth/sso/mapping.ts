@@ -2,11 +2,22 @@ import { AccessDenied, BadParameter } from '../../errors.ts';
 import { validName } from '../../rbac/index.ts';
 import type { SsoConnector } from './connectors.ts';
 
-/** A loopback http URL (where `tp` listens for the browser), or BadParameter. */
+/**
+ * A loopback http URL (where `tp` listens for the browser: 127.0.0.1, [::1] or localhost, no user name, no
+ * fragment), or BadParameter. Anywhere else, the login's answer would leave the machine of the person signing in.
+ */
 export function checkLoopback(url: string | undefined): string {
   const u = url ? URL.parse(url) : null;
-  if (u?.protocol !== 'http:' || !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(u.hostname))
-    throw new BadParameter('the client redirect must be an http URL on a loopback address');
+  if (
+    u?.protocol !== 'http:' ||
+    !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(u.hostname) ||
+    u.username ||
+    u.password ||
+    u.hash
+  )
+    throw new BadParameter(
+      'the client redirect must be an http URL on a loopback address (http://127.0.0.1:PORT/..., http://[::1]:PORT/... or http://localhost:PORT/...)',
+    );
   return url!;
 }
 

@@ -1,0 +1,301 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { takeOnce } from '../backend/takeOnce.ts';
+import { AccessDenied, AlreadyExists, BadParameter, NotFound, TpError } from '../errors.ts';
+import type { LoginResponse } from './certOps.ts';
+import type { Identity } from './identity.ts';
+import { lockedError } from './locks.ts';
+import type { AuthService } from './service.ts';
+import { answerRedirect, type SsoAnswer } from './sso/answer.ts';
+import { githubAuthorizeUrl } from './sso/github.ts';
+import { identify, type SsoOutcome } from './sso/identify.ts';
+import { checkLoopback } from './sso/mapping.ts';
+import { oidcAuthorizeUrl } from './sso/oidc.ts';
+import { checkSubject } from './sso/subjects.ts';
+import type { StoredUser } from './users.ts';
+
+/** How a login started: `tp login --auth` (cli), the web UI (web), or `tp sso test` (test: no user, no certs). */
+export type SsoMode = 'cli' | 'web' | 'test';
+
+/** What a login needs to start. */
+export interface SsoBegin {
+  connector: string;
+  mode: SsoMode;
+  /** The proxy's callback URL registered with the provider. */
+  redirectUri: string;
+  sshPublicKey?: string;
+  tlsPublicKey?: string;
+  ttlMs?: number;
+  /** cli/test: the client's loopback URL the browser is sent to with the sealed answer. */
+  clientRedirect?: string;
+  /** cli/test: the X25519 public key (base64url) the answer is sealed to; only the client holds its private half. */
+  clientKey?: string;
+  /** web: SHA-256 (hex) of the value of a cookie set in the browser that started the login. */
+  bindingHash?: string;
+  /**
+   * web: the private SSH key the proxy made for the session, kept with the request (as web sessions are) so the
+   * provider may send the browser back to any proxy of the cluster.
+   */
+  webKey?: string;
+}
+
+/** What the person confirms in the browser before a command-line login's answer goes to the client. */
+export interface SsoConfirmation {
+  id: string;
+  /** The per-login value the confirmation page posts back (auth keeps only its hash). */
+  token: string;
+  mode: 'cli' | 'test';
+  cluster: string;
+  connector: string;
+  clientRedirect: string;
+  username: string;
+  roles: string[];
+}
+
+/** The answer to a provider's callback. A failed command-line login carries the sealed error for its client. */
+export type SsoCallbackResult =
+  | { ok: true; mode: 'web'; certs: LoginResponse; webKey: string }
+  | { ok: true; mode: 'cli' | 'test'; confirm: SsoConfirmation }
+  | { ok: false; mode: SsoMode; error: { code: string; message: string }; redirect?: string };
+
+interface SsoRequest extends SsoBegin {
+  id: string;
+  codeVerifier: string;
+  nonce: string;
+  expires: number;
+  /** cli/test, after the callback: what the provider said, waiting for the person's confirmation. */
+  pending?: SsoOutcome;
+  confirmHash?: string;
+}
+
+const TTL_MS = 10 * 60_000;
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const b64url = (n: number) => randomBytes(n).toString('base64url');
+const requestKey = (id: string) => `/sso_requests/${id}`;
+const stateKey = (state: string) => `/sso_states/${sha256(state)}`;
+const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/**
+ * The single sign-on login flow. Every login is one request with its own state, PKCE verifier and nonce, kept ten
+ * minutes and usable once. A web login comes back to the browser that started it (a cookie binding) and gets its
+ * certificates at once. A command-line login's answer is never kept for pickup: after the person confirms in the
+ * browser, it is sealed to the client's key and handed to the browser in a redirect to the client's loopback
+ * listener, so it reaches only the machine where that client waits and only that client reads it. Users are
+ * created on their first SSO login, bound to their provider account, and take their roles from the mapping.
+ */
+export class SsoLoginOps {
+  constructor(private readonly s: AuthService) {}
+
+  /** Starts a login: stores the request and returns the provider URL to send the browser to. */
+  async begin(who: Identity, b: SsoBegin): Promise<{ id: string; url: string }> {
+    await this.s.authorize(who, 'login');
+    const c = await this.s.deps.connectors.get(b.connector);
+    if (b.mode !== 'web') {
+      checkLoopback(b.clientRedirect);
+      if (!b.clientKey) throw new BadParameter('a command-line login needs the key its answer is sealed to');
+    } else if (!b.bindingHash) throw new BadParameter('a web login needs a browser binding');
+    if (b.mode !== 'test' && (!b.sshPublicKey || !b.tlsPublicKey))
+      throw new BadParameter('a login needs the public keys to certify');
+    const id = b64url(16);
+    const state = b64url(24);
+    const req: SsoRequest = {
+      ...b,
+      id,
+      codeVerifier: b64url(48),
+      nonce: b64url(24),
+      expires: this.s.deps.clock.now() + TTL_MS,
+    };
+    const codeChallenge = createHash('sha256').update(req.codeVerifier).digest('base64url');
+    const url =
+      c.kind === 'github'
+        ? githubAuthorizeUrl(c, { state, codeChallenge, redirectUri: b.redirectUri })
+        : await oidcAuthorizeUrl(c, { state, codeChallenge, nonce: req.nonce, redirectUri: b.redirectUri });
+    await this.save(req);
+    await this.s.deps.backend.put({ key: stateKey(state), value: id, expires: req.expires });
+    return { id, url };
+  }
+
+  /**
+   * Takes the provider's callback: the state must be one we issued and not used (tampered and replayed callbacks
+   * fail here), a web login must come back to the browser that started it, the code is exchanged with the PKCE
+   * verifier and the identity checked and mapped to roles. A web login then gets its certificates; a
+   * command-line login waits for the person's confirmation. Failures are audited.
+   */
+  async callback(
+    who: Identity,
+    cb: { state: string; code?: string; error?: string; errorDescription?: string; binding?: string },
+  ): Promise<SsoCallbackResult> {
+    await this.s.authorize(who, 'login');
+    const item = await takeOnce(this.s.deps.backend, stateKey(cb.state));
+    if (item === 'missing') {
+      const message =
+        'this sign-in link is not valid: its state is unknown, already used or expired (start the login again)';
+      await this.s.emit({ type: 'sso.login', success: false, error: message });
+      throw new AccessDenied(message);
+    }
+    if (item === 'taken') throw new AccessDenied('this sign-in link was already used; start the login again');
+    const raw = await this.s.deps.backend.get(requestKey(item.value));
+    if (!raw) throw new AccessDenied('this login request expired; start the login again');
+    const req = JSON.parse(raw.value) as SsoRequest;
+    let outcome: SsoOutcome | undefined;
+    try {
+      outcome = await this.identify(req, cb);
+      if (req.mode === 'web') {
+        const certs = await this.issue(req, outcome);
+        await this.s.deps.backend.deleteIf(raw.key, { revision: raw.revision });
+        return { ok: true, mode: 'web', certs, webKey: req.webKey! };
+      }
+      if (req.mode === 'cli') await this.mayLogIn(req.connector, outcome);
+      const token = b64url(24);
+      await this.save({ ...req, pending: outcome, confirmHash: sha256(token) });
+      const confirm: SsoConfirmation = {
+        id: req.id,
+        token,
+        mode: req.mode,
+        cluster: this.s.cluster,
+        connector: req.connector,
+        clientRedirect: req.clientRedirect!,
+        username: outcome.username,
+        roles: outcome.roles,
+      };
+      return { ok: true, mode: req.mode, confirm };
+    } catch (err) {
+      if (!(err instanceof TpError)) throw err;
+      await this.refused(req, err.message, outcome);
+      await this.s.deps.backend.deleteIf(raw.key, { revision: raw.revision });
+      const error = { code: err.code, message: err.message };
+      if (req.mode === 'web') return { ok: false, mode: 'web', error };
+      return { ok: false, mode: req.mode, error, redirect: this.redirect(req, { ok: false, error }) };
+    }
+  }
+
+  /**
+   * The person confirmed a command-line login on the page the callback showed: issues its certificates (a test
+   * login only reports what the provider said) and returns the client's loopback URL with the sealed answer.
+   * Once per login, and only with the token of its confirmation page.
+   */
+  async confirm(who: Identity, id: string, token: string): Promise<{ redirect: string }> {
+    await this.s.authorize(who, 'login');
+    const req = await this.takePending(id, token);
+    const outcome = req.pending!;
+    if (req.mode === 'test') return { redirect: this.redirect(req, { ok: true, outcome }) };
+    try {
+      const certs = await this.issue(req, outcome);
+      return { redirect: this.redirect(req, { ok: true, outcome, certs }) };
+    } catch (err) {
+      if (!(err instanceof TpError)) throw err;
+      await this.refused(req, err.message, outcome);
+      return { redirect: this.redirect(req, { ok: false, error: { code: err.code, message: err.message } }) };
+    }
+  }
+
+  /** The person declined a command-line login on its confirmation page: it ends, nothing is issued. Audited. */
+  async cancel(who: Identity, id: string, token: string): Promise<void> {
+    await this.s.authorize(who, 'login');
+    const req = await this.takePending(id, token);
+    await this.refused(req, 'the sign-in was cancelled on its confirmation page', req.pending);
+  }
+
+  /** A login waiting for confirmation, removed so that it is confirmed (or cancelled) once. */
+  private async takePending(id: string, token: string): Promise<SsoRequest> {
+    const raw = await this.s.deps.backend.get(requestKey(id));
+    const req = raw ? (JSON.parse(raw.value) as SsoRequest) : undefined;
+    if (!raw || !req?.pending || !req.confirmHash)
+      throw new NotFound('this sign-in is not waiting for confirmation (it was confirmed, cancelled or expired)');
+    if (!sameHash(sha256(token), req.confirmHash))
+      throw new AccessDenied('this confirmation does not belong to the sign-in; start the login again');
+    if (!(await this.s.deps.backend.deleteIf(raw.key, { revision: raw.revision })))
+      throw new NotFound('this sign-in was already confirmed or cancelled');
+    return req;
+  }
+
+  private redirect(req: SsoRequest, answer: SsoAnswer): string {
+    return answerRedirect(req.clientRedirect!, req.clientKey!, req.id, answer);
+  }
+
+  private async refused(req: SsoRequest, error: string, outcome: SsoOutcome | undefined): Promise<void> {
+    await this.s.emit({
+      type: 'sso.login',
+      success: false,
+      connector: req.connector,
+      error,
+      // Who tried (a refused login names the account it came from, e.g. one that collided with another's name).
+      ...(outcome && { user: outcome.username, issuer: outcome.subject.issuer, subject: outcome.subject.subject }),
+    });
+  }
+
+  private async save(req: SsoRequest): Promise<void> {
+    await this.s.deps.backend.put({ key: requestKey(req.id), value: JSON.stringify(req), expires: req.expires });
+  }
+
+  private async identify(
+    req: SsoRequest,
+    cb: { code?: string; error?: string; errorDescription?: string; binding?: string },
+  ): Promise<SsoOutcome> {
+    if (req.mode === 'web' && (!cb.binding || sha256(cb.binding) !== req.bindingHash))
+      throw new AccessDenied('this login was started in another browser (or its cookie was lost); start it again here');
+    if (cb.error)
+      throw new AccessDenied(
+        `the identity provider did not sign you in: ${cb.error}${cb.errorDescription ? ` (${cb.errorDescription})` : ''}`,
+      );
+    if (!cb.code) throw new BadParameter('the provider sent no code');
+    return identify(await this.s.deps.connectors.get(req.connector), {
+      code: cb.code,
+      codeVerifier: req.codeVerifier,
+      nonce: req.nonce,
+      redirectUri: req.redirectUri,
+      now: this.s.deps.clock.now(),
+    });
+  }
+
+  /** Creates or updates the user, issues the login's certificates, and audits the login. */
+  private async issue(req: SsoRequest, outcome: SsoOutcome): Promise<LoginResponse> {
+    const user = await this.upsertUser(req.connector, outcome);
+    const now = this.s.deps.clock.now();
+    const certs = await this.s.certs.certsFor(user, req.sshPublicKey!, req.tlsPublicKey!, req.ttlMs, now);
+    await this.s.emit({ type: 'sso.login', user: user.name, connector: req.connector, roles: outcome.roles });
+    await this.s.emit({ type: 'user.login', user: user.name, method: `sso:${req.connector}` });
+    return certs;
+  }
+
+  /**
+   * The user an account's name gives (undefined when it is new); throws unless the account may log in as it
+   * (checkSubject) and it is not locked.
+   */
+  private async mayLogIn(connector: string, o: SsoOutcome): Promise<StoredUser | undefined> {
+    const existing = await this.s.deps.users.find(o.username);
+    checkSubject(o.username, existing, connector, o.subject);
+    const lock = await this.s.deps.locks.find({ user: o.username });
+    if (lock) throw lockedError(`user "${o.username}"`, lock);
+    return existing;
+  }
+
+  /**
+   * Creates the SSO user on first login, bound to the provider account; later logins of that account replace its
+   * roles with the mapping's. Another account deriving the same name is refused (checkSubject).
+   */
+  private async upsertUser(connector: string, o: SsoOutcome): Promise<StoredUser> {
+    const users = this.s.deps.users;
+    const update = () =>
+      users.update(o.username, (u) => {
+        checkSubject(o.username, u, connector, o.subject); // again, atomically with the write
+        return { ...u, roles: o.roles };
+      });
+    if (await this.mayLogIn(connector, o)) return update();
+    const user: StoredUser = {
+      name: o.username,
+      roles: o.roles,
+      traits: { logins: [o.username] },
+      createdAt: new Date(this.s.deps.clock.now()).toISOString(),
+      sso: connector,
+      ssoSubject: o.subject,
+    };
+    try {
+      await users.create(user);
+    } catch (err) {
+      if (!(err instanceof AlreadyExists)) throw err;
+      return update(); // created meanwhile, by this account's other login or by another account
+    }
+    await this.s.emit({ type: 'user.create', user: o.username, target: o.username, roles: o.roles, connector });
+    return user;
+  }
+}
