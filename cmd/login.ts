@@ -7,7 +7,7 @@ import { ssoLogin } from '../core/client/ssoLogin.ts';
 import { formatDuration } from '../core/clock.ts';
 import { BadParameter } from '../core/errors.ts';
 import { openBrowser } from './lib/browser.ts';
-import { action, durationArg, formatArg, readStdin } from './lib/context.ts';
+import { action, durationArg, formatArg, proxyArg, readableFileArg, readStdin } from './lib/context.ts';
 import { formatOf, print } from './lib/output.ts';
 import { ask } from './lib/prompt.ts';
 
@@ -73,7 +73,8 @@ export default defineCommand({
   },
   run: action(async (args) => {
     const last = loadProfile();
-    const proxy = args.proxy ?? last?.proxy;
+    const proxy = args.proxy !== undefined ? proxyArg(args.proxy) : last?.proxy;
+    const caFile = readableFileArg('ca-cert', args['ca-cert']);
     const user = args.user ?? last?.user;
     if (!proxy) throw new BadParameter('--proxy HOST:PORT is required for the first login');
     if (args.insecure) process.stderr.write("warning: --insecure: the proxy's certificate is not verified\n");
@@ -83,7 +84,7 @@ export default defineCommand({
         connector: args.auth,
         mode: 'cli',
         ttlMs: durationArg('ttl', args.ttl),
-        trust: { insecure: args.insecure, caFile: args['ca-cert'] },
+        trust: { insecure: args.insecure, caFile },
         onUrl: (url) => {
           const opened = openBrowser(url, args.browser);
           process.stderr.write(
@@ -103,7 +104,7 @@ export default defineCommand({
       otp: args.otp,
       ttlMs: durationArg('ttl', args.ttl),
       insecure: args.insecure,
-      caFile: args['ca-cert'],
+      caFile,
     });
     report(args.format, profile, agent);
   }),

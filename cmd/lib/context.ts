@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
 import { loadProfile } from '../../core/client/profile.ts';
@@ -92,4 +92,31 @@ export function action<A>(fn: (args: A) => Promise<void> | void): (ctx: { args: 
 /** Reads all of stdin as text (for --password-stdin, -f -). */
 export async function readStdin(): Promise<string> {
   return await new Response(Bun.stdin.stream()).text();
+}
+
+/**
+ * A --proxy value as host:port. A URL is accepted as people paste it (`https://tp.example.com:3080/web`): the scheme
+ * and path are dropped, and https without a port means 443. Plain HTTP is refused: the proxy speaks TLS only.
+ */
+export function proxyArg(value: string): string {
+  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?([^/?#]+)(?:[/?#].*)?$/i.exec(value.trim());
+  if (!m) throw new BadParameter(`--proxy "${value}" is not an address: give host:port, e.g. tp.example.com:3080`);
+  const [, scheme, hostPort] = m;
+  if (scheme && scheme.toLowerCase() !== 'https')
+    throw new BadParameter(`--proxy "${value}": the proxy speaks HTTPS only; give host:port, e.g. tp.example.com:3080`);
+  if (/:\d+$/.test(hostPort!)) return hostPort!;
+  if (scheme) return `${hostPort}:443`;
+  throw new BadParameter(`--proxy "${value}" has no port: give host:port, e.g. ${hostPort}:3080`);
+}
+
+/** A flag naming a file to read: it must exist and be readable, or the error says which flag and why. */
+export function readableFileArg(flag: string, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read';
+    throw new BadParameter(`--${flag} ${path}: ${why}`, { flag }, { cause: err });
+  }
+  return path;
 }

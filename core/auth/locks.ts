@@ -21,7 +21,7 @@ export interface StoredLock {
 
 /** The refusal for something a lock covers, e.g. `user "alice" is locked: laptop lost`. */
 export function lockedError(what: string, lock: StoredLock): Locked {
-  return new Locked(`${what} is locked: ${lock.message}`);
+  return new Locked(`${what} is locked${lock.message ? `: ${lock.message}` : ' by an administrator'}`);
 }
 
 /** Locks in the backend. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { SecondFactor } from '../auth/secondFactor.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
-import { isCertificateError } from '../errors.ts';
+import { BadParameter, isCertificateError, NotFound } from '../errors.ts';
 import { ApiClient } from './apiClient.ts';
 import { proxyTlsError } from './nodeConnection.ts';
 import { loadProfile, type Profile, saveProfile } from './profile.ts';
@@ -47,8 +47,16 @@ export async function pingProxy(proxy: string, trust: ProxyTrust): Promise<{ api
   try {
     return { api, ping: await api.get<ProxyPing>('/webapi/ping') };
   } catch (err) {
+    if (err instanceof NotFound)
+      throw new BadParameter(
+        `${proxy} answers HTTPS but is not a tp proxy (no /webapi/ping); is it the auth server's port? ` +
+          "Give the proxy's address (the one `tp start` prints, port 3080 by default)",
+        {},
+        { cause: err },
+      );
     if (!isCertificateError(err)) throw err;
-    if (!trust.insecure || trust.caFile) throw proxyTlsError(proxy, err as Error);
+    if (!trust.insecure || trust.caFile)
+      throw proxyTlsError(proxy, err as Error, { profile: loadProfile()?.proxy === proxy, caFile: trust.caFile });
     const fresh = new ApiClient([proxy], { insecure: true });
     return { api: fresh, ping: await fresh.get<ProxyPing>('/webapi/ping') };
   }

@@ -48,15 +48,29 @@ export async function openRelay(p: Profile, node: string, login: string, port?: 
   return { sock, hostId: answer.hostId, name: answer.name };
 }
 
-/** A failed TLS connection to the proxy, explained: an unverifiable certificate usually means a CA rotation. */
-export function proxyTlsError(proxy: string, err: Error): Unavailable | Unauthenticated {
+/**
+ * A failed TLS connection to the proxy, explained. `known` says whether this machine trusted the proxy before (a
+ * saved profile's CA): then an unverifiable certificate usually means a CA rotation; otherwise it is first contact.
+ */
+export function proxyTlsError(
+  proxy: string,
+  err: Error,
+  known: { profile: boolean; caFile?: string } = { profile: true },
+): Unavailable | Unauthenticated {
   if (err instanceof WrongServer) return err;
-  if (isCertificateError(err))
+  if (!isCertificateError(err)) return new Unavailable(`cannot reach the proxy at ${proxy}: ${err.message}`);
+  const why = `the proxy at ${proxy} presents a certificate`;
+  if (known.caFile)
+    return new Unauthenticated(`${why} not signed by the CA in --ca-cert ${known.caFile} (${err.message})`);
+  if (!known.profile)
     return new Unauthenticated(
-      `the proxy at ${proxy} presents a certificate this profile does not trust (${err.message}); the cluster may ` +
-        'have rotated its CAs since you last connected: run `tp login` again (with --insecure or --ca-file as on first contact)',
+      `${why} this machine does not trust (${err.message}). First contact with a self-signed proxy: pass its CA ` +
+        'with --ca-cert FILE (`tp ca export --type tls` on the cluster), or --insecure to skip the check once',
     );
-  return new Unavailable(`cannot reach the proxy at ${proxy}: ${err.message}`);
+  return new Unauthenticated(
+    `${why} this profile does not trust (${err.message}); the cluster may have rotated its CAs since you last ` +
+      'connected: run `tp login` again (with --insecure or --ca-cert as on first contact)',
+  );
 }
 
 /** Host CA keys from the profile's known_hosts. */

@@ -35,11 +35,12 @@ const rootish = role({
 const traits = { logins: ['alice'], unix_groups: ['builders'] };
 
 describe('roles', () => {
-  test('logins expand trait templates and deny wins', () => {
-    expect(allowedLogins([dev], traits)).toEqual(['alice', 'builders', 'ubuntu']);
-    expect(allowedLogins([dev, rootish], traits)).toEqual(['alice', 'builders', 'ubuntu']);
-    expect(allowedLogins([rootish], traits)).toEqual(['alice', 'root']);
+  test('logins expand trait templates and deny wins, in the order given', () => {
+    expect(allowedLogins([dev], traits)).toEqual(['alice', 'ubuntu', 'builders']);
+    expect(allowedLogins([dev, rootish], traits)).toEqual(['alice', 'ubuntu', 'builders']);
+    expect(allowedLogins([rootish], traits)).toEqual(['root', 'alice']);
     expect(allowedLogins([dev], {})).toEqual(['ubuntu']);
+    expect(allowedLogins([dev], { logins: ['zed', 'amy'] })).toEqual(['zed', 'amy', 'ubuntu']);
   });
 
   test('node access needs a login and matching labels; deny rules win', () => {

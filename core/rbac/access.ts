@@ -21,11 +21,14 @@ function expandAll(values: string[] | undefined, traits: Traits): string[] {
   return (values ?? []).flatMap((v) => expandTemplate(v, traits));
 }
 
-/** The logins a set of roles grants, after templates, minus every login any role denies (deny wins). */
+/**
+ * The logins a set of roles grants, after templates, minus every login any role denies (deny wins), in the order
+ * given (roles in order, each role's logins and trait values as listed): the first is `tp ssh`'s default.
+ */
 export function allowedLogins(roles: Role[], traits: Traits): string[] {
   const denied = new Set(roles.flatMap((r) => expandAll(r.spec.deny.logins, traits)));
   const allowed = new Set(roles.flatMap((r) => expandAll(r.spec.allow.logins, traits)));
-  return [...allowed].filter((l) => !denied.has(l) && !denied.has('*')).sort();
+  return [...allowed].filter((l) => !denied.has(l) && !denied.has('*'));
 }
 
 function valueMatches(pattern: string, value: string): boolean {
