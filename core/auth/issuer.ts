@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
+import { CLOCK_SKEW_MS } from '../crypto/skew.ts';
 import { formatCert, signCert } from '../crypto/sshcert.ts';
 import { issueTlsCert } from '../crypto/x509.ts';
 import { BadParameter } from '../errors.ts';
@@ -34,8 +35,6 @@ export interface UserCertRequest {
   now: number;
 }
 
-const SKEW_MS = 60_000;
-
 function sshKeyBlob(line: string): Buffer {
   const key = parseAuthorizedKey(line);
   if (key.type !== 'ssh-ed25519' && key.type !== 'ecdsa-sha2-nistp256') {
@@ -66,7 +65,7 @@ export async function issueUserCerts(req: UserCertRequest): Promise<UserCerts> {
       certType: 'user',
       keyId: req.username,
       principals: logins,
-      validAfter: BigInt(Math.floor((req.now - SKEW_MS) / 1000)),
+      validAfter: BigInt(Math.floor((req.now - CLOCK_SKEW_MS) / 1000)),
       validBefore: BigInt(Math.floor((req.now + ttlMs) / 1000)),
       extensions,
     },
@@ -136,7 +135,7 @@ export async function issueHostCerts(
             certType: 'host',
             keyId: hostId,
             principals: names,
-            validAfter: BigInt(Math.floor((req.now - SKEW_MS) / 1000)),
+            validAfter: BigInt(Math.floor((req.now - CLOCK_SKEW_MS) / 1000)),
             validBefore: BigInt(Math.floor((req.now + req.ttlMs) / 1000)),
             extensions: { 'tp-role@tp': req.role, 'tp-cluster@tp': req.cluster },
           },

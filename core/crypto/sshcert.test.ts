@@ -153,7 +153,11 @@ describe('OpenSSH certificates', () => {
     rejects(() => verifyCert(cert, { cas: [caBlob], certType: 'user', now: now - 200 }), 'not_yet_valid');
     rejects(() => verifyCert(cert, { cas: [caBlob], certType: 'user', now, principal: 'root' }), 'wrong_principal');
     rejects(() => verifyCert(cert, { cas: [caBlob], certType: 'host', now }), 'wrong_type');
-    expect(verifyCert(cert, { cas: [caBlob], certType: 'user', now: now + 3600 + 30 }).keyId).toBe('alice');
+    // Skew is 10 s either side (CLOCK_SKEW_MS): 5 s past expiry passes, 30 s past is refused.
+    expect(verifyCert(cert, { cas: [caBlob], certType: 'user', now: now + 3600 + 5 }).keyId).toBe('alice');
+    rejects(() => verifyCert(cert, { cas: [caBlob], certType: 'user', now: now + 3600 + 30 }), 'expired');
+    rejects(() => verifyCert(cert, { cas: [caBlob], certType: 'user', now: now - 60 - 30 }), 'not_yet_valid');
+    expect(verifyCert(cert, { cas: [caBlob], certType: 'user', now: now - 60 - 5 }).keyId).toBe('alice');
   });
 
   test('refuses truncated input as malformed', () => {

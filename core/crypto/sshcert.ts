@@ -8,6 +8,7 @@ import {
   readPublicKeyFields,
   sshPublicBlob,
 } from './keys.ts';
+import { CLOCK_SKEW_MS } from './skew.ts';
 import { signSsh, verifySsh } from './sshsig.ts';
 import { SshReader, SshWriter } from './sshwire.ts';
 
@@ -178,7 +179,7 @@ export interface CertCheck {
   now: number;
   /** The login (user certs) or host name (host certs) that must be among the principals; omit to skip. */
   principal?: string;
-  /** Seconds of clock skew tolerated at both ends of the window. Default 60. */
+  /** Seconds of clock skew tolerated at both ends of the window. Default CLOCK_SKEW_MS (10 s). */
   skew?: number;
   /** Critical options the caller enforces itself; any other one makes the cert unusable. */
   knownCriticalOptions?: string[];
@@ -199,7 +200,7 @@ export function verifyCert(cert: SshCertificate, check: CertCheck): SshCertifica
       `expected a ${check.certType} certificate, got a ${cert.certType} certificate`,
     );
   }
-  const skew = BigInt(check.skew ?? 60);
+  const skew = BigInt(check.skew ?? CLOCK_SKEW_MS / 1000);
   const now = BigInt(Math.floor(check.now));
   if (now + skew < cert.validAfter) {
     throw new CertRejected('not_yet_valid', `certificate is not valid until ${isoTime(cert.validAfter)}`);

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { BadParameter } from '../errors.ts';
 import * as der from './der.ts';
+import { CLOCK_SKEW_MS } from './skew.ts';
 
 x509.cryptoProvider.set(globalThis.crypto);
 
@@ -93,7 +94,7 @@ export async function createTlsCA(clusterName: string, now: number, years = 10):
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: nameOf(clusterName, [clusterName]),
-    notBefore: new Date(now - 60_000),
+    notBefore: new Date(now - CLOCK_SKEW_MS),
     notAfter: new Date(now + years * 365 * 86_400_000),
     signingAlgorithm: ECDSA,
     keys,
@@ -159,7 +160,7 @@ export async function issueTlsCert(spec: LeafSpec): Promise<string> {
     der.uint(Buffer.from(serial(), 'hex')),
     algorithm,
     ca.issuer,
-    der.seq(der.time(new Date(spec.now - 60_000)), der.time(new Date(spec.now + spec.ttlMs))),
+    der.seq(der.time(new Date(spec.now - CLOCK_SKEW_MS)), der.time(new Date(spec.now + spec.ttlMs))),
     subject,
     pub.export({ type: 'spki', format: 'der' }),
     der.explicit(3, der.seq(...extensions)),
