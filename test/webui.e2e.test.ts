@@ -26,12 +26,26 @@ async function invite(name: string, roles = 'ops,auditor'): Promise<string> {
   return /\/web\/invite\/([A-Za-z0-9_-]+)/.exec(r.stdout)![1]!;
 }
 
+// The newest TOTP time step alice has spent: a code is good once, so the next one must be of a later step.
+let aliceSpentStep = 0;
+const stepOf = (t: number) => Math.floor(t / 30_000);
+
 async function loginWithTotp(page: Page, user: string, secret: string, offsetMs = 0): Promise<void> {
   await page.goto(`${base}/web/login`);
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByLabel('Authenticator code').fill(totpCode(secret, Date.now() + offsetMs));
+  const at = Date.now() + offsetMs;
+  if (user === 'alice') aliceSpentStep = Math.max(aliceSpentStep, stepOf(at));
+  await page.getByLabel('Authenticator code').fill(totpCode(secret, at));
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
+}
+
+/** A code of alice's app not spent yet (the next step's, accepted a step early), waiting for the clock if needed. */
+async function freshAliceCode(secret: string): Promise<string> {
+  await waitFor('a TOTP step alice has not used', () => stepOf(Date.now() + 30_000) > aliceSpentStep, 35_000);
+  const at = Date.now() + 30_000;
+  aliceSpentStep = stepOf(at);
+  return totpCode(secret, at);
 }
 
 async function auditHas(type: string, match: (e: Record<string, unknown>) => boolean): Promise<boolean> {
@@ -82,7 +96,10 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     // The refusal is the only thing the console shows (Chromium logs every 4xx answer).
     await waitFor('the refusal in the console', () => b.errors.length >= 1, 3000);
     expect(b.takeErrors()).toEqual([expect.stringMatching(/status of 403 .*\/webapi\/signup\]$/)]);
-    await page.getByLabel('Code from the app').fill(totpCode(aliceSecret, Date.now()));
+    // The previous step's code (accepted ±1 step): the code confirming the app is spent, and this step's is left
+    // for the first login below.
+    aliceSpentStep = stepOf(Date.now() - 30_000);
+    await page.getByLabel('Code from the app').fill(totpCode(aliceSecret, Date.now() - 30_000));
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByText('Your account is ready.').waitFor();
     await b.screenshot(page, 'signup-done');
@@ -218,7 +235,7 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await page.close();
   });
 
-  test('account page: change the password, add a security key, replace and remove the authenticator app', async () => {
+  test('account page: each change confirmed with a fresh factor: add a security key, change the password, replace and remove the authenticator app', async () => {
     const page = await b.newPage();
     const cdp = await b.context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
@@ -232,32 +249,44 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
         automaticPresenceSimulation: true,
       },
     });
-    page.on('dialog', (d) => void d.accept(d.type() === 'prompt' ? 'laptop key' : undefined));
     await page.goto(`${base}/web/account`);
     await page.getByRole('heading', { name: 'Account: alice' }).waitFor();
-    await page.getByLabel('Current password').fill(PASSWORD);
-    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
-    await page.getByLabel('Repeat the new password').fill(NEW_PASSWORD);
-    await page.getByRole('button', { name: 'Change password' }).click();
-    await page.getByText('Password changed.').waitFor();
-    alicePassword = NEW_PASSWORD;
-
-    await page.getByRole('button', { name: 'Add a security key' }).click();
+    // The session alone changes nothing: adding a key without the current code is refused by the server.
+    const addKey = page.getByRole('form', { name: 'Add a security key' });
+    await addKey.getByLabel('Key name').fill('laptop key');
+    await addKey.getByLabel('Current authenticator code').fill('000000');
+    await addKey.getByRole('button', { name: 'Add a security key' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/second-factor code is wrong|already used/);
+    await addKey.getByLabel('Key name').fill('laptop key');
+    await addKey.getByLabel('Current authenticator code').fill(await freshAliceCode(aliceSecret));
+    await addKey.getByRole('button', { name: 'Add a security key' }).click();
     await page.getByText('Security key added.').waitFor();
     await page.getByRole('cell', { name: 'laptop key' }).waitFor();
 
+    // With a key enrolled, the code may be left empty: the key confirms the change.
+    const password = page.getByRole('form', { name: 'Change password' });
+    await password.getByLabel('Current password').fill(PASSWORD);
+    await password.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await password.getByLabel('Repeat the new password').fill(NEW_PASSWORD);
+    await password.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Password changed.').waitFor();
+    alicePassword = NEW_PASSWORD;
+
     await page.getByRole('button', { name: 'Replace the authenticator app' }).click();
     const secret = (await page.locator('code.secret').textContent())!.trim();
-    await page.getByLabel('Code', { exact: true }).fill(totpCode(secret, Date.now()));
-    await page.getByRole('button', { name: 'Confirm' }).click();
+    const confirmApp = page.getByRole('form', { name: 'Confirm the authenticator app' });
+    await confirmApp.getByLabel('Code', { exact: true }).fill(totpCode(secret, Date.now()));
+    await confirmApp.getByRole('button', { name: 'Confirm' }).click();
     await page.getByText('Authenticator app added.').waitFor();
     aliceSecret = secret;
+    aliceSpentStep = stepOf(Date.now());
     await b.screenshot(page, 'account');
 
     await page
       .getByRole('row', { name: /laptop key/ })
       .getByRole('button', { name: 'Remove' })
       .click();
+    await page.getByRole('button', { name: 'Remove laptop key' }).click();
     await page.getByText('laptop key removed.').waitFor();
     expect(await page.getByRole('row', { name: /laptop key/ }).count()).toBe(0);
     // The app is the last factor now: the cluster needs one, so it stays.
@@ -265,7 +294,13 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
       .getByRole('row', { name: /Authenticator app/ })
       .getByRole('button', { name: 'Remove' })
       .click();
+    const removeApp = page.getByRole('form', { name: 'Remove authenticator app' });
+    await removeApp.getByLabel('Current authenticator code').fill(totpCode(secret, Date.now()));
+    await removeApp.getByRole('button', { name: 'Remove authenticator app' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('this is your last second factor');
+    expect(await auditHas('mfa.add', (e) => e.user === 'alice' && e.kind === 'webauthn' && e.success === false)).toBe(
+      true,
+    );
     expect(await auditHas('mfa.remove', (e) => e.user === 'alice' && e.kind === 'webauthn')).toBe(true);
     expect(await auditHas('user.password_change', (e) => e.user === 'alice' && e.success === true)).toBe(true);
     // A lost or expired session sends the page back to the login form, saying why.
@@ -273,10 +308,11 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByText('Your session has expired. Log in again.').waitFor();
     await page.close();
-    await waitFor('the refusal in the console', () => b.errors.length >= 2, 3000);
-    // Removing the last factor answered 400 and the cleared session 401; nothing else.
+    await waitFor('the refusals in the console', () => b.errors.length >= 3, 3000);
+    // The code-less key addition answered 403, removing the last factor 400 and the cleared session 401; nothing else.
     expect(b.takeErrors()).toEqual([
-      expect.stringMatching(/status of 400 .*\/webapi\/ui\/account\/devices\/[A-Za-z0-9_-]+\]$/),
+      expect.stringMatching(/status of 403 .*\/webapi\/ui\/account\/webauthn\/finish\]$/),
+      expect.stringMatching(/status of 400 .*\/webapi\/ui\/account\/devices\/remove\]$/),
       expect.stringMatching(/status of 401 .*\/webapi\/ui\/audit/),
     ]);
   });

@@ -57,3 +57,10 @@ export interface Session {
   csrf: string;
   expires: string;
 }
+
+/** A fresh factor sent with a change to the password or the second factors (the server says which it takes). */
+export interface FreshProof {
+  otp?: string;
+  webauthn?: unknown;
+  password?: string;
+}

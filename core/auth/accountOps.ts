@@ -1,4 +1,5 @@
 import { AccessDenied, BadParameter, Unauthenticated } from '../errors.ts';
+import { FreshFactor, type FreshProof } from './freshFactor.ts';
 import type { Identity } from './identity.ts';
 import { lockedError } from './locks.ts';
 import type { AuthService } from './service.ts';
@@ -14,23 +15,38 @@ export interface AccountView {
   sso?: string;
   secondFactor: string;
   devices: { id: string; kind: 'totp' | 'webauthn'; name: string; addedAt?: string }[];
+  /** What a change to the password or the factors asks for: a code, a security key, or the password. */
+  confirmWith: ('otp' | 'webauthn' | 'password')[];
 }
 
 const PENDING_TOTP_TTL_MS = 10 * 60_000;
 
 /**
  * Self-service for a logged-in user (through the web UI, with their own certificate forwarded by the proxy):
- * change the password, add and remove second factors. Every change is audited.
+ * change the password, add and remove second factors. Each change needs a fresh factor (FreshFactor), wrong
+ * proofs count towards the login lockout, and every change is audited.
  */
 export class AccountOps {
-  constructor(private readonly s: AuthService) {}
+  private readonly fresh: FreshFactor;
 
-  /** The calling user's stored record; refuses anything but a user identity, and locked users. */
+  constructor(private readonly s: AuthService) {
+    this.fresh = new FreshFactor({
+      users: s.deps.users,
+      guard: s.deps.guard,
+      lockout: s.lockout,
+      webauthn: s.webauthn,
+      emit: (e) => s.emit(e),
+    });
+  }
+
+  /** The calling user's stored record; refuses anything but a user identity, and locked or locked-out users. */
   private async self(who: Identity): Promise<StoredUser> {
     if (who.kind !== 'user') throw new Unauthenticated('account pages are for logged-in users');
     const lock = await this.s.deps.locks.find({ user: who.name });
     if (lock) throw lockedError(`user "${who.name}"`, lock);
-    return this.s.deps.users.get(who.name);
+    const u = await this.s.deps.users.get(who.name);
+    await this.s.lockout.check(u.name, u, this.s.deps.clock.now());
+    return u;
   }
 
   /** The caller's account with the names of their second factors. */
@@ -39,6 +55,10 @@ export class AccountOps {
     const devices: AccountView['devices'] = [];
     if (u.totp) devices.push({ id: 'totp', kind: 'totp', name: 'authenticator app' });
     for (const d of u.webauthn ?? []) devices.push({ id: d.id, kind: 'webauthn', name: d.name, addedAt: d.addedAt });
+    const confirmWith: AccountView['confirmWith'] = [];
+    if (u.totp) confirmWith.push('otp');
+    if (u.webauthn?.length) confirmWith.push('webauthn');
+    if (!confirmWith.length && u.passwordHash) confirmWith.push('password');
     const out: AccountView = {
       name: u.name,
       roles: u.roles,
@@ -46,27 +66,41 @@ export class AccountOps {
       hasPassword: !!u.passwordHash,
       secondFactor: this.s.deps.secondFactor,
       devices,
+      confirmWith,
     };
     if (u.sso) out.sso = u.sso;
     return out;
   }
 
-  /** Replaces the password after checking the current one (a wrong one counts towards lockout). */
-  async changePassword(who: Identity, oldPassword: string, newPassword: string): Promise<void> {
+  /** A challenge for confirming a change with one of the caller's security keys. */
+  async confirmChallenge(who: Identity, origin: string): Promise<{ webauthn: unknown }> {
+    return this.fresh.challenge(await this.self(who), origin);
+  }
+
+  /**
+   * Replaces the password after checking the current one and a fresh second factor; a wrong one of either counts
+   * towards lockout.
+   */
+  async changePassword(
+    who: Identity,
+    req: { oldPassword: string; newPassword: string; proof?: FreshProof; origin: string },
+  ): Promise<void> {
     const u = await this.self(who);
     if (u.sso) throw new BadParameter(`"${u.name}" signs in through ${u.sso}; it has no password here`);
-    if (!(await verifyPassword(oldPassword, u.passwordHash))) {
-      await this.s.deps.guard.recordFailure(u.name);
-      await this.s.emit({
-        type: 'user.password_change',
-        success: false,
-        user: u.name,
-        error: 'wrong current password',
-      });
-      throw new AccessDenied('the current password is wrong');
-    }
-    checkPasswordPolicy(newPassword);
-    const hash = await hashPassword(newPassword);
+    this.fresh.rateLimit(u);
+    const now = this.s.deps.clock.now();
+    const failed = { type: 'user.password_change' as const };
+    if (!(await verifyPassword(req.oldPassword, u.passwordHash)))
+      return this.fresh.fail(u, 'the current password is wrong', { now, failed });
+    checkPasswordPolicy(req.newPassword);
+    await this.fresh.require(u, req.proof, {
+      origin: req.origin,
+      now,
+      what: 'changing the password',
+      failed,
+      passwordChecked: true,
+    });
+    const hash = await hashPassword(req.newPassword);
     await this.s.deps.users.update(u.name, (x) => ({ ...x, passwordHash: hash }));
     await this.s.emit({ type: 'user.password_change', user: u.name });
   }
@@ -78,12 +112,24 @@ export class AccountOps {
     return { webauthn: await this.s.webauthn.registrationOptions('account', u.name, u.name, u.webauthn ?? [], rp) };
   }
 
-  /** Finishes adding a security key. */
-  async webauthnFinish(who: Identity, response: unknown, name: string, origin: string): Promise<void> {
+  /** Finishes adding a security key, confirmed with a fresh factor. */
+  async webauthnFinish(
+    who: Identity,
+    req: { response: unknown; name: string; origin: string; proof?: FreshProof },
+  ): Promise<void> {
     const u = await this.self(who);
-    const label = name.trim() || `security key ${(u.webauthn?.length ?? 0) + 1}`;
+    this.fresh.rateLimit(u);
+    const label = req.name.trim() || `security key ${(u.webauthn?.length ?? 0) + 1}`;
     if ((u.webauthn ?? []).some((d) => d.name === label)) throw new BadParameter(`a key named "${label}" exists`);
-    const device = await this.s.webauthn.verifyRegistration('account', u.name, response, label, relyingParty(origin));
+    const now = this.s.deps.clock.now();
+    await this.fresh.require(u, req.proof, {
+      origin: req.origin,
+      now,
+      what: 'adding a security key',
+      failed: { type: 'mfa.add', kind: 'webauthn', device: label },
+    });
+    const rp = relyingParty(req.origin);
+    const device = await this.s.webauthn.verifyRegistration('account', u.name, req.response, label, rp);
     await this.s.deps.users.update(u.name, (x) => ({ ...x, webauthn: [...(x.webauthn ?? []), device] }));
     await this.s.emit({ type: 'mfa.add', user: u.name, kind: 'webauthn', device: label });
   }
@@ -100,25 +146,41 @@ export class AccountOps {
     return t;
   }
 
-  /** Confirms the pending authenticator app with a current code; it replaces any earlier one. */
-  async totpFinish(who: Identity, otp: string): Promise<void> {
+  /**
+   * Confirms the pending authenticator app with a current code of it, and the change with a fresh factor (for a
+   * replacement, a code of the app being replaced); the new app replaces any earlier one.
+   */
+  async totpFinish(who: Identity, req: { otp: string; origin: string; proof?: FreshProof }): Promise<void> {
     const u = await this.self(who);
+    this.fresh.rateLimit(u);
     const pending = await this.s.deps.backend.get(`/pending_totp/${u.name}`);
     if (!pending)
       throw new BadParameter('no authenticator app is being added (or it took over 10 minutes); start again');
-    const step = totpStep(pending.value, otp, this.s.deps.clock.now());
+    const now = this.s.deps.clock.now();
+    const step = totpStep(pending.value, req.otp, now);
     if (step === undefined) {
       await this.s.emit({ type: 'mfa.add', success: false, user: u.name, kind: 'totp', error: 'wrong code' });
       throw new AccessDenied('the code does not match: check the app and the clock, then try again');
     }
+    await this.fresh.require(u, req.proof, {
+      origin: req.origin,
+      now,
+      what: u.totp ? 'replacing the authenticator app' : 'adding an authenticator app',
+      failed: { type: 'mfa.add', kind: 'totp', device: 'authenticator app' },
+    });
     await this.s.deps.users.update(u.name, (x) => ({ ...x, totp: { secret: pending.value, lastStep: step } }));
     await this.s.deps.backend.delete(pending.key);
     await this.s.emit({ type: 'mfa.add', user: u.name, kind: 'totp', device: 'authenticator app' });
   }
 
-  /** Removes a second factor (`totp` or a key's ID); the last one stays while the cluster asks for one. */
-  async removeDevice(who: Identity, id: string): Promise<void> {
+  /**
+   * Removes a second factor (`totp` or a key's ID), confirmed with a fresh factor; the last one stays while the
+   * cluster asks for one.
+   */
+  async removeDevice(who: Identity, req: { id: string; origin: string; proof?: FreshProof }): Promise<void> {
     const u = await this.self(who);
+    this.fresh.rateLimit(u);
+    const { id } = req;
     const keys = u.webauthn ?? [];
     const has = id === 'totp' ? !!u.totp : keys.some((d) => d.id === id);
     if (!has) throw new BadParameter(`no second factor "${id}" on this account`);
@@ -126,6 +188,13 @@ export class AccountOps {
     if (remaining === 0 && this.s.deps.secondFactor !== 'off')
       throw new BadParameter('this is your last second factor and the cluster requires one: add another first');
     const name = id === 'totp' ? 'authenticator app' : keys.find((d) => d.id === id)!.name;
+    const kind = id === 'totp' ? 'totp' : 'webauthn';
+    await this.fresh.require(u, req.proof, {
+      origin: req.origin,
+      now: this.s.deps.clock.now(),
+      what: `removing ${name}`,
+      failed: { type: 'mfa.remove', kind, device: name },
+    });
     await this.s.deps.users.update(u.name, (x) => {
       if (id === 'totp') {
         const { totp: _t, ...rest } = x;
@@ -133,6 +202,6 @@ export class AccountOps {
       }
       return { ...x, webauthn: (x.webauthn ?? []).filter((d) => d.id !== id) };
     });
-    await this.s.emit({ type: 'mfa.remove', user: u.name, kind: id === 'totp' ? 'totp' : 'webauthn', device: name });
+    await this.s.emit({ type: 'mfa.remove', user: u.name, kind, device: name });
   }
 }

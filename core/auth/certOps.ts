@@ -1,4 +1,4 @@
-import { AccessDenied, BadParameter, Locked } from '../errors.ts';
+import { AccessDenied, BadParameter } from '../errors.ts';
 import type { Identity } from './identity.ts';
 import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
 import { lockedError } from './locks.ts';
@@ -65,21 +65,17 @@ export class CertOps {
       return this.fail(req, method, err as Error);
     }
     const user = await this.s.deps.users.find(req.username);
-    if (user?.lockedUntil && user.lockedUntil > now) {
-      return this.fail(
-        req,
-        method,
-        new Locked(
-          `account "${req.username}" is locked until ${new Date(user.lockedUntil).toISOString()} after too many failed logins`,
-        ),
-      );
+    try {
+      await this.s.lockout.check(req.username, user, now);
+    } catch (err) {
+      return this.fail(req, method, err as Error);
     }
     if (!user || !(await verifyPassword(req.password, user.passwordHash)))
       return this.refuse(req, method, user, 'invalid username or password', now);
     return user;
   }
 
-  /** Counts a failed attempt against an existing user (locking at the threshold), audits it and throws. */
+  /** Counts a failed attempt against the name (locking it out at the threshold), audits it and throws. */
   private async refuse(
     req: Credentials,
     method: string,
@@ -87,12 +83,7 @@ export class CertOps {
     why: string,
     now: number,
   ): Promise<never> {
-    if (user && (await this.s.deps.guard.recordFailure(user.name))) {
-      const until = now + this.s.deps.guard.policy.lockoutMs;
-      await this.s.deps.users.update(user.name, (u) => ({ ...u, lockedUntil: until }));
-      await this.s.deps.guard.clear(user.name);
-      await this.s.emit({ type: 'user.locked_out', user: user.name, until: new Date(until).toISOString() });
-    }
+    await this.s.lockout.countFailure(req.username, user, now);
     return this.fail(req, method, new AccessDenied(why));
   }
 

@@ -104,8 +104,7 @@ export function identityRoutes(svc: AuthService): Route<Identity>[] {
       'POST',
       /^\/v1\/account\/password$/,
       async ({ who, body }) => {
-        const b = parseBody(S.ChangePasswordBody, body);
-        await svc.account.changePassword(who, b.oldPassword, b.newPassword);
+        await svc.account.changePassword(who, parseBody(S.ChangePasswordBody, body));
         return { changed: true };
       },
     ],
@@ -118,8 +117,7 @@ export function identityRoutes(svc: AuthService): Route<Identity>[] {
       'POST',
       /^\/v1\/account\/webauthn\/finish$/,
       async ({ who, body }) => {
-        const b = parseBody(S.WebauthnFinishBody, body);
-        await svc.account.webauthnFinish(who, b.response, b.name, b.origin);
+        await svc.account.webauthnFinish(who, parseBody(S.WebauthnFinishBody, body));
         return { added: true };
       },
     ],
@@ -128,14 +126,23 @@ export function identityRoutes(svc: AuthService): Route<Identity>[] {
       'POST',
       /^\/v1\/account\/totp\/finish$/,
       async ({ who, body }) => {
-        await svc.account.totpFinish(who, parseBody(S.TotpFinishBody, body).otp);
+        await svc.account.totpFinish(who, parseBody(S.TotpFinishBody, body));
         return { added: true };
       },
     ],
     [
-      'DELETE',
-      /^\/v1\/account\/devices\/([A-Za-z0-9_-]{1,1024})$/,
-      async ({ who, params }) => svc.account.removeDevice(who, params[0]!).then(() => ({ removed: params[0] })),
+      'POST',
+      /^\/v1\/account\/devices\/remove$/,
+      async ({ who, body }) => {
+        const b = parseBody(S.RemoveDeviceBody, body);
+        await svc.account.removeDevice(who, b);
+        return { removed: b.id };
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/account\/confirm\/webauthn$/,
+      async ({ who, body }) => svc.account.confirmChallenge(who, parseBody(S.WebauthnBeginBody, body).origin),
     ],
   ];
 }

@@ -12,6 +12,9 @@ export interface LockoutPolicy {
   perMinute: number;
 }
 
+// Any text may be tried as a user name: encoded, "alice/x" never counts against "alice".
+const attemptsPrefix = (user: string) => `/login_attempts/${encodeURIComponent(user)}/`;
+
 export const DEFAULT_LOCKOUT: LockoutPolicy = {
   maxFailures: 5,
   windowMs: 30 * 60_000,
@@ -49,17 +52,17 @@ export class LoginGuard {
   async recordFailure(user: string): Promise<boolean> {
     const now = this.clock.now();
     await this.b.put({
-      key: `/login_attempts/${user}/${now}-${randomBytes(4).toString('hex')}`,
+      key: `${attemptsPrefix(user)}${now}-${randomBytes(4).toString('hex')}`,
       value: '1',
       expires: now + this.policy.windowMs,
     });
-    const failures = await this.b.range(`/login_attempts/${user}/`);
+    const failures = await this.b.range(attemptsPrefix(user));
     return failures.length >= this.policy.maxFailures;
   }
 
   /** Forgets a user's failures (after a success or a lockout). */
   async clear(user: string): Promise<void> {
-    for (const item of await this.b.range(`/login_attempts/${user}/`)) {
+    for (const item of await this.b.range(attemptsPrefix(user))) {
       await this.b.delete(item.key).catch((err: unknown) => {
         if (!(err instanceof NotFound)) throw err; // already expired or cleared by another auth server
       });

@@ -65,9 +65,17 @@ export const LoginChallengeBody = v.strictObject({
   remoteAddr: v.optional(v.pipe(v.string(), v.maxLength(128))),
 });
 
+/** A fresh factor confirming an account change: a current code, a security-key assertion, or the password. */
+const FreshProof = v.strictObject({
+  otp: v.optional(Otp),
+  webauthn: v.optional(WebauthnResponse),
+  password: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+});
 export const ChangePasswordBody = v.strictObject({
   oldPassword: v.pipe(v.string(), v.maxLength(1024)),
   newPassword: v.pipe(v.string(), v.maxLength(1024)),
+  proof: v.optional(FreshProof),
+  origin: Origin,
 });
 
 export const WebauthnBeginBody = v.strictObject({ origin: Origin });
@@ -75,8 +83,14 @@ export const WebauthnFinishBody = v.strictObject({
   response: WebauthnResponse,
   name: v.optional(v.pipe(v.string(), v.maxLength(64)), ''),
   origin: Origin,
+  proof: v.optional(FreshProof),
 });
-export const TotpFinishBody = v.strictObject({ otp: Otp });
+export const TotpFinishBody = v.strictObject({ otp: Otp, origin: Origin, proof: v.optional(FreshProof) });
+export const RemoveDeviceBody = v.strictObject({
+  id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,1024}$/, 'not a device ID')),
+  origin: Origin,
+  proof: v.optional(FreshProof),
+});
 
 const Url = v.pipe(v.string(), v.maxLength(2048), v.url('not a URL'));
 const Roles = v.pipe(v.array(Name), v.minLength(1));

@@ -10,6 +10,7 @@ import { AccountOps } from './accountOps.ts';
 import { CA_TYPES, type CaType, caKey, type LoadedCa, loadCa, type PublicCa, publicCa, type StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
 import type { Identity } from './identity.ts';
+import { Lockout } from './lockout.ts';
 import { type LockStore, lockedError } from './locks.ts';
 import type { LoginGuard } from './login.ts';
 import type { NodeStore } from './nodes.ts';
@@ -87,10 +88,13 @@ export class AuthService {
   readonly webSessions: WebSessionOps;
   /** Which node ran each session (who may write its recording and events). */
   readonly sessions: SessionOwners;
+  readonly lockout: Lockout;
   private readonly caListeners: (() => void)[] = [];
 
   constructor(readonly deps: AuthDeps) {
     this.loaded = { user: loadCa(deps.cas.user), host: loadCa(deps.cas.host), tls: loadCa(deps.cas.tls) };
+    this.webauthn = new WebauthnCeremonies(deps.backend, () => deps.clock.now(), deps.cluster);
+    this.lockout = new Lockout({ ...deps, emit: (e) => this.emit(e) });
     this.users = new UserOps(this);
     this.certs = new CertOps(this);
     this.resources = new ResourceOps(this);
@@ -100,7 +104,6 @@ export class AuthService {
     this.sso = new SsoOps(this);
     this.webSessions = new WebSessionOps(this);
     this.sessions = new SessionOwners(deps.backend, deps.clock);
-    this.webauthn = new WebauthnCeremonies(deps.backend, () => deps.clock.now(), deps.cluster);
   }
 
   /** Rereads the CAs from storage; listeners (the API server's TLS context) run when any key changed. */

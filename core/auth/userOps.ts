@@ -1,5 +1,6 @@
-import { AccessDenied, BadParameter, NotFound } from '../errors.ts';
-import type { Traits } from '../rbac/index.ts';
+import { CLOCK_SKEW_MS } from '../crypto/skew.ts';
+import { AccessDenied, AlreadyExists, BadParameter, NotFound } from '../errors.ts';
+import { DEFAULT_MAX_SESSION_TTL, maxSessionTtl, type Traits } from '../rbac/index.ts';
 import type { Identity } from './identity.ts';
 import { enrolsTotp, enrolsWebauthn, type SecondFactor } from './secondFactor.ts';
 import type { AuthService } from './service.ts';
@@ -14,6 +15,9 @@ import {
   totpUri,
 } from './users.ts';
 import { relyingParty, type WebauthnDevice } from './webauthn.ts';
+
+/** Who created the lock that stops a deleted user's certificates (`tp locks ls` shows it). */
+export const DELETED_LOCK_OWNER = 'auth:user-deleted';
 
 /** User management and sign-up, each call authorized and audited through the service. */
 export class UserOps {
@@ -37,6 +41,14 @@ export class UserOps {
     const unknown = req.roles.filter((r) => !known.some((k) => k.metadata.name === r));
     if (unknown.length) throw new NotFound(`unknown role(s): ${unknown.join(', ')} (see \`tp roles ls\`)`);
     const now = this.s.deps.clock.now();
+    const deleted = (await this.s.deps.locks.list()).find(
+      (l) => l.target.user === req.name && l.createdBy === DELETED_LOCK_OWNER,
+    );
+    if (deleted)
+      throw new AlreadyExists(
+        `a user "${req.name}" was deleted and its certificates are locked until ${new Date(deleted.expires ?? now).toISOString()}: ` +
+          `choose another name, or remove lock ${deleted.id} (\`tp locks rm ${deleted.id}\`) to reuse it now`,
+      );
     const user: StoredUser = {
       name: req.name,
       roles: req.roles,
@@ -66,18 +78,32 @@ export class UserOps {
     return `${this.s.deps.publicUrl}/web/invite/${token}`;
   }
 
+  /**
+   * Deletes a user and locks the name until every certificate it was issued has expired, so they stop working at
+   * once on every node, proxy and web session.
+   */
   async deleteUser(who: Identity, name: string): Promise<void> {
     await this.s.authorize(who, 'user', 'delete');
+    const user = await this.s.deps.users.get(name);
     await this.s.deps.users.remove(name);
     await this.s.deps.guard.clear(name);
-    await this.s.emit({ type: 'user.delete', user: who.name, target: name });
+    const now = this.s.deps.clock.now();
+    const ttl = Math.max(maxSessionTtl(await this.s.rolesOf(user.roles)), DEFAULT_MAX_SESSION_TTL) + CLOCK_SKEW_MS;
+    const lock = await this.s.deps.locks.create(
+      { user: name },
+      `user deleted by ${who.name}; certificates issued to it are refused until ${new Date(now + ttl).toISOString()}`,
+      DELETED_LOCK_OWNER,
+      now,
+      ttl,
+    );
+    await this.s.emit({ type: 'user.delete', user: who.name, target: name, lock_id: lock.id });
   }
 
   /** Clears a user's password, second factor and lockout, and returns a fresh sign-up link. */
   async resetUser(who: Identity, name: string): Promise<{ signupUrl: string }> {
     await this.s.authorize(who, 'user', 'update');
     await this.s.deps.users.update(name, ({ passwordHash: _p, totp: _t, lockedUntil: _l, ...rest }) => rest);
-    await this.s.deps.guard.clear(name);
+    await this.s.lockout.clear(name);
     await this.s.emit({ type: 'user.update', user: who.name, target: name, change: 'reset' });
     return { signupUrl: await this.signupUrl(name) };
   }

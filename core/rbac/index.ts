@@ -3,6 +3,7 @@ export {
   allowedLogins,
   checkNodeAccess,
   checkRule,
+  DEFAULT_MAX_SESSION_TTL,
   expandTemplate,
   labelsMatch,
   maxSessionTtl,

@@ -2,6 +2,14 @@ import { startRegistration } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { Qr } from '../qr.tsx';
+import { ConfirmFactor, type ConfirmWith, gatherProof } from './confirmFactor.tsx';
+
+interface Device {
+  id: string;
+  kind: 'totp' | 'webauthn';
+  name: string;
+  addedAt?: string;
+}
 
 interface AccountView {
   name: string;
@@ -10,15 +18,20 @@ interface AccountView {
   hasPassword: boolean;
   sso?: string;
   secondFactor: string;
-  devices: { id: string; kind: 'totp' | 'webauthn'; name: string; addedAt?: string }[];
+  devices: Device[];
+  confirmWith: ConfirmWith;
 }
 
-/** The user's own account: roles and logins, password change, and second factors to add or remove. */
+/**
+ * The user's own account: roles and logins, password change, and second factors to add or remove. Every change
+ * is confirmed with a fresh factor (a current code, the security key, or the password without one).
+ */
 export function Account() {
   const [acct, setAcct] = useState<AccountView | undefined>();
   const [error, setError] = useState('');
   const [note, setNote] = useState('');
   const [pendingTotp, setPendingTotp] = useState<{ secret: string; uri: string } | undefined>();
+  const [removing, setRemoving] = useState<Device | undefined>();
   const reload = () => api<AccountView>('GET', '/webapi/ui/account').then(setAcct, (e) => setError(e.message));
   useEffect(() => {
     void reload();
@@ -35,35 +48,68 @@ export function Account() {
       setError(err instanceof Error ? err.message : String(err));
     }
   };
-
-  const changePassword = (e: Event) => {
+  /** Runs a form's change with the proof its confirmation fields give. */
+  const submit = (e: Event, fn: (form: HTMLFormElement, d: FormData) => Promise<unknown>, done: string) => {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
-    const d = new FormData(form);
-    if (d.get('newPassword') !== d.get('confirm')) return setError('The two new passwords differ.');
-    void act(async () => {
-      await api('POST', '/webapi/ui/account/password', {
-        oldPassword: String(d.get('oldPassword')),
-        newPassword: String(d.get('newPassword')),
-      });
-      form.reset();
-    }, 'Password changed.');
+    void act(() => fn(form, new FormData(form)), done);
   };
-  const addKey = () =>
-    act(async () => {
-      const name = prompt('Name for the new security key', 'security key') ?? '';
-      const { webauthn } = await api<{ webauthn: never }>('POST', '/webapi/ui/account/webauthn/begin', {});
-      const response = await startRegistration({ optionsJSON: webauthn });
-      await api('POST', '/webapi/ui/account/webauthn/finish', { response, name });
-    }, 'Security key added.');
-  const confirmTotp = (e: Event) => {
-    e.preventDefault();
-    const otp = String(new FormData(e.target as HTMLFormElement).get('otp') ?? '').trim();
-    void act(async () => {
-      await api('POST', '/webapi/ui/account/totp/finish', { otp });
-      setPendingTotp(undefined);
-    }, 'Authenticator app added.');
+  const proof = (form: HTMLFormElement) => gatherProof(form, acct?.confirmWith ?? []);
+
+  const changePassword = (e: Event) => {
+    const d = new FormData(e.target as HTMLFormElement);
+    if (d.get('newPassword') !== d.get('confirm')) {
+      e.preventDefault();
+      return setError('The two new passwords differ.');
+    }
+    submit(
+      e,
+      async (form) => {
+        await api('POST', '/webapi/ui/account/password', {
+          oldPassword: String(d.get('oldPassword')),
+          newPassword: String(d.get('newPassword')),
+          proof: await proof(form),
+        });
+        form.reset();
+      },
+      'Password changed.',
+    );
   };
+  const addKey = (e: Event) =>
+    submit(
+      e,
+      async (form, d) => {
+        const confirmation = await proof(form);
+        const { webauthn } = await api<{ webauthn: never }>('POST', '/webapi/ui/account/webauthn/begin', {});
+        const response = await startRegistration({ optionsJSON: webauthn });
+        await api('POST', '/webapi/ui/account/webauthn/finish', {
+          response,
+          name: String(d.get('keyName') ?? ''),
+          proof: confirmation,
+        });
+        form.reset();
+      },
+      'Security key added.',
+    );
+  const confirmTotp = (e: Event) =>
+    submit(
+      e,
+      async (form, d) => {
+        const otp = String(d.get('otp') ?? '').trim();
+        await api('POST', '/webapi/ui/account/totp/finish', { otp, proof: await proof(form) });
+        setPendingTotp(undefined);
+      },
+      'Authenticator app added.',
+    );
+  const removeDevice = (e: Event, dev: Device) =>
+    submit(
+      e,
+      async (form) => {
+        await api('POST', '/webapi/ui/account/devices/remove', { id: dev.id, proof: await proof(form) });
+        setRemoving(undefined);
+      },
+      `${dev.name} removed.`,
+    );
 
   if (!acct)
     return error ? (
@@ -73,6 +119,7 @@ export function Account() {
     ) : (
       <p class="loading">Loading…</p>
     );
+  const hasTotp = acct.devices.some((d) => d.kind === 'totp');
   return (
     <section aria-labelledby="acct-title" class="stack">
       <h1 id="acct-title">Account: {acct.name}</h1>
@@ -100,14 +147,7 @@ export function Account() {
                 <td>{d.name}</td>
                 <td class="muted">{d.addedAt ? new Date(d.addedAt).toLocaleDateString() : ''}</td>
                 <td>
-                  <button
-                    type="button"
-                    class="danger"
-                    onClick={() =>
-                      confirm(`Remove ${d.name}?`) &&
-                      act(() => api('DELETE', `/webapi/ui/account/devices/${d.id}`), `${d.name} removed.`)
-                    }
-                  >
+                  <button type="button" class="danger" onClick={() => setRemoving(d)}>
                     Remove
                   </button>
                 </td>
@@ -120,31 +160,54 @@ export function Account() {
             )}
           </tbody>
         </table>
+        {removing && (
+          <form aria-label={`Remove ${removing.name}`} onSubmit={(e) => removeDevice(e, removing)}>
+            <p>Remove {removing.name}? You will no longer be able to sign in with it.</p>
+            <ConfirmFactor id="remove" confirmWith={acct.confirmWith} />
+            <div class="row">
+              <button type="submit" class="danger">
+                Remove {removing.name}
+              </button>
+              <button type="button" class="secondary" onClick={() => setRemoving(undefined)}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        )}
+        <form aria-label="Add a security key" onSubmit={addKey}>
+          <h3>Add a security key</h3>
+          <label for="key-name">Key name</label>
+          <input id="key-name" name="keyName" maxLength={64} placeholder="security key" />
+          <ConfirmFactor id="add-key" confirmWith={acct.confirmWith} />
+          <p>
+            <button type="submit" class="secondary">
+              Add a security key
+            </button>
+          </p>
+        </form>
         <div class="row" style="margin-top:.8rem">
-          <button type="button" class="secondary" onClick={addKey}>
-            Add a security key
-          </button>
           <button
             type="button"
             class="secondary"
             onClick={() => act(async () => setPendingTotp(await api('POST', '/webapi/ui/account/totp/begin', {})), '')}
           >
-            {acct.devices.some((d) => d.kind === 'totp') ? 'Replace the authenticator app' : 'Add an authenticator app'}
+            {hasTotp ? 'Replace the authenticator app' : 'Add an authenticator app'}
           </button>
         </div>
         {pendingTotp && (
-          <form onSubmit={confirmTotp}>
+          <form aria-label="Confirm the authenticator app" onSubmit={confirmTotp}>
             <p class="muted">Scan the code, then type the 6 digits the app shows.</p>
             <Qr text={pendingTotp.uri} />
             <code class="secret">{pendingTotp.secret}</code>
             <label for="new-otp">Code</label>
             <input id="new-otp" name="otp" inputMode="numeric" autocomplete="one-time-code" maxLength={6} required />
+            <ConfirmFactor id="totp" confirmWith={acct.confirmWith} />
             <button type="submit">Confirm</button>
           </form>
         )}
       </div>
       {acct.hasPassword && (
-        <form class="card" onSubmit={changePassword}>
+        <form class="card" aria-label="Change password" onSubmit={changePassword}>
           <h2>Change password</h2>
           <input type="hidden" name="username" autocomplete="username" value={acct.name} />
           <label for="oldPassword">Current password</label>
@@ -153,6 +216,7 @@ export function Account() {
           <input id="newPassword" name="newPassword" type="password" autocomplete="new-password" minLength={12} required />
           <label for="confirm">Repeat the new password</label>
           <input id="confirm" name="confirm" type="password" autocomplete="new-password" minLength={12} required />
+          <ConfirmFactor id="password" confirmWith={acct.confirmWith} skipPassword />
           <p>
             <button type="submit">Change password</button>
           </p>
