@@ -187,7 +187,9 @@ const test = defineCommand({
       trust: { insecure: args.insecure },
       onUrl: (url) => {
         openBrowser(url, args.browser);
-        process.stderr.write(`Sign in once at this URL to test "${args.name}":\n  ${url}\n`);
+        process.stderr.write(
+          `Sign in once at this URL to test "${args.name}":\n  ${url}\nthen confirm on the page that names the cluster\n`,
+        );
       },
     });
     print(formatOf(args.format), { provider: check.detail, ...outcome }, () =>
