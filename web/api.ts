@@ -56,6 +56,8 @@ export interface Session {
   logins: string[];
   csrf: string;
   expires: string;
+  /** Which pages the user's roles open (absent from an older proxy: show them all). */
+  pages?: { recordings: boolean; audit: boolean };
 }
 
 /** A fresh factor sent with a change to the password or the second factors (the server says which it takes). */

@@ -12,10 +12,10 @@ import { Terminal } from './pages/Terminal.tsx';
 import { interceptLinks, navigate, useLocation } from './router.ts';
 
 const NAV = [
-  ['/web/nodes', 'Servers'],
-  ['/web/recordings', 'Recordings'],
-  ['/web/audit', 'Audit log'],
-  ['/web/account', 'Account'],
+  ['/web/nodes', 'Servers', () => true],
+  ['/web/recordings', 'Recordings', (s: Session) => s.pages?.recordings !== false],
+  ['/web/audit', 'Audit log', (s: Session) => s.pages?.audit !== false],
+  ['/web/account', 'Account', () => true],
 ] as const;
 
 function Shell({ session, path, onLogout }: { session: Session; path: string; onLogout: () => void }) {
@@ -23,7 +23,7 @@ function Shell({ session, path, onLogout }: { session: Session; path: string; on
     <header class="top">
       <span class="brand">tp</span>
       <nav aria-label="Main">
-        {NAV.map(([href, label]) => (
+        {NAV.filter(([, , shown]) => shown(session)).map(([href, label]) => (
           <a key={href} href={href} aria-current={path.startsWith(href) ? 'page' : undefined}>
             {label}
           </a>

@@ -71,8 +71,10 @@ export class PostgresAuditStore implements AuditStore {
     return r ? (JSON.parse(r.json) as RecordingMeta) : undefined;
   }
 
-  async listRecordings(limit: number): Promise<RecordingMeta[]> {
-    const rows = await this.sql`SELECT json FROM tp_recordings ORDER BY started DESC LIMIT ${limit}`;
+  async listRecordings(limit: number, user?: string): Promise<RecordingMeta[]> {
+    const rows = await this.sql`SELECT json FROM tp_recordings
+      WHERE (${user ?? null}::text IS NULL OR (json::jsonb)->>'user' = ${user ?? null})
+      ORDER BY started DESC LIMIT ${limit}`;
     return (rows as { json: string }[]).map((r) => JSON.parse(r.json) as RecordingMeta);
   }
 
@@ -80,9 +82,10 @@ export class PostgresAuditStore implements AuditStore {
     await this.sql`UPDATE tp_recordings SET body = ${text} WHERE sid = ${sessionId}`;
   }
 
-  async searchRecordings(text: string, limit: number): Promise<RecordingMeta[]> {
+  async searchRecordings(text: string, limit: number, user?: string): Promise<RecordingMeta[]> {
     const rows = await this
       .sql`SELECT json FROM tp_recordings WHERE position(lower(${text}) in lower(coalesce(body, ''))) > 0
+        AND (${user ?? null}::text IS NULL OR (json::jsonb)->>'user' = ${user ?? null})
       ORDER BY started DESC LIMIT ${limit}`;
     return (rows as { json: string }[]).map((r) => JSON.parse(r.json) as RecordingMeta);
   }

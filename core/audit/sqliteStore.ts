@@ -101,10 +101,14 @@ export class SqliteAuditStore implements AuditStore {
     return r ? (JSON.parse(r.json) as RecordingMeta) : undefined;
   }
 
-  async listRecordings(limit: number): Promise<RecordingMeta[]> {
-    return (
-      this.db.query('SELECT json FROM recordings ORDER BY started DESC LIMIT ?').all(limit) as { json: string }[]
-    ).map((r) => JSON.parse(r.json) as RecordingMeta);
+  async listRecordings(limit: number, user?: string): Promise<RecordingMeta[]> {
+    const rows = this.db
+      .query(
+        `SELECT json FROM recordings WHERE (?1 IS NULL OR json_extract(json, '$.user') = ?1)
+         ORDER BY started DESC LIMIT ?2`,
+      )
+      .all(user ?? null, limit) as { json: string }[];
+    return rows.map((r) => JSON.parse(r.json) as RecordingMeta);
   }
 
   async putRecordingText(sessionId: string, text: string): Promise<void> {
@@ -114,15 +118,16 @@ export class SqliteAuditStore implements AuditStore {
     })();
   }
 
-  async searchRecordings(text: string, limit: number): Promise<RecordingMeta[]> {
+  async searchRecordings(text: string, limit: number, user?: string): Promise<RecordingMeta[]> {
     // The trigram index serves LIKE '%text%' (case-insensitive for ASCII) for queries of 3+ characters.
     const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const rows = this.db
       .query(
         `SELECT r.json FROM recording_text t JOIN recordings r ON r.sid = t.sid
-         WHERE t.body LIKE ? ESCAPE '\\' ORDER BY r.started DESC LIMIT ?`,
+         WHERE t.body LIKE ?1 ESCAPE '\\' AND (?3 IS NULL OR json_extract(r.json, '$.user') = ?3)
+         ORDER BY r.started DESC LIMIT ?2`,
       )
-      .all(pattern, limit) as { json: string }[];
+      .all(pattern, limit, user ?? null) as { json: string }[];
     return rows.map((r) => JSON.parse(r.json) as RecordingMeta);
   }
 

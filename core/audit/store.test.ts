@@ -80,11 +80,22 @@ function conformance(engine: string, open: () => Promise<AuditStore>) {
         error: 'x',
       });
       await s.putRecording(meta('22222222-2222-2222-2222-222222222222', '2026-01-02T00:00:00.000Z'));
+      await s.putRecording({
+        ...meta('33333333-3333-3333-3333-333333333333', '2026-01-03T00:00:00.000Z'),
+        user: 'bob',
+      });
+      await s.putRecordingText('33333333-3333-3333-3333-333333333333', 'bob at Version 42 too');
       await s.putRecordingText('11111111-1111-1111-1111-111111111111', 'deploying Version 42 now');
       await s.putRecordingText('22222222-2222-2222-2222-222222222222', 'nothing here');
       expect((await s.getRecording('11111111-1111-1111-1111-111111111111'))?.status).toBe('failed');
-      expect((await s.listRecordings(10)).map((r) => r.sessionId.slice(0, 1))).toEqual(['2', '1']);
-      expect((await s.searchRecordings('version 42', 10)).map((r) => r.sessionId.slice(0, 1))).toEqual(['1']);
+      const sids = (list: RecordingMeta[]) => list.map((r) => r.sessionId.slice(0, 1));
+      expect(sids(await s.listRecordings(10))).toEqual(['3', '2', '1']);
+      expect(sids(await s.listRecordings(10, 'alice'))).toEqual(['2', '1']);
+      expect(sids(await s.listRecordings(1, 'alice'))).toEqual(['2']);
+      expect(sids(await s.listRecordings(10, 'carol'))).toEqual([]);
+      expect(sids(await s.searchRecordings('version 42', 10))).toEqual(['3', '1']);
+      expect(sids(await s.searchRecordings('version 42', 10, 'alice'))).toEqual(['1']);
+      expect(sids(await s.searchRecordings('version 42', 10, 'bob'))).toEqual(['3']);
       expect(await s.searchRecordings('absent text', 10)).toEqual([]);
     });
   });

@@ -50,10 +50,11 @@ export interface AuditStore extends AsyncDisposable {
   exportAfter(cursor: number, limit: number): Promise<CursoredEvent[]>;
   putRecording(meta: RecordingMeta): Promise<void>;
   getRecording(sessionId: string): Promise<RecordingMeta | undefined>;
-  listRecordings(limit: number): Promise<RecordingMeta[]>;
+  /** Recordings newest first; with `user`, only the sessions of that user. */
+  listRecordings(limit: number, user?: string): Promise<RecordingMeta[]>;
   /** Replaces the plain text of a session's output (for `tp recordings search`). */
   putRecordingText(sessionId: string, text: string): Promise<void>;
-  /** Sessions whose output contains `text` (case-insensitive), newest first. */
-  searchRecordings(text: string, limit: number): Promise<RecordingMeta[]>;
+  /** Sessions whose output contains `text` (case-insensitive), newest first; with `user`, only that user's. */
+  searchRecordings(text: string, limit: number, user?: string): Promise<RecordingMeta[]>;
   close(): Promise<void>;
 }

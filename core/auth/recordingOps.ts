@@ -4,6 +4,7 @@ import { parsePart, plainText, type RecordedEvent } from '../audit/recording.ts'
 import type { RecordingMeta, RecordingStatus } from '../audit/store.ts';
 import { AccessDenied, BadParameter, describe, NotFound, Unavailable } from '../errors.ts';
 import { log } from '../log.ts';
+import { recordingScope } from '../rbac/index.ts';
 import type { Identity } from './identity.ts';
 import type { AuthService } from './service.ts';
 import { notOwner } from './sessionOwners.ts';
@@ -107,24 +108,50 @@ export class RecordingOps {
     return out;
   }
 
-  async list(who: Identity, limit = 1000): Promise<RecordingMeta[]> {
-    await this.s.authorize(who, 'recording', 'list');
-    return this.s.deps.audit.store.listRecordings(limit);
+  /**
+   * Whose recordings `who` may list or play: undefined for every session (admins, system identities the grants allow,
+   * users whose roles allow `verb` on recording), or a user name for a user who sees only their own sessions.
+   */
+  private async scope(who: Identity, verb: 'list' | 'read'): Promise<string | undefined> {
+    if (who.kind === 'user' && recordingScope(await this.s.rolesOf(who.roles), verb) === 'own') {
+      await this.s.refuseLocked(who);
+      return who.name;
+    }
+    await this.s.authorize(who, 'recording', verb);
+    return undefined;
   }
 
-  /** A recording's metadata and events, for `tp play`. */
+  /** Recordings newest first: every one, or only the caller's own sessions (see `scope`). */
+  async list(who: Identity, limit = 1000): Promise<RecordingMeta[]> {
+    const user = await this.scope(who, 'list');
+    return this.s.deps.audit.store.listRecordings(limit, user);
+  }
+
+  /** A recording's metadata and events, for `tp play`; a user who sees only their own is refused anyone else's. */
   async get(who: Identity, sessionId: string): Promise<{ meta: RecordingMeta; events: RecordedEvent[] }> {
-    await this.s.authorize(who, 'recording', 'read');
+    const user = await this.scope(who, 'read');
     this.check(sessionId);
     const meta = await this.s.deps.audit.store.getRecording(sessionId);
     if (!meta) throw new NotFound(`no recording of session ${sessionId} (see \`tp recordings ls\`)`);
+    if (user !== undefined && meta.user !== user) {
+      const error = `session ${sessionId} is not one of yours: your roles let you play only your own sessions`;
+      await this.s.emit({
+        type: 'auth.attempt',
+        success: false,
+        user: who.name,
+        session_id: sessionId,
+        action: 'recording.read',
+        error,
+      });
+      throw new AccessDenied(error);
+    }
     return { meta, events: await this.events(meta) };
   }
 
-  /** Sessions whose output contains `text`. */
+  /** Sessions whose output contains `text`, among those the caller may list. */
   async search(who: Identity, text: string, limit = 100): Promise<RecordingMeta[]> {
-    await this.s.authorize(who, 'recording', 'list');
+    const user = await this.scope(who, 'list');
     if (text.length < 3) throw new BadParameter('search for at least 3 characters');
-    return this.s.deps.audit.store.searchRecordings(text, limit);
+    return this.s.deps.audit.store.searchRecordings(text, limit, user);
   }
 }

@@ -165,8 +165,7 @@ export class AuthService {
     const action = resource === 'login' || resource === 'signup' ? resource : `${resource}.${verb}`;
     if (who.kind === 'anonymous') throw new Unauthenticated(`a client certificate is required for ${action}`);
     if (who.kind === 'user') {
-      const lock = await this.deps.locks.find({ user: who.name });
-      if (lock) throw lockedError(`user "${who.name}"`, lock);
+      await this.refuseLocked(who);
       try {
         if (resource === 'login' || resource === 'signup' || verb === 'emit')
           throw new AccessDenied(`${action} is for proxies`);
@@ -193,6 +192,12 @@ export class AuthService {
       });
       throw new AccessDenied(`${who.kind} identities may not ${action}`);
     }
+  }
+
+  /** Throws Locked when a lock covers this user. */
+  async refuseLocked(who: Identity): Promise<void> {
+    const lock = await this.deps.locks.find({ user: who.name });
+    if (lock) throw lockedError(`user "${who.name}"`, lock);
   }
 
   /** Public CA keys of one type; anyone may read them. */

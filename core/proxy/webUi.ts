@@ -4,7 +4,7 @@ import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import { lockedError } from '../auth/locks.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { BadParameter } from '../errors.ts';
-import { nodeVisible } from '../rbac/index.ts';
+import { nodeVisible, recordingScope, ruleAllows } from '../rbac/index.ts';
 import { parseBody, RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
@@ -47,14 +47,19 @@ export function sameSiteOrigin(req: IncomingMessage): string {
 const json = (body: unknown, headers: Record<string, string> = {}) =>
   new RawResponse(JSON.stringify(body), 'application/json', headers);
 
-/** What the page learns about its session (no certificate or key ever reaches the browser). */
-function sessionView(s: WebSession) {
+/**
+ * What the page learns about its session (no certificate or key ever reaches the browser), and which pages its
+ * roles open: Recordings for everyone a role does not deny (each user sees their own), the audit log by rule.
+ */
+async function sessionView(view: ClusterView, s: WebSession) {
+  const roles = await view.rolesNamed(s.who.roles);
   return {
     user: s.user,
     roles: s.who.roles,
     logins: s.logins,
     csrf: s.csrf,
     expires: new Date(s.expires).toISOString(),
+    pages: { recordings: recordingScope(roles, 'list') !== 'denied', audit: ruleAllows(roles, 'audit', 'list') },
   };
 }
 
@@ -119,7 +124,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
           ttlMs: o.sessionTtlMs,
         });
         const { token, session: s } = await sessions.create(r, keys.sshKey);
-        return json(sessionView(s), { 'set-cookie': sessionCookie(token, s.expires - Date.now()) });
+        return json(await sessionView(view, s), { 'set-cookie': sessionCookie(token, s.expires - Date.now()) });
       },
     ],
     [
@@ -138,7 +143,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       async ({ req }) => {
         // Asking "who am I" without a session is a normal answer, not an error (no console noise on the login page).
         const s = await sessions.find(sessionToken(req));
-        return s ? { loggedIn: true, ...sessionView(s) } : { loggedIn: false };
+        return s ? { loggedIn: true, ...(await sessionView(view, s)) } : { loggedIn: false };
       },
     ],
     [

@@ -1,7 +1,15 @@
 import { describe, expect, test } from 'bun:test';
 import * as v from 'valibot';
 import { AccessDenied } from '../errors.ts';
-import { allowedLogins, checkNodeAccess, checkRule, maxSessionTtl, nodeVisible, sshPermissions } from './access.ts';
+import {
+  allowedLogins,
+  checkNodeAccess,
+  checkRule,
+  maxSessionTtl,
+  nodeVisible,
+  recordingScope,
+  sshPermissions,
+} from './access.ts';
 import { type Role, RoleSchema } from './schema.ts';
 
 const role = (doc: unknown): Role => v.parse(RoleSchema, doc);
@@ -70,6 +78,22 @@ describe('roles', () => {
     expect(() => checkRule([auditor], 'audit', 'delete')).toThrow('"delete" on audit is not allowed');
     expect(() => checkRule([auditor, rootish], 'user', 'list')).toThrow('"list" on user is denied by role "auditor"');
     checkRule([rootish], 'token', 'create');
+  });
+
+  test('recordings: everyone sees their own sessions, a recording rule shows all, a deny shows none', () => {
+    expect(recordingScope([dev], 'list')).toBe('own');
+    expect(recordingScope([rootish], 'read')).toBe('all');
+    const viewer = role({
+      metadata: { name: 'viewer' },
+      spec: { allow: { rules: [{ resources: ['recording'], verbs: ['list'] }] } },
+    });
+    expect(recordingScope([viewer], 'list')).toBe('all');
+    expect(recordingScope([viewer], 'read')).toBe('own');
+    const blind = role({
+      metadata: { name: 'blind' },
+      spec: { deny: { rules: [{ resources: ['recording'], verbs: ['*'] }] } },
+    });
+    expect(recordingScope([rootish, blind], 'read')).toBe('denied');
   });
 
   test('TTL cap is the smallest max_session_ttl; forwarding needs an allow and no forbid', () => {

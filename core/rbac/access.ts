@@ -80,6 +80,14 @@ function ruleMatches(c: RoleConditions, resource: Resource, verb: Verb): boolean
   );
 }
 
+/** True when some role's rules allow `verb` on `resource` and none denies it (what checkRule lets through). */
+export function ruleAllows(roles: Role[], resource: Resource, verb: Verb): boolean {
+  return (
+    !roles.some((r) => ruleMatches(r.spec.deny, resource, verb)) &&
+    roles.some((r) => ruleMatches(r.spec.allow, resource, verb))
+  );
+}
+
 /** Throws AccessDenied unless some role's rules allow `verb` on `resource` and none denies it. */
 export function checkRule(roles: Role[], resource: Resource, verb: Verb): void {
   for (const r of roles) {
@@ -92,6 +100,16 @@ export function checkRule(roles: Role[], resource: Resource, verb: Verb): void {
       `"${verb}" on ${resource} is not allowed by roles [${roles.map((r) => r.metadata.name).join(', ')}]`,
     );
   }
+}
+
+/**
+ * Which session recordings a user's roles let them list or play: `all` when a role allows `verb` on recording;
+ * otherwise `own`, the sessions they took part in (a rule every user has by default); `denied` when a role denies
+ * `verb` on recording (deny wins, over their own sessions too).
+ */
+export function recordingScope(roles: Role[], verb: 'list' | 'read'): 'all' | 'own' | 'denied' {
+  if (roles.some((r) => ruleMatches(r.spec.deny, 'recording', verb))) return 'denied';
+  return roles.some((r) => ruleMatches(r.spec.allow, 'recording', verb)) ? 'all' : 'own';
 }
 
 /** The longest certificate TTL the roles allow: the smallest max_session_ttl among them. */

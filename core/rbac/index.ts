@@ -8,6 +8,8 @@ export {
   labelsMatch,
   maxSessionTtl,
   nodeVisible,
+  recordingScope,
+  ruleAllows,
   sshPermissions,
 } from './access.ts';
 export type { Resource, Role, RoleConditions, Verb } from './role.ts';

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { partKey } from '../../core/audit/blobStore.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
 import type { ApiClient } from '../../core/client/apiClient.ts';
-import { type NodeClients, nodeClients, partBody } from '../helpers/agentWritesNode.ts';
+import { type NodeClients, nodeClients, partBody, recordedEcho } from '../helpers/agentWrites.ts';
 import { tp } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/cluster.ts';
 import { auditEvents, type FixtureUser, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';
 
 // Finding 5 of issue 15: with any node certificate, `POST /webapi/agent/recordings/<another node's session>/parts/1`
@@ -28,14 +27,7 @@ afterAll(async () => f.close());
 /** Runs `echo <marker>` on node-a as alice and waits until its recording is complete. */
 async function recordedOnA(): Promise<{ marker: string; rec: RecordingMeta }> {
   const marker = `mine-${Math.random().toString(36).slice(2, 10)}`;
-  expect((await alice.tp(['ssh', 'node-a', `echo ${marker}`])).stdout).toBe(`${marker}\n`);
-  let rec: RecordingMeta | undefined;
-  await waitFor('the recording on node-a', async () => {
-    const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as RecordingMeta[];
-    rec = list.find((r) => r.command === `echo ${marker}` && r.status === 'complete');
-    return !!rec;
-  });
-  return { marker, rec: rec! };
+  return { marker, rec: await recordedEcho(f, alice, 'node-a', marker) };
 }
 
 /** The refusal `promise` ends with (it must not succeed). */

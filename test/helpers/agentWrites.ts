@@ -1,6 +1,9 @@
+import type { RecordingMeta } from '../../core/audit/store.ts';
 import { ApiClient } from '../../core/client/apiClient.ts';
 import { requireHostIdentity } from '../../core/client/hostIdentity.ts';
-import type { SshFixture } from './sshFixture.ts';
+import { tp } from './cli.ts';
+import { waitFor } from './cluster.ts';
+import type { FixtureUser, SshFixture } from './sshFixture.ts';
 
 /** API clients holding a joined agent's own node certificate, as a compromised node would use them. */
 export interface NodeClients {
@@ -28,4 +31,24 @@ export function nodeClients(f: SshFixture, name: string): NodeClients {
 export function partBody(...texts: string[]): { data: string } {
   const lines = texts.map((t, i) => JSON.stringify([i, 'o', t])).join('\n');
   return { data: Buffer.from(`${lines}\n`).toString('base64') };
+}
+
+/** Runs `echo <marker>` as the user on `node` and returns the session's recording once it is complete. */
+export async function recordedEcho(
+  f: SshFixture,
+  u: FixtureUser,
+  node: string,
+  marker: string,
+): Promise<RecordingMeta> {
+  const r = await u.tp(['ssh', node, `echo ${marker}`]);
+  if (r.stdout !== `${marker}\n`) throw new Error(`tp ssh ${node} printed ${JSON.stringify(r.stdout)}: ${r.stderr}`);
+  let rec: RecordingMeta | undefined;
+  await waitFor(`the recording of ${u.name}'s session`, async () => {
+    const ls = await tp(['recordings', 'ls', '--format', 'json', '--data-dir', f.cluster.auth.dataDir]);
+    rec = (JSON.parse(ls.stdout) as RecordingMeta[]).find(
+      (m) => m.command === `echo ${marker}` && m.status === 'complete',
+    );
+    return !!rec;
+  });
+  return rec!;
 }
