@@ -113,7 +113,8 @@ describe('a node reports only what a node does', () => {
       return !!rec;
     });
     expect((await admin(['play', sessionId, '--format', 'text'])).stdout).toBe(`${marker}\n`);
-    const events = await search('--session', sessionId);
+    // `tp audit search` lists newest first; read it oldest first.
+    const events = (await search('--session', sessionId)).reverse();
     expect(events.map((e) => [e.type, e.server_id ?? e.user])).toEqual([
       ['session.start', nodeA.hostId],
       ['exec', nodeA.hostId],
