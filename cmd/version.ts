@@ -1,7 +1,6 @@
 import { defineCommand } from 'citty';
 import pkg from '../package.json' with { type: 'json' };
-import { formatArg } from './lib/context.ts';
-import { formatOf, print } from './lib/output.ts';
+import { formatArg, formatOf, print } from './lib/output.ts';
 
 export default defineCommand({
   meta: { name: 'version', description: 'Print the tp version' },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CliResult, tp } from './helpers/cli.ts';
+import { type CliResult, run, tp } from './helpers/cli.ts';
 import { type FixtureUser, me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
 // The command line as scripts see it: each exit code of the README's table produced by a real case, usage
@@ -234,5 +234,26 @@ describe('every command', () => {
     expect((await tp(['scp', '--help'])).stdout).toMatch(/Options:\n {2}-r[\s\S]*-P PORT/);
     const { userDataDir } = await import('../core/config/defaults.ts');
     expect((await tp(['start', '--help'])).stdout).toContain(`else ${userDataDir()})`);
+  });
+});
+
+describe('lazy loading', () => {
+  /** The modules a `tp ...` process loaded, seen by a preload script at exit. */
+  const modulesOf = async (args: string[]) => {
+    const probe = join(f.dir, 'module-probe.ts');
+    writeFileSync(
+      probe,
+      `process.on('exit', () => process.stderr.write('MODULES ' + JSON.stringify(Object.keys(require.cache)) + '\\n'));\n`,
+    );
+    const entry = join(import.meta.dir, '..', 'cmd', 'tp.ts');
+    const r = await run([process.execPath, '--preload', probe, entry, ...args]);
+    return JSON.parse(/MODULES (.*)/.exec(r.stderr)![1]!) as string[];
+  };
+  const heavy = /\/core\/(ssh|crypto|tunnel|backend|proxy|auth|agent)\/|node_modules\/(ssh2|@peculiar)\//;
+
+  test('tp version, tp --help and a typo load no SSH, TLS or storage code; tp ssh does', async () => {
+    for (const args of [['version'], ['--help'], ['rolse']])
+      expect({ args, heavy: (await modulesOf(args)).filter((m) => heavy.test(m)) }).toEqual({ args, heavy: [] });
+    expect((await modulesOf(['ssh', '--help'])).some((m) => m.includes('/core/ssh/'))).toBe(true);
   });
 });

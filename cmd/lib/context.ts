@@ -19,9 +19,7 @@ export const adminArgs = {
   },
 } as const;
 
-export const formatArg = {
-  format: { type: 'string', description: 'Output format: text, json or yaml', default: 'text' },
-} as const;
+export { formatArg } from './output.ts';
 
 /**
  * The admin API client: the local admin identity when a data dir is given (--data-dir, TP_DATA_DIR) or the default

@@ -3,6 +3,11 @@ import { BadParameter } from '../../core/errors.ts';
 
 export type Format = 'text' | 'json' | 'yaml';
 
+/** The --format flag every listing takes. */
+export const formatArg = {
+  format: { type: 'string', description: 'Output format: text, json or yaml', default: 'text' },
+} as const;
+
 /** Validates a --format value. */
 export function formatOf(value: unknown): Format {
   const f = String(value ?? 'text');
