@@ -29,7 +29,7 @@ export function checkSubject(
   const owner = existing.ssoSubject;
   if (!owner)
     throw new AccessDenied(
-      `user "${name}" was created by connector "${connector}" without a record of its provider account; an administrator must remove it (tp users rm ${name}) so its owner's next login creates it again`,
+      `user "${name}" was created by connector "${connector}" without a record of its provider account; an administrator must remove it (\`tp users rm ${name}\`, then the lock that leaves on the name, see \`tp locks ls\`) so its owner's next login creates it again`,
     );
   if (owner.issuer !== subject.issuer || owner.subject !== subject.subject)
     throw new AccessDenied(
