@@ -40,6 +40,7 @@ const start = defineCommand({
       sessionRecording: cfg.auth.session_recording,
       recordings: cfg.auth.recordings,
       publicUrl: cfg.auth.public_url,
+      metricsListen: cfg.auth.metrics_listen,
     });
     process.stdout.write(`auth service listening on ${server.addr}\n`);
     await serveUntilSignal(() => server.close());

@@ -9,7 +9,7 @@ import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN, defaultDataDir } from '
 import { BadParameter, describe } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, listArg } from './lib/context.ts';
-import { configFrom, serveUntilSignal } from './lib/daemon.ts';
+import { configFrom, proxyLimits, serveUntilSignal } from './lib/daemon.ts';
 
 const sshPipe = defineCommand({
   meta: {
@@ -58,6 +58,7 @@ const start = defineCommand({
     'ssh-listen': { type: 'string', description: `SSH jump port for OpenSSH -J (default ${DEFAULT_PROXY_SSH_LISTEN})` },
     'public-addr': { type: 'string', description: 'Address clients use, host:port' },
     'ca-pin': { type: 'string', description: 'Expected cluster CA pin (sha256:...)' },
+    'metrics-listen': { type: 'string', description: 'Plain-HTTP /metrics listener, host:port (default: none)' },
   },
   run: action(async (args) => {
     const cfg = await configFrom(args.config);
@@ -82,6 +83,8 @@ const start = defineCommand({
       auth,
       version: pkg.version,
       webSessionTtlMs: parseDuration(cfg.proxy.web_session_ttl),
+      metricsListen: args['metrics-listen'] ?? cfg.proxy.metrics_listen,
+      limits: proxyLimits(cfg),
       onIdentity: (id) => saveHostIdentity(dataDir, id),
     });
     process.stdout.write(`proxy listening on ${proxy.addr}\n`);

@@ -12,7 +12,7 @@ import {
 } from '../core/config/defaults.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action } from './lib/context.ts';
-import { commandLabels, configFrom, prepareLayout, serveUntilSignal } from './lib/daemon.ts';
+import { commandLabels, configFrom, prepareLayout, proxyLimits, serveUntilSignal } from './lib/daemon.ts';
 
 export default defineCommand({
   meta: {
@@ -47,6 +47,7 @@ export default defineCommand({
       sessionRecording: cfg.auth.session_recording,
       recordings: cfg.auth.recordings,
       publicUrl: cfg.auth.public_url ?? (cfg.proxy.public_addr ? `https://${cfg.proxy.public_addr}` : undefined),
+      metricsListen: cfg.auth.metrics_listen,
     });
     stops.push(() => auth.close());
     lines.push(
@@ -77,6 +78,8 @@ export default defineCommand({
         auth: client,
         version: pkg.version,
         webSessionTtlMs: parseDuration(cfg.proxy.web_session_ttl),
+        metricsListen: cfg.proxy.metrics_listen,
+        limits: proxyLimits(cfg),
       });
       stops.push(() => proxy.close());
       proxyAddr = proxy.publicAddr;

@@ -197,7 +197,10 @@ export interface ApiTls {
  * Serves the auth API over HTTPS with client certificates: a verified certificate names the caller; a missing one
  * makes the caller anonymous (allowed only for ping, CA keys and join).
  */
-export function createAuthApi(svc: AuthService, tls: ApiTls): Server & { dropConnections(): void } {
+export function createAuthApi(
+  svc: AuthService,
+  tls: ApiTls,
+): Server & { dropConnections(): void; renderMetrics(): string } {
   const table = routes(svc);
   // Bun's node:https hides the peer certificate from handlers, so TLS is terminated here and each verified
   // socket is handed to a plain HTTP server (DESIGN.md, Testing facts); the identity is read once per connection.
@@ -227,6 +230,7 @@ export function createAuthApi(svc: AuthService, tls: ApiTls): Server & { dropCon
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
       ALPNProtocols: ['http/1.1'],
+      handshakeTimeout: 10_000,
     },
     (socket: TLSSocket) => {
       const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
@@ -237,8 +241,11 @@ export function createAuthApi(svc: AuthService, tls: ApiTls): Server & { dropCon
     },
   );
   server.on('close', () => http.close());
+  // Bun reports a failed or timed-out handshake here but leaves the socket open.
+  server.on('tlsClientError', (_err, sock) => sock?.destroy());
 
   return Object.assign(server, {
+    renderMetrics: handle.renderMetrics,
     /** Ends every open connection (idle keep-alives would otherwise hold close() open). */
     dropConnections: () => {
       for (const s of open) s.destroy();

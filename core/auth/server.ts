@@ -10,6 +10,7 @@ import { generateKeyPair } from '../crypto/keys.ts';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
 import { parseHostPort } from '../net/index.ts';
+import { startMetricsServer } from '../web/metricsServer.ts';
 import { createAuthApi } from './api.ts';
 import { ensureCas } from './cas.ts';
 import { ensureCluster } from './cluster.ts';
@@ -45,6 +46,8 @@ export interface AuthServerOptions {
   sessionRecording?: 'node' | 'off';
   /** How often this server applies rotation changes and advances automatic rotations (ms). Default 1 s. */
   rotationTickMs?: number;
+  /** `host:port` of a plain-HTTP listener serving `/metrics`; none when absent (never on the API port). */
+  metricsListen?: string;
 }
 
 /** A running auth server: service, API listener and the address it got. */
@@ -53,6 +56,8 @@ export interface AuthServer extends AsyncDisposable {
   backend: Backend;
   /** `host:port` actually bound. */
   addr: string;
+  /** The metrics listener's address, when enabled. */
+  metricsAddr?: string;
   close(): Promise<void>;
 }
 
@@ -122,6 +127,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
   const reach = bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address;
   const addr = bound.family === 'IPv6' && reach.includes(':') ? `[${reach}]:${bound.port}` : `${reach}:${bound.port}`;
   await writeAdminIdentity(service, opts.dataDir, addr, now);
+  const metrics = opts.metricsListen ? await startMetricsServer(opts.metricsListen, server.renderMetrics) : undefined;
   log.info('auth service started', { cluster: opts.clusterName, addr, storage: backend.name });
 
   // CA rotation: trust what the CAs trust now; from update_servers on, serve a certificate from the signing CA.
@@ -148,13 +154,14 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
 
   const close = async () => {
     clearInterval(ticker);
+    metrics?.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.dropConnections();
     await closed;
     await auditStore.close();
     if (!opts.backend) await backend.close();
   };
-  return { service, backend, addr, close, [Symbol.asyncDispose]: close };
+  return { service, backend, addr, metricsAddr: metrics?.addr, close, [Symbol.asyncDispose]: close };
 }
 
 /** Writes the local admin identity: a fresh 30-day admin certificate, its key, the CA and this server's address. */

@@ -5,6 +5,7 @@ const HostPort = v.pipe(
   v.regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]*):\d{1,5}$/, 'expected host:port, e.g. 0.0.0.0:3080'),
 );
 const Url = v.pipe(v.string(), v.minLength(1));
+const Duration = v.pipe(v.string(), v.regex(/^(\d+(ms|s|m|h|d))+$/, 'use a duration such as 10s or 5m'));
 
 /** tp.yaml, the one config file of every tp process. Keys are kept stable (issue 3): unknown keys are errors. */
 export const ConfigSchema = v.strictObject({
@@ -21,6 +22,8 @@ export const ConfigSchema = v.strictObject({
         'otp',
       ),
       public_url: v.optional(Url),
+      /** Plain-HTTP `/metrics` listener (off when absent); keep it on loopback or a private network. */
+      metrics_listen: v.optional(HostPort),
       /** `node` (default): nodes record sessions; `off`: nothing is recorded. */
       session_recording: v.optional(v.picklist(['node', 'off'], 'session_recording is "node" or "off"'), 'node'),
       /** Where recordings are kept: a directory (default <data_dir>/recordings) or an S3-compatible bucket. */
@@ -51,6 +54,16 @@ export const ConfigSchema = v.strictObject({
         v.pipe(v.string(), v.regex(/^(\d+(ms|s|m|h|d))+$/, 'use a duration such as 8h or 30m')),
         '12h',
       ),
+      /** Plain-HTTP `/metrics` listener (off when absent); keep it on loopback or a private network. */
+      metrics_listen: v.optional(HostPort),
+      /** Deadline for a TLS handshake, SSH authentication on ssh_listen and the relay's request header (10s). */
+      handshake_timeout: v.optional(Duration),
+      /** Deadline for an HTTP request's headers, then for its body (10s). */
+      request_timeout: v.optional(Duration),
+      /** How long an HTTP keep-alive connection may sit idle between requests (30s). */
+      idle_timeout: v.optional(Duration),
+      /** Connections one address may hold at once before authenticating, per port (256). */
+      max_unauthenticated_per_ip: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     }),
     {},
   ),
@@ -92,8 +105,19 @@ export type Config = v.InferOutput<typeof ConfigSchema>;
 /** Every key the schema knows, by dotted parent path (for "did you mean" hints). */
 export const KNOWN_KEYS: Record<string, string[]> = {
   '': ['cluster_name', 'data_dir', 'auth', 'proxy', 'ssh', 'storage'],
-  auth: ['enabled', 'listen', 'second_factor', 'public_url', 'session_recording', 'recordings'],
-  proxy: ['enabled', 'listen', 'ssh_listen', 'public_addr', 'web_session_ttl'],
+  auth: ['enabled', 'listen', 'second_factor', 'public_url', 'metrics_listen', 'session_recording', 'recordings'],
+  proxy: [
+    'enabled',
+    'listen',
+    'ssh_listen',
+    'public_addr',
+    'web_session_ttl',
+    'metrics_listen',
+    'handshake_timeout',
+    'request_timeout',
+    'idle_timeout',
+    'max_unauthenticated_per_ip',
+  ],
   ssh: ['enabled', 'name', 'labels', 'commands', 'listen'],
   storage: ['type', 'url'],
 };

@@ -3,6 +3,7 @@ import type { Connection } from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { AccessDenied, describe, Locked, TpError } from '../errors.ts';
 import { log } from '../log.ts';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, PerAddressLimit } from '../net/connectionLimits.ts';
 import { parseHostPort, splice } from '../net/index.ts';
 import { nodeVisible } from '../rbac/index.ts';
 import { certKey, ssh2 } from '../ssh/ssh2.ts';
@@ -20,6 +21,8 @@ export interface JumpOptions {
   view: ClusterView;
   tunnels: TunnelRegistry;
   dialTls: DialTls;
+  /** SSH authentication deadline and per-address limit for connections not yet authenticated. */
+  limits?: Pick<ConnectionLimits, 'handshakeMs' | 'unauthenticatedPerIp'>;
 }
 
 /**
@@ -30,15 +33,34 @@ export interface JumpOptions {
 export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
   let cas = o.userCa.map((l) => parseAuthorizedKey(l).blob);
   let ssh: ReturnType<typeof sshServer> | undefined;
+  const limits = o.limits ?? DEFAULT_CONNECTION_LIMITS;
+  const unauthenticated = new PerAddressLimit(limits.unauthenticatedPerIp);
+  /** Per connection (by peer address and port) until it authenticates: what ends its deadline and its count. */
+  const pending = new Map<string, () => void>();
   // Connections are accepted here and injected into an ssh2 server, which is remade when the host cert changes.
   const server = createServer((sock) => {
+    const release = unauthenticated.admit(sock.remoteAddress ?? '');
+    if (!release) {
+      log.debug('jump connection refused: too many unauthenticated connections', { remote: sock.remoteAddress });
+      sock.destroy();
+      return;
+    }
+    const key = `${sock.remoteAddress}:${sock.remotePort}`;
+    const deadline = setTimeout(() => sock.destroy(), limits.handshakeMs);
+    const done = () => {
+      clearTimeout(deadline);
+      release();
+      if (pending.get(key) === done) pending.delete(key);
+    };
+    pending.set(key, done);
+    sock.once('close', done);
     ssh ??= sshServer(o.hostKey, o.hostCert);
     ssh.injectSocket(sock as never);
   });
   const sshServer = (hostKey: string, hostCert: string) =>
     new (ssh2().Server)(
       { hostKeys: [{ key: certKey(hostKey, hostCert) } as never], ident: 'tp-proxy' },
-      (conn: Connection, info: { ip: string }) => {
+      (conn: Connection, info: { ip: string; port: number }) => {
         let user: VerifiedUser | undefined;
         conn.on('authentication', (ctx) => {
           if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
@@ -62,6 +84,7 @@ export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
           }
         });
         conn.on('ready', () => {
+          pending.get(`${info.ip}:${info.port}`)?.();
           conn.on('session', (_accept, reject) => reject?.());
           conn.on('tcpip', async (accept, reject, t) => {
             try {

@@ -43,6 +43,8 @@ export async function relaySsh(
   tls: DialTls,
   /** Why TLS did not accept the client's certificate, when it offered one. */
   certError?: string,
+  /** How long the client has to send its request header (ms). */
+  headerTimeoutMs = 10_000,
 ): Promise<void> {
   const client = `${socket.remoteAddress}:${socket.remotePort}`;
   let req: RelayRequest | undefined;
@@ -53,7 +55,7 @@ export async function relaySsh(
         `your certificate is not accepted by this cluster (${certError}): it expired, belongs to another cluster, or comes from a CA this cluster has rotated out; run \`tp login\``,
       );
     if (who.kind !== 'user') throw new Unauthenticated('a user certificate is required: run `tp login`');
-    req = await readHeader<RelayRequest>(socket);
+    req = await readHeader<RelayRequest>(socket, 8192, headerTimeoutMs);
     if (typeof req?.node !== 'string' || typeof req.login !== 'string') throw new AccessDenied('bad relay request');
     const node = await authorizeNodeAccess(view, who, req.node, req.login);
     const cas = await view.cas();

@@ -8,11 +8,15 @@ import type { ApiClient } from '../client/apiClient.ts';
 import type { HostIdentity } from '../client/hostIdentity.ts';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../net/connectionLimits.ts';
+import { httpDeadlines } from '../net/httpDeadlines.ts';
 import { parseHostPort } from '../net/index.ts';
+import { startMetricsServer } from '../web/metricsServer.ts';
 import { jsonApi } from '../web/router.ts';
 import { ClusterView } from './clusterView.ts';
 import { startJumpServer } from './jump.ts';
 import { pageRoutes } from './pages.ts';
+import { guardTlsPort } from './portGuard.ts';
 import { relaySsh } from './relay.ts';
 import { ssoRoutes } from './sso.ts';
 import { TunnelRegistry } from './tunnels.ts';
@@ -49,6 +53,10 @@ export interface ProxyOptions {
   webSessionTtlMs?: number;
   /** Called with the identity after a CA rotation renewed it (standalone proxies save it). */
   onIdentity?: (id: HostIdentity) => void;
+  /** Handshake, request and idle deadlines and the per-address limit for unauthenticated connections. */
+  limits?: Partial<ConnectionLimits>;
+  /** `host:port` of a plain-HTTP listener serving `/metrics`; none when absent (never on the public port). */
+  metricsListen?: string;
 }
 
 /** A running proxy. */
@@ -56,6 +64,8 @@ export interface ProxyServer extends AsyncDisposable {
   addr: string;
   /** The SSH jump port's address, when enabled. */
   sshAddr?: string;
+  /** The metrics listener's address, when enabled. */
+  metricsAddr?: string;
   publicAddr: string;
   tunnels: TunnelRegistry;
   view: ClusterView;
@@ -68,6 +78,7 @@ export interface ProxyServer extends AsyncDisposable {
  * CA; who the peer is decides what it may do on each route.
  */
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
   const view = new ClusterView(opts.auth, opts.cacheMs ?? 1000, opts.spoolPath);
   const tunnels = new TunnelRegistry();
   const identities = new WeakMap<object, Identity>();
@@ -90,19 +101,20 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000,
   });
   const routes = [...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...uiRoutes, ...sso];
-  const http = createHttpServer(
-    jsonApi([...routes, ...pageRoutes()], {
-      metric: 'tp_proxy_requests_total',
-      who: (req) => identities.get(req.socket) ?? ANONYMOUS,
-      gauges: () => ({
-        tp_proxy_tunnels: tunnels.size,
-        tp_proxy_connections: open.size,
-        tp_proxy_web_sessions: sessions.size,
-        tp_proxy_web_terminals: terminals.size,
-        tp_process_resident_bytes: process.memoryUsage().rss,
-      }),
+  const api = jsonApi([...routes, ...pageRoutes()], {
+    metric: 'tp_proxy_requests_total',
+    who: (req) => identities.get(req.socket) ?? ANONYMOUS,
+    gauges: () => ({
+      tp_proxy_tunnels: tunnels.size,
+      tp_proxy_connections: open.size,
+      tp_proxy_web_sessions: sessions.size,
+      tp_proxy_web_terminals: terminals.size,
+      tp_proxy_connections_refused: guard.limit.refused,
+      tp_process_resident_bytes: process.memoryUsage().rss,
     }),
-  );
+  });
+  const http = createHttpServer(api);
+  const watchHttp = httpDeadlines(http, limits);
   http.on('upgrade', (req, sock, head) => terminals.upgrade(req, sock, head));
   const server = createTlsServer(
     {
@@ -113,6 +125,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
       ALPNProtocols: [ALPN.ssh, ALPN.tunnel, ALPN.http],
+      handshakeTimeout: limits.handshakeMs,
     },
     (socket: TLSSocket) => {
       open.add(socket);
@@ -125,6 +138,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       } catch (err) {
         log.warn('unreadable client certificate', { error: describe(err) });
       }
+      if (who.kind !== ANONYMOUS.kind) guard.authenticated(socket);
       switch (socket.alpnProtocol) {
         case ALPN.ssh:
           void relaySsh(
@@ -134,6 +148,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
             tunnels,
             dialTls,
             !socket.authorized && socket.getPeerCertificate()?.raw ? String(socket.authorizationError) : undefined,
+            limits.handshakeMs,
           );
           return;
         case ALPN.tunnel:
@@ -148,11 +163,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
           identities.set(socket, who);
           if (who.kind === 'user' || who.kind === 'node')
             peerCerts.set(socket, Buffer.from(socket.getPeerCertificate().raw).toString('base64'));
+          watchHttp(socket);
           http.emit('connection', socket);
       }
     },
   );
-  server.on('tlsClientError', (err) => log.debug('TLS handshake failed', { error: describe(err) }));
+  const guard = guardTlsPort(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -171,8 +187,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
         view,
         tunnels,
         dialTls,
+        limits,
       })
     : undefined;
+  const metrics = opts.metricsListen ? await startMetricsServer(opts.metricsListen, api.renderMetrics) : undefined;
   info.sshJumpAddr = jump?.addr;
   const follower = new IdentityFollower(
     opts.identity,
@@ -203,10 +221,20 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     tunnels.closeAll();
     terminals.close();
     jump?.close();
+    metrics?.close();
     for (const s of open) s.destroy();
     http.close();
     await closed;
     await view.close();
   };
-  return { addr, sshAddr: jump?.addr, publicAddr: info.publicAddr, tunnels, view, close, [Symbol.asyncDispose]: close };
+  return {
+    addr,
+    sshAddr: jump?.addr,
+    metricsAddr: metrics?.addr,
+    publicAddr: info.publicAddr,
+    tunnels,
+    view,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }

@@ -16,20 +16,19 @@ export type Route<Who> = [method: string, path: RegExp, handler: (ctx: RouteCont
 
 /**
  * A JSON API request handler over a route table: 200 with the handler's result, typed errors mapped to statuses
- * in one place, `/healthz` and `/metrics` built in.
+ * in one place, `/healthz` built in. Its request counters (and `gauges`) render as Prometheus text through
+ * `renderMetrics`, for a metrics listener of its own: they are never served on the API's port.
  */
 export function jsonApi<Who>(
   routes: Route<Who>[],
   opts: { metric: string; who: (req: IncomingMessage) => Who; gauges?: () => Record<string, number> },
 ) {
   const metrics = new RequestMetrics(opts.metric);
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const renderMetrics = () =>
+    metrics.render(Object.entries(opts.gauges?.() ?? {}).flatMap(([k, n]) => [`# TYPE ${k} gauge`, `${k} ${n}`]));
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://tp');
     if (url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
-    if (url.pathname === '/metrics') {
-      const gauges = Object.entries(opts.gauges?.() ?? {}).flatMap(([k, n]) => [`# TYPE ${k} gauge`, `${k} ${n}`]);
-      return send(res, 200, metrics.render(gauges), 'text/plain; version=0.0.4');
-    }
     let routeName = 'unknown';
     try {
       const match = routes.find(([m, re]) => m === req.method && re.test(url.pathname));
@@ -62,4 +61,5 @@ export function jsonApi<Who>(
       metrics.count(routeName, sendError(res, err, url.pathname));
     }
   };
+  return Object.assign(handler, { renderMetrics });
 }

@@ -118,11 +118,9 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   };
 }
 
-/** Reads a gauge from the proxy's /metrics. */
-export async function proxyGauge(proxy: string, name: string): Promise<number> {
-  const text = await (
-    await fetch(`https://${proxy}/metrics`, { tls: { rejectUnauthorized: false } } as RequestInit)
-  ).text();
+/** Reads a gauge from a proxy's metrics listener (`proxy.metrics_listen`, `--metrics-listen`). */
+export async function proxyGauge(metricsAddr: string, name: string): Promise<number> {
+  const text = await (await fetch(`http://${metricsAddr}/metrics`)).text();
   const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : Number.NaN;
 }

@@ -136,7 +136,7 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
   const api = new ApiClient(admin.servers, admin.tls);
   // A proxy of its own, so its memory is the proxy's alone; simulated agents join at auth directly.
   const proxyToken = (await api.post<{ token: string }>('/v1/tokens', { roles: ['proxy'], ttlMs: 600_000 })).token;
-  const [pPort, jPort] = [await freePort(), await freePort()];
+  const [pPort, jPort, mPort] = [await freePort(), await freePort(), await freePort()];
   const proxyAddr = `127.0.0.1:${pPort}`;
   let proxy: ReturnType<typeof Bun.spawn> | undefined;
   const startProxy = async () => {
@@ -144,7 +144,7 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
       [
         'sh',
         '-c',
-        `ulimit -n 65536 2>/dev/null; exec "${process.execPath}" "${entry}" proxy start --auth-server ${admin.servers[0]} --token ${proxyToken} --listen ${proxyAddr} --ssh-listen 127.0.0.1:${jPort} --data-dir "${join(c.dir, 'proxy2')}"`,
+        `ulimit -n 65536 2>/dev/null; exec "${process.execPath}" "${entry}" proxy start --auth-server ${admin.servers[0]} --token ${proxyToken} --listen ${proxyAddr} --ssh-listen 127.0.0.1:${jPort} --metrics-listen 127.0.0.1:${mPort} --data-dir "${join(c.dir, 'proxy2')}"`,
       ],
       { stdout: 'pipe', stderr: 'ignore', env: { ...process.env, TP_LOG_FORMAT: 'json' } },
     );
@@ -197,7 +197,7 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
   const waitAll = async (limitMs: number) => {
     const t0 = Date.now();
     while (Date.now() - t0 < limitMs) {
-      const up = await proxyGauge(proxyAddr, 'tp_proxy_tunnels').catch(() => 0);
+      const up = await proxyGauge(`127.0.0.1:${mPort}`, 'tp_proxy_tunnels').catch(() => 0);
       if (up >= n) return Date.now() - t0;
       await Bun.sleep(100);
     }
