@@ -108,8 +108,12 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
       'POST',
       /^\/webapi\/sso\/login$/,
       async ({ body }) => {
-        const b = body as { mode?: string };
+        const b = body as { mode?: string; secretHash?: unknown };
         if (b?.mode !== 'cli' && b?.mode !== 'test') throw new BadParameter('mode must be cli or test');
+        if (b.secretHash !== undefined)
+          throw new BadParameter(
+            'this tp client is older than the cluster: its SSO login is no longer served (upgrade tp)',
+          );
         return auth.post('/v1/sso/begin', { ...b, redirectUri: callbackFor(`https://${o.publicAddr()}`) });
       },
     ],
