@@ -3,6 +3,8 @@
  * statuses here and nowhere else.
  */
 
+import { terminalSafe } from './terminalText.ts';
+
 export type ErrorCode =
   | 'not_found'
   | 'already_exists'
@@ -144,10 +146,10 @@ export function errorFromWire(code: string, message: string): TpError {
   return new ctor(message);
 }
 
-/** A short, single-line description of any thrown value. */
+/** A short, single-line description of any thrown value, with no terminal control in it (messages quote peers). */
 export function describe(err: unknown): string {
-  if (err instanceof Error) return err.message.split('\n')[0] ?? err.name;
-  return String(err);
+  if (err instanceof Error) return terminalSafe(err.message.split('\n')[0] ?? err.name);
+  return terminalSafe(String(err));
 }
 
 /** True when a connection failed because the peer's certificate did not verify (unknown or rotated-out CA). */

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { BadParameter } from '../../core/errors.ts';
+import { terminalSafe } from '../../core/terminalText.ts';
 
 export type Format = 'text' | 'json' | 'yaml';
 
@@ -16,10 +17,14 @@ export function formatOf(value: unknown): Format {
   return f;
 }
 
-/** Renders rows as an aligned text table with upper-case headers; an empty list prints a hint instead. */
+/**
+ * Renders rows as an aligned text table with upper-case headers; an empty list prints a hint instead. Each cell is
+ * one line with no terminal control in it, whatever the value held.
+ */
 export function table(rows: Record<string, unknown>[], columns: string[], empty = 'nothing to show'): string {
   if (rows.length === 0) return empty;
-  const cell = (v: unknown) => (v === undefined || v === null ? '' : Array.isArray(v) ? v.join(',') : String(v));
+  const cell = (v: unknown) =>
+    terminalSafe(v === undefined || v === null ? '' : Array.isArray(v) ? v.join(',') : String(v));
   const cells = rows.map((r) => columns.map((c) => cell(r[c])));
   const heads = columns.map((c) => c.toUpperCase().replace(/_/g, ' '));
   const widths = heads.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]!.length)));
@@ -31,9 +36,17 @@ export function table(rows: Record<string, unknown>[], columns: string[], empty 
   return [line(heads), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
-/** Prints data as JSON or YAML, or through `text` for humans. JSON output is stable and documented in --help. */
+/**
+ * Prints data as JSON or YAML, or through `text` for humans. JSON output is stable and documented in --help. No
+ * terminal control reaches the output raw: JSON and YAML escape them, text loses them.
+ */
 export function print(format: Format, data: unknown, text: () => string): void {
-  if (format === 'json') process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  if (format === 'json') process.stdout.write(`${jsonSafe(JSON.stringify(data, null, 2))}\n`);
   else if (format === 'yaml') process.stdout.write(stringify(data));
-  else process.stdout.write(`${text()}\n`);
+  else process.stdout.write(`${terminalSafe(text(), { multiline: true })}\n`);
+}
+
+/** JSON with C1 controls (which JSON.stringify leaves raw) written as \u escapes: the same value, safe to show. */
+export function jsonSafe(json: string): string {
+  return json.replace(/[\u0080-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -25,6 +25,7 @@ export const EVENT_CODES = {
   join: { ok: 'TJ001I', fail: 'TJ001W' },
   'node.create': { ok: 'TN001I' },
   'node.delete': { ok: 'TN002I' },
+  'node.heartbeat': { fail: 'TN003W' },
   'auth.attempt': { fail: 'T3007W' },
   'session.start': { ok: 'T2000I' },
   'session.end': { ok: 'T2004I' },

@@ -31,11 +31,11 @@ export class NodeStore {
     return listDocs<NodeRecord>(this.b, '/nodes/');
   }
 
-  /** Deletes by host ID or name. */
-  async remove(idOrName: string): Promise<NodeRecord> {
-    const found = (await this.list()).find((n) => n.hostId === idOrName || n.name === idOrName);
-    if (!found) throw new NotFound(`node "${idOrName}" not found`);
-    await this.b.delete(key(found.hostId));
-    return found;
+  /** Deletes the record of host `hostId` (callers resolve names: see nodeNames.ts). */
+  async remove(hostId: string): Promise<void> {
+    await this.b.delete(key(hostId)).catch((err: unknown) => {
+      if (err instanceof NotFound) throw new NotFound(`node "${hostId}" not found`);
+      throw err;
+    });
   }
 }

@@ -1,11 +1,12 @@
 import type { AuditEvent } from '../audit/events.ts';
 import type { AuditQuery } from '../audit/log.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
-import { AlreadyExists, Conflict, NotFound } from '../errors.ts';
+import { AccessDenied, AlreadyExists, Conflict, NotFound } from '../errors.ts';
 import { nodeVisible, type Role } from '../rbac/index.ts';
 import { type IntakeResult, type SentEvent, takeInEvents } from './auditIntake.ts';
 import type { Identity } from './identity.ts';
 import type { LockTarget, StoredLock } from './locks.ts';
+import { checkNameFree, checkNodeName, nodeToRemove } from './nodeNames.ts';
 import type { NodeRecord } from './nodes.ts';
 import type { AuthService } from './service.ts';
 import type { StoredToken, TokenRole } from './tokens.ts';
@@ -102,14 +103,48 @@ export class ResourceOps {
 
   // ---- nodes ----
 
-  /** Registers or renews a node; heartbeats pass `ttlMs` so a silent node drops out of listings. */
+  /**
+   * Registers or renews a node; heartbeats pass `ttlMs` so a silent node drops out of listings. A node writes only
+   * its own record, under the name it joined with; no caller but an admin may give a node a name a live node holds.
+   * A refused heartbeat is audited.
+   */
   async upsertNode(who: Identity, node: NodeRecord, ttlMs?: number): Promise<void> {
     await this.s.authorize(who, 'node', 'update');
+    try {
+      if (who.kind === 'node') await this.checkOwnRecord(who, node);
+      else if (who.kind !== 'admin') checkNameFree(await this.s.deps.nodes.list(), node.name, node.hostId);
+    } catch (err) {
+      await this.s.emit({
+        type: 'node.heartbeat',
+        success: false,
+        user: `${who.kind}:${who.name}`,
+        host_id: node.hostId,
+        host: node.name,
+        error: (err as Error).message,
+      });
+      throw err;
+    }
     const now = this.s.deps.clock.now();
     await this.s.deps.nodes.upsert(
       { ...node, lastSeen: new Date(now).toISOString() },
       ttlMs === undefined ? undefined : now + ttlMs,
     );
+  }
+
+  /**
+   * A node's heartbeat describes the node itself, named as at its join (the name its certificate carries); a node
+   * certificate from before names were bound may use any valid name no other live node holds.
+   */
+  private async checkOwnRecord(who: Identity, node: NodeRecord): Promise<void> {
+    if (node.hostId !== who.name)
+      throw new AccessDenied(`node ${who.name} may not write the record of node ${node.hostId}`);
+    if (who.hostName !== undefined) {
+      if (node.name !== who.hostName)
+        throw new AccessDenied(`node ${who.name} joined as "${who.hostName}" and may not call itself "${node.name}"`);
+      return;
+    }
+    checkNodeName(node.name, this.s.deps.cluster);
+    checkNameFree(await this.s.deps.nodes.list(), node.name, node.hostId);
   }
 
   /** The nodes the caller may see: every node for system identities, for users only those their roles show. */
@@ -121,9 +156,11 @@ export class ResourceOps {
     return nodes.filter((n) => nodeVisible(roles, n.labels));
   }
 
+  /** Deletes the one node a host ID or name denotes; a name several nodes hold is refused, listing their IDs. */
   async deleteNode(who: Identity, idOrName: string): Promise<void> {
     await this.s.authorize(who, 'node', 'delete');
-    const n = await this.s.deps.nodes.remove(idOrName);
+    const n = nodeToRemove(await this.listNodes(who), idOrName);
+    await this.s.deps.nodes.remove(n.hostId);
     await this.s.emit({ type: 'node.delete', user: who.name, host_id: n.hostId, host: n.name });
   }
 

@@ -44,7 +44,7 @@ const SYSTEM_GRANTS: Record<string, ReadonlySet<string>> = {
     'user.read',
   ]),
   // Nodes write their own sessions' recordings; the proxy passes each node's certificate along (FORWARDED_CERT).
-  node: new Set(['cas.read', 'lock.list', 'audit.emit', 'recording.create']),
+  node: new Set(['cas.read', 'lock.list', 'audit.emit', 'recording.create', 'node.update']),
   auth: new Set(['cas.read', 'lock.list', 'audit.emit']),
 };
 

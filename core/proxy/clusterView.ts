@@ -3,10 +3,11 @@ import type { AuditInput } from '../audit/events.ts';
 import { EventSpool } from '../audit/spool.ts';
 import type { PublicCa } from '../auth/cas.ts';
 import type { StoredLock } from '../auth/locks.ts';
+import { resolveNode } from '../auth/nodeNames.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import type { SecondFactor } from '../auth/secondFactor.ts';
 import type { ApiClient } from '../client/apiClient.ts';
-import { BadParameter, describe, NotFound, Unavailable } from '../errors.ts';
+import { describe, Unavailable } from '../errors.ts';
 import { log } from '../log.ts';
 import type { Role } from '../rbac/index.ts';
 
@@ -123,21 +124,12 @@ export class ClusterView {
     );
   }
 
-  /** Finds a node by host ID, name or address; a name shared by several nodes is an error listing them. */
+  /** Whether this proxy reaches a node now; set by the proxy (its tunnels), so that live nodes win name lookups. */
+  online: (n: NodeRecord) => boolean = () => true;
+
+  /** Finds a node by host ID, name or address (see nodeNames.resolveNode: an offline record never shadows). */
   async resolveNode(query: string): Promise<NodeRecord> {
-    const nodes = await this.nodes();
-    const byId = nodes.find((n) => n.hostId === query);
-    if (byId) return byId;
-    const byName = nodes.filter((n) => n.name === query);
-    if (byName.length === 1) return byName[0]!;
-    if (byName.length > 1) {
-      throw new BadParameter(
-        `"${query}" names ${byName.length} nodes; use a host ID: ${byName.map((n) => n.hostId).join(', ')}`,
-      );
-    }
-    const byAddr = nodes.find((n) => n.addr === query || n.addr?.split(':')[0] === query);
-    if (byAddr) return byAddr;
-    throw new NotFound(`node "${query}" not found (see \`tp ls\`)`);
+    return resolveNode(await this.nodes(), query, this.online);
   }
 
   /** Queues audit events in the proxy's durable spool, which delivers them to auth (later, if auth is down). */

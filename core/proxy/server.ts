@@ -19,7 +19,7 @@ import { pageRoutes } from './pages.ts';
 import { guardTlsPort } from './portGuard.ts';
 import { relaySsh } from './relay.ts';
 import { ssoRoutes } from './sso.ts';
-import { TunnelRegistry } from './tunnels.ts';
+import { nodeOnline, TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
 import { authSessionBackend, WebSessionStore } from './webSessions.ts';
 import { WebTerminals } from './webTerminal.ts';
@@ -81,6 +81,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
   const view = new ClusterView(opts.auth, opts.cacheMs ?? 1000, opts.spoolPath);
   const tunnels = new TunnelRegistry();
+  view.online = (n) => nodeOnline(n, tunnels);
   const identities = new WeakMap<object, Identity>();
   /** Each connection's verified client certificate (base64 DER), forwarded with admin calls made for a user. */
   const peerCerts = new WeakMap<object, string>();

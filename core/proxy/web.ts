@@ -112,7 +112,7 @@ export function webRoutes(
     [
       'POST',
       /^\/webapi\/agent\/heartbeat$/,
-      async ({ who, body }) => {
+      async ({ who, body, req }) => {
         requireKind(who, 'node');
         const b = parseBody(HeartbeatBody, body);
         const node = {
@@ -123,7 +123,8 @@ export function webRoutes(
           tunnel: tunnels.has(who.name),
           version: b.version,
         };
-        await auth.post('/v1/nodes', { node, ttlMs: b.ttlMs ?? 90_000 });
+        // Sent as the node itself: auth holds it to the name it joined with.
+        await auth.call('POST', '/v1/nodes', { node, ttlMs: b.ttlMs ?? 90_000 }, { [FORWARDED_CERT]: peerCert(req)! });
         view.nodesCache.invalidate();
         return { ok: true };
       },
