@@ -8,7 +8,7 @@ import { Login } from './pages/Login.tsx';
 import { Nodes } from './pages/Nodes.tsx';
 import { Player } from './pages/Player.tsx';
 import { Recordings } from './pages/Recordings.tsx';
-import { Terminal } from './pages/Terminal.tsx';
+import { TerminalGate } from './pages/TerminalGate.tsx';
 import { interceptLinks, navigate, useLocation } from './router.ts';
 
 const NAV = [
@@ -91,7 +91,7 @@ function App() {
       <>
         <Shell session={session} path={path} onLogout={logout} />
         <main class="wide">
-          <Terminal node={url.searchParams.get('node') ?? ''} login={url.searchParams.get('login') ?? ''} />
+          <TerminalGate node={url.searchParams.get('node') ?? ''} login={url.searchParams.get('login') ?? ''} />
         </main>
       </>
     );

@@ -1,10 +1,25 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** Goes to an app path without reloading the page. */
-export function navigate(path: string, replace = false): void {
-  if (replace) history.replaceState(null, '', path);
-  else history.pushState(null, '', path);
+/**
+ * Goes to an app path without reloading the page. `state` rides along in the history entry: only the app's own
+ * code can set it (a link from elsewhere arrives with none), so pages use it to tell in-app actions from links.
+ */
+export function navigate(path: string, replace = false, state: AppState | null = null): void {
+  if (replace) history.replaceState(state, '', path);
+  else history.pushState(state, '', path);
   dispatchEvent(new PopStateEvent('popstate'));
+}
+
+/** What in-app navigation may carry in the history entry. */
+export interface AppState {
+  /** Set by the Connect button: the person asked for this terminal inside the app. */
+  terminalFromApp?: boolean;
+}
+
+/** The current history entry's app state (empty for a page opened from a link or typed in). */
+export function appState(): AppState {
+  const s = history.state as AppState | null;
+  return s && typeof s === 'object' ? s : {};
 }
 
 /** The current path and query, updated on navigation. */

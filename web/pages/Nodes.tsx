@@ -120,7 +120,9 @@ export function Nodes({ session }: { session: Session }) {
                   disabled={!login}
                   aria-label={`Connect to ${n.name} as ${login}`}
                   onClick={() =>
-                    navigate(`/web/terminal?${new URLSearchParams({ node: n.hostId, login, name: n.name })}`)
+                    navigate(`/web/terminal?${new URLSearchParams({ node: n.hostId, login, name: n.name })}`, false, {
+                      terminalFromApp: true,
+                    })
                   }
                 >
                   Connect
