@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CliResult, run, tp } from './helpers/cli.ts';
+import { type CliResult, run, tp, tpSpawn } from './helpers/cli.ts';
 import { type FixtureUser, me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
 // The command line as scripts see it: each exit code of the README's table produced by a real case, usage
@@ -87,9 +87,18 @@ describe('exit codes (README table, core/errors.ts)', () => {
     expectExit(await stranger(['ls']), 6, 'tp login');
   });
 
-  test('8: the cluster cannot be reached', async () => {
+  test('8: the cluster cannot be reached; a stale data dir is named', async () => {
     expectExit(await stranger(['login', '--proxy', '127.0.0.1:1', '--user', 'x', '--insecure']), 8, '127.0.0.1:1');
-    expectExit(await tp(['roles', 'ls', '--data-dir', f.cluster.auth.dataDir, '--auth-server', '127.0.0.1:1']), 8, '');
+    const flag = await tp(['roles', 'ls', '--data-dir', f.cluster.auth.dataDir, '--auth-server', '127.0.0.1:1']);
+    expectExit(flag, 8, 'the address comes from --auth-server');
+    const stale = mkdtempSync(join(f.dir, 'stale-'));
+    cpSync(join(f.cluster.auth.dataDir, 'admin'), join(stale, 'admin'), { recursive: true });
+    writeFileSync(join(stale, 'admin', 'auth_servers'), '127.0.0.1:1\n');
+    const r = await tp(['roles', 'ls', '--data-dir', stale]);
+    expectExit(r, 8, `cannot reach 127.0.0.1:1`);
+    expect(r.stderr).toContain(
+      `the address comes from ${join(stale, 'admin', 'auth_servers')}: is that auth service running?`,
+    );
   });
 
   test("tp ssh: the remote command's status passes through, 255 is tp's own failure", async () => {
@@ -255,5 +264,17 @@ describe('lazy loading', () => {
     for (const args of [['version'], ['--help'], ['rolse']])
       expect({ args, heavy: (await modulesOf(args)).filter((m) => heavy.test(m)) }).toEqual({ args, heavy: [] });
     expect((await modulesOf(['ssh', '--help'])).some((m) => m.includes('/core/ssh/'))).toBe(true);
+  });
+});
+
+describe('a session cut from outside', () => {
+  // Last in the file: it restarts the proxy under everyone.
+  test('tp ssh whose proxy stops says so and exits 255, not silently', async () => {
+    const ssh = tpSpawn(['ssh', 'n1', 'echo started >&2; sleep 30'], { env: alice.env });
+    await ssh.stderrMatch(/started/);
+    await f.cluster.restartProxy();
+    const r = await ssh.done();
+    expect(r.code).toBe(255);
+    expect(r.stderr).toContain('error: the session ended without an exit status: the connection to the node was cut');
   });
 });

@@ -5,6 +5,7 @@ import { loadProfile } from '../../core/client/profile.ts';
 import { parseDuration } from '../../core/clock.ts';
 import { defaultDataDir } from '../../core/config/defaults.ts';
 import { BadParameter, describe, exitCodeOf } from '../../core/errors.ts';
+import { AdminApiClient } from './adminApi.ts';
 
 /** Flags every admin command shares. */
 export const adminArgs = {
@@ -47,13 +48,13 @@ export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string 
   }
   const identity = loadAdminIdentity(dataDir);
   const list = args['auth-server'] ?? process.env.TP_AUTH_SERVER;
-  const servers = list
-    ? list
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : identity.servers;
-  return new ApiClient(servers, { ...identity.tls, serverRole: 'auth' });
+  const source = args['auth-server']
+    ? '--auth-server'
+    : list
+      ? 'TP_AUTH_SERVER'
+      : join(dataDir, 'admin', 'auth_servers');
+  const servers = list ? listArg(list) : identity.servers;
+  return new AdminApiClient(servers, { ...identity.tls, serverRole: 'auth' }, source);
 }
 
 /** Parses a duration flag (`--ttl 1h`) into ms, naming the flag in the error. */

@@ -66,11 +66,12 @@ export function ask(question: string, secret = false): Promise<string> {
         }
       }
     }
-    out.write(question);
+    // Raw mode before the question shows: keys typed the moment it appears are neither echoed nor taken as signals.
     stdin.setRawMode(true);
     // A process.exit() elsewhere while we wait must not leave the terminal without echo.
     process.on('exit', restore);
     stdin.on('data', onData);
     stdin.resume();
+    out.write(question);
   });
 }

@@ -1,4 +1,5 @@
 import type { Client, ClientChannel } from 'ssh2';
+import { Unavailable } from '../errors.ts';
 
 const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, PIPE: 13, TERM: 15 };
 
@@ -12,8 +13,8 @@ export interface RemoteRun {
 }
 
 /**
- * Runs a command or shell on the node with this process's stdio and returns the remote exit status
- * (128 + signal number style 255 when the remote side gives none).
+ * Runs a command or shell on the node with this process's stdio and returns the remote exit status (128 + signal
+ * number for a signal). A session that ends without any status (the connection was cut) rejects with Unavailable.
  */
 export function runRemote(client: Client, r: RemoteRun): Promise<number> {
   return new Promise<number>((resolve, reject) => {
@@ -27,7 +28,7 @@ export function runRemote(client: Client, r: RemoteRun): Promise<number> {
     const opts = { pty: r.pty ? window : undefined, env: r.env };
     const onStream = (err: Error | undefined, ch: ClientChannel) => {
       if (err) return reject(err);
-      let code = 255;
+      let code: number | undefined;
       ch.on('exit', (c: number | null, signal?: string) => {
         code = c ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 127) : 255);
       });
@@ -45,7 +46,13 @@ export function runRemote(client: Client, r: RemoteRun): Promise<number> {
         }
         stdin.unpipe(ch);
         stdin.pause();
-        resolve(code);
+        if (code !== undefined) resolve(code);
+        else
+          reject(
+            new Unavailable(
+              'the session ended without an exit status: the connection to the node was cut (proxy or node stopped?)',
+            ),
+          );
       });
     };
     if (r.command === undefined) client.shell(opts.pty ?? false, { env: r.env }, onStream);
