@@ -46,17 +46,21 @@ export class RecordingOps {
       await this.s.sessions.claim(sessionId, who.name);
       return stored;
     } catch (err) {
-      if (err instanceof AccessDenied)
-        await this.s.emit({
-          type: 'auth.attempt',
-          success: false,
-          user: who.name,
-          session_id: sessionId,
-          action: 'recording.create',
-          error: err.message,
-        });
+      if (err instanceof AccessDenied) throw await this.refused(who, sessionId, 'recording.create', err.message);
       throw err;
     }
+  }
+
+  /** Audits a refused recording access and returns the error to throw. */
+  private async refused(who: Identity, sessionId: string, action: string, error: string): Promise<AccessDenied> {
+    await this.s.emit({ type: 'auth.attempt', success: false, user: who.name, session_id: sessionId, action, error });
+    return new AccessDenied(error);
+  }
+
+  /** The refusal of any change to a final recording. */
+  private frozen(who: Identity, stored: RecordingMeta): Promise<AccessDenied> {
+    const error = `recording ${stored.sessionId} is ${stored.status} and can no longer be changed`;
+    return this.refused(who, stored.sessionId, 'recording.create', error);
   }
 
   /**
@@ -68,7 +72,7 @@ export class RecordingOps {
     if (stored && FINAL.has(stored.status)) {
       const have = await this.blobs.getItemRaw<Buffer | Uint8Array | string>(partKey(sessionId, n));
       if (have !== null && have !== undefined && Buffer.from(have).equals(data)) return;
-      throw new AccessDenied(`recording ${sessionId} is ${stored.status} and can no longer be changed`);
+      throw await this.frozen(who, stored);
     }
     try {
       await this.blobs.setItemRaw(partKey(sessionId, n), data);
@@ -86,16 +90,16 @@ export class RecordingOps {
     const meta = { ...sent, serverId: who.name };
     if (stored && FINAL.has(stored.status)) {
       if (sameMeta(stored, meta)) return;
-      throw new AccessDenied(`recording ${meta.sessionId} is ${stored.status} and can no longer be changed`);
+      throw await this.frozen(who, stored);
     }
     const store = this.s.deps.audit.store;
     if (meta.status === 'failed') {
       log.error('a node could not upload a recording', { session: meta.sessionId, error: meta.error });
     }
+    // A final recording is indexed before it is stored as final, so one whose parts are missing never freezes.
+    const text = FINAL.has(meta.status) ? plainText(await this.events(meta)) : undefined;
     await store.putRecording(meta);
-    if (FINAL.has(meta.status)) {
-      await store.putRecordingText(meta.sessionId, plainText(await this.events(meta)));
-    }
+    if (text !== undefined) await store.putRecordingText(meta.sessionId, text);
   }
 
   private async events(meta: RecordingMeta): Promise<RecordedEvent[]> {
@@ -135,15 +139,7 @@ export class RecordingOps {
     if (!meta) throw new NotFound(`no recording of session ${sessionId} (see \`tp recordings ls\`)`);
     if (user !== undefined && meta.user !== user) {
       const error = `session ${sessionId} is not one of yours: your roles let you play only your own sessions`;
-      await this.s.emit({
-        type: 'auth.attempt',
-        success: false,
-        user: who.name,
-        session_id: sessionId,
-        action: 'recording.read',
-        error,
-      });
-      throw new AccessDenied(error);
+      throw await this.refused(who, sessionId, 'recording.read', error);
     }
     return { meta, events: await this.events(meta) };
   }

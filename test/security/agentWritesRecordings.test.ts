@@ -100,5 +100,32 @@ describe('a final recording never changes', () => {
     const failed = { ...rec, status: 'failed', error: 'pretend' };
     expect((await refusal(nodeA.auth.post(`/v1/recordings/${rec.sessionId}`, { meta: failed }))).message).toBe(final);
     await stillOriginal(marker, rec);
+    const refusals = (await auditEvents(f, 'auth.attempt')).filter(
+      (e) => e.user === nodeA.hostId && e.session_id === rec.sessionId && e.error === final,
+    );
+    expect(refusals).toHaveLength(4);
+  });
+
+  test('metadata saying complete before its parts are stored is refused and freezes nothing', async () => {
+    const sid = crypto.randomUUID();
+    const base = `/webapi/agent/recordings/${sid}`;
+    const meta = {
+      sessionId: sid,
+      user: 'alice',
+      login: 'alice',
+      serverId: nodeA.hostId,
+      serverName: 'node-a',
+      kind: 'exec',
+      command: 'echo early',
+      startedAt: new Date().toISOString(),
+      status: 'complete',
+      parts: 1,
+      bytes: 6,
+    };
+    const early = await refusal(nodeA.proxy.post(base, { meta }));
+    expect(early.message).toBe(`part 1 of recording ${sid} is missing`);
+    expect(await nodeA.proxy.post(`${base}/parts/1`, partBody('early\n'))).toEqual({ stored: 1 });
+    expect(await nodeA.proxy.post(base, { meta })).toEqual({ stored: sid });
+    expect((await admin(['play', sid, '--format', 'text'])).stdout).toBe('early\n');
   });
 });
