@@ -112,3 +112,28 @@ describe('changing second factors needs a fresh factor', () => {
     expect((await events('mfa.add', 'wes')).filter((e) => e.success === false && e.kind === 'totp')).toHaveLength(2);
   });
 });
+
+describe('account changes share the login rate limit', () => {
+  test('beyond the per-minute attempts, even the right current password is refused without being checked', async () => {
+    await using limited = await startTestCluster({
+      auth: { secondFactor: 'off', lockout: { maxFailures: 100, windowMs: 60_000, lockoutMs: 60_000, perMinute: 3 } },
+    });
+    const at = `https://${limited.proxy.addr}`;
+    await limited.auth.admin.post('/v1/users', { name: 'rae', roles: ['access'], logins: [me], password: PASSWORD });
+    const { session } = await webLogin(at, { username: 'rae', password: PASSWORD });
+    // The login was one attempt of this minute; two wrong guesses use up the rest.
+    for (let i = 0; i < 2; i++) {
+      const r = await webCall(at, 'POST', '/webapi/ui/account/password', {
+        session,
+        body: { oldPassword: `wrong guess ${i}`, newPassword: 'a brand new password 99' },
+      });
+      expect(r.status).toBe(403);
+    }
+    const right = await webCall(at, 'POST', '/webapi/ui/account/password', {
+      session,
+      body: { oldPassword: PASSWORD, newPassword: 'a brand new password 99' },
+    });
+    expect(right.status).toBe(429);
+    expect(right.body.error?.message).toMatch(/^too many login attempts for "rae"; try again in \d+s$/);
+  });
+});
