@@ -108,6 +108,12 @@ describe('exit codes (README table, core/errors.ts)', () => {
     expectExit(none, 255, 'not found');
   });
 
+  test('a login the roles allow but the node lacks is explained (255)', async () => {
+    const u = await f.user('nils', ['ops'], { logins: ['no-such-os-account'] });
+    const r = await u.tp(['ssh', 'n1', 'true']);
+    expectExit(r, 255, 'n1 refused the login "no-such-os-account" that your roles allow: does the account');
+  });
+
   test('tp ssh with a name two nodes share refuses and lists their host IDs (255)', async () => {
     for (const port of [1, 2])
       expect((await admin(['nodes', 'add', '--agentless', '--name', 'dup', '--addr', `127.0.0.1:${port}`])).code).toBe(

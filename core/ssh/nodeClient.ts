@@ -55,6 +55,12 @@ export function nodeClientError(
   o: { login: string; name: string },
 ): Unavailable {
   if (rejections.length) return new Unavailable(rejections.join('; '));
-  if (err.level === 'client-authentication') return new Unavailable(`access denied as "${o.login}" on ${o.name}`);
+  // The proxy already checked that the roles allow this login, so the node itself said no: most often the account
+  // is missing there (the node's audit log, auth.attempt, has its reason).
+  if (err.level === 'client-authentication')
+    return new Unavailable(
+      `${o.name} refused the login "${o.login}" that your roles allow: does the account "${o.login}" exist there? ` +
+        '(the reason is in its auth.attempt audit event)',
+    );
   return new Unavailable(err.message);
 }
