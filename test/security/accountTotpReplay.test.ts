@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { totpCode } from '../../core/auth/users.ts';
-import { webLogin } from '../helpers/accountWeb.ts';
+import { webCall, webLogin } from '../helpers/accountWeb.ts';
 import { tp } from '../helpers/cli.ts';
 import { startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
 import { me, PASSWORD } from '../helpers/sshFixture.ts';
@@ -71,4 +71,29 @@ test('one TOTP code used by two CLI and two web logins at once logs in exactly o
   const next = totpCode(secret, Date.now() + 30_000);
   const again = await webLogin(base, { username: 'rita', password: PASSWORD, otp: next });
   expect(again.status).toBe(200);
+});
+
+test('the code that confirmed the app at sign-up cannot log in afterwards', async () => {
+  const base = `https://${c.proxy.addr}`;
+  const created = await c.auth.admin.post<{ signupUrl: string }>('/v1/users', {
+    name: 'sam',
+    roles: ['access'],
+    logins: [me],
+  });
+  const token = created.signupUrl.split('/').pop()!;
+  const info = await webCall(base, 'POST', '/webapi/signup/info', { body: { token } });
+  const totp = info.body.totp as { secret: string };
+  while (Date.now() % 30_000 > 20_000) await Bun.sleep(100);
+  const code = totpCode(totp.secret, Date.now());
+  const signup = await webCall(base, 'POST', '/webapi/signup', { body: { token, password: PASSWORD, otp: code } });
+  expect(signup.status).toBe(200);
+  const replay = await webLogin(base, { username: 'sam', password: PASSWORD, otp: code });
+  expect(replay.status).toBe(403);
+  expect(replay.body.error?.message).toBe(REUSED);
+  const next = await webLogin(base, {
+    username: 'sam',
+    password: PASSWORD,
+    otp: totpCode(totp.secret, Date.now() + 30_000),
+  });
+  expect(next.status).toBe(200);
 });
