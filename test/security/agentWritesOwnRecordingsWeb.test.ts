@@ -26,7 +26,10 @@ async function webLogin(name: string): Promise<Page> {
   await page.getByLabel('User name').fill(name);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.getByTestId('who').waitFor();
+  // Either the signed-in header or the login page's error, which then names what went wrong.
+  await page.locator('[data-testid="who"], [role="alert"]').first().waitFor();
+  const alert = page.getByRole('alert');
+  if (await alert.isVisible()) throw new Error(`web login of ${name} failed: ${await alert.textContent()}`);
   return page;
 }
 
