@@ -4,7 +4,7 @@ import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
 import { loadProfile } from '../../core/client/profile.ts';
 import { parseDuration } from '../../core/clock.ts';
 import { defaultDataDir } from '../../core/config/defaults.ts';
-import { BadParameter, describe, exitCodeOf } from '../../core/errors.ts';
+import { BadParameter, describe } from '../../core/errors.ts';
 import { AdminApiClient } from './adminApi.ts';
 
 /** Flags every admin command shares. */
@@ -75,16 +75,13 @@ export function listArg(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
-/** Runs a command body; any error prints as one line on stderr and exits with the code its type maps to. */
+/**
+ * A command body taking its parsed args. Errors propagate to the runner (cmd/lib/runner.ts), which prints them as
+ * one line on stderr and exits with the code their type maps to (core/errors.ts): one place for every command.
+ */
 export function action<A>(fn: (args: A) => Promise<void> | void): (ctx: { args: A }) => Promise<void> {
   return async ({ args }) => {
-    try {
-      await fn(args);
-    } catch (err) {
-      process.stderr.write(`error: ${describe(err)}\n`);
-      if (process.env.TP_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-      process.exit(exitCodeOf(err));
-    }
+    await fn(args);
   };
 }
 
