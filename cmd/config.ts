@@ -4,6 +4,7 @@ import { proxyApi } from '../core/client/login.ts';
 import { refreshTrust, requireProfile } from '../core/client/profile.ts';
 import { describe } from '../core/errors.ts';
 import { parseHostPort } from '../core/net/index.ts';
+import { OPENSSH_CIPHERS } from '../core/ssh/algorithms.ts';
 import { action } from './lib/context.ts';
 
 /** How this very tp is started, so OpenSSH's ProxyCommand runs the same binary and code. */
@@ -39,6 +40,7 @@ export default defineCommand({
         `    CertificateFile ${q(p.certPath)}`,
         '    IdentitiesOnly yes',
         '    StrictHostKeyChecking yes',
+        `    Ciphers ${OPENSSH_CIPHERS}`,
         `    User ${p.logins[0] ?? p.user}`,
         `    ProxyCommand ${process.env.TP_HOME ? `env TP_HOME=${q(process.env.TP_HOME)} ` : ''}${selfCommand()} proxy ssh %r@%h:%p`,
         '',
@@ -53,6 +55,7 @@ export default defineCommand({
               `    CertificateFile ${q(p.certPath)}`,
               '    IdentitiesOnly yes',
               '    StrictHostKeyChecking yes',
+              `    Ciphers ${OPENSSH_CIPHERS}`,
               `    User ${p.logins[0] ?? p.user}`,
               '',
             ]

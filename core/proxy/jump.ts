@@ -6,7 +6,8 @@ import { log } from '../log.ts';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, PerAddressLimit } from '../net/connectionLimits.ts';
 import { parseHostPort, splice } from '../net/index.ts';
 import { nodeVisible } from '../rbac/index.ts';
-import { certKey, ssh2 } from '../ssh/ssh2.ts';
+import { SERVER_ALGORITHMS } from '../ssh/algorithms.ts';
+import { hostKeys, ssh2 } from '../ssh/ssh2.ts';
 import { type VerifiedUser, verifyUserAuth } from '../ssh/userCert.ts';
 import type { ClusterView } from './clusterView.ts';
 import { type DialTls, dialNode } from './dial.ts';
@@ -59,7 +60,7 @@ export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
   });
   const sshServer = (hostKey: string, hostCert: string) =>
     new (ssh2().Server)(
-      { hostKeys: [{ key: certKey(hostKey, hostCert) } as never], ident: 'tp-proxy' },
+      { hostKeys: hostKeys(hostKey, hostCert), algorithms: SERVER_ALGORITHMS as never, ident: 'tp-proxy' },
       (conn: Connection, info: { ip: string; port: number }) => {
         let user: VerifiedUser | undefined;
         conn.on('authentication', (ctx) => {

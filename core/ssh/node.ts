@@ -10,10 +10,11 @@ import { CertRejected, parseCert } from '../crypto/sshcert.ts';
 import { describe, TpError } from '../errors.ts';
 import { log } from '../log.ts';
 import { checkNodeAccess, type Role } from '../rbac/index.ts';
+import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { serveLocalForward, serveRemoteForward, startAgentForward } from './forwarding.ts';
 import { lookupOsUser, type OsUser } from './osUser.ts';
 import { type SessionTap, serveSession } from './session.ts';
-import { certKey, ssh2 } from './ssh2.ts';
+import { hostKeys, ssh2 } from './ssh2.ts';
 import { type VerifiedUser, verifyUserAuth } from './userCert.ts';
 
 /** What the node knows of the cluster, kept fresh by the agent. */
@@ -62,9 +63,8 @@ export class SshNode {
     const S = ssh2().Server;
     this.server = new S(
       {
-        hostKeys: [{ key: certKey(this.o.hostKey, this.o.hostCert) } as never],
-        // Without chacha20 under Bun, OpenSSH clients pick CTR before GCM unless CTR is left out (DESIGN.md).
-        algorithms: { cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'] as never },
+        hostKeys: hostKeys(this.o.hostKey, this.o.hostCert),
+        algorithms: SERVER_ALGORITHMS as never,
         ident: 'tp',
       },
       (conn: Connection, info: { ip: string; port: number }) => this.onConnection(conn, info.ip ?? '', info.port ?? 0),

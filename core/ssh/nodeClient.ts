@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
 import { Unavailable } from '../errors.ts';
+import { CIPHERS, KEX, MACS } from './algorithms.ts';
 import { hostCertVerifier } from './hostCert.ts';
 import { CLIENT_HOST_KEY_ALGOS, certKey, ssh2 } from './ssh2.ts';
 
@@ -38,7 +39,7 @@ export async function connectNode(o: NodeClientOptions): Promise<Client> {
       username: o.login,
       authHandler: [{ type: 'publickey', username: o.login, key: certKey(o.key, o.cert) }] as never,
       hostVerifier: hostCertVerifier(o.hostCas, [o.hostId, o.name], Date.now, (r) => rejections.push(r)) as never,
-      algorithms: { serverHostKey: CLIENT_HOST_KEY_ALGOS as never },
+      algorithms: { kex: KEX, cipher: CIPHERS, hmac: MACS, serverHostKey: CLIENT_HOST_KEY_ALGOS } as never,
       agentForward: o.agentForward,
       agent: o.agent,
       keepaliveInterval: o.keepaliveMs ?? 30_000,

@@ -45,6 +45,14 @@ export function certKey(privateKeyPem: string, certLine: string): CertKey {
   return wrapper;
 }
 
+/**
+ * A server's host keys for ssh2: the certificate first, for clients that check host certificates (OpenSSH,
+ * asyncssh, tp), then the plain key, for clients that cannot (paramiko) and pin it instead.
+ */
+export function hostKeys(privateKeyPem: string, certLine: string): never[] {
+  return [{ key: certKey(privateKeyPem, certLine) }, { key: plainKey(privateKeyPem) }] as never[];
+}
+
 /** Parses an OpenSSH private key for ssh2. */
 export function plainKey(privateKeyPem: string): Ssh2.ParsedKey {
   const parsed = ssh2().utils.parseKey(privateKeyPem);
