@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { saveHostIdentity } from '../core/client/hostIdentity.ts';
@@ -6,6 +5,7 @@ import { openRelay } from '../core/client/nodeConnection.ts';
 import { requireProfile } from '../core/client/profile.ts';
 import { parseDuration } from '../core/clock.ts';
 import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
+import { privateDir } from '../core/config/privateDir.ts';
 import { BadParameter, describe } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, listArg } from './lib/context.ts';
@@ -63,7 +63,7 @@ const start = defineCommand({
   run: action(async (args) => {
     const cfg = await configFrom(args.config);
     const dataDir = join(args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), 'proxy');
-    mkdirSync(dataDir, { recursive: true });
+    privateDir(dataDir, 'proxy data dir');
     const { joinAuthAsProxy } = await import('../core/proxy/join.ts');
     const { startProxy } = await import('../core/proxy/server.ts');
     const servers = listArg(args['auth-server']);

@@ -2,12 +2,17 @@ import type { CommandLabel } from '../../core/agent/agent.ts';
 import { parseDuration } from '../../core/clock.ts';
 import { defaultConfig } from '../../core/config/defaults.ts';
 import { checkLayout, type DataLayout, dataLayout } from '../../core/config/layout.ts';
+import { privateUmask } from '../../core/config/privateDir.ts';
 import type { Config } from '../../core/config/schema.ts';
 import { log } from '../../core/log.ts';
 import type { ConnectionLimits } from '../../core/net/connectionLimits.ts';
 
-/** Loads --config when given, else the all-in-one defaults (YAML and schema code load only when a file is read). */
+/**
+ * Loads --config when given, else the all-in-one defaults (YAML and schema code load only when a file is read).
+ * Every server command starts here, so from here on the process creates its files private (umask 077).
+ */
 export async function configFrom(path: string | undefined): Promise<Config> {
+  privateUmask();
   if (!path) return defaultConfig();
   const { loadConfig } = await import('../../core/config/load.ts');
   return loadConfig(path);

@@ -8,6 +8,7 @@ import { EventSpool } from '../audit/spool.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { ApiClient } from '../client/apiClient.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../client/hostIdentity.ts';
+import { privateDir } from '../config/privateDir.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { BadParameter, describe, isCertificateError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
@@ -96,6 +97,7 @@ async function probeIdentity(api: ApiClient): Promise<'ok' | 'unreachable' | 're
  * backoff) or on a direct mutual-TLS listener.
  */
 export async function startAgent(o: AgentOptions): Promise<Agent> {
+  privateDir(o.dataDir, 'agent data dir');
   let identity = o.identity ?? loadHostIdentity(o.dataDir);
   if (!identity) {
     if (!o.token)

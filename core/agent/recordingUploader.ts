@@ -68,7 +68,7 @@ export class RecordingUploader {
 
   private saveMeta(s: SpooledSession, meta: RecordingMeta): void {
     s.meta = meta;
-    writeFileSync(join(s.dir, 'meta.json'), JSON.stringify(meta));
+    writeFileSync(join(s.dir, 'meta.json'), JSON.stringify(meta), { mode: 0o600 });
   }
 
   private scheduled: ReturnType<typeof setTimeout> | undefined;
@@ -127,7 +127,7 @@ export class RecordingUploader {
 
   private async giveUp(s: SpooledSession, error: string): Promise<void> {
     log.error('recording upload failed for good; kept on disk', { session: s.meta.sessionId, error });
-    writeFileSync(join(s.dir, FAILED), error);
+    writeFileSync(join(s.dir, FAILED), error, { mode: 0o600 });
     const failed = { ...s.meta, status: 'failed' as const, error };
     this.o.emit([
       { type: 'recording.upload_failed', success: false, session_id: s.meta.sessionId, user: s.meta.user, error },

@@ -78,7 +78,7 @@ export class RecordingWriter {
 
   private writeMeta(meta: RecordingMeta): void {
     this.o.meta = meta;
-    writeFileSync(join(this.path, 'meta.json.tmp'), JSON.stringify(meta));
+    writeFileSync(join(this.path, 'meta.json.tmp'), JSON.stringify(meta), { mode: 0o600 });
     renameSync(join(this.path, 'meta.json.tmp'), join(this.path, 'meta.json'));
   }
 
@@ -109,7 +109,7 @@ export class RecordingWriter {
   private writePart(): void {
     this.part++;
     const name = partName(this.part);
-    writeFileSync(join(this.path, `${name}.tmp`), `${this.buf.join('\n')}\n`);
+    writeFileSync(join(this.path, `${name}.tmp`), `${this.buf.join('\n')}\n`, { mode: 0o600 });
     renameSync(join(this.path, `${name}.tmp`), join(this.path, name));
     this.writeMeta({ ...this.o.meta, parts: this.part, bytes: this.o.meta.bytes + this.bytes });
     this.buf = [];

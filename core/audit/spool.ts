@@ -1,7 +1,7 @@
 import { Database } from 'bun:sqlite';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { privateDir, privateFiles, sqliteFiles } from '../config/privateDir.ts';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
 import type { AuditInput } from './events.ts';
@@ -33,9 +33,11 @@ export class EventSpool {
   private scheduled: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly o: SpoolOptions) {
-    if (o.path !== ':memory:') mkdirSync(dirname(o.path), { recursive: true });
+    if (o.path !== ':memory:') privateDir(dirname(o.path), 'database directory');
     this.db = new Database(o.path, { create: true, strict: true });
     this.db.exec('PRAGMA journal_mode = WAL');
+    // SQLite gives -wal and -shm the database file's mode: private from the start, or tightened if older.
+    if (o.path !== ':memory:') privateFiles(sqliteFiles(o.path));
     // WAL + NORMAL survives a process crash (kill -9); FULL would also cover power loss but puts an fsync per
     // event on the node's event loop, which capped sessions per second (measured). The store itself stays FULL.
     this.db.exec('PRAGMA synchronous = NORMAL');

@@ -1,6 +1,6 @@
 import { Database } from 'bun:sqlite';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { privateDir, privateFiles, sqliteFiles } from '../config/privateDir.ts';
 import type { AuditEvent } from './events.ts';
 import type { AuditQuery, AuditStore, CursoredEvent, RecordingMeta } from './store.ts';
 
@@ -9,9 +9,11 @@ export class SqliteAuditStore implements AuditStore {
   private readonly db: Database;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') privateDir(dirname(path), 'database directory');
     this.db = new Database(path, { create: true, strict: true });
     this.db.exec('PRAGMA journal_mode = WAL');
+    // SQLite gives -wal and -shm the database file's mode: private from the start, or tightened if older.
+    if (path !== ':memory:') privateFiles(sqliteFiles(path));
     this.db.exec('PRAGMA synchronous = FULL');
     this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec(`CREATE TABLE IF NOT EXISTS audit_events (

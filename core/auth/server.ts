@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { openRecordingsStore, type RecordingsStoreConfig } from '../audit/blobSt
 import { AuditLog, openAuditStore } from '../audit/log.ts';
 import { type Backend, openBackend, type StorageConfig } from '../backend/index.ts';
 import { type Clock, systemClock } from '../clock.ts';
+import { privateDir } from '../config/privateDir.ts';
 import { generateKeyPair } from '../crypto/keys.ts';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
@@ -72,7 +73,7 @@ export function adminIdentityDir(dataDir: string): string {
  */
 export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServer> {
   const clock = opts.clock ?? systemClock;
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  privateDir(opts.dataDir, 'auth data dir');
   const backend = opts.backend ?? (await openBackend(opts.storage, opts.dataDir, clock));
   const now = clock.now();
   await ensureCluster(backend, opts.clusterName, now);
@@ -167,7 +168,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
 /** Writes the local admin identity: a fresh 30-day admin certificate, its key, the CA and this server's address. */
 async function writeAdminIdentity(service: AuthService, dataDir: string, addr: string, now: number): Promise<void> {
   const dir = adminIdentityDir(dataDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateDir(dir, 'admin identity directory');
   const key = generateKeyPair('p256');
   const out = await issueHostCerts({
     hostCa: service.ca('host'),

@@ -1,7 +1,7 @@
 import { Database, type Statement } from 'bun:sqlite';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Clock, systemClock } from '../clock.ts';
+import { privateDir, privateFiles, sqliteFiles } from '../config/privateDir.ts';
 import { AlreadyExists, CompareFailed, NotFound } from '../errors.ts';
 import type { Backend, Expectation, Item, ItemInput, RangeOptions, WatchEvent, WatchOptions } from './types.ts';
 import { prefixEnd } from './types.ts';
@@ -44,11 +44,13 @@ export class SqliteBackend implements Backend {
   private readonly q: Record<string, Statement>;
 
   constructor(opts: SqliteOptions) {
-    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    if (opts.path !== ':memory:') privateDir(dirname(opts.path), 'database directory');
     this.db = new Database(opts.path, { create: true, strict: true });
     this.clock = opts.clock ?? systemClock;
     this.keepEvents = opts.keepEvents ?? 100_000;
     this.db.exec('PRAGMA journal_mode = WAL');
+    // SQLite gives -wal and -shm the database file's mode: private from the start, or tightened if older.
+    if (opts.path !== ':memory:') privateFiles(sqliteFiles(opts.path));
     this.db.exec('PRAGMA synchronous = FULL');
     this.db.exec('PRAGMA busy_timeout = 5000');
     this.db.exec(`CREATE TABLE IF NOT EXISTS kv (

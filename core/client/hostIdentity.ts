@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { privateDir } from '../config/privateDir.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
 import { NotFound } from '../errors.ts';
 
@@ -36,7 +37,7 @@ const FILE = 'identity.json';
 
 /** Saves a host identity into `dir` (0600); it is read back at every start so the host keeps its ID and pins. */
 export function saveHostIdentity(dir: string, id: HostIdentity): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateDir(dir, 'identity directory');
   writeFileSync(join(dir, FILE), JSON.stringify(id, null, 2), { mode: 0o600 });
 }
 

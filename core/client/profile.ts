@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { privateDir } from '../config/privateDir.ts';
 import { parseCert } from '../crypto/sshcert.ts';
 import { Unauthenticated } from '../errors.ts';
 
@@ -64,6 +65,7 @@ export interface ProfileMaterial {
 /** Writes the profile and its keys, and makes it the active one. */
 export function saveProfile(data: ProfileData, m: ProfileMaterial): Profile {
   const dir = profileKeysDir(data.proxy);
+  privateDir(tpHome(), 'tp home');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const p = paths(dir);
   const write = (path: string, text: string, mode: number) => {
