@@ -45,7 +45,11 @@ export class Lockout {
       await this.d.backend.put({ key: unknownKey(name), value: String(until), expires: until });
       return until;
     }
-    await this.d.users.update(name, (u) => ({ ...u, lockedUntil: until }));
+    // Of concurrent failures past the threshold, one starts the lockout (and makes the lock); the others see it.
+    const started = await this.d.users.updateUnless<'already'>(name, (u) =>
+      u.lockedUntil && u.lockedUntil > now ? 'already' : { ...u, lockedUntil: until },
+    );
+    if (started === 'already') return (await this.d.users.find(name))?.lockedUntil;
     const lock = await this.d.locks.create(
       { user: name },
       `too many failed sign-ins; locked out until ${new Date(until).toISOString()}`,
