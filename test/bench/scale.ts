@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../core/agent/backoff.ts';
 import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
@@ -138,13 +139,17 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
   const proxyToken = (await api.post<{ token: string }>('/v1/tokens', { roles: ['proxy'], ttlMs: 600_000 })).token;
   const [pPort, jPort, mPort] = [await freePort(), await freePort(), await freePort()];
   const proxyAddr = `127.0.0.1:${pPort}`;
+  // Real agents come from many addresses; these all come from 127.0.0.1, so the per-address limit on connections
+  // still in their handshake is lifted to measure the proxy, not the limit.
+  const proxyConfig = join(c.dir, 'proxy2.yaml');
+  writeFileSync(proxyConfig, `proxy: {max_unauthenticated_per_ip: ${n + 1000}}\n`);
   let proxy: ReturnType<typeof Bun.spawn> | undefined;
   const startProxy = async () => {
     proxy = Bun.spawn(
       [
         'sh',
         '-c',
-        `ulimit -n 65536 2>/dev/null; exec "${process.execPath}" "${entry}" proxy start --auth-server ${admin.servers[0]} --token ${proxyToken} --listen ${proxyAddr} --ssh-listen 127.0.0.1:${jPort} --metrics-listen 127.0.0.1:${mPort} --data-dir "${join(c.dir, 'proxy2')}"`,
+        `ulimit -n 65536 2>/dev/null; exec "${process.execPath}" "${entry}" proxy start --config "${proxyConfig}" --auth-server ${admin.servers[0]} --token ${proxyToken} --listen ${proxyAddr} --ssh-listen 127.0.0.1:${jPort} --metrics-listen 127.0.0.1:${mPort} --data-dir "${join(c.dir, 'proxy2')}"`,
       ],
       { stdout: 'pipe', stderr: 'ignore', env: { ...process.env, TP_LOG_FORMAT: 'json' } },
     );
