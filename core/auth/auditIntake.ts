@@ -72,7 +72,7 @@ export async function takeInEvents(
   const owned = new Map<string, string | undefined>();
   const ownership = async (sessionId: string): Promise<string | undefined> => {
     if (!owned.has(sessionId)) {
-      const refusal = await deps.sessions.claim(sessionId, who.name).then(
+      const refusal = await deps.sessions.check(sessionId, who.name).then(
         () => undefined,
         (err: unknown) => {
           if (err instanceof AccessDenied) return err.message;

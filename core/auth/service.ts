@@ -103,7 +103,7 @@ export class AuthService {
     this.account = new AccountOps(this);
     this.sso = new SsoOps(this);
     this.webSessions = new WebSessionOps(this);
-    this.sessions = new SessionOwners(deps.backend, deps.clock);
+    this.sessions = new SessionOwners(deps.backend, deps.clock, deps.audit.store);
   }
 
   /** Rereads the CAs from storage; listeners (the API server's TLS context) run when any key changed. */

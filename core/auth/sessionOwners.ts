@@ -1,9 +1,10 @@
+import type { AuditStore } from '../audit/store.ts';
 import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, AlreadyExists, Unavailable } from '../errors.ts';
 
-/** How long a binding outlives its session's last word: a node's spool may hold a recording through a long outage. */
-const BINDING_TTL_MS = 30 * 86_400_000;
+/** How long a claim outlives its session's first upload: a node's spool may hold a recording through an outage. */
+const CLAIM_TTL_MS = 30 * 86_400_000;
 
 const key = (sessionId: string) => `/session_owners/${sessionId}`;
 
@@ -16,30 +17,46 @@ export function notOwner(sessionId: string, hostId: string): AccessDenied {
 }
 
 /**
- * Which node ran each SSH session. The first thing a node says about a session (its `session.start` event or its
- * first recording upload) binds the session ID to that node's host ID; from then on only that node may write the
+ * Which node ran each SSH session. The first thing a node says about a session binds it to that node's host ID:
+ * usually its `session.start` event (stored with the sender as `server_id`, so binding costs no write), else a
+ * recording upload that overtook the event (a claim kept in the backend). From then on only that node may write the
  * session's recording or report its events. Session IDs are random, so no other node can bind one first.
  */
 export class SessionOwners {
   constructor(
     private readonly backend: Backend,
     private readonly clock: Clock,
+    private readonly audit: AuditStore,
   ) {}
 
-  /** Binds `sessionId` to `hostId` unless it is bound already; throws AccessDenied when another node holds it. */
+  /** The host ID of the node known to have run the session, if any. */
+  private async owner(sessionId: string): Promise<string | undefined> {
+    // By session only (its index; a session has a handful of events, session.start first): adding the type would
+    // make SQLite walk every session.start in the log instead.
+    const start = (await this.audit.search({ session: sessionId, limit: 20 })).find((e) => e.type === 'session.start');
+    if (typeof start?.server_id === 'string') return start.server_id;
+    return (await this.backend.get(key(sessionId)))?.value;
+  }
+
+  /** Throws AccessDenied when another node is known to have run the session; binds nothing. */
+  async check(sessionId: string, hostId: string): Promise<void> {
+    const owner = await this.owner(sessionId);
+    if (owner !== undefined && owner !== hostId) throw notOwner(sessionId, hostId);
+  }
+
+  /** Like `check`, and binds the session to `hostId` when no node is known to have run it yet. */
   async claim(sessionId: string, hostId: string): Promise<void> {
-    // A binding that expires between the create and the read is taken again; a few tries always settle it.
+    // A claim that expires between the create and the read is taken again; a few tries always settle it.
     for (let attempt = 0; attempt < 3; attempt++) {
+      const owner = await this.owner(sessionId);
+      if (owner === hostId) return;
+      if (owner !== undefined) throw notOwner(sessionId, hostId);
       try {
-        await this.backend.create({ key: key(sessionId), value: hostId, expires: this.clock.now() + BINDING_TTL_MS });
+        await this.backend.create({ key: key(sessionId), value: hostId, expires: this.clock.now() + CLAIM_TTL_MS });
         return;
       } catch (err) {
         if (!(err instanceof AlreadyExists)) throw err;
       }
-      const owner = (await this.backend.get(key(sessionId)))?.value;
-      if (owner === undefined) continue;
-      if (owner === hostId) return;
-      throw notOwner(sessionId, hostId);
     }
     throw new Unavailable(`could not bind session ${sessionId} to its node`);
   }
