@@ -28,3 +28,12 @@ e2e:
 # Opt-in soak: sessions at a steady rate for 30 minutes (SOAK_MINUTES, SOAK_RATE); failures, RSS and fds over time.
 soak:
     NODE_ENV=test node_modules/.bin/bun test/bench/soak.ts
+
+# Distribution: dist/tp-<version>.tgz (npm package: launcher + one bundle with the patched ssh2), the single-file
+# binaries dist/tp-linux-{x64,arm64}[-musl] and dist/SHA256SUMS. `just dist package` builds only the package.
+dist *steps:
+    node_modules/.bin/bun scripts/dist.ts {{steps}}
+
+# Opt-in: the built binaries log in and run `tp ssh` (x64), and the arm64 one joins a cluster under qemu-user-static.
+dist-test: dist
+    TP_DIST_BINARIES=dist node_modules/.bin/bun test --timeout 120000 test/distBinaries.e2e.test.ts

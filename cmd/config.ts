@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import { proxyApi } from '../core/client/login.ts';
 import { refreshTrust, requireProfile } from '../core/client/profile.ts';
@@ -6,13 +5,7 @@ import { describe } from '../core/errors.ts';
 import { parseHostPort } from '../core/net/index.ts';
 import { OPENSSH_CIPHERS } from '../core/ssh/algorithms.ts';
 import { action } from './lib/context.ts';
-
-/** How this very tp is started, so OpenSSH's ProxyCommand runs the same binary and code. */
-function selfCommand(): string {
-  const entry = resolve(import.meta.dir, 'tp.ts');
-  const runtime = process.execPath;
-  return /tp(\.exe)?$/.test(runtime) && !runtime.endsWith('bun') ? `"${runtime}"` : `"${runtime}" "${entry}"`;
-}
+import { selfCommand } from './lib/self.ts';
 
 export default defineCommand({
   meta: {
@@ -42,7 +35,7 @@ export default defineCommand({
         '    StrictHostKeyChecking yes',
         `    Ciphers ${OPENSSH_CIPHERS}`,
         `    User ${p.logins[0] ?? p.user}`,
-        `    ProxyCommand ${process.env.TP_HOME ? `env TP_HOME=${q(process.env.TP_HOME)} ` : ''}${selfCommand()} proxy ssh %r@%h:%p`,
+        `    ProxyCommand ${process.env.TP_HOME ? `env TP_HOME=${q(process.env.TP_HOME)} ` : ''}${selfCommand().map(q).join(' ')} proxy ssh %r@%h:%p`,
         '',
         ...(p.sshJump
           ? [

@@ -1,9 +1,6 @@
-import { createRequire } from 'node:module';
 import type * as Ssh2 from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { TpError } from '../errors.ts';
-
-const require = createRequire(import.meta.url);
 
 /** ssh2 without tp's certificate patch: tp refuses to run rather than fail later in a handshake. */
 export class Ssh2NotPatched extends TpError {}
@@ -12,7 +9,8 @@ let loaded: typeof Ssh2 | undefined;
 
 /**
  * Loads ssh2 (lazily: it costs ~25 MB) and checks tp's certificate patch is applied (patches/ssh2@1.17.0.patch,
- * applied by scripts/bootstrap.mjs on install).
+ * applied by scripts/bootstrap.mjs on install). Plain `require` calls, so `bun build` (scripts/dist.ts) inlines the
+ * patched copy into the package bundle and the binaries.
  */
 export function ssh2(): typeof Ssh2 {
   if (loaded) return loaded;

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import pkg from '../package.json' with { type: 'json' };
+import { run } from './helpers/cli.ts';
+import { installedFlow, runDist } from './helpers/distBuild.ts';
+import { type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+
+// The npm package as a user gets it: `just dist` packs it, npm installs it into an empty prefix with a fresh HOME,
+// and the installed `tp` logs in and runs a command over SSH with only Node and npm on PATH.
+let f: SshFixture;
+let dist: { dir: string; outputs: string[] };
+const tgz = () => join(dist.dir, `tp-${pkg.version}.tgz`);
+const nodeDir = dirname(Bun.which('node') ?? '/usr/bin/node');
+const npm = Bun.which('npm');
+const scratch = mkdtempSync(join(tmpdir(), 'tp-dist-pkg-'));
+
+beforeAll(async () => {
+  [f, dist] = await Promise.all([startSshFixture([{ name: 'n1' }]), runDist(['package'])]);
+});
+afterAll(async () => {
+  await f.close();
+  rmSync(dist.dir, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the npm package', () => {
+  test('holds the launcher, the bundle, the manifest and the README: no tests, fixtures, keys or sources', async () => {
+    expect(dist.outputs[0]).toBe(tgz());
+    const listing = await run(['tar', 'tzf', tgz()]);
+    expect(listing.stdout.trim().split('\n').sort()).toEqual([
+      'package/README.md',
+      'package/bin/tp.mjs',
+      'package/lib/tp.js',
+      'package/package.json',
+    ]);
+    const manifest = JSON.parse((await run(['tar', 'xzOf', tgz(), 'package/package.json'])).stdout);
+    expect(manifest).toMatchObject({ name: 'tp', version: pkg.version, bin: { tp: './bin/tp.mjs' } });
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(['bun', 'bun-pty']);
+  });
+
+  test('its bundle runs with no node_modules in reach: login and ssh use the patched ssh2 inside it', async () => {
+    const copy = join(scratch, 'bare');
+    cpSync(join(dist.dir, 'package'), copy, { recursive: true });
+    const flow = await installedFlow(f, [process.execPath, join(copy, 'lib', 'tp.js')], {}, 'n1');
+    expect(flow.version.stdout).toBe(`tp v${pkg.version} (bun ${Bun.version})\n`);
+    expect(flow.login.code, flow.login.stderr).toBe(0);
+    expect(flow.login.stdout).toContain('logged in to test.cluster as dist');
+    expect(flow.ssh.stderr).toBe('');
+    expect(flow.ssh.stdout).toBe('ok\n');
+  });
+
+  test.skipIf(!npm)(
+    'npm install -g of the tarball, fresh HOME, only Node and npm on PATH: tp login and tp ssh',
+    async () => {
+      const prefix = join(scratch, 'prefix');
+      const home = join(scratch, 'home');
+      mkdirSync(home);
+      const env = {
+        HOME: home,
+        PATH: `${join(prefix, 'bin')}:${nodeDir}:/usr/bin:/bin`,
+        npm_config_update_notifier: 'false',
+      };
+      const cache = join(tmpdir(), 'tp-dist-npm-cache'); // a download cache only, kept between runs
+      const install = await run(
+        [npm!, 'install', '-g', '--prefix', prefix, '--cache', cache, '--no-audit', '--no-fund', tgz()],
+        { env },
+      );
+      expect(install.code, install.stderr).toBe(0);
+      expect(Bun.which('bun', { PATH: env.PATH })).toBeNull(); // the launcher finds the dependency's Bun itself
+      const flow = await installedFlow(f, [join(prefix, 'bin', 'tp')], env, 'n1');
+      expect(flow.version.stdout).toBe(`tp v${pkg.version} (bun ${Bun.version})\n`);
+      expect(flow.login.code, flow.login.stderr).toBe(0);
+      expect(flow.login.stdout).toContain('logged in to test.cluster as dist');
+      expect(flow.ssh.stdout, flow.ssh.stderr).toBe('ok\n');
+    },
+  );
+});
