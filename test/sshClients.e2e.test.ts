@@ -152,5 +152,13 @@ describe('SSH clients other than tp through `tp proxy ssh`', () => {
     expect(r.stdout).toBe('openssh-ok\n');
     expect(r.stderr).toMatch(/kex: server->client cipher: aes128-gcm@openssh\.com MAC: <implicit>/);
     expect(r.stderr).toMatch(/kex: algorithm: curve25519-sha256/);
+    // Through the proxy's jump port too: both hops on GCM.
+    const j = await ssh(['-vv', '-F', config, '-J', `tp-proxy.${cluster}`, `node1.${cluster}`, 'echo jump-ok']);
+    expect(j.stdout).toBe('jump-ok\n');
+    const ciphers = j.stderr.match(/kex: server->client cipher: \S+/g) ?? [];
+    expect(ciphers).toEqual([
+      'kex: server->client cipher: aes128-gcm@openssh.com',
+      'kex: server->client cipher: aes128-gcm@openssh.com',
+    ]);
   });
 });
