@@ -15,10 +15,12 @@ import { log } from '../log.ts';
 import { parseHostPort } from '../net/index.ts';
 import type { Role } from '../rbac/index.ts';
 import { SshNode } from '../ssh/node.ts';
+import { Replica } from '../state/replica.ts';
 import { connectTls } from '../tunnel/bunTls.ts';
 import { type AgentStreamHeader, readHeader } from '../tunnel/header.ts';
 import { MuxSession } from '../tunnel/mux.ts';
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from './backoff.ts';
+import { type AgentSettings, proxyStateSource, replicaCas } from './clusterState.ts';
 import { type ClusterCas, IdentityFollower } from './identityFollower.ts';
 import { joinViaProxy } from './join.ts';
 import { RecordingUploader } from './recordingUploader.ts';
@@ -46,6 +48,7 @@ export interface AgentOptions {
   /** 'tunnel' (default): hold a reverse tunnel to the proxy. Otherwise listen on this address for the proxy. */
   direct?: { listen: string; advertise?: string };
   heartbeatMs?: number;
+  /** How often the agent re-checks its certificates against the cluster's CAs (ms); state itself is watched. */
   stateMs?: number;
   keepaliveMs?: number;
   backoff?: Backoff;
@@ -143,35 +146,29 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       log.info('agent picked up new CA keys');
     },
   );
-  let state = {
-    userCa: id.userCa.map((l) => parseAuthorizedKey(l).blob),
-    roles: [] as Role[],
-    locks: [] as StoredLock[],
-    recording: 'node' as 'node' | 'off',
+  const settings: AgentSettings = { sessionRecording: 'node' };
+  const replica = new Replica(proxyStateSource(api, settings), { from: 'proxy', backoff: o.backoff });
+  // Until the first snapshot arrives the node trusts the user CA it joined with and grants nothing by role.
+  let userCa = id.userCa.map((l) => parseAuthorizedKey(l).blob);
+  const clusterCas = () => replicaCas(replica);
+  const followCas = () => {
+    const cas = clusterCas();
+    if (cas?.rotation) void follower.observe(cas);
   };
-  const refreshState = async () => {
-    try {
-      const s = await api.get<
-        ClusterCas & {
-          roles: Role[];
-          locks: StoredLock[];
-          sessionRecording?: 'node' | 'off';
-        }
-      >('/webapi/agent/state');
-      state = {
-        userCa: s.userCa.map((l) => parseAuthorizedKey(l).blob),
-        roles: s.roles,
-        locks: s.locks,
-        recording: s.sessionRecording ?? 'node',
-      };
-      node?.enforceLocks();
-      if (s.rotation) await follower.observe(s);
-    } catch (err) {
-      log.warn('could not refresh cluster state; keeping the last known', { error: describe(err) });
+  replica.onChange((kinds) => {
+    if (kinds.has('ca')) {
+      const cas = clusterCas();
+      if (cas) userCa = cas.userCa.map((l) => parseAuthorizedKey(l).blob);
     }
-  };
-  await refreshState();
-  timers.push(setInterval(() => void refreshState(), o.stateMs ?? 5000));
+    if (kinds.has('lock')) node?.enforceLocks();
+    if (kinds.has('ca') || kinds.has('rotation')) followCas();
+  });
+  await replica.ready().catch((err: unknown) => {
+    log.warn('could not load cluster state; will keep trying', { error: describe(err) });
+  });
+  replica.start();
+  // Re-checks the identity against the cluster's CAs now and then (a failed renewal is retried), reading the replica.
+  timers.push(setInterval(followCas, o.stateMs ?? 5000));
 
   const labels: Record<string, string> = { ...o.labels };
   for (const cl of o.commandLabels ?? []) {
@@ -214,9 +211,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     labels: () => labels,
     hostKey: follower.current.sshKey,
     hostCert: follower.current.sshCert,
-    state: { userCas: () => state.userCa, roles: () => state.roles, locks: () => state.locks },
+    state: {
+      userCas: () => userCa,
+      roles: () => replica.list<Role>('role'),
+      locks: () => replica.list<StoredLock>('lock'),
+    },
     emit: (events) => spool.add(events),
-    recording: { dir: recordingsDir, mode: () => state.recording, onPart: () => uploader.kick() },
+    recording: { dir: recordingsDir, mode: () => settings.sessionRecording, onPart: () => uploader.kick() },
   });
 
   const serveStream = async (stream: Duplex) => {
@@ -318,6 +319,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const close = async () => {
     closed = true;
     for (const t of timers) clearInterval(t);
+    await replica.close();
     tunnel?.close('agent shutting down');
     closeDirect?.();
     node.close();

@@ -2,8 +2,9 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createTlsServer, type Server, type TLSSocket } from 'node:tls';
 import { BadParameter } from '../errors.ts';
 import { parseBody } from '../web/json.ts';
-import { jsonApi, type Route } from '../web/router.ts';
+import { jsonApi, type Route, whileConnected } from '../web/router.ts';
 import type { CaType } from './cas.ts';
+import type { ChangeStream } from './changeStream.ts';
 import { ANONYMOUS, FORWARDED_CERT, forwardedIdentity, type Identity, identityFromCert } from './identity.ts';
 import { identityRoutes } from './identityRoutes.ts';
 import * as S from './schemas.ts';
@@ -11,8 +12,11 @@ import type { AuthService } from './service.ts';
 
 const num = (q: URLSearchParams, k: string) => (q.has(k) ? Number(q.get(k)) : undefined);
 
+/** Longest a change-stream long poll is held open (ms); clients ask for less. */
+const MAX_WAIT_MS = 25_000;
+
 /** The routes of the auth API; each calls one AuthService operation. */
-function routes(svc: AuthService): Route<Identity>[] {
+function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
   return [
     [
       'GET',
@@ -148,14 +152,35 @@ function routes(svc: AuthService): Route<Identity>[] {
       /^\/v1\/certs\/reissue$/,
       async ({ who, body }) => svc.rotation.reissue(who, parseBody(S.ReissueBody, body)),
     ],
+    [
+      'GET',
+      /^\/v1\/watch\/snapshot$/,
+      async ({ who }) => {
+        await svc.authorize(who, 'watch', 'read');
+        return changes.snapshot();
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/watch\/changes$/,
+      async ({ who, query, req }) => {
+        await svc.authorize(who, 'watch', 'read');
+        const after = num(query, 'after');
+        if (after === undefined || !Number.isInteger(after) || after < 0) {
+          throw new BadParameter('after must be the revision of your last snapshot or batch');
+        }
+        const waitMs = Math.min(num(query, 'waitMs') ?? 0, MAX_WAIT_MS);
+        return whileConnected(req, (signal) => changes.changes(after, waitMs, signal));
+      },
+    ],
     ['GET', /^\/v1\/nodes$/, async ({ who }) => svc.resources.listNodes(who)],
     [
       'POST',
       /^\/v1\/nodes$/,
       async ({ who, body }) => {
         const b = parseBody(S.UpsertNodeBody, body);
-        await svc.resources.upsertNode(who, { ...b.node, lastSeen: '' }, b.ttlMs);
-        return { hostId: b.node.hostId };
+        const revision = await svc.resources.upsertNode(who, { ...b.node, lastSeen: '' }, b.ttlMs);
+        return { hostId: b.node.hostId, revision };
       },
     ],
     [
@@ -200,14 +225,16 @@ export interface ApiTls {
 export function createAuthApi(
   svc: AuthService,
   tls: ApiTls,
+  changes: ChangeStream,
 ): Server & { dropConnections(): void; renderMetrics(): string } {
-  const table = routes(svc);
+  const table = routes(svc, changes);
   // Bun's node:https hides the peer certificate from handlers, so TLS is terminated here and each verified
   // socket is handed to a plain HTTP server (DESIGN.md, Testing facts); the identity is read once per connection.
   const identities = new WeakMap<object, Identity>();
   const open = new Set<TLSSocket>();
   const handle = jsonApi(table, {
     metric: 'tp_auth_requests_total',
+    gauges: () => ({ tp_auth_state_snapshots_total: changes.snapshots }),
     who: (req) => {
       const who = identities.get(req.socket) ?? ANONYMOUS;
       const forwarded = req.headers[FORWARDED_CERT];

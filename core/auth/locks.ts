@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Backend } from '../backend/index.ts';
 import { listDocs } from '../backend/json.ts';
 import { BadParameter, Locked, NotFound } from '../errors.ts';
+import { type LockSubject, lockApplies } from '../rbac/index.ts';
 
 /** Who a lock stops: a user, or a node (by name or host ID). */
 export interface LockTarget {
@@ -55,9 +56,7 @@ export class LockStore {
   }
 
   /** The first live lock that applies to this user or node, if any. */
-  async find(target: LockTarget): Promise<StoredLock | undefined> {
-    return (await this.list()).find(
-      (l) => (target.user && l.target.user === target.user) || (target.node && l.target.node === target.node),
-    );
+  async find(subject: LockSubject): Promise<StoredLock | undefined> {
+    return (await this.list()).find((l) => lockApplies(l, subject));
   }
 }

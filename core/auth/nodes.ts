@@ -22,9 +22,9 @@ const key = (id: string) => `/nodes/${id}`;
 export class NodeStore {
   constructor(private readonly b: Backend) {}
 
-  /** Writes a node record, expiring at `expires` (epoch ms) when given. */
-  async upsert(node: NodeRecord, expires?: number): Promise<void> {
-    await this.b.put({ key: key(node.hostId), value: JSON.stringify(node), expires });
+  /** Writes a node record, expiring at `expires` (epoch ms) when given; returns the write's revision. */
+  async upsert(node: NodeRecord, expires?: number): Promise<number> {
+    return (await this.b.put({ key: key(node.hostId), value: JSON.stringify(node), expires })).revision;
   }
 
   async list(): Promise<NodeRecord[]> {

@@ -104,11 +104,11 @@ export class ResourceOps {
   // ---- nodes ----
 
   /**
-   * Registers or renews a node; heartbeats pass `ttlMs` so a silent node drops out of listings. A node writes only
-   * its own record, under the name it joined with; no caller but an admin may give a node a name a live node holds.
-   * A refused heartbeat is audited.
+   * Registers or renews a node and returns the write's revision; heartbeats pass `ttlMs` so a silent node drops out
+   * of listings. A node writes only its own record, under the name it joined with; no caller but an admin may give a
+   * node a name a live node holds. A refused heartbeat is audited.
    */
-  async upsertNode(who: Identity, node: NodeRecord, ttlMs?: number): Promise<void> {
+  async upsertNode(who: Identity, node: NodeRecord, ttlMs?: number): Promise<number> {
     await this.s.authorize(who, 'node', 'update');
     try {
       if (who.kind === 'node') await this.checkOwnRecord(who, node);
@@ -125,7 +125,7 @@ export class ResourceOps {
       throw err;
     }
     const now = this.s.deps.clock.now();
-    await this.s.deps.nodes.upsert(
+    return this.s.deps.nodes.upsert(
       { ...node, lastSeen: new Date(now).toISOString() },
       ttlMs === undefined ? undefined : now + ttlMs,
     );

@@ -14,6 +14,7 @@ import { parseHostPort } from '../net/index.ts';
 import { startMetricsServer } from '../web/metricsServer.ts';
 import { createAuthApi } from './api.ts';
 import { ensureCas } from './cas.ts';
+import { ChangeStream } from './changeStream.ts';
 import { ensureCluster } from './cluster.ts';
 import { issueHostCerts } from './issuer.ts';
 import { LockStore } from './locks.ts';
@@ -119,7 +120,12 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
       })
     ).tlsCert;
   let serverCert = await issueServerCert();
-  const server = createAuthApi(service, { cert: serverCert, key: serverKeyPem, ca: service.ca('tls').tlsTrusted });
+  const changes = await ChangeStream.open(backend);
+  const server = createAuthApi(
+    service,
+    { cert: serverCert, key: serverKeyPem, ca: service.ca('tls').tlsTrusted },
+    changes,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -157,6 +163,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
     clearInterval(ticker);
     metrics?.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await changes.close();
     server.dropConnections();
     await closed;
     await auditStore.close();

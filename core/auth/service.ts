@@ -40,11 +40,12 @@ const SYSTEM_GRANTS: Record<string, ReadonlySet<string>> = {
     'node.update',
     'role.list',
     'lock.list',
+    'watch.read',
     'audit.emit',
     'user.read',
   ]),
   // Nodes write their own sessions' recordings; the proxy passes each node's certificate along (FORWARDED_CERT).
-  node: new Set(['cas.read', 'lock.list', 'audit.emit', 'recording.create', 'node.update']),
+  node: new Set(['cas.read', 'lock.list', 'watch.read', 'audit.emit', 'recording.create', 'node.update']),
   auth: new Set(['cas.read', 'lock.list', 'audit.emit']),
 };
 
@@ -158,7 +159,7 @@ export class AuthService {
   /** Throws AccessDenied (and audits it) unless `who` may do `verb` on `resource`. */
   async authorize(
     who: Identity,
-    resource: Resource | 'login' | 'signup' | 'audit',
+    resource: Resource | 'login' | 'signup' | 'audit' | 'watch',
     verb: Verb | 'emit' = 'read',
   ): Promise<void> {
     if (who.kind === 'admin') return;
@@ -167,7 +168,7 @@ export class AuthService {
     if (who.kind === 'user') {
       await this.refuseLocked(who);
       try {
-        if (resource === 'login' || resource === 'signup' || verb === 'emit')
+        if (resource === 'login' || resource === 'signup' || resource === 'watch' || verb === 'emit')
           throw new AccessDenied(`${action} is for proxies`);
         checkRule(await this.rolesOf(who.roles), resource as Resource, verb as Verb);
         return;

@@ -52,12 +52,13 @@ export class ApiClient {
     if (servers.length === 0) throw new Unavailable('no auth server address given');
   }
 
-  /** Sends one request and returns the parsed JSON answer. */
+  /** Sends one request and returns the parsed JSON answer; `o` stops it early or gives it longer (long polls). */
   async call<T>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
+    o: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<T> {
     let lastError: unknown;
     for (let i = 0; i < this.servers.length; i++) {
@@ -69,7 +70,9 @@ export class ApiClient {
           method,
           headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal: o.signal
+            ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs)])
+            : AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs),
           tls: {
             ca: this.tls.ca === undefined ? undefined : pemList(this.tls.ca),
             cert: this.tls.cert,
@@ -81,6 +84,7 @@ export class ApiClient {
         } as RequestInit);
       } catch (err) {
         if (err instanceof WrongServer) throw err;
+        if (o.signal?.aborted) throw new Unavailable('request cancelled', {}, { cause: err });
         lastError = err;
         continue;
       }

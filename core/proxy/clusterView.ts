@@ -1,48 +1,21 @@
+import { replicaCas } from '../agent/clusterState.ts';
 import type { ClusterCas } from '../agent/identityFollower.ts';
 import type { AuditInput } from '../audit/events.ts';
 import { EventSpool } from '../audit/spool.ts';
-import type { PublicCa } from '../auth/cas.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { resolveNode } from '../auth/nodeNames.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import type { SecondFactor } from '../auth/secondFactor.ts';
 import type { ApiClient } from '../client/apiClient.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { describe, Unavailable } from '../errors.ts';
 import { log } from '../log.ts';
-import type { Role } from '../rbac/index.ts';
+import { type LockSubject, lockApplies, type Role, resolveRoles } from '../rbac/index.ts';
+import { parseBatch, parseSnapshot, type StateKind } from '../state/items.ts';
+import { Replica, type StateSource } from '../state/replica.ts';
 
-/** A value fetched from auth and reused for `ttlMs`; concurrent callers share one request. */
-class Cached<T> {
-  private value: T | undefined;
-  private at = 0;
-  private inflight: Promise<T> | undefined;
-  constructor(
-    private readonly fetch: () => Promise<T>,
-    private readonly ttlMs: number,
-  ) {}
-  /** The cached value, refreshed when older than ttl; if auth is unreachable, the last value (if any) is served. */
-  get(): Promise<T> {
-    if (this.value !== undefined && Date.now() - this.at < this.ttlMs) return Promise.resolve(this.value);
-    this.inflight ??= this.fetch()
-      .then((v) => {
-        this.value = v;
-        this.at = Date.now();
-        return v;
-      })
-      .catch((err: unknown) => {
-        if (this.value === undefined || !(err instanceof Unavailable)) throw err;
-        log.warn('auth unreachable: serving the last known state', { error: describe(err) });
-        return this.value;
-      })
-      .finally(() => {
-        this.inflight = undefined;
-      });
-    return this.inflight;
-  }
-  invalidate(): void {
-    this.at = 0;
-  }
-}
+const PING_TTL_MS = 5_000;
+const SNAPSHOT_TIMEOUT_MS = 60_000;
 
 /** Auth's answer to ping. */
 export interface AuthPing {
@@ -51,20 +24,47 @@ export interface AuthPing {
   sessionRecording: 'node' | 'off';
 }
 
-/** The proxy's read view of cluster state (nodes, locks, roles), cached briefly so routing never waits on auth. */
-export class ClusterView {
-  readonly nodesCache: Cached<NodeRecord[]>;
-  private readonly locksCache: Cached<StoredLock[]>;
-  private readonly rolesCache: Cached<Role[]>;
-  readonly casCache: Cached<ClusterCas & { cluster: string }>;
-  private readonly pingCache: Cached<AuthPing>;
+/** Auth's change stream, read over the auth API with the proxy's identity. */
+export function authStateSource(auth: ApiClient): StateSource {
+  return {
+    // A snapshot of a large cluster (10,000 nodes) may take longer than an ordinary call.
+    snapshot: async (signal) =>
+      parseSnapshot(
+        await auth.call('GET', '/v1/watch/snapshot', undefined, {}, { signal, timeoutMs: SNAPSHOT_TIMEOUT_MS }),
+      ),
+    changes: async (after, waitMs, signal) =>
+      parseBatch(
+        await auth.call(
+          'GET',
+          `/v1/watch/changes?after=${after}&waitMs=${waitMs}`,
+          undefined,
+          {},
+          {
+            signal,
+            timeoutMs: waitMs + 15_000,
+          },
+        ),
+      ),
+  };
+}
 
+/**
+ * The proxy's read view of cluster state: a watched replica of auth's nodes, roles, locks, CAs and rotation phase
+ * (one snapshot, then changes as they happen), so routing never waits on auth and keeps working while auth is down.
+ */
+export class ClusterView {
+  /** The watched copy of cluster state (agents follow its feed through the proxy). */
+  readonly replica: Replica;
+  private pingValue: AuthPing | undefined;
+  private pingAt = 0;
+  private pingInflight: Promise<AuthPing> | undefined;
   private readonly spool: EventSpool;
 
   constructor(
     readonly auth: ApiClient,
-    ttlMs = 1000,
     spoolPath = ':memory:',
+    source: StateSource = authStateSource(auth),
+    private readonly clock: Clock = systemClock,
   ) {
     this.spool = new EventSpool({
       path: spoolPath,
@@ -72,56 +72,65 @@ export class ClusterView {
         await auth.post('/v1/audit/events', { events });
       },
     });
-    this.nodesCache = new Cached(() => auth.get<NodeRecord[]>('/v1/nodes'), ttlMs);
-    this.locksCache = new Cached(() => auth.get<StoredLock[]>('/v1/locks'), ttlMs);
-    this.rolesCache = new Cached(() => auth.get<Role[]>('/v1/roles'), ttlMs * 5);
-    this.pingCache = new Cached(() => auth.get<AuthPing>('/v1/ping'), ttlMs * 5);
-    this.casCache = new Cached(async () => {
-      const [user, host, tls, rotation] = await Promise.all([
-        auth.get<PublicCa>('/v1/cas/user'),
-        auth.get<PublicCa>('/v1/cas/host'),
-        auth.get<PublicCa>('/v1/cas/tls'),
-        auth.get<ClusterCas['rotation']>('/v1/rotation'),
-      ]);
-      return { cluster: user.cluster, userCa: user.sshKeys, hostCa: host.sshKeys, tlsCa: tls.tlsCerts, rotation };
-    }, ttlMs);
+    this.replica = new Replica(source, { from: 'auth' });
+    this.replica.start();
   }
 
-  /** What auth says about the cluster (name, second factor, recording mode). */
-  ping(): Promise<AuthPing> {
-    return this.pingCache.get();
+  /** What auth says about the cluster (name, second factor, recording mode), reread after 5 s; the last answer while auth is down. */
+  async ping(): Promise<AuthPing> {
+    if (this.pingValue && this.clock.now() - this.pingAt < PING_TTL_MS) return this.pingValue;
+    this.pingInflight ??= this.auth
+      .get<AuthPing>('/v1/ping')
+      .then((p) => {
+        this.pingValue = p;
+        this.pingAt = this.clock.now();
+        return p;
+      })
+      .catch((err: unknown) => {
+        if (!this.pingValue || !(err instanceof Unavailable)) throw err;
+        log.warn('auth unreachable: serving the last known settings', { error: describe(err) });
+        return this.pingValue;
+      })
+      .finally(() => {
+        this.pingInflight = undefined;
+      });
+    return this.pingInflight;
   }
 
   /** The cluster's CAs (signing key first, then every other trusted key) and the rotation phase. */
-  cas(): Promise<ClusterCas & { cluster: string }> {
-    return this.casCache.get();
+  async cas(): Promise<ClusterCas & { cluster: string }> {
+    await this.replica.ready();
+    const cas = replicaCas(this.replica);
+    if (!cas) throw new Unavailable("the cluster's CAs are not known yet");
+    return cas;
   }
 
-  nodes(): Promise<NodeRecord[]> {
-    return this.nodesCache.get();
+  async nodes(): Promise<NodeRecord[]> {
+    return this.read<NodeRecord>('node');
   }
 
-  roles(): Promise<Role[]> {
-    return this.rolesCache.get();
+  async roles(): Promise<Role[]> {
+    return this.read<Role>('role');
   }
 
-  locks(): Promise<StoredLock[]> {
-    return this.locksCache.get();
+  async locks(): Promise<StoredLock[]> {
+    return this.read<StoredLock>('lock');
   }
 
-  /** Roles by name, in the order given; unknown names are skipped (a deleted role grants nothing). */
+  /** Roles by name, in the order given; a name the cluster has no role for is refused, naming it. */
   async rolesNamed(names: string[]): Promise<Role[]> {
-    const all = await this.roles();
-    return names.flatMap((n) => all.filter((r) => r.metadata.name === n));
+    await this.replica.ready();
+    return resolveRoles(names, (n) => this.replica.get<Role>('role', n));
   }
 
-  /** The lock on this user or node, if any. */
-  async lockFor(target: { user?: string; node?: NodeRecord }): Promise<StoredLock | undefined> {
-    return (await this.locks()).find(
-      (l) =>
-        (target.user && l.target.user === target.user) ||
-        (target.node && (l.target.node === target.node.name || l.target.node === target.node.hostId)),
-    );
+  /** The first lock on this user or node, if any. */
+  async lockFor(subject: LockSubject): Promise<StoredLock | undefined> {
+    return (await this.locks()).find((l) => lockApplies(l, subject));
+  }
+
+  /** Resolves once the view holds every change up to `revision` (a write's), or after `ms`; false on timeout. */
+  async caughtUp(revision: number, ms = 2_000): Promise<boolean> {
+    return this.replica.waitForRevision(revision, ms);
   }
 
   /** Whether this proxy reaches a node now; set by the proxy (its tunnels), so that live nodes win name lookups. */
@@ -137,8 +146,14 @@ export class ClusterView {
     this.spool.add(events);
   }
 
-  /** Closes the spool (unsent events stay on disk for the next start). */
-  close(): Promise<void> {
-    return this.spool.close();
+  /** Stops following auth and closes the spool (unsent events stay on disk for the next start). */
+  async close(): Promise<void> {
+    await this.replica.close();
+    await this.spool.close();
+  }
+
+  private async read<T>(kind: StateKind): Promise<T[]> {
+    await this.replica.ready();
+    return this.replica.list<T>(kind);
   }
 }

@@ -39,8 +39,6 @@ export interface ProxyOptions {
   version: string;
   /** Tunnel keepalive interval (ms). Default 15 s. */
   tunnelKeepaliveMs?: number;
-  /** Cache lifetime of nodes/locks read from auth (ms). Default 1 s. */
-  cacheMs?: number;
   /** `host:port` of the plain SSH jump port for stock OpenSSH (`ssh -J`); none when absent. */
   sshListen?: string;
   /** File of the proxy's audit event spool; in memory when absent. */
@@ -79,7 +77,7 @@ export interface ProxyServer extends AsyncDisposable {
  */
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
-  const view = new ClusterView(opts.auth, opts.cacheMs ?? 1000, opts.spoolPath);
+  const view = new ClusterView(opts.auth, opts.spoolPath);
   const tunnels = new TunnelRegistry();
   view.online = (n) => nodeOnline(n, tunnels);
   const identities = new WeakMap<object, Identity>();
@@ -214,6 +212,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     30_000,
   );
   void follower.step();
+  // A CA or rotation change arrives on the watched state at once; the timer only repeats reports and retries.
+  view.replica.onChange((kinds) => {
+    if (kinds.has('ca') || kinds.has('rotation')) void follower.step();
+  });
   const rotationTimer = setInterval(() => void follower.step(), opts.rotationPollMs ?? 5000);
   log.info('proxy started', { addr, publicAddr: info.publicAddr, sshJump: jump?.addr });
   const close = async () => {

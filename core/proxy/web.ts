@@ -2,10 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
-import { AccessDenied, Unauthenticated } from '../errors.ts';
+import { AccessDenied, BadParameter, Unauthenticated } from '../errors.ts';
 import { nodeVisible } from '../rbac/index.ts';
+import type { StateKind } from '../state/items.ts';
 import { parseBody } from '../web/json.ts';
-import type { Route } from '../web/router.ts';
+import { type Route, whileConnected } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
 import { nodeOnline, type TunnelRegistry } from './tunnels.ts';
 
@@ -18,6 +19,11 @@ const HeartbeatBody = v.strictObject({
 });
 
 const EventsBody = v.strictObject({ events: v.pipe(v.array(v.looseObject({ type: v.string() })), v.maxLength(1000)) });
+
+/** What agents replicate: everything a node checks a login against (nodes they do not need). */
+const AGENT_KINDS: readonly StateKind[] = ['role', 'lock', 'ca', 'rotation'];
+/** Longest an agent's long poll is held (ms). */
+const MAX_WAIT_MS = 25_000;
 
 function requireKind(who: Identity, kind: Identity['kind']): void {
   if (who.kind === 'anonymous') throw new Unauthenticated('a client certificate is required (log in with `tp login`)');
@@ -124,8 +130,14 @@ export function webRoutes(
           version: b.version,
         };
         // Sent as the node itself: auth holds it to the name it joined with.
-        await auth.call('POST', '/v1/nodes', { node, ttlMs: b.ttlMs ?? 90_000 }, { [FORWARDED_CERT]: peerCert(req)! });
-        view.nodesCache.invalidate();
+        const out = await auth.call<{ revision?: number }>(
+          'POST',
+          '/v1/nodes',
+          { node, ttlMs: b.ttlMs ?? 90_000 },
+          { [FORWARDED_CERT]: peerCert(req)! },
+        );
+        // Read-your-writes: once the agent hears back, this proxy routes to it.
+        if (out.revision !== undefined) await view.caughtUp(out.revision);
         return { ok: true };
       },
     ],
@@ -134,16 +146,28 @@ export function webRoutes(
       /^\/webapi\/agent\/state$/,
       async ({ who }) => {
         requireKind(who, 'node');
-        const [cas, roles, locks, ping] = await Promise.all([view.cas(), view.roles(), view.locks(), view.ping()]);
+        const [cas, ping] = await Promise.all([view.cas(), view.ping()]);
         return {
           userCa: cas.userCa,
           hostCa: cas.hostCa,
           tlsCa: cas.tlsCa,
           rotation: cas.rotation,
-          roles,
-          locks,
           sessionRecording: ping.sessionRecording,
+          // The snapshot an agent's replica starts from; changes follow from /webapi/agent/changes.
+          ...view.replica.snapshot(AGENT_KINDS),
         };
+      },
+    ],
+    [
+      'GET',
+      /^\/webapi\/agent\/changes$/,
+      async ({ who, query, req }) => {
+        requireKind(who, 'node');
+        const after = Number(query.get('after') ?? Number.NaN);
+        if (!Number.isInteger(after) || after < 0) throw new BadParameter('after must be a revision');
+        const waitMs = Math.min(Number(query.get('waitMs') ?? 0) || 0, MAX_WAIT_MS);
+        await view.replica.ready();
+        return whileConnected(req, (signal) => view.replica.feed.since(after, { waitMs, kinds: AGENT_KINDS, signal }));
       },
     ],
     [

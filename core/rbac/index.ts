@@ -12,5 +12,8 @@ export {
   ruleAllows,
   sshPermissions,
 } from './access.ts';
+export type { LockScope, LockSubject } from './lock.ts';
+export { lockApplies } from './lock.ts';
+export { resolveRoles } from './resolve.ts';
 export type { Resource, Role, RoleConditions, Verb } from './role.ts';
 export { presetRoles, validName } from './role.ts';

@@ -9,7 +9,7 @@ import { parseOpenSSHPrivateKey } from '../crypto/keys.ts';
 import { CertRejected, parseCert } from '../crypto/sshcert.ts';
 import { describe, TpError } from '../errors.ts';
 import { log } from '../log.ts';
-import { checkNodeAccess, type Role } from '../rbac/index.ts';
+import { checkNodeAccess, lockApplies, type Role, resolveRoles } from '../rbac/index.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { serveLocalForward, serveRemoteForward, startAgentForward } from './forwarding.ts';
 import { lookupOsUser, type OsUser } from './osUser.ts';
@@ -102,16 +102,16 @@ export class SshNode {
   }
 
   private lockFor(user: string): StoredLock | undefined {
-    return this.o.state
-      .locks()
-      .find((l) => l.target.user === user || l.target.node === this.o.nodeName || l.target.node === this.o.hostId);
+    const node = { name: this.o.nodeName, hostId: this.o.hostId };
+    return this.o.state.locks().find((l) => lockApplies(l, { user, node }));
   }
 
   private authorize(ctx: AuthContext, ip: string): VerifiedUser {
     const v = verifyUserAuth(ctx as never, { cas: this.o.state.userCas(), now: this.clock.now(), remoteIp: ip });
     const lock = this.lockFor(v.username);
     if (lock) throw new CertRejected('malformed', `access is locked: ${lock.message || 'locked by an administrator'}`);
-    const roles = this.o.state.roles().filter((r) => v.roles.includes(r.metadata.name));
+    const all = this.o.state.roles();
+    const roles = resolveRoles(v.roles, (n) => all.find((r) => r.metadata.name === n));
     checkNodeAccess(roles, v.traits, ctx.username, this.o.labels());
     return v;
   }

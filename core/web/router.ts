@@ -63,3 +63,15 @@ export function jsonApi<Who>(
   };
   return Object.assign(handler, { renderMetrics });
 }
+
+/** Runs `fn` with a signal that aborts when the caller's connection closes first (for long polls). */
+export async function whileConnected<T>(req: IncomingMessage, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const onClose = () => abort.abort();
+  req.socket.once('close', onClose);
+  try {
+    return await fn(abort.signal);
+  } finally {
+    req.socket.off('close', onClose);
+  }
+}

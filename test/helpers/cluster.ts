@@ -150,7 +150,6 @@ export async function startTestCluster(
     identity: currentProxyIdentity,
     auth: proxyApi,
     version: 'test',
-    cacheMs: 0,
     tunnelKeepaliveMs: 1000,
     rotationPollMs: 200,
     onIdentity: (id: HostIdentity) => {

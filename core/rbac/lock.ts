@@ -1,0 +1,21 @@
+/** What a lock names: a user, or a node by its name or host ID. */
+export interface LockScope {
+  user?: string;
+  node?: string;
+}
+
+/** Who or what is asking to get through: a user, a node (both its name and host ID count), or both at once. */
+export interface LockSubject {
+  user?: string;
+  node?: { name: string; hostId: string };
+}
+
+/** True when `lock` covers the subject: it names the subject's user, or the node by name or host ID. */
+export function lockApplies(lock: { target: LockScope }, subject: LockSubject): boolean {
+  const t = lock.target;
+  if (t.user !== undefined && subject.user !== undefined && t.user === subject.user) return true;
+  if (t.node !== undefined && subject.node && (t.node === subject.node.name || t.node === subject.node.hostId)) {
+    return true;
+  }
+  return false;
+}
