@@ -212,7 +212,12 @@ async function commandTree(path: string[] = []): Promise<{ leaves: string[][]; h
     helps.set(p.join(' '), h);
     const section = /\nCommands:\n((?: {2}\S.*\n)+)/.exec(h.stdout)?.[1];
     if (!section) return void leaves.push(p);
-    for (const line of section.trimEnd().split('\n')) await walk([...p, line.trim().split(/\s+/)[0]!]);
+    const names = section
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/)[0]!);
+    // `tp help X` is `tp X --help`, not a command of its own.
+    for (const name of names) if (name !== 'help') await walk([...p, name]);
   };
   await walk(path);
   return { leaves, helps };
@@ -242,6 +247,14 @@ describe('every command', () => {
         trailing: false,
       });
     }
+  });
+
+  test("tp help COMMAND shows that command's help; tp --version prints the version", async () => {
+    expect(await tp(['help', 'ca', 'start'])).toEqual({
+      ...(await tp(['ca', 'start', '--help'])),
+      ms: expect.any(Number),
+    });
+    expect((await tp(['--version'])).stdout).toMatch(/^tp v\d+\.\d+\.\d+\n$/);
   });
 
   test("tp ssh and tp scp list their options; tp start --help names this user's data dir", async () => {

@@ -24,6 +24,8 @@ export interface HelpSubject {
   raw?: RawArgsHelp;
   /** Subcommand names with one-line summaries. */
   commands?: [string, string][];
+  /** Options the runner itself handles here (e.g. --version at the top), listed before --help. */
+  runnerOptions?: [string, string][];
 }
 
 /** Lines of a two-column list, the second column aligned, continuation lines indented under it. */
@@ -81,7 +83,7 @@ export function renderHelp(s: HelpSubject): string {
   const options: [string, string][] = s.raw
     ? s.raw.options
     : defs.filter(([, d]) => d.type !== 'positional').map(([n, d]) => [optionLabel(n, d), optionText(d)]);
-  options.push(['-h, --help', 'Show this help']);
+  options.push(...(s.runnerOptions ?? []), ['-h, --help', 'Show this help']);
   out.push('', 'Options:', ...columns(options));
   if (s.commands?.length) {
     out.push('', 'Commands:', ...columns(s.commands));

@@ -25,6 +25,8 @@ async function resolve<T>(r: Resolvable<T>): Promise<T> {
   return typeof r === 'function' ? await (r as () => T | Promise<T>)() : await r;
 }
 
+const HELP_COMMAND: [string, string] = ['help', 'Show the help of a command: tp help COMMAND...'];
+
 /** The first line of a description, for command lists. */
 const summaryOf = (d: string | undefined) => (d ?? '').split('\n')[0]!;
 
@@ -66,9 +68,12 @@ async function dispatch(p: Program, argv: string[]): Promise<void> {
   const root: HelpSubject = {
     path: [p.name],
     description: p.description,
-    commands: Object.entries(p.commands).map(([n, c]) => [n, c.summary]),
+    commands: [...Object.entries(p.commands).map(([n, c]) => [n, c.summary] as [string, string]), HELP_COMMAND],
+    runnerOptions: [['--version', 'Print the version']],
   };
   const first = argv[0];
+  // `tp help ssh` is `tp ssh --help`.
+  if (first === 'help') return dispatch(p, [...argv.slice(1), '--help']);
   if (first === '--version') return void process.stdout.write(`${p.name} v${p.version}\n`);
   if (first === undefined || first === '--help' || first === '-h') return void process.stdout.write(renderHelp(root));
   if (first.startsWith('-')) throw unknownGroupFlag(first, root, ['--version']);
