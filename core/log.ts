@@ -1,3 +1,5 @@
+import { jsonSafe, terminalSafe } from './terminalText.ts';
+
 /** Fields attached to a log line. Never put secrets (keys, passwords, tokens) here. */
 export type LogFields = Record<string, unknown>;
 
@@ -18,8 +20,9 @@ function emit(level: Level, msg: string, fields: LogFields = {}): void {
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
     return;
   }
-  const extra = Object.keys(fields).length ? ` ${paint('\x1b[90m', JSON.stringify(fields))}` : '';
-  process.stderr.write(`${paint(COLOR[level], level.padEnd(5))} ${msg}${extra}\n`);
+  // Messages and fields quote peers (node names, addresses, errors): no control of theirs reaches the terminal.
+  const extra = Object.keys(fields).length ? ` ${paint('\x1b[90m', jsonSafe(JSON.stringify(fields)))}` : '';
+  process.stderr.write(`${paint(COLOR[level], level.padEnd(5))} ${terminalSafe(msg)}${extra}\n`);
 }
 
 /** The process logger: JSON lines on servers (non-TTY stderr), colored one-liners on terminals (DESIGN.md). */

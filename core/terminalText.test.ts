@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { terminalSafe } from './terminalText.ts';
+import { parse, stringify } from 'yaml';
+import { jsonSafe, terminalSafe, yamlSafe } from './terminalText.ts';
 
 describe('terminalSafe', () => {
   test('strips CSI, OSC (BEL or ST ended), two-byte escapes, C0, DEL and C1', () => {
@@ -17,5 +18,19 @@ describe('terminalSafe', () => {
 
   test('ordinary text, accents and emoji stay as they are', () => {
     expect(terminalSafe('héllo wörld ✓ env=prod')).toBe('héllo wörld ✓ env=prod');
+  });
+
+  test('jsonSafe escapes the C1 controls JSON.stringify leaves raw, and the value reads back the same', () => {
+    const value = { note: 'a\x9b31m\x1bb' };
+    const text = jsonSafe(JSON.stringify(value));
+    expect(text).toBe('{"note":"a\\u009b31m\\u001bb"}');
+    expect(JSON.parse(text)).toEqual(value);
+  });
+
+  test('yamlSafe escapes C1 controls in the printer double-quoted strings, and the value reads back the same', () => {
+    const value = { note: 'a\x9b31m\x85b', plain: 'ok' };
+    const text = yamlSafe(stringify(value));
+    expect([...text].some((c) => c >= '\x80' && c <= '\x9f')).toBe(false);
+    expect(parse(text)).toEqual(value);
   });
 });

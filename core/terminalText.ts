@@ -20,3 +20,16 @@ export function terminalSafe(text: string, o: { multiline?: boolean } = {}): str
   const bare = text.replace(ESCAPES, '').replace(C1_STRINGS, '');
   return o.multiline ? bare.replace(CONTROLS_KEEP_LINES, '') : bare.replace(/[\n\t]/g, ' ').replace(CONTROLS_ALL, '');
 }
+
+/** JSON with C1 controls (which JSON.stringify leaves raw) written as \u escapes: the same value, safe to show. */
+export function jsonSafe(json: string): string {
+  return json.replace(/[\u0080-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * YAML with C1 controls written as `\x` escapes: the same value, safe to show. The YAML printer double-quotes every
+ * string holding a non-printable character, and `\x9b` is that style's escape.
+ */
+export function yamlSafe(yaml: string): string {
+  return yaml.replace(/[\u0080-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+}

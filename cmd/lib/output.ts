@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { BadParameter } from '../../core/errors.ts';
-import { terminalSafe } from '../../core/terminalText.ts';
+import { jsonSafe, terminalSafe, yamlSafe } from '../../core/terminalText.ts';
 
 export type Format = 'text' | 'json' | 'yaml';
 
@@ -42,11 +42,6 @@ export function table(rows: Record<string, unknown>[], columns: string[], empty 
  */
 export function print(format: Format, data: unknown, text: () => string): void {
   if (format === 'json') process.stdout.write(`${jsonSafe(JSON.stringify(data, null, 2))}\n`);
-  else if (format === 'yaml') process.stdout.write(stringify(data));
+  else if (format === 'yaml') process.stdout.write(yamlSafe(stringify(data)));
   else process.stdout.write(`${terminalSafe(text(), { multiline: true })}\n`);
-}
-
-/** JSON with C1 controls (which JSON.stringify leaves raw) written as \u escapes: the same value, safe to show. */
-export function jsonSafe(json: string): string {
-  return json.replace(/[\u0080-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

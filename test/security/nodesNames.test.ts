@@ -9,7 +9,7 @@ import { auditEvents, type FixtureUser, type SshFixture, startSshFixture } from 
 // value with `\e[2J\e]0;pwned\a` reached terminals raw through `tp ls` and `tp nodes ls`. Issue 24 items 2 and 7: an
 // offline record of a name shadowed the live node, and `tp nodes rm node1` removed one of two at random.
 
-const ESCAPES = '\x1b[2J\x1b]0;pwned\x07';
+const ESCAPES = '\x1b[2J\x1b]0;pwned\x07\x9b31m';
 let f: SshFixture;
 let alice: FixtureUser;
 
