@@ -44,6 +44,9 @@ const search = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: 'recordings', description: 'Session recordings' },
+  meta: {
+    name: 'recordings',
+    description: 'Session recordings: your own sessions, or every one when a role allows recording list/read',
+  },
   subCommands: { ls, search },
 });
