@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiClient } from '../../core/client/apiClient.ts';
 import { loadHostIdentity, newHostKeys } from '../../core/client/hostIdentity.ts';
 import { issueTlsCert } from '../../core/crypto/x509.ts';
+import { ssh } from '../helpers/sshd.ts';
 import { auditEvents, type FixtureUser, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';
 
 // Finding 11 of issue 15: a node heartbeating `name: "node1"` made `tp ssh node1` fail ("names 2 nodes"), and a label
@@ -78,6 +81,17 @@ describe('an offline record never shadows a live node of the same name', () => {
     expect(await node1Records()).toHaveLength(2);
     const r = await alice.tp(['ssh', 'node1', 'echo', 'live']);
     expect({ out: r.stdout, err: r.stderr }).toEqual({ out: 'live\n', err: '' });
+    // Stock OpenSSH as `tp config` sets it up: through tp's relay, and through the proxy's jump port.
+    const config = join(f.dir, 'ssh_config_names');
+    writeFileSync(config, (await alice.tp(['config'])).stdout);
+    for (const args of [['node1.test.cluster'], ['-J', 'tp-proxy.test.cluster', 'node1.test.cluster']]) {
+      const o = await ssh(['-F', config, ...args, 'echo openssh-live']);
+      expect({ args, out: o.stdout, err: o.code === 0 ? '' : o.stderr }).toEqual({
+        args,
+        out: 'openssh-live\n',
+        err: '',
+      });
+    }
 
     const rm = await f.admin(['nodes', 'rm', 'node1']);
     expect(rm.code).toBe(2);
