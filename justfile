@@ -36,4 +36,4 @@ dist *steps:
 
 # Opt-in: the built binaries log in and run `tp ssh` (x64), and the arm64 one joins a cluster under qemu-user-static.
 dist-test: dist
-    TP_DIST_BINARIES=dist node_modules/.bin/bun test --timeout 120000 test/distBinaries.e2e.test.ts
+    TP_DIST_BINARIES=dist node_modules/.bin/bun test --timeout 120000 ./test/distBinaries.e2e.optin.ts

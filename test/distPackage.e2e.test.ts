@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 import { run } from './helpers/cli.ts';
+import { spawnAgent } from './helpers/distAgent.ts';
 import { installedFlow, runDist } from './helpers/distBuild.ts';
 import { type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
@@ -49,6 +50,22 @@ describe('the npm package', () => {
     expect(flow.login.stdout).toContain('logged in to test.cluster as dist');
     expect(flow.ssh.stderr).toBe('');
     expect(flow.ssh.stdout).toBe('ok\n');
+  });
+
+  test('its bundle is the agent too: it joins and serves tp ssh, no node_modules in reach', async () => {
+    const copy = join(scratch, 'bare-agent');
+    cpSync(join(dist.dir, 'package'), copy, { recursive: true });
+    const agent = await spawnAgent(f, [process.execPath, join(copy, 'lib', 'tp.js')], {
+      name: 'bundled',
+      dataDir: join(scratch, 'agent'),
+      ms: 20_000,
+    });
+    try {
+      const flow = await installedFlow(f, [process.execPath, join(copy, 'lib', 'tp.js')], {}, 'bundled');
+      expect(flow.ssh.stdout, flow.ssh.stderr).toBe('ok\n');
+    } finally {
+      await agent.stop();
+    }
   });
 
   test.skipIf(!npm)(

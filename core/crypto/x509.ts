@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject, randomBytes, sign } from 'node:crypto';
-import 'reflect-metadata';
+import './reflectPolyfill.ts'; // see there: bundles
+import 'reflect-metadata'; // bun cmd/tp.ts
 import * as x509 from '@peculiar/x509';
 import { BadParameter } from '../errors.ts';
 import * as der from './der.ts';
