@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { X509Certificate } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newHostKeys } from '../../core/client/hostIdentity.ts';
+import { profileKeysDir } from '../../core/client/profile.ts';
 import { parseCert } from '../../core/crypto/sshcert.ts';
 import { issueTlsCert } from '../../core/crypto/x509.ts';
 import { tp } from '../helpers/cli.ts';
@@ -150,5 +151,28 @@ describe('clients send credentials only to a server whose certificate names the 
     expect(r.code).toBe(0);
     const ls = await tp(['ls', '--format', 'json'], { env: { TP_HOME: join(f.dir, 'home-alice-ca') } });
     expect(ls.code).toBe(0);
+  });
+
+  test('tp ssh and tp ls with a profile whose proxy address now serves a node certificate send nothing', async () => {
+    const home = join(f.dir, 'home-alice-moving');
+    const login = await tp(
+      ['login', '--proxy', f.cluster.proxy.addr, '--ca-cert', casPem, '--user', 'alice', '--password-stdin'],
+      { env: { TP_HOME: home }, stdin: PASSWORD },
+    );
+    expect(login.code).toBe(0);
+    await using fake = await startFakeServer(await legacyNodeCert());
+    // The same profile, keys and pinned CAs, pointed at the address a node now answers on.
+    const moved = join(f.dir, 'home-moved');
+    cpSync(profileKeysDir(f.cluster.proxy.addr, home), profileKeysDir(fake.addr, moved), { recursive: true });
+    const profile = JSON.parse(readFileSync(join(home, 'profile.json'), 'utf8'));
+    writeFileSync(join(moved, 'profile.json'), JSON.stringify({ ...profile, proxy: fake.addr }));
+    const env = { TP_HOME: moved };
+    const refusal = `the server at ${fake.addr} presented a node certificate, not a proxy's: refusing to send credentials`;
+    const sshed = await tp(['ssh', 'node1', 'echo', 'should-not-run'], { env });
+    expect(sshed.stderr).toContain(refusal);
+    expect(sshed.code).toBe(255);
+    const listed = await tp(['ls'], { env });
+    expect(listed.stderr).toContain(refusal);
+    expect(fake.received()).toBe(0);
   });
 });
