@@ -94,6 +94,21 @@ describe('tp at a terminal', () => {
     }
   });
 
+  test('answers typed ahead (pasted with CRLF) go to the next question, not lost or doubled', async () => {
+    const secret = await otpUser('pia');
+    const t = ptyRun(`${tpCommand} login --proxy ${f.cluster.proxy.addr} --user pia --insecure; echo "rc=$?"`, {
+      TP_HOME: home('pia'),
+    });
+    try {
+      await t.expect(/Password for pia@test\.cluster: $/);
+      t.type(`${PASSWORD}\r\n${totpCode(secret, Date.now())}\r`);
+      await t.expect(/logged in to test\.cluster as pia[\s\S]*rc=0/);
+      expect(t.output()).not.toContain(PASSWORD);
+    } finally {
+      t.kill();
+    }
+  });
+
   test('Ctrl+C at the password prompt exits 130 and gives the terminal back with echo on', async () => {
     await otpUser('cy');
     const t = ptyRun(

@@ -46,7 +46,7 @@ export function ask(question: string, secret = false): Promise<string> {
       for (const [i, ch] of chars.entries()) {
         if (ch === '\r' || ch === '\n') {
           // Type-ahead after Enter belongs to whoever reads next (the next question, or the SSH session).
-          const rest = chars.slice(i + 1).join('');
+          const rest = chars.slice(ch === '\r' && chars[i + 1] === '\n' ? i + 2 : i + 1).join('');
           finish();
           if (rest) stdin.unshift(Buffer.from(rest));
           return;
