@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import type { PublicUser } from '../core/auth/users.ts';
 import { BadParameter } from '../core/errors.ts';
+import { loginRefusals, type Role } from '../core/rbac/index.ts';
 import { action, adminArgs, adminClient, formatArg, listArg, readStdin } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 
@@ -30,12 +31,25 @@ const add = defineCommand({
       if (!password) throw new BadParameter('--password-stdin: nothing on stdin');
     }
     const logins = args.logins !== undefined ? listArg(args.logins) : undefined;
-    const r = await adminClient(args).post<{ user: PublicUser; signupUrl?: string; totpUri?: string }>('/v1/users', {
+    const client = adminClient(args);
+    const r = await client.post<{ user: PublicUser; signupUrl?: string; totpUri?: string }>('/v1/users', {
       name: args.name,
       roles: listArg(args.roles),
       logins,
       password,
     });
+    // A login the roles deny is accepted (roles may change later) but would silently never work: say so.
+    const all = await client.get<Role[]>('/v1/roles').catch((err: Error) => {
+      process.stderr.write(`note: the logins were not checked against the roles: ${err.message}\n`);
+      return [];
+    });
+    const roles = r.user.roles.flatMap((name) => all.find((role) => role.metadata.name === name) ?? []);
+    for (const refused of loginRefusals(roles, r.user.traits)) {
+      const why = refused.deniedBy
+        ? `role ${refused.deniedBy} denies it`
+        : `no role of ${r.user.roles.join(', ')} grants it`;
+      process.stderr.write(`warning: ${r.user.name} cannot log in as ${refused.login}: ${why}\n`);
+    }
     print(formatOf(args.format), r, () =>
       [
         `user "${r.user.name}" added with roles ${r.user.roles.join(', ')} and logins ${r.user.traits.logins?.join(', ')}`,

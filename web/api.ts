@@ -54,6 +54,8 @@ export interface Session {
   user: string;
   roles: string[];
   logins: string[];
+  /** Why the roles grant no login, when `logins` is empty (a sentence for people). */
+  noLogins?: string;
   csrf: string;
   expires: string;
   /** Which pages the user's roles open (absent from an older proxy: show them all). */
@@ -65,4 +67,31 @@ export interface FreshProof {
   otp?: string;
   webauthn?: unknown;
   password?: string;
+}
+
+const VERBS: Record<string, string> = { list: 'listing', read: 'reading', create: 'creating', update: 'changing', delete: 'deleting' };
+const NOUNS: Record<string, string> = { recording: 'session recordings', audit: 'the audit log', node: 'servers' };
+
+/** A refusal or failure as a sentence for people: role refusals name the roles and the action, in words. */
+export function readable(err: unknown): string {
+  if (err instanceof ApiError) {
+    const m = /^"(\w+)" on (\w+) is (?:not allowed by roles \[([^\]]*)\]|denied by role "([^"]+)")$/.exec(err.message);
+    if (m) {
+      const what = `${VERBS[m[1]!] ?? m[1]} ${NOUNS[m[2]!] ?? m[2]}`;
+      return m[3] !== undefined
+        ? `Your roles (${m[3]}) do not allow ${what}. Ask an admin if you need it.`
+        : `Your role ${m[4]} denies ${what}. Ask an admin if you need it.`;
+    }
+    return sentence(err.message);
+  }
+  if (err instanceof TypeError) return 'The proxy could not be reached. Check the connection and try again.';
+  return sentence(err instanceof Error ? err.message : String(err));
+}
+
+/** Starts with a capital and ends with a full stop. */
+function sentence(text: string): string {
+  const t = text.trim();
+  if (!t) return 'Something went wrong.';
+  const s = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?)]$/.test(s) ? s : `${s}.`;
 }

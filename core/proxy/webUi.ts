@@ -4,7 +4,7 @@ import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import { lockedError } from '../auth/locks.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { BadParameter } from '../errors.ts';
-import { nodeVisible, recordingScope, ruleAllows } from '../rbac/index.ts';
+import { nodeVisible, noLoginsSentence, recordingScope, ruleAllows } from '../rbac/index.ts';
 import { parseBody, RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
@@ -49,7 +49,8 @@ const json = (body: unknown, headers: Record<string, string> = {}) =>
 
 /**
  * What the page learns about its session (no certificate or key ever reaches the browser), and which pages its
- * roles open: Recordings for everyone a role does not deny (each user sees their own), the audit log by rule.
+ * roles open: Recordings for everyone a role does not deny (each user sees their own), the audit log by rule; and,
+ * when the roles grant no login, a sentence saying why (the "Log in as" list would otherwise just be empty).
  */
 async function sessionView(view: ClusterView, s: WebSession) {
   const roles = await view.rolesNamed(s.who.roles);
@@ -57,6 +58,7 @@ async function sessionView(view: ClusterView, s: WebSession) {
     user: s.user,
     roles: s.who.roles,
     logins: s.logins,
+    ...(s.logins.length === 0 ? { noLogins: noLoginsSentence(roles, s.who.traits ?? {}) } : {}),
     csrf: s.csrf,
     expires: new Date(s.expires).toISOString(),
     pages: { recordings: recordingScope(roles, 'list') !== 'denied', audit: ruleAllows(roles, 'audit', 'list') },

@@ -12,6 +12,7 @@ export {
   ruleAllows,
   sshPermissions,
 } from './access.ts';
+export { type LoginRefusal, loginRefusals, noLoginsSentence } from './explain.ts';
 export type { LockScope, LockSubject } from './lock.ts';
 export { lockApplies } from './lock.ts';
 export { resolveRoles } from './resolve.ts';

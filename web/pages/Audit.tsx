@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { api, readable } from '../api.ts';
 
 interface AuditEvent {
   id: string;
@@ -37,7 +37,7 @@ export function Audit() {
           setRows([...r].sort((a, b) => b.time.localeCompare(a.time)));
           setError('');
         },
-        (e) => setError(e.message),
+        (e) => setError(readable(e)),
       );
     }, 200);
     return () => clearTimeout(timer);

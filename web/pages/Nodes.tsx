@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Session } from '../api.ts';
+import { api, readable, type Session } from '../api.ts';
 import { navigate } from '../router.ts';
 
 interface NodeRow {
@@ -37,7 +37,7 @@ export function Nodes({ session }: { session: Session }) {
           setPage(p);
           setError('');
         },
-        (e) => setError(e.message),
+        (e) => setError(readable(e)),
       );
     }, 150);
     return () => clearTimeout(timer);
@@ -74,7 +74,14 @@ export function Nodes({ session }: { session: Session }) {
         </div>
         <div style="flex:0 0 10rem">
           <label for="login">Log in as</label>
-          <select id="login" value={login} onChange={(e) => setLogin((e.target as HTMLSelectElement).value)}>
+          <select
+            id="login"
+            value={login}
+            disabled={session.logins.length === 0}
+            aria-describedby={session.logins.length === 0 ? 'no-logins' : undefined}
+            onChange={(e) => setLogin((e.target as HTMLSelectElement).value)}
+          >
+            {session.logins.length === 0 && <option value="">no login granted</option>}
             {session.logins.map((l) => (
               <option key={l} value={l}>
                 {l}
@@ -83,6 +90,11 @@ export function Nodes({ session }: { session: Session }) {
           </select>
         </div>
       </div>
+      {session.logins.length === 0 && (
+        <p class="notice" id="no-logins" data-testid="no-logins">
+          {session.noLogins ?? 'Your roles grant no login on these servers. Ask an admin for one.'}
+        </p>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}
@@ -118,7 +130,8 @@ export function Nodes({ session }: { session: Session }) {
                 <button
                   type="button"
                   disabled={!login}
-                  aria-label={`Connect to ${n.name} as ${login}`}
+                  aria-label={login ? `Connect to ${n.name} as ${login}` : `Connect to ${n.name} (no login granted)`}
+                  aria-describedby={login ? undefined : 'no-logins'}
                   onClick={() =>
                     navigate(`/web/terminal?${new URLSearchParams({ node: n.hostId, login, name: n.name })}`, false, {
                       terminalFromApp: true,

@@ -1,6 +1,6 @@
 import { Terminal as XTerm } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { api, readable } from '../api.ts';
 
 type Event = [ms: number, stream: 'o' | 'e', data: string];
 interface Recording {
@@ -28,7 +28,7 @@ export function Player({ id }: { id: string }) {
   const state = useRef({ term: undefined as XTerm | undefined, times: [] as number[], next: 0, at: 0 });
 
   useEffect(() => {
-    api<Recording>('GET', `/webapi/ui/recordings/${id}`).then(setRec, (e) => setError(e.message));
+    api<Recording>('GET', `/webapi/ui/recordings/${id}`).then(setRec, (e) => setError(readable(e)));
   }, [id]);
 
   useEffect(() => {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { api, readable } from '../api.ts';
 
 interface Meta {
   sessionId: string;
@@ -27,7 +27,7 @@ export function Recordings() {
   useEffect(() => {
     api<Meta[]>('GET', '/webapi/ui/recordings?limit=500').then(
       (r) => setRows([...r].sort((a, b) => b.startedAt.localeCompare(a.startedAt))),
-      (e) => setError(e.message),
+      (e) => setError(readable(e)),
     );
   }, []);
   return (

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import type { Page } from 'playwright-core';
+import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
+import { me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+
+// What a new user meets in the web UI, in Debian's headless Chromium: the roles decide what is shown and an empty
+// choice is explained, refusals read as sentences, and the layout holds on a phone (390×844).
+if (!haveChromium()) console.warn('SKIPPING the web UI UX tests: /usr/bin/chromium is not installed');
+
+let f: SshFixture;
+let b: TestBrowser;
+let base: string;
+
+async function addUser(name: string, roles: string, logins: string): Promise<void> {
+  const r = await f.admin(['users', 'add', name, '--roles', roles, '--logins', logins, '--password-stdin'], PASSWORD);
+  expect(r.code).toBe(0);
+}
+
+async function logIn(page: Page, user: string): Promise<void> {
+  await page.goto(`${base}/web/login`);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.getByTestId('who').getByText(user).waitFor();
+}
+
+/** A fresh context (own cookies), optionally sized like a phone. */
+async function pageFor(user: string, viewport = { width: 1200, height: 800 }): Promise<Page> {
+  const ctx = await b.browser.newContext({ viewport });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => b.errors.push(`${page.url()}: uncaught ${e.message}`));
+  await logIn(page, user);
+  return page;
+}
+
+describe.skipIf(!haveChromium())('web UI for a new user', () => {
+  beforeAll(async () => {
+    f = await startSshFixture([{ name: 'ux-node', labels: { env: 'ux', team: 'web' } }]);
+    await f.role(
+      'metadata: {name: auditor}\nspec:\n  allow: {rules: [{resources: [recording, audit], verbs: [list, read]}]}\n',
+    );
+    await addUser('rooty', 'access', 'root');
+    await addUser('ann', 'ops,auditor', me);
+    const port = f.cluster.proxy.addr.split(':')[1];
+    base = `https://localhost:${port}`;
+    b = await startBrowser(f.cluster.proxy.addr);
+  });
+  afterAll(async () => {
+    await b?.close();
+    await f?.close();
+  });
+
+  test('a user whose roles deny every login is told why, and sees no page the roles close', async () => {
+    const page = await pageFor('rooty');
+    await page.locator('tr[data-node="ux-node"]').waitFor();
+    expect(await page.getByTestId('no-logins').textContent()).toBe(
+      'Your roles (access) grant no login on these servers: root is denied by role access. Ask an admin for a login your roles allow.',
+    );
+    const connect = page.locator('tr[data-node="ux-node"]').getByRole('button', { name: /Connect/ });
+    expect(await connect.isDisabled()).toBe(true);
+    expect(await connect.getAttribute('aria-describedby')).toBe('no-logins');
+    // Recordings stay (each user sees their own); the audit log is closed to the access role, so it is not offered.
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Servers', 'Recordings', 'Account']);
+    // Typed in anyway, the page says in words what the roles refuse.
+    await page.goto(`${base}/web/audit`);
+    expect(await page.getByRole('alert').textContent()).toBe(
+      'Your roles (access) do not allow listing the audit log. Ask an admin if you need it.',
+    );
+    await b.screenshot(page, 'servers-no-logins');
+    await page.context().close();
+  });
+
+  test('tp users add warns when the roles deny a login it was given, and adds the user anyway', async () => {
+    const r = await f.admin(['users', 'add', 'rooty2', '--roles', 'access', '--logins', 'nobody,root']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('warning: rooty2 cannot log in as root: role access denies it\n');
+    const ok = await f.admin(['users', 'add', 'fine', '--roles', 'access', '--logins', 'nobody']);
+    expect(ok.stderr).toBe('');
+  });
+});
