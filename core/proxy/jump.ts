@@ -1,14 +1,16 @@
 import { type AddressInfo, createServer } from 'node:net';
 import type { Connection } from 'ssh2';
+import { accessRefusal } from '../audit/accessRefusal.ts';
+import type { NodeRecord } from '../auth/nodes.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
-import { AccessDenied, describe, Locked, TpError } from '../errors.ts';
+import { describe, TpError } from '../errors.ts';
 import { log } from '../log.ts';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, PerAddressLimit } from '../net/connectionLimits.ts';
 import { parseHostPort, splice } from '../net/index.ts';
-import { nodeVisible } from '../rbac/index.ts';
 import { SERVER_ALGORITHMS } from '../ssh/algorithms.ts';
 import { hostKeys, ssh2 } from '../ssh/ssh2.ts';
 import { type VerifiedUser, verifyUserAuth } from '../ssh/userCert.ts';
+import type { AccessGate, AccessRequest } from './accessGate.ts';
 import type { ClusterView } from './clusterView.ts';
 import { type DialTls, dialNode } from './dial.ts';
 import type { TunnelRegistry } from './tunnels.ts';
@@ -20,6 +22,7 @@ export interface JumpOptions {
   hostCert: string;
   userCa: string[];
   view: ClusterView;
+  gate: AccessGate;
   tunnels: TunnelRegistry;
   dialTls: DialTls;
   /** SSH authentication deadline and per-address limit for connections not yet authenticated. */
@@ -71,15 +74,8 @@ export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
             ctx.accept();
           } catch (err) {
             if (ctx.key.algo.includes('-cert-')) {
-              o.view.emit([
-                {
-                  type: 'auth.attempt',
-                  success: false,
-                  login: ctx.username,
-                  error: describe(err),
-                  'addr.remote': info.ip,
-                },
-              ]);
+              const refused = { kind: 'node', via: 'jump', principal: ctx.username, target: '' };
+              o.view.emit([accessRefusal({ ...refused, remote: `${info.ip}:${info.port}` }, describe(err))]);
             }
             ctx.reject(['publickey']);
           }
@@ -88,14 +84,18 @@ export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
           pending.get(`${info.ip}:${info.port}`)?.();
           conn.on('session', (_accept, reject) => reject?.());
           conn.on('tcpip', async (accept, reject, t) => {
+            const name = t.destIP.endsWith(`.${o.cluster}`) ? t.destIP.slice(0, -(o.cluster.length + 1)) : t.destIP;
+            // The login travels inside the end-to-end SSH session: the gate checks locks and visibility, the node
+            // checks the login itself (and audits a refusal with the same fields).
+            const access: AccessRequest = {
+              kind: 'node',
+              via: 'jump',
+              who: { name: user!.username, roles: user!.roles, traits: user!.traits },
+              target: name,
+              remote: `${info.ip}:${info.port}`,
+            };
             try {
-              const name = t.destIP.endsWith(`.${o.cluster}`) ? t.destIP.slice(0, -(o.cluster.length + 1)) : t.destIP;
-              const node = await o.view.resolveNode(name);
-              const lock = (await o.view.lockFor({ user: user!.username })) ?? (await o.view.lockFor({ node }));
-              if (lock) throw new Locked(`locked: ${lock.message}`);
-              if (!nodeVisible(await o.view.rolesNamed(user!.roles), node.labels)) {
-                throw new AccessDenied(`access to node "${node.name}" is not allowed by your roles`);
-              }
+              const node = await o.gate.authorize<NodeRecord>(access);
               const upstream = await dialNode(node, o.tunnels, o.dialTls, {
                 client: `${info.ip}:0`,
                 user: user!.username,
@@ -103,16 +103,7 @@ export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
               splice(accept(), upstream);
             } catch (err) {
               if (!(err instanceof TpError)) log.error('jump forward failed', { error: describe(err) });
-              o.view.emit([
-                {
-                  type: 'auth.attempt',
-                  success: false,
-                  user: user?.username,
-                  target: t.destIP,
-                  error: describe(err),
-                  'addr.remote': info.ip,
-                },
-              ]);
+              o.gate.refused(access, err);
               reject();
             }
           });

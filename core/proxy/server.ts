@@ -13,6 +13,7 @@ import { httpDeadlines } from '../net/httpDeadlines.ts';
 import { parseHostPort } from '../net/index.ts';
 import { startMetricsServer } from '../web/metricsServer.ts';
 import { jsonApi } from '../web/router.ts';
+import { AccessGate } from './accessGate.ts';
 import { ClusterView } from './clusterView.ts';
 import { startJumpServer } from './jump.ts';
 import { pageRoutes } from './pages.ts';
@@ -91,7 +92,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     version: opts.version,
   };
   const sessions = new WebSessionStore(authSessionBackend(opts.auth));
-  const terminals = new WebTerminals(view, tunnels, dialTls, sessions);
+  const gate = new AccessGate(view);
+  const terminals = new WebTerminals(view, gate, tunnels, dialTls, sessions);
   const uiRoutes = webUiRoutes({ view, tunnels, sessions, sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000 });
   const sso = ssoRoutes({
     view,
@@ -144,6 +146,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
             socket,
             who,
             view,
+            gate,
             tunnels,
             dialTls,
             !socket.authorized && socket.getPeerCertificate()?.raw ? String(socket.authorizationError) : undefined,
@@ -184,6 +187,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
         hostCert: opts.identity.sshCert,
         userCa: opts.identity.userCa,
         view,
+        gate,
         tunnels,
         dialTls,
         limits,

@@ -2,13 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { NodeRecord } from '../auth/nodes.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { describe, TpError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
 import { connectNode, nodeClientError } from '../ssh/nodeClient.ts';
+import type { AccessGate, AccessRequest } from './accessGate.ts';
 import type { ClusterView } from './clusterView.ts';
 import { type DialTls, dialNode } from './dial.ts';
-import { authorizeNodeAccess } from './relay.ts';
 import type { TunnelRegistry } from './tunnels.ts';
 import { sessionToken, type WebSession, type WebSessionStore } from './webSessions.ts';
 import { sameSiteOrigin } from './webUi.ts';
@@ -35,6 +36,7 @@ export class WebTerminals {
 
   constructor(
     private readonly view: ClusterView,
+    private readonly gate: AccessGate,
     private readonly tunnels: TunnelRegistry,
     private readonly dialTls: DialTls,
     private readonly sessions: WebSessionStore,
@@ -97,8 +99,9 @@ export class WebTerminals {
         ws.close(4000, message.slice(0, 120));
       }
     };
+    const access: AccessRequest = { kind: 'node', via: 'web', who: s.who, target: nodeRef, principal: login, remote };
     try {
-      const node = await authorizeNodeAccess(this.view, s.who, nodeRef, login);
+      const node = await this.gate.authorize<NodeRecord>(access);
       const cas = await this.view.cas();
       const upstream = await dialNode(node, this.tunnels, this.dialTls, { client: remote, user: s.user });
       const client = await connectNode({
@@ -126,17 +129,7 @@ export class WebTerminals {
       });
     } catch (err) {
       if (!(err instanceof TpError)) log.warn('web terminal failed', { error: describe(err) });
-      this.view.emit([
-        {
-          type: 'auth.attempt',
-          success: false,
-          user: s.user,
-          login,
-          target: nodeRef,
-          error: err instanceof Error ? err.message : String(err),
-          'addr.remote': remote,
-        },
-      ]);
+      this.gate.refused(access, err);
       fail(err);
     }
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { AuthContext, Connection } from 'ssh2';
+import { accessRefusal } from '../audit/accessRefusal.ts';
 import type { AuditInput } from '../audit/events.ts';
 import { RecordingWriter } from '../audit/recording.ts';
 import type { StoredLock } from '../auth/locks.ts';
@@ -146,13 +147,10 @@ export class SshNode {
         const plainKey = err instanceof CertRejected && !ctx.key.algo.includes('-cert-');
         if (!plainKey && !audited) {
           audited = true;
+          const refused = { kind: 'node', via: 'node', user: tryKeyId(ctx), principal: ctx.username };
           this.o.emit([
             {
-              type: 'auth.attempt',
-              success: false,
-              user: tryKeyId(ctx),
-              login: ctx.username,
-              error: describe(err),
+              ...accessRefusal({ ...refused, target: this.o.nodeName, remote: `${ip}:${port}` }, describe(err)),
               ...base,
             },
           ]);

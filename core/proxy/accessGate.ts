@@ -1,0 +1,118 @@
+import { accessRefusal } from '../audit/accessRefusal.ts';
+import { lockedError } from '../auth/locks.ts';
+import { AccessDenied, TpError } from '../errors.ts';
+import { checkNodeAccess, nodeVisible, type Role, type Traits } from '../rbac/index.ts';
+import type { ClusterView } from './clusterView.ts';
+
+/** Who asks to get through: as their certificate states them. */
+export interface Requester {
+  name: string;
+  roles: string[];
+  traits?: Traits;
+}
+
+/** One request to reach a resource, from any path of the proxy (relay, web terminal, jump port, a plugin). */
+export interface AccessRequest {
+  /** The resource kind: `node` (SSH); plugins register theirs (`db`, `kube`, `app`, `desktop`). */
+  kind: string;
+  who: Requester;
+  /** What the user named (a node's name, host ID or address; a database's name ...). */
+  target: string;
+  /**
+   * The principal wanted there (SSH login, database user ...). Absent when the path cannot see it (the jump port
+   * carries an end-to-end SSH session): then the gate checks what it can and the resource checks the rest.
+   */
+  principal?: string;
+  /** Which path asks, for the audit: `relay`, `web`, `jump`, or a plugin's name. */
+  via: string;
+  /** The client's address, for the audit. */
+  remote: string;
+}
+
+/** A resource as the gate judges it: its name, what a lock on it names, and whether roles grant the principal. */
+export interface GuardedResource<R> {
+  resource: R;
+  /** The resource's name, in refusals (`node "web-1" is locked: ...`). */
+  name: string;
+  /** What a lock on this resource may name (its name or ID). */
+  lockNames: { name: string; hostId: string };
+  /** Throws AccessDenied unless the roles grant `principal` here (or, with no principal, let the user see it). */
+  check(roles: Role[], traits: Traits, principal: string | undefined): void;
+}
+
+/** How the gate finds one kind of resource from what a user named. */
+export type ResourcePolicy = (view: ClusterView, target: string) => Promise<GuardedResource<unknown>>;
+
+/** SSH nodes: resolved by host ID, name or address; logins checked against the roles' logins and node labels. */
+export const nodePolicy: ResourcePolicy = async (view, target) => {
+  const node = await view.resolveNode(target);
+  return {
+    resource: node,
+    name: node.name,
+    lockNames: { name: node.name, hostId: node.hostId },
+    check: (roles, traits, login) => {
+      if (login !== undefined) return checkNodeAccess(roles, traits, login, node.labels);
+      if (!nodeVisible(roles, node.labels))
+        throw new AccessDenied(`access to node "${node.name}" is not allowed by your roles`);
+    },
+  };
+};
+
+/**
+ * The one decision of whether a request reaches a resource, for every path into the proxy: resolve what the user
+ * named, refuse a locked user or resource, check the user's roles, and audit every refusal with the same fields.
+ */
+export class AccessGate {
+  private readonly audited = new WeakSet<object>();
+
+  constructor(
+    private readonly view: ClusterView,
+    private readonly policies: Record<string, ResourcePolicy> = { node: nodePolicy },
+  ) {}
+
+  /** Adds the policy of a resource kind (a plugin's); a kind already known is a start-up error. */
+  register(kind: string, policy: ResourcePolicy): void {
+    if (this.policies[kind]) throw new TpError(`resource kind "${kind}" is registered twice`);
+    this.policies[kind] = policy;
+  }
+
+  /** Returns the resource if the request may reach it; otherwise audits the refusal and throws it. */
+  async authorize<R>(req: AccessRequest): Promise<R> {
+    try {
+      const policy = this.policies[req.kind];
+      if (!policy) throw new AccessDenied(`no resources of kind "${req.kind}" are served here`);
+      const r = await policy(this.view, req.target);
+      const userLock = await this.view.lockFor({ user: req.who.name });
+      if (userLock) throw lockedError(`user "${req.who.name}"`, userLock);
+      const resourceLock = await this.view.lockFor({ node: r.lockNames });
+      if (resourceLock) throw lockedError(`${req.kind} "${r.name}"`, resourceLock);
+      r.check(await this.view.rolesNamed(req.who.roles), req.who.traits ?? {}, req.principal);
+      return r.resource as R;
+    } catch (err) {
+      this.refused(req, err);
+      throw err;
+    }
+  }
+
+  /** Audits a request that failed on its way to the resource (once per error, whoever noticed it first). */
+  refused(req: AccessRequest, err: unknown): void {
+    if (err instanceof Object) {
+      if (this.audited.has(err)) return;
+      this.audited.add(err);
+    }
+    const error = err instanceof TpError ? err.message : err instanceof Error ? err.message : String(err);
+    this.view.emit([
+      accessRefusal(
+        {
+          kind: req.kind,
+          via: req.via,
+          user: req.who.name,
+          principal: req.principal,
+          target: req.target,
+          remote: req.remote,
+        },
+        error,
+      ),
+    ]);
+  }
+}
