@@ -9,12 +9,12 @@ import { type FixtureUser, me, type SshFixture, startSshFixture } from '../helpe
  * per-address limit turns away what one address opens beyond it, while authenticated traffic passes.
  */
 
-const HANDSHAKE_MS = 1000;
-const REQUEST_MS = 600;
-const IDLE_MS = 600;
+const HANDSHAKE_MS = 2000;
+const REQUEST_MS = 1000;
+const IDLE_MS = 1000;
 const PER_IP = 6;
 /** How long a test waits for the proxy to cut a connection: well past its deadline, well short of the old 100 s. */
-const CUT_WITHIN = 5_000;
+const CUT_WITHIN = 8_000;
 
 let f: SshFixture;
 let alice: FixtureUser;
@@ -142,7 +142,7 @@ describe('per-address limit on unauthenticated connections', () => {
 
 describe('legitimate traffic', () => {
   test('tp ssh, a session longer than every deadline, and tp ls work under the short deadlines', async () => {
-    const r = await alice.tp(['ssh', 'node1', `sleep ${(3 * HANDSHAKE_MS) / 1000}; echo "still here as $(whoami)"`]);
+    const r = await alice.tp(['ssh', 'node1', `sleep ${(2 * HANDSHAKE_MS) / 1000}; echo "still here as $(whoami)"`]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(`still here as ${me}\n`);
     const ls = await alice.tp(['ls', '--format', 'json']);
