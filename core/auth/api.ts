@@ -92,11 +92,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     [
       'GET',
       /^\/v1\/audit\/export$/,
-      async ({ who, query }) => {
-        await svc.authorize(who, 'audit', 'list');
-        const limit = Math.min(num(query, 'limit') ?? 1000, 10_000);
-        return svc.deps.audit.store.exportAfter(num(query, 'cursor') ?? 0, limit);
-      },
+      async ({ who, query }) => svc.audit.exportAfter(who, num(query, 'cursor'), num(query, 'limit')),
     ],
     ['GET', /^\/v1\/recordings$/, async ({ who, query }) => svc.recordings.list(who, num(query, 'limit'))],
     [
@@ -192,7 +188,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       'GET',
       /^\/v1\/audit\/events$/,
       async ({ who, query }) =>
-        svc.resources.searchAudit(who, {
+        svc.audit.search(who, {
           since: num(query, 'since'),
           until: num(query, 'until'),
           type: query.get('type') ?? undefined,
@@ -205,7 +201,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     [
       'POST',
       /^\/v1\/audit\/events$/,
-      async ({ who, body }) => svc.resources.emitAudit(who, parseBody(S.EmitAuditBody, body).events),
+      async ({ who, body }) => svc.audit.intake(who, parseBody(S.EmitAuditBody, body).events),
     ],
   ];
 }

@@ -1,59 +1,59 @@
-import type { AuditEvent } from '../audit/events.ts';
-import type { AuditQuery } from '../audit/log.ts';
-import { getDoc, listDocs } from '../backend/json.ts';
-import { AccessDenied, AlreadyExists, Conflict, NotFound } from '../errors.ts';
+import type { Clock } from '../clock.ts';
+import { AccessDenied, Conflict } from '../errors.ts';
 import { nodeVisible, type Role } from '../rbac/index.ts';
-import { type IntakeResult, type SentEvent, takeInEvents } from './auditIntake.ts';
+import type { Authorizer, Emit } from './authorizer.ts';
 import type { Identity } from './identity.ts';
-import type { LockTarget, StoredLock } from './locks.ts';
+import type { LockStore, LockTarget, StoredLock } from './locks.ts';
 import { checkNameFree, checkNodeName, nodeToRemove } from './nodeNames.ts';
-import type { NodeRecord } from './nodes.ts';
-import type { AuthService } from './service.ts';
-import type { StoredToken, TokenRole } from './tokens.ts';
+import type { NodeRecord, NodeStore } from './nodes.ts';
+import type { RoleStore } from './roles.ts';
+import type { StoredToken, TokenRole, TokenStore } from './tokens.ts';
+import type { UserStore } from './users.ts';
 
-/** Roles, join tokens, locks, nodes and the audit log: the cluster's admin resources. */
+/** What the admin resources read and write. */
+export interface ResourceOpsDeps {
+  authz: Authorizer;
+  emit: Emit;
+  clock: Clock;
+  cluster: string;
+  roles: RoleStore;
+  users: Pick<UserStore, 'list'>;
+  tokens: TokenStore;
+  locks: LockStore;
+  nodes: NodeStore;
+}
+
+/** Roles, join tokens, locks and nodes: the cluster's admin resources. */
 export class ResourceOps {
-  constructor(private readonly s: AuthService) {}
+  constructor(private readonly d: ResourceOpsDeps) {}
 
   // ---- roles ----
 
   async listRoles(who: Identity): Promise<Role[]> {
-    await this.s.authorize(who, 'role', 'list');
-    return listDocs<Role>(this.s.deps.backend, '/roles/');
+    await this.d.authz.authorize(who, 'role', 'list');
+    return this.d.roles.list();
   }
 
   async getRole(who: Identity, name: string): Promise<Role> {
-    await this.s.authorize(who, 'role', 'read');
-    const doc = await getDoc<Role>(this.s.deps.backend, `/roles/${name}`);
-    if (!doc) throw new NotFound(`role "${name}" not found`);
-    return doc.value;
+    await this.d.authz.authorize(who, 'role', 'read');
+    return this.d.roles.get(name);
   }
 
   /** Creates a role, or replaces it when `force` is set. */
   async putRole(who: Identity, role: Role, force: boolean): Promise<void> {
-    await this.s.authorize(who, 'role', force ? 'update' : 'create');
-    const item = { key: `/roles/${role.metadata.name}`, value: JSON.stringify(role) };
-    if (force) await this.s.deps.backend.put(item);
-    else
-      await this.s.deps.backend.create(item).catch((err: unknown) => {
-        if (err instanceof AlreadyExists)
-          throw new AlreadyExists(`role "${role.metadata.name}" already exists (use --force to replace it)`);
-        throw err;
-      });
-    await this.s.emit({ type: 'role.created', user: who.name, target: role.metadata.name, replaced: force });
+    await this.d.authz.authorize(who, 'role', force ? 'update' : 'create');
+    await this.d.roles.put(role, force);
+    await this.d.emit({ type: 'role.created', user: who.name, target: role.metadata.name, replaced: force });
   }
 
   /** Deletes a role that no user holds. */
   async deleteRole(who: Identity, name: string): Promise<void> {
-    await this.s.authorize(who, 'role', 'delete');
-    const holders = (await this.s.deps.users.list()).filter((u) => u.roles.includes(name)).map((u) => u.name);
+    await this.d.authz.authorize(who, 'role', 'delete');
+    const holders = (await this.d.users.list()).filter((u) => u.roles.includes(name)).map((u) => u.name);
     if (holders.length)
       throw new Conflict(`role "${name}" is held by ${holders.join(', ')}; remove it from them first`);
-    await this.s.deps.backend.delete(`/roles/${name}`).catch((err: unknown) => {
-      if (err instanceof NotFound) throw new NotFound(`role "${name}" not found`);
-      throw err;
-    });
-    await this.s.emit({ type: 'role.deleted', user: who.name, target: name });
+    await this.d.roles.remove(name);
+    await this.d.emit({ type: 'role.deleted', user: who.name, target: name });
   }
 
   // ---- tokens ----
@@ -64,41 +64,41 @@ export class ResourceOps {
     uses: 'single' | 'multi',
     ttlMs: number,
   ): Promise<{ token: string; record: StoredToken }> {
-    await this.s.authorize(who, 'token', 'create');
-    const out = await this.s.deps.tokens.create(roles, uses, this.s.deps.clock.now(), ttlMs);
-    await this.s.emit({ type: 'token.create', user: who.name, token_id: out.record.id, roles, uses });
+    await this.d.authz.authorize(who, 'token', 'create');
+    const out = await this.d.tokens.create(roles, uses, this.d.clock.now(), ttlMs);
+    await this.d.emit({ type: 'token.create', user: who.name, token_id: out.record.id, roles, uses });
     return out;
   }
 
   async listTokens(who: Identity): Promise<Omit<StoredToken, 'hash'>[]> {
-    await this.s.authorize(who, 'token', 'list');
-    return (await this.s.deps.tokens.list()).map(({ hash: _h, ...rest }) => rest);
+    await this.d.authz.authorize(who, 'token', 'list');
+    return (await this.d.tokens.list()).map(({ hash: _h, ...rest }) => rest);
   }
 
   async deleteToken(who: Identity, tokenOrId: string): Promise<void> {
-    await this.s.authorize(who, 'token', 'delete');
-    const t = await this.s.deps.tokens.remove(tokenOrId);
-    await this.s.emit({ type: 'token.delete', user: who.name, token_id: t.id });
+    await this.d.authz.authorize(who, 'token', 'delete');
+    const t = await this.d.tokens.remove(tokenOrId);
+    await this.d.emit({ type: 'token.delete', user: who.name, token_id: t.id });
   }
 
   // ---- locks ----
 
   async createLock(who: Identity, target: LockTarget, message: string, ttlMs?: number): Promise<StoredLock> {
-    await this.s.authorize(who, 'lock', 'create');
-    const lock = await this.s.deps.locks.create(target, message, who.name, this.s.deps.clock.now(), ttlMs);
-    await this.s.emit({ type: 'lock.created', user: who.name, lock_id: lock.id, target, message });
+    await this.d.authz.authorize(who, 'lock', 'create');
+    const lock = await this.d.locks.create(target, message, who.name, this.d.clock.now(), ttlMs);
+    await this.d.emit({ type: 'lock.created', user: who.name, lock_id: lock.id, target, message });
     return lock;
   }
 
   async listLocks(who: Identity): Promise<StoredLock[]> {
-    await this.s.authorize(who, 'lock', 'list');
-    return this.s.deps.locks.list();
+    await this.d.authz.authorize(who, 'lock', 'list');
+    return this.d.locks.list();
   }
 
   async deleteLock(who: Identity, id: string): Promise<void> {
-    await this.s.authorize(who, 'lock', 'delete');
-    await this.s.deps.locks.remove(id);
-    await this.s.emit({ type: 'lock.deleted', user: who.name, lock_id: id });
+    await this.d.authz.authorize(who, 'lock', 'delete');
+    await this.d.locks.remove(id);
+    await this.d.emit({ type: 'lock.deleted', user: who.name, lock_id: id });
   }
 
   // ---- nodes ----
@@ -109,12 +109,12 @@ export class ResourceOps {
    * node a name a live node holds. A refused heartbeat is audited.
    */
   async upsertNode(who: Identity, node: NodeRecord, ttlMs?: number): Promise<number> {
-    await this.s.authorize(who, 'node', 'update');
+    await this.d.authz.authorize(who, 'node', 'update');
     try {
       if (who.kind === 'node') await this.checkOwnRecord(who, node);
-      else if (who.kind !== 'admin') checkNameFree(await this.s.deps.nodes.list(), node.name, node.hostId);
+      else if (who.kind !== 'admin') checkNameFree(await this.d.nodes.list(), node.name, node.hostId);
     } catch (err) {
-      await this.s.emit({
+      await this.d.emit({
         type: 'node.heartbeat',
         success: false,
         user: `${who.kind}:${who.name}`,
@@ -124,8 +124,8 @@ export class ResourceOps {
       });
       throw err;
     }
-    const now = this.s.deps.clock.now();
-    return this.s.deps.nodes.upsert(
+    const now = this.d.clock.now();
+    return this.d.nodes.upsert(
       { ...node, lastSeen: new Date(now).toISOString() },
       ttlMs === undefined ? undefined : now + ttlMs,
     );
@@ -143,37 +143,24 @@ export class ResourceOps {
         throw new AccessDenied(`node ${who.name} joined as "${who.hostName}" and may not call itself "${node.name}"`);
       return;
     }
-    checkNodeName(node.name, this.s.deps.cluster);
-    checkNameFree(await this.s.deps.nodes.list(), node.name, node.hostId);
+    checkNodeName(node.name, this.d.cluster);
+    checkNameFree(await this.d.nodes.list(), node.name, node.hostId);
   }
 
   /** The nodes the caller may see: every node for system identities, for users only those their roles show. */
   async listNodes(who: Identity): Promise<NodeRecord[]> {
-    await this.s.authorize(who, 'node', 'list');
-    const nodes = await this.s.deps.nodes.list();
+    await this.d.authz.authorize(who, 'node', 'list');
+    const nodes = await this.d.nodes.list();
     if (who.kind !== 'user') return nodes;
-    const roles = await this.s.rolesOf(who.roles);
+    const roles = await this.d.roles.rolesOf(who.roles);
     return nodes.filter((n) => nodeVisible(roles, n.labels));
   }
 
   /** Deletes the one node a host ID or name denotes; a name several nodes hold is refused, listing their IDs. */
   async deleteNode(who: Identity, idOrName: string): Promise<void> {
-    await this.s.authorize(who, 'node', 'delete');
+    await this.d.authz.authorize(who, 'node', 'delete');
     const n = nodeToRemove(await this.listNodes(who), idOrName);
-    await this.s.deps.nodes.remove(n.hostId);
-    await this.s.emit({ type: 'node.delete', user: who.name, host_id: n.hostId, host: n.name });
-  }
-
-  // ---- audit ----
-
-  async searchAudit(who: Identity, q: AuditQuery): Promise<AuditEvent[]> {
-    await this.s.authorize(who, 'audit', 'list');
-    return this.s.deps.audit.search(q);
-  }
-
-  /** Stores events sent by nodes and proxies within what each may report (see auditIntake.ts). */
-  async emitAudit(who: Identity, events: SentEvent[]): Promise<IntakeResult> {
-    await this.s.authorize(who, 'audit', 'emit');
-    return takeInEvents({ audit: this.s.deps.audit, sessions: this.s.sessions }, who, events);
+    await this.d.nodes.remove(n.hostId);
+    await this.d.emit({ type: 'node.delete', user: who.name, host_id: n.hostId, host: n.name });
   }
 }
