@@ -26,7 +26,7 @@ const start = defineCommand({
       'Example: tp agent start --proxy tp.example.com:3080 --token $TOKEN --labels env=prod,role=db',
   },
   args: {
-    proxy: { type: 'string', required: true, description: 'Proxy address host:port' },
+    proxy: { type: 'string', description: 'Proxy address host:port (default: ssh.proxy of --config)' },
     token: { type: 'string', description: 'Join token (first start only)' },
     'ca-pin': { type: 'string', description: 'Expected cluster CA pin, sha256:... (printed by `tp tokens add`)' },
     name: { type: 'string', description: 'Node name (default: host name)' },
@@ -39,13 +39,15 @@ const start = defineCommand({
   run: action(async (args) => {
     const cfg = await configFrom(args.config);
     const layout = await prepareLayout(cfg, args['data-dir'] ?? cfg.data_dir ?? defaultDataDir());
+    const proxy = args.proxy ?? cfg.ssh.proxy;
+    if (!proxy) throw new BadParameter('--proxy is required (or ssh.proxy in the --config tp.yaml)');
     const { startAgent } = await import('../core/agent/agent.ts');
     const agent = await startAgent({
       dataDir: layout.agentDir,
       recordingSpoolDir: layout.recordingSpool,
-      proxy: args.proxy,
-      token: args.token,
-      caPin: args['ca-pin'],
+      proxy,
+      token: args.token ?? cfg.ssh.token,
+      caPin: args['ca-pin'] ?? cfg.ssh.ca_pin,
       name: args.name ?? cfg.ssh.name ?? hostname(),
       labels: { ...cfg.ssh.labels, ...parseLabels(args.labels) },
       commandLabels: commandLabels(cfg),
@@ -56,7 +58,7 @@ const start = defineCommand({
       version: pkg.version,
     });
     process.stdout.write(
-      `agent ${agent.hostId} running (${args.direct ? `direct on ${agent.directAddr}` : `tunnel to ${args.proxy}`})\n`,
+      `agent ${agent.hostId} running (${args.direct ? `direct on ${agent.directAddr}` : `tunnel to ${proxy}`})\n`,
     );
     await serveUntilSignal(() => agent.close());
   }),
@@ -64,5 +66,9 @@ const start = defineCommand({
 
 export default defineCommand({
   meta: { name: 'agent', description: 'Run an agent next to a resource' },
-  subCommands: { start },
+  subCommands: {
+    start,
+    install: () => import('./agentInstall.ts').then((m) => m.install),
+    uninstall: () => import('./agentInstall.ts').then((m) => m.uninstall),
+  },
 });

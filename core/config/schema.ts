@@ -88,6 +88,10 @@ export const ConfigSchema = v.strictObject({
       ),
       /** Direct mode: listen here (mutual TLS) for the proxy instead of holding a reverse tunnel. */
       listen: v.optional(HostPort),
+      /** `tp agent start --config`: the proxy to join (as --proxy), the join token and CA pin for the first start. */
+      proxy: v.optional(HostPort),
+      token: v.optional(v.pipe(v.string(), v.minLength(1))),
+      ca_pin: v.optional(v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/, 'ca_pin looks like sha256:<64 hex>'))),
     }),
     {},
   ),
@@ -118,6 +122,6 @@ export const KNOWN_KEYS: Record<string, string[]> = {
     'idle_timeout',
     'max_unauthenticated_per_ip',
   ],
-  ssh: ['enabled', 'name', 'labels', 'commands', 'listen'],
+  ssh: ['enabled', 'name', 'labels', 'commands', 'listen', 'proxy', 'token', 'ca_pin'],
   storage: ['type', 'url'],
 };
