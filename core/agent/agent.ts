@@ -10,6 +10,7 @@ import { ApiClient } from '../client/apiClient.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../client/hostIdentity.ts';
 import { privateDir } from '../config/privateDir.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
+import { parseCert } from '../crypto/sshcert.ts';
 import { BadParameter, describe, isCertificateError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
 import { parseHostPort } from '../net/index.ts';
@@ -123,6 +124,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     log.info('joined the cluster again', { hostId: identity.hostId });
   }
   const id = identity;
+  // A node's name is fixed at join (auth refuses heartbeats under another): a changed --name or host name warns.
+  const name = parseCert(id.sshCert).principals[1] ?? o.name;
+  if (name !== o.name)
+    log.warn(`this agent joined as "${name}" and keeps that name; to rename it, join again with a new token`, {
+      asked: o.name,
+    });
   const timers: ReturnType<typeof setInterval>[] = [];
   let closed = false;
 
@@ -137,7 +144,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
         await api.post('/webapi/agent/rotation', r);
       },
     },
-    o.name,
+    name,
     (next) => {
       api.setTls(tlsOf(next));
       node?.setHostIdentity(next.sshKey, next.sshCert);
@@ -207,7 +214,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   });
   node = new SshNode({
     hostId: id.hostId,
-    nodeName: o.name,
+    nodeName: name,
     labels: () => labels,
     hostKey: follower.current.sshKey,
     hostCert: follower.current.sshCert,
@@ -238,7 +245,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const heartbeat = async () => {
     try {
       await api.post('/webapi/agent/heartbeat', {
-        name: o.name,
+        name,
         addr: directAddr,
         labels,
         version: o.version,

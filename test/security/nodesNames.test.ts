@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startAgent } from '../../core/agent/agent.ts';
 import { ApiClient } from '../../core/client/apiClient.ts';
 import { loadHostIdentity, newHostKeys } from '../../core/client/hostIdentity.ts';
 import { issueTlsCert } from '../../core/crypto/x509.ts';
+import { waitFor } from '../helpers/cluster.ts';
 import { ssh } from '../helpers/sshd.ts';
 import { auditEvents, type FixtureUser, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';
 
@@ -66,6 +68,36 @@ describe('a node’s name is fixed at join', () => {
     expect(await heartbeat(legacy, 'node1')).toContain('node name "node1" is taken by node');
     expect(await heartbeat(legacy, 'legacy1')).toBe('accepted');
     expect(await node1Records()).toHaveLength(1);
+  });
+});
+
+describe('an agent started under another name keeps the name it joined with', () => {
+  test('node2 restarted with --name renamed still heartbeats as node2, and no heartbeat of it is refused', async () => {
+    const old = f.cluster.agents.get('node2')!;
+    const hostId = old.hostId;
+    await old.close();
+    const refusedBefore = (await auditEvents(f, 'node.heartbeat')).filter((e) => e.host_id === hostId).length;
+    const since = Date.now();
+    const dataDir = f.cluster.agentDirs.get('node2')!;
+    await using agent = await startAgent({
+      dataDir,
+      recordingSpoolDir: join(dataDir, 'spool', 'recordings'),
+      proxy: f.cluster.proxy.addr,
+      name: 'renamed',
+      heartbeatMs: 500,
+      backoff: { baseMs: 50, maxMs: 500 },
+    });
+    expect(agent.hostId).toBe(hostId);
+    const record = async () =>
+      (await f.cluster.auth.admin.get<{ hostId: string; name: string; lastSeen: string }[]>('/v1/nodes')).find(
+        (n) => n.hostId === hostId,
+      );
+    await waitFor(
+      'a heartbeat of the restarted agent',
+      async () => Date.parse((await record())?.lastSeen ?? '') > since,
+    );
+    expect((await record())!.name).toBe('node2');
+    expect((await auditEvents(f, 'node.heartbeat')).filter((e) => e.host_id === hostId)).toHaveLength(refusedBefore);
   });
 });
 
