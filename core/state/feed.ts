@@ -17,7 +17,8 @@ export class ChangeFeed {
   private events: StateEvent[] = [];
   private floor: number;
   private head: number;
-  private waiters = new Set<() => void>();
+  /** Waiting readers, each with the kinds it waits for (undefined: every kind). */
+  private waiters = new Map<() => void, readonly StateKind[] | undefined>();
   private closed = false;
 
   constructor(
@@ -34,15 +35,16 @@ export class ChangeFeed {
     return this.head;
   }
 
-  /** Appends changes (in revision order) and moves to `revision`; wakes every waiting reader. */
+  /** Appends changes (in revision order) and moves to `revision`; wakes the readers waiting for their kinds. */
   append(events: StateEvent[], revision: number): void {
     for (const e of events) this.events.push(e);
-    if (this.events.length > this.capacity) {
+    // Trimmed in chunks, so a busy feed does not shift its whole history on every change.
+    if (this.events.length > this.capacity + (this.capacity >> 2)) {
       const dropped = this.events.splice(0, this.events.length - this.capacity);
       this.floor = dropped.at(-1)!.revision;
     }
     if (revision > this.head) this.head = revision;
-    if (events.length > 0) this.wake();
+    if (events.length > 0) this.wake(new Set(events.map(kindOf)));
   }
 
   /** Forgets the history and starts over at `revision` (after a fresh snapshot): readers behind it re-snapshot. */
@@ -66,13 +68,25 @@ export class ChangeFeed {
           floor: this.floor,
         });
       }
-      const events = this.events.filter((e) => e.revision > after && (!o.kinds || o.kinds.includes(kindOf(e))));
+      const events = this.after(after).filter((e) => !o.kinds || o.kinds.includes(kindOf(e)));
       const left = deadline - this.clock.now();
       if (events.length > 0 || left <= 0 || this.closed || o.signal?.aborted) {
         return { revision: Math.max(after, this.head), events };
       }
-      await this.wait(left, o.signal);
+      await this.wait(left, o.kinds, o.signal);
     }
+  }
+
+  /** The kept changes with a revision above `revision` (binary search: the history is in revision order). */
+  private after(revision: number): StateEvent[] {
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.events[mid]!.revision > revision) hi = mid;
+      else lo = mid + 1;
+    }
+    return this.events.slice(lo);
   }
 
   /** Releases every waiting reader (with what it has) and refuses to wait from now on. */
@@ -81,13 +95,14 @@ export class ChangeFeed {
     this.wake();
   }
 
-  private wake(): void {
-    const ws = [...this.waiters];
-    this.waiters.clear();
-    for (const w of ws) w();
+  /** Wakes the readers waiting for any of `kinds` (every reader when absent). */
+  private wake(kinds?: ReadonlySet<StateKind>): void {
+    for (const [w, wants] of [...this.waiters]) {
+      if (!kinds || !wants || wants.some((k) => kinds.has(k))) w();
+    }
   }
 
-  private wait(ms: number, signal?: AbortSignal): Promise<void> {
+  private wait(ms: number, kinds: readonly StateKind[] | undefined, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -96,7 +111,7 @@ export class ChangeFeed {
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.waiters.add(done);
+      this.waiters.set(done, kinds);
       signal?.addEventListener('abort', done, { once: true });
     });
   }
