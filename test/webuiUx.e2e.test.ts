@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
+import { waitFor } from './helpers/cluster.ts';
 import { me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
 // What a new user meets in the web UI, in Debian's headless Chromium: the roles decide what is shown and an empty
@@ -21,7 +22,25 @@ async function logIn(page: Page, user: string): Promise<void> {
   await page.getByLabel('User name').fill(user);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.getByTestId('who').getByText(user).waitFor();
+  await page.getByTestId('who').getByText(user).waitFor({ state: 'attached', timeout: 10_000 });
+}
+
+const PHONE = { width: 390, height: 844 };
+
+/** Fails when the page is wider than the window (something would scroll sideways). */
+async function noSidewaysScroll(page: Page): Promise<void> {
+  const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+  expect(scroll).toBeLessThanOrEqual(inner!);
+}
+
+/** Fails unless the element is shown entirely inside the window. */
+async function inView(page: Page, el: Locator): Promise<void> {
+  const box = (await el.boundingBox())!;
+  const { width, height } = page.viewportSize()!;
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.y).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(width);
+  expect(box.y + box.height).toBeLessThanOrEqual(height);
 }
 
 /** A fresh context (own cookies), optionally sized like a phone. */
@@ -77,5 +96,68 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
     expect(r.stderr).toBe('warning: rooty2 cannot log in as root: role access denies it\n');
     const ok = await f.admin(['users', 'add', 'fine', '--roles', 'access', '--logins', 'nobody']);
     expect(ok.stderr).toBe('');
+  });
+
+  test('at 390 px the header folds behind a Menu button, server rows become cards, nothing scrolls sideways', async () => {
+    const page = await pageFor('ann', PHONE);
+    await page.locator('tr[data-node="ux-node"]').waitFor();
+    expect(await page.title()).toBe('Servers · tp');
+    await noSidewaysScroll(page);
+    const connect = page.locator('tr[data-node="ux-node"]').getByRole('button', { name: /Connect/ });
+    await inView(page, connect);
+    // The navigation is folded; the Menu button opens it, and every item fits on the screen.
+    const menu = page.getByRole('button', { name: 'Menu' });
+    expect(await menu.getAttribute('aria-expanded')).toBe('false');
+    expect(await page.getByRole('button', { name: 'Log out' }).isVisible()).toBe(false);
+    await menu.click();
+    await inView(page, page.getByRole('button', { name: 'Log out' }));
+    await inView(page, page.getByRole('link', { name: 'Account' }));
+    await b.screenshot(page, 'mobile-servers-menu');
+    await page.getByRole('link', { name: 'Recordings' }).click();
+    await page.getByRole('heading', { name: 'Session recordings' }).waitFor();
+    expect(await menu.getAttribute('aria-expanded')).toBe('false');
+    await noSidewaysScroll(page);
+    await page.context().close();
+  });
+
+  test('the terminal fits a phone, an error banner does not push it off the screen, Reconnect after the end', async () => {
+    const page = await pageFor('ann', PHONE);
+    await page
+      .locator('tr[data-node="ux-node"]')
+      .getByRole('button', { name: /Connect/ })
+      .click();
+    const status = page.getByTestId('term-status');
+    await status.getByText(/Connected to ux-node/).waitFor({ timeout: 20_000 });
+    expect(await page.title()).toBe(`${me}@ux-node · tp`);
+    await noSidewaysScroll(page);
+    await inView(page, page.getByTestId('terminal'));
+    await page.getByTestId('terminal').click();
+    await page.keyboard.type('exit\n');
+    await status.getByText('Session ended.').waitFor();
+    await page.getByRole('button', { name: 'Reconnect' }).click();
+    await status.getByText(/Connected to ux-node/).waitFor({ timeout: 20_000 });
+    expect(await page.getByRole('button', { name: 'Reconnect' }).count()).toBe(0);
+    // A login the roles refuse: the refusal shows above the terminal, which shrinks to stay on the screen.
+    await page.evaluate((to) => {
+      history.pushState({ terminalFromApp: true }, '', to);
+      dispatchEvent(new PopStateEvent('popstate'));
+    }, `/web/terminal?node=ux-node&login=nobody&name=ux-node`);
+    await waitFor('the refusal', async () => (await status.getAttribute('class')) === 'error', 20_000);
+    await b.screenshot(page, 'mobile-terminal-error');
+    await noSidewaysScroll(page);
+    await inView(page, page.getByTestId('terminal'));
+    await page.context().close();
+    b.takeErrors();
+  });
+
+  test('an unknown address shows a 404 page with its own title', async () => {
+    const page = await pageFor('ann');
+    await page.goto(`${base}/web/no-such-page`);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    expect(await page.title()).toBe('Page not found · tp');
+    expect(await page.locator('tr[data-node]').count()).toBe(0);
+    await page.getByRole('link', { name: 'Go to the servers' }).click();
+    await page.locator('tr[data-node="ux-node"]').waitFor();
+    await page.context().close();
   });
 });

@@ -18,25 +18,72 @@ const NAV = [
   ['/web/account', 'Account', () => true],
 ] as const;
 
+/** The header: brand, main navigation, who is logged in; below 720 px the navigation folds behind a Menu button. */
 function Shell({ session, path, onLogout }: { session: Session; path: string; onLogout: () => void }) {
+  const [open, setOpen] = useState(false);
+  // Going to another page folds the menu again.
+  useEffect(() => setOpen(false), [path]);
   return (
     <header class="top">
       <span class="brand">tp</span>
-      <nav aria-label="Main">
-        {NAV.filter(([, , shown]) => shown(session)).map(([href, label]) => (
-          <a key={href} href={href} aria-current={path.startsWith(href) ? 'page' : undefined}>
-            {label}
-          </a>
-        ))}
-      </nav>
-      <span class="who" data-testid="who">
-        {session.user}
-      </span>
-      <button type="button" class="secondary" onClick={onLogout}>
-        Log out
+      <button
+        type="button"
+        class="secondary menu-toggle"
+        aria-expanded={open}
+        aria-controls="top-menu"
+        onClick={() => setOpen(!open)}
+      >
+        Menu
       </button>
+      <div id="top-menu" class={`top-menu${open ? ' open' : ''}`}>
+        <nav aria-label="Main">
+          {NAV.filter(([, , shown]) => shown(session)).map(([href, label]) => (
+            <a key={href} href={href} aria-current={path.startsWith(href) ? 'page' : undefined}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <span class="who" data-testid="who">
+          {session.user}
+        </span>
+        <button type="button" class="secondary" onClick={onLogout}>
+          Log out
+        </button>
+      </div>
     </header>
   );
+}
+
+/** The page shown for an address the app does not have. */
+function NotFound({ path }: { path: string }) {
+  return (
+    <section aria-labelledby="nf-title" class="card center stack">
+      <h1 id="nf-title">Page not found</h1>
+      <p>
+        There is no page at <code>{path}</code>.
+      </p>
+      <p>
+        <a href="/web/nodes">Go to the servers</a>
+      </p>
+    </section>
+  );
+}
+
+/** The view an app path shows, and its title (the part before "· tp"). */
+function viewOf(path: string): { title: string; page?: 'nodes' | 'player' | 'recordings' | 'audit' | 'account' } {
+  if (path === '/web/nodes') return { title: 'Servers', page: 'nodes' };
+  if (/^\/web\/recordings\/[0-9a-f-]{36}$/.test(path)) return { title: 'Recording', page: 'player' };
+  if (path === '/web/recordings') return { title: 'Recordings', page: 'recordings' };
+  if (path === '/web/audit') return { title: 'Audit log', page: 'audit' };
+  if (path === '/web/account') return { title: 'Account', page: 'account' };
+  return { title: 'Page not found' };
+}
+
+/** Sets the window title of the current view. */
+function useTitle(title: string): void {
+  useEffect(() => {
+    document.title = `${title} · tp`;
+  }, [title]);
 }
 
 function App() {
@@ -58,6 +105,15 @@ function App() {
       })
       .catch(() => setSession(null));
   }, []);
+
+  let title = viewOf(path).title;
+  if (path.startsWith('/web/invite/')) title = 'Sign up';
+  else if (session === null || path === '/web/login') title = 'Log in';
+  else if (path.startsWith('/web/terminal')) {
+    const q = url.searchParams;
+    title = `${q.get('login') ?? ''}@${q.get('name') ?? q.get('node') ?? ''}`;
+  }
+  useTitle(session === undefined && !path.startsWith('/web/invite/') ? 'Loading' : title);
 
   if (path.startsWith('/web/invite/')) return <Invite token={path.split('/').pop() ?? ''} />;
   if (session === undefined) return <p class="loading">Loading…</p>;
@@ -85,21 +141,23 @@ function App() {
     setNotice(failed ? `Logout failed on the proxy: ${failed}` : 'You have logged out.');
     navigate('/web/login', true);
   };
-  let page = <Nodes session={session} />;
   if (path.startsWith('/web/terminal')) {
     return (
-      <>
+      <div class="term-layout">
         <Shell session={session} path={path} onLogout={logout} />
         <main class="wide">
           <TerminalGate node={url.searchParams.get('node') ?? ''} login={url.searchParams.get('login') ?? ''} />
         </main>
-      </>
+      </div>
     );
   }
-  if (path.startsWith('/web/recordings/')) page = <Player id={path.split('/').pop() ?? ''} />;
-  else if (path.startsWith('/web/recordings')) page = <Recordings />;
-  else if (path.startsWith('/web/audit')) page = <Audit />;
-  else if (path.startsWith('/web/account')) page = <Account />;
+  const v = viewOf(path);
+  let page = <NotFound path={path} />;
+  if (v.page === 'nodes') page = <Nodes session={session} />;
+  else if (v.page === 'player') page = <Player id={path.split('/').pop() ?? ''} />;
+  else if (v.page === 'recordings') page = <Recordings />;
+  else if (v.page === 'audit') page = <Audit />;
+  else if (v.page === 'account') page = <Account />;
   return (
     <>
       <Shell session={session} path={path} onLogout={logout} />
@@ -110,4 +168,7 @@ function App() {
 
 interceptLinks();
 if (location.pathname === '/' || location.pathname === '/web' || location.pathname === '/web/') navigate('/web/nodes', true);
-render(<App />, document.getElementById('app')!);
+// The page's static "Loading…" goes before the app draws (Preact would keep it beside a page of another shape).
+const root = document.getElementById('app')!;
+root.replaceChildren();
+render(<App />, root);

@@ -139,27 +139,29 @@ export function Account() {
       )}
       <div class="card">
         <h2>Second factors</h2>
-        <table>
-          <tbody>
-            {acct.devices.map((d) => (
-              <tr key={d.id}>
-                <td>{d.kind === 'totp' ? 'Authenticator app' : 'Security key'}</td>
-                <td>{d.name}</td>
-                <td class="muted">{d.addedAt ? new Date(d.addedAt).toLocaleDateString() : ''}</td>
-                <td>
-                  <button type="button" class="danger" onClick={() => setRemoving(d)}>
-                    Remove
-                  </button>
-                </td>
-              </tr>
-            ))}
-            {acct.devices.length === 0 && (
-              <tr>
-                <td class="muted">None yet.</td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+        <div class="table-wrap">
+          <table>
+            <tbody>
+              {acct.devices.map((d) => (
+                <tr key={d.id}>
+                  <td>{d.kind === 'totp' ? 'Authenticator app' : 'Security key'}</td>
+                  <td>{d.name}</td>
+                  <td class="muted">{d.addedAt ? new Date(d.addedAt).toLocaleDateString() : ''}</td>
+                  <td>
+                    <button type="button" class="danger" onClick={() => setRemoving(d)}>
+                      Remove
+                    </button>
+                  </td>
+                </tr>
+              ))}
+              {acct.devices.length === 0 && (
+                <tr>
+                  <td class="muted">None yet.</td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
         {removing && (
           <form aria-label={`Remove ${removing.name}`} onSubmit={(e) => removeDevice(e, removing)}>
             <p>Remove {removing.name}? You will no longer be able to sign in with it.</p>

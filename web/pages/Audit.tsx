@@ -75,52 +75,54 @@ export function Audit() {
           {error}
         </p>
       )}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Event</th>
-            <th scope="col">User</th>
-            <th scope="col">Result</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows?.map((e) => (
-            <>
-              <tr key={e.id} data-type={e.type}>
-                <td>{new Date(e.time).toLocaleString()}</td>
-                <td>
-                  <button
-                    type="button"
-                    class="secondary"
-                    aria-expanded={open === e.id}
-                    onClick={() => setOpen(open === e.id ? undefined : e.id)}
-                  >
-                    {e.type}
-                  </button>{' '}
-                  <span class="muted">{e.code}</span>
-                </td>
-                <td>{e.user}</td>
-                <td class={e.success ? 'ok' : 'error'}>{e.success ? 'ok' : (e.error ?? 'failed')}</td>
-              </tr>
-              {open === e.id && (
-                <tr key={`${e.id}-detail`}>
-                  <td colSpan={4}>
-                    <pre class="json">{JSON.stringify(e, null, 2)}</pre>
-                  </td>
-                </tr>
-              )}
-            </>
-          ))}
-          {rows && rows.length === 0 && (
+      <div class="table-wrap">
+        <table>
+          <thead>
             <tr>
-              <td colSpan={4} class="muted">
-                No events match.
-              </td>
+              <th scope="col">Time</th>
+              <th scope="col">Event</th>
+              <th scope="col">User</th>
+              <th scope="col">Result</th>
             </tr>
-          )}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows?.map((e) => (
+              <>
+                <tr key={e.id} data-type={e.type}>
+                  <td>{new Date(e.time).toLocaleString()}</td>
+                  <td>
+                    <button
+                      type="button"
+                      class="secondary"
+                      aria-expanded={open === e.id}
+                      onClick={() => setOpen(open === e.id ? undefined : e.id)}
+                    >
+                      {e.type}
+                    </button>{' '}
+                    <span class="muted">{e.code}</span>
+                  </td>
+                  <td>{e.user}</td>
+                  <td class={e.success ? 'ok' : 'error'}>{e.success ? 'ok' : (e.error ?? 'failed')}</td>
+                </tr>
+                {open === e.id && (
+                  <tr key={`${e.id}-detail`}>
+                    <td colSpan={4}>
+                      <pre class="json">{JSON.stringify(e, null, 2)}</pre>
+                    </td>
+                  </tr>
+                )}
+              </>
+            ))}
+            {rows && rows.length === 0 && (
+              <tr>
+                <td colSpan={4} class="muted">
+                  No events match.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

@@ -100,7 +100,7 @@ export function Nodes({ session }: { session: Session }) {
           {error}
         </p>
       )}
-      <table>
+      <table class="cards">
         <thead>
           <tr>
             <th scope="col">Name</th>

@@ -38,41 +38,43 @@ export function Recordings() {
           {error}
         </p>
       )}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Started</th>
-            <th scope="col">User</th>
-            <th scope="col">Server</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Length</th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows?.map((m) => (
-            <tr key={m.sessionId} data-session={m.sessionId}>
-              <td>
-                <a href={`/web/recordings/${m.sessionId}`}>{new Date(m.startedAt).toLocaleString()}</a>
-              </td>
-              <td>
-                {m.user} as {m.login}
-              </td>
-              <td>{m.serverName}</td>
-              <td>{m.kind === 'exec' ? <code>{m.command}</code> : 'shell'}</td>
-              <td>{duration(m)}</td>
-              <td>{m.status}</td>
-            </tr>
-          ))}
-          {rows && rows.length === 0 && (
+      <div class="table-wrap">
+        <table>
+          <thead>
             <tr>
-              <td colSpan={6} class="muted">
-                No recordings yet.
-              </td>
+              <th scope="col">Started</th>
+              <th scope="col">User</th>
+              <th scope="col">Server</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Length</th>
+              <th scope="col">Status</th>
             </tr>
-          )}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows?.map((m) => (
+              <tr key={m.sessionId} data-session={m.sessionId}>
+                <td>
+                  <a href={`/web/recordings/${m.sessionId}`}>{new Date(m.startedAt).toLocaleString()}</a>
+                </td>
+                <td>
+                  {m.user} as {m.login}
+                </td>
+                <td>{m.serverName}</td>
+                <td>{m.kind === 'exec' ? <code>{m.command}</code> : 'shell'}</td>
+                <td>{duration(m)}</td>
+                <td>{m.status}</td>
+              </tr>
+            ))}
+            {rows && rows.length === 0 && (
+              <tr>
+                <td colSpan={6} class="muted">
+                  No recordings yet.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

@@ -7,9 +7,15 @@ export function Terminal({ node, login }: { node: string; login: string }) {
   const box = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState('Connecting…');
   const [failed, setFailed] = useState(false);
+  const [ended, setEnded] = useState(false);
+  // Each Reconnect opens a new session on the same server as the same login.
+  const [attempt, setAttempt] = useState(0);
   const name = new URLSearchParams(location.search).get('name') ?? node;
 
   useEffect(() => {
+    setEnded(false);
+    setFailed(false);
+    setStatus('Connecting…');
     const term = new XTerm({
       cursorBlink: true,
       fontFamily: 'ui-monospace, Menlo, Consolas, monospace',
@@ -43,6 +49,7 @@ export function Terminal({ node, login }: { node: string; login: string }) {
       }
     };
     ws.onclose = (ev) => {
+      setEnded(true);
       setStatus((s) => (ev.code === 1000 ? 'Session ended.' : s.startsWith('Connect') ? `Disconnected (${ev.reason || ev.code}).` : s));
     };
     term.onData(send);
@@ -67,10 +74,10 @@ export function Terminal({ node, login }: { node: string; login: string }) {
       ws.close();
       term.dispose();
     };
-  }, [node, login]);
+  }, [node, login, attempt]);
 
   return (
-    <section aria-label={`Terminal on ${name}`}>
+    <section aria-label={`Terminal on ${name}`} class="term-page">
       <div class="term-bar">
         <strong>
           {login}@{name}
@@ -78,6 +85,11 @@ export function Terminal({ node, login }: { node: string; login: string }) {
         <span class={failed ? 'error' : 'muted'} role="status" data-testid="term-status">
           {status}
         </span>
+        {ended && (
+          <button type="button" onClick={() => setAttempt(attempt + 1)}>
+            Reconnect
+          </button>
+        )}
       </div>
       <div class="term-wrap" ref={box} data-testid="terminal" />
     </section>
