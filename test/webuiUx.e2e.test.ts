@@ -29,7 +29,7 @@ const PHONE = { width: 390, height: 844 };
 
 /** Fails when the page is wider than the window (something would scroll sideways). */
 async function noSidewaysScroll(page: Page): Promise<void> {
-  const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+  const [scroll, inner] = (await page.evaluate('[document.documentElement.scrollWidth, innerWidth]')) as number[];
   expect(scroll).toBeLessThanOrEqual(inner!);
 }
 
@@ -138,10 +138,10 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
     await status.getByText(/Connected to ux-node/).waitFor({ timeout: 20_000 });
     expect(await page.getByRole('button', { name: 'Reconnect' }).count()).toBe(0);
     // A login the roles refuse: the refusal shows above the terminal, which shrinks to stay on the screen.
-    await page.evaluate((to) => {
-      history.pushState({ terminalFromApp: true }, '', to);
-      dispatchEvent(new PopStateEvent('popstate'));
-    }, `/web/terminal?node=ux-node&login=nobody&name=ux-node`);
+    await page.evaluate(
+      "history.pushState({ terminalFromApp: true }, '', '/web/terminal?node=ux-node&login=nobody&name=ux-node');" +
+        "dispatchEvent(new PopStateEvent('popstate'))",
+    );
     await waitFor('the refusal', async () => (await status.getAttribute('class')) === 'error', 20_000);
     await b.screenshot(page, 'mobile-terminal-error');
     await noSidewaysScroll(page);
