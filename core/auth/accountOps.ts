@@ -1,10 +1,23 @@
+import type { Backend } from '../backend/index.ts';
+import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter, Unauthenticated } from '../errors.ts';
+import type { Emit } from './authorizer.ts';
 import { FreshFactor, type FreshProof } from './freshFactor.ts';
 import type { Identity } from './identity.ts';
-import { lockedError } from './locks.ts';
-import type { AuthService } from './service.ts';
-import { checkPasswordPolicy, hashPassword, newTotp, type StoredUser, totpStep, verifyPassword } from './users.ts';
-import { relyingParty } from './webauthn.ts';
+import type { Lockout } from './lockout.ts';
+import { type LockStore, lockedError } from './locks.ts';
+import type { LoginGuard } from './login.ts';
+import type { SecondFactor } from './secondFactor.ts';
+import {
+  checkPasswordPolicy,
+  hashPassword,
+  newTotp,
+  type StoredUser,
+  totpStep,
+  type UserStore,
+  verifyPassword,
+} from './users.ts';
+import { relyingParty, type WebauthnCeremonies } from './webauthn.ts';
 
 /** A user's own view of their account: never a secret, only what each factor is called and when it was added. */
 export interface AccountView {
@@ -21,6 +34,20 @@ export interface AccountView {
 
 const PENDING_TOTP_TTL_MS = 10 * 60_000;
 
+/** What account self-service reads and writes. */
+export interface AccountOpsDeps {
+  backend: Backend;
+  clock: Clock;
+  cluster: string;
+  emit: Emit;
+  users: UserStore;
+  locks: LockStore;
+  guard: LoginGuard;
+  lockout: Lockout;
+  webauthn: WebauthnCeremonies;
+  secondFactor: SecondFactor;
+}
+
 /**
  * Self-service for a logged-in user (through the web UI, with their own certificate forwarded by the proxy):
  * change the password, add and remove second factors. Each change needs a fresh factor (FreshFactor), wrong
@@ -29,23 +56,23 @@ const PENDING_TOTP_TTL_MS = 10 * 60_000;
 export class AccountOps {
   private readonly fresh: FreshFactor;
 
-  constructor(private readonly s: AuthService) {
+  constructor(private readonly d: AccountOpsDeps) {
     this.fresh = new FreshFactor({
-      users: s.deps.users,
-      guard: s.deps.guard,
-      lockout: s.lockout,
-      webauthn: s.webauthn,
-      emit: (e) => s.emit(e),
+      users: d.users,
+      guard: d.guard,
+      lockout: d.lockout,
+      webauthn: d.webauthn,
+      emit: d.emit,
     });
   }
 
   /** The calling user's stored record; refuses anything but a user identity, and locked or locked-out users. */
   private async self(who: Identity): Promise<StoredUser> {
     if (who.kind !== 'user') throw new Unauthenticated('account pages are for logged-in users');
-    const lock = await this.s.deps.locks.find({ user: who.name });
+    const lock = await this.d.locks.find({ user: who.name });
     if (lock) throw lockedError(`user "${who.name}"`, lock);
-    const u = await this.s.deps.users.get(who.name);
-    await this.s.lockout.check(u.name, u, this.s.deps.clock.now());
+    const u = await this.d.users.get(who.name);
+    await this.d.lockout.check(u.name, u, this.d.clock.now());
     return u;
   }
 
@@ -64,7 +91,7 @@ export class AccountOps {
       roles: u.roles,
       logins: u.traits.logins ?? [],
       hasPassword: !!u.passwordHash,
-      secondFactor: this.s.deps.secondFactor,
+      secondFactor: this.d.secondFactor,
       devices,
       confirmWith,
     };
@@ -88,7 +115,7 @@ export class AccountOps {
     const u = await this.self(who);
     if (u.sso) throw new BadParameter(`"${u.name}" signs in through ${u.sso}; it has no password here`);
     this.fresh.rateLimit(u);
-    const now = this.s.deps.clock.now();
+    const now = this.d.clock.now();
     const failed = { type: 'user.password_change' as const };
     if (!(await verifyPassword(req.oldPassword, u.passwordHash)))
       return this.fresh.fail(u, 'the current password is wrong', { now, failed });
@@ -101,15 +128,15 @@ export class AccountOps {
       passwordChecked: true,
     });
     const hash = await hashPassword(req.newPassword);
-    await this.s.deps.users.update(u.name, (x) => ({ ...x, passwordHash: hash }));
-    await this.s.emit({ type: 'user.password_change', user: u.name });
+    await this.d.users.update(u.name, (x) => ({ ...x, passwordHash: hash }));
+    await this.d.emit({ type: 'user.password_change', user: u.name });
   }
 
   /** Starts adding a security key: options for `navigator.credentials.create`. */
   async webauthnBegin(who: Identity, origin: string): Promise<{ webauthn: unknown }> {
     const u = await this.self(who);
     const rp = relyingParty(origin);
-    return { webauthn: await this.s.webauthn.registrationOptions('account', u.name, u.name, u.webauthn ?? [], rp) };
+    return { webauthn: await this.d.webauthn.registrationOptions('account', u.name, u.name, u.webauthn ?? [], rp) };
   }
 
   /** Finishes adding a security key, confirmed with a fresh factor. */
@@ -121,7 +148,7 @@ export class AccountOps {
     this.fresh.rateLimit(u);
     const label = req.name.trim() || `security key ${(u.webauthn?.length ?? 0) + 1}`;
     if ((u.webauthn ?? []).some((d) => d.name === label)) throw new BadParameter(`a key named "${label}" exists`);
-    const now = this.s.deps.clock.now();
+    const now = this.d.clock.now();
     await this.fresh.require(u, req.proof, {
       origin: req.origin,
       now,
@@ -129,19 +156,19 @@ export class AccountOps {
       failed: { type: 'mfa.add', kind: 'webauthn', device: label },
     });
     const rp = relyingParty(req.origin);
-    const device = await this.s.webauthn.verifyRegistration('account', u.name, req.response, label, rp);
-    await this.s.deps.users.update(u.name, (x) => ({ ...x, webauthn: [...(x.webauthn ?? []), device] }));
-    await this.s.emit({ type: 'mfa.add', user: u.name, kind: 'webauthn', device: label });
+    const device = await this.d.webauthn.verifyRegistration('account', u.name, req.response, label, rp);
+    await this.d.users.update(u.name, (x) => ({ ...x, webauthn: [...(x.webauthn ?? []), device] }));
+    await this.d.emit({ type: 'mfa.add', user: u.name, kind: 'webauthn', device: label });
   }
 
   /** Starts (re)enrolling an authenticator app: a new secret, kept pending until a code confirms it. */
   async totpBegin(who: Identity): Promise<{ secret: string; uri: string }> {
     const u = await this.self(who);
-    const t = newTotp(this.s.deps.cluster, u.name);
-    await this.s.deps.backend.put({
+    const t = newTotp(this.d.cluster, u.name);
+    await this.d.backend.put({
       key: `/pending_totp/${u.name}`,
       value: t.secret,
-      expires: this.s.deps.clock.now() + PENDING_TOTP_TTL_MS,
+      expires: this.d.clock.now() + PENDING_TOTP_TTL_MS,
     });
     return t;
   }
@@ -153,13 +180,13 @@ export class AccountOps {
   async totpFinish(who: Identity, req: { otp: string; origin: string; proof?: FreshProof }): Promise<void> {
     const u = await this.self(who);
     this.fresh.rateLimit(u);
-    const pending = await this.s.deps.backend.get(`/pending_totp/${u.name}`);
+    const pending = await this.d.backend.get(`/pending_totp/${u.name}`);
     if (!pending)
       throw new BadParameter('no authenticator app is being added (or it took over 10 minutes); start again');
-    const now = this.s.deps.clock.now();
+    const now = this.d.clock.now();
     const step = totpStep(pending.value, req.otp, now);
     if (step === undefined) {
-      await this.s.emit({ type: 'mfa.add', success: false, user: u.name, kind: 'totp', error: 'wrong code' });
+      await this.d.emit({ type: 'mfa.add', success: false, user: u.name, kind: 'totp', error: 'wrong code' });
       throw new AccessDenied('the code does not match: check the app and the clock, then try again');
     }
     await this.fresh.require(u, req.proof, {
@@ -168,9 +195,9 @@ export class AccountOps {
       what: u.totp ? 'replacing the authenticator app' : 'adding an authenticator app',
       failed: { type: 'mfa.add', kind: 'totp', device: 'authenticator app' },
     });
-    await this.s.deps.users.update(u.name, (x) => ({ ...x, totp: { secret: pending.value, lastStep: step } }));
-    await this.s.deps.backend.delete(pending.key);
-    await this.s.emit({ type: 'mfa.add', user: u.name, kind: 'totp', device: 'authenticator app' });
+    await this.d.users.update(u.name, (x) => ({ ...x, totp: { secret: pending.value, lastStep: step } }));
+    await this.d.backend.delete(pending.key);
+    await this.d.emit({ type: 'mfa.add', user: u.name, kind: 'totp', device: 'authenticator app' });
   }
 
   /**
@@ -185,23 +212,23 @@ export class AccountOps {
     const has = id === 'totp' ? !!u.totp : keys.some((d) => d.id === id);
     if (!has) throw new BadParameter(`no second factor "${id}" on this account`);
     const remaining = (u.totp ? 1 : 0) + keys.length - 1;
-    if (remaining === 0 && this.s.deps.secondFactor !== 'off')
+    if (remaining === 0 && this.d.secondFactor !== 'off')
       throw new BadParameter('this is your last second factor and the cluster requires one: add another first');
     const name = id === 'totp' ? 'authenticator app' : keys.find((d) => d.id === id)!.name;
     const kind = id === 'totp' ? 'totp' : 'webauthn';
     await this.fresh.require(u, req.proof, {
       origin: req.origin,
-      now: this.s.deps.clock.now(),
+      now: this.d.clock.now(),
       what: `removing ${name}`,
       failed: { type: 'mfa.remove', kind, device: name },
     });
-    await this.s.deps.users.update(u.name, (x) => {
+    await this.d.users.update(u.name, (x) => {
       if (id === 'totp') {
         const { totp: _t, ...rest } = x;
         return rest;
       }
       return { ...x, webauthn: (x.webauthn ?? []).filter((d) => d.id !== id) };
     });
-    await this.s.emit({ type: 'mfa.remove', user: u.name, kind, device: name });
+    await this.d.emit({ type: 'mfa.remove', user: u.name, kind, device: name });
   }
 }

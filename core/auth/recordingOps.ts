@@ -1,13 +1,15 @@
 import type { Storage } from 'unstorage';
 import { partKey } from '../audit/blobStore.ts';
+import type { AuditLog } from '../audit/log.ts';
 import { parsePart, plainText, type RecordedEvent } from '../audit/recording.ts';
 import type { RecordingMeta, RecordingStatus } from '../audit/store.ts';
 import { AccessDenied, BadParameter, describe, NotFound, Unavailable } from '../errors.ts';
 import { log } from '../log.ts';
 import { recordingScope } from '../rbac/index.ts';
+import type { Authorizer, Emit } from './authorizer.ts';
 import type { Identity } from './identity.ts';
-import type { AuthService } from './service.ts';
-import { notOwner } from './sessionOwners.ts';
+import type { RoleStore } from './roles.ts';
+import { notOwner, type SessionOwners } from './sessionOwners.ts';
 
 const SID = /^[0-9a-f-]{36}$/;
 
@@ -20,12 +22,23 @@ function sameMeta(a: RecordingMeta, b: RecordingMeta): boolean {
   return [...keys].every((k) => a[k] === b[k]);
 }
 
+/** What the recordings service reads and writes; `blobs` holds the recordings' parts. */
+export interface RecordingOpsDeps {
+  authz: Authorizer;
+  emit: Emit;
+  roles: Pick<RoleStore, 'rolesOf'>;
+  audit: AuditLog;
+  sessions: SessionOwners;
+  blobs: Storage;
+}
+
 /** Session recordings: parts stored as uploaded by nodes, metadata and a text index in the audit store. */
 export class RecordingOps {
-  constructor(
-    private readonly s: AuthService,
-    private readonly blobs: Storage,
-  ) {}
+  private readonly blobs: Storage;
+
+  constructor(private readonly d: RecordingOpsDeps) {
+    this.blobs = d.blobs;
+  }
 
   private check(sessionId: string): void {
     if (!SID.test(sessionId)) throw new BadParameter(`"${sessionId}" is not a session ID`);
@@ -36,14 +49,14 @@ export class RecordingOps {
    * at its first word about it), and returns what is stored of it so far. Refusals are audited.
    */
   private async writer(who: Identity, sessionId: string): Promise<RecordingMeta | undefined> {
-    await this.s.authorize(who, 'recording', 'create');
+    await this.d.authz.authorize(who, 'recording', 'create');
     this.check(sessionId);
     try {
       if (who.kind !== 'node') throw new AccessDenied('recordings are written only by the node that ran the session');
-      const stored = await this.s.deps.audit.store.getRecording(sessionId);
+      const stored = await this.d.audit.store.getRecording(sessionId);
       // What is stored names its node too (bindings expire; recordings made before bindings existed have none).
       if (stored && stored.serverId !== who.name) throw notOwner(sessionId, who.name);
-      await this.s.sessions.claim(sessionId, who.name);
+      await this.d.sessions.claim(sessionId, who.name);
       return stored;
     } catch (err) {
       if (err instanceof AccessDenied) throw await this.refused(who, sessionId, 'recording.create', err.message);
@@ -53,7 +66,7 @@ export class RecordingOps {
 
   /** Audits a refused recording access and returns the error to throw. */
   private async refused(who: Identity, sessionId: string, action: string, error: string): Promise<AccessDenied> {
-    await this.s.emit({ type: 'auth.attempt', success: false, user: who.name, session_id: sessionId, action, error });
+    await this.d.emit({ type: 'auth.attempt', success: false, user: who.name, session_id: sessionId, action, error });
     return new AccessDenied(error);
   }
 
@@ -92,7 +105,7 @@ export class RecordingOps {
       if (sameMeta(stored, meta)) return;
       throw await this.frozen(who, stored);
     }
-    const store = this.s.deps.audit.store;
+    const store = this.d.audit.store;
     if (meta.status === 'failed') {
       log.error('a node could not upload a recording', { session: meta.sessionId, error: meta.error });
     }
@@ -117,25 +130,25 @@ export class RecordingOps {
    * users whose roles allow `verb` on recording), or a user name for a user who sees only their own sessions.
    */
   private async scope(who: Identity, verb: 'list' | 'read'): Promise<string | undefined> {
-    if (who.kind === 'user' && recordingScope(await this.s.rolesOf(who.roles), verb) === 'own') {
-      await this.s.refuseLocked(who);
+    if (who.kind === 'user' && recordingScope(await this.d.roles.rolesOf(who.roles), verb) === 'own') {
+      await this.d.authz.refuseLocked(who);
       return who.name;
     }
-    await this.s.authorize(who, 'recording', verb);
+    await this.d.authz.authorize(who, 'recording', verb);
     return undefined;
   }
 
   /** Recordings newest first: every one, or only the caller's own sessions (see `scope`). */
   async list(who: Identity, limit = 1000): Promise<RecordingMeta[]> {
     const user = await this.scope(who, 'list');
-    return this.s.deps.audit.store.listRecordings(limit, user);
+    return this.d.audit.store.listRecordings(limit, user);
   }
 
   /** A recording's metadata and events, for `tp play`; a user who sees only their own is refused anyone else's. */
   async get(who: Identity, sessionId: string): Promise<{ meta: RecordingMeta; events: RecordedEvent[] }> {
     const user = await this.scope(who, 'read');
     this.check(sessionId);
-    const meta = await this.s.deps.audit.store.getRecording(sessionId);
+    const meta = await this.d.audit.store.getRecording(sessionId);
     if (!meta) throw new NotFound(`no recording of session ${sessionId} (see \`tp recordings ls\`)`);
     if (user !== undefined && meta.user !== user) {
       const error = `session ${sessionId} is not one of yours: your roles let you play only your own sessions`;
@@ -148,6 +161,6 @@ export class RecordingOps {
   async search(who: Identity, text: string, limit = 100): Promise<RecordingMeta[]> {
     const user = await this.scope(who, 'list');
     if (text.length < 3) throw new BadParameter('search for at least 3 characters');
-    return this.s.deps.audit.store.searchRecordings(text, limit, user);
+    return this.d.audit.store.searchRecordings(text, limit, user);
   }
 }

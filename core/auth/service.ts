@@ -77,33 +77,42 @@ export class AuthService {
   readonly lockout: Lockout;
 
   constructor(readonly deps: AuthDeps) {
-    const emit = (e: AuditInput) => deps.audit.emit(e);
-    this.cas = new CaSet(deps.backend, deps.cas);
-    this.roles = new RoleStore(deps.backend);
-    this.authz = createAuthorizer({ roles: this.roles, locks: deps.locks, emit });
-    this.webauthn = new WebauthnCeremonies(deps.backend, () => deps.clock.now(), deps.cluster);
-    this.lockout = new Lockout({ ...deps, emit });
-    this.users = new UserOps(this);
+    const { backend, clock, cluster, users, tokens, nodes, locks, guard, audit, secondFactor, publicUrl } = deps;
+    const emit = (e: AuditInput) => audit.emit(e);
+    const roles = new RoleStore(backend);
+    const authz = createAuthorizer({ roles, locks, emit });
+    const webauthn = new WebauthnCeremonies(backend, () => clock.now(), cluster);
+    const lockout = new Lockout({ backend, clock, guard, users, locks, emit });
+    const sessions = new SessionOwners(backend, clock, audit.store);
+    this.roles = roles;
+    this.authz = authz;
+    this.webauthn = webauthn;
+    this.lockout = lockout;
+    this.sessions = sessions;
+    this.cas = new CaSet(backend, deps.cas);
+    this.users = new UserOps({
+      ...{ authz, emit, clock, cluster, users, roles, locks },
+      ...{ guard, lockout, webauthn, secondFactor, publicUrl },
+    });
     this.certs = new CertOps(this);
-    this.sessions = new SessionOwners(deps.backend, deps.clock, deps.audit.store);
-    const { clock, cluster, users, tokens, locks, nodes } = deps;
-    this.resources = new ResourceOps({
-      authz: this.authz,
-      emit,
+    this.resources = new ResourceOps({ authz, emit, clock, cluster, roles, users, tokens, locks, nodes });
+    this.audit = new AuditOps({ authz, audit, sessions });
+    this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
+    this.rotation = new RotationOps(this);
+    this.account = new AccountOps({
+      backend,
       clock,
       cluster,
-      roles: this.roles,
+      emit,
       users,
-      tokens,
       locks,
-      nodes,
+      guard,
+      lockout,
+      webauthn,
+      secondFactor,
     });
-    this.audit = new AuditOps({ authz: this.authz, audit: deps.audit, sessions: this.sessions });
-    this.recordings = new RecordingOps(this, deps.recordings);
-    this.rotation = new RotationOps(this);
-    this.account = new AccountOps(this);
     this.sso = new SsoOps(this);
-    this.webSessions = new WebSessionOps(this);
+    this.webSessions = new WebSessionOps({ backend, clock, emit });
   }
 
   /** The CAs as loaded now, by type. */

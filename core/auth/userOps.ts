@@ -1,9 +1,14 @@
+import type { Clock } from '../clock.ts';
 import { CLOCK_SKEW_MS } from '../crypto/skew.ts';
 import { AccessDenied, AlreadyExists, BadParameter, NotFound } from '../errors.ts';
 import { DEFAULT_MAX_SESSION_TTL, maxSessionTtl, type Traits } from '../rbac/index.ts';
+import type { Authorizer, Emit } from './authorizer.ts';
 import type { Identity } from './identity.ts';
+import type { Lockout } from './lockout.ts';
+import type { LockStore } from './locks.ts';
+import type { LoginGuard } from './login.ts';
+import type { RoleStore } from './roles.ts';
 import { enrolsTotp, enrolsWebauthn, type SecondFactor } from './secondFactor.ts';
-import type { AuthService } from './service.ts';
 import {
   checkPasswordPolicy,
   hashPassword,
@@ -13,19 +18,38 @@ import {
   type StoredUser,
   totpStep,
   totpUri,
+  type UserStore,
 } from './users.ts';
-import { relyingParty, type WebauthnDevice } from './webauthn.ts';
+import { relyingParty, type WebauthnCeremonies, type WebauthnDevice } from './webauthn.ts';
 
 /** Who created the lock that stops a deleted user's certificates (`tp locks ls` shows it). */
 export const DELETED_LOCK_OWNER = 'auth:user-deleted';
 
+/** What user management and sign-up read and write. */
+export interface UserOpsDeps {
+  authz: Authorizer;
+  emit: Emit;
+  clock: Clock;
+  cluster: string;
+  users: UserStore;
+  roles: Pick<RoleStore, 'rolesOf'>;
+  locks: LockStore;
+  guard: LoginGuard;
+  lockout: Lockout;
+  webauthn: WebauthnCeremonies;
+  /** Which second factor users enrol at sign-up. */
+  secondFactor: SecondFactor;
+  /** Base URL of the web UI, for sign-up links. */
+  publicUrl: string;
+}
+
 /** User management and sign-up, each call authorized and audited through the service. */
 export class UserOps {
-  constructor(private readonly s: AuthService) {}
+  constructor(private readonly d: UserOpsDeps) {}
 
   async listUsers(who: Identity): Promise<PublicUser[]> {
-    await this.s.authorize(who, 'user', 'list');
-    return (await this.s.deps.users.list()).map(publicUser);
+    await this.d.authz.authorize(who, 'user', 'list');
+    return (await this.d.users.list()).map(publicUser);
   }
 
   /** Creates a user; with a password it is ready at once, otherwise the result has a one-time sign-up link. */
@@ -33,15 +57,15 @@ export class UserOps {
     who: Identity,
     req: { name: string; roles: string[]; logins?: string[]; traits?: Traits; password?: string },
   ): Promise<{ user: PublicUser; signupUrl?: string; totpUri?: string }> {
-    await this.s.authorize(who, 'user', 'create');
+    await this.d.authz.authorize(who, 'user', 'create');
     const missing = req.roles.filter((r) => !r || r.includes('/'));
     if (req.roles.length === 0 || missing.length)
       throw new BadParameter('a user needs at least one valid role (--roles)');
-    const known = await this.s.rolesOf(req.roles);
+    const known = await this.d.roles.rolesOf(req.roles);
     const unknown = req.roles.filter((r) => !known.some((k) => k.metadata.name === r));
     if (unknown.length) throw new NotFound(`unknown role(s): ${unknown.join(', ')} (see \`tp roles ls\`)`);
-    const now = this.s.deps.clock.now();
-    const deleted = (await this.s.deps.locks.list()).find(
+    const now = this.d.clock.now();
+    const deleted = (await this.d.locks.list()).find(
       (l) => l.target.user === req.name && l.createdBy === DELETED_LOCK_OWNER,
     );
     if (deleted)
@@ -59,14 +83,14 @@ export class UserOps {
     if (req.password !== undefined) {
       checkPasswordPolicy(req.password);
       user.passwordHash = await hashPassword(req.password);
-      if (enrolsTotp(this.s.deps.secondFactor)) {
-        const t = newTotp(this.s.deps.cluster, req.name);
+      if (enrolsTotp(this.d.secondFactor)) {
+        const t = newTotp(this.d.cluster, req.name);
         user.totp = { secret: t.secret };
         totpUri = t.uri;
       }
     }
-    await this.s.deps.users.create(user);
-    await this.s.emit({ type: 'user.create', user: who.name, target: req.name, roles: req.roles });
+    await this.d.users.create(user);
+    await this.d.emit({ type: 'user.create', user: who.name, target: req.name, roles: req.roles });
     const out: { user: PublicUser; signupUrl?: string; totpUri?: string } = { user: publicUser(user) };
     if (totpUri) out.totpUri = totpUri;
     if (req.password === undefined) out.signupUrl = await this.signupUrl(req.name);
@@ -74,8 +98,8 @@ export class UserOps {
   }
 
   private async signupUrl(name: string): Promise<string> {
-    const token = await this.s.deps.users.createSignupToken(name, this.s.deps.clock.now(), 24 * 3_600_000);
-    return `${this.s.deps.publicUrl}/web/invite/${token}`;
+    const token = await this.d.users.createSignupToken(name, this.d.clock.now(), 24 * 3_600_000);
+    return `${this.d.publicUrl}/web/invite/${token}`;
   }
 
   /**
@@ -83,28 +107,29 @@ export class UserOps {
    * once on every node, proxy and web session.
    */
   async deleteUser(who: Identity, name: string): Promise<void> {
-    await this.s.authorize(who, 'user', 'delete');
-    const user = await this.s.deps.users.get(name);
-    await this.s.deps.users.remove(name);
-    await this.s.deps.guard.clear(name);
-    const now = this.s.deps.clock.now();
-    const ttl = Math.max(maxSessionTtl(await this.s.rolesOf(user.roles)), DEFAULT_MAX_SESSION_TTL) + CLOCK_SKEW_MS;
-    const lock = await this.s.deps.locks.create(
+    await this.d.authz.authorize(who, 'user', 'delete');
+    const user = await this.d.users.get(name);
+    await this.d.users.remove(name);
+    await this.d.guard.clear(name);
+    const now = this.d.clock.now();
+    const ttl =
+      Math.max(maxSessionTtl(await this.d.roles.rolesOf(user.roles)), DEFAULT_MAX_SESSION_TTL) + CLOCK_SKEW_MS;
+    const lock = await this.d.locks.create(
       { user: name },
       `user deleted by ${who.name}; certificates issued to it are refused until ${new Date(now + ttl).toISOString()}`,
       DELETED_LOCK_OWNER,
       now,
       ttl,
     );
-    await this.s.emit({ type: 'user.delete', user: who.name, target: name, lock_id: lock.id });
+    await this.d.emit({ type: 'user.delete', user: who.name, target: name, lock_id: lock.id });
   }
 
   /** Clears a user's password, second factor and lockout, and returns a fresh sign-up link. */
   async resetUser(who: Identity, name: string): Promise<{ signupUrl: string }> {
-    await this.s.authorize(who, 'user', 'update');
-    await this.s.deps.users.update(name, ({ passwordHash: _p, totp: _t, lockedUntil: _l, ...rest }) => rest);
-    await this.s.lockout.clear(name);
-    await this.s.emit({ type: 'user.update', user: who.name, target: name, change: 'reset' });
+    await this.d.authz.authorize(who, 'user', 'update');
+    await this.d.users.update(name, ({ passwordHash: _p, totp: _t, lockedUntil: _l, ...rest }) => rest);
+    await this.d.lockout.clear(name);
+    await this.d.emit({ type: 'user.update', user: who.name, target: name, change: 'reset' });
     return { signupUrl: await this.signupUrl(name) };
   }
 
@@ -116,20 +141,20 @@ export class UserOps {
     who: Identity,
     token: string,
   ): Promise<{ user: string; secondFactor: SecondFactor; totp?: { secret: string; uri: string } }> {
-    await this.s.authorize(who, 'signup');
-    const rec = await this.s.deps.users.peekSignupToken(token);
-    const sf = this.s.deps.secondFactor;
+    await this.d.authz.authorize(who, 'signup');
+    const rec = await this.d.users.peekSignupToken(token);
+    const sf = this.d.secondFactor;
     if (!enrolsTotp(sf)) return { user: rec.user, secondFactor: sf };
-    const secret = await this.s.deps.users.offerSignupTotp(token, newTotp(this.s.deps.cluster, rec.user).secret);
-    return { user: rec.user, secondFactor: sf, totp: { secret, uri: totpUri(this.s.deps.cluster, rec.user, secret) } };
+    const secret = await this.d.users.offerSignupTotp(token, newTotp(this.d.cluster, rec.user).secret);
+    return { user: rec.user, secondFactor: sf, totp: { secret, uri: totpUri(this.d.cluster, rec.user, secret) } };
   }
 
   /** Registration options for a security key enrolled at sign-up. */
   async signupWebauthn(who: Identity, token: string, origin: string): Promise<{ webauthn: unknown }> {
-    await this.s.authorize(who, 'signup');
-    const rec = await this.s.deps.users.peekSignupToken(token);
+    await this.d.authz.authorize(who, 'signup');
+    const rec = await this.d.users.peekSignupToken(token);
     const rp = relyingParty(origin);
-    return { webauthn: await this.s.webauthn.registrationOptions('signup', rec.user, rec.user, [], rp) };
+    return { webauthn: await this.d.webauthn.registrationOptions('signup', rec.user, rec.user, [], rp) };
   }
 
   /**
@@ -141,11 +166,11 @@ export class UserOps {
     who: Identity,
     req: { token: string; password: string; otp?: string; webauthn?: unknown; deviceName?: string; origin?: string },
   ): Promise<{ user: string; totpUri?: string }> {
-    await this.s.authorize(who, 'signup');
+    await this.d.authz.authorize(who, 'signup');
     checkPasswordPolicy(req.password);
-    const rec = await this.s.deps.users.peekSignupToken(req.token);
-    const sf = this.s.deps.secondFactor;
-    const now = this.s.deps.clock.now();
+    const rec = await this.d.users.peekSignupToken(req.token);
+    const sf = this.d.secondFactor;
+    const now = this.d.clock.now();
     let totp: { secret: string; lastStep?: number } | undefined;
     let device: WebauthnDevice | undefined;
     let totpUriOut: string | undefined;
@@ -154,7 +179,7 @@ export class UserOps {
         throw new BadParameter(`this cluster enrols ${sf === 'off' ? 'no second factor' : 'TOTP'}, not security keys`);
       const rp = relyingParty(req.origin ?? '');
       const name = req.deviceName?.trim() || 'security key';
-      device = await this.s.webauthn.verifyRegistration('signup', rec.user, req.webauthn, name, rp);
+      device = await this.d.webauthn.verifyRegistration('signup', rec.user, req.webauthn, name, rp);
     } else if (req.otp !== undefined) {
       if (!rec.totpSecret) throw new BadParameter('no TOTP secret was offered for this link; reload the sign-up page');
       const step = totpStep(rec.totpSecret, req.otp, now);
@@ -165,21 +190,21 @@ export class UserOps {
     } else if (sf === 'webauthn') {
       throw new BadParameter('this cluster needs a security key: finish sign-up on the web page');
     } else if (enrolsTotp(sf)) {
-      const t = newTotp(this.s.deps.cluster, rec.user);
+      const t = newTotp(this.d.cluster, rec.user);
       totp = { secret: t.secret };
       totpUriOut = t.uri;
     }
     const hash = await hashPassword(req.password);
-    const name = await this.s.deps.users.consumeSignupToken(req.token);
-    await this.s.deps.users.update(name, (u) => ({
+    const name = await this.d.users.consumeSignupToken(req.token);
+    await this.d.users.update(name, (u) => ({
       ...u,
       passwordHash: hash,
       ...(totp ? { totp } : {}),
       ...(device ? { webauthn: [device] } : {}),
     }));
-    await this.s.emit({ type: 'user.password_change', user: name });
+    await this.d.emit({ type: 'user.password_change', user: name });
     if (totp || device)
-      await this.s.emit({
+      await this.d.emit({
         type: 'mfa.add',
         user: name,
         device: device ? device.name : 'totp',

@@ -1,6 +1,8 @@
+import type { Backend } from '../backend/index.ts';
+import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter, NotFound } from '../errors.ts';
+import type { Emit } from './authorizer.ts';
 import type { Identity } from './identity.ts';
-import type { AuthService } from './service.ts';
 
 /**
  * A browser's login as proxies keep it: the user's certificates and the private key they were issued for, with
@@ -26,12 +28,12 @@ const key = (hash: string) => `/web_sessions/${hash}`;
  * logs nobody out. Only proxies (and admins) may touch them: they hold private keys.
  */
 export class WebSessionOps {
-  constructor(private readonly s: AuthService) {}
+  constructor(private readonly d: { backend: Backend; clock: Clock; emit: Emit }) {}
 
   /** Refuses anyone but proxies and admins, and names that are not a SHA-256 hex digest. */
   private async check(who: Identity, hash: string): Promise<void> {
     if (who.kind !== 'proxy' && who.kind !== 'admin') {
-      await this.s.emit({
+      await this.d.emit({
         type: 'auth.attempt',
         success: false,
         user: who.name,
@@ -46,14 +48,14 @@ export class WebSessionOps {
   /** Stores a new session; it expires with its certificates. */
   async put(who: Identity, hash: string, session: StoredWebSession): Promise<void> {
     await this.check(who, hash);
-    if (session.expires <= this.s.deps.clock.now()) throw new BadParameter('this web session has already expired');
-    await this.s.deps.backend.put({ key: key(hash), value: JSON.stringify(session), expires: session.expires });
+    if (session.expires <= this.d.clock.now()) throw new BadParameter('this web session has already expired');
+    await this.d.backend.put({ key: key(hash), value: JSON.stringify(session), expires: session.expires });
   }
 
   /** The live session, or NotFound (unknown, logged out or expired). */
   async get(who: Identity, hash: string): Promise<StoredWebSession> {
     await this.check(who, hash);
-    const item = await this.s.deps.backend.get(key(hash));
+    const item = await this.d.backend.get(key(hash));
     if (!item) throw new NotFound('no such web session');
     return JSON.parse(item.value) as StoredWebSession;
   }
@@ -61,7 +63,7 @@ export class WebSessionOps {
   /** Ends a session (logout); ending an unknown one is not an error. */
   async delete(who: Identity, hash: string): Promise<void> {
     await this.check(who, hash);
-    await this.s.deps.backend.delete(key(hash)).catch((err: unknown) => {
+    await this.d.backend.delete(key(hash)).catch((err: unknown) => {
       if (!(err instanceof NotFound)) throw err; // already expired or logged out on another proxy
     });
   }
