@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
-import { saveHostIdentity } from '../core/client/hostIdentity.ts';
 import { openRelay } from '../core/client/nodeConnection.ts';
 import { requireProfile } from '../core/client/profile.ts';
 import { parseDuration } from '../core/clock.ts';
 import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
 import { privateDir } from '../core/config/privateDir.ts';
 import { BadParameter, describe } from '../core/errors.ts';
+import { saveHostIdentity } from '../core/identity/hostIdentity.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, listArg } from './lib/context.ts';
 import { configFrom, proxyLimits, serveUntilSignal } from './lib/daemon.ts';

@@ -1,7 +1,8 @@
 import { defineCommand } from 'citty';
-import type { RotationPhase, RotationState } from '../core/auth/rotation.ts';
+import type { RotationState } from '../core/auth/rotation.ts';
 import type { RotationStatus } from '../core/auth/rotationOps.ts';
 import { BadParameter } from '../core/errors.ts';
+import type { RotationPhase } from '../core/identity/rotationPhase.ts';
 import { action, adminArgs, adminClient, durationArg, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 

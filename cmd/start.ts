@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { defineCommand } from 'citty';
-import { ApiClient } from '../core/client/apiClient.ts';
+import { ApiClient } from '../core/api/client.ts';
 import { parseDuration } from '../core/clock.ts';
 import {
   DEFAULT_AUTH_LISTEN,

@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
-import { caPin } from '../core/agent/join.ts';
 import type { PublicCa } from '../core/auth/cas.ts';
 import type { StoredToken } from '../core/auth/tokens.ts';
+import { caPin } from '../core/crypto/caPin.ts';
 import { BadParameter } from '../core/errors.ts';
 import { action, adminArgs, adminClient, durationArg, formatArg, listArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ApiClient } from '../core/client/apiClient.ts';
+import type { ApiClient } from '../core/api/client.ts';
 import { defaultDataDir } from '../core/config/defaults.ts';
 import { clientKeys } from './helpers/cluster.ts';
 import { auditEvents, type FixtureUser, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test';
+import { ApiClient } from '../core/api/client.ts';
 import { totpCode } from '../core/auth/users.ts';
-import { ApiClient } from '../core/client/apiClient.ts';
 import { ManualClock } from '../core/clock.ts';
 import { formatAuthorizedKey, sshPublicBlob } from '../core/crypto/keys.ts';
 import { createTlsCA, issueTlsCert } from '../core/crypto/x509.ts';

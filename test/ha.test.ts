@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient, loadAdminIdentity } from '../core/client/apiClient.ts';
+import { ApiClient, loadAdminIdentity } from '../core/api/client.ts';
 import { tpOk } from './helpers/cli.ts';
 import { freshDatabase, postgresAvailable } from './helpers/postgres.ts';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
+import { ApiClient } from '../core/api/client.ts';
 import { localHostIdentity } from '../core/auth/localIdentity.ts';
 import { SqliteBackend } from '../core/backend/sqlite.ts';
-import { ApiClient } from '../core/client/apiClient.ts';
 import { type ProxyServer, startProxy } from '../core/proxy/server.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { type FixtureUser, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test';
+import { ApiClient } from '../core/api/client.ts';
 import { localHostIdentity } from '../core/auth/localIdentity.ts';
-import { ApiClient } from '../core/client/apiClient.ts';
 import { startProxy } from '../core/proxy/server.ts';
 import { startTestAuth, waitFor } from './helpers/cluster.ts';
 import { freshDatabase, postgresAvailable } from './helpers/postgres.ts';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { X509Certificate } from 'node:crypto';
+import { ApiClient } from '../core/api/client.ts';
 import { localHostIdentity } from '../core/auth/localIdentity.ts';
-import { ApiClient } from '../core/client/apiClient.ts';
-import type { HostIdentity } from '../core/client/hostIdentity.ts';
+import type { HostIdentity } from '../core/identity/hostIdentity.ts';
 import { startTestAuth, type TestAuth } from './helpers/cluster.ts';
 
 let a: TestAuth;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadHostIdentity } from '../core/client/hostIdentity.ts';
 import { profileKeysDir } from '../core/client/profile.ts';
 import { parseCert } from '../core/crypto/sshcert.ts';
+import { loadHostIdentity } from '../core/identity/hostIdentity.ts';
 import { run } from './helpers/cli.ts';
 import { ssh } from './helpers/sshd.ts';
 import { type FixtureUser, me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { ApiClient } from '../core/client/apiClient.ts';
+import { ApiClient } from '../core/api/client.ts';
 import { profileKeysDir } from '../core/client/profile.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';

@@ -1,4 +1,4 @@
-import { ApiClient, type ClientTls } from '../../core/client/apiClient.ts';
+import { ApiClient, type ClientTls } from '../../core/api/client.ts';
 import { describe, Unavailable } from '../../core/errors.ts';
 
 /**

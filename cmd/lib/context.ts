@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
+import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
 import { loadProfile } from '../../core/client/profile.ts';
 import { parseDuration } from '../../core/clock.ts';
 import { defaultDataDir } from '../../core/config/defaults.ts';

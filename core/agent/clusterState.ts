@@ -1,8 +1,8 @@
+import type { ApiClient } from '../api/client.ts';
 import type { PublicCa } from '../auth/cas.ts';
-import type { ApiClient } from '../client/apiClient.ts';
+import type { ClusterCas } from '../identity/follower.ts';
 import { parseBatch, parseSnapshot } from '../state/items.ts';
 import type { Replica, StateSource } from '../state/replica.ts';
-import type { ClusterCas } from './identityFollower.ts';
 
 /** The cluster's settings an agent learns with its snapshot. */
 export interface AgentSettings {

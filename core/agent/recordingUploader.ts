@@ -5,7 +5,7 @@ import { listSpooled, partName, type SpooledSession } from '../audit/recording.t
 import type { RecordingMeta } from '../audit/store.ts';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
-import { type Backoff, backoffDelay } from './backoff.ts';
+import { type Backoff, backoffDelay } from '../net/backoff.ts';
 
 /** Where the uploader sends things (through the proxy, as this node). */
 export interface RecordingSink {

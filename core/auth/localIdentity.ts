@@ -1,5 +1,5 @@
-import type { HostIdentity } from '../client/hostIdentity.ts';
-import { newHostKeys } from '../client/hostIdentity.ts';
+import type { HostIdentity } from '../identity/hostIdentity.ts';
+import { newHostKeys } from '../identity/hostIdentity.ts';
 import { issueHostCerts } from './issuer.ts';
 import type { AuthService } from './service.ts';
 

@@ -2,16 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AlreadyExists, BadParameter, CompareFailed } from '../errors.ts';
+import type { RotationPhase } from '../identity/rotationPhase.ts';
 import { CA_TYPES, type CaType, caKey, makeCaKeys, type StoredCa } from './cas.ts';
-
-/**
- * CA rotation (DESIGN.md, "CA rotation"). Phases: standby → init → update_clients → update_servers → standby, with
- * rollback allowed from any phase before the final standby. Keys per phase, for each rotated CA:
- *   init, rollback:                 old signs, new is trusted (everyone learns the new CA)
- *   update_clients, update_servers: new signs, old is trusted (clients, then servers, get new certificates)
- *   standby:                        only the winner (new after a rotation, old after a rollback)
- */
-export type RotationPhase = 'standby' | 'init' | 'update_clients' | 'update_servers' | 'rollback';
 
 /** The phase that follows each phase in a forward rotation. */
 export const NEXT_PHASE: Partial<Record<RotationPhase, RotationPhase>> = {
@@ -20,9 +12,6 @@ export const NEXT_PHASE: Partial<Record<RotationPhase, RotationPhase>> = {
   update_servers: 'standby',
   rollback: 'standby',
 };
-
-/** Phases in which servers must hold certificates from the signing CA (before it, they keep the old ones). */
-export const SERVERS_RENEW: ReadonlySet<RotationPhase> = new Set(['update_servers', 'rollback', 'standby']);
 
 /** A server (agent or proxy) the rotation waits for in automatic mode. */
 export interface TrackedServer {

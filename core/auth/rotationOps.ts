@@ -1,7 +1,8 @@
-import { caPin } from '../agent/join.ts';
+import { caPin } from '../crypto/caPin.ts';
 import { fingerprint, formatAuthorizedKey, parseAuthorizedKey } from '../crypto/keys.ts';
 import { parseCert, verifyCert } from '../crypto/sshcert.ts';
 import { AccessDenied, BadParameter, CompareFailed } from '../errors.ts';
+import type { RotationPhase } from '../identity/rotationPhase.ts';
 import { log } from '../log.ts';
 import { CA_TYPES, type CaType, type StoredCaKeys } from './cas.ts';
 import type { Identity } from './identity.ts';
@@ -10,7 +11,6 @@ import {
   caughtUp,
   NEXT_PHASE,
   newRotationId,
-  type RotationPhase,
   type RotationReport,
   type RotationState,
   RotationStore,

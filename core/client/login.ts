@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { ApiClient } from '../api/client.ts';
 import type { SecondFactor } from '../auth/secondFactor.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
 import { BadParameter, isCertificateError, NotFound } from '../errors.ts';
-import { ApiClient } from './apiClient.ts';
 import { proxyTlsError } from './nodeConnection.ts';
 import { loadProfile, type Profile, saveProfile } from './profile.ts';
 

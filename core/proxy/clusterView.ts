@@ -1,14 +1,14 @@
 import { replicaCas } from '../agent/clusterState.ts';
-import type { ClusterCas } from '../agent/identityFollower.ts';
+import type { ApiClient } from '../api/client.ts';
 import type { AuditInput } from '../audit/events.ts';
 import { EventSpool } from '../audit/spool.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { resolveNode } from '../auth/nodeNames.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import type { SecondFactor } from '../auth/secondFactor.ts';
-import type { ApiClient } from '../client/apiClient.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { describe, Unavailable } from '../errors.ts';
+import type { ClusterCas } from '../identity/follower.ts';
 import { log } from '../log.ts';
 import { type LockSubject, lockApplies, type Role, resolveRoles } from '../rbac/index.ts';
 import { parseBatch, parseSnapshot, type StateKind } from '../state/items.ts';

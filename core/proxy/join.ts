@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
-import { checkCaPin } from '../agent/join.ts';
-import { ApiClient } from '../client/apiClient.ts';
-import { type HostIdentity, loadHostIdentity, newHostKeys, saveHostIdentity } from '../client/hostIdentity.ts';
+import { ApiClient } from '../api/client.ts';
+import { checkCaPin } from '../crypto/caPin.ts';
 import { BadParameter } from '../errors.ts';
+import { type HostIdentity, loadHostIdentity, newHostKeys, saveHostIdentity } from '../identity/hostIdentity.ts';
 
 /**
  * A standalone proxy's identity: loaded from `dataDir`, or made by joining auth directly with a proxy token (the CA

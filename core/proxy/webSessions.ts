@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { ApiClient } from '../api/client.ts';
 import { identityFromCert } from '../auth/identity.ts';
 import type { StoredWebSession } from '../auth/webSessionOps.ts';
-import type { ApiClient } from '../client/apiClient.ts';
 import { type IssuedCerts, newClientKeys } from '../client/login.ts';
 import { encodeOpenSSHPrivateKey } from '../crypto/keys.ts';
 import { AccessDenied, NotFound, Unauthenticated } from '../errors.ts';

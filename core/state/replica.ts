@@ -1,6 +1,6 @@
-import { type Backoff, backoffDelay } from '../agent/backoff.ts';
 import { Compacted, describe } from '../errors.ts';
 import { log } from '../log.ts';
+import { type Backoff, backoffDelay } from '../net/backoff.ts';
 import { ChangeFeed } from './feed.ts';
 import type { StateBatch, StateEvent, StateItem, StateKind, StateSnapshot } from './items.ts';
 import { kindOf } from './items.ts';

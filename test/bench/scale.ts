@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { backoffDelay, DEFAULT_BACKOFF } from '../../core/agent/backoff.ts';
-import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
-import { newHostKeys } from '../../core/client/hostIdentity.ts';
+import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
 import { login } from '../../core/client/login.ts';
 import { requireProfile } from '../../core/client/profile.ts';
 import { runSshBench } from '../../core/client/sshBench.ts';
 import { Unavailable } from '../../core/errors.ts';
+import { newHostKeys } from '../../core/identity/hostIdentity.ts';
+import { backoffDelay, DEFAULT_BACKOFF } from '../../core/net/backoff.ts';
 import { connectTls } from '../../core/tunnel/bunTls.ts';
 import { MuxSession } from '../../core/tunnel/mux.ts';
 import { freePort } from '../helpers/sshd.ts';

@@ -1,6 +1,6 @@
+import { ApiClient } from '../../core/api/client.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
-import { ApiClient } from '../../core/client/apiClient.ts';
-import { requireHostIdentity } from '../../core/client/hostIdentity.ts';
+import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { tp } from './cli.ts';
 import { waitFor } from './cluster.ts';
 import type { FixtureUser, SshFixture } from './sshFixture.ts';

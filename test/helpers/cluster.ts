@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Agent, type AgentOptions, startAgent } from '../../core/agent/agent.ts';
+import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
 import { issueHostCerts } from '../../core/auth/issuer.ts';
 import { localHostIdentity } from '../../core/auth/localIdentity.ts';
 import { type AuthServer, type AuthServerOptions, startAuthServer } from '../../core/auth/server.ts';
-import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
-import type { HostIdentity } from '../../core/client/hostIdentity.ts';
 import { generateKeyPair } from '../../core/crypto/keys.ts';
+import type { HostIdentity } from '../../core/identity/hostIdentity.ts';
 import { type ProxyOptions, type ProxyServer, startProxy } from '../../core/proxy/server.ts';
 
 /** An auth server in this process with clients for each kind of caller. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import type { ApiClient } from '../../core/api/client.ts';
 import type { AuditEvent } from '../../core/audit/events.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
-import type { ApiClient } from '../../core/client/apiClient.ts';
 import { type NodeClients, nodeClients, partBody } from '../helpers/agentWrites.ts';
 import { tp } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/cluster.ts';

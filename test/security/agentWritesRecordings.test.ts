@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import type { ApiClient } from '../../core/api/client.ts';
 import { partKey } from '../../core/audit/blobStore.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
-import type { ApiClient } from '../../core/client/apiClient.ts';
 import { type NodeClients, nodeClients, partBody, recordedEcho } from '../helpers/agentWrites.ts';
 import { tp } from '../helpers/cli.ts';
 import { auditEvents, type FixtureUser, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { connect, type TLSSocket } from 'node:tls';
 import { joinViaProxy } from '../../core/agent/join.ts';
-import { ApiClient } from '../../core/client/apiClient.ts';
+import { ApiClient } from '../../core/api/client.ts';
 import { profileKeysDir } from '../../core/client/profile.ts';
 import { parseHostPort } from '../../core/net/index.ts';
 import { INITIAL_WINDOW, T_GOAWAY } from '../../core/tunnel/muxFrame.ts';

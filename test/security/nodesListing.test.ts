@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiClient } from '../../core/client/apiClient.ts';
+import { ApiClient } from '../../core/api/client.ts';
 import { profileKeysDir } from '../../core/client/profile.ts';
 import { type FixtureUser, PASSWORD, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';
 

@@ -1,10 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { type RotationPhase, SERVERS_RENEW } from '../auth/rotation.ts';
-import type { HostIdentity } from '../client/hostIdentity.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { parseCert } from '../crypto/sshcert.ts';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
+import type { HostIdentity } from './hostIdentity.ts';
+import { type RotationPhase, SERVERS_RENEW } from './rotationPhase.ts';
 
 /** The cluster's CAs and rotation phase, as a server sees them. */
 export interface ClusterCas {
