@@ -92,7 +92,7 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     // A wrong code is refused and nothing is stored: the same link still works.
     await page.getByLabel('Code from the app').fill(totpCode(aliceSecret, Date.now() + 10 * 60_000));
     await page.getByRole('button', { name: 'Create account' }).click();
-    await expect(page.getByTestId('signup-error').textContent()).resolves.toContain('the code does not match');
+    await expect(page.getByTestId('signup-error').textContent()).resolves.toContain('The code does not match');
     // The refusal is the only thing the console shows (Chromium logs every 4xx answer).
     await waitFor('the refusal in the console', () => b.errors.length >= 1, 3000);
     expect(b.takeErrors()).toEqual([expect.stringMatching(/status of 403 .*\/webapi\/signup\]$/)]);
@@ -103,7 +103,24 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByText('Your account is ready.').waitFor();
     await b.screenshot(page, 'signup-done');
+    // Nothing of the page's static "Loading…" is left; the terminal hint has the flag a new user needs for a proxy
+    // whose certificate is from the cluster's own CA; the link is used now and says what to do instead.
+    expect(await page.getByText('Loading…').count()).toBe(0);
+    expect(await page.getByTestId('cli-hint').textContent()).toBe(
+      `tp login --proxy localhost:${base.split(':').pop()} --user alice --insecure`,
+    );
+    await page.goto(`${base}/web/invite/${token}`);
+    expect(await page.getByTestId('signup-error').textContent()).toBe(
+      'This sign-up link is invalid, expired or already used.',
+    );
+    const help = (await page.getByTestId('link-gone-help').textContent())!;
+    expect(help).toContain('tp users reset');
+    expect(help).not.toContain('`');
+    await page.getByTestId('link-gone-help').getByRole('link', { name: 'log in' }).click();
+    await page.getByLabel('User name').waitFor();
     await page.close();
+    await waitFor('the used link in the console', () => b.errors.length >= 1, 3000);
+    expect(b.takeErrors()).toEqual([expect.stringMatching(/status of 404 .*\/webapi\/signup\/info\]$/)]);
   });
 
   test('login with password + TOTP, logout, and login again', async () => {
@@ -333,6 +350,14 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
       },
     });
     await page.goto(`${base}/web/invite/${token}`);
+    // Each radio button sits on the line of its label, left of the text.
+    for (const name of ['Authenticator app', 'Security key']) {
+      const radio = (await page.getByLabel(name).boundingBox())!;
+      const label = (await page.locator('label.row', { hasText: name }).boundingBox())!;
+      expect(radio.y).toBeGreaterThanOrEqual(label.y);
+      expect(radio.y + radio.height).toBeLessThanOrEqual(label.y + label.height);
+      expect(radio.width).toBeLessThan(40);
+    }
     await page.getByLabel('Security key').check();
     await page.getByLabel('New password').fill(PASSWORD);
     await page.getByLabel('Repeat the password').fill(PASSWORD);
@@ -410,7 +435,11 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await page.getByLabel('Password').fill(alicePassword);
     await page.getByLabel('Authenticator code').fill(totpCode(aliceSecret, Date.now() - 30_000));
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
-    await expect(page.getByTestId('login-error').textContent()).resolves.toContain('This account is locked');
+    // In words and local time, once: "... until 14:05, in 15 minutes."
+    const locked = (await page.getByTestId('login-error').textContent())!;
+    expect(locked).toMatch(
+      /^This account is locked after too many failed logins, until \d\d:\d\d( [AP]M)?, in \d+ minutes\. Wait until then or ask an admin to unlock it\.$/,
+    );
     expect(await auditHas('user.locked_out', (e) => e.user === 'alice')).toBe(true);
     await b.screenshot(page, 'login-locked');
     await page.close();

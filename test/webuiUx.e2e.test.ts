@@ -160,4 +160,17 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
     await page.locator('tr[data-node="ux-node"]').waitFor();
     await page.context().close();
   });
+
+  test('"You have logged out." goes once the person tries to log in again', async () => {
+    const page = await pageFor('ann');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByTestId('login-notice').getByText('You have logged out.').waitFor();
+    expect(await page.title()).toBe('Log in · tp');
+    await page.getByLabel('User name').fill('ann');
+    await page.getByLabel('Password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.getByTestId('login-error').waitFor();
+    expect(await page.getByTestId('login-notice').count()).toBe(0);
+    await page.context().close();
+  });
 });

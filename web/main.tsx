@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, type Session, setCsrf, whenExpired } from './api.ts';
 import { Account } from './pages/Account.tsx';
 import { Audit } from './pages/Audit.tsx';
@@ -79,9 +79,9 @@ function viewOf(path: string): { title: string; page?: 'nodes' | 'player' | 'rec
   return { title: 'Page not found' };
 }
 
-/** Sets the window title of the current view. */
+/** Sets the window title of the current view (with the page drawn, before it is shown). */
 function useTitle(title: string): void {
-  useEffect(() => {
+  useLayoutEffect(() => {
     document.title = `${title} · tp`;
   }, [title]);
 }

@@ -82,6 +82,9 @@ export function webRoutes(
           proxy: info.publicAddr,
           sshJump: info.sshJumpAddr,
           version: info.version,
+          // The proxy's HTTPS certificate comes from the cluster's own TLS CA, which no client trusts by default:
+          // the web UI tells new users to pass --insecure (or --ca-cert) to `tp login`.
+          ownCa: true,
         };
       },
     ],

@@ -1,8 +1,7 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api } from '../api.ts';
+import { ApiError, api, readable } from '../api.ts';
 import { Qr } from '../qr.tsx';
-import { navigate } from '../router.ts';
 
 interface Info {
   user: string;
@@ -10,8 +9,11 @@ interface Info {
   totp?: { secret: string; uri: string };
 }
 
+/** What went wrong, in words: a used or expired link says what to do next. */
 const message = (err: unknown) =>
-  err instanceof ApiError ? err.message : err instanceof Error ? err.message : String(err);
+  err instanceof ApiError && err.code === 'not_found' ? LINK_GONE : readable(err);
+
+const LINK_GONE = 'This sign-up link is invalid, expired or already used.';
 
 /** Sign-up from the one-time link of `tp users add`: choose a password, then enrol a TOTP app or a security key. */
 export function Invite({ token }: { token: string }) {
@@ -20,6 +22,13 @@ export function Invite({ token }: { token: string }) {
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState('');
   const [method, setMethod] = useState<'totp' | 'webauthn'>('totp');
+  const [ownCa, setOwnCa] = useState(false);
+  useEffect(() => {
+    api<{ ownCa?: boolean }>('GET', '/webapi/ping').then(
+      (p) => setOwnCa(p.ownCa === true),
+      () => setOwnCa(false),
+    );
+  }, []);
   useEffect(() => {
     api<Info>('POST', '/webapi/signup/info', { token }).then(
       (i) => {
@@ -62,12 +71,22 @@ export function Invite({ token }: { token: string }) {
         <div class="card center stack" role="status">
           <h1>Welcome, {done}</h1>
           <p class="ok">Your account is ready.</p>
-          <button type="button" onClick={() => navigate('/web/login', true)}>
-            Log in
-          </button>
+          <a class="button" href="/web/login">
+            Sign in
+          </a>
           <p class="muted">
-            From a terminal: <code>tp login --proxy {location.host} --user {done}</code>
+            From a terminal:{' '}
+            <code data-testid="cli-hint">
+              tp login --proxy {location.host} --user {done}
+              {ownCa ? ' --insecure' : ''}
+            </code>
           </p>
+          {ownCa && (
+            <p class="muted">
+              The proxy's certificate is issued by the cluster's own authority, which your computer does not know:
+              --insecure skips that check (or give the authority's certificate with --ca-cert FILE to verify it).
+            </p>
+          )}
         </div>
       </main>
     );
@@ -135,6 +154,12 @@ export function Invite({ token }: { token: string }) {
         {error && (
           <p class="error" role="alert" data-testid="signup-error">
             {error}
+          </p>
+        )}
+        {error === LINK_GONE && (
+          <p data-testid="link-gone-help">
+            If you have set up your account already, <a href="/web/login">log in</a>. Otherwise ask an admin for a new
+            link: they run tp users reset {'<your user name>'}.
           </p>
         )}
         {info && (

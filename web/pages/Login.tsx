@@ -7,10 +7,30 @@ interface Ping {
   secondFactor: 'off' | 'otp' | 'webauthn' | 'on';
 }
 
+/** "14:05, in 15 minutes" (local time; the date too when it is not today). */
+function whenLocal(at: number, now: number): string {
+  const d = new Date(at);
+  const sameDay = d.toDateString() === new Date(now).toDateString();
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const minutes = Math.max(1, Math.ceil((at - now) / 60_000));
+  const inWords = minutes < 120 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.round(minutes / 60)} hours`;
+  return `${sameDay ? time : `${d.toLocaleDateString()} ${time}`}, in ${inWords}`;
+}
+
+/** The sentence for a locked account: until when (local time) after failed logins, or an admin's lock and why. */
+function lockedSentence(message: string, now: number): string {
+  const until = /locked until (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(message)?.[1];
+  if (until && !Number.isNaN(Date.parse(until))) {
+    return `This account is locked after too many failed logins, until ${whenLocal(Date.parse(until), now)}. Wait until then or ask an admin to unlock it.`;
+  }
+  const reason = /is locked: (.+)$/.exec(message)?.[1];
+  return `This account is locked${reason ? `: ${reason.replace(/\.$/, '')}` : ' by an administrator'}. Ask an admin to unlock it.`;
+}
+
 /** Words for a failed login; a locked account gets its own sentence. */
 function explain(err: unknown): string {
   if (err instanceof ApiError) {
-    if (err.code === 'locked') return `This account is locked: ${err.message}. Ask an admin or wait until then.`;
+    if (err.code === 'locked') return lockedSentence(err.message, Date.now());
     if (err.code === 'limit_exceeded') return err.message;
     return err.message.charAt(0).toUpperCase() + err.message.slice(1);
   }
@@ -24,6 +44,9 @@ export function Login({ onLogin, notice }: { onLogin: (s: Session) => void; noti
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
   const [sso, setSso] = useState<{ name: string; kind: string }[]>([]);
+  // A notice ("You have logged out.") is about the last visit: it goes once the person tries again.
+  const [note, setNote] = useState(notice ?? '');
+  useEffect(() => setNote(notice ?? ''), [notice]);
   useEffect(() => {
     api<Ping>('GET', '/webapi/ping').then(setPing, (e) => setError(explain(e)));
     api<{ name: string; kind: string }[]>('GET', '/webapi/sso/connectors').then(setSso, () => setSso([]));
@@ -38,6 +61,7 @@ export function Login({ onLogin, notice }: { onLogin: (s: Session) => void; noti
     const password = String(data.get('password') ?? '');
     const otp = String(data.get('otp') ?? '').trim();
     setError('');
+    setNote('');
     setBusy(true);
     try {
       let s: Session;
@@ -61,7 +85,11 @@ export function Login({ onLogin, notice }: { onLogin: (s: Session) => void; noti
     <main>
       <form class="card center stack" onSubmit={(e) => submit(e, false)} aria-labelledby="login-title">
         <h1 id="login-title">Log in{ping ? ` to ${ping.cluster}` : ''}</h1>
-        {notice && <p class="muted" role="status">{notice}</p>}
+        {note && (
+          <p class="muted" role="status" data-testid="login-notice">
+            {note}
+          </p>
+        )}
         <div>
           <label for="username">User name</label>
           <input id="username" name="username" autocomplete="username" required autofocus />
