@@ -8,8 +8,11 @@ const lazy = (summary: string, load: () => Promise<{ default: AnyCommand }>): La
   load: () => load().then((m) => m.default),
 });
 
-/** The tp command line. Every command loads lazily, so `tp version` loads no TLS, SSH or storage code. */
-await runProgram(
+/**
+ * The tp command line. Every command loads lazily, so `tp version` loads no TLS, SSH or storage code. Not awaited
+ * (runProgram never rejects): without top-level await, scripts/dist.ts can compile it to bytecode (CommonJS only).
+ */
+void runProgram(
   {
     name: 'tp',
     version: pkg.version,

@@ -58,7 +58,7 @@ describe('the single-file binaries', () => {
     expect(r.stdout).toContain(`ProxyCommand env TP_HOME="${alice.home}" "${bin('linux-x64')}" proxy ssh %r@%h:%p`);
   });
 
-  test('x64: the same binary is the agent: it joins and serves tp ssh', async () => {
+  test('x64: the same binary is the agent: it joins and serves tp ssh, with a PTY too', async () => {
     const agent = await spawnAgent(f, [bin('linux-x64')], {
       name: 'bin-x64',
       dataDir: join(scratch, 'agent-x64'),
@@ -68,6 +68,9 @@ describe('the single-file binaries', () => {
     try {
       const r = await alice.tp(['ssh', 'bin-x64', 'echo ok-from-binary']);
       expect(r.stdout, r.stderr).toBe('ok-from-binary\n');
+      // A PTY session: bun-pty's native library is embedded in the binary and found there.
+      const pty = await alice.tp(['ssh', '-t', 'bin-x64', 'tty']);
+      expect(pty.stdout, pty.stderr).toMatch(/^\/dev\/pts\/\d+\r?\n$/);
     } finally {
       await agent.stop();
     }

@@ -1,9 +1,11 @@
 // `just bench` / `npm run bench`: every figure beside its OpenSSH reference from the same run, as a ratio.
-// BENCH_ONLY=certs,audit,rotation,ssh,web,rate,logins,ls,tunnels,footprint picks sections; BENCH_BYTES, BENCH_NODES and
+// BENCH_ONLY=certs,audit,rotation,ssh,web,rate,logins,ls,tunnels,footprint,dist picks sections (dist: what `just dist`
+// built, skipped when nothing is); BENCH_BYTES, BENCH_NODES and
 // BENCH_TUNNELS, BENCH_ROTATION_AGENTS size them (defaults: 1 GiB, 10,000 nodes, 10,000 tunnels, 50 agents).
 import { benchAudit } from './audit.ts';
 import { benchCerts } from './certs.ts';
 import { startBenchCluster } from './cluster.ts';
+import { benchDist } from './dist.ts';
 import { benchRotation } from './rotation.ts';
 import { benchFootprint, benchListing, benchLogins, benchSessionRate, benchTunnels } from './scale.ts';
 import { benchSsh } from './ssh.ts';
@@ -16,7 +18,7 @@ const rows: Row[] = [];
 if (want('certs')) rows.push(...(await benchCerts()));
 if (want('audit')) rows.push(...(await benchAudit()));
 if (want('rotation')) rows.push(...(await benchRotation()));
-const clusterSections = ['ssh', 'web', 'rate', 'logins', 'footprint', 'ls', 'tunnels'].filter(want);
+const clusterSections = ['ssh', 'web', 'rate', 'logins', 'footprint', 'dist', 'ls', 'tunnels'].filter(want);
 if (clusterSections.length) {
   const c = await startBenchCluster();
   try {
@@ -25,6 +27,7 @@ if (clusterSections.length) {
     if (want('rate')) rows.push(...(await benchSessionRate(c)));
     if (want('logins')) rows.push(...(await benchLogins(c)));
     if (want('footprint')) rows.push(...(await benchFootprint(c)));
+    if (want('dist')) rows.push(...(await benchDist(c)));
     if (want('ls')) rows.push(...(await benchListing(c)));
     if (want('tunnels')) rows.push(...(await benchTunnels(c)));
   } finally {
