@@ -2,7 +2,7 @@
 // sizes, the binary's `tp version` cold start beside `ssh -V`, and the compiled agent's idle memory.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiClient, loadAdminIdentity } from '../../core/client/apiClient.ts';
+import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { type BenchCluster, rssMiB, runOk } from './cluster.ts';
 import { median } from './ssh.ts';
