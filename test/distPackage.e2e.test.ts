@@ -93,4 +93,21 @@ describe('the npm package', () => {
       expect(flow.ssh.stdout, flow.ssh.stderr).toBe('ok\n');
     },
   );
+
+  test.skipIf(!npm)('npx --package and bunx --package run it one-off from the tarball, fresh HOME', async () => {
+    const home = mkdtempSync(join(scratch, 'home-x-'));
+    const env = { HOME: home, PATH: `${nodeDir}:/usr/bin:/bin`, npm_config_update_notifier: 'false' };
+    const cache = join(tmpdir(), 'tp-dist-npm-cache');
+    const npx = await run(
+      [join(dirname(npm!), 'npx'), '--yes', '--cache', cache, '--package', tgz(), 'tp', 'version'],
+      {
+        env,
+      },
+    );
+    expect(npx.stdout, npx.stderr).toBe(`tp v${pkg.version} (bun ${Bun.version})\n`);
+    const bunx = await run([process.execPath, 'x', '--package', tgz(), 'tp', 'version'], {
+      env: { ...env, BUN_INSTALL_CACHE_DIR: join(tmpdir(), 'tp-dist-bun-cache') },
+    });
+    expect(bunx.stdout, bunx.stderr).toBe(`tp v${pkg.version} (bun ${Bun.version})\n`);
+  });
 });
