@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
-import type { PublicCa } from '../core/auth/cas.ts';
+import type { PublicCa } from '../core/api/schemas.ts';
 import type { LoginResponse } from '../core/auth/certOps.ts';
 import { DEFAULT_AUTH_LISTEN, defaultClusterName, defaultDataDir, userDataDir } from '../core/config/defaults.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import type { PublicCa } from '../core/auth/cas.ts';
+import type { PublicCa } from '../core/api/schemas.ts';
 import type { StoredToken } from '../core/auth/tokens.ts';
 import { caPin } from '../core/crypto/caPin.ts';
 import { BadParameter } from '../core/errors.ts';

@@ -13,6 +13,7 @@ import { parseCert } from '../crypto/sshcert.ts';
 import { BadParameter, describe, isCertificateError, Unauthenticated } from '../errors.ts';
 import { type ClusterCas, IdentityFollower } from '../identity/follower.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../identity/hostIdentity.ts';
+import { replicaCas } from '../identity/replicaCas.ts';
 import { log } from '../log.ts';
 import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from '../net/backoff.ts';
 import { parseHostPort } from '../net/index.ts';
@@ -22,7 +23,7 @@ import { Replica } from '../state/replica.ts';
 import { connectTls } from '../tunnel/bunTls.ts';
 import { type AgentStreamHeader, readHeader } from '../tunnel/header.ts';
 import { MuxSession } from '../tunnel/mux.ts';
-import { type AgentSettings, proxyStateSource, replicaCas } from './clusterState.ts';
+import { type AgentSettings, proxyStateSource } from './clusterState.ts';
 import { joinViaProxy } from './join.ts';
 import { RecordingUploader } from './recordingUploader.ts';
 

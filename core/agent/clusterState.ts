@@ -1,8 +1,6 @@
 import type { ApiClient } from '../api/client.ts';
-import type { PublicCa } from '../auth/cas.ts';
-import type { ClusterCas } from '../identity/follower.ts';
 import { parseBatch, parseSnapshot } from '../state/items.ts';
-import type { Replica, StateSource } from '../state/replica.ts';
+import type { StateSource } from '../state/replica.ts';
 
 /** The cluster's settings an agent learns with its snapshot. */
 export interface AgentSettings {
@@ -42,13 +40,4 @@ export function proxyStateSource(api: ApiClient, settings: AgentSettings): State
         ),
       ),
   };
-}
-
-/** The CAs (signing key first) and rotation phase a replica holds; undefined until all three CAs are in. */
-export function replicaCas(replica: Replica): (ClusterCas & { cluster: string }) | undefined {
-  const ca = (t: string) => replica.get<PublicCa>('ca', t);
-  const [user, host, tls] = [ca('user'), ca('host'), ca('tls')];
-  if (!user || !host || !tls) return undefined;
-  const rotation = replica.get<ClusterCas['rotation']>('rotation', 'state') ?? { id: '', phase: 'standby' };
-  return { cluster: user.cluster, userCa: user.sshKeys, hostCa: host.sshKeys, tlsCa: tls.tlsCerts, rotation };
 }

@@ -1,6 +1,7 @@
+import type { PublicCa } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
-import { CA_TYPES, type CaType, caKey, type LoadedCa, loadCa, type PublicCa, publicCa, type StoredCa } from './cas.ts';
+import { CA_TYPES, type CaType, caKey, type LoadedCa, loadCa, publicCa, type StoredCa } from './cas.ts';
 
 /** The CAs one auth server has loaded for signing and verifying, as services read them. */
 export interface CaReader {

@@ -1,4 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { PublicCa } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
 import { formatAuthorizedKey, generateKeyPair, parseAuthorizedKey, sshPublicBlob } from '../crypto/keys.ts';
@@ -23,16 +24,6 @@ export interface StoredCa {
   additional: StoredCaKeys[];
   /** While a rotation runs: its ID and the outgoing and incoming keys, from which each phase's keys are derived. */
   rotating?: { id: string; old: StoredCaKeys; next: StoredCaKeys };
-}
-
-/** The public side of a CA, safe to hand to anyone. */
-export interface PublicCa {
-  type: CaType;
-  cluster: string;
-  /** SSH CAs: authorized_keys lines (active first). */
-  sshKeys: string[];
-  /** TLS CA: PEM certificates (active first). */
-  tlsCerts: string[];
 }
 
 /** A CA ready to sign: its parsed signing key plus everything trusted. */

@@ -1,4 +1,5 @@
 import type { Storage } from 'unstorage';
+import type { PublicCa } from '../api/schemas.ts';
 import type { AuditEvent, AuditInput } from '../audit/events.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Backend } from '../backend/index.ts';
@@ -8,7 +9,7 @@ import { AccountOps } from './accountOps.ts';
 import { AuditOps } from './auditOps.ts';
 import { type Authorizer, type AuthzResource, createAuthorizer } from './authorizer.ts';
 import { CaSet } from './caSet.ts';
-import type { CaType, LoadedCa, PublicCa, StoredCa } from './cas.ts';
+import type { CaType, LoadedCa, StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
 import type { Identity } from './identity.ts';
 import { Lockout } from './lockout.ts';

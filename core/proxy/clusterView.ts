@@ -1,4 +1,3 @@
-import { replicaCas } from '../agent/clusterState.ts';
 import type { ApiClient } from '../api/client.ts';
 import type { AuditInput } from '../audit/events.ts';
 import { EventSpool } from '../audit/spool.ts';
@@ -9,6 +8,7 @@ import type { SecondFactor } from '../auth/secondFactor.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { describe, Unavailable } from '../errors.ts';
 import type { ClusterCas } from '../identity/follower.ts';
+import { replicaCas } from '../identity/replicaCas.ts';
 import { log } from '../log.ts';
 import { type LockSubject, lockApplies, type Role, resolveRoles } from '../rbac/index.ts';
 import { parseBatch, parseSnapshot, type StateKind } from '../state/items.ts';
