@@ -1,13 +1,19 @@
+import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter } from '../errors.ts';
+import type { Authorizer, Emit } from './authorizer.ts';
+import type { CaReader } from './caSet.ts';
 import type { Identity } from './identity.ts';
 import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
-import { lockedError } from './locks.ts';
+import type { Lockout } from './lockout.ts';
+import { type LockStore, lockedError } from './locks.ts';
+import type { LoginGuard } from './login.ts';
 import { checkNameFree, checkNodeName } from './nodeNames.ts';
-import type { AuthService } from './service.ts';
-import type { TokenRole } from './tokens.ts';
+import type { NodeStore } from './nodes.ts';
+import type { RoleStore } from './roles.ts';
+import type { TokenRole, TokenStore } from './tokens.ts';
 import { spendTotpCode, TOTP_REUSED } from './totpUse.ts';
-import { type StoredUser, verifyPassword } from './users.ts';
-import { relyingParty, type WebauthnDevice } from './webauthn.ts';
+import { type StoredUser, type UserStore, verifyPassword } from './users.ts';
+import { relyingParty, type WebauthnCeremonies, type WebauthnDevice } from './webauthn.ts';
 
 /** Login input: the client's public keys go in, certificates come out. */
 export interface LoginRequest {
@@ -37,13 +43,30 @@ const JOIN_REGISTRATION_MS = 90_000;
 
 type Credentials = Pick<LoginRequest, 'username' | 'password' | 'remoteAddr'>;
 
+/** What login, issuance and join read and write. */
+export interface CertOpsDeps {
+  authz: Authorizer;
+  emit: Emit;
+  clock: Clock;
+  cluster: string;
+  cas: CaReader;
+  roles: Pick<RoleStore, 'rolesOf'>;
+  users: UserStore;
+  locks: LockStore;
+  guard: LoginGuard;
+  lockout: Lockout;
+  webauthn: WebauthnCeremonies;
+  tokens: TokenStore;
+  nodes: NodeStore;
+}
+
 /** Login, certificate issuance and agent join: where identities are minted. */
 export class CertOps {
-  constructor(private readonly s: AuthService) {}
+  constructor(private readonly d: CertOpsDeps) {}
 
   /** Audits a failed login (never with the password) and throws `err`. */
   private async fail(req: Credentials, method: string, err: Error): Promise<never> {
-    await this.s.emit({
+    await this.d.emit({
       type: 'user.login',
       success: false,
       user: req.username,
@@ -60,13 +83,13 @@ export class CertOps {
    */
   private async firstFactor(req: Credentials, method: string, now: number): Promise<StoredUser> {
     try {
-      this.s.deps.guard.rateLimit(req.username);
+      this.d.guard.rateLimit(req.username);
     } catch (err) {
       return this.fail(req, method, err as Error);
     }
-    const user = await this.s.deps.users.find(req.username);
+    const user = await this.d.users.find(req.username);
     try {
-      await this.s.lockout.check(req.username, user, now);
+      await this.d.lockout.check(req.username, user, now);
     } catch (err) {
       return this.fail(req, method, err as Error);
     }
@@ -83,7 +106,7 @@ export class CertOps {
     why: string,
     now: number,
   ): Promise<never> {
-    await this.s.lockout.countFailure(req.username, user, now);
+    await this.d.lockout.countFailure(req.username, user, now);
     return this.fail(req, method, new AccessDenied(why));
   }
 
@@ -92,10 +115,10 @@ export class CertOps {
    * login). A wrong password counts towards lockout like any failed login.
    */
   async loginChallenge(who: Identity, req: Credentials & { origin: string }): Promise<{ webauthn: unknown }> {
-    await this.s.authorize(who, 'login');
-    const user = await this.firstFactor(req, 'webauthn', this.s.deps.clock.now());
+    await this.d.authz.authorize(who, 'login');
+    const user = await this.firstFactor(req, 'webauthn', this.d.clock.now());
     const rp = relyingParty(req.origin);
-    return { webauthn: await this.s.webauthn.authenticationOptions('login', user.name, user.webauthn ?? [], rp) };
+    return { webauthn: await this.d.webauthn.authenticationOptions('login', user.name, user.webauthn ?? [], rp) };
   }
 
   /**
@@ -103,8 +126,8 @@ export class CertOps {
    * certificates for the client's public keys.
    */
   async login(who: Identity, req: LoginRequest): Promise<LoginResponse> {
-    await this.s.authorize(who, 'login');
-    const now = this.s.deps.clock.now();
+    await this.d.authz.authorize(who, 'login');
+    const now = this.d.clock.now();
     let method = req.webauthn ? 'webauthn' : req.otp ? 'otp' : 'password';
     const user = await this.firstFactor(req, method, now);
     let change: ((u: StoredUser) => StoredUser) | undefined;
@@ -114,13 +137,13 @@ export class CertOps {
         let device: WebauthnDevice;
         try {
           const rp = relyingParty(req.origin ?? '');
-          device = await this.s.webauthn.verifyAuthentication('login', user.name, req.webauthn, keys, rp);
+          device = await this.d.webauthn.verifyAuthentication('login', user.name, req.webauthn, keys, rp);
         } catch (err) {
           return this.refuse(req, method, user, (err as Error).message, now);
         }
         change = (u) => ({ ...u, webauthn: (u.webauthn ?? []).map((d) => (d.id === device.id ? device : d)) });
       } else if (user.totp && req.otp) {
-        const outcome = await spendTotpCode(this.s.deps.users, user.name, req.otp, now);
+        const outcome = await spendTotpCode(this.d.users, user.name, req.otp, now);
         if (outcome === 'reused') return this.refuse(req, method, user, TOTP_REUSED, now);
         if (outcome === 'wrong') return this.refuse(req, method, user, 'invalid or reused second-factor code', now);
       } else {
@@ -131,12 +154,12 @@ export class CertOps {
         return this.refuse(req, method, user, why, now);
       }
     }
-    const lock = await this.s.deps.locks.find({ user: user.name });
+    const lock = await this.d.locks.find({ user: user.name });
     if (lock) return this.fail(req, method, lockedError(`user "${user.name}"`, lock));
-    if (change) await this.s.deps.users.update(user.name, change);
-    await this.s.deps.guard.clear(user.name);
+    if (change) await this.d.users.update(user.name, change);
+    await this.d.guard.clear(user.name);
     const certs = await this.certsFor(user, req.sshPublicKey, req.tlsPublicKey, req.ttlMs, now);
-    await this.s.emit({ type: 'user.login', user: user.name, method, 'addr.remote': req.remoteAddr });
+    await this.d.emit({ type: 'user.login', user: user.name, method, 'addr.remote': req.remoteAddr });
     return certs;
   }
 
@@ -148,11 +171,11 @@ export class CertOps {
     ttlMs: number | undefined,
     now: number,
   ): Promise<LoginResponse> {
-    const roles = await this.s.rolesOf(user.roles);
+    const roles = await this.d.roles.rolesOf(user.roles);
     const certs = await issueUserCerts({
-      userCa: this.s.loaded.user,
-      tlsCa: this.s.loaded.tls,
-      cluster: this.s.deps.cluster,
+      userCa: this.d.cas.current('user'),
+      tlsCa: this.d.cas.current('tls'),
+      cluster: this.d.cluster,
       username: user.name,
       roles,
       traits: user.traits,
@@ -161,7 +184,7 @@ export class CertOps {
       ttlMs,
       now,
     });
-    await this.s.emit({
+    await this.d.emit({
       type: 'cert.create',
       user: user.name,
       logins: certs.logins,
@@ -170,10 +193,10 @@ export class CertOps {
     });
     return {
       ...certs,
-      cluster: this.s.deps.cluster,
+      cluster: this.d.cluster,
       username: user.name,
-      hostCa: this.s.getCa('host').sshKeys,
-      tlsCa: this.s.getCa('tls').tlsCerts,
+      hostCa: this.d.cas.public('host').sshKeys,
+      tlsCa: this.d.cas.public('tls').tlsCerts,
     };
   }
 
@@ -182,11 +205,11 @@ export class CertOps {
     who: Identity,
     req: { username: string; sshPublicKey: string; tlsPublicKey: string; ttlMs?: number },
   ): Promise<LoginResponse> {
-    await this.s.authorize(who, 'cert', 'create');
-    const user = await this.s.deps.users.get(req.username);
-    const lock = await this.s.deps.locks.find({ user: user.name });
+    await this.d.authz.authorize(who, 'cert', 'create');
+    const user = await this.d.users.get(req.username);
+    const lock = await this.d.locks.find({ user: user.name });
     if (lock) throw lockedError(`user "${user.name}"`, lock);
-    return this.certsFor(user, req.sshPublicKey, req.tlsPublicKey, req.ttlMs, this.s.deps.clock.now());
+    return this.certsFor(user, req.sshPublicKey, req.tlsPublicKey, req.ttlMs, this.d.clock.now());
   }
 
   /** Signs host certificates for a host named by an admin (agentless nodes, `tp ca sign --host`). */
@@ -201,17 +224,17 @@ export class CertOps {
       role: 'node' | 'proxy' | 'auth';
     },
   ): Promise<{ hostId: string; sshCert?: string; tlsCert: string }> {
-    await this.s.authorize(who, 'cert', 'create');
+    await this.d.authz.authorize(who, 'cert', 'create');
     const out = await issueHostCerts({
       ...req,
       // An admin vouches for these names: the host may serve TLS for them (an sshd, a service behind tp's CA).
       serverNames: [req.hostName, ...(req.principals ?? [])],
-      hostCa: this.s.loaded.host,
-      tlsCa: this.s.loaded.tls,
-      cluster: this.s.deps.cluster,
-      now: this.s.deps.clock.now(),
+      hostCa: this.d.cas.current('host'),
+      tlsCa: this.d.cas.current('tls'),
+      cluster: this.d.cluster,
+      now: this.d.clock.now(),
     });
-    await this.s.emit({ type: 'cert.create', user: who.name, host: req.hostName, host_id: out.hostId, role: req.role });
+    await this.d.emit({ type: 'cert.create', user: who.name, host: req.hostName, host_id: out.hostId, role: req.role });
     return out;
   }
 
@@ -228,12 +251,12 @@ export class CertOps {
     tlsPublicKey: string;
     remoteAddr?: string;
   }) {
-    const now = this.s.deps.clock.now();
+    const now = this.d.clock.now();
     try {
       if (req.role === 'node') await this.checkNodeJoin(req);
-      await this.s.deps.tokens.consume(req.token, req.role, req.hostName);
+      await this.d.tokens.consume(req.token, req.role, req.hostName);
     } catch (err) {
-      await this.s.emit({
+      await this.d.emit({
         type: 'join',
         success: false,
         host: req.hostName,
@@ -246,19 +269,19 @@ export class CertOps {
     const out = await issueHostCerts({
       ...req,
       serverNames: req.role === 'proxy' ? [req.hostName, ...(req.principals ?? [])] : undefined,
-      hostCa: this.s.loaded.host,
-      tlsCa: this.s.loaded.tls,
-      cluster: this.s.deps.cluster,
+      hostCa: this.d.cas.current('host'),
+      tlsCa: this.d.cas.current('tls'),
+      cluster: this.d.cluster,
       ttlMs: 365 * 86_400_000,
       now,
     });
     // The name is the node's from now on: registered at once, so a second join cannot take it before a heartbeat.
     if (req.role === 'node')
-      await this.s.deps.nodes.upsert(
+      await this.d.nodes.upsert(
         { hostId: out.hostId, name: req.hostName, labels: {}, tunnel: false, lastSeen: new Date(now).toISOString() },
         now + JOIN_REGISTRATION_MS,
       );
-    await this.s.emit({
+    await this.d.emit({
       type: 'join',
       host: req.hostName,
       host_id: out.hostId,
@@ -267,10 +290,10 @@ export class CertOps {
     });
     return {
       ...out,
-      cluster: this.s.deps.cluster,
-      userCa: this.s.getCa('user').sshKeys,
-      hostCa: this.s.getCa('host').sshKeys,
-      tlsCa: this.s.getCa('tls').tlsCerts,
+      cluster: this.d.cluster,
+      userCa: this.d.cas.public('user').sshKeys,
+      hostCa: this.d.cas.public('host').sshKeys,
+      tlsCa: this.d.cas.public('tls').tlsCerts,
     };
   }
 
@@ -279,9 +302,9 @@ export class CertOps {
     if (req.principals?.length)
       throw new BadParameter(
         `a joining node may not ask for principals (${req.principals.join(', ')}): auth names it by its host ID, ` +
-          `its name and <name>.${this.s.deps.cluster}`,
+          `its name and <name>.${this.d.cluster}`,
       );
-    checkNodeName(req.hostName, this.s.deps.cluster);
-    checkNameFree(await this.s.deps.nodes.list(), req.hostName);
+    checkNodeName(req.hostName, this.d.cluster);
+    checkNameFree(await this.d.nodes.list(), req.hostName);
   }
 }

@@ -1,12 +1,17 @@
+import type { Backend } from '../backend/index.ts';
+import type { Clock } from '../clock.ts';
 import { caPin } from '../crypto/caPin.ts';
 import { fingerprint, formatAuthorizedKey, parseAuthorizedKey } from '../crypto/keys.ts';
 import { parseCert, verifyCert } from '../crypto/sshcert.ts';
 import { AccessDenied, BadParameter, CompareFailed } from '../errors.ts';
 import type { RotationPhase } from '../identity/rotationPhase.ts';
 import { log } from '../log.ts';
+import type { Authorizer, Emit } from './authorizer.ts';
+import type { CaSet } from './caSet.ts';
 import { CA_TYPES, type CaType, type StoredCaKeys } from './cas.ts';
 import type { Identity } from './identity.ts';
 import { issueHostCerts } from './issuer.ts';
+import type { NodeStore } from './nodes.ts';
 import {
   caughtUp,
   NEXT_PHASE,
@@ -16,7 +21,6 @@ import {
   RotationStore,
   type TrackedServer,
 } from './rotation.ts';
-import type { AuthService } from './service.ts';
 
 /** A tracked server and where it stands. */
 export interface ServerProgress extends TrackedServer {
@@ -52,18 +56,29 @@ function keysFingerprint(k: StoredCaKeys): string {
   return k.tls ? caPin(k.tls.cert) : '';
 }
 
+/** What rotation reads and writes; `cas` is this server's loaded CA set, reloaded as phases change. */
+export interface RotationOpsDeps {
+  authz: Authorizer;
+  emit: Emit;
+  backend: Backend;
+  clock: Clock;
+  cluster: string;
+  cas: CaSet;
+  nodes: Pick<NodeStore, 'list'>;
+}
+
 /** `tp rotate`: starts, advances and rolls back CA rotations; collects servers' reports; advances automatic mode. */
 export class RotationOps {
   readonly store: RotationStore;
   /** Revision of the state this server last applied to the CAs. */
   private applied = -1;
 
-  constructor(private readonly s: AuthService) {
-    this.store = new RotationStore(s.deps.backend);
+  constructor(private readonly d: RotationOpsDeps) {
+    this.store = new RotationStore(d.backend);
   }
 
   private now(): number {
-    return this.s.deps.clock.now();
+    return this.d.clock.now();
   }
 
   /** The rotation's ID and phase: what servers need to follow it. */
@@ -74,7 +89,7 @@ export class RotationOps {
 
   /** The state, the CAs' keys and each tracked server's progress. */
   async status(who: Identity): Promise<RotationStatus> {
-    await this.s.authorize(who, 'cluster', 'read');
+    await this.d.authz.authorize(who, 'cluster', 'read');
     const { state } = await this.store.get();
     const reports = await this.store.reports();
     const servers = state.servers.map((t) => {
@@ -82,7 +97,7 @@ export class RotationOps {
       return { ...t, rotationId: r?.rotationId, phase: r?.phase, at: r?.at, caughtUp: caughtUp(state, r) };
     });
     const cas = CA_TYPES.map((type) => {
-      const st = this.s.loaded[type].stored;
+      const st = this.d.cas.current(type).stored;
       return {
         type,
         active: keysFingerprint(st.active),
@@ -103,7 +118,7 @@ export class RotationOps {
 
   /** Starts a rotation of `types`; refused while another one runs. */
   async start(who: Identity, o: StartRotation): Promise<RotationState> {
-    await this.s.authorize(who, 'cluster', 'update');
+    await this.d.authz.authorize(who, 'cluster', 'update');
     if (o.types.length === 0) throw new BadParameter('nothing to rotate: give --type user, host, tls or all');
     const { state, revision } = await this.store.get();
     if (state.phase !== 'standby')
@@ -125,7 +140,7 @@ export class RotationOps {
     };
     await this.store.swap(revision, next);
     await this.sync();
-    await this.s.emit({
+    await this.d.emit({
       type: 'rotation.start',
       user: who.name,
       rotation_id: next.id,
@@ -138,7 +153,7 @@ export class RotationOps {
 
   /** Agents with a live heartbeat and proxies that reported lately: who automatic mode will wait for. */
   private async liveServers(now: number): Promise<TrackedServer[]> {
-    const nodes = (await this.s.deps.nodes.list()).filter((n) => !n.agentless);
+    const nodes = (await this.d.nodes.list()).filter((n) => !n.agentless);
     const proxies = [...(await this.store.reports()).values()].filter(
       (r) => r.kind === 'proxy' && now - r.at < PROXY_LIVE_MS,
     );
@@ -150,14 +165,14 @@ export class RotationOps {
 
   /** Moves to `phase`, which must be the next one (or `rollback`); manual mode's step, and automatic mode's too. */
   async setPhase(who: Identity, phase: RotationPhase): Promise<RotationState> {
-    await this.s.authorize(who, 'cluster', 'update');
+    await this.d.authz.authorize(who, 'cluster', 'update');
     const { state, revision } = await this.store.get();
     return this.transition(state, revision, phase, who.name);
   }
 
   /** Rolls the running rotation back: the old CAs sign again, servers get certificates from them again. */
   async rollback(who: Identity): Promise<RotationState> {
-    await this.s.authorize(who, 'cluster', 'update');
+    await this.d.authz.authorize(who, 'cluster', 'update');
     const { state, revision } = await this.store.get();
     if (state.phase === 'standby') throw new BadParameter('no rotation is running: nothing to roll back');
     if (state.phase === 'rollback') throw new BadParameter('the rotation is already rolling back');
@@ -192,7 +207,7 @@ export class RotationOps {
     await this.sync();
     const type =
       phase === 'rollback' ? 'rotation.rollback' : phase === 'standby' ? 'rotation.complete' : 'rotation.phase';
-    await this.s.emit({
+    await this.d.emit({
       type,
       user: by,
       rotation_id: state.id,
@@ -221,7 +236,7 @@ export class RotationOps {
     const read = await this.store.get();
     if (read.revision !== this.applied) {
       await this.store.applyToCas(read.state, this.now());
-      await this.s.reloadCas();
+      await this.d.cas.reload();
       this.applied = read.revision;
     }
     return read;
@@ -252,7 +267,7 @@ export class RotationOps {
         if (!(err instanceof CompareFailed)) throw err;
         return;
       }
-      await this.s.emit({
+      await this.d.emit({
         type: 'rotation.stalled',
         success: false,
         user: 'auto',
@@ -278,7 +293,7 @@ export class RotationOps {
     let sshPublicKey: string | undefined;
     if (req.sshCert) {
       const cert = verifyCert(parseCert(req.sshCert), {
-        cas: this.s.loaded.host.sshTrusted,
+        cas: this.d.cas.current('host').sshTrusted,
         certType: 'host',
         now: this.now() / 1000,
       });
@@ -288,9 +303,9 @@ export class RotationOps {
       sshPublicKey = formatAuthorizedKey(cert.publicKey);
     }
     const out = await issueHostCerts({
-      hostCa: this.s.loaded.host,
-      tlsCa: this.s.loaded.tls,
-      cluster: this.s.cluster,
+      hostCa: this.d.cas.current('host'),
+      tlsCa: this.d.cas.current('tls'),
+      cluster: this.d.cluster,
       role: who.kind,
       hostId: who.name,
       hostName: who.hostName ?? principals[1] ?? who.name,
@@ -302,7 +317,7 @@ export class RotationOps {
       ttlMs: 365 * 86_400_000,
       now: this.now(),
     });
-    await this.s.emit({ type: 'cert.reissue', user: who.name, host_id: who.name, role: who.kind });
+    await this.d.emit({ type: 'cert.reissue', user: who.name, host_id: who.name, role: who.kind });
     return { sshCert: out.sshCert, tlsCert: out.tlsCert };
   }
 }

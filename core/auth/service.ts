@@ -95,11 +95,16 @@ export class AuthService {
       ...{ authz, emit, clock, cluster, users, roles, locks },
       ...{ guard, lockout, webauthn, secondFactor, publicUrl },
     });
-    this.certs = new CertOps(this);
+    const cas = this.cas;
+    this.certs = new CertOps({
+      ...{ authz, emit, clock, cluster, cas, roles, users, locks },
+      ...{ guard, lockout, webauthn, tokens, nodes },
+    });
+    const certs = this.certs;
     this.resources = new ResourceOps({ authz, emit, clock, cluster, roles, users, tokens, locks, nodes });
     this.audit = new AuditOps({ authz, audit, sessions });
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
-    this.rotation = new RotationOps(this);
+    this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes });
     this.account = new AccountOps({
       backend,
       clock,
@@ -112,7 +117,18 @@ export class AuthService {
       webauthn,
       secondFactor,
     });
-    this.sso = new SsoOps(this);
+    this.sso = new SsoOps({
+      authz,
+      emit,
+      backend,
+      clock,
+      cluster,
+      roles,
+      connectors: deps.connectors,
+      users,
+      locks,
+      certs,
+    });
     this.webSessions = new WebSessionOps({ backend, clock, emit });
   }
 

@@ -1,17 +1,20 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Backend } from '../backend/index.ts';
 import { takeOnce } from '../backend/takeOnce.ts';
+import type { Clock } from '../clock.ts';
 import { AccessDenied, AlreadyExists, BadParameter, NotFound, TpError } from '../errors.ts';
-import type { LoginResponse } from './certOps.ts';
+import type { Authorizer, Emit } from './authorizer.ts';
+import type { CertOps, LoginResponse } from './certOps.ts';
 import type { Identity } from './identity.ts';
-import { lockedError } from './locks.ts';
-import type { AuthService } from './service.ts';
+import { type LockStore, lockedError } from './locks.ts';
 import { answerRedirect, type SsoAnswer } from './sso/answer.ts';
+import type { ConnectorStore } from './sso/connectors.ts';
 import { githubAuthorizeUrl } from './sso/github.ts';
 import { identify, type SsoOutcome } from './sso/identify.ts';
 import { checkLoopback } from './sso/mapping.ts';
 import { oidcAuthorizeUrl } from './sso/oidc.ts';
 import { checkSubject } from './sso/subjects.ts';
-import type { StoredUser } from './users.ts';
+import type { StoredUser, UserStore } from './users.ts';
 
 /** How a login started: `tp login --auth` (cli), the web UI (web), or `tp sso test` (test: no user, no certs). */
 export type SsoMode = 'cli' | 'web' | 'test';
@@ -82,13 +85,26 @@ const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEq
  * listener, so it reaches only the machine where that client waits and only that client reads it. Users are
  * created on their first SSO login, bound to their provider account, and take their roles from the mapping.
  */
+/** What the SSO login flow reads and writes; `certs` issues the certificates of a finished login. */
+export interface SsoLoginOpsDeps {
+  authz: Authorizer;
+  emit: Emit;
+  backend: Backend;
+  clock: Clock;
+  cluster: string;
+  connectors: ConnectorStore;
+  users: UserStore;
+  locks: LockStore;
+  certs: Pick<CertOps, 'certsFor'>;
+}
+
 export class SsoLoginOps {
-  constructor(private readonly s: AuthService) {}
+  constructor(private readonly d: SsoLoginOpsDeps) {}
 
   /** Starts a login: stores the request and returns the provider URL to send the browser to. */
   async begin(who: Identity, b: SsoBegin): Promise<{ id: string; url: string }> {
-    await this.s.authorize(who, 'login');
-    const c = await this.s.deps.connectors.get(b.connector);
+    await this.d.authz.authorize(who, 'login');
+    const c = await this.d.connectors.get(b.connector);
     if (b.mode !== 'web') {
       checkLoopback(b.clientRedirect);
       if (!b.clientKey) throw new BadParameter('a command-line login needs the key its answer is sealed to');
@@ -102,7 +118,7 @@ export class SsoLoginOps {
       id,
       codeVerifier: b64url(48),
       nonce: b64url(24),
-      expires: this.s.deps.clock.now() + TTL_MS,
+      expires: this.d.clock.now() + TTL_MS,
     };
     const codeChallenge = createHash('sha256').update(req.codeVerifier).digest('base64url');
     const url =
@@ -110,7 +126,7 @@ export class SsoLoginOps {
         ? githubAuthorizeUrl(c, { state, codeChallenge, redirectUri: b.redirectUri })
         : await oidcAuthorizeUrl(c, { state, codeChallenge, nonce: req.nonce, redirectUri: b.redirectUri });
     await this.save(req);
-    await this.s.deps.backend.put({ key: stateKey(state), value: id, expires: req.expires });
+    await this.d.backend.put({ key: stateKey(state), value: id, expires: req.expires });
     return { id, url };
   }
 
@@ -124,16 +140,16 @@ export class SsoLoginOps {
     who: Identity,
     cb: { state: string; code?: string; error?: string; errorDescription?: string; binding?: string },
   ): Promise<SsoCallbackResult> {
-    await this.s.authorize(who, 'login');
-    const item = await takeOnce(this.s.deps.backend, stateKey(cb.state));
+    await this.d.authz.authorize(who, 'login');
+    const item = await takeOnce(this.d.backend, stateKey(cb.state));
     if (item === 'missing') {
       const message =
         'this sign-in link is not valid: its state is unknown, already used or expired (start the login again)';
-      await this.s.emit({ type: 'sso.login', success: false, error: message });
+      await this.d.emit({ type: 'sso.login', success: false, error: message });
       throw new AccessDenied(message);
     }
     if (item === 'taken') throw new AccessDenied('this sign-in link was already used; start the login again');
-    const raw = await this.s.deps.backend.get(requestKey(item.value));
+    const raw = await this.d.backend.get(requestKey(item.value));
     if (!raw) throw new AccessDenied('this login request expired; start the login again');
     const req = JSON.parse(raw.value) as SsoRequest;
     let outcome: SsoOutcome | undefined;
@@ -141,7 +157,7 @@ export class SsoLoginOps {
       outcome = await this.identify(req, cb);
       if (req.mode === 'web') {
         const certs = await this.issue(req, outcome);
-        await this.s.deps.backend.deleteIf(raw.key, { revision: raw.revision });
+        await this.d.backend.deleteIf(raw.key, { revision: raw.revision });
         return { ok: true, mode: 'web', certs, webKey: req.webKey! };
       }
       if (req.mode === 'cli') await this.mayLogIn(req.connector, outcome);
@@ -151,7 +167,7 @@ export class SsoLoginOps {
         id: req.id,
         token,
         mode: req.mode,
-        cluster: this.s.cluster,
+        cluster: this.d.cluster,
         connector: req.connector,
         clientRedirect: req.clientRedirect!,
         username: outcome.username,
@@ -161,7 +177,7 @@ export class SsoLoginOps {
     } catch (err) {
       if (!(err instanceof TpError)) throw err;
       await this.refused(req, err.message, outcome);
-      await this.s.deps.backend.deleteIf(raw.key, { revision: raw.revision });
+      await this.d.backend.deleteIf(raw.key, { revision: raw.revision });
       const error = { code: err.code, message: err.message };
       if (req.mode === 'web') return { ok: false, mode: 'web', error };
       return { ok: false, mode: req.mode, error, redirect: this.redirect(req, { ok: false, error }) };
@@ -174,7 +190,7 @@ export class SsoLoginOps {
    * Once per login, and only with the token of its confirmation page.
    */
   async confirm(who: Identity, id: string, token: string): Promise<{ redirect: string }> {
-    await this.s.authorize(who, 'login');
+    await this.d.authz.authorize(who, 'login');
     const req = await this.takePending(id, token);
     const outcome = req.pending!;
     if (req.mode === 'test') return { redirect: this.redirect(req, { ok: true, outcome }) };
@@ -190,20 +206,20 @@ export class SsoLoginOps {
 
   /** The person declined a command-line login on its confirmation page: it ends, nothing is issued. Audited. */
   async cancel(who: Identity, id: string, token: string): Promise<void> {
-    await this.s.authorize(who, 'login');
+    await this.d.authz.authorize(who, 'login');
     const req = await this.takePending(id, token);
     await this.refused(req, 'the sign-in was cancelled on its confirmation page', req.pending);
   }
 
   /** A login waiting for confirmation, removed so that it is confirmed (or cancelled) once. */
   private async takePending(id: string, token: string): Promise<SsoRequest> {
-    const raw = await this.s.deps.backend.get(requestKey(id));
+    const raw = await this.d.backend.get(requestKey(id));
     const req = raw ? (JSON.parse(raw.value) as SsoRequest) : undefined;
     if (!raw || !req?.pending || !req.confirmHash)
       throw new NotFound('this sign-in is not waiting for confirmation (it was confirmed, cancelled or expired)');
     if (!sameHash(sha256(token), req.confirmHash))
       throw new AccessDenied('this confirmation does not belong to the sign-in; start the login again');
-    if (!(await this.s.deps.backend.deleteIf(raw.key, { revision: raw.revision })))
+    if (!(await this.d.backend.deleteIf(raw.key, { revision: raw.revision })))
       throw new NotFound('this sign-in was already confirmed or cancelled');
     return req;
   }
@@ -213,7 +229,7 @@ export class SsoLoginOps {
   }
 
   private async refused(req: SsoRequest, error: string, outcome: SsoOutcome | undefined): Promise<void> {
-    await this.s.emit({
+    await this.d.emit({
       type: 'sso.login',
       success: false,
       connector: req.connector,
@@ -224,7 +240,7 @@ export class SsoLoginOps {
   }
 
   private async save(req: SsoRequest): Promise<void> {
-    await this.s.deps.backend.put({ key: requestKey(req.id), value: JSON.stringify(req), expires: req.expires });
+    await this.d.backend.put({ key: requestKey(req.id), value: JSON.stringify(req), expires: req.expires });
   }
 
   private async identify(
@@ -238,22 +254,22 @@ export class SsoLoginOps {
         `the identity provider did not sign you in: ${cb.error}${cb.errorDescription ? ` (${cb.errorDescription})` : ''}`,
       );
     if (!cb.code) throw new BadParameter('the provider sent no code');
-    return identify(await this.s.deps.connectors.get(req.connector), {
+    return identify(await this.d.connectors.get(req.connector), {
       code: cb.code,
       codeVerifier: req.codeVerifier,
       nonce: req.nonce,
       redirectUri: req.redirectUri,
-      now: this.s.deps.clock.now(),
+      now: this.d.clock.now(),
     });
   }
 
   /** Creates or updates the user, issues the login's certificates, and audits the login. */
   private async issue(req: SsoRequest, outcome: SsoOutcome): Promise<LoginResponse> {
     const user = await this.upsertUser(req.connector, outcome);
-    const now = this.s.deps.clock.now();
-    const certs = await this.s.certs.certsFor(user, req.sshPublicKey!, req.tlsPublicKey!, req.ttlMs, now);
-    await this.s.emit({ type: 'sso.login', user: user.name, connector: req.connector, roles: outcome.roles });
-    await this.s.emit({ type: 'user.login', user: user.name, method: `sso:${req.connector}` });
+    const now = this.d.clock.now();
+    const certs = await this.d.certs.certsFor(user, req.sshPublicKey!, req.tlsPublicKey!, req.ttlMs, now);
+    await this.d.emit({ type: 'sso.login', user: user.name, connector: req.connector, roles: outcome.roles });
+    await this.d.emit({ type: 'user.login', user: user.name, method: `sso:${req.connector}` });
     return certs;
   }
 
@@ -262,9 +278,9 @@ export class SsoLoginOps {
    * (checkSubject) and it is not locked.
    */
   private async mayLogIn(connector: string, o: SsoOutcome): Promise<StoredUser | undefined> {
-    const existing = await this.s.deps.users.find(o.username);
+    const existing = await this.d.users.find(o.username);
     checkSubject(o.username, existing, connector, o.subject);
-    const lock = await this.s.deps.locks.find({ user: o.username });
+    const lock = await this.d.locks.find({ user: o.username });
     if (lock) throw lockedError(`user "${o.username}"`, lock);
     return existing;
   }
@@ -274,7 +290,7 @@ export class SsoLoginOps {
    * roles with the mapping's. Another account deriving the same name is refused (checkSubject).
    */
   private async upsertUser(connector: string, o: SsoOutcome): Promise<StoredUser> {
-    const users = this.s.deps.users;
+    const users = this.d.users;
     const update = () =>
       users.update(o.username, (u) => {
         checkSubject(o.username, u, connector, o.subject); // again, atomically with the write
@@ -285,7 +301,7 @@ export class SsoLoginOps {
       name: o.username,
       roles: o.roles,
       traits: { logins: [o.username] },
-      createdAt: new Date(this.s.deps.clock.now()).toISOString(),
+      createdAt: new Date(this.d.clock.now()).toISOString(),
       sso: connector,
       ssoSubject: o.subject,
     };
@@ -295,7 +311,7 @@ export class SsoLoginOps {
       if (!(err instanceof AlreadyExists)) throw err;
       return update(); // created meanwhile, by this account's other login or by another account
     }
-    await this.s.emit({ type: 'user.create', user: o.username, target: o.username, roles: o.roles, connector });
+    await this.d.emit({ type: 'user.create', user: o.username, target: o.username, roles: o.roles, connector });
     return user;
   }
 }

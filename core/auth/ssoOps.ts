@@ -1,12 +1,18 @@
 import { AccessDenied, NotFound } from '../errors.ts';
 import type { Identity } from './identity.ts';
-import type { AuthService } from './service.ts';
-import { type PublicConnector, publicConnector, type SsoConnector } from './sso/connectors.ts';
+import type { RoleStore } from './roles.ts';
+import { type ConnectorStore, type PublicConnector, publicConnector, type SsoConnector } from './sso/connectors.ts';
 import type { SsoOutcome } from './sso/identify.ts';
 import { discover } from './sso/oidc.ts';
-import { SsoLoginOps } from './ssoLoginOps.ts';
+import { SsoLoginOps, type SsoLoginOpsDeps } from './ssoLoginOps.ts';
 
 export type { SsoOutcome };
+
+/** What SSO reads and writes: the connectors, and what the login flow needs (see SsoLoginOps). */
+export interface SsoOpsDeps extends SsoLoginOpsDeps {
+  roles: Pick<RoleStore, 'rolesOf'>;
+  connectors: ConnectorStore;
+}
 
 /**
  * Single sign-on: connectors (GitHub OAuth2, OpenID Connect) as cluster resources, and the login flow through
@@ -14,45 +20,45 @@ export type { SsoOutcome };
  */
 export class SsoOps {
   readonly logins: SsoLoginOps;
-  constructor(private readonly s: AuthService) {
-    this.logins = new SsoLoginOps(s);
+  constructor(private readonly d: SsoOpsDeps) {
+    this.logins = new SsoLoginOps(d);
   }
 
   /** Every connector without its secret (needs `sso` list). */
   async listConnectors(who: Identity): Promise<PublicConnector[]> {
-    await this.s.authorize(who, 'sso', 'list');
-    return (await this.s.deps.connectors.list()).map(publicConnector);
+    await this.d.authz.authorize(who, 'sso', 'list');
+    return (await this.d.connectors.list()).map(publicConnector);
   }
 
   /** Names and kinds of the connectors, for login pages (anyone may know which buttons to show). */
   async loginChoices(): Promise<{ name: string; kind: string }[]> {
-    return (await this.s.deps.connectors.list()).map((c) => ({ name: c.name, kind: c.kind }));
+    return (await this.d.connectors.list()).map((c) => ({ name: c.name, kind: c.kind }));
   }
 
   /** Stores a new connector after checking that every role its mapping names exists; audited. */
   async createConnector(who: Identity, c: SsoConnector): Promise<PublicConnector> {
-    await this.s.authorize(who, 'sso', 'create');
+    await this.d.authz.authorize(who, 'sso', 'create');
     const wanted = [...new Set((c.kind === 'github' ? c.teamsToRoles : c.claimsToRoles).flatMap((m) => m.roles))];
-    const known = (await this.s.rolesOf(wanted)).map((r) => r.metadata.name);
+    const known = (await this.d.roles.rolesOf(wanted)).map((r) => r.metadata.name);
     const unknown = wanted.filter((r) => !known.includes(r));
     if (unknown.length)
       throw new NotFound(`unknown role(s) in the mapping: ${unknown.join(', ')} (see \`tp roles ls\`)`);
-    await this.s.deps.connectors.create(c);
-    await this.s.emit({ type: 'sso.create', user: who.name, target: c.name, kind: c.kind });
+    await this.d.connectors.create(c);
+    await this.d.emit({ type: 'sso.create', user: who.name, target: c.name, kind: c.kind });
     return publicConnector(c);
   }
 
   /** Removes a connector; its users stay but can no longer log in through it. Audited. */
   async deleteConnector(who: Identity, name: string): Promise<void> {
-    await this.s.authorize(who, 'sso', 'delete');
-    await this.s.deps.connectors.remove(name);
-    await this.s.emit({ type: 'sso.delete', user: who.name, target: name });
+    await this.d.authz.authorize(who, 'sso', 'delete');
+    await this.d.connectors.remove(name);
+    await this.d.emit({ type: 'sso.delete', user: who.name, target: name });
   }
 
   /** Checks that the provider is reachable and well-formed (OIDC: discovery and keys; GitHub: the endpoint). */
   async checkConnector(who: Identity, name: string): Promise<{ ok: true; detail: string }> {
-    await this.s.authorize(who, 'sso', 'read');
-    const c = await this.s.deps.connectors.get(name);
+    await this.d.authz.authorize(who, 'sso', 'read');
+    const c = await this.d.connectors.get(name);
     if (c.kind === 'oidc') {
       const { doc } = await discover(c.issuer, 0);
       const keys = await fetch(doc.jwks_uri, { signal: AbortSignal.timeout(10_000) })
