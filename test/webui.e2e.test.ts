@@ -229,6 +229,8 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await page.goto(`${base}/web/audit`);
     await page.getByLabel('Event type').fill('user.login');
     await page.getByLabel('User', { exact: true }).fill('alice');
+    // The rows on screen are those of this filter (not of an earlier one still on the way).
+    await page.locator('table[data-shown-type="user.login"][data-shown-user="alice"]').waitFor({ timeout: 10_000 });
     await page.locator('tr[data-type="user.login"]').first().waitFor();
     const types = await page
       .locator('tr[data-type]')

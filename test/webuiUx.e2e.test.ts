@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
+import { EVENT_CODES } from '../core/audit/events.ts';
+import { DESCRIBE } from '../web/auditText.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
@@ -171,6 +174,83 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
     await page.getByTestId('login-error').waitFor();
     expect(await page.getByTestId('login-notice').count()).toBe(0);
+    await page.context().close();
+  });
+
+  test('audit: prefix filter in any case, a sentence per event, Play links, fields and JSON, export, dates', async () => {
+    const page = await pageFor('ann');
+    await page.goto(`${base}/web/audit`);
+    // Every type the cluster records is suggested, and each has a sentence.
+    await waitFor('the suggested types', async () => (await page.locator('#types option').count()) > 7, 5000);
+    const suggested = await page.locator('#types option').evaluateAll((o) => o.map((x) => x.getAttribute('value')));
+    expect(suggested.sort()).toEqual(Object.keys(EVENT_CODES).sort());
+    expect(Object.keys(DESCRIBE).sort()).toEqual(Object.keys(EVENT_CODES).sort());
+    await page.getByLabel('Event type').fill('Session');
+    await page.locator('table[data-shown-type="Session"]').waitFor({ timeout: 10_000 });
+    const types = new Set(
+      await page.locator('tr[data-type]').evaluateAll((r) => r.map((x) => x.getAttribute('data-type'))),
+    );
+    expect(types).toEqual(new Set(['session.start', 'session.end']));
+    const start = page.locator('tr[data-type="session.start"]').first();
+    expect(await start.getByTestId('event-text').textContent()).toBe(`ann started a session on ux-node as ${me} Play`);
+    // The event's fields as a list; the JSON only when asked.
+    await start.getByRole('button', { name: 'session.start' }).click();
+    const detail = page.getByTestId('event-detail');
+    expect(await detail.locator('dt').allTextContents()).toContain('session_id');
+    expect(await detail.locator('pre').count()).toBe(0);
+    await detail.getByRole('button', { name: 'JSON' }).click();
+    expect(JSON.parse((await detail.locator('pre').textContent())!).type).toBe('session.start');
+    await b.screenshot(page, 'audit-session');
+    // Export: the rows of this filter, one JSON object a line.
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 10_000 }),
+      page.getByRole('button', { name: 'Export JSON lines' }).click(),
+    ]);
+    const lines = readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.length).toBe(await page.locator('tr[data-type]').count());
+    expect(lines.every((l) => (JSON.parse(l) as { type: string }).type.startsWith('session.'))).toBe(true);
+    // A date range that ended before these sessions shows none.
+    await page.getByLabel('When').selectOption({ label: 'dates…' });
+    const hourAgo = (await page.evaluate(
+      'new Date(Date.now() - 3600e3 - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 16)',
+    )) as string;
+    await page.getByLabel('To').fill(hourAgo);
+    await page.getByText('No events match.').waitFor({ timeout: 10_000 });
+    await page.getByLabel('To').fill('');
+    await page.locator('tr[data-type="session.start"]').first().waitFor({ timeout: 10_000 });
+    // Play opens the session's recording.
+    await page
+      .locator('tr[data-type="session.start"]')
+      .first()
+      .getByRole('link', { name: /Play the recording/ })
+      .click();
+    await page.getByTestId('player').waitFor({ timeout: 10_000 });
+    expect(page.url()).toMatch(/\/web\/recordings\/[0-9a-f-]{36}$/);
+    await page.context().close();
+  });
+
+  test('a server that cannot be reached is audited as resource.unreachable, not as a failed authentication', async () => {
+    const gone = await f.cluster.addAgent({ name: 'gone-node' });
+    const page = await pageFor('ann');
+    await page.locator('tr[data-node="gone-node"]').waitFor({ timeout: 10_000 });
+    await gone.close();
+    await page
+      .locator('tr[data-node="gone-node"]')
+      .getByRole('button', { name: /Connect/ })
+      .click();
+    const status = page.getByTestId('term-status');
+    await waitFor('the failure', async () => (await status.getAttribute('class')) === 'error', 20_000);
+    const events = async (type: string) =>
+      (
+        await f.cluster.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}&user=ann&limit=500`)
+      ).filter(
+        (e) =>
+          e.via === 'web' && e.login === me && e.error !== undefined && /gone-node|offline|reach/.test(String(e.error)),
+      );
+    await waitFor('the unreachable event', async () => (await events('resource.unreachable')).length === 1, 10_000);
+    expect(await events('auth.attempt')).toEqual([]);
     await page.context().close();
   });
 });

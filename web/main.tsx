@@ -156,7 +156,7 @@ function App() {
   if (v.page === 'nodes') page = <Nodes session={session} />;
   else if (v.page === 'player') page = <Player id={path.split('/').pop() ?? ''} />;
   else if (v.page === 'recordings') page = <Recordings />;
-  else if (v.page === 'audit') page = <Audit />;
+  else if (v.page === 'audit') page = <Audit canPlay={session.pages?.recordings !== false} />;
   else if (v.page === 'account') page = <Account />;
   return (
     <>

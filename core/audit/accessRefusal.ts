@@ -16,10 +16,18 @@ export interface RefusedAccess {
   remote: string;
 }
 
-/** The audit event of a refusal: the same fields on every path, so one query finds them all. */
-export function accessRefusal(r: RefusedAccess, error: string): AuditInput {
+/**
+ * The audit event of a refusal: the same fields on every path, so one query finds them all. `auth.attempt` when
+ * access was refused; `resource.unreachable` when it was allowed but the resource could not be reached (a network
+ * failure is not a failed authentication).
+ */
+export function accessRefusal(
+  r: RefusedAccess,
+  error: string,
+  type: 'auth.attempt' | 'resource.unreachable' = 'auth.attempt',
+): AuditInput {
   return {
-    type: 'auth.attempt',
+    type,
     success: false,
     kind: r.kind,
     via: r.via,

@@ -27,6 +27,7 @@ export const EVENT_CODES = {
   'node.delete': { ok: 'TN002I' },
   'node.heartbeat': { fail: 'TN003W' },
   'auth.attempt': { fail: 'T3007W' },
+  'resource.unreachable': { fail: 'T3008W' },
   'session.start': { ok: 'T2000I' },
   'session.end': { ok: 'T2004I' },
   'session.join': { ok: 'T2001I' },

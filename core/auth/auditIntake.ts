@@ -20,8 +20,8 @@ export const EMITTABLE: Readonly<Record<string, ReadonlySet<string>>> = {
     'recording.upload_failed',
     'recording.evicted',
   ]),
-  // core/proxy: refusals it decides (relay, jump port, web terminal) and web UI logouts.
-  proxy: new Set<EventType>(['auth.attempt', 'user.logout']),
+  // core/proxy: refusals it decides (relay, jump port, web terminal), resources it could not reach, web UI logouts.
+  proxy: new Set<EventType>(['auth.attempt', 'resource.unreachable', 'user.logout']),
 };
 
 /** What became of a batch: how many events were stored anew, and how many were refused (each refusal audited). */

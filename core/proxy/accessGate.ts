@@ -1,6 +1,6 @@
 import { accessRefusal } from '../audit/accessRefusal.ts';
 import { lockedError } from '../auth/locks.ts';
-import { AccessDenied, TpError } from '../errors.ts';
+import { AccessDenied, TpError, Unavailable } from '../errors.ts';
 import { checkNodeAccess, nodeVisible, type Role, type Traits } from '../rbac/index.ts';
 import type { ClusterView } from './clusterView.ts';
 
@@ -112,6 +112,7 @@ export class AccessGate {
           remote: req.remote,
         },
         error,
+        err instanceof Unavailable ? 'resource.unreachable' : 'auth.attempt',
       ),
     ]);
   }

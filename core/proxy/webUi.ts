@@ -9,6 +9,7 @@ import { parseBody, RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
 import { nodeOnline, type TunnelRegistry } from './tunnels.ts';
+import { type AuditSearch, EVENT_TYPES, webAuditSearch } from './webAudit.ts';
 import {
   checkOrigin,
   type IssuedLogin,
@@ -43,6 +44,8 @@ export function sameSiteOrigin(req: IncomingMessage): string {
   checkOrigin(req, origin);
   return origin;
 }
+
+type AuditRow = Awaited<ReturnType<AuditSearch>>[number];
 
 const json = (body: unknown, headers: Record<string, string> = {}) =>
   new RawResponse(JSON.stringify(body), 'application/json', headers);
@@ -169,7 +172,22 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
     ],
     forward('GET', /^\/webapi\/ui\/recordings$/, () => '/v1/recordings'),
     forward('GET', /^\/webapi\/ui\/recordings\/([0-9a-f-]{36})$/, (p) => `/v1/recordings/${p[0]}`),
-    forward('GET', /^\/webapi\/ui\/audit$/, () => '/v1/audit/events'),
+    [
+      'GET',
+      /^\/webapi\/ui\/audit$/,
+      async ({ req, query }) => {
+        const s = await session(req);
+        return webAuditSearch((q) => asUser(s, 'GET', `/v1/audit/events?${q}`) as Promise<AuditRow[]>, query);
+      },
+    ],
+    [
+      'GET',
+      /^\/webapi\/ui\/audit\/types$/,
+      async ({ req }) => {
+        await session(req);
+        return EVENT_TYPES;
+      },
+    ],
     forward('GET', /^\/webapi\/ui\/account$/, () => '/v1/account'),
     forward('POST', /^\/webapi\/ui\/account\/password$/, () => '/v1/account/password', true),
     forward('POST', /^\/webapi\/ui\/account\/confirm\/webauthn$/, () => '/v1/account/confirm/webauthn', true),

@@ -1,56 +1,107 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, readable } from '../api.ts';
-
-interface AuditEvent {
-  id: string;
-  type: string;
-  code: string;
-  time: string;
-  success: boolean;
-  user?: string;
-  error?: string;
-  [k: string]: unknown;
-}
+import { type AuditEvent, DESCRIBE, describeEvent, playable } from '../auditText.ts';
 
 const RANGES = [
-  ['1h', 3_600_000],
-  ['24h', 86_400_000],
-  ['7d', 7 * 86_400_000],
-  ['30d', 30 * 86_400_000],
+  ['last hour', 3_600_000],
+  ['last 24 hours', 86_400_000],
+  ['last 7 days', 7 * 86_400_000],
+  ['last 30 days', 30 * 86_400_000],
 ] as const;
+const CUSTOM = -1;
 
-/** The cluster's audit log, newest first, filtered by type, user and time on the server. */
-export function Audit() {
+/** The filter the proxy answered for (the table says which, so nothing mistakes old rows for new ones). */
+interface Shown {
+  rows: AuditEvent[];
+  type: string;
+  user: string;
+}
+
+/** One event opened: its fields as a list, the raw JSON on demand. */
+function Detail({ e }: { e: AuditEvent }) {
+  const [raw, setRaw] = useState(false);
+  return (
+    <div class="stack" data-testid="event-detail">
+      <dl class="kv">
+        {Object.entries(e).map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+          </div>
+        ))}
+      </dl>
+      <button type="button" class="secondary" aria-expanded={raw} onClick={() => setRaw(!raw)}>
+        JSON
+      </button>
+      {raw && <pre class="json">{JSON.stringify(e, null, 2)}</pre>}
+    </div>
+  );
+}
+
+/** Offers the events as a JSON-lines file. */
+function exportLines(rows: AuditEvent[]): void {
+  const blob = new Blob([rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '')], {
+    type: 'application/x-ndjson',
+  });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = 'tp-audit.jsonl';
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+const localMs = (v: string) => (v ? new Date(v).getTime() : Number.NaN);
+
+/** The cluster's audit log, newest first: type (a prefix, any case), user and time range filtered on the proxy. */
+export function Audit({ canPlay }: { canPlay: boolean }) {
   const [type, setType] = useState('');
   const [user, setUser] = useState('');
   const [range, setRange] = useState<number>(86_400_000);
-  const [rows, setRows] = useState<AuditEvent[] | undefined>();
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [types, setTypes] = useState<string[]>(Object.keys(DESCRIBE).sort());
+  const [shown, setShown] = useState<Shown | undefined>();
   const [open, setOpen] = useState<string | undefined>();
   const [error, setError] = useState('');
   useEffect(() => {
-    const p = new URLSearchParams({ since: String(Date.now() - range), limit: '500' });
-    if (type.trim()) p.set('type', type.trim());
-    if (user.trim()) p.set('user', user.trim());
+    api<string[]>('GET', '/webapi/ui/audit/types').then(setTypes, (e) => setError(readable(e)));
+  }, []);
+  useEffect(() => {
+    const p = new URLSearchParams({ limit: '500' });
+    if (range === CUSTOM) {
+      if (!Number.isNaN(localMs(from))) p.set('since', String(localMs(from)));
+      if (!Number.isNaN(localMs(to))) p.set('until', String(localMs(to)));
+    } else p.set('since', String(Date.now() - range));
+    const want = { type: type.trim(), user: user.trim() };
+    if (want.type) p.set('type', want.type);
+    if (want.user) p.set('user', want.user);
     const timer = setTimeout(() => {
       api<AuditEvent[]>('GET', `/webapi/ui/audit?${p}`).then(
-        (r) => {
-          setRows([...r].sort((a, b) => b.time.localeCompare(a.time)));
+        (rows) => {
+          setShown({ rows, ...want });
           setError('');
         },
         (e) => setError(readable(e)),
       );
     }, 200);
     return () => clearTimeout(timer);
-  }, [type, user, range]);
+  }, [type, user, range, from, to]);
+  const rows = shown?.rows;
   return (
     <section aria-labelledby="audit-title">
       <h1 id="audit-title">Audit log</h1>
       <div class="toolbar" role="search">
         <div>
           <label for="type">Event type</label>
-          <input id="type" list="types" placeholder="user.login" value={type} onInput={(e) => setType((e.target as HTMLInputElement).value)} />
+          <input
+            id="type"
+            list="types"
+            placeholder="session, user.login …"
+            value={type}
+            onInput={(e) => setType((e.target as HTMLInputElement).value)}
+          />
           <datalist id="types">
-            {['user.login', 'user.logout', 'session.start', 'session.end', 'exec', 'mfa.add', 'user.locked_out'].map((t) => (
+            {types.map((t) => (
               <option key={t} value={t} />
             ))}
           </datalist>
@@ -59,15 +110,33 @@ export function Audit() {
           <label for="user">User</label>
           <input id="user" value={user} onInput={(e) => setUser((e.target as HTMLInputElement).value)} />
         </div>
-        <div style="flex:0 0 8rem">
-          <label for="range">Since</label>
+        <div style="flex:0 0 11rem">
+          <label for="range">When</label>
           <select id="range" value={range} onChange={(e) => setRange(Number((e.target as HTMLSelectElement).value))}>
             {RANGES.map(([l, ms]) => (
               <option key={l} value={ms}>
-                last {l}
+                {l}
               </option>
             ))}
+            <option value={CUSTOM}>dates…</option>
           </select>
+        </div>
+        {range === CUSTOM && (
+          <>
+            <div>
+              <label for="from">From</label>
+              <input id="from" type="datetime-local" value={from} onInput={(e) => setFrom((e.target as HTMLInputElement).value)} />
+            </div>
+            <div>
+              <label for="to">To</label>
+              <input id="to" type="datetime-local" value={to} onInput={(e) => setTo((e.target as HTMLInputElement).value)} />
+            </div>
+          </>
+        )}
+        <div style="flex:0 0 auto;min-width:0">
+          <button type="button" class="secondary" disabled={!rows} onClick={() => rows && exportLines(rows)}>
+            Export JSON lines
+          </button>
         </div>
       </div>
       {error && (
@@ -76,12 +145,12 @@ export function Audit() {
         </p>
       )}
       <div class="table-wrap">
-        <table>
+        <table data-shown-type={shown?.type} data-shown-user={shown?.user} aria-busy={!shown}>
           <thead>
             <tr>
               <th scope="col">Time</th>
               <th scope="col">Event</th>
-              <th scope="col">User</th>
+              <th scope="col">What happened</th>
               <th scope="col">Result</th>
             </tr>
           </thead>
@@ -101,13 +170,23 @@ export function Audit() {
                     </button>{' '}
                     <span class="muted">{e.code}</span>
                   </td>
-                  <td>{e.user}</td>
-                  <td class={e.success ? 'ok' : 'error'}>{e.success ? 'ok' : (e.error ?? 'failed')}</td>
+                  <td data-testid="event-text">
+                    {describeEvent(e)}
+                    {canPlay && playable(e) && (
+                      <>
+                        {' '}
+                        <a href={`/web/recordings/${e.session_id}`} aria-label={`Play the recording of session ${e.session_id}`}>
+                          Play
+                        </a>
+                      </>
+                    )}
+                  </td>
+                  <td class={e.success ? 'ok' : 'error'}>{e.success ? 'ok' : 'failed'}</td>
                 </tr>
                 {open === e.id && (
                   <tr key={`${e.id}-detail`}>
                     <td colSpan={4}>
-                      <pre class="json">{JSON.stringify(e, null, 2)}</pre>
+                      <Detail e={e} />
                     </td>
                   </tr>
                 )}
