@@ -4,7 +4,7 @@ import { defaultDataDir } from '../core/config/defaults.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, listArg } from './lib/context.ts';
-import { commandLabels, configFrom, prepareLayout, serveUntilSignal } from './lib/daemon.ts';
+import { configFrom, runUntilSignal } from './lib/daemon.ts';
 
 /** Parses `k=v,k2=v2`. */
 export function parseLabels(text: string | undefined): Record<string, string> {
@@ -38,29 +38,36 @@ const start = defineCommand({
   },
   run: action(async (args) => {
     const cfg = await configFrom(args.config);
-    const layout = await prepareLayout(cfg, args['data-dir'] ?? cfg.data_dir ?? defaultDataDir());
     const proxy = args.proxy ?? cfg.ssh.proxy;
     if (!proxy) throw new BadParameter('--proxy is required (or ssh.proxy in the --config tp.yaml)');
-    const { startAgent } = await import('../core/agent/agent.ts');
-    const agent = await startAgent({
-      dataDir: layout.agentDir,
-      recordingSpoolDir: layout.recordingSpool,
-      proxy,
-      token: args.token ?? cfg.ssh.token,
-      caPin: args['ca-pin'] ?? cfg.ssh.ca_pin,
-      name: args.name ?? cfg.ssh.name ?? hostname(),
-      labels: { ...cfg.ssh.labels, ...parseLabels(args.labels) },
-      commandLabels: commandLabels(cfg),
-      direct:
-        (args.direct ?? cfg.ssh.listen)
-          ? { listen: (args.direct ?? cfg.ssh.listen)!, advertise: args.advertise }
-          : undefined,
-      version: pkg.version,
-    });
-    process.stdout.write(
-      `agent ${agent.hostId} running (${args.direct ? `direct on ${agent.directAddr}` : `tunnel to ${proxy}`})\n`,
+    const { composeCluster } = await import('../core/compose/index.ts');
+    await runUntilSignal(
+      () =>
+        composeCluster(
+          {
+            ...cfg,
+            auth: { ...cfg.auth, enabled: false },
+            proxy: { ...cfg.proxy, enabled: false },
+            ssh: {
+              ...cfg.ssh,
+              enabled: true,
+              name: args.name ?? cfg.ssh.name ?? hostname(),
+              labels: { ...cfg.ssh.labels, ...parseLabels(args.labels) },
+              listen: args.direct ?? cfg.ssh.listen,
+            },
+          },
+          {
+            dataDir: args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(),
+            version: pkg.version,
+            join: { proxy, token: args.token ?? cfg.ssh.token, caPin: args['ca-pin'] ?? cfg.ssh.ca_pin },
+            advertise: args.advertise,
+          },
+        ),
+      ({ agent }) => {
+        const where = agent!.directAddr ? `direct on ${agent!.directAddr}` : `tunnel to ${proxy}`;
+        process.stdout.write(`agent ${agent!.hostId} running (${where})\n`);
+      },
     );
-    await serveUntilSignal(() => agent.close());
   }),
 });
 

@@ -3,11 +3,12 @@ import { join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import type { PublicCa } from '../core/api/schemas.ts';
 import type { LoginResponse } from '../core/auth/certOps.ts';
-import { DEFAULT_AUTH_LISTEN, defaultClusterName, defaultDataDir, userDataDir } from '../core/config/defaults.ts';
+import { DEFAULT_AUTH_LISTEN, defaultDataDir, userDataDir } from '../core/config/defaults.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
 import { BadParameter } from '../core/errors.ts';
+import pkg from '../package.json' with { type: 'json' };
 import { action, adminArgs, adminClient, durationArg, listArg } from './lib/context.ts';
-import { configFrom, serveUntilSignal } from './lib/daemon.ts';
+import { configFrom, runUntilSignal } from './lib/daemon.ts';
 
 const start = defineCommand({
   meta: {
@@ -28,22 +29,25 @@ const start = defineCommand({
   },
   run: action(async (args) => {
     const cfg = await configFrom(args.config);
-    const { startAuthServer } = await import('../core/auth/server.ts');
-    const url = args['storage-url'] ?? cfg.storage.url;
-    const storage = args['storage-url'] ? { type: 'postgres' as const, url } : cfg.storage;
-    const server = await startAuthServer({
-      clusterName: args['cluster-name'] ?? cfg.cluster_name ?? defaultClusterName(),
-      dataDir: args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(),
-      storage,
-      listen: args.listen ?? cfg.auth.listen ?? DEFAULT_AUTH_LISTEN,
-      secondFactor: cfg.auth.second_factor,
-      sessionRecording: cfg.auth.session_recording,
-      recordings: cfg.auth.recordings,
-      publicUrl: cfg.auth.public_url,
-      metricsListen: cfg.auth.metrics_listen,
-    });
-    process.stdout.write(`auth service listening on ${server.addr}\n`);
-    await serveUntilSignal(() => server.close());
+    const storage = args['storage-url'] ? { type: 'postgres' as const, url: args['storage-url'] } : cfg.storage;
+    const { composeCluster } = await import('../core/compose/index.ts');
+    await runUntilSignal(
+      () =>
+        composeCluster(
+          {
+            ...cfg,
+            cluster_name: args['cluster-name'] ?? cfg.cluster_name,
+            storage,
+            auth: { ...cfg.auth, enabled: true, listen: args.listen ?? cfg.auth.listen },
+            proxy: { ...cfg.proxy, enabled: false },
+            ssh: { ...cfg.ssh, enabled: false },
+          },
+          { dataDir: args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), version: pkg.version },
+        ),
+      (cluster) => {
+        process.stdout.write(`auth service listening on ${cluster.auth!.addr}\n`);
+      },
+    );
   }),
 });
 

@@ -1,15 +1,12 @@
-import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { openRelay } from '../core/client/nodeConnection.ts';
 import { requireProfile } from '../core/client/profile.ts';
-import { parseDuration } from '../core/clock.ts';
 import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
-import { privateDir } from '../core/config/privateDir.ts';
 import { BadParameter, describe } from '../core/errors.ts';
 import { saveHostIdentity } from '../core/identity/hostIdentity.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, listArg } from './lib/context.ts';
-import { configFrom, proxyLimits, serveUntilSignal } from './lib/daemon.ts';
+import { configFrom, runUntilSignal } from './lib/daemon.ts';
 
 const sshPipe = defineCommand({
   meta: {
@@ -62,33 +59,33 @@ const start = defineCommand({
   },
   run: action(async (args) => {
     const cfg = await configFrom(args.config);
-    const dataDir = join(args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), 'proxy');
-    privateDir(dataDir, 'proxy data dir');
-    const { joinAuthAsProxy } = await import('../core/proxy/join.ts');
-    const { startProxy } = await import('../core/proxy/server.ts');
-    const servers = listArg(args['auth-server']);
-    const publicAddr = args['public-addr'] ?? cfg.proxy.public_addr;
-    const { identity, auth } = await joinAuthAsProxy({
-      dataDir,
-      servers,
-      token: args.token,
-      caPin: args['ca-pin'],
-      names: publicAddr ? [publicAddr.split(':')[0]!] : [],
-    });
-    const proxy = await startProxy({
-      listen: args.listen ?? cfg.proxy.listen ?? DEFAULT_PROXY_LISTEN,
-      sshListen: args['ssh-listen'] ?? cfg.proxy.ssh_listen ?? DEFAULT_PROXY_SSH_LISTEN,
-      publicAddr,
-      identity,
-      auth,
-      version: pkg.version,
-      webSessionTtlMs: parseDuration(cfg.proxy.web_session_ttl),
-      metricsListen: args['metrics-listen'] ?? cfg.proxy.metrics_listen,
-      limits: proxyLimits(cfg),
-      onIdentity: (id) => saveHostIdentity(dataDir, id),
-    });
-    process.stdout.write(`proxy listening on ${proxy.addr}\n`);
-    await serveUntilSignal(() => proxy.close());
+    const { composeCluster } = await import('../core/compose/index.ts');
+    await runUntilSignal(
+      () =>
+        composeCluster(
+          {
+            ...cfg,
+            auth: { ...cfg.auth, enabled: false },
+            proxy: {
+              ...cfg.proxy,
+              enabled: true,
+              listen: args.listen ?? cfg.proxy.listen,
+              ssh_listen: args['ssh-listen'] ?? cfg.proxy.ssh_listen,
+              public_addr: args['public-addr'] ?? cfg.proxy.public_addr,
+              metrics_listen: args['metrics-listen'] ?? cfg.proxy.metrics_listen,
+            },
+            ssh: { ...cfg.ssh, enabled: false },
+          },
+          {
+            dataDir: args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(),
+            version: pkg.version,
+            join: { authServers: listArg(args['auth-server']), token: args.token, caPin: args['ca-pin'] },
+          },
+        ),
+      (cluster) => {
+        process.stdout.write(`proxy listening on ${cluster.proxy!.addr}\n`);
+      },
+    );
   }),
 });
 

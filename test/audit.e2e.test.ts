@@ -181,7 +181,7 @@ describe('session_recording: off', () => {
       async () => (await g.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=session.end')).length === 1,
     );
     expect(await g.cluster.auth.admin.get<unknown[]>('/v1/recordings')).toEqual([]);
-    expect(existsSync(join(g.cluster.agentDirs.get('node1')!, 'spool', 'recordings'))).toBe(false);
+    expect(existsSync(g.cluster.agentLayouts.get('node1')!.recordingSpool)).toBe(false);
   });
 });
 
@@ -224,7 +224,7 @@ describe('a recordings store that rejects writes', () => {
       'eviction under the cap',
       async () => (await g.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=recording.evicted')).length >= 1,
     );
-    const spoolDir = join(g.cluster.agentDirs.get('node1')!, 'spool', 'recordings');
+    const spoolDir = g.cluster.agentLayouts.get('node1')!.recordingSpool;
     const left = existsSync(spoolDir) ? readdirSync(spoolDir).length : 0;
     expect(left).toBeLessThan(4);
   });

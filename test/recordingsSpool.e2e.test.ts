@@ -25,7 +25,7 @@ afterAll(async () => {
 const admin = (args: string[], stdin?: string) => tp([...args, '--data-dir', dataDir], { stdin });
 
 async function startCluster(config: string): Promise<TpDaemon> {
-  const d = await startTpDaemon(['start', '--config', config], /then log in/);
+  const d = await startTpDaemon(['start', '--config', config], /log in and connect:/i);
   running.push(d);
   return d;
 }

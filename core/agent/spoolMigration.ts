@@ -26,3 +26,13 @@ export function migrateLegacySpool(legacy: string, spool: string): number {
   if (moved) log.info('moved pending recordings to the new spool directory', { from: legacy, to: spool, moved });
   return moved;
 }
+
+/** Moves the audit event spool an older all-in-one node kept at `<dataDir>/agent-spool.sqlite` into `agentDir`. */
+export function migrateLegacyEventSpool(dataDir: string, agentDir: string): void {
+  const from = join(dataDir, 'agent-spool.sqlite');
+  const to = join(agentDir, 'agent-spool.sqlite');
+  if (resolve(from) === resolve(to) || !existsSync(from) || existsSync(to)) return;
+  mkdirSync(agentDir, { recursive: true, mode: 0o700 });
+  for (const suffix of ['', '-wal', '-shm']) if (existsSync(from + suffix)) renameSync(from + suffix, to + suffix);
+  log.info('moved the node audit event spool', { from, to });
+}

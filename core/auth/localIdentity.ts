@@ -5,20 +5,22 @@ import type { AuthService } from './service.ts';
 
 /**
  * Issues a host identity straight from an in-process auth service (all-in-one `tp start`, tests): what a join
- * would return, without a token.
+ * would return, without a token. `o.hostId` and `o.keys`, when given, are kept (a restart stays the same host).
  */
 export async function localHostIdentity(
   svc: AuthService,
   role: 'node' | 'proxy',
   hostName: string,
   principals: string[] = [],
+  o: { hostId?: string; keys?: ReturnType<typeof newHostKeys> } = {},
 ): Promise<HostIdentity> {
-  const keys = newHostKeys();
+  const keys = o.keys ?? newHostKeys();
   const out = await issueHostCerts({
     hostCa: svc.ca('host'),
     tlsCa: svc.ca('tls'),
     cluster: svc.cluster,
     role,
+    hostId: o.hostId,
     hostName,
     principals,
     serverNames: role === 'proxy' ? [hostName, ...principals] : undefined,

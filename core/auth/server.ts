@@ -60,6 +60,8 @@ export interface AuthServer extends AsyncDisposable {
   addr: string;
   /** The metrics listener's address, when enabled. */
   metricsAddr?: string;
+  /** Sets the web UI's base URL for sign-up links (an all-in-one cluster learns its proxy's address after start). */
+  setPublicUrl(url: string): void;
   close(): Promise<void>;
 }
 
@@ -169,7 +171,10 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
     await auditStore.close();
     if (!opts.backend) await backend.close();
   };
-  return { service, backend, addr, metricsAddr: metrics?.addr, close, [Symbol.asyncDispose]: close };
+  const setPublicUrl = (url: string) => {
+    service.deps.publicUrl = url;
+  };
+  return { service, backend, addr, metricsAddr: metrics?.addr, setPublicUrl, close, [Symbol.asyncDispose]: close };
 }
 
 /** Writes the local admin identity: a fresh 30-day admin certificate, its key, the CA and this server's address. */

@@ -1,7 +1,14 @@
+import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { privateDir } from '../config/privateDir.ts';
-import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
+import {
+  encodeOpenSSHPrivateKey,
+  formatAuthorizedKey,
+  generateKeyPair,
+  parseOpenSSHPrivateKey,
+  sshPublicBlob,
+} from '../crypto/keys.ts';
 import { NotFound } from '../errors.ts';
 
 /** A joined host's identity (agent or proxy): its keys, certificates and the CAs it pinned at join. */
@@ -30,6 +37,17 @@ export function newHostKeys() {
     tlsKey: tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     sshPublicKey: formatAuthorizedKey(sshPublicBlob(ssh.publicKey)),
     tlsPublicKey: tls.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+  };
+}
+
+/** The keys of a saved identity, with their public halves, to have them certified again (a restart keeps its keys). */
+export function keysOf(id: Pick<HostIdentity, 'sshKey' | 'tlsKey'>): ReturnType<typeof newHostKeys> {
+  const ssh = createPublicKey(parseOpenSSHPrivateKey(id.sshKey));
+  return {
+    sshKey: id.sshKey,
+    tlsKey: id.tlsKey,
+    sshPublicKey: formatAuthorizedKey(sshPublicBlob(ssh)),
+    tlsPublicKey: createPublicKey(id.tlsKey).export({ type: 'spki', format: 'pem' }) as string,
   };
 }
 

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ApiClient } from '../api/client.ts';
@@ -171,6 +171,12 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     },
   );
   const guard = guardTlsPort(server, limits);
+  // Connections still in their TLS handshake are not in `open` yet; close must not wait for them.
+  const accepted = new Set<{ destroy(): void }>();
+  server.on('connection', (raw: Socket) => {
+    accepted.add(raw);
+    raw.once('close', () => accepted.delete(raw));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -230,6 +236,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     jump?.close();
     metrics?.close();
     for (const s of open) s.destroy();
+    for (const s of accepted) s.destroy();
     http.close();
     await closed;
     await view.close();

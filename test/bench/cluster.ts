@@ -73,7 +73,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
     );
     let banner = '';
     const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
-    while (!banner.includes('then log in')) {
+    while (!banner.includes('log in and connect')) {
       const { value, done } = await reader.read();
       if (done) throw new Error(`tp start exited: ${banner}`);
       banner += new TextDecoder().decode(value);

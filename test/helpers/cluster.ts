@@ -1,14 +1,34 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Agent, type AgentOptions, startAgent } from '../../core/agent/agent.ts';
+import type { Agent, AgentOptions } from '../../core/agent/agent.ts';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
-import { issueHostCerts } from '../../core/auth/issuer.ts';
 import { localHostIdentity } from '../../core/auth/localIdentity.ts';
-import { type AuthServer, type AuthServerOptions, startAuthServer } from '../../core/auth/server.ts';
+import type { AuthServer, AuthServerOptions } from '../../core/auth/server.ts';
+import { type ComposedCluster, type ComposeOptions, composeCluster } from '../../core/compose/index.ts';
+import { clientAs } from '../../core/compose/proxy.ts';
+import type { DataLayout } from '../../core/config/layout.ts';
+import { parseConfig } from '../../core/config/load.ts';
+import type { Config } from '../../core/config/schema.ts';
 import { generateKeyPair } from '../../core/crypto/keys.ts';
-import type { HostIdentity } from '../../core/identity/hostIdentity.ts';
-import { type ProxyOptions, type ProxyServer, startProxy } from '../../core/proxy/server.ts';
+import type { ProxyOptions, ProxyServer } from '../../core/proxy/server.ts';
+
+/** The tp.yaml a test cluster runs when a test gives none: loopback ports picked by the OS, no second factor. */
+export const TEST_CONFIG = `cluster_name: test.cluster
+auth: {listen: "127.0.0.1:0", second_factor: "off"}
+proxy: {listen: "127.0.0.1:0", ssh_listen: "127.0.0.1:0"}
+ssh: {enabled: false}
+`;
+
+/** Only the services named stay enabled (the others' settings are kept, e.g. the recordings store for the layout). */
+function only(cfg: Config, on: 'auth' | 'proxy' | 'ssh'): Config {
+  return {
+    ...cfg,
+    auth: { ...cfg.auth, enabled: on === 'auth' },
+    proxy: { ...cfg.proxy, enabled: on === 'proxy' },
+    ssh: { ...cfg.ssh, enabled: on === 'ssh' },
+  };
+}
 
 /** An auth server in this process with clients for each kind of caller. */
 export interface TestAuth extends AsyncDisposable {
@@ -18,70 +38,55 @@ export interface TestAuth extends AsyncDisposable {
   /** Starts it again on the same address and data dir. */
   restart(): Promise<void>;
   dataDir: string;
+  /** Where this data dir keeps the recording spool and store (as `tp start` lays it out). */
+  layout: DataLayout;
   admin: ApiClient;
-  /** A client holding a proxy identity (may log users in). */
+  /** A client holding a proxy identity (may log users in), issued the way the cluster's own proxy gets one. */
   proxy: () => Promise<ApiClient>;
   /** A client with no certificate. */
   anonymous: ApiClient;
   close(): Promise<void>;
 }
 
-/** Starts an auth server on 127.0.0.1:0 with SQLite in a temp dir (override anything through `opts`). */
-export async function startTestAuth(opts: Partial<AuthServerOptions> = {}): Promise<TestAuth> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tp-auth-'));
-  const options = {
-    clusterName: 'test.cluster',
-    storage: { type: 'sqlite' as const },
-    rotationTickMs: 200,
-    listen: '127.0.0.1:0',
-    secondFactor: 'off' as const,
-    ...opts,
-    dataDir,
-  };
-  let server = await startAuthServer(options);
-  let running = true;
+/**
+ * Starts the auth service of `config` (default TEST_CONFIG) through the composition `tp ca start` uses, on a temp
+ * data dir unless the config or `opts` name one; `opts` overrides any auth option (clock, lockout, backend ...).
+ */
+export async function startTestAuth(opts: Partial<AuthServerOptions> = {}, config = TEST_CONFIG): Promise<TestAuth> {
+  const cfg = parseConfig(config);
+  const given = opts.dataDir ?? cfg.data_dir;
+  const dataDir = given ?? mkdtempSync(join(tmpdir(), 'tp-auth-'));
+  const compose = (listen?: string) =>
+    composeCluster(only(cfg, 'auth'), {
+      dataDir,
+      version: 'test',
+      auth: { rotationTickMs: 200, ...opts, ...(listen ? { listen } : {}) },
+    });
+  let composed: ComposedCluster | undefined = await compose();
   const admin = loadAdminIdentity(dataDir);
   const ca = admin.tls.ca;
   const stop = async () => {
-    if (running) await server.close();
-    running = false;
+    await composed?.close();
+    composed = undefined;
   };
   const close = async () => {
     await stop();
-    if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (!given) rmSync(dataDir, { recursive: true, force: true });
   };
   const restart = async () => {
     await stop();
-    server = await startAuthServer({ ...options, listen: t.server.addr });
-    t.server = server;
-    running = true;
+    composed = await compose(t.server.addr);
+    t.server = composed.auth!;
   };
   const t: TestAuth = {
-    server,
+    server: composed.auth!,
     stop,
     restart,
     dataDir,
-    admin: new ApiClient([server.addr], admin.tls),
-    anonymous: new ApiClient([server.addr], { ca }),
-    proxy: async () => {
-      const key = generateKeyPair('p256');
-      const svc = t.server.service;
-      const out = await issueHostCerts({
-        hostCa: svc.ca('host'),
-        tlsCa: svc.ca('tls'),
-        cluster: svc.cluster,
-        role: 'proxy',
-        hostName: 'proxy-1',
-        tlsPublicKey: key.publicKey.export({ type: 'spki', format: 'pem' }) as string,
-        ttlMs: 3_600_000,
-        now: Date.now(),
-      });
-      return new ApiClient([server.addr], {
-        ca,
-        cert: out.tlsCert,
-        key: key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-      });
-    },
+    layout: composed.layout,
+    admin: new ApiClient([composed.auth!.addr], admin.tls),
+    anonymous: new ApiClient([composed.auth!.addr], { ca }),
+    proxy: async () => clientAs(t.server, await localHostIdentity(t.server.service, 'proxy', 'proxy-1')),
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -111,8 +116,12 @@ export interface TestCluster extends AsyncDisposable {
   auth: TestAuth;
   proxy: ProxyServer;
   agents: Map<string, Agent>;
-  /** Each agent's data dir, by name. */
+  /** Each agent's own directory (identity, event spool), by name. */
   agentDirs: Map<string, string>;
+  /** Each agent's data dir layout (its recording spool ...), by name. */
+  agentLayouts: Map<string, DataLayout>;
+  /** The cluster's data dir layout (auth's, and the in-process node's when the config enables ssh). */
+  layout: DataLayout;
   /** Starts (and joins, with a token) one more agent. */
   addAgent(spec: TestAgentSpec): Promise<Agent>;
   /** Stops an agent and starts it again on its data dir, with a fresh join token or without one. */
@@ -131,96 +140,116 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
   }
 }
 
-/** Starts auth + proxy (+ agents that join through the proxy with a token, as on a real device). */
+/**
+ * Starts the cluster `config` describes (default TEST_CONFIG) through the same composition as `tp start`: auth,
+ * then its proxy, then the in-process node when the config enables ssh. Agents join through the proxy with a token,
+ * as on a real device, each on a data dir of its own. Test knobs (short ticks and timeouts) are composition options.
+ */
 export async function startTestCluster(
-  o: { agents?: TestAgentSpec[]; auth?: Partial<AuthServerOptions>; proxy?: Partial<ProxyOptions> } = {},
+  o: {
+    agents?: TestAgentSpec[];
+    auth?: Partial<AuthServerOptions>;
+    proxy?: Partial<ProxyOptions>;
+    /** tp.yaml text. */
+    config?: string;
+  } = {},
 ): Promise<TestCluster> {
-  const auth = await startTestAuth(o.auth);
-  const svc = auth.server.service;
-  const proxyIdentity = await localHostIdentity(svc, 'proxy', 'proxy', ['localhost', '127.0.0.1']);
-  const proxyApi = new ApiClient([auth.server.addr], {
-    ca: proxyIdentity.tlsCa.join(''),
-    cert: proxyIdentity.tlsCert,
-    key: proxyIdentity.tlsKey,
-  });
-  let currentProxyIdentity = proxyIdentity;
-  const proxyOptions = (listen: string) => ({
-    listen,
-    sshListen: '127.0.0.1:0',
-    identity: currentProxyIdentity,
-    auth: proxyApi,
-    version: 'test',
-    tunnelKeepaliveMs: 1000,
-    rotationPollMs: 200,
-    onIdentity: (id: HostIdentity) => {
-      currentProxyIdentity = id;
-    },
-    ...o.proxy,
-  });
-  const firstProxy = await startProxy(proxyOptions('127.0.0.1:0'));
+  const cfg = parseConfig(o.config ?? TEST_CONFIG);
+  const auth = await startTestAuth(o.auth, o.config);
+  const agentKnobs: Partial<AgentOptions> = {
+    heartbeatMs: 500,
+    stateMs: 200,
+    keepaliveMs: 1000,
+    backoff: { baseMs: 50, maxMs: 500 },
+  };
+  const base = (): ComposeOptions => ({ dataDir: auth.dataDir, version: 'test', localAuth: auth.server, auth: o.auth });
+  const composeProxy = (listen?: string) =>
+    composeCluster(only(cfg, 'proxy'), {
+      ...base(),
+      proxy: { tunnelKeepaliveMs: 1000, rotationPollMs: 200, ...o.proxy, ...(listen ? { listen } : {}) },
+    });
+  let proxyPart = await composeProxy();
+  const node = cfg.ssh.enabled
+    ? await composeCluster(only(cfg, 'ssh'), { ...base(), join: { proxy: proxyPart.proxy!.addr }, agent: agentKnobs })
+    : undefined;
   const agents = new Map<string, Agent>();
+  const parts = new Map<string, ComposedCluster>();
   const dirs: string[] = [];
   const agentDirs = new Map<string, string>();
+  const agentLayouts = new Map<string, DataLayout>();
   const specs = new Map<string, TestAgentSpec>();
+  const dataDirs = new Map<string, string>();
   const addAgent = async (spec: TestAgentSpec, again?: { token: boolean }) => {
     const token = again?.token === false ? undefined : await nodeToken();
-    let dataDir = agentDirs.get(spec.name);
+    let dataDir = dataDirs.get(spec.name);
     if (!again || !dataDir) {
       dataDir = mkdtempSync(join(tmpdir(), 'tp-agent-'));
       dirs.push(dataDir);
-      agentDirs.set(spec.name, dataDir);
+      dataDirs.set(spec.name, dataDir);
     }
     specs.set(spec.name, spec);
-    const agent = await startAgent({
-      dataDir,
-      recordingSpoolDir: join(dataDir, 'spool', 'recordings'),
-      proxy: cluster.proxy.addr,
-      token,
-      name: spec.name,
-      labels: spec.labels,
-      commandLabels: spec.commandLabels,
-      direct: spec.direct ? { listen: '127.0.0.1:0' } : undefined,
-      heartbeatMs: 500,
-      stateMs: 200,
-      keepaliveMs: 1000,
-      backoff: { baseMs: 50, maxMs: 500 },
-      ...spec.options,
-    });
+    const part = await composeCluster(
+      {
+        ...only(cfg, 'ssh'),
+        ssh: {
+          enabled: true,
+          name: spec.name,
+          labels: spec.labels ?? {},
+          commands: [],
+          listen: spec.direct ? '127.0.0.1:0' : undefined,
+        },
+      },
+      {
+        dataDir,
+        version: 'test',
+        join: { proxy: cluster.proxy.addr, token },
+        agent: { ...agentKnobs, commandLabels: spec.commandLabels, ...spec.options },
+      },
+    );
+    const agent = part.agent!;
+    parts.set(spec.name, part);
     agents.set(spec.name, agent);
+    agentDirs.set(spec.name, part.layout.agentDir);
+    agentLayouts.set(spec.name, part.layout);
     if (!spec.direct) await waitFor(`tunnel of ${spec.name}`, () => cluster.proxy.tunnels.has(agent.hostId));
     return agent;
   };
   const nodeToken = async () =>
     (await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 })).token;
-  const restartAgent = async (name: string, o: { token: boolean }) => {
+  const restartAgent = async (name: string, again: { token: boolean }) => {
     const spec = specs.get(name);
     if (!spec) throw new Error(`no agent ${name}`);
-    await agents.get(name)?.close();
-    return addAgent(spec, o);
+    await parts.get(name)?.close();
+    return addAgent(spec, again);
   };
   const restartProxy = async () => {
     const addr = cluster.proxy.addr;
-    await cluster.proxy.close();
-    cluster.proxy = await startProxy(proxyOptions(addr));
+    await proxyPart.close();
+    proxyPart = await composeProxy(addr);
+    cluster.proxy = proxyPart.proxy!;
     return cluster.proxy;
   };
   const close = async () => {
-    for (const a of agents.values()) await a.close();
-    await cluster.proxy.close();
+    for (const p of parts.values()) await p.close();
+    await node?.close();
+    await proxyPart.close();
     await auth.close();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   };
   const cluster: TestCluster = {
     auth,
-    proxy: firstProxy,
+    proxy: proxyPart.proxy!,
     agents,
     agentDirs,
+    agentLayouts,
+    layout: auth.layout,
     addAgent,
     restartAgent,
     restartProxy,
     close,
     [Symbol.asyncDispose]: close,
   };
+  if (node?.agent) agents.set(cfg.ssh.name ?? node.agent.hostId, node.agent);
   for (const spec of o.agents ?? []) await addAgent(spec);
   return cluster;
 }

@@ -1,0 +1,55 @@
+import { hostname } from 'node:os';
+import type { Agent } from '../agent/agent.ts';
+import { migrateLegacyEventSpool, migrateLegacySpool } from '../agent/spoolMigration.ts';
+import type { AuthServer } from '../auth/server.ts';
+import type { Clock } from '../clock.ts';
+import type { DataLayout } from '../config/layout.ts';
+import type { Config } from '../config/schema.ts';
+import { BadParameter } from '../errors.ts';
+import type { ProxyServer } from '../proxy/server.ts';
+import { lockDataDir } from './dataDirLock.ts';
+import { keptLocalIdentity } from './keptIdentity.ts';
+import { type ComposeOptions, commandLabels } from './options.ts';
+
+/**
+ * Starts the SSH node of a composition. With auth in this process it is the all-in-one node: identity issued there
+ * under the host ID and keys kept in the data dir, tunnel to the local proxy. Otherwise it joins through `o.join.proxy` with
+ * a token (first start) or its saved identity. Spool files an older layout left are moved first.
+ */
+export async function startNode(
+  cfg: Config,
+  layout: DataLayout,
+  o: ComposeOptions & { newId: () => string },
+  auth: AuthServer | undefined,
+  proxy: ProxyServer | undefined,
+  clock: Clock,
+  stops: (() => unknown)[],
+): Promise<Agent> {
+  const proxyAddr = proxy?.addr ?? o.join?.proxy ?? cfg.ssh.proxy;
+  if (!proxyAddr) throw new BadParameter('the ssh service needs a proxy: give --proxy, or enable the proxy in tp.yaml');
+  stops.push(lockDataDir(layout.dataDir, 'agent', clock).release);
+  for (const legacy of layout.legacySpools) migrateLegacySpool(legacy, layout.recordingSpool);
+  migrateLegacyEventSpool(layout.dataDir, layout.agentDir);
+  const name = cfg.ssh.name ?? hostname();
+  const identity =
+    auth && !o.agent?.identity
+      ? await keptLocalIdentity(auth.service, layout.agentDir, 'node', name, [], o.newId)
+      : undefined;
+  const { startAgent } = await import('../agent/agent.ts');
+  const agent = await startAgent({
+    dataDir: layout.agentDir,
+    recordingSpoolDir: layout.recordingSpool,
+    proxy: proxyAddr,
+    token: o.join?.token ?? cfg.ssh.token,
+    caPin: o.join?.caPin ?? cfg.ssh.ca_pin,
+    name,
+    labels: cfg.ssh.labels,
+    commandLabels: commandLabels(cfg),
+    direct: cfg.ssh.listen ? { listen: cfg.ssh.listen, advertise: o.advertise } : undefined,
+    identity,
+    version: o.version,
+    ...o.agent,
+  });
+  stops.push(() => agent.close());
+  return agent;
+}
