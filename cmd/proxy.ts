@@ -3,7 +3,6 @@ import { openRelay } from '../core/client/nodeConnection.ts';
 import { requireProfile } from '../core/client/profile.ts';
 import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
 import { BadParameter, describe } from '../core/errors.ts';
-import { saveHostIdentity } from '../core/identity/hostIdentity.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, listArg } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
