@@ -91,6 +91,21 @@ describe('the npm package', () => {
       expect(flow.login.code, flow.login.stderr).toBe(0);
       expect(flow.login.stdout).toContain('logged in to test.cluster as dist');
       expect(flow.ssh.stdout, flow.ssh.stderr).toBe('ok\n');
+      // The installed tp as the agent, with a PTY session: bun-pty (outside the bundle) resolves from the install.
+      const agent = await spawnAgent(f, [join(prefix, 'bin', 'tp')], {
+        name: 'installed',
+        dataDir: join(scratch, 'installed-agent'),
+        env,
+        ms: 20_000,
+      });
+      try {
+        const pty = await run([join(prefix, 'bin', 'tp'), 'ssh', '-t', 'installed', 'tty'], {
+          env: { ...env, TP_HOME: flow.home },
+        });
+        expect(pty.stdout, pty.stderr).toMatch(/^\/dev\/pts\/\d+\r?\n$/);
+      } finally {
+        await agent.stop();
+      }
     },
   );
 

@@ -34,9 +34,9 @@ export function renderAgentConfig(s: AgentServiceSpec): string {
   );
 }
 
-/** Quotes one word of an ExecStart= line: systemd's double quotes, with % (its specifiers) doubled. */
+/** Quotes one word of an ExecStart= line: systemd's double quotes, with % (specifiers) and $ (variables) doubled. */
 export function systemdWord(word: string): string {
-  const escaped = word.replace(/%/g, '%%');
+  const escaped = word.replace(/%/g, '%%').replace(/\$/g, '$$$$');
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(escaped) ? escaped : `"${escaped.replace(/(["\\])/g, '\\$1')}"`;
 }
 

@@ -16,23 +16,25 @@ export async function runDist(steps: string[]): Promise<{ dir: string; outputs: 
 
 /**
  * Drives an installed tp (the command line `tp` stands for, with its environment) as a user would: `tp version`,
- * `tp login` to the fixture's proxy as a new user, then `tp ssh <node> echo ok`. Returns each step's result.
+ * `tp login` to the fixture's proxy as a new user, then `tp ssh <node> echo ok`. Returns each step's result and
+ * the TP_HOME the user is logged in with.
  */
 export async function installedFlow(
   f: SshFixture,
   tpCmd: string[],
   env: Record<string, string>,
   node: string,
-): Promise<{ version: CliResult; login: CliResult; ssh: CliResult }> {
+): Promise<{ version: CliResult; login: CliResult; ssh: CliResult; home: string }> {
   const user = `dist${Math.random().toString(36).slice(2, 8)}`;
   const add = await f.admin(['users', 'add', user, '--roles', 'ops', '--logins', me, '--password-stdin'], PASSWORD);
   if (add.code !== 0) throw new Error(`users add: ${add.stderr}`);
-  const opts = { env: { ...env, TP_HOME: mkdtempSync(join(tmpdir(), 'tp-dist-home-')) } };
+  const home = mkdtempSync(join(tmpdir(), 'tp-dist-home-'));
+  const opts = { env: { ...env, TP_HOME: home } };
   const version = await run([...tpCmd, 'version'], opts);
   const login = await run(
     [...tpCmd, 'login', '--proxy', f.cluster.proxy.addr, '--user', user, '--password-stdin', '--insecure'],
     { ...opts, stdin: PASSWORD },
   );
   const ssh = await run([...tpCmd, 'ssh', node, 'echo ok'], opts);
-  return { version, login, ssh };
+  return { version, login, ssh, home };
 }
