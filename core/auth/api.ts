@@ -28,7 +28,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
         serverTime: new Date().toISOString(),
       }),
     ],
-    ['GET', /^\/v1\/cas\/(user|host|tls)$/, async ({ params }) => svc.getCa(params[0] as CaType)],
+    ['GET', /^\/v1\/cas\/(user|host|tls)$/, async ({ params }) => svc.cas.public(params[0] as CaType)],
     ['GET', /^\/v1\/users$/, async ({ who }) => svc.users.listUsers(who)],
     ['POST', /^\/v1\/users$/, async ({ who, body }) => svc.users.createUser(who, parseBody(S.CreateUserBody, body))],
     [
@@ -152,7 +152,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       'GET',
       /^\/v1\/watch\/snapshot$/,
       async ({ who }) => {
-        await svc.authorize(who, 'watch', 'read');
+        await svc.authz.authorize(who, 'watch', 'read');
         return changes.snapshot();
       },
     ],
@@ -160,7 +160,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       'GET',
       /^\/v1\/watch\/changes$/,
       async ({ who, query, req }) => {
-        await svc.authorize(who, 'watch', 'read');
+        await svc.authz.authorize(who, 'watch', 'read');
         const after = num(query, 'after');
         if (after === undefined || !Number.isInteger(after) || after < 0) {
           throw new BadParameter('after must be the revision of your last snapshot or batch');

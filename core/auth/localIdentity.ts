@@ -37,8 +37,8 @@ export async function localHostIdentity(
     sshCert: out.sshCert!,
     tlsKey: keys.tlsKey,
     tlsCert: out.tlsCert,
-    userCa: svc.getCa('user').sshKeys,
-    hostCa: svc.getCa('host').sshKeys,
-    tlsCa: svc.getCa('tls').tlsCerts,
+    userCa: svc.cas.public('user').sshKeys,
+    hostCa: svc.cas.public('host').sshKeys,
+    tlsCa: svc.cas.public('tls').tlsCerts,
   };
 }

@@ -140,7 +140,7 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
   log.info('auth service started', { cluster: opts.clusterName, addr, storage: backend.name });
 
   // CA rotation: trust what the CAs trust now; from update_servers on, serve a certificate from the signing CA.
-  service.onCaChange(() => {
+  service.cas.onChange(() => {
     void (async () => {
       const { state } = await service.rotation.store.get();
       if (SERVERS_RENEW.has(state.phase)) serverCert = await issueServerCert();

@@ -1,17 +1,14 @@
 import type { Storage } from 'unstorage';
-import type { PublicCa } from '../api/schemas.ts';
-import type { AuditEvent, AuditInput } from '../audit/events.ts';
+import type { AuditInput } from '../audit/events.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
-import type { Role, Verb } from '../rbac/index.ts';
 import { AccountOps } from './accountOps.ts';
 import { AuditOps } from './auditOps.ts';
-import { type Authorizer, type AuthzResource, createAuthorizer } from './authorizer.ts';
+import { type Authorizer, createAuthorizer } from './authorizer.ts';
 import { CaSet } from './caSet.ts';
 import type { CaType, LoadedCa, StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
-import type { Identity } from './identity.ts';
 import { Lockout } from './lockout.ts';
 import type { LockStore } from './locks.ts';
 import type { LoginGuard } from './login.ts';
@@ -61,7 +58,7 @@ export interface AuthDeps {
 export class AuthService {
   /** The CAs as loaded for signing and verifying (reload, change listeners). */
   readonly cas: CaSet;
-  readonly roles: RoleStore;
+  /** The decision every operation asks first (system grants, locks, roles), auditing refusals. */
   readonly authz: Authorizer;
   readonly users: UserOps;
   readonly certs: CertOps;
@@ -70,81 +67,33 @@ export class AuthService {
   readonly recordings: RecordingOps;
   readonly rotation: RotationOps;
   readonly account: AccountOps;
-  readonly webauthn: WebauthnCeremonies;
   readonly sso: SsoOps;
   readonly webSessions: WebSessionOps;
-  /** Which node ran each session (who may write its recording and events). */
-  readonly sessions: SessionOwners;
-  readonly lockout: Lockout;
 
   constructor(readonly deps: AuthDeps) {
     const { backend, clock, cluster, users, tokens, nodes, locks, guard, audit, secondFactor, publicUrl } = deps;
     const emit = (e: AuditInput) => audit.emit(e);
+    const cas = new CaSet(backend, deps.cas);
     const roles = new RoleStore(backend);
     const authz = createAuthorizer({ roles, locks, emit });
     const webauthn = new WebauthnCeremonies(backend, () => clock.now(), cluster);
     const lockout = new Lockout({ backend, clock, guard, users, locks, emit });
+    // Which node ran each session (who may write its recording and events).
     const sessions = new SessionOwners(backend, clock, audit.store);
-    this.roles = roles;
+    const login = { guard, lockout, webauthn };
+    const certs = new CertOps({ authz, emit, clock, cluster, cas, roles, users, locks, tokens, nodes, ...login });
+    this.cas = cas;
     this.authz = authz;
-    this.webauthn = webauthn;
-    this.lockout = lockout;
-    this.sessions = sessions;
-    this.cas = new CaSet(backend, deps.cas);
-    this.users = new UserOps({
-      ...{ authz, emit, clock, cluster, users, roles, locks },
-      ...{ guard, lockout, webauthn, secondFactor, publicUrl },
-    });
-    const cas = this.cas;
-    this.certs = new CertOps({
-      ...{ authz, emit, clock, cluster, cas, roles, users, locks },
-      ...{ guard, lockout, webauthn, tokens, nodes },
-    });
-    const certs = this.certs;
+    this.certs = certs;
+    this.users = new UserOps({ authz, emit, clock, cluster, users, roles, locks, secondFactor, publicUrl, ...login });
     this.resources = new ResourceOps({ authz, emit, clock, cluster, roles, users, tokens, locks, nodes });
     this.audit = new AuditOps({ authz, audit, sessions });
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
     this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes });
-    this.account = new AccountOps({
-      backend,
-      clock,
-      cluster,
-      emit,
-      users,
-      locks,
-      guard,
-      lockout,
-      webauthn,
-      secondFactor,
-    });
-    this.sso = new SsoOps({
-      authz,
-      emit,
-      backend,
-      clock,
-      cluster,
-      roles,
-      connectors: deps.connectors,
-      users,
-      locks,
-      certs,
-    });
+    this.account = new AccountOps({ backend, clock, cluster, emit, users, locks, secondFactor, ...login });
+    const { connectors } = deps;
+    this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs });
     this.webSessions = new WebSessionOps({ backend, clock, emit });
-  }
-
-  /** The CAs as loaded now, by type. */
-  get loaded(): Record<CaType, LoadedCa> {
-    return { user: this.cas.current('user'), host: this.cas.current('host'), tls: this.cas.current('tls') };
-  }
-
-  /** Rereads the CAs from storage; listeners (the API server's TLS context) run when any key changed. */
-  reloadCas(): Promise<void> {
-    return this.cas.reload();
-  }
-
-  /** Calls `fn` after every CA change this server loads. */
-  onCaChange(fn: () => void): void {
-    this.cas.onChange(fn);
   }
 
   get cluster(): string {
@@ -155,33 +104,8 @@ export class AuthService {
     return this.deps.secondFactor;
   }
 
-  /** The CAs as loaded (for the auth server's own TLS identity). */
+  /** The CA of `type` as loaded now (for the auth server's own TLS identity). */
   ca(type: CaType): LoadedCa {
     return this.cas.current(type);
-  }
-
-  /** Stores an audit event. */
-  async emit(e: AuditInput): Promise<AuditEvent> {
-    return this.deps.audit.emit(e);
-  }
-
-  /** Role documents by name; unknown names are skipped. */
-  rolesOf(names: string[]): Promise<Role[]> {
-    return this.roles.rolesOf(names);
-  }
-
-  /** Throws AccessDenied (and audits it) unless `who` may do `verb` on `resource`. */
-  authorize(who: Identity, resource: AuthzResource, verb: Verb | 'emit' = 'read'): Promise<void> {
-    return this.authz.authorize(who, resource, verb);
-  }
-
-  /** Throws Locked when a lock covers this user. */
-  refuseLocked(who: Identity): Promise<void> {
-    return this.authz.refuseLocked(who);
-  }
-
-  /** Public CA keys of one type; anyone may read them. */
-  getCa(type: CaType): PublicCa {
-    return this.cas.public(type);
   }
 }

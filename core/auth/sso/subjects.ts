@@ -1,11 +1,16 @@
 import { AccessDenied } from '../../errors.ts';
-import type { StoredUser } from '../users.ts';
 
 /** The provider account behind an SSO user: the issuer (OIDC `iss`, GitHub's API URL) and its stable subject id. */
 export interface SsoSubject {
   issuer: string;
   /** OIDC `sub`; GitHub's numeric user id (a login can be renamed and reused, the id cannot). */
   subject: string;
+}
+
+/** What a stored user records of the SSO account it belongs to (a local user has neither). */
+export interface SsoOwner {
+  sso?: string;
+  ssoSubject?: SsoSubject;
 }
 
 /**
@@ -15,7 +20,7 @@ export interface SsoSubject {
  */
 export function checkSubject(
   name: string,
-  existing: StoredUser | undefined,
+  existing: SsoOwner | undefined,
   connector: string,
   subject: SsoSubject,
 ): void {
