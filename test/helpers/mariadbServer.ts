@@ -1,0 +1,150 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CertFiles, createDbTestPki, type DbTestPki } from './dbPki.ts';
+import { freePort } from './sshd.ts';
+
+const find = (name: string) => ['/usr/sbin', '/usr/bin', '/usr/local/bin'].map((d) => join(d, name)).find(existsSync);
+
+/** The MariaDB server, installer and client, each undefined when not installed. */
+export const MARIADB = { server: find('mariadbd'), install: find('mariadb-install-db'), client: find('mariadb') };
+
+/** Why MariaDB tests cannot run here, or undefined when they can. Test files `test.skipIf` on it and print it. */
+export const mariadbMissing =
+  MARIADB.server && MARIADB.install && MARIADB.client
+    ? undefined
+    : 'MariaDB not installed: mariadbd, mariadb-install-db and mariadb are needed ' +
+      '(apt-get install --no-install-recommends mariadb-server-core mariadb-client-core; .ci/run does it)';
+
+/** A throwaway MariaDB on 127.0.0.1 that admits only TLS clients, each user by its certificate's subject (CN only). */
+export interface MariadbServer extends AsyncDisposable {
+  host: '127.0.0.1';
+  port: number;
+  socket: string;
+  /** The CA that signed the server's certificate. */
+  caPem: string;
+  caPath: string;
+  pki: DbTestPki;
+  /** A client certificate the server accepts for `user` (subject exactly `/CN=user`). */
+  clientCert(user: string): Promise<CertFiles>;
+  /** Runs SQL as root over the Unix socket; returns the client's tab-separated output. */
+  admin(sql: string): Promise<string>;
+  log(): string;
+  close(): Promise<void>;
+}
+
+/** `mariadb` client arguments for `user` over TLS with `cert`, verifying the server against the fixture's CA. */
+export function mariadbTlsArgs(m: MariadbServer, user: string, cert: CertFiles, port = m.port): string[] {
+  return [
+    '--no-defaults',
+    '--connect-timeout=10',
+    '-h',
+    '127.0.0.1',
+    '-P',
+    String(port),
+    '-u',
+    user,
+    `--ssl-ca=${m.caPath}`,
+    `--ssl-cert=${cert.certPath}`,
+    `--ssl-key=${cert.keyPath}`,
+    '--ssl-verify-server-cert',
+  ];
+}
+
+/** Options: users to create (`REQUIRE SUBJECT '/CN=user'`, all privileges), extra client CAs to trust. */
+export interface MariadbServerOptions {
+  users?: string[];
+  trustClientCas?: string[];
+  now?: number;
+}
+
+/** Starts a fresh MariaDB (mariadb-install-db into a temp dir, its own port) with `require_secure_transport=ON`. */
+export async function startMariadbServer(opts: MariadbServerOptions = {}): Promise<MariadbServer> {
+  const { server, install, client } = MARIADB;
+  if (!server || !install || !client) throw new Error(mariadbMissing);
+  const dir = mkdtempSync(join(tmpdir(), 'tp-maria-'));
+  const data = join(dir, 'data');
+  const socket = join(dir, 'mariadb.sock');
+  const pki = await createDbTestPki(join(dir, 'pki'), opts.now ?? Date.now());
+  if (opts.trustClientCas?.length) {
+    writeFileSync(pki.clientCaPath, [pki.clientCa.cert, ...opts.trustClientCas].join('\n'));
+  }
+  const port = await freePort();
+  const root = process.getuid?.() === 0;
+  const cnf = join(dir, 'my.cnf');
+  const settings = [
+    '[mariadbd]',
+    `datadir=${data}`,
+    `socket=${socket}`,
+    `pid-file=${join(dir, 'mariadbd.pid')}`,
+    `port=${port}`,
+    'bind-address=127.0.0.1',
+    ...(root ? ['user=root'] : []),
+    `ssl-ca=${pki.clientCaPath}`,
+    `ssl-cert=${pki.server.certPath}`,
+    `ssl-key=${pki.server.keyPath}`,
+    'require_secure_transport=ON',
+    'skip-name-resolve',
+    'skip-log-bin',
+    'performance_schema=OFF',
+    'innodb_buffer_pool_size=32M',
+    'innodb_log_file_size=8M',
+    'innodb_flush_log_at_trx_commit=0',
+    '',
+  ];
+  writeFileSync(cnf, settings.join('\n'));
+  const init = Bun.spawnSync(
+    [install, `--defaults-file=${cnf}`, '--skip-test-db', '--auth-root-authentication-method=socket'],
+    {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+  );
+  if (init.exitCode !== 0)
+    throw new Error(`mariadb-install-db failed: ${init.stdout.toString()}${init.stderr.toString()}`);
+  const child = Bun.spawn([server, `--defaults-file=${cnf}`], { stdout: 'ignore', stderr: 'pipe' });
+  let logText = '';
+  const decoder = new TextDecoder();
+  const drained = (async () => {
+    for await (const c of child.stderr) logText += decoder.decode(c);
+  })();
+  const deadline = Date.now() + 30_000;
+  while (!logText.includes('ready for connections')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill();
+      throw new Error(`mariadbd did not start: ${logText}`);
+    }
+    await Bun.sleep(20);
+  }
+  const admin = async (sql: string) => {
+    const p = Bun.spawn([client, '--no-defaults', '-S', socket, '-u', 'root', '-N', '-B', '-e', sql], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    const [out, err, code] = [await new Response(p.stdout).text(), await new Response(p.stderr).text(), await p.exited];
+    if (code !== 0) throw new Error(`mariadb as root failed (${code}): ${err}`);
+    return out.trim();
+  };
+  for (const user of opts.users ?? ['alice', 'bob']) {
+    await admin(`CREATE USER '${user}'@'%' REQUIRE SUBJECT '/CN=${user}'; GRANT ALL ON *.* TO '${user}'@'%'`);
+  }
+  const close = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await child.exited;
+    await drained;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return {
+    host: '127.0.0.1',
+    port,
+    socket,
+    caPem: pki.serverCa.cert,
+    caPath: pki.serverCaPath,
+    pki,
+    clientCert: (user) => pki.clientCert(user),
+    admin,
+    log: () => logText,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
