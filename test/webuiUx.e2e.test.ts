@@ -177,6 +177,35 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
     await page.context().close();
   });
 
+  test('servers: env:ux and "env = ux" both filter, label chips filter on click, the address keeps the filters', async () => {
+    await f.cluster.addAgent({ name: 'lab-node', labels: { env: 'lab' } });
+    const page = await pageFor('ann');
+    const rows = () => page.locator('tr[data-node]').evaluateAll((r) => r.map((x) => x.getAttribute('data-node')));
+    const showing = (names: string[]) =>
+      waitFor(`servers ${names}`, async () => JSON.stringify(await rows()) === JSON.stringify(names), 10_000);
+    await page.goto(`${base}/web/nodes?label=env:ux`);
+    await showing(['ux-node']);
+    expect(await page.getByLabel('Label').inputValue()).toBe('env:ux');
+    await page.getByLabel('Label').fill('env = lab');
+    await showing(['lab-node']);
+    expect(new URL(page.url()).searchParams.get('label')).toBe('env = lab');
+    await page.reload();
+    await showing(['lab-node']);
+    expect(await page.getByLabel('Label').inputValue()).toBe('env = lab');
+    await page.getByLabel('Label').fill('');
+    await showing(['lab-node', 'ux-node']);
+    // A chip narrows the list and adds a history entry: Back returns to the whole list, Forward to the chip's.
+    await page.locator('tr[data-node="ux-node"]').getByRole('button', { name: 'team=web' }).click();
+    await showing(['ux-node']);
+    expect(await page.getByLabel('Label').inputValue()).toBe('team=web');
+    await page.goBack();
+    await showing(['lab-node', 'ux-node']);
+    expect(await page.getByLabel('Label').inputValue()).toBe('');
+    await page.goForward();
+    await showing(['ux-node']);
+    await page.context().close();
+  });
+
   test('audit: prefix filter in any case, a sentence per event, Play links, fields and JSON, export, dates', async () => {
     const page = await pageFor('ann');
     await page.goto(`${base}/web/audit`);

@@ -153,7 +153,7 @@ function App() {
   }
   const v = viewOf(path);
   let page = <NotFound path={path} />;
-  if (v.page === 'nodes') page = <Nodes session={session} />;
+  if (v.page === 'nodes') page = <Nodes session={session} url={url} />;
   else if (v.page === 'player') page = <Player id={path.split('/').pop() ?? ''} />;
   else if (v.page === 'recordings') page = <Recordings />;
   else if (v.page === 'audit') page = <Audit canPlay={session.pages?.recordings !== false} />;

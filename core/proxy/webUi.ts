@@ -205,6 +205,22 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
   ];
 }
 
+/**
+ * A label filter as people type it: `key=value` or `key:value`, spaces around either part ignored, several
+ * separated by commas (`env = prod, team:web`).
+ */
+export function parseLabelFilter(text: string): [string, string][] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(part);
+      if (!m || !m[1]) throw new BadParameter(`label filter "${part}" must look like key=value (or key:value)`);
+      return [m[1].trim(), m[2]!.trim()];
+    });
+}
+
 /** One page of the nodes a user may see, filtered by a search text and `key=value` labels, sorted by name. */
 export function pageNodes(
   nodes: NodeRecord[],
@@ -213,11 +229,7 @@ export function pageNodes(
   query: URLSearchParams,
 ): { items: (NodeRecord & { online: boolean })[]; total: number; offset: number; limit: number } {
   const q = (query.get('q') ?? '').trim().toLowerCase();
-  const labels = query.getAll('label').map((l) => {
-    const i = l.indexOf('=');
-    if (i < 1) throw new BadParameter(`label filter "${l}" is not key=value`);
-    return [l.slice(0, i), l.slice(i + 1)] as const;
-  });
+  const labels = query.getAll('label').flatMap(parseLabelFilter);
   const limit = Math.min(Math.max(Number(query.get('limit') ?? 50) || 50, 1), 500);
   const offset = Math.max(Number(query.get('offset') ?? 0) || 0, 0);
   const matches = nodes.filter((n) => {

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, readable, type Session } from '../api.ts';
+import { filtersOf, LabelChips, type ResourceFilters, setFilters, withLabel } from '../resources.tsx';
 import { navigate } from '../router.ts';
 
 interface NodeRow {
@@ -19,18 +20,22 @@ interface Page {
 
 const LIMIT = 50;
 
-/** The servers the user may see: search, label filter and paging happen on the proxy, so 10k nodes stay fast. */
-export function Nodes({ session }: { session: Session }) {
-  const [q, setQ] = useState('');
-  const [label, setLabel] = useState('');
-  const [offset, setOffset] = useState(0);
+/**
+ * The servers the user may see: search, label filter and paging happen on the proxy, so 10k nodes stay fast; the
+ * filters live in the address (back, forward and reload keep them) and a label chip filters on click.
+ */
+export function Nodes({ session, url }: { session: Session; url: URL }) {
+  const f = filtersOf(url);
+  const { q, label, offset } = f;
   const [page, setPage] = useState<Page | undefined>();
   const [error, setError] = useState('');
   const [login, setLogin] = useState(session.logins[0] ?? '');
+  const set = (change: Partial<ResourceFilters>, push = false) => setFilters(url.pathname, { ...f, ...change }, push);
 
   useEffect(() => {
     const params = new URLSearchParams({ q, limit: String(LIMIT), offset: String(offset) });
-    if (label.includes('=')) params.append('label', label);
+    // A label filter still being typed ("env") is not sent until it has its value part.
+    if (/[=:]/.test(label)) params.append('label', label);
     const timer = setTimeout(() => {
       api<Page>('GET', `/webapi/ui/nodes?${params}`).then(
         (p) => {
@@ -54,22 +59,16 @@ export function Nodes({ session }: { session: Session }) {
             type="search"
             placeholder="name, address or label"
             value={q}
-            onInput={(e) => {
-              setQ((e.target as HTMLInputElement).value);
-              setOffset(0);
-            }}
+            onInput={(e) => set({ q: (e.target as HTMLInputElement).value, offset: 0 })}
           />
         </div>
         <div>
           <label for="label">Label</label>
           <input
             id="label"
-            placeholder="env=prod"
+            placeholder="env=prod, team:web"
             value={label}
-            onInput={(e) => {
-              setLabel((e.target as HTMLInputElement).value);
-              setOffset(0);
-            }}
+            onInput={(e) => set({ label: (e.target as HTMLInputElement).value, offset: 0 })}
           />
         </div>
         <div style="flex:0 0 10rem">
@@ -120,11 +119,7 @@ export function Nodes({ session }: { session: Session }) {
               </td>
               <td class="muted">{n.addr ?? (n.online ? 'tunnel' : '')}</td>
               <td>
-                {Object.entries(n.labels).map(([k, v]) => (
-                  <span class="label" key={k}>
-                    {k}={v}
-                  </span>
-                ))}
+                <LabelChips labels={n.labels} onPick={(k, v) => set({ label: withLabel(label, k, v), offset: 0 }, true)} />
               </td>
               <td>
                 <button
@@ -157,14 +152,14 @@ export function Nodes({ session }: { session: Session }) {
           <span class="muted" data-testid="nodes-count">
             {page.total === 0 ? 0 : page.offset + 1}–{page.offset + page.items.length} of {page.total}
           </span>
-          <button type="button" class="secondary" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>
+          <button type="button" class="secondary" disabled={offset === 0} onClick={() => set({ offset: Math.max(0, offset - LIMIT) }, true)}>
             Previous
           </button>
           <button
             type="button"
             class="secondary"
             disabled={page.offset + page.items.length >= page.total}
-            onClick={() => setOffset(offset + LIMIT)}
+            onClick={() => set({ offset: offset + LIMIT }, true)}
           >
             Next
           </button>
