@@ -25,15 +25,30 @@ export async function runUntilSignal<T extends { close(): Promise<void> }>(
   let signal: string | undefined;
   // Handlers stay installed while closing: a repeated signal must not fall back to the default (kill at once).
   const signalled = new Promise<string>((resolve) => {
-    for (const name of ['SIGINT', 'SIGTERM'] as const)
-      process.on(name, () => {
-        signal ??= name;
-        resolve(name);
-      });
+    const stop = (why: string) => {
+      signal ??= why;
+      resolve(why);
+    };
+    for (const name of ['SIGINT', 'SIGTERM'] as const) process.on(name, () => stop(name));
+    if (process.env.npm_lifecycle_event) watchParent(() => stop('npm exited'));
   });
   const server = await start();
   if (!signal) await ready(server);
   log.info('shutting down', { signal: await signalled });
   await server.close();
   process.exit(0);
+}
+
+/**
+ * Under `npm start` the server must not outlive npm, even when npm is killed without forwarding a signal: calls
+ * `onGone` once this process's parent has changed (checked every second).
+ */
+function watchParent(onGone: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, 1000);
+  timer.unref();
 }

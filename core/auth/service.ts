@@ -71,7 +71,9 @@ export class AuthService {
   readonly webSessions: WebSessionOps;
 
   constructor(readonly deps: AuthDeps) {
-    const { backend, clock, cluster, users, tokens, nodes, locks, guard, audit, secondFactor, publicUrl } = deps;
+    const { backend, clock, cluster, users, tokens, nodes, locks, guard, audit, secondFactor } = deps;
+    // Read at each use: an all-in-one cluster learns its proxy's address after auth started.
+    const publicUrl = () => deps.publicUrl;
     const emit = (e: AuditInput) => audit.emit(e);
     const cas = new CaSet(backend, deps.cas);
     const roles = new RoleStore(backend);

@@ -40,7 +40,7 @@ export interface UserOpsDeps {
   /** Which second factor users enrol at sign-up. */
   secondFactor: SecondFactor;
   /** Base URL of the web UI, for sign-up links. */
-  publicUrl: string;
+  publicUrl: () => string;
 }
 
 /** User management and sign-up, each call authorized and audited through the service. */
@@ -99,7 +99,7 @@ export class UserOps {
 
   private async signupUrl(name: string): Promise<string> {
     const token = await this.d.users.createSignupToken(name, this.d.clock.now(), 24 * 3_600_000);
-    return `${this.d.publicUrl}/web/invite/${token}`;
+    return `${this.d.publicUrl()}/web/invite/${token}`;
   }
 
   /**
