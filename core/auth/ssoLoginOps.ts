@@ -9,10 +9,9 @@ import type { Identity } from './identity.ts';
 import { type LockStore, lockedError } from './locks.ts';
 import { answerRedirect, type SsoAnswer } from './sso/answer.ts';
 import type { ConnectorStore } from './sso/connectors.ts';
-import { githubAuthorizeUrl } from './sso/github.ts';
 import { identify, type SsoOutcome } from './sso/identify.ts';
 import { checkLoopback } from './sso/mapping.ts';
-import { oidcAuthorizeUrl } from './sso/oidc.ts';
+import { providerFor } from './sso/providers.ts';
 import { checkSubject } from './sso/subjects.ts';
 import type { StoredUser, UserStore } from './users.ts';
 
@@ -121,10 +120,12 @@ export class SsoLoginOps {
       expires: this.d.clock.now() + TTL_MS,
     };
     const codeChallenge = createHash('sha256').update(req.codeVerifier).digest('base64url');
-    const url =
-      c.kind === 'github'
-        ? githubAuthorizeUrl(c, { state, codeChallenge, redirectUri: b.redirectUri })
-        : await oidcAuthorizeUrl(c, { state, codeChallenge, nonce: req.nonce, redirectUri: b.redirectUri });
+    const url = await providerFor(c).authorizeUrl({
+      state,
+      codeChallenge,
+      nonce: req.nonce,
+      redirectUri: b.redirectUri,
+    });
     await this.save(req);
     await this.d.backend.put({ key: stateKey(state), value: id, expires: req.expires });
     return { id, url };

@@ -1,9 +1,9 @@
-import { AccessDenied, NotFound } from '../errors.ts';
+import { NotFound } from '../errors.ts';
 import type { Identity } from './identity.ts';
 import type { RoleStore } from './roles.ts';
 import { type ConnectorStore, type PublicConnector, publicConnector, type SsoConnector } from './sso/connectors.ts';
 import type { SsoOutcome } from './sso/identify.ts';
-import { discover } from './sso/oidc.ts';
+import { providerFor } from './sso/providers.ts';
 import { SsoLoginOps, type SsoLoginOpsDeps } from './ssoLoginOps.ts';
 
 export type { SsoOutcome };
@@ -38,7 +38,7 @@ export class SsoOps {
   /** Stores a new connector after checking that every role its mapping names exists; audited. */
   async createConnector(who: Identity, c: SsoConnector): Promise<PublicConnector> {
     await this.d.authz.authorize(who, 'sso', 'create');
-    const wanted = [...new Set((c.kind === 'github' ? c.teamsToRoles : c.claimsToRoles).flatMap((m) => m.roles))];
+    const wanted = [...new Set(providerFor(c).mappedRoleNames())];
     const known = (await this.d.roles.rolesOf(wanted)).map((r) => r.metadata.name);
     const unknown = wanted.filter((r) => !known.includes(r));
     if (unknown.length)
@@ -59,22 +59,6 @@ export class SsoOps {
   async checkConnector(who: Identity, name: string): Promise<{ ok: true; detail: string }> {
     await this.d.authz.authorize(who, 'sso', 'read');
     const c = await this.d.connectors.get(name);
-    if (c.kind === 'oidc') {
-      const { doc } = await discover(c.issuer, 0);
-      const keys = await fetch(doc.jwks_uri, { signal: AbortSignal.timeout(10_000) })
-        .then((r) => r.json() as Promise<{ keys?: unknown[] }>)
-        .catch((err: unknown) => {
-          throw new AccessDenied(`cannot read the provider's keys at ${doc.jwks_uri}: ${(err as Error).message}`);
-        });
-      if (!keys.keys?.length) throw new AccessDenied(`the provider publishes no signing keys at ${doc.jwks_uri}`);
-      return {
-        ok: true,
-        detail: `issuer ${doc.issuer}: discovery read, ${keys.keys.length} signing key(s) at ${doc.jwks_uri}`,
-      };
-    }
-    const res = await fetch(c.endpointUrl, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
-      throw new AccessDenied(`cannot reach ${c.endpointUrl}: ${(err as Error).message}`);
-    });
-    return { ok: true, detail: `${c.endpointUrl} answers (HTTP ${res.status})` };
+    return { ok: true, detail: await providerFor(c).check() };
   }
 }

@@ -1,5 +1,7 @@
 import { AccessDenied, Unavailable } from '../../errors.ts';
 import type { SsoConnector } from './connectors.ts';
+import type { SsoProvider } from './provider.ts';
+import { userName } from './userNames.ts';
 
 type GitHub = Extract<SsoConnector, { kind: 'github' }>;
 
@@ -87,4 +89,33 @@ export async function githubIdentify(
     if (batch.length < 100) break;
   }
   return { login: user.login, id: user.id, email: user.email ?? undefined, teams };
+}
+
+/** GitHub as an SSO provider: the user's teams map to roles; the account is bound by its numeric id. */
+export function githubProvider(c: GitHub): SsoProvider {
+  const teamsOf = (identity: Record<string, unknown>) => identity.teams as string[];
+  return {
+    mappedRoleNames: () => c.teamsToRoles.flatMap((m) => m.roles),
+    rolesFor(identity) {
+      const teams = new Set(teamsOf(identity).map((t) => t.toLowerCase()));
+      const roles = c.teamsToRoles.filter((m) => teams.has(`${m.org}/${m.team}`.toLowerCase())).flatMap((m) => m.roles);
+      return [...new Set(roles)];
+    },
+    unmapped: (identity) => `none of the teams [${teamsOf(identity).join(', ')}]`,
+    authorizeUrl: async (p) => githubAuthorizeUrl(c, p),
+    async identify(x) {
+      const gh = await githubIdentify(c, x);
+      return {
+        identity: { login: gh.login, id: gh.id, email: gh.email, teams: gh.teams },
+        username: userName(gh.login, 'login'),
+        subject: { issuer: c.apiUrl, subject: String(gh.id) },
+      };
+    },
+    async check() {
+      const res = await fetch(c.endpointUrl, { signal: AbortSignal.timeout(TIMEOUT_MS) }).catch((err: unknown) => {
+        throw new AccessDenied(`cannot reach ${c.endpointUrl}: ${(err as Error).message}`);
+      });
+      return `${c.endpointUrl} answers (HTTP ${res.status})`;
+    },
+  };
 }

@@ -1,6 +1,6 @@
-import { AccessDenied, BadParameter } from '../../errors.ts';
-import { validName } from '../../rbac/index.ts';
+import { BadParameter } from '../../errors.ts';
 import type { SsoConnector } from './connectors.ts';
+import { providerFor } from './providers.ts';
 
 /**
  * A loopback http URL (where `tp` listens for the browser: 127.0.0.1, [::1] or localhost, no user name, no
@@ -23,25 +23,5 @@ export function checkLoopback(url: string | undefined): string {
 
 /** The roles a connector's mapping gives an identity (deduplicated, in mapping order). */
 export function mappedRoles(c: SsoConnector, identity: Record<string, unknown>): string[] {
-  const roles: string[] = [];
-  if (c.kind === 'github') {
-    const teams = new Set((identity.teams as string[]).map((t) => t.toLowerCase()));
-    for (const m of c.teamsToRoles) if (teams.has(`${m.org}/${m.team}`.toLowerCase())) roles.push(...m.roles);
-  } else {
-    for (const m of c.claimsToRoles) {
-      const v = identity[m.claim];
-      if (v === m.value || (Array.isArray(v) && v.includes(m.value))) roles.push(...m.roles);
-    }
-  }
-  return [...new Set(roles)];
-}
-
-/** A tp user name from a provider's name for someone: lowercased, the domain of an e-mail dropped. */
-export function userName(raw: unknown, what: string): string {
-  const name = String(raw ?? '')
-    .toLowerCase()
-    .replace(/@.*$/, '')
-    .replace(/[^a-z0-9_.-]/g, '-');
-  if (!validName(name)) throw new AccessDenied(`the provider's ${what} "${String(raw)}" is not a usable user name`);
-  return name;
+  return providerFor(c).rolesFor(identity);
 }

@@ -1,6 +1,8 @@
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { AccessDenied, Unavailable } from '../../errors.ts';
 import type { SsoConnector } from './connectors.ts';
+import type { SsoProvider } from './provider.ts';
+import { oidcUserName } from './userNames.ts';
 
 type Oidc = Extract<SsoConnector, { kind: 'oidc' }>;
 
@@ -131,4 +133,37 @@ export async function oidcIdentify(
       `the identity provider refused the login code: ${body.error ?? 'no ID token'}${body.error_description ? ` (${body.error_description})` : ''}`,
     );
   return verifyIdToken(body.id_token, { jwks, issuer: doc.issuer, audience: c.clientId, nonce: p.nonce, now: p.now });
+}
+
+/** An OpenID Provider as an SSO provider: ID token claims map to roles; the account is bound by `iss` and `sub`. */
+export function oidcProvider(c: Oidc): SsoProvider {
+  return {
+    mappedRoleNames: () => c.claimsToRoles.flatMap((m) => m.roles),
+    rolesFor(identity) {
+      const has = (v: unknown, want: string) => v === want || (Array.isArray(v) && v.includes(want));
+      return [...new Set(c.claimsToRoles.filter((m) => has(identity[m.claim], m.value)).flatMap((m) => m.roles))];
+    },
+    unmapped: () => `none of the claims (${c.claimsToRoles.map((m) => m.claim).join(', ')})`,
+    authorizeUrl: (p) => oidcAuthorizeUrl(c, p),
+    async identify(x) {
+      const claims = (await oidcIdentify(c, x)) as Record<string, unknown>;
+      const { iss, sub, email, email_verified, preferred_username, name } = claims;
+      if (typeof iss !== 'string' || typeof sub !== 'string' || !sub || sub.length > 255)
+        throw new AccessDenied('the ID token names no usable subject ("sub" claim)');
+      const identity: Record<string, unknown> = { iss, sub, email, email_verified, preferred_username, name };
+      for (const m of c.claimsToRoles) identity[m.claim] = claims[m.claim];
+      if (c.usernameClaim) identity[c.usernameClaim] = claims[c.usernameClaim];
+      return { identity, username: oidcUserName(c, claims), subject: { issuer: iss, subject: sub } };
+    },
+    async check() {
+      const { doc } = await discover(c.issuer, 0);
+      const keys = await fetch(doc.jwks_uri, { signal: AbortSignal.timeout(TIMEOUT_MS) })
+        .then((r) => r.json() as Promise<{ keys?: unknown[] }>)
+        .catch((err: unknown) => {
+          throw new AccessDenied(`cannot read the provider's keys at ${doc.jwks_uri}: ${(err as Error).message}`);
+        });
+      if (!keys.keys?.length) throw new AccessDenied(`the provider publishes no signing keys at ${doc.jwks_uri}`);
+      return `issuer ${doc.issuer}: discovery read, ${keys.keys.length} signing key(s) at ${doc.jwks_uri}`;
+    },
+  };
 }
