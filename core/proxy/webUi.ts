@@ -216,7 +216,7 @@ export function parseLabelFilter(text: string): [string, string][] {
     .filter(Boolean)
     .map((part) => {
       const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(part);
-      if (!m || !m[1]) throw new BadParameter(`label filter "${part}" must look like key=value (or key:value)`);
+      if (!m?.[1]) throw new BadParameter(`label filter "${part}" must look like key=value (or key:value)`);
       return [m[1].trim(), m[2]!.trim()];
     });
 }
