@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { defineCommand } from 'citty';
 import type { NodeRecord } from '../core/auth/nodes.ts';
 import { proxyApi } from '../core/client/login.ts';
-import { requireProfile } from '../core/client/profile.ts';
+import { profileTexts, requireProfile } from '../core/client/profile.ts';
 import { BadParameter } from '../core/errors.ts';
 import { action } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
@@ -28,11 +27,7 @@ export default defineCommand({
       if (i < 1) throw new BadParameter(`label filter "${f}" must look like key=value`);
       return [f.slice(0, i), f.slice(i + 1)] as const;
     });
-    const api = proxyApi(
-      p.proxy,
-      {},
-      { cert: readFileSync(p.tlsCertPath, 'utf8'), key: readFileSync(p.tlsKeyPath, 'utf8') },
-    );
+    const api = proxyApi(p.proxy, {}, { cert: profileTexts(p).tlsCert, key: profileTexts(p).tlsKey });
     const nodes = (await api.get<(NodeRecord & { online: boolean })[]>('/webapi/nodes')).filter((n) =>
       filters.every(([k, v]) => n.labels[k] === v),
     );

@@ -45,6 +45,8 @@ void runProgram(
       roles: lazy('Manage roles', () => import('./roles.ts')),
       sso: lazy('Single sign-on connectors (GitHub, OpenID Connect)', () => import('./sso.ts')),
       tokens: lazy('Manage join tokens', () => import('./tokens.ts')),
+      bots: lazy('Manage bots: machine identities for scripts and CI (admin)', () => import('./bots.ts')),
+      bot: lazy('Run a bot: join with a token and keep an identity file fresh', () => import('./bot.ts')),
       locks: lazy('Lock users or nodes out', () => import('./locks.ts')),
       nodes: lazy('Manage nodes (admin)', () => import('./nodes.ts')),
       rotate: lazy('Rotate the cluster CAs without downtime', () => import('./rotate.ts')),
@@ -52,5 +54,22 @@ void runProgram(
       version: lazy('Print the tp version', () => import('./version.ts')),
     },
   },
-  process.argv.slice(2),
+  identityFlag(process.argv.slice(2)),
 );
+
+/**
+ * Takes a leading `-i FILE` / `--identity FILE` (an identity file from `tp bot start`) into TP_IDENTITY, which every
+ * command's profile loading reads; returns the remaining arguments.
+ */
+function identityFlag(argv: string[]): string[] {
+  const m = /^--identity=(.+)$/.exec(argv[0] ?? '');
+  if (m) {
+    process.env.TP_IDENTITY = m[1];
+    return argv.slice(1);
+  }
+  if ((argv[0] === '-i' || argv[0] === '--identity') && argv[1]) {
+    process.env.TP_IDENTITY = argv[1];
+    return argv.slice(2);
+  }
+  return argv;
+}

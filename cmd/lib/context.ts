@@ -1,7 +1,7 @@
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
-import { loadProfile } from '../../core/client/profile.ts';
+import { loadProfile, profileTexts } from '../../core/client/profile.ts';
 import { parseDuration } from '../../core/clock.ts';
 import { defaultDataDir } from '../../core/config/defaults.ts';
 import { BadParameter, describe } from '../../core/errors.ts';
@@ -32,13 +32,13 @@ export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string 
   if (!explicit && !existsSync(join(dataDir, 'admin', 'tls.crt'))) {
     const profile = loadProfile();
     if (profile && profile.expires > Date.now()) {
-      const read = (f: string) => readFileSync(f, 'utf8');
+      const t = profileTexts(profile);
       return new ApiClient(
         [profile.proxy],
         {
-          ca: read(profile.casPath),
-          cert: read(profile.tlsCertPath),
-          key: read(profile.tlsKeyPath),
+          ca: t.cas,
+          cert: t.tlsCert,
+          key: t.tlsKey,
           serverRole: 'proxy',
         },
         15_000,

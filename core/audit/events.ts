@@ -45,6 +45,11 @@ export const EVENT_CODES = {
   'rotation.stalled': { fail: 'TR005W' },
   'cert.reissue': { ok: 'TC001I' },
   'audit.rejected': { fail: 'TA001W' },
+  'bot.create': { ok: 'TB001I' },
+  'bot.join': { ok: 'TB002I', fail: 'TB002W' },
+  'bot.renew': { ok: 'TB003I', fail: 'TB003W' },
+  'bot.locked': { ok: 'TB004W' },
+  'bot.delete': { ok: 'TB005I' },
 } as const;
 
 export type EventType = keyof typeof EVENT_CODES;

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import type { BotCertInfo } from '../crypto/x509.ts';
 import { AccessDenied, BadParameter } from '../errors.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { CaReader } from './caSet.ts';
@@ -88,6 +89,15 @@ export class CertOps {
       return this.fail(req, method, err as Error);
     }
     const user = await this.d.users.find(req.username);
+    if (user?.bot)
+      return this.fail(
+        req,
+        method,
+        new AccessDenied(
+          `"${user.name}" is a bot: bots cannot log in with a password or use the web UI; ` +
+            'they get certificates from `tp bot start` with a join token (`tp bots add`)',
+        ),
+      );
     try {
       await this.d.lockout.check(req.username, user, now);
     } catch (err) {
@@ -170,6 +180,7 @@ export class CertOps {
     tlsPublicKey: string,
     ttlMs: number | undefined,
     now: number,
+    bot?: BotCertInfo,
   ): Promise<LoginResponse> {
     const roles = await this.d.roles.rolesOf(user.roles);
     const certs = await issueUserCerts({
@@ -181,8 +192,9 @@ export class CertOps {
       traits: user.traits,
       sshPublicKey,
       tlsPublicKey,
-      ttlMs,
+      ttlMs: user.bot ? Math.min(ttlMs ?? user.bot.maxTtlMs, user.bot.maxTtlMs) : ttlMs,
       now,
+      bot,
     });
     await this.d.emit({
       type: 'cert.create',
@@ -244,7 +256,7 @@ export class CertOps {
    */
   async join(req: {
     token: string;
-    role: TokenRole;
+    role: Exclude<TokenRole, 'bot'>;
     hostName: string;
     principals?: string[];
     sshPublicKey?: string;

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { parseTlsCert } from '../crypto/x509.ts';
+import { type BotCertInfo, parseTlsCert } from '../crypto/x509.ts';
 import { Unauthenticated } from '../errors.ts';
 
 /** Who is calling, as proven by the caller's X.509 certificate (or nobody, for join and ping). */
@@ -13,6 +13,8 @@ export interface Identity {
   traits?: Record<string, string[]>;
   /** A node's name as auth fixed it at join (node certificates issued since names are bound; absent on older ones). */
   hostName?: string;
+  /** Set for a bot's certificate (users only): the bot, its instance and the certificate's renewal generation. */
+  bot?: BotCertInfo;
 }
 
 export const ANONYMOUS: Identity = { kind: 'anonymous', name: '', roles: [] };
@@ -35,7 +37,11 @@ export function identityFromCert(der: Uint8Array): Identity {
 function parseIdentity(der: Uint8Array): Identity {
   const c = parseTlsCert(der);
   const kind = c.identity.kind;
-  if (kind === 'user') return { kind, name: c.commonName, roles: c.organization, traits: c.identity.traits ?? {} };
+  if (kind === 'user') {
+    const id: Identity = { kind, name: c.commonName, roles: c.organization, traits: c.identity.traits ?? {} };
+    if (c.identity.bot) id.bot = c.identity.bot;
+    return id;
+  }
   if (kind === 'node' && c.identity.name) return { kind, name: c.commonName, roles: [], hostName: c.identity.name };
   return { kind, name: c.commonName, roles: [] };
 }

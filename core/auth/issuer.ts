@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { CLOCK_SKEW_MS } from '../crypto/skew.ts';
 import { formatCert, signCert } from '../crypto/sshcert.ts';
-import { issueTlsCert } from '../crypto/x509.ts';
+import { type BotCertInfo, issueTlsCert } from '../crypto/x509.ts';
 import { BadParameter } from '../errors.ts';
 import { allowedLogins, maxSessionTtl, type Role, sshPermissions, type Traits } from '../rbac/index.ts';
 import type { LoadedCa } from './cas.ts';
@@ -33,6 +33,8 @@ export interface UserCertRequest {
   /** Requested TTL; capped by the roles' max_session_ttl. */
   ttlMs?: number;
   now: number;
+  /** For a bot: carried in the X.509 identity extension (renewals check the generation). */
+  bot?: BotCertInfo;
 }
 
 function sshKeyBlob(line: string): Buffer {
@@ -77,7 +79,9 @@ export async function issueUserCerts(req: UserCertRequest): Promise<UserCerts> {
     subject: {
       commonName: req.username,
       organization: roleNames,
-      identity: { kind: 'user', logins, traits: req.traits },
+      identity: req.bot
+        ? { kind: 'user', logins, traits: req.traits, bot: req.bot }
+        : { kind: 'user', logins, traits: req.traits },
     },
     now: req.now,
     ttlMs,

@@ -2,18 +2,21 @@ import * as v from 'valibot';
 import { RoleSchema } from '../rbac/schema.ts';
 
 /** Wire schemas of the auth API request bodies; everything past the edge trusts these types. */
-const Name = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'names are lowercase letters, digits, - _ .'));
-const Ttl = v.pipe(
+export const Name = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'names are lowercase letters, digits, - _ .'),
+);
+export const Ttl = v.pipe(
   v.number(),
   v.integer(),
   v.minValue(1000, 'ttl must be at least 1s'),
   v.maxValue(366 * 86_400_000, 'ttl too long'),
 );
-const Login = v.pipe(
+export const Login = v.pipe(
   v.string(),
   v.regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$|^\{\{\s*(internal|external)\.[A-Za-z0-9_.-]+\s*\}\}$/i, 'not a valid login'),
 );
-const SshKey = v.pipe(
+export const SshKey = v.pipe(
   v.string(),
   v.maxLength(8192),
   v.regex(
@@ -21,7 +24,7 @@ const SshKey = v.pipe(
     'not an ed25519 or ecdsa P-256 OpenSSH public key',
   ),
 );
-const SpkiPem = v.pipe(
+export const SpkiPem = v.pipe(
   v.string(),
   v.maxLength(8192),
   v.regex(/^-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----\s*$/, 'not a PEM public key'),

@@ -6,6 +6,8 @@ import type { Clock } from '../clock.ts';
 import { AccountOps } from './accountOps.ts';
 import { AuditOps } from './auditOps.ts';
 import { type Authorizer, createAuthorizer } from './authorizer.ts';
+import { BotInstanceStore } from './botInstances.ts';
+import { BotOps } from './botOps.ts';
 import { CaSet } from './caSet.ts';
 import type { CaType, LoadedCa, StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
@@ -69,6 +71,7 @@ export class AuthService {
   readonly account: AccountOps;
   readonly sso: SsoOps;
   readonly webSessions: WebSessionOps;
+  readonly bots: BotOps;
 
   constructor(readonly deps: AuthDeps) {
     const { backend, clock, cluster, users, tokens, nodes, locks, guard, audit, secondFactor } = deps;
@@ -96,6 +99,11 @@ export class AuthService {
     const { connectors } = deps;
     this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs });
     this.webSessions = new WebSessionOps({ backend, clock, emit });
+    this.bots = new BotOps({
+      ...{ authz, emit, clock, users, roles, tokens, locks },
+      instances: new BotInstanceStore(backend),
+      issue: (...a) => certs.certsFor(...a),
+    });
   }
 
   get cluster(): string {

@@ -3,7 +3,7 @@ import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AccessDenied, CompareFailed, NotFound } from '../errors.ts';
 
-export type TokenRole = 'node' | 'proxy';
+export type TokenRole = 'node' | 'proxy' | 'bot';
 
 /** A join token as stored: keyed by its hash, so reading the backend never reveals a usable token. */
 export interface StoredToken {
@@ -15,6 +15,8 @@ export interface StoredToken {
   usedBy: string[];
   createdAt: string;
   expires: number;
+  /** The bot a `bot` token joins as (`tp bots add`). */
+  bot?: string;
 }
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -30,6 +32,7 @@ export class TokenStore {
     uses: 'single' | 'multi',
     now: number,
     ttlMs: number,
+    bot?: string,
   ): Promise<{ token: string; record: StoredToken }> {
     const token = randomBytes(24).toString('base64url');
     const hash = hashOf(token);
@@ -42,6 +45,7 @@ export class TokenStore {
       createdAt: new Date(now).toISOString(),
       expires: now + ttlMs,
     };
+    if (bot) record.bot = bot;
     await this.b.create({ key: tokenKey(hash), value: JSON.stringify(record), expires: record.expires });
     return { token, record };
   }

@@ -127,6 +127,10 @@ export class UserOps {
   /** Clears a user's password, second factor and lockout, and returns a fresh sign-up link. */
   async resetUser(who: Identity, name: string): Promise<{ signupUrl: string }> {
     await this.d.authz.authorize(who, 'user', 'update');
+    if ((await this.d.users.get(name)).bot)
+      throw new BadParameter(
+        `"${name}" is a bot: it has no password to reset (use \`tp bots add\` for a new join token)`,
+      );
     await this.d.users.update(name, ({ passwordHash: _p, totp: _t, lockedUntil: _l, ...rest }) => rest);
     await this.d.lockout.clear(name);
     await this.d.emit({ type: 'user.update', user: who.name, target: name, change: 'reset' });

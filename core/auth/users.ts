@@ -24,6 +24,8 @@ export interface StoredUser {
   ssoSubject?: SsoSubject;
   /** Epoch ms until which logins are refused after repeated failures. */
   lockedUntil?: number;
+  /** A machine identity (`tp bots add`): no password, never logs in; certificates come from its join and renewals. */
+  bot?: { maxTtlMs: number };
 }
 
 /** What the API shows of a user. */
@@ -39,6 +41,7 @@ export interface PublicUser {
   sso?: string;
   ssoSubject?: SsoSubject;
   lockedUntil?: string;
+  bot?: true;
 }
 
 const userKey = (name: string) => `/users/${name}`;
@@ -57,6 +60,7 @@ export function publicUser(u: StoredUser): PublicUser {
   };
   if (u.sso) p.sso = u.sso;
   if (u.ssoSubject) p.ssoSubject = u.ssoSubject;
+  if (u.bot) p.bot = true;
   if (u.lockedUntil) p.lockedUntil = new Date(u.lockedUntil).toISOString();
   return p;
 }

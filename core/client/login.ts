@@ -4,7 +4,7 @@ import type { SecondFactor } from '../auth/secondFactor.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
 import { BadParameter, isCertificateError, NotFound } from '../errors.ts';
 import { proxyTlsError } from './nodeConnection.ts';
-import { loadProfile, type Profile, saveProfile } from './profile.ts';
+import { loadProfile, type Profile, profileTexts, saveProfile } from './profile.ts';
 
 /** How the client decides to trust the proxy's TLS certificate. */
 export interface ProxyTrust {
@@ -19,7 +19,7 @@ export function proxyApi(proxy: string, trust: ProxyTrust, identity?: { cert: st
   const saved = loadProfile();
   let ca: string | undefined;
   if (trust.caFile) ca = readFileSync(trust.caFile, 'utf8');
-  else if (saved && saved.proxy === proxy) ca = readFileSync(saved.casPath, 'utf8');
+  else if (saved && saved.proxy === proxy) ca = profileTexts(saved).cas;
   return new ApiClient([proxy], {
     ca,
     cert: identity?.cert,

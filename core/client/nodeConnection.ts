@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { Client } from 'ssh2';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
@@ -8,7 +7,7 @@ import { parseHostPort } from '../net/index.ts';
 import { serverIdentityCheck } from '../net/serverRole.ts';
 import { connectNode } from '../ssh/nodeClient.ts';
 import { type RelayAnswer, type RelayRequest, readHeader, writeHeader } from '../tunnel/header.ts';
-import { type Profile, refreshTrust } from './profile.ts';
+import { type Profile, profileTexts, refreshTrust } from './profile.ts';
 
 /** The proxy's answer to a relay request, with the open socket that now carries raw SSH to the node. */
 export interface Relay {
@@ -23,12 +22,13 @@ export interface Relay {
  */
 export async function openRelay(p: Profile, node: string, login: string, port?: number): Promise<Relay> {
   const [host, proxyPort] = parseHostPort(p.proxy);
+  const t = profileTexts(p);
   const sock = tlsConnect({
     host,
     port: proxyPort,
-    ca: pemList(readFileSync(p.casPath, 'utf8')),
-    cert: readFileSync(p.tlsCertPath, 'utf8'),
-    key: readFileSync(p.tlsKeyPath, 'utf8'),
+    ca: pemList(t.cas),
+    cert: t.tlsCert,
+    key: t.tlsKey,
     ALPNProtocols: ['tp-ssh'],
     servername: /^[\d.]+$|:/.test(host) ? undefined : host,
     checkServerIdentity: serverIdentityCheck('proxy', p.proxy),
@@ -75,8 +75,8 @@ export function proxyTlsError(
 
 /** Host CA keys from the profile's known_hosts. */
 export function hostCas(p: Profile): Buffer[] {
-  return readFileSync(p.knownHostsPath, 'utf8')
-    .split('\n')
+  return profileTexts(p)
+    .knownHosts.split('\n')
     .filter((l) => l.startsWith('@cert-authority'))
     .map((l) => parseAuthorizedKey(l.split(/\s+/).slice(2).join(' ')).blob);
 }
@@ -94,11 +94,12 @@ export async function sshToNode(
   o: SshConnectOptions = {},
 ): Promise<{ client: Client; relay: Relay }> {
   const relay = await openRelay(p, node, login);
+  const t = profileTexts(p);
   const client = await connectNode({
     sock: relay.sock,
     login,
-    key: readFileSync(p.keyPath, 'utf8'),
-    cert: readFileSync(p.certPath, 'utf8').trim(),
+    key: t.sshKey,
+    cert: t.sshCert.trim(),
     hostCas: hostCas(p),
     hostId: relay.hostId,
     name: relay.name,

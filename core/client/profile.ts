@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { privateDir } from '../config/privateDir.ts';
 import { parseCert } from '../crypto/sshcert.ts';
 import { Unauthenticated } from '../errors.ts';
+import { profileFromIdentityFile } from './identityFile.ts';
 
 /** Where the client keeps its state: TP_HOME, default ~/.tp. */
 export function tpHome(): string {
@@ -32,6 +33,36 @@ export interface Profile extends ProfileData {
   knownHostsPath: string;
   /** Epoch ms when the certificates expire. */
   expires: number;
+  /** Set when the profile comes from an identity file (`tp -i FILE`, TP_IDENTITY): its path. */
+  identityFile?: string;
+  /** The key material, when held in memory (identity files) rather than in the files named above. */
+  material?: ProfileTexts;
+}
+
+/** A profile's keys, certificates and trusted CAs as text. */
+export interface ProfileTexts {
+  sshKey: string;
+  sshCert: string;
+  tlsKey: string;
+  tlsCert: string;
+  /** PEM TLS CA certificates. */
+  cas: string;
+  /** known_hosts lines (`@cert-authority`). */
+  knownHosts: string;
+}
+
+/** The profile's key material, from memory or from its files (read when asked, so renewed files are picked up). */
+export function profileTexts(p: Profile): ProfileTexts {
+  if (p.material) return p.material;
+  const read = (f: string) => readFileSync(f, 'utf8');
+  return {
+    sshKey: read(p.keyPath),
+    sshCert: read(p.certPath).trim(),
+    tlsKey: read(p.tlsKeyPath),
+    tlsCert: read(p.tlsCertPath),
+    cas: read(p.casPath),
+    knownHosts: read(p.knownHostsPath),
+  };
 }
 
 /** The directory of one proxy's keys and certificates under TP_HOME (or under `home` when given). */
@@ -90,6 +121,8 @@ const knownHostsText = (hostCa: string[]) => hostCa.map((k) => `@cert-authority 
  * and new), as learned over a connection this profile's trust verified. Returns true when anything changed.
  */
 export function refreshTrust(p: Profile, hostCa: string[], tlsCa: string[]): boolean {
+  // An identity file is kept fresh by the bot that writes it (`tp bot start` follows rotations on renewal).
+  if (p.identityFile) return false;
   if (hostCa.length === 0 || tlsCa.length === 0) return false;
   let changed = false;
   const update = (path: string, text: string) => {
@@ -103,8 +136,9 @@ export function refreshTrust(p: Profile, hostCa: string[], tlsCa: string[]): boo
   return changed;
 }
 
-/** The active profile, or undefined when not logged in. */
+/** The active profile: the identity file in TP_IDENTITY (`tp -i FILE`) when set, else `tp login`'s; or undefined. */
 export function loadProfile(): Profile | undefined {
+  if (process.env.TP_IDENTITY) return profileFromIdentityFile(process.env.TP_IDENTITY);
   const file = join(tpHome(), 'profile.json');
   if (!existsSync(file)) return undefined;
   const data = JSON.parse(readFileSync(file, 'utf8')) as ProfileData;
@@ -118,6 +152,10 @@ export function loadProfile(): Profile | undefined {
 export function requireProfile(now = Date.now()): Profile {
   const p = loadProfile();
   if (!p) throw new Unauthenticated('not logged in: run `tp login --proxy HOST:PORT --user NAME`');
+  if (p.identityFile && p.expires <= now)
+    throw new Unauthenticated(
+      `identity file ${p.identityFile} expired at ${new Date(p.expires).toISOString()}: is \`tp bot start\` running to renew it?`,
+    );
   if (p.expires <= now)
     throw new Unauthenticated(`your certificate expired at ${new Date(p.expires).toISOString()}: run \`tp login\``);
   return p;

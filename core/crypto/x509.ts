@@ -27,6 +27,15 @@ export interface TlsIdentityExt {
   route?: Record<string, string>;
   /** A node's name, fixed by auth at join (node certificates only). */
   name?: string;
+  /** A bot's certificate: which bot, which of its instances, and the renewal generation it was issued at. */
+  bot?: BotCertInfo;
+}
+
+/** What a bot certificate says about the bot instance holding it. */
+export interface BotCertInfo {
+  name: string;
+  instance: string;
+  generation: number;
 }
 
 /** What a leaf certificate says about its holder. */

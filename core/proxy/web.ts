@@ -106,6 +106,11 @@ export function webRoutes(
     ],
     ['POST', /^\/webapi\/join$/, async ({ body }) => auth.post('/v1/join', body)],
     [
+      'POST',
+      /^\/webapi\/bots\/join$/,
+      async ({ body, remote }) => auth.post('/v1/bots/join', { ...(body as object), remoteAddr: remote }),
+    ],
+    [
       'GET',
       /^\/webapi\/nodes$/,
       async ({ who }) => {

@@ -1,0 +1,60 @@
+import { defineCommand } from 'citty';
+import { systemClock } from '../core/clock.ts';
+import { privateUmask } from '../core/config/privateDir.ts';
+import { action, durationArg, proxyArg } from './lib/context.ts';
+import { runUntilSignal } from './lib/daemon.ts';
+import { selfCommand } from './lib/self.ts';
+
+const start = defineCommand({
+  meta: {
+    name: 'start',
+    description:
+      'Join as a bot with a token and keep DIR/identity, DIR/ssh_config, DIR/known_hosts, DIR/key and\n' +
+      'DIR/key-cert.pub fresh (0600). Then: tp -i DIR/identity ssh node1 cmd, or ssh -F DIR/ssh_config node1.\n' +
+      'Example: tp bot start --proxy tp.example.com:3080 --token T --ca-pin sha256:... --out /var/lib/tp-bot',
+  },
+  args: {
+    proxy: { type: 'string', description: 'The proxy, host:port' },
+    token: { type: 'string', description: 'Join token from `tp bots add` (without it: renew the identity in --out)' },
+    'ca-pin': { type: 'string', description: 'Expected cluster CA pin (sha256:..., printed by `tp bots add`)' },
+    out: { type: 'string', required: true, description: 'Directory for the outputs (made 0700)' },
+    ssh: { type: 'boolean', default: true, description: 'Write ssh_config, known_hosts, key, key-cert.pub' },
+    oneshot: { type: 'boolean', description: 'Write the outputs once and exit' },
+    ttl: { type: 'string', description: "Certificate lifetime to ask for (capped by the bot's)" },
+    'renew-every': { type: 'string', description: 'Renew at least this often (default: when a third is left)' },
+    'status-addr': { type: 'string', description: 'Serve /healthz and /metrics here, e.g. 127.0.0.1:9000' },
+  },
+  run: action(async (args) => {
+    privateUmask();
+    const { BotRunner } = await import('../core/bot/runner.ts');
+    const bot = new BotRunner({
+      proxy: args.proxy ? proxyArg(args.proxy) : undefined,
+      token: args.token,
+      caPin: args['ca-pin'],
+      out: args.out,
+      ttlMs: durationArg('ttl', args.ttl),
+      renewEveryMs: durationArg('renew-every', args['renew-every']),
+      tp: selfCommand(),
+      clock: systemClock,
+      random: Math.random,
+    });
+    const id = await bot.first();
+    process.stderr.write(`bot ${id.user} instance ${id.instance}: identity written to ${args.out}\n`);
+    if (args.oneshot) return;
+    await runUntilSignal(
+      async () => {
+        const addr = args['status-addr'] ? await bot.serveStatus(args['status-addr']) : undefined;
+        bot.run();
+        return { addr, close: () => bot.close() };
+      },
+      (s) => {
+        if (s.addr) process.stderr.write(`bot status on http://${s.addr}/healthz\n`);
+      },
+    );
+  }),
+});
+
+export default defineCommand({
+  meta: { name: 'bot', description: 'Run a bot: join with a token and keep an identity file fresh' },
+  subCommands: { start },
+});

@@ -1,0 +1,116 @@
+import { defineCommand } from 'citty';
+import type { PublicCa } from '../core/api/schemas.ts';
+import type { BotView } from '../core/auth/botOps.ts';
+import { caPin } from '../core/crypto/caPin.ts';
+import { action, adminArgs, adminClient, durationArg, formatArg, listArg } from './lib/context.ts';
+import { formatOf, print, table } from './lib/output.ts';
+
+const add = defineCommand({
+  meta: {
+    name: 'add',
+    description:
+      'Create a bot (a machine user: no password, never logs in) and print its single-use join token.\n' +
+      'Example: tp bots add deploy --roles access --logins deploy --ttl 1h',
+  },
+  args: {
+    name: { type: 'positional', required: true, description: 'Bot name' },
+    roles: { type: 'string', required: true, description: 'Roles the bot holds, comma-separated (it never gets more)' },
+    logins: { type: 'string', description: 'Logins for {{internal.logins}}, comma-separated' },
+    ttl: { type: 'string', default: '1h', description: "Longest lifetime of the bot's certificates" },
+    'token-ttl': { type: 'string', default: '1h', description: 'How long the join token is valid' },
+    ...adminArgs,
+    ...formatArg,
+  },
+  run: action(async (args) => {
+    const client = adminClient(args);
+    const logins = listArg(args.logins);
+    const r = await client.post<{ bot: BotView; token: string; tokenExpires: string }>('/v1/bots', {
+      name: args.name,
+      roles: listArg(args.roles),
+      ...(logins.length ? { logins } : {}),
+      ttlMs: durationArg('ttl', args.ttl),
+      tokenTtlMs: durationArg('token-ttl', args['token-ttl']),
+    });
+    const pin = caPin((await client.get<PublicCa>('/v1/cas/tls')).tlsCerts[0]!);
+    const out = { bot: r.bot, token: r.token, tokenExpires: r.tokenExpires, caPin: pin };
+    print(formatOf(args.format), out, () =>
+      [
+        `bot "${r.bot.name}" added with roles ${r.bot.roles.join(', ')}`,
+        `join token (single use, expires ${r.tokenExpires}): ${r.token}`,
+        `ca pin: ${pin}`,
+        `on the machine: tp bot start --proxy PROXY:PORT --token ${r.token} --ca-pin ${pin} --out DIR`,
+      ].join('\n'),
+    );
+  }),
+});
+
+const ls = defineCommand({
+  meta: { name: 'ls', description: 'List bots and their instances' },
+  args: { ...adminArgs, ...formatArg },
+  run: action(async (args) => {
+    const bots = await adminClient(args).get<BotView[]>('/v1/bots');
+    print(formatOf(args.format), bots, () =>
+      table(
+        bots.map((b) => ({
+          name: b.name,
+          roles: b.roles.join(','),
+          logins: b.logins.join(','),
+          instances: b.instances.length,
+          locked: b.instances.filter((i) => i.locked).length,
+        })),
+        ['name', 'roles', 'logins', 'instances', 'locked'],
+        'no bots',
+      ),
+    );
+  }),
+});
+
+const rm = defineCommand({
+  meta: { name: 'rm', description: 'Delete a bot: its instances and tokens go, its live certificates stop' },
+  args: { name: { type: 'positional', required: true, description: 'Bot name' }, ...adminArgs },
+  run: action(async (args) => {
+    await adminClient(args).del(`/v1/bots/${encodeURIComponent(args.name)}`);
+    process.stdout.write(`bot "${args.name}" deleted\n`);
+  }),
+});
+
+const lock = defineCommand({
+  meta: { name: 'lock', description: 'Lock every instance of a bot (remove with `tp locks rm ID`)' },
+  args: {
+    name: { type: 'positional', required: true, description: 'Bot name' },
+    message: { type: 'string', description: 'Why (shown in refusals)' },
+    ...adminArgs,
+  },
+  run: action(async (args) => {
+    const r = await adminClient(args).post<{ lockId: string }>(`/v1/bots/${encodeURIComponent(args.name)}/lock`, {
+      message: args.message ?? '',
+    });
+    process.stdout.write(`bot "${args.name}" locked (lock ${r.lockId})\n`);
+  }),
+});
+
+const token = defineCommand({
+  meta: { name: 'token', description: 'Make another single-use join token for a bot (each join is a new instance)' },
+  args: {
+    name: { type: 'positional', required: true, description: 'Bot name' },
+    ttl: { type: 'string', default: '1h', description: 'How long the token is valid' },
+    ...adminArgs,
+    ...formatArg,
+  },
+  run: action(async (args) => {
+    const client = adminClient(args);
+    const r = await client.post<{ token: string; tokenExpires: string }>(
+      `/v1/bots/${encodeURIComponent(args.name)}/tokens`,
+      { ttlMs: durationArg('ttl', args.ttl) },
+    );
+    const pin = caPin((await client.get<PublicCa>('/v1/cas/tls')).tlsCerts[0]!);
+    print(formatOf(args.format), { ...r, caPin: pin }, () =>
+      [`join token (single use, expires ${r.tokenExpires}): ${r.token}`, `ca pin: ${pin}`].join('\n'),
+    );
+  }),
+});
+
+export default defineCommand({
+  meta: { name: 'bots', description: 'Manage bots: machine identities for scripts and CI (admin)' },
+  subCommands: { add, ls, rm, lock, token },
+});

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import type { BotCertInfo } from '../crypto/x509.ts';
+import { AccessDenied, AlreadyExists, BadParameter, Locked, NotFound } from '../errors.ts';
+import type { Authorizer, Emit } from './authorizer.ts';
+import type { BotInstance, BotInstanceStore } from './botInstances.ts';
+import type { LoginResponse } from './certOps.ts';
+import type { Identity } from './identity.ts';
+import { type LockStore, lockedError } from './locks.ts';
+import type { RoleStore } from './roles.ts';
+import type { TokenStore } from './tokens.ts';
+import type { StoredUser, UserStore } from './users.ts';
+
+/** A bot's user name: bots share the user namespace under a prefix, so no person can be named like one. */
+export const botUser = (name: string) => `bot-${name}`;
+
+/** Who created the lock that stops a deleted bot's certificates. */
+const BOT_DELETED_LOCK_OWNER = 'auth:bot-deleted';
+
+/** How long a bot's join token lives when `tp bots add` is not told. */
+const DEFAULT_TOKEN_TTL_MS = 60 * 60_000;
+
+/** What bot management, join and renewal read and write. */
+export interface BotOpsDeps {
+  authz: Authorizer;
+  emit: Emit;
+  clock: Clock;
+  users: UserStore;
+  roles: Pick<RoleStore, 'rolesOf'>;
+  tokens: TokenStore;
+  locks: LockStore;
+  instances: BotInstanceStore;
+  /** Issues a user's certificates (CertOps.certsFor), with the bot's instance and generation inside. */
+  issue(
+    user: StoredUser,
+    sshPublicKey: string,
+    tlsPublicKey: string,
+    ttlMs: number | undefined,
+    now: number,
+    bot: BotCertInfo,
+  ): Promise<LoginResponse>;
+}
+
+/** A bot as listed. */
+export interface BotView {
+  name: string;
+  user: string;
+  roles: string[];
+  logins: string[];
+  maxTtlMs: number;
+  createdAt: string;
+  instances: Pick<BotInstance, 'id' | 'generation' | 'createdAt' | 'renewedAt' | 'locked'>[];
+}
+
+/** Keys a bot presents at join and renewal; its private keys never leave its machine. */
+export interface BotKeys {
+  sshPublicKey: string;
+  tlsPublicKey: string;
+  ttlMs?: number;
+  remoteAddr?: string;
+}
+
+/** Bots: machine users with fixed roles, joined by single-use tokens and renewed by generation-checked certificates. */
+export class BotOps {
+  constructor(private readonly d: BotOpsDeps) {}
+
+  /** Creates bot `name` (a user with no password) and a single-use join token for it (shown once). */
+  async add(
+    who: Identity,
+    req: { name: string; roles: string[]; logins?: string[]; ttlMs?: number; tokenTtlMs?: number },
+  ): Promise<{ bot: BotView; token: string; tokenExpires: string }> {
+    await this.d.authz.authorize(who, 'user', 'create');
+    const known = await this.d.roles.rolesOf(req.roles);
+    const unknown = req.roles.filter((r) => !known.some((k) => k.metadata.name === r));
+    if (unknown.length) throw new NotFound(`unknown role(s): ${unknown.join(', ')} (see \`tp roles ls\`)`);
+    const now = this.d.clock.now();
+    const deleted = (await this.d.locks.list()).find(
+      (l) => l.target.user === botUser(req.name) && l.createdBy === BOT_DELETED_LOCK_OWNER,
+    );
+    if (deleted)
+      throw new AlreadyExists(
+        `a bot "${req.name}" was deleted and its certificates are locked until ${new Date(deleted.expires ?? now).toISOString()}: ` +
+          `choose another name, or remove lock ${deleted.id} (\`tp locks rm ${deleted.id}\`) to reuse it now`,
+      );
+    const user: StoredUser = {
+      name: botUser(req.name),
+      roles: req.roles,
+      traits: { logins: req.logins ?? [] },
+      createdAt: new Date(now).toISOString(),
+      bot: { maxTtlMs: req.ttlMs ?? 60 * 60_000 },
+    };
+    await this.d.users.create(user).catch((err: unknown) => {
+      if (err instanceof AlreadyExists) throw new AlreadyExists(`bot "${req.name}" already exists`);
+      throw err;
+    });
+    const t = await this.d.tokens.create(['bot'], 'single', now, req.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS, user.name);
+    await this.d.emit({ type: 'bot.create', user: who.name, bot: req.name, roles: req.roles, token_id: t.record.id });
+    return {
+      bot: await this.view(user),
+      token: t.token,
+      tokenExpires: new Date(t.record.expires).toISOString(),
+    };
+  }
+
+  /** Another single-use join token for an existing bot (each join makes a new instance). */
+  async newToken(who: Identity, name: string, ttlMs?: number): Promise<{ token: string; tokenExpires: string }> {
+    await this.d.authz.authorize(who, 'user', 'update');
+    const user = await this.botNamed(name);
+    const now = this.d.clock.now();
+    const t = await this.d.tokens.create(['bot'], 'single', now, ttlMs ?? DEFAULT_TOKEN_TTL_MS, user.name);
+    await this.d.emit({ type: 'token.create', user: who.name, bot: name, roles: ['bot'], token_id: t.record.id });
+    return { token: t.token, tokenExpires: new Date(t.record.expires).toISOString() };
+  }
+
+  /** Every bot with its instances. */
+  async list(who: Identity): Promise<BotView[]> {
+    await this.d.authz.authorize(who, 'user', 'list');
+    const bots = (await this.d.users.list()).filter((u) => u.bot);
+    return Promise.all(bots.map((u) => this.view(u)));
+  }
+
+  /** Deletes the bot, its instances and its unused tokens; its live certificates stop at once (a user lock). */
+  async remove(who: Identity, name: string): Promise<void> {
+    await this.d.authz.authorize(who, 'user', 'delete');
+    const user = await this.botNamed(name);
+    await this.d.instances.removeAll(user.name);
+    for (const t of await this.d.tokens.list()) if (t.bot === user.name) await this.d.tokens.remove(t.id);
+    await this.d.users.remove(user.name);
+    await this.d.locks.create(
+      { user: user.name },
+      `bot "${name}" was deleted`,
+      BOT_DELETED_LOCK_OWNER,
+      this.d.clock.now(),
+      user.bot!.maxTtlMs,
+    );
+    await this.d.emit({ type: 'bot.delete', user: who.name, bot: name });
+  }
+
+  /** Locks every instance of the bot (a user lock: proxies and nodes refuse its certificates, renewals stop). */
+  async lock(who: Identity, name: string, message: string): Promise<{ lockId: string }> {
+    await this.d.authz.authorize(who, 'lock', 'create');
+    const user = await this.botNamed(name);
+    const lock = await this.d.locks.create({ user: user.name }, message, who.name, this.d.clock.now());
+    await this.d.emit({
+      type: 'bot.locked',
+      user: who.name,
+      bot: name,
+      reason: message || 'locked by an administrator',
+    });
+    return { lockId: lock.id };
+  }
+
+  /** Spends a bot's join token: a new instance at generation 1 and its first certificates. */
+  async join(req: BotKeys & { token: string }): Promise<LoginResponse & { instance: string }> {
+    const now = this.d.clock.now();
+    let user: StoredUser;
+    try {
+      const t = await this.d.tokens.consume(req.token, 'bot', 'bot');
+      if (!t.bot) throw new AccessDenied('join token names no bot');
+      user = await this.d.users.get(t.bot);
+      if (!user.bot) throw new AccessDenied(`join token is for "${t.bot}", which is not a bot`);
+      const lock = await this.d.locks.find({ user: user.name });
+      if (lock) throw lockedError(`bot "${user.name}"`, lock);
+    } catch (err) {
+      await this.d.emit({
+        type: 'bot.join',
+        success: false,
+        error: (err as Error).message,
+        'addr.remote': req.remoteAddr,
+      });
+      throw err;
+    }
+    const inst: BotInstance = {
+      id: randomUUID(),
+      bot: user.name,
+      generation: 1,
+      lastKey: req.sshPublicKey,
+      createdAt: new Date(now).toISOString(),
+      renewedAt: new Date(now).toISOString(),
+    };
+    await this.d.instances.create(inst);
+    const certs = await this.issue(user, inst, req, now);
+    await this.d.emit({ type: 'bot.join', user: user.name, instance: inst.id, 'addr.remote': req.remoteAddr });
+    return { ...certs, instance: inst.id };
+  }
+
+  /**
+   * Renews a bot instance's certificates, presented with its current one: the generation advances by one. A
+   * certificate of an older generation means the identity was copied; that instance is locked and audited (other
+   * instances of the bot go on). Asking again with the key of the latest issue (its answer was lost) is not theft.
+   */
+  async renew(who: Identity, req: BotKeys): Promise<LoginResponse & { instance: string }> {
+    if (who.kind !== 'user' || !who.bot) throw new AccessDenied('only a bot certificate renews a bot');
+    const b = who.bot;
+    const now = this.d.clock.now();
+    const fail = async (err: Error): Promise<never> => {
+      await this.d.emit({
+        type: 'bot.renew',
+        success: false,
+        user: who.name,
+        instance: b.instance,
+        error: err.message,
+      });
+      throw err;
+    };
+    const user = await this.d.users.find(who.name);
+    if (!user?.bot || user.name !== b.name) return fail(new NotFound(`bot "${who.name}" no longer exists`));
+    const lock = await this.d.locks.find({ user: user.name });
+    if (lock) return fail(lockedError(`bot "${user.name}"`, lock));
+    let stolen: string | undefined;
+    let inst: BotInstance;
+    try {
+      inst = await this.d.instances.update(user.name, b.instance, (i) => {
+        if (i.locked) throw new Locked(`bot instance ${i.id} is locked: ${i.locked.reason}`);
+        const retry = b.generation === i.generation - 1 && req.sshPublicKey === i.lastKey;
+        if (retry) return i;
+        if (b.generation !== i.generation) {
+          stolen = `a certificate of generation ${b.generation} tried to renew instance at generation ${i.generation}: the identity was copied`;
+          return { ...i, locked: { at: new Date(now).toISOString(), reason: stolen } };
+        }
+        return {
+          ...i,
+          generation: i.generation + 1,
+          lastKey: req.sshPublicKey,
+          renewedAt: new Date(now).toISOString(),
+        };
+      });
+    } catch (err) {
+      return fail(err as Error);
+    }
+    if (stolen) {
+      await this.d.emit({ type: 'bot.locked', user: user.name, bot: user.name, instance: inst.id, reason: stolen });
+      return fail(new Locked(`bot instance ${inst.id} is locked: ${stolen}`));
+    }
+    const certs = await this.issue(user, inst, req, now);
+    await this.d.emit({ type: 'bot.renew', user: user.name, instance: inst.id, generation: inst.generation });
+    return { ...certs, instance: inst.id };
+  }
+
+  private issue(user: StoredUser, inst: BotInstance, k: BotKeys, now: number): Promise<LoginResponse> {
+    const info = { name: user.name, instance: inst.id, generation: inst.generation };
+    return this.d.issue(user, k.sshPublicKey, k.tlsPublicKey, k.ttlMs, now, info);
+  }
+
+  private async botNamed(name: string): Promise<StoredUser> {
+    const user = await this.d.users.find(botUser(name));
+    if (!user?.bot) throw new NotFound(`no bot "${name}" (see \`tp bots ls\`)`);
+    return user;
+  }
+
+  private async view(u: StoredUser): Promise<BotView> {
+    const instances = await this.d.instances.list(u.name);
+    return {
+      name: u.name.slice('bot-'.length),
+      user: u.name,
+      roles: u.roles,
+      logins: u.traits.logins ?? [],
+      maxTtlMs: u.bot?.maxTtlMs ?? 0,
+      createdAt: u.createdAt,
+      instances: instances.map(({ id, generation, createdAt, renewedAt, locked }) => ({
+        id,
+        generation,
+        createdAt,
+        renewedAt,
+        ...(locked ? { locked } : {}),
+      })),
+    };
+  }
+}
+
+/** Refuses a bot name that would not make a valid user name. */
+export function checkBotName(name: string): void {
+  if (!/^[a-z0-9][a-z0-9_.-]{0,58}$/.test(name))
+    throw new BadParameter(`bot name "${name}" must be lowercase letters, digits, - _ . (up to 59)`);
+}

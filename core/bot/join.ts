@@ -1,0 +1,91 @@
+import { ApiClient } from '../api/client.ts';
+import type { IdentityFileData } from '../client/identityFile.ts';
+import { newClientKeys } from '../client/login.ts';
+import { checkCaPin } from '../crypto/caPin.ts';
+import { encodeOpenSSHPrivateKey } from '../crypto/keys.ts';
+import { Unavailable } from '../errors.ts';
+
+/** What auth answers a bot's join or renewal. */
+interface BotCerts {
+  sshCert: string;
+  tlsCert: string;
+  tlsCa: string[];
+  hostCa: string[];
+  logins: string[];
+  cluster: string;
+  username: string;
+  instance: string;
+}
+
+/** A bot's identity as held in memory and written to DIR/identity, with the instance it belongs to. */
+export type BotIdentity = IdentityFileData & { instance: string };
+
+function identityOf(proxy: string, keys: ReturnType<typeof newClientKeys>, r: BotCerts): BotIdentity {
+  return {
+    proxy,
+    cluster: r.cluster,
+    user: r.username,
+    logins: r.logins,
+    sshKey: encodeOpenSSHPrivateKey(keys.ssh.privateKey, `${r.username}@${r.cluster}`),
+    sshPublicKey: keys.sshPublicKey,
+    sshCert: r.sshCert,
+    tlsKey: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    tlsCert: r.tlsCert,
+    tlsCa: r.tlsCa,
+    hostCa: r.hostCa,
+    instance: r.instance,
+  };
+}
+
+/**
+ * Joins as a bot through the proxy with a single-use token: learns the cluster CA (checked against `caPin`), then
+ * presents the token and fresh public keys over TLS verified by that CA. Returns the new instance's identity.
+ */
+export async function joinBot(o: {
+  proxy: string;
+  token: string;
+  caPin: string;
+  ttlMs?: number;
+}): Promise<BotIdentity> {
+  let cas: { tlsCa: string[] };
+  try {
+    // First contact: the proxy's certificate cannot be verified before we know the cluster's CA (pinned below).
+    const res = await fetch(`https://${o.proxy}/webapi/cas`, {
+      tls: { rejectUnauthorized: false },
+      signal: AbortSignal.timeout(15_000),
+    } as RequestInit);
+    cas = (await res.json()) as typeof cas;
+  } catch (err) {
+    throw new Unavailable(`cannot reach the proxy at ${o.proxy}: ${(err as Error).message}`);
+  }
+  checkCaPin(cas.tlsCa, o.caPin, "the proxy's cluster CA");
+  const keys = newClientKeys();
+  const api = new ApiClient([o.proxy], { ca: cas.tlsCa, serverRole: 'proxy' });
+  const r = await api.post<BotCerts>('/webapi/bots/join', {
+    token: o.token,
+    sshPublicKey: keys.sshPublicKey,
+    tlsPublicKey: keys.tlsPublicKey,
+    ttlMs: o.ttlMs,
+  });
+  return identityOf(o.proxy, keys, r);
+}
+
+/**
+ * Renews with the current certificate (through the proxy, which passes it to auth): fresh keys, the next generation,
+ * and the cluster's current CAs (so a CA rotation is followed). Throws the typed refusal when the instance is locked.
+ */
+export async function renewBot(cur: BotIdentity, ttlMs?: number): Promise<BotIdentity> {
+  const keys = newClientKeys();
+  const api = new ApiClient(
+    [cur.proxy],
+    { ca: cur.tlsCa, cert: cur.tlsCert, key: cur.tlsKey, serverRole: 'proxy' },
+    15_000,
+    '/webapi/auth',
+  );
+  const r = await api.post<BotCerts>('/v1/bots/renew', {
+    sshPublicKey: keys.sshPublicKey,
+    tlsPublicKey: keys.tlsPublicKey,
+    ttlMs,
+  });
+  return identityOf(cur.proxy, keys, r);
+}
