@@ -1,0 +1,275 @@
+/**
+ * The client → server half of the PostgreSQL protocol 3.0 (the "frontend" messages): an incremental parser that
+ * turns received chunks into whole typed messages, each with its raw bytes so a relay can forward it unchanged.
+ */
+
+import { BadParameter, LimitExceeded } from '../../../core/errors.ts';
+import { ByteQueue } from '../../../core/net/byteQueue.ts';
+import { Cursor } from './cursor.ts';
+
+/** Request codes of the untyped packets a client may send first. */
+export const SSL_REQUEST_CODE = 80877103;
+export const GSSENC_REQUEST_CODE = 80877104;
+export const CANCEL_REQUEST_CODE = 80877102;
+/** Protocol 3.0 as a StartupMessage writes it (major << 16 | minor). */
+export const PROTOCOL_3_0 = 196608;
+
+/** A parameter value of a Bind: text or binary bytes as sent, or SQL NULL. */
+export type BindValue = Buffer | null;
+
+/** One message from the client. `raw` is the exact bytes received, header included. */
+export type FrontendMessage = { raw: Buffer } & (
+  | { type: 'SSLRequest' }
+  | { type: 'GSSENCRequest' }
+  | { type: 'CancelRequest'; pid: number; secret: Buffer }
+  | { type: 'StartupMessage'; major: number; minor: number; params: Record<string, string> }
+  | { type: 'Query'; sql: string }
+  | { type: 'Parse'; statement: string; sql: string; paramTypes: number[] }
+  | {
+      type: 'Bind';
+      portal: string;
+      statement: string;
+      /** Per-parameter format codes as sent: none = all text, one = all alike, else one each (0 text, 1 binary). */
+      paramFormats: number[];
+      values: BindValue[];
+      resultFormats: number[];
+    }
+  | { type: 'Execute'; portal: string; maxRows: number }
+  | { type: 'Describe'; target: 'S' | 'P'; name: string }
+  | { type: 'Close'; target: 'S' | 'P'; name: string }
+  | { type: 'Sync' }
+  | { type: 'Flush' }
+  | { type: 'Terminate' }
+  | { type: 'CopyData'; data: Buffer }
+  | { type: 'CopyDone' }
+  | { type: 'CopyFail'; reason: string }
+  /** PasswordMessage, SASLInitialResponse or SASLResponse: what it holds depends on the auth exchange; relayed as is. */
+  | { type: 'Password'; body: Buffer }
+  /** A message type this parser does not interpret (FunctionCall 'F', ...): the relay decides. */
+  | { type: 'Other'; code: string; body: Buffer }
+);
+
+/** Size limits; each message is refused as soon as its header announces more. */
+export interface FrontendLimits {
+  /** Startup-phase packets (StartupMessage with its parameters). Default 64 KiB. */
+  maxStartupLength?: number;
+  /** Any typed message (a Query, a Bind's values, one CopyData). Default 1 GiB, PostgreSQL's own ceiling. */
+  maxMessageLength?: number;
+}
+
+/** Typed messages whose body is a few names at most; PostgreSQL itself caps these at 10000 bytes. */
+const SMALL = new Set(['E', 'D', 'C', 'S', 'H', 'X', 'c']);
+const SMALL_LIMIT = 10_000;
+const EMPTY = new Set(['S', 'H', 'X', 'c']);
+
+/** Reads a Bind body. */
+function parseBind(c: Cursor) {
+  const portal = c.cstr();
+  const statement = c.cstr();
+  const paramFormats = Array.from({ length: nonNegative(c, c.i16()) }, () => formatCode(c, c.i16()));
+  const values = Array.from({ length: nonNegative(c, c.i16()) }, (): BindValue => {
+    const n = c.i32();
+    if (n === -1) return null;
+    if (n < 0) c.fail(`parameter length ${n}`);
+    return c.bytes(n);
+  });
+  if (paramFormats.length > 1 && paramFormats.length !== values.length) {
+    c.fail(`${paramFormats.length} format codes for ${values.length} parameters`);
+  }
+  const resultFormats = Array.from({ length: nonNegative(c, c.i16()) }, () => formatCode(c, c.i16()));
+  return { type: 'Bind' as const, portal, statement, paramFormats, values, resultFormats };
+}
+
+function nonNegative(c: Cursor, n: number): number {
+  if (n < 0) c.fail(`negative count ${n}`);
+  return n;
+}
+function formatCode(c: Cursor, f: number): number {
+  if (f !== 0 && f !== 1) c.fail(`format code ${f}`);
+  return f;
+}
+function target(c: Cursor): 'S' | 'P' {
+  const t = String.fromCharCode(c.u8());
+  if (t !== 'S' && t !== 'P') c.fail(`target "${t}" is neither S nor P`);
+  return t;
+}
+
+const NAMES: Record<string, string> = {
+  Q: 'Query',
+  P: 'Parse',
+  B: 'Bind',
+  E: 'Execute',
+  D: 'Describe',
+  C: 'Close',
+  S: 'Sync',
+  H: 'Flush',
+  X: 'Terminate',
+  d: 'CopyData',
+  c: 'CopyDone',
+  f: 'CopyFail',
+  p: 'Password',
+};
+
+/** Decodes one typed message body (the type byte and length already read). */
+function parseTyped(code: string, body: Buffer, raw: Buffer): FrontendMessage {
+  const c = new Cursor(body, NAMES[code] ?? `message "${code}"`);
+  let m: FrontendMessage;
+  switch (code) {
+    case 'Q':
+      m = { raw, type: 'Query', sql: c.cstr() };
+      break;
+    case 'P': {
+      const statement = c.cstr();
+      const sql = c.cstr();
+      const paramTypes = Array.from({ length: nonNegative(c, c.i16()) }, () => c.i32() >>> 0);
+      m = { raw, type: 'Parse', statement, sql, paramTypes };
+      break;
+    }
+    case 'B':
+      m = { raw, ...parseBind(c) };
+      break;
+    case 'E':
+      m = { raw, type: 'Execute', portal: c.cstr(), maxRows: c.i32() };
+      break;
+    case 'D':
+    case 'C':
+      m = { raw, type: code === 'D' ? 'Describe' : 'Close', target: target(c), name: c.cstr() };
+      break;
+    case 'S':
+    case 'H':
+    case 'X':
+    case 'c':
+      m = { raw, type: NAMES[code] as 'Sync' | 'Flush' | 'Terminate' | 'CopyDone' };
+      break;
+    case 'd':
+      return { raw, type: 'CopyData', data: body };
+    case 'f':
+      m = { raw, type: 'CopyFail', reason: c.cstr() };
+      break;
+    case 'p':
+      return { raw, type: 'Password', body };
+    default:
+      return { raw, type: 'Other', code, body };
+  }
+  c.end();
+  return m;
+}
+
+/** Decodes one startup-phase packet (its length already checked). */
+function parseStartup(raw: Buffer): FrontendMessage {
+  const code = raw.readInt32BE(4);
+  if (code === SSL_REQUEST_CODE || code === GSSENC_REQUEST_CODE) {
+    const type = code === SSL_REQUEST_CODE ? 'SSLRequest' : 'GSSENCRequest';
+    if (raw.length !== 8) new Cursor(raw, type).fail(`length ${raw.length}, not 8`);
+    return { raw, type };
+  }
+  if (code === CANCEL_REQUEST_CODE) {
+    // Protocol 3.0 keys are 4 bytes; 3.2 (PostgreSQL 18) allows up to 256.
+    if (raw.length < 16 || raw.length > 12 + 256) new Cursor(raw, 'CancelRequest').fail(`length ${raw.length}`);
+    return { raw, type: 'CancelRequest', pid: raw.readInt32BE(8), secret: raw.subarray(12) };
+  }
+  const major = code >>> 16;
+  const minor = code & 0xffff;
+  if (major !== 3) {
+    throw new BadParameter(`unsupported PostgreSQL protocol ${major}.${minor} (tp speaks 3.x)`, {
+      protocol: 'postgres',
+    });
+  }
+  const c = new Cursor(raw.subarray(8), 'StartupMessage');
+  const params: Record<string, string> = Object.create(null);
+  for (;;) {
+    const name = c.cstr();
+    if (name === '') break;
+    if (name in params) c.fail(`parameter "${name}" given twice`);
+    params[name] = c.cstr();
+  }
+  c.end();
+  return { raw, type: 'StartupMessage', major, minor, params };
+}
+
+/**
+ * Turns the client's byte stream into messages. Starts in the startup phase (untyped packets); a StartupMessage
+ * moves it to typed messages. Truncated input waits for more; a malformed or oversized message throws a
+ * BadParameter or LimitExceeded, after which the parser refuses all further input (the stream cannot be resynced).
+ */
+export class FrontendParser {
+  private readonly queue = new ByteQueue();
+  private startup = true;
+  private failure: Error | undefined;
+  private readonly maxStartup: number;
+  private readonly maxMessage: number;
+
+  constructor(limits: FrontendLimits = {}) {
+    this.maxStartup = limits.maxStartupLength ?? 64 * 1024;
+    this.maxMessage = limits.maxMessageLength ?? 1024 ** 3;
+  }
+
+  /** Bytes received but not yet part of a whole message. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  /** True until a StartupMessage has been parsed. */
+  get inStartup(): boolean {
+    return this.startup;
+  }
+
+  /** Adds a chunk and returns every message now complete, in order. */
+  push(chunk: Uint8Array): FrontendMessage[] {
+    if (this.failure) throw this.failure;
+    this.queue.push(chunk);
+    const out: FrontendMessage[] = [];
+    try {
+      for (let m = this.next(); m; m = this.next()) out.push(m);
+    } catch (err) {
+      this.failure = err as Error;
+      throw err;
+    }
+    return out;
+  }
+
+  private next(): FrontendMessage | undefined {
+    if (this.startup) {
+      const head = this.queue.peek(4);
+      if (!head) return undefined;
+      const len = head.readInt32BE(0);
+      if (len < 8)
+        throw new BadParameter(`malformed PostgreSQL startup packet: length ${len}`, { protocol: 'postgres' });
+      if (len > this.maxStartup) {
+        throw new LimitExceeded(`PostgreSQL startup packet of ${len} bytes exceeds the limit of ${this.maxStartup}`, {
+          protocol: 'postgres',
+          length: len,
+        });
+      }
+      const raw = this.queue.take(len);
+      if (!raw) return undefined;
+      const m = parseStartup(raw);
+      if (m.type === 'StartupMessage') this.startup = false;
+      return m;
+    }
+    const head = this.queue.peek(5);
+    if (!head) return undefined;
+    const code = String.fromCharCode(head[0]!);
+    const len = head.readInt32BE(1);
+    const name = NAMES[code] ?? `message "${code}"`;
+    if (len < 4 || (EMPTY.has(code) && len !== 4)) {
+      throw new BadParameter(`malformed PostgreSQL ${name}: length ${len}`, { protocol: 'postgres', message: code });
+    }
+    const limit = SMALL.has(code) ? Math.min(SMALL_LIMIT, this.maxMessage) : this.maxMessage;
+    if (len > limit) {
+      throw new LimitExceeded(`PostgreSQL ${name} of ${len} bytes exceeds the limit of ${limit}`, {
+        protocol: 'postgres',
+        message: code,
+        length: len,
+      });
+    }
+    const raw = this.queue.take(len + 1);
+    if (!raw) return undefined;
+    return parseTyped(code, raw.subarray(5), raw);
+  }
+}
+
+/** The format (0 text, 1 binary) of a Bind's parameter `i`, by the protocol's none/one/each rule. */
+export function bindParamFormat(paramFormats: number[], i: number): number {
+  return paramFormats.length === 0 ? 0 : paramFormats.length === 1 ? paramFormats[0]! : (paramFormats[i] ?? 0);
+}
