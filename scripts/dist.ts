@@ -9,12 +9,13 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
+import { prebuiltWebAssets } from './dist/prebuiltWeb.ts';
 
 const root = join(import.meta.dir, '..');
 const entry = join(root, 'cmd', 'tp.ts');
 
 /** The compile targets `just dist` builds: our name for each binary, and Bun's target for it. */
-export const TARGETS: Record<string, string> = {
+export const TARGETS: Record<string, Bun.Build.CompileTarget> = {
   'linux-x64': 'bun-linux-x64',
   'linux-arm64': 'bun-linux-arm64',
   'linux-x64-musl': 'bun-linux-x64-musl',
@@ -43,6 +44,7 @@ async function buildPackage(): Promise<string> {
     target: 'bun',
     outdir: join(stage, 'lib'),
     external: ['bun-pty', '*.node'],
+    plugins: [await prebuiltWebAssets()],
   });
   if (!out.success) fail(`bundle failed: ${out.logs.map((l) => l.message).join('; ')}`);
   const bundle = readFileSync(join(stage, 'lib', 'tp.js'), 'utf8');
@@ -77,32 +79,40 @@ async function buildPackage(): Promise<string> {
  * Precompiled bytecode (CommonJS, the format --bytecode takes) cuts the binary's start-up from parsing the whole
  * bundle, ~60-150 ms on `tp version` here, to ~10-30 ms, for ~7 MB more per binary.
  */
-const BINARY_FLAGS = ['--minify', '--bytecode', '--format=cjs'];
+/**
+ * A compiled Bun reads .env and bunfig.toml from the current directory unless told not to: run in a directory
+ * someone else controls, a bunfig.toml `preload` would run their code inside tp, and a .env would set its
+ * environment. tp takes neither (nor tsconfig.json or package.json) from where it happens to run.
+ */
+const NO_AUTOLOAD = {
+  autoloadDotenv: false,
+  autoloadBunfig: false,
+  autoloadTsconfig: false,
+  autoloadPackageJson: false,
+} as const;
+
+const BINARY_OPTIONS = { minify: true, bytecode: true, format: 'cjs' } as const;
 
 /** Compiles the CLI into one executable for each target; returns their paths. */
-function buildBinaries(targets: string[]): string[] {
+async function buildBinaries(targets: string[]): Promise<string[]> {
   mkdirSync(distDir, { recursive: true });
-  return targets.map((name) => {
+  const web = await prebuiltWebAssets();
+  const built: string[] = [];
+  for (const name of targets) {
     const target = TARGETS[name] ?? fail(`unknown target ${name} (known: ${Object.keys(TARGETS).join(', ')})`);
     const outfile = join(distDir, `tp-${name}`);
-    // ssh2's native add-ons were built for this machine: embedded only in this machine's own target.
-    const natives = target === `bun-${process.platform}-${process.arch}` ? [] : ['--external', '*.node'];
-    const r = Bun.spawnSync(
-      [
-        process.execPath,
-        'build',
-        entry,
-        '--compile',
-        `--target=${target}`,
-        ...BINARY_FLAGS,
-        ...natives,
-        `--outfile=${outfile}`,
-      ],
-      { cwd: root, stdout: 'pipe', stderr: 'pipe' },
-    );
-    if (r.exitCode !== 0) fail(`compiling ${name} failed: ${r.stderr.toString()}${r.stdout.toString()}`);
-    return outfile;
-  });
+    const out = await Bun.build({
+      entrypoints: [entry],
+      compile: { target, outfile, ...NO_AUTOLOAD },
+      ...BINARY_OPTIONS,
+      // ssh2's native add-ons were built for this machine: embedded only in this machine's own target.
+      external: target === `bun-${process.platform}-${process.arch}` ? [] : ['*.node'],
+      plugins: [web],
+    });
+    if (!out.success) fail(`compiling ${name} failed: ${out.logs.map((l) => l.message).join('; ')}`);
+    built.push(outfile);
+  }
+  return built;
 }
 
 /** Writes dist/SHA256SUMS (sha256sum's format) over the tarballs and binaries in dist/. */
@@ -130,5 +140,5 @@ const distDir = resolve(option('--out') ?? join(root, 'dist'));
 const steps = args.length ? args : ['package', 'binaries'];
 for (const s of steps) if (s !== 'package' && s !== 'binaries') fail(`unknown step ${s} (package, binaries)`);
 if (steps.includes('package')) process.stdout.write(`${await buildPackage()}\n`);
-if (steps.includes('binaries')) for (const f of buildBinaries(targets)) process.stdout.write(`${f}\n`);
+if (steps.includes('binaries')) for (const f of await buildBinaries(targets)) process.stdout.write(`${f}\n`);
 writeSums();

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 import { run } from './helpers/cli.ts';
 import { spawnAgent } from './helpers/distAgent.ts';
 import { installedFlow, runDist } from './helpers/distBuild.ts';
+import { freePort } from './helpers/sshd.ts';
 import { type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+import { startTpDaemon } from './helpers/tpDaemon.ts';
 
 // The npm package as a user gets it: `just dist` packs it, npm installs it into an empty prefix with a fresh HOME,
 // and the installed `tp` logs in and runs a command over SSH with only Node and npm on PATH.
@@ -65,6 +67,35 @@ describe('the npm package', () => {
       expect(flow.ssh.stdout, flow.ssh.stderr).toBe('ok\n');
     } finally {
       await agent.stop();
+    }
+  });
+
+  test('its bundle runs the all-in-one tp start and serves the web UI from inside it (no web/ sources)', async () => {
+    const copy = join(scratch, 'bare-start');
+    cpSync(join(dist.dir, 'package'), copy, { recursive: true });
+    writeFileSync(
+      join(copy, 'tp.yaml'),
+      `auth: {listen: 127.0.0.1:${await freePort()}}\nproxy: {listen: 127.0.0.1:0, ssh_listen: 127.0.0.1:0}\n`,
+    );
+    const d = await startTpDaemon(
+      ['start', '--config', join(copy, 'tp.yaml'), '--data-dir', join(copy, 'data')],
+      /then log in/,
+      {
+        cmd: [process.execPath, join(copy, 'lib', 'tp.js')],
+      },
+    );
+    try {
+      const proxy = /proxy:\s+https:\/\/(\S+)/.exec(d.banner)![1]!;
+      const get = (path: string) => fetch(`https://${proxy}${path}`, { tls: { rejectUnauthorized: false } });
+      const page = await get('/web');
+      expect(page.status).toBe(200);
+      expect(await page.text()).toBe(readFileSync(join(import.meta.dir, '..', 'web', 'index.html'), 'utf8'));
+      const app = await get('/web/assets/app.js');
+      expect(app.status).toBe(200);
+      expect((await app.text()).length).toBeGreaterThan(10_000);
+      expect((await get('/web/assets/app.css')).status).toBe(200);
+    } finally {
+      await d.stop();
     }
   });
 

@@ -1,12 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Identity } from '../auth/identity.ts';
-import { Unavailable } from '../errors.ts';
-import { log } from '../log.ts';
 import { RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
-
-const webDir = join(import.meta.dir, '..', '..', 'web');
+import { appJs, webFile } from './webAssets.ts';
 
 /**
  * The page policy: scripts only from this origin (no inline script, no eval), connections only back here, no
@@ -26,34 +21,6 @@ export const UI_HEADERS = {
   'strict-transport-security': 'max-age=31536000',
   'cross-origin-opener-policy': 'same-origin',
 };
-
-let bundle: Promise<string> | undefined;
-
-/** The web UI's JavaScript, bundled and minified by Bun once per process on first use. */
-function appJs(): Promise<string> {
-  bundle ??= (async () => {
-    const started = performance.now();
-    const out = await Bun.build({ entrypoints: [join(webDir, 'main.tsx')], target: 'browser', minify: true });
-    if (!out.success) {
-      bundle = undefined;
-      throw new Unavailable(`the web UI failed to build: ${out.logs.map((l) => l.message).join('; ')}`);
-    }
-    log.info('web UI bundled', { ms: Math.round(performance.now() - started) });
-    return out.outputs[0]!.text();
-  })();
-  return bundle;
-}
-
-const files = new Map<string, string>();
-/** A file of the web UI (a path under web/), read once per process. */
-function webFile(path: string): string {
-  let text = files.get(path);
-  if (text === undefined) {
-    text = readFileSync(join(webDir, path), 'utf8');
-    files.set(path, text);
-  }
-  return text;
-}
 
 /** The UI's stylesheet: xterm.js's own rules, then ours. */
 const appCss = () => `${webFile('../node_modules/@xterm/xterm/css/xterm.css')}\n${webFile('app.css')}`;

@@ -18,7 +18,10 @@ if (process.versions.bun) {
     process.stderr.write(`tp: the bun dependency is missing (${err.message}); reinstall tp\n`);
     process.exit(1);
   }
-  const child = spawn(bun, [cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Bun reads .env and bunfig.toml (whose `preload` runs code) from the current directory and may auto-install
+  // packages it cannot resolve: tp takes none of that from wherever it happens to run.
+  const safe = ['--no-env-file', '--config=/dev/null', '--no-install'];
+  const child = spawn(bun, [...safe, cli, ...process.argv.slice(2)], { stdio: 'inherit' });
   // A terminal's ^C and ^\ reach the whole process group, tp included: here they only must not end the launcher
   // first. SIGTERM and SIGHUP sent to this pid alone (kill, a service manager) are passed on.
   const waitForTp = () => undefined;

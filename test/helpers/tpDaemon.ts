@@ -11,13 +11,13 @@ export interface TpDaemon {
   stop(): Promise<number>;
 }
 
-/** Spawns `tp ...args` and resolves once `marker` appears on its stdout; rejects (with stderr) if it exits first. */
+/** Spawns `tp ...args` (`cmd`: another tp than the checkout's) and resolves once `marker` appears on its stdout; rejects (with stderr) if it exits first. */
 export async function startTpDaemon(
   args: string[],
   marker: RegExp,
-  opts: { env?: Record<string, string>; ms?: number } = {},
+  opts: { env?: Record<string, string>; ms?: number; cmd?: string[] } = {},
 ): Promise<TpDaemon> {
-  const child = Bun.spawn([process.execPath, entry, ...args], {
+  const child = Bun.spawn([...(opts.cmd ?? [process.execPath, entry]), ...args], {
     stdout: 'pipe',
     stderr: 'pipe',
     env: { ...process.env, TP_LOG_FORMAT: 'json', ...opts.env },
