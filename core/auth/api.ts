@@ -148,7 +148,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     [
       'POST',
       /^\/v1\/certs\/reissue$/,
-      async ({ who, body }) => svc.rotation.reissue(who, parseBody(S.ReissueBody, body)),
+      async ({ who, body }) => svc.renewals.reissue(who, parseBody(S.ReissueBody, body)),
     ],
     [
       'GET',

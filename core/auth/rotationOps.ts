@@ -1,16 +1,12 @@
 import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
-import { caPin } from '../crypto/caPin.ts';
-import { fingerprint, formatAuthorizedKey, parseAuthorizedKey } from '../crypto/keys.ts';
-import { parseCert, verifyCert } from '../crypto/sshcert.ts';
 import { AccessDenied, BadParameter, CompareFailed } from '../errors.ts';
 import type { RotationPhase } from '../identity/rotationPhase.ts';
 import { log } from '../log.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { CaSet } from './caSet.ts';
-import { CA_TYPES, type CaType, type StoredCaKeys } from './cas.ts';
+import type { CaType } from './cas.ts';
 import type { Identity } from './identity.ts';
-import { issueHostCerts } from './issuer.ts';
 import type { NodeStore } from './nodes.ts';
 import {
   caughtUp,
@@ -21,25 +17,9 @@ import {
   RotationStore,
   type TrackedServer,
 } from './rotation.ts';
+import { describeRotation, type RotationStatus } from './rotationStatus.ts';
 
-/** A tracked server and where it stands. */
-export interface ServerProgress extends TrackedServer {
-  /** The rotation and phase it last reported, and when. */
-  rotationId?: string;
-  phase?: RotationPhase;
-  at?: number;
-  caughtUp: boolean;
-}
-
-/** What `tp rotate status` shows. */
-export interface RotationStatus {
-  state: RotationState;
-  /** Per CA: fingerprints of the signing key and of every trusted key. */
-  cas: { type: CaType; active: string; trusted: string[] }[];
-  servers: ServerProgress[];
-  /** What automatic mode waits for next, in words; absent in standby and manual mode. */
-  waitingFor?: string;
-}
+export type { RotationStatus, ServerProgress } from './rotationStatus.ts';
 
 /** Options of `tp rotate start`. */
 export interface StartRotation {
@@ -50,11 +30,6 @@ export interface StartRotation {
 }
 
 const PROXY_LIVE_MS = 90_000;
-
-function keysFingerprint(k: StoredCaKeys): string {
-  if (k.ssh) return fingerprint(parseAuthorizedKey(k.ssh.pub).blob);
-  return k.tls ? caPin(k.tls.cert) : '';
-}
 
 /** What rotation reads and writes; `cas` is this server's loaded CA set, reloaded as phases change. */
 export interface RotationOpsDeps {
@@ -91,29 +66,7 @@ export class RotationOps {
   async status(who: Identity): Promise<RotationStatus> {
     await this.d.authz.authorize(who, 'cluster', 'read');
     const { state } = await this.store.get();
-    const reports = await this.store.reports();
-    const servers = state.servers.map((t) => {
-      const r = reports.get(t.id);
-      return { ...t, rotationId: r?.rotationId, phase: r?.phase, at: r?.at, caughtUp: caughtUp(state, r) };
-    });
-    const cas = CA_TYPES.map((type) => {
-      const st = this.d.cas.current(type).stored;
-      return {
-        type,
-        active: keysFingerprint(st.active),
-        trusted: [st.active, ...st.additional].map(keysFingerprint),
-      };
-    });
-    return { state, cas, servers, waitingFor: this.waitingFor(state, servers) };
-  }
-
-  private waitingFor(s: RotationState, servers: ServerProgress[]): string | undefined {
-    if (s.phase === 'standby' || s.mode === 'manual') return undefined;
-    const behind = servers.filter((x) => !x.caughtUp).map((x) => `${x.kind} ${x.name}`);
-    if (behind.length) return `${behind.length} server(s) to report ${s.phase}: ${behind.join(', ')}`;
-    if (s.phase === 'update_servers' && this.now() < s.started + s.graceMs)
-      return `the grace period, until ${new Date(s.started + s.graceMs).toISOString()}`;
-    return undefined;
+    return describeRotation(state, await this.store.reports(), this.d.cas, this.now());
   }
 
   /** Starts a rotation of `types`; refused while another one runs. */
@@ -277,47 +230,5 @@ export class RotationOps {
       });
       log.warn('CA rotation stalled: not advancing', { phase: state.phase, waiting });
     }
-  }
-
-  /**
-   * New certificates for a node or proxy from the signing CAs, for the same keys and names as its current SSH host
-   * certificate (which must verify against a trusted host CA and belong to the caller).
-   */
-  async reissue(
-    who: Identity,
-    req: { sshCert?: string; tlsPublicKey: string },
-  ): Promise<{ sshCert?: string; tlsCert: string }> {
-    if (who.kind !== 'node' && who.kind !== 'proxy')
-      throw new AccessDenied('only nodes and proxies renew host certificates');
-    let principals: string[] = [who.name];
-    let sshPublicKey: string | undefined;
-    if (req.sshCert) {
-      const cert = verifyCert(parseCert(req.sshCert), {
-        cas: this.d.cas.current('host').sshTrusted,
-        certType: 'host',
-        now: this.now() / 1000,
-      });
-      if (cert.keyId !== who.name)
-        throw new AccessDenied(`the SSH certificate belongs to ${cert.keyId}, not to ${who.name}`);
-      principals = cert.principals;
-      sshPublicKey = formatAuthorizedKey(cert.publicKey);
-    }
-    const out = await issueHostCerts({
-      hostCa: this.d.cas.current('host'),
-      tlsCa: this.d.cas.current('tls'),
-      cluster: this.d.cluster,
-      role: who.kind,
-      hostId: who.name,
-      hostName: who.hostName ?? principals[1] ?? who.name,
-      // A node keeps only the names auth gives it (ID, name); a proxy keeps its addresses, also as TLS names.
-      principals: who.kind === 'proxy' ? principals : undefined,
-      serverNames: who.kind === 'proxy' ? principals : undefined,
-      sshPublicKey,
-      tlsPublicKey: req.tlsPublicKey,
-      ttlMs: 365 * 86_400_000,
-      now: this.now(),
-    });
-    await this.d.emit({ type: 'cert.reissue', user: who.name, host_id: who.name, role: who.kind });
-    return { sshCert: out.sshCert, tlsCert: out.tlsCert };
   }
 }

@@ -16,6 +16,7 @@ import type { LockStore } from './locks.ts';
 import type { LoginGuard } from './login.ts';
 import type { NodeStore } from './nodes.ts';
 import { RecordingOps } from './recordingOps.ts';
+import { RenewalOps } from './renewalOps.ts';
 import { ResourceOps } from './resourceOps.ts';
 import { RoleStore } from './roles.ts';
 import { RotationOps } from './rotationOps.ts';
@@ -68,6 +69,7 @@ export class AuthService {
   readonly audit: AuditOps;
   readonly recordings: RecordingOps;
   readonly rotation: RotationOps;
+  readonly renewals: RenewalOps;
   readonly account: AccountOps;
   readonly sso: SsoOps;
   readonly webSessions: WebSessionOps;
@@ -95,6 +97,7 @@ export class AuthService {
     this.audit = new AuditOps({ authz, audit, sessions });
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
     this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes });
+    this.renewals = new RenewalOps({ emit, clock, cluster, cas });
     this.account = new AccountOps({ backend, clock, cluster, emit, users, locks, secondFactor, ...login });
     const { connectors } = deps;
     this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs });
