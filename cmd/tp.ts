@@ -1,4 +1,4 @@
-#!/usr/bin/env bun
+#!/usr/bin/env -S bun --no-env-file --config=/dev/null
 import pkg from '../package.json' with { type: 'json' };
 import { type AnyCommand, type LazyCommand, runProgram } from './lib/runner.ts';
 

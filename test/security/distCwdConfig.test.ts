@@ -23,11 +23,14 @@ afterAll(() => {
 });
 
 /** Runs tp in the attacker's directory with a fresh HOME; `tp status` with no profile fails (TP_DEBUG adds a stack). */
-async function statusIn(cmd: string[]): Promise<{ stderr: string; preloadRan: boolean }> {
+async function statusIn(cmd: string[], pathFirst?: string): Promise<{ stderr: string; preloadRan: boolean }> {
   rmSync(marker, { force: true });
   const child = Bun.spawn([...cmd, 'status'], {
     cwd: evil,
-    env: { HOME: mkdtempSync(join(tmpdir(), 'tp-evil-home-')), PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    env: {
+      HOME: mkdtempSync(join(tmpdir(), 'tp-evil-home-')),
+      PATH: [pathFirst, process.env.PATH ?? '/usr/bin:/bin'].filter(Boolean).join(':'),
+    },
     stdout: 'pipe',
     stderr: 'pipe',
   });
@@ -36,7 +39,7 @@ async function statusIn(cmd: string[]): Promise<{ stderr: string; preloadRan: bo
   return { stderr, preloadRan: existsSync(marker) };
 }
 
-describe("the shipped tp ignores the current directory's bunfig.toml and .env", () => {
+describe("tp (binary, package, clone bin) ignores the current directory's bunfig.toml and .env", () => {
   test('the compiled binary', async () => {
     const r = await statusIn([join(dist.dir, 'tp-linux-x64')]);
     expect(r.preloadRan).toBe(false);
@@ -51,6 +54,13 @@ describe("the shipped tp ignores the current directory's bunfig.toml and .env", 
     const node = Bun.which('node');
     expect(node).not.toBeNull();
     const r = await statusIn([node!, join(pkgDir, 'bin', 'tp.mjs')]);
+    expect(r.preloadRan).toBe(false);
+    expect(r.stderr).toBe('error: not logged in: run `tp login --proxy HOST:PORT --user NAME`\n');
+  });
+
+  test("the clone's bin (npm link, npx tp), run by its shebang", async () => {
+    const clone = join(import.meta.dir, '..', '..');
+    const r = await statusIn([join(clone, 'cmd', 'tp.ts')], join(clone, 'node_modules', '.bin'));
     expect(r.preloadRan).toBe(false);
     expect(r.stderr).toBe('error: not logged in: run `tp login --proxy HOST:PORT --user NAME`\n');
   });
