@@ -118,17 +118,22 @@ const phase = defineCommand({
     name: 'phase',
     description:
       'Move the rotation to its next phase by hand: init → update_clients → update_servers → standby (or\n' +
-      'rollback → standby). Check `tp rotate status` first: servers that have not reported the current phase may break.',
+      'rollback → standby). Refused while `tp rotate status` shows servers that have not taken on the current phase\n' +
+      '(they could be left with certificates no one trusts), unless --force.',
   },
   args: {
     phase: { type: 'positional', required: true, description: PHASES.join(' | ') },
+    force: { type: 'boolean', description: 'Advance even though servers have not caught up' },
     ...adminArgs,
     ...formatArg,
   },
   run: action(async (args) => {
     if (!PHASES.includes(args.phase as RotationPhase))
       throw new BadParameter(`unknown phase "${args.phase}": use one of ${PHASES.join(', ')}`);
-    const st = await adminClient(args).post<RotationState>('/v1/rotation/phase', { phase: args.phase });
+    const st = await adminClient(args).post<RotationState>('/v1/rotation/phase', {
+      phase: args.phase,
+      ...(args.force ? { force: true } : {}),
+    });
     print(formatOf(args.format), st, () => `rotation ${st.id.slice(0, 8)} is now in phase ${st.phase}`);
   }),
 });

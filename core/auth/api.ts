@@ -136,7 +136,10 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     [
       'POST',
       /^\/v1\/rotation\/phase$/,
-      async ({ who, body }) => svc.rotation.setPhase(who, parseBody(S.RotationPhaseBody, body).phase),
+      async ({ who, body }) => {
+        const b = parseBody(S.RotationPhaseBody, body);
+        return svc.rotation.setPhase(who, b.phase, { force: b.force });
+      },
     ],
     ['POST', /^\/v1\/rotation\/rollback$/, async ({ who }) => svc.rotation.rollback(who)],
     [

@@ -163,3 +163,15 @@ export function parseRotationTypes(t: string): CaType[] {
 export function newRotationId(): string {
   return randomUUID();
 }
+
+/** Throws BadParameter unless `phase` is the rotation's next phase (or rollback while one runs). */
+export function checkNext(state: RotationState, phase: RotationPhase): void {
+  const allowed = phase === 'rollback' ? state.phase !== 'standby' : NEXT_PHASE[state.phase] === phase;
+  if (allowed) return;
+  const next = NEXT_PHASE[state.phase];
+  throw new BadParameter(
+    state.phase === 'standby'
+      ? 'no rotation is running: start one with `tp rotate start --type all`'
+      : `cannot go from ${state.phase} to ${phase}; the next phase is ${next}${state.phase !== 'rollback' ? ' (or rollback)' : ''}`,
+  );
+}

@@ -1,6 +1,6 @@
 import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
-import { AccessDenied, BadParameter, CompareFailed } from '../errors.ts';
+import { AccessDenied, BadParameter, CompareFailed, Conflict } from '../errors.ts';
 import type { RotationPhase } from '../identity/rotationPhase.ts';
 import { log } from '../log.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
@@ -10,6 +10,7 @@ import type { Identity } from './identity.ts';
 import type { NodeStore } from './nodes.ts';
 import {
   caughtUp,
+  checkNext,
   NEXT_PHASE,
   newRotationId,
   type RotationReport,
@@ -117,10 +118,27 @@ export class RotationOps {
   }
 
   /** Moves to `phase`, which must be the next one (or `rollback`); manual mode's step, and automatic mode's too. */
-  async setPhase(who: Identity, phase: RotationPhase): Promise<RotationState> {
+  async setPhase(who: Identity, phase: RotationPhase, o: { force?: boolean } = {}): Promise<RotationState> {
     await this.d.authz.authorize(who, 'cluster', 'update');
     const { state, revision } = await this.store.get();
-    return this.transition(state, revision, phase, who.name);
+    checkNext(state, phase);
+    // Rollback is the way out for servers that are behind, so it is never held back.
+    const behind = phase === 'rollback' ? [] : await this.behind(state);
+    if (behind.length && !o.force)
+      throw new Conflict(
+        `${behind.length} server(s) have not taken on phase ${state.phase} yet: ${behind.join(', ')}. Moving on ` +
+          'now may leave them with certificates no one trusts: wait for them (`tp rotate status`), bring them back, ' +
+          '`tp rotate rollback`, or advance anyway with --force',
+        { behind },
+      );
+    if (behind.length) log.warn('CA rotation advanced by hand past servers that are behind', { phase, behind });
+    return this.transition(state, revision, phase, who.name, behind.length ? { forced_past: behind } : {});
+  }
+
+  /** The tracked servers that have not reported the current phase, as `kind name`. */
+  private async behind(state: RotationState): Promise<string[]> {
+    const reports = await this.store.reports();
+    return state.servers.filter((t) => !caughtUp(state, reports.get(t.id))).map((t) => `${t.kind} ${t.name}`);
   }
 
   /** Rolls the running rotation back: the old CAs sign again, servers get certificates from them again. */
@@ -137,16 +155,9 @@ export class RotationOps {
     revision: number,
     phase: RotationPhase,
     by: string,
+    extra: Record<string, unknown> = {},
   ): Promise<RotationState> {
-    const allowed = phase === 'rollback' ? state.phase !== 'standby' : NEXT_PHASE[state.phase] === phase;
-    if (!allowed) {
-      const next = NEXT_PHASE[state.phase];
-      throw new BadParameter(
-        state.phase === 'standby'
-          ? 'no rotation is running: start one with `tp rotate start --type all`'
-          : `cannot go from ${state.phase} to ${phase}; the next phase is ${next}${state.phase !== 'rollback' ? ' (or rollback)' : ''}`,
-      );
-    }
+    checkNext(state, phase);
     const now = this.now();
     const next: RotationState = { ...state, phase, phaseSince: now, stalled: undefined };
     if (phase === 'standby')
@@ -168,6 +179,7 @@ export class RotationOps {
       from: state.phase,
       ca_types: state.types,
       result: phase === 'standby' ? next.last?.result : undefined,
+      ...extra,
     });
     log.info('CA rotation phase', { id: state.id, from: state.phase, to: phase });
     return next;

@@ -276,7 +276,7 @@ export const RotationStartBody = v.strictObject({
   timeoutMs: v.pipe(v.number(), v.integer(), v.minValue(1000)),
 });
 
-export const RotationPhaseBody = v.strictObject({ phase: Phase });
+export const RotationPhaseBody = v.strictObject({ phase: Phase, force: v.optional(v.boolean()) });
 
 export const RotationReportBody = v.strictObject({
   rotationId: v.pipe(v.string(), v.maxLength(64)),
