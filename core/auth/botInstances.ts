@@ -8,7 +8,7 @@ export interface BotInstance {
   bot: string;
   /** Incremented by every renewal; the current certificate carries the same number. */
   generation: number;
-  /** SSH public key of the latest certificate issued (a lost answer to a renewal may be asked for again). */
+  /** TLS public key of the latest certificate issued (a lost answer to a renewal may be asked for again). */
   lastKey: string;
   createdAt: string;
   renewedAt: string;

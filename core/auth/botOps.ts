@@ -174,7 +174,7 @@ export class BotOps {
       id: randomUUID(),
       bot: user.name,
       generation: 1,
-      lastKey: req.sshPublicKey,
+      lastKey: req.tlsPublicKey,
       createdAt: new Date(now).toISOString(),
       renewedAt: new Date(now).toISOString(),
     };
@@ -212,7 +212,7 @@ export class BotOps {
     try {
       inst = await this.d.instances.update(user.name, b.instance, (i) => {
         if (i.locked) throw new Locked(`bot instance ${i.id} is locked: ${i.locked.reason}`);
-        const retry = b.generation === i.generation - 1 && req.sshPublicKey === i.lastKey;
+        const retry = b.generation === i.generation - 1 && req.tlsPublicKey === i.lastKey;
         if (retry) return i;
         if (b.generation !== i.generation) {
           stolen = `a certificate of generation ${b.generation} tried to renew instance at generation ${i.generation}: the identity was copied`;
@@ -221,7 +221,7 @@ export class BotOps {
         return {
           ...i,
           generation: i.generation + 1,
-          lastKey: req.sshPublicKey,
+          lastKey: req.tlsPublicKey,
           renewedAt: new Date(now).toISOString(),
         };
       });

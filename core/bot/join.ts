@@ -20,16 +20,38 @@ interface BotCerts {
 /** A bot's identity as held in memory and written to DIR/identity, with the instance it belongs to. */
 export type BotIdentity = IdentityFileData & { instance: string };
 
-function identityOf(proxy: string, keys: ReturnType<typeof newClientKeys>, r: BotCerts): BotIdentity {
+/** Keys of one certificate request; private halves stay here. */
+export interface BotKeyPair {
+  sshKey: string;
+  sshPublicKey: string;
+  tlsKey: string;
+  tlsPublicKey: string;
+}
+
+/**
+ * Keys for a join or renewal: a fresh TLS key every time; the SSH key of `keep` when given, so a stock ssh reading
+ * DIR/key and DIR/key-cert.pub while a renewal lands never pairs a key with another key's certificate.
+ */
+export function newBotKeys(keep?: Pick<BotKeyPair, 'sshKey' | 'sshPublicKey'>): BotKeyPair {
+  const k = newClientKeys();
+  return {
+    sshKey: keep?.sshKey ?? encodeOpenSSHPrivateKey(k.ssh.privateKey),
+    sshPublicKey: keep?.sshPublicKey ?? k.sshPublicKey,
+    tlsKey: k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    tlsPublicKey: k.tlsPublicKey,
+  };
+}
+
+function identityOf(proxy: string, keys: BotKeyPair, r: BotCerts): BotIdentity {
   return {
     proxy,
     cluster: r.cluster,
     user: r.username,
     logins: r.logins,
-    sshKey: encodeOpenSSHPrivateKey(keys.ssh.privateKey, `${r.username}@${r.cluster}`),
+    sshKey: keys.sshKey,
     sshPublicKey: keys.sshPublicKey,
     sshCert: r.sshCert,
-    tlsKey: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    tlsKey: keys.tlsKey,
     tlsCert: r.tlsCert,
     tlsCa: r.tlsCa,
     hostCa: r.hostCa,
@@ -59,7 +81,7 @@ export async function joinBot(o: {
     throw new Unavailable(`cannot reach the proxy at ${o.proxy}: ${(err as Error).message}`);
   }
   checkCaPin(cas.tlsCa, o.caPin, "the proxy's cluster CA");
-  const keys = newClientKeys();
+  const keys = newBotKeys();
   const api = new ApiClient([o.proxy], { ca: cas.tlsCa, serverRole: 'proxy' });
   const r = await api.post<BotCerts>('/webapi/bots/join', {
     token: o.token,
@@ -71,11 +93,11 @@ export async function joinBot(o: {
 }
 
 /**
- * Renews with the current certificate (through the proxy, which passes it to auth): fresh keys, the next generation,
- * and the cluster's current CAs (so a CA rotation is followed). Throws the typed refusal when the instance is locked.
+ * Renews with the current certificate (through the proxy, which passes it to auth) for `keys`: the next generation
+ * and the cluster's current CAs (so a CA rotation is followed). A retry after a lost answer must send the same keys.
+ * Throws the typed refusal when the instance is locked.
  */
-export async function renewBot(cur: BotIdentity, ttlMs?: number): Promise<BotIdentity> {
-  const keys = newClientKeys();
+export async function renewBot(cur: BotIdentity, keys: BotKeyPair, ttlMs?: number): Promise<BotIdentity> {
   const api = new ApiClient(
     [cur.proxy],
     { ca: cur.tlsCa, cert: cur.tlsCert, key: cur.tlsKey, serverRole: 'proxy' },

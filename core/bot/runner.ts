@@ -9,7 +9,7 @@ import { BadParameter, describe, Locked, NotFound } from '../errors.ts';
 import { log } from '../log.ts';
 import { backoffDelay } from '../net/backoff.ts';
 import { parseHostPort } from '../net/index.ts';
-import { type BotIdentity, joinBot, renewBot } from './join.ts';
+import { type BotIdentity, type BotKeyPair, joinBot, newBotKeys, renewBot } from './join.ts';
 import { writeBotOutputs } from './outputs.ts';
 
 /** What `tp bot start` was asked for. */
@@ -48,6 +48,7 @@ export class BotRunner {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private status: Server | undefined;
   private stopped = false;
+  private pending: BotKeyPair | undefined;
   readonly health: Health = { renewals: 0, failures: 0, expires: 0, generationLocked: false };
 
   constructor(private readonly o: BotRunOptions) {}
@@ -64,7 +65,7 @@ export class BotRunner {
         throw new BadParameter(`no --token given and no identity in ${this.o.out} to renew: give --token`);
       const saved = readIdentityFile(file);
       if (!saved.instance) throw new BadParameter(`${file} is not a bot identity (no instance)`);
-      this.id = await renewBot({ ...saved, instance: saved.instance }, this.o.ttlMs);
+      this.id = await renewBot({ ...saved, instance: saved.instance }, newBotKeys(saved), this.o.ttlMs);
     }
     await this.write();
     return this.id;
@@ -127,8 +128,11 @@ export class BotRunner {
   }
 
   private async renewOnce(attempt: number): Promise<void> {
+    // Kept until a renewal succeeds: a retry after a lost answer asks for the same keys (auth knows it then).
+    this.pending ??= newBotKeys(this.id);
     try {
-      this.id = await renewBot(this.id, this.o.ttlMs);
+      this.id = await renewBot(this.id, this.pending, this.o.ttlMs);
+      this.pending = undefined;
       this.health.renewals++;
       this.health.lastError = undefined;
       await this.write();
@@ -145,8 +149,10 @@ export class BotRunner {
         log.error('bot identity can no longer renew', { instance: this.id.instance, error: describe(err) });
         return;
       }
-      const left = certWindow(this.id).to - this.o.clock.now();
-      const wait = Math.min(backoffDelay({ baseMs: 500, maxMs: 10_000 }, attempt, this.o.random), Math.max(left, 500));
+      // Retries stay frequent relative to the lifetime, so an outage shorter than what is left is ridden out.
+      const w = certWindow(this.id);
+      const maxMs = Math.max(500, Math.min(10_000, (w.to - w.from) / 10));
+      const wait = backoffDelay({ baseMs: 250, maxMs }, attempt, this.o.random);
       log.warn('bot renewal failed; retrying', { error: describe(err), retryMs: Math.round(wait) });
       if (this.stopped) return;
       this.timer = setTimeout(() => void this.renewOnce(attempt + 1), wait);

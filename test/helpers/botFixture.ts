@@ -44,3 +44,43 @@ export function botStartArgs(f: SshFixture, bot: TestBot, out: string, extra: st
 export function tpWithIdentity(dir: string, home: string, args: string[]): Promise<CliResult> {
   return tp(['-i', join(dir, 'identity'), ...args], { env: { TP_HOME: home } });
 }
+
+/** A `tp bot start` left running: its stderr so far, and a stop that sends SIGTERM and waits for the exit code. */
+export interface RunningBot {
+  stderr(): string;
+  /** Waits (bounded) for `re` in stderr; throws with the stderr when the bot exits or time runs out. */
+  waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray>;
+  stop(): Promise<number>;
+}
+
+/** Starts the real `tp bot start ...` in a child process. */
+export function spawnBot(args: string[]): RunningBot {
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, '..', '..', 'cmd', 'tp.ts'), ...args], {
+    env: { ...process.env, TP_LOG_FORMAT: 'json' },
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
+  });
+  let err = '';
+  void (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stderr) err += dec.decode(chunk, { stream: true });
+  })();
+  return {
+    stderr: () => err,
+    async waitFor(re, ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const m = re.exec(err);
+        if (m) return m;
+        if (child.exitCode !== null) throw new Error(`tp bot start ended (${child.exitCode}): ${err}`);
+        if (Date.now() > deadline) throw new Error(`no ${re} in the bot's stderr: ${err}`);
+        await Bun.sleep(25);
+      }
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      return child.exited;
+    },
+  };
+}
