@@ -2,18 +2,18 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Backend } from '../backend/index.ts';
 import { takeOnce } from '../backend/takeOnce.ts';
 import type { Clock } from '../clock.ts';
-import { AccessDenied, AlreadyExists, BadParameter, NotFound, TpError } from '../errors.ts';
+import { AccessDenied, BadParameter, NotFound, TpError } from '../errors.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { CertOps, LoginResponse } from './certOps.ts';
 import type { Identity } from './identity.ts';
-import { type LockStore, lockedError } from './locks.ts';
+import type { LockStore } from './locks.ts';
+import { SsoAccounts } from './sso/accounts.ts';
 import { answerRedirect, type SsoAnswer } from './sso/answer.ts';
 import type { ConnectorStore } from './sso/connectors.ts';
 import { identify, type SsoOutcome } from './sso/identify.ts';
 import { checkLoopback } from './sso/mapping.ts';
 import { providerFor } from './sso/providers.ts';
-import { checkSubject } from './sso/subjects.ts';
-import type { StoredUser, UserStore } from './users.ts';
+import type { UserStore } from './users.ts';
 
 /** How a login started: `tp login --auth` (cli), the web UI (web), or `tp sso test` (test: no user, no certs). */
 export type SsoMode = 'cli' | 'web' | 'test';
@@ -98,7 +98,11 @@ export interface SsoLoginOpsDeps {
 }
 
 export class SsoLoginOps {
-  constructor(private readonly d: SsoLoginOpsDeps) {}
+  private readonly accounts: SsoAccounts;
+
+  constructor(private readonly d: SsoLoginOpsDeps) {
+    this.accounts = new SsoAccounts(d);
+  }
 
   /** Starts a login: stores the request and returns the provider URL to send the browser to. */
   async begin(who: Identity, b: SsoBegin): Promise<{ id: string; url: string }> {
@@ -161,7 +165,7 @@ export class SsoLoginOps {
         await this.d.backend.deleteIf(raw.key, { revision: raw.revision });
         return { ok: true, mode: 'web', certs, webKey: req.webKey! };
       }
-      if (req.mode === 'cli') await this.mayLogIn(req.connector, outcome);
+      if (req.mode === 'cli') await this.accounts.mayLogIn(req.connector, outcome);
       const token = b64url(24);
       await this.save({ ...req, pending: outcome, confirmHash: sha256(token) });
       const confirm: SsoConfirmation = {
@@ -266,53 +270,11 @@ export class SsoLoginOps {
 
   /** Creates or updates the user, issues the login's certificates, and audits the login. */
   private async issue(req: SsoRequest, outcome: SsoOutcome): Promise<LoginResponse> {
-    const user = await this.upsertUser(req.connector, outcome);
+    const user = await this.accounts.upsertUser(req.connector, outcome);
     const now = this.d.clock.now();
     const certs = await this.d.certs.certsFor(user, req.sshPublicKey!, req.tlsPublicKey!, req.ttlMs, now);
     await this.d.emit({ type: 'sso.login', user: user.name, connector: req.connector, roles: outcome.roles });
     await this.d.emit({ type: 'user.login', user: user.name, method: `sso:${req.connector}` });
     return certs;
-  }
-
-  /**
-   * The user an account's name gives (undefined when it is new); throws unless the account may log in as it
-   * (checkSubject) and it is not locked.
-   */
-  private async mayLogIn(connector: string, o: SsoOutcome): Promise<StoredUser | undefined> {
-    const existing = await this.d.users.find(o.username);
-    checkSubject(o.username, existing, connector, o.subject);
-    const lock = await this.d.locks.find({ user: o.username });
-    if (lock) throw lockedError(`user "${o.username}"`, lock);
-    return existing;
-  }
-
-  /**
-   * Creates the SSO user on first login, bound to the provider account; later logins of that account replace its
-   * roles with the mapping's. Another account deriving the same name is refused (checkSubject).
-   */
-  private async upsertUser(connector: string, o: SsoOutcome): Promise<StoredUser> {
-    const users = this.d.users;
-    const update = () =>
-      users.update(o.username, (u) => {
-        checkSubject(o.username, u, connector, o.subject); // again, atomically with the write
-        return { ...u, roles: o.roles };
-      });
-    if (await this.mayLogIn(connector, o)) return update();
-    const user: StoredUser = {
-      name: o.username,
-      roles: o.roles,
-      traits: { logins: [o.username] },
-      createdAt: new Date(this.d.clock.now()).toISOString(),
-      sso: connector,
-      ssoSubject: o.subject,
-    };
-    try {
-      await users.create(user);
-    } catch (err) {
-      if (!(err instanceof AlreadyExists)) throw err;
-      return update(); // created meanwhile, by this account's other login or by another account
-    }
-    await this.d.emit({ type: 'user.create', user: o.username, target: o.username, roles: o.roles, connector });
-    return user;
   }
 }
