@@ -1,13 +1,13 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
-import type { PublicCa } from '../core/api/schemas.ts';
+import { AuthClient } from '../core/api/authClient.ts';
 import type { LoginResponse } from '../core/auth/certOps.ts';
 import { DEFAULT_AUTH_LISTEN, defaultDataDir, userDataDir } from '../core/config/defaults.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
-import { action, adminArgs, adminClient, durationArg, listArg } from './lib/context.ts';
+import { action, adminArgs, adminAuth, adminClient, durationArg, listArg } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
 
 const start = defineCommand({
@@ -70,7 +70,7 @@ const exportCa = defineCommand({
     if (type !== 'user' && type !== 'host' && type !== 'tls')
       throw new BadParameter('--type must be user, host or tls');
     const format = args.format ?? (type === 'tls' ? 'pem' : 'openssh');
-    const ca = await adminClient(args).get<PublicCa>(`/v1/cas/${type}`);
+    const ca = await adminAuth(args).getCa(type);
     if (format === 'pem') {
       if (type !== 'tls') throw new BadParameter('--format pem is for --type tls');
       process.stdout.write(ca.tlsCerts.join(''));
@@ -141,7 +141,7 @@ const sign = defineCommand({
       });
       sshCert = r.sshCert;
       tlsCert = r.tlsCert;
-      caCerts = (await client.get<PublicCa>('/v1/cas/tls')).tlsCerts;
+      caCerts = (await new AuthClient(client).getCa('tls')).tlsCerts;
       summary = { host: args.host, hostId: r.hostId };
     }
     const write = (name: string, data: string, mode: number) => {

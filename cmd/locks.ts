@@ -1,6 +1,5 @@
 import { defineCommand } from 'citty';
-import type { StoredLock } from '../core/auth/locks.ts';
-import { action, adminArgs, adminClient, durationArg, formatArg } from './lib/context.ts';
+import { action, adminArgs, adminAuth, durationArg, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 
 const add = defineCommand({
@@ -17,7 +16,7 @@ const add = defineCommand({
     ...formatArg,
   },
   run: action(async (args) => {
-    const lock = await adminClient(args).post<StoredLock>('/v1/locks', {
+    const lock = await adminAuth(args).createLock({
       target: { user: args.user, node: args.node },
       message: args.message,
       ttlMs: durationArg('ttl', args.ttl),
@@ -34,7 +33,7 @@ const ls = defineCommand({
   meta: { name: 'ls', description: 'List locks in force' },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const locks = await adminClient(args).get<StoredLock[]>('/v1/locks');
+    const locks = await adminAuth(args).listLocks();
     print(formatOf(args.format), locks, () =>
       table(
         locks.map((l) => ({
@@ -55,7 +54,7 @@ const rm = defineCommand({
   meta: { name: 'rm', description: 'Remove a lock' },
   args: { id: { type: 'positional', required: true, description: 'Lock ID (see `tp locks ls`)' }, ...adminArgs },
   run: action(async (args) => {
-    await adminClient(args).del(`/v1/locks/${encodeURIComponent(args.id)}`);
+    await adminAuth(args).removeLock(args.id);
     process.stdout.write(`lock ${args.id} removed\n`);
   }),
 });

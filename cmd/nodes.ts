@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { defineCommand } from 'citty';
-import type { NodeRecord } from '../core/auth/nodes.ts';
 import { BadParameter } from '../core/errors.ts';
 import { parseLabels } from './agent.ts';
-import { action, adminArgs, adminClient, formatArg } from './lib/context.ts';
+import { action, adminArgs, adminAuth, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 
 const add = defineCommand({
@@ -33,7 +32,7 @@ const add = defineCommand({
       agentless: true,
       tunnel: false,
     };
-    await adminClient(args).post('/v1/nodes', { node });
+    await adminAuth(args).upsertNode(node);
     print(formatOf(args.format), node, () => `agentless node "${node.name}" (${node.hostId}) added at ${node.addr}`);
   }),
 });
@@ -42,7 +41,7 @@ const ls = defineCommand({
   meta: { name: 'ls', description: 'List registered nodes (admin view; users run `tp ls`)' },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const nodes = await adminClient(args).get<NodeRecord[]>('/v1/nodes');
+    const nodes = await adminAuth(args).listNodes();
     print(formatOf(args.format), nodes, () =>
       table(
         nodes.map((n) => ({
@@ -61,7 +60,7 @@ const rm = defineCommand({
   meta: { name: 'rm', description: 'Remove a node by name or host ID' },
   args: { node: { type: 'positional', required: true, description: 'Name or host ID' }, ...adminArgs },
   run: action(async (args) => {
-    await adminClient(args).del(`/v1/nodes/${encodeURIComponent(args.node)}`);
+    await adminAuth(args).removeNode(args.node);
     process.stdout.write(`node "${args.node}" removed\n`);
   }),
 });

@@ -2,15 +2,14 @@ import { readFileSync } from 'node:fs';
 import { defineCommand } from 'citty';
 import { parse as parseYaml } from 'yaml';
 import { BadParameter, describe } from '../core/errors.ts';
-import type { Role } from '../core/rbac/index.ts';
-import { action, adminArgs, adminClient, formatArg, readStdin } from './lib/context.ts';
+import { action, adminArgs, adminAuth, formatArg, readStdin } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 
 const ls = defineCommand({
   meta: { name: 'ls', description: 'List roles' },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const roles = await adminClient(args).get<Role[]>('/v1/roles');
+    const roles = await adminAuth(args).listRoles();
     print(formatOf(args.format), roles, () =>
       table(
         roles.map((r) => ({
@@ -34,7 +33,7 @@ const get = defineCommand({
     format: { type: 'string', default: 'yaml', description: 'yaml or json' },
   },
   run: action(async (args) => {
-    const role = await adminClient(args).get<Role>(`/v1/roles/${encodeURIComponent(args.name)}`);
+    const role = await adminAuth(args).getRole(args.name);
     print(formatOf(args.format === 'text' ? 'yaml' : args.format), role, () => '');
   }),
 });
@@ -62,7 +61,7 @@ const create = defineCommand({
     } catch (err) {
       throw new BadParameter(`${args.file}: not valid YAML: ${describe(err)}`, {}, { cause: err });
     }
-    const r = await adminClient(args).post<{ name: string }>('/v1/roles', { role, force: !!args.force });
+    const r = await adminAuth(args).putRole(role, !!args.force);
     process.stdout.write(`role "${r.name}" ${args.force ? 'saved' : 'created'}\n`);
   }),
 });
@@ -71,7 +70,7 @@ const rm = defineCommand({
   meta: { name: 'rm', description: 'Delete a role no user holds' },
   args: { name: { type: 'positional', required: true, description: 'Role name' }, ...adminArgs },
   run: action(async (args) => {
-    await adminClient(args).del(`/v1/roles/${encodeURIComponent(args.name)}`);
+    await adminAuth(args).deleteRole(args.name);
     process.stdout.write(`role "${args.name}" deleted\n`);
   }),
 });

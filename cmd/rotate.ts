@@ -1,9 +1,8 @@
 import { defineCommand } from 'citty';
-import type { RotationState } from '../core/auth/rotation.ts';
-import type { RotationStatus } from '../core/auth/rotationOps.ts';
+import type { RotationStatus } from '../core/api/schemas.ts';
 import { BadParameter } from '../core/errors.ts';
 import type { RotationPhase } from '../core/identity/rotationPhase.ts';
-import { action, adminArgs, adminClient, durationArg, formatArg } from './lib/context.ts';
+import { action, adminArgs, adminAuth, durationArg, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 
 const PHASES: RotationPhase[] = ['init', 'update_clients', 'update_servers', 'standby', 'rollback'];
@@ -97,7 +96,7 @@ const start = defineCommand({
   },
   run: action(async (args) => {
     const { parseRotationTypes } = await import('../core/auth/rotation.ts');
-    const st = await adminClient(args).post<RotationState>('/v1/rotation/start', {
+    const st = await adminAuth(args).startRotation({
       types: parseRotationTypes(args.type),
       mode: args.manual ? 'manual' : 'auto',
       graceMs: durationArg('grace', args.grace),
@@ -130,10 +129,7 @@ const phase = defineCommand({
   run: action(async (args) => {
     if (!PHASES.includes(args.phase as RotationPhase))
       throw new BadParameter(`unknown phase "${args.phase}": use one of ${PHASES.join(', ')}`);
-    const st = await adminClient(args).post<RotationState>('/v1/rotation/phase', {
-      phase: args.phase,
-      ...(args.force ? { force: true } : {}),
-    });
+    const st = await adminAuth(args).setRotationPhase(args.phase as RotationPhase, !!args.force);
     print(formatOf(args.format), st, () => `rotation ${st.id.slice(0, 8)} is now in phase ${st.phase}`);
   }),
 });
@@ -147,7 +143,7 @@ const rollback = defineCommand({
   },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const st = await adminClient(args).post<RotationState>('/v1/rotation/rollback', {});
+    const st = await adminAuth(args).rollbackRotation();
     print(
       formatOf(args.format),
       st,
@@ -166,7 +162,7 @@ const status = defineCommand({
   },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const s = await adminClient(args).get<RotationStatus>('/v1/rotation');
+    const s = await adminAuth(args).rotationStatus();
     print(formatOf(args.format), s, () => statusText(s, !!process.stdout.isTTY));
   }),
 });

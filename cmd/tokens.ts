@@ -1,10 +1,11 @@
 import { defineCommand } from 'citty';
-import type { PublicCa } from '../core/api/schemas.ts';
-import type { StoredToken } from '../core/auth/tokens.ts';
+import type { TokenRole } from '../core/api/schemas.ts';
 import { caPin } from '../core/crypto/caPin.ts';
 import { BadParameter } from '../core/errors.ts';
-import { action, adminArgs, adminClient, durationArg, formatArg, listArg } from './lib/context.ts';
+import { action, adminArgs, adminAuth, durationArg, formatArg, listArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+
+const isTokenRole = (r: string): r is TokenRole => r === 'node' || r === 'proxy';
 
 const add = defineCommand({
   meta: {
@@ -22,15 +23,14 @@ const add = defineCommand({
   },
   run: action(async (args) => {
     const roles = listArg(args.type);
-    if (!roles.length || roles.some((r) => r !== 'node' && r !== 'proxy'))
-      throw new BadParameter('--type must be node or proxy');
-    const client = adminClient(args);
-    const r = await client.post<{ token: string; record: StoredToken }>('/v1/tokens', {
+    if (!roles.length || !roles.every(isTokenRole)) throw new BadParameter('--type must be node or proxy');
+    const auth = adminAuth(args);
+    const r = await auth.createToken({
       roles,
       uses: args.multi ? 'multi' : 'single',
       ttlMs: durationArg('ttl', args.ttl),
     });
-    const pin = caPin((await client.get<PublicCa>('/v1/cas/tls')).tlsCerts[0]!);
+    const pin = caPin((await auth.getCa('tls')).tlsCerts[0]!);
     const out = {
       token: r.token,
       id: r.record.id,
@@ -57,7 +57,7 @@ const ls = defineCommand({
   meta: { name: 'ls', description: 'List join tokens (IDs only; token values are never stored)' },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const tokens = await adminClient(args).get<Omit<StoredToken, 'hash'>[]>('/v1/tokens');
+    const tokens = await adminAuth(args).listTokens();
     print(formatOf(args.format), tokens, () =>
       table(
         tokens.map((t) => ({ ...t, expires: new Date(t.expires).toISOString(), used_by: t.usedBy })),
@@ -72,7 +72,7 @@ const rm = defineCommand({
   meta: { name: 'rm', description: 'Delete a join token by its value or ID' },
   args: { token: { type: 'positional', required: true, description: 'Token or token ID' }, ...adminArgs },
   run: action(async (args) => {
-    await adminClient(args).del(`/v1/tokens/${encodeURIComponent(args.token)}`);
+    await adminAuth(args).deleteToken(args.token);
     process.stdout.write('token deleted\n');
   }),
 });

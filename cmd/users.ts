@@ -1,7 +1,8 @@
 import { defineCommand } from 'citty';
+import { AuthClient } from '../core/api/authClient.ts';
 import type { PublicUser } from '../core/auth/users.ts';
 import { BadParameter } from '../core/errors.ts';
-import { loginRefusals, type Role } from '../core/rbac/index.ts';
+import { loginRefusals } from '../core/rbac/index.ts';
 import { action, adminArgs, adminClient, formatArg, listArg, readStdin } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 
@@ -39,7 +40,7 @@ const add = defineCommand({
       password,
     });
     // A login the roles deny is accepted (roles may change later) but would silently never work: say so.
-    const all = await client.get<Role[]>('/v1/roles').catch((err: Error) => {
+    const all = await new AuthClient(client).listRoles().catch((err: Error) => {
       process.stderr.write(`note: the logins were not checked against the roles: ${err.message}\n`);
       return [];
     });

@@ -12,7 +12,8 @@ const CORE_LAYERS: readonly (readonly string[])[] = [
   ['terminalText', 'clock'], // leaf helpers
   ['errors', 'log'], // typed errors, the logger
   ['net', 'config', 'crypto'], // addresses and limits, tp.yaml and the data dir, keys/certs
-  ['backend', 'rbac', 'web', 'tunnel', 'state', 'api'], // storage, roles, HTTP plumbing, mux, replicas, wire types
+  ['backend', 'rbac', 'web', 'tunnel', 'state'], // storage, roles, HTTP plumbing, the tunnel mux, replicas
+  ['api'], // the auth API's wire schemas and typed client
   ['audit', 'identity'], // audit log and recordings; a host's identity and CA rotation following
   ['auth'], // the auth service
   ['ssh'], // SSH node and client plumbing (enforces auth's locks)

@@ -1,4 +1,4 @@
-import { ApiClient, type ClientTls } from '../../core/api/client.ts';
+import { ApiClient, type ClientTls, type Method, type RequestOptions } from '../../core/api/client.ts';
 import { describe, Unavailable } from '../../core/errors.ts';
 
 /**
@@ -14,14 +14,15 @@ export class AdminApiClient extends ApiClient {
     super(servers, tls);
   }
 
-  override async call<T>(
-    method: 'GET' | 'POST' | 'DELETE',
+  protected override async request(
+    method: Method,
     path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<T> {
+    body: unknown,
+    headers: Record<string, string>,
+    o: RequestOptions,
+  ): Promise<unknown> {
     try {
-      return await super.call<T>(method, path, body, headers);
+      return await super.request(method, path, body, headers, o);
     } catch (err) {
       if (!(err instanceof Unavailable)) throw err;
       throw new Unavailable(

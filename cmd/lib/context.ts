@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { AuthClient } from '../../core/api/authClient.ts';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
 import { loadProfile, profileTexts } from '../../core/client/profile.ts';
 import { parseDuration } from '../../core/clock.ts';
@@ -55,6 +56,11 @@ export function adminClient(args: { 'data-dir'?: string; 'auth-server'?: string 
       : join(dataDir, 'admin', 'auth_servers');
   const servers = list ? listArg(list) : identity.servers;
   return new AdminApiClient(servers, { ...identity.tls, serverRole: 'auth' }, source);
+}
+
+/** The typed auth API of admin commands, over the client adminClient picks. */
+export function adminAuth(args: { 'data-dir'?: string; 'auth-server'?: string }): AuthClient {
+  return new AuthClient(adminClient(args));
 }
 
 /** Parses a duration flag (`--ttl 1h`) into ms, naming the flag in the error. */

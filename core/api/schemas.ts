@@ -18,3 +18,117 @@ export const PublicCaSchema = v.object({
   tlsCerts: v.array(v.string()),
 });
 export type PublicCa = v.InferOutput<typeof PublicCaSchema>;
+
+/** A registered SSH node (`GET /v1/nodes`): agents heartbeat theirs; agentless OpenSSH nodes are added by an admin. */
+export const NodeRecordSchema = v.object({
+  hostId: v.string(),
+  name: v.string(),
+  /** Where the proxy dials it (direct mode and agentless); absent for tunnel-only agents. */
+  addr: v.optional(v.string()),
+  labels: v.record(v.string(), v.string()),
+  /** Reachable through a reverse tunnel held by the proxy. */
+  tunnel: v.boolean(),
+  agentless: v.optional(v.boolean()),
+  version: v.optional(v.string()),
+  lastSeen: v.string(),
+});
+export type NodeRecord = v.InferOutput<typeof NodeRecordSchema>;
+
+/** Who a lock stops: a user, or a node (by name or host ID). */
+export const LockTargetSchema = v.object({ user: v.optional(v.string()), node: v.optional(v.string()) });
+export type LockTarget = v.InferOutput<typeof LockTargetSchema>;
+
+/** A lock (`GET /v1/locks`); it lapses on its own when `expires` (epoch ms) passes. */
+export const StoredLockSchema = v.object({
+  id: v.string(),
+  target: LockTargetSchema,
+  message: v.string(),
+  createdAt: v.string(),
+  createdBy: v.string(),
+  expires: v.optional(v.number()),
+});
+export type StoredLock = v.InferOutput<typeof StoredLockSchema>;
+
+/** What a join token lets its holder join as. */
+export const TokenRoleSchema = v.picklist(['node', 'proxy', 'bot']);
+export type TokenRole = v.InferOutput<typeof TokenRoleSchema>;
+
+/** A join token as listed (`GET /v1/tokens`): never its value or hash. */
+export const PublicTokenSchema = v.object({
+  /** Short public ID (first 12 hex digits of the hash), for `ls` and `rm`. */
+  id: v.string(),
+  roles: v.array(TokenRoleSchema),
+  uses: v.picklist(['single', 'multi']),
+  usedBy: v.array(v.string()),
+  createdAt: v.string(),
+  expires: v.number(),
+  /** The bot a `bot` token joins as (`tp bots add`). */
+  bot: v.optional(v.string()),
+});
+export type PublicToken = v.InferOutput<typeof PublicTokenSchema>;
+
+/** A join token as stored: keyed by its hash, so reading the backend never reveals a usable token. */
+export const StoredTokenSchema = v.object({ ...PublicTokenSchema.entries, hash: v.string() });
+export type StoredToken = v.InferOutput<typeof StoredTokenSchema>;
+
+/** The answer of `POST /v1/tokens`: the secret value, shown once, and the stored record. */
+export const CreatedTokenSchema = v.object({ token: v.string(), record: StoredTokenSchema });
+
+/** A CA rotation's phase (see core/identity/rotationPhase.ts). */
+export const RotationPhaseSchema = v.picklist(['standby', 'init', 'update_clients', 'update_servers', 'rollback']);
+
+/** A server (agent or proxy) the rotation waits for in automatic mode. */
+export const TrackedServerSchema = v.object({ id: v.string(), kind: v.picklist(['node', 'proxy']), name: v.string() });
+export type TrackedServer = v.InferOutput<typeof TrackedServerSchema>;
+
+/** The cluster's rotation state (`POST /v1/rotation/start|phase|rollback`). */
+export const RotationStateSchema = v.object({
+  /** ID of the current (or last) rotation; empty before the first. */
+  id: v.string(),
+  phase: RotationPhaseSchema,
+  types: v.array(CaTypeSchema),
+  mode: v.picklist(['auto', 'manual']),
+  started: v.number(),
+  phaseSince: v.number(),
+  /** The old CAs stay trusted at least this long after the start (time for users to log in again). */
+  graceMs: v.number(),
+  /** How long automatic mode waits in one phase for servers before it reports a stall. */
+  timeoutMs: v.number(),
+  /** Servers live at the start; automatic mode advances only when all have reported the phase. */
+  servers: v.array(TrackedServerSchema),
+  stalled: v.optional(v.object({ since: v.number(), waiting: v.array(v.string()) })),
+  last: v.optional(
+    v.object({
+      id: v.string(),
+      result: v.picklist(['completed', 'rolled_back']),
+      at: v.number(),
+      types: v.array(CaTypeSchema),
+    }),
+  ),
+});
+export type RotationState = v.InferOutput<typeof RotationStateSchema>;
+
+/** A tracked server and where it stands in the rotation. */
+export const ServerProgressSchema = v.object({
+  ...TrackedServerSchema.entries,
+  /** The rotation and phase it last reported, and when. */
+  rotationId: v.optional(v.string()),
+  phase: v.optional(RotationPhaseSchema),
+  at: v.optional(v.number()),
+  caughtUp: v.boolean(),
+});
+export type ServerProgress = v.InferOutput<typeof ServerProgressSchema>;
+
+/** What `tp rotate status` shows (`GET /v1/rotation`). */
+export const RotationStatusSchema = v.object({
+  state: RotationStateSchema,
+  /** Per CA: fingerprints of the signing key and of every trusted key. */
+  cas: v.array(v.object({ type: CaTypeSchema, active: v.string(), trusted: v.array(v.string()) })),
+  servers: v.array(ServerProgressSchema),
+  /** What automatic mode waits for next, in words; absent in standby and manual mode. */
+  waitingFor: v.optional(v.string()),
+});
+export type RotationStatus = v.InferOutput<typeof RotationStatusSchema>;
+
+/** An answer that carries nothing (deletes, acknowledgements): whatever the server sends is ignored. */
+export const AckSchema = v.unknown();

@@ -1,24 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { LockTarget, StoredLock } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { listDocs } from '../backend/json.ts';
 import { BadParameter, Locked, NotFound } from '../errors.ts';
 import { type LockSubject, lockApplies } from '../rbac/index.ts';
 
-/** Who a lock stops: a user, or a node (by name or host ID). */
-export interface LockTarget {
-  user?: string;
-  node?: string;
-}
-
-/** A lock as stored; it lapses on its own when `expires` passes. */
-export interface StoredLock {
-  id: string;
-  target: LockTarget;
-  message: string;
-  createdAt: string;
-  createdBy: string;
-  expires?: number;
-}
+export type { LockTarget, StoredLock };
 
 /** The refusal for something a lock covers, e.g. `user "alice" is locked: laptop lost`. */
 export function lockedError(what: string, lock: StoredLock): Locked {

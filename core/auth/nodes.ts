@@ -1,20 +1,9 @@
+import type { NodeRecord } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { listDocs } from '../backend/json.ts';
 import { NotFound } from '../errors.ts';
 
-/** A registered SSH node: agents heartbeat theirs; agentless OpenSSH nodes are added by an admin. */
-export interface NodeRecord {
-  hostId: string;
-  name: string;
-  /** Where the proxy dials it (direct mode and agentless); absent for tunnel-only agents. */
-  addr?: string;
-  labels: Record<string, string>;
-  /** Reachable through a reverse tunnel held by the proxy. */
-  tunnel: boolean;
-  agentless?: boolean;
-  version?: string;
-  lastSeen: string;
-}
+export type { NodeRecord };
 
 const key = (id: string) => `/nodes/${id}`;
 

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { RotationState, TrackedServer } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AlreadyExists, BadParameter, CompareFailed } from '../errors.ts';
 import type { RotationPhase } from '../identity/rotationPhase.ts';
 import { CA_TYPES, type CaType, caKey, makeCaKeys, type StoredCa } from './cas.ts';
+
+export type { RotationState, TrackedServer };
 
 /** The phase that follows each phase in a forward rotation. */
 export const NEXT_PHASE: Partial<Record<RotationPhase, RotationPhase>> = {
@@ -12,32 +15,6 @@ export const NEXT_PHASE: Partial<Record<RotationPhase, RotationPhase>> = {
   update_servers: 'standby',
   rollback: 'standby',
 };
-
-/** A server (agent or proxy) the rotation waits for in automatic mode. */
-export interface TrackedServer {
-  id: string;
-  kind: 'node' | 'proxy';
-  name: string;
-}
-
-/** The cluster's rotation state, one document. */
-export interface RotationState {
-  /** ID of the current (or last) rotation; empty before the first. */
-  id: string;
-  phase: RotationPhase;
-  types: CaType[];
-  mode: 'auto' | 'manual';
-  started: number;
-  phaseSince: number;
-  /** The old CAs stay trusted at least this long after the start (time for users to log in again). */
-  graceMs: number;
-  /** How long automatic mode waits in one phase for servers before it reports a stall. */
-  timeoutMs: number;
-  /** Servers live at the start; automatic mode advances only when all have reported the phase. */
-  servers: TrackedServer[];
-  stalled?: { since: number; waiting: string[] };
-  last?: { id: string; result: 'completed' | 'rolled_back'; at: number; types: CaType[] };
-}
 
 /** What a server last reported: the rotation and phase whose CAs and certificates it now holds. */
 export interface RotationReport {

@@ -1,28 +1,11 @@
+import type { RotationStatus, ServerProgress } from '../api/schemas.ts';
 import { caPin } from '../crypto/caPin.ts';
 import { fingerprint, parseAuthorizedKey } from '../crypto/keys.ts';
-import type { RotationPhase } from '../identity/rotationPhase.ts';
 import type { CaReader } from './caSet.ts';
-import { CA_TYPES, type CaType, type StoredCaKeys } from './cas.ts';
-import { caughtUp, type RotationReport, type RotationState, type TrackedServer } from './rotation.ts';
+import { CA_TYPES, type StoredCaKeys } from './cas.ts';
+import { caughtUp, type RotationReport, type RotationState } from './rotation.ts';
 
-/** A tracked server and where it stands. */
-export interface ServerProgress extends TrackedServer {
-  /** The rotation and phase it last reported, and when. */
-  rotationId?: string;
-  phase?: RotationPhase;
-  at?: number;
-  caughtUp: boolean;
-}
-
-/** What `tp rotate status` shows. */
-export interface RotationStatus {
-  state: RotationState;
-  /** Per CA: fingerprints of the signing key and of every trusted key. */
-  cas: { type: CaType; active: string; trusted: string[] }[];
-  servers: ServerProgress[];
-  /** What automatic mode waits for next, in words; absent in standby and manual mode. */
-  waitingFor?: string;
-}
+export type { RotationStatus, ServerProgress };
 
 function keysFingerprint(k: StoredCaKeys): string {
   if (k.ssh) return fingerprint(parseAuthorizedKey(k.ssh.pub).blob);

@@ -1,23 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { StoredToken, TokenRole } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AccessDenied, CompareFailed, NotFound } from '../errors.ts';
 
-export type TokenRole = 'node' | 'proxy' | 'bot';
-
-/** A join token as stored: keyed by its hash, so reading the backend never reveals a usable token. */
-export interface StoredToken {
-  /** Short public ID (first 12 hex digits of the hash), for `ls` and `rm`. */
-  id: string;
-  hash: string;
-  roles: TokenRole[];
-  uses: 'single' | 'multi';
-  usedBy: string[];
-  createdAt: string;
-  expires: number;
-  /** The bot a `bot` token joins as (`tp bots add`). */
-  bot?: string;
-}
+export type { StoredToken, TokenRole };
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 const tokenKey = (hash: string) => `/tokens/${hash}`;

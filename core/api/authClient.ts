@@ -1,0 +1,113 @@
+import * as v from 'valibot';
+import { RoleSchema } from '../rbac/schema.ts';
+import type { ApiClient } from './client.ts';
+import {
+  AckSchema,
+  type CaTypeSchema,
+  CreatedTokenSchema,
+  type LockTarget,
+  NodeRecordSchema,
+  PublicCaSchema,
+  PublicTokenSchema,
+  type RotationPhaseSchema,
+  RotationStateSchema,
+  RotationStatusSchema,
+  StoredLockSchema,
+  type TokenRole,
+} from './schemas.ts';
+
+const seg = encodeURIComponent;
+
+/** What `tp rotate start` asks for. */
+export interface StartRotation {
+  types: v.InferOutput<typeof CaTypeSchema>[];
+  mode: 'auto' | 'manual';
+  graceMs?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * The auth API as typed calls: every answer is checked against the schema the server's own types come from
+ * (core/api/schemas.ts), so callers never write a `/v1/...` path or cast an answer.
+ */
+export class AuthClient {
+  constructor(readonly api: ApiClient) {}
+
+  /** The public side of one cluster CA. */
+  getCa(type: v.InferOutput<typeof CaTypeSchema>) {
+    return this.api.send(PublicCaSchema, 'GET', `/v1/cas/${type}`);
+  }
+
+  /** Every registered node (agents and agentless). */
+  listNodes() {
+    return this.api.send(v.array(NodeRecordSchema), 'GET', '/v1/nodes');
+  }
+  /** Registers (or replaces) an agentless node; `lastSeen` is the server's to set. */
+  upsertNode(node: Omit<v.InferOutput<typeof NodeRecordSchema>, 'lastSeen'>) {
+    return this.api.send(v.object({ hostId: v.string(), revision: v.number() }), 'POST', '/v1/nodes', { node });
+  }
+  /** Removes a node by host ID or (unambiguous) name. */
+  async removeNode(idOrName: string): Promise<void> {
+    await this.api.send(AckSchema, 'DELETE', `/v1/nodes/${seg(idOrName)}`);
+  }
+
+  /** The locks in force. */
+  listLocks() {
+    return this.api.send(v.array(StoredLockSchema), 'GET', '/v1/locks');
+  }
+  /** Locks a user or node, until removed or for `ttlMs`. */
+  createLock(o: { target: LockTarget; message: string; ttlMs?: number }) {
+    return this.api.send(StoredLockSchema, 'POST', '/v1/locks', o);
+  }
+  /** Removes a lock by ID. */
+  async removeLock(id: string): Promise<void> {
+    await this.api.send(AckSchema, 'DELETE', `/v1/locks/${seg(id)}`);
+  }
+
+  /** Every role. */
+  listRoles() {
+    return this.api.send(v.array(RoleSchema), 'GET', '/v1/roles');
+  }
+  /** One role by name. */
+  getRole(name: string) {
+    return this.api.send(RoleSchema, 'GET', `/v1/roles/${seg(name)}`);
+  }
+  /** Creates a role (or replaces one with `force`); the server validates it and answers with its name. */
+  putRole(role: unknown, force: boolean) {
+    return this.api.send(v.object({ name: v.string() }), 'POST', '/v1/roles', { role, force });
+  }
+  /** Deletes a role by name. */
+  async deleteRole(name: string): Promise<void> {
+    await this.api.send(AckSchema, 'DELETE', `/v1/roles/${seg(name)}`);
+  }
+
+  /** The join tokens, without their values. */
+  listTokens() {
+    return this.api.send(v.array(PublicTokenSchema), 'GET', '/v1/tokens');
+  }
+  /** Makes a join token; its value is in the answer only. */
+  createToken(o: { roles: TokenRole[]; uses: 'single' | 'multi'; ttlMs?: number }) {
+    return this.api.send(CreatedTokenSchema, 'POST', '/v1/tokens', o);
+  }
+  /** Deletes a join token by value or ID. */
+  async deleteToken(tokenOrId: string): Promise<void> {
+    await this.api.send(AckSchema, 'DELETE', `/v1/tokens/${seg(tokenOrId)}`);
+  }
+
+  /** Where the CA rotation stands, with each tracked server's progress. */
+  rotationStatus() {
+    return this.api.send(RotationStatusSchema, 'GET', '/v1/rotation');
+  }
+  /** Starts a CA rotation. */
+  startRotation(o: StartRotation) {
+    return this.api.send(RotationStateSchema, 'POST', '/v1/rotation/start', o);
+  }
+  /** Moves a manual rotation to `phase`; `force` advances even though servers have not caught up. */
+  setRotationPhase(phase: v.InferOutput<typeof RotationPhaseSchema>, force = false) {
+    return this.api.send(RotationStateSchema, 'POST', '/v1/rotation/phase', force ? { phase, force } : { phase });
+  }
+  /** Rolls the current rotation back. */
+  rollbackRotation() {
+    return this.api.send(RotationStateSchema, 'POST', '/v1/rotation/rollback', {});
+  }
+}
