@@ -18,7 +18,7 @@ const CORE_LAYERS: readonly (readonly string[])[] = [
   ['auth'], // the auth service
   ['ssh'], // SSH node and client plumbing (enforces auth's locks)
   ['client', 'agent'], // the user's side of the auth API; the node agent
-  ['proxy'], // the one-port proxy (joins, relays to agents, serves the web app)
+  ['proxy', 'bot'], // the one-port proxy (joins, relays to agents, serves the web app); machine users' runner
   ['compose'], // builds a cluster from tp.yaml
 ];
 
