@@ -206,6 +206,28 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
     await page.context().close();
   });
 
+  test('servers: sorting by a column is kept in the address; each row offers only the logins the roles grant there', async () => {
+    const page = await pageFor('ann');
+    const rows = () => page.locator('tr[data-node]').evaluateAll((r) => r.map((x) => x.getAttribute('data-node')));
+    await page.goto(`${base}/web/nodes`);
+    await waitFor('both servers', async () => (await rows()).length === 2, 10_000);
+    expect(await rows()).toEqual(['lab-node', 'ux-node']);
+    await page.getByRole('button', { name: 'Name' }).click();
+    await waitFor('descending order', async () => (await rows())[0] === 'ux-node', 10_000);
+    expect(new URL(page.url()).searchParams.get('sort')).toBe('-name');
+    expect(await page.getByRole('columnheader', { name: /Name/ }).getAttribute('aria-sort')).toBe('descending');
+    await page.reload();
+    await waitFor('descending order after reload', async () => (await rows())[0] === 'ux-node', 10_000);
+    // ann's roles grant her login on every server: each Connect names it.
+    expect(
+      await page
+        .locator('tr[data-node="ux-node"]')
+        .getByRole('button', { name: `Connect to ux-node as ${me}` })
+        .count(),
+    ).toBe(1);
+    await page.context().close();
+  });
+
   test('audit: prefix filter in any case, a sentence per event, Play links, fields and JSON, export, dates', async () => {
     const page = await pageFor('ann');
     await page.goto(`${base}/web/audit`);

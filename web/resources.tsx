@@ -11,12 +11,19 @@ export interface ResourceFilters {
   q: string;
   label: string;
   offset: number;
+  /** A column key, `-` first for descending; empty for the proxy's default (by name). */
+  sort: string;
 }
 
 /** Reads the filters from an address (`?q=...&label=env%3Dprod&offset=50`). */
 export function filtersOf(url: URL): ResourceFilters {
   const p = url.searchParams;
-  return { q: p.get('q') ?? '', label: p.get('label') ?? '', offset: Math.max(0, Number(p.get('offset') ?? 0) || 0) };
+  return {
+    q: p.get('q') ?? '',
+    label: p.get('label') ?? '',
+    offset: Math.max(0, Number(p.get('offset') ?? 0) || 0),
+    sort: p.get('sort') ?? '',
+  };
 }
 
 /**
@@ -28,6 +35,7 @@ export function setFilters(path: string, f: ResourceFilters, push: boolean): voi
   if (f.q) p.set('q', f.q);
   if (f.label) p.set('label', f.label);
   if (f.offset) p.set('offset', String(f.offset));
+  if (f.sort) p.set('sort', f.sort);
   const qs = p.toString();
   navigate(`${path}${qs ? `?${qs}` : ''}`, !push);
 }

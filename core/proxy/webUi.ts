@@ -2,13 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import { lockedError } from '../auth/locks.ts';
-import type { NodeRecord } from '../auth/nodes.ts';
 import { BadParameter } from '../errors.ts';
-import { nodeVisible, noLoginsSentence, recordingScope, ruleAllows } from '../rbac/index.ts';
+import { noLoginsSentence, recordingScope, ruleAllows } from '../rbac/index.ts';
 import { parseBody, RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
-import { nodeOnline, type TunnelRegistry } from './tunnels.ts';
+import { pageNodes } from './nodePage.ts';
+import type { TunnelRegistry } from './tunnels.ts';
 import { type AuditSearch, EVENT_TYPES, webAuditSearch } from './webAudit.ts';
 import {
   checkOrigin,
@@ -167,7 +167,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       /^\/webapi\/ui\/nodes$/,
       async ({ req, query }) => {
         const s = await session(req);
-        return pageNodes(await view.nodes(), await view.rolesNamed(s.who.roles), o.tunnels, query);
+        return pageNodes(await view.nodes(), await view.rolesNamed(s.who.roles), s.who.traits ?? {}, o.tunnels, query);
       },
     ],
     forward('GET', /^\/webapi\/ui\/recordings$/, () => '/v1/recordings'),
@@ -203,47 +203,4 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
         auth.post(`/v1/signup${params[0]}`, { ...(body as object), origin: sameSiteOrigin(req) }),
     ],
   ];
-}
-
-/**
- * A label filter as people type it: `key=value` or `key:value`, spaces around either part ignored, several
- * separated by commas (`env = prod, team:web`).
- */
-export function parseLabelFilter(text: string): [string, string][] {
-  return text
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean)
-    .map((part) => {
-      const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(part);
-      if (!m?.[1]) throw new BadParameter(`label filter "${part}" must look like key=value (or key:value)`);
-      return [m[1].trim(), m[2]!.trim()];
-    });
-}
-
-/** One page of the nodes a user may see, filtered by a search text and `key=value` labels, sorted by name. */
-export function pageNodes(
-  nodes: NodeRecord[],
-  roles: Parameters<typeof nodeVisible>[0],
-  tunnels: TunnelRegistry,
-  query: URLSearchParams,
-): { items: (NodeRecord & { online: boolean })[]; total: number; offset: number; limit: number } {
-  const q = (query.get('q') ?? '').trim().toLowerCase();
-  const labels = query.getAll('label').flatMap(parseLabelFilter);
-  const limit = Math.min(Math.max(Number(query.get('limit') ?? 50) || 50, 1), 500);
-  const offset = Math.max(Number(query.get('offset') ?? 0) || 0, 0);
-  const matches = nodes.filter((n) => {
-    if (labels.some(([k, val]) => n.labels[k] !== val)) return false;
-    if (q) {
-      const hay = [n.name, n.hostId, n.addr ?? '', ...Object.entries(n.labels).map(([k, val]) => `${k}=${val}`)];
-      if (!hay.some((h) => h.toLowerCase().includes(q))) return false;
-    }
-    return nodeVisible(roles, n.labels);
-  });
-  matches.sort((a, b) => a.name.localeCompare(b.name) || a.hostId.localeCompare(b.hostId));
-  const items = matches.slice(offset, offset + limit).map((n) => ({
-    ...n,
-    online: nodeOnline(n, tunnels),
-  }));
-  return { items, total: matches.length, offset, limit };
 }

@@ -13,6 +13,7 @@ export {
   sshPermissions,
 } from './access.ts';
 export { type LoginRefusal, loginRefusals, noLoginsSentence } from './explain.ts';
+export { loginsOn } from './grants.ts';
 export type { LockScope, LockSubject } from './lock.ts';
 export { lockApplies } from './lock.ts';
 export { resolveRoles } from './resolve.ts';
