@@ -1,8 +1,9 @@
 // `just bench` / `npm run bench`: every figure beside its OpenSSH reference from the same run, as a ratio.
-// BENCH_ONLY=certs,audit,rotation,ssh,web,rate,logins,ls,tunnels,footprint,dist picks sections (dist: what `just dist`
+// BENCH_ONLY=certs,audit,rotation,ssh,web,rate,logins,ls,tunnels,footprint,dist,bots picks sections (dist: what `just dist`
 // built, skipped when nothing is); BENCH_BYTES, BENCH_NODES and
 // BENCH_TUNNELS, BENCH_ROTATION_AGENTS size them (defaults: 1 GiB, 10,000 nodes, 10,000 tunnels, 50 agents).
 import { benchAudit } from './audit.ts';
+import { benchBots } from './bots.ts';
 import { benchCerts } from './certs.ts';
 import { startBenchCluster } from './cluster.ts';
 import { benchDist } from './dist.ts';
@@ -18,7 +19,7 @@ const rows: Row[] = [];
 if (want('certs')) rows.push(...(await benchCerts()));
 if (want('audit')) rows.push(...(await benchAudit()));
 if (want('rotation')) rows.push(...(await benchRotation()));
-const clusterSections = ['ssh', 'web', 'rate', 'logins', 'footprint', 'dist', 'ls', 'tunnels'].filter(want);
+const clusterSections = ['ssh', 'web', 'rate', 'logins', 'footprint', 'dist', 'ls', 'tunnels', 'bots'].filter(want);
 if (clusterSections.length) {
   const c = await startBenchCluster();
   try {
@@ -28,6 +29,7 @@ if (clusterSections.length) {
     if (want('logins')) rows.push(...(await benchLogins(c)));
     if (want('footprint')) rows.push(...(await benchFootprint(c)));
     if (want('dist')) rows.push(...(await benchDist(c)));
+    if (want('bots')) rows.push(...(await benchBots(c)));
     if (want('ls')) rows.push(...(await benchListing(c)));
     if (want('tunnels')) rows.push(...(await benchTunnels(c)));
   } finally {
