@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plainText } from '../core/audit/recording.ts';
@@ -154,4 +154,76 @@ describe('a recordings store that overlaps the spool', () => {
     }
     expect(existsSync(join(d, 'admin'))).toBe(false);
   });
+});
+
+describe('a data dir from before the spool moved', () => {
+  test('a session the node had not uploaded, left in the store directory as tp did then, is moved, uploaded and plays', async () => {
+    const [authPort, proxyPort, jumpPort] = [await freePort(), await freePort(), await freePort()];
+    const old = join(dir, 'old-layout');
+    const config = join(dir, 'old-layout.yaml');
+    writeFileSync(
+      config,
+      `cluster_name: old.test\ndata_dir: ${old}\nauth: {listen: 127.0.0.1:${authPort}, second_factor: "off"}\n` +
+        `proxy: {listen: 127.0.0.1:${proxyPort}, ssh_listen: 127.0.0.1:${jumpPort}}\nssh: {name: node1}\n`,
+    );
+    const first = await startCluster(config);
+    const oldAdmin = (args: string[], stdin?: string) => tp([...args, '--data-dir', old], { stdin });
+    await oldAdmin(['users', 'add', 'olga', '--roles', 'admin', '--logins', me, '--password-stdin'], PASSWORD);
+    const env = { TP_HOME: join(dir, 'home-old') };
+    await tp(['login', '--proxy', `127.0.0.1:${proxyPort}`, '--user', 'olga', '--password-stdin', '--insecure'], {
+      env,
+      stdin: PASSWORD,
+    });
+    const command = 'for i in $(seq 1 100); do echo old-line-$i; sleep 0.1; done';
+    const session = Bun.spawn(
+      [process.execPath, join(import.meta.dir, '..', 'cmd', 'tp.ts'), 'ssh', 'node1', command],
+      {
+        env: { ...process.env, ...env },
+        stdout: 'pipe',
+        stderr: 'ignore',
+      },
+    );
+    let seen = '';
+    const reading = (async () => {
+      for await (const c of session.stdout) seen += new TextDecoder().decode(c);
+    })();
+    await waitFor('20 lines of output', () => seen.includes('old-line-20'));
+    first.child.kill('SIGKILL');
+    await first.child.exited;
+    expect(await session.exited).toBe(255);
+    await reading;
+
+    // Lay the node's spool out as tp did before: inside the recordings store's directory, beside stored parts.
+    const spool = join(old, 'spool', 'recordings');
+    const store = join(old, 'recordings');
+    const pending = readdirSync(spool);
+    expect(pending).toHaveLength(1);
+    const sid = pending[0]!;
+    mkdirSync(join(store, sid), { recursive: true });
+    for (const f of readdirSync(join(spool, sid))) renameSync(join(spool, sid, f), join(store, sid, f));
+    rmSync(join(old, 'spool'), { recursive: true });
+    const storedBefore = readdirSync(join(store, sid)).filter((f) => /^\d+\.jsonl$/.test(f));
+    expect(storedBefore.length).toBeGreaterThan(0);
+
+    await startCluster(config);
+    let rec: RecordingMeta | undefined;
+    await waitFor(
+      'the old session uploaded',
+      async () => {
+        const list = JSON.parse((await oldAdmin(['recordings', 'ls', '--format', 'json'])).stdout) as RecordingMeta[];
+        rec = list.find((r) => r.sessionId === sid && r.status === 'interrupted');
+        return !!rec;
+      },
+      20_000,
+    );
+    const text = (await oldAdmin(['play', sid, '--format', 'text'])).stdout;
+    const lines = text.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    expect(lines).toEqual(Array.from({ length: lines.length }, (_, i) => `old-line-${i + 1}`));
+    expect(seen.startsWith(text)).toBe(true);
+    // What was stored before the move is still there; the spool's own files left the store's directory.
+    const after = readdirSync(join(store, sid));
+    expect(after).toEqual(expect.arrayContaining(storedBefore));
+    expect(after.filter((f) => f === 'meta.json' || f.startsWith('part-'))).toEqual([]);
+  }, 90_000);
 });
