@@ -54,7 +54,8 @@ describe.skipIf(systemdRunning)('tp agent install / uninstall without systemd', 
   test('writes tp.yaml (0600, agent only) and a hardened unit, says what to run instead; the unit verifies', async () => {
     const r = await install(['--labels', 'site=lab,rack=4', '--name', 'device1', ...flags(l)]);
     expect(r.code, r.stderr).toBe(0);
-    const startCmd = `${process.execPath} ${join(import.meta.dir, '..', 'cmd', 'tp.ts')} agent start --config ${l.config}`;
+    const entry = join(import.meta.dir, '..', 'cmd', 'tp.ts');
+    const startCmd = `${process.execPath} --no-env-file --config=/dev/null --no-install ${entry} agent start --config ${l.config}`;
     expect(r.stdout).toBe(
       `wrote ${l.config} (0600) and ${l.unit}\n` +
         'systemd is not running on this host (no /run/systemd/system), so nothing was started. Run the agent with\n' +

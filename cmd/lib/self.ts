@@ -1,8 +1,11 @@
+/** Bun flags that keep tp from reading .env or bunfig.toml (whose preload runs code) where it happens to run. */
+export const BUN_SAFE_FLAGS = ['--no-env-file', '--config=/dev/null', '--no-install'] as const;
+
 /**
- * The command line that starts this very tp again: the executable alone when it is a compiled binary (its code lives
- * in Bun's embedded /$bunfs/), else the runtime and the entry script (cmd/tp.ts in a clone, the installed bundle or
- * launcher in a package). OpenSSH's ProxyCommand and the agent's systemd unit run it.
+ * The command line that starts this very tp again: the executable alone when it is a compiled binary (built with
+ * those autoloads off), else the runtime with BUN_SAFE_FLAGS and the entry script (cmd/tp.ts in a clone, the
+ * bundle in a package). OpenSSH's ProxyCommand (run in the user's current directory) and the agent's unit run it.
  */
 export function selfCommand(): string[] {
-  return Bun.main.startsWith('/$bunfs/') ? [process.execPath] : [process.execPath, Bun.main];
+  return Bun.isStandaloneExecutable ? [process.execPath] : [process.execPath, ...BUN_SAFE_FLAGS, Bun.main];
 }

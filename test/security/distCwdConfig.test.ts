@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDist } from '../helpers/distBuild.ts';
+import { startSshFixture } from '../helpers/sshFixture.ts';
 
 // Attack: a directory someone else controls (a cloned repository, a shared /tmp dir) holds a bunfig.toml whose
 // `preload` runs their code and a .env that sets tp's environment. A user runs the shipped tp there. Bun reads
@@ -63,5 +64,22 @@ describe("tp (binary, package, clone bin) ignores the current directory's bunfig
     const r = await statusIn([join(clone, 'cmd', 'tp.ts')], join(clone, 'node_modules', '.bin'));
     expect(r.preloadRan).toBe(false);
     expect(r.stderr).toBe('error: not logged in: run `tp login --proxy HOST:PORT --user NAME`\n');
+  });
+
+  test("stock ssh through `tp config`: the ProxyCommand (run in the user's directory) reads neither", async () => {
+    await using f = await startSshFixture([{ name: 'n1' }]);
+    const alice = await f.user('alice', ['ops']);
+    const config = join(f.dir, 'ssh_config');
+    writeFileSync(config, (await alice.tp(['config'])).stdout);
+    rmSync(marker, { force: true });
+    const child = Bun.spawn(['ssh', '-F', config, '-o', 'BatchMode=yes', 'n1.test.cluster', 'echo ok'], {
+      cwd: evil,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    const [out, err] = [await new Response(child.stdout).text(), await new Response(child.stderr).text()];
+    await child.exited;
+    expect(out, err).toBe('ok\n');
+    expect(existsSync(marker)).toBe(false);
   });
 });
