@@ -146,6 +146,7 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
         "dispatchEvent(new PopStateEvent('popstate'))",
     );
     await waitFor('the refusal', async () => (await status.getAttribute('class')) === 'error', 20_000);
+    expect(await status.textContent()).toMatch(/^Login "nobody" is not allowed by roles \[ops, auditor\]\.$/);
     await b.screenshot(page, 'mobile-terminal-error');
     await noSidewaysScroll(page);
     await inView(page, page.getByTestId('terminal'));
@@ -228,11 +229,28 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
     await page.context().close();
   });
 
+  test('servers: each row connects with a login the roles grant on that server', async () => {
+    await f.role('metadata: {name: ux-only}\nspec:\n  allow: {logins: [alpha], node_labels: {env: ux}}\n');
+    await f.role('metadata: {name: lab-only}\nspec:\n  allow: {logins: [beta], node_labels: {env: lab}}\n');
+    await addUser('duo', 'ux-only,lab-only', 'duo');
+    const page = await pageFor('duo');
+    await page.locator('tr[data-node="lab-node"]').waitFor({ timeout: 10_000 });
+    expect(await page.getByLabel('Log in as').inputValue()).toBe('alpha');
+    const connect = (node: string) => page.locator(`tr[data-node="${node}"]`).getByRole('button', { name: /Connect/ });
+    expect(await connect('ux-node').getAttribute('aria-label')).toBe('Connect to ux-node as alpha');
+    expect(await connect('lab-node').getAttribute('aria-label')).toBe('Connect to lab-node as beta');
+    await page.context().close();
+  });
+
   test('audit: prefix filter in any case, a sentence per event, Play links, fields and JSON, export, dates', async () => {
     const page = await pageFor('ann');
     await page.goto(`${base}/web/audit`);
     // Every type the cluster records is suggested, and each has a sentence.
-    await waitFor('the suggested types', async () => (await page.locator('#types option').count()) > 7, 5000);
+    await waitFor(
+      'the suggested types',
+      async () => (await page.locator('#types option').count()) === Object.keys(EVENT_CODES).length,
+      5000,
+    );
     const suggested = await page.locator('#types option').evaluateAll((o) => o.map((x) => x.getAttribute('value')));
     expect(suggested.sort()).toEqual(Object.keys(EVENT_CODES).sort());
     expect(Object.keys(DESCRIBE).sort()).toEqual(Object.keys(EVENT_CODES).sort());

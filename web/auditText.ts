@@ -71,6 +71,11 @@ export const DESCRIBE: Record<string, (e: AuditEvent) => string> = {
   'rotation.complete': () => 'The CA rotation completed',
   'rotation.stalled': (e) => `The CA rotation is waiting${because(e)}`,
   'cert.reissue': (e) => `Server ${str(e, 'host', 'host_id')} renewed its certificates`,
+  'bot.create': (e) => `Bot ${str(e, 'bot')} was created${by(e)}`,
+  'bot.join': (e) => ok(e, `Bot ${who(e)} joined (instance ${str(e, 'instance')})`, 'A bot failed to join'),
+  'bot.renew': (e) => ok(e, `Bot ${who(e)} renewed its certificates`, `Bot ${who(e)} failed to renew its certificates`),
+  'bot.locked': (e) => `Bot ${str(e, 'bot') || who(e)} was locked: ${str(e, 'reason') || 'by an administrator'}`,
+  'bot.delete': (e) => `Bot ${str(e, 'bot')} was deleted${by(e)}`,
   'audit.rejected': (e) => `An audit event was refused${because(e)}`,
 };
 

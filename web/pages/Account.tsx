@@ -1,6 +1,6 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { api, readable } from '../api.ts';
 import { Qr } from '../qr.tsx';
 import { ConfirmFactor, type ConfirmWith, gatherProof } from './confirmFactor.tsx';
 
@@ -32,7 +32,7 @@ export function Account() {
   const [note, setNote] = useState('');
   const [pendingTotp, setPendingTotp] = useState<{ secret: string; uri: string } | undefined>();
   const [removing, setRemoving] = useState<Device | undefined>();
-  const reload = () => api<AccountView>('GET', '/webapi/ui/account').then(setAcct, (e) => setError(e.message));
+  const reload = () => api<AccountView>('GET', '/webapi/ui/account').then(setAcct, (e) => setError(readable(e)));
   useEffect(() => {
     void reload();
   }, []);

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, readable } from '../api.ts';
-import { type AuditEvent, DESCRIBE, describeEvent, playable } from '../auditText.ts';
+import { type AuditEvent, describeEvent, playable } from '../auditText.ts';
 
 const RANGES = [
   ['last hour', 3_600_000],
@@ -59,7 +59,8 @@ export function Audit({ canPlay }: { canPlay: boolean }) {
   const [range, setRange] = useState<number>(86_400_000);
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
-  const [types, setTypes] = useState<string[]>(Object.keys(DESCRIBE).sort());
+  // The proxy's list: every type the cluster records (this page may not know each one's sentence yet).
+  const [types, setTypes] = useState<string[]>([]);
   const [shown, setShown] = useState<Shown | undefined>();
   const [open, setOpen] = useState<string | undefined>();
   const [error, setError] = useState('');

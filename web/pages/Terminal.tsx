@@ -1,6 +1,7 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal as XTerm } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { readable } from '../api.ts';
 
 /** A live shell on a node in the browser: xterm.js over a WebSocket to the proxy, which opens SSH as this user. */
 export function Terminal({ node, login }: { node: string; login: string }) {
@@ -45,7 +46,7 @@ export function Terminal({ node, login }: { node: string; login: string }) {
       }
       if (msg.type === 'error') {
         setFailed(true);
-        setStatus(msg.message ?? 'The session failed.');
+        setStatus(readable(new Error(msg.message ?? 'the session failed')));
       }
     };
     ws.onclose = (ev) => {
