@@ -11,6 +11,8 @@ test('bytes come out in order across chunk borders, as views when they lie in on
   expect(q.byteAt(6)).toBe(0x77);
   expect(q.byteAt(11)).toBeUndefined();
   expect(q.peek(8)?.toString()).toBe('hello wo');
+  expect(q.peekAt(5, 4)?.toString()).toBe(' wor');
+  expect(q.peekAt(9, 3)).toBeUndefined();
   const h = q.take(2)!;
   expect(h.buffer).toBe(a.buffer); // no copy
   expect(q.take(20)).toBeUndefined();

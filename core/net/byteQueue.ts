@@ -41,6 +41,14 @@ export class ByteQueue {
     return out;
   }
 
+  /** `n` bytes starting `offset` bytes from the front, not consumed; undefined until they are there. Copies: for headers. */
+  peekAt(offset: number, n: number): Buffer | undefined {
+    if (offset + n > this.total) return undefined;
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) out[i] = this.byteAt(offset + i)!;
+    return out;
+  }
+
   /** Removes and returns the first `n` bytes (a view when they lie in one chunk); undefined until they are there. */
   take(n: number): Buffer | undefined {
     if (n > this.total) return undefined;
