@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { dirname, join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import { parseConfig } from '../core/config/load.ts';
-import { AlreadyExists, BadParameter, Unavailable } from '../core/errors.ts';
+import { AccessDenied, AlreadyExists, BadParameter, describe, Unavailable } from '../core/errors.ts';
 import { parseLabels } from './agent.ts';
 import { renderAgentConfig, renderUnit, UNIT_NAME } from './lib/agentService.ts';
 import { action } from './lib/context.ts';
@@ -89,9 +89,15 @@ export const install = defineCommand({
     for (const p of [configPath, unitPath]) {
       if (existsSync(p) && !args.force) throw new AlreadyExists(`${p} exists; --force replaces it`);
     }
-    mkdirSync(spec.dataDir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(configPath, config, 0o600);
-    writeFileAtomic(unitPath, renderUnit(spec), 0o644);
+    try {
+      mkdirSync(spec.dataDir, { recursive: true, mode: 0o700 });
+      writeFileAtomic(configPath, config, 0o600);
+      writeFileAtomic(unitPath, renderUnit(spec), 0o644);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw err;
+      throw new AccessDenied(`${describe(err)}: installing a service needs root (sudo tp agent install ...)`);
+    }
     const out = (line: string) => process.stdout.write(`${line}\n`);
     out(`wrote ${configPath} (0600) and ${unitPath}`);
     for (const p of spec.sandbox === 'strict' ? hiddenBySandbox(spec) : []) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../core/config/load.ts';
@@ -179,4 +179,32 @@ describe.skipIf(systemdRunning)('tp agent install / uninstall without systemd', 
     expect(sandbox.stderr).toBe('error: --sandbox is "strict" or "off"\n');
     expect(existsSync(join(base, 'bad'))).toBe(false);
   });
+
+  const setpriv = Bun.which('setpriv');
+  test.skipIf(process.getuid?.() !== 0 || !setpriv)(
+    'without the rights to write, it says to run it as root',
+    async () => {
+      const ro = join(base, 'readonly');
+      mkdirSync(ro, { mode: 0o555 });
+      chmodSync(base, 0o755);
+      const entry = join(import.meta.dir, '..', 'cmd', 'tp.ts');
+      const r = await run(
+        [
+          setpriv!,
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          entry,
+          'agent',
+          'install',
+        ].concat(['--proxy', '127.0.0.1:1', ...flags(layout('readonly'))]),
+        { env: { HOME: ro } },
+      );
+      expect(r.code).toBe(5);
+      expect(r.stderr).toBe(
+        `error: EACCES: permission denied, mkdir '${join(ro, 'data')}': installing a service needs root (sudo tp agent install ...)\n`,
+      );
+    },
+  );
 });
