@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plainText } from '../core/audit/recording.ts';
 import type { RecordingMeta } from '../core/audit/store.ts';
+import { eventually } from './helpers/audit.ts';
 import { tp } from './helpers/cli.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { auditEvents, type FixtureUser, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
@@ -135,9 +136,7 @@ describe('audit events and session recordings', () => {
       expect(lines.length).toBeGreaterThanOrEqual(10);
       expect(lines).toEqual(Array.from({ length: lines.length }, (_, i) => `crash-line-${i + 1}`));
       expect(seen.startsWith(text)).toBe(true);
-      await waitFor('spooled events', async () =>
-        (await auditEvents(f, 'session.start')).some((e) => e.session_id === rec.sessionId),
-      );
+      await eventually(f.cluster.auth.admin, 'session.start', (e) => e.session_id === rec.sessionId);
       const starts = (await auditEvents(f, 'session.start')).filter((e) => e.session_id === rec.sessionId);
       expect(starts).toHaveLength(1);
       expect(sessionsBefore.length).toBeLessThanOrEqual(1);
@@ -220,10 +219,7 @@ describe('a recordings store that rejects writes', () => {
         (await g.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=recording.upload_failed')).length === 4,
     );
     await agent.uploader.idle();
-    await waitFor(
-      'eviction under the cap',
-      async () => (await g.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=recording.evicted')).length >= 1,
-    );
+    await eventually(g.cluster.auth.admin, 'recording.evicted');
     const spoolDir = g.cluster.agentLayouts.get('node1')!.recordingSpool;
     const left = existsSync(spoolDir) ? readdirSync(spoolDir).length : 0;
     expect(left).toBeLessThan(4);

@@ -5,6 +5,7 @@ import { ManualClock } from '../core/clock.ts';
 import { formatAuthorizedKey, sshPublicBlob } from '../core/crypto/keys.ts';
 import { createTlsCA, issueTlsCert } from '../core/crypto/x509.ts';
 import { AccessDenied, BadParameter, LimitExceeded, Locked, Unauthenticated } from '../core/errors.ts';
+import { auditOf } from './helpers/audit.ts';
 import { run } from './helpers/cli.ts';
 import { clientKeys, startTestAuth, type TestAuth } from './helpers/cluster.ts';
 
@@ -40,9 +41,7 @@ function loginBody(username: string, password: string, otp?: string) {
 }
 
 async function events(type: string) {
-  return await auth!.admin.get<{ type: string; success: boolean; user?: string; error?: string }[]>(
-    `/v1/audit/events?type=${type}`,
-  );
+  return auditOf(auth!.admin, type);
 }
 
 describe('login', () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { profileKeysDir } from '../core/client/profile.ts';
+import { eventually } from './helpers/audit.ts';
 import { startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
 import { auditEvents, type FixtureUser, me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
@@ -90,10 +91,10 @@ describe('refusals: clear message, audited, decided by the proxy before a byte r
     await f.admin(['locks', 'add', '--user', 'frank', '--message', 'offboarded']);
     expect(await child.exited).toBe(255);
     expect(Date.now() - lockedAt).toBeLessThan(5_000);
-    await waitFor('the lock audit event', async () =>
-      (await auditEvents(f, 'auth.attempt')).some(
-        (e) => e.user === 'frank' && e.error === 'session ended: a lock now applies',
-      ),
+    await eventually(
+      f.cluster.auth.admin,
+      'auth.attempt',
+      (e) => e.user === 'frank' && e.error === 'session ended: a lock now applies',
     );
   });
 

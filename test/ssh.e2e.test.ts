@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { eventually } from './helpers/audit.ts';
 import { fetchWhenUp, waitFor } from './helpers/cluster.ts';
 import { freePort } from './helpers/sshd.ts';
 import { type FixtureUser, me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
@@ -91,10 +92,7 @@ describe('tp ssh through the proxy', () => {
         return body !== undefined;
       });
       expect(body).toBe('behind the node');
-      await waitFor('the port audit event', async () => {
-        const events = await f.cluster.auth.admin.get<{ dest?: string }[]>('/v1/audit/events?type=port');
-        return events.some((e) => e.dest === `127.0.0.1:${web.port}`);
-      });
+      await eventually(f.cluster.auth.admin, 'port', (e) => e.dest === `127.0.0.1:${web.port}`);
     } finally {
       fwd.kill();
       await fwd.exited;
@@ -250,10 +248,7 @@ describe('tp ssh through the proxy', () => {
 
   test('sessions are audited with user, login and node', async () => {
     await alice.tp(['ssh', 'tunnel1', 'true']);
-    await waitFor(
-      'session.end',
-      async () => (await f.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=session.end')).length > 0,
-    );
+    await eventually(f.cluster.auth.admin, 'session.end');
     const starts = await f.cluster.auth.admin.get<{ user: string; login: string; server_name: string }[]>(
       '/v1/audit/events?type=session.start',
     );

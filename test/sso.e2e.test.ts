@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { auditOf } from './helpers/audit.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { tp, tpSpawn } from './helpers/cli.ts';
 import { type GitHubStandIn, startGitHubStandIn } from './helpers/githubStandIn.ts';
@@ -33,8 +34,7 @@ const cliLogin = (connector: string, tpHome: string, signIn: (page: Page, url: s
   ssoCliLogin({ browser: b.browser, proxy, connector, home: tpHome, signIn });
 
 async function audited(type: string, match: (e: Record<string, unknown>) => boolean): Promise<boolean> {
-  const events = await f.cluster.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}&limit=500`);
-  return events.some(match);
+  return (await auditOf(f.cluster.auth.admin, type)).some(match);
 }
 
 describe.skipIf(!haveChromium())('single sign-on', () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { type WebLogin, webCall, webLogin } from '../helpers/accountWeb.ts';
-import { waitFor } from '../helpers/cluster.ts';
-import { auditEvents, type FixtureUser, PASSWORD, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';
+import { eventually } from '../helpers/audit.ts';
+import { type FixtureUser, PASSWORD, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';
 
 // Issue 15, lower findings: a deleted or brute-force-locked-out user's certificates kept working until they expired,
 // and the lockout message told which user names exist.
@@ -82,9 +82,7 @@ describe('locks follow the user', () => {
     )!;
     expect(user.lockedUntil).toBeDefined();
     expect(new Date(lock!.expires!).getTime()).toBe(new Date(user.lockedUntil!).getTime());
-    await waitFor('the lockout audit event', async () =>
-      (await auditEvents(f, 'user.locked_out')).some((e) => e.user === 'lou' && typeof e.lock_id === 'string'),
-    );
+    await eventually(f.cluster.auth.admin, 'user.locked_out', (e) => e.user === 'lou' && typeof e.lock_id === 'string');
   });
 });
 

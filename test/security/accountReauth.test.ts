@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { totpCode } from '../../core/auth/users.ts';
 import { type WebLogin, webCall, webLogin } from '../helpers/accountWeb.ts';
+import { auditOf } from '../helpers/audit.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { me, PASSWORD } from '../helpers/sshFixture.ts';
 
@@ -22,10 +23,7 @@ async function userWithSession(name: string): Promise<WebLogin> {
   return r.session!;
 }
 
-const events = async (type: string, user: string) =>
-  (await c.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}&limit=500`)).filter(
-    (e) => e.user === user,
-  );
+const events = async (type: string, user: string) => (await auditOf(c.auth.admin, type)).filter((e) => e.user === user);
 
 describe('a stolen web session cannot guess the password', () => {
   test('wrong current passwords count towards the login lockout: the account and the session lock, then the right one fails', async () => {

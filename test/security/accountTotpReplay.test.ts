@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { totpCode } from '../../core/auth/users.ts';
 import { webCall, webLogin } from '../helpers/accountWeb.ts';
+import { auditOf } from '../helpers/audit.ts';
 import { tp } from '../helpers/cli.ts';
 import { startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
 import { me, PASSWORD } from '../helpers/sshFixture.ts';
@@ -63,9 +64,7 @@ test('one TOTP code used by two CLI and two web logins at once logs in exactly o
     expect(r.body.error?.message).toBe(REUSED);
   }
   const refusals = async () =>
-    (await c.auth.admin.get<{ success?: boolean; error?: string }[]>('/v1/audit/events?type=user.login')).filter(
-      (e) => e.success === false && e.error === REUSED,
-    );
+    (await auditOf(c.auth.admin, 'user.login')).filter((e) => e.success === false && e.error === REUSED);
   await waitFor('three audited refusals', async () => (await refusals()).length === 3);
   // The next step's code (accepted one step early) still logs in: the refusals were replays, not a lockout.
   const next = totpCode(secret, Date.now() + 30_000);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { auditOf } from '../helpers/audit.ts';
 import { haveChromium, startBrowser, type TestBrowser } from '../helpers/browser.ts';
 import { type GitHubStandIn, startGitHubStandIn } from '../helpers/githubStandIn.ts';
 import { startOidcIdp, type TestIdp } from '../helpers/oidcIdp.ts';
@@ -52,10 +53,7 @@ const users = async () =>
     ssoSubject?: { issuer: string; subject: string };
   }[];
 const sam = async () => (await users()).find((u) => u.name === 'sam');
-const refusals = async () =>
-  (await f.cluster.auth.admin.get<Record<string, unknown>[]>('/v1/audit/events?type=sso.login&limit=500')).filter(
-    (e) => e.success === false,
-  );
+const refusals = async () => (await auditOf(f.cluster.auth.admin, 'sso.login')).filter((e) => e.success === false);
 
 describe.skipIf(!haveChromium())('security: SSO users are bound to one provider account', () => {
   beforeAll(async () => {
