@@ -84,8 +84,9 @@ describe.skipIf(!haveChromium())('web UI: users see their own recordings', () =>
       (await page.getByTestId('player').locator('.xterm-rows > div').allTextContents()).some((l) => l.includes(marker)),
     );
     await page.goto(`${base}/web/recordings/${theirs.sessionId}`);
+    // The page shows the refusal as a sentence (capital, full stop).
     await expect(page.getByRole('alert').textContent()).resolves.toBe(
-      `session ${theirs.sessionId} is not one of yours: your roles let you play only your own sessions`,
+      `Session ${theirs.sessionId} is not one of yours: your roles let you play only your own sessions.`,
     );
     expect(b.takeErrors()).toEqual([expect.stringMatching(/status of 403 .*\/webapi\/ui\/recordings\//)]);
     await logout(page);
