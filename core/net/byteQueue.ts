@@ -41,9 +41,12 @@ export class ByteQueue {
     return out;
   }
 
-  /** `n` bytes starting `offset` bytes from the front, not consumed; undefined until they are there. Copies: for headers. */
+  /** `n` bytes starting `offset` bytes from the front, not consumed; undefined until they are there (meant for headers). */
   peekAt(offset: number, n: number): Buffer | undefined {
     if (offset + n > this.total) return undefined;
+    const first = this.chunks[0]!;
+    const at = this.head + offset;
+    if (at + n <= first.length) return first.subarray(at, at + n);
     const out = Buffer.allocUnsafe(n);
     for (let i = 0; i < n; i++) out[i] = this.byteAt(offset + i)!;
     return out;

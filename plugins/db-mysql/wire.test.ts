@@ -12,6 +12,7 @@ import {
   CLIENT,
   clientOffer,
   framePacket,
+  MARIADB_CLIENT,
   MAX_FRAGMENT,
   MYSQL_ERROR,
   PacketReader,
@@ -66,6 +67,11 @@ describe.skipIf(!!mariadbMissing)('MySQL wire: stock clients through a relay bui
     await s.done;
     expect(s.greeting!.capabilities & CLIENT.SSL).toBe(CLIENT.SSL);
     expect(s.offered!.capabilities & (CLIENT.SSL | CLIENT.COMPRESS)).toBe(0);
+    expect(s.greeting!.mariadbCapabilities & MARIADB_CLIENT.STMT_BULK_OPERATIONS).toBe(
+      MARIADB_CLIENT.STMT_BULK_OPERATIONS,
+    );
+    expect(s.offered!.mariadbCapabilities & MARIADB_CLIENT.STMT_BULK_OPERATIONS).toBe(0);
+    expect(s.response!.mariadbCapabilities & MARIADB_CLIENT.STMT_BULK_OPERATIONS).toBe(0);
     expect(s.offered!.scramble).toEqual(s.greeting!.scramble);
     expect(s.greeting).toMatchObject({
       authPluginName: 'mysql_native_password',

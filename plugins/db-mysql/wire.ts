@@ -18,6 +18,7 @@ export {
   clientOffer,
   type HandshakeResponse,
   type InitialHandshake,
+  MARIADB_CLIENT,
   parseHandshakeResponse,
   parseInitialHandshake,
 } from './wire/handshake.ts';

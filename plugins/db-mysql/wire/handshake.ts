@@ -27,6 +27,17 @@ export const CLIENT = {
   SESSION_TRACK: 1 << 23,
   DEPRECATE_EOF: 1 << 24,
   ZSTD_COMPRESSION: 1 << 26,
+  /** MySQL 8: COM_QUERY and COM_STMT_EXECUTE carry query attributes (a different layout). */
+  QUERY_ATTRIBUTES: 1 << 27,
+} as const;
+
+/** MariaDB's extended capability flags (the greeting's and response's `mariadbCapabilities`). */
+export const MARIADB_CLIENT = {
+  PROGRESS: 1,
+  /** COM_STMT_BULK_EXECUTE, whose parameter arrays tp does not decode. */
+  STMT_BULK_OPERATIONS: 4,
+  EXTENDED_TYPE_INFO: 8,
+  CACHE_METADATA: 16,
 } as const;
 
 /** The server's first packet. */
@@ -98,9 +109,17 @@ export function buildInitialHandshake(h: InitialHandshake): Buffer {
   return w.build();
 }
 
-/** The greeting to show a client that speaks plain text to tp: no TLS (tp is its TLS), no compression (tp reads packets). */
+/**
+ * The greeting to show a client that speaks plain text to tp: no TLS (tp is its TLS), no compression (tp reads
+ * packets), and none of the command layouts tp does not decode (query attributes, bulk execute).
+ */
 export function clientOffer(h: InitialHandshake): InitialHandshake {
-  return { ...h, capabilities: (h.capabilities & ~(CLIENT.SSL | CLIENT.COMPRESS | CLIENT.ZSTD_COMPRESSION)) >>> 0 };
+  const dropped = CLIENT.SSL | CLIENT.COMPRESS | CLIENT.ZSTD_COMPRESSION | CLIENT.QUERY_ATTRIBUTES;
+  return {
+    ...h,
+    capabilities: (h.capabilities & ~dropped) >>> 0,
+    mariadbCapabilities: (h.mariadbCapabilities & ~MARIADB_CLIENT.STMT_BULK_OPERATIONS) >>> 0,
+  };
 }
 
 /** The client's answer to the greeting. */
