@@ -45,7 +45,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     [
       'POST',
       /^\/v1\/join$/,
-      async ({ body, remote }) => svc.certs.join({ ...parseBody(S.JoinBody, body), remoteAddr: remote }),
+      async ({ body, remote }) => svc.joins.join({ ...parseBody(S.JoinBody, body), remoteAddr: remote }),
     ],
     ['GET', /^\/v1\/roles$/, async ({ who }) => svc.resources.listRoles(who)],
     ['GET', /^\/v1\/roles\/([^/]+)$/, async ({ who, params }) => svc.resources.getRole(who, params[0]!)],

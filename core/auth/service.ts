@@ -11,6 +11,7 @@ import { BotOps } from './botOps.ts';
 import { CaSet } from './caSet.ts';
 import type { CaType, LoadedCa, StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
+import { JoinOps } from './joinOps.ts';
 import { Lockout } from './lockout.ts';
 import type { LockStore } from './locks.ts';
 import type { LoginGuard } from './login.ts';
@@ -70,6 +71,7 @@ export class AuthService {
   readonly recordings: RecordingOps;
   readonly rotation: RotationOps;
   readonly renewals: RenewalOps;
+  readonly joins: JoinOps;
   readonly account: AccountOps;
   readonly sso: SsoOps;
   readonly webSessions: WebSessionOps;
@@ -88,7 +90,7 @@ export class AuthService {
     // Which node ran each session (who may write its recording and events).
     const sessions = new SessionOwners(backend, clock, audit.store);
     const login = { guard, lockout, webauthn };
-    const certs = new CertOps({ authz, emit, clock, cluster, cas, roles, users, locks, tokens, nodes, ...login });
+    const certs = new CertOps({ authz, emit, clock, cluster, cas, roles, users, locks, ...login });
     this.cas = cas;
     this.authz = authz;
     this.certs = certs;
@@ -98,6 +100,7 @@ export class AuthService {
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
     this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes });
     this.renewals = new RenewalOps({ emit, clock, cluster, cas });
+    this.joins = new JoinOps({ emit, clock, cluster, cas, tokens, nodes });
     this.account = new AccountOps({ backend, clock, cluster, emit, users, locks, secondFactor, ...login });
     const { connectors } = deps;
     this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs });
