@@ -21,7 +21,7 @@ import type { Role } from '../rbac/index.ts';
 import { SshNode } from '../ssh/node.ts';
 import { Replica } from '../state/replica.ts';
 import { connectTls } from '../tunnel/bunTls.ts';
-import { type AgentStreamHeader, readHeader } from '../tunnel/header.ts';
+import { AgentStreamHeaderSchema, readHeader } from '../tunnel/header.ts';
 import { MuxSession } from '../tunnel/mux.ts';
 import { type AgentSettings, proxyStateSource } from './clusterState.ts';
 import { joinViaProxy } from './join.ts';
@@ -230,8 +230,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   const serveStream = async (stream: Duplex) => {
     try {
-      const h = await readHeader<AgentStreamHeader>(stream);
-      if (h.service !== 'ssh') throw new BadParameter(`unknown service ${h.service}`);
+      const h = await readHeader(stream, AgentStreamHeaderSchema);
       stream.resume();
       node.serve(stream, h.client);
     } catch (err) {

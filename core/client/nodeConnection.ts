@@ -6,7 +6,7 @@ import { errorFromWire, isCertificateError, Unauthenticated, Unavailable, WrongS
 import { parseHostPort } from '../net/index.ts';
 import { serverIdentityCheck } from '../net/serverRole.ts';
 import { connectNode } from '../ssh/nodeClient.ts';
-import { type RelayAnswer, type RelayRequest, readHeader, writeHeader } from '../tunnel/header.ts';
+import { RelayAnswerSchema, type RelayRequest, readHeader, writeHeader } from '../tunnel/header.ts';
 import { type Profile, profileTexts, refreshTrust } from './profile.ts';
 
 /** The proxy's answer to a relay request, with the open socket that now carries raw SSH to the node. */
@@ -38,7 +38,7 @@ export async function openRelay(p: Profile, node: string, login: string, port?: 
     sock.once('error', (err) => reject(proxyTlsError(p.proxy, err)));
   });
   writeHeader(sock, { v: 1, node, login, port } satisfies RelayRequest);
-  const answer = await readHeader<RelayAnswer>(sock);
+  const answer = await readHeader(sock, RelayAnswerSchema);
   if (!answer.ok) {
     sock.destroy();
     throw errorFromWire(answer.error.code, answer.error.message);

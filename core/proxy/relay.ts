@@ -1,10 +1,10 @@
 import type { TLSSocket } from 'node:tls';
 import type { Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
-import { AccessDenied, describe, TpError, Unauthenticated } from '../errors.ts';
+import { describe, TpError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
 import { splice } from '../net/index.ts';
-import { type RelayAnswer, type RelayRequest, readHeader } from '../tunnel/header.ts';
+import { type RelayAnswer, type RelayRequest, RelayRequestSchema, readHeader } from '../tunnel/header.ts';
 import type { AccessGate, AccessRequest } from './accessGate.ts';
 import type { ClusterView } from './clusterView.ts';
 import { type DialTls, dialNode } from './dial.ts';
@@ -44,8 +44,7 @@ export async function relaySsh(
         `your certificate is not accepted by this cluster (${certError}): it expired, belongs to another cluster, or comes from a CA this cluster has rotated out; run \`tp login\``,
       );
     if (who.kind !== 'user') throw new Unauthenticated('a user certificate is required: run `tp login`');
-    req = await readHeader<RelayRequest>(socket, 8192, headerTimeoutMs);
-    if (typeof req?.node !== 'string' || typeof req.login !== 'string') throw new AccessDenied('bad relay request');
+    req = await readHeader(socket, RelayRequestSchema, 8192, headerTimeoutMs);
     const node = await gate.authorize<NodeRecord>(access());
     const cas = await view.cas();
     const upstream = await dialNode(node, tunnels, tls, { client, user: who.name });

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import * as v from 'valibot';
 import { BadParameter } from '../errors.ts';
 
 /** Writes one JSON line: the small header that precedes raw bytes on relay and tunnel streams. */
@@ -7,10 +8,17 @@ export function writeHeader(stream: Duplex, header: unknown): void {
 }
 
 /**
- * Reads one JSON line (at most `limit` bytes) from a stream and leaves every later byte unread on the stream.
- * Rejects with BadParameter on oversize or non-JSON input, and when the stream ends first.
+ * Reads one JSON line (at most `limit` bytes) from a stream, checked against `schema`, and leaves every later byte
+ * unread on the stream. Rejects with BadParameter on oversize, non-JSON or off-schema input, and when the stream
+ * ends first.
  */
-export function readHeader<T>(stream: Duplex, limit = 8192, timeoutMs = 15_000): Promise<T> {
+export function readHeader<S extends v.GenericSchema>(
+  stream: Duplex,
+  schema: S,
+  limit = 8192,
+  timeoutMs = 15_000,
+): Promise<v.InferOutput<S>> {
+  type T = v.InferOutput<S>;
   return new Promise<T>((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const done = (err?: Error, value?: T) => {
@@ -33,10 +41,18 @@ export function readHeader<T>(stream: Duplex, limit = 8192, timeoutMs = 15_000):
       stream.pause();
       const rest = buf.subarray(nl + 1);
       if (rest.length) stream.unshift(rest);
+      let json: unknown;
       try {
-        done(undefined, JSON.parse(buf.subarray(0, nl).toString('utf8')) as T);
+        json = JSON.parse(buf.subarray(0, nl).toString('utf8'));
       } catch (err) {
         done(new BadParameter('stream header is not JSON', {}, { cause: err }));
+        return;
+      }
+      const r = v.safeParse(schema, json);
+      if (r.success) done(undefined, r.output);
+      else {
+        const path = r.issues[0].path?.map((p: { key: unknown }) => String(p.key)).join('.') ?? '';
+        done(new BadParameter(`bad stream header${path ? ` field "${path}"` : ''}: ${r.issues[0].message}`));
       }
     };
     stream.on('data', onData);
@@ -46,29 +62,34 @@ export function readHeader<T>(stream: Duplex, limit = 8192, timeoutMs = 15_000):
 }
 
 /** Header the proxy sends to an agent on each stream it opens. */
-export interface AgentStreamHeader {
-  v: 1;
-  service: 'ssh';
+export const AgentStreamHeaderSchema = v.object({
+  v: v.literal(1),
+  service: v.literal('ssh'),
   /** The end user's address, for source-address checks and audit. */
-  client: string;
-  user?: string;
-}
+  client: v.string(),
+  user: v.optional(v.string()),
+});
+export type AgentStreamHeader = v.InferOutput<typeof AgentStreamHeaderSchema>;
 
-/** Header a client sends on a tp-ssh relay connection, and the proxy's answer. */
-export interface RelayRequest {
-  v: 1;
-  node: string;
-  login: string;
-  port?: number;
-}
+/** Header a client sends on a tp-ssh relay connection. */
+export const RelayRequestSchema = v.object({
+  v: v.literal(1),
+  node: v.string(),
+  login: v.string(),
+  port: v.optional(v.number()),
+});
+export type RelayRequest = v.InferOutput<typeof RelayRequestSchema>;
 
-export type RelayAnswer =
-  | {
-      ok: true;
-      hostId: string;
-      name: string;
-      /** The cluster's current host and TLS CAs: clients refresh their trust from them (CA rotation). */
-      hostCa?: string[];
-      tlsCa?: string[];
-    }
-  | { ok: false; error: { code: string; message: string } };
+/** The proxy's answer to a relay request: the node reached, or the refusal as a wire error. */
+export const RelayAnswerSchema = v.variant('ok', [
+  v.object({
+    ok: v.literal(true),
+    hostId: v.string(),
+    name: v.string(),
+    /** The cluster's current host and TLS CAs: clients refresh their trust from them (CA rotation). */
+    hostCa: v.optional(v.array(v.string())),
+    tlsCa: v.optional(v.array(v.string())),
+  }),
+  v.object({ ok: v.literal(false), error: v.object({ code: v.string(), message: v.string() }) }),
+]);
+export type RelayAnswer = v.InferOutput<typeof RelayAnswerSchema>;
