@@ -47,6 +47,7 @@ void runProgram(
       tokens: lazy('Manage join tokens', () => import('./tokens.ts')),
       bots: lazy('Manage bots: machine identities for scripts and CI (admin)', () => import('./bots.ts')),
       bot: lazy('Run a bot: join with a token and keep an identity file fresh', () => import('./bot.ts')),
+      ci: lazy('Run a CI step with a short-lived bot identity, removed afterwards', () => import('./ci.ts')),
       locks: lazy('Lock users or nodes out', () => import('./locks.ts')),
       nodes: lazy('Manage nodes (admin)', () => import('./nodes.ts')),
       rotate: lazy('Rotate the cluster CAs without downtime', () => import('./rotate.ts')),
