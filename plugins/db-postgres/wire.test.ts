@@ -15,6 +15,7 @@ import {
   type FrontendMessage,
   FrontendParser,
   SQLSTATE,
+  sslRequest,
   startupMessage,
 } from './wire.ts';
 
@@ -258,8 +259,29 @@ describe('PostgreSQL wire: bounded and strict', () => {
     expect(() => p.push(typed('S', Buffer.alloc(0)))).toThrow(LimitExceeded);
   });
 
-  test('small kinds have PostgreSQL’s own 10000-byte cap whatever the message limit', () => {
+  test('small kinds and auth tokens have PostgreSQL’s own caps whatever the message limit', () => {
     expect(() => afterStartup().push(typed('E', Buffer.alloc(20_000)))).toThrow(/Execute of 20004 bytes/);
+    expect(() => afterStartup().push(typed('p', Buffer.alloc(70_000)))).toThrow(
+      /Password of 70004 bytes exceeds the limit of 65535/,
+    );
+    expect(afterStartup().push(typed('p', Buffer.from('secret\0')))).toMatchObject([{ type: 'Password' }]);
+  });
+
+  test('GSSENCRequest and SSLRequest may precede the StartupMessage; a CancelRequest of the wrong size is malformed', () => {
+    const code = (n: number, len = 8) => {
+      const b = Buffer.alloc(len);
+      b.writeInt32BE(len);
+      b.writeInt32BE(n, 4);
+      return b;
+    };
+    const p = new FrontendParser();
+    const out = p.push(Buffer.concat([code(80877104), sslRequest(), startupMessage({ user: 'alice', database: '' })]));
+    expect(types(out)).toEqual(['GSSENCRequest', 'SSLRequest', 'StartupMessage']);
+    expect(p.inStartup).toBe(false);
+    expect(() => new FrontendParser().push(code(80877102, 12))).toThrow(
+      /malformed PostgreSQL CancelRequest: length 12/,
+    );
+    expect(() => new FrontendParser().push(code(80877103, 12))).toThrow(/malformed PostgreSQL SSLRequest: length 12/);
   });
 
   test('truncated input waits; one byte short of a message yields nothing and throws nothing', () => {

@@ -57,9 +57,20 @@ export interface FrontendLimits {
   maxMessageLength?: number;
 }
 
-/** Typed messages whose body is a few names at most; PostgreSQL itself caps these at 10000 bytes. */
-const SMALL = new Set(['E', 'D', 'C', 'S', 'H', 'X', 'c']);
-const SMALL_LIMIT = 10_000;
+/**
+ * PostgreSQL's own caps for kinds that are never large: a few names at most (PQ_SMALL_MESSAGE_LIMIT), and an auth
+ * token (PG_MAX_AUTH_TOKEN_LENGTH), so nobody makes the relay buffer a gigabyte before the server has said yes.
+ */
+const CAPS: Record<string, number> = {
+  E: 10_000,
+  D: 10_000,
+  C: 10_000,
+  S: 10_000,
+  H: 10_000,
+  X: 10_000,
+  c: 10_000,
+  p: 65_535,
+};
 const EMPTY = new Set(['S', 'H', 'X', 'c']);
 
 /** Reads a Bind body. */
@@ -255,7 +266,7 @@ export class FrontendParser {
     if (len < 4 || (EMPTY.has(code) && len !== 4)) {
       throw new BadParameter(`malformed PostgreSQL ${name}: length ${len}`, { protocol: 'postgres', message: code });
     }
-    const limit = SMALL.has(code) ? Math.min(SMALL_LIMIT, this.maxMessage) : this.maxMessage;
+    const limit = Math.min(CAPS[code] ?? this.maxMessage, this.maxMessage);
     if (len > limit) {
       throw new LimitExceeded(`PostgreSQL ${name} of ${len} bytes exceeds the limit of ${limit}`, {
         protocol: 'postgres',
