@@ -49,7 +49,7 @@ const search = defineCommand({
     if (args.user) q.set('user', args.user);
     if (args.session) q.set('session', args.session);
     const events = await adminClient(args).get<AuditEvent[]>(`/v1/audit/events?${q}`);
-    print(formatOf(args.format), events, () =>
+    await print(formatOf(args.format), 'audit search', events, () =>
       table(
         events.map((e) => ({
           time: e.time,

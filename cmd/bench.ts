@@ -4,7 +4,8 @@ import { requireProfile } from '../core/client/profile.ts';
 import { runSshBench } from '../core/client/sshBench.ts';
 import { BadParameter } from '../core/errors.ts';
 import { action, durationArg } from './lib/context.ts';
-import { formatOf, print } from './lib/output.ts';
+import { formatArg, formatOf, print } from './lib/output.ts';
+import { benchView } from './lib/outputViews.ts';
 
 const ssh = defineCommand({
   meta: {
@@ -25,7 +26,7 @@ const ssh = defineCommand({
     duration: { type: 'string', default: '10s', description: 'How long to keep starting sessions' },
     interactive: { type: 'boolean', description: 'Use a PTY shell instead of exec' },
     'max-in-flight': { type: 'string', default: '500', description: 'Cap on concurrent sessions' },
-    format: { type: 'string', default: 'text', description: 'text, json or yaml' },
+    ...formatArg,
   },
   run: action(async (args) => {
     const rate = Number(args.rate);
@@ -47,7 +48,7 @@ const ssh = defineCommand({
       durationMs,
       maxInFlight: Number(args['max-in-flight']),
     });
-    print(formatOf(args.format), r, () =>
+    await print(formatOf(args.format), 'bench ssh', benchView(r), () =>
       [
         `${r.ok}/${r.started} sessions ok at ${r.rate}/s for ${args.duration} (${r.errors} errors, ${r.skipped} skipped at the in-flight cap)`,
         `latency ms: p50 ${r.p50.toFixed(1)}  p90 ${r.p90.toFixed(1)}  p99 ${r.p99.toFixed(1)}  max ${r.max.toFixed(1)}`,

@@ -5,10 +5,14 @@ import { AuthClient } from '../core/api/authClient.ts';
 import type { LoginResponse } from '../core/auth/certOps.ts';
 import { DEFAULT_AUTH_LISTEN, defaultDataDir, userDataDir } from '../core/config/defaults.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
+import { parseCert } from '../core/crypto/sshcert.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { action, adminArgs, adminAuth, adminClient, durationArg, listArg } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
+import { formatArg, formatOf, print } from './lib/output.ts';
+import type { Output } from './lib/outputSchemas.ts';
+import { isoTime } from './lib/outputViews.ts';
 
 const start = defineCommand({
   meta: {
@@ -103,10 +107,11 @@ const sign = defineCommand({
       description: 'Certificate lifetime, e.g. 1h, 30m (user default: role maximum; host default: 8760h)',
     },
     out: { type: 'string', description: 'Directory to write into (created if missing)', required: true },
-    format: { type: 'string', description: 'text or json (json prints paths and expiry)', default: 'text' },
+    ...formatArg,
   },
   run: action(async (args) => {
     if (!!args.user === !!args.host) throw new BadParameter('give exactly one of --user NAME or --host NAME');
+    const format = formatOf(args.format);
     const out = resolve(args.out);
     mkdirSync(out, { recursive: true, mode: 0o700 });
     const ssh = generateKeyPair('ed25519');
@@ -118,7 +123,7 @@ const sign = defineCommand({
     let sshCert: string | undefined;
     let tlsCert: string;
     let caCerts: string[];
-    let summary: Record<string, unknown>;
+    let summary: Output<'ca sign'>;
     if (args.user) {
       const r = await client.post<LoginResponse>('/v1/certs/user', {
         username: args.user,
@@ -129,7 +134,7 @@ const sign = defineCommand({
       sshCert = r.sshCert;
       tlsCert = r.tlsCert;
       caCerts = r.tlsCa;
-      summary = { user: args.user, logins: r.logins, expires: r.expires };
+      summary = { kind: 'user', user: args.user, logins: r.logins, expires: isoTime(r.expires)!, dir: out };
     } else {
       const r = await client.post<{ hostId: string; sshCert: string; tlsCert: string }>('/v1/certs/host', {
         hostName: args.host,
@@ -142,7 +147,15 @@ const sign = defineCommand({
       sshCert = r.sshCert;
       tlsCert = r.tlsCert;
       caCerts = (await new AuthClient(client).getCa('tls')).tlsCerts;
-      summary = { host: args.host, hostId: r.hostId };
+      const cert = parseCert(r.sshCert);
+      summary = {
+        kind: 'host',
+        host: args.host!,
+        host_id: r.hostId,
+        principals: cert.principals,
+        expires: new Date(Number(cert.validBefore) * 1000).toISOString(),
+        dir: out,
+      };
     }
     const write = (name: string, data: string, mode: number) => {
       writeFileSync(join(out, name), data, { mode });
@@ -154,13 +167,16 @@ const sign = defineCommand({
     write('tls.key', tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
     write('tls.crt', tlsCert, 0o644);
     write('ca.crt', caCerts.join(''), 0o644);
-    if (args.format === 'json') process.stdout.write(`${JSON.stringify({ ...summary, dir: out }, null, 2)}\n`);
-    else
-      process.stdout.write(
-        `wrote keys and certificates to ${out} (${Object.entries(summary)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join(', ')})\n`,
-      );
+    const who =
+      summary.kind === 'user'
+        ? `user ${summary.user}, logins ${summary.logins.join(',')}`
+        : `host ${summary.host}, host ID ${summary.host_id}`;
+    await print(
+      format,
+      'ca sign',
+      summary,
+      () => `wrote keys and certificates to ${out} (${who}, expires ${summary.expires})`,
+    );
   }),
 });
 

@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import { action, adminArgs, adminAuth, durationArg, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+import { lockView } from './lib/outputViews.ts';
 
 const add = defineCommand({
   meta: {
@@ -21,9 +22,10 @@ const add = defineCommand({
       message: args.message,
       ttlMs: durationArg('ttl', args.ttl),
     });
-    print(
+    await print(
       formatOf(args.format),
-      lock,
+      'locks add',
+      lockView(lock),
       () => `lock ${lock.id} created on ${args.user ? `user ${args.user}` : `node ${args.node}`}`,
     );
   }),
@@ -34,7 +36,7 @@ const ls = defineCommand({
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const locks = await adminAuth(args).listLocks();
-    print(formatOf(args.format), locks, () =>
+    await print(formatOf(args.format), 'locks ls', locks.map(lockView), () =>
       table(
         locks.map((l) => ({
           id: l.id,

@@ -9,6 +9,7 @@ import { BadParameter } from '../core/errors.ts';
 import { openBrowser } from './lib/browser.ts';
 import { action, durationArg, formatArg, proxyArg, readableFileArg, readStdin } from './lib/context.ts';
 import { formatOf, print } from './lib/output.ts';
+import { profileView } from './lib/outputViews.ts';
 import { ask } from './lib/prompt.ts';
 
 /** Loads the new certificate into the running ssh-agent (when SSH_AUTH_SOCK is set) for as long as it is valid. */
@@ -93,7 +94,7 @@ export default defineCommand({
           );
         },
       });
-      return report(args.format, profile!, addToAgent(profile!));
+      return await report(args.format, profile!, addToAgent(profile!));
     }
     if (!user) throw new BadParameter('--user NAME is required for the first login');
     const password = args['password-stdin'] ? (await readStdin()).replace(/\r?\n$/, '') : undefined;
@@ -106,21 +107,14 @@ export default defineCommand({
       insecure: args.insecure,
       caFile,
     });
-    report(args.format, profile, agent);
+    await report(args.format, profile, agent);
   }),
 });
 
 /** Prints the new profile: who, where, which logins, until when. */
-function report(format: string | undefined, profile: Profile, agent: string | undefined): void {
-  const status = {
-    proxy: profile.proxy,
-    user: profile.user,
-    cluster: profile.cluster,
-    logins: profile.logins,
-    expires: new Date(profile.expires).toISOString(),
-    agent,
-  };
-  print(formatOf(format), status, () =>
+async function report(format: string | undefined, profile: Profile, agent: string | undefined): Promise<void> {
+  const status = { ...profileView(profile, Date.now()), ssh_agent: agent ?? null };
+  await print(formatOf(format), 'login', status, () =>
     [
       `logged in to ${profile.cluster} as ${profile.user} via ${profile.proxy}`,
       `  logins: ${profile.logins.join(', ') || '(none)'}`,

@@ -4,7 +4,8 @@ import { proxyApi } from '../core/client/login.ts';
 import { profileTexts, requireProfile } from '../core/client/profile.ts';
 import { BadParameter } from '../core/errors.ts';
 import { action } from './lib/context.ts';
-import { formatOf, print, table } from './lib/output.ts';
+import { formatArg, formatOf, print, table } from './lib/output.ts';
+import { reachableNodeView } from './lib/outputViews.ts';
 
 export default defineCommand({
   meta: {
@@ -18,7 +19,7 @@ export default defineCommand({
       valueHint: 'key=value...',
       description: 'Label filters k=v (all must match)',
     },
-    format: { type: 'string', default: 'text', description: 'text, json or yaml' },
+    ...formatArg,
   },
   run: action(async (args) => {
     const p = requireProfile();
@@ -31,7 +32,7 @@ export default defineCommand({
     const nodes = (await api.get<(NodeRecord & { online: boolean })[]>('/webapi/nodes')).filter((n) =>
       filters.every(([k, v]) => n.labels[k] === v),
     );
-    print(formatOf(args.format), nodes, () =>
+    await print(formatOf(args.format), 'ls', nodes.map(reachableNodeView), () =>
       table(
         nodes.map((n) => ({
           node: n.name,

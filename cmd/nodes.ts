@@ -4,6 +4,7 @@ import { BadParameter } from '../core/errors.ts';
 import { parseLabels } from './agent.ts';
 import { action, adminArgs, adminAuth, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+import { nodeView } from './lib/outputViews.ts';
 
 const add = defineCommand({
   meta: {
@@ -32,8 +33,16 @@ const add = defineCommand({
       agentless: true,
       tunnel: false,
     };
-    await adminAuth(args).upsertNode(node);
-    print(formatOf(args.format), node, () => `agentless node "${node.name}" (${node.hostId}) added at ${node.addr}`);
+    const auth = adminAuth(args);
+    await auth.upsertNode(node);
+    // Printed as registered (auth stamps the time), as `tp nodes ls` shows it.
+    const stored = (await auth.listNodes()).find((n) => n.hostId === node.hostId);
+    await print(
+      formatOf(args.format),
+      'nodes add',
+      nodeView(stored ?? { ...node, lastSeen: '' }),
+      () => `agentless node "${node.name}" (${node.hostId}) added at ${node.addr}`,
+    );
   }),
 });
 
@@ -42,7 +51,7 @@ const ls = defineCommand({
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const nodes = await adminAuth(args).listNodes();
-    print(formatOf(args.format), nodes, () =>
+    await print(formatOf(args.format), 'nodes ls', nodes.map(nodeView), () =>
       table(
         nodes.map((n) => ({
           ...n,

@@ -3,29 +3,32 @@ import { plainText, type RecordedEvent } from '../core/audit/recording.ts';
 import type { RecordingMeta } from '../core/audit/store.ts';
 import { BadParameter } from '../core/errors.ts';
 import { action, adminArgs, adminClient } from './lib/context.ts';
+import { print } from './lib/output.ts';
+import { recordingView } from './lib/outputViews.ts';
 
 export default defineCommand({
   meta: {
     name: 'play',
     description:
       'Replay a recorded session. --format pty replays with its timing (--speed 2 = twice as fast); text prints the\n' +
-      'plain output a person saw (escape codes stripped); json prints the metadata and timed events.',
+      'plain output a person saw (escape codes stripped); json (or yaml) prints the recording and its timed events.',
   },
   args: {
     session: { type: 'positional', required: true, description: 'Session ID (see `tp recordings ls`)' },
-    format: { type: 'string', default: 'pty', description: 'pty, text or json' },
+    format: { type: 'string', default: 'pty', description: 'pty, text, json or yaml' },
     speed: { type: 'string', default: '1', description: 'Playback speed for pty' },
     ...adminArgs,
   },
   run: action(async (args) => {
     const speed = Number(args.speed);
     if (!(speed > 0)) throw new BadParameter('--speed must be a positive number');
-    if (!['pty', 'text', 'json'].includes(args.format)) throw new BadParameter('--format must be pty, text or json');
+    if (!['pty', 'text', 'json', 'yaml'].includes(args.format))
+      throw new BadParameter('--format must be pty, text, json or yaml');
     const r = await adminClient(args).get<{ meta: RecordingMeta; events: RecordedEvent[] }>(
       `/v1/recordings/${encodeURIComponent(args.session)}`,
     );
-    if (args.format === 'json') {
-      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    if (args.format === 'json' || args.format === 'yaml') {
+      await print(args.format, 'play', { recording: recordingView(r.meta), events: r.events }, () => '');
       return;
     }
     if (args.format === 'text') {

@@ -2,6 +2,7 @@ import { defineCommand } from 'citty';
 import type { RecordingMeta } from '../core/audit/store.ts';
 import { action, adminArgs, adminClient, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+import { recordingView } from './lib/outputViews.ts';
 
 const rows = (list: RecordingMeta[]) =>
   list.map((r) => ({
@@ -20,7 +21,9 @@ const ls = defineCommand({
   args: { limit: { type: 'string', default: '100', description: 'At most this many' }, ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const list = await adminClient(args).get<RecordingMeta[]>(`/v1/recordings?limit=${Number(args.limit)}`);
-    print(formatOf(args.format), list, () => table(rows(list), columns, 'no recordings'));
+    await print(formatOf(args.format), 'recordings ls', list.map(recordingView), () =>
+      table(rows(list), columns, 'no recordings'),
+    );
   }),
 });
 
@@ -39,7 +42,9 @@ const search = defineCommand({
     const list = await adminClient(args).get<RecordingMeta[]>(
       `/v1/recordings/search?q=${encodeURIComponent(args.text)}`,
     );
-    print(formatOf(args.format), list, () => table(rows(list), columns, `no session printed "${args.text}"`));
+    await print(formatOf(args.format), 'recordings search', list.map(recordingView), () =>
+      table(rows(list), columns, `no session printed "${args.text}"`),
+    );
   }),
 });
 

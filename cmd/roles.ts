@@ -10,7 +10,7 @@ const ls = defineCommand({
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const roles = await adminAuth(args).listRoles();
-    print(formatOf(args.format), roles, () =>
+    await print(formatOf(args.format), 'roles ls', roles, () =>
       table(
         roles.map((r) => ({
           name: r.metadata.name,
@@ -34,7 +34,7 @@ const get = defineCommand({
   },
   run: action(async (args) => {
     const role = await adminAuth(args).getRole(args.name);
-    print(formatOf(args.format === 'text' ? 'yaml' : args.format), role, () => '');
+    await print(formatOf(args.format === 'text' ? 'yaml' : args.format), 'roles get', role, () => '');
   }),
 });
 

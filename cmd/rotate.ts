@@ -4,6 +4,7 @@ import { BadParameter } from '../core/errors.ts';
 import type { RotationPhase } from '../core/identity/rotationPhase.ts';
 import { action, adminArgs, adminAuth, durationArg, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+import { rotationStatusView, rotationView } from './lib/outputViews.ts';
 
 const PHASES: RotationPhase[] = ['init', 'update_clients', 'update_servers', 'standby', 'rollback'];
 
@@ -102,9 +103,10 @@ const start = defineCommand({
       graceMs: durationArg('grace', args.grace),
       timeoutMs: durationArg('timeout', args.timeout),
     });
-    print(
+    await print(
       formatOf(args.format),
-      st,
+      'rotate start',
+      rotationView(st),
       () =>
         `rotation ${st.id} of ${st.types.join(', ')} started in phase init (${st.mode}); ${st.servers.length} server(s) to follow it.\n` +
         `Watch it with \`tp rotate status\`${st.mode === 'manual' ? '; next: `tp rotate phase update_clients`' : ''}.`,
@@ -130,7 +132,12 @@ const phase = defineCommand({
     if (!PHASES.includes(args.phase as RotationPhase))
       throw new BadParameter(`unknown phase "${args.phase}": use one of ${PHASES.join(', ')}`);
     const st = await adminAuth(args).setRotationPhase(args.phase as RotationPhase, !!args.force);
-    print(formatOf(args.format), st, () => `rotation ${st.id.slice(0, 8)} is now in phase ${st.phase}`);
+    await print(
+      formatOf(args.format),
+      'rotate phase',
+      rotationView(st),
+      () => `rotation ${st.id.slice(0, 8)} is now in phase ${st.phase}`,
+    );
   }),
 });
 
@@ -144,9 +151,10 @@ const rollback = defineCommand({
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const st = await adminAuth(args).rollbackRotation();
-    print(
+    await print(
       formatOf(args.format),
-      st,
+      'rotate rollback',
+      rotationView(st),
       () =>
         `rotation ${st.id.slice(0, 8)} is rolling back${st.mode === 'manual' ? '; finish with `tp rotate phase standby`' : ''}`,
     );
@@ -158,12 +166,14 @@ const status = defineCommand({
     name: 'status',
     description:
       'Show the rotation: phase, progress of every agent and proxy, what automatic mode waits for, and the CA keys.\n' +
-      '--format json prints {state, cas, servers, waitingFor}.',
+      '--format json prints {state, cas, servers, waiting_for}.',
   },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const s = await adminAuth(args).rotationStatus();
-    print(formatOf(args.format), s, () => statusText(s, !!process.stdout.isTTY));
+    await print(formatOf(args.format), 'rotate status', rotationStatusView(s), () =>
+      statusText(s, !!process.stdout.isTTY),
+    );
   }),
 });
 

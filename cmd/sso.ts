@@ -6,6 +6,7 @@ import { BadParameter } from '../core/errors.ts';
 import { openBrowser } from './lib/browser.ts';
 import { action, adminArgs, adminClient, formatArg, listArg, readStdin } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+import { connectorView } from './lib/outputViews.ts';
 
 async function secretFromStdin(flag: boolean | undefined): Promise<string> {
   if (!flag) throw new BadParameter('pass the client secret on stdin with --client-secret-stdin (never as a flag)');
@@ -14,8 +15,13 @@ async function secretFromStdin(flag: boolean | undefined): Promise<string> {
   return secret;
 }
 
-function created(format: string | undefined, c: PublicConnector, callback: string) {
-  print(formatOf(format), c, () =>
+async function created(
+  format: string | undefined,
+  kind: 'sso add github' | 'sso add oidc',
+  c: PublicConnector,
+  callback: string,
+): Promise<void> {
+  await print(formatOf(format), kind, connectorView(c), () =>
     [
       `SSO connector "${c.name}" (${c.kind}) added`,
       `register this callback URL with the provider: ${callback}`,
@@ -69,7 +75,7 @@ const addGithub = defineCommand({
       apiUrl,
       teamsToRoles,
     });
-    created(args.format, c, callbackHint(args.proxy));
+    await created(args.format, 'sso add github', c, callbackHint(args.proxy));
   }),
 });
 
@@ -109,7 +115,7 @@ const addOidc = defineCommand({
       scopes: args.scopes ? listArg(args.scopes) : undefined,
       usernameClaim: args['username-claim'],
     });
-    created(args.format, c, callbackHint(args.proxy));
+    await created(args.format, 'sso add oidc', c, callbackHint(args.proxy));
   }),
 });
 
@@ -123,7 +129,7 @@ const ls = defineCommand({
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const list = await adminClient(args).get<PublicConnector[]>('/v1/sso/connectors');
-    print(formatOf(args.format), list, () =>
+    await print(formatOf(args.format), 'sso ls', list.map(connectorView), () =>
       table(
         list.map((c) => ({
           name: c.name,
@@ -173,7 +179,8 @@ const test = defineCommand({
     );
     const proxy = args.proxy ?? loadProfile()?.proxy;
     if (args['provider-only'] || !proxy) {
-      print(formatOf(args.format), { provider: check.detail }, () =>
+      const providerOnly = { provider: check.detail, user: null, roles: null, identity: null, subject: null };
+      await print(formatOf(args.format), 'sso test', providerOnly, () =>
         [`provider: ${check.detail}`, proxy ? '' : 'give --proxy HOST:PORT to also sign in once and see the mapping']
           .filter(Boolean)
           .join('\n'),
@@ -192,7 +199,14 @@ const test = defineCommand({
         );
       },
     });
-    print(formatOf(args.format), { provider: check.detail, ...outcome }, () =>
+    const tested = {
+      provider: check.detail,
+      user: outcome.username,
+      roles: outcome.roles,
+      identity: outcome.identity,
+      subject: outcome.subject,
+    };
+    await print(formatOf(args.format), 'sso test', tested, () =>
       [
         `provider: ${check.detail}`,
         `user:     ${outcome.username}`,

@@ -4,6 +4,7 @@ import { formatDuration } from '../core/clock.ts';
 import { Unauthenticated } from '../core/errors.ts';
 import { action, formatArg } from './lib/context.ts';
 import { formatOf, print } from './lib/output.ts';
+import { profileView } from './lib/outputViews.ts';
 
 export default defineCommand({
   meta: {
@@ -14,17 +15,10 @@ export default defineCommand({
   run: action(async (args) => {
     const p = loadProfile();
     if (!p) throw new Unauthenticated('not logged in: run `tp login --proxy HOST:PORT --user NAME`');
-    const left = p.expires - Date.now();
-    const s = {
-      proxy: p.proxy,
-      user: p.user,
-      cluster: p.cluster,
-      logins: p.logins,
-      expires: new Date(p.expires).toISOString(),
-      valid: left > 0,
-      keys: p.dir,
-    };
-    print(formatOf(args.format), s, () =>
+    const now = Date.now();
+    const left = p.expires - now;
+    const s = profileView(p, now);
+    await print(formatOf(args.format), 'status', s, () =>
       [
         `> profile: ${p.proxy}`,
         `  cluster: ${p.cluster}`,

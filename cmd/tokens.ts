@@ -4,6 +4,7 @@ import { caPin } from '../core/crypto/caPin.ts';
 import { BadParameter } from '../core/errors.ts';
 import { action, adminArgs, adminAuth, durationArg, formatArg, listArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+import { tokenView } from './lib/outputViews.ts';
 
 const isTokenRole = (r: string): r is TokenRole => r === 'node' || r === 'proxy';
 
@@ -31,15 +32,8 @@ const add = defineCommand({
       ttlMs: durationArg('ttl', args.ttl),
     });
     const pin = caPin((await auth.getCa('tls')).tlsCerts[0]!);
-    const out = {
-      token: r.token,
-      id: r.record.id,
-      roles: r.record.roles,
-      uses: r.record.uses,
-      expires: new Date(r.record.expires).toISOString(),
-      caPin: pin,
-    };
-    print(formatOf(args.format), out, () =>
+    const out = { token: r.token, ca_pin: pin, ...tokenView(r.record) };
+    await print(formatOf(args.format), 'tokens add', out, () =>
       [
         r.token,
         `(id ${r.record.id}, ${r.record.uses}-use ${roles.join(',')} token, expires ${out.expires})`,
@@ -58,7 +52,7 @@ const ls = defineCommand({
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const tokens = await adminAuth(args).listTokens();
-    print(formatOf(args.format), tokens, () =>
+    await print(formatOf(args.format), 'tokens ls', tokens.map(tokenView), () =>
       table(
         tokens.map((t) => ({ ...t, expires: new Date(t.expires).toISOString(), used_by: t.usedBy })),
         ['id', 'roles', 'uses', 'used_by', 'expires'],

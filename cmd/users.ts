@@ -5,6 +5,7 @@ import { BadParameter } from '../core/errors.ts';
 import { loginRefusals } from '../core/rbac/index.ts';
 import { action, adminArgs, adminClient, formatArg, listArg, readStdin } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+import { userView } from './lib/outputViews.ts';
 
 const add = defineCommand({
   meta: {
@@ -51,7 +52,8 @@ const add = defineCommand({
         : `no role of ${r.user.roles.join(', ')} grants it`;
       process.stderr.write(`warning: ${r.user.name} cannot log in as ${refused.login}: ${why}\n`);
     }
-    print(formatOf(args.format), r, () =>
+    const out = { user: userView(r.user), signup_url: r.signupUrl ?? null, totp_uri: r.totpUri ?? null };
+    await print(formatOf(args.format), 'users add', out, () =>
       [
         `user "${r.user.name}" added with roles ${r.user.roles.join(', ')} and logins ${r.user.traits.logins?.join(', ')}`,
         r.signupUrl ? `share this one-time sign-up link (valid 24h): ${r.signupUrl}` : '',
@@ -68,7 +70,7 @@ const ls = defineCommand({
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const users = await adminClient(args).get<PublicUser[]>('/v1/users');
-    print(formatOf(args.format), users, () =>
+    await print(formatOf(args.format), 'users ls', users.map(userView), () =>
       table(
         users.map((u) => ({
           ...u,
@@ -105,9 +107,10 @@ const reset = defineCommand({
       `/v1/users/${encodeURIComponent(args.name)}/reset`,
       {},
     );
-    print(
+    await print(
       formatOf(args.format),
-      r,
+      'users reset',
+      { user: args.name, signup_url: r.signupUrl },
       () => `user "${args.name}" reset; share this one-time sign-up link (valid 24h): ${r.signupUrl}`,
     );
   }),

@@ -5,8 +5,8 @@ import { formatArg, formatOf, print } from './lib/output.ts';
 export default defineCommand({
   meta: { name: 'version', description: 'Print the tp version' },
   args: { ...formatArg },
-  run: ({ args }) => {
+  run: async ({ args }) => {
     const info = { version: pkg.version, bun: Bun.version };
-    print(formatOf(args.format), info, () => `tp v${info.version} (bun ${info.bun})`);
+    await print(formatOf(args.format), 'version', info, () => `tp v${info.version} (bun ${info.bun})`);
   },
 });

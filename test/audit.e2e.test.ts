@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Output } from '../cmd/lib/outputSchemas.ts';
 import { plainText } from '../core/audit/recording.ts';
-import type { RecordingMeta } from '../core/audit/store.ts';
 import { eventually } from './helpers/audit.ts';
 import { tp } from './helpers/cli.ts';
 import { waitFor } from './helpers/cluster.ts';
@@ -20,10 +20,13 @@ beforeAll(async () => {
 });
 afterAll(async () => f.close());
 
-async function recordingOf(command: string): Promise<RecordingMeta> {
-  let found: RecordingMeta | undefined;
+type Recording = Output<'recordings ls'>[number];
+
+/** The recording of `command` as `tp recordings ls --format json` lists it, once it is complete. */
+async function recordingOf(command: string): Promise<Recording> {
+  let found: Recording | undefined;
   await waitFor(`the recording of "${command}"`, async () => {
-    const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as RecordingMeta[];
+    const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as Recording[];
     found = list.find((r) => r.command === command && (r.status === 'complete' || r.status === 'interrupted'));
     return !!found;
   });
@@ -36,18 +39,18 @@ describe('audit events and session recordings', () => {
     const r = await alice.tp(['ssh', 'node1', command]);
     expect(r.code).toBe(2);
     const rec = await recordingOf(command);
-    expect(rec).toMatchObject({ user: 'alice', serverName: 'node1', kind: 'exec', status: 'complete' });
-    const text = await admin(['play', rec.sessionId, '--format', 'text']);
+    expect(rec).toMatchObject({ user: 'alice', server_name: 'node1', kind: 'exec', status: 'complete' });
+    const text = await admin(['play', rec.session_id, '--format', 'text']);
     expect(text.stdout).toBe('first-line\ngreen-ok\nto-stderr\n');
     expect(plainText([[0, 'o', r.stdout + r.stderr]])).toBe(text.stdout);
-    const pty = await admin(['play', rec.sessionId, '--format', 'pty', '--speed', '100']);
+    const pty = await admin(['play', rec.session_id, '--format', 'pty', '--speed', '100']);
     expect(pty.stdout).toBe(r.stdout);
     const events = JSON.parse(
-      (await admin(['audit', 'search', '--session', rec.sessionId, '--format', 'json'])).stdout,
+      (await admin(['audit', 'search', '--session', rec.session_id, '--format', 'json'])).stdout,
     );
     // Newest first, like `tp recordings ls`.
     expect(events.map((e: { type: string }) => e.type)).toEqual(['session.end', 'exec', 'session.start']);
-    expect(events[2]).toMatchObject({ user: 'alice', server_name: 'node1', session_id: rec.sessionId });
+    expect(events[2]).toMatchObject({ user: 'alice', server_name: 'node1', session_id: rec.session_id });
     expect(events[0].exit_code).toBe(2);
   });
 
@@ -56,7 +59,7 @@ describe('audit events and session recordings', () => {
     await alice.tp(['ssh', 'node1', `echo ${marker}`]);
     const rec = await recordingOf(`echo ${marker}`);
     const found = JSON.parse((await admin(['recordings', 'search', marker.toUpperCase(), '--format', 'json'])).stdout);
-    expect(found.map((x: RecordingMeta) => x.sessionId)).toEqual([rec.sessionId]);
+    expect(found.map((x: Recording) => x.session_id)).toEqual([rec.session_id]);
     expect((await admin(['recordings', 'search', 'no-such-output-anywhere'])).stdout).toContain('no session printed');
   });
 
@@ -130,14 +133,14 @@ describe('audit events and session recordings', () => {
     try {
       const rec = await recordingOf(command);
       expect(rec.status).toBe('interrupted');
-      const text = (await admin(['play', rec.sessionId, '--format', 'text'])).stdout;
+      const text = (await admin(['play', rec.session_id, '--format', 'text'])).stdout;
       // Everything flushed before the kill (parts are cut at least every second) is there, in order, once.
       const lines = text.trim().split('\n');
       expect(lines.length).toBeGreaterThanOrEqual(10);
       expect(lines).toEqual(Array.from({ length: lines.length }, (_, i) => `crash-line-${i + 1}`));
       expect(seen.startsWith(text)).toBe(true);
-      await eventually(f.cluster.auth.admin, 'session.start', (e) => e.session_id === rec.sessionId);
-      const starts = (await auditEvents(f, 'session.start')).filter((e) => e.session_id === rec.sessionId);
+      await eventually(f.cluster.auth.admin, 'session.start', (e) => e.session_id === rec.session_id);
+      const starts = (await auditEvents(f, 'session.start')).filter((e) => e.session_id === rec.session_id);
       expect(starts).toHaveLength(1);
       expect(sessionsBefore.length).toBeLessThanOrEqual(1);
       expect(readdirSync(join(dataDir, 'spool', 'recordings'))).toEqual([]);
@@ -206,7 +209,7 @@ describe('a recordings store that rejects writes', () => {
       async () => {
         const list = JSON.parse(
           (await tp(['recordings', 'ls', '--format', 'json', '--data-dir', g.cluster.auth.dataDir])).stdout,
-        ) as RecordingMeta[];
+        ) as Recording[];
         return list.filter((r) => r.status === 'failed').length === 4;
       },
       30_000,

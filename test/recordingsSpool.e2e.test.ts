@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Output } from '../cmd/lib/outputSchemas.ts';
 import { plainText } from '../core/audit/recording.ts';
-import type { RecordingMeta } from '../core/audit/store.ts';
 import { localUsername } from '../core/client/localUser.ts';
 import { tp } from './helpers/cli.ts';
 import { waitFor } from './helpers/cluster.ts';
@@ -46,16 +46,18 @@ async function twoSessions(node: string, tag: string): Promise<{ exec: string; p
   return { exec: r.stdout + r.stderr, pty: shell.output() };
 }
 
+type Recording = Output<'recordings ls'>[number];
+
 /** The finished recordings of `node`, exec first, once both have been uploaded. */
-async function recordingsOf(node: string): Promise<{ exec: RecordingMeta; shell: RecordingMeta }> {
-  let found: RecordingMeta[] = [];
+async function recordingsOf(node: string): Promise<{ exec: Recording; shell: Recording }> {
+  let found: Recording[] = [];
   await waitFor(
     `both recordings of ${node}`,
     async () => {
-      const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as RecordingMeta[];
+      const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as Recording[];
       found = list.filter(
         (r) =>
-          r.serverName === node && r.status === 'complete' && (r.kind === 'shell' || r.command?.includes('-exec-out')),
+          r.server_name === node && r.status === 'complete' && (r.kind === 'shell' || r.command?.includes('-exec-out')),
       );
       return found.length === 2;
     },
@@ -96,8 +98,8 @@ describe('recordings of a real `tp start` cluster', () => {
     // The all-in-one node: its spool and the auth's store live in the same data dir.
     const aio = await twoSessions('node1', 'aio');
     const aioRec = await recordingsOf('node1');
-    expect(await play(aioRec.exec.sessionId)).toBe(plainText([[0, 'o', aio.exec]]));
-    expect(await play(aioRec.shell.sessionId)).toBe(plainText([[0, 'o', aio.pty]]));
+    expect(await play(aioRec.exec.session_id)).toBe(plainText([[0, 'o', aio.exec]]));
+    expect(await play(aioRec.shell.session_id)).toBe(plainText([[0, 'o', aio.pty]]));
     expect(aio.pty).toContain('aio-pty-42');
 
     // A standalone agent whose data dir shares nothing with auth's.
@@ -111,8 +113,8 @@ describe('recordings of a real `tp start` cluster', () => {
     await waitFor('far online', async () => (await tp(['ssh', 'far', 'true'], { env: home })).code === 0, 20_000);
     const far = await twoSessions('far', 'far');
     const farRec = await recordingsOf('far');
-    expect(await play(farRec.exec.sessionId)).toBe(plainText([[0, 'o', far.exec]]));
-    expect(await play(farRec.shell.sessionId)).toBe(plainText([[0, 'o', far.pty]]));
+    expect(await play(farRec.exec.session_id)).toBe(plainText([[0, 'o', far.exec]]));
+    expect(await play(farRec.shell.session_id)).toBe(plainText([[0, 'o', far.pty]]));
     expect(far.pty).toContain('far-pty-42');
 
     // Uploaded: the spools are empty, the store holds all four.
@@ -123,14 +125,14 @@ describe('recordings of a real `tp start` cluster', () => {
     );
     const stored = readdirSync(join(dataDir, 'recordings'));
     for (const r of [aioRec, farRec])
-      expect(stored).toEqual(expect.arrayContaining([r.exec.sessionId, r.shell.sessionId]));
+      expect(stored).toEqual(expect.arrayContaining([r.exec.session_id, r.shell.session_id]));
 
     // Stopped and started again: every recording still plays.
     expect(await cluster.stop()).toBe(0);
     cluster = await startCluster(config);
     for (const r of [aioRec, farRec]) {
-      expect(await play(r.exec.sessionId)).toContain('-exec-out\n');
-      expect(await play(r.shell.sessionId)).toContain('-pty-42');
+      expect(await play(r.exec.session_id)).toContain('-exec-out\n');
+      expect(await play(r.shell.session_id)).toContain('-pty-42');
     }
   }, 150_000);
 });
@@ -206,12 +208,12 @@ describe('a data dir from before the spool moved', () => {
     expect(storedBefore.length).toBeGreaterThan(0);
 
     await startCluster(config);
-    let rec: RecordingMeta | undefined;
+    let rec: Recording | undefined;
     await waitFor(
       'the old session uploaded',
       async () => {
-        const list = JSON.parse((await oldAdmin(['recordings', 'ls', '--format', 'json'])).stdout) as RecordingMeta[];
-        rec = list.find((r) => r.sessionId === sid && r.status === 'interrupted');
+        const list = JSON.parse((await oldAdmin(['recordings', 'ls', '--format', 'json'])).stdout) as Recording[];
+        rec = list.find((r) => r.session_id === sid && r.status === 'interrupted');
         return !!rec;
       },
       20_000,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Output } from '../cmd/lib/outputSchemas.ts';
 import { localHostIdentity } from '../core/auth/localIdentity.ts';
-import type { RotationStatus } from '../core/auth/rotationOps.ts';
 import { profileKeysDir } from '../core/client/profile.ts';
 import { tp } from './helpers/cli.ts';
 import { waitFor } from './helpers/cluster.ts';
@@ -18,7 +18,7 @@ let bob: FixtureUser;
 let sshd: Sshd | undefined;
 
 /** The rotation status as `tp rotate status --format json` prints it. */
-async function status(): Promise<RotationStatus> {
+async function status(): Promise<Output<'rotate status'>> {
   const r = await f.admin(['rotate', 'status', '--format', 'json']);
   if (r.code !== 0) throw new Error(`rotate status: ${r.stderr}`);
   return JSON.parse(r.stdout);
@@ -30,7 +30,7 @@ async function allCaughtUp(phase: string): Promise<void> {
     `all servers in ${phase}`,
     async () => {
       const s = await status();
-      return s.state.phase === phase && s.servers.every((x) => x.caughtUp);
+      return s.state.phase === phase && s.servers.every((x) => x.caught_up);
     },
     20_000,
   );
@@ -276,7 +276,7 @@ describe('CA rotation: automatic mode and agents that are away', () => {
     const started = await f.admin(['rotate', 'start', '--type', 'all', '--grace', '0s', '--timeout', '3s']);
     expect(started.stdout).toContain('(auto)');
     await f.cluster.agents.get('tunnel1')!.close();
-    await waitFor('a stall', async () => (await status()).state.stalled !== undefined, 30_000);
+    await waitFor('a stall', async () => (await status()).state.stalled !== null, 30_000);
     const stalled = await status();
     expect(stalled.state.phase).not.toBe('standby');
     expect(stalled.state.stalled!.waiting.join(' ')).toContain('node tunnel1');
@@ -309,7 +309,7 @@ describe('CA rotation: automatic mode and agents that are away', () => {
     await admin(['rotate', 'start', '--type', 'all', '--manual']);
     for (const phase of ['update_clients', 'update_servers', 'standby']) {
       await waitFor('the others to catch up', async () =>
-        (await status()).servers.filter((x) => x.name !== 'direct1').every((x) => x.caughtUp),
+        (await status()).servers.filter((x) => x.name !== 'direct1').every((x) => x.caught_up),
       );
       // direct1 is away for the whole rotation, on purpose: advance past it.
       await admin(['rotate', 'phase', phase, '--force']);

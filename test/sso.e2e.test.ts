@@ -111,7 +111,7 @@ describe.skipIf(!haveChromium())('single sign-on', () => {
     const ls = await f.admin(['sso', 'ls', '--format', 'json']);
     const list = JSON.parse(ls.stdout) as Record<string, unknown>[];
     expect(list.map((c) => c.name)).toEqual(['gh', 'idp']);
-    expect(list.find((c) => c.name === 'gh')).toMatchObject({ apiUrl: `${gh.url}/api/v3`, hasSecret: true });
+    expect(list.find((c) => c.name === 'gh')).toMatchObject({ api_url: `${gh.url}/api/v3`, has_secret: true });
     expect(ls.stdout).not.toContain('secret"');
     expect(ls.stdout).not.toContain('client-secret');
 
@@ -195,7 +195,7 @@ describe.skipIf(!haveChromium())('single sign-on', () => {
     expect(users.find((u) => u.name === 'olivia')).toMatchObject({
       roles: ['sso-dev'],
       sso: 'idp',
-      hasPassword: false,
+      has_password: false,
     });
     expect(await audited('sso.login', (e) => e.user === 'olivia' && e.success === true)).toBe(true);
   });
@@ -340,7 +340,7 @@ describe.skipIf(!haveChromium())('single sign-on', () => {
     const tess = await ssoTest('tess');
     expect(tess.code).toBe(0);
     expect(JSON.parse(tess.stdout)).toMatchObject({
-      username: 'tess',
+      user: 'tess',
       roles: ['sso-dev'],
       identity: { preferred_username: 'tess', groups: ['devs', 'qa'], iss: idp.issuer },
     });

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { BadParameter } from '../../core/errors.ts';
 import { jsonSafe, terminalSafe, yamlSafe } from '../../core/terminalText.ts';
+import type { Output, OutputKind } from './outputSchemas.ts';
 
 export type Format = 'text' | 'json' | 'yaml';
 
@@ -37,11 +38,22 @@ export function table(rows: Record<string, unknown>[], columns: string[], empty 
 }
 
 /**
- * Prints data as JSON or YAML, or through `text` for humans. JSON output is stable and documented in --help. No
- * terminal control reaches the output raw: JSON and YAML escape them, text loses them.
+ * Prints a command's result as JSON or YAML (the same object), or through `text` for humans. The JSON/YAML output is
+ * first checked against the command's schema (cmd/lib/outputSchemas.ts, the documented contract): a mismatch is
+ * tp's bug, reported as one. No terminal control reaches the output raw: JSON and YAML escape it, text loses it.
  */
-export function print(format: Format, data: unknown, text: () => string): void {
-  if (format === 'json') process.stdout.write(`${jsonSafe(JSON.stringify(data, null, 2))}\n`);
-  else if (format === 'yaml') process.stdout.write(yamlSafe(stringify(data)));
-  else process.stdout.write(`${terminalSafe(text(), { multiline: true })}\n`);
+export async function print<K extends OutputKind>(
+  format: Format,
+  kind: K,
+  data: Output<K>,
+  text: () => string,
+): Promise<void> {
+  if (format === 'text') {
+    process.stdout.write(`${terminalSafe(text(), { multiline: true })}\n`);
+    return;
+  }
+  const { checkOutput } = await import('./outputSchemas.ts');
+  const checked = checkOutput(kind, data);
+  if (format === 'json') process.stdout.write(`${jsonSafe(JSON.stringify(checked, null, 2))}\n`);
+  else process.stdout.write(yamlSafe(stringify(checked)));
 }

@@ -1,3 +1,4 @@
+import type { Output } from '../../cmd/lib/outputSchemas.ts';
 import { ApiClient } from '../../core/api/client.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
 import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
@@ -42,13 +43,14 @@ export async function recordedEcho(
 ): Promise<RecordingMeta> {
   const r = await u.tp(['ssh', node, `echo ${marker}`]);
   if (r.stdout !== `${marker}\n`) throw new Error(`tp ssh ${node} printed ${JSON.stringify(r.stdout)}: ${r.stderr}`);
-  let rec: RecordingMeta | undefined;
+  let sessionId: string | undefined;
   await waitFor(`the recording of ${u.name}'s session`, async () => {
     const ls = await tp(['recordings', 'ls', '--format', 'json', '--data-dir', f.cluster.auth.dataDir]);
-    rec = (JSON.parse(ls.stdout) as RecordingMeta[]).find(
+    sessionId = (JSON.parse(ls.stdout) as Output<'recordings ls'>).find(
       (m) => m.command === `echo ${marker}` && m.status === 'complete',
-    );
-    return !!rec;
+    )?.session_id;
+    return !!sessionId;
   });
-  return rec!;
+  // The metadata as the API holds it: the tests of agent writes send it back in the API's own form.
+  return (await f.cluster.auth.admin.get<{ meta: RecordingMeta }>(`/v1/recordings/${sessionId}`)).meta;
 }

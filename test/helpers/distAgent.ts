@@ -18,12 +18,20 @@ export async function spawnAgent(
 ): Promise<SpawnedAgent> {
   const token = JSON.parse((await f.admin(['tokens', 'add', '--type', 'node', '--format', 'json'])).stdout) as {
     token: string;
-    caPin: string;
+    ca_pin: string;
   };
   const child = Bun.spawn(
-    [...cmd, 'agent', 'start', '--proxy', f.cluster.proxy.addr, '--token', token.token, '--ca-pin', token.caPin].concat(
-      ['--name', o.name, '--data-dir', o.dataDir],
-    ),
+    [
+      ...cmd,
+      'agent',
+      'start',
+      '--proxy',
+      f.cluster.proxy.addr,
+      '--token',
+      token.token,
+      '--ca-pin',
+      token.ca_pin,
+    ].concat(['--name', o.name, '--data-dir', o.dataDir]),
     { env: { ...process.env, ...o.env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' },
   );
   let out = '';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import type { Output } from '../../cmd/lib/outputSchemas.ts';
 import type { ApiClient } from '../../core/api/client.ts';
 import type { AuditEvent } from '../../core/audit/events.ts';
-import type { RecordingMeta } from '../../core/audit/store.ts';
 import { type NodeClients, nodeClients, partBody } from '../helpers/agentWrites.ts';
 import { tp } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/cluster.ts';
@@ -106,10 +106,12 @@ describe('a node reports only what a node does', () => {
     const end = { type: 'session.end', session_id: sessionId, user: 'alice', exit_code: 0 };
     expect(await nodeB.proxy.post('/webapi/agent/events', { events: [end] })).toEqual({ stored: 0, rejected: 1 });
     expect((await ssh).stdout).toBe(`${marker}\n`);
-    let rec: RecordingMeta | undefined;
+    let rec: Output<'recordings ls'>[number] | undefined;
     await waitFor('the recording on node-a', async () => {
-      const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as RecordingMeta[];
-      rec = list.find((r) => r.sessionId === sessionId && r.status === 'complete');
+      const list = JSON.parse(
+        (await admin(['recordings', 'ls', '--format', 'json'])).stdout,
+      ) as Output<'recordings ls'>;
+      rec = list.find((r) => r.session_id === sessionId && r.status === 'complete');
       return !!rec;
     });
     expect((await admin(['play', sessionId, '--format', 'text'])).stdout).toBe(`${marker}\n`);

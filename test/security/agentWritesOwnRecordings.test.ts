@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import type { RecordingMeta } from '../../core/audit/store.ts';
+import type { Output } from '../../cmd/lib/outputSchemas.ts';
 import { recordedEcho } from '../helpers/agentWrites.ts';
 import { tp } from '../helpers/cli.ts';
 import { auditEvents, type FixtureUser, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';
@@ -44,7 +44,7 @@ afterAll(async () => f.close());
 const listed = async (u: FixtureUser, ...args: string[]) => {
   const r = await asUser(u, ['recordings', ...args, '--format', 'json']);
   expect(r.stderr).toBe('');
-  return (JSON.parse(r.stdout) as RecordingMeta[]).map((m) => m.sessionId).sort();
+  return (JSON.parse(r.stdout) as Output<'recordings ls'>).map((m) => m.session_id).sort();
 };
 
 describe('users see their own recordings', () => {
@@ -81,8 +81,8 @@ describe('users see their own recordings', () => {
 
   test('the admin, and a role with recording rules, see every session', async () => {
     const all = [sessions.alice, sessions.bob].sort();
-    const ls = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as RecordingMeta[];
-    expect(ls.map((m) => m.sessionId).sort()).toEqual(all);
+    const ls = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as Output<'recordings ls'>;
+    expect(ls.map((m) => m.session_id).sort()).toEqual(all);
     expect((await admin(['play', sessions.alice, '--format', 'text'])).stdout).toBe(`${marks.alice}\n`);
     expect((await admin(['play', sessions.bob, '--format', 'text'])).stdout).toBe(`${marks.bob}\n`);
     expect(await listed(auditor, 'ls')).toEqual(all);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import type { Output } from '../../cmd/lib/outputSchemas.ts';
 import type { ApiClient } from '../../core/api/client.ts';
 import { partKey } from '../../core/audit/blobStore.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
@@ -43,12 +44,13 @@ async function refusal(promise: Promise<unknown>): Promise<Error> {
 async function stillOriginal(marker: string, rec: RecordingMeta): Promise<void> {
   const play = await admin(['play', rec.sessionId, '--format', 'text']);
   expect(play.stdout).toBe(`${marker}\n`);
-  const found = JSON.parse((await admin(['recordings', 'search', marker, '--format', 'json'])).stdout);
-  expect(found.map((r: RecordingMeta) => r.sessionId)).toEqual([rec.sessionId]);
-  const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as RecordingMeta[];
-  expect(list.find((r) => r.sessionId === rec.sessionId)).toMatchObject({
+  type Listed = Output<'recordings ls'>;
+  const found = JSON.parse((await admin(['recordings', 'search', marker, '--format', 'json'])).stdout) as Listed;
+  expect(found.map((r) => r.session_id)).toEqual([rec.sessionId]);
+  const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as Listed;
+  expect(list.find((r) => r.session_id === rec.sessionId)).toMatchObject({
     command: `echo ${marker}`,
-    serverId: nodeA.hostId,
+    server_id: nodeA.hostId,
     status: 'complete',
   });
 }

@@ -50,7 +50,7 @@ const users = async () =>
     name: string;
     roles: string[];
     sso?: string;
-    ssoSubject?: { issuer: string; subject: string };
+    sso_subject: { issuer: string; subject: string } | null;
   }[];
 const sam = async () => (await users()).find((u) => u.name === 'sam');
 const refusals = async () => (await auditOf(f.cluster.auth.admin, 'sso.login')).filter((e) => e.success === false);
@@ -135,7 +135,7 @@ describe.skipIf(!haveChromium())('security: SSO users are bound to one provider 
     expect(await sam()).toMatchObject({
       roles: ['corp-admin'],
       sso: 'corp',
-      ssoSubject: { issuer: idp.issuer, subject: 'sam@corp.example' },
+      sso_subject: { issuer: idp.issuer, subject: 'sam@corp.example' },
     });
   });
 
@@ -145,7 +145,7 @@ describe.skipIf(!haveChromium())('security: SSO users are bound to one provider 
     expect(result.stderr).toContain(
       'the user name "sam" belongs to another account of connector "corp"; this sign-in (subject "sam@evil.example") is refused',
     );
-    expect(await sam()).toMatchObject({ roles: ['corp-admin'], ssoSubject: { subject: 'sam@corp.example' } });
+    expect(await sam()).toMatchObject({ roles: ['corp-admin'], sso_subject: { subject: 'sam@corp.example' } });
     expect((await refusals()).some((e) => e.subject === 'sam@evil.example' && e.user === 'sam')).toBe(true);
   });
 
@@ -153,7 +153,7 @@ describe.skipIf(!haveChromium())('security: SSO users are bound to one provider 
     const { result } = await login('corp', 'SAM@another.example');
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('the user name "sam" belongs to another account of connector "corp"');
-    expect(await sam()).toMatchObject({ roles: ['corp-admin'], ssoSubject: { subject: 'sam@corp.example' } });
+    expect(await sam()).toMatchObject({ roles: ['corp-admin'], sso_subject: { subject: 'sam@corp.example' } });
     expect((await refusals()).some((e) => e.subject === 'SAM@another.example')).toBe(true);
   });
 
@@ -171,7 +171,7 @@ describe.skipIf(!haveChromium())('security: SSO users are bound to one provider 
     expect(await sam()).toMatchObject({
       roles: ['corp-admin'],
       sso: 'corp',
-      ssoSubject: { subject: 'sam@corp.example' },
+      sso_subject: { subject: 'sam@corp.example' },
     });
   });
 
@@ -201,7 +201,7 @@ describe.skipIf(!haveChromium())('security: SSO users are bound to one provider 
     });
     expect(second.result.code).not.toBe(0);
     expect(second.result.stderr).toContain('the user name "gina" belongs to another account of connector "gh"');
-    expect((await users()).find((u) => u.name === 'gina')?.ssoSubject).toEqual({
+    expect((await users()).find((u) => u.name === 'gina')?.sso_subject).toEqual({
       issuer: `${gh.url}/api/v3`,
       subject: '101',
     });

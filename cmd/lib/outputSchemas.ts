@@ -1,0 +1,238 @@
+// The contract of `--format json|yaml`: one schema per command's output. `print` (cmd/lib/output.ts) checks every
+// JSON/YAML output against its command's schema before writing it, and test/cliJson.e2e.test.ts runs every command
+// and checks what it printed against the same schema. The style (README, "Output and exit codes"): snake_case keys,
+// times as ISO-8601 UTC strings, durations as whole milliseconds in keys ending in `_ms`, every key always present
+// with `null` for "none" (never 0 or ""). Loaded only for json/yaml output (valibot costs start-up time).
+import * as v from 'valibot';
+import { TpError } from '../../core/errors.ts';
+import { RoleSchema } from '../../core/rbac/schema.ts';
+
+/** An ISO-8601 UTC time as `Date.prototype.toISOString` writes it. */
+const Time = v.pipe(v.string(), v.regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'an ISO-8601 UTC time'));
+const MaybeTime = v.nullable(Time);
+const Str = v.string();
+const MaybeStr = v.nullable(v.string());
+const Strs = v.array(v.string());
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Ms = v.pipe(v.number(), v.minValue(0));
+const Labels = v.record(v.string(), v.string());
+
+/** A node as `tp nodes ls` and `tp nodes add` print it. */
+const Node = v.strictObject({
+  host_id: Str,
+  name: Str,
+  addr: MaybeStr,
+  labels: Labels,
+  tunnel: v.boolean(),
+  agentless: v.boolean(),
+  version: MaybeStr,
+  last_seen: MaybeTime,
+});
+
+const Recording = v.strictObject({
+  session_id: Str,
+  user: Str,
+  login: Str,
+  server_id: Str,
+  server_name: Str,
+  kind: v.picklist(['shell', 'exec']),
+  command: MaybeStr,
+  started_at: Time,
+  ended_at: MaybeTime,
+  status: Str,
+  parts: Count,
+  bytes: Count,
+  error: MaybeStr,
+  width: v.nullable(Count),
+  height: v.nullable(Count),
+});
+
+const SsoSubject = v.strictObject({ issuer: Str, subject: Str });
+
+const User = v.strictObject({
+  name: Str,
+  roles: Strs,
+  traits: v.record(v.string(), Strs),
+  created_at: Time,
+  has_password: v.boolean(),
+  has_totp: v.boolean(),
+  webauthn: Strs,
+  sso: MaybeStr,
+  sso_subject: v.nullable(SsoSubject),
+  locked_until: MaybeTime,
+});
+
+const tokenFields = {
+  id: Str,
+  roles: v.array(v.picklist(['node', 'proxy'])),
+  uses: v.picklist(['single', 'multi']),
+  used_by: Strs,
+  created_at: Time,
+  expires: Time,
+};
+
+const Lock = v.strictObject({
+  id: Str,
+  target: v.strictObject({ user: MaybeStr, node: MaybeStr }),
+  message: Str,
+  created_at: Time,
+  created_by: Str,
+  expires: MaybeTime,
+});
+
+const Phase = v.picklist(['init', 'update_clients', 'update_servers', 'standby', 'rollback']);
+const CaTypes = v.array(v.picklist(['user', 'host', 'tls']));
+
+/** The rotation state: `id` and `started_at` are null before the first rotation. */
+const Rotation = v.strictObject({
+  id: MaybeStr,
+  phase: Phase,
+  types: CaTypes,
+  mode: v.picklist(['auto', 'manual']),
+  started_at: MaybeTime,
+  phase_since: MaybeTime,
+  grace_ms: Ms,
+  timeout_ms: Ms,
+  servers: v.array(v.strictObject({ host_id: Str, kind: v.picklist(['node', 'proxy']), name: Str })),
+  stalled: v.nullable(v.strictObject({ since: Time, waiting: Strs })),
+  last: v.nullable(
+    v.strictObject({ id: Str, result: v.picklist(['completed', 'rolled_back']), ended_at: Time, types: CaTypes }),
+  ),
+});
+
+const RotationStatus = v.strictObject({
+  state: Rotation,
+  cas: v.array(v.strictObject({ type: Str, active: Str, trusted: Strs })),
+  servers: v.array(
+    v.strictObject({
+      host_id: Str,
+      kind: v.picklist(['node', 'proxy']),
+      name: Str,
+      rotation_id: MaybeStr,
+      phase: v.nullable(Phase),
+      reported_at: MaybeTime,
+      caught_up: v.boolean(),
+    }),
+  ),
+  waiting_for: MaybeStr,
+});
+
+const connectorFields = { name: Str, client_id: Str, has_secret: v.boolean(), created_at: Time };
+const Connector = v.variant('kind', [
+  v.strictObject({
+    kind: v.literal('github'),
+    ...connectorFields,
+    endpoint_url: Str,
+    api_url: Str,
+    teams_to_roles: v.array(v.strictObject({ org: Str, team: Str, roles: Strs })),
+  }),
+  v.strictObject({
+    kind: v.literal('oidc'),
+    ...connectorFields,
+    issuer: Str,
+    claims_to_roles: v.array(v.strictObject({ claim: Str, value: Str, roles: Strs })),
+    scopes: Strs,
+    username_claim: MaybeStr,
+  }),
+]);
+
+const profileFields = {
+  proxy: Str,
+  cluster: Str,
+  user: Str,
+  logins: Strs,
+  expires: Time,
+  valid: v.boolean(),
+  keys: Str,
+};
+
+/** Audit event keys as stored and exported: snake_case words, dotted for a group (Teleport's `addr.remote`). */
+const AUDIT_KEY = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
+const AuditEvent = v.pipe(
+  v.looseObject({
+    id: Str,
+    type: Str,
+    code: v.pipe(v.string(), v.regex(/^T[0-9A-Z]{4}[IWE]$/)),
+    time: Time,
+    cluster: Str,
+    success: v.boolean(),
+    user: v.optional(Str),
+    error: v.optional(Str),
+  }),
+  v.check(
+    (e) => Object.keys(e).every((k) => AUDIT_KEY.test(k)),
+    (issue) =>
+      `audit event keys are snake_case: ${Object.keys(issue.input as object).filter((k) => !AUDIT_KEY.test(k))}`,
+  ),
+);
+
+/** Each command's output, by its command path. */
+export const OUTPUTS = {
+  version: v.strictObject({ version: Str, bun: Str }),
+  status: v.strictObject(profileFields),
+  login: v.strictObject({ ...profileFields, ssh_agent: MaybeStr }),
+  ls: v.array(v.strictObject({ ...Node.entries, online: v.boolean() })),
+  'bench ssh': v.strictObject({
+    rate: v.number(),
+    duration_ms: Ms,
+    started: Count,
+    ok: Count,
+    errors: Count,
+    skipped: Count,
+    first_error: MaybeStr,
+    p50_ms: Ms,
+    p90_ms: Ms,
+    p99_ms: Ms,
+    max_ms: Ms,
+  }),
+  'audit search': v.array(AuditEvent),
+  'ca sign': v.variant('kind', [
+    v.strictObject({ kind: v.literal('user'), user: Str, logins: Strs, expires: Time, dir: Str }),
+    v.strictObject({ kind: v.literal('host'), host: Str, host_id: Str, principals: Strs, expires: Time, dir: Str }),
+  ]),
+  'nodes add': Node,
+  'nodes ls': v.array(Node),
+  'recordings ls': v.array(Recording),
+  'recordings search': v.array(Recording),
+  play: v.strictObject({
+    recording: Recording,
+    events: v.array(v.tuple([Ms, v.picklist(['o', 'e']), Str])),
+  }),
+  'roles ls': v.array(RoleSchema),
+  'roles get': RoleSchema,
+  'users add': v.strictObject({ user: User, signup_url: MaybeStr, totp_uri: MaybeStr }),
+  'users ls': v.array(User),
+  'users reset': v.strictObject({ user: Str, signup_url: Str }),
+  'tokens add': v.strictObject({ token: Str, ca_pin: Str, ...tokenFields }),
+  'tokens ls': v.array(v.strictObject(tokenFields)),
+  'locks add': Lock,
+  'locks ls': v.array(Lock),
+  'rotate start': Rotation,
+  'rotate phase': Rotation,
+  'rotate rollback': Rotation,
+  'rotate status': RotationStatus,
+  'sso add github': Connector,
+  'sso add oidc': Connector,
+  'sso ls': v.array(Connector),
+  'sso test': v.strictObject({
+    provider: Str,
+    user: MaybeStr,
+    roles: v.nullable(Strs),
+    identity: v.nullable(v.record(v.string(), v.unknown())),
+    subject: v.nullable(SsoSubject),
+  }),
+} as const;
+
+/** A command path that prints a result (`tp users ls` → `'users ls'`). */
+export type OutputKind = keyof typeof OUTPUTS;
+/** What the command at `K` prints with --format json|yaml. */
+export type Output<K extends OutputKind> = v.InferOutput<(typeof OUTPUTS)[K]>;
+
+/** The output checked against its command's schema; a mismatch is tp's bug and says which key is wrong. */
+export function checkOutput<K extends OutputKind>(kind: K, data: Output<K>): Output<K> {
+  const r = v.safeParse(OUTPUTS[kind], data);
+  if (r.success) return r.output as Output<K>;
+  const issue = r.issues[0];
+  const at = v.getDotPath(issue) ?? '(top)';
+  throw new TpError(`the JSON output of tp ${kind} breaks its schema at ${at}: ${issue.message}`, { kind, at });
+}
