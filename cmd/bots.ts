@@ -4,6 +4,7 @@ import type { BotView } from '../core/auth/botOps.ts';
 import { caPin } from '../core/crypto/caPin.ts';
 import { action, adminArgs, adminClient, durationArg, formatArg, listArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
+import { botView, isoTime } from './lib/outputViews.ts';
 
 const add = defineCommand({
   meta: {
@@ -32,8 +33,8 @@ const add = defineCommand({
       tokenTtlMs: durationArg('token-ttl', args['token-ttl']),
     });
     const pin = caPin((await client.get<PublicCa>('/v1/cas/tls')).tlsCerts[0]!);
-    const out = { bot: r.bot, token: r.token, tokenExpires: r.tokenExpires, caPin: pin };
-    print(formatOf(args.format), out, () =>
+    const out = { bot: botView(r.bot), token: r.token, token_expires: isoTime(r.tokenExpires)!, ca_pin: pin };
+    await print(formatOf(args.format), 'bots add', out, () =>
       [
         `bot "${r.bot.name}" added with roles ${r.bot.roles.join(', ')}`,
         `join token (single use, expires ${r.tokenExpires}): ${r.token}`,
@@ -49,7 +50,7 @@ const ls = defineCommand({
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
     const bots = await adminClient(args).get<BotView[]>('/v1/bots');
-    print(formatOf(args.format), bots, () =>
+    await print(formatOf(args.format), 'bots ls', bots.map(botView), () =>
       table(
         bots.map((b) => ({
           name: b.name,
@@ -104,7 +105,8 @@ const token = defineCommand({
       { ttlMs: durationArg('ttl', args.ttl) },
     );
     const pin = caPin((await client.get<PublicCa>('/v1/cas/tls')).tlsCerts[0]!);
-    print(formatOf(args.format), { ...r, caPin: pin }, () =>
+    const out = { token: r.token, token_expires: isoTime(r.tokenExpires)!, ca_pin: pin };
+    await print(formatOf(args.format), 'bots token', out, () =>
       [`join token (single use, expires ${r.tokenExpires}): ${r.token}`, `ca pin: ${pin}`].join('\n'),
     );
   }),

@@ -122,6 +122,20 @@ describe('--format json|yaml of every command that prints a result', () => {
       expect(listedTokens.find((t) => t.id === record.id)).toEqual(record);
     }
 
+    const bots = [
+      await output('bots add', 'json', admin, ['bots', 'add', 'deploy', '--roles', 'access', '--logins', 'deploy']),
+      await output('bots add', 'yaml', admin, ['bots', 'add', 'ci', '--roles', 'access']),
+    ];
+    const listedBots = await both('bots ls', admin, ['bots', 'ls']);
+    for (const { bot, token_expires, ca_pin } of bots) {
+      expect(listedBots.find((x) => x.name === bot.name)).toEqual(bot);
+      expect([token_expires, ca_pin]).toEqual([expect.stringMatching(ISO), tokens[0]!.ca_pin]);
+    }
+    for (const format of ['json', 'yaml'] as const)
+      expect(await output('bots token', format, admin, ['bots', 'token', 'deploy'])).toMatchObject({
+        ca_pin: tokens[0]!.ca_pin,
+      });
+
     const locks = [
       await output('locks add', 'json', admin, ['locks', 'add', '--user', 'carol', '--message', 'left']),
       await output('locks add', 'yaml', admin, ['locks', 'add', '--user', 'dave', '--ttl', '1h']),

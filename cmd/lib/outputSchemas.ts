@@ -64,7 +64,7 @@ const User = v.strictObject({
 
 const tokenFields = {
   id: Str,
-  roles: v.array(v.picklist(['node', 'proxy'])),
+  roles: v.array(v.picklist(['node', 'proxy', 'bot'])),
   uses: v.picklist(['single', 'multi']),
   used_by: Strs,
   created_at: Time,
@@ -79,6 +79,26 @@ const Lock = v.strictObject({
   created_by: Str,
   expires: MaybeTime,
 });
+
+/** A bot and its instances (each join is one; a locked instance says when and why). */
+const Bot = v.strictObject({
+  name: Str,
+  user: Str,
+  roles: Strs,
+  logins: Strs,
+  max_ttl_ms: Ms,
+  created_at: Time,
+  instances: v.array(
+    v.strictObject({
+      id: Str,
+      generation: Count,
+      created_at: Time,
+      renewed_at: Time,
+      locked: v.nullable(v.strictObject({ at: Time, reason: Str })),
+    }),
+  ),
+});
+const botToken = { token: Str, token_expires: Time, ca_pin: Str };
 
 const Phase = v.picklist(['init', 'update_clients', 'update_servers', 'standby', 'rollback']);
 const CaTypes = v.array(v.picklist(['user', 'host', 'tls']));
@@ -205,6 +225,9 @@ export const OUTPUTS = {
   'users reset': v.strictObject({ user: Str, signup_url: Str }),
   'tokens add': v.strictObject({ token: Str, ca_pin: Str, ...tokenFields }),
   'tokens ls': v.array(v.strictObject(tokenFields)),
+  'bots add': v.strictObject({ bot: Bot, ...botToken }),
+  'bots ls': v.array(Bot),
+  'bots token': v.strictObject(botToken),
   'locks add': Lock,
   'locks ls': v.array(Lock),
   'rotate start': Rotation,

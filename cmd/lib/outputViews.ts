@@ -1,6 +1,7 @@
 // What the CLI prints for the API's records: snake_case keys, ISO-8601 UTC times, null for "none" (the style of
 // cmd/lib/outputSchemas.ts, whose types these functions return; the schemas themselves load only for json/yaml).
 import type { RecordingMeta } from '../../core/audit/store.ts';
+import type { BotView } from '../../core/auth/botOps.ts';
 import type { StoredLock } from '../../core/auth/locks.ts';
 import type { NodeRecord } from '../../core/auth/nodes.ts';
 import type { RotationState } from '../../core/auth/rotation.ts';
@@ -86,6 +87,25 @@ export function tokenView(t: Omit<StoredToken, 'hash'>): Output<'tokens ls'>[num
     used_by: t.usedBy,
     created_at: iso(t.createdAt),
     expires: iso(t.expires),
+  };
+}
+
+/** A bot as `tp bots ls|add` print it, with its instances. */
+export function botView(b: BotView): Output<'bots ls'>[number] {
+  return {
+    name: b.name,
+    user: b.user,
+    roles: b.roles,
+    logins: b.logins,
+    max_ttl_ms: b.maxTtlMs,
+    created_at: iso(b.createdAt),
+    instances: b.instances.map((i) => ({
+      id: i.id,
+      generation: i.generation,
+      created_at: iso(i.createdAt),
+      renewed_at: iso(i.renewedAt),
+      locked: i.locked ? { at: iso(i.locked.at), reason: i.locked.reason } : null,
+    })),
   };
 }
 

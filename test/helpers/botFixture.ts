@@ -12,15 +12,16 @@ export interface TestBot {
 export async function addBot(f: SshFixture, name: string, args: string[]): Promise<TestBot> {
   const r = await f.admin(['bots', 'add', name, ...args, '--format', 'json']);
   if (r.code !== 0) throw new Error(`bots add: ${r.stderr}`);
-  const out = JSON.parse(r.stdout) as { token: string; caPin: string };
-  return { token: out.token, caPin: out.caPin };
+  const out = JSON.parse(r.stdout) as { token: string; ca_pin: string };
+  return { token: out.token, caPin: out.ca_pin };
 }
 
 /** Another join token of an existing bot (a second instance). */
 export async function botToken(f: SshFixture, name: string): Promise<TestBot> {
   const r = await f.admin(['bots', 'token', name, '--format', 'json']);
   if (r.code !== 0) throw new Error(`bots token: ${r.stderr}`);
-  return JSON.parse(r.stdout) as TestBot;
+  const out = JSON.parse(r.stdout) as { token: string; ca_pin: string };
+  return { token: out.token, caPin: out.ca_pin };
 }
 
 /** The arguments of `tp bot start` joining `f`'s proxy with `bot`'s token into `out`. */
