@@ -261,6 +261,10 @@ describe('--format json|yaml of every command that prints a result', () => {
       const back = await output('rotate rollback', format, admin, ['rotate', 'rollback']);
       expect(back).toMatchObject({ id: started.id, phase: 'rollback' });
       expect(await state()).toEqual(back);
+      // `tp rotate phase` refuses while servers are behind: let them take on the rollback first.
+      await waitFor('every server in rollback', async () =>
+        (await output('rotate status', 'json', admin, ['rotate', 'status'])).servers.every((x) => x.caught_up),
+      );
       const done = await output('rotate phase', format, admin, ['rotate', 'phase', 'standby']);
       expect(done).toMatchObject({ phase: 'standby', last: { id: started.id, result: 'rolled_back' } });
       expect(await state()).toEqual(done);

@@ -5,7 +5,7 @@ import type { BotView } from '../../core/auth/botOps.ts';
 import type { StoredLock } from '../../core/auth/locks.ts';
 import type { NodeRecord } from '../../core/auth/nodes.ts';
 import type { RotationState } from '../../core/auth/rotation.ts';
-import type { RotationStatus } from '../../core/auth/rotationOps.ts';
+import type { RotationStatus } from '../../core/auth/rotationStatus.ts';
 import type { PublicConnector } from '../../core/auth/sso/connectors.ts';
 import type { StoredToken } from '../../core/auth/tokens.ts';
 import type { PublicUser } from '../../core/auth/users.ts';
