@@ -31,7 +31,7 @@ export async function benchBots(c: BenchCluster): Promise<Row[]> {
     ...admin,
   ]);
   if (add.code !== 0) throw new Error(`bots add: ${add.stderr}`);
-  const { token, caPin } = JSON.parse(add.stdout) as { token: string; caPin: string };
+  const { token, ca_pin: caPin } = JSON.parse(add.stdout) as { token: string; ca_pin: string };
   const out = join(c.dir, 'bot');
   const start = await c.tp([
     'bot',
