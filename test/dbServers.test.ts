@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { createTlsCA } from '../core/crypto/x509.ts';
+import { createTlsCA, type TlsKeyPair } from '../core/crypto/x509.ts';
 import { run } from './helpers/cli.ts';
 import {
   MARIADB,
@@ -20,8 +20,10 @@ const psql = (conninfo: string, sql: string) => run(['psql', '-X', conninfo, '-A
 
 describe.skipIf(!!postgresMissing)('PostgreSQL fixture: certificate auth only', () => {
   let pg: PostgresServer;
+  let extraCa: TlsKeyPair; // a second trusted client CA, as during a db_client CA rotation
   beforeAll(async () => {
-    pg = await startPostgresServer();
+    extraCa = await createTlsCA('extra-client-ca', Date.now());
+    pg = await startPostgresServer({ trustClientCas: [extraCa.cert] });
   }, 60_000);
   afterAll(() => pg?.close());
 
@@ -30,6 +32,11 @@ describe.skipIf(!!postgresMissing)('PostgreSQL fixture: certificate auth only', 
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('alice');
     expect(r.code).toBe(0);
+  });
+
+  test('a certificate from a CA given in trustClientCas is accepted too', async () => {
+    const r = await psql(psqlConninfo(pg, 'bob', await pg.pki.clientCert('bob', extraCa)), 'select current_user');
+    expect(r.stdout.trim()).toBe('bob');
   });
 
   test("alice's certificate does not log in as bob", async () => {
@@ -64,8 +71,10 @@ describe.skipIf(!!postgresMissing)('PostgreSQL fixture: certificate auth only', 
 
 describe.skipIf(!!mariadbMissing)('MariaDB fixture: REQUIRE SUBJECT certificate auth only', () => {
   let m: MariadbServer;
+  let extraCa: TlsKeyPair;
   beforeAll(async () => {
-    m = await startMariadbServer();
+    extraCa = await createTlsCA('extra-client-ca', Date.now());
+    m = await startMariadbServer({ trustClientCas: [extraCa.cert] });
   }, 60_000);
   afterAll(() => m?.close());
   const mariadb = (args: string[], sql: string) => run([MARIADB.client!, ...args, '-N', '-B', '-e', sql]);
@@ -75,6 +84,11 @@ describe.skipIf(!!mariadbMissing)('MariaDB fixture: REQUIRE SUBJECT certificate 
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('alice@%');
     expect(r.code).toBe(0);
+  });
+
+  test('a certificate from a CA given in trustClientCas is accepted too', async () => {
+    const r = await mariadb(mariadbTlsArgs(m, 'bob', await m.pki.clientCert('bob', extraCa)), 'select current_user()');
+    expect(r.stdout.trim()).toBe('bob@%');
   });
 
   test("alice's certificate does not log in as bob", async () => {
