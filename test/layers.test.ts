@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 // Inside core, concerns are stacked lowest first. A module may import any module of a lower layer, never one of
 // its own layer's other concerns and never a higher one; inside one concern (one directory) anything goes.
 const CORE_LAYERS: readonly (readonly string[])[] = [
-  ['terminalText', 'clock'], // leaf helpers
+  ['terminalText', 'clock', 'ids'], // leaf helpers
   ['errors', 'log'], // typed errors, the logger
   ['net', 'config', 'crypto'], // addresses and limits, tp.yaml and the data dir, keys/certs
   ['backend', 'rbac', 'web', 'tunnel', 'state'], // storage, roles, HTTP plumbing, the tunnel mux, replicas

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { BotCertInfo } from '../crypto/x509.ts';
 import { AccessDenied, AlreadyExists, BadParameter, Locked, NotFound } from '../errors.ts';
+import type { IdSource } from '../ids.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { BotInstance, BotInstanceStore } from './botInstances.ts';
 import type { LoginResponse } from './certOps.ts';
@@ -22,6 +22,7 @@ const DEFAULT_TOKEN_TTL_MS = 60 * 60_000;
 
 /** What bot management, join and renewal read and write. */
 export interface BotOpsDeps {
+  ids: IdSource;
   authz: Authorizer;
   emit: Emit;
   clock: Clock;
@@ -171,7 +172,7 @@ export class BotOps {
       throw err;
     }
     const inst: BotInstance = {
-      id: randomUUID(),
+      id: this.d.ids.uuid(),
       bot: user.name,
       generation: 1,
       lastKey: req.tlsPublicKey,

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { BotCertInfo } from '../crypto/x509.ts';
 import { AccessDenied } from '../errors.ts';
+import type { IdSource } from '../ids.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { CaReader } from './caSet.ts';
 import type { Identity } from './identity.ts';
@@ -51,6 +52,7 @@ export interface CertOpsDeps {
   guard: LoginGuard;
   lockout: Lockout;
   webauthn: WebauthnCeremonies;
+  ids: IdSource;
 }
 
 /** Login and certificate issuance: where user identities are minted (agents join in JoinOps). */
@@ -231,6 +233,7 @@ export class CertOps {
     await this.d.authz.authorize(who, 'cert', 'create');
     const out = await issueHostCerts({
       ...req,
+      hostId: this.d.ids.uuid(),
       // An admin vouches for these names: the host may serve TLS for them (an sshd, a service behind tp's CA).
       serverNames: [req.hostName, ...(req.principals ?? [])],
       hostCa: this.d.cas.current('host'),

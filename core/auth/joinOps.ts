@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { BadParameter } from '../errors.ts';
+import type { IdSource } from '../ids.ts';
 import type { Emit } from './authorizer.ts';
 import type { CaReader } from './caSet.ts';
 import { issueHostCerts } from './issuer.ts';
@@ -18,6 +19,7 @@ export interface JoinOpsDeps {
   cas: CaReader;
   tokens: Pick<TokenStore, 'consume'>;
   nodes: Pick<NodeStore, 'list' | 'upsert'>;
+  ids: IdSource;
 }
 
 /** Agent join: a token buys a node or proxy its host certificates and the CAs to pin. */
@@ -54,6 +56,7 @@ export class JoinOps {
     }
     const out = await issueHostCerts({
       ...req,
+      hostId: this.d.ids.uuid(),
       serverNames: req.role === 'proxy' ? [req.hostName, ...(req.principals ?? [])] : undefined,
       hostCa: this.d.cas.current('host'),
       tlsCa: this.d.cas.current('tls'),

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { LockTarget, StoredLock } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { listDocs } from '../backend/json.ts';
 import { BadParameter, Locked, NotFound } from '../errors.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 import { type LockSubject, lockApplies } from '../rbac/index.ts';
 
 export type { LockTarget, StoredLock };
@@ -14,13 +14,16 @@ export function lockedError(what: string, lock: StoredLock): Locked {
 
 /** Locks in the backend. */
 export class LockStore {
-  constructor(private readonly b: Backend) {}
+  constructor(
+    private readonly b: Backend,
+    private readonly ids: IdSource = cryptoIds,
+  ) {}
 
   /** Adds a lock; exactly one of user/node must be set. */
   async create(target: LockTarget, message: string, by: string, now: number, ttlMs?: number): Promise<StoredLock> {
     if (!!target.user === !!target.node) throw new BadParameter('a lock targets exactly one of --user or --node');
     const lock: StoredLock = {
-      id: randomBytes(8).toString('hex'),
+      id: this.ids.bytes(8).toString('hex'),
       target,
       message,
       createdAt: new Date(now).toISOString(),

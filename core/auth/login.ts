@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
 import { LimitExceeded, NotFound } from '../errors.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 
 /** Lockout policy: `maxFailures` failed logins within `windowMs` lock the account for `lockoutMs`. */
 export interface LockoutPolicy {
@@ -33,6 +33,7 @@ export class LoginGuard {
     private readonly b: Backend,
     private readonly clock: Clock,
     readonly policy: LockoutPolicy = DEFAULT_LOCKOUT,
+    private readonly ids: IdSource = cryptoIds,
   ) {}
 
   /** Throws LimitExceeded when `user` tried too often in the last minute; otherwise counts this attempt. */
@@ -52,7 +53,7 @@ export class LoginGuard {
   async recordFailure(user: string): Promise<boolean> {
     const now = this.clock.now();
     await this.b.put({
-      key: `${attemptsPrefix(user)}${now}-${randomBytes(4).toString('hex')}`,
+      key: `${attemptsPrefix(user)}${now}-${this.ids.bytes(4).toString('hex')}`,
       value: '1',
       expires: now + this.policy.windowMs,
     });

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { RotationState, TrackedServer } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AlreadyExists, BadParameter, CompareFailed } from '../errors.ts';
 import type { RotationPhase } from '../identity/rotationPhase.ts';
+import type { IdSource } from '../ids.ts';
 import { CA_TYPES, type CaType, caKey, makeCaKeys, type StoredCa } from './cas.ts';
 
 export type { RotationState, TrackedServer };
@@ -137,8 +137,8 @@ export function parseRotationTypes(t: string): CaType[] {
 }
 
 /** A fresh rotation's ID. */
-export function newRotationId(): string {
-  return randomUUID();
+export function newRotationId(ids: IdSource): string {
+  return ids.uuid();
 }
 
 /** Throws BadParameter unless `phase` is the rotation's next phase (or rollback while one runs). */

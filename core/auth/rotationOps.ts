@@ -2,6 +2,7 @@ import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter, CompareFailed, Conflict } from '../errors.ts';
 import type { RotationPhase } from '../identity/rotationPhase.ts';
+import type { IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { CaSet } from './caSet.ts';
@@ -41,6 +42,7 @@ export interface RotationOpsDeps {
   cluster: string;
   cas: CaSet;
   nodes: Pick<NodeStore, 'list'>;
+  ids: IdSource;
 }
 
 /** `tp rotate`: starts, advances and rolls back CA rotations; collects servers' reports; advances automatic mode. */
@@ -81,7 +83,7 @@ export class RotationOps {
       );
     const now = this.now();
     const next: RotationState = {
-      id: newRotationId(),
+      id: newRotationId(this.d.ids),
       phase: 'init',
       types: o.types,
       mode: o.mode,

@@ -10,6 +10,7 @@ import { privateDir } from '../config/privateDir.ts';
 import { generateKeyPair } from '../crypto/keys.ts';
 import { describe } from '../errors.ts';
 import { SERVERS_RENEW } from '../identity/rotationPhase.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import { parseHostPort } from '../net/index.ts';
 import { startMetricsServer } from '../web/metricsServer.ts';
@@ -39,6 +40,8 @@ export interface AuthServerOptions {
   /** Extra names/addresses for the auth server's certificate. */
   advertise?: string[];
   clock?: Clock;
+  /** Where IDs and secrets come from (default: the platform's cryptographic randomness). */
+  ids?: IdSource;
   lockout?: LockoutPolicy;
   /** Use this backend instead of opening one from `storage` (tests). */
   backend?: Backend;
@@ -76,6 +79,7 @@ export function adminIdentityDir(dataDir: string): string {
  */
 export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServer> {
   const clock = opts.clock ?? systemClock;
+  const ids = opts.ids ?? cryptoIds;
   privateDir(opts.dataDir, 'auth data dir');
   const backend = opts.backend ?? (await openBackend(opts.storage, opts.dataDir, clock));
   const now = clock.now();
@@ -88,17 +92,18 @@ export async function startAuthServer(opts: AuthServerOptions): Promise<AuthServ
     clock,
     cluster: opts.clusterName,
     cas,
-    users: new UserStore(backend),
+    users: new UserStore(backend, ids),
     connectors: new ConnectorStore(backend),
-    tokens: new TokenStore(backend),
+    tokens: new TokenStore(backend, ids),
     nodes: new NodeStore(backend),
-    locks: new LockStore(backend),
-    guard: new LoginGuard(backend, clock, opts.lockout ?? DEFAULT_LOCKOUT),
+    locks: new LockStore(backend, ids),
+    guard: new LoginGuard(backend, clock, opts.lockout ?? DEFAULT_LOCKOUT, ids),
     audit: new AuditLog(auditStore, clock, opts.clusterName),
     secondFactor: opts.secondFactor ?? 'otp',
     publicUrl: opts.publicUrl ?? 'https://localhost:3080',
     recordings: await openRecordingsStore(opts.recordings, opts.dataDir),
     sessionRecording: opts.sessionRecording ?? 'node',
+    ids,
   });
 
   const names = [...new Set(['localhost', '127.0.0.1', '::1', hostname(), host, ...(opts.advertise ?? [])])].filter(

@@ -3,6 +3,7 @@ import type { AuditInput } from '../audit/events.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 import { AccountOps } from './accountOps.ts';
 import { AuditOps } from './auditOps.ts';
 import { type Authorizer, createAuthorizer } from './authorizer.ts';
@@ -53,6 +54,8 @@ export interface AuthDeps {
   recordings: Storage;
   /** Whether nodes record sessions. */
   sessionRecording: 'node' | 'off';
+  /** Where IDs and secrets come from (default: the platform's cryptographic randomness). */
+  ids?: IdSource;
 }
 
 /**
@@ -81,6 +84,7 @@ export class AuthService {
     const { backend, clock, cluster, users, tokens, nodes, locks, guard, audit, secondFactor } = deps;
     // Read at each use: an all-in-one cluster learns its proxy's address after auth started.
     const publicUrl = () => deps.publicUrl;
+    const ids = deps.ids ?? cryptoIds;
     const emit = (e: AuditInput) => audit.emit(e);
     const cas = new CaSet(backend, deps.cas);
     const roles = new RoleStore(backend);
@@ -90,7 +94,7 @@ export class AuthService {
     // Which node ran each session (who may write its recording and events).
     const sessions = new SessionOwners(backend, clock, audit.store);
     const login = { guard, lockout, webauthn };
-    const certs = new CertOps({ authz, emit, clock, cluster, cas, roles, users, locks, ...login });
+    const certs = new CertOps({ authz, emit, clock, cluster, cas, roles, users, locks, ids, ...login });
     this.cas = cas;
     this.authz = authz;
     this.certs = certs;
@@ -98,15 +102,15 @@ export class AuthService {
     this.resources = new ResourceOps({ authz, emit, clock, cluster, roles, users, tokens, locks, nodes });
     this.audit = new AuditOps({ authz, audit, sessions });
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
-    this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes });
+    this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes, ids });
     this.renewals = new RenewalOps({ emit, clock, cluster, cas });
-    this.joins = new JoinOps({ emit, clock, cluster, cas, tokens, nodes });
+    this.joins = new JoinOps({ emit, clock, cluster, cas, tokens, nodes, ids });
     this.account = new AccountOps({ backend, clock, cluster, emit, users, locks, secondFactor, ...login });
     const { connectors } = deps;
-    this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs });
+    this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs, ids });
     this.webSessions = new WebSessionOps({ backend, clock, emit });
     this.bots = new BotOps({
-      ...{ authz, emit, clock, users, roles, tokens, locks },
+      ...{ authz, emit, clock, users, roles, tokens, locks, ids },
       instances: new BotInstanceStore(backend),
       issue: (...a) => certs.certsFor(...a),
     });

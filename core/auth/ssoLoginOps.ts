@@ -1,8 +1,9 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Backend } from '../backend/index.ts';
 import { takeOnce } from '../backend/takeOnce.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter, NotFound, TpError } from '../errors.ts';
+import type { IdSource } from '../ids.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { CertOps, LoginResponse } from './certOps.ts';
 import type { Identity } from './identity.ts';
@@ -71,7 +72,6 @@ interface SsoRequest extends SsoBegin {
 
 const TTL_MS = 10 * 60_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const b64url = (n: number) => randomBytes(n).toString('base64url');
 const requestKey = (id: string) => `/sso_requests/${id}`;
 const stateKey = (state: string) => `/sso_states/${sha256(state)}`;
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -95,6 +95,7 @@ export interface SsoLoginOpsDeps {
   users: UserStore;
   locks: LockStore;
   certs: Pick<CertOps, 'certsFor'>;
+  ids: IdSource;
 }
 
 export class SsoLoginOps {
@@ -102,6 +103,11 @@ export class SsoLoginOps {
 
   constructor(private readonly d: SsoLoginOpsDeps) {
     this.accounts = new SsoAccounts(d);
+  }
+
+  /** `n` fresh random bytes, base64url: request IDs, states, PKCE verifiers, nonces and confirmation tokens. */
+  private b64url(n: number): string {
+    return this.d.ids.bytes(n).toString('base64url');
   }
 
   /** Starts a login: stores the request and returns the provider URL to send the browser to. */
@@ -114,13 +120,13 @@ export class SsoLoginOps {
     } else if (!b.bindingHash) throw new BadParameter('a web login needs a browser binding');
     if (b.mode !== 'test' && (!b.sshPublicKey || !b.tlsPublicKey))
       throw new BadParameter('a login needs the public keys to certify');
-    const id = b64url(16);
-    const state = b64url(24);
+    const id = this.b64url(16);
+    const state = this.b64url(24);
     const req: SsoRequest = {
       ...b,
       id,
-      codeVerifier: b64url(48),
-      nonce: b64url(24),
+      codeVerifier: this.b64url(48),
+      nonce: this.b64url(24),
       expires: this.d.clock.now() + TTL_MS,
     };
     const codeChallenge = createHash('sha256').update(req.codeVerifier).digest('base64url');
@@ -166,7 +172,7 @@ export class SsoLoginOps {
         return { ok: true, mode: 'web', certs, webKey: req.webKey! };
       }
       if (req.mode === 'cli') await this.accounts.mayLogIn(req.connector, outcome);
-      const token = b64url(24);
+      const token = this.b64url(24);
       await this.save({ ...req, pending: outcome, confirmHash: sha256(token) });
       const confirm: SsoConfirmation = {
         id: req.id,

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { StoredToken, TokenRole } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AccessDenied, CompareFailed, NotFound } from '../errors.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 
 export type { StoredToken, TokenRole };
 
@@ -11,7 +12,10 @@ const tokenKey = (hash: string) => `/tokens/${hash}`;
 
 /** Join tokens in the backend; expired tokens vanish through the backend's TTL. */
 export class TokenStore {
-  constructor(private readonly b: Backend) {}
+  constructor(
+    private readonly b: Backend,
+    private readonly ids: IdSource = cryptoIds,
+  ) {}
 
   /** Makes a token and returns its secret value (shown once) with the stored record. */
   async create(
@@ -21,7 +25,7 @@ export class TokenStore {
     ttlMs: number,
     bot?: string,
   ): Promise<{ token: string; record: StoredToken }> {
-    const token = randomBytes(24).toString('base64url');
+    const token = this.ids.bytes(24).toString('base64url');
     const hash = hashOf(token);
     const record: StoredToken = {
       id: hash.slice(0, 12),

@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { takeOnce } from '../backend/takeOnce.ts';
 import { AlreadyExists, BadParameter, CompareFailed, NotFound } from '../errors.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 import { type Traits, validName } from '../rbac/index.ts';
 import type { SsoSubject } from './sso/subjects.ts';
 import type { WebauthnDevice } from './webauthn.ts';
@@ -133,7 +134,10 @@ export function totpCode(secret: string, now: number): string {
 
 /** User records in the backend. */
 export class UserStore {
-  constructor(private readonly b: Backend) {}
+  constructor(
+    private readonly b: Backend,
+    private readonly ids: IdSource = cryptoIds,
+  ) {}
 
   /** Creates a user; throws AlreadyExists when the name is taken. */
   async create(u: StoredUser): Promise<void> {
@@ -199,7 +203,7 @@ export class UserStore {
 
   /** Makes a one-time sign-up token for `name`, valid for `ttlMs`. */
   async createSignupToken(name: string, now: number, ttlMs: number): Promise<string> {
-    const token = randomBytes(24).toString('base64url');
+    const token = this.ids.bytes(24).toString('base64url');
     await this.b.put({ key: signupKey(token), value: JSON.stringify({ user: name }), expires: now + ttlMs });
     return token;
   }
