@@ -1,3 +1,6 @@
+import * as v from 'valibot';
+import type { WebSessionView } from '../core/api/webSchemas.ts';
+
 /** An error the proxy answered with: its message is meant for people, its code for the UI. */
 export class ApiError extends Error {
   constructor(
@@ -49,18 +52,23 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
   return data as T;
 }
 
-/** What the page knows of its session. */
-export interface Session {
-  user: string;
-  roles: string[];
-  logins: string[];
-  /** Why the roles grant no login, when `logins` is empty (a sentence for people). */
-  noLogins?: string;
-  csrf: string;
-  expires: string;
-  /** Which pages the user's roles open (absent from an older proxy: show them all). */
-  pages?: { recordings: boolean; audit: boolean };
+/**
+ * Like api, with the answer checked against the schema the proxy's answer type comes from (core/api/webSchemas.ts):
+ * an answer of another shape is an ApiError, not a page that breaks later.
+ */
+export async function apiOf<S extends v.GenericSchema>(
+  schema: S,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<v.InferOutput<S>> {
+  const r = v.safeParse(schema, await api<unknown>(method, path, body));
+  if (r.success) return r.output;
+  throw new ApiError(`unexpected answer from the proxy to ${method} ${path}: ${r.issues[0].message}`, 200, 'internal');
 }
+
+/** What the page knows of its session (the proxy's own type, core/api/webSchemas.ts). */
+export type Session = WebSessionView;
 
 /** A fresh factor sent with a change to the password or the second factors (the server says which it takes). */
 export interface FreshProof {

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
-import { api, type Session, setCsrf, whenExpired } from './api.ts';
+import { CurrentSessionSchema } from '../core/api/webSchemas.ts';
+import { api, apiOf, type Session, setCsrf, whenExpired } from './api.ts';
 import { Account } from './pages/Account.tsx';
 import { Audit } from './pages/Audit.tsx';
 import { Invite } from './pages/Invite.tsx';
@@ -97,7 +98,7 @@ function App() {
       setSession(null);
       setNotice('Your session has expired. Log in again.');
     });
-    api<Session & { loggedIn: boolean }>('GET', '/webapi/sessions/current')
+    apiOf(CurrentSessionSchema, 'GET', '/webapi/sessions/current')
       .then((s) => {
         if (!s.loggedIn) return setSession(null);
         setCsrf(s.csrf);

@@ -1,4 +1,5 @@
-import type { NodeRecord } from '../auth/nodes.ts';
+import type { NodeRecord } from '../api/schemas.ts';
+import type { NodeRow, Page } from '../api/webSchemas.ts';
 import { BadParameter } from '../errors.ts';
 import { loginsOn, nodeVisible, type Role, type Traits } from '../rbac/index.ts';
 import { nodeOnline, type TunnelRegistry } from './tunnels.ts';
@@ -34,7 +35,7 @@ export function pageNodes(
   traits: Traits,
   tunnels: TunnelRegistry,
   query: URLSearchParams,
-): { items: (NodeRecord & { online: boolean; logins: string[] })[]; total: number; offset: number; limit: number } {
+): Page<NodeRow> {
   const q = (query.get('q') ?? '').trim().toLowerCase();
   const labels = query.getAll('label').flatMap(parseLabelFilter);
   const limit = Math.min(Math.max(Number(query.get('limit') ?? 50) || 50, 1), 500);

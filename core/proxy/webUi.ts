@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
+import type { WebSessionView } from '../api/webSchemas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import { lockedError } from '../auth/locks.ts';
 import { BadParameter } from '../errors.ts';
@@ -55,7 +56,7 @@ const json = (body: unknown, headers: Record<string, string> = {}) =>
  * roles open: Recordings for everyone a role does not deny (each user sees their own), the audit log by rule; and,
  * when the roles grant no login, a sentence saying why (the "Log in as" list would otherwise just be empty).
  */
-async function sessionView(view: ClusterView, s: WebSession) {
+async function sessionView(view: ClusterView, s: WebSession): Promise<WebSessionView> {
   const roles = await view.rolesNamed(s.who.roles);
   return {
     user: s.user,

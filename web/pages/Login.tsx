@@ -1,6 +1,7 @@
 import { startAuthentication } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, type Session } from '../api.ts';
+import { WebSessionViewSchema } from '../../core/api/webSchemas.ts';
+import { ApiError, api, apiOf, type Session } from '../api.ts';
 
 interface Ping {
   cluster: string;
@@ -68,9 +69,13 @@ export function Login({ onLogin, notice }: { onLogin: (s: Session) => void; noti
       if (withKey) {
         const { webauthn } = await api<{ webauthn: never }>('POST', '/webapi/sessions/challenge', { username, password });
         const assertion = await startAuthentication({ optionsJSON: webauthn });
-        s = await api<Session>('POST', '/webapi/sessions', { username, password, webauthn: assertion });
+        s = await apiOf(WebSessionViewSchema, 'POST', '/webapi/sessions', { username, password, webauthn: assertion });
       } else {
-        s = await api<Session>('POST', '/webapi/sessions', { username, password, ...(otp ? { otp } : {}) });
+        s = await apiOf(WebSessionViewSchema, 'POST', '/webapi/sessions', {
+          username,
+          password,
+          ...(otp ? { otp } : {}),
+        });
       }
       onLogin(s);
     } catch (err) {

@@ -1,12 +1,7 @@
+import type { NodeRow } from '../../core/api/webSchemas.ts';
 import type { Session } from '../api.ts';
-import { type Column, ResourceView, type ResourceRow } from '../resourceView.tsx';
+import { type Column, ResourceView } from '../resourceView.tsx';
 import { navigate } from '../router.ts';
-
-interface NodeRow extends ResourceRow {
-  hostId: string;
-  addr?: string;
-  online: boolean;
-}
 
 const COLUMNS: Column<NodeRow>[] = [
   {

@@ -1,12 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { type NodeRow, NodePageSchema } from '../../core/api/webSchemas.ts';
+import { apiOf } from '../api.ts';
 import { appState, navigate } from '../router.ts';
 import { Terminal } from './Terminal.tsx';
-
-interface NodeRow {
-  hostId: string;
-  name: string;
-}
 
 /**
  * Opens the web terminal only when the person asked for it: straight away from the app's own Connect button, and
@@ -18,7 +14,7 @@ export function TerminalGate({ node, login }: { node: string; login: string }) {
   const [known, setKnown] = useState<NodeRow | null | undefined>();
   useEffect(() => {
     if (confirmed) return;
-    api<{ items: NodeRow[] }>('GET', `/webapi/ui/nodes?${new URLSearchParams({ q: node, limit: '500' })}`).then(
+    apiOf(NodePageSchema, 'GET', `/webapi/ui/nodes?${new URLSearchParams({ q: node, limit: '500' })}`).then(
       (r) => setKnown(r.items.find((n) => n.hostId === node || n.name === node) ?? null),
       () => setKnown(null),
     );

@@ -1,0 +1,50 @@
+import * as v from 'valibot';
+import { NodeRecordSchema } from './schemas.ts';
+
+/**
+ * Wire schemas of the proxy's web API (/webapi/...), shared by the proxy (the types its answers have) and the
+ * browser app (which parses them). Like schemas.ts, this module imports nothing but valibot.
+ */
+
+/** What the page learns about its session: never a certificate or key. */
+export const WebSessionViewSchema = v.object({
+  user: v.string(),
+  roles: v.array(v.string()),
+  logins: v.array(v.string()),
+  /** Why the roles grant no login, when `logins` is empty (a sentence for people). */
+  noLogins: v.optional(v.string()),
+  csrf: v.string(),
+  expires: v.string(),
+  /** Which pages the user's roles open (absent from an older proxy: show them all). */
+  pages: v.optional(v.object({ recordings: v.boolean(), audit: v.boolean() })),
+});
+export type WebSessionView = v.InferOutput<typeof WebSessionViewSchema>;
+
+/** `GET /webapi/sessions/current`: the session, or that there is none. */
+export const CurrentSessionSchema = v.variant('loggedIn', [
+  v.object({ loggedIn: v.literal(true), ...WebSessionViewSchema.entries }),
+  v.object({ loggedIn: v.literal(false) }),
+]);
+
+/** A node as the web UI lists it: the record, whether it is reachable now, and the logins the user's roles grant. */
+export const NodeRowSchema = v.object({
+  ...NodeRecordSchema.entries,
+  online: v.boolean(),
+  logins: v.array(v.string()),
+});
+export type NodeRow = v.InferOutput<typeof NodeRowSchema>;
+
+/** One page of a searched, sorted resource list (`GET /webapi/ui/nodes`). */
+export function pageSchema<T extends v.GenericSchema>(item: T) {
+  return v.object({ items: v.array(item), total: v.number(), offset: v.number(), limit: v.number() });
+}
+/** One page of rows of type T. */
+export interface Page<T> {
+  items: T[];
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+/** `GET /webapi/ui/nodes`. */
+export const NodePageSchema = pageSchema(NodeRowSchema);
