@@ -81,12 +81,18 @@ const lock = defineCommand({
     name: { type: 'positional', required: true, description: 'Bot name' },
     message: { type: 'string', description: 'Why (shown in refusals)' },
     ...adminArgs,
+    ...formatArg,
   },
   run: action(async (args) => {
     const r = await adminClient(args).post<{ lockId: string }>(`/v1/bots/${encodeURIComponent(args.name)}/lock`, {
       message: args.message ?? '',
     });
-    process.stdout.write(`bot "${args.name}" locked (lock ${r.lockId})\n`);
+    await print(
+      formatOf(args.format),
+      'bots lock',
+      { bot: args.name, lock_id: r.lockId },
+      () => `bot "${args.name}" locked (lock ${r.lockId})`,
+    );
   }),
 });
 

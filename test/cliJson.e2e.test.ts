@@ -136,6 +136,11 @@ describe('--format json|yaml of every command that prints a result', () => {
         ca_pin: tokens[0]!.ca_pin,
       });
 
+    const botLocks = [
+      await output('bots lock', 'json', admin, ['bots', 'lock', 'deploy']),
+      await output('bots lock', 'yaml', admin, ['bots', 'lock', 'ci', '--message', 'retired']),
+    ];
+
     const locks = [
       await output('locks add', 'json', admin, ['locks', 'add', '--user', 'carol', '--message', 'left']),
       await output('locks add', 'yaml', admin, ['locks', 'add', '--user', 'dave', '--ttl', '1h']),
@@ -147,6 +152,7 @@ describe('--format json|yaml of every command that prints a result', () => {
     ]);
     const listedLocks = await both('locks ls', admin, ['locks', 'ls']);
     for (const l of locks) expect(listedLocks.find((x) => x.id === l.id)).toEqual(l);
+    for (const { lock_id } of botLocks) expect(listedLocks.map((l) => l.id)).toContain(lock_id);
 
     const agentless = [
       await output('nodes add', 'json', admin, [

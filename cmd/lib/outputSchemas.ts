@@ -228,6 +228,7 @@ export const OUTPUTS = {
   'bots add': v.strictObject({ bot: Bot, ...botToken }),
   'bots ls': v.array(Bot),
   'bots token': v.strictObject(botToken),
+  'bots lock': v.strictObject({ bot: Str, lock_id: Str }),
   'locks add': Lock,
   'locks ls': v.array(Lock),
   'rotate start': Rotation,
