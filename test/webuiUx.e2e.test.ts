@@ -305,6 +305,19 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
       .click();
     await page.getByTestId('player').waitFor({ timeout: 10_000 });
     expect(page.url()).toMatch(/\/web\/recordings\/[0-9a-f-]{36}$/);
+    // The moment shown in wall-clock time; a link to a moment opens there, paused, and can be copied.
+    const wall = Date.parse((await page.getByTestId('player-wall').getAttribute('datetime'))!);
+    expect(Math.abs(Date.now() - wall)).toBeLessThan(10 * 60_000);
+    // A moment halfway through (to a tenth of a second; the recorded session is short).
+    const half = Math.floor(Number(await page.locator('#seek').getAttribute('max')) / 200) / 10;
+    await page.goto(`${page.url()}?t=${half.toFixed(1)}`);
+    await page.getByTestId('player').locator('.xterm-rows').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#seek').inputValue()).toBe(String(Math.round(half * 1000)));
+    expect(await page.getByTestId('play').textContent()).toBe('Play');
+    await page.getByRole('button', { name: 'Copy link to this moment' }).click();
+    expect(await page.getByTestId('moment-link').textContent()).toMatch(
+      new RegExp(`/web/recordings/[0-9a-f-]{36}\\?t=${half.toFixed(1).replace('.', '\\.')}$`),
+    );
     await page.context().close();
   });
 

@@ -155,7 +155,10 @@ function App() {
   const v = viewOf(path);
   let page = <NotFound path={path} />;
   if (v.page === 'nodes') page = <Nodes session={session} url={url} />;
-  else if (v.page === 'player') page = <Player id={path.split('/').pop() ?? ''} />;
+  else if (v.page === 'player') {
+    const t = url.searchParams.get('t');
+    page = <Player id={path.split('/').pop() ?? ''} startAt={t === null ? undefined : Number(t) * 1000} />;
+  }
   else if (v.page === 'recordings') page = <Recordings />;
   else if (v.page === 'audit') page = <Audit canPlay={session.pages?.recordings !== false} />;
   else if (v.page === 'account') page = <Account />;

@@ -17,14 +17,28 @@ const clock = (ms: number) => {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 };
 
-/** Plays a recorded session in a terminal: play, pause, speed and seek. */
-export function Player({ id }: { id: string }) {
+/** The real time (ms since the session started) at a playback position, idle gaps counted in full. */
+function realMs(events: Event[], times: number[], at: number): number {
+  let i = 0;
+  while (i + 1 < times.length && times[i + 1]! <= at) i++;
+  if (events.length === 0 || times.length !== events.length) return 0;
+  return events[i]![0] + Math.max(0, Math.min(at - times[i]!, MAX_GAP_MS));
+}
+
+/**
+ * Plays a recorded session in a terminal: play, pause, speed and seek, the wall-clock time of the moment shown,
+ * and a link to it (`?t=SECONDS` opens the recording paused there).
+ */
+export function Player({ id, startAt }: { id: string; startAt?: number }) {
   const box = useRef<HTMLDivElement>(null);
   const [rec, setRec] = useState<Recording | undefined>();
   const [error, setError] = useState('');
   const [playing, setPlaying] = useState(false);
   const [speed, setSpeed] = useState(1);
   const [at, setAt] = useState(0);
+  const [copied, setCopied] = useState('');
+  const wall = (r: Recording, pos: number) =>
+    new Date(Date.parse(r.meta.startedAt) + realMs(r.events, state.current.times, pos)).toISOString();
   const state = useRef({ term: undefined as XTerm | undefined, times: [] as number[], next: 0, at: 0 });
 
   useEffect(() => {
@@ -53,9 +67,19 @@ export function Player({ id }: { id: string }) {
     }
     state.current = { term, times, next: 0, at: 0 };
     setAt(0);
-    setPlaying(true);
+    // A link to a moment opens paused there; otherwise playback starts at once.
+    if (startAt !== undefined && Number.isFinite(startAt) && startAt >= 0) {
+      const to = Math.min(startAt, t);
+      for (const [i, time] of times.entries()) {
+        if (time > to) break;
+        term.write(rec.events[i]![2]);
+        state.current.next = i + 1;
+      }
+      state.current.at = to;
+      setAt(to);
+    } else setPlaying(true);
     return () => term.dispose();
-  }, [rec]);
+  }, [rec, startAt]);
 
   const total = state.current.times.at(-1) ?? 0;
 
@@ -126,6 +150,24 @@ export function Player({ id }: { id: string }) {
         <span class="muted" data-testid="player-time">
           {clock(at)} / {clock(total)}
         </span>
+        {rec && (
+          <time class="muted" data-testid="player-wall" dateTime={wall(rec, at)}>
+            {new Date(wall(rec, at)).toLocaleTimeString()}
+          </time>
+        )}
+        <button
+          type="button"
+          class="secondary"
+          onClick={() => {
+            const link = `${location.origin}${location.pathname}?t=${(at / 1000).toFixed(1)}`;
+            void navigator.clipboard.writeText(link).then(
+              () => setCopied(link),
+              () => setCopied(link),
+            );
+          }}
+        >
+          Copy link to this moment
+        </button>
         <label class="sr-only" for="speed">
           Speed
         </label>
@@ -137,7 +179,12 @@ export function Player({ id }: { id: string }) {
           ))}
         </select>
       </div>
-      <div class="term-wrap" style="height:auto" ref={box} data-testid="player" />
+      {copied && (
+        <p class="muted" role="status" data-testid="moment-link">
+          Link: <code>{copied}</code>
+        </p>
+      )}
+      <div class="player-wrap" ref={box} data-testid="player" />
     </section>
   );
 }
