@@ -60,9 +60,18 @@ export interface MariadbServerOptions {
 
 /** Starts a fresh MariaDB (mariadb-install-db into a temp dir, its own port) with `require_secure_transport=ON`. */
 export async function startMariadbServer(opts: MariadbServerOptions = {}): Promise<MariadbServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-maria-'));
+  try {
+    return await start(dir, opts);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true }); // start() stopped anything it had started
+    throw err;
+  }
+}
+
+async function start(dir: string, opts: MariadbServerOptions): Promise<MariadbServer> {
   const { server, install, client } = MARIADB;
   if (!server || !install || !client) throw new Error(mariadbMissing);
-  const dir = mkdtempSync(join(tmpdir(), 'tp-maria-'));
   const data = join(dir, 'data');
   const socket = join(dir, 'mariadb.sock');
   const pki = await createDbTestPki(join(dir, 'pki'), opts.now ?? Date.now());
@@ -125,15 +134,20 @@ export async function startMariadbServer(opts: MariadbServerOptions = {}): Promi
     if (code !== 0) throw new Error(`mariadb as root failed (${code}): ${err}`);
     return out.trim();
   };
-  for (const user of opts.users ?? ['alice', 'bob']) {
-    await admin(`CREATE USER '${user}'@'%' REQUIRE SUBJECT '/CN=${user}'; GRANT ALL ON *.* TO '${user}'@'%'`);
-  }
   const close = async () => {
     if (child.exitCode === null) child.kill('SIGTERM');
     await child.exited;
     await drained;
     rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    for (const user of opts.users ?? ['alice', 'bob']) {
+      await admin(`CREATE USER '${user}'@'%' REQUIRE SUBJECT '/CN=${user}'; GRANT ALL ON *.* TO '${user}'@'%'`);
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
   return {
     host: '127.0.0.1',
     port,

@@ -63,10 +63,19 @@ function postgresOwner(): { uid: number; gid: number } | undefined {
 
 /** Starts a fresh cluster (initdb into a temp dir, its own port), configured for `hostssl ... cert` as plugins-facts.md says. */
 export async function startPostgresServer(opts: PostgresServerOptions = {}): Promise<PostgresServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-pg-'));
+  try {
+    return await start(dir, opts);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true }); // start() stopped anything it had started
+    throw err;
+  }
+}
+
+async function start(dir: string, opts: PostgresServerOptions): Promise<PostgresServer> {
   if (!POSTGRES_BIN) throw new Error(postgresMissing);
   const owner = postgresOwner();
   const asOwner = (argv: string[]) => (owner ? ['runuser', '-u', 'postgres', '--', ...argv] : argv);
-  const dir = mkdtempSync(join(tmpdir(), 'tp-pg-'));
   const data = join(dir, 'data');
   const socketDir = join(dir, 'sock');
   mkdirSync(socketDir);
@@ -149,7 +158,6 @@ export async function startPostgresServer(opts: PostgresServerOptions = {}): Pro
     if (code !== 0) throw new Error(`psql as postgres failed (${code}): ${err}`);
     return out.trim();
   };
-  for (const user of opts.users ?? ['alice', 'bob']) await admin(`CREATE ROLE "${user}" LOGIN`);
   const close = async () => {
     // Fast shutdown (SIGINT ends backends, skips the checkpoint wait), sent to the postmaster itself: runuser, our
     // direct child, does not pass SIGINT on.
@@ -158,6 +166,12 @@ export async function startPostgresServer(opts: PostgresServerOptions = {}): Pro
     await drained;
     rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    for (const user of opts.users ?? ['alice', 'bob']) await admin(`CREATE ROLE "${user}" LOGIN`);
+  } catch (err) {
+    await close();
+    throw err;
+  }
   return {
     host: '127.0.0.1',
     port,
