@@ -135,6 +135,7 @@ export class SsoLoginOps {
       codeChallenge,
       nonce: req.nonce,
       redirectUri: b.redirectUri,
+      now: this.d.clock.now(),
     });
     await this.save(req);
     await this.d.backend.put({ key: stateKey(state), value: id, expires: req.expires });

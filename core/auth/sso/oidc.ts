@@ -19,7 +19,7 @@ const TIMEOUT_MS = 10_000;
 const discoveries = new Map<string, { at: number; doc: Discovery; jwks: JWTVerifyGetKey }>();
 
 /** The provider's discovery document and key set, fetched once per 10 minutes; Unavailable when unreachable. */
-export async function discover(issuer: string, now = Date.now()): Promise<{ doc: Discovery; jwks: JWTVerifyGetKey }> {
+export async function discover(issuer: string, now: number): Promise<{ doc: Discovery; jwks: JWTVerifyGetKey }> {
   const hit = discoveries.get(issuer);
   if (hit && now - hit.at < 600_000) return hit;
   const url = `${issuer}/.well-known/openid-configuration`;
@@ -42,9 +42,9 @@ export async function discover(issuer: string, now = Date.now()): Promise<{ doc:
 /** The URL that sends the browser to the provider: code flow with state, PKCE (S256) and nonce. */
 export async function oidcAuthorizeUrl(
   c: Oidc,
-  p: { state: string; codeChallenge: string; nonce: string; redirectUri: string },
+  p: { state: string; codeChallenge: string; nonce: string; redirectUri: string; now: number },
 ): Promise<string> {
-  const { doc } = await discover(c.issuer);
+  const { doc } = await discover(c.issuer, p.now);
   const u = new URL(doc.authorization_endpoint);
   u.search = new URLSearchParams({
     response_type: 'code',
@@ -97,7 +97,7 @@ export async function oidcIdentify(
   c: Oidc,
   p: { code: string; codeVerifier: string; nonce: string; redirectUri: string; now: number },
 ): Promise<JWTPayload> {
-  const { doc, jwks } = await discover(c.issuer);
+  const { doc, jwks } = await discover(c.issuer, p.now);
   const form = new URLSearchParams({
     grant_type: 'authorization_code',
     code: p.code,

@@ -30,8 +30,14 @@ export interface SsoProvider {
   rolesFor(identity: Record<string, unknown>): string[];
   /** Why `identity` got no role, in words, e.g. `none of the teams [acme/qa]`. */
   unmapped(identity: Record<string, unknown>): string;
-  /** The URL that sends the browser to the provider (state and PKCE S256; OIDC also sends the nonce). */
-  authorizeUrl(p: { state: string; codeChallenge: string; nonce: string; redirectUri: string }): Promise<string>;
+  /** The URL that sends the browser to the provider (state and PKCE S256; OIDC also sends the nonce), at `now`. */
+  authorizeUrl(p: {
+    state: string;
+    codeChallenge: string;
+    nonce: string;
+    redirectUri: string;
+    now: number;
+  }): Promise<string>;
   /** Exchanges the provider's code and reads who signed in; AccessDenied when the answer is not usable. */
   identify(x: CodeExchange): Promise<ProviderAnswer>;
   /** Checks that the provider is reachable and well-formed; returns what was found, in words. */
