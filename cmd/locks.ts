@@ -40,7 +40,11 @@ const ls = defineCommand({
       table(
         locks.map((l) => ({
           id: l.id,
-          target: l.target.user ? `user:${l.target.user}` : `node:${l.target.node}`,
+          target: l.target.user
+            ? `user:${l.target.user}`
+            : l.target.botInstance
+              ? `bot_instance:${l.target.botInstance}`
+              : `node:${l.target.node}`,
           message: l.message,
           expires: l.expires ? new Date(l.expires).toISOString() : 'never',
           created_by: l.createdBy,

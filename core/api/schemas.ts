@@ -34,8 +34,12 @@ export const NodeRecordSchema = v.object({
 });
 export type NodeRecord = v.InferOutput<typeof NodeRecordSchema>;
 
-/** Who a lock stops: a user, or a node (by name or host ID). */
-export const LockTargetSchema = v.object({ user: v.optional(v.string()), node: v.optional(v.string()) });
+/** Who a lock stops: a user, a node (by name or host ID), or one bot instance (a copied bot identity). */
+export const LockTargetSchema = v.object({
+  user: v.optional(v.string()),
+  node: v.optional(v.string()),
+  botInstance: v.optional(v.string()),
+});
 export type LockTarget = v.InferOutput<typeof LockTargetSchema>;
 
 /** A lock (`GET /v1/locks`); it lapses on its own when `expires` (epoch ms) passes. */

@@ -17,6 +17,9 @@ export const botUser = (name: string) => `bot-${name}`;
 /** Who created the lock that stops a deleted bot's certificates. */
 const BOT_DELETED_LOCK_OWNER = 'auth:bot-deleted';
 
+/** Who created the lock of a bot instance whose identity was copied. */
+const BOT_THEFT_LOCK_OWNER = 'auth:bot-generation';
+
 /** How long a bot's join token lives when `tp bots add` is not told. */
 const DEFAULT_TOKEN_TTL_MS = 60 * 60_000;
 
@@ -230,6 +233,13 @@ export class BotOps {
       return fail(err as Error);
     }
     if (stolen) {
+      // Its current certificates stop too, everywhere (proxies and nodes check this lock); other instances go on.
+      await this.d.locks.create(
+        { botInstance: inst.id },
+        `bot instance ${inst.id} is locked: ${stolen}`,
+        BOT_THEFT_LOCK_OWNER,
+        now,
+      );
       await this.d.emit({ type: 'bot.locked', user: user.name, bot: user.name, instance: inst.id, reason: stolen });
       return fail(new Locked(`bot instance ${inst.id} is locked: ${stolen}`));
     }

@@ -58,6 +58,7 @@ export async function issueUserCerts(req: UserCertRequest): Promise<UserCerts> {
     'tp-traits@tp': JSON.stringify(req.traits),
     'tp-cluster@tp': req.cluster,
   };
+  if (req.bot) extensions['tp-bot-instance@tp'] = req.bot.instance;
   if (perms.pty) extensions['permit-pty'] = '';
   if (perms.portForwarding) extensions['permit-port-forwarding'] = '';
   if (perms.agentForwarding) extensions['permit-agent-forwarding'] = '';

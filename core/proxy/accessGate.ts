@@ -9,6 +9,8 @@ export interface Requester {
   name: string;
   roles: string[];
   traits?: Traits;
+  /** For a bot's certificate: its instance (a lock may stop that instance alone). */
+  bot?: { instance: string };
 }
 
 /** One request to reach a resource, from any path of the proxy (relay, web terminal, jump port, a plugin). */
@@ -82,7 +84,7 @@ export class AccessGate {
       const policy = this.policies[req.kind];
       if (!policy) throw new AccessDenied(`no resources of kind "${req.kind}" are served here`);
       const r = await policy(this.view, req.target);
-      const userLock = await this.view.lockFor({ user: req.who.name });
+      const userLock = await this.view.lockFor({ user: req.who.name, botInstance: req.who.bot?.instance });
       if (userLock) throw lockedError(`user "${req.who.name}"`, userLock);
       const resourceLock = await this.view.lockFor({ node: r.lockNames });
       if (resourceLock) throw lockedError(`${req.kind} "${r.name}"`, resourceLock);

@@ -90,7 +90,7 @@ export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
             const access: AccessRequest = {
               kind: 'node',
               via: 'jump',
-              who: { name: user!.username, roles: user!.roles, traits: user!.traits },
+              who: { name: user!.username, roles: user!.roles, traits: user!.traits, bot: botOf(user!) },
               target: name,
               remote: `${info.ip}:${info.port}`,
             };
@@ -135,4 +135,10 @@ export interface JumpServer {
   close(): void;
   /** Presents a new host certificate and trusts new user CAs from the next connection on (CA rotation). */
   setIdentity(hostKey: string, hostCert: string, userCa: string[]): void;
+}
+
+/** The bot instance a user certificate names (bots' certificates only). */
+function botOf(user: { cert: { extensions: Record<string, string> } }): { instance: string } | undefined {
+  const instance = user.cert.extensions['tp-bot-instance@tp'];
+  return instance ? { instance } : undefined;
 }

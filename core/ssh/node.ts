@@ -49,7 +49,7 @@ export class SshNode {
   private readonly clock: Clock;
   private readonly conns = new Set<Connection>();
   /** Who each authenticated connection belongs to, for lock enforcement. */
-  private readonly owners = new Map<Connection, { user: string; emit: () => void }>();
+  private readonly owners = new Map<Connection, { user: string; botInstance?: string; emit: () => void }>();
 
   constructor(private readonly o: SshNodeOptions) {
     this.clock = o.clock ?? systemClock;
@@ -102,14 +102,14 @@ export class SshNode {
     return this.conns.size;
   }
 
-  private lockFor(user: string): StoredLock | undefined {
+  private lockFor(user: string, botInstance?: string): StoredLock | undefined {
     const node = { name: this.o.nodeName, hostId: this.o.hostId };
-    return this.o.state.locks().find((l) => lockApplies(l, { user, node }));
+    return this.o.state.locks().find((l) => lockApplies(l, { user, node, botInstance }));
   }
 
   private authorize(ctx: AuthContext, ip: string): VerifiedUser {
     const v = verifyUserAuth(ctx as never, { cas: this.o.state.userCas(), now: this.clock.now(), remoteIp: ip });
-    const lock = this.lockFor(v.username);
+    const lock = this.lockFor(v.username, v.cert.extensions['tp-bot-instance@tp']);
     if (lock) throw new CertRejected('malformed', `access is locked: ${lock.message || 'locked by an administrator'}`);
     const all = this.o.state.roles();
     const roles = resolveRoles(v.roles, (n) => all.find((r) => r.metadata.name === n));
@@ -166,6 +166,7 @@ export class SshNode {
       const owner = who.username;
       this.owners.set(conn, {
         user: owner,
+        botInstance: who.cert.extensions['tp-bot-instance@tp'],
         emit: () =>
           this.o.emit([
             {
@@ -290,7 +291,7 @@ export class SshNode {
   enforceLocks(): number {
     let ended = 0;
     for (const [conn, o] of this.owners) {
-      if (!this.lockFor(o.user)) continue;
+      if (!this.lockFor(o.user, o.botInstance)) continue;
       log.info('lock applies: ending session', { user: o.user });
       o.emit();
       this.owners.delete(conn);

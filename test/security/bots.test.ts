@@ -7,6 +7,7 @@ import { newClientKeys } from '../../core/client/login.ts';
 import { parseTlsCert } from '../../core/crypto/x509.ts';
 import { addBot, botStartArgs, botToken, tpWithIdentity } from '../helpers/botFixture.ts';
 import { tp } from '../helpers/cli.ts';
+import { ssh } from '../helpers/sshd.ts';
 import { auditEvents, me, PASSWORD, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';
 
 let f: SshFixture;
@@ -144,6 +145,16 @@ describe('renewal that survives theft', () => {
     const instanceA = readIdentityFile(join(a, 'identity')).instance!;
     const locked = await auditEvents(f, 'bot.locked');
     expect(locked.some((e) => e.instance === instanceA && String(e.reason).includes('generation 1'))).toBe(true);
+    // Instance A's certificates stop at once, through tp and through stock ssh (proxy and node check the lock).
+    const cut = await tpWithIdentity(a, home, ['ssh', 'node1', 'echo should-not-run']);
+    expect(cut.code).not.toBe(0);
+    expect(cut.stdout).toBe('');
+    expect(cut.stderr).toContain('the identity was copied');
+    const cutSsh = await ssh(['-F', join(a, 'ssh_config'), '-o', 'BatchMode=yes', 'node1', 'echo should-not-run']);
+    expect(cutSsh.code).not.toBe(0);
+    expect(cutSsh.stdout).toBe('');
+    const locks = await f.admin(['locks', 'ls']);
+    expect(locks.stdout).toContain(`bot_instance:${instanceA}`);
     // Instance A is locked for good (its holder must rejoin with a new token); instance B renews on and works.
     const again = await renewIn(a);
     expect(again.code).not.toBe(0);
