@@ -2,6 +2,7 @@ import type { Backend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
 import { AlreadyExists, BadParameter } from '../errors.ts';
 import { presetRoles } from '../rbac/index.ts';
+import { RoleStore } from './roles.ts';
 
 /** The cluster record: created once, by whichever auth server starts first. */
 export interface ClusterInfo {
@@ -17,8 +18,9 @@ export async function ensureCluster(b: Backend, name: string, now: number): Prom
   const info: ClusterInfo = { name, createdAt: new Date(now).toISOString() };
   try {
     await b.create({ key: '/cluster', value: JSON.stringify(info) });
+    const roles = new RoleStore(b);
     for (const role of presetRoles()) {
-      await b.create({ key: `/roles/${role.metadata.name}`, value: JSON.stringify(role) }).catch((err: unknown) => {
+      await roles.put(role, false).catch((err: unknown) => {
         if (!(err instanceof AlreadyExists)) throw err;
       });
     }
