@@ -24,7 +24,7 @@ if (!analyze) console.warn('systemd-analyze is not installed: the unit is not ve
 
 let f: SshFixture;
 let alice: FixtureUser;
-let token: { token: string; caPin: string };
+let token: { token: string; ca_pin: string };
 
 beforeAll(async () => {
   f = await startSshFixture([]);
@@ -47,7 +47,7 @@ describe.skipIf(systemdRunning)('tp agent install / uninstall without systemd', 
       '--token',
       token.token,
       '--ca-pin',
-      token.caPin,
+      token.ca_pin,
       ...extra,
     ]);
 
@@ -78,7 +78,7 @@ describe.skipIf(systemdRunning)('tp agent install / uninstall without systemd', 
         labels: { site: 'lab', rack: '4' },
         proxy: f.cluster.proxy.addr,
         token: token.token,
-        ca_pin: token.caPin,
+        ca_pin: token.ca_pin,
       },
     });
     const unit = readFileSync(l.unit, 'utf8');
