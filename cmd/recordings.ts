@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
-import type { RecordingMeta } from '../core/audit/store.ts';
-import { action, adminArgs, adminClient, formatArg } from './lib/context.ts';
+import type { RecordingMeta } from '../core/api/schemas.ts';
+import { action, adminArgs, adminAuth, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 import { recordingView } from './lib/outputViews.ts';
 
@@ -20,7 +20,7 @@ const ls = defineCommand({
   meta: { name: 'ls', description: 'List session recordings, newest first, with their upload status' },
   args: { limit: { type: 'string', default: '100', description: 'At most this many' }, ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const list = await adminClient(args).get<RecordingMeta[]>(`/v1/recordings?limit=${Number(args.limit)}`);
+    const list = await adminAuth(args).listRecordings(Number(args.limit));
     await print(formatOf(args.format), 'recordings ls', list.map(recordingView), () =>
       table(rows(list), columns, 'no recordings'),
     );
@@ -39,9 +39,7 @@ const search = defineCommand({
     ...formatArg,
   },
   run: action(async (args) => {
-    const list = await adminClient(args).get<RecordingMeta[]>(
-      `/v1/recordings/search?q=${encodeURIComponent(args.text)}`,
-    );
+    const list = await adminAuth(args).searchRecordings(args.text);
     await print(formatOf(args.format), 'recordings search', list.map(recordingView), () =>
       table(rows(list), columns, `no session printed "${args.text}"`),
     );

@@ -1,9 +1,7 @@
 import { defineCommand } from 'citty';
-import { AuthClient } from '../core/api/authClient.ts';
-import type { PublicUser } from '../core/auth/users.ts';
 import { BadParameter } from '../core/errors.ts';
 import { loginRefusals } from '../core/rbac/index.ts';
-import { action, adminArgs, adminClient, formatArg, listArg, readStdin } from './lib/context.ts';
+import { action, adminArgs, adminAuth, formatArg, listArg, readStdin } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 import { userView } from './lib/outputViews.ts';
 
@@ -33,15 +31,15 @@ const add = defineCommand({
       if (!password) throw new BadParameter('--password-stdin: nothing on stdin');
     }
     const logins = args.logins !== undefined ? listArg(args.logins) : undefined;
-    const client = adminClient(args);
-    const r = await client.post<{ user: PublicUser; signupUrl?: string; totpUri?: string }>('/v1/users', {
+    const auth = adminAuth(args);
+    const r = await auth.createUser({
       name: args.name,
       roles: listArg(args.roles),
       logins,
       password,
     });
     // A login the roles deny is accepted (roles may change later) but would silently never work: say so.
-    const all = await new AuthClient(client).listRoles().catch((err: Error) => {
+    const all = await auth.listRoles().catch((err: Error) => {
       process.stderr.write(`note: the logins were not checked against the roles: ${err.message}\n`);
       return [];
     });
@@ -69,7 +67,7 @@ const ls = defineCommand({
   meta: { name: 'ls', description: 'List users' },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const users = await adminClient(args).get<PublicUser[]>('/v1/users');
+    const users = await adminAuth(args).listUsers();
     await print(formatOf(args.format), 'users ls', users.map(userView), () =>
       table(
         users.map((u) => ({
@@ -94,7 +92,7 @@ const rm = defineCommand({
   meta: { name: 'rm', description: 'Delete a user' },
   args: { name: { type: 'positional', description: 'User name', required: true }, ...adminArgs },
   run: action(async (args) => {
-    await adminClient(args).del(`/v1/users/${encodeURIComponent(args.name)}`);
+    await adminAuth(args).deleteUser(args.name);
     process.stdout.write(`user "${args.name}" deleted\n`);
   }),
 });
@@ -103,10 +101,7 @@ const reset = defineCommand({
   meta: { name: 'reset', description: "Clear a user's password, second factor and lockout; prints a new sign-up link" },
   args: { name: { type: 'positional', description: 'User name', required: true }, ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const r = await adminClient(args).post<{ signupUrl: string }>(
-      `/v1/users/${encodeURIComponent(args.name)}/reset`,
-      {},
-    );
+    const r = await adminAuth(args).resetUser(args.name);
     await print(
       formatOf(args.format),
       'users reset',

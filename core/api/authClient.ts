@@ -5,10 +5,13 @@ import {
   AckSchema,
   type CaTypeSchema,
   CreatedTokenSchema,
+  CreatedUserSchema,
   type LockTarget,
   NodeRecordSchema,
   PublicCaSchema,
   PublicTokenSchema,
+  PublicUserSchema,
+  RecordingMetaSchema,
   type RotationPhaseSchema,
   RotationStateSchema,
   RotationStatusSchema,
@@ -92,6 +95,32 @@ export class AuthClient {
   /** Deletes a join token by value or ID. */
   async deleteToken(tokenOrId: string): Promise<void> {
     await this.api.send(AckSchema, 'DELETE', `/v1/tokens/${seg(tokenOrId)}`);
+  }
+
+  /** Every user, as the API shows them. */
+  listUsers() {
+    return this.api.send(v.array(PublicUserSchema), 'GET', '/v1/users');
+  }
+  /** Makes a user; without a password the answer carries a one-time sign-up link. */
+  createUser(o: { name: string; roles: string[]; logins?: string[]; password?: string }) {
+    return this.api.send(CreatedUserSchema, 'POST', '/v1/users', o);
+  }
+  /** Deletes a user. */
+  async deleteUser(name: string): Promise<void> {
+    await this.api.send(AckSchema, 'DELETE', `/v1/users/${seg(name)}`);
+  }
+  /** Clears a user's password, second factors and lockout; answers with a new sign-up link. */
+  resetUser(name: string) {
+    return this.api.send(v.object({ signupUrl: v.string() }), 'POST', `/v1/users/${seg(name)}/reset`, {});
+  }
+
+  /** Session recordings, newest first, at most `limit`. */
+  listRecordings(limit: number) {
+    return this.api.send(v.array(RecordingMetaSchema), 'GET', `/v1/recordings?limit=${limit}`);
+  }
+  /** Sessions whose output contains `text` (case-insensitive). */
+  searchRecordings(text: string) {
+    return this.api.send(v.array(RecordingMetaSchema), 'GET', `/v1/recordings/search?q=${seg(text)}`);
   }
 
   /** Where the CA rotation stands, with each tracked server's progress. */

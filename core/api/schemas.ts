@@ -136,3 +136,51 @@ export type RotationStatus = v.InferOutput<typeof RotationStatusSchema>;
 
 /** An answer that carries nothing (deletes, acknowledgements): whatever the server sends is ignored. */
 export const AckSchema = v.unknown();
+
+/** What the API shows of a user (`GET /v1/users`): never a password hash or second-factor secret. */
+export const PublicUserSchema = v.object({
+  name: v.string(),
+  roles: v.array(v.string()),
+  traits: v.record(v.string(), v.array(v.string())),
+  createdAt: v.string(),
+  hasPassword: v.boolean(),
+  hasTotp: v.boolean(),
+  /** Names of the user's security keys. */
+  webauthn: v.array(v.string()),
+  sso: v.optional(v.string()),
+  ssoSubject: v.optional(v.object({ issuer: v.string(), subject: v.string() })),
+  lockedUntil: v.optional(v.string()),
+  bot: v.optional(v.literal(true)),
+});
+export type PublicUser = v.InferOutput<typeof PublicUserSchema>;
+
+/** `POST /v1/users`: the user made, and how they finish sign-up (a one-time link, or the TOTP URI to enrol). */
+export const CreatedUserSchema = v.object({
+  user: PublicUserSchema,
+  signupUrl: v.optional(v.string()),
+  totpUri: v.optional(v.string()),
+});
+
+/** Where a session recording stands. */
+export const RecordingStatusSchema = v.picklist(['recording', 'uploading', 'complete', 'interrupted', 'failed']);
+export type RecordingStatus = v.InferOutput<typeof RecordingStatusSchema>;
+
+/** A session recording's metadata (`GET /v1/recordings`). */
+export const RecordingMetaSchema = v.object({
+  sessionId: v.string(),
+  user: v.string(),
+  login: v.string(),
+  serverId: v.string(),
+  serverName: v.string(),
+  kind: v.picklist(['shell', 'exec']),
+  command: v.optional(v.string()),
+  startedAt: v.string(),
+  endedAt: v.optional(v.string()),
+  status: RecordingStatusSchema,
+  parts: v.number(),
+  bytes: v.number(),
+  error: v.optional(v.string()),
+  width: v.optional(v.number()),
+  height: v.optional(v.number()),
+});
+export type RecordingMeta = v.InferOutput<typeof RecordingMetaSchema>;

@@ -1,3 +1,4 @@
+import type { RecordingMeta, RecordingStatus } from '../api/schemas.ts';
 import type { AuditEvent } from './events.ts';
 
 /** Filters for searching the audit log; times are epoch ms. */
@@ -15,27 +16,7 @@ export interface AuditQuery {
 /** A stored event with its position in the log (for resumable export). */
 export type CursoredEvent = AuditEvent & { cursor: number };
 
-/** Upload state of a session recording as the cluster knows it. */
-export type RecordingStatus = 'recording' | 'uploading' | 'complete' | 'interrupted' | 'failed';
-
-/** What the cluster knows of one recorded session. */
-export interface RecordingMeta {
-  sessionId: string;
-  user: string;
-  login: string;
-  serverId: string;
-  serverName: string;
-  kind: 'shell' | 'exec';
-  command?: string;
-  startedAt: string;
-  endedAt?: string;
-  status: RecordingStatus;
-  parts: number;
-  bytes: number;
-  error?: string;
-  width?: number;
-  height?: number;
-}
+export type { RecordingMeta, RecordingStatus };
 
 /**
  * Durable storage of audit events and recording metadata, with indexes for search (time, type, user, session) and a

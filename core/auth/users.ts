@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
+import type { PublicUser } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { takeOnce } from '../backend/takeOnce.ts';
@@ -29,21 +30,7 @@ export interface StoredUser {
   bot?: { maxTtlMs: number };
 }
 
-/** What the API shows of a user. */
-export interface PublicUser {
-  name: string;
-  roles: string[];
-  traits: Traits;
-  createdAt: string;
-  hasPassword: boolean;
-  hasTotp: boolean;
-  /** Names of the user's security keys. */
-  webauthn: string[];
-  sso?: string;
-  ssoSubject?: SsoSubject;
-  lockedUntil?: string;
-  bot?: true;
-}
+export type { PublicUser };
 
 const userKey = (name: string) => `/users/${name}`;
 const signupKey = (token: string) => `/signup/${createHash('sha256').update(token).digest('hex')}`;
