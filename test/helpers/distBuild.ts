@@ -28,7 +28,7 @@ export async function installedFlow(
   const user = `dist${Math.random().toString(36).slice(2, 8)}`;
   const add = await f.admin(['users', 'add', user, '--roles', 'ops', '--logins', me, '--password-stdin'], PASSWORD);
   if (add.code !== 0) throw new Error(`users add: ${add.stderr}`);
-  const home = mkdtempSync(join(tmpdir(), 'tp-dist-home-'));
+  const home = mkdtempSync(join(f.dir, 'tp-dist-home-')); // removed with the fixture
   const opts = { env: { ...env, TP_HOME: home } };
   const version = await run([...tpCmd, 'version'], opts);
   const login = await run(

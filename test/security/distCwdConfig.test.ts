@@ -29,7 +29,7 @@ async function statusIn(cmd: string[], pathFirst?: string): Promise<{ stderr: st
   const child = Bun.spawn([...cmd, 'status'], {
     cwd: evil,
     env: {
-      HOME: mkdtempSync(join(tmpdir(), 'tp-evil-home-')),
+      HOME: mkdtempSync(join(evil, 'home-')),
       PATH: [pathFirst, process.env.PATH ?? '/usr/bin:/bin'].filter(Boolean).join(':'),
     },
     stdout: 'pipe',
