@@ -135,6 +135,8 @@ describe('--format json|yaml of every command that prints a result', () => {
       expect(await output('bots token', format, admin, ['bots', 'token', 'deploy'])).toMatchObject({
         ca_pin: tokens[0]!.ca_pin,
       });
+    const botTokens = (await output('tokens ls', 'json', admin, ['tokens', 'ls'])).filter((t) => t.bot !== null);
+    expect(botTokens.map((t) => [t.bot, t.roles])).toContainEqual([bots[0]!.bot.user, ['bot']]);
 
     const botLocks = [
       await output('bots lock', 'json', admin, ['bots', 'lock', 'deploy']),

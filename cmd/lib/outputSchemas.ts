@@ -69,6 +69,8 @@ const tokenFields = {
   used_by: Strs,
   created_at: Time,
   expires: Time,
+  /** The bot a bot token joins as (`tp bots add|token`). */
+  bot: MaybeStr,
 };
 
 const Lock = v.strictObject({

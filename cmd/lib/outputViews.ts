@@ -1,13 +1,10 @@
 // What the CLI prints for the API's records: snake_case keys, ISO-8601 UTC times, null for "none" (the style of
 // cmd/lib/outputSchemas.ts, whose types these functions return; the schemas themselves load only for json/yaml).
+
+import type { NodeRecord, PublicToken, RotationState, RotationStatus, StoredLock } from '../../core/api/schemas.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
 import type { BotView } from '../../core/auth/botOps.ts';
-import type { StoredLock } from '../../core/auth/locks.ts';
-import type { NodeRecord } from '../../core/auth/nodes.ts';
-import type { RotationState } from '../../core/auth/rotation.ts';
-import type { RotationStatus } from '../../core/auth/rotationStatus.ts';
 import type { PublicConnector } from '../../core/auth/sso/connectors.ts';
-import type { StoredToken } from '../../core/auth/tokens.ts';
 import type { PublicUser } from '../../core/auth/users.ts';
 import type { Profile } from '../../core/client/profile.ts';
 import type { SshBenchResult } from '../../core/client/sshBench.ts';
@@ -79,7 +76,7 @@ export function userView(u: PublicUser): Output<'users ls'>[number] {
 }
 
 /** A join token's record (never its value) as `tp tokens ls` prints it. */
-export function tokenView(t: Omit<StoredToken, 'hash'>): Output<'tokens ls'>[number] {
+export function tokenView(t: PublicToken): Output<'tokens ls'>[number] {
   return {
     id: t.id,
     roles: t.roles,
@@ -87,6 +84,7 @@ export function tokenView(t: Omit<StoredToken, 'hash'>): Output<'tokens ls'>[num
     used_by: t.usedBy,
     created_at: iso(t.createdAt),
     expires: iso(t.expires),
+    bot: t.bot ?? null,
   };
 }
 
