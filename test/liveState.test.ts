@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
+import { AuthClient } from '../core/api/authClient.ts';
 import { ApiClient } from '../core/api/client.ts';
 import { localHostIdentity } from '../core/auth/localIdentity.ts';
 import { SqliteBackend } from '../core/backend/sqlite.ts';
@@ -8,6 +9,8 @@ import { waitFor } from './helpers/cluster.ts';
 import { type FixtureUser, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
 let f: SshFixture;
+/** The auth API as the cluster's admin, typed (the admin client is replaced when auth restarts). */
+const admin = () => new AuthClient(f.cluster.auth.admin);
 let alice: FixtureUser;
 
 beforeAll(async () => {
@@ -50,15 +53,13 @@ describe('the proxy follows cluster state: one snapshot, then changes', () => {
     await using proxy2 = await startSecondProxy();
     await waitFor('the 10,001 nodes at the new proxy', async () => (await proxy2.view.nodes()).length === 10_001);
     // Changes of every kind arrive as deltas.
-    await f.cluster.auth.admin.post('/v1/nodes', {
-      node: { hostId: 'late-node', name: 'late-node', labels: {}, tunnel: false },
-    });
+    await admin().upsertNode({ hostId: 'late-node', name: 'late-node', labels: {}, tunnel: false });
     await waitFor('the new node', async () => (await proxy2.view.nodes()).some((n) => n.hostId === 'late-node'));
-    await f.cluster.auth.admin.del('/v1/nodes/bulk-7');
+    await admin().removeNode('bulk-7');
     await waitFor('the removed node', async () => !(await proxy2.view.nodes()).some((n) => n.hostId === 'bulk-7'));
-    const lock = await f.cluster.auth.admin.post<{ id: string }>('/v1/locks', { target: { user: 'nobody' } });
+    const lock = await admin().createLock({ target: { user: 'nobody' } });
     await waitFor('the lock', async () => !!(await proxy2.view.lockFor({ user: 'nobody' })));
-    await f.cluster.auth.admin.del(`/v1/locks/${lock.id}`);
+    await admin().removeLock(lock.id);
     await waitFor('the lock gone', async () => !(await proxy2.view.lockFor({ user: 'nobody' })));
     const after = await authRequests();
     const delta = (route: string) => (after.get(route) ?? 0) - (before.get(route) ?? 0);
@@ -78,15 +79,13 @@ describe('the proxy follows cluster state: one snapshot, then changes', () => {
     expect(down.stdout).toBe('while-auth-is-down\n');
     await f.cluster.auth.restart();
     const snapshots = (await authRequests()).get('GET:/v1/watch/snapshot') ?? 0;
-    await f.cluster.auth.admin.post('/v1/locks', { target: { user: 'alice' }, message: 'after the restart' });
+    await admin().createLock({ target: { user: 'alice' }, message: 'after the restart' });
     await waitFor('the lock at the proxy', async () => !!(await f.cluster.proxy.view.lockFor({ user: 'alice' })), 5000);
     const r = await alice.tp(['ssh', 'node1', 'true']);
     expect(r.stderr).toContain('after the restart');
     // Nothing changed while auth was down, so the proxy and its agent resumed without a new snapshot.
     expect((await authRequests()).get('GET:/v1/watch/snapshot') ?? 0).toBe(snapshots);
-    for (const l of await f.cluster.auth.admin.get<{ id: string }[]>('/v1/locks')) {
-      await f.cluster.auth.admin.del(`/v1/locks/${l.id}`);
-    }
+    for (const l of await admin().listLocks()) await admin().removeLock(l.id);
     await waitFor('alice unlocked', async () => !(await f.cluster.proxy.view.lockFor({ user: 'alice' })), 5000);
   });
 
@@ -104,7 +103,7 @@ describe('the proxy follows cluster state: one snapshot, then changes', () => {
     const r = await alice.tp(['ssh', 'node1', 'true']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('locked while auth was down');
-    await f.cluster.auth.admin.del('/v1/locks/offline');
+    await admin().removeLock('offline');
     await waitFor('alice unlocked', async () => !(await f.cluster.proxy.view.lockFor({ user: 'alice' })), 5000);
     expect((await alice.tp(['ssh', 'node1', 'echo back'])).stdout).toBe('back\n');
   });

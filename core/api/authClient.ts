@@ -59,7 +59,7 @@ export class AuthClient {
     return this.api.send(v.array(StoredLockSchema), 'GET', '/v1/locks');
   }
   /** Locks a user or node, until removed or for `ttlMs`. */
-  createLock(o: { target: LockTarget; message: string; ttlMs?: number }) {
+  createLock(o: { target: LockTarget; message?: string; ttlMs?: number }) {
     return this.api.send(StoredLockSchema, 'POST', '/v1/locks', o);
   }
   /** Removes a lock by ID. */
