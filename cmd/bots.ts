@@ -2,9 +2,17 @@ import { defineCommand } from 'citty';
 import type { PublicCa } from '../core/api/schemas.ts';
 import type { BotView } from '../core/auth/botOps.ts';
 import { caPin } from '../core/crypto/caPin.ts';
+import { BadParameter } from '../core/errors.ts';
 import { action, adminArgs, adminClient, durationArg, formatArg, listArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 import { botView, isoTime } from './lib/outputViews.ts';
+
+/** A non-negative whole number flag, naming the flag in the error. */
+function countArg(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new BadParameter(`--${flag} must be a whole number, 0 or more`);
+  return n;
+}
 
 const add = defineCommand({
   meta: {
@@ -19,6 +27,11 @@ const add = defineCommand({
     logins: { type: 'string', description: 'Logins for {{internal.logins}}, comma-separated' },
     ttl: { type: 'string', default: '1h', description: "Longest lifetime of the bot's certificates" },
     'token-ttl': { type: 'string', default: '1h', description: 'How long the join token is valid' },
+    'rejoin-budget': {
+      type: 'string',
+      default: '0',
+      description: 'Rejoins each instance may make with its bound key after its certificate expired',
+    },
     ...adminArgs,
     ...formatArg,
   },
@@ -31,6 +44,7 @@ const add = defineCommand({
       ...(logins.length ? { logins } : {}),
       ttlMs: durationArg('ttl', args.ttl),
       tokenTtlMs: durationArg('token-ttl', args['token-ttl']),
+      rejoinBudget: countArg('rejoin-budget', args['rejoin-budget']),
     });
     const pin = caPin((await client.get<PublicCa>('/v1/cas/tls')).tlsCerts[0]!);
     const out = { bot: botView(r.bot), token: r.token, token_expires: isoTime(r.tokenExpires)!, ca_pin: pin };

@@ -12,6 +12,10 @@ export interface BotInstance {
   lastKey: string;
   createdAt: string;
   renewedAt: string;
+  /** The SSH public key registered at join: it signs rejoins after the certificate expired. */
+  boundKey?: string;
+  /** Rejoins left (from the bot's `--rejoin-budget`). */
+  rejoinsLeft?: number;
   /** Set when the instance was locked (a certificate of an older generation tried to renew). */
   locked?: { at: string; reason: string };
 }

@@ -4,6 +4,7 @@ import { AccessDenied, AlreadyExists, BadParameter, Locked, NotFound } from '../
 import type { IdSource } from '../ids.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { BotInstance, BotInstanceStore } from './botInstances.ts';
+import { decideRejoin, type RejoinRequest } from './botRejoin.ts';
 import type { LoginResponse } from './certOps.ts';
 import type { Identity } from './identity.ts';
 import { type LockStore, lockedError } from './locks.ts';
@@ -29,6 +30,7 @@ export interface BotOpsDeps {
   authz: Authorizer;
   emit: Emit;
   clock: Clock;
+  cluster: string;
   users: UserStore;
   roles: Pick<RoleStore, 'rolesOf'>;
   tokens: TokenStore;
@@ -71,7 +73,14 @@ export class BotOps {
   /** Creates bot `name` (a user with no password) and a single-use join token for it (shown once). */
   async add(
     who: Identity,
-    req: { name: string; roles: string[]; logins?: string[]; ttlMs?: number; tokenTtlMs?: number },
+    req: {
+      name: string;
+      roles: string[];
+      logins?: string[];
+      ttlMs?: number;
+      tokenTtlMs?: number;
+      rejoinBudget?: number;
+    },
   ): Promise<{ bot: BotView; token: string; tokenExpires: string }> {
     await this.d.authz.authorize(who, 'user', 'create');
     const known = await this.d.roles.rolesOf(req.roles);
@@ -91,7 +100,7 @@ export class BotOps {
       roles: req.roles,
       traits: { logins: req.logins ?? [] },
       createdAt: new Date(now).toISOString(),
-      bot: { maxTtlMs: req.ttlMs ?? 60 * 60_000 },
+      bot: { maxTtlMs: req.ttlMs ?? 60 * 60_000, rejoinBudget: req.rejoinBudget ?? 0 },
     };
     await this.d.users.create(user).catch((err: unknown) => {
       if (err instanceof AlreadyExists) throw new AlreadyExists(`bot "${req.name}" already exists`);
@@ -179,6 +188,8 @@ export class BotOps {
       bot: user.name,
       generation: 1,
       lastKey: req.tlsPublicKey,
+      boundKey: req.sshPublicKey,
+      rejoinsLeft: user.bot?.rejoinBudget ?? 0,
       createdAt: new Date(now).toISOString(),
       renewedAt: new Date(now).toISOString(),
     };
@@ -246,6 +257,58 @@ export class BotOps {
     const certs = await this.issue(user, inst, req, now);
     await this.d.emit({ type: 'bot.renew', user: user.name, instance: inst.id, generation: inst.generation });
     return { ...certs, instance: inst.id };
+  }
+
+  /**
+   * Rejoins an instance whose certificate expired (or is about to), proven by its bound key, while its rejoin
+   * budget lasts (decideRejoin). A rejoin of an older generation locks the instance like a renewal does.
+   */
+  async rejoin(req: RejoinRequest): Promise<LoginResponse & { instance: string }> {
+    const now = this.d.clock.now();
+    const fail = async (err: Error): Promise<never> => {
+      await this.d.emit({
+        type: 'bot.join',
+        success: false,
+        user: req.bot,
+        instance: req.instance,
+        method: 'rejoin',
+        error: err.message,
+        'addr.remote': req.remoteAddr,
+      });
+      throw err;
+    };
+    let out: Awaited<ReturnType<typeof decideRejoin>>;
+    try {
+      out = await decideRejoin(this.d, this.d.cluster, req);
+    } catch (err) {
+      return fail(err as Error);
+    }
+    if (out.stolen) {
+      await this.d.locks.create(
+        { botInstance: out.inst.id },
+        `bot instance ${out.inst.id} is locked: ${out.stolen}`,
+        BOT_THEFT_LOCK_OWNER,
+        now,
+      );
+      await this.d.emit({
+        type: 'bot.locked',
+        user: out.user.name,
+        bot: out.user.name,
+        instance: out.inst.id,
+        reason: out.stolen,
+      });
+      return fail(new Locked(`bot instance ${out.inst.id} is locked: ${out.stolen}`));
+    }
+    const certs = await this.issue(out.user, out.inst, req, now);
+    await this.d.emit({
+      type: 'bot.join',
+      user: out.user.name,
+      instance: out.inst.id,
+      method: 'rejoin',
+      rejoins_left: out.inst.rejoinsLeft,
+      'addr.remote': req.remoteAddr,
+    });
+    return { ...certs, instance: out.inst.id };
   }
 
   private issue(user: StoredUser, inst: BotInstance, k: BotKeys, now: number): Promise<LoginResponse> {

@@ -14,6 +14,7 @@ const AddBotBody = v.strictObject({
   logins: v.optional(v.array(Login)),
   ttlMs: v.optional(Ttl),
   tokenTtlMs: v.optional(Ttl),
+  rejoinBudget: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1000))),
 });
 
 const Keys = {
@@ -28,6 +29,14 @@ const BotJoinBody = v.strictObject({
   remoteAddr: v.optional(v.pipe(v.string(), v.maxLength(300))),
 });
 const BotRenewBody = v.strictObject(Keys);
+const BotRejoinBody = v.strictObject({
+  bot: v.pipe(v.string(), v.maxLength(64)),
+  instance: v.pipe(v.string(), v.regex(/^[0-9a-f-]{36}$/, 'not an instance ID')),
+  generation: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  signature: v.pipe(v.string(), v.maxLength(1024)),
+  ...Keys,
+  remoteAddr: v.optional(v.pipe(v.string(), v.maxLength(300))),
+});
 const BotTokenBody = v.strictObject({ ttlMs: v.optional(Ttl) });
 const LockBotBody = v.strictObject({ message: v.optional(v.pipe(v.string(), v.maxLength(1024)), '') });
 
@@ -50,6 +59,14 @@ export function botRoutes(bots: BotOps): Route<Identity>[] {
       async ({ body, remote }) => {
         const b = parseBody(BotJoinBody, body);
         return bots.join({ ...b, remoteAddr: b.remoteAddr ?? remote });
+      },
+    ],
+    [
+      'POST',
+      /^\/v1\/bots\/rejoin$/,
+      async ({ body, remote }) => {
+        const b = parseBody(BotRejoinBody, body);
+        return bots.rejoin({ ...b, remoteAddr: b.remoteAddr ?? remote });
       },
     ],
     ['POST', /^\/v1\/bots\/renew$/, async ({ who, body }) => bots.renew(who, parseBody(BotRenewBody, body))],

@@ -110,7 +110,7 @@ export class AuthService {
     this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs, ids });
     this.webSessions = new WebSessionOps({ backend, clock, emit });
     this.bots = new BotOps({
-      ...{ authz, emit, clock, users, roles, tokens, locks, ids },
+      ...{ authz, emit, clock, cluster, users, roles, tokens, locks, ids },
       instances: new BotInstanceStore(backend),
       issue: (...a) => certs.certsFor(...a),
     });

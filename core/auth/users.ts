@@ -27,7 +27,7 @@ export interface StoredUser {
   /** Epoch ms until which logins are refused after repeated failures. */
   lockedUntil?: number;
   /** A machine identity (`tp bots add`): no password, never logs in; certificates come from its join and renewals. */
-  bot?: { maxTtlMs: number };
+  bot?: { maxTtlMs: number; rejoinBudget?: number };
 }
 
 export type { PublicUser };

@@ -2,8 +2,11 @@ import { ApiClient } from '../api/client.ts';
 import type { IdentityFileData } from '../client/identityFile.ts';
 import { newClientKeys } from '../client/login.ts';
 import { checkCaPin } from '../crypto/caPin.ts';
-import { encodeOpenSSHPrivateKey } from '../crypto/keys.ts';
-import { Unavailable } from '../errors.ts';
+import { encodeOpenSSHPrivateKey, parseOpenSSHPrivateKey } from '../crypto/keys.ts';
+import { signSsh } from '../crypto/sshsig.ts';
+import { parseTlsCert } from '../crypto/x509.ts';
+import { BadParameter, Unavailable } from '../errors.ts';
+import { botRejoinMessage } from '../identity/botRejoin.ts';
 
 /** What auth answers a bot's join or renewal. */
 interface BotCerts {
@@ -105,6 +108,34 @@ export async function renewBot(cur: BotIdentity, keys: BotKeyPair, ttlMs?: numbe
     '/webapi/auth',
   );
   const r = await api.post<BotCerts>('/v1/bots/renew', {
+    sshPublicKey: keys.sshPublicKey,
+    tlsPublicKey: keys.tlsPublicKey,
+    ttlMs,
+  });
+  return identityOf(cur.proxy, keys, r);
+}
+
+/**
+ * Rejoins after the certificate expired: the bound SSH key (registered at join, kept across renewals) signs the new
+ * TLS key with the instance and its generation; auth allows it while the bot's rejoin budget lasts.
+ */
+export async function rejoinBot(cur: BotIdentity, keys: BotKeyPair, ttlMs?: number): Promise<BotIdentity> {
+  const generation = parseTlsCert(cur.tlsCert).identity.bot?.generation;
+  if (!generation) throw new BadParameter('this identity is not a bot instance (no generation in its certificate)');
+  const signed = botRejoinMessage({
+    cluster: cur.cluster,
+    bot: cur.user,
+    instance: cur.instance,
+    generation,
+    tlsPublicKey: keys.tlsPublicKey,
+  });
+  const signature = signSsh(parseOpenSSHPrivateKey(keys.sshKey), signed).toString('base64');
+  const api = new ApiClient([cur.proxy], { ca: cur.tlsCa, serverRole: 'proxy' });
+  const r = await api.post<BotCerts>('/webapi/bots/rejoin', {
+    bot: cur.user,
+    instance: cur.instance,
+    generation,
+    signature,
     sshPublicKey: keys.sshPublicKey,
     tlsPublicKey: keys.tlsPublicKey,
     ttlMs,

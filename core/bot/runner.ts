@@ -9,7 +9,7 @@ import { BadParameter, describe, Locked, NotFound } from '../errors.ts';
 import { log } from '../log.ts';
 import { backoffDelay } from '../net/backoff.ts';
 import { parseHostPort } from '../net/index.ts';
-import { type BotIdentity, type BotKeyPair, joinBot, newBotKeys, renewBot } from './join.ts';
+import { type BotIdentity, type BotKeyPair, joinBot, newBotKeys, rejoinBot, renewBot } from './join.ts';
 import { writeBotOutputs } from './outputs.ts';
 
 /** What `tp bot start` was asked for. */
@@ -65,7 +65,7 @@ export class BotRunner {
         throw new BadParameter(`no --token given and no identity in ${this.o.out} to renew: give --token`);
       const saved = readIdentityFile(file);
       if (!saved.instance) throw new BadParameter(`${file} is not a bot identity (no instance)`);
-      this.id = await renewBot({ ...saved, instance: saved.instance }, newBotKeys(saved), this.o.ttlMs);
+      this.id = await this.refresh({ ...saved, instance: saved.instance }, newBotKeys(saved));
     }
     await this.write();
     return this.id;
@@ -116,6 +116,13 @@ export class BotRunner {
     await new Promise<void>((resolve) => (this.status ? this.status.close(() => resolve()) : resolve()));
   }
 
+  /** Renews while the certificate is valid; past its end, rejoins with the bound key (the bot's rejoin budget). */
+  private refresh(cur: BotIdentity, keys: BotKeyPair): Promise<BotIdentity> {
+    if (certWindow(cur).to > this.o.clock.now() + 1000) return renewBot(cur, keys, this.o.ttlMs);
+    log.warn('bot certificate expired: rejoining with the bound key', { instance: cur.instance });
+    return rejoinBot(cur, keys, this.o.ttlMs);
+  }
+
   private nextDelay(): number {
     const w = certWindow(this.id);
     const third = Math.max(1000, ((w.to - w.from) * 2) / 3 - (this.o.clock.now() - w.from));
@@ -131,7 +138,7 @@ export class BotRunner {
     // Kept until a renewal succeeds: a retry after a lost answer asks for the same keys (auth knows it then).
     this.pending ??= newBotKeys(this.id);
     try {
-      this.id = await renewBot(this.id, this.pending, this.o.ttlMs);
+      this.id = await this.refresh(this.id, this.pending);
       this.pending = undefined;
       this.health.renewals++;
       this.health.lastError = undefined;

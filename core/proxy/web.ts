@@ -111,6 +111,11 @@ export function webRoutes(
       async ({ body, remote }) => auth.post('/v1/bots/join', { ...(body as object), remoteAddr: remote }),
     ],
     [
+      'POST',
+      /^\/webapi\/bots\/rejoin$/,
+      async ({ body, remote }) => auth.post('/v1/bots/rejoin', { ...(body as object), remoteAddr: remote }),
+    ],
+    [
       'GET',
       /^\/webapi\/nodes$/,
       async ({ who }) => {
