@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import type { RotationStatus } from '../core/auth/rotationOps.ts';
+import type { Output } from '../cmd/lib/outputSchemas.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { auditEvents, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
@@ -10,17 +10,17 @@ beforeAll(async () => {
 afterAll(async () => f.close());
 
 const status = async () =>
-  JSON.parse((await f.admin(['rotate', 'status', '--format', 'json'])).stdout) as RotationStatus;
+  JSON.parse((await f.admin(['rotate', 'status', '--format', 'json'])).stdout) as Output<'rotate status'>;
 
 describe('manual rotation guard', () => {
   test('tp rotate phase refuses while a server is behind, naming it; --force advances', async () => {
     expect((await f.admin(['rotate', 'start', '--type', 'host', '--manual'])).code).toBe(0);
-    await waitFor('every server in init', async () => (await status()).servers.every((s) => s.caughtUp));
+    await waitFor('every server in init', async () => (await status()).servers.every((s) => s.caught_up));
     // g1 took on init, then goes away: it will not take on update_clients.
     await f.cluster.agents.get('g1')!.close();
     expect((await f.admin(['rotate', 'phase', 'update_clients'])).code).toBe(0);
     await waitFor('the proxy in update_clients', async () =>
-      (await status()).servers.filter((s) => s.kind === 'proxy').every((s) => s.caughtUp),
+      (await status()).servers.filter((s) => s.kind === 'proxy').every((s) => s.caught_up),
     );
 
     const refused = await f.admin(['rotate', 'phase', 'update_servers']);

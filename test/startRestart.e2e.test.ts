@@ -117,9 +117,9 @@ describe('tp start stopped and started', () => {
     const ls = JSON.parse((await tp(['ls', '--format', 'json'], { env: home })).stdout) as { name: string }[];
     expect(ls.filter((n) => n.name === 'node1')).toHaveLength(1);
     const nodes = JSON.parse((await tp(['nodes', 'ls', '--format', 'json', '--data-dir', c.dataDir])).stdout) as {
-      hostId: string;
+      host_id: string;
     }[];
-    expect(nodes.map((n) => n.hostId)).toEqual([hostId]);
+    expect(nodes.map((n) => n.host_id)).toEqual([hostId]);
   }, 90_000);
 
   test('a second tp start on a data dir in use refuses, naming the pid, and leaves the running one intact', async () => {
