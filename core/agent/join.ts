@@ -1,4 +1,5 @@
 import { ApiClient } from '../api/client.ts';
+import { JoinAnswerSchema } from '../api/schemas.ts';
 import { checkCaPin } from '../crypto/caPin.ts';
 import { Unavailable } from '../errors.ts';
 import { type HostIdentity, newHostKeys } from '../identity/hostIdentity.ts';
@@ -34,15 +35,7 @@ export async function joinViaProxy(o: JoinOptions): Promise<HostIdentity> {
   checkCaPin(cas.tlsCa, o.caPin, "the proxy's cluster CA");
   const keys = newHostKeys();
   const api = new ApiClient([o.proxy], { ca: cas.tlsCa, serverRole: 'proxy' });
-  const r = await api.post<{
-    hostId: string;
-    cluster: string;
-    sshCert: string;
-    tlsCert: string;
-    userCa: string[];
-    hostCa: string[];
-    tlsCa: string[];
-  }>('/webapi/join', {
+  const r = await api.send(JoinAnswerSchema, 'POST', '/webapi/join', {
     token: o.token,
     role: o.role,
     hostName: o.hostName,
@@ -55,7 +48,7 @@ export async function joinViaProxy(o: JoinOptions): Promise<HostIdentity> {
     cluster: r.cluster,
     role: o.role,
     sshKey: keys.sshKey,
-    sshCert: r.sshCert,
+    sshCert: r.sshCert ?? '',
     tlsKey: keys.tlsKey,
     tlsCert: r.tlsCert,
     userCa: r.userCa,

@@ -184,3 +184,16 @@ export const RecordingMetaSchema = v.object({
   height: v.optional(v.number()),
 });
 export type RecordingMeta = v.InferOutput<typeof RecordingMetaSchema>;
+
+/** A host's join (`POST /v1/join`, and `/webapi/join` through the proxy): its certificates and the CAs to pin. */
+export const JoinAnswerSchema = v.object({
+  hostId: v.string(),
+  cluster: v.string(),
+  /** Absent when the join sent no SSH public key. */
+  sshCert: v.optional(v.string()),
+  tlsCert: v.string(),
+  userCa: v.array(v.string()),
+  hostCa: v.array(v.string()),
+  tlsCa: v.array(v.string()),
+});
+export type JoinAnswer = v.InferOutput<typeof JoinAnswerSchema>;

@@ -1,3 +1,4 @@
+import type { JoinAnswer } from '../api/schemas.ts';
 import type { Clock } from '../clock.ts';
 import { BadParameter } from '../errors.ts';
 import type { IdSource } from '../ids.ts';
@@ -38,7 +39,7 @@ export class JoinOps {
     sshPublicKey?: string;
     tlsPublicKey: string;
     remoteAddr?: string;
-  }) {
+  }): Promise<JoinAnswer> {
     const now = this.d.clock.now();
     try {
       if (req.role === 'node') await this.checkNodeJoin(req);

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
+import { AuthClient } from '../api/authClient.ts';
 import { ApiClient } from '../api/client.ts';
+import { JoinAnswerSchema } from '../api/schemas.ts';
 import { checkCaPin } from '../crypto/caPin.ts';
 import { BadParameter } from '../errors.ts';
 import { type HostIdentity, loadHostIdentity, newHostKeys, saveHostIdentity } from '../identity/hostIdentity.ts';
@@ -22,19 +24,11 @@ export async function joinAuthAsProxy(o: {
         'this proxy has not joined yet: give --token (make one with `tp tokens add --type proxy`)',
       );
     const first = new ApiClient(o.servers, { insecure: true });
-    const tls = await first.get<{ tlsCerts: string[] }>('/v1/cas/tls');
+    const tls = await new AuthClient(first).getCa('tls');
     checkCaPin(tls.tlsCerts, o.caPin, 'the cluster CA');
     const keys = newHostKeys();
     const api = new ApiClient(o.servers, { ca: tls.tlsCerts, serverRole: 'auth' });
-    const r = await api.post<{
-      hostId: string;
-      cluster: string;
-      sshCert: string;
-      tlsCert: string;
-      userCa: string[];
-      hostCa: string[];
-      tlsCa: string[];
-    }>('/v1/join', {
+    const r = await api.send(JoinAnswerSchema, 'POST', '/v1/join', {
       token: o.token,
       role: 'proxy',
       hostName: hostname(),
@@ -42,7 +36,7 @@ export async function joinAuthAsProxy(o: {
       sshPublicKey: keys.sshPublicKey,
       tlsPublicKey: keys.tlsPublicKey,
     });
-    identity = { ...r, role: 'proxy', sshKey: keys.sshKey, tlsKey: keys.tlsKey };
+    identity = { ...r, sshCert: r.sshCert ?? '', role: 'proxy', sshKey: keys.sshKey, tlsKey: keys.tlsKey };
     saveHostIdentity(o.dataDir, identity);
   }
   return {
