@@ -39,7 +39,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     ],
     ['POST', /^\/v1\/users\/([^/]+)\/reset$/, async ({ who, params }) => svc.users.resetUser(who, params[0]!)],
     ...identityRoutes(svc),
-    ...botRoutes(svc.bots),
+    ...botRoutes(svc.bots, svc.botIdentities),
     ['POST', /^\/v1\/certs\/user$/, async ({ who, body }) => svc.certs.signUser(who, parseBody(S.SignUserBody, body))],
     ['POST', /^\/v1\/certs\/host$/, async ({ who, body }) => svc.certs.signHost(who, parseBody(S.SignHostBody, body))],
     [

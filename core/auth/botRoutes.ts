@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { parseBody } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
+import type { BotIdentityOps } from './botIdentityOps.ts';
 import type { BotOps } from './botOps.ts';
 import { checkBotName } from './botOps.ts';
 import type { Identity } from './identity.ts';
@@ -41,7 +42,7 @@ const BotTokenBody = v.strictObject({ ttlMs: v.optional(Ttl) });
 const LockBotBody = v.strictObject({ message: v.optional(v.pipe(v.string(), v.maxLength(1024)), '') });
 
 /** The auth API routes of bots: admin management, the token join (anonymous) and renewal (the bot's own cert). */
-export function botRoutes(bots: BotOps): Route<Identity>[] {
+export function botRoutes(bots: BotOps, ids: BotIdentityOps): Route<Identity>[] {
   return [
     ['GET', /^\/v1\/bots$/, async ({ who }) => bots.list(who)],
     [
@@ -58,7 +59,7 @@ export function botRoutes(bots: BotOps): Route<Identity>[] {
       /^\/v1\/bots\/join$/,
       async ({ body, remote }) => {
         const b = parseBody(BotJoinBody, body);
-        return bots.join({ ...b, remoteAddr: b.remoteAddr ?? remote });
+        return ids.join({ ...b, remoteAddr: b.remoteAddr ?? remote });
       },
     ],
     [
@@ -66,10 +67,10 @@ export function botRoutes(bots: BotOps): Route<Identity>[] {
       /^\/v1\/bots\/rejoin$/,
       async ({ body, remote }) => {
         const b = parseBody(BotRejoinBody, body);
-        return bots.rejoin({ ...b, remoteAddr: b.remoteAddr ?? remote });
+        return ids.rejoin({ ...b, remoteAddr: b.remoteAddr ?? remote });
       },
     ],
-    ['POST', /^\/v1\/bots\/renew$/, async ({ who, body }) => bots.renew(who, parseBody(BotRenewBody, body))],
+    ['POST', /^\/v1\/bots\/renew$/, async ({ who, body }) => ids.renew(who, parseBody(BotRenewBody, body))],
     [
       'DELETE',
       /^\/v1\/bots\/([^/]+)$/,

@@ -7,8 +7,9 @@ import { cryptoIds, type IdSource } from '../ids.ts';
 import { AccountOps } from './accountOps.ts';
 import { AuditOps } from './auditOps.ts';
 import { type Authorizer, createAuthorizer } from './authorizer.ts';
+import { BotIdentityOps } from './botIdentityOps.ts';
 import { BotInstanceStore } from './botInstances.ts';
-import { BotOps } from './botOps.ts';
+import { BotOps, type BotOpsDeps } from './botOps.ts';
 import { CaSet } from './caSet.ts';
 import type { CaType, LoadedCa, StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
@@ -79,6 +80,7 @@ export class AuthService {
   readonly sso: SsoOps;
   readonly webSessions: WebSessionOps;
   readonly bots: BotOps;
+  readonly botIdentities: BotIdentityOps;
 
   constructor(readonly deps: AuthDeps) {
     const { backend, clock, cluster, users, tokens, nodes, locks, guard, audit, secondFactor } = deps;
@@ -109,11 +111,13 @@ export class AuthService {
     const { connectors } = deps;
     this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs, ids });
     this.webSessions = new WebSessionOps({ backend, clock, emit });
-    this.bots = new BotOps({
+    const botDeps: BotOpsDeps = {
       ...{ authz, emit, clock, cluster, users, roles, tokens, locks, ids },
       instances: new BotInstanceStore(backend),
       issue: (...a) => certs.certsFor(...a),
-    });
+    };
+    this.bots = new BotOps(botDeps);
+    this.botIdentities = new BotIdentityOps(botDeps);
   }
 
   get cluster(): string {
