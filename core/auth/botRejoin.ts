@@ -1,11 +1,11 @@
+import type { Clock } from '../clock.ts';
 import { parseAuthorizedKey, publicKeyFromBlob } from '../crypto/keys.ts';
 import { verifySsh } from '../crypto/sshsig.ts';
 import { AccessDenied, Locked, NotFound } from '../errors.ts';
 import { botRejoinMessage } from '../identity/botRejoin.ts';
-import type { BotInstance } from './botInstances.ts';
-import type { BotOpsDeps } from './botOps.ts';
-import { lockedError } from './locks.ts';
-import type { StoredUser } from './users.ts';
+import type { BotInstance, BotInstanceStore } from './botInstances.ts';
+import { type LockStore, lockedError } from './locks.ts';
+import type { StoredUser, UserStore } from './users.ts';
 
 /** A rejoin: the instance's bound SSH key signs the new TLS key, its generation and its names. */
 export interface RejoinRequest {
@@ -23,12 +23,20 @@ export interface RejoinRequest {
 /** What a rejoin decided: the instance as stored, or why it was locked (a copied identity). */
 export type RejoinOutcome = { user: StoredUser; inst: BotInstance; stolen?: string };
 
+/** What a rejoin decision reads and writes (the bot's user, locks and instances). */
+export interface RejoinDeps {
+  users: Pick<UserStore, 'find'>;
+  locks: Pick<LockStore, 'find'>;
+  instances: Pick<BotInstanceStore, 'update'>;
+  clock: Clock;
+}
+
 /**
  * Checks a rejoin of a bot instance whose certificate may have expired: the key must be the one bound at its join,
  * the signature must verify, a rejoin must be left in its budget, and the generation must be the current one (an
  * older one locks the instance, like a renewal). Spends one rejoin and advances the generation.
  */
-export async function decideRejoin(d: BotOpsDeps, cluster: string, req: RejoinRequest): Promise<RejoinOutcome> {
+export async function decideRejoin(d: RejoinDeps, cluster: string, req: RejoinRequest): Promise<RejoinOutcome> {
   const user = await d.users.find(req.bot);
   if (!user?.bot) throw new NotFound(`bot "${req.bot}" does not exist`);
   const lock = (await d.locks.find({ user: user.name })) ?? (await d.locks.find({ botInstance: req.instance }));
