@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { readIdentityFile } from '../core/client/identityFile.ts';
 import { addBot, botStartArgs, type TestBot, tpWithIdentity } from './helpers/botFixture.ts';
 import { tp } from './helpers/cli.ts';
 import { ssh } from './helpers/sshd.ts';
@@ -75,6 +77,25 @@ describe('a bot joined with a token (tp bot start --oneshot)', () => {
     }
     process.stderr.write(`bots: 20 parallel ssh -F DIR/ssh_config node1 in ${Math.round(ms)} ms\n`);
   }, 60_000);
+
+  test('a renewal follows a CA rotation: the new CAs are trusted, then the new CA signs, and ssh goes on', async () => {
+    const renew = () => tp(['bot', 'start', '--proxy', f.cluster.proxy.addr, '--out', out, '--oneshot']);
+    expect((await f.admin(['rotate', 'start', '--type', 'all', '--manual'])).code).toBe(0);
+    expect((await renew()).code).toBe(0);
+    const during = readIdentityFile(join(out, 'identity'));
+    expect(during.tlsCa.length).toBe(2);
+    expect(during.hostCa.length).toBe(2);
+    expect(readFileSync(join(out, 'known_hosts'), 'utf8').trim().split('\n').length).toBe(2);
+    const signer = (cert: string, cas: string[]) =>
+      cas.findIndex((ca) => new X509Certificate(cert).verify(new X509Certificate(ca).publicKey));
+    const oldSigner = during.tlsCa[signer(during.tlsCert, during.tlsCa)];
+    expect((await f.admin(['rotate', 'phase', 'update_clients'])).code).toBe(0);
+    expect((await renew()).code).toBe(0);
+    const after = readIdentityFile(join(out, 'identity'));
+    expect(after.tlsCa[signer(after.tlsCert, after.tlsCa)]).not.toBe(oldSigner);
+    expect((await tpWithIdentity(out, home, ['ssh', 'node1', 'echo rotated'])).stdout).toBe('rotated\n');
+    expect((await ssh(['-F', join(out, 'ssh_config'), 'node1', 'true'])).code).toBe(0);
+  }, 30_000);
 
   test('tp bots ls shows the bot and its instance', async () => {
     const r = await f.admin(['bots', 'ls', '--format', 'json']);

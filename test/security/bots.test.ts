@@ -165,6 +165,21 @@ describe('renewal that survives theft', () => {
     expect(ok.stdout).toBe('still-ok\n');
   }, 60_000);
 
+  test('tp bots rm stops the live certificates at once and the name cannot be reused meanwhile (audited)', async () => {
+    const t = await addBot(f, 'gone', ['--roles', 'sshonly', '--logins', me]);
+    const out = await joinInstance('gone', t);
+    expect((await tpWithIdentity(out, home, ['ssh', 'node1', 'true'])).code).toBe(0);
+    expect((await f.admin(['bots', 'rm', 'gone'])).code).toBe(0);
+    const after = await tpWithIdentity(out, home, ['ssh', 'node1', 'echo should-not-run']);
+    expect(after.code).not.toBe(0);
+    expect(after.stdout).toBe('');
+    expect((await renewIn(out)).code).not.toBe(0);
+    const again = await f.admin(['bots', 'add', 'gone', '--roles', 'sshonly']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('was deleted');
+    expect((await auditEvents(f, 'bot.delete')).some((e) => e.bot === 'gone')).toBe(true);
+  });
+
   test('tp bots lock stops every instance of the bot, audited', async () => {
     const t = await addBot(f, 'lockme', ['--roles', 'sshonly', '--logins', me]);
     const out = await joinInstance('lockme', t);
