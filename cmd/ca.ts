@@ -1,14 +1,12 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
-import { AuthClient } from '../core/api/authClient.ts';
-import type { LoginResponse } from '../core/auth/certOps.ts';
 import { DEFAULT_AUTH_LISTEN, defaultDataDir, userDataDir } from '../core/config/defaults.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
 import { parseCert } from '../core/crypto/sshcert.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
-import { action, adminArgs, adminAuth, adminClient, durationArg, listArg } from './lib/context.ts';
+import { action, adminArgs, adminAuth, durationArg, listArg } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
 import { formatArg, formatOf, print } from './lib/output.ts';
 import type { Output } from './lib/outputSchemas.ts';
@@ -118,14 +116,14 @@ const sign = defineCommand({
     const tls = generateKeyPair('p256');
     const sshPublicKey = formatAuthorizedKey(sshPublicBlob(ssh.publicKey));
     const tlsPublicKey = tls.publicKey.export({ type: 'spki', format: 'pem' }) as string;
-    const client = adminClient(args);
+    const auth = adminAuth(args);
     const ttlMs = durationArg('ttl', args.ttl);
     let sshCert: string | undefined;
     let tlsCert: string;
     let caCerts: string[];
     let summary: Output<'ca sign'>;
     if (args.user) {
-      const r = await client.post<LoginResponse>('/v1/certs/user', {
+      const r = await auth.signUser({
         username: args.user,
         sshPublicKey,
         tlsPublicKey,
@@ -136,8 +134,8 @@ const sign = defineCommand({
       caCerts = r.tlsCa;
       summary = { kind: 'user', user: args.user, logins: r.logins, expires: isoTime(r.expires)!, dir: out };
     } else {
-      const r = await client.post<{ hostId: string; sshCert: string; tlsCert: string }>('/v1/certs/host', {
-        hostName: args.host,
+      const r = await auth.signHost({
+        hostName: args.host!,
         principals: listArg(args.principals),
         sshPublicKey,
         tlsPublicKey,
@@ -146,7 +144,7 @@ const sign = defineCommand({
       });
       sshCert = r.sshCert;
       tlsCert = r.tlsCert;
-      caCerts = (await new AuthClient(client).getCa('tls')).tlsCerts;
+      caCerts = (await auth.getCa('tls')).tlsCerts;
       const cert = parseCert(r.sshCert);
       summary = {
         kind: 'host',

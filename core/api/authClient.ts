@@ -6,7 +6,9 @@ import {
   type CaTypeSchema,
   CreatedTokenSchema,
   CreatedUserSchema,
+  HostCertsSchema,
   type LockTarget,
+  LoginResponseSchema,
   NodeRecordSchema,
   PublicCaSchema,
   PublicTokenSchema,
@@ -95,6 +97,22 @@ export class AuthClient {
   /** Deletes a join token by value or ID. */
   async deleteToken(tokenOrId: string): Promise<void> {
     await this.api.send(AckSchema, 'DELETE', `/v1/tokens/${seg(tokenOrId)}`);
+  }
+
+  /** An admin-issued user certificate pair for `username`'s public keys (`tp ca sign --user`). */
+  signUser(o: { username: string; sshPublicKey: string; tlsPublicKey: string; ttlMs?: number }) {
+    return this.api.send(LoginResponseSchema, 'POST', '/v1/certs/user', o);
+  }
+  /** An admin-issued host certificate pair (`tp ca sign --host`). */
+  signHost(o: {
+    hostName: string;
+    principals: string[];
+    sshPublicKey: string;
+    tlsPublicKey: string;
+    ttlMs: number;
+    role: 'node' | 'proxy';
+  }) {
+    return this.api.send(HostCertsSchema, 'POST', '/v1/certs/host', o);
   }
 
   /** Every user, as the API shows them. */

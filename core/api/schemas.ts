@@ -197,3 +197,22 @@ export const JoinAnswerSchema = v.object({
   tlsCa: v.array(v.string()),
 });
 export type JoinAnswer = v.InferOutput<typeof JoinAnswerSchema>;
+
+/** Everything a client needs after login (`POST /v1/login`, `/v1/certs/user`): its certs and the CAs to trust. */
+export const LoginResponseSchema = v.object({
+  /** OpenSSH `*-cert.pub` line. */
+  sshCert: v.string(),
+  /** PEM X.509 client certificate. */
+  tlsCert: v.string(),
+  logins: v.array(v.string()),
+  ttlMs: v.number(),
+  expires: v.string(),
+  cluster: v.string(),
+  username: v.string(),
+  hostCa: v.array(v.string()),
+  tlsCa: v.array(v.string()),
+});
+export type LoginResponse = v.InferOutput<typeof LoginResponseSchema>;
+
+/** `POST /v1/certs/host` for an SSH and a TLS public key: an admin-issued host certificate pair. */
+export const HostCertsSchema = v.object({ hostId: v.string(), sshCert: v.string(), tlsCert: v.string() });

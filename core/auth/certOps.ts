@@ -1,3 +1,4 @@
+import type { LoginResponse } from '../api/schemas.ts';
 import type { Clock } from '../clock.ts';
 import type { BotCertInfo } from '../crypto/x509.ts';
 import { AccessDenied } from '../errors.ts';
@@ -5,7 +6,7 @@ import type { IdSource } from '../ids.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { CaReader } from './caSet.ts';
 import type { Identity } from './identity.ts';
-import { issueHostCerts, issueUserCerts, type UserCerts } from './issuer.ts';
+import { issueHostCerts, issueUserCerts } from './issuer.ts';
 import type { Lockout } from './lockout.ts';
 import { type LockStore, lockedError } from './locks.ts';
 import type { LoginGuard } from './login.ts';
@@ -29,13 +30,7 @@ export interface LoginRequest {
   remoteAddr?: string;
 }
 
-/** Everything a client needs after login: its certs and the CAs to trust. */
-export interface LoginResponse extends UserCerts {
-  cluster: string;
-  username: string;
-  hostCa: string[];
-  tlsCa: string[];
-}
+export type { LoginResponse };
 
 type Credentials = Pick<LoginRequest, 'username' | 'password' | 'remoteAddr'>;
 
