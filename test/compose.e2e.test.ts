@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RecordingMeta } from '../core/audit/store.ts';
+import type { Output } from '../cmd/lib/outputSchemas.ts';
 import { localUsername } from '../core/client/localUser.ts';
 import { tp } from './helpers/cli.ts';
 import { startTestCluster, waitFor } from './helpers/cluster.ts';
@@ -48,13 +48,13 @@ describe('one composition for tp start and the test cluster', () => {
         stdin: PASSWORD,
       });
       expect((await tp(['ssh', 'aio', 'echo composed'], { env: home })).stdout).toBe('composed\n');
-      let rec: RecordingMeta | undefined;
+      let rec: Output<'recordings ls'>[number] | undefined;
       await waitFor('the recording', async () => {
-        const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as RecordingMeta[];
+        const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as Output<'recordings ls'>;
         rec = list.find((r) => r.command === 'echo composed' && r.status === 'complete');
         return !!rec;
       });
-      sessionId = rec!.sessionId;
+      sessionId = rec!.session_id;
       // The in-process node spooled and the auth stored where the layout says.
       expect(readdirSync(c.layout.recordingsStore!)).toContain(sessionId);
       await waitFor('the spool to empty', () => readdirSync(c.layout.recordingSpool).length === 0);
