@@ -88,7 +88,8 @@ async function profileOrRelogin(): Promise<Profile> {
     return requireProfile();
   } catch (err) {
     const last = loadProfile();
-    if (!(err instanceof Unauthenticated) || !interactive() || !last) throw err;
+    // An identity file (`tp -i`, TP_IDENTITY) is renewed by its bot, never by a password prompt.
+    if (!(err instanceof Unauthenticated) || !interactive() || !last || last.identityFile) throw err;
     process.stderr.write(`${describe(err)}\nlogging in again to ${last.proxy} as ${last.user}\n`);
     return (await doLogin({ proxy: last.proxy, user: last.user })).profile;
   }
