@@ -1,8 +1,7 @@
 import { defineCommand } from 'citty';
-import { plainText, type RecordedEvent } from '../core/audit/recording.ts';
-import type { RecordingMeta } from '../core/audit/store.ts';
+import { plainText } from '../core/audit/recording.ts';
 import { BadParameter } from '../core/errors.ts';
-import { action, adminArgs, adminClient } from './lib/context.ts';
+import { action, adminArgs, adminAuth } from './lib/context.ts';
 import { print } from './lib/output.ts';
 import { recordingView } from './lib/outputViews.ts';
 
@@ -24,9 +23,7 @@ export default defineCommand({
     if (!(speed > 0)) throw new BadParameter('--speed must be a positive number');
     if (!['pty', 'text', 'json', 'yaml'].includes(args.format))
       throw new BadParameter('--format must be pty, text, json or yaml');
-    const r = await adminClient(args).get<{ meta: RecordingMeta; events: RecordedEvent[] }>(
-      `/v1/recordings/${encodeURIComponent(args.session)}`,
-    );
+    const r = await adminAuth(args).getRecording(args.session);
     if (args.format === 'json' || args.format === 'yaml') {
       await print(args.format, 'play', { recording: recordingView(r.meta), events: r.events }, () => '');
       return;

@@ -14,6 +14,7 @@ import {
   PublicTokenSchema,
   PublicUserSchema,
   RecordingMetaSchema,
+  RecordingSchema,
   type RotationPhaseSchema,
   RotationStateSchema,
   RotationStatusSchema,
@@ -135,6 +136,10 @@ export class AuthClient {
   /** Session recordings, newest first, at most `limit`. */
   listRecordings(limit: number) {
     return this.api.send(v.array(RecordingMetaSchema), 'GET', `/v1/recordings?limit=${limit}`);
+  }
+  /** One recording: its metadata and every output event. */
+  getRecording(sessionId: string) {
+    return this.api.send(RecordingSchema, 'GET', `/v1/recordings/${seg(sessionId)}`);
   }
   /** Sessions whose output contains `text` (case-insensitive). */
   searchRecordings(text: string) {

@@ -216,3 +216,9 @@ export type LoginResponse = v.InferOutput<typeof LoginResponseSchema>;
 
 /** `POST /v1/certs/host` for an SSH and a TLS public key: an admin-issued host certificate pair. */
 export const HostCertsSchema = v.object({ hostId: v.string(), sshCert: v.string(), tlsCert: v.string() });
+
+/** One recorded output chunk: milliseconds since the session start, stdout or stderr, and the text. */
+export const RecordedEventSchema = v.tuple([v.number(), v.picklist(['o', 'e']), v.string()]);
+
+/** `GET /v1/recordings/:session`: a recording's metadata and every event in order. */
+export const RecordingSchema = v.object({ meta: RecordingMetaSchema, events: v.array(RecordedEventSchema) });
