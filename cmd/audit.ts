@@ -1,8 +1,7 @@
 import { defineCommand } from 'citty';
-import type { AuditEvent } from '../core/audit/events.ts';
 import type { CursoredEvent } from '../core/audit/store.ts';
 import { BadParameter } from '../core/errors.ts';
-import { action, adminArgs, adminClient, durationArg, formatArg } from './lib/context.ts';
+import { action, adminArgs, adminAuth, adminClient, durationArg, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 
 /** A time flag: a duration back from now (`1h`) or an ISO time. */
@@ -48,7 +47,7 @@ const search = defineCommand({
     if (args.type) q.set('type', args.type);
     if (args.user) q.set('user', args.user);
     if (args.session) q.set('session', args.session);
-    const events = await adminClient(args).get<AuditEvent[]>(`/v1/audit/events?${q}`);
+    const events = await adminAuth(args).searchEvents(q);
     await print(formatOf(args.format), 'audit search', events, () =>
       table(
         events.map((e) => ({

@@ -3,6 +3,7 @@ import { RoleSchema } from '../rbac/schema.ts';
 import type { ApiClient } from './client.ts';
 import {
   AckSchema,
+  AuditEventSchema,
   type CaTypeSchema,
   CreatedTokenSchema,
   CreatedUserSchema,
@@ -144,6 +145,11 @@ export class AuthClient {
   /** Sessions whose output contains `text` (case-insensitive). */
   searchRecordings(text: string) {
     return this.api.send(v.array(RecordingMetaSchema), 'GET', `/v1/recordings/search?q=${seg(text)}`);
+  }
+
+  /** Audit events matching `query` (since, until, type, user, session, limit, order). */
+  searchEvents(query: URLSearchParams) {
+    return this.api.send(v.array(AuditEventSchema), 'GET', `/v1/audit/events?${query}`);
   }
 
   /** Where the CA rotation stands, with each tracked server's progress. */

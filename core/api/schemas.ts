@@ -222,3 +222,20 @@ export const RecordedEventSchema = v.tuple([v.number(), v.picklist(['o', 'e']), 
 
 /** `GET /v1/recordings/:session`: a recording's metadata and every event in order. */
 export const RecordingSchema = v.object({ meta: RecordingMetaSchema, events: v.array(RecordedEventSchema) });
+
+/** One audit event (`GET /v1/audit/events`): the fields every event has, and its event-specific fields as sent. */
+export const AuditEventSchema = v.looseObject({
+  /** Unique, time-ordered ID. */
+  id: v.string(),
+  type: v.string(),
+  code: v.string(),
+  /** ISO 8601 time. */
+  time: v.string(),
+  cluster: v.string(),
+  success: v.boolean(),
+  /** Who acted (user name, or the host ID of a node/proxy). */
+  user: v.optional(v.string()),
+  /** Why it failed, for failures. */
+  error: v.optional(v.string()),
+});
+export type WireAuditEvent = v.InferOutput<typeof AuditEventSchema>;
