@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ApiClient } from '../api/client.ts';
+import { LoginResponseSchema } from '../api/schemas.ts';
 import type { SecondFactor } from '../auth/secondFactor.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
 import { BadParameter, isCertificateError, NotFound } from '../errors.ts';
@@ -127,7 +128,7 @@ export function saveLogin(
 export async function login(i: LoginInput): Promise<Profile> {
   const { api, ping } = await pingProxy(i.proxy, i.trust);
   const keys = newClientKeys();
-  const r = await api.post<IssuedCerts>('/webapi/login', {
+  const r = await api.send(LoginResponseSchema, 'POST', '/webapi/login', {
     username: i.user,
     password: i.password,
     otp: i.otp,
