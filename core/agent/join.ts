@@ -1,7 +1,6 @@
 import { ApiClient } from '../api/client.ts';
+import { pinnedClusterCas } from '../api/firstContact.ts';
 import { JoinAnswerSchema } from '../api/schemas.ts';
-import { checkCaPin } from '../crypto/caPin.ts';
-import { Unavailable } from '../errors.ts';
 import { type HostIdentity, newHostKeys } from '../identity/hostIdentity.ts';
 
 export interface JoinOptions {
@@ -21,18 +20,7 @@ export interface JoinOptions {
  * join token and fresh public keys over TLS verified by that CA, and returns the host identity to save and pin.
  */
 export async function joinViaProxy(o: JoinOptions): Promise<HostIdentity> {
-  let cas: { cluster: string; tlsCa: string[] };
-  try {
-    // First contact: the proxy's certificate cannot be verified before we know the cluster's CA.
-    const res = await fetch(`https://${o.proxy}/webapi/cas`, {
-      tls: { rejectUnauthorized: false },
-      signal: AbortSignal.timeout(15_000),
-    } as RequestInit);
-    cas = (await res.json()) as typeof cas;
-  } catch (err) {
-    throw new Unavailable(`cannot reach the proxy at ${o.proxy}: ${(err as Error).message}`);
-  }
-  checkCaPin(cas.tlsCa, o.caPin, "the proxy's cluster CA");
+  const cas = await pinnedClusterCas(o.proxy, o.caPin);
   const keys = newHostKeys();
   const api = new ApiClient([o.proxy], { ca: cas.tlsCa, serverRole: 'proxy' });
   const r = await api.send(JoinAnswerSchema, 'POST', '/webapi/join', {

@@ -1,11 +1,11 @@
 import { ApiClient } from '../api/client.ts';
+import { pinnedClusterCas } from '../api/firstContact.ts';
 import type { IdentityFileData } from '../client/identityFile.ts';
 import { newClientKeys } from '../client/login.ts';
-import { checkCaPin } from '../crypto/caPin.ts';
 import { encodeOpenSSHPrivateKey, parseOpenSSHPrivateKey } from '../crypto/keys.ts';
 import { signSsh } from '../crypto/sshsig.ts';
 import { parseTlsCert } from '../crypto/x509.ts';
-import { BadParameter, Unavailable } from '../errors.ts';
+import { BadParameter } from '../errors.ts';
 import { botRejoinMessage } from '../identity/botRejoin.ts';
 
 /** What auth answers a bot's join or renewal. */
@@ -72,18 +72,7 @@ export async function joinBot(o: {
   caPin: string;
   ttlMs?: number;
 }): Promise<BotIdentity> {
-  let cas: { tlsCa: string[] };
-  try {
-    // First contact: the proxy's certificate cannot be verified before we know the cluster's CA (pinned below).
-    const res = await fetch(`https://${o.proxy}/webapi/cas`, {
-      tls: { rejectUnauthorized: false },
-      signal: AbortSignal.timeout(15_000),
-    } as RequestInit);
-    cas = (await res.json()) as typeof cas;
-  } catch (err) {
-    throw new Unavailable(`cannot reach the proxy at ${o.proxy}: ${(err as Error).message}`);
-  }
-  checkCaPin(cas.tlsCa, o.caPin, "the proxy's cluster CA");
+  const cas = await pinnedClusterCas(o.proxy, o.caPin);
   const keys = newBotKeys();
   const api = new ApiClient([o.proxy], { ca: cas.tlsCa, serverRole: 'proxy' });
   const r = await api.post<BotCerts>('/webapi/bots/join', {
