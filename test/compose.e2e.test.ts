@@ -50,7 +50,9 @@ describe('one composition for tp start and the test cluster', () => {
       expect((await tp(['ssh', 'aio', 'echo composed'], { env: home })).stdout).toBe('composed\n');
       let rec: Output<'recordings ls'>[number] | undefined;
       await waitFor('the recording', async () => {
-        const list = JSON.parse((await admin(['recordings', 'ls', '--format', 'json'])).stdout) as Output<'recordings ls'>;
+        const list = JSON.parse(
+          (await admin(['recordings', 'ls', '--format', 'json'])).stdout,
+        ) as Output<'recordings ls'>;
         rec = list.find((r) => r.command === 'echo composed' && r.status === 'complete');
         return !!rec;
       });
