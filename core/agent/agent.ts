@@ -1,9 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { ApiClient } from '../api/client.ts';
 import { EventSpool } from '../audit/spool.ts';
 import type { StoredLock } from '../auth/locks.ts';
@@ -15,24 +12,18 @@ import { type ClusterCas, IdentityFollower } from '../identity/follower.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../identity/hostIdentity.ts';
 import { replicaCas } from '../identity/replicaCas.ts';
 import { log } from '../log.ts';
-import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from '../net/backoff.ts';
-import { parseHostPort } from '../net/index.ts';
+import type { Backoff } from '../net/backoff.ts';
 import type { Role } from '../rbac/index.ts';
 import { SshNode } from '../ssh/node.ts';
 import { Replica } from '../state/replica.ts';
-import { connectTls } from '../tunnel/bunTls.ts';
 import { AgentStreamHeaderSchema, readHeader } from '../tunnel/header.ts';
-import { MuxSession } from '../tunnel/mux.ts';
 import { type AgentSettings, proxyStateSource } from './clusterState.ts';
+import { type CommandLabel, startCommandLabels } from './commandLabels.ts';
+import { type DirectListener, startDirectListener } from './directListener.ts';
+import { heartbeatSender } from './heartbeat.ts';
 import { joinViaProxy } from './join.ts';
 import { RecordingUploader } from './recordingUploader.ts';
-
-/** A label whose value is the trimmed output of a command, refreshed every `periodMs`. */
-export interface CommandLabel {
-  name: string;
-  command: string[];
-  periodMs: number;
-}
+import { startTunnelClient, type TunnelClient } from './tunnelClient.ts';
 
 export interface AgentOptions {
   /** The agent's identity and audit event spool. */
@@ -132,10 +123,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       asked: o.name,
     });
   const timers: ReturnType<typeof setInterval>[] = [];
-  let closed = false;
 
   let node: SshNode | undefined;
-  let directServer: { setSecureContext(o: object): void } | undefined;
+  let direct: DirectListener | undefined;
   const follower = new IdentityFollower(
     id,
     {
@@ -149,7 +139,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     (next) => {
       api.setTls(tlsOf(next));
       node?.setHostIdentity(next.sshKey, next.sshCert);
-      directServer?.setSecureContext({ cert: next.tlsCert, key: next.tlsKey, ca: next.tlsCa });
+      direct?.setSecureContext({ cert: next.tlsCert, key: next.tlsKey, ca: next.tlsCa });
       if (!o.identity) saveHostIdentity(o.dataDir, next);
       log.info('agent picked up new CA keys');
     },
@@ -179,14 +169,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   timers.push(setInterval(followCas, o.stateMs ?? 5000));
 
   const labels: Record<string, string> = { ...o.labels };
-  for (const cl of o.commandLabels ?? []) {
-    const run = () => {
-      const r = spawnSync(cl.command[0]!, cl.command.slice(1), { encoding: 'utf8', timeout: 10_000 });
-      labels[cl.name] = r.status === 0 ? r.stdout.trim() : `error: exit ${r.status}`;
-    };
-    run();
-    timers.push(setInterval(run, cl.periodMs));
-  }
+  timers.push(...startCommandLabels(labels, o.commandLabels ?? []));
 
   const spool = new EventSpool({
     path: join(o.dataDir, 'agent-spool.sqlite'),
@@ -240,95 +223,42 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
 
   let directAddr: string | undefined;
-  let tunnel: MuxSession | undefined;
-  let closeDirect: (() => void) | undefined;
-  const heartbeat = async () => {
-    try {
-      await api.post('/webapi/agent/heartbeat', {
-        name,
-        addr: directAddr,
-        labels,
-        version: o.version,
-        ttlMs: (o.heartbeatMs ?? 30_000) * 3,
-      });
-    } catch (err) {
-      log.warn('heartbeat failed', { error: describe(err) });
-    }
-  };
+  let tunnel: TunnelClient | undefined;
+  const heartbeatMs = o.heartbeatMs ?? 30_000;
+  const heartbeat = heartbeatSender(api, {
+    name,
+    labels,
+    addr: () => directAddr,
+    version: o.version,
+    periodMs: heartbeatMs,
+  });
 
   if (o.direct) {
-    const [listenHost, listenPort] = parseHostPort(o.direct.listen);
-    // node:tls (13 MB) and the X.509 parser (9 MB) load only for direct mode.
-    const { identityFromCert } = await import('../auth/identity.ts');
-    const { createServer: createTlsServer } = await import('node:tls');
-    const cur = follower.current;
-    const server = createTlsServer(
-      {
-        cert: cur.tlsCert,
-        key: cur.tlsKey,
-        ca: cur.tlsCa,
-        requestCert: true,
-        rejectUnauthorized: true,
-        ALPNProtocols: ['tp-node'],
-      },
-      (sock: TLSSocket) => {
-        const peer = sock.getPeerCertificate();
-        if (!peer?.raw || identityFromCert(peer.raw).kind !== 'proxy') return sock.destroy();
-        void serveStream(sock);
-      },
-    );
-    directServer = server;
-    await new Promise<void>((r) => server.listen(listenPort, listenHost, () => r()));
-    const a = server.address() as AddressInfo;
-    directAddr = o.direct.advertise ?? `${a.address === '0.0.0.0' ? '127.0.0.1' : a.address}:${a.port}`;
-    closeDirect = () => server.close();
+    direct = await startDirectListener({
+      listen: o.direct.listen,
+      advertise: o.direct.advertise,
+      identity: follower.current,
+      onStream: (sock) => void serveStream(sock),
+    });
+    directAddr = direct.addr;
   } else {
-    const connectTunnel = async (attempt: number): Promise<void> => {
-      if (closed) return;
-      const [host, proxyPort] = parseHostPort(o.proxy);
-      let up = false;
-      const retry = (why: string) => {
-        if (closed) return;
-        const next = up ? 0 : attempt + 1;
-        const delay = backoffDelay(o.backoff ?? DEFAULT_BACKOFF, next);
-        log.info('tunnel down; reconnecting', { why, inMs: Math.round(delay) });
-        setTimeout(() => void connectTunnel(next), delay);
-      };
-      let sock: Awaited<ReturnType<typeof connectTls>>;
-      try {
-        const cur = follower.current;
-        sock = await connectTls({
-          host,
-          port: proxyPort,
-          ca: cur.tlsCa,
-          cert: cur.tlsCert,
-          key: cur.tlsKey,
-          alpn: 'tp-tunnel',
-          serverRole: 'proxy',
-          serverName: /^[\d.]+$/.test(host) ? undefined : host,
-        });
-      } catch (err) {
-        return retry(describe(err));
-      }
-      if (closed) return sock.destroy();
-      up = true;
-      tunnel = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000 });
-      tunnel.onStream((s) => void serveStream(s));
-      tunnel.onClose((reason) => retry(reason));
-      log.info('tunnel up', { proxy: o.proxy });
-      void heartbeat();
-    };
-    void connectTunnel(0);
+    tunnel = startTunnelClient({
+      proxy: o.proxy,
+      current: () => follower.current,
+      onStream: (s) => void serveStream(s),
+      onUp: () => void heartbeat(),
+      backoff: o.backoff,
+      keepaliveMs: o.keepaliveMs,
+    });
   }
   await heartbeat();
-  timers.push(setInterval(() => void heartbeat(), o.heartbeatMs ?? 30_000));
+  timers.push(setInterval(() => void heartbeat(), heartbeatMs));
 
   const close = async () => {
-    closed = true;
     for (const t of timers) clearInterval(t);
     await replica.close();
     tunnel?.close('agent shutting down');
-    closeDirect?.();
+    direct?.close();
     node.close();
     await uploader.close();
     await spool.close();
@@ -338,7 +268,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     node,
     uploader,
     spool,
-    tunnelUp: () => !!tunnel && !tunnel.isClosed,
+    tunnelUp: () => !!tunnel?.up(),
     directAddr,
     close,
     [Symbol.asyncDispose]: close,

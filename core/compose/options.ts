@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import type { Agent, AgentOptions, CommandLabel } from '../agent/agent.ts';
+import type { Agent, AgentOptions } from '../agent/agent.ts';
+import type { CommandLabel } from '../agent/commandLabels.ts';
 import type { AuthServer, AuthServerOptions } from '../auth/server.ts';
 import { type Clock, parseDuration } from '../clock.ts';
 import { DEFAULT_AUTH_LISTEN, defaultClusterName } from '../config/defaults.ts';

@@ -1,0 +1,76 @@
+import type { Duplex } from 'node:stream';
+import { describe } from '../errors.ts';
+import type { HostIdentity } from '../identity/hostIdentity.ts';
+import { log } from '../log.ts';
+import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from '../net/backoff.ts';
+import { parseHostPort } from '../net/index.ts';
+import { connectTls } from '../tunnel/bunTls.ts';
+import { MuxSession } from '../tunnel/mux.ts';
+
+/** The agent's reverse tunnel to the proxy. */
+export interface TunnelClient {
+  /** True while the tunnel is connected. */
+  up(): boolean;
+  /** Closes the tunnel and stops reconnecting. */
+  close(reason: string): void;
+}
+
+/**
+ * Holds a reverse tunnel (ALPN `tp-tunnel`) to `proxy` with the identity `current()` returns at each attempt,
+ * handing every stream the proxy opens to `onStream`. A lost or failed connection is retried with jittered
+ * exponential backoff (the count resets once a connection was up); `onUp` runs after each connect.
+ */
+export function startTunnelClient(o: {
+  proxy: string;
+  current: () => HostIdentity;
+  onStream: (s: Duplex) => void;
+  onUp: () => void;
+  backoff?: Backoff;
+  keepaliveMs?: number;
+}): TunnelClient {
+  let closed = false;
+  let tunnel: MuxSession | undefined;
+  const connectTunnel = async (attempt: number): Promise<void> => {
+    if (closed) return;
+    const [host, proxyPort] = parseHostPort(o.proxy);
+    let up = false;
+    const retry = (why: string) => {
+      if (closed) return;
+      const next = up ? 0 : attempt + 1;
+      const delay = backoffDelay(o.backoff ?? DEFAULT_BACKOFF, next);
+      log.info('tunnel down; reconnecting', { why, inMs: Math.round(delay) });
+      setTimeout(() => void connectTunnel(next), delay);
+    };
+    let sock: Awaited<ReturnType<typeof connectTls>>;
+    try {
+      const cur = o.current();
+      sock = await connectTls({
+        host,
+        port: proxyPort,
+        ca: cur.tlsCa,
+        cert: cur.tlsCert,
+        key: cur.tlsKey,
+        alpn: 'tp-tunnel',
+        serverRole: 'proxy',
+        serverName: /^[\d.]+$/.test(host) ? undefined : host,
+      });
+    } catch (err) {
+      return retry(describe(err));
+    }
+    if (closed) return sock.destroy();
+    up = true;
+    tunnel = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000 });
+    tunnel.onStream(o.onStream);
+    tunnel.onClose((reason) => retry(reason));
+    log.info('tunnel up', { proxy: o.proxy });
+    o.onUp();
+  };
+  void connectTunnel(0);
+  return {
+    up: () => !!tunnel && !tunnel.isClosed,
+    close: (reason) => {
+      closed = true;
+      tunnel?.close(reason);
+    },
+  };
+}
