@@ -1,9 +1,7 @@
 import { defineCommand } from 'citty';
-import type { PublicCa } from '../core/api/schemas.ts';
-import type { BotView } from '../core/auth/botOps.ts';
 import { caPin } from '../core/crypto/caPin.ts';
 import { BadParameter } from '../core/errors.ts';
-import { action, adminArgs, adminClient, durationArg, formatArg, listArg } from './lib/context.ts';
+import { action, adminArgs, adminAuth, durationArg, formatArg, listArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 import { botView, isoTime } from './lib/outputViews.ts';
 
@@ -36,9 +34,9 @@ const add = defineCommand({
     ...formatArg,
   },
   run: action(async (args) => {
-    const client = adminClient(args);
+    const auth = adminAuth(args);
     const logins = listArg(args.logins);
-    const r = await client.post<{ bot: BotView; token: string; tokenExpires: string }>('/v1/bots', {
+    const r = await auth.addBot({
       name: args.name,
       roles: listArg(args.roles),
       ...(logins.length ? { logins } : {}),
@@ -46,7 +44,7 @@ const add = defineCommand({
       tokenTtlMs: durationArg('token-ttl', args['token-ttl']),
       rejoinBudget: countArg('rejoin-budget', args['rejoin-budget']),
     });
-    const pin = caPin((await client.get<PublicCa>('/v1/cas/tls')).tlsCerts[0]!);
+    const pin = caPin((await auth.getCa('tls')).tlsCerts[0]!);
     const out = { bot: botView(r.bot), token: r.token, token_expires: isoTime(r.tokenExpires)!, ca_pin: pin };
     await print(formatOf(args.format), 'bots add', out, () =>
       [
@@ -63,7 +61,7 @@ const ls = defineCommand({
   meta: { name: 'ls', description: 'List bots and their instances' },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const bots = await adminClient(args).get<BotView[]>('/v1/bots');
+    const bots = await adminAuth(args).listBots();
     await print(formatOf(args.format), 'bots ls', bots.map(botView), () =>
       table(
         bots.map((b) => ({
@@ -84,7 +82,7 @@ const rm = defineCommand({
   meta: { name: 'rm', description: 'Delete a bot: its instances and tokens go, its live certificates stop' },
   args: { name: { type: 'positional', required: true, description: 'Bot name' }, ...adminArgs },
   run: action(async (args) => {
-    await adminClient(args).del(`/v1/bots/${encodeURIComponent(args.name)}`);
+    await adminAuth(args).removeBot(args.name);
     process.stdout.write(`bot "${args.name}" deleted\n`);
   }),
 });
@@ -98,9 +96,7 @@ const lock = defineCommand({
     ...formatArg,
   },
   run: action(async (args) => {
-    const r = await adminClient(args).post<{ lockId: string }>(`/v1/bots/${encodeURIComponent(args.name)}/lock`, {
-      message: args.message ?? '',
-    });
+    const r = await adminAuth(args).lockBot(args.name, args.message ?? '');
     await print(
       formatOf(args.format),
       'bots lock',
@@ -119,12 +115,9 @@ const token = defineCommand({
     ...formatArg,
   },
   run: action(async (args) => {
-    const client = adminClient(args);
-    const r = await client.post<{ token: string; tokenExpires: string }>(
-      `/v1/bots/${encodeURIComponent(args.name)}/tokens`,
-      { ttlMs: durationArg('ttl', args.ttl) },
-    );
-    const pin = caPin((await client.get<PublicCa>('/v1/cas/tls')).tlsCerts[0]!);
+    const auth = adminAuth(args);
+    const r = await auth.newBotToken(args.name, durationArg('ttl', args.ttl));
+    const pin = caPin((await auth.getCa('tls')).tlsCerts[0]!);
     const out = { token: r.token, token_expires: isoTime(r.tokenExpires)!, ca_pin: pin };
     await print(formatOf(args.format), 'bots token', out, () =>
       [`join token (single use, expires ${r.tokenExpires}): ${r.token}`, `ca pin: ${pin}`].join('\n'),

@@ -1,10 +1,11 @@
 import { defineCommand } from 'citty';
-import { type PublicConnector, parseClaimsToRoles, parseTeamsToRoles } from '../core/auth/sso/connectors.ts';
+import type { PublicConnector } from '../core/api/ssoSchemas.ts';
+import { parseClaimsToRoles, parseTeamsToRoles } from '../core/auth/sso/connectors.ts';
 import { loadProfile } from '../core/client/profile.ts';
 import { ssoLogin } from '../core/client/ssoLogin.ts';
 import { BadParameter } from '../core/errors.ts';
 import { openBrowser } from './lib/browser.ts';
-import { action, adminArgs, adminClient, formatArg, listArg, readStdin } from './lib/context.ts';
+import { action, adminArgs, adminAuth, formatArg, listArg, readStdin } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 import { connectorView } from './lib/outputViews.ts';
 
@@ -66,7 +67,7 @@ const addGithub = defineCommand({
     const endpointUrl = (args['endpoint-url'] ?? 'https://github.com').replace(/\/+$/, '');
     const apiUrl =
       args['api-url'] ?? (endpointUrl === 'https://github.com' ? 'https://api.github.com' : `${endpointUrl}/api/v3`);
-    const c = await adminClient(args).post<PublicConnector>('/v1/sso/connectors', {
+    const c = await adminAuth(args).createConnector({
       kind: 'github',
       name: args.name,
       clientId: args['client-id'],
@@ -105,7 +106,7 @@ const addOidc = defineCommand({
     },
   },
   run: action(async (args) => {
-    const c = await adminClient(args).post<PublicConnector>('/v1/sso/connectors', {
+    const c = await adminAuth(args).createConnector({
       kind: 'oidc',
       name: args.name,
       clientId: args['client-id'],
@@ -128,7 +129,7 @@ const ls = defineCommand({
   meta: { name: 'ls', description: 'List single sign-on connectors (secrets are never shown)' },
   args: { ...adminArgs, ...formatArg },
   run: action(async (args) => {
-    const list = await adminClient(args).get<PublicConnector[]>('/v1/sso/connectors');
+    const list = await adminAuth(args).listConnectors();
     await print(formatOf(args.format), 'sso ls', list.map(connectorView), () =>
       table(
         list.map((c) => ({
@@ -152,7 +153,7 @@ const rm = defineCommand({
   meta: { name: 'rm', description: 'Remove a connector (its users stay, but can no longer log in through it)' },
   args: { name: { type: 'positional', required: true, description: 'Connector name' }, ...adminArgs },
   run: action(async (args) => {
-    await adminClient(args).del(`/v1/sso/connectors/${encodeURIComponent(args.name)}`);
+    await adminAuth(args).removeConnector(args.name);
     process.stdout.write(`SSO connector "${args.name}" removed\n`);
   }),
 });
@@ -174,9 +175,7 @@ const test = defineCommand({
     ...formatArg,
   },
   run: action(async (args) => {
-    const check = await adminClient(args).get<{ detail: string }>(
-      `/v1/sso/connectors/${encodeURIComponent(args.name)}/check`,
-    );
+    const check = await adminAuth(args).checkConnector(args.name);
     const proxy = args.proxy ?? loadProfile()?.proxy;
     if (args['provider-only'] || !proxy) {
       const providerOnly = { provider: check.detail, user: null, roles: null, identity: null, subject: null };

@@ -1,10 +1,10 @@
 // What the CLI prints for the API's records: snake_case keys, ISO-8601 UTC times, null for "none" (the style of
 // cmd/lib/outputSchemas.ts, whose types these functions return; the schemas themselves load only for json/yaml).
 
+import type { BotView } from '../../core/api/botSchemas.ts';
 import type { NodeRecord, PublicToken, RotationState, RotationStatus, StoredLock } from '../../core/api/schemas.ts';
+import type { PublicConnector } from '../../core/api/ssoSchemas.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
-import type { BotView } from '../../core/auth/botOps.ts';
-import type { PublicConnector } from '../../core/auth/sso/connectors.ts';
 import type { PublicUser } from '../../core/auth/users.ts';
 import type { Profile } from '../../core/client/profile.ts';
 import type { SshBenchResult } from '../../core/client/sshBench.ts';

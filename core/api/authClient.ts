@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { RoleSchema } from '../rbac/schema.ts';
+import { BotLockSchema, BotTokenSchema, BotViewSchema, CreatedBotSchema } from './botSchemas.ts';
 import type { ApiClient } from './client.ts';
 import {
   AckSchema,
@@ -22,6 +23,7 @@ import {
   StoredLockSchema,
   type TokenRole,
 } from './schemas.ts';
+import { ConnectorCheckSchema, PublicConnectorSchema } from './ssoSchemas.ts';
 
 const seg = encodeURIComponent;
 
@@ -167,5 +169,50 @@ export class AuthClient {
   /** Rolls the current rotation back. */
   rollbackRotation() {
     return this.api.send(RotationStateSchema, 'POST', '/v1/rotation/rollback', {});
+  }
+
+  /** Every bot with its instances. */
+  listBots() {
+    return this.api.send(v.array(BotViewSchema), 'GET', '/v1/bots');
+  }
+  /** Makes a bot (a machine user with fixed roles) and its first single-use join token. */
+  addBot(o: {
+    name: string;
+    roles: string[];
+    logins?: string[];
+    ttlMs?: number;
+    tokenTtlMs?: number;
+    rejoinBudget?: number;
+  }) {
+    return this.api.send(CreatedBotSchema, 'POST', '/v1/bots', o);
+  }
+  /** Another single-use join token for a bot (each join makes a new instance). */
+  newBotToken(name: string, ttlMs?: number) {
+    return this.api.send(BotTokenSchema, 'POST', `/v1/bots/${seg(name)}/tokens`, { ttlMs });
+  }
+  /** Locks every instance of a bot; answers with the lock's ID. */
+  lockBot(name: string, message: string) {
+    return this.api.send(BotLockSchema, 'POST', `/v1/bots/${seg(name)}/lock`, { message });
+  }
+  /** Deletes a bot: its instances and tokens go, its live certificates stop. */
+  async removeBot(name: string): Promise<void> {
+    await this.api.send(AckSchema, 'DELETE', `/v1/bots/${seg(name)}`);
+  }
+
+  /** Every SSO connector, without its secret. */
+  listConnectors() {
+    return this.api.send(v.array(PublicConnectorSchema), 'GET', '/v1/sso/connectors');
+  }
+  /** Adds an SSO connector (the secret goes in, never comes back). */
+  createConnector(c: Record<string, unknown>) {
+    return this.api.send(PublicConnectorSchema, 'POST', '/v1/sso/connectors', c);
+  }
+  /** Removes an SSO connector by name. */
+  async removeConnector(name: string): Promise<void> {
+    await this.api.send(AckSchema, 'DELETE', `/v1/sso/connectors/${seg(name)}`);
+  }
+  /** Checks that a connector's provider is reachable; answers with what it said. */
+  checkConnector(name: string) {
+    return this.api.send(ConnectorCheckSchema, 'GET', `/v1/sso/connectors/${seg(name)}/check`);
   }
 }

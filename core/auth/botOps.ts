@@ -1,9 +1,10 @@
+import type { BotView } from '../api/botSchemas.ts';
 import type { Clock } from '../clock.ts';
 import type { BotCertInfo } from '../crypto/x509.ts';
 import { AlreadyExists, BadParameter, NotFound } from '../errors.ts';
 import type { IdSource } from '../ids.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
-import type { BotInstance, BotInstanceStore } from './botInstances.ts';
+import type { BotInstanceStore } from './botInstances.ts';
 import type { LoginResponse } from './certOps.ts';
 import type { Identity } from './identity.ts';
 import type { LockStore } from './locks.ts';
@@ -44,17 +45,6 @@ export interface BotOpsDeps {
     now: number,
     bot: BotCertInfo,
   ): Promise<LoginResponse>;
-}
-
-/** A bot as listed. */
-export interface BotView {
-  name: string;
-  user: string;
-  roles: string[];
-  logins: string[];
-  maxTtlMs: number;
-  createdAt: string;
-  instances: Pick<BotInstance, 'id' | 'generation' | 'createdAt' | 'renewedAt' | 'locked'>[];
 }
 
 /** Keys a bot presents at join and renewal; its private keys never leave its machine. */

@@ -1,7 +1,8 @@
+import type { PublicConnector } from '../api/ssoSchemas.ts';
 import { NotFound } from '../errors.ts';
 import type { Identity } from './identity.ts';
 import type { RoleStore } from './roles.ts';
-import { type ConnectorStore, type PublicConnector, publicConnector, type SsoConnector } from './sso/connectors.ts';
+import { type ConnectorStore, publicConnector, type SsoConnector } from './sso/connectors.ts';
 import type { SsoOutcome } from './sso/identify.ts';
 import { providerFor } from './sso/providers.ts';
 import { SsoLoginOps, type SsoLoginOpsDeps } from './ssoLoginOps.ts';

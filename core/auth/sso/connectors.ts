@@ -1,3 +1,4 @@
+import type { PublicConnector } from '../../api/ssoSchemas.ts';
 import type { Backend } from '../../backend/index.ts';
 import { getDoc, listDocs } from '../../backend/json.ts';
 import { AlreadyExists, BadParameter, NotFound } from '../../errors.ts';
@@ -43,13 +44,6 @@ export type SsoConnector =
       usernameClaim?: string;
       createdAt: string;
     };
-
-/** What anyone allowed to list connectors sees: everything but the secret. */
-export type PublicConnector = SsoConnector extends infer C
-  ? C extends SsoConnector
-    ? Omit<C, 'clientSecret'> & { hasSecret: boolean }
-    : never
-  : never;
 
 /** The public view of a connector. */
 export function publicConnector(c: SsoConnector): PublicConnector {
