@@ -3,7 +3,6 @@ import type { Duplex } from 'node:stream';
 import type { AuthContext, Connection } from 'ssh2';
 import { accessRefusal } from '../audit/accessRefusal.ts';
 import type { AuditInput } from '../audit/events.ts';
-import { RecordingWriter } from '../audit/recording.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { parseOpenSSHPrivateKey } from '../crypto/keys.ts';
@@ -14,7 +13,8 @@ import { checkNodeAccess, lockApplies, type Role, resolveRoles } from '../rbac/i
 import { SERVER_ALGORITHMS } from './algorithms.ts';
 import { serveLocalForward, serveRemoteForward, startAgentForward } from './forwarding.ts';
 import { lookupOsUser, type OsUser } from './osUser.ts';
-import { type SessionTap, serveSession } from './session.ts';
+import { serveSession } from './session.ts';
+import { type SessionAuditContext, startSessionAudit } from './sessionAudit.ts';
 import { hostKeys, ssh2 } from './ssh2.ts';
 import { type VerifiedUser, verifyUserAuth } from './userCert.ts';
 
@@ -35,7 +35,7 @@ export interface SshNodeOptions {
   state: NodeState;
   emit(events: AuditInput[]): void;
   /** Session recording: spool directory, the cluster's mode, and who to tell when a part is on disk. */
-  recording?: { dir: string; mode: () => 'node' | 'off'; onPart: () => void };
+  recording?: SessionAuditContext['recording'];
   clock?: Clock;
 }
 
@@ -215,7 +215,17 @@ export class SshNode {
           { pty: 'permit-pty' in ext },
           {
             env: (): Record<string, string> => (agentSock ? { SSH_AUTH_SOCK: agentSock } : {}),
-            onStart: (kind, command, pty) => this.startSession(who!, login, base, kind, command, pty),
+            onStart: (kind, command, pty) =>
+              startSessionAudit(
+                {
+                  emit: (e) => this.o.emit(e),
+                  recording: this.o.recording,
+                  hostId: this.o.hostId,
+                  nodeName: this.o.nodeName,
+                  clock: this.clock,
+                },
+                { user: who!.username, login, base, kind, command, pty },
+              ),
           },
         );
       });
@@ -228,63 +238,6 @@ export class SshNode {
       if (expiry) clearTimeout(expiry);
       for (const c of cleanups) c();
     });
-  }
-
-  /** Audits a session channel's start and end, and records its output when the cluster records sessions. */
-  private startSession(
-    who: VerifiedUser,
-    login: string,
-    base: Record<string, string>,
-    kind: 'shell' | 'exec' | 'sftp',
-    command: string | undefined,
-    pty: { cols: number; rows: number } | undefined,
-  ): SessionTap {
-    const sessionId = randomUUID();
-    const fields = { ...base, user: who.username, login, session_id: sessionId, kind, command };
-    const extra = kind === 'shell' ? [] : [{ type: kind, ...fields } as const];
-    this.o.emit([{ type: 'session.start', ...fields }, ...extra]);
-    const rec = this.o.recording;
-    const recordingFailed = (err: unknown) => {
-      log.error('session recording stopped: cannot write the spool', { session: sessionId, error: describe(err) });
-      this.o.emit([
-        { type: 'recording.upload_failed', success: false, ...fields, error: `recording stopped: ${describe(err)}` },
-      ]);
-    };
-    let writer: RecordingWriter | undefined;
-    try {
-      writer =
-        rec && rec.mode() === 'node' && kind !== 'sftp'
-          ? new RecordingWriter({
-              dir: rec.dir,
-              onPart: rec.onPart,
-              onError: recordingFailed,
-              meta: {
-                sessionId,
-                user: who.username,
-                login,
-                serverId: this.o.hostId,
-                serverName: this.o.nodeName,
-                kind,
-                command,
-                startedAt: new Date(this.clock.now()).toISOString(),
-                status: 'recording',
-                parts: 0,
-                bytes: 0,
-                width: pty?.cols,
-                height: pty?.rows,
-              },
-            })
-          : undefined;
-    } catch (err) {
-      recordingFailed(err);
-    }
-    return {
-      output: (data, stream) => writer?.write(data, stream),
-      end: (info) => {
-        writer?.end();
-        this.o.emit([{ type: 'session.end', ...fields, exit_code: info.exitCode, signal: info.signal }]);
-      },
-    };
   }
 
   /** Ends the sessions of users (or of this node) that a lock now covers; the agent calls it on each state refresh. */
