@@ -1,3 +1,4 @@
+import { type BotCerts, BotCertsSchema } from '../api/botSchemas.ts';
 import { ApiClient } from '../api/client.ts';
 import { pinnedClusterCas } from '../api/firstContact.ts';
 import type { IdentityFileData } from '../client/identityFile.ts';
@@ -7,18 +8,6 @@ import { signSsh } from '../crypto/sshsig.ts';
 import { parseTlsCert } from '../crypto/x509.ts';
 import { BadParameter } from '../errors.ts';
 import { botRejoinMessage } from '../identity/botRejoin.ts';
-
-/** What auth answers a bot's join or renewal. */
-interface BotCerts {
-  sshCert: string;
-  tlsCert: string;
-  tlsCa: string[];
-  hostCa: string[];
-  logins: string[];
-  cluster: string;
-  username: string;
-  instance: string;
-}
 
 /** A bot's identity as held in memory and written to DIR/identity, with the instance it belongs to. */
 export type BotIdentity = IdentityFileData & { instance: string };
@@ -75,7 +64,7 @@ export async function joinBot(o: {
   const cas = await pinnedClusterCas(o.proxy, o.caPin);
   const keys = newBotKeys();
   const api = new ApiClient([o.proxy], { ca: cas.tlsCa, serverRole: 'proxy' });
-  const r = await api.post<BotCerts>('/webapi/bots/join', {
+  const r = await api.send(BotCertsSchema, 'POST', '/webapi/bots/join', {
     token: o.token,
     sshPublicKey: keys.sshPublicKey,
     tlsPublicKey: keys.tlsPublicKey,
@@ -96,7 +85,7 @@ export async function renewBot(cur: BotIdentity, keys: BotKeyPair, ttlMs?: numbe
     15_000,
     '/webapi/auth',
   );
-  const r = await api.post<BotCerts>('/v1/bots/renew', {
+  const r = await api.send(BotCertsSchema, 'POST', '/v1/bots/renew', {
     sshPublicKey: keys.sshPublicKey,
     tlsPublicKey: keys.tlsPublicKey,
     ttlMs,
@@ -120,7 +109,7 @@ export async function rejoinBot(cur: BotIdentity, keys: BotKeyPair, ttlMs?: numb
   });
   const signature = signSsh(parseOpenSSHPrivateKey(keys.sshKey), signed).toString('base64');
   const api = new ApiClient([cur.proxy], { ca: cur.tlsCa, serverRole: 'proxy' });
-  const r = await api.post<BotCerts>('/webapi/bots/rejoin', {
+  const r = await api.send(BotCertsSchema, 'POST', '/webapi/bots/rejoin', {
     bot: cur.user,
     instance: cur.instance,
     generation,

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { ApiClient } from '../api/client.ts';
+import { OnlineNodeSchema } from '../api/webSchemas.ts';
 import { readIdentityFile } from '../client/identityFile.ts';
 import type { Clock } from '../clock.ts';
 import { parseCert } from '../crypto/sshcert.ts';
@@ -177,7 +179,7 @@ export class BotRunner {
         key: this.id.tlsKey,
         serverRole: 'proxy',
       });
-      nodes = (await api.get<{ name: string }[]>('/webapi/nodes')).map((n) => n.name);
+      nodes = (await api.send(v.array(OnlineNodeSchema), 'GET', '/webapi/nodes')).map((n) => n.name);
     } catch (err) {
       log.warn('could not list nodes for ssh_config; writing the cluster pattern only', { error: describe(err) });
     }

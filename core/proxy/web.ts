@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
+import type { OnlineNode } from '../api/webSchemas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { AccessDenied, BadParameter, Unauthenticated } from '../errors.ts';
@@ -121,7 +122,7 @@ export function webRoutes(
       async ({ who }) => {
         requireKind(who, 'user');
         const nodes = await view.nodes();
-        const out: (NodeRecord & { online: boolean })[] = [];
+        const out: OnlineNode[] = [];
         for (const n of nodes) {
           if (await visible(view, who, n)) out.push({ ...n, online: nodeOnline(n, tunnels) });
         }
