@@ -71,7 +71,12 @@ const PAGES: [name: string, path: () => string, ready: (p: Page) => Promise<unkn
     (p) => p.getByRole('heading', { name: /Open a shell/ }).waitFor({ timeout: 10_000 }),
   ],
   ['recordings', () => '/web/recordings', (p) => p.locator('tr[data-session]').first().waitFor({ timeout: 10_000 })],
-  ['player', () => `/web/recordings/${recording}`, (p) => p.getByTestId('player').waitFor({ timeout: 10_000 })],
+  [
+    'player',
+    () => `/web/recordings/${recording}`,
+    (p) =>
+      p.getByRole('heading', { name: 'Commands' }).or(p.getByText('No shell commands')).waitFor({ timeout: 10_000 }),
+  ],
   ['audit', () => '/web/audit', (p) => p.locator('tr[data-type]').first().waitFor({ timeout: 10_000 })],
   ['account', () => '/web/account', (p) => p.getByRole('heading', { name: /Account/ }).waitFor({ timeout: 10_000 })],
   ['404', () => '/web/nowhere', (p) => p.getByRole('heading', { name: 'Page not found' }).waitFor({ timeout: 10_000 })],

@@ -1,6 +1,8 @@
 import { Terminal as XTerm } from '@xterm/xterm';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, readable } from '../api.ts';
+import { commandsOf } from '../commands.ts';
+import { clock, PlayerTimeline } from '../playerTimeline.tsx';
 
 type Event = [ms: number, stream: 'o' | 'e', data: string];
 interface Recording {
@@ -12,11 +14,6 @@ interface Recording {
 const MAX_GAP_MS = 2000;
 const SPEEDS = [0.5, 1, 2, 4, 8];
 
-const clock = (ms: number) => {
-  const s = Math.floor(ms / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-};
-
 /** The real time (ms since the session started) at a playback position, idle gaps counted in full. */
 function realMs(events: Event[], times: number[], at: number): number {
   let i = 0;
@@ -27,7 +24,7 @@ function realMs(events: Event[], times: number[], at: number): number {
 
 /**
  * Plays a recorded session in a terminal: play, pause, speed and seek, the wall-clock time of the moment shown,
- * and a link to it (`?t=SECONDS` opens the recording paused there).
+ * a link to it (`?t=SECONDS` opens the recording paused there), and the session's commands to jump to.
  */
 export function Player({ id, startAt }: { id: string; startAt?: number }) {
   const box = useRef<HTMLDivElement>(null);
@@ -37,6 +34,8 @@ export function Player({ id, startAt }: { id: string; startAt?: number }) {
   const [speed, setSpeed] = useState(1);
   const [at, setAt] = useState(0);
   const [copied, setCopied] = useState('');
+  // The playback time of each event, as state too: a render must follow its computation even when `at` stays 0.
+  const [times, setTimes] = useState<number[]>([]);
   const wall = (r: Recording, pos: number) =>
     new Date(Date.parse(r.meta.startedAt) + realMs(r.events, state.current.times, pos)).toISOString();
   const state = useRef({ term: undefined as XTerm | undefined, times: [] as number[], next: 0, at: 0 });
@@ -66,6 +65,7 @@ export function Player({ id, startAt }: { id: string; startAt?: number }) {
       times.push(t);
     }
     state.current = { term, times, next: 0, at: 0 };
+    setTimes(times);
     setAt(0);
     // A link to a moment opens paused there; otherwise playback starts at once.
     if (startAt !== undefined && Number.isFinite(startAt) && startAt >= 0) {
@@ -81,7 +81,8 @@ export function Player({ id, startAt }: { id: string; startAt?: number }) {
     return () => term.dispose();
   }, [rec, startAt]);
 
-  const total = state.current.times.at(-1) ?? 0;
+  const total = times.at(-1) ?? 0;
+  const commands = useMemo(() => commandsOf(rec?.events.map((e) => e[2]) ?? []), [rec]);
 
   /** Writes every event up to `to` (from the start when going back). */
   const seek = (to: number) => {
@@ -185,6 +186,7 @@ export function Player({ id, startAt }: { id: string; startAt?: number }) {
         </p>
       )}
       <div class="player-wrap" ref={box} data-testid="player" />
+      {rec && <PlayerTimeline commands={commands} times={times} at={at} onSeek={seek} />}
     </section>
   );
 }
