@@ -64,6 +64,7 @@ export async function startProxyService(
     metricsListen: cfg.proxy.metrics_listen,
     limits: proxyLimits(cfg),
     onIdentity,
+    clock,
     ...o.proxy,
   });
   stops.push(() => proxy.close());

@@ -2,6 +2,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import type { Connection } from 'ssh2';
 import { accessRefusal } from '../audit/accessRefusal.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { describe, TpError } from '../errors.ts';
 import { log } from '../log.ts';
@@ -27,6 +28,8 @@ export interface JumpOptions {
   dialTls: DialTls;
   /** SSH authentication deadline and per-address limit for connections not yet authenticated. */
   limits?: Pick<ConnectionLimits, 'handshakeMs' | 'unauthenticatedPerIp'>;
+  /** Checks the user certificates' validity. Default the wall clock. */
+  clock?: Clock;
 }
 
 /**
@@ -38,6 +41,7 @@ export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
   let cas = o.userCa.map((l) => parseAuthorizedKey(l).blob);
   let ssh: ReturnType<typeof sshServer> | undefined;
   const limits = o.limits ?? DEFAULT_CONNECTION_LIMITS;
+  const clock = o.clock ?? systemClock;
   const unauthenticated = new PerAddressLimit(limits.unauthenticatedPerIp);
   /** Per connection (by peer address and port) until it authenticates: what ends its deadline and its count. */
   const pending = new Map<string, () => void>();
@@ -69,7 +73,7 @@ export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
         conn.on('authentication', (ctx) => {
           if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
           try {
-            const v = verifyUserAuth(ctx as never, { cas, now: Date.now(), remoteIp: info.ip });
+            const v = verifyUserAuth(ctx as never, { cas, now: clock.now(), remoteIp: info.ip });
             if (!v.queryOnly) user = v;
             ctx.accept();
           } catch (err) {

@@ -4,9 +4,11 @@ import { hostname } from 'node:os';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ApiClient } from '../api/client.ts';
 import { ANONYMOUS, type Identity, identityFromCert } from '../auth/identity.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { describe } from '../errors.ts';
 import { IdentityFollower } from '../identity/follower.ts';
 import type { HostIdentity } from '../identity/hostIdentity.ts';
+import type { IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../net/connectionLimits.ts';
 import { httpDeadlines } from '../net/httpDeadlines.ts';
@@ -56,6 +58,10 @@ export interface ProxyOptions {
   limits?: Partial<ConnectionLimits>;
   /** `host:port` of a plain-HTTP listener serving `/metrics`; none when absent (never on the public port). */
   metricsListen?: string;
+  /** Time for tunnels, web sessions and the jump port's certificate checks. Default the wall clock. */
+  clock?: Clock;
+  /** Web session tokens. Default the platform's cryptographic randomness. */
+  ids?: IdSource;
 }
 
 /** A running proxy. */
@@ -79,7 +85,8 @@ export interface ProxyServer extends AsyncDisposable {
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
   const view = new ClusterView(opts.auth, opts.spoolPath);
-  const tunnels = new TunnelRegistry();
+  const clock = opts.clock ?? systemClock;
+  const tunnels = new TunnelRegistry(clock);
   view.online = (n) => nodeOnline(n, tunnels);
   const identities = new WeakMap<object, Identity>();
   /** Each connection's verified client certificate (base64 DER), forwarded with admin calls made for a user. */
@@ -91,7 +98,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     publicAddr: opts.publicAddr ?? '',
     version: opts.version,
   };
-  const sessions = new WebSessionStore(authSessionBackend(opts.auth));
+  const sessions = new WebSessionStore(authSessionBackend(opts.auth), () => clock.now(), opts.ids);
   const gate = new AccessGate(view);
   const terminals = new WebTerminals(view, gate, tunnels, dialTls, sessions);
   const uiRoutes = webUiRoutes({ view, tunnels, sessions, sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000 });
@@ -197,6 +204,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
         tunnels,
         dialTls,
         limits,
+        clock,
       })
     : undefined;
   const metrics = opts.metricsListen ? await startMetricsServer(opts.metricsListen, api.renderMetrics) : undefined;

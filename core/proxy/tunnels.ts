@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { NodeRecord } from '../auth/nodes.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { log } from '../log.ts';
 import { MuxSession } from '../tunnel/mux.ts';
 
@@ -9,13 +10,16 @@ export class TunnelRegistry {
   private readonly sessions = new Map<string, MuxSession>();
   private readonly since = new Map<string, number>();
 
+  /** `clock` stamps when each tunnel was accepted and times the tunnels' keepalives. */
+  constructor(private readonly clock: Clock = systemClock) {}
+
   /** Takes over an authenticated agent connection (ALPN tp-tunnel); a reconnecting agent replaces its old tunnel. */
   accept(hostId: string, socket: TLSSocket, keepaliveMs: number): void {
-    const session = new MuxSession(socket, { side: 'server', keepaliveMs });
+    const session = new MuxSession(socket, { side: 'server', keepaliveMs, clock: this.clock });
     session.onStream((s) => s.destroy()); // agents never open streams towards the proxy
     const old = this.sessions.get(hostId);
     this.sessions.set(hostId, session);
-    this.since.set(hostId, Date.now());
+    this.since.set(hostId, this.clock.now());
     old?.close('replaced by a new tunnel from the same agent');
     session.onClose((reason) => {
       if (this.sessions.get(hostId) === session) this.sessions.delete(hostId);

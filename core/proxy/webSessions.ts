@@ -1,11 +1,13 @@
-import { createHash, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
+import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ApiClient } from '../api/client.ts';
 import { identityFromCert } from '../auth/identity.ts';
 import type { StoredWebSession } from '../auth/webSessionOps.ts';
 import { type IssuedCerts, newClientKeys } from '../client/login.ts';
+import { systemClock } from '../clock.ts';
 import { encodeOpenSSHPrivateKey } from '../crypto/keys.ts';
 import { AccessDenied, NotFound, Unauthenticated } from '../errors.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 
 /** The cookie holding a browser's session token: host-only, HTTPS-only, invisible to scripts, same-site only. */
 export const SESSION_COOKIE = '__Host-tp_session';
@@ -94,7 +96,8 @@ export class WebSessionStore {
 
   constructor(
     private readonly backend: SessionBackend,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
+    private readonly ids: IdSource = cryptoIds,
   ) {}
 
   /** Stores a session for a completed login and returns its cookie token. */
@@ -104,13 +107,13 @@ export class WebSessionStore {
     sshKey: string,
   ): Promise<{ token: string; session: WebSession }> {
     this.sweep();
-    const token = randomBytes(32).toString('base64url');
+    const token = this.ids.bytes(32).toString('base64url');
     const cert = new X509Certificate(login.tlsCert);
     const session: WebSession = {
       user: login.username,
       who: identityFromCert(cert.raw),
       logins: login.logins,
-      csrf: randomBytes(24).toString('base64url'),
+      csrf: this.ids.bytes(24).toString('base64url'),
       createdAt: this.now(),
       expires: Date.parse(login.expires),
       sshKey,

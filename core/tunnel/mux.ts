@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../clock.ts';
 import { LimitExceeded } from '../errors.ts';
 import { log } from '../log.ts';
 import {
@@ -53,6 +54,8 @@ export interface MuxOptions {
   maxStreams?: number;
   /** Received bytes not yet credited back, summed over streams; a stream that would pass it is reset. Default 64 MiB. */
   maxBufferedBytes?: number;
+  /** Times the keepalive (when the peer was last heard). Default the wall clock. */
+  clock?: Clock;
 }
 
 /** A multiplexed session over one connection. */
@@ -62,7 +65,8 @@ export class MuxSession implements StreamCarrier {
   private buf: Buffer = Buffer.alloc(0);
   private closed = false;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
-  private lastHeard = Date.now();
+  private readonly clock: Clock;
+  private lastHeard: number;
   private acceptor: ((s: MuxStream) => void) | undefined;
   private closeHandlers: ((reason: string) => void)[] = [];
   private buffered = 0;
@@ -74,6 +78,8 @@ export class MuxSession implements StreamCarrier {
     opts: MuxOptions,
   ) {
     this.nextId = opts.side === 'client' ? 1 : 2;
+    this.clock = opts.clock ?? systemClock;
+    this.lastHeard = this.clock.now();
     this.maxStreams = opts.maxStreams ?? 1024;
     this.maxBuffered = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     conn.on('data', (d) => this.onData(d));
@@ -85,11 +91,11 @@ export class MuxSession implements StreamCarrier {
     const timeout = opts.timeoutMs ?? keepalive * 3;
     if (keepalive > 0) {
       this.pingTimer = setInterval(() => {
-        if (Date.now() - this.lastHeard > timeout) {
+        if (this.clock.now() - this.lastHeard > timeout) {
           this.close('keepalive timeout');
           return;
         }
-        this.sendFrame(T_PING, F_SYN, 0, Date.now() & 0x7fffffff);
+        this.sendFrame(T_PING, F_SYN, 0, this.clock.now() & 0x7fffffff);
       }, keepalive);
       this.pingTimer.unref?.();
     }
@@ -155,7 +161,7 @@ export class MuxSession implements StreamCarrier {
   }
 
   private onData(d: Buffer): void {
-    this.lastHeard = Date.now();
+    this.lastHeard = this.clock.now();
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
     while (this.buf.length >= HEADER) {
       const type = this.buf.readUInt8(1);
