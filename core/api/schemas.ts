@@ -239,3 +239,26 @@ export const AuditEventSchema = v.looseObject({
   error: v.optional(v.string()),
 });
 export type WireAuditEvent = v.InferOutput<typeof AuditEventSchema>;
+
+/** Who a certificate names, as auth hands it back inside a stored web session. */
+export const IdentitySchema = v.object({
+  kind: v.picklist(['admin', 'proxy', 'node', 'auth', 'user', 'anonymous']),
+  name: v.string(),
+  roles: v.array(v.string()),
+  traits: v.optional(v.record(v.string(), v.array(v.string()))),
+  hostName: v.optional(v.string()),
+  bot: v.optional(v.object({ name: v.string(), instance: v.string(), generation: v.number() })),
+});
+
+/** `GET /v1/web_sessions/:hash` (proxies only): a browser's login with its certificates and private key. */
+export const StoredWebSessionSchema = v.object({
+  user: v.string(),
+  who: IdentitySchema,
+  logins: v.array(v.string()),
+  csrf: v.string(),
+  createdAt: v.number(),
+  expires: v.number(),
+  sshKey: v.string(),
+  sshCert: v.string(),
+  tlsCertDer: v.string(),
+});

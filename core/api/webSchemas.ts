@@ -6,6 +6,16 @@ import { NodeRecordSchema } from './schemas.ts';
  * browser app (which parses them). Like schemas.ts, this module imports nothing but valibot.
  */
 
+/** `GET /webapi/ping`: what the proxy says about itself before login. */
+export const ProxyPingSchema = v.object({
+  cluster: v.string(),
+  secondFactor: v.picklist(['off', 'otp', 'webauthn', 'on']),
+  proxy: v.string(),
+  sshJump: v.optional(v.string()),
+  version: v.string(),
+});
+export type ProxyPing = v.InferOutput<typeof ProxyPingSchema>;
+
 /** What the page learns about its session: never a certificate or key. */
 export const WebSessionViewSchema = v.object({
   user: v.string(),

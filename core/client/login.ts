@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ApiClient } from '../api/client.ts';
 import { LoginResponseSchema } from '../api/schemas.ts';
-import type { SecondFactor } from '../auth/secondFactor.ts';
+import { type ProxyPing, ProxyPingSchema } from '../api/webSchemas.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../crypto/keys.ts';
 import { BadParameter, isCertificateError, NotFound } from '../errors.ts';
 import { proxyTlsError } from './nodeConnection.ts';
@@ -30,15 +30,6 @@ export function proxyApi(proxy: string, trust: ProxyTrust, identity?: { cert: st
   });
 }
 
-/** What the proxy says about itself before login. */
-export interface ProxyPing {
-  cluster: string;
-  secondFactor: SecondFactor;
-  proxy: string;
-  sshJump?: string;
-  version: string;
-}
-
 /**
  * Reaches the proxy and asks who it is. When the saved profile's CA no longer verifies the proxy (the cluster
  * rotated its CAs), --insecure means first contact again; without it the error says what happened.
@@ -46,7 +37,7 @@ export interface ProxyPing {
 export async function pingProxy(proxy: string, trust: ProxyTrust): Promise<{ api: ApiClient; ping: ProxyPing }> {
   const api = proxyApi(proxy, trust);
   try {
-    return { api, ping: await api.get<ProxyPing>('/webapi/ping') };
+    return { api, ping: await api.send(ProxyPingSchema, 'GET', '/webapi/ping') };
   } catch (err) {
     if (err instanceof NotFound)
       throw new BadParameter(
@@ -59,7 +50,7 @@ export async function pingProxy(proxy: string, trust: ProxyTrust): Promise<{ api
     if (!trust.insecure || trust.caFile)
       throw proxyTlsError(proxy, err as Error, { profile: loadProfile()?.proxy === proxy, caFile: trust.caFile });
     const fresh = new ApiClient([proxy], { insecure: true });
-    return { api: fresh, ping: await fresh.get<ProxyPing>('/webapi/ping') };
+    return { api: fresh, ping: await fresh.send(ProxyPingSchema, 'GET', '/webapi/ping') };
   }
 }
 

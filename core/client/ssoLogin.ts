@@ -1,3 +1,4 @@
+import { SsoBeginSchema } from '../api/ssoSchemas.ts';
 import { ANSWER_PARAM, newAnswerKey, openAnswer, type SsoAnswer } from '../auth/sso/answer.ts';
 import type { SsoOutcome } from '../auth/sso/identify.ts';
 import { AccessDenied, errorFromWire, Unavailable } from '../errors.ts';
@@ -74,7 +75,7 @@ export async function ssoLogin(i: SsoLoginInput): Promise<{ profile?: Profile; o
     },
   });
   try {
-    const begun = await api.post<{ id: string; url: string }>('/webapi/sso/login', {
+    const begun = await api.send(SsoBeginSchema, 'POST', '/webapi/sso/login', {
       connector: i.connector,
       mode: i.mode,
       sshPublicKey: keys?.sshPublicKey,

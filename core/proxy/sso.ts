@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { SsoBeginSchema, SsoConfirmSchema } from '../api/ssoSchemas.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { SsoConfirmation } from '../auth/ssoLoginOps.ts';
 import { AccessDenied, BadParameter, TpError } from '../errors.ts';
@@ -131,7 +132,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
               '<p>Nothing was sent to the command-line client. You can close this tab.</p>',
             );
           }
-          const r = await auth.post<{ redirect: string }>('/v1/sso/confirm', body);
+          const r = await auth.send(SsoConfirmSchema, 'POST', '/v1/sso/confirm', body);
           return new RawResponse('', 'text/plain', { location: r.redirect }, 303);
         } catch (err) {
           if (!(err instanceof TpError)) throw err;
@@ -145,7 +146,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
       async ({ req, params }) => {
         const keys = newWebKeys();
         const binding = randomBytes(24).toString('base64url');
-        const r = await auth.post<{ id: string; url: string }>('/v1/sso/begin', {
+        const r = await auth.send(SsoBeginSchema, 'POST', '/v1/sso/begin', {
           connector: params[0],
           mode: 'web',
           redirectUri: callbackFor(requestOrigin(req)),

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ApiClient } from '../api/client.ts';
+import { StoredWebSessionSchema } from '../api/schemas.ts';
 import { identityFromCert } from '../auth/identity.ts';
 import type { StoredWebSession } from '../auth/webSessionOps.ts';
 import { type IssuedCerts, newClientKeys } from '../client/login.ts';
@@ -74,7 +75,7 @@ export function authSessionBackend(auth: ApiClient): SessionBackend {
       await auth.post(`/v1/web_sessions/${hash}`, s);
     },
     get: (hash) =>
-      auth.get<WebSession>(`/v1/web_sessions/${hash}`).catch((err: unknown) => {
+      auth.send(StoredWebSessionSchema, 'GET', `/v1/web_sessions/${hash}`).catch((err: unknown) => {
         if (err instanceof NotFound) return undefined;
         throw err;
       }),

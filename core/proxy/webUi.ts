@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
+import { LoginResponseSchema } from '../api/schemas.ts';
 import type { WebSessionView } from '../api/webSchemas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import { lockedError } from '../auth/locks.ts';
@@ -13,7 +14,6 @@ import type { TunnelRegistry } from './tunnels.ts';
 import { type AuditSearch, EVENT_TYPES, webAuditSearch } from './webAudit.ts';
 import {
   checkOrigin,
-  type IssuedLogin,
   newWebKeys,
   sessionCookie,
   sessionToken,
@@ -121,7 +121,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
         const origin = sameSiteOrigin(req);
         const b = parseBody(LoginBody, body);
         const keys = newWebKeys();
-        const r = await auth.post<IssuedLogin>('/v1/login', {
+        const r = await auth.send(LoginResponseSchema, 'POST', '/v1/login', {
           ...b,
           origin,
           remoteAddr: remote,
