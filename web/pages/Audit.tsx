@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, readable } from '../api.ts';
+import * as v from 'valibot';
+import { AuditEventSchema } from '../../core/api/schemas.ts';
+import { apiOf, readable } from '../api.ts';
 import { type AuditEvent, describeEvent, playable } from '../auditText.ts';
 
 const RANGES = [
@@ -65,7 +67,7 @@ export function Audit({ canPlay }: { canPlay: boolean }) {
   const [open, setOpen] = useState<string | undefined>();
   const [error, setError] = useState('');
   useEffect(() => {
-    api<string[]>('GET', '/webapi/ui/audit/types').then(setTypes, (e) => setError(readable(e)));
+    apiOf(v.array(v.string()), 'GET', '/webapi/ui/audit/types').then(setTypes, (e) => setError(readable(e)));
   }, []);
   useEffect(() => {
     const p = new URLSearchParams({ limit: '500' });
@@ -77,7 +79,7 @@ export function Audit({ canPlay }: { canPlay: boolean }) {
     if (want.type) p.set('type', want.type);
     if (want.user) p.set('user', want.user);
     const timer = setTimeout(() => {
-      api<AuditEvent[]>('GET', `/webapi/ui/audit?${p}`).then(
+      apiOf(v.array(AuditEventSchema), 'GET', `/webapi/ui/audit?${p}`).then(
         (rows) => {
           setShown({ rows, ...want });
           setError('');

@@ -1,6 +1,7 @@
 import { Terminal as XTerm } from '@xterm/xterm';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, readable } from '../api.ts';
+import { RecordingSchema } from '../../core/api/schemas.ts';
+import { apiOf, readable } from '../api.ts';
 import { commandsOf } from '../commands.ts';
 import { clock, PlayerTimeline } from '../playerTimeline.tsx';
 
@@ -41,7 +42,7 @@ export function Player({ id, startAt }: { id: string; startAt?: number }) {
   const state = useRef({ term: undefined as XTerm | undefined, times: [] as number[], next: 0, at: 0 });
 
   useEffect(() => {
-    api<Recording>('GET', `/webapi/ui/recordings/${id}`).then(setRec, (e) => setError(readable(e)));
+    apiOf(RecordingSchema, 'GET', `/webapi/ui/recordings/${id}`).then(setRec, (e) => setError(readable(e)));
   }, [id]);
 
   useEffect(() => {

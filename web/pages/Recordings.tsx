@@ -1,18 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, readable } from '../api.ts';
+import * as v from 'valibot';
+import { type RecordingMeta, RecordingMetaSchema } from '../../core/api/schemas.ts';
+import { apiOf, readable } from '../api.ts';
 
-interface Meta {
-  sessionId: string;
-  user: string;
-  login: string;
-  serverName: string;
-  kind: string;
-  command?: string;
-  startedAt: string;
-  endedAt?: string;
-  status: string;
-  bytes: number;
-}
+/** A recording's metadata, as the auth API sends it. */
+type Meta = RecordingMeta;
 
 const duration = (m: Meta) => {
   if (!m.endedAt) return '';
@@ -25,7 +17,7 @@ export function Recordings() {
   const [rows, setRows] = useState<Meta[] | undefined>();
   const [error, setError] = useState('');
   useEffect(() => {
-    api<Meta[]>('GET', '/webapi/ui/recordings?limit=500').then(
+    apiOf(v.array(RecordingMetaSchema), 'GET', '/webapi/ui/recordings?limit=500').then(
       (r) => setRows([...r].sort((a, b) => b.startedAt.localeCompare(a.startedAt))),
       (e) => setError(readable(e)),
     );
