@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { ApiClient } from '../api/client.ts';
 import { EventSpool } from '../audit/spool.ts';
 import type { StoredLock } from '../auth/locks.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { privateDir } from '../config/privateDir.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { parseCert } from '../crypto/sshcert.ts';
@@ -11,6 +12,7 @@ import { BadParameter, describe, isCertificateError, Unauthenticated } from '../
 import { type ClusterCas, IdentityFollower } from '../identity/follower.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../identity/hostIdentity.ts';
 import { replicaCas } from '../identity/replicaCas.ts';
+import type { IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import type { Backoff } from '../net/backoff.ts';
 import type { Role } from '../rbac/index.ts';
@@ -52,6 +54,10 @@ export interface AgentOptions {
   uploadAttempts?: number;
   uploadBackoff?: Backoff;
   recordingSpoolBytes?: number;
+  /** Time for the node's certificate checks, the tunnel keepalive and upload retries. Default the wall clock. */
+  clock?: Clock;
+  /** Connection and session IDs. Default the platform's cryptographic randomness. */
+  ids?: IdSource;
 }
 
 /** A running agent. */
@@ -94,6 +100,7 @@ async function probeIdentity(api: ApiClient): Promise<'ok' | 'unreachable' | 're
  */
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   privateDir(o.dataDir, 'agent data dir');
+  const clock = o.clock ?? systemClock;
   let identity = o.identity ?? loadHostIdentity(o.dataDir);
   if (!identity) {
     if (!o.token)
@@ -109,7 +116,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   if (!o.identity && (await probeIdentity(api)) === 'rejected') {
     if (!o.token) throw new Unauthenticated(REJOIN_HINT);
     log.warn('the saved identity is no longer trusted by the cluster (rotated out?): joining again with the token');
-    renameSync(join(o.dataDir, 'identity.json'), join(o.dataDir, `identity.json.rejected-${Date.now()}`));
+    renameSync(join(o.dataDir, 'identity.json'), join(o.dataDir, `identity.json.rejected-${clock.now()}`));
     identity = await joinViaProxy({ proxy: o.proxy, token: o.token, role: 'node', hostName: o.name, caPin: o.caPin });
     saveHostIdentity(o.dataDir, identity);
     api = new ApiClient([o.proxy], tlsOf(identity));
@@ -187,6 +194,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     maxAttempts: o.uploadAttempts,
     backoff: o.uploadBackoff,
     maxBytes: o.recordingSpoolBytes,
+    clock,
     sink: {
       putMeta: async (meta) => {
         await api.post(`/webapi/agent/recordings/${meta.sessionId}`, { meta });
@@ -208,6 +216,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       locks: () => replica.list<StoredLock>('lock'),
     },
     emit: (events) => spool.add(events),
+    clock,
+    ids: o.ids,
     recording: { dir: recordingsDir, mode: () => settings.sessionRecording, onPart: () => uploader.kick() },
   });
 
@@ -249,6 +259,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       onUp: () => void heartbeat(),
       backoff: o.backoff,
       keepaliveMs: o.keepaliveMs,
+      clock,
     });
   }
   await heartbeat();

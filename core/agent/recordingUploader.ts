@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { AuditInput } from '../audit/events.ts';
 import { listSpooled, partName, type SpooledSession } from '../audit/recording.ts';
 import type { RecordingMeta } from '../audit/store.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
 import { type Backoff, backoffDelay } from '../net/backoff.ts';
@@ -24,6 +25,8 @@ export interface UploaderOptions {
   /** The spool never holds more than this; the oldest failed recordings are evicted first. Default 512 MiB. */
   maxBytes?: number;
   intervalMs?: number;
+  /** Times retries and stamps interrupted sessions. Default the wall clock. */
+  clock?: Clock;
 }
 
 interface Attempt {
@@ -52,12 +55,18 @@ export class RecordingUploader {
   private readonly timer: ReturnType<typeof setInterval>;
   private running: Promise<void> | undefined;
   private closed = false;
+  private readonly clock: Clock;
 
   constructor(private readonly o: UploaderOptions) {
+    this.clock = o.clock ?? systemClock;
     for (const s of listSpooled(o.dir)) {
       // Whatever a previous run left mid-session was cut short by a crash or a kill.
       if (s.meta.status === 'recording')
-        this.saveMeta(s, { ...s.meta, status: 'interrupted', endedAt: s.meta.endedAt ?? new Date().toISOString() });
+        this.saveMeta(s, {
+          ...s.meta,
+          status: 'interrupted',
+          endedAt: s.meta.endedAt ?? new Date(this.clock.now()).toISOString(),
+        });
       // A restart (e.g. after fixing the store) gives failed uploads a fresh set of attempts.
       rmSync(join(s.dir, FAILED), { force: true });
     }
@@ -94,13 +103,13 @@ export class RecordingUploader {
     for (const s of listSpooled(this.o.dir)) {
       if (this.closed) return;
       const a = this.attempts.get(s.meta.sessionId) ?? { count: 0, next: 0 };
-      if (hasFailed(s) || Date.now() < a.next) continue;
+      if (hasFailed(s) || this.clock.now() < a.next) continue;
       try {
         await this.upload(s);
         this.attempts.delete(s.meta.sessionId);
       } catch (err) {
         a.count++;
-        a.next = Date.now() + backoffDelay(this.o.backoff ?? { baseMs: 1000, maxMs: 60_000 }, a.count - 1);
+        a.next = this.clock.now() + backoffDelay(this.o.backoff ?? { baseMs: 1000, maxMs: 60_000 }, a.count - 1);
         this.attempts.set(s.meta.sessionId, a);
         if (a.count >= (this.o.maxAttempts ?? 8)) await this.giveUp(s, describe(err));
         else

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { Clock } from '../clock.ts';
 import { describe } from '../errors.ts';
 import type { HostIdentity } from '../identity/hostIdentity.ts';
 import { log } from '../log.ts';
@@ -27,6 +28,8 @@ export function startTunnelClient(o: {
   onUp: () => void;
   backoff?: Backoff;
   keepaliveMs?: number;
+  /** Times the tunnel's keepalive. Default the wall clock. */
+  clock?: Clock;
 }): TunnelClient {
   let closed = false;
   let tunnel: MuxSession | undefined;
@@ -59,7 +62,7 @@ export function startTunnelClient(o: {
     }
     if (closed) return sock.destroy();
     up = true;
-    tunnel = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000 });
+    tunnel = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000, clock: o.clock });
     tunnel.onStream(o.onStream);
     tunnel.onClose((reason) => retry(reason));
     log.info('tunnel up', { proxy: o.proxy });

@@ -48,6 +48,7 @@ export async function startNode(
     direct: cfg.ssh.listen ? { listen: cfg.ssh.listen, advertise: o.advertise } : undefined,
     identity,
     version: o.version,
+    clock,
     ...o.agent,
   });
   stops.push(() => agent.close());

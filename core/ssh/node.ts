@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { AuthContext, Connection } from 'ssh2';
 import { accessRefusal } from '../audit/accessRefusal.ts';
@@ -8,6 +7,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import { parseOpenSSHPrivateKey } from '../crypto/keys.ts';
 import { CertRejected, parseCert } from '../crypto/sshcert.ts';
 import { describe, TpError } from '../errors.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import { checkNodeAccess, lockApplies, type Role, resolveRoles } from '../rbac/index.ts';
 import { SERVER_ALGORITHMS } from './algorithms.ts';
@@ -37,6 +37,8 @@ export interface SshNodeOptions {
   /** Session recording: spool directory, the cluster's mode, and who to tell when a part is on disk. */
   recording?: SessionAuditContext['recording'];
   clock?: Clock;
+  /** Makes connection and session IDs. Default the platform's cryptographic randomness. */
+  ids?: IdSource;
 }
 
 /**
@@ -47,12 +49,14 @@ export interface SshNodeOptions {
 export class SshNode {
   private server: ReturnType<typeof ssh2>['Server']['prototype'] | undefined;
   private readonly clock: Clock;
+  private readonly ids: IdSource;
   private readonly conns = new Set<Connection>();
   /** Who each authenticated connection belongs to, for lock enforcement. */
   private readonly owners = new Map<Connection, { user: string; botInstance?: string; emit: () => void }>();
 
   constructor(private readonly o: SshNodeOptions) {
     this.clock = o.clock ?? systemClock;
+    this.ids = o.ids ?? cryptoIds;
     // Check the host identity now (cheaply, without ssh2) so a bad key fails at start, not at the first login.
     parseOpenSSHPrivateKey(o.hostKey);
     parseCert(o.hostCert);
@@ -119,7 +123,7 @@ export class SshNode {
 
   private onConnection(conn: Connection, ip: string, port: number): void {
     this.conns.add(conn);
-    const connectionId = randomUUID();
+    const connectionId = this.ids.uuid();
     const base = {
       server_id: this.o.hostId,
       server_name: this.o.nodeName,
@@ -223,6 +227,7 @@ export class SshNode {
                   hostId: this.o.hostId,
                   nodeName: this.o.nodeName,
                   clock: this.clock,
+                  ids: this.ids,
                 },
                 { user: who!.username, login, base, kind, command, pty },
               ),

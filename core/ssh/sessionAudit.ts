@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { AuditInput } from '../audit/events.ts';
 import { RecordingWriter } from '../audit/recording.ts';
 import type { Clock } from '../clock.ts';
 import { describe } from '../errors.ts';
+import type { IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import type { SessionTap } from './session.ts';
 
@@ -14,6 +14,8 @@ export interface SessionAuditContext {
   hostId: string;
   nodeName: string;
   clock: Clock;
+  /** Makes session IDs. */
+  ids: IdSource;
 }
 
 /** One session channel: who opened it, over which connection (`base` audit fields), and what it runs. */
@@ -33,7 +35,7 @@ export interface SessionStart {
  */
 export function startSessionAudit(ctx: SessionAuditContext, s: SessionStart): SessionTap {
   const { user, login, kind, command, pty } = s;
-  const sessionId = randomUUID();
+  const sessionId = ctx.ids.uuid();
   const fields = { ...s.base, user, login, session_id: sessionId, kind, command };
   const extra = kind === 'shell' ? [] : [{ type: kind, ...fields } as const];
   ctx.emit([{ type: 'session.start', ...fields }, ...extra]);
