@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Page } from 'playwright-core';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
-import { me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+import { auditEvents, me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
 // The web terminal and the player beyond the basics, in Debian's headless Chromium: the player lists the session's
-// commands and jumps to them.
+// commands and jumps to them; the terminal page holds several sessions in tabs.
 if (!haveChromium()) console.warn('SKIPPING the web session tests: /usr/bin/chromium is not installed');
 
 let f: SshFixture;
@@ -90,6 +90,40 @@ describe.skipIf(!haveChromium())('web sessions', () => {
     await page.getByRole('button', { name: 'Jump', exact: true }).click();
     await page.getByRole('alert').getByText('No command contains “no-such-thing”.').waitFor();
     await b.screenshot(page, 'player-timeline');
+    expect(b.takeErrors()).toEqual([]);
+    await page.close();
+  });
+
+  test('terminal tabs: another server in a new tab, each its own session, switching keeps both, closing one ends it', async () => {
+    const page = await b.newPage();
+    await logIn(page, 'wes');
+    await connect(page, 'web-a');
+    const panel = (n: number) => page.locator('[role="tabpanel"]').nth(n);
+    await page.getByLabel('Server').selectOption({ label: 'web-b' });
+    await page.getByRole('button', { name: 'Open in a new tab' }).click();
+    await panel(1).getByTestId('term-status').getByText('Connected to web-b').waitFor({ timeout: 20_000 });
+    expect(await page.getByRole('tab').allTextContents()).toEqual([`${me}@web-a`, `${me}@web-b`]);
+    expect(await page.getByRole('tab', { selected: true }).textContent()).toBe(`${me}@web-b`);
+    expect(await panel(0).isVisible()).toBe(false);
+    await panel(1).getByTestId('terminal').click();
+    await page.keyboard.type('echo in-b-$((2+3))\n');
+    await panel(1).getByTestId('terminal').getByText('in-b-5', { exact: true }).waitFor({ timeout: 10_000 });
+    // Back to the first tab: its session is still there, and what is typed goes to it alone.
+    await page.getByRole('tab', { name: `${me}@web-a` }).click();
+    await panel(0).getByTestId('terminal').click();
+    await page.keyboard.type('echo in-a-$((3+4))\n');
+    await panel(0).getByTestId('terminal').getByText('in-a-7', { exact: true }).waitFor({ timeout: 10_000 });
+    expect(await panel(0).getByTestId('terminal').getByText('in-b-5').count()).toBe(0);
+    await b.screenshot(page, 'terminal-tabs');
+    // Closing the second tab ends its session on web-b; the first carries on.
+    const ended = async () =>
+      (await auditEvents(f, 'session.end')).filter((e) => e.server_name === 'web-b' && e.user === 'wes').length;
+    expect(await ended()).toBe(0);
+    await page.getByRole('tab', { name: `${me}@web-b` }).click();
+    await panel(1).getByRole('button', { name: 'Close tab' }).click();
+    await waitFor('the session on web-b to end', async () => (await ended()) === 1, 10_000);
+    expect(await page.getByRole('tab').allTextContents()).toEqual([`${me}@web-a`]);
+    expect(await panel(0).getByTestId('term-status').textContent()).toMatch(/^Connected to web-a/);
     expect(b.takeErrors()).toEqual([]);
     await page.close();
   });

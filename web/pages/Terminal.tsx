@@ -3,15 +3,32 @@ import { Terminal as XTerm } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { readable } from '../api.ts';
 
-/** A live shell on a node in the browser: xterm.js over a WebSocket to the proxy, which opens SSH as this user. */
-export function Terminal({ node, login }: { node: string; login: string }) {
+/**
+ * A live shell on a node in the browser: xterm.js over a WebSocket to the proxy, which opens SSH as this user. An
+ * inactive one (a background tab) keeps its session and is refitted when shown again; `onClose` adds a button that
+ * ends the session.
+ */
+export function Terminal({
+  node,
+  login,
+  name: shownName,
+  active = true,
+  onClose,
+}: {
+  node: string;
+  login: string;
+  name?: string;
+  active?: boolean;
+  onClose?: () => void;
+}) {
   const box = useRef<HTMLDivElement>(null);
+  const live = useRef<{ fit: FitAddon; term: XTerm } | undefined>(undefined);
   const [status, setStatus] = useState('Connecting…');
   const [failed, setFailed] = useState(false);
   const [ended, setEnded] = useState(false);
   // Each Reconnect opens a new session on the same server as the same login.
   const [attempt, setAttempt] = useState(0);
-  const name = new URLSearchParams(location.search).get('name') ?? node;
+  const name = shownName ?? new URLSearchParams(location.search).get('name') ?? node;
 
   useEffect(() => {
     setEnded(false);
@@ -27,6 +44,7 @@ export function Terminal({ node, login }: { node: string; login: string }) {
     term.loadAddon(fit);
     term.open(box.current!);
     fit.fit();
+    live.current = { fit, term };
     const params = new URLSearchParams({ node, login, cols: String(term.cols), rows: String(term.rows) });
     const ws = new WebSocket(`wss://${location.host}/webapi/ui/terminal?${params}`);
     ws.binaryType = 'arraybuffer';
@@ -77,6 +95,12 @@ export function Terminal({ node, login }: { node: string; login: string }) {
     };
   }, [node, login, attempt]);
 
+  useEffect(() => {
+    if (!active || !live.current) return;
+    live.current.fit.fit();
+    live.current.term.focus();
+  }, [active]);
+
   return (
     <section aria-label={`Terminal on ${name}`} class="term-page">
       <div class="term-bar">
@@ -89,6 +113,11 @@ export function Terminal({ node, login }: { node: string; login: string }) {
         {ended && (
           <button type="button" onClick={() => setAttempt(attempt + 1)}>
             Reconnect
+          </button>
+        )}
+        {onClose && (
+          <button type="button" class="secondary" onClick={onClose}>
+            Close tab
           </button>
         )}
       </div>

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { type NodeRow, NodePageSchema } from '../../core/api/webSchemas.ts';
 import { apiOf } from '../api.ts';
 import { appState, navigate } from '../router.ts';
-import { Terminal } from './Terminal.tsx';
+import { TerminalTabs } from '../terminalTabs.tsx';
 
 /**
  * Opens the web terminal only when the person asked for it: straight away from the app's own Connect button, and
@@ -19,7 +19,9 @@ export function TerminalGate({ node, login }: { node: string; login: string }) {
       () => setKnown(null),
     );
   }, [node, confirmed]);
-  if (confirmed) return <Terminal node={node} login={login} />;
+  // A new address (another server or login) starts a new set of tabs.
+  const name = new URLSearchParams(location.search).get('name') ?? node;
+  if (confirmed) return <TerminalTabs key={`${node} ${login}`} node={node} login={login} name={name} />;
   const server = known ? `${known.name} (${known.hostId})` : node;
   return (
     <section class="card center" aria-labelledby="gate-title">
