@@ -150,6 +150,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       if (!o.identity) saveHostIdentity(o.dataDir, next);
       log.info('agent picked up new CA keys');
     },
+    Number.POSITIVE_INFINITY,
+    clock,
   );
   const settings: AgentSettings = { sessionRecording: 'node' };
   const replica = new Replica(proxyStateSource(api, settings), { from: 'proxy', backoff: o.backoff });

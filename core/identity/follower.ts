@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { type Clock, systemClock } from '../clock.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { parseCert } from '../crypto/sshcert.ts';
 import { describe } from '../errors.ts';
@@ -48,6 +49,8 @@ export class IdentityFollower {
     private readonly apply: (id: HostIdentity) => void | Promise<void>,
     /** Report again after this long even without change (proxies: their report doubles as a liveness mark). */
     private readonly reportEveryMs = Number.POSITIVE_INFINITY,
+    /** Times the repeated reports. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get current(): HostIdentity {
@@ -91,10 +94,10 @@ export class IdentityFollower {
       await this.apply(id);
     }
     const mark = `${cas.rotation.id}/${cas.rotation.phase}`;
-    if (mark !== this.reported || Date.now() - this.reportedAt > this.reportEveryMs) {
+    if (mark !== this.reported || this.clock.now() - this.reportedAt > this.reportEveryMs) {
       await this.io.report({ rotationId: cas.rotation.id, phase: cas.rotation.phase, name: this.name });
       this.reported = mark;
-      this.reportedAt = Date.now();
+      this.reportedAt = this.clock.now();
     }
   }
 }

@@ -228,6 +228,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       log.info('proxy picked up new CA keys');
     },
     30_000,
+    clock,
   );
   void follower.step();
   // A CA or rotation change arrives on the watched state at once; the timer only repeats reports and retries.
