@@ -1,6 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, readable } from './api.ts';
+import type { GenericSchema } from 'valibot';
+import type { Page } from '../core/api/webSchemas.ts';
+import { apiOf, readable } from './api.ts';
 import { filtersOf, LabelChips, type ResourceFilters, setFilters, withLabel } from './resources.tsx';
 
 /** What every kind of resource row carries: a name, labels, and the logins (users) the roles grant on it. */
@@ -17,13 +19,6 @@ export interface Column<T> {
   cell: (row: T) => ComponentChildren;
 }
 
-interface Page<T> {
-  items: T[];
-  total: number;
-  offset: number;
-  limit: number;
-}
-
 /** How a resource view is set up for one kind (servers now; databases, Kubernetes, apps, desktops later). */
 export interface ResourceViewProps<T extends ResourceRow> {
   /** The heading and the words for the rows ("Servers", "servers"). */
@@ -32,6 +27,8 @@ export interface ResourceViewProps<T extends ResourceRow> {
   url: URL;
   /** The proxy's paged listing: takes q, label, sort, limit and offset. */
   endpoint: string;
+  /** The schema of one page of the listing (core/api/webSchemas.ts): answers are parsed, not cast. */
+  pageSchema: GenericSchema<unknown, Page<T>>;
   columns: Column<T>[];
   rowKey: (row: T) => string;
   /** Attributes of a row (tests and styles find rows by them). */
@@ -63,7 +60,7 @@ export function ResourceView<T extends ResourceRow>(v: ResourceViewProps<T>) {
     if (/[=:]/.test(f.label)) params.append('label', f.label);
     if (f.sort) params.set('sort', f.sort);
     const timer = setTimeout(() => {
-      api<Page<T>>('GET', `${v.endpoint}?${params}`).then(
+      apiOf(v.pageSchema, 'GET', `${v.endpoint}?${params}`).then(
         (p) => {
           setPage(p);
           setError('');

@@ -13,6 +13,8 @@ export const ProxyPingSchema = v.object({
   proxy: v.string(),
   sshJump: v.optional(v.string()),
   version: v.string(),
+  /** The proxy's HTTPS certificate comes from the cluster's own CA (new users pass --insecure or --ca-cert). */
+  ownCa: v.optional(v.boolean()),
 });
 export type ProxyPing = v.InferOutput<typeof ProxyPingSchema>;
 
@@ -62,3 +64,38 @@ export interface Page<T> {
 
 /** `GET /webapi/ui/nodes`. */
 export const NodePageSchema = pageSchema(NodeRowSchema);
+
+/** `GET /webapi/sso/connectors`: the SSO buttons of the login page. */
+export const SsoChoicesSchema = v.array(v.object({ name: v.string(), kind: v.string() }));
+
+/** `POST /webapi/signup/info`: whose sign-up link it is, and the second factor to enrol (with a TOTP offer). */
+export const SignupInfoSchema = v.object({
+  user: v.string(),
+  secondFactor: v.picklist(['off', 'otp', 'webauthn', 'on']),
+  totp: v.optional(v.object({ secret: v.string(), uri: v.string() })),
+});
+export type SignupInfo = v.InferOutput<typeof SignupInfoSchema>;
+
+/** `POST /webapi/signup`: the user the link made. */
+export const SignupDoneSchema = v.object({ user: v.string() });
+
+/** `GET /webapi/ui/account`: the user's own account, never a secret (only what each factor is called). */
+export const AccountViewSchema = v.object({
+  name: v.string(),
+  roles: v.array(v.string()),
+  logins: v.array(v.string()),
+  hasPassword: v.boolean(),
+  sso: v.optional(v.string()),
+  secondFactor: v.string(),
+  devices: v.array(
+    v.object({
+      id: v.string(),
+      kind: v.picklist(['totp', 'webauthn']),
+      name: v.string(),
+      addedAt: v.optional(v.string()),
+    }),
+  ),
+  /** What a change to the password or the factors asks for. */
+  confirmWith: v.array(v.picklist(['otp', 'webauthn', 'password'])),
+});
+export type AccountView = v.InferOutput<typeof AccountViewSchema>;

@@ -1,26 +1,11 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { api, readable } from '../api.ts';
+import { type AccountView, AccountViewSchema } from '../../core/api/webSchemas.ts';
+import { api, apiOf, readable } from '../api.ts';
 import { Qr } from '../qr.tsx';
 import { ConfirmFactor, type ConfirmWith, gatherProof } from './confirmFactor.tsx';
 
-interface Device {
-  id: string;
-  kind: 'totp' | 'webauthn';
-  name: string;
-  addedAt?: string;
-}
-
-interface AccountView {
-  name: string;
-  roles: string[];
-  logins: string[];
-  hasPassword: boolean;
-  sso?: string;
-  secondFactor: string;
-  devices: Device[];
-  confirmWith: ConfirmWith;
-}
+type Device = AccountView['devices'][number];
 
 /**
  * The user's own account: roles and logins, password change, and second factors to add or remove. Every change
@@ -32,7 +17,7 @@ export function Account() {
   const [note, setNote] = useState('');
   const [pendingTotp, setPendingTotp] = useState<{ secret: string; uri: string } | undefined>();
   const [removing, setRemoving] = useState<Device | undefined>();
-  const reload = () => api<AccountView>('GET', '/webapi/ui/account').then(setAcct, (e) => setError(readable(e)));
+  const reload = () => apiOf(AccountViewSchema, 'GET', '/webapi/ui/account').then(setAcct, (e) => setError(readable(e)));
   useEffect(() => {
     void reload();
   }, []);

@@ -1,13 +1,10 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, readable } from '../api.ts';
+import { ProxyPingSchema, SignupDoneSchema, type SignupInfo, SignupInfoSchema } from '../../core/api/webSchemas.ts';
+import { ApiError, api, apiOf, readable } from '../api.ts';
 import { Qr } from '../qr.tsx';
 
-interface Info {
-  user: string;
-  secondFactor: 'off' | 'otp' | 'webauthn' | 'on';
-  totp?: { secret: string; uri: string };
-}
+type Info = SignupInfo;
 
 /** What went wrong, in words: a used or expired link says what to do next. */
 const message = (err: unknown) =>
@@ -24,13 +21,13 @@ export function Invite({ token }: { token: string }) {
   const [method, setMethod] = useState<'totp' | 'webauthn'>('totp');
   const [ownCa, setOwnCa] = useState(false);
   useEffect(() => {
-    api<{ ownCa?: boolean }>('GET', '/webapi/ping').then(
+    apiOf(ProxyPingSchema, 'GET', '/webapi/ping').then(
       (p) => setOwnCa(p.ownCa === true),
       () => setOwnCa(false),
     );
   }, []);
   useEffect(() => {
-    api<Info>('POST', '/webapi/signup/info', { token }).then(
+    apiOf(SignupInfoSchema, 'POST', '/webapi/signup/info', { token }).then(
       (i) => {
         setInfo(i);
         if (i.secondFactor === 'webauthn') setMethod('webauthn');
@@ -56,7 +53,7 @@ export function Invite({ token }: { token: string }) {
         body.webauthn = await startRegistration({ optionsJSON: webauthn });
         body.deviceName = String(data.get('deviceName') ?? '').trim() || 'security key';
       }
-      const r = await api<{ user: string }>('POST', '/webapi/signup', body);
+      const r = await apiOf(SignupDoneSchema, 'POST', '/webapi/signup', body);
       setDone(r.user);
     } catch (err) {
       setError(message(err));

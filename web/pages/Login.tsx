@@ -1,12 +1,9 @@
 import { startAuthentication } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { WebSessionViewSchema } from '../../core/api/webSchemas.ts';
+import { type ProxyPing, ProxyPingSchema, SsoChoicesSchema, WebSessionViewSchema } from '../../core/api/webSchemas.ts';
 import { ApiError, api, apiOf, type Session } from '../api.ts';
 
-interface Ping {
-  cluster: string;
-  secondFactor: 'off' | 'otp' | 'webauthn' | 'on';
-}
+type Ping = ProxyPing;
 
 /** "14:05, in 15 minutes" (local time; the date too when it is not today). */
 function whenLocal(at: number, now: number): string {
@@ -49,8 +46,8 @@ export function Login({ onLogin, notice }: { onLogin: (s: Session) => void; noti
   const [note, setNote] = useState(notice ?? '');
   useEffect(() => setNote(notice ?? ''), [notice]);
   useEffect(() => {
-    api<Ping>('GET', '/webapi/ping').then(setPing, (e) => setError(explain(e)));
-    api<{ name: string; kind: string }[]>('GET', '/webapi/sso/connectors').then(setSso, () => setSso([]));
+    apiOf(ProxyPingSchema, 'GET', '/webapi/ping').then(setPing, (e) => setError(explain(e)));
+    apiOf(SsoChoicesSchema, 'GET', '/webapi/sso/connectors').then(setSso, () => setSso([]));
   }, []);
   const sf = ping?.secondFactor ?? 'off';
 

@@ -1,4 +1,4 @@
-import type { NodeRow } from '../../core/api/webSchemas.ts';
+import { NodePageSchema, type NodeRow } from '../../core/api/webSchemas.ts';
 import type { Session } from '../api.ts';
 import { type Column, ResourceView } from '../resourceView.tsx';
 import { navigate } from '../router.ts';
@@ -25,6 +25,7 @@ export function Nodes({ session, url }: { session: Session; url: URL }) {
       noun="servers"
       url={url}
       endpoint="/webapi/ui/nodes"
+      pageSchema={NodePageSchema}
       columns={COLUMNS}
       rowKey={(n) => n.hostId}
       rowAttrs={(n) => ({ 'data-node': n.name })}
