@@ -182,6 +182,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   const spool = new EventSpool({
     path: join(o.dataDir, 'agent-spool.sqlite'),
+    clock,
+    ids: o.ids,
     send: async (events) => {
       const r = await api.post<{ rejected?: number }>('/webapi/agent/events', { events });
       if (r.rejected)

@@ -1,8 +1,9 @@
 import { Database } from 'bun:sqlite';
-import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
+import { type Clock, systemClock } from '../clock.ts';
 import { privateDir, privateFiles, sqliteFiles } from '../config/privateDir.ts';
 import { describe } from '../errors.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import type { AuditInput } from './events.ts';
 
@@ -17,6 +18,10 @@ export interface SpoolOptions {
   maxEvents?: number;
   /** Events added within this window go in one request. Default 20 ms. */
   coalesceMs?: number;
+  /** Stamps events added without a time. Default the wall clock. */
+  clock?: Clock;
+  /** Makes event IDs. Default the platform's cryptographic randomness. */
+  ids?: IdSource;
 }
 
 /**
@@ -52,8 +57,8 @@ export class EventSpool {
     const insert = this.db.query('INSERT INTO outbox (json) VALUES (?)');
     this.db.transaction(() => {
       for (const e of events) {
-        const time = typeof e.time === 'string' ? e.time : new Date().toISOString();
-        insert.run(JSON.stringify({ ...e, time, id: e.id ?? `${time}-${randomUUID()}` }));
+        const time = typeof e.time === 'string' ? e.time : new Date((this.o.clock ?? systemClock).now()).toISOString();
+        insert.run(JSON.stringify({ ...e, time, id: e.id ?? `${time}-${(this.o.ids ?? cryptoIds).uuid()}` }));
       }
     })();
     const max = this.o.maxEvents ?? 1_000_000;

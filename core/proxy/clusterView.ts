@@ -9,6 +9,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import { describe, Unavailable } from '../errors.ts';
 import type { ClusterCas } from '../identity/follower.ts';
 import { replicaCas } from '../identity/replicaCas.ts';
+import type { IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import { type LockSubject, lockApplies, type Role, resolveRoles } from '../rbac/index.ts';
 import { parseBatch, parseSnapshot, type StateKind } from '../state/items.ts';
@@ -65,9 +66,12 @@ export class ClusterView {
     spoolPath = ':memory:',
     source: StateSource = authStateSource(auth),
     private readonly clock: Clock = systemClock,
+    ids?: IdSource,
   ) {
     this.spool = new EventSpool({
       path: spoolPath,
+      clock,
+      ids,
       send: async (events) => {
         await auth.post('/v1/audit/events', { events });
       },

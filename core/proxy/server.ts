@@ -58,9 +58,9 @@ export interface ProxyOptions {
   limits?: Partial<ConnectionLimits>;
   /** `host:port` of a plain-HTTP listener serving `/metrics`; none when absent (never on the public port). */
   metricsListen?: string;
-  /** Time for tunnels, web sessions and the jump port's certificate checks. Default the wall clock. */
+  /** Time for the cluster view, tunnels, web sessions and the jump port's certificate checks. Default the wall clock. */
   clock?: Clock;
-  /** Web session tokens. Default the platform's cryptographic randomness. */
+  /** Web session tokens and audit event IDs. Default the platform's cryptographic randomness. */
   ids?: IdSource;
 }
 
@@ -84,8 +84,8 @@ export interface ProxyServer extends AsyncDisposable {
  */
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
-  const view = new ClusterView(opts.auth, opts.spoolPath);
   const clock = opts.clock ?? systemClock;
+  const view = new ClusterView(opts.auth, opts.spoolPath, undefined, clock, opts.ids);
   const tunnels = new TunnelRegistry(clock);
   view.online = (n) => nodeOnline(n, tunnels);
   const identities = new WeakMap<object, Identity>();
