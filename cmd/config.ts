@@ -1,4 +1,5 @@
 import { defineCommand } from 'citty';
+import { ProxyCasSchema } from '../core/api/webSchemas.ts';
 import { proxyApi } from '../core/client/login.ts';
 import { refreshTrust, requireProfile } from '../core/client/profile.ts';
 import { describe } from '../core/errors.ts';
@@ -18,7 +19,7 @@ export default defineCommand({
     const p = requireProfile();
     // Trust the cluster's current host CAs (both old and new during a CA rotation) in the known_hosts we point at.
     try {
-      const cas = await proxyApi(p.proxy, {}).get<{ hostCa: string[]; tlsCa: string[] }>('/webapi/cas');
+      const cas = await proxyApi(p.proxy, {}).send(ProxyCasSchema, 'GET', '/webapi/cas');
       refreshTrust(p, cas.hostCa, cas.tlsCa);
     } catch (err) {
       process.stderr.write(`tp config: could not refresh the cluster CAs (${describe(err)}); using the saved ones\n`);

@@ -18,6 +18,14 @@ export const ProxyPingSchema = v.object({
 });
 export type ProxyPing = v.InferOutput<typeof ProxyPingSchema>;
 
+/** `GET /webapi/cas`: the cluster's CAs to trust (old and new during a rotation), for anyone. */
+export const ProxyCasSchema = v.object({
+  cluster: v.string(),
+  userCa: v.array(v.string()),
+  hostCa: v.array(v.string()),
+  tlsCa: v.array(v.string()),
+});
+
 /** What the page learns about its session: never a certificate or key. */
 export const WebSessionViewSchema = v.object({
   user: v.string(),
