@@ -114,6 +114,7 @@ export function encodeOpenSSHPrivateKey(privateKey: KeyObject, comment = ''): st
   const jwk = privateKey.export({ format: 'jwk' });
   const type = sshKeyType(privateKey);
   const pubBlob = sshPublicBlob(privateKey);
+  // Platform CSPRNG on purpose, not an IdSource: OpenSSH's check integers are key-file format, not an identifier.
   const check = randomBytes(4);
   const priv = new SshWriter().raw(check).raw(check).string(type);
   if (type === 'ssh-ed25519') {

@@ -55,6 +55,7 @@ export function seal(recipient: string, plaintext: string, context: string): str
     throw new BadParameter('the X25519 public key is not usable (a low-order point)', {}, { cause: err });
   }
   const ephRaw = rawPublic(eph.publicKey);
+  // Platform CSPRNG on purpose, not an IdSource: a GCM IV must never repeat under a key, so no caller may choose it.
   const iv = randomBytes(IV_LEN);
   const cipher = createCipheriv('aes-256-gcm', boxKey(shared, ephRaw, rawPublic(to)), iv);
   cipher.setAAD(Buffer.from(context));

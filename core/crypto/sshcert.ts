@@ -100,6 +100,7 @@ export function signCert(spec: CertSpec, caKey: KeyObject): Buffer {
   const plainType = key.text();
   const keyFields = spec.publicKey.subarray(key.offset);
   publicKeyFromBlob(spec.publicKey);
+  // Platform CSPRNG on purpose: the serial (unless the caller gives one) and the nonce must be unpredictable.
   const serial = spec.serial ?? randomBytes(8).readBigUInt64BE();
   const body = new SshWriter()
     .string(certTypeName(plainType))

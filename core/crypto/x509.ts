@@ -93,6 +93,7 @@ function caDetails(ca: TlsKeyPair): Promise<CaForLeaves> {
 }
 
 const serial = () => {
+  // Platform CSPRNG on purpose, not an IdSource: certificate serials must be unpredictable (64+ random bits).
   const b = randomBytes(16);
   b[0]! &= 0x7f;
   return b.toString('hex');
