@@ -60,7 +60,7 @@ export interface ProxyOptions {
   metricsListen?: string;
   /** Time for the cluster view, tunnels, web sessions and the jump port's certificate checks. Default the wall clock. */
   clock?: Clock;
-  /** Web session tokens and audit event IDs. Default the platform's cryptographic randomness. */
+  /** Web session tokens, SSO browser bindings and audit event IDs. Default the platform's cryptographic randomness. */
   ids?: IdSource;
 }
 
@@ -107,6 +107,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     sessions,
     publicAddr: () => info.publicAddr,
     sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000,
+    ids: opts.ids,
   });
   const routes = [...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...uiRoutes, ...sso];
   const api = jsonApi([...routes, ...pageRoutes()], {

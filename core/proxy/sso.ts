@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { SsoBeginSchema, SsoConfirmSchema } from '../api/ssoSchemas.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { SsoConfirmation } from '../auth/ssoLoginOps.ts';
 import { AccessDenied, BadParameter, TpError } from '../errors.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 import { escapeHtml } from '../web/html.ts';
 import { RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
@@ -90,6 +91,8 @@ export interface SsoRouteOptions {
   /** The proxy's public address (the callback the provider knows, for command-line logins). */
   publicAddr: () => string;
   sessionTtlMs: number;
+  /** Makes the browser binding secrets. Default the platform's cryptographic randomness. */
+  ids?: IdSource;
 }
 
 /**
@@ -101,6 +104,7 @@ export interface SsoRouteOptions {
  */
 export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
   const auth = o.view.auth;
+  const ids = o.ids ?? cryptoIds;
   const callbackFor = (origin: string) => `${origin}/webapi/sso/callback`;
 
   return [
@@ -145,7 +149,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
       /^\/webapi\/sso\/web\/([a-z0-9][a-z0-9_.-]{0,62})$/,
       async ({ req, params }) => {
         const keys = newWebKeys();
-        const binding = randomBytes(24).toString('base64url');
+        const binding = ids.bytes(24).toString('base64url');
         const r = await auth.send(SsoBeginSchema, 'POST', '/v1/sso/begin', {
           connector: params[0],
           mode: 'web',
@@ -196,7 +200,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
           'Signed in',
           '<p><a href="/web/nodes">Continue</a></p>',
           200,
-          { 'set-cookie': [sessionCookie(token, session.expires - Date.now()), CLEAR_BINDING] },
+          { 'set-cookie': [sessionCookie(token, o.sessions.msLeft(session)), CLEAR_BINDING] },
           '/web/nodes',
         );
       },

@@ -101,6 +101,11 @@ export class WebSessionStore {
     private readonly ids: IdSource = cryptoIds,
   ) {}
 
+  /** How long the session has left (ms) by this store's clock: the cookie's Max-Age. */
+  msLeft(s: WebSession): number {
+    return s.expires - this.now();
+  }
+
   /** Stores a session for a completed login and returns its cookie token. */
   async create(
     login: IssuedLogin,

@@ -130,7 +130,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
           ttlMs: o.sessionTtlMs,
         });
         const { token, session: s } = await sessions.create(r, keys.sshKey);
-        return json(await sessionView(view, s), { 'set-cookie': sessionCookie(token, s.expires - Date.now()) });
+        return json(await sessionView(view, s), { 'set-cookie': sessionCookie(token, sessions.msLeft(s)) });
       },
     ],
     [
