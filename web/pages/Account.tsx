@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { type AccountView, AccountViewSchema } from '../../core/api/webSchemas.ts';
 import { api, apiOf, readable } from '../api.ts';
 import { Qr } from '../qr.tsx';
+import { RegistrationChallengeSchema } from '../webauthnOptions.ts';
 import { ConfirmFactor, type ConfirmWith, gatherProof } from './confirmFactor.tsx';
 
 type Device = AccountView['devices'][number];
@@ -65,7 +66,7 @@ export function Account() {
       e,
       async (form, d) => {
         const confirmation = await proof(form);
-        const { webauthn } = await api<{ webauthn: never }>('POST', '/webapi/ui/account/webauthn/begin', {});
+        const { webauthn } = await apiOf(RegistrationChallengeSchema, 'POST', '/webapi/ui/account/webauthn/begin', {});
         const response = await startRegistration({ optionsJSON: webauthn });
         await api('POST', '/webapi/ui/account/webauthn/finish', {
           response,

@@ -1,8 +1,9 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
 import { ProxyPingSchema, SignupDoneSchema, type SignupInfo, SignupInfoSchema } from '../../core/api/webSchemas.ts';
-import { ApiError, api, apiOf, readable } from '../api.ts';
+import { ApiError, apiOf, readable } from '../api.ts';
 import { Qr } from '../qr.tsx';
+import { RegistrationChallengeSchema } from '../webauthnOptions.ts';
 
 type Info = SignupInfo;
 
@@ -49,7 +50,7 @@ export function Invite({ token }: { token: string }) {
       const sf = info?.secondFactor ?? 'off';
       if (sf !== 'off' && method === 'totp') body.otp = String(data.get('otp') ?? '').trim();
       if (sf !== 'off' && method === 'webauthn') {
-        const { webauthn } = await api<{ webauthn: never }>('POST', '/webapi/signup/webauthn', { token });
+        const { webauthn } = await apiOf(RegistrationChallengeSchema, 'POST', '/webapi/signup/webauthn', { token });
         body.webauthn = await startRegistration({ optionsJSON: webauthn });
         body.deviceName = String(data.get('deviceName') ?? '').trim() || 'security key';
       }

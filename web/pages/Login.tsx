@@ -1,7 +1,8 @@
 import { startAuthentication } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
 import { type ProxyPing, ProxyPingSchema, SsoChoicesSchema, WebSessionViewSchema } from '../../core/api/webSchemas.ts';
-import { ApiError, api, apiOf, type Session } from '../api.ts';
+import { ApiError, apiOf, type Session } from '../api.ts';
+import { AuthenticationChallengeSchema } from '../webauthnOptions.ts';
 
 type Ping = ProxyPing;
 
@@ -64,7 +65,7 @@ export function Login({ onLogin, notice }: { onLogin: (s: Session) => void; noti
     try {
       let s: Session;
       if (withKey) {
-        const { webauthn } = await api<{ webauthn: never }>('POST', '/webapi/sessions/challenge', { username, password });
+        const { webauthn } = await apiOf(AuthenticationChallengeSchema, 'POST', '/webapi/sessions/challenge', { username, password });
         const assertion = await startAuthentication({ optionsJSON: webauthn });
         s = await apiOf(WebSessionViewSchema, 'POST', '/webapi/sessions', { username, password, webauthn: assertion });
       } else {

@@ -1,5 +1,6 @@
 import { startAuthentication } from '@simplewebauthn/browser';
-import { api, type FreshProof } from '../api.ts';
+import { apiOf, type FreshProof } from '../api.ts';
+import { AuthenticationChallengeSchema } from '../webauthnOptions.ts';
 
 /** What the account accepts as a fresh factor for a change (from the account view). */
 export type ConfirmWith = ('otp' | 'webauthn' | 'password')[];
@@ -52,7 +53,7 @@ export async function gatherProof(form: HTMLFormElement, confirmWith: ConfirmWit
   const otp = String(d.get('confirmOtp') ?? '').trim();
   if (otp) return { otp };
   if (confirmWith.includes('webauthn')) {
-    const { webauthn } = await api<{ webauthn: never }>('POST', '/webapi/ui/account/confirm/webauthn', {});
+    const { webauthn } = await apiOf(AuthenticationChallengeSchema, 'POST', '/webapi/ui/account/confirm/webauthn', {});
     return { webauthn: await startAuthentication({ optionsJSON: webauthn }) };
   }
   const password = d.get('confirmPassword');
