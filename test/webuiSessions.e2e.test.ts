@@ -94,7 +94,7 @@ describe.skipIf(!haveChromium())('web sessions', () => {
     await page.close();
   });
 
-  test('terminal tabs: another server in a new tab, each its own session, switching keeps both, closing one ends it', async () => {
+  test('terminal tabs: another server in a new tab, switching keeps both, closing one ends it; the session ID copies', async () => {
     const page = await b.newPage();
     await logIn(page, 'wes');
     await connect(page, 'web-a');
@@ -124,6 +124,14 @@ describe.skipIf(!haveChromium())('web sessions', () => {
     await waitFor('the session on web-b to end', async () => (await ended()) === 1, 10_000);
     expect(await page.getByRole('tab').allTextContents()).toEqual([`${me}@web-a`]);
     expect(await panel(0).getByTestId('term-status').textContent()).toMatch(/^Connected to web-a/);
+    // The session ID, copied for support, is the one the node audits the session under.
+    await panel(0).getByRole('button', { name: 'Copy session ID' }).click();
+    await panel(0).getByRole('button', { name: 'Copied' }).waitFor();
+    const copied = (await page.evaluate('navigator.clipboard.readText()')) as string;
+    expect(copied).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(await panel(0).getByTestId('session-id').textContent()).toBe(copied);
+    const starts = (await auditEvents(f, 'session.start')).filter((e) => e.user === 'wes');
+    expect(starts.filter((e) => e.session_id === copied).map((e) => e.server_name)).toEqual(['web-a']);
     expect(b.takeErrors()).toEqual([]);
     await page.close();
   });

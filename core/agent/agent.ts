@@ -229,7 +229,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     try {
       const h = await readHeader(stream, AgentStreamHeaderSchema);
       stream.resume();
-      node.serve(stream, h.client);
+      node.serve(stream, h.client, h.sessionId);
     } catch (err) {
       log.warn('bad stream from proxy', { error: describe(err) });
       stream.destroy();

@@ -5,6 +5,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { describe, TpError, Unauthenticated } from '../errors.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import { connectNode, nodeClientError } from '../ssh/nodeClient.ts';
 import type { AccessGate, AccessRequest } from './accessGate.ts';
@@ -40,6 +41,7 @@ export class WebTerminals {
     private readonly tunnels: TunnelRegistry,
     private readonly dialTls: DialTls,
     private readonly sessions: WebSessionStore,
+    private readonly ids: IdSource = cryptoIds,
   ) {}
 
   /** Handles an HTTP upgrade; refuses (with a status line) anything but a same-origin request of a live session. */
@@ -103,7 +105,9 @@ export class WebTerminals {
     try {
       const node = await this.gate.authorize<NodeRecord>(access);
       const cas = await this.view.cas();
-      const upstream = await dialNode(node, this.tunnels, this.dialTls, { client: remote, user: s.user });
+      // The node gives the session this ID, so the page can show it for support.
+      const sessionId = this.ids.uuid();
+      const upstream = await dialNode(node, this.tunnels, this.dialTls, { client: remote, user: s.user, sessionId });
       const client = await connectNode({
         sock: upstream,
         login,
@@ -124,7 +128,7 @@ export class WebTerminals {
       client.on('close', () => ws.close(1000, 'session ended'));
       client.shell({ term: 'xterm-256color', cols, rows }, (err, stream) => {
         if (err) return fail(err);
-        ws.send(JSON.stringify({ type: 'ready', node: node.name, login }));
+        ws.send(JSON.stringify({ type: 'ready', node: node.name, login, sessionId }));
         this.pipe(ws, stream);
       });
     } catch (err) {

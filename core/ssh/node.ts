@@ -50,6 +50,8 @@ export class SshNode {
   private server: ReturnType<typeof ssh2>['Server']['prototype'] | undefined;
   private readonly clock: Clock;
   private readonly ids: IdSource;
+  /** Session IDs the proxy chose, by the end user's address, until that connection takes its first one. */
+  private readonly chosenIds = new Map<string, string>();
   private readonly conns = new Set<Connection>();
   /** Who each authenticated connection belongs to, for lock enforcement. */
   private readonly owners = new Map<Connection, { user: string; botInstance?: string; emit: () => void }>();
@@ -89,15 +91,23 @@ export class SshNode {
     this.server = undefined;
   }
 
-  /** Serves one incoming byte stream carrying SSH (from the tunnel or the direct listener). */
-  serve(stream: Duplex, client: string): void {
+  /**
+   * Serves one incoming byte stream carrying SSH (from the tunnel or the direct listener); `sessionId`, from the
+   * proxy's header, is the ID its first session channel takes.
+   */
+  serve(stream: Duplex, client: string, sessionId?: string): void {
     const i = client.lastIndexOf(':');
     // The end user's address (from the proxy's stream header), not the proxy's: own properties shadow a socket's getters.
-    Object.defineProperty(stream, 'remoteAddress', {
-      value: client.slice(0, i).replace(/^\[|\]$/g, ''),
-      configurable: true,
-    });
-    Object.defineProperty(stream, 'remotePort', { value: Number(client.slice(i + 1)), configurable: true });
+    const ip = client.slice(0, i).replace(/^\[|\]$/g, '');
+    const port = Number(client.slice(i + 1));
+    Object.defineProperty(stream, 'remoteAddress', { value: ip, configurable: true });
+    Object.defineProperty(stream, 'remotePort', { value: port, configurable: true });
+    if (sessionId) {
+      const key = `${ip}|${port}`;
+      this.chosenIds.set(key, sessionId);
+      // A stream that never becomes a connection leaves nothing behind.
+      stream.once('close', () => this.chosenIds.get(key) === sessionId && this.chosenIds.delete(key));
+    }
     this.sshServer().injectSocket(stream as never);
   }
 
@@ -124,6 +134,9 @@ export class SshNode {
   private onConnection(conn: Connection, ip: string, port: number): void {
     this.conns.add(conn);
     const connectionId = this.ids.uuid();
+    const key = `${ip}|${port}`;
+    let chosenId = this.chosenIds.get(key);
+    this.chosenIds.delete(key);
     const base = {
       server_id: this.o.hostId,
       server_name: this.o.nodeName,
@@ -219,8 +232,10 @@ export class SshNode {
           { pty: 'permit-pty' in ext },
           {
             env: (): Record<string, string> => (agentSock ? { SSH_AUTH_SOCK: agentSock } : {}),
-            onStart: (kind, command, pty) =>
-              startSessionAudit(
+            onStart: (kind, command, pty) => {
+              const sessionId = chosenId; // the first session only
+              chosenId = undefined;
+              return startSessionAudit(
                 {
                   emit: (e) => this.o.emit(e),
                   recording: this.o.recording,
@@ -229,8 +244,9 @@ export class SshNode {
                   clock: this.clock,
                   ids: this.ids,
                 },
-                { user: who!.username, login, base, kind, command, pty },
-              ),
+                { user: who!.username, login, base, kind, command, pty, sessionId },
+              );
+            },
           },
         );
       });

@@ -26,6 +26,8 @@ export interface SessionStart {
   kind: 'shell' | 'exec' | 'sftp';
   command: string | undefined;
   pty: { cols: number; rows: number } | undefined;
+  /** The ID the proxy chose for this session (the web terminal's); a new one when absent. */
+  sessionId?: string;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface SessionStart {
  */
 export function startSessionAudit(ctx: SessionAuditContext, s: SessionStart): SessionTap {
   const { user, login, kind, command, pty } = s;
-  const sessionId = ctx.ids.uuid();
+  const sessionId = s.sessionId ?? ctx.ids.uuid();
   const fields = { ...s.base, user, login, session_id: sessionId, kind, command };
   const extra = kind === 'shell' ? [] : [{ type: kind, ...fields } as const];
   ctx.emit([{ type: 'session.start', ...fields }, ...extra]);

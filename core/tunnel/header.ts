@@ -68,6 +68,8 @@ export const AgentStreamHeaderSchema = v.object({
   /** The end user's address, for source-address checks and audit. */
   client: v.string(),
   user: v.optional(v.string()),
+  /** The ID the connection's first session takes (the web terminal's), so the proxy can show it for support. */
+  sessionId: v.optional(v.pipe(v.string(), v.uuid())),
 });
 export type AgentStreamHeader = v.InferOutput<typeof AgentStreamHeaderSchema>;
 

@@ -26,6 +26,9 @@ export function Terminal({
   const [status, setStatus] = useState('Connecting…');
   const [failed, setFailed] = useState(false);
   const [ended, setEnded] = useState(false);
+  // The session's ID on the node (its audit events and recording carry it), for support.
+  const [sessionId, setSessionId] = useState('');
+  const [copied, setCopied] = useState(false);
   // Each Reconnect opens a new session on the same server as the same login.
   const [attempt, setAttempt] = useState(0);
   const name = shownName ?? new URLSearchParams(location.search).get('name') ?? node;
@@ -34,6 +37,8 @@ export function Terminal({
     setEnded(false);
     setFailed(false);
     setStatus('Connecting…');
+    setSessionId('');
+    setCopied(false);
     const term = new XTerm({
       cursorBlink: true,
       fontFamily: 'ui-monospace, Menlo, Consolas, monospace',
@@ -57,8 +62,9 @@ export function Terminal({
         term.write(new Uint8Array(ev.data as ArrayBuffer));
         return;
       }
-      const msg = JSON.parse(ev.data) as { type: string; message?: string; node?: string; login?: string };
+      const msg = JSON.parse(ev.data) as { type: string; message?: string; node?: string; login?: string; sessionId?: string };
       if (msg.type === 'ready') {
+        setSessionId(msg.sessionId ?? '');
         setStatus(`Connected to ${msg.node} as ${msg.login}. Ctrl+Shift+C copies, Ctrl+Shift+V pastes.`);
         term.focus();
       }
@@ -110,6 +116,24 @@ export function Terminal({
         <span class={failed ? 'error' : 'muted'} role="status" data-testid="term-status">
           {status}
         </span>
+        {sessionId && (
+          <span class="muted">
+            Session <code data-testid="session-id">{sessionId}</code>{' '}
+            <button
+              type="button"
+              class="secondary"
+              onClick={() =>
+                // Refused (no clipboard permission): the ID stays on screen to copy by hand.
+                void navigator.clipboard.writeText(sessionId).then(
+                  () => setCopied(true),
+                  () => setCopied(false),
+                )
+              }
+            >
+              {copied ? 'Copied' : 'Copy session ID'}
+            </button>
+          </span>
+        )}
         {ended && (
           <button type="button" onClick={() => setAttempt(attempt + 1)}>
             Reconnect
