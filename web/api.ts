@@ -25,8 +25,11 @@ export function whenExpired(fn: () => void): void {
   onExpired = fn;
 }
 
-/** Calls the proxy's web API with the session cookie; throws ApiError with the server's message on failure. */
-export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+/**
+ * Calls the proxy's web API with the session cookie; throws ApiError with the server's message on failure. The
+ * answer is unknown: callers that read it use apiOf and a schema.
+ */
+export async function api(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
@@ -49,7 +52,7 @@ export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, bo
     if (res.status === 401 && !path.startsWith('/webapi/sessions') && onExpired) onExpired();
     throw err;
   }
-  return data as T;
+  return data;
 }
 
 /**
@@ -62,7 +65,7 @@ export async function apiOf<S extends v.GenericSchema>(
   path: string,
   body?: unknown,
 ): Promise<v.InferOutput<S>> {
-  const r = v.safeParse(schema, await api<unknown>(method, path, body));
+  const r = v.safeParse(schema, await api(method, path, body));
   if (r.success) return r.output;
   throw new ApiError(`unexpected answer from the proxy to ${method} ${path}: ${r.issues[0].message}`, 200, 'internal');
 }

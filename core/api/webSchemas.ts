@@ -107,3 +107,6 @@ export const AccountViewSchema = v.object({
   confirmWith: v.array(v.picklist(['otp', 'webauthn', 'password'])),
 });
 export type AccountView = v.InferOutput<typeof AccountViewSchema>;
+
+/** `POST /webapi/ui/account/totp/begin`: a new authenticator-app secret to enrol, and its otpauth:// URI. */
+export const TotpOfferSchema = v.object({ secret: v.string(), uri: v.string() });

@@ -1,6 +1,6 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { useEffect, useState } from 'preact/hooks';
-import { type AccountView, AccountViewSchema } from '../../core/api/webSchemas.ts';
+import { type AccountView, AccountViewSchema, TotpOfferSchema } from '../../core/api/webSchemas.ts';
 import { api, apiOf, readable } from '../api.ts';
 import { Qr } from '../qr.tsx';
 import { RegistrationChallengeSchema } from '../webauthnOptions.ts';
@@ -177,7 +177,7 @@ export function Account() {
           <button
             type="button"
             class="secondary"
-            onClick={() => act(async () => setPendingTotp(await api('POST', '/webapi/ui/account/totp/begin', {})), '')}
+            onClick={() => act(async () => setPendingTotp(await apiOf(TotpOfferSchema, 'POST', '/webapi/ui/account/totp/begin', {})), '')}
           >
             {hasTotp ? 'Replace the authenticator app' : 'Add an authenticator app'}
           </button>
