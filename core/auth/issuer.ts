@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { CLOCK_SKEW_MS } from '../crypto/skew.ts';
 import { formatCert, signCert } from '../crypto/sshcert.ts';
@@ -103,8 +102,8 @@ export interface HostCertRequest {
   tlsCa: LoadedCa;
   cluster: string;
   role: 'node' | 'proxy' | 'auth' | 'admin';
-  /** Host ID (UUID); made here when absent. */
-  hostId?: string;
+  /** Host ID (UUID), from the caller's id source. */
+  hostId: string;
   hostName: string;
   /** Extra SSH principals: names and addresses the host is reached by (never asked for by a joining node). */
   principals?: string[];
@@ -127,7 +126,7 @@ export interface HostCertRequest {
 export async function issueHostCerts(
   req: HostCertRequest,
 ): Promise<{ hostId: string; sshCert?: string; tlsCert: string }> {
-  const hostId = req.hostId ?? randomUUID();
+  const hostId = req.hostId;
   const base = [hostId, req.hostName, ...(req.principals ?? [])];
   // Nodes are also reached as <name>.<cluster> (the Host pattern `tp config` writes for OpenSSH).
   const qualified = req.role === 'node' ? [hostId, req.hostName].map((n) => `${n}.${req.cluster}`) : [];

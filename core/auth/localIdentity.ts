@@ -1,5 +1,6 @@
 import type { HostIdentity } from '../identity/hostIdentity.ts';
 import { newHostKeys } from '../identity/hostIdentity.ts';
+import { cryptoIds } from '../ids.ts';
 import { issueHostCerts } from './issuer.ts';
 import type { AuthService } from './service.ts';
 
@@ -20,14 +21,14 @@ export async function localHostIdentity(
     tlsCa: svc.ca('tls'),
     cluster: svc.cluster,
     role,
-    hostId: o.hostId,
+    hostId: o.hostId ?? (svc.deps.ids ?? cryptoIds).uuid(),
     hostName,
     principals,
     serverNames: role === 'proxy' ? [hostName, ...principals] : undefined,
     sshPublicKey: keys.sshPublicKey,
     tlsPublicKey: keys.tlsPublicKey,
     ttlMs: 365 * 86_400_000,
-    now: Date.now(),
+    now: svc.deps.clock.now(),
   });
   return {
     hostId: out.hostId,
