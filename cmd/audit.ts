@@ -1,7 +1,6 @@
 import { defineCommand } from 'citty';
-import type { CursoredEvent } from '../core/audit/store.ts';
 import { BadParameter } from '../core/errors.ts';
-import { action, adminArgs, adminAuth, adminClient, durationArg, formatArg } from './lib/context.ts';
+import { action, adminArgs, adminAuth, durationArg, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 
 /** A time flag: a duration back from now (`1h`) or an ISO time. */
@@ -82,9 +81,9 @@ const exportCmd = defineCommand({
   run: action(async (args) => {
     let cursor = Number(args.cursor);
     if (!Number.isInteger(cursor) || cursor < 0) throw new BadParameter('--cursor must be a non-negative integer');
-    const client = adminClient(args);
+    const auth = adminAuth(args);
     for (;;) {
-      const page = await client.get<CursoredEvent[]>(`/v1/audit/export?cursor=${cursor}&limit=5000`);
+      const page = await auth.exportEvents(cursor, 5000);
       if (page.length) process.stdout.write(`${page.map((e) => JSON.stringify(e)).join('\n')}\n`);
       cursor = page.at(-1)?.cursor ?? cursor;
       if (page.length === 5000) continue;

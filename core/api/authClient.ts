@@ -8,6 +8,7 @@ import {
   type CaTypeSchema,
   CreatedTokenSchema,
   CreatedUserSchema,
+  ExportedEventSchema,
   HostCertsSchema,
   type LockTarget,
   LoginResponseSchema,
@@ -152,6 +153,18 @@ export class AuthClient {
   /** Audit events matching `query` (since, until, type, user, session, limit, order). */
   searchEvents(query: URLSearchParams) {
     return this.api.send(v.array(AuditEventSchema), 'GET', `/v1/audit/events?${query}`);
+  }
+
+  /**
+   * Up to `limit` audit events after `cursor`, in storage order. Each is checked whole but passed on as sent, so
+   * an export keeps the server's fields and their order.
+   */
+  exportEvents(cursor: number, limit: number) {
+    const event = v.custom<v.InferOutput<typeof ExportedEventSchema>>(
+      (x) => v.is(ExportedEventSchema, x),
+      'not an exported audit event',
+    );
+    return this.api.send(v.array(event), 'GET', `/v1/audit/export?cursor=${cursor}&limit=${limit}`);
   }
 
   /** Where the CA rotation stands, with each tracked server's progress. */

@@ -240,6 +240,9 @@ export const AuditEventSchema = v.looseObject({
 });
 export type WireAuditEvent = v.InferOutput<typeof AuditEventSchema>;
 
+/** One event of `GET /v1/audit/export`: an audit event with its storage cursor (resume after it). */
+export const ExportedEventSchema = v.looseObject({ ...AuditEventSchema.entries, cursor: v.number() });
+
 /** Who a certificate names, as auth hands it back inside a stored web session. */
 export const IdentitySchema = v.object({
   kind: v.picklist(['admin', 'proxy', 'node', 'auth', 'user', 'anonymous']),
