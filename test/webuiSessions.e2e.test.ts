@@ -5,7 +5,8 @@ import { waitFor } from './helpers/cluster.ts';
 import { auditEvents, me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
 // The web terminal and the player beyond the basics, in Debian's headless Chromium: the player lists the session's
-// commands and jumps to them; the terminal page holds several sessions in tabs.
+// commands and jumps to them; the terminal page holds several sessions in tabs;
+// the audit user filter is a prefix.
 if (!haveChromium()) console.warn('SKIPPING the web session tests: /usr/bin/chromium is not installed');
 
 let f: SshFixture;
@@ -32,7 +33,13 @@ async function connect(page: Page, node: string): Promise<void> {
 describe.skipIf(!haveChromium())('web sessions', () => {
   beforeAll(async () => {
     f = await startSshFixture([{ name: 'web-a' }, { name: 'web-b' }]);
-    const r = await f.admin(['users', 'add', 'wes', '--roles', 'ops', '--logins', me, '--password-stdin'], PASSWORD);
+    await f.role(
+      'metadata: {name: auditor}\nspec:\n  allow: {rules: [{resources: [recording, audit], verbs: [list, read]}]}\n',
+    );
+    const r = await f.admin(
+      ['users', 'add', 'wes', '--roles', 'ops,auditor', '--logins', me, '--password-stdin'],
+      PASSWORD,
+    );
     expect(r.code).toBe(0);
     base = `https://localhost:${f.cluster.proxy.addr.split(':')[1]}`;
     b = await startBrowser(f.cluster.proxy.addr);
@@ -132,6 +139,25 @@ describe.skipIf(!haveChromium())('web sessions', () => {
     expect(await panel(0).getByTestId('session-id').textContent()).toBe(copied);
     const starts = (await auditEvents(f, 'session.start')).filter((e) => e.user === 'wes');
     expect(starts.filter((e) => e.session_id === copied).map((e) => e.server_name)).toEqual(['web-a']);
+    expect(b.takeErrors()).toEqual([]);
+    await page.close();
+  });
+
+  test('audit: the user filter is a prefix in any case', async () => {
+    const page = await b.newPage();
+    await logIn(page, 'wes');
+    await page.goto(`${base}/web/audit`);
+    await page.getByLabel('Event type').fill('session.start');
+    await page.getByLabel('User', { exact: true }).fill('WE');
+    await page
+      .locator('table[data-shown-user="WE"] tr[data-type="session.start"]')
+      .first()
+      .waitFor({ timeout: 10_000 });
+    const texts = await page.getByTestId('event-text').allTextContents();
+    expect(texts.length).toBeGreaterThan(0);
+    for (const t of texts) expect(t).toStartWith('wes started a session');
+    await page.getByLabel('User', { exact: true }).fill('wesx');
+    await page.getByText('No events match.').waitFor({ timeout: 10_000 });
     expect(b.takeErrors()).toEqual([]);
     await page.close();
   });

@@ -45,6 +45,7 @@ export class PostgresAuditStore implements AuditStore {
       WHERE time >= ${since} AND time <= ${until}
         AND (${q.type ?? null}::text IS NULL OR type = ${q.type ?? null})
         AND (${q.user ?? null}::text IS NULL OR "user" = ${q.user ?? null})
+        AND (${q.userPrefix ?? null}::text IS NULL OR starts_with("user", ${q.userPrefix ?? null}))
         AND (${q.session ?? null}::text IS NULL OR session_id = ${q.session ?? null})
       ORDER BY CASE WHEN ${newest} THEN time END DESC, CASE WHEN ${newest} THEN cursor END DESC, time, cursor
       LIMIT ${q.limit ?? 1000}`;

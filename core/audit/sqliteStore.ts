@@ -71,6 +71,10 @@ export class SqliteAuditStore implements AuditStore {
       where.push('user = ?');
       args.push(q.user);
     }
+    if (q.userPrefix) {
+      where.push('substr(user, 1, length(?)) = ?');
+      args.push(q.userPrefix, q.userPrefix);
+    }
     if (q.session) {
       where.push('session_id = ?');
       args.push(q.session);

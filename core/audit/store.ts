@@ -7,6 +7,8 @@ export interface AuditQuery {
   until?: number;
   type?: string;
   user?: string;
+  /** Only events whose user starts with this (exactly, case included). */
+  userPrefix?: string;
   session?: string;
   limit?: number;
   /** Which end `limit` keeps and the order returned: oldest first (default) or newest first. */

@@ -198,6 +198,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
           until: num(query, 'until'),
           type: query.get('type') ?? undefined,
           user: query.get('user') ?? undefined,
+          userPrefix: query.get('user_prefix') ?? undefined,
           session: query.get('session') ?? undefined,
           limit: num(query, 'limit'),
           order: query.get('order') === 'newest' ? 'newest' : 'oldest',

@@ -20,7 +20,7 @@ export function typesMatching(filter: string): string[] | undefined {
 export type AuditSearch = (query: URLSearchParams) => Promise<{ time: string; id: string }[]>;
 
 /**
- * The web UI's audit search: type as a case-insensitive prefix, user ignoring case (user names are lower case), a
+ * The web UI's audit search: type and user each a case-insensitive prefix (user names are lower case), a
  * time range, newest first, at most `limit`. A prefix naming several types asks auth once per type and merges.
  */
 export async function webAuditSearch(search: AuditSearch, query: URLSearchParams): Promise<unknown[]> {
@@ -31,7 +31,7 @@ export async function webAuditSearch(search: AuditSearch, query: URLSearchParams
     if (v) base.set(k, v);
   }
   const user = (query.get('user') ?? '').trim().toLowerCase();
-  if (user) base.set('user', user);
+  if (user) base.set('user_prefix', user);
   const types = typesMatching(query.get('type') ?? '');
   if (types === undefined) return search(base);
   const pages = await Promise.all(

@@ -54,7 +54,7 @@ function exportLines(rows: AuditEvent[]): void {
 
 const localMs = (v: string) => (v ? new Date(v).getTime() : Number.NaN);
 
-/** The cluster's audit log, newest first: type (a prefix, any case), user and time range filtered on the proxy. */
+/** The cluster's audit log, newest first: type and user (each a prefix, any case) and time range filtered on the proxy. */
 export function Audit({ canPlay }: { canPlay: boolean }) {
   const [type, setType] = useState('');
   const [user, setUser] = useState('');
