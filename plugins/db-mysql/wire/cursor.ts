@@ -1,27 +1,11 @@
 import { BadParameter } from '../../../core/errors.ts';
+import { ByteReader, ByteWriter } from '../../../core/net/byteReader.ts';
 
 /** Reads one MySQL packet payload (little-endian integers, length-encoded values); any overrun is a BadParameter. */
-export class Cursor {
-  pos = 0;
-  constructor(
-    readonly buf: Buffer,
-    /** What is being read, for error messages: "HandshakeResponse41", "COM_STMT_EXECUTE", ... */
-    private readonly what: string,
-  ) {}
-
-  /** Throws the malformed-packet error for this payload. */
-  fail(why: string): never {
-    throw new BadParameter(`malformed MySQL ${this.what}: ${why}`, { protocol: 'mysql', packet: this.what });
-  }
-  private need(n: number): void {
-    if (n < 0 || this.pos + n > this.buf.length) this.fail(`ends early (wanted ${n} bytes at offset ${this.pos})`);
-  }
-  get remaining(): number {
-    return this.buf.length - this.pos;
-  }
-  u8(): number {
-    this.need(1);
-    return this.buf[this.pos++]!;
+export class Cursor extends ByteReader {
+  /** `what` names the packet for error messages: "HandshakeResponse41", "COM_STMT_EXECUTE", ... */
+  constructor(buf: Buffer, what: string) {
+    super(buf, (why) => new BadParameter(`malformed MySQL ${what}: ${why}`, { protocol: 'mysql', packet: what }));
   }
   u16(): number {
     this.need(2);
@@ -47,15 +31,6 @@ export class Cursor {
     this.pos += 8;
     return v;
   }
-  bytes(n: number): Buffer {
-    this.need(n);
-    const b = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return b;
-  }
-  rest(): Buffer {
-    return this.bytes(this.remaining);
-  }
   /** A length-encoded integer (1, 3, 4 or 9 bytes); lengths beyond 2^53 are malformed here. */
   lenenc(): number {
     const first = this.u8();
@@ -72,27 +47,12 @@ export class Cursor {
   lenencBytes(): Buffer {
     return this.bytes(this.lenenc());
   }
-  /** A NUL-terminated string; at the end of the payload, the rest (some servers omit the last NUL). */
-  cstr(opts: { orEnd?: boolean } = {}): string {
-    const end = this.buf.indexOf(0, this.pos);
-    if (end < 0 && !opts.orEnd) this.fail(`string at offset ${this.pos} has no terminating NUL`);
-    const stop = end < 0 ? this.buf.length : end;
-    const s = this.buf.toString('utf8', this.pos, stop);
-    this.pos = end < 0 ? stop : stop + 1;
-    return s;
-  }
-  /** Asserts the payload was read to its last byte. */
-  end(): void {
-    if (this.remaining) this.fail(`${this.remaining} unexpected bytes at the end`);
-  }
 }
 
 /** Builds one packet payload: little-endian integers, length-encoded and NUL-terminated strings. */
-export class PayloadWriter {
-  private parts: Buffer[] = [];
-  u8(v: number): this {
-    this.parts.push(Buffer.from([v]));
-    return this;
+export class PayloadWriter extends ByteWriter {
+  constructor() {
+    super('MySQL');
   }
   u16(v: number): this {
     const b = Buffer.allocUnsafe(2);
@@ -122,19 +82,10 @@ export class PayloadWriter {
     this.parts.push(b);
     return this;
   }
-  bytes(b: Uint8Array): this {
-    this.parts.push(Buffer.from(b));
-    return this;
-  }
   lenencBytes(b: Uint8Array): this {
     return this.lenenc(b.length).bytes(b);
   }
-  cstr(s: string): this {
-    if (s.includes('\0')) throw new BadParameter('a MySQL string cannot contain NUL');
-    this.parts.push(Buffer.from(`${s}\0`, 'utf8'));
-    return this;
-  }
   build(): Buffer {
-    return Buffer.concat(this.parts);
+    return this.body();
   }
 }
