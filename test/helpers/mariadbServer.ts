@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CertFiles, createDbTestPki, type DbTestPki } from './dbPki.ts';
+import { startServerProcess } from './serverProcess.ts';
 import { freePort } from './sshd.ts';
 
 const find = (name: string) => ['/usr/sbin', '/usr/bin', '/usr/local/bin'].map((d) => join(d, name)).find(existsSync);
@@ -111,20 +112,11 @@ async function start(dir: string, opts: MariadbServerOptions): Promise<MariadbSe
   );
   if (init.exitCode !== 0)
     throw new Error(`mariadb-install-db failed: ${init.stdout.toString()}${init.stderr.toString()}`);
-  const child = Bun.spawn([server, `--defaults-file=${cnf}`], { stdout: 'ignore', stderr: 'pipe' });
-  let logText = '';
-  const decoder = new TextDecoder();
-  const drained = (async () => {
-    for await (const c of child.stderr) logText += decoder.decode(c);
-  })();
-  const deadline = Date.now() + 30_000;
-  while (!logText.includes('ready for connections')) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill();
-      throw new Error(`mariadbd did not start: ${logText}`);
-    }
-    await Bun.sleep(20);
-  }
+  const { child, log, drained } = await startServerProcess(
+    [server, `--defaults-file=${cnf}`],
+    'ready for connections',
+    'mariadbd',
+  );
   const admin = async (sql: string) => {
     const p = Bun.spawn([client, '--no-defaults', '-S', socket, '-u', 'root', '-N', '-B', '-e', sql], {
       stdout: 'pipe',
@@ -157,7 +149,7 @@ async function start(dir: string, opts: MariadbServerOptions): Promise<MariadbSe
     pki,
     clientCert: (user) => pki.clientCert(user),
     admin,
-    log: () => logText,
+    log,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CertFiles, createDbTestPki, type DbTestPki } from './dbPki.ts';
+import { startServerProcess } from './serverProcess.ts';
 import { freePort } from './sshd.ts';
 
 /** The newest installed PostgreSQL's server binaries (Debian keeps them out of PATH), e.g. /usr/lib/postgresql/15/bin. */
@@ -116,20 +117,11 @@ async function start(dir: string, opts: PostgresServerOptions): Promise<Postgres
     data,
     ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
   ];
-  const child = Bun.spawn(asOwner(argv), { stdout: 'ignore', stderr: 'pipe' });
-  let logText = '';
-  const decoder = new TextDecoder();
-  const drained = (async () => {
-    for await (const c of child.stderr) logText += decoder.decode(c);
-  })();
-  const deadline = Date.now() + 30_000;
-  while (!logText.includes('database system is ready to accept connections')) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill();
-      throw new Error(`postgres did not start: ${logText}`);
-    }
-    await Bun.sleep(20);
-  }
+  const { child, log, drained } = await startServerProcess(
+    asOwner(argv),
+    'database system is ready to accept connections',
+    'postgres',
+  );
   const postmasterPid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const admin = async (sql: string) => {
     const p = Bun.spawn(
@@ -181,7 +173,7 @@ async function start(dir: string, opts: PostgresServerOptions): Promise<Postgres
     pki,
     clientCert: (user) => pki.clientCert(user),
     admin,
-    log: () => logText,
+    log,
     close,
     [Symbol.asyncDispose]: close,
   };
