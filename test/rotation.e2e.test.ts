@@ -320,6 +320,10 @@ describe('CA rotation: automatic mode and agents that are away', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('no longer trusted by the cluster');
     expect(refused.stderr).toContain('tp tokens add --type node');
+    // Its old record still holds the name "direct1" (auth keeps one name per live node): the operator frees it, as
+    // the join's refusal says, then gives the device a new token.
+    const oldHostId = JSON.parse(readFileSync(join(dataDir, 'agent', 'identity.json'), 'utf8')).hostId as string;
+    await admin(['nodes', 'rm', oldHostId]);
     const token = JSON.parse(await admin(['tokens', 'add', '--type', 'node', '--format', 'json'])).token as string;
     const child = Bun.spawn([process.execPath, entry, ...device, '--token', token], {
       env: { ...process.env, TP_LOG_FORMAT: 'json' },
@@ -328,7 +332,20 @@ describe('CA rotation: automatic mode and agents that are away', () => {
     });
     try {
       await relogin(alice);
-      await waitFor('direct1 to re-join', async () => (await alice.tp(['ssh', 'direct1', 'true'])).code === 0, 30_000);
+      let last = '';
+      await waitFor(
+        'direct1 to re-join',
+        async () => {
+          const r = await alice.tp(['ssh', 'direct1', 'true']);
+          last = r.stderr;
+          return r.code === 0;
+        },
+        30_000,
+      ).catch(async (err) => {
+        child.kill();
+        const agentLog = await new Response(child.stderr).text();
+        throw new Error(`${(err as Error).message}; last tp ssh said: ${last}\nthe agent said: ${agentLog}`);
+      });
       await everyNodeWorks('rejoined');
       expect(readdirSync(join(dataDir, 'agent')).some((n) => n.startsWith('identity.json.rejected-'))).toBe(true);
     } finally {
