@@ -16,7 +16,13 @@ beforeAll(async () => {
   alice = await f.user('alice', ['ops']);
   await f.user('bob', ['admin']);
 });
-afterAll(async () => f.close());
+afterAll(async () => {
+  // Known intermittent fault (seen once in a full run, never alone): closing the cluster after the proxy restart of
+  // the last test can hang for a minute. Bounded here so teardown never fails the suite; said loudly when it happens.
+  const closed = f.close().then(() => true);
+  const inTime = await Promise.race([closed, Bun.sleep(20_000).then(() => false)]);
+  if (!inTime) console.error('!!! cliContract: the test cluster did not close within 20 s after a proxy restart');
+}, 30_000);
 
 const admin = (args: string[], stdin?: string) => f.admin(args, stdin);
 /** A tp run with an empty TP_HOME: nobody logged in. */
