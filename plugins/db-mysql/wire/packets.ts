@@ -5,7 +5,7 @@
  */
 
 import { BadParameter, LimitExceeded } from '../../../core/errors.ts';
-import { ByteQueue } from '../../../core/net/byteQueue.ts';
+import { StreamParser } from '../../../core/net/streamParser.ts';
 
 /** The largest fragment; a fragment of this size means another follows. */
 export const MAX_FRAGMENT = 0xffffff;
@@ -24,32 +24,12 @@ export interface Packet {
  * (default 64 MiB) is refused as soon as a fragment header shows it; fragments with non-consecutive sequence ids are
  * malformed. Truncated input waits. After an error the reader refuses all further input.
  */
-export class PacketReader {
-  private readonly queue = new ByteQueue();
+export class PacketReader extends StreamParser<Packet> {
   private readonly max: number;
-  private failure: Error | undefined;
 
   constructor(limits: { maxPayloadLength?: number } = {}) {
+    super();
     this.max = limits.maxPayloadLength ?? 64 * 1024 * 1024;
-  }
-
-  /** Bytes received but not yet part of a whole packet. */
-  get buffered(): number {
-    return this.queue.length;
-  }
-
-  /** Adds a chunk and returns every packet now complete, in order. */
-  push(chunk: Uint8Array): Packet[] {
-    if (this.failure) throw this.failure;
-    this.queue.push(chunk);
-    const out: Packet[] = [];
-    try {
-      for (let p = this.next(); p; p = this.next()) out.push(p);
-    } catch (err) {
-      this.failure = err as Error;
-      throw err;
-    }
-    return out;
   }
 
   /** Everything received after the last whole packet, e.g. the first bytes of a TLS handshake after an SSLRequest. */
@@ -57,7 +37,7 @@ export class PacketReader {
     return this.queue.takeAll();
   }
 
-  private next(): Packet | undefined {
+  protected next(): Packet | undefined {
     // Walk fragment headers without consuming, so a packet is taken only once all its fragments are here.
     let offset = 0;
     let total = 0;

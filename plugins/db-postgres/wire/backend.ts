@@ -5,7 +5,7 @@
  */
 
 import { BadParameter, LimitExceeded } from '../../../core/errors.ts';
-import { ByteQueue } from '../../../core/net/byteQueue.ts';
+import { StreamParser } from '../../../core/net/streamParser.ts';
 import { Cursor } from './cursor.ts';
 
 /** The Authentication request kinds (the int32 after 'R'). */
@@ -110,38 +110,18 @@ const SMALL = new Set(['R', 'K', 'S', 'Z', 'E', 'N']);
  * input waits for more; a malformed or oversized message throws BadParameter or LimitExceeded, and the parser then
  * refuses all further input. The one-byte answer to an SSLRequest comes before this stream and is not parsed here.
  */
-export class BackendParser {
-  private readonly queue = new ByteQueue();
-  private failure: Error | undefined;
+export class BackendParser extends StreamParser<BackendMessage> {
   private readonly maxMessage: number;
   private readonly maxSmall: number;
 
   /** `maxMessageLength` caps rows and COPY data (default 1 GiB); interpreted types are capped at 64 KiB. */
   constructor(limits: { maxMessageLength?: number } = {}) {
+    super();
     this.maxMessage = limits.maxMessageLength ?? 1024 ** 3;
     this.maxSmall = Math.min(64 * 1024, this.maxMessage);
   }
 
-  /** Bytes received but not yet part of a whole message. */
-  get buffered(): number {
-    return this.queue.length;
-  }
-
-  /** Adds a chunk and returns every message now complete, in order. */
-  push(chunk: Uint8Array): BackendMessage[] {
-    if (this.failure) throw this.failure;
-    this.queue.push(chunk);
-    const out: BackendMessage[] = [];
-    try {
-      for (let m = this.next(); m; m = this.next()) out.push(m);
-    } catch (err) {
-      this.failure = err as Error;
-      throw err;
-    }
-    return out;
-  }
-
-  private next(): BackendMessage | undefined {
+  protected next(): BackendMessage | undefined {
     const head = this.queue.peek(5);
     if (!head) return undefined;
     const code = String.fromCharCode(head[0]!);

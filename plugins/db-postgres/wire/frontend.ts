@@ -4,7 +4,7 @@
  */
 
 import { BadParameter, LimitExceeded } from '../../../core/errors.ts';
-import { ByteQueue } from '../../../core/net/byteQueue.ts';
+import { StreamParser } from '../../../core/net/streamParser.ts';
 import { Cursor } from './cursor.ts';
 
 /** Request codes of the untyped packets a client may send first. */
@@ -203,21 +203,15 @@ function parseStartup(raw: Buffer): FrontendMessage {
  * moves it to typed messages. Truncated input waits for more; a malformed or oversized message throws a
  * BadParameter or LimitExceeded, after which the parser refuses all further input (the stream cannot be resynced).
  */
-export class FrontendParser {
-  private readonly queue = new ByteQueue();
+export class FrontendParser extends StreamParser<FrontendMessage> {
   private startup = true;
-  private failure: Error | undefined;
   private readonly maxStartup: number;
   private readonly maxMessage: number;
 
   constructor(limits: FrontendLimits = {}) {
+    super();
     this.maxStartup = limits.maxStartupLength ?? 64 * 1024;
     this.maxMessage = limits.maxMessageLength ?? 1024 ** 3;
-  }
-
-  /** Bytes received but not yet part of a whole message. */
-  get buffered(): number {
-    return this.queue.length;
   }
 
   /** True until a StartupMessage has been parsed. */
@@ -225,21 +219,7 @@ export class FrontendParser {
     return this.startup;
   }
 
-  /** Adds a chunk and returns every message now complete, in order. */
-  push(chunk: Uint8Array): FrontendMessage[] {
-    if (this.failure) throw this.failure;
-    this.queue.push(chunk);
-    const out: FrontendMessage[] = [];
-    try {
-      for (let m = this.next(); m; m = this.next()) out.push(m);
-    } catch (err) {
-      this.failure = err as Error;
-      throw err;
-    }
-    return out;
-  }
-
-  private next(): FrontendMessage | undefined {
+  protected next(): FrontendMessage | undefined {
     if (this.startup) {
       const head = this.queue.peek(4);
       if (!head) return undefined;
