@@ -8,9 +8,10 @@ import { benchCerts } from './certs.ts';
 import { startBenchCluster } from './cluster.ts';
 import { benchDist } from './dist.ts';
 import { benchRotation } from './rotation.ts';
-import { benchFootprint, benchListing, benchLogins, benchSessionRate, benchTunnels } from './scale.ts';
+import { benchFootprint, benchListing, benchLogins, benchSessionRate } from './scale.ts';
 import { benchSsh } from './ssh.ts';
 import { printTable, type Row } from './table.ts';
+import { benchTunnels } from './tunnels.ts';
 import { benchWeb } from './web.ts';
 
 const only = process.env.BENCH_ONLY?.split(',');
