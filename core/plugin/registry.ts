@@ -1,0 +1,56 @@
+import { TpError } from '../errors.ts';
+import type { PluginDefinition } from './types.ts';
+
+/** A lazily imported plugin module (`plugins/index.ts` lists one per line). */
+export type PluginLoader = () => Promise<{ default: PluginDefinition<never> }>;
+
+/** The plugins a process runs, by name, ALPN id and kind: what the proxy router, tunnel and agent ask. */
+export class PluginRegistry {
+  private readonly byName = new Map<string, PluginDefinition<never>>();
+  private readonly byAlpn = new Map<string, PluginDefinition<never>>();
+
+  /** Builds a registry; a duplicate name or ALPN id is a start-up error naming both plugins. */
+  constructor(defs: PluginDefinition<never>[]) {
+    for (const d of defs) {
+      const twin = this.byName.get(d.name);
+      if (twin) throw new TpError(`plugin name "${d.name}" is registered twice`);
+      this.byName.set(d.name, d);
+      for (const id of d.alpn) {
+        const other = this.byAlpn.get(id);
+        if (other) throw new TpError(`ALPN id "${id}" is claimed by plugins "${other.name}" and "${d.name}"`);
+        this.byAlpn.set(id, d);
+      }
+    }
+  }
+
+  /** Every plugin, in registration order. */
+  all(): PluginDefinition<never>[] {
+    return [...this.byName.values()];
+  }
+
+  /** The plugin named `name`, or undefined. */
+  get(name: string): PluginDefinition<never> | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The plugin answering ALPN id `id`, or undefined. */
+  forAlpn(id: string): PluginDefinition<never> | undefined {
+    return this.byAlpn.get(id);
+  }
+
+  /** The plugins serving resource kind `kind`. */
+  ofKind(kind: string): PluginDefinition<never>[] {
+    return this.all().filter((d) => d.kind === kind);
+  }
+
+  /** Every ALPN id, for the proxy's TLS server. */
+  alpnIds(): string[] {
+    return [...this.byAlpn.keys()];
+  }
+}
+
+/** Imports every listed plugin and builds the registry (a duplicate is a start-up error). */
+export async function loadRegistry(loaders: PluginLoader[]): Promise<PluginRegistry> {
+  const defs = await Promise.all(loaders.map(async (load) => (await load()).default));
+  return new PluginRegistry(defs);
+}

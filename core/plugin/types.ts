@@ -1,0 +1,158 @@
+// The plugin contract: what a protocol plugin (SSH, databases, kube, apps, desktops) gives the proxy, the agent and
+// the CLI. DESIGN.md "Plugins" fixes the shape; core code never names a protocol, it asks the registry.
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type * as v from 'valibot';
+import type { AuditInput } from '../audit/events.ts';
+import type { StoredLock } from '../auth/locks.ts';
+import type { Clock } from '../clock.ts';
+import type { IdSource } from '../ids.ts';
+import type { Role, Traits } from '../rbac/index.ts';
+
+/** A resource as every listing, the cluster state and RBAC see it: generic, with the protocol's details in `spec`. */
+export interface ResourceRecord {
+  /** The resource kind (`node`, `db`, `kube`, `app`, `desktop`): RBAC and listings are by kind. */
+  kind: string;
+  /** Unique within its kind. */
+  name: string;
+  labels: Record<string, string>;
+  /** The plugin that serves it (`db-postgres`): the proxy opens streams to it under this name. */
+  plugin: string;
+  /** The host ID of the agent that serves it. */
+  hostId: string;
+  /** Protocol details anyone allowed to see the resource may read (protocol, address). Never secrets. */
+  spec: Record<string, unknown>;
+  /** ISO time of the last heartbeat. */
+  lastSeen: string;
+}
+
+/** What an agent plugin heartbeats: one resource it serves (the core adds kind, plugin, hostId and lastSeen). */
+export interface ResourceSpec {
+  name: string;
+  labels: Record<string, string>;
+  spec: Record<string, unknown>;
+}
+
+/** The end user on a stream, as the agent verified it from the user's own certificate (not from the proxy's word). */
+export interface VerifiedUser {
+  name: string;
+  roles: string[];
+  traits: Traits;
+  /** When the user's certificate expires (epoch ms): the session ends then. */
+  expires: number;
+  /** The certificate (base64 DER), for plugins that ask auth for a derived short-lived credential. */
+  certDer: string;
+  /** Set for a bot's certificate: its instance (locks may name it). */
+  botInstance?: string;
+}
+
+/** One authenticated stream handed to an agent plugin. */
+export interface PluginSession {
+  /** Unique ID of this session (audit `session_id`). */
+  id: string;
+  /** Absent only for `endToEnd` plugins (SSH), whose protocol authenticates the user inside the stream. */
+  user?: VerifiedUser;
+  /** The resource asked for (one this agent heartbeats). */
+  resource: string;
+  /** Protocol-specific route fields the client sent and the proxy passed on (db user, db name ...). Untrusted. */
+  route: Record<string, string>;
+  /** The end user's address, for audit. */
+  client: string;
+  /** Aborted when the user's certificate expires, a lock on the user or resource lands, or the agent stops. */
+  signal: AbortSignal;
+}
+
+/** What the agent gives every plugin it runs. */
+export interface AgentPluginContext {
+  hostId: string;
+  /** The agent's node name. */
+  nodeName: string;
+  cluster: string;
+  clock: Clock;
+  ids: IdSource;
+  /** Audit events, through the agent's spool (nothing lost while auth is away). */
+  emit(events: AuditInput[]): void;
+  /** The watched cluster state: current roles and locks. */
+  state: { roles(): Role[]; locks(): StoredLock[] };
+  /** Calls auth through the agent's identity (for example to sign an ephemeral database client certificate). */
+  call<T>(method: 'GET' | 'POST', path: string, body?: unknown, parse?: (json: unknown) => T): Promise<T>;
+  /** The agent's data directory (the plugin's own files go in a subdirectory named after it). */
+  dataDir: string;
+}
+
+/** A plugin's running agent side. */
+export interface AgentPlugin {
+  /** The resources to heartbeat now (called on every heartbeat). */
+  resources(): ResourceSpec[];
+  /** Serves one authenticated stream until it ends; the core closes the stream when the returned promise settles. */
+  serve(stream: Duplex, session: PluginSession): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What a client asked for on a plugin's ALPN id, once the proxy has read it. */
+export interface ProxyRoute {
+  /** The resource the user named. */
+  target: string;
+  /** The principal wanted there (db user, kube user ...), when the client says it up front. */
+  principal?: string;
+  /** Other protocol fields passed to the agent as `PluginSession.route`. */
+  route: Record<string, string>;
+}
+
+/** What the proxy gives a plugin that handles its connections itself. */
+export interface ProxyPluginContext {
+  /** The one access gate (`core/proxy/accessGate.ts`): resolve, locks, roles, audited refusals. */
+  gate: import('../proxy/accessGate.ts').AccessGate;
+  /** Opens a stream to the agent serving `resource` (its tunnel or its direct address), header written. */
+  dial(
+    resource: ResourceRecord,
+    header: { resource?: string; route?: Record<string, string>; cert?: string; client: string; sessionId?: string },
+  ): Promise<Duplex>;
+}
+
+/** A plugin's proxy side: how it reads a route from a fresh connection. */
+export interface ProxyPlugin {
+  /**
+   * Takes over a connection entirely (SSH's relay answers with host keys and CAs). When absent, the core reads the
+   * route with `accept`, asks the gate, dials the agent and pipes bytes both ways.
+   */
+  handle?(socket: TLSSocket, ctx: ProxyPluginContext): Promise<void>;
+  /**
+   * Reads what the client asks for from a TLS connection on one of the plugin's ALPN ids (SNI, a header line ...).
+   * Absent: the default framing (one JSON line `{v:1, target, principal?, route?}`, answered `{ok}` or an error).
+   */
+  accept?(socket: TLSSocket): Promise<ProxyRoute>;
+}
+
+/** How RBAC judges a resource of this plugin's kind. */
+export interface KindPolicy {
+  /** The role field holding label selectors for this kind (`db_labels`). */
+  labelsField: string;
+  /**
+   * Throws AccessDenied unless the roles grant `principal` on the resource (or, with no principal, let the user see
+   * it). Checked at the proxy; agents check again with `route`.
+   */
+  check(roles: Role[], traits: Traits, resource: ResourceRecord, principal: string | undefined): void;
+}
+
+/** A protocol plugin: one object per plugin folder, made by `definePlugin`. */
+export interface PluginDefinition<C = unknown> {
+  /** Unique name (`db-postgres`); the tunnel names the plugin of a stream by it. */
+  name: string;
+  /** Resource kind it serves (`db`); several plugins may share one kind. */
+  kind: string;
+  /** ALPN ids it answers on the proxy's TLS port; unique across plugins. */
+  alpn: string[];
+  /** The protocol authenticates the user end to end inside the stream (SSH): streams carry no user certificate. */
+  endToEnd?: boolean;
+  /** One entry of the tp.yaml section this plugin reads (validated at start-up). */
+  config?: v.GenericSchema<unknown, C>;
+  /** Which entries of the kind's tp.yaml section are this plugin's (for example `protocol: postgres`). */
+  claims?(entry: C): boolean;
+  policy?: KindPolicy;
+  /** The agent side, for the entries it claims. */
+  agent?(ctx: AgentPluginContext, entries: C[]): Promise<AgentPlugin> | AgentPlugin;
+  proxy?: ProxyPlugin;
+  /** CLI commands (`tp db ...`), loaded only when called. */
+  commands?: () => Promise<unknown>;
+}

@@ -1,0 +1,5 @@
+// Every protocol plugin tp runs, one lazy import per line (core/plugin/registry.ts checks names and ALPN ids).
+import type { PluginLoader } from '../core/plugin/registry.ts';
+
+/** The plugins of this build. */
+export const PLUGINS: PluginLoader[] = [];
