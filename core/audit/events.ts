@@ -50,6 +50,10 @@ export const EVENT_CODES = {
   'bot.renew': { ok: 'TB003I', fail: 'TB003W' },
   'bot.locked': { ok: 'TB004W' },
   'bot.delete': { ok: 'TB005I' },
+  // Plugin sessions (core/plugin/README.md): `<kind>.session.start/end` plus each protocol's own events.
+  'db.session.start': { ok: 'TD000I', fail: 'TD000W' },
+  'db.query': { ok: 'TD001I', fail: 'TD001W' },
+  'db.session.end': { ok: 'TD002I' },
 } as const;
 
 export type EventType = keyof typeof EVENT_CODES;

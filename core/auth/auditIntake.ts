@@ -19,6 +19,10 @@ export const EMITTABLE: Readonly<Record<string, ReadonlySet<string>>> = {
     'auth.attempt',
     'recording.upload_failed',
     'recording.evicted',
+    // plugins/db-*: database sessions and the statements they run.
+    'db.session.start',
+    'db.query',
+    'db.session.end',
   ]),
   // core/proxy: refusals it decides (relay, jump port, web terminal), resources it could not reach, web UI logouts.
   proxy: new Set<EventType>(['auth.attempt', 'resource.unreachable', 'user.logout']),
