@@ -135,6 +135,26 @@ export interface KindPolicy {
   check(roles: Role[], traits: Traits, resource: ResourceRecord, principal: string | undefined): void;
 }
 
+/** Where a local tunnel (`tp proxy db NAME --tunnel`) listens, and whom its connections reach as. */
+export interface LocalEndpoint {
+  host: string;
+  port: number;
+  /** The principal on the resource (the database user). */
+  user: string;
+  /** The database, when one was chosen. */
+  database?: string;
+}
+
+/** A plugin's client module: how the protocol's stock clients reach a local tunnel. No secrets (the tunnel holds none). */
+export interface PluginClient {
+  /** The stock client `tp <kind> connect` runs (`psql`), with its arguments; the user's own `extra` go last. */
+  command(at: LocalEndpoint, extra: string[]): { program: string; args: string[] };
+  /** The command line a person types to use the tunnel (printed by `tp proxy <kind> --tunnel`). */
+  connectHint(at: LocalEndpoint): string;
+  /** Environment variables that point the protocol's stock clients at the tunnel (`tp <kind> env`). */
+  env(at: LocalEndpoint): Record<string, string>;
+}
+
 /** A protocol plugin: one object per plugin folder, made by `definePlugin`. */
 export interface PluginDefinition<C = unknown> {
   /** Unique name (`db-postgres`); the tunnel names the plugin of a stream by it. */
@@ -153,6 +173,6 @@ export interface PluginDefinition<C = unknown> {
   /** The agent side, for the entries it claims. */
   agent?(ctx: AgentPluginContext, entries: C[]): Promise<AgentPlugin> | AgentPlugin;
   proxy?: ProxyPlugin;
-  /** CLI commands (`tp db ...`), loaded only when called. */
-  commands?: () => Promise<unknown>;
+  /** The client side (`client.ts`) that `tp <kind> ...` commands use, loaded only when one runs. */
+  commands?: () => Promise<{ default: PluginClient }>;
 }
