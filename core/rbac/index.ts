@@ -12,8 +12,10 @@ export {
   ruleAllows,
   sshPermissions,
 } from './access.ts';
+export { allowedDbUsers, checkDbAccess, dbVisible } from './db.ts';
 export { type LoginRefusal, loginRefusals, noLoginsSentence } from './explain.ts';
 export { loginsOn } from './grants.ts';
+export { grantingRoles, kindVisible, selectorOf } from './kind.ts';
 export type { LockScope, LockSubject } from './lock.ts';
 export { lockApplies } from './lock.ts';
 export { resolveRoles } from './resolve.ts';

@@ -15,12 +15,19 @@ export function presetRoles(): Role[] {
     {
       kind: 'role',
       version: 'v1',
-      metadata: { name: 'admin', description: "Full control of the cluster, and SSH as the user's logins or root" },
+      metadata: {
+        name: 'admin',
+        description:
+          "Full control of the cluster, SSH as the user's logins or root, databases as the user's db users and names",
+      },
       spec: {
         options: { max_session_ttl: '30h', forward_agent: true, port_forwarding: true },
         allow: {
           logins: ['{{internal.logins}}', 'root'],
           node_labels: { '*': '*' },
+          db_labels: { '*': '*' },
+          db_users: ['{{internal.db_users}}'],
+          db_names: ['{{internal.db_names}}'],
           rules: [{ resources: ['*'], verbs: ['*'] }],
         },
         deny: {},
@@ -29,12 +36,18 @@ export function presetRoles(): Role[] {
     {
       kind: 'role',
       version: 'v1',
-      metadata: { name: 'access', description: "SSH to every node as the user's own logins" },
+      metadata: {
+        name: 'access',
+        description: "SSH to every node as the user's own logins, databases as the user's own db users and names",
+      },
       spec: {
         options: { max_session_ttl: '30h', forward_agent: true, port_forwarding: true },
         allow: {
           logins: ['{{internal.logins}}'],
           node_labels: { '*': '*' },
+          db_labels: { '*': '*' },
+          db_users: ['{{internal.db_users}}'],
+          db_names: ['{{internal.db_names}}'],
           rules: [{ resources: ['node'], verbs: ['list', 'read'] }],
         },
         deny: { logins: ['root'] },

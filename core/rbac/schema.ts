@@ -17,6 +17,12 @@ const Rule = v.strictObject({
 const Conditions = v.strictObject({
   logins: v.optional(v.array(v.string())),
   node_labels: v.optional(Labels),
+  /** Databases (resource kind `db`) the role reaches, by their labels. */
+  db_labels: v.optional(Labels),
+  /** Database users (`{{internal.db_users}}` expands the user's trait); `*` is any. */
+  db_users: v.optional(v.array(v.string())),
+  /** Database names (`{{internal.db_names}}` expands the user's trait); `*` is any. */
+  db_names: v.optional(v.array(v.string())),
   rules: v.optional(v.array(Rule)),
 });
 
