@@ -10,18 +10,30 @@ export interface HeartbeatOptions {
   version?: string;
   /** The beat period; the announced record lives three periods. */
   periodMs: number;
+  /** The plugins' resources to announce with the node (read at each beat; sent only when there are any). */
+  resources?: () => HeartbeatResource[];
+}
+
+/** One resource a plugin serves, as the heartbeat carries it (auth adds kind, host ID and expiry). */
+export interface HeartbeatResource {
+  plugin: string;
+  name: string;
+  labels: Record<string, string>;
+  spec: Record<string, unknown>;
 }
 
 /** Returns a function that sends one heartbeat to the proxy; a failed beat is logged, never thrown. */
 export function heartbeatSender(api: ApiClient, o: HeartbeatOptions): () => Promise<void> {
   return async () => {
     try {
+      const resources = o.resources?.() ?? [];
       await api.post('/webapi/agent/heartbeat', {
         name: o.name,
         addr: o.addr(),
         labels: o.labels,
         version: o.version,
         ttlMs: o.periodMs * 3,
+        ...(resources.length ? { resources } : {}),
       });
     } catch (err) {
       log.warn('heartbeat failed', { error: describe(err) });

@@ -167,8 +167,19 @@ export interface PluginDefinition<C = unknown> {
   endToEnd?: boolean;
   /** One entry of the tp.yaml section this plugin reads (validated at start-up). */
   config?: v.GenericSchema<unknown, C>;
+  /**
+   * The tp.yaml section holding this plugin's entries: top-level `key` (the kind's, e.g. `db`) with `enabled` and the
+   * list `list` (`databases`). Plugins of one kind share it; absent, the plugin runs on every agent with no entries.
+   */
+  section?: { key: string; list: string };
   /** Which entries of the kind's tp.yaml section are this plugin's (for example `protocol: postgres`). */
   claims?(entry: C): boolean;
+  /**
+   * A repeatable `tp agent start --<name> VALUE` that adds one entry without a file (`--db pg1=postgres://...`):
+   * `parse` turns VALUE into a raw entry of the section (validated like the file's), or undefined when VALUE is for
+   * another plugin declaring the same flag (`--db pg1=postgres://...` and `--db m1=mysql://...`).
+   */
+  flag?: { name: string; description: string; parse(value: string): unknown };
   policy?: KindPolicy;
   /** The agent side, for the entries it claims. */
   agent?(ctx: AgentPluginContext, entries: C[]): Promise<AgentPlugin> | AgentPlugin;

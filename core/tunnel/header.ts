@@ -64,12 +64,19 @@ export function readHeader<S extends v.GenericSchema>(
 /** Header the proxy sends to an agent on each stream it opens. */
 export const AgentStreamHeaderSchema = v.object({
   v: v.literal(1),
-  service: v.literal('ssh'),
+  /** The plugin that serves the stream (`ssh`, `db-postgres` ...): the agent hands the stream to it. */
+  service: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,31}$/, 'not a plugin name')),
   /** The end user's address, for source-address checks and audit. */
   client: v.string(),
   user: v.optional(v.string()),
   /** The ID the connection's first session takes (the web terminal's), so the proxy can show it for support. */
   sessionId: v.optional(v.pipe(v.string(), v.uuid())),
+  /** The resource asked for (one the agent heartbeats); plugins that serve several need it. */
+  resource: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  /** Protocol fields the client sent (db user, db name ...), passed on untrusted. */
+  route: v.optional(v.record(v.pipe(v.string(), v.maxLength(64)), v.pipe(v.string(), v.maxLength(1024)))),
+  /** The end user's TLS client certificate (base64 DER) as the proxy verified it; the agent verifies it again. */
+  cert: v.optional(v.pipe(v.string(), v.maxLength(16_384))),
 });
 export type AgentStreamHeader = v.InferOutput<typeof AgentStreamHeaderSchema>;
 
