@@ -29,7 +29,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
         serverTime: new Date().toISOString(),
       }),
     ],
-    ['GET', /^\/v1\/cas\/(user|host|tls)$/, async ({ params }) => svc.cas.public(params[0] as CaType)],
+    ['GET', /^\/v1\/cas\/(user|host|tls|db|db_client)$/, async ({ params }) => svc.cas.public(params[0] as CaType)],
     ['GET', /^\/v1\/users$/, async ({ who }) => svc.users.listUsers(who)],
     ['POST', /^\/v1\/users$/, async ({ who, body }) => svc.users.createUser(who, parseBody(S.CreateUserBody, body))],
     [
