@@ -41,4 +41,6 @@ export default definePlugin<PostgresDatabase>({
     parse: parseDbFlag,
   },
   agent: async (ctx, entries) => (await import('./agent.ts')).startPostgresAgent(ctx, entries),
+  // psql's arguments, the connect hint and PG* lines for `tp db` and `tp proxy db --tunnel`.
+  commands: () => import('./client.ts'),
 });
