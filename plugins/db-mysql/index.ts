@@ -16,4 +16,6 @@ export default definePlugin<MysqlDatabase>({
     parse: parseDbFlag,
   },
   agent: async (ctx, entries) => (await import('./agent.ts')).startMysqlAgent(ctx, entries),
+  // mariadb's arguments, the connect hint and MYSQL_* lines for `tp db` and `tp proxy db --tunnel`.
+  commands: () => import('./client.ts'),
 });
