@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../test/helpers/cli.ts';
 import { type PgAgentHarness, startPgAgentHarness, until } from '../../test/helpers/pgAgentHarness.ts';
-import { type PostgresServer, postgresMissing, startPostgresServer } from '../../test/helpers/postgresServer.ts';
+import {
+  type PostgresServer,
+  postgresMissing,
+  psqlConninfo,
+  startPostgresServer,
+} from '../../test/helpers/postgresServer.ts';
 
 if (postgresMissing) console.error(`\n!!! db-postgres agent tests are SKIPPED: ${postgresMissing}\n`);
 
@@ -123,5 +132,62 @@ describe.skipIf(!!postgresMissing)('db-postgres agent: stock psql through serve(
     expect(await stderr).toContain('canceling statement due to user request');
     expect(code).not.toBe(0);
     expect(ms).toBeLessThan(3_000);
+  });
+
+  test('pgbench -M extended: each Execute is a db.query event with its statement and bound parameters', async () => {
+    const script = join(mkdtempSync(join(tmpdir(), 'tp-pgbench-')), 'bench.sql');
+    writeFileSync(script, "\\set aid random(1, 100000)\nSELECT :aid::int + 1 AS next, 'tag-' || :aid AS tag;\n");
+    const seen = h.events.length;
+    const r = await run(['pgbench', '-n', '-M', 'extended', '-t', '3', '-f', script, h.conninfo('alice', 'postgres')]);
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    await until('the session end', () => h.events.slice(seen).some((e) => e.type === 'db.session.end'));
+    const queries = h.events.slice(seen).filter((e) => e.type === 'db.query' && String(e.statement).includes('tag-'));
+    expect(queries).toHaveLength(3);
+    for (const q of queries) {
+      expect(q.statement).toBe("SELECT $1::int + 1 AS next, 'tag-' || $2 AS tag;");
+      const [a, b] = q.parameters as string[];
+      expect(a).toMatch(/^\d+$/);
+      expect(b).toBe(a);
+      expect(q.truncated).toBeUndefined();
+    }
+  });
+
+  test('a 200 MB COPY ... TO STDOUT arrives byte-identical, and the agent RSS grows by less than 64 MB', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-pgcopy-'));
+    const sql = 'copy (select repeat(md5(i::text), 6) from generate_series(1, 1050000) i) to stdout';
+    const copy = async (conninfo: string, out: string) => {
+      const p = Bun.spawn(['psql', '-X', conninfo, '-c', sql], { stdout: Bun.file(out), stderr: 'pipe' });
+      const err = await new Response(p.stderr).text();
+      expect(await p.exited, err).toBe(0);
+    };
+    const cert = await pg.clientCert('alice');
+    const t0 = performance.now();
+    await copy(psqlConninfo(pg, 'alice', cert), join(dir, 'direct.out'));
+    const directMs = performance.now() - t0;
+    Bun.gc(true);
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 20);
+    const t1 = performance.now();
+    await copy(h.conninfo('alice', 'postgres'), join(dir, 'tp.out'));
+    const tpMs = performance.now() - t1;
+    clearInterval(sampler);
+    const size = statSync(join(dir, 'tp.out')).size;
+    console.error(
+      `COPY ${(size / 1e6).toFixed(0)} MB: direct ${directMs.toFixed(0)} ms, through the agent ${tpMs.toFixed(0)} ms, ` +
+        `RSS growth ${((peak - base) / 1e6).toFixed(1)} MB`,
+    );
+    expect(size).toBeGreaterThan(200_000_000);
+    const digest = async (f: string) => {
+      const hash = new Bun.CryptoHasher('sha256');
+      for await (const chunk of Bun.file(f).stream()) hash.update(chunk);
+      return hash.digest('hex');
+    };
+    expect(await digest(join(dir, 'tp.out'))).toBe(await digest(join(dir, 'direct.out')));
+    expect(peak - base).toBeLessThan(64 * 1024 * 1024);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
