@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import type { NodeRecord } from '../core/auth/nodes.ts';
+import { OnlineNodesSchema } from '../core/api/webSchemas.ts';
 import { proxyApi } from '../core/client/login.ts';
 import { profileTexts, requireProfile } from '../core/client/profile.ts';
 import { BadParameter } from '../core/errors.ts';
@@ -29,7 +29,7 @@ export default defineCommand({
       return [f.slice(0, i), f.slice(i + 1)] as const;
     });
     const api = proxyApi(p.proxy, {}, { cert: profileTexts(p).tlsCert, key: profileTexts(p).tlsKey });
-    const nodes = (await api.get<(NodeRecord & { online: boolean })[]>('/webapi/nodes')).filter((n) =>
+    const nodes = (await api.send(OnlineNodesSchema, 'GET', '/webapi/nodes')).filter((n) =>
       filters.every(([k, v]) => n.labels[k] === v),
     );
     await print(formatOf(args.format), 'ls', nodes.map(reachableNodeView), () =>

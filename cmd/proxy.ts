@@ -89,6 +89,6 @@ const start = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: 'proxy', description: 'Run a proxy, or pipe SSH through one' },
-  subCommands: { ssh: sshPipe, start },
+  meta: { name: 'proxy', description: 'Run a proxy, pipe SSH through one, or tunnel a database' },
+  subCommands: { ssh: sshPipe, db: () => import('./dbTunnel.ts').then((m) => m.default), start },
 });

@@ -77,10 +77,13 @@ const start = defineCommand({
       'Start rotating CAs. Phases: init (new CA trusted) → update_clients (new CA signs) → update_servers (servers\n' +
       'renew their certs) → standby (old CA dropped). Automatic mode advances when every agent and proxy has reported\n' +
       'the phase and, before dropping the old CA, once --grace has passed; if servers stay silent past --timeout it\n' +
-      'stops and says who it waits for. --manual: advance yourself with `tp rotate phase`.',
+      'stops and says who it waits for. --manual: advance yourself with `tp rotate phase`.\n' +
+      'Databases hold the database CAs themselves: for db_client, once in init put `tp ca export --type db_client`\n' +
+      "(old and new) into each database's ssl_ca_file / ssl-ca and reload it before update_clients; for db, serve a\n" +
+      'certificate from `tp ca sign --db` once in update_clients (agents trust old and new until standby).',
   },
   args: {
-    type: { type: 'string', required: true, description: 'CA to rotate: user, host, tls or all' },
+    type: { type: 'string', required: true, description: 'CA to rotate: user, host, tls, db, db_client or all' },
     grace: {
       type: 'string',
       default: '30h',
@@ -178,6 +181,9 @@ const status = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: 'rotate', description: 'Rotate the cluster CAs without downtime (user, host, tls or all)' },
+  meta: {
+    name: 'rotate',
+    description: 'Rotate the cluster CAs without downtime (user, host, tls, db, db_client or all)',
+  },
   subCommands: { start, phase, rollback, status },
 });

@@ -2,6 +2,8 @@ import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { ApiClient } from '../api/client.ts';
+import { ClusterCasSchema, EventsIntakeSchema, ReissuedCertsSchema } from '../api/hostSchemas.ts';
+import { AckSchema } from '../api/schemas.ts';
 import { EventSpool } from '../audit/spool.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { type Clock, systemClock } from '../clock.ts';
@@ -9,7 +11,7 @@ import { privateDir } from '../config/privateDir.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { parseCert } from '../crypto/sshcert.ts';
 import { BadParameter, describe, isCertificateError, Unauthenticated } from '../errors.ts';
-import { type ClusterCas, IdentityFollower } from '../identity/follower.ts';
+import { IdentityFollower } from '../identity/follower.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../identity/hostIdentity.ts';
 import { replicaCas } from '../identity/replicaCas.ts';
 import type { IdSource } from '../ids.ts';
@@ -83,7 +85,7 @@ const REJOIN_HINT =
 /** Whether the proxy accepts the saved identity: a TLS or certificate refusal means it was rotated out. */
 async function probeIdentity(api: ApiClient): Promise<'ok' | 'unreachable' | 'rejected'> {
   try {
-    await api.get('/webapi/agent/state');
+    await api.send(AckSchema, 'GET', '/webapi/agent/state');
     return 'ok';
   } catch (err) {
     if (err instanceof Unauthenticated) return 'rejected';
@@ -136,10 +138,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const follower = new IdentityFollower(
     id,
     {
-      fetch: () => api.get<ClusterCas>('/webapi/agent/state'),
-      reissue: (req) => api.post('/webapi/agent/reissue', req),
+      fetch: () => api.send(ClusterCasSchema, 'GET', '/webapi/agent/state'),
+      reissue: (req) => api.send(ReissuedCertsSchema, 'POST', '/webapi/agent/reissue', req),
       report: async (r) => {
-        await api.post('/webapi/agent/rotation', r);
+        await api.send(AckSchema, 'POST', '/webapi/agent/rotation', r);
       },
     },
     name,
@@ -185,7 +187,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     clock,
     ids: o.ids,
     send: async (events) => {
-      const r = await api.post<{ rejected?: number }>('/webapi/agent/events', { events });
+      const r = await api.send(EventsIntakeSchema, 'POST', '/webapi/agent/events', { events });
       if (r.rejected)
         log.warn('auth refused audit events this node sent (see audit.rejected)', { rejected: r.rejected });
     },
@@ -201,10 +203,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     clock,
     sink: {
       putMeta: async (meta) => {
-        await api.post(`/webapi/agent/recordings/${meta.sessionId}`, { meta });
+        await api.send(AckSchema, 'POST', `/webapi/agent/recordings/${meta.sessionId}`, { meta });
       },
       putPart: async (sid, n, data) => {
-        await api.post(`/webapi/agent/recordings/${sid}/parts/${n}`, { data: data.toString('base64') });
+        await api.send(AckSchema, 'POST', `/webapi/agent/recordings/${sid}/parts/${n}`, {
+          data: data.toString('base64'),
+        });
       },
     },
   });

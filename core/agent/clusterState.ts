@@ -1,4 +1,5 @@
 import type { ApiClient } from '../api/client.ts';
+import { AgentStateSchema } from '../api/hostSchemas.ts';
 import { parseBatch, parseSnapshot } from '../state/items.ts';
 import type { StateSource } from '../state/replica.ts';
 
@@ -14,30 +15,21 @@ export interface AgentSettings {
 export function proxyStateSource(api: ApiClient, settings: AgentSettings): StateSource {
   return {
     snapshot: async (signal) => {
-      const s = await api.call<{ sessionRecording?: 'node' | 'off' }>(
+      const s = await api.send(AgentStateSchema, 'GET', '/webapi/agent/state', undefined, {}, { signal });
+      settings.sessionRecording = s.sessionRecording ?? 'node';
+      return parseSnapshot(s);
+    },
+    changes: (after, waitMs, signal) =>
+      api.send(
+        parseBatch,
         'GET',
-        '/webapi/agent/state',
+        `/webapi/agent/changes?after=${after}&waitMs=${waitMs}`,
         undefined,
         {},
         {
           signal,
+          timeoutMs: waitMs + 15_000,
         },
-      );
-      settings.sessionRecording = s.sessionRecording ?? 'node';
-      return parseSnapshot(s);
-    },
-    changes: async (after, waitMs, signal) =>
-      parseBatch(
-        await api.call(
-          'GET',
-          `/webapi/agent/changes?after=${after}&waitMs=${waitMs}`,
-          undefined,
-          {},
-          {
-            signal,
-            timeoutMs: waitMs + 15_000,
-          },
-        ),
       ),
   };
 }

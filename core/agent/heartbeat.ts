@@ -1,4 +1,5 @@
 import type { ApiClient } from '../api/client.ts';
+import { AckSchema } from '../api/schemas.ts';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
 
@@ -27,7 +28,7 @@ export function heartbeatSender(api: ApiClient, o: HeartbeatOptions): () => Prom
   return async () => {
     try {
       const resources = o.resources?.() ?? [];
-      await api.post('/webapi/agent/heartbeat', {
+      await api.send(AckSchema, 'POST', '/webapi/agent/heartbeat', {
         name: o.name,
         addr: o.addr(),
         labels: o.labels,

@@ -13,9 +13,16 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/**
+ * How a caller checks an answer: a valibot schema, or a function that parses `data` and throws a typed error when it
+ * is not what the caller expects (e.g. core/state/items.ts `parseSnapshot`).
+ */
+export type AnswerParser<T> = v.GenericSchema<unknown, T> | ((data: unknown) => T);
+
 /** Checks an answer against its schema; a mismatch becomes an Unavailable naming the request and the field. */
-export function parseAnswer<S extends v.GenericSchema>(schema: S, data: unknown, what: string): v.InferOutput<S> {
-  const r = v.safeParse(schema, data);
+export function parseAnswer<T>(parser: AnswerParser<T>, data: unknown, what: string): T {
+  if (typeof parser === 'function') return parser(data);
+  const r = v.safeParse(parser, data);
   if (r.success) return r.output;
   const issue = r.issues[0];
   const path = issue.path?.map((p: { key: unknown }) => String(p.key)).join('.') ?? '';
@@ -72,16 +79,33 @@ export class ApiClient {
     if (servers.length === 0) throw new Unavailable('no auth server address given');
   }
 
-  /** Sends one request and returns its answer checked against `schema`; a mismatch is an Unavailable naming the field. */
-  async send<S extends v.GenericSchema>(
-    schema: S,
+  /**
+   * Sends one request and returns its answer checked by `parser` (a schema or a parse function); a mismatch is an
+   * Unavailable naming the request and the field.
+   */
+  async send<T>(
+    parser: AnswerParser<T>,
     method: Method,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
     o: RequestOptions = {},
-  ): Promise<v.InferOutput<S>> {
-    return parseAnswer(schema, await this.request(method, path, body, headers, o), `${method} ${path}`);
+  ): Promise<T> {
+    return parseAnswer(parser, await this.request(method, path, body, headers, o), `${method} ${path}`);
+  }
+
+  /**
+   * Sends one request on behalf of another caller and returns the answer untouched, as `unknown`: for the proxy,
+   * which relays auth's answer to the agent or browser that asked (and that parses it with its own schema).
+   */
+  forward(
+    method: Method,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+    o: RequestOptions = {},
+  ): Promise<unknown> {
+    return this.request(method, path, body, headers, o);
   }
 
   /** Like send, but the answer is cast, not checked: for callers not yet moved to a schema (see core/api/schemas.ts). */

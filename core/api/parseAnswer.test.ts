@@ -17,3 +17,12 @@ test('an answer that breaks its schema is an Unavailable naming the request and 
     /the answer to GET \/v1\/nodes is not what this client expects \(field "1\.name"\)/,
   );
 });
+
+test('a parse function checks an answer the same way, and its typed error comes through', () => {
+  const port = (data: unknown) => {
+    if (typeof data !== 'number') throw new Unavailable('the port is not a number');
+    return data;
+  };
+  expect(parseAnswer(port, 22, 'GET /x')).toBe(22);
+  expect(() => parseAnswer(port, '22', 'GET /x')).toThrow('the port is not a number');
+});

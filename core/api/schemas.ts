@@ -5,8 +5,8 @@ import * as v from 'valibot';
  * parses). This module imports nothing but valibot, so the browser build can use it too.
  */
 
-/** The three cluster CAs. */
-export const CaTypeSchema = v.picklist(['user', 'host', 'tls']);
+/** The cluster CAs (core/auth/cas.ts says what each signs). */
+export const CaTypeSchema = v.picklist(['user', 'host', 'tls', 'db', 'db_client']);
 
 /** The public side of a CA, safe to hand to anyone (`GET /v1/cas/:type`). */
 export const PublicCaSchema = v.object({
@@ -14,7 +14,7 @@ export const PublicCaSchema = v.object({
   cluster: v.string(),
   /** SSH CAs: authorized_keys lines (active first). */
   sshKeys: v.array(v.string()),
-  /** TLS CA: PEM certificates (active first). */
+  /** X.509 CAs (tls, db, db_client): PEM certificates (active first). */
   tlsCerts: v.array(v.string()),
 });
 export type PublicCa = v.InferOutput<typeof PublicCaSchema>;

@@ -49,6 +49,8 @@ export const CurrentSessionSchema = v.variant('loggedIn', [
 /** A node as `GET /webapi/nodes` lists it: the record and whether it is reachable now. */
 export const OnlineNodeSchema = v.object({ ...NodeRecordSchema.entries, online: v.boolean() });
 export type OnlineNode = v.InferOutput<typeof OnlineNodeSchema>;
+/** `GET /webapi/nodes`: the nodes the caller may reach, by name. */
+export const OnlineNodesSchema = v.array(OnlineNodeSchema);
 
 /** A node as the web UI lists it: the record, whether it is reachable now, and the logins the user's roles grant. */
 export const NodeRowSchema = v.object({

@@ -35,7 +35,7 @@ export const EVENT_CODES = {
   'recording.upload_failed': { fail: 'T2006E' },
   'recording.evicted': { fail: 'T2007E' },
   exec: { ok: 'T3002I', fail: 'T3002E' },
-  sftp: { ok: 'T3004I' },
+  sftp: { ok: 'T3004I', fail: 'T3004E' },
   scp: { ok: 'T3005I' },
   port: { ok: 'T3003I' },
   'rotation.start': { ok: 'TR001I' },

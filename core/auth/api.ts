@@ -6,7 +6,6 @@ import { jsonApi, type Route, whileConnected } from '../web/router.ts';
 import { botRoutes } from './botRoutes.ts';
 import type { CaType } from './cas.ts';
 import type { ChangeStream } from './changeStream.ts';
-import { ciJoinRoutes } from './ciJoin/routes.ts';
 import { ANONYMOUS, FORWARDED_CERT, forwardedIdentity, type Identity, identityFromCert } from './identity.ts';
 import { identityRoutes } from './identityRoutes.ts';
 import * as S from './schemas.ts';
@@ -30,7 +29,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
         serverTime: new Date().toISOString(),
       }),
     ],
-    ['GET', /^\/v1\/cas\/(user|host|tls)$/, async ({ params }) => svc.cas.public(params[0] as CaType)],
+    ['GET', /^\/v1\/cas\/(user|host|tls|db|db_client)$/, async ({ params }) => svc.cas.public(params[0] as CaType)],
     ['GET', /^\/v1\/users$/, async ({ who }) => svc.users.listUsers(who)],
     ['POST', /^\/v1\/users$/, async ({ who, body }) => svc.users.createUser(who, parseBody(S.CreateUserBody, body))],
     [
@@ -41,7 +40,6 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     ['POST', /^\/v1\/users\/([^/]+)\/reset$/, async ({ who, params }) => svc.users.resetUser(who, params[0]!)],
     ...identityRoutes(svc),
     ...botRoutes(svc.bots, svc.botIdentities),
-    ...ciJoinRoutes(svc.ciJoins),
     ['POST', /^\/v1\/certs\/user$/, async ({ who, body }) => svc.certs.signUser(who, parseBody(S.SignUserBody, body))],
     ['POST', /^\/v1\/certs\/host$/, async ({ who, body }) => svc.certs.signHost(who, parseBody(S.SignHostBody, body))],
     [

@@ -24,8 +24,9 @@ export const EMITTABLE: Readonly<Record<string, ReadonlySet<string>>> = {
     'db.query',
     'db.session.end',
   ]),
-  // core/proxy: refusals it decides (relay, jump port, web terminal), resources it could not reach, web UI logouts.
-  proxy: new Set<EventType>(['auth.attempt', 'resource.unreachable', 'user.logout']),
+  // core/proxy: refusals it decides (relay, jump port, web terminal), resources it could not reach, web UI logouts,
+  // the web terminal's file transfers (core/proxy/webFiles.ts).
+  proxy: new Set<EventType>(['auth.attempt', 'resource.unreachable', 'user.logout', 'sftp']),
 };
 
 /** What became of a batch: how many events were stored anew, and how many were refused (each refusal audited). */

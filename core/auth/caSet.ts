@@ -20,7 +20,7 @@ export class CaSet implements CaReader {
     private readonly backend: Backend,
     cas: Record<CaType, StoredCa>,
   ) {
-    this.loaded = { user: loadCa(cas.user), host: loadCa(cas.host), tls: loadCa(cas.tls) };
+    this.loaded = Object.fromEntries(CA_TYPES.map((t) => [t, loadCa(cas[t])])) as Record<CaType, LoadedCa>;
   }
 
   current(type: CaType): LoadedCa {

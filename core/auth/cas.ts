@@ -6,8 +6,20 @@ import { formatAuthorizedKey, generateKeyPair, parseAuthorizedKey, sshPublicBlob
 import { createTlsCA, type TlsKeyPair } from '../crypto/x509.ts';
 import { AlreadyExists, Unavailable } from '../errors.ts';
 
-export type CaType = 'user' | 'host' | 'tls';
-export const CA_TYPES: CaType[] = ['user', 'host', 'tls'];
+/**
+ * The cluster's CAs: `user`/`host` (SSH), `tls` (every mTLS hop of tp itself), `db` (signs database servers'
+ * certificates; agents verify databases against it) and `db_client` (signs the ephemeral client certificates agents
+ * present to databases; databases trust it). The two database CAs never vouch for a tp identity.
+ */
+export type CaType = 'user' | 'host' | 'tls' | 'db' | 'db_client';
+export const CA_TYPES: CaType[] = ['user', 'host', 'tls', 'db', 'db_client'];
+
+/** The CAs that are X.509 (the others are SSH). */
+const X509_CA_NAMES: Partial<Record<CaType, (cluster: string) => string>> = {
+  tls: (c) => c,
+  db: (c) => `${c} database CA`,
+  db_client: (c) => `${c} database client CA`,
+};
 
 /** One CA key pair as stored: SSH CAs keep an authorized_keys line + PKCS#8 key, the TLS CA a cert + key. */
 export interface StoredCaKeys {
@@ -39,7 +51,8 @@ const key = (t: CaType) => `/cas/${t}`;
 
 /** Fresh keys for a CA of `type`. */
 export async function makeCaKeys(type: CaType, cluster: string, now: number): Promise<StoredCaKeys> {
-  if (type === 'tls') return { tls: await createTlsCA(cluster, now) };
+  const x509Name = X509_CA_NAMES[type];
+  if (x509Name) return { tls: await createTlsCA(cluster, now, 10, x509Name(cluster)) };
   const kp = generateKeyPair('ed25519');
   const pub = formatAuthorizedKey(sshPublicBlob(kp.publicKey), `${cluster}-${type}-ca`);
   const priv = kp.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -84,7 +97,8 @@ export function publicCa(stored: StoredCa): PublicCa {
 }
 
 /**
- * Returns the cluster's three CAs, creating any that do not exist yet. Safe when several auth servers start
+ * Returns the cluster's CAs, creating any that do not exist yet (a cluster made before a CA type existed gets it on
+ * its first start after the upgrade; the CAs it had stay as they were). Safe when several auth servers start
  * at once on one database: creation is create-if-absent, and the loser loads the winner's CA.
  */
 export async function ensureCas(b: Backend, cluster: string, now: number): Promise<Record<CaType, StoredCa>> {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Backend, openBackend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
-import { caKey, caKeysId, ensureCas, type StoredCa } from './cas.ts';
-import { caForPhase, type RotationState, RotationStore, STANDBY } from './rotation.ts';
+import { type CaType, caKey, caKeysId, ensureCas, publicCa, type StoredCa } from './cas.ts';
+import { caForPhase, parseRotationTypes, type RotationState, RotationStore, STANDBY } from './rotation.ts';
 
 let dir: string;
 let b: Backend;
@@ -19,7 +19,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ca = async (t: 'user' | 'host' | 'tls') => (await getDoc<StoredCa>(b, caKey(t)))!.value;
+const ca = async (t: CaType) => (await getDoc<StoredCa>(b, caKey(t)))!.value;
 const state = (phase: RotationState['phase'], extra: Partial<RotationState> = {}): RotationState => ({
   ...STANDBY,
   id: 'r1',
@@ -83,6 +83,32 @@ describe('CA keys per rotation phase', () => {
     const now = await store.get();
     await expect(store.swap(now.revision - 1, state('update_clients'))).rejects.toThrow();
     expect((await store.get()).state.id).toBe('r1');
+  });
+
+  test('the database CAs rotate like the others, and during the rotation both keys are exported', async () => {
+    const store = new RotationStore(b);
+    const db = state('init', { types: ['db', 'db_client'] });
+    const before = { db: await ca('db'), client: await ca('db_client'), tls: await ca('tls') };
+    await store.applyToCas(db, Date.now());
+    const init = await ca('db_client');
+    expect(caKeysId(init.active)).toBe(caKeysId(before.client.active));
+    const next = caKeysId(init.additional[0]!);
+    // What `tp ca export --type db_client` hands a database in init: the old CA and the new one.
+    expect(publicCa(init).tlsCerts).toEqual([caKeysId(before.client.active), next]);
+    await store.applyToCas({ ...db, phase: 'update_clients' }, Date.now());
+    expect(caKeysId((await ca('db_client')).active)).toBe(next);
+    expect(publicCa(await ca('db')).tlsCerts).toHaveLength(2);
+    await store.applyToCas({ ...db, phase: 'standby', last: { id: 'r1', result: 'completed', at: 1, types: [] } }, 1);
+    expect(publicCa(await ca('db_client')).tlsCerts).toEqual([next]);
+    expect(caKeysId((await ca('db')).active)).not.toBe(caKeysId(before.db.active));
+    expect(await ca('tls')).toEqual(before.tls);
+  });
+
+  test('--type names each CA, and all means every one of them', () => {
+    expect(parseRotationTypes('db')).toEqual(['db']);
+    expect(parseRotationTypes('db_client')).toEqual(['db_client']);
+    expect(parseRotationTypes('all')).toEqual(['user', 'host', 'tls', 'db', 'db_client']);
+    expect(() => parseRotationTypes('jwt')).toThrow('use user, host, tls, db, db_client or all');
   });
 
   test('caForPhase leaves a CA without a rotation alone', () => {

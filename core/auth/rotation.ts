@@ -129,11 +129,11 @@ export class RotationStore {
   }
 }
 
-/** Parses `--type`: user, host, tls or all. */
+/** Parses `--type`: one CA (user, host, tls, db, db_client) or all of them. */
 export function parseRotationTypes(t: string): CaType[] {
   if (t === 'all') return [...CA_TYPES];
   if ((CA_TYPES as string[]).includes(t)) return [t as CaType];
-  throw new BadParameter(`unknown CA type "${t}": use user, host, tls or all`);
+  throw new BadParameter(`unknown CA type "${t}": use ${CA_TYPES.join(', ')} or all`);
 }
 
 /** A fresh rotation's ID. */

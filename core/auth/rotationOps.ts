@@ -75,7 +75,8 @@ export class RotationOps {
   /** Starts a rotation of `types`; refused while another one runs. */
   async start(who: Identity, o: StartRotation): Promise<RotationState> {
     await this.d.authz.authorize(who, 'cluster', 'update');
-    if (o.types.length === 0) throw new BadParameter('nothing to rotate: give --type user, host, tls or all');
+    if (o.types.length === 0)
+      throw new BadParameter('nothing to rotate: give --type user, host, tls, db, db_client or all');
     const { state, revision } = await this.store.get();
     if (state.phase !== 'standby')
       throw new BadParameter(

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { CaTypeSchema } from '../api/schemas.ts';
 import { RoleSchema } from '../rbac/schema.ts';
 
 /** Wire schemas of the auth API request bodies; everything past the edge trusts these types. */
@@ -270,7 +271,7 @@ export const RecordingPartBody = v.strictObject({ data: v.pipe(v.string(), v.max
 const Phase = v.picklist(['standby', 'init', 'update_clients', 'update_servers', 'rollback']);
 
 export const RotationStartBody = v.strictObject({
-  types: v.pipe(v.array(v.picklist(['user', 'host', 'tls'])), v.minLength(1)),
+  types: v.pipe(v.array(CaTypeSchema), v.minLength(1)),
   mode: v.picklist(['auto', 'manual']),
   graceMs: v.pipe(v.number(), v.integer(), v.minValue(0)),
   timeoutMs: v.pipe(v.number(), v.integer(), v.minValue(1000)),

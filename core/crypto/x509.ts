@@ -99,12 +99,20 @@ const serial = () => {
   return b.toString('hex');
 };
 
-/** Makes a self-signed ECDSA P-256 CA for `clusterName`, valid from `now` for `years`. */
-export async function createTlsCA(clusterName: string, now: number, years = 10): Promise<TlsKeyPair> {
+/**
+ * Makes a self-signed ECDSA P-256 CA for `clusterName` (subject CN=`commonName`, O=`clusterName`), valid from `now`
+ * for `years`. CAs of one cluster get distinct common names, so no verifier can mistake one for another by name.
+ */
+export async function createTlsCA(
+  clusterName: string,
+  now: number,
+  years = 10,
+  commonName = clusterName,
+): Promise<TlsKeyPair> {
   const keys = (await crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
-    name: nameOf(clusterName, [clusterName]),
+    name: nameOf(commonName, [clusterName]),
     notBefore: new Date(now - CLOCK_SKEW_MS),
     notAfter: new Date(now + years * 365 * 86_400_000),
     signingAlgorithm: ECDSA,

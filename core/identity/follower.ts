@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import type { ClusterCasAnswer } from '../api/hostSchemas.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { parseCert } from '../crypto/sshcert.ts';
@@ -7,13 +8,8 @@ import { log } from '../log.ts';
 import type { HostIdentity } from './hostIdentity.ts';
 import { type RotationPhase, SERVERS_RENEW } from './rotationPhase.ts';
 
-/** The cluster's CAs and rotation phase, as a server sees them. */
-export interface ClusterCas {
-  rotation: { id: string; phase: RotationPhase };
-  userCa: string[];
-  hostCa: string[];
-  tlsCa: string[];
-}
+/** The cluster's CAs and rotation phase, as a server sees them (the wire shape agents parse). */
+export type ClusterCas = ClusterCasAnswer;
 
 /** How a follower talks to the cluster (agents through the proxy, proxies to auth directly). */
 export interface FollowerIo {

@@ -1,6 +1,17 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionLimits } from './connectionLimits.ts';
+
+/** Per request being received: what lifts its body deadline. */
+const lifts = new WeakMap<IncomingMessage, () => void>();
+
+/**
+ * Lets the body of `req` take as long as it needs, for a handler that streams a large body from an authenticated
+ * caller (a file upload) and bounds the transfer itself (an idle timeout). Does nothing outside httpDeadlines.
+ */
+export function liftBodyDeadline(req: IncomingMessage): void {
+  lifts.get(req)?.();
+}
 
 /**
  * Deadlines for connections handed to a node:http server with `emit('connection')`, where Bun applies none of
@@ -24,6 +35,7 @@ export function httpDeadlines(http: Server, limits: Pick<ConnectionLimits, 'requ
     const hasBody = (req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding'] !== undefined;
     // The headers are in; a body, if any, must follow in time. Then the handler has no deadline until it answers.
     arm(sock, hasBody ? limits.requestMs : undefined);
+    if (hasBody) lifts.set(req, () => arm(sock, undefined));
     if (hasBody)
       req.once('end', () => {
         if (!res.writableFinished) arm(sock, undefined);

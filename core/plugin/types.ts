@@ -153,6 +153,8 @@ export interface PluginClient {
   connectHint(at: LocalEndpoint): string;
   /** Environment variables that point the protocol's stock clients at the tunnel (`tp <kind> env`). */
   env(at: LocalEndpoint): Record<string, string>;
+  /** The protocol's error message telling a local client why the tunnel could not carry its connection. */
+  refusal?(message: string): Uint8Array;
 }
 
 /** A protocol plugin: one object per plugin folder, made by `definePlugin`. */

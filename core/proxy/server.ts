@@ -24,6 +24,7 @@ import { relaySsh } from './relay.ts';
 import { ssoRoutes } from './sso.ts';
 import { nodeOnline, TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
+import { webFileRoutes } from './webFiles.ts';
 import { authSessionBackend, WebSessionStore } from './webSessions.ts';
 import { WebTerminals } from './webTerminal.ts';
 import { webUiRoutes } from './webUi.ts';
@@ -100,7 +101,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   };
   const sessions = new WebSessionStore(authSessionBackend(opts.auth), () => clock.now(), opts.ids);
   const gate = new AccessGate(view);
-  const terminals = new WebTerminals(view, gate, tunnels, dialTls, sessions);
+  const terminals = new WebTerminals({ view, gate, tunnels, dialTls }, sessions);
+  const files = webFileRoutes({ view, gate, tunnels, dialTls, sessions, ids: opts.ids });
   const uiRoutes = webUiRoutes({ view, tunnels, sessions, sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000 });
   const sso = ssoRoutes({
     view,
@@ -109,7 +111,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000,
     ids: opts.ids,
   });
-  const routes = [...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...uiRoutes, ...sso];
+  const routes = [...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...uiRoutes, ...files, ...sso];
   const api = jsonApi([...routes, ...pageRoutes()], {
     metric: 'tp_proxy_requests_total',
     who: (req) => identities.get(req.socket) ?? ANONYMOUS,

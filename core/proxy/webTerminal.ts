@@ -2,16 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { NodeRecord } from '../auth/nodes.ts';
-import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { describe, TpError, Unauthenticated } from '../errors.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
-import { connectNode, nodeClientError } from '../ssh/nodeClient.ts';
-import type { AccessGate, AccessRequest } from './accessGate.ts';
-import type { ClusterView } from './clusterView.ts';
-import { type DialTls, dialNode } from './dial.ts';
-import type { TunnelRegistry } from './tunnels.ts';
+import { nodeClientError } from '../ssh/nodeClient.ts';
+import type { AccessRequest } from './accessGate.ts';
+import { connectAsWebUser, type WebNodeDeps } from './webNodeClient.ts';
 import { sessionToken, type WebSession, type WebSessionStore } from './webSessions.ts';
 import { sameSiteOrigin } from './webUi.ts';
 
@@ -36,10 +32,7 @@ export class WebTerminals {
   private readonly open = new Set<WebSocket>();
 
   constructor(
-    private readonly view: ClusterView,
-    private readonly gate: AccessGate,
-    private readonly tunnels: TunnelRegistry,
-    private readonly dialTls: DialTls,
+    private readonly deps: WebNodeDeps,
     private readonly sessions: WebSessionStore,
     private readonly ids: IdSource = cryptoIds,
   ) {}
@@ -101,22 +94,18 @@ export class WebTerminals {
         ws.close(4000, message.slice(0, 120));
       }
     };
-    const access: AccessRequest = { kind: 'node', via: 'web', who: s.who, target: nodeRef, principal: login, remote };
+    const access: AccessRequest & { principal: string } = {
+      kind: 'node',
+      via: 'web',
+      who: s.who,
+      target: nodeRef,
+      principal: login,
+      remote,
+    };
     try {
-      const node = await this.gate.authorize<NodeRecord>(access);
-      const cas = await this.view.cas();
       // The node gives the session this ID, so the page can show it for support.
       const sessionId = this.ids.uuid();
-      const upstream = await dialNode(node, this.tunnels, this.dialTls, { client: remote, user: s.user, sessionId });
-      const client = await connectNode({
-        sock: upstream,
-        login,
-        key: s.sshKey,
-        cert: s.sshCert,
-        hostCas: cas.hostCa.map((k) => parseAuthorizedKey(k).blob),
-        hostId: node.hostId,
-        name: node.name,
-      });
+      const { node, client } = await connectAsWebUser(this.deps, s, access, sessionId);
       if (ws.readyState !== ws.OPEN) {
         client.end(); // the browser left while the session was being set up
         return;
@@ -133,7 +122,7 @@ export class WebTerminals {
       });
     } catch (err) {
       if (!(err instanceof TpError)) log.warn('web terminal failed', { error: describe(err) });
-      this.gate.refused(access, err);
+      this.deps.gate.refused(access, err);
       fail(err);
     }
   }

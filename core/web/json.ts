@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import * as v from 'valibot';
 import { BadParameter, describe, statusOf, TpError } from '../errors.ts';
 import { log } from '../log.ts';
@@ -71,6 +72,18 @@ export class RawResponse {
     readonly body: string,
     readonly type: string,
     readonly headers: Record<string, string | string[]> = {},
+    readonly status = 200,
+  ) {}
+}
+
+/**
+ * A streamed answer a route may return (a file download): the router sends the headers, pipes `body`, and cuts the
+ * connection if the stream fails half way (the client then sees a truncated transfer, never a wrong one).
+ */
+export class StreamResponse {
+  constructor(
+    readonly body: Readable,
+    readonly headers: Record<string, string | number>,
     readonly status = 200,
   ) {}
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NotFound } from '../errors.ts';
-import { PAGE_HEADERS, RawResponse, RequestMetrics, readJsonBody, send, sendError } from './json.ts';
+import { pipeline } from 'node:stream';
+import { describe, NotFound } from '../errors.ts';
+import { log } from '../log.ts';
+import { PAGE_HEADERS, RawResponse, RequestMetrics, readJsonBody, StreamResponse, send, sendError } from './json.ts';
 
 /** What a route handler gets: the caller (as the server identifies it), body, path params, query, peer address. */
 export interface RouteContext<Who> {
@@ -12,7 +14,17 @@ export interface RouteContext<Who> {
   req: IncomingMessage;
 }
 
-export type Route<Who> = [method: string, path: RegExp, handler: (ctx: RouteContext<Who>) => Promise<unknown>];
+/** How a route takes its request: `streamBody` leaves the body unread for the handler to stream from `req`. */
+export interface RouteOptions {
+  streamBody?: boolean;
+}
+
+export type Route<Who> = [
+  method: string,
+  path: RegExp,
+  handler: (ctx: RouteContext<Who>) => Promise<unknown>,
+  options?: RouteOptions,
+];
 
 /**
  * A JSON API request handler over a route table: 200 with the handler's result, typed errors mapped to statuses
@@ -35,7 +47,7 @@ export function jsonApi<Who>(
       if (!match) throw new NotFound(`no such API endpoint: ${req.method} ${url.pathname}`);
       routeName = `${match[0]}:${match[1].source.replace(/\\\//g, '/').replace(/[$^]/g, '')}`;
       const params = match[1].exec(url.pathname)!.slice(1).map(decodeURIComponent);
-      const body = req.method === 'POST' ? await readJsonBody(req) : undefined;
+      const body = req.method === 'POST' && !match[3]?.streamBody ? await readJsonBody(req) : undefined;
       const out = await match[2]({
         who: opts.who(req),
         body,
@@ -44,6 +56,14 @@ export function jsonApi<Who>(
         remote: req.socket.remoteAddress ?? '',
         req,
       });
+      if (out instanceof StreamResponse) {
+        metrics.count(routeName, out.status);
+        res.writeHead(out.status, { 'cache-control': 'no-store', ...PAGE_HEADERS, ...out.headers });
+        pipeline(out.body, res, (err) => {
+          if (err) log.debug('streamed answer cut short', { path: url.pathname, error: describe(err) });
+        });
+        return;
+      }
       if (out instanceof RawResponse) {
         metrics.count(routeName, out.status);
         res.writeHead(out.status, {

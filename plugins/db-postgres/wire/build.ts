@@ -11,6 +11,8 @@ export const SQLSTATE = {
   insufficientPrivilege: '42501',
   /** The client broke the protocol (a malformed or oversized message). */
   protocolViolation: '08P01',
+  /** tp could not reach the database server or get a credential for it (connection_failure). */
+  connectionFailure: '08006',
   /** The connection ended from our side (admin_shutdown: certificate expired, lock). */
   adminShutdown: '57P01',
 } as const;
@@ -33,6 +35,11 @@ export function startupMessage(params: Record<string, string>): Buffer {
 /** A CancelRequest for the backend `pid` with its secret key. */
 export function cancelRequest(pid: number, secret: Uint8Array): Buffer {
   return new MessageWriter().i32(CANCEL_REQUEST_CODE).i32(pid).bytes(secret).frame();
+}
+
+/** BackendKeyData: the key a client quotes in a CancelRequest (tp hands out its own in place of the server's). */
+export function backendKeyData(pid: number, secret: Uint8Array): Buffer {
+  return new MessageWriter().i32(pid).bytes(secret).frame('K');
 }
 
 /** A simple Query. */

@@ -166,8 +166,8 @@ function parseTyped(code: string, body: Buffer, raw: Buffer): FrontendMessage {
   return m;
 }
 
-/** Decodes one startup-phase packet (its length already checked). */
-function parseStartup(raw: Buffer): FrontendMessage {
+/** Decodes one whole startup-phase packet (its length already checked with `checkStartupHeader`). */
+export function parseStartup(raw: Buffer): FrontendMessage {
   const code = raw.readInt32BE(4);
   if (code === SSL_REQUEST_CODE || code === GSSENC_REQUEST_CODE) {
     const type = code === SSL_REQUEST_CODE ? 'SSLRequest' : 'GSSENCRequest';
@@ -223,16 +223,7 @@ export class FrontendParser extends StreamParser<FrontendMessage> {
     if (this.startup) {
       const head = this.queue.peek(4);
       if (!head) return undefined;
-      const len = head.readInt32BE(0);
-      if (len < 8)
-        throw new BadParameter(`malformed PostgreSQL startup packet: length ${len}`, { protocol: 'postgres' });
-      if (len > this.maxStartup) {
-        throw new LimitExceeded(`PostgreSQL startup packet of ${len} bytes exceeds the limit of ${this.maxStartup}`, {
-          protocol: 'postgres',
-          length: len,
-        });
-      }
-      const raw = this.queue.take(len);
+      const raw = this.queue.take(checkStartupHeader(head, this.maxStartup));
       if (!raw) return undefined;
       const m = parseStartup(raw);
       if (m.type === 'StartupMessage') this.startup = false;
@@ -240,24 +231,51 @@ export class FrontendParser extends StreamParser<FrontendMessage> {
     }
     const head = this.queue.peek(5);
     if (!head) return undefined;
-    const code = String.fromCharCode(head[0]!);
-    const len = head.readInt32BE(1);
-    const name = NAMES[code] ?? `message "${code}"`;
-    if (len < 4 || (EMPTY.has(code) && len !== 4)) {
-      throw new BadParameter(`malformed PostgreSQL ${name}: length ${len}`, { protocol: 'postgres', message: code });
-    }
-    const limit = Math.min(CAPS[code] ?? this.maxMessage, this.maxMessage);
-    if (len > limit) {
-      throw new LimitExceeded(`PostgreSQL ${name} of ${len} bytes exceeds the limit of ${limit}`, {
-        protocol: 'postgres',
-        message: code,
-        length: len,
-      });
-    }
-    const raw = this.queue.take(len + 1);
+    const { code, length } = checkTypedHeader(head, this.maxMessage);
+    const raw = this.queue.take(length + 1);
     if (!raw) return undefined;
     return parseTyped(code, raw.subarray(5), raw);
   }
+}
+
+/** The length a startup-phase packet's 4-byte header announces; throws BadParameter below 8, LimitExceeded past `max`. */
+export function checkStartupHeader(head: Uint8Array, max: number): number {
+  const len = Buffer.from(head.buffer, head.byteOffset, 4).readInt32BE(0);
+  if (len < 8) throw new BadParameter(`malformed PostgreSQL startup packet: length ${len}`, { protocol: 'postgres' });
+  if (len > max) {
+    throw new LimitExceeded(`PostgreSQL startup packet of ${len} bytes exceeds the limit of ${max}`, {
+      protocol: 'postgres',
+      length: len,
+    });
+  }
+  return len;
+}
+
+/**
+ * Reads a typed message's 5-byte header (type, int32 length) and returns them, or throws BadParameter for a
+ * malformed length and LimitExceeded past the type's cap (PostgreSQL's own for small kinds, else `maxMessage`).
+ */
+export function checkTypedHeader(head: Uint8Array, maxMessage: number): { code: string; length: number } {
+  const code = String.fromCharCode(head[0]!);
+  const len = Buffer.from(head.buffer, head.byteOffset, 5).readInt32BE(1);
+  const name = NAMES[code] ?? `message "${code}"`;
+  if (len < 4 || (EMPTY.has(code) && len !== 4)) {
+    throw new BadParameter(`malformed PostgreSQL ${name}: length ${len}`, { protocol: 'postgres', message: code });
+  }
+  const limit = Math.min(CAPS[code] ?? maxMessage, maxMessage);
+  if (len > limit) {
+    throw new LimitExceeded(`PostgreSQL ${name} of ${len} bytes exceeds the limit of ${limit}`, {
+      protocol: 'postgres',
+      message: code,
+      length: len,
+    });
+  }
+  return { code, length: len };
+}
+
+/** Decodes one whole typed message (`raw`: the type byte, the length and the body, as `checkTypedHeader` framed it). */
+export function parseTypedMessage(raw: Buffer): FrontendMessage {
+  return parseTyped(String.fromCharCode(raw[0]!), raw.subarray(5), raw);
 }
 
 /** The format (0 text, 1 binary) of a Bind's parameter `i`, by the protocol's none/one/each rule. */

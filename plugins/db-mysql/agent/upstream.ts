@@ -1,0 +1,73 @@
+/** The agent's connection to the database server: plain TCP for the greeting, then TLS with the client cert. */
+
+import { isIP, type Socket, connect as tcpConnect } from 'node:net';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { Unavailable } from '../../../core/errors.ts';
+import { abortError } from './packetSource.ts';
+
+/** How long the agent waits for the database to accept a TCP connection or finish a TLS handshake. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Resolves with `sock` once `event` fires; rejects (destroying it) on an error, the timeout or an abort. */
+function settleOn<T extends Socket>(
+  sock: T,
+  event: 'connect' | 'secureConnect',
+  what: string,
+  signal: AbortSignal,
+): Promise<T> {
+  const { promise, resolve, reject } = Promise.withResolvers<T>();
+  const timer = setTimeout(
+    () => fail(new Unavailable(`${what}: no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)),
+    CONNECT_TIMEOUT_MS,
+  );
+  const onAbort = () => fail(abortError(signal));
+  const onError = (err: Error) =>
+    fail(new Unavailable(`${what}: ${err.message}`, { protocol: 'mysql' }, { cause: err }));
+  const cleanup = () => {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+    sock.off('error', onError);
+  };
+  function fail(err: Error) {
+    cleanup();
+    sock.destroy();
+    reject(err);
+  }
+  sock.once(event, () => {
+    cleanup();
+    resolve(sock);
+  });
+  sock.on('error', onError);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return promise;
+}
+
+/** A TCP connection to the database server. */
+export function connectServer(host: string, port: number, signal: AbortSignal): Promise<Socket> {
+  return settleOn(tcpConnect({ host, port }), 'connect', `cannot reach the database at ${host}:${port}`, signal);
+}
+
+/** TLS options the agent upgrades with: its client certificate, and what it verifies the server against. */
+export interface UpstreamTls {
+  cert: string;
+  key: string;
+  ca: string[];
+  /** The host the certificate must name (DNS name or IP address). */
+  host: string;
+}
+
+/** Upgrades `socket` (after the SSLRequest was sent) to TLS, verifying the server's certificate and name. */
+export function startTls(socket: Socket, tls: UpstreamTls, signal: AbortSignal): Promise<TLSSocket> {
+  const sock = tlsConnect({
+    socket,
+    cert: tls.cert,
+    key: tls.key,
+    ca: tls.ca,
+    host: tls.host,
+    // SNI carries DNS names only (RFC 6066); an IP address is still checked against the certificate's IP SANs.
+    ...(isIP(tls.host) ? {} : { servername: tls.host }),
+    rejectUnauthorized: true,
+  });
+  return settleOn(sock, 'secureConnect', `TLS to the database (${tls.host}) failed`, signal);
+}
