@@ -40,7 +40,7 @@ describe.skipIf(mariadbMissing !== undefined)('db-mysql agent with a real MariaD
     await until('the session end event', () => h.events.some((e) => e.type === 'db.session.end'));
     const start = h.events.find((e) => e.type === 'db.session.start');
     expect(start).toMatchObject({ success: true, user: 'ann', db_user: 'alice', db_service: 'maria1' });
-    const q = h.events.find((e) => e.type === 'db.query' && e.query === 'select current_user()');
+    const q = h.events.find((e) => e.type === 'db.query' && e.statement === 'select current_user()');
     expect(q).toMatchObject({ success: true, command: 'COM_QUERY', db_user: 'alice' });
   });
 
@@ -78,8 +78,8 @@ describe.skipIf(mariadbMissing !== undefined)('db-mysql agent with a real MariaD
     expect(viaUse.stderr).toContain('database name "secret" is not allowed');
     await until('the USE refusal', () => eventsOf('db.query', mark).some((e) => e.command === 'COM_INIT_DB'));
     const refused = eventsOf('db.query', mark).find((e) => e.command === 'COM_INIT_DB');
-    expect(refused).toMatchObject({ success: false, query: 'USE `secret`', db_name: 'app' });
-    expect(eventsOf('db.query', mark).some((e) => e.query === 'select 2')).toBe(false);
+    expect(refused).toMatchObject({ success: false, statement: 'USE `secret`', db_name: 'app' });
+    expect(eventsOf('db.query', mark).some((e) => e.statement === 'select 2')).toBe(false);
 
     const allowed = await runMariadb(h.port, ['-u', 'alice', '-e', 'use app; select database()']);
     expect(allowed.stdout).toBe('app');
@@ -114,7 +114,7 @@ describe.skipIf(mariadbMissing !== undefined)('db-mysql agent with a real MariaD
     const mark = h.events.length;
     const started = Date.now();
     const run = runMariadb(h.port, ['-u', 'alice', '-e', 'select sleep(30)']);
-    await until('the sleep query', () => eventsOf('db.query', mark).some((e) => e.query === 'select sleep(30)'));
+    await until('the sleep query', () => eventsOf('db.query', mark).some((e) => e.statement === 'select sleep(30)'));
     const session = h.sessions.at(-1)!;
     session.abort(new Error('the user certificate expired'));
     const r = await run;
@@ -143,7 +143,7 @@ describe.skipIf(mariadbMissing !== undefined)('db-mysql agent with a real MariaD
     }
     await until('the execute event', () => eventsOf('db.query', mark).some((e) => e.command === 'COM_STMT_EXECUTE'));
     // Bun.SQL writes each placeholder as "? " (two spaces before the next token); compare with spaces collapsed.
-    const text = (e: Record<string, unknown> | undefined) => String(e?.query).replace(/\s+/g, ' ');
+    const text = (e: Record<string, unknown> | undefined) => String(e?.statement).replace(/\s+/g, ' ');
     const prepare = eventsOf('db.query', mark).find((e) => e.command === 'COM_STMT_PREPARE');
     expect(text(prepare)).toBe('select ? + 1 as answer, ? as name, ? as nothing');
     const execute = eventsOf('db.query', mark).find((e) => e.command === 'COM_STMT_EXECUTE');

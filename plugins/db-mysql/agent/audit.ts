@@ -15,6 +15,8 @@ export interface SessionFields {
   /** The database resource (the name `tp db connect` takes). */
   db_service: string;
   db_protocol: 'mysql';
+  /** The server's address as configured. */
+  db_uri: string;
   db_user?: string;
   db_name?: string;
 }
@@ -35,10 +37,10 @@ export function queryText(
   text: string,
   params: BoundParam[] | undefined,
   max = MAX_EVENT_TEXT,
-): { query: string; parameters?: (string | null)[]; truncated: boolean } {
+): { statement: string; parameters?: (string | null)[]; truncated: boolean } {
   const q = capText(text, max);
   let truncated = q.truncated;
-  if (!params) return { query: q.text, truncated };
+  if (!params) return { statement: q.text, truncated };
   let budget = max - Buffer.byteLength(q.text);
   const parameters: (string | null)[] = [];
   for (const p of params) {
@@ -55,7 +57,7 @@ export function queryText(
       break;
     }
   }
-  return { query: q.text, parameters, truncated };
+  return { statement: q.text, parameters, truncated };
 }
 
 /** Emits one session's events with its fields; `db_user`/`db_name` follow the session as they become known. */
@@ -86,7 +88,7 @@ export class SessionAudit {
         ...this.fields,
         success: !opts.error,
         command,
-        query: body.query,
+        statement: body.statement,
         ...(body.parameters ? { parameters: body.parameters } : {}),
         ...(body.truncated ? { truncated: true } : {}),
         ...(opts.error ? { error: opts.error } : {}),

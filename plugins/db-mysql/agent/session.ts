@@ -64,6 +64,7 @@ export async function serveSession(
     server_name: ctx.nodeName,
     db_service: served.db.name,
     db_protocol: 'mysql',
+    db_uri: served.db.uri,
   });
   const user = session.user;
   if (!user) {
