@@ -3,6 +3,7 @@ import { systemClock } from '../core/clock.ts';
 import { privateUmask } from '../core/config/privateDir.ts';
 import { action, durationArg, proxyArg } from './lib/context.ts';
 import { runUntilSignal } from './lib/daemon.ts';
+import { idTokenArgs, idTokenSource, joinMethodArg } from './lib/joinFlags.ts';
 import { selfCommand } from './lib/self.ts';
 
 const start = defineCommand({
@@ -11,11 +12,17 @@ const start = defineCommand({
     description:
       'Join as a bot with a token and keep DIR/identity, DIR/ssh_config, DIR/known_hosts, DIR/key and\n' +
       'DIR/key-cert.pub fresh (0600). Then: tp -i DIR/identity ssh node1 cmd, or ssh -F DIR/ssh_config node1.\n' +
-      'Example: tp bot start --proxy tp.example.com:3080 --token T --ca-pin sha256:... --out /var/lib/tp-bot',
+      'Example: tp bot start --proxy tp.example.com:3080 --token T --ca-pin sha256:... --out /var/lib/tp-bot\n' +
+      'In GitHub Actions (permissions: id-token: write), no secret: tp bot start --join-method github --token deploy-github ...',
   },
   args: {
     proxy: { type: 'string', description: 'The proxy, host:port' },
-    token: { type: 'string', description: 'Join token from `tp bots add` (without it: renew the identity in --out)' },
+    token: {
+      type: 'string',
+      description:
+        'Join token from `tp bots add`, or the join method name with --join-method github|oidc (without it: renew the identity in --out)',
+    },
+    ...idTokenArgs,
     'ca-pin': { type: 'string', description: 'Expected cluster CA pin (sha256:..., printed by `tp bots add`)' },
     out: { type: 'string', required: true, description: 'Directory for the outputs (made 0700)' },
     ssh: { type: 'boolean', default: true, description: 'Write ssh_config, known_hosts, key, key-cert.pub' },
@@ -26,10 +33,13 @@ const start = defineCommand({
   },
   run: action(async (args) => {
     privateUmask();
+    const method = joinMethodArg(args['join-method']);
     const { BotRunner } = await import('../core/bot/runner.ts');
     const bot = new BotRunner({
       proxy: args.proxy ? proxyArg(args.proxy) : undefined,
       token: args.token,
+      joinMethod: method,
+      idToken: await idTokenSource(method, args['id-token-file']),
       caPin: args['ca-pin'],
       out: args.out,
       ttlMs: durationArg('ttl', args.ttl),

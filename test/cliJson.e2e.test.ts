@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { parse as parseYaml } from 'yaml';
 import { OUTPUTS, type Output, type OutputKind } from '../cmd/lib/outputSchemas.ts';
+import { startCiIssuer } from './helpers/ciIssuer.ts';
 import { type CliResult, tp } from './helpers/cli.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { type GitHubStandIn, startGitHubStandIn } from './helpers/githubStandIn.ts';
@@ -137,6 +138,50 @@ describe('--format json|yaml of every command that prints a result', () => {
       });
     const botTokens = (await output('tokens ls', 'json', admin, ['tokens', 'ls'])).filter((t) => t.bot !== null);
     expect(botTokens.map((t) => [t.bot, t.roles])).toContainEqual([bots[0]!.bot.user, ['bot']]);
+    const botTypeToken = await output('tokens add', 'json', admin, ['tokens', 'add', '--type', 'bot', '--bot', 'ci']);
+    expect(botTypeToken).toMatchObject({ roles: ['bot'], bot: 'bot-ci', join_method: null, uses: 'single' });
+    const ci = await startCiIssuer();
+    try {
+      const jwks = join(f.dir, 'ci-jwks.json');
+      writeFileSync(jwks, ci.jwks);
+      const method = await output('tokens add', 'yaml', admin, [
+        'tokens',
+        'add',
+        '--type',
+        'bot',
+        '--bot',
+        'ci',
+        '--join-method',
+        'github',
+        '--issuer-url',
+        ci.issuer,
+        '--jwks-file',
+        jwks,
+        '--audience',
+        'tp-json',
+        '--allow',
+        'repository=acme/app',
+      ]);
+      expect(method).toMatchObject({ token: 'ci-github', id: 'ci-github', join_method: 'github', expires: null });
+      const listed = await output('tokens ls', 'json', admin, ['tokens', 'ls']);
+      expect(listed.find((t) => t.id === 'ci-github')).toEqual((({ token, ca_pin, ...r }) => r)(method));
+      const jwt = join(f.dir, 'ci.jwt');
+      writeFileSync(
+        jwt,
+        await ci.mint({ sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app' }, 'tp-json'),
+      );
+      for (const format of ['json', 'yaml'] as const)
+        expect(await output('tokens test', format, admin, ['tokens', 'test', 'ci-github', '--jwt', jwt])).toEqual({
+          token_ok: true,
+          failed_check: null,
+          error: null,
+          claims: expect.objectContaining({ repository: 'acme/app' }),
+          rules: [{ rule: 1, passed: true, mismatched: [] }],
+          passed_rule: 1,
+        });
+    } finally {
+      await ci.close();
+    }
 
     const botLocks = [
       await output('bots lock', 'json', admin, ['bots', 'lock', 'deploy']),

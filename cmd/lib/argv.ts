@@ -7,6 +7,19 @@ export type ParsedArgv = { _: string[] } & Record<string, string | boolean | str
 /** The parse result: the values, or a request for the command's help. */
 export type ArgvResult = { help: true } | { help: false; args: ParsedArgv };
 
+const repeatables = new WeakSet<ArgDef>();
+
+/** Marks a string option as repeatable: each `--flag value` adds to a list (`string[]`) instead of replacing. */
+export function repeatable<D extends ArgDef>(def: D): D {
+  repeatables.add(def);
+  return def;
+}
+
+/** The values of a repeatable option as parsed (none, one or several). */
+export function allValues(value: unknown): string[] {
+  return value === undefined ? [] : [value].flat().map(String);
+}
+
 /** True for positional declarations whose value hint ends in "...": they take every remaining operand. */
 export function isVariadic(def: ArgDef): boolean {
   return def.type === 'positional' && !!def.valueHint?.endsWith('...');
@@ -99,7 +112,8 @@ export function parseArgv(argv: string[], defs: ArgsDef): ArgvResult {
     }
     if (opt.def.type === 'enum' && opt.def.options && !opt.def.options.includes(value))
       throw new BadParameter(`${flag} must be one of ${opt.def.options.join(', ')} (got "${value}")`);
-    values[opt.name] = value;
+    const prev = values[opt.name];
+    values[opt.name] = repeatables.has(opt.def) && prev !== undefined ? [...allValues(prev), value] : value;
   }
   values._ = operands;
   let next = 0;

@@ -68,10 +68,22 @@ const tokenFields = {
   uses: v.picklist(['single', 'multi']),
   used_by: Strs,
   created_at: Time,
-  expires: Time,
+  /** Null for a join method (it does not expire; `tp tokens rm` ends it). */
+  expires: MaybeTime,
   /** The bot a bot token joins as (`tp bots add|token`). */
   bot: MaybeStr,
+  /** `github` or `oidc` for a secretless join method (its `id` is the name CI jobs give as --token); null for a secret token. */
+  join_method: v.nullable(v.picklist(['github', 'oidc'])),
+  issuer: MaybeStr,
+  /** The allow rules (claim = value, AND'd within a rule, rules OR'd); null for a secret token. */
+  allow: v.nullable(v.array(v.record(v.string(), v.string()))),
 };
+
+const Verdict = v.strictObject({
+  rule: Count,
+  passed: v.boolean(),
+  mismatched: v.array(v.strictObject({ field: Str, want: Str, got: MaybeStr })),
+});
 
 const Lock = v.strictObject({
   id: Str,
@@ -227,6 +239,14 @@ export const OUTPUTS = {
   'users reset': v.strictObject({ user: Str, signup_url: Str }),
   'tokens add': v.strictObject({ token: Str, ca_pin: Str, ...tokenFields }),
   'tokens ls': v.array(v.strictObject(tokenFields)),
+  'tokens test': v.strictObject({
+    token_ok: v.boolean(),
+    failed_check: MaybeStr,
+    error: MaybeStr,
+    claims: v.nullable(v.record(v.string(), v.unknown())),
+    rules: v.array(Verdict),
+    passed_rule: v.nullable(Count),
+  }),
   'bots add': v.strictObject({ bot: Bot, ...botToken }),
   'bots ls': v.array(Bot),
   'bots token': v.strictObject(botToken),

@@ -1,3 +1,4 @@
+import type { JoinMethod } from '../../core/api/joinMethodSchemas.ts';
 // What the CLI prints for the API's records: snake_case keys, ISO-8601 UTC times, null for "none" (the style of
 // cmd/lib/outputSchemas.ts, whose types these functions return; the schemas themselves load only for json/yaml).
 
@@ -85,6 +86,27 @@ export function tokenView(t: PublicToken): Output<'tokens ls'>[number] {
     created_at: iso(t.createdAt),
     expires: iso(t.expires),
     bot: t.bot ?? null,
+    join_method: null,
+    issuer: null,
+    allow: null,
+  };
+}
+
+/** A secretless join method as `tp tokens ls|add` print it, beside the secret tokens. */
+export function joinMethodView(m: JoinMethod): Output<'tokens ls'>[number] {
+  return {
+    id: m.name,
+    roles: ['bot'],
+    uses: 'multi',
+    used_by: [],
+    created_at: iso(m.createdAt),
+    expires: null,
+    bot: m.bot,
+    join_method: m.method,
+    issuer: m.issuer,
+    allow: m.allow.map(
+      (r) => Object.fromEntries(Object.entries(r).filter(([, x]) => x !== undefined)) as Record<string, string>,
+    ),
   };
 }
 

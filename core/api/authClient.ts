@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { RoleSchema } from '../rbac/schema.ts';
 import { BotLockSchema, BotTokenSchema, BotViewSchema, CreatedBotSchema } from './botSchemas.ts';
 import type { ApiClient } from './client.ts';
+import { type AllowRule, JoinMethodSchema, TokenTestResultSchema } from './joinMethodSchemas.ts';
 import {
   AckSchema,
   AuditEventSchema,
@@ -98,6 +99,30 @@ export class AuthClient {
   /** Makes a join token; its value is in the answer only. */
   createToken(o: { roles: TokenRole[]; uses: 'single' | 'multi'; ttlMs?: number }) {
     return this.api.send(CreatedTokenSchema, 'POST', '/v1/tokens', o);
+  }
+  /** Secretless join methods (GitHub Actions, OIDC) for bots. */
+  listJoinMethods() {
+    return this.api.send(v.array(JoinMethodSchema), 'GET', '/v1/join-methods');
+  }
+  /** Adds a secretless join method for a bot (`tp tokens add --join-method github|oidc`). */
+  addJoinMethod(o: {
+    name: string;
+    method: 'github' | 'oidc';
+    bot: string;
+    issuer?: string;
+    audience?: string;
+    jwks?: string;
+    allow: AllowRule[];
+  }) {
+    return this.api.send(JoinMethodSchema, 'POST', '/v1/join-methods', o);
+  }
+  /** Deletes a join method by name. */
+  async removeJoinMethod(name: string): Promise<void> {
+    await this.api.send(AckSchema, 'DELETE', `/v1/join-methods/${seg(name)}`);
+  }
+  /** How join method `name` judges an ID token (`tp tokens test`). */
+  testJoinMethod(name: string, idToken: string) {
+    return this.api.send(TokenTestResultSchema, 'POST', `/v1/join-methods/${seg(name)}/test`, { idToken });
   }
   /** Deletes a join token by value or ID. */
   async deleteToken(tokenOrId: string): Promise<void> {

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { LoginResponseSchema } from './schemas.ts';
+import { LoginResponseSchema, PublicTokenSchema } from './schemas.ts';
 
 /**
  * Wire schemas of the auth API's bot answers (`/v1/bots...`, and the joins through the proxy), shared by the
@@ -30,7 +30,11 @@ export const BotViewSchema = v.object({
 export type BotView = v.InferOutput<typeof BotViewSchema>;
 
 /** A single-use bot join token, shown once (`POST /v1/bots/:name/tokens`). */
-export const BotTokenSchema = v.object({ token: v.string(), tokenExpires: v.string() });
+export const BotTokenSchema = v.object({
+  token: v.string(),
+  tokenExpires: v.string(),
+  record: v.optional(PublicTokenSchema),
+});
 
 /** `POST /v1/bots`: the bot made and its first join token. */
 export const CreatedBotSchema = v.object({ bot: BotViewSchema, ...BotTokenSchema.entries });

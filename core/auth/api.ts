@@ -6,6 +6,7 @@ import { jsonApi, type Route, whileConnected } from '../web/router.ts';
 import { botRoutes } from './botRoutes.ts';
 import type { CaType } from './cas.ts';
 import type { ChangeStream } from './changeStream.ts';
+import { ciJoinRoutes } from './ciJoin/routes.ts';
 import { ANONYMOUS, FORWARDED_CERT, forwardedIdentity, type Identity, identityFromCert } from './identity.ts';
 import { identityRoutes } from './identityRoutes.ts';
 import * as S from './schemas.ts';
@@ -40,6 +41,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     ['POST', /^\/v1\/users\/([^/]+)\/reset$/, async ({ who, params }) => svc.users.resetUser(who, params[0]!)],
     ...identityRoutes(svc),
     ...botRoutes(svc.bots, svc.botIdentities),
+    ...ciJoinRoutes(svc.ciJoins),
     ['POST', /^\/v1\/certs\/user$/, async ({ who, body }) => svc.certs.signUser(who, parseBody(S.SignUserBody, body))],
     ['POST', /^\/v1\/certs\/host$/, async ({ who, body }) => svc.certs.signHost(who, parseBody(S.SignHostBody, body))],
     [

@@ -34,6 +34,19 @@ export class BotIdentityOps {
       });
       throw err;
     }
+    return this.startInstance(user, req, now, { method: 'token' });
+  }
+
+  /**
+   * Starts a new instance of bot `user` (already proven by a token or an ID token) at generation 1, issues its first
+   * certificates and audits the join with `fields` (the method, the matched rule ...).
+   */
+  async startInstance(
+    user: StoredUser,
+    req: BotKeys,
+    now: number,
+    fields: Record<string, unknown>,
+  ): Promise<LoginResponse & { instance: string }> {
     const inst: BotInstance = {
       id: this.d.ids.uuid(),
       bot: user.name,
@@ -46,7 +59,13 @@ export class BotIdentityOps {
     };
     await this.d.instances.create(inst);
     const certs = await this.issue(user, inst, req, now);
-    await this.d.emit({ type: 'bot.join', user: user.name, instance: inst.id, 'addr.remote': req.remoteAddr });
+    await this.d.emit({
+      type: 'bot.join',
+      user: user.name,
+      instance: inst.id,
+      ...fields,
+      'addr.remote': req.remoteAddr,
+    });
     return { ...certs, instance: inst.id };
   }
 

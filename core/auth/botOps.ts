@@ -1,4 +1,5 @@
 import type { BotView } from '../api/botSchemas.ts';
+import type { PublicToken } from '../api/schemas.ts';
 import type { Clock } from '../clock.ts';
 import type { BotCertInfo } from '../crypto/x509.ts';
 import { AlreadyExists, BadParameter, NotFound } from '../errors.ts';
@@ -105,13 +106,18 @@ export class BotOps {
   }
 
   /** Another single-use join token for an existing bot (each join makes a new instance). */
-  async newToken(who: Identity, name: string, ttlMs?: number): Promise<{ token: string; tokenExpires: string }> {
+  async newToken(
+    who: Identity,
+    name: string,
+    ttlMs?: number,
+  ): Promise<{ token: string; tokenExpires: string; record: PublicToken }> {
     await this.d.authz.authorize(who, 'user', 'update');
     const user = await this.botNamed(name);
     const now = this.d.clock.now();
     const t = await this.d.tokens.create(['bot'], 'single', now, ttlMs ?? DEFAULT_TOKEN_TTL_MS, user.name);
     await this.d.emit({ type: 'token.create', user: who.name, bot: name, roles: ['bot'], token_id: t.record.id });
-    return { token: t.token, tokenExpires: new Date(t.record.expires).toISOString() };
+    const { hash: _hash, ...record } = t.record;
+    return { token: t.token, tokenExpires: new Date(t.record.expires).toISOString(), record };
   }
 
   /** Every bot with its instances. */

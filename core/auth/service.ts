@@ -13,6 +13,8 @@ import { BotOps, type BotOpsDeps } from './botOps.ts';
 import { CaSet } from './caSet.ts';
 import type { CaType, LoadedCa, StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
+import { CiJoinOps } from './ciJoin/ops.ts';
+import { JoinMethodStore } from './ciJoin/store.ts';
 import { JoinOps } from './joinOps.ts';
 import { Lockout } from './lockout.ts';
 import type { LockStore } from './locks.ts';
@@ -81,6 +83,7 @@ export class AuthService {
   readonly webSessions: WebSessionOps;
   readonly bots: BotOps;
   readonly botIdentities: BotIdentityOps;
+  readonly ciJoins: CiJoinOps;
 
   constructor(readonly deps: AuthDeps) {
     const { backend, clock, cluster, users, tokens, nodes, locks, guard, audit, secondFactor } = deps;
@@ -118,6 +121,8 @@ export class AuthService {
     };
     this.bots = new BotOps(botDeps);
     this.botIdentities = new BotIdentityOps(botDeps);
+    const methods = new JoinMethodStore(backend);
+    this.ciJoins = new CiJoinOps({ authz, emit, clock, cluster, methods, users, locks, bots: this.botIdentities });
   }
 
   get cluster(): string {

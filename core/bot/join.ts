@@ -74,6 +74,32 @@ export async function joinBot(o: {
 }
 
 /**
+ * Joins as a bot with an ID token from the job's CI platform (the join method named `method`): learns the cluster
+ * CA (checked against `caPin`), asks `idToken` for a token whose audience is the cluster, and presents it with fresh
+ * public keys. Returns the new instance's identity.
+ */
+export async function joinBotWithIdToken(o: {
+  proxy: string;
+  method: string;
+  caPin: string;
+  idToken: (cluster: string) => Promise<string>;
+  ttlMs?: number;
+}): Promise<BotIdentity> {
+  const cas = await pinnedClusterCas(o.proxy, o.caPin);
+  const idToken = await o.idToken(cas.cluster);
+  const keys = newBotKeys();
+  const api = new ApiClient([o.proxy], { ca: cas.tlsCa, serverRole: 'proxy' });
+  const r = await api.send(BotCertsSchema, 'POST', '/webapi/bots/join/id-token', {
+    method: o.method,
+    idToken,
+    sshPublicKey: keys.sshPublicKey,
+    tlsPublicKey: keys.tlsPublicKey,
+    ttlMs: o.ttlMs,
+  });
+  return identityOf(o.proxy, keys, r);
+}
+
+/**
  * Renews with the current certificate (through the proxy, which passes it to auth) for `keys`: the next generation
  * and the cluster's current CAs (so a CA rotation is followed). A retry after a lost answer must send the same keys.
  * Throws the typed refusal when the instance is locked.

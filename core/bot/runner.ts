@@ -11,14 +11,27 @@ import { BadParameter, describe, Locked, NotFound } from '../errors.ts';
 import { log } from '../log.ts';
 import { backoffDelay } from '../net/backoff.ts';
 import { parseHostPort } from '../net/index.ts';
-import { type BotIdentity, type BotKeyPair, joinBot, newBotKeys, rejoinBot, renewBot } from './join.ts';
+import type { JoinMethodKind } from './idToken.ts';
+import {
+  type BotIdentity,
+  type BotKeyPair,
+  joinBot,
+  joinBotWithIdToken,
+  newBotKeys,
+  rejoinBot,
+  renewBot,
+} from './join.ts';
 import { writeBotOutputs } from './outputs.ts';
 
 /** What `tp bot start` was asked for. */
 export interface BotRunOptions {
   proxy?: string;
-  /** Join token; without one, the identity already in `out` is renewed (a restarted bot). */
+  /** Join token (or, with an ID-token method, the join method's name); without one, the identity in `out` is renewed. */
   token?: string;
+  /** How to join: the token is a secret (default), or names a GitHub/OIDC join method proven by `idToken`. */
+  joinMethod?: JoinMethodKind;
+  /** The CI platform's ID token for the cluster (audience); required with the github and oidc join methods. */
+  idToken?: (cluster: string) => Promise<string>;
   caPin?: string;
   out: string;
   ttlMs?: number;
@@ -60,7 +73,11 @@ export class BotRunner {
     if (this.o.token) {
       if (!this.o.proxy) throw new BadParameter('--proxy HOST:PORT is required to join');
       if (!this.o.caPin) throw new BadParameter('--ca-pin sha256:... is required to join (printed by `tp bots add`)');
-      this.id = await joinBot({ proxy: this.o.proxy, token: this.o.token, caPin: this.o.caPin, ttlMs: this.o.ttlMs });
+      const { proxy, token, caPin, ttlMs, idToken } = this.o;
+      if (this.o.joinMethod && this.o.joinMethod !== 'token') {
+        if (!idToken) throw new BadParameter(`--join-method ${this.o.joinMethod} needs an ID token source`);
+        this.id = await joinBotWithIdToken({ proxy, method: token, caPin, idToken, ttlMs });
+      } else this.id = await joinBot({ proxy, token, caPin, ttlMs });
     } else {
       const file = join(this.o.out, 'identity');
       if (!existsSync(file))

@@ -113,6 +113,11 @@ export function webRoutes(
     ],
     [
       'POST',
+      /^\/webapi\/bots\/join\/id-token$/,
+      async ({ body, remote }) => auth.post('/v1/bots/join/id-token', { ...(body as object), remoteAddr: remote }),
+    ],
+    [
+      'POST',
       /^\/webapi\/bots\/rejoin$/,
       async ({ body, remote }) => auth.post('/v1/bots/rejoin', { ...(body as object), remoteAddr: remote }),
     ],
