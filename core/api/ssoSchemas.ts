@@ -45,3 +45,40 @@ export const SsoBeginSchema = v.object({ id: v.string(), url: v.string() });
 
 /** `POST /v1/sso/confirm`: where the browser goes next. */
 export const SsoConfirmSchema = v.object({ redirect: v.string() });
+
+/** What the person confirms in the browser before a command-line login's answer goes to its client. */
+export const SsoConfirmationSchema = v.object({
+  id: v.string(),
+  /** The per-login value the confirmation page posts back (auth keeps only its hash). */
+  token: v.string(),
+  mode: v.picklist(['cli', 'test']),
+  cluster: v.string(),
+  connector: v.string(),
+  clientRedirect: v.string(),
+  username: v.string(),
+  roles: v.array(v.string()),
+});
+
+/** The certificates a web SSO login issues, as the proxy keeps them in the browser's session. */
+const WebLoginCertsSchema = v.object({
+  username: v.string(),
+  logins: v.array(v.string()),
+  sshCert: v.string(),
+  tlsCert: v.string(),
+  expires: v.string(),
+});
+
+/**
+ * `POST /v1/sso/callback` (proxies only): a web login's certificates and key, a command-line login to confirm, or
+ * why it failed (a failed command-line login carries where to send the sealed reason).
+ */
+export const SsoCallbackSchema = v.union([
+  v.object({ ok: v.literal(true), mode: v.literal('web'), certs: WebLoginCertsSchema, webKey: v.string() }),
+  v.object({ ok: v.literal(true), mode: v.picklist(['cli', 'test']), confirm: SsoConfirmationSchema }),
+  v.object({
+    ok: v.literal(false),
+    mode: v.string(),
+    error: v.object({ message: v.string() }),
+    redirect: v.optional(v.string()),
+  }),
+]);

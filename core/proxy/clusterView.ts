@@ -1,10 +1,10 @@
 import type { ApiClient } from '../api/client.ts';
+import { type AuthPing, AuthPingSchema, EventsIntakeSchema } from '../api/hostSchemas.ts';
 import type { AuditInput } from '../audit/events.ts';
 import { EventSpool } from '../audit/spool.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import { resolveNode } from '../auth/nodeNames.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
-import type { SecondFactor } from '../auth/secondFactor.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { describe, Unavailable } from '../errors.ts';
 import type { ClusterCas } from '../identity/follower.ts';
@@ -18,33 +18,23 @@ import { Replica, type StateSource } from '../state/replica.ts';
 const PING_TTL_MS = 5_000;
 const SNAPSHOT_TIMEOUT_MS = 60_000;
 
-/** Auth's answer to ping. */
-export interface AuthPing {
-  cluster: string;
-  secondFactor: SecondFactor;
-  sessionRecording: 'node' | 'off';
-}
-
 /** Auth's change stream, read over the auth API with the proxy's identity. */
 export function authStateSource(auth: ApiClient): StateSource {
   return {
     // A snapshot of a large cluster (10,000 nodes) may take longer than an ordinary call.
-    snapshot: async (signal) =>
-      parseSnapshot(
-        await auth.call('GET', '/v1/watch/snapshot', undefined, {}, { signal, timeoutMs: SNAPSHOT_TIMEOUT_MS }),
-      ),
-    changes: async (after, waitMs, signal) =>
-      parseBatch(
-        await auth.call(
-          'GET',
-          `/v1/watch/changes?after=${after}&waitMs=${waitMs}`,
-          undefined,
-          {},
-          {
-            signal,
-            timeoutMs: waitMs + 15_000,
-          },
-        ),
+    snapshot: (signal) =>
+      auth.send(parseSnapshot, 'GET', '/v1/watch/snapshot', undefined, {}, { signal, timeoutMs: SNAPSHOT_TIMEOUT_MS }),
+    changes: (after, waitMs, signal) =>
+      auth.send(
+        parseBatch,
+        'GET',
+        `/v1/watch/changes?after=${after}&waitMs=${waitMs}`,
+        undefined,
+        {},
+        {
+          signal,
+          timeoutMs: waitMs + 15_000,
+        },
       ),
   };
 }
@@ -73,7 +63,7 @@ export class ClusterView {
       clock,
       ids,
       send: async (events) => {
-        await auth.post('/v1/audit/events', { events });
+        await auth.send(EventsIntakeSchema, 'POST', '/v1/audit/events', { events });
       },
     });
     this.replica = new Replica(source, { from: 'auth' });
@@ -84,7 +74,7 @@ export class ClusterView {
   async ping(): Promise<AuthPing> {
     if (this.pingValue && this.clock.now() - this.pingAt < PING_TTL_MS) return this.pingValue;
     this.pingInflight ??= this.auth
-      .get<AuthPing>('/v1/ping')
+      .send(AuthPingSchema, 'GET', '/v1/ping')
       .then((p) => {
         this.pingValue = p;
         this.pingAt = this.clock.now();

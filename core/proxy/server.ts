@@ -3,6 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ApiClient } from '../api/client.ts';
+import { ReissuedCertsSchema } from '../api/hostSchemas.ts';
+import { AckSchema } from '../api/schemas.ts';
 import { ANONYMOUS, type Identity, identityFromCert } from '../auth/identity.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { describe } from '../errors.ts';
@@ -216,9 +218,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     opts.identity,
     {
       fetch: () => view.cas(),
-      reissue: (req) => opts.auth.post('/v1/certs/reissue', req),
+      reissue: (req) => opts.auth.send(ReissuedCertsSchema, 'POST', '/v1/certs/reissue', req),
       report: async (r) => {
-        await opts.auth.post('/v1/rotation/report', r);
+        await opts.auth.send(AckSchema, 'POST', '/v1/rotation/report', r);
       },
     },
     opts.name ?? hostname(),

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { SsoBeginSchema, SsoConfirmSchema } from '../api/ssoSchemas.ts';
+import type * as v from 'valibot';
+import { AckSchema } from '../api/schemas.ts';
+import { SsoBeginSchema, SsoCallbackSchema, SsoConfirmSchema } from '../api/ssoSchemas.ts';
+import { SsoChoicesSchema } from '../api/webSchemas.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { SsoConfirmation } from '../auth/ssoLoginOps.ts';
 import { AccessDenied, BadParameter, TpError } from '../errors.ts';
@@ -10,7 +13,7 @@ import { RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { ClusterView } from './clusterView.ts';
 import { UI_HEADERS } from './pages.ts';
-import { cookieValue, type IssuedLogin, newWebKeys, sessionCookie, type WebSessionStore } from './webSessions.ts';
+import { cookieValue, newWebKeys, sessionCookie, type WebSessionStore } from './webSessions.ts';
 import { requestOrigin } from './webUi.ts';
 
 /** Cookie binding a web SSO login to the browser that started it (Lax: it must come back on the provider's redirect). */
@@ -39,12 +42,6 @@ const failed = (message: string) =>
     403,
     { 'set-cookie': CLEAR_BINDING },
   );
-
-/** What auth answers a provider's callback (see SsoLoginOps.callback). */
-type SsoCallbackResult =
-  | { ok: true; mode: 'web'; certs: IssuedLogin; webKey: string }
-  | { ok: true; mode: 'cli' | 'test'; confirm: SsoConfirmation }
-  | { ok: false; mode: string; error: { message: string }; redirect?: string };
 
 /**
  * The page a command-line login stops at after the provider: who signed in, which cluster, and which client will
@@ -108,7 +105,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
   const callbackFor = (origin: string) => `${origin}/webapi/sso/callback`;
 
   return [
-    ['GET', /^\/webapi\/sso\/connectors$/, async () => auth.get('/v1/sso/choices')],
+    ['GET', /^\/webapi\/sso\/connectors$/, async () => auth.send(SsoChoicesSchema, 'GET', '/v1/sso/choices')],
     [
       'POST',
       /^\/webapi\/sso\/login$/,
@@ -119,7 +116,10 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
           throw new BadParameter(
             'this tp client is older than the cluster: its SSO login is no longer served (upgrade tp)',
           );
-        return auth.post('/v1/sso/begin', { ...b, redirectUri: callbackFor(`https://${o.publicAddr()}`) });
+        return auth.send(SsoBeginSchema, 'POST', '/v1/sso/begin', {
+          ...b,
+          redirectUri: callbackFor(`https://${o.publicAddr()}`),
+        });
       },
     ],
     [
@@ -130,7 +130,7 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
           confirmedHere(req);
           const body = { id: query.get('id') ?? '', token: query.get('token') ?? '' };
           if (params[0] === 'cancel') {
-            await auth.post('/v1/sso/cancel', body);
+            await auth.send(AckSchema, 'POST', '/v1/sso/cancel', body);
             return page(
               'Sign-in cancelled',
               '<p>Nothing was sent to the command-line client. You can close this tab.</p>',
@@ -175,9 +175,9 @@ export function ssoRoutes(o: SsoRouteOptions): Route<Identity>[] {
       'GET',
       /^\/webapi\/sso\/callback$/,
       async ({ req, query }) => {
-        let r: SsoCallbackResult;
+        let r: v.InferOutput<typeof SsoCallbackSchema>;
         try {
-          r = await auth.post('/v1/sso/callback', {
+          r = await auth.send(SsoCallbackSchema, 'POST', '/v1/sso/callback', {
             state: query.get('state') ?? '',
             code: query.get('code') ?? undefined,
             error: query.get('error') ?? undefined,

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
+import { UpsertedNodeSchema } from '../api/hostSchemas.ts';
 import type { OnlineNode } from '../api/webSchemas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
@@ -65,7 +66,7 @@ export function webRoutes(
         const cert = peerCert(req);
         if (!cert) throw new Unauthenticated('a client certificate is required');
         const qs = query.toString();
-        return auth.call(method, `${params[0]}${qs ? `?${qs}` : ''}`, body, { [FORWARDED_CERT]: cert });
+        return auth.forward(method, `${params[0]}${qs ? `?${qs}` : ''}`, body, { [FORWARDED_CERT]: cert });
       },
     ] as Route<Identity>;
   return [
@@ -103,13 +104,19 @@ export function webRoutes(
       // Command-line logins: security-key assertions are only taken from the web UI's own login route, where the
       // proxy itself names the origin the browser used.
       async ({ body, remote }) =>
-        auth.post('/v1/login', { ...(body as object), webauthn: undefined, origin: undefined, remoteAddr: remote }),
+        auth.forward(
+          'POST',
+          '/v1/login',
+          { ...(body as object), webauthn: undefined, origin: undefined, remoteAddr: remote },
+          {},
+        ),
     ],
-    ['POST', /^\/webapi\/join$/, async ({ body }) => auth.post('/v1/join', body)],
+    ['POST', /^\/webapi\/join$/, async ({ body }) => auth.forward('POST', '/v1/join', body, {})],
     [
       'POST',
       /^\/webapi\/bots\/join$/,
-      async ({ body, remote }) => auth.post('/v1/bots/join', { ...(body as object), remoteAddr: remote }),
+      async ({ body, remote }) =>
+        auth.forward('POST', '/v1/bots/join', { ...(body as object), remoteAddr: remote }, {}),
     ],
     [
       'POST',
@@ -119,7 +126,8 @@ export function webRoutes(
     [
       'POST',
       /^\/webapi\/bots\/rejoin$/,
-      async ({ body, remote }) => auth.post('/v1/bots/rejoin', { ...(body as object), remoteAddr: remote }),
+      async ({ body, remote }) =>
+        auth.forward('POST', '/v1/bots/rejoin', { ...(body as object), remoteAddr: remote }, {}),
     ],
     [
       'GET',
@@ -149,14 +157,15 @@ export function webRoutes(
           version: b.version,
         };
         // Sent as the node itself: auth holds it to the name it joined with.
-        const out = await auth.call<{ revision?: number }>(
+        const out = await auth.send(
+          UpsertedNodeSchema,
           'POST',
           '/v1/nodes',
           { node, ttlMs: b.ttlMs ?? 90_000 },
           { [FORWARDED_CERT]: peerCert(req)! },
         );
         // Read-your-writes: once the agent hears back, this proxy routes to it.
-        if (out.revision !== undefined) await view.caughtUp(out.revision);
+        await view.caughtUp(out.revision);
         return { ok: true };
       },
     ],
@@ -194,7 +203,7 @@ export function webRoutes(
       /^\/webapi\/agent\/rotation$/,
       async ({ who, body, req }) => {
         requireKind(who, 'node');
-        return auth.call('POST', '/v1/rotation/report', body, { [FORWARDED_CERT]: peerCert(req)! });
+        return auth.forward('POST', '/v1/rotation/report', body, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
     [
@@ -202,7 +211,7 @@ export function webRoutes(
       /^\/webapi\/agent\/reissue$/,
       async ({ who, body, req }) => {
         requireKind(who, 'node');
-        return auth.call('POST', '/v1/certs/reissue', body, { [FORWARDED_CERT]: peerCert(req)! });
+        return auth.forward('POST', '/v1/certs/reissue', body, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
     [
@@ -211,7 +220,7 @@ export function webRoutes(
       // Auth decides on the node's own certificate whether this node ran the session.
       async ({ who, body, params, req }) => {
         requireKind(who, 'node');
-        return auth.call('POST', `/v1/recordings/${params[0]}`, body, { [FORWARDED_CERT]: peerCert(req)! });
+        return auth.forward('POST', `/v1/recordings/${params[0]}`, body, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
     [
@@ -220,7 +229,7 @@ export function webRoutes(
       async ({ who, body, params, req }) => {
         requireKind(who, 'node');
         const path = `/v1/recordings/${params[0]}/parts/${params[1]}`;
-        return auth.call('POST', path, body, { [FORWARDED_CERT]: peerCert(req)! });
+        return auth.forward('POST', path, body, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
     [
@@ -230,7 +239,7 @@ export function webRoutes(
       async ({ who, body, req }) => {
         requireKind(who, 'node');
         const { events } = parseBody(EventsBody, body);
-        return auth.call('POST', '/v1/audit/events', { events }, { [FORWARDED_CERT]: peerCert(req)! });
+        return auth.forward('POST', '/v1/audit/events', { events }, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
   ];

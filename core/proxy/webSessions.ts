@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ApiClient } from '../api/client.ts';
-import { StoredWebSessionSchema } from '../api/schemas.ts';
+import { AckSchema, StoredWebSessionSchema } from '../api/schemas.ts';
 import { identityFromCert } from '../auth/identity.ts';
 import type { StoredWebSession } from '../auth/webSessionOps.ts';
 import { type IssuedCerts, newClientKeys } from '../client/login.ts';
@@ -72,7 +72,7 @@ export interface SessionBackend {
 export function authSessionBackend(auth: ApiClient): SessionBackend {
   return {
     put: async (hash, s) => {
-      await auth.post(`/v1/web_sessions/${hash}`, s);
+      await auth.send(AckSchema, 'POST', `/v1/web_sessions/${hash}`, s);
     },
     get: (hash) =>
       auth.send(StoredWebSessionSchema, 'GET', `/v1/web_sessions/${hash}`).catch((err: unknown) => {
@@ -80,7 +80,7 @@ export function authSessionBackend(auth: ApiClient): SessionBackend {
         throw err;
       }),
     delete: async (hash) => {
-      await auth.del(`/v1/web_sessions/${hash}`);
+      await auth.send(AckSchema, 'DELETE', `/v1/web_sessions/${hash}`);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
-import { LoginResponseSchema } from '../api/schemas.ts';
+import { AuditEventSchema, LoginResponseSchema } from '../api/schemas.ts';
 import type { WebSessionView } from '../api/webSchemas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import { lockedError } from '../auth/locks.ts';
@@ -46,7 +46,8 @@ export function sameSiteOrigin(req: IncomingMessage): string {
   return origin;
 }
 
-type AuditRow = Awaited<ReturnType<AuditSearch>>[number];
+/** Audit events as auth sends them (each keeps its event-specific fields). */
+const AuditEvents = v.array(AuditEventSchema);
 
 const json = (body: unknown, headers: Record<string, string> = {}) =>
   new RawResponse(JSON.stringify(body), 'application/json', headers);
@@ -95,7 +96,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
   };
   /** An auth API call made as the session's user. */
   const asUser = (s: WebSession, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) =>
-    auth.call(method, path, body, { [FORWARDED_CERT]: s.tlsCertDer });
+    auth.forward(method, path, body, { [FORWARDED_CERT]: s.tlsCertDer });
   const forward = (
     method: 'GET' | 'POST' | 'DELETE',
     from: RegExp,
@@ -137,11 +138,12 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       'POST',
       /^\/webapi\/sessions\/challenge$/,
       async ({ req, body, remote }) =>
-        auth.post('/v1/login/challenge', {
-          ...parseBody(ChallengeBody, body),
-          origin: sameSiteOrigin(req),
-          remoteAddr: remote,
-        }),
+        auth.forward(
+          'POST',
+          '/v1/login/challenge',
+          { ...parseBody(ChallengeBody, body), origin: sameSiteOrigin(req), remoteAddr: remote },
+          {},
+        ),
     ],
     [
       'GET',
@@ -178,7 +180,9 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       /^\/webapi\/ui\/audit$/,
       async ({ req, query }) => {
         const s = await session(req);
-        return webAuditSearch((q) => asUser(s, 'GET', `/v1/audit/events?${q}`) as Promise<AuditRow[]>, query);
+        const search: AuditSearch = (q) =>
+          auth.send(AuditEvents, 'GET', `/v1/audit/events?${q}`, undefined, { [FORWARDED_CERT]: s.tlsCertDer });
+        return webAuditSearch(search, query);
       },
     ],
     [
@@ -201,7 +205,7 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       'POST',
       /^\/webapi\/signup(|\/info|\/webauthn)$/,
       async ({ req, body, params }) =>
-        auth.post(`/v1/signup${params[0]}`, { ...(body as object), origin: sameSiteOrigin(req) }),
+        auth.forward('POST', `/v1/signup${params[0]}`, { ...(body as object), origin: sameSiteOrigin(req) }, {}),
     ],
   ];
 }
