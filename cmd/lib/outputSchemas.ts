@@ -223,6 +223,7 @@ export const OUTPUTS = {
   'ca sign': v.variant('kind', [
     v.strictObject({ kind: v.literal('user'), user: Str, logins: Strs, expires: Time, dir: Str }),
     v.strictObject({ kind: v.literal('host'), host: Str, host_id: Str, principals: Strs, expires: Time, dir: Str }),
+    v.strictObject({ kind: v.literal('db'), host: Str, expires: Time, dir: Str }),
   ]),
   'nodes add': Node,
   'nodes ls': v.array(Node),

@@ -9,6 +9,7 @@ import {
   type CaTypeSchema,
   CreatedTokenSchema,
   CreatedUserSchema,
+  DbServerCertSchema,
   ExportedEventSchema,
   HostCertsSchema,
   type LockTarget,
@@ -132,6 +133,10 @@ export class AuthClient {
   /** An admin-issued user certificate pair for `username`'s public keys (`tp ca sign --user`). */
   signUser(o: { username: string; sshPublicKey: string; tlsPublicKey: string; ttlMs?: number }) {
     return this.api.send(LoginResponseSchema, 'POST', '/v1/certs/user', o);
+  }
+  /** A database server's certificate from the db CA for a key made where the database runs (`tp ca sign --db`). */
+  signDbServer(o: { hostName: string; tlsPublicKey: string; ttlMs: number }) {
+    return this.api.send(DbServerCertSchema, 'POST', '/v1/certs/db', o);
   }
   /** An admin-issued host certificate pair (`tp ca sign --host`). */
   signHost(o: {

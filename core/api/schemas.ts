@@ -217,6 +217,28 @@ export type LoginResponse = v.InferOutput<typeof LoginResponseSchema>;
 /** `POST /v1/certs/host` for an SSH and a TLS public key: an admin-issued host certificate pair. */
 export const HostCertsSchema = v.object({ hostId: v.string(), sshCert: v.string(), tlsCert: v.string() });
 
+/** `POST /v1/certs/db` (`tp ca sign --db`): a database server's certificate and the CAs to configure around it. */
+export const DbServerCertSchema = v.object({
+  /** PEM, signed by the db CA. */
+  cert: v.string(),
+  /** The db_client CA certificates (PEM): what the database trusts for client certificates (ssl_ca_file / ssl-ca). */
+  clientCa: v.array(v.string()),
+  /** The db CA certificates (PEM) that agents verify the server against. */
+  dbCa: v.array(v.string()),
+  expires: v.string(),
+});
+export type DbServerCert = v.InferOutput<typeof DbServerCertSchema>;
+
+/** `POST /v1/db/cert`: an ephemeral client certificate for an agent to present to a database. */
+export const DbClientCertSchema = v.object({
+  /** PEM, subject exactly CN=<db user>, signed by the db_client CA. */
+  cert: v.string(),
+  /** The db CA certificates (PEM) to verify the database server against (old and new during a rotation). */
+  ca: v.array(v.string()),
+  expires: v.string(),
+});
+export type DbClientCert = v.InferOutput<typeof DbClientCertSchema>;
+
 /** One recorded output chunk: milliseconds since the session start, stdout or stderr, and the text. */
 export const RecordedEventSchema = v.tuple([v.number(), v.picklist(['o', 'e']), v.string()]);
 

@@ -21,7 +21,7 @@ export const EVENT_CODES = {
   'token.delete': { ok: 'T9101I' },
   'lock.created': { ok: 'T9200I' },
   'lock.deleted': { ok: 'T9201I' },
-  'cert.create': { ok: 'TC000I' },
+  'cert.create': { ok: 'TC000I', fail: 'TC000W' },
   join: { ok: 'TJ001I', fail: 'TJ001W' },
   'node.create': { ok: 'TN001I' },
   'node.delete': { ok: 'TN002I' },

@@ -46,6 +46,16 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     ['POST', /^\/v1\/certs\/host$/, async ({ who, body }) => svc.certs.signHost(who, parseBody(S.SignHostBody, body))],
     [
       'POST',
+      /^\/v1\/certs\/db$/,
+      async ({ who, body }) => svc.dbCerts.signServer(who, parseBody(S.SignDbServerBody, body)),
+    ],
+    [
+      'POST',
+      /^\/v1\/db\/cert$/,
+      async ({ who, body }) => svc.dbCerts.signClient(who, parseBody(S.DbClientCertBody, body)),
+    ],
+    [
+      'POST',
       /^\/v1\/join$/,
       async ({ body, remote }) => svc.joins.join({ ...parseBody(S.JoinBody, body), remoteAddr: remote }),
     ],

@@ -203,6 +203,16 @@ export const SignHostBody = v.strictObject({
   role: v.picklist(['node', 'proxy', 'auth']),
 });
 
+export const SignDbServerBody = v.strictObject({ hostName: Host, tlsPublicKey: SpkiPem, ttlMs: Ttl });
+
+/** An agent's request for an ephemeral database client certificate; the CN rule is checked where it is issued. */
+export const DbClientCertBody = v.strictObject({
+  cert: v.pipe(v.string(), v.maxLength(16_384)),
+  db_user: v.pipe(v.string(), v.minLength(1), v.maxLength(63)),
+  public_key: SpkiPem,
+  labels: v.optional(v.record(v.pipe(v.string(), v.maxLength(253)), v.pipe(v.string(), v.maxLength(253)))),
+});
+
 export const JoinBody = v.strictObject({
   token: v.pipe(v.string(), v.maxLength(256)),
   role: v.picklist(['node', 'proxy']),

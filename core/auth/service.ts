@@ -15,6 +15,7 @@ import type { CaType, LoadedCa, StoredCa } from './cas.ts';
 import { CertOps } from './certOps.ts';
 import { CiJoinOps } from './ciJoin/ops.ts';
 import { JoinMethodStore } from './ciJoin/store.ts';
+import { DbCertOps } from './dbCertOps.ts';
 import { JoinOps } from './joinOps.ts';
 import { Lockout } from './lockout.ts';
 import type { LockStore } from './locks.ts';
@@ -72,6 +73,8 @@ export class AuthService {
   readonly authz: Authorizer;
   readonly users: UserOps;
   readonly certs: CertOps;
+  /** Database server certificates (admins) and ephemeral database client certificates (agents). */
+  readonly dbCerts: DbCertOps;
   readonly resources: ResourceOps;
   readonly audit: AuditOps;
   readonly recordings: RecordingOps;
@@ -103,6 +106,7 @@ export class AuthService {
     this.cas = cas;
     this.authz = authz;
     this.certs = certs;
+    this.dbCerts = new DbCertOps({ authz, emit, clock, cas, roles, locks });
     this.users = new UserOps({ authz, emit, clock, cluster, users, roles, locks, secondFactor, publicUrl, ...login });
     this.resources = new ResourceOps({ authz, emit, clock, cluster, roles, users, tokens, locks, nodes });
     this.audit = new AuditOps({ authz, audit, sessions });

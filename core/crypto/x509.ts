@@ -42,7 +42,8 @@ export interface BotCertInfo {
 export interface TlsSubject {
   commonName: string;
   organization?: string[];
-  identity: TlsIdentityExt;
+  /** tp's identity extension; absent on certificates for other software (database servers and clients). */
+  identity?: TlsIdentityExt;
 }
 
 /** A parsed leaf as tp reads it. */
@@ -166,7 +167,7 @@ export async function issueTlsCert(spec: LeafSpec): Promise<string> {
     ext(OID.keyUsage, true, Buffer.from([0x03, 0x02, 0x05, 0xa0])), // digitalSignature | keyEncipherment
     ext(OID.extKeyUsage, false, der.seq(...eku)),
     ca.aki,
-    ext(IDENTITY_OID, false, der.utf8(JSON.stringify(spec.subject.identity))),
+    ...(spec.subject.identity ? [ext(IDENTITY_OID, false, der.utf8(JSON.stringify(spec.subject.identity)))] : []),
     ...(sans.length ? [ext(OID.subjectAltName, false, der.seq(...sans))] : []),
   ];
   const subject = der.seq(

@@ -208,6 +208,15 @@ export function webRoutes(
     ],
     [
       'POST',
+      /^\/webapi\/agent\/db\/cert$/,
+      // An ephemeral database client certificate: auth checks the forwarded user certificate in the body itself.
+      async ({ who, body, req }) => {
+        requireKind(who, 'node');
+        return auth.call('POST', '/v1/db/cert', body, { [FORWARDED_CERT]: peerCert(req)! });
+      },
+    ],
+    [
+      'POST',
       /^\/webapi\/agent\/reissue$/,
       async ({ who, body, req }) => {
         requireKind(who, 'node');

@@ -1,0 +1,113 @@
+import { X509Certificate } from 'node:crypto';
+import type { DbClientCert, DbServerCert } from '../api/schemas.ts';
+import type { Clock } from '../clock.ts';
+import { AccessDenied, Unauthenticated } from '../errors.ts';
+import { checkDbAccess, expandTemplate, type Role, type Traits } from '../rbac/index.ts';
+import type { Authorizer, Emit } from './authorizer.ts';
+import type { CaReader } from './caSet.ts';
+import { issueDbClientCert, issueDbServerCert } from './dbIssuer.ts';
+import { forwardedIdentity, type Identity } from './identity.ts';
+import { type LockStore, lockedError } from './locks.ts';
+import type { RoleStore } from './roles.ts';
+
+/** What the database certificate operations read. */
+export interface DbCertOpsDeps {
+  authz: Authorizer;
+  emit: Emit;
+  clock: Clock;
+  cas: CaReader;
+  roles: Pick<RoleStore, 'rolesOf'>;
+  locks: Pick<LockStore, 'find'>;
+}
+
+/** An agent's request for an ephemeral database client certificate (`POST /v1/db/cert`). */
+export interface DbClientCertRequest {
+  /** The user's TLS client certificate (base64 DER), as the agent received it with the stream. */
+  cert: string;
+  db_user: string;
+  /** The agent's fresh key for this one connection (SPKI PEM). */
+  public_key: string;
+  /** The database's labels as the agent heartbeats them; when absent only the user grant is checked. */
+  labels?: Record<string, string>;
+}
+
+/**
+ * Whether some role grants `dbUser` on some database and no role denies it: the check without a database's labels.
+ * Throws AccessDenied naming the cause.
+ */
+function checkDbUserGranted(roles: Role[], traits: Traits, dbUser: string): void {
+  const names = (vals: string[] | undefined) => (vals ?? []).flatMap((x) => expandTemplate(x, traits));
+  const list = roles.map((r) => r.metadata.name).join(', ');
+  for (const r of roles)
+    if (names(r.spec.deny.db_users).some((u) => u === dbUser || u === '*'))
+      throw new AccessDenied(`database user "${dbUser}" is denied by role "${r.metadata.name}"`);
+  const grants = roles.some(
+    (r) =>
+      Object.keys(r.spec.allow.db_labels ?? {}).length > 0 &&
+      names(r.spec.allow.db_users).some((u) => u === dbUser || u === '*'),
+  );
+  if (!grants) throw new AccessDenied(`database user "${dbUser}" is not allowed by roles [${list}]`);
+}
+
+/**
+ * Certificates for databases: server certificates from the db CA for admins (`tp ca sign --db`), and ephemeral
+ * client certificates from the db_client CA for agents, on behalf of a user whose certificate auth checks itself.
+ */
+export class DbCertOps {
+  constructor(private readonly d: DbCertOpsDeps) {}
+
+  /** Signs a database server's certificate (admins); answers it with the db_client CA the server should trust. */
+  async signServer(
+    who: Identity,
+    req: { hostName: string; tlsPublicKey: string; ttlMs: number },
+  ): Promise<DbServerCert> {
+    await this.d.authz.authorize(who, 'cert', 'create');
+    const now = this.d.clock.now();
+    const cert = await issueDbServerCert({ ...req, dbCa: this.d.cas.current('db'), now });
+    const expires = new Date(now + req.ttlMs).toISOString();
+    await this.d.emit({ type: 'cert.create', user: who.name, cert_type: 'db', host: req.hostName, expires });
+    return { cert, clientCa: this.d.cas.public('db_client').tlsCerts, dbCa: this.d.cas.public('db').tlsCerts, expires };
+  }
+
+  /**
+   * Signs an ephemeral client certificate (CN = the database user) for the agent `who`, acting for the user whose
+   * certificate it forwards: that certificate must come from the cluster's TLS CA and be valid now; the user, the
+   * bot instance and the agent must not be locked; the user's roles must grant the database user. The answer's
+   * `ca` is what the agent verifies the database server against (every trusted db CA, during a rotation both).
+   */
+  async signClient(who: Identity, req: DbClientCertRequest): Promise<DbClientCert> {
+    if (who.kind !== 'node') throw new AccessDenied('only agents get database client certificates');
+    const now = this.d.clock.now();
+    const base = { type: 'cert.create' as const, cert_type: 'db_client', db_user: req.db_user, server_id: who.name };
+    let user: Identity | undefined;
+    try {
+      user = forwardedIdentity(req.cert, this.d.cas.current('tls').tlsTrusted, now);
+      if (user.kind !== 'user') throw new Unauthenticated('the forwarded certificate is not a user certificate');
+      const lock = await this.d.locks.find({
+        user: user.name,
+        botInstance: user.bot?.instance,
+        node: { name: who.hostName ?? who.name, hostId: who.name },
+      });
+      if (lock)
+        throw lockedError(lock.target.node ? `agent "${who.hostName ?? who.name}"` : `user "${user.name}"`, lock);
+      const roles = await this.d.roles.rolesOf(user.roles);
+      const traits = user.traits ?? {};
+      if (req.labels) checkDbAccess(roles, traits, req.labels, req.db_user, null);
+      else checkDbUserGranted(roles, traits, req.db_user);
+      const notAfter = Date.parse(new X509Certificate(Buffer.from(req.cert, 'base64')).validTo);
+      const out = await issueDbClientCert({
+        dbClientCa: this.d.cas.current('db_client'),
+        dbUser: req.db_user,
+        publicKey: req.public_key,
+        notAfter,
+        now,
+      });
+      const expires = new Date(out.expires).toISOString();
+      await this.d.emit({ ...base, user: user.name, expires });
+      return { cert: out.cert, ca: this.d.cas.public('db').tlsCerts, expires };
+    } catch (err) {
+      await this.d.emit({ ...base, success: false, user: user?.name ?? '', error: (err as Error).message });
+      throw err;
+    }
+  }
+}
