@@ -69,7 +69,16 @@ export interface UploadResult {
  */
 export async function uploadFile(
   sftp: SFTPWrapper,
-  o: { dir: string; name: string; body: Readable; expected: number; tempId: string; idleMs: number },
+  o: {
+    dir: string;
+    name: string;
+    body: Readable;
+    /** The connection `body` arrives on, paused while the body's buffer is full (see pump). */
+    socket?: Pausable;
+    expected: number;
+    tempId: string;
+    idleMs: number;
+  },
 ): Promise<UploadResult> {
   const path = posix.join(o.dir, o.name);
   const temp = posix.join(o.dir, `.${o.name}.tp-upload-${o.tempId}`);
@@ -117,7 +126,7 @@ export async function uploadFile(
   o.body.on('data', watch);
   watch();
   try {
-    await pump(o.body, sink);
+    await pump(o.body, sink, o.socket);
     clearTimeout(idle);
     if (bytes !== o.expected) throw new BadParameter(`the upload ended after ${bytes} of ${o.expected} bytes`);
     await call<void>((cb) => sftp.close(handle, cb as never));
@@ -131,18 +140,47 @@ export async function uploadFile(
   }
 }
 
-/** Pipes `from` into `to`, settling once `to` has finished (or either side failed). */
-function pump(from: Readable, to: Writable): Promise<void> {
+/** What a connection offers to stop and restart reading. */
+export interface Pausable {
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/** Buffered in the request body before its connection stops reading. */
+const BODY_HIGH_WATER = 1 << 20;
+
+/**
+ * Pipes `from` into `to`, settling once `to` has finished (or either side failed). Bun's node:http keeps reading
+ * a request's connection into the body's buffer however full it is (seen: 40 MB of a 50 MB upload held there),
+ * so `socket` (paused by the caller) is resumed while that buffer is below a high-water mark and paused above it.
+ */
+function pump(from: Readable, to: Writable, socket?: Pausable): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const fail = (err: Error) => {
-      from.unpipe(to);
-      to.destroy();
-      reject(err);
+    // The caller paused it when the request came in (see webFiles), so nothing piles up while the node is dialled.
+    let paused = socket !== undefined;
+    const check = () => {
+      if (!socket) return;
+      const full = from.readableLength > BODY_HIGH_WATER;
+      if (full && !paused) socket.pause();
+      if (!full && paused) socket.resume();
+      paused = full;
     };
-    from.once('error', fail);
-    from.once('aborted', () => fail(new Unavailable('the browser stopped sending the file')));
-    to.once('error', fail);
-    to.once('finish', resolve);
+    const timer = socket ? setInterval(check, 10) : undefined;
+    const settle = (err?: Error) => {
+      clearInterval(timer);
+      if (paused) socket?.resume();
+      if (err) {
+        from.unpipe(to);
+        to.destroy();
+        reject(err);
+      } else resolve();
+    };
+    from.on('data', check);
+    check();
+    from.once('error', settle);
+    from.once('aborted', () => settle(new Unavailable('the browser stopped sending the file')));
+    to.once('error', settle);
+    to.once('finish', () => settle());
     from.pipe(to);
   });
 }

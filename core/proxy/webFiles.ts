@@ -85,55 +85,70 @@ export function webFileRoutes(o: WebFilesOptions): Route<Identity>[] {
 
   const audit = (e: Omit<AuditInput, 'type'>) => o.view.emit([{ type: 'sftp', via: 'web', ...e }]);
 
+  /** Streams one upload's body to the node once the caller is known and allowed; audits how it ended. */
+  const receive = async (req: IncomingMessage, query: URLSearchParams, remote: string) => {
+    const s = await transferSession(o.sessions, req);
+    const name = checkFileName(query.get('name') ?? '');
+    const length = Number(req.headers['content-length'] ?? Number.NaN);
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new BadParameter('an upload must say its size (Content-Length)');
+    if (length > max) throw new BadParameter(`the file is ${length} bytes; uploads take at most ${max} bytes`);
+    const sessionId = ids.uuid();
+    const { node, client, login } = await connect(s, query, remote, sessionId);
+    const site = { node: node.name, login };
+    const fields = {
+      user: s.user,
+      login,
+      server_name: node.name,
+      server_host_id: node.hostId,
+      session_id: sessionId,
+    };
+    let path = query.get('dir') ?? '~';
+    try {
+      const sftp = await openSftp(client);
+      const dir = await realpath(sftp, remotePath(path)).catch((err: unknown) => {
+        throw sftpError(err, path, site);
+      });
+      path = `${dir.replace(/\/$/, '')}/${name}`;
+      if (!(await stat(sftp, dir)).isDirectory()) throw new BadParameter(`${dir} on ${node.name} is not a directory`);
+      // The caller is known and allowed: the body may now take as long as it streams.
+      liftBodyDeadline(req);
+      const r = await uploadFile(sftp, {
+        dir,
+        name,
+        body: req,
+        socket: req.socket,
+        expected: length,
+        tempId: ids.bytes(6).toString('hex'),
+        idleMs: UPLOAD_IDLE_MS,
+      }).catch((err: unknown) => {
+        throw sftpError(err, path, site);
+      });
+      audit({ ...fields, action: 'upload', path: r.path, bytes: r.bytes });
+      return { path: r.path, bytes: r.bytes, node: node.name, login };
+    } catch (err) {
+      audit({ ...fields, action: 'upload', path, success: false, error: messageOf(err) });
+      throw err;
+    } finally {
+      client.end();
+    }
+  };
+
   return [
     [
       'POST',
       new RegExp(`^${UPLOAD_PATH}$`),
-      async ({ req, query, remote }) => {
-        const s = await transferSession(o.sessions, req);
-        const name = checkFileName(query.get('name') ?? '');
-        const length = Number(req.headers['content-length'] ?? Number.NaN);
-        if (!Number.isSafeInteger(length) || length < 0)
-          throw new BadParameter('an upload must say its size (Content-Length)');
-        if (length > max) throw new BadParameter(`the file is ${length} bytes; uploads take at most ${max} bytes`);
-        const sessionId = ids.uuid();
-        const { node, client, login } = await connect(s, query, remote, sessionId);
-        const site = { node: node.name, login };
-        const fields = {
-          user: s.user,
-          login,
-          server_name: node.name,
-          server_host_id: node.hostId,
-          session_id: sessionId,
-        };
-        let path = query.get('dir') ?? '~';
+      async ({ req, res, query, remote }) => {
+        // Nothing of the body is read until the caller is known and the node is ready for it (see pump).
+        req.socket.pause();
         try {
-          const sftp = await openSftp(client);
-          const dir = await realpath(sftp, remotePath(path)).catch((err: unknown) => {
-            throw sftpError(err, path, site);
-          });
-          path = `${dir.replace(/\/$/, '')}/${name}`;
-          if (!(await stat(sftp, dir)).isDirectory())
-            throw new BadParameter(`${dir} on ${node.name} is not a directory`);
-          // The caller is known and allowed: the body may now take as long as it streams.
-          liftBodyDeadline(req);
-          const r = await uploadFile(sftp, {
-            dir,
-            name,
-            body: req,
-            expected: length,
-            tempId: ids.bytes(6).toString('hex'),
-            idleMs: UPLOAD_IDLE_MS,
-          }).catch((err: unknown) => {
-            throw sftpError(err, path, site);
-          });
-          audit({ ...fields, action: 'upload', path: r.path, bytes: r.bytes });
-          return { path: r.path, bytes: r.bytes, node: node.name, login };
+          return await receive(req, query, remote);
         } catch (err) {
-          audit({ ...fields, action: 'upload', path, success: false, error: messageOf(err) });
+          // The rest of the body is not wanted: read it away and close the connection after the answer.
+          res.setHeader('connection', 'close');
+          req.resume();
+          req.socket.resume();
           throw err;
-        } finally {
-          client.end();
         }
       },
       { streamBody: true },

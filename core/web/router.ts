@@ -12,6 +12,8 @@ export interface RouteContext<Who> {
   query: URLSearchParams;
   remote: string;
   req: IncomingMessage;
+  /** The response, for headers a handler adds to any answer (a refused upload closes its connection). */
+  res: ServerResponse;
 }
 
 /** How a route takes its request: `streamBody` leaves the body unread for the handler to stream from `req`. */
@@ -55,6 +57,7 @@ export function jsonApi<Who>(
         query: url.searchParams,
         remote: req.socket.remoteAddress ?? '',
         req,
+        res,
       });
       if (out instanceof StreamResponse) {
         metrics.count(routeName, out.status);
