@@ -94,7 +94,7 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
           name: pty!.term,
           cols: pty!.cols,
           rows: pty!.rows,
-          cwd: user.home,
+          cwd: existsSync(user.home) ? user.home : '/',
           env: childEnv,
         });
         p.onData((d: string) => {
