@@ -70,6 +70,24 @@ const PAGES: [name: string, path: () => string, ready: (p: Page) => Promise<unkn
     () => '/web/terminal?node=axe-node&login=root&name=axe-node',
     (p) => p.getByRole('heading', { name: /Open a shell/ }).waitFor({ timeout: 10_000 }),
   ],
+  [
+    // The terminal's Upload dialog, opened from a live session (the page as the app's own Connect opens it).
+    'upload-dialog',
+    () => '/web/nodes',
+    async (p) => {
+      await p.locator('tr[data-node="axe-node"]').waitFor({ timeout: 10_000 });
+      await p.evaluate(
+        `history.pushState({ terminalFromApp: true }, '', '/web/terminal?node=axe-node&login=${me}&name=axe-node');` +
+          "dispatchEvent(new PopStateEvent('popstate'))",
+      );
+      await p
+        .getByTestId('term-status')
+        .getByText(/Connected to axe-node/)
+        .waitFor({ timeout: 20_000 });
+      await p.getByRole('button', { name: 'Upload' }).click();
+      await p.getByRole('dialog', { name: 'Upload files to axe-node' }).waitFor({ timeout: 10_000 });
+    },
+  ],
   ['recordings', () => '/web/recordings', (p) => p.locator('tr[data-session]').first().waitFor({ timeout: 10_000 })],
   [
     'player',

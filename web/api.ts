@@ -19,6 +19,11 @@ export function setCsrf(token: string): void {
   csrf = token;
 }
 
+/** The session's CSRF token, for requests api() does not make (file transfers, which report progress). */
+export function csrfToken(): string {
+  return csrf;
+}
+
 /** Called when the server says the session is gone, so the app can return to the login page. */
 let onExpired: (() => void) | undefined;
 export function whenExpired(fn: () => void): void {

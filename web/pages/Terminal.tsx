@@ -2,11 +2,12 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal as XTerm } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { readable } from '../api.ts';
+import { FileTransfer } from '../fileTransfer.tsx';
 
 /**
  * A live shell on a node in the browser: xterm.js over a WebSocket to the proxy, which opens SSH as this user. An
  * inactive one (a background tab) keeps its session and is refitted when shown again; `onClose` adds a button that
- * ends the session.
+ * ends the session. Upload and Download move files to and from the same server as the same login (over SFTP).
  */
 export function Terminal({
   node,
@@ -134,6 +135,7 @@ export function Terminal({
             </button>
           </span>
         )}
+        <FileTransfer target={{ node, login }} name={name} />
         {ended && (
           <button type="button" onClick={() => setAttempt(attempt + 1)}>
             Reconnect
