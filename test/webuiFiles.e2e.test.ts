@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { describeEvent } from '../web/auditText.ts';
 import { eventually } from './helpers/audit.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
@@ -110,6 +111,7 @@ describe.skipIf(!haveChromium())('web terminal file transfer', () => {
       via: e.via,
       server: e.server_name,
     }).toEqual({ user: 'ann', login: me, action: 'upload', bytes: one.length, via: 'web', server: 'files-node' });
+    expect(describeEvent(e as never)).toBe(`ann uploaded ${remote}/one.bin to files-node as ${me}`);
     // The node audited the SFTP session under the same session ID.
     await eventually(f.cluster.auth.admin, 'session.start', (x) => x.session_id === e.session_id && x.kind === 'sftp');
     await dialog.getByRole('button', { name: 'Close' }).click();

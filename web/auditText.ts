@@ -62,7 +62,15 @@ export const DESCRIBE: Record<string, (e: AuditEvent) => string> = {
   'recording.upload_failed': (e) => `A session recording could not be uploaded${because(e)}`,
   'recording.evicted': (e) => `A session recording was dropped before upload${because(e)}`,
   exec: (e) => `${who(e)} ran ${str(e, 'command') || 'a command'} on ${server(e)}${as(e)}`,
-  sftp: (e) => `${who(e)} opened SFTP on ${server(e)}${as(e)}`,
+  sftp: (e) => {
+    const path = str(e, 'path');
+    // The web terminal's transfers (the proxy names the file); the node's own sftp event opens the session.
+    if (e.action === 'upload')
+      return ok(e, `${who(e)} uploaded ${path} to ${server(e)}${as(e)}`, `${who(e)} failed to upload ${path}`);
+    if (e.action === 'download')
+      return ok(e, `${who(e)} downloaded ${path} from ${server(e)}${as(e)}`, `${who(e)} failed to download ${path}`);
+    return `${who(e)} opened SFTP on ${server(e)}${as(e)}`;
+  },
   scp: (e) => `${who(e)} copied files with scp on ${server(e)}`,
   port: (e) => `${who(e)} forwarded a port through ${server(e)}`,
   'rotation.start': (e) => `A rotation of the ${str(e, 'ca_types') || 'CA'} keys started${by(e)}`,
