@@ -86,7 +86,7 @@ describe.skipIf(mariadbMissing !== undefined)('db-mysql agent with a real MariaD
   });
 
   test('USE inside a query text is checked like COM_INIT_DB', async () => {
-    const c = await rawMysqlLogin(h.port, 'alice', 'app');
+    const c = await rawMysqlLogin(h.port, 'alice', { database: 'app' });
     c.command(Buffer.from([COM.QUERY, ...Buffer.from('/* hi */ USE `secret`')]));
     const answer = parseErr((await c.read()).payload);
     expect(answer).toMatchObject({ code: 1044, sqlState: '42000' });

@@ -23,8 +23,14 @@ export interface RawMysqlClient {
   close(): void;
 }
 
-/** Connects, reads the greeting and logs in as `user` (no password) in plain text; resolves once logged in. */
-export async function rawMysqlLogin(port: number, user: string, database?: string): Promise<RawMysqlClient> {
+/** Options: a default database, capability flags to claim beyond the ones the server offered. */
+export interface RawLoginOptions {
+  database?: string;
+  extraCapabilities?: number;
+}
+
+/** Connects and reads the greeting; resolves with the client and the greeting's payload, before any answer. */
+export async function rawMysqlConnect(port: number): Promise<{ client: RawMysqlClient; greeting: Buffer }> {
   const socket = connect({ host: '127.0.0.1', port });
   const reader = new PacketReader();
   const ready: Packet[] = [];
@@ -67,7 +73,14 @@ export async function rawMysqlLogin(port: number, user: string, database?: strin
     socket,
     close: () => socket.destroy(),
   };
-  const greeting = parseInitialHandshake((await read()).payload);
+  return { client, greeting: (await read()).payload };
+}
+
+/** Connects, reads the greeting and logs in as `user` (no password) in plain text; resolves once logged in. */
+export async function rawMysqlLogin(port: number, user: string, o: RawLoginOptions = {}): Promise<RawMysqlClient> {
+  const { client, greeting: hello } = await rawMysqlConnect(port);
+  const greeting = parseInitialHandshake(hello);
+  const database = o.database;
   const caps =
     CLIENT.PROTOCOL_41 |
     CLIENT.SECURE_CONNECTION |
@@ -77,7 +90,7 @@ export async function rawMysqlLogin(port: number, user: string, database?: strin
     CLIENT.MULTI_RESULTS |
     (database ? CLIENT.CONNECT_WITH_DB : 0);
   const response = buildHandshakeResponse({
-    capabilities: (caps & greeting.capabilities) >>> 0,
+    capabilities: ((caps & greeting.capabilities) | (o.extraCapabilities ?? 0)) >>> 0,
     maxPacketSize: 1 << 24,
     charset: 45,
     mariadbCapabilities: 0,
@@ -86,8 +99,8 @@ export async function rawMysqlLogin(port: number, user: string, database?: strin
     ...(database ? { database } : {}),
     authPluginName: 'mysql_native_password',
   });
-  socket.write(framePacket(response, 1));
-  const answer = await read();
+  client.send(framePacket(response, 1));
+  const answer = await client.read();
   const err = parseErr(answer.payload);
   if (err) throw new Error(`login refused: ${err.code} ${err.message}`);
   if (answer.payload[0] !== 0x00) throw new Error(`unexpected login answer 0x${answer.payload[0]?.toString(16)}`);

@@ -6,7 +6,7 @@
 
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { AccessDenied, Unavailable } from '../../../core/errors.ts';
+import { AccessDenied, BadParameter, Unavailable } from '../../../core/errors.ts';
 import {
   buildHandshakeResponse,
   buildInitialHandshake,
@@ -106,6 +106,9 @@ export async function logIn(i: LoginInput): Promise<LoggedIn> {
 
     const answer = await fromClient.next(i.signal);
     reply.seq = answer.seq + 1;
+    if (answer.payload.length === 32 && answer.payload.readUInt32LE(0) & CLIENT.SSL) {
+      throw new BadParameter('tp already encrypts this connection: connect without TLS (mariadb --skip-ssl)');
+    }
     const response = parseHandshakeResponse(answer.payload);
     const dbUser = response.username || i.defaults.dbUser;
     const dbName = response.database || i.defaults.dbName || undefined;
