@@ -123,6 +123,9 @@ describe.skipIf(!haveChromium())('web terminal file transfer', () => {
     const content = randomBytes(700_000);
     writeFileSync(join(remote, 'report 2026.bin'), content);
     const page = await terminal(me);
+    // The tab bar's server list starts at this tab's own server, not a blank choice.
+    const hostId = f.cluster.agents.get('files-node')!.hostId;
+    expect(await page.getByLabel('Server', { exact: true }).inputValue()).toBe(hostId);
     await page.getByRole('button', { name: 'Download' }).click();
     const dialog = page.getByRole('dialog', { name: 'Download a file from files-node' });
     await dialog.getByLabel('File on the server').fill(join(remote, 'report 2026.bin'));

@@ -27,8 +27,10 @@ export function TerminalTabs({ node, login, name }: { node: string; login: strin
       () => setServers([]),
     );
   }, []);
+  // Until one is picked, the list shows (and opens) this tab's own server, not a blank choice.
+  const shown = pick || (servers.find((n) => n.hostId === node || n.name === node) ?? servers[0])?.hostId || '';
   const open = () => {
-    const server = servers.find((n) => n.hostId === pick) ?? servers[0];
+    const server = servers.find((n) => n.hostId === shown) ?? servers[0];
     if (!server || !pickLogin) return;
     const key = Math.max(...tabs.map((t) => t.key), -1) + 1;
     setTabs([...tabs, { key, node: server.hostId, login: pickLogin, name: server.name }]);
@@ -68,7 +70,7 @@ export function TerminalTabs({ node, login, name }: { node: string; login: strin
             <label class="sr-only" for="tab-server">
               Server
             </label>
-            <select id="tab-server" value={pick} onChange={(e) => setPick((e.target as HTMLSelectElement).value)}>
+            <select id="tab-server" value={shown} onChange={(e) => setPick((e.target as HTMLSelectElement).value)}>
               {servers.map((n) => (
                 <option key={n.hostId} value={n.hostId}>
                   {n.name}
