@@ -46,7 +46,12 @@ export interface PgAgentHarness extends AsyncDisposable {
  */
 export async function startPgAgentHarness(
   pg: PostgresServer,
-  opts: { user?: Partial<VerifiedUser>; roles?: Role[]; entry?: Partial<PostgresDatabase> } = {},
+  opts: {
+    user?: Partial<VerifiedUser>;
+    roles?: Role[];
+    entry?: Partial<PostgresDatabase>;
+    route?: Record<string, string>;
+  } = {},
 ): Promise<PgAgentHarness> {
   const events: AuditInput[] = [];
   const roles = opts.roles ?? [DB_ROLE];
@@ -87,14 +92,15 @@ export async function startPgAgentHarness(
   };
   const sessions: PgAgentHarness['sessions'] = [];
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  // Half-open like the tunnel's streams (core/tunnel/muxStream.ts): a client's FIN still lets tp answer.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
     sockets.add(socket);
     const abort = new AbortController();
     const session: PluginSession = {
       id: cryptoIds.uuid(),
       user: h.user,
       resource: 'pg1',
-      route: {},
+      route: opts.route ?? {},
       client: `${socket.remoteAddress}:${socket.remotePort}`,
       signal: abort.signal,
     };
