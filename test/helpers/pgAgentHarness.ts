@@ -74,7 +74,7 @@ export async function startPgAgentHarness(
         ttlMs: 3_600_000,
         usage: 'client',
       });
-      const answer = { cert, ca: pg.caPem };
+      const answer = { cert, ca: [pg.caPem], expires: new Date(Date.now() + 3_600_000).toISOString() };
       return parse ? parse(answer) : (answer as T);
     },
     dataDir: '/nonexistent',
