@@ -23,6 +23,8 @@ const str = (e: AuditEvent, ...keys: string[]) => {
 const who = (e: AuditEvent) => e.user || 'Someone';
 const server = (e: AuditEvent) => str(e, 'server_name', 'server_hostname', 'target', 'server_id') || 'a server';
 const as = (e: AuditEvent) => (str(e, 'login') ? ` as ${str(e, 'login')}` : '');
+const db = (e: AuditEvent) => str(e, 'db_service', 'target') || 'a database';
+const dbAs = (e: AuditEvent) => (str(e, 'db_user') ? ` as ${str(e, 'db_user')}` : '');
 const because = (e: AuditEvent) => (e.error ? `: ${e.error}` : '');
 const by = (e: AuditEvent) => (e.user ? ` by ${e.user}` : '');
 const ok = (e: AuditEvent, yes: string, no: string) => (e.success ? yes : `${no}${because(e)}`);
@@ -84,6 +86,12 @@ export const DESCRIBE: Record<string, (e: AuditEvent) => string> = {
   'bot.renew': (e) => ok(e, `Bot ${who(e)} renewed its certificates`, `Bot ${who(e)} failed to renew its certificates`),
   'bot.locked': (e) => `Bot ${str(e, 'bot') || who(e)} was locked: ${str(e, 'reason') || 'by an administrator'}`,
   'bot.delete': (e) => `Bot ${str(e, 'bot')} was deleted${by(e)}`,
+  // Database sessions (plugins/db-*): the database as the cluster names it, and the user inside it.
+  'db.session.start': (e) =>
+    ok(e, `${who(e)} connected to database ${db(e)}${dbAs(e)}`, `${who(e)} was refused database ${db(e)}${dbAs(e)}`),
+  'db.query': (e) =>
+    ok(e, `${who(e)} ran ${str(e, 'statement', 'command') || 'a statement'} on ${db(e)}`, `A statement on ${db(e)} failed`),
+  'db.session.end': (e) => `${who(e)}'s session on database ${db(e)} ended`,
   'audit.rejected': (e) => `An audit event was refused${because(e)}`,
 };
 
