@@ -3,6 +3,7 @@ import { defineCommand } from 'citty';
 import { defaultDataDir } from '../core/config/defaults.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
+import { PLUGINS } from '../plugins/index.ts';
 import { action, listArg } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
 
@@ -59,6 +60,7 @@ const start = defineCommand({
           {
             dataDir: args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(),
             version: pkg.version,
+            plugins: PLUGINS,
             join: { proxy, token: args.token ?? cfg.ssh.token, caPin: args['ca-pin'] ?? cfg.ssh.ca_pin },
             advertise: args.advertise,
           },

@@ -7,6 +7,7 @@ import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPubli
 import { parseCert } from '../core/crypto/sshcert.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
+import { PLUGINS } from '../plugins/index.ts';
 import { signDbServer } from './lib/caSignDb.ts';
 import { action, adminArgs, adminAuth, durationArg, listArg } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
@@ -51,7 +52,7 @@ const start = defineCommand({
             proxy: { ...cfg.proxy, enabled: false },
             ssh: { ...cfg.ssh, enabled: false },
           },
-          { dataDir: args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), version: pkg.version },
+          { dataDir: args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(), version: pkg.version, plugins: PLUGINS },
         ),
       (cluster) => {
         process.stdout.write(`auth service listening on ${cluster.auth!.addr}\n`);

@@ -4,6 +4,7 @@ import { requireProfile } from '../core/client/profile.ts';
 import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN, defaultDataDir } from '../core/config/defaults.ts';
 import { BadParameter, describe } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
+import { PLUGINS } from '../plugins/index.ts';
 import { action, listArg } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
 
@@ -78,6 +79,7 @@ const start = defineCommand({
           {
             dataDir: args['data-dir'] ?? cfg.data_dir ?? defaultDataDir(),
             version: pkg.version,
+            plugins: PLUGINS,
             join: { authServers: listArg(args['auth-server']), token: args.token, caPin: args['ca-pin'] },
           },
         ),

@@ -4,6 +4,7 @@ import type { ComposedCluster } from '../core/compose/index.ts';
 import { defaultDataDir, userDataDir } from '../core/config/defaults.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
+import { PLUGINS } from '../plugins/index.ts';
 import { action } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
 
@@ -28,7 +29,7 @@ export default defineCommand({
       throw new BadParameter('tp start runs the auth service; use `tp proxy start` / `tp agent start` for the others');
     const { composeCluster } = await import('../core/compose/index.ts');
     await runUntilSignal(
-      () => composeCluster(cfg, { dataDir, version: pkg.version }),
+      () => composeCluster(cfg, { dataDir, version: pkg.version, plugins: PLUGINS }),
       (cluster) => printBanner(cluster, cfg.ssh.name ?? hostname()),
     );
   }),

@@ -2,4 +2,4 @@
 import type { PluginLoader } from '../core/plugin/registry.ts';
 
 /** The plugins of this build. */
-export const PLUGINS: PluginLoader[] = [];
+export const PLUGINS: PluginLoader[] = [() => import('./ssh/index.ts')];

@@ -36,7 +36,14 @@ async function startSecondProxy(): Promise<ProxyServer> {
   const svc = f.cluster.auth.server.service;
   const id = await localHostIdentity(svc, 'proxy', 'proxy-2', ['127.0.0.1']);
   const auth = new ApiClient([f.cluster.auth.server.addr], { ca: id.tlsCa.join(''), cert: id.tlsCert, key: id.tlsKey });
-  return startProxy({ listen: '127.0.0.1:0', identity: id, auth, version: 'test', name: 'proxy-2' });
+  return startProxy({
+    listen: '127.0.0.1:0',
+    identity: id,
+    auth,
+    version: 'test',
+    name: 'proxy-2',
+    plugins: f.cluster.plugins,
+  });
 }
 
 describe('the proxy follows cluster state: one snapshot, then changes', () => {

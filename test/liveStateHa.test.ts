@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { ApiClient } from '../core/api/client.ts';
 import { localHostIdentity } from '../core/auth/localIdentity.ts';
+import { loadRegistry } from '../core/plugin/registry.ts';
 import { startProxy } from '../core/proxy/server.ts';
+import { PLUGINS } from '../plugins/index.ts';
 import { startTestAuth, waitFor } from './helpers/cluster.ts';
 import { freshDatabase, postgresAvailable } from './helpers/postgres.ts';
 
@@ -22,7 +24,14 @@ describe.skipIf(!available)('watched state across auth servers on one PostgreSQL
     cleanups.push(() => b.close());
     const id = await localHostIdentity(a.server.service, 'proxy', 'proxy-a', ['127.0.0.1']);
     const auth = new ApiClient([a.server.addr], { ca: id.tlsCa.join(''), cert: id.tlsCert, key: id.tlsKey });
-    const proxy = await startProxy({ listen: '127.0.0.1:0', identity: id, auth, version: 'test', name: 'proxy-a' });
+    const proxy = await startProxy({
+      listen: '127.0.0.1:0',
+      identity: id,
+      auth,
+      version: 'test',
+      name: 'proxy-a',
+      plugins: await loadRegistry(PLUGINS),
+    });
     cleanups.push(() => proxy.close());
     await waitFor('the proxy snapshot', async () => (await proxy.view.roles()).length > 0);
 

@@ -35,7 +35,7 @@ async function refused(user: FixtureUser, target: string, message: string): Prom
   expect(event.error).toContain(message);
   expect(String(event.reported_by)).toStartWith('proxy:');
   expect((await auditEvents(f, 'session.start')).length).toBe(sessionsBefore);
-  for (const a of f.cluster.agents.values()) expect(a.node.connections).toBe(0);
+  for (const a of f.cluster.agents.values()) expect(a.plugins.openStreams).toBe(0);
 }
 
 describe('refusals: clear message, audited, decided by the proxy before a byte reaches the node', () => {

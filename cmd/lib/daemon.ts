@@ -4,14 +4,17 @@ import type { Config } from '../../core/config/schema.ts';
 import { log } from '../../core/log.ts';
 
 /**
- * Loads --config when given, else the all-in-one defaults (YAML and schema code load only when a file is read).
+ * Loads --config when given (with the sections of the build's plugins), else the all-in-one defaults (YAML and
+ * schema code load only when a file is read).
  * Every server command starts here, so from here on the process creates its files private (umask 077).
  */
 export async function configFrom(path: string | undefined): Promise<Config> {
   privateUmask();
   if (!path) return defaultConfig();
   const { loadConfig } = await import('../../core/config/load.ts');
-  return loadConfig(path);
+  const { loadRegistry } = await import('../../core/plugin/registry.ts');
+  const { PLUGINS } = await import('../../plugins/index.ts');
+  return loadConfig(path, (await loadRegistry(PLUGINS)).sections());
 }
 
 /**

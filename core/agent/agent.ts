@@ -1,6 +1,5 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import { ApiClient } from '../api/client.ts';
 import { ClusterCasSchema, EventsIntakeSchema, ReissuedCertsSchema } from '../api/hostSchemas.ts';
 import { AckSchema } from '../api/schemas.ts';
@@ -14,18 +13,19 @@ import { BadParameter, describe, isCertificateError, Unauthenticated } from '../
 import { IdentityFollower } from '../identity/follower.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../identity/hostIdentity.ts';
 import { replicaCas } from '../identity/replicaCas.ts';
-import type { IdSource } from '../ids.ts';
+import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import type { Backoff } from '../net/backoff.ts';
+import { pluginEntries } from '../plugin/entries.ts';
+import type { PluginRegistry } from '../plugin/registry.ts';
 import type { Role } from '../rbac/index.ts';
-import { SshNode } from '../ssh/node.ts';
 import { Replica } from '../state/replica.ts';
-import { AgentStreamHeaderSchema, readHeader } from '../tunnel/header.ts';
 import { type AgentSettings, proxyStateSource } from './clusterState.ts';
 import { type CommandLabel, startCommandLabels } from './commandLabels.ts';
 import { type DirectListener, startDirectListener } from './directListener.ts';
 import { heartbeatSender } from './heartbeat.ts';
 import { joinViaProxy } from './join.ts';
+import { PluginHost } from './pluginHost.ts';
 import { RecordingUploader } from './recordingUploader.ts';
 import { startTunnelClient, type TunnelClient } from './tunnelClient.ts';
 
@@ -60,12 +60,17 @@ export interface AgentOptions {
   clock?: Clock;
   /** Connection and session IDs. Default the platform's cryptographic randomness. */
   ids?: IdSource;
+  /** The protocol plugins of this build (plugins/index.ts). */
+  plugins: PluginRegistry;
+  /** The plugins to run and their tp.yaml entries (core/plugin/entries.ts); default those that need no entries. */
+  pluginEntries?: Map<string, unknown[]>;
 }
 
 /** A running agent. */
 export interface Agent extends AsyncDisposable {
   hostId: string;
-  node: SshNode;
+  /** The plugins this agent runs (SSH first), with their open streams. */
+  plugins: PluginHost;
   /** Uploads the node's recordings. */
   uploader: RecordingUploader;
   /** The node's audit event spool. */
@@ -96,9 +101,9 @@ async function probeIdentity(api: ApiClient): Promise<'ok' | 'unreachable' | 're
 }
 
 /**
- * Runs an SSH agent: joins once (then reuses its saved identity and pinned CAs), keeps cluster state and its
- * heartbeat fresh through the proxy, and serves SSH over a reverse tunnel (reconnecting with jittered exponential
- * backoff) or on a direct mutual-TLS listener.
+ * Runs an agent: joins once (then reuses its saved identity and pinned CAs), keeps cluster state and its heartbeat
+ * fresh through the proxy, and serves its plugins' streams (SSH first) over a reverse tunnel (reconnecting with
+ * jittered exponential backoff) or on a direct mutual-TLS listener.
  */
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   privateDir(o.dataDir, 'agent data dir');
@@ -133,8 +138,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     });
   const timers: ReturnType<typeof setInterval>[] = [];
 
-  let node: SshNode | undefined;
   let direct: DirectListener | undefined;
+  const identityListeners: ((id: HostIdentity) => void)[] = [];
+  const stateListeners: ((kinds: ReadonlySet<string>) => void)[] = [];
   const follower = new IdentityFollower(
     id,
     {
@@ -147,7 +153,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     name,
     (next) => {
       api.setTls(tlsOf(next));
-      node?.setHostIdentity(next.sshKey, next.sshCert);
+      for (const fn of identityListeners) fn(next);
       direct?.setSecureContext({ cert: next.tlsCert, key: next.tlsKey, ca: next.tlsCa });
       if (!o.identity) saveHostIdentity(o.dataDir, next);
       log.info('agent picked up new CA keys');
@@ -169,8 +175,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       const cas = clusterCas();
       if (cas) userCa = cas.userCa.map((l) => parseAuthorizedKey(l).blob);
     }
-    if (kinds.has('lock')) node?.enforceLocks();
     if (kinds.has('ca') || kinds.has('rotation')) followCas();
+    for (const fn of stateListeners) fn(kinds);
   });
   await replica.ready().catch((err: unknown) => {
     log.warn('could not load cluster state; will keep trying', { error: describe(err) });
@@ -212,33 +218,39 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       },
     },
   });
-  node = new SshNode({
-    hostId: id.hostId,
-    nodeName: name,
-    labels: () => labels,
-    hostKey: follower.current.sshKey,
-    hostCert: follower.current.sshCert,
-    state: {
-      userCas: () => userCa,
-      roles: () => replica.list<Role>('role'),
-      locks: () => replica.list<StoredLock>('lock'),
+  const plugins = await PluginHost.start({
+    registry: o.plugins,
+    entries: o.pluginEntries ?? pluginEntries(o.plugins),
+    tlsCa: () => clusterCas()?.tlsCa ?? follower.current.tlsCa,
+    context: {
+      hostId: id.hostId,
+      nodeName: name,
+      cluster: id.cluster,
+      clock,
+      ids: o.ids ?? cryptoIds,
+      emit: (events) => spool.add(events),
+      labels: () => labels,
+      state: {
+        userCas: () => userCa,
+        roles: () => replica.list<Role>('role'),
+        locks: () => replica.list<StoredLock>('lock'),
+        onChange: (fn) => stateListeners.push(fn),
+      },
+      identity: () => follower.current,
+      onIdentity: (fn) => identityListeners.push(fn),
+      recording: { dir: recordingsDir, mode: () => settings.sessionRecording, onPart: () => uploader.kick() },
+      call: async (method, path, body, parse) => {
+        const out = await api.call<unknown>(method, path, body);
+        return parse ? parse(out) : (out as never);
+      },
+      dataDir: o.dataDir,
     },
-    emit: (events) => spool.add(events),
-    clock,
-    ids: o.ids,
-    recording: { dir: recordingsDir, mode: () => settings.sessionRecording, onPart: () => uploader.kick() },
   });
-
-  const serveStream = async (stream: Duplex) => {
-    try {
-      const h = await readHeader(stream, AgentStreamHeaderSchema);
-      stream.resume();
-      node.serve(stream, h.client, h.sessionId);
-    } catch (err) {
+  const serveStream = (stream: import('node:stream').Duplex) =>
+    void plugins.serve(stream).catch((err: unknown) => {
       log.warn('bad stream from proxy', { error: describe(err) });
       stream.destroy();
-    }
-  };
+    });
 
   let directAddr: string | undefined;
   let tunnel: TunnelClient | undefined;
@@ -249,6 +261,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     addr: () => directAddr,
     version: o.version,
     periodMs: heartbeatMs,
+    resources: () => plugins.resources(),
   });
 
   if (o.direct) {
@@ -256,14 +269,14 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       listen: o.direct.listen,
       advertise: o.direct.advertise,
       identity: follower.current,
-      onStream: (sock) => void serveStream(sock),
+      onStream: serveStream,
     });
     directAddr = direct.addr;
   } else {
     tunnel = startTunnelClient({
       proxy: o.proxy,
       current: () => follower.current,
-      onStream: (s) => void serveStream(s),
+      onStream: serveStream,
       onUp: () => void heartbeat(),
       backoff: o.backoff,
       keepaliveMs: o.keepaliveMs,
@@ -278,13 +291,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     await replica.close();
     tunnel?.close('agent shutting down');
     direct?.close();
-    node.close();
+    await plugins.close();
     await uploader.close();
     await spool.close();
   };
   return {
     hostId: id.hostId,
-    node,
+    plugins,
     uploader,
     spool,
     tunnelUp: () => !!tunnel?.up(),

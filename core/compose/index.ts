@@ -3,6 +3,7 @@ import type { AuthServer } from '../auth/server.ts';
 import { systemClock } from '../clock.ts';
 import { checkLayout, dataLayout } from '../config/layout.ts';
 import type { Config } from '../config/schema.ts';
+import { loadRegistry } from '../plugin/registry.ts';
 import { lockDataDir } from './dataDirLock.ts';
 import { startNode } from './node.ts';
 import { authOptions, type ComposedCluster, type ComposeOptions } from './options.ts';
@@ -13,7 +14,7 @@ export { commandLabels } from './options.ts';
 
 /**
  * Builds the cluster tp.yaml describes, in one process: auth, then the proxy (with an identity from that auth, or
- * joined to a remote one), then the SSH node (likewise). Each service locks its part of the data dir first; the
+ * joined to a remote one), then the agent with its plugins (likewise; SSH first). Each service locks its part of the data dir first; the
  * recording spool and store are checked apart before anything starts. On any failure what started is stopped.
  * `tp start`, `tp ca|proxy|agent start`, the test cluster and the bench all build clusters here.
  */
@@ -36,9 +37,10 @@ export async function composeCluster(cfg: Config, given: ComposeOptions): Promis
       auth = ownAuth;
       stops.push(() => ownAuth?.close());
     }
-    const proxy = cfg.proxy.enabled ? await startProxyService(cfg, layout, o, auth, clock, stops) : undefined;
-    const agent = cfg.ssh.enabled ? await startNode(cfg, layout, o, auth, proxy, clock, stops) : undefined;
-    return { layout, auth: ownAuth, proxy, agent, close, [Symbol.asyncDispose]: close };
+    const plugins = await loadRegistry(o.plugins);
+    const proxy = cfg.proxy.enabled ? await startProxyService(cfg, layout, o, auth, plugins, clock, stops) : undefined;
+    const agent = cfg.ssh.enabled ? await startNode(cfg, layout, o, auth, proxy, plugins, clock, stops) : undefined;
+    return { layout, plugins, auth: ownAuth, proxy, agent, close, [Symbol.asyncDispose]: close };
   } catch (err) {
     await close();
     throw err;

@@ -6,6 +6,8 @@ import type { Clock } from '../clock.ts';
 import type { DataLayout } from '../config/layout.ts';
 import type { Config } from '../config/schema.ts';
 import { BadParameter } from '../errors.ts';
+import { pluginEntries } from '../plugin/entries.ts';
+import type { PluginRegistry } from '../plugin/registry.ts';
 import type { ProxyServer } from '../proxy/server.ts';
 import { lockDataDir } from './dataDirLock.ts';
 import { keptLocalIdentity } from './keptIdentity.ts';
@@ -22,6 +24,7 @@ export async function startNode(
   o: ComposeOptions & { newId: () => string },
   auth: AuthServer | undefined,
   proxy: ProxyServer | undefined,
+  plugins: PluginRegistry,
   clock: Clock,
   stops: (() => unknown)[],
 ): Promise<Agent> {
@@ -49,6 +52,8 @@ export async function startNode(
     identity,
     version: o.version,
     clock,
+    plugins,
+    pluginEntries: pluginEntries(plugins, cfg.sections, o.pluginFlags),
     ...o.agent,
   });
   stops.push(() => agent.close());

@@ -7,6 +7,7 @@ import { DEFAULT_AUTH_LISTEN, defaultClusterName } from '../config/defaults.ts';
 import type { DataLayout } from '../config/layout.ts';
 import type { Config } from '../config/schema.ts';
 import type { ConnectionLimits } from '../net/connectionLimits.ts';
+import type { PluginLoader, PluginRegistry } from '../plugin/registry.ts';
 import type { ProxyOptions, ProxyServer } from '../proxy/server.ts';
 
 /** How to build a cluster beyond what tp.yaml says: where, and the knobs tests and the CLI's flags turn. */
@@ -23,6 +24,10 @@ export interface ComposeOptions {
   join?: { authServers?: string[]; proxy?: string; token?: string; caPin?: string };
   /** The address a direct-mode node tells the proxy to dial. */
   advertise?: string;
+  /** The protocol plugins to load: the build's (plugins/index.ts, given by cmd/), or a test's with its fixtures. */
+  plugins: PluginLoader[];
+  /** `tp agent start --<plugin flag> VALUE` values, by flag name (entries without a file). */
+  pluginFlags?: Record<string, string[]>;
   /** Per-service overrides, applied last (tests: ports, short ticks, lockout policy, backend ...). */
   auth?: Partial<AuthServerOptions>;
   proxy?: Partial<ProxyOptions>;
@@ -32,6 +37,8 @@ export interface ComposeOptions {
 /** The services one composition started, and the data dir layout they share. */
 export interface ComposedCluster extends AsyncDisposable {
   layout: DataLayout;
+  /** The plugins this composition loaded. */
+  plugins: PluginRegistry;
   auth?: AuthServer;
   proxy?: ProxyServer;
   agent?: Agent;

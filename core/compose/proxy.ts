@@ -7,6 +7,7 @@ import type { DataLayout } from '../config/layout.ts';
 import type { Config } from '../config/schema.ts';
 import { BadParameter } from '../errors.ts';
 import { type HostIdentity, saveHostIdentity } from '../identity/hostIdentity.ts';
+import type { PluginRegistry } from '../plugin/registry.ts';
 import type { ProxyServer } from '../proxy/server.ts';
 import { lockDataDir } from './dataDirLock.ts';
 import { keptLocalIdentity } from './keptIdentity.ts';
@@ -27,6 +28,7 @@ export async function startProxyService(
   layout: DataLayout,
   o: ComposeOptions & { newId: () => string },
   auth: AuthServer | undefined,
+  plugins: PluginRegistry,
   clock: Clock,
   stops: (() => unknown)[],
 ): Promise<ProxyServer> {
@@ -65,6 +67,7 @@ export async function startProxyService(
     limits: proxyLimits(cfg),
     onIdentity,
     clock,
+    plugins,
     ...o.proxy,
   });
   stops.push(() => proxy.close());

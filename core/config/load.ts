@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as v from 'valibot';
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { type Document, isMap, LineCounter, parseDocument } from 'yaml';
 import { BadParameter } from '../errors.ts';
 import { type Config, ConfigSchema, KNOWN_KEYS } from './schema.ts';
+import { type SectionConfig, type SectionSpec, sectionSchema } from './sections.ts';
 
 /** A config error pointing at the file and line, with a hint when one helps. */
 export class ConfigError extends BadParameter {}
@@ -16,16 +17,19 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-function suggest(key: string, parent: string): string {
-  const known = KNOWN_KEYS[parent] ?? [];
+function suggest(key: string, parent: string, keys: Record<string, string[]>): string {
+  const known = keys[parent] ?? [];
   const best = known.map((k) => [k, distance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
   const where = parent ? `under "${parent}"` : 'at the top level';
   if (best && best[1] <= 3) return ` (did you mean "${best[0]}"?)`;
   return known.length ? ` (known keys ${where}: ${known.join(', ')})` : '';
 }
 
-/** Parses tp.yaml text; throws ConfigError naming `file:line` for syntax errors, unknown keys and bad values. */
-export function parseConfig(text: string, file = 'tp.yaml'): Config {
+/**
+ * Parses tp.yaml text; throws ConfigError naming `file:line` for syntax errors, unknown keys and bad values.
+ * `sections` are the plugins' top-level sections (core/plugin `section`): their entries land in `sections`.
+ */
+export function parseConfig(text: string, file = 'tp.yaml', sections: SectionSpec[] = []): Config {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -36,10 +40,34 @@ export function parseConfig(text: string, file = 'tp.yaml'): Config {
   const raw = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw))
     throw new ConfigError(`${file}:1: the config must be a mapping of keys`);
-  const result = v.safeParse(ConfigSchema, raw);
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  const path = (issue.path ?? []).map((p: { key: unknown }) => String(p.key));
+  const known = { ...KNOWN_KEYS, '': [...KNOWN_KEYS['']!, ...sections.map((s) => s.key)] };
+  const fail = (issue: v.BaseIssue<unknown>, prefix: string[]) => configIssue(doc, lines, file, known, issue, prefix);
+  const core: Record<string, unknown> = { ...raw };
+  const found: Record<string, SectionConfig> = {};
+  for (const spec of sections) {
+    if (!(spec.key in core) || found[spec.key]) continue;
+    const r = v.safeParse(sectionSchema(spec), core[spec.key] ?? {});
+    if (!r.success) fail(r.issues[0], [spec.key]);
+    else found[spec.key] = { enabled: r.output.enabled as boolean, entries: r.output[spec.list] as unknown[] };
+    delete core[spec.key];
+  }
+  const result = v.safeParse(ConfigSchema, core);
+  if (!result.success) fail(result.issues[0], []);
+  const cfg: Config = result.output as Config;
+  if (Object.keys(found).length) cfg.sections = found;
+  return cfg;
+}
+
+/** Throws the ConfigError for one schema issue: `file:line`, the dotted key, and a hint for unknown keys. */
+function configIssue(
+  doc: Document,
+  lines: LineCounter,
+  file: string,
+  known: Record<string, string[]>,
+  issue: v.BaseIssue<unknown>,
+  prefix: string[],
+): never {
+  const path = [...prefix, ...(issue.path ?? []).map((p: { key: unknown }) => String(p.key))];
   let line = 1;
   // Point at the key itself for unknown keys, at the value otherwise.
   const parentNode = path.length > 1 ? doc.getIn(path.slice(0, -1), true) : doc.contents;
@@ -53,14 +81,16 @@ export function parseConfig(text: string, file = 'tp.yaml'): Config {
   const isUnknownKey = issue.expected === 'never';
   if (isUnknownKey) {
     const key = path.at(-1) ?? '';
-    throw new ConfigError(`${file}:${line}: unknown key "${dotted}"${suggest(key, path.slice(0, -1).join('.'))}`);
+    throw new ConfigError(
+      `${file}:${line}: unknown key "${dotted}"${suggest(key, path.slice(0, -1).join('.'), known)}`,
+    );
   }
   if (issue.received === 'undefined') throw new ConfigError(`${file}:${line}: missing required key "${dotted}"`);
   throw new ConfigError(`${file}:${line}: invalid value for "${dotted}": ${issue.message}`);
 }
 
 /** Reads and parses a config file; a missing file is an error naming it. */
-export function loadConfig(file: string): Config {
+export function loadConfig(file: string, sections: SectionSpec[] = []): Config {
   if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist`);
-  return parseConfig(readFileSync(file, 'utf8'), file);
+  return parseConfig(readFileSync(file, 'utf8'), file, sections);
 }

@@ -104,7 +104,10 @@ export const ConfigSchema = v.strictObject({
   ),
 });
 
-export type Config = v.InferOutput<typeof ConfigSchema>;
+/** tp.yaml as read: the core keys, plus the plugins' sections found in the file (by section key). */
+export type Config = v.InferOutput<typeof ConfigSchema> & {
+  sections?: Record<string, import('./sections.ts').SectionConfig>;
+};
 
 /** Every key the schema knows, by dotted parent path (for "did you mean" hints). */
 export const KNOWN_KEYS: Record<string, string[]> = {

@@ -1,3 +1,4 @@
+import type { SectionSpec } from '../config/sections.ts';
 import { TpError } from '../errors.ts';
 import type { PluginDefinition } from './types.ts';
 
@@ -41,6 +42,21 @@ export class PluginRegistry {
   /** The plugins serving resource kind `kind`. */
   ofKind(kind: string): PluginDefinition<never>[] {
     return this.all().filter((d) => d.kind === kind);
+  }
+
+  /** The tp.yaml sections the plugins read, one per key (plugins of one kind share theirs). */
+  sections(): SectionSpec[] {
+    const out = new Map<string, SectionSpec>();
+    for (const d of this.all()) {
+      if (!d.section) continue;
+      const had = out.get(d.section.key);
+      if (had && had.list !== d.section.list)
+        throw new TpError(
+          `plugins disagree on the list of tp.yaml section "${d.section.key}": ${had.list} or ${d.section.list}`,
+        );
+      out.set(d.section.key, d.section);
+    }
+    return [...out.values()];
   }
 
   /** Every ALPN id, for the proxy's TLS server. */

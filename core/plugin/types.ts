@@ -4,8 +4,10 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type * as v from 'valibot';
 import type { AuditInput } from '../audit/events.ts';
+import type { Identity } from '../auth/identity.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import type { Clock } from '../clock.ts';
+import type { HostIdentity } from '../identity/hostIdentity.ts';
 import type { IdSource } from '../ids.ts';
 import type { Role, Traits } from '../rbac/index.ts';
 
@@ -48,7 +50,7 @@ export interface VerifiedUser {
 
 /** One authenticated stream handed to an agent plugin. */
 export interface PluginSession {
-  /** Unique ID of this session (audit `session_id`). */
+  /** Unique ID of this session (audit `session_id`): the one the proxy chose for it, when it chose one. */
   id: string;
   /** Absent only for `endToEnd` plugins (SSH), whose protocol authenticates the user inside the stream. */
   user?: VerifiedUser;
@@ -72,8 +74,23 @@ export interface AgentPluginContext {
   ids: IdSource;
   /** Audit events, through the agent's spool (nothing lost while auth is away). */
   emit(events: AuditInput[]): void;
-  /** The watched cluster state: current roles and locks. */
-  state: { roles(): Role[]; locks(): StoredLock[] };
+  /** The agent's node labels (static and command labels), read when needed. */
+  labels(): Record<string, string>;
+  /**
+   * The watched cluster state: current roles, locks and the SSH user CA keys, and a callback on each change (the
+   * kinds that changed: `role`, `lock`, `ca` ...).
+   */
+  state: {
+    roles(): Role[];
+    locks(): StoredLock[];
+    userCas(): Buffer[];
+    onChange(fn: (kinds: ReadonlySet<string>) => void): void;
+  };
+  /** The agent's host identity now, and a callback when a CA rotation renews it. */
+  identity(): HostIdentity;
+  onIdentity(fn: (id: HostIdentity) => void): void;
+  /** Session recording: the agent's spool, the cluster's mode, and who to tell when a part is on disk. */
+  recording: { dir: string; mode: () => 'node' | 'off'; onPart: () => void };
   /** Calls auth through the agent's identity (for example to sign an ephemeral database client certificate). */
   call<T>(method: 'GET' | 'POST', path: string, body?: unknown, parse?: (json: unknown) => T): Promise<T>;
   /** The agent's data directory (the plugin's own files go in a subdirectory named after it). */
@@ -99,14 +116,77 @@ export interface ProxyRoute {
   route: Record<string, string>;
 }
 
+/** Who asks to get through: as their certificate states them. */
+export interface Requester {
+  name: string;
+  roles: string[];
+  traits?: Traits;
+  /** For a bot's certificate: its instance (a lock may stop that instance alone). */
+  bot?: { instance: string };
+}
+
+/** One request to reach a resource, from any path of the proxy (relay, web terminal, jump port, a plugin). */
+export interface AccessRequest {
+  /** The resource kind: `node` (SSH); plugins register theirs (`db`, `kube`, `app`, `desktop`). */
+  kind: string;
+  who: Requester;
+  /** What the user named (a node's name, host ID or address; a database's name ...). */
+  target: string;
+  /**
+   * The principal wanted there (SSH login, database user ...). Absent when the path cannot see it (the jump port
+   * carries an end-to-end SSH session): then the gate checks what it can and the resource checks the rest.
+   */
+  principal?: string;
+  /** Which path asks, for the audit: `relay`, `web`, `jump`, or a plugin's name. */
+  via: string;
+  /** The client's address, for the audit. */
+  remote: string;
+}
+
+/** The proxy's one access gate (`core/proxy/accessGate.ts`): resolve, locks, roles, audited refusals. */
+export interface ResourceGate {
+  /** Returns the resource if the request may reach it; otherwise audits the refusal and throws it. */
+  authorize<R>(req: AccessRequest): Promise<R>;
+  /** Audits a request that failed on its way to the resource (once per error). */
+  refused(req: AccessRequest, err: unknown): void;
+}
+
+/** Where an agent (or an agentless node) is: its host ID, its name for errors, and a direct address if it has one. */
+export interface DialTarget {
+  hostId: string;
+  name: string;
+  /** What `name` names, in errors (`db "pg1" ... is offline`). Default `node`. */
+  kind?: string;
+  addr?: string;
+  /** An agentless node: plain TCP to `addr`, no agent and no stream header. */
+  agentless?: boolean;
+}
+
 /** What the proxy gives a plugin that handles its connections itself. */
 export interface ProxyPluginContext {
-  /** The one access gate (`core/proxy/accessGate.ts`): resolve, locks, roles, audited refusals. */
-  gate: import('../proxy/accessGate.ts').AccessGate;
-  /** Opens a stream to the agent serving `resource` (its tunnel or its direct address), header written. */
+  /** Who the connection's verified client certificate names (kind `anonymous` without one). */
+  who: Identity;
+  /** Why TLS did not accept the certificate the client offered, when it offered one. */
+  certError?: string;
+  /** How long the client has to say what it wants (ms). */
+  headerTimeoutMs: number;
+  gate: ResourceGate;
+  /** The cluster's current public CAs (clients refresh their trust from them). */
+  view: { cas(): Promise<{ hostCa: string[]; tlsCa: string[] }> };
+  /**
+   * Opens a stream to this plugin on the agent serving `to` (a resource, or a node's host ID and address): its
+   * tunnel or its direct address, header written with `service` set to the plugin's name.
+   */
   dial(
-    resource: ResourceRecord,
-    header: { resource?: string; route?: Record<string, string>; cert?: string; client: string; sessionId?: string },
+    to: ResourceRecord | DialTarget,
+    header: {
+      resource?: string;
+      route?: Record<string, string>;
+      cert?: string;
+      client: string;
+      sessionId?: string;
+      user?: string;
+    },
   ): Promise<Duplex>;
 }
 

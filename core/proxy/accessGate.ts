@@ -1,35 +1,11 @@
 import { accessRefusal } from '../audit/accessRefusal.ts';
 import { lockedError } from '../auth/locks.ts';
 import { AccessDenied, TpError, Unavailable } from '../errors.ts';
+import type { AccessRequest, ResourceGate } from '../plugin/types.ts';
 import { checkNodeAccess, nodeVisible, type Role, type Traits } from '../rbac/index.ts';
 import type { ClusterView } from './clusterView.ts';
 
-/** Who asks to get through: as their certificate states them. */
-export interface Requester {
-  name: string;
-  roles: string[];
-  traits?: Traits;
-  /** For a bot's certificate: its instance (a lock may stop that instance alone). */
-  bot?: { instance: string };
-}
-
-/** One request to reach a resource, from any path of the proxy (relay, web terminal, jump port, a plugin). */
-export interface AccessRequest {
-  /** The resource kind: `node` (SSH); plugins register theirs (`db`, `kube`, `app`, `desktop`). */
-  kind: string;
-  who: Requester;
-  /** What the user named (a node's name, host ID or address; a database's name ...). */
-  target: string;
-  /**
-   * The principal wanted there (SSH login, database user ...). Absent when the path cannot see it (the jump port
-   * carries an end-to-end SSH session): then the gate checks what it can and the resource checks the rest.
-   */
-  principal?: string;
-  /** Which path asks, for the audit: `relay`, `web`, `jump`, or a plugin's name. */
-  via: string;
-  /** The client's address, for the audit. */
-  remote: string;
-}
+export type { AccessRequest, Requester } from '../plugin/types.ts';
 
 /** A resource as the gate judges it: its name, what a lock on it names, and whether roles grant the principal. */
 export interface GuardedResource<R> {
@@ -64,7 +40,7 @@ export const nodePolicy: ResourcePolicy = async (view, target) => {
  * The one decision of whether a request reaches a resource, for every path into the proxy: resolve what the user
  * named, refuse a locked user or resource, check the user's roles, and audit every refusal with the same fields.
  */
-export class AccessGate {
+export class AccessGate implements ResourceGate {
   private readonly audited = new WeakSet<object>();
 
   constructor(

@@ -1,11 +1,13 @@
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
-import type { NodeRecord } from '../auth/nodes.ts';
 import { Unavailable } from '../errors.ts';
 import { parseHostPort } from '../net/index.ts';
+import type { DialTarget } from '../plugin/types.ts';
 import { type AgentStreamHeader, writeHeader } from '../tunnel/header.ts';
 import type { TunnelRegistry } from './tunnels.ts';
+
+export type { DialTarget } from '../plugin/types.ts';
 
 /** The proxy's TLS client credentials for dialling direct-mode agents. */
 export interface DialTls {
@@ -14,7 +16,7 @@ export interface DialTls {
   ca: string[];
 }
 
-/** Resolves once a socket is connected, or rejects with Unavailable naming the node. */
+/** Resolves once a socket is connected, or rejects with Unavailable naming the target. */
 function connected<T extends Duplex>(sock: T, event: 'connect' | 'secureConnect', what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -33,16 +35,17 @@ function connected<T extends Duplex>(sock: T, event: 'connect' | 'secureConnect'
 }
 
 /**
- * Opens a byte stream to a node's SSH service: through its reverse tunnel when it holds one here, over mutual
- * TLS to a direct-mode agent, or plain TCP to an agentless OpenSSH node. The SSH session inside stays end to end.
+ * Opens a byte stream to the plugin `header.service` on an agent: through its reverse tunnel when it holds one here,
+ * else over mutual TLS to its direct address, with the stream header written first; an agentless node is plain TCP.
+ * The protocol inside is the plugin's business.
  */
-export async function dialNode(
-  node: NodeRecord,
+export async function dialAgent(
+  node: DialTarget,
   tunnels: TunnelRegistry,
   tls: DialTls,
-  header: Omit<AgentStreamHeader, 'v' | 'service'>,
+  header: Omit<AgentStreamHeader, 'v'>,
 ): Promise<Duplex> {
-  const what = `node "${node.name}" (${node.hostId})`;
+  const what = `${node.kind ?? 'node'} "${node.name}" (${node.hostId})`;
   if (node.agentless) {
     if (!node.addr) throw new Unavailable(`${what} has no address`);
     const [host, port] = parseHostPort(node.addr);
@@ -50,7 +53,7 @@ export async function dialNode(
   }
   const viaTunnel = tunnels.open(node.hostId);
   if (viaTunnel) {
-    writeHeader(viaTunnel, { v: 1, service: 'ssh', ...header });
+    writeHeader(viaTunnel, { v: 1, ...header });
     return viaTunnel;
   }
   if (!node.addr)
@@ -70,6 +73,6 @@ export async function dialNode(
         : new Unavailable(`${what} presented the certificate of ${cert.subject?.CN}`),
   });
   const s = await connected(sock, 'secureConnect', what);
-  writeHeader(s, { v: 1, service: 'ssh', ...header });
+  writeHeader(s, { v: 1, ...header });
   return s;
 }

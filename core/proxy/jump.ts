@@ -9,11 +9,12 @@ import { log } from '../log.ts';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, PerAddressLimit } from '../net/connectionLimits.ts';
 import { parseHostPort, splice } from '../net/index.ts';
 import { SERVER_ALGORITHMS } from '../ssh/algorithms.ts';
+import { SSH_SERVICE } from '../ssh/service.ts';
 import { hostKeys, ssh2 } from '../ssh/ssh2.ts';
 import { type VerifiedUser, verifyUserAuth } from '../ssh/userCert.ts';
 import type { AccessGate, AccessRequest } from './accessGate.ts';
 import type { ClusterView } from './clusterView.ts';
-import { type DialTls, dialNode } from './dial.ts';
+import { type DialTls, dialAgent } from './dial.ts';
 import type { TunnelRegistry } from './tunnels.ts';
 
 export interface JumpOptions {
@@ -100,7 +101,8 @@ export async function startJumpServer(o: JumpOptions): Promise<JumpServer> {
             };
             try {
               const node = await o.gate.authorize<NodeRecord>(access);
-              const upstream = await dialNode(node, o.tunnels, o.dialTls, {
+              const upstream = await dialAgent(node, o.tunnels, o.dialTls, {
+                service: SSH_SERVICE,
                 client: `${info.ip}:0`,
                 user: user!.username,
               });

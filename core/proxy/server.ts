@@ -15,14 +15,17 @@ import { log } from '../log.ts';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../net/connectionLimits.ts';
 import { httpDeadlines } from '../net/httpDeadlines.ts';
 import { parseHostPort } from '../net/index.ts';
+import type { PluginRegistry } from '../plugin/registry.ts';
+import type { PluginDefinition, ProxyPluginContext, ResourceRecord } from '../plugin/types.ts';
 import { startMetricsServer } from '../web/metricsServer.ts';
 import { jsonApi } from '../web/router.ts';
 import { AccessGate } from './accessGate.ts';
 import { ClusterView } from './clusterView.ts';
+import { type DialTarget, dialAgent } from './dial.ts';
 import { startJumpServer } from './jump.ts';
 import { pageRoutes } from './pages.ts';
+import { routePluginConnection } from './pluginRoute.ts';
 import { guardTlsPort } from './portGuard.ts';
-import { relaySsh } from './relay.ts';
 import { ssoRoutes } from './sso.ts';
 import { nodeOnline, TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
@@ -31,8 +34,8 @@ import { authSessionBackend, WebSessionStore } from './webSessions.ts';
 import { WebTerminals } from './webTerminal.ts';
 import { webUiRoutes } from './webUi.ts';
 
-/** ALPN protocol names on the proxy's one TLS port. */
-export const ALPN = { ssh: 'tp-ssh', tunnel: 'tp-tunnel', http: 'http/1.1' } as const;
+/** The ALPN protocol names the core serves on the proxy's one TLS port; every other one is a plugin's. */
+export const ALPN = { tunnel: 'tp-tunnel', http: 'http/1.1' } as const;
 
 export interface ProxyOptions {
   /** `host:port` of the TLS port; port 0 picks one. */
@@ -65,6 +68,8 @@ export interface ProxyOptions {
   clock?: Clock;
   /** Web session tokens, SSO browser bindings and audit event IDs. Default the platform's cryptographic randomness. */
   ids?: IdSource;
+  /** The protocol plugins (plugins/index.ts): their ALPN ids are routed to them. */
+  plugins: PluginRegistry;
 }
 
 /** A running proxy. */
@@ -81,9 +86,9 @@ export interface ProxyServer extends AsyncDisposable {
 }
 
 /**
- * Starts the proxy: one TLS port that routes each connection by ALPN to the web API (http/1.1), the SSH relay
- * (tp-ssh) or the reverse-tunnel endpoint (tp-tunnel). Client certificates are verified against the cluster's TLS
- * CA; who the peer is decides what it may do on each route.
+ * Starts the proxy: one TLS port that routes each connection by ALPN to the web API (http/1.1), the reverse-tunnel
+ * endpoint (tp-tunnel) or the plugin that registered the ALPN id (SSH's relay, databases ...). Client certificates
+ * are verified against the cluster's TLS CA; who the peer is decides what it may do on each route.
  */
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
@@ -137,7 +142,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       requestCert: true,
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
-      ALPNProtocols: [ALPN.ssh, ALPN.tunnel, ALPN.http],
+      ALPNProtocols: [...opts.plugins.alpnIds(), ALPN.tunnel, ALPN.http],
       handshakeTimeout: limits.handshakeMs,
     },
     (socket: TLSSocket) => {
@@ -152,19 +157,15 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
         log.warn('unreadable client certificate', { error: describe(err) });
       }
       if (who.kind !== ANONYMOUS.kind) guard.authenticated(socket);
+      const plugin = socket.alpnProtocol ? opts.plugins.forAlpn(socket.alpnProtocol) : undefined;
+      if (plugin) {
+        servePlugin(socket, plugin, who).catch((err: unknown) => {
+          log.error('plugin connection failed', { plugin: plugin.name, error: describe(err) });
+          socket.destroy();
+        });
+        return;
+      }
       switch (socket.alpnProtocol) {
-        case ALPN.ssh:
-          void relaySsh(
-            socket,
-            who,
-            view,
-            gate,
-            tunnels,
-            dialTls,
-            !socket.authorized && socket.getPeerCertificate()?.raw ? String(socket.authorizationError) : undefined,
-            limits.handshakeMs,
-          );
-          return;
         case ALPN.tunnel:
           if (who.kind !== 'node') {
             log.warn('tunnel refused: not a node certificate', { remote: socket.remoteAddress });
@@ -182,6 +183,26 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       }
     },
   );
+  /** Finds the agent serving a resource (its host ID; its direct address from its node record). */
+  const agentOf = async (r: ResourceRecord): Promise<DialTarget> => {
+    const node = (await view.nodes()).find((n) => n.hostId === r.hostId);
+    return { hostId: r.hostId, name: r.name, kind: r.kind, addr: node?.addr };
+  };
+  const servePlugin = async (socket: TLSSocket, plugin: PluginDefinition<never>, who: Identity) => {
+    const peer = socket.getPeerCertificate();
+    const ctx: ProxyPluginContext = {
+      who,
+      certError: !socket.authorized && peer?.raw ? String(socket.authorizationError) : undefined,
+      headerTimeoutMs: limits.handshakeMs,
+      gate,
+      view,
+      dial: async (to, header) =>
+        dialAgent('plugin' in to ? await agentOf(to) : to, tunnels, dialTls, { service: plugin.name, ...header }),
+    };
+    if (plugin.proxy?.handle) return plugin.proxy.handle(socket, ctx);
+    const cert = who.kind === 'user' && peer?.raw ? Buffer.from(peer.raw).toString('base64') : undefined;
+    return routePluginConnection(socket, plugin, ctx, cert);
+  };
   const guard = guardTlsPort(server, limits);
   // Connections still in their TLS handshake are not in `open` yet; close must not wait for them.
   const accepted = new Set<{ destroy(): void }>();

@@ -2,9 +2,10 @@ import type { Client } from 'ssh2';
 import type { NodeRecord } from '../auth/nodes.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { connectNode } from '../ssh/nodeClient.ts';
+import { SSH_SERVICE } from '../ssh/service.ts';
 import type { AccessGate, AccessRequest } from './accessGate.ts';
 import type { ClusterView } from './clusterView.ts';
-import { type DialTls, dialNode } from './dial.ts';
+import { type DialTls, dialAgent } from './dial.ts';
 import type { TunnelRegistry } from './tunnels.ts';
 import type { WebSession } from './webSessions.ts';
 
@@ -29,7 +30,12 @@ export async function connectAsWebUser(
 ): Promise<{ node: NodeRecord; client: Client }> {
   const node = await deps.gate.authorize<NodeRecord>(access);
   const cas = await deps.view.cas();
-  const upstream = await dialNode(node, deps.tunnels, deps.dialTls, { client: access.remote, user: s.user, sessionId });
+  const upstream = await dialAgent(node, deps.tunnels, deps.dialTls, {
+    service: SSH_SERVICE,
+    client: access.remote,
+    user: s.user,
+    sessionId,
+  });
   const client = await connectNode({
     sock: upstream,
     login: access.principal,

@@ -10,8 +10,11 @@ import { clientAs } from '../../core/compose/proxy.ts';
 import type { DataLayout } from '../../core/config/layout.ts';
 import { parseConfig } from '../../core/config/load.ts';
 import type { Config } from '../../core/config/schema.ts';
+import type { SectionSpec } from '../../core/config/sections.ts';
 import { generateKeyPair } from '../../core/crypto/keys.ts';
+import { loadRegistry, type PluginLoader, type PluginRegistry } from '../../core/plugin/registry.ts';
 import type { ProxyOptions, ProxyServer } from '../../core/proxy/server.ts';
+import { PLUGINS } from '../../plugins/index.ts';
 
 /** The tp.yaml a test cluster runs when a test gives none: loopback ports picked by the OS, no second factor. */
 export const TEST_CONFIG = `cluster_name: test.cluster
@@ -52,14 +55,20 @@ export interface TestAuth extends AsyncDisposable {
  * Starts the auth service of `config` (default TEST_CONFIG) through the composition `tp ca start` uses, on a temp
  * data dir unless the config or `opts` name one; `opts` overrides any auth option (clock, lockout, backend ...).
  */
-export async function startTestAuth(opts: Partial<AuthServerOptions> = {}, config = TEST_CONFIG): Promise<TestAuth> {
-  const cfg = parseConfig(config);
+export async function startTestAuth(
+  opts: Partial<AuthServerOptions> = {},
+  config = TEST_CONFIG,
+  /** The plugins' tp.yaml sections the config may hold. */
+  sections: SectionSpec[] = [],
+): Promise<TestAuth> {
+  const cfg = parseConfig(config, 'tp.yaml', sections);
   const given = opts.dataDir ?? cfg.data_dir;
   const dataDir = given ?? mkdtempSync(join(tmpdir(), 'tp-auth-'));
   const compose = (listen?: string) =>
     composeCluster(only(cfg, 'auth'), {
       dataDir,
       version: 'test',
+      plugins: PLUGINS,
       auth: { rotationTickMs: 200, ...opts, ...(listen ? { listen } : {}) },
     });
   let composed: ComposedCluster | undefined = await compose();
@@ -109,11 +118,15 @@ export interface TestAgentSpec {
   commandLabels?: { name: string; command: string[]; periodMs: number }[];
   /** Extra agent options (upload retries, spool caps ...). */
   options?: Partial<AgentOptions>;
+  /** `tp agent start --<plugin flag> VALUE` values, by flag name (resources this agent alone serves). */
+  pluginFlags?: Record<string, string[]>;
 }
 
 /** A whole cluster in this process: auth, proxy and agents on 127.0.0.1, joined with real tokens. */
 export interface TestCluster extends AsyncDisposable {
   auth: TestAuth;
+  /** The plugins every service of the cluster loaded. */
+  plugins: PluginRegistry;
   proxy: ProxyServer;
   agents: Map<string, Agent>;
   /** Each agent's own directory (identity, event spool), by name. */
@@ -152,17 +165,26 @@ export async function startTestCluster(
     proxy?: Partial<ProxyOptions>;
     /** tp.yaml text. */
     config?: string;
+    /** The plugins to load (default plugins/index.ts): a test adds its fixture plugins. */
+    plugins?: PluginLoader[];
   } = {},
 ): Promise<TestCluster> {
-  const cfg = parseConfig(o.config ?? TEST_CONFIG);
-  const auth = await startTestAuth(o.auth, o.config);
+  const plugins = await loadRegistry(o.plugins ?? PLUGINS);
+  const cfg = parseConfig(o.config ?? TEST_CONFIG, 'tp.yaml', plugins.sections());
+  const auth = await startTestAuth(o.auth, o.config, plugins.sections());
   const agentKnobs: Partial<AgentOptions> = {
     heartbeatMs: 500,
     stateMs: 200,
     keepaliveMs: 1000,
     backoff: { baseMs: 50, maxMs: 500 },
   };
-  const base = (): ComposeOptions => ({ dataDir: auth.dataDir, version: 'test', localAuth: auth.server, auth: o.auth });
+  const base = (): ComposeOptions => ({
+    dataDir: auth.dataDir,
+    version: 'test',
+    localAuth: auth.server,
+    auth: o.auth,
+    plugins: o.plugins ?? PLUGINS,
+  });
   const composeProxy = (listen?: string) =>
     composeCluster(only(cfg, 'proxy'), {
       ...base(),
@@ -203,6 +225,8 @@ export async function startTestCluster(
         dataDir,
         version: 'test',
         join: { proxy: cluster.proxy.addr, token },
+        plugins: o.plugins ?? PLUGINS,
+        pluginFlags: spec.pluginFlags,
         agent: { ...agentKnobs, commandLabels: spec.commandLabels, ...spec.options },
       },
     );
@@ -238,6 +262,7 @@ export async function startTestCluster(
   };
   const cluster: TestCluster = {
     auth,
+    plugins,
     proxy: proxyPart.proxy!,
     agents,
     agentDirs,

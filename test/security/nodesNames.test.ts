@@ -84,6 +84,7 @@ describe('an agent started under another name keeps the name it joined with', ()
       recordingSpoolDir: join(dataDir, 'spool', 'recordings'),
       proxy: f.cluster.proxy.addr,
       name: 'renamed',
+      plugins: f.cluster.plugins,
       heartbeatMs: 500,
       backoff: { baseMs: 50, maxMs: 500 },
     });

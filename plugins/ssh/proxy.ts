@@ -1,32 +1,19 @@
 import type { TLSSocket } from 'node:tls';
-import type { Identity } from '../auth/identity.ts';
-import type { NodeRecord } from '../auth/nodes.ts';
-import { describe, TpError, Unauthenticated } from '../errors.ts';
-import { log } from '../log.ts';
-import { splice } from '../net/index.ts';
-import { type RelayAnswer, type RelayRequest, RelayRequestSchema, readHeader } from '../tunnel/header.ts';
-import type { AccessGate, AccessRequest } from './accessGate.ts';
-import type { ClusterView } from './clusterView.ts';
-import { type DialTls, dialNode } from './dial.ts';
-import type { TunnelRegistry } from './tunnels.ts';
+import type { NodeRecord } from '../../core/auth/nodes.ts';
+import { describe, TpError, Unauthenticated } from '../../core/errors.ts';
+import { log } from '../../core/log.ts';
+import { splice } from '../../core/net/index.ts';
+import type { ProxyPluginContext } from '../../core/plugin/types.ts';
+import type { AccessRequest } from '../../core/proxy/accessGate.ts';
+import { type RelayAnswer, type RelayRequest, RelayRequestSchema, readHeader } from '../../core/tunnel/header.ts';
 
 /**
  * Serves one `tp-ssh` connection: reads the wanted node and login, checks the user's certificate, locks and roles
  * before a single byte reaches the node, then splices the client to the node. The SSH session inside is never
  * decrypted here.
  */
-export async function relaySsh(
-  socket: TLSSocket,
-  who: Identity,
-  view: ClusterView,
-  gate: AccessGate,
-  tunnels: TunnelRegistry,
-  tls: DialTls,
-  /** Why TLS did not accept the client's certificate, when it offered one. */
-  certError?: string,
-  /** How long the client has to send its request header (ms). */
-  headerTimeoutMs = 10_000,
-): Promise<void> {
+export async function relaySsh(socket: TLSSocket, ctx: ProxyPluginContext): Promise<void> {
+  const { who, gate, view, certError } = ctx;
   const client = `${socket.remoteAddress}:${socket.remotePort}`;
   let req: RelayRequest | undefined;
   const access = (): AccessRequest => ({
@@ -44,10 +31,10 @@ export async function relaySsh(
         `your certificate is not accepted by this cluster (${certError}): it expired, belongs to another cluster, or comes from a CA this cluster has rotated out; run \`tp login\``,
       );
     if (who.kind !== 'user') throw new Unauthenticated('a user certificate is required: run `tp login`');
-    req = await readHeader(socket, RelayRequestSchema, 8192, headerTimeoutMs);
+    req = await readHeader(socket, RelayRequestSchema, 8192, ctx.headerTimeoutMs);
     const node = await gate.authorize<NodeRecord>(access());
     const cas = await view.cas();
-    const upstream = await dialNode(node, tunnels, tls, { client, user: who.name });
+    const upstream = await ctx.dial(node, { client, user: who.name });
     answer({ ok: true, hostId: node.hostId, name: node.name, hostCa: cas.hostCa, tlsCa: cas.tlsCa });
     socket.resume();
     splice(socket, upstream);

@@ -1,0 +1,23 @@
+import { X509Certificate } from 'node:crypto';
+import { forwardedIdentity } from '../auth/identity.ts';
+import { Unauthenticated } from '../errors.ts';
+import type { VerifiedUser } from '../plugin/types.ts';
+
+/**
+ * The user a stream's `cert` names, verified here against the cluster's TLS CAs and the clock (the proxy's word is
+ * not taken): only a user's certificate, signed by the cluster and valid now. Throws Unauthenticated otherwise.
+ */
+export function verifyStreamUser(certB64: string | undefined, tlsCa: string[], now: number): VerifiedUser {
+  if (!certB64) throw new Unauthenticated('this stream carries no user certificate: connect through the proxy');
+  const id = forwardedIdentity(certB64, tlsCa, now);
+  if (id.kind !== 'user') throw new Unauthenticated(`a user certificate is required, not a ${id.kind} certificate`);
+  const expires = Date.parse(new X509Certificate(Buffer.from(certB64, 'base64')).validTo);
+  return {
+    name: id.name,
+    roles: id.roles,
+    traits: id.traits ?? {},
+    expires,
+    certDer: certB64,
+    ...(id.bot ? { botInstance: id.bot.instance } : {}),
+  };
+}

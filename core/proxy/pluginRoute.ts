@@ -1,0 +1,90 @@
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import * as v from 'valibot';
+import { AccessDenied, describe, TpError, Unauthenticated } from '../errors.ts';
+import { log } from '../log.ts';
+import { splice } from '../net/index.ts';
+import type { PluginDefinition, ProxyPluginContext, ProxyRoute, ResourceRecord } from '../plugin/types.ts';
+import { readHeader, writeHeader } from '../tunnel/header.ts';
+import type { AccessRequest } from './accessGate.ts';
+
+/** What a client sends first on a plugin's ALPN id in the default framing (core/plugin/README.md). */
+export const PluginRequestSchema = v.object({
+  v: v.literal(1),
+  target: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+  principal: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  route: v.optional(v.record(v.pipe(v.string(), v.maxLength(64)), v.pipe(v.string(), v.maxLength(1024)))),
+});
+
+/** The proxy's answer in the default framing: the resource reached, or the refusal as a wire error. */
+export const PluginAnswerSchema = v.variant('ok', [
+  v.object({
+    ok: v.literal(true),
+    resource: v.object({ kind: v.string(), name: v.string(), spec: v.record(v.string(), v.unknown()) }),
+  }),
+  v.object({ ok: v.literal(false), error: v.object({ code: v.string(), message: v.string() }) }),
+]);
+export type PluginAnswer = v.InferOutput<typeof PluginAnswerSchema>;
+
+/** Reads the route in the default framing: one JSON line `{v:1, target, principal?, route?}`. */
+async function defaultAccept(socket: TLSSocket, timeoutMs: number): Promise<ProxyRoute> {
+  const r = await readHeader(socket, PluginRequestSchema, 8192, timeoutMs);
+  return { target: r.target, principal: r.principal, route: r.route ?? {} };
+}
+
+/**
+ * Serves one connection on a plugin's ALPN id that the plugin does not handle itself: refuses a peer without a
+ * verified user certificate, reads the route (the plugin's `accept`, else the default framing), asks the gate for
+ * the resource of the plugin's kind, dials the agent serving it with the user's certificate in the stream header,
+ * answers (default framing only) and then moves bytes both ways. Every refusal is audited and answered.
+ */
+export async function routePluginConnection(
+  socket: TLSSocket,
+  plugin: PluginDefinition<never>,
+  ctx: ProxyPluginContext,
+  /** The user's verified client certificate, base64 DER. */
+  cert: string | undefined,
+): Promise<void> {
+  const { who, gate } = ctx;
+  const framed = !plugin.proxy?.accept;
+  const client = `${socket.remoteAddress}:${socket.remotePort}`;
+  let route: ProxyRoute | undefined;
+  const access = (): AccessRequest => ({
+    kind: plugin.kind,
+    via: plugin.name,
+    who,
+    target: route?.target ?? '',
+    principal: route?.principal,
+    remote: client,
+  });
+  let upstream: Duplex | undefined;
+  try {
+    if (who.kind !== 'user' || !cert) {
+      const why = ctx.certError
+        ? `your certificate is not accepted by this cluster (${ctx.certError}): it expired, belongs to another cluster, or comes from a CA this cluster has rotated out; run \`tp login\``
+        : 'a user certificate is required: run `tp login`';
+      throw new Unauthenticated(why);
+    }
+    route = plugin.proxy?.accept ? await plugin.proxy.accept(socket) : await defaultAccept(socket, ctx.headerTimeoutMs);
+    const resource = await gate.authorize<ResourceRecord>(access());
+    if (resource.plugin !== plugin.name)
+      throw new AccessDenied(
+        `${plugin.kind} "${resource.name}" is served by plugin "${resource.plugin}", not "${plugin.name}": connect with its protocol`,
+      );
+    upstream = await ctx.dial(resource, { resource: resource.name, route: route.route, cert, client, user: who.name });
+    if (framed)
+      writeHeader(socket, {
+        ok: true,
+        resource: { kind: resource.kind, name: resource.name, spec: resource.spec },
+      } satisfies PluginAnswer);
+    socket.resume();
+    splice(socket, upstream);
+  } catch (err) {
+    upstream?.destroy();
+    const e = err instanceof TpError ? err : new TpError(`internal proxy error`);
+    if (!(err instanceof TpError)) log.error('plugin connection failed', { plugin: plugin.name, error: describe(err) });
+    gate.refused(access(), e === err ? err : e);
+    if (framed) writeHeader(socket, { ok: false, error: { code: e.code, message: e.message } } satisfies PluginAnswer);
+    socket.end();
+  }
+}
