@@ -2,9 +2,10 @@ import { hostname } from 'node:os';
 import { defineCommand } from 'citty';
 import { defaultDataDir } from '../core/config/defaults.ts';
 import { BadParameter } from '../core/errors.ts';
+import { loadRegistry } from '../core/plugin/registry.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { PLUGINS } from '../plugins/index.ts';
-import { action, listArg } from './lib/context.ts';
+import { listArg } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
 
 /** Parses `k=v,k2=v2`. */
@@ -18,11 +19,32 @@ export function parseLabels(text: string | undefined): Record<string, string> {
   return out;
 }
 
+/** The plugins' repeatable agent flags (`--db NAME=URI`), one per name, for `tp agent start`. */
+const registry = await loadRegistry(PLUGINS);
+const flagHelp = new Map<string, string[]>();
+for (const d of registry.all())
+  if (d.flag) flagHelp.set(d.flag.name, [...(flagHelp.get(d.flag.name) ?? []), d.flag.description]);
+const pluginArgs = Object.fromEntries(
+  [...flagHelp].map(([name, help]) => [name, { type: 'string' as const, description: help.join('; or ') }]),
+);
+
+/** Every value of a repeatable `--name VALUE` / `--name=VALUE` flag, in order (citty keeps only the last). */
+export function repeatedArg(rawArgs: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === `--${name}` && i + 1 < rawArgs.length) out.push(rawArgs[++i]!);
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  }
+  return out;
+}
+
 const start = defineCommand({
   meta: {
     name: 'start',
     description:
-      'Run an SSH agent next to this host. First start joins with a token; later starts reuse the saved identity.\n' +
+      'Run an agent next to this host (SSH, and the resources of its plugins: --db ...). First start joins with a\n' +
+      'token; later starts reuse the saved identity.\n' +
       'By default it keeps a reverse tunnel to the proxy (works behind NAT); --direct LISTEN lets the proxy dial it.\n' +
       'Example: tp agent start --proxy tp.example.com:3080 --token $TOKEN --labels env=prod,role=db',
   },
@@ -36,8 +58,9 @@ const start = defineCommand({
     advertise: { type: 'string', description: 'Address the proxy should dial in --direct mode' },
     config: { type: 'string', description: 'Path to tp.yaml (uses its ssh section)' },
     'data-dir': { type: 'string', description: 'Where the agent keeps its identity' },
+    ...pluginArgs,
   },
-  run: action(async (args) => {
+  run: async ({ args, rawArgs }) => {
     const cfg = await configFrom(args.config);
     const proxy = args.proxy ?? cfg.ssh.proxy;
     if (!proxy) throw new BadParameter('--proxy is required (or ssh.proxy in the --config tp.yaml)');
@@ -62,6 +85,7 @@ const start = defineCommand({
             version: pkg.version,
             plugins: PLUGINS,
             join: { proxy, token: args.token ?? cfg.ssh.token, caPin: args['ca-pin'] ?? cfg.ssh.ca_pin },
+            pluginFlags: Object.fromEntries([...flagHelp.keys()].map((f) => [f, repeatedArg(rawArgs, f)])),
             advertise: args.advertise,
           },
         ),
@@ -70,7 +94,7 @@ const start = defineCommand({
         process.stdout.write(`agent ${agent!.hostId} running (${where})\n`);
       },
     );
-  }),
+  },
 });
 
 export default defineCommand({

@@ -1,5 +1,9 @@
 // Every protocol plugin tp runs, one lazy import per line (core/plugin/registry.ts checks names and ALPN ids).
 import type { PluginLoader } from '../core/plugin/registry.ts';
 
-/** The plugins of this build. */
-export const PLUGINS: PluginLoader[] = [() => import('./ssh/index.ts')];
+/** The plugins of this build: SSH first, then databases. */
+export const PLUGINS: PluginLoader[] = [
+  () => import('./ssh/index.ts'),
+  () => import('./db-postgres/index.ts'),
+  () => import('./db-mysql/index.ts'),
+];

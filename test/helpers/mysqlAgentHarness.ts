@@ -12,6 +12,7 @@ import type { AgentPlugin, AgentPluginContext, VerifiedUser } from '../../core/p
 import { type Role, RoleSchema } from '../../core/rbac/schema.ts';
 import { startMysqlAgent } from '../../plugins/db-mysql/agent.ts';
 import { MARIADB, type MariadbServer } from './mariadbServer.ts';
+import { hostContextStub } from './pluginContext.ts';
 
 /** A role document parsed as auth would store it. */
 export const dbRole = (doc: unknown): Role => v.parse(RoleSchema, doc);
@@ -56,14 +57,16 @@ export async function startMysqlAgentHarness(o: HarnessOptions): Promise<MysqlAg
   let roles = o.roles;
   const dataDir = mkdtempSync(join(tmpdir(), 'tp-mysql-agent-'));
   const user: VerifiedUser = { expires: Date.now() + 3_600_000, certDer: 'dXNlci1jZXJ0', ...o.user };
+  const host = hostContextStub(dataDir);
   const ctx: AgentPluginContext = {
+    ...host,
     hostId: '00000000-0000-4000-8000-000000000001',
     nodeName: 'agent1',
     cluster: 'test',
     clock: systemClock,
     ids: cryptoIds,
     emit: (e) => events.push(...e),
-    state: { roles: () => roles, locks: () => [] },
+    state: { ...host.state, roles: () => roles, locks: () => [] },
     dataDir,
     async call(method, path, body, parse) {
       const b = body as { cert: string; db_user: string; public_key: string };

@@ -8,6 +8,7 @@ import type { Role } from '../../core/rbac/index.ts';
 import { startPostgresAgent } from '../../plugins/db-postgres/agent.ts';
 import type { PostgresDatabase } from '../../plugins/db-postgres/index.ts';
 import { run } from './cli.ts';
+import { hostContextStub } from './pluginContext.ts';
 import type { PostgresServer } from './postgresServer.ts';
 
 /** A role that lets its holder reach every database as their `db_users` / `db_names` traits. */
@@ -55,14 +56,16 @@ export async function startPgAgentHarness(
 ): Promise<PgAgentHarness> {
   const events: AuditInput[] = [];
   const roles = opts.roles ?? [DB_ROLE];
+  const host = hostContextStub('/nonexistent');
   const ctx: AgentPluginContext = {
+    ...host,
     hostId: '6f1c1d53-7a52-4b0f-9d7e-1d1b6f0f0a01',
     nodeName: 'agent-1',
     cluster: 'test',
     clock: systemClock,
     ids: cryptoIds,
     emit: (e) => events.push(...e),
-    state: { roles: () => roles, locks: () => [] },
+    state: { ...host.state, roles: () => roles, locks: () => [] },
     call: async <T>(method: string, path: string, body?: unknown, parse?: (json: unknown) => T): Promise<T> => {
       if (method !== 'POST' || path !== '/webapi/agent/db/cert') throw new Error(`unexpected call ${method} ${path}`);
       const b = body as { db_user: string; public_key: string };
