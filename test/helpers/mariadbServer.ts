@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CertFiles, createDbTestPki, type DbTestPki } from './dbPki.ts';
+import { type CertFiles, createDbTestPki, type DbPkiFactory, type DbServerPki, type DbTestPki } from './dbPki.ts';
 import { startServerProcess } from './serverProcess.ts';
 import { freePort } from './sshd.ts';
 
@@ -18,14 +18,14 @@ export const mariadbMissing =
       '(apt-get install --no-install-recommends mariadb-server-core mariadb-client-core; .ci/run does it)';
 
 /** A throwaway MariaDB on 127.0.0.1 that admits only TLS clients, each user by its certificate's subject (CN only). */
-export interface MariadbServer extends AsyncDisposable {
+export interface MariadbServer<P extends DbServerPki = DbTestPki> extends AsyncDisposable {
   host: '127.0.0.1';
   port: number;
   socket: string;
   /** The CA that signed the server's certificate. */
   caPem: string;
   caPath: string;
-  pki: DbTestPki;
+  pki: P;
   /** A client certificate the server accepts for `user` (subject exactly `/CN=user`). */
   clientCert(user: string): Promise<CertFiles>;
   /** Runs SQL as root over the Unix socket; returns the client's tab-separated output. */
@@ -35,7 +35,7 @@ export interface MariadbServer extends AsyncDisposable {
 }
 
 /** `mariadb` client arguments for `user` over TLS with `cert`, verifying the server against the fixture's CA. */
-export function mariadbTlsArgs(m: MariadbServer, user: string, cert: CertFiles, port = m.port): string[] {
+export function mariadbTlsArgs(m: MariadbServer<DbServerPki>, user: string, cert: CertFiles, port = m.port): string[] {
   return [
     '--no-defaults',
     '--connect-timeout=10',
@@ -53,14 +53,18 @@ export function mariadbTlsArgs(m: MariadbServer, user: string, cert: CertFiles, 
 }
 
 /** Options: users to create (`REQUIRE SUBJECT '/CN=user'`, all privileges), extra client CAs to trust. */
-export interface MariadbServerOptions {
+export interface MariadbServerOptions<P extends DbServerPki = DbTestPki> {
   users?: string[];
   trustClientCas?: string[];
   now?: number;
+  /** Where the server's certificates come from (default: a fresh test PKI; clusterDbPki: the tp cluster's CAs). */
+  pki?: DbPkiFactory<P>;
 }
 
 /** Starts a fresh MariaDB (mariadb-install-db into a temp dir, its own port) with `require_secure_transport=ON`. */
-export async function startMariadbServer(opts: MariadbServerOptions = {}): Promise<MariadbServer> {
+export async function startMariadbServer<P extends DbServerPki = DbTestPki>(
+  opts: MariadbServerOptions<P> = {},
+): Promise<MariadbServer<P>> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-maria-'));
   try {
     return await start(dir, opts);
@@ -70,14 +74,18 @@ export async function startMariadbServer(opts: MariadbServerOptions = {}): Promi
   }
 }
 
-async function start(dir: string, opts: MariadbServerOptions): Promise<MariadbServer> {
+async function start<P extends DbServerPki>(dir: string, opts: MariadbServerOptions<P>): Promise<MariadbServer<P>> {
   const { server, install, client } = MARIADB;
   if (!server || !install || !client) throw new Error(mariadbMissing);
   const data = join(dir, 'data');
   const socket = join(dir, 'mariadb.sock');
-  const pki = await createDbTestPki(join(dir, 'pki'), opts.now ?? Date.now());
+  // Without opts.pki, P is its default (DbTestPki): the test's own PKI.
+  const makePki =
+    opts.pki ??
+    (((d, o) => createDbTestPki(d, opts.now ?? Date.now(), o)) as DbPkiFactory<DbServerPki> as DbPkiFactory<P>);
+  const pki = await makePki(join(dir, 'pki'));
   if (opts.trustClientCas?.length) {
-    writeFileSync(pki.clientCaPath, [pki.clientCa.cert, ...opts.trustClientCas].join('\n'));
+    writeFileSync(pki.clientCaPath, [pki.clientCaPem, ...opts.trustClientCas].join('\n'));
   }
   const port = await freePort();
   const root = process.getuid?.() === 0;
@@ -144,7 +152,7 @@ async function start(dir: string, opts: MariadbServerOptions): Promise<MariadbSe
     host: '127.0.0.1',
     port,
     socket,
-    caPem: pki.serverCa.cert,
+    caPem: pki.serverCaPem,
     caPath: pki.serverCaPath,
     pki,
     clientCert: (user) => pki.clientCert(user),

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CertFiles, createDbTestPki, type DbTestPki } from './dbPki.ts';
+import { type CertFiles, createDbTestPki, type DbPkiFactory, type DbServerPki, type DbTestPki } from './dbPki.ts';
 import { startServerProcess } from './serverProcess.ts';
 import { freePort } from './sshd.ts';
 
@@ -21,7 +21,7 @@ export const postgresMissing = POSTGRES_BIN
   : `PostgreSQL server binaries not found in ${BIN} (apt-get install postgresql; .ci/run does it)`;
 
 /** A throwaway PostgreSQL cluster on 127.0.0.1 that admits TLS clients by certificate only (CN = user). */
-export interface PostgresServer extends AsyncDisposable {
+export interface PostgresServer<P extends DbServerPki = DbTestPki> extends AsyncDisposable {
   host: '127.0.0.1';
   port: number;
   /** The folder holding the Unix socket (trust auth, for the test's own admin work). */
@@ -29,7 +29,7 @@ export interface PostgresServer extends AsyncDisposable {
   /** The CA that signed the server's certificate. */
   caPem: string;
   caPath: string;
-  pki: DbTestPki;
+  pki: P;
   /** A client certificate the server accepts for `user` (CN = user). */
   clientCert(user: string): Promise<CertFiles>;
   /** Runs SQL as the superuser over the Unix socket; returns psql's unaligned output. */
@@ -39,7 +39,7 @@ export interface PostgresServer extends AsyncDisposable {
 }
 
 /** A libpq connection string for `user` over verified TLS to `pg` (127.0.0.1 unless `port` names a relay). */
-export function psqlConninfo(pg: PostgresServer, user: string, cert: CertFiles, port = pg.port): string {
+export function psqlConninfo(pg: PostgresServer<DbServerPki>, user: string, cert: CertFiles, port = pg.port): string {
   return [
     `host=127.0.0.1 port=${port} user=${user} dbname=postgres connect_timeout=10`,
     `sslmode=verify-full sslrootcert=${pg.caPath} sslcert=${cert.certPath} sslkey=${cert.keyPath}`,
@@ -47,10 +47,12 @@ export function psqlConninfo(pg: PostgresServer, user: string, cert: CertFiles, 
 }
 
 /** Options: the users to create (login roles, no password), extra client CAs the server should trust. */
-export interface PostgresServerOptions {
+export interface PostgresServerOptions<P extends DbServerPki = DbTestPki> {
   users?: string[];
   trustClientCas?: string[];
   now?: number;
+  /** Where the server's certificates come from (default: a fresh test PKI; clusterDbPki: the tp cluster's CAs). */
+  pki?: DbPkiFactory<P>;
 }
 
 function postgresOwner(): { uid: number; gid: number } | undefined {
@@ -63,7 +65,9 @@ function postgresOwner(): { uid: number; gid: number } | undefined {
 }
 
 /** Starts a fresh cluster (initdb into a temp dir, its own port), configured for `hostssl ... cert` as plugins-facts.md says. */
-export async function startPostgresServer(opts: PostgresServerOptions = {}): Promise<PostgresServer> {
+export async function startPostgresServer<P extends DbServerPki = DbTestPki>(
+  opts: PostgresServerOptions<P> = {},
+): Promise<PostgresServer<P>> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-pg-'));
   try {
     return await start(dir, opts);
@@ -73,7 +77,7 @@ export async function startPostgresServer(opts: PostgresServerOptions = {}): Pro
   }
 }
 
-async function start(dir: string, opts: PostgresServerOptions): Promise<PostgresServer> {
+async function start<P extends DbServerPki>(dir: string, opts: PostgresServerOptions<P>): Promise<PostgresServer<P>> {
   if (!POSTGRES_BIN) throw new Error(postgresMissing);
   const owner = postgresOwner();
   const asOwner = (argv: string[]) => (owner ? ['runuser', '-u', 'postgres', '--', ...argv] : argv);
@@ -81,9 +85,13 @@ async function start(dir: string, opts: PostgresServerOptions): Promise<Postgres
   const socketDir = join(dir, 'sock');
   mkdirSync(socketDir);
   if (owner) Bun.spawnSync(['chown', '-R', `${owner.uid}:${owner.gid}`, dir]);
-  const pki = await createDbTestPki(join(dir, 'pki'), opts.now ?? Date.now(), owner);
+  // Without opts.pki, P is its default (DbTestPki): the test's own PKI.
+  const makePki =
+    opts.pki ??
+    (((d, o) => createDbTestPki(d, opts.now ?? Date.now(), o)) as DbPkiFactory<DbServerPki> as DbPkiFactory<P>);
+  const pki = await makePki(join(dir, 'pki'), owner);
   if (opts.trustClientCas?.length) {
-    writeFileSync(pki.clientCaPath, [pki.clientCa.cert, ...opts.trustClientCas].join('\n'));
+    writeFileSync(pki.clientCaPath, [pki.clientCaPem, ...opts.trustClientCas].join('\n'));
   }
   const init = Bun.spawnSync(
     asOwner([join(POSTGRES_BIN, 'initdb'), '-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync']),
@@ -168,7 +176,7 @@ async function start(dir: string, opts: PostgresServerOptions): Promise<Postgres
     host: '127.0.0.1',
     port,
     socketDir,
-    caPem: pki.serverCa.cert,
+    caPem: pki.serverCaPem,
     caPath: pki.serverCaPath,
     pki,
     clientCert: (user) => pki.clientCert(user),
