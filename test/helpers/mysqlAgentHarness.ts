@@ -36,6 +36,8 @@ export interface MysqlAgentHarness extends AsyncDisposable {
   sessions: HarnessSession[];
   /** The cert requests the plugin made (`db_user` of each). */
   certRequests: string[];
+  /** Waits until every session so far has ended (its last events are in), then returns how many events there are. */
+  mark(): Promise<number>;
   /** Replaces the roles the agent's state holds (role edits land here). */
   setRoles(roles: Role[]): void;
   close(): Promise<void>;
@@ -128,6 +130,10 @@ export async function startMysqlAgentHarness(o: HarnessOptions): Promise<MysqlAg
     events,
     sessions,
     certRequests,
+    mark: async () => {
+      await Promise.all(sessions.map((s) => s.done));
+      return events.length;
+    },
     setRoles: (r) => {
       roles = r;
     },

@@ -36,18 +36,23 @@ export interface CommandsInput {
 /** The first answer the relay waits for before it passes on the client's next command. */
 type Awaiting = { kind: 'prepare' } | { kind: 'database'; name: string };
 
+/** How a command phase ended: why (undefined when the client closed it), and whether it sent COM_QUIT first. */
+export interface RelayEnd {
+  reason: string | undefined;
+  quit: boolean;
+}
+
 /**
- * Relays commands until either side closes or `signal` aborts; resolves with why the session ended (undefined when
- * the client quit or closed it). Commands are passed on one at a time where their answer matters to the relay
+ * Relays commands until either side closes or `signal` aborts; resolves with how the session ended. Commands are passed on one at a time where their answer matters to the relay
  * (COM_STMT_PREPARE, whose statement ID its executes name; a database change), holding the client meanwhile.
  */
-export function relayCommands(i: CommandsInput): Promise<string | undefined> {
+export function relayCommands(i: CommandsInput): Promise<RelayEnd> {
   return new CommandRelay(i).done;
 }
 
 class CommandRelay {
-  readonly done: Promise<string | undefined>;
-  private finish!: (reason: string | undefined) => void;
+  readonly done: Promise<RelayEnd>;
+  private finish!: (end: RelayEnd) => void;
   private readonly fromClient = new PacketReader({ maxPayloadLength: COMMAND_MAX_PACKET });
   private readonly statements = new PreparedStatements();
   private readonly heads = new PacketHeads((h) => this.onServerPacket(h));
@@ -246,6 +251,6 @@ class CommandRelay {
     this.queue.length = 0;
     this.i.server.destroy();
     this.i.client.end();
-    this.finish(reason);
+    this.finish({ reason, quit: this.quit });
   }
 }

@@ -8,9 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AccessDenied, BadParameter, Unavailable } from '../../../core/errors.ts';
 import {
-  buildHandshakeResponse,
   buildInitialHandshake,
-  buildSslRequest,
   CLIENT,
   clientOffer,
   framePacket,
@@ -18,15 +16,12 @@ import {
   type InitialHandshake,
   parseErr,
   parseHandshakeResponse,
-  parseInitialHandshake,
 } from '../wire.ts';
 import type { DbClientCert } from './clientCert.ts';
 import { PacketSource } from './packetSource.ts';
 import { writeErr } from './replies.ts';
-import { connectServer, startTls } from './upstream.ts';
+import { greet, LOGIN_MAX_PACKET, sendSecureResponse, type UpstreamTls } from './upstream.ts';
 
-/** The largest packet either side may send before authentication ends (handshakes are well under 1 KiB). */
-export const LOGIN_MAX_PACKET = 64 * 1024;
 /** Server packets an authentication exchange may take before tp gives up on it (switches, more-data rounds). */
 const MAX_AUTH_ROUNDS = 8;
 
@@ -52,6 +47,10 @@ export interface LoggedIn {
   serverRest: Buffer;
   dbUser: string;
   dbName: string | undefined;
+  /** The server's connection ID for this session (what `KILL` names). */
+  threadId: number;
+  /** The TLS settings the session logged in with (a side connection reuses them). */
+  tls: UpstreamTls;
 }
 
 /** The server refused the login itself (its ERR, already relayed to the client). */
@@ -64,14 +63,14 @@ function greetingFor(g: InitialHandshake): InitialHandshake {
   return { ...offer, capabilities: (offer.capabilities & ~CLIENT.LOCAL_FILES) >>> 0 };
 }
 
-/** The response tp sends the server: the client's, limited to what was offered, with TLS and the chosen names. */
+/** The response tp sends the server: the client's, limited to what was offered, with the chosen names. */
 function upstreamResponse(
   r: HandshakeResponse,
   offer: InitialHandshake,
   dbUser: string,
   dbName: string | undefined,
 ): HandshakeResponse {
-  let capabilities = (r.capabilities & offer.capabilities) | CLIENT.SSL;
+  let capabilities = r.capabilities & offer.capabilities;
   if (dbName) capabilities |= CLIENT.CONNECT_WITH_DB;
   return {
     ...r,
@@ -91,17 +90,9 @@ export async function logIn(i: LoginInput): Promise<LoggedIn> {
   const reply = { seq: 0 }; // the sequence id the client expects from us next
   const sockets: { close(): void }[] = [];
   try {
-    const tcp = await connectServer(i.server.host, i.server.port, i.signal);
-    sockets.push({ close: () => tcp.destroy() });
-    const fromServer = new PacketSource(tcp, 'the database server', LOGIN_MAX_PACKET);
-    const first = await fromServer.next(i.signal);
-    const serverErr = parseErr(first.payload);
-    if (serverErr) throw new Unavailable(`the database refused the connection: ${serverErr.message}`, serverErr);
-    const greeting = parseInitialHandshake(first.payload);
-    if (!(greeting.capabilities & CLIENT.SSL)) {
-      throw new Unavailable('the database server does not offer TLS, and tp logs in to databases with certificates');
-    }
-    const offer = greetingFor(greeting);
+    const g = await greet(i.server.host, i.server.port, i.signal);
+    sockets.push({ close: () => g.tcp.destroy() });
+    const offer = greetingFor(g.greeting);
     i.client.write(framePacket(buildInitialHandshake(offer), 0));
 
     const answer = await fromClient.next(i.signal);
@@ -116,20 +107,25 @@ export async function logIn(i: LoginInput): Promise<LoggedIn> {
     i.chosen(dbUser, dbName);
     i.authorize(dbUser, dbName);
     const cert = await i.certify(dbUser);
-
-    fromServer.detach();
-    const secure = upstreamResponse(response, offer, dbUser, dbName);
-    tcp.write(framePacket(buildSslRequest(secure), answer.seq));
-    const tls = await startTls(
-      tcp,
-      { cert: cert.cert, key: cert.key, ca: i.server.ca ?? cert.ca, host: i.server.tlsName },
+    const tls = { cert: cert.cert, key: cert.key, ca: i.server.ca ?? cert.ca, host: i.server.tlsName };
+    const up = await sendSecureResponse(
+      g,
+      upstreamResponse(response, offer, dbUser, dbName),
+      answer.seq,
+      tls,
       i.signal,
     );
-    sockets.push({ close: () => tls.destroy() });
-    const fromTls = new PacketSource(tls, 'the database server', LOGIN_MAX_PACKET);
-    tls.write(framePacket(buildHandshakeResponse(secure), answer.seq + 1));
-    await relayAuth(i, reply, fromClient, fromTls, tls);
-    return { server: tls, clientRest: fromClient.detach(), serverRest: fromTls.detach(), dbUser, dbName };
+    sockets.push({ close: () => up.server.destroy() });
+    await relayAuth(i, reply, fromClient, up.fromServer, up.server);
+    return {
+      server: up.server,
+      clientRest: fromClient.detach(),
+      serverRest: up.fromServer.detach(),
+      dbUser,
+      dbName,
+      threadId: g.greeting.connectionId,
+      tls,
+    };
   } catch (err) {
     if (!(err instanceof ServerRefused)) writeErr(i.client, reply.seq, err);
     for (const s of sockets) s.close();

@@ -1,7 +1,8 @@
 /** One MySQL session on the agent, from the client's first byte to its end: login, commands, audit. */
 
 import type { Duplex } from 'node:stream';
-import { AccessDenied, Unavailable } from '../../../core/errors.ts';
+import { AccessDenied, describe, Unavailable } from '../../../core/errors.ts';
+import { log } from '../../../core/log.ts';
 import type { AgentPluginContext, PluginSession, VerifiedUser } from '../../../core/plugin/types.ts';
 import { checkDbAccess } from '../../../core/rbac/db.ts';
 import { resolveRoles } from '../../../core/rbac/index.ts';
@@ -9,6 +10,7 @@ import type { MysqlDatabase } from '../config.ts';
 import { SessionAudit } from './audit.ts';
 import { dbClientCert } from './clientCert.ts';
 import { relayCommands } from './commands.ts';
+import { killThread } from './killThread.ts';
 import { logIn } from './login.ts';
 import { AGENT_ERROR, DatabaseAccessDenied, messageOf, writeErr } from './replies.ts';
 
@@ -116,7 +118,7 @@ export async function serveSession(
   }
   audit.start();
   const dbUser = loggedIn.dbUser;
-  const reason = await relayCommands({
+  const end = await relayCommands({
     client: stream,
     server: loggedIn.server,
     clientRest: loggedIn.clientRest,
@@ -128,5 +130,16 @@ export async function serveSession(
     },
     signal: session.signal,
   });
-  audit.end(reason);
+  // Closing the connection does not stop a running statement on the server; unless the client quit, stop its thread.
+  if (!end.quit) {
+    await killThread(served, loggedIn.tls, dbUser, loggedIn.threadId).catch((err: unknown) => {
+      log.warn('could not stop the database thread of an ended session', {
+        session: session.id,
+        database: served.db.name,
+        thread: loggedIn.threadId,
+        error: describe(err),
+      });
+    });
+  }
+  audit.end(end.reason);
 }

@@ -3,7 +3,20 @@
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { Unavailable } from '../../../core/errors.ts';
-import { abortError } from './packetSource.ts';
+import {
+  buildHandshakeResponse,
+  buildSslRequest,
+  CLIENT,
+  framePacket,
+  type HandshakeResponse,
+  type InitialHandshake,
+  parseErr,
+  parseInitialHandshake,
+} from '../wire.ts';
+import { abortError, PacketSource } from './packetSource.ts';
+
+/** The largest packet the server may send before authentication ends (greetings are well under 1 KiB). */
+export const LOGIN_MAX_PACKET = 64 * 1024;
 
 /** How long the agent waits for the database to accept a TCP connection or finish a TLS handshake. */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -70,4 +83,50 @@ export function startTls(socket: Socket, tls: UpstreamTls, signal: AbortSignal):
     rejectUnauthorized: true,
   });
   return settleOn(sock, 'secureConnect', `TLS to the database (${tls.host}) failed`, signal);
+}
+
+/** A fresh server connection that has sent its greeting. */
+export interface Greeted {
+  tcp: Socket;
+  greeting: InitialHandshake;
+}
+
+/** Connects to the server and reads its greeting; a server that answers ERR or offers no TLS is Unavailable. */
+export async function greet(host: string, port: number, signal: AbortSignal): Promise<Greeted> {
+  const tcp = await connectServer(host, port, signal);
+  const fromServer = new PacketSource(tcp, 'the database server', LOGIN_MAX_PACKET);
+  try {
+    const first = await fromServer.next(signal);
+    const err = parseErr(first.payload);
+    if (err) throw new Unavailable(`the database refused the connection: ${err.message}`, err);
+    const greeting = parseInitialHandshake(first.payload);
+    if (!(greeting.capabilities & CLIENT.SSL)) {
+      throw new Unavailable('the database server does not offer TLS, and tp logs in to databases with certificates');
+    }
+    return { tcp, greeting };
+  } catch (err) {
+    tcp.destroy();
+    throw err;
+  } finally {
+    fromServer.detach();
+  }
+}
+
+/**
+ * Sends an SSLRequest built from `response` (sequence id `seq`), upgrades to TLS with `tls` and sends the response
+ * itself (CLIENT_SSL set) at `seq + 1`; the server's authentication answers are then read from `fromServer`.
+ */
+export async function sendSecureResponse(
+  g: Greeted,
+  response: HandshakeResponse,
+  seq: number,
+  tls: UpstreamTls,
+  signal: AbortSignal,
+): Promise<{ server: TLSSocket; fromServer: PacketSource }> {
+  const secure = { ...response, capabilities: (response.capabilities | CLIENT.SSL) >>> 0 };
+  g.tcp.write(framePacket(buildSslRequest(secure), seq));
+  const server = await startTls(g.tcp, tls, signal);
+  const fromServer = new PacketSource(server, 'the database server', LOGIN_MAX_PACKET);
+  server.write(framePacket(buildHandshakeResponse(secure), seq + 1));
+  return { server, fromServer };
 }
