@@ -296,7 +296,7 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     const confirmApp = page.getByRole('form', { name: 'Confirm the authenticator app' });
     await confirmApp.getByLabel('Code', { exact: true }).fill(totpCode(secret, Date.now()));
     await confirmApp.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByText('Authenticator app added.').waitFor();
+    await page.getByText('Authenticator app replaced.').waitFor();
     aliceSecret = secret;
     aliceSpentStep = stepOf(Date.now());
     await b.screenshot(page, 'account');

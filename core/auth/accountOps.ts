@@ -134,6 +134,12 @@ export class AccountOps {
 
   /** Starts adding a security key: options for `navigator.credentials.create`. */
   async webauthnBegin(who: Identity, origin: string): Promise<{ webauthn: unknown }> {
+    // A key the login page never asks for would look like a second factor and never be one.
+    if (this.d.secondFactor === 'otp')
+      throw new BadParameter(
+        'this cluster asks for an authenticator app code at login (second_factor: otp), never a security key: ' +
+          'a key added here could not be used to log in',
+      );
     const u = await this.self(who);
     const rp = relyingParty(origin);
     return { webauthn: await this.d.webauthn.registrationOptions('account', u.name, u.name, u.webauthn ?? [], rp) };

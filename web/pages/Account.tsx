@@ -85,7 +85,8 @@ export function Account() {
         await api('POST', '/webapi/ui/account/totp/finish', { otp, proof: await proof(form) });
         setPendingTotp(undefined);
       },
-      'Authenticator app added.',
+      // Confirming a new app replaces the one already enrolled.
+      acct?.devices.some((d) => d.kind === 'totp') ? 'Authenticator app replaced.' : 'Authenticator app added.',
     );
   const removeDevice = (e: Event, dev: Device) =>
     submit(
@@ -162,17 +163,23 @@ export function Account() {
             </div>
           </form>
         )}
-        <form aria-label="Add a security key" onSubmit={addKey}>
-          <h3>Add a security key</h3>
-          <label for="key-name">Key name</label>
-          <input id="key-name" name="keyName" maxLength={64} placeholder="security key" />
-          <ConfirmFactor id="add-key" confirmWith={acct.confirmWith} />
-          <p>
-            <button type="submit" class="secondary">
-              Add a security key
-            </button>
+        {acct.secondFactor === 'otp' ? (
+          <p class="muted" data-testid="no-keys">
+            This cluster asks for a code from your authenticator app when you log in, so security keys are not offered.
           </p>
-        </form>
+        ) : (
+          <form aria-label="Add a security key" onSubmit={addKey}>
+            <h3>Add a security key</h3>
+            <label for="key-name">Key name</label>
+            <input id="key-name" name="keyName" maxLength={64} placeholder="security key" />
+            <ConfirmFactor id="add-key" confirmWith={acct.confirmWith} />
+            <p>
+              <button type="submit" class="secondary">
+                Add a security key
+              </button>
+            </p>
+          </form>
+        )}
         <div class="row" style="margin-top:.8rem">
           <button
             type="button"
