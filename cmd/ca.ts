@@ -4,6 +4,7 @@ import { defineCommand } from 'citty';
 import type { CaType } from '../core/auth/cas.ts';
 import { DEFAULT_AUTH_LISTEN, defaultDataDir, userDataDir } from '../core/config/defaults.ts';
 import { encodeOpenSSHPrivateKey, formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
+import { pemBundle } from '../core/crypto/pem.ts';
 import { parseCert } from '../core/crypto/sshcert.ts';
 import { BadParameter } from '../core/errors.ts';
 import pkg from '../package.json' with { type: 'json' };
@@ -89,7 +90,7 @@ const exportCa = defineCommand({
     const ca = await adminAuth(args).getCa(type);
     if (format === 'pem') {
       if (!x509) throw new BadParameter('--format pem is for --type tls, db or db_client');
-      process.stdout.write(ca.tlsCerts.join(''));
+      process.stdout.write(pemBundle(ca.tlsCerts));
     } else if (format === 'openssh' || format === 'known_hosts') {
       if (x509) throw new BadParameter(`the ${type} CA exports as --format pem`);
       const prefix = format === 'known_hosts' ? '@cert-authority * ' : '';
@@ -191,7 +192,7 @@ const sign = defineCommand({
     if (sshCert) write('key-cert.pub', `${sshCert}\n`, 0o644);
     write('tls.key', tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
     write('tls.crt', tlsCert, 0o644);
-    write('ca.crt', caCerts.join(''), 0o644);
+    write('ca.crt', pemBundle(caCerts), 0o644);
     const who =
       summary.kind === 'user'
         ? `user ${summary.user}, logins ${summary.logins.join(',')}`

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ApiClient } from '../core/api/client.ts';
 import type { PublicCa } from '../core/api/schemas.ts';
 import { caKey } from '../core/auth/cas.ts';
+import { pemBundle } from '../core/crypto/pem.ts';
 import { auditOf } from './helpers/audit.ts';
 import { tp } from './helpers/cli.ts';
 import { startTestAuth, startTestCluster, type TestCluster } from './helpers/cluster.ts';
@@ -33,9 +34,9 @@ describe('tp ca export and tp ca sign --db', () => {
   test('export --type db_client / db prints the PEM CA certificates; other formats are refused clearly', async () => {
     const client = await admin(['ca', 'export', '--type', 'db_client', '--format', 'pem']);
     expect(client.code).toBe(0);
-    expect(client.stdout).toBe((await caPems('db_client')).join(''));
+    expect(client.stdout).toBe(pemBundle(await caPems('db_client')));
     const db = await admin(['ca', 'export', '--type', 'db']);
-    expect(db.stdout).toBe((await caPems('db')).join(''));
+    expect(db.stdout).toBe(pemBundle(await caPems('db')));
     expect(db.stdout).not.toBe(client.stdout);
     const bad = await admin(['ca', 'export', '--type', 'db', '--format', 'openssh']);
     expect(bad.code).not.toBe(0);
@@ -57,7 +58,7 @@ describe('tp ca export and tp ca sign --db', () => {
     expect(Date.parse(cert.validTo) - Date.now()).toBeLessThanOrEqual(48 * 3_600_000);
     expect(cert.checkPrivateKey(createPrivateKey(readFileSync(join(out, 'server.key'))))).toBe(true);
     expect(statSync(join(out, 'server.key')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(out, 'ca.crt'), 'utf8')).toBe((await caPems('db_client')).join(''));
+    expect(readFileSync(join(out, 'ca.crt'), 'utf8')).toBe(pemBundle(await caPems('db_client')));
     const ev = (await auditOf(c.auth.admin, 'cert.create')).findLast((e) => e.cert_type === 'db');
     expect(ev).toMatchObject({ success: true, host: 'db1.internal', user: 'admin' });
 
@@ -84,6 +85,22 @@ describe('tp ca export and tp ca sign --db', () => {
     const asErin = new ApiClient([c.proxy.addr], { ca: await caPems('tls'), cert: erin.pem, key: erin.key });
     const body = { hostName: 'db2', tlsPublicKey: dbClientKey().publicKey, ttlMs: 3_600_000 };
     await expect(asErin.call('POST', '/webapi/auth/v1/certs/db', body)).rejects.toThrow('not allowed');
+  });
+});
+
+describe('rotation', () => {
+  test('tp rotate status lists the database CAs, and --type db_client rotates that one alone', async () => {
+    const st = JSON.parse((await admin(['rotate', 'status', '--format', 'json'])).stdout) as {
+      cas: { type: string }[];
+    };
+    expect(st.cas.map((x) => x.type)).toEqual(['user', 'host', 'tls', 'db', 'db_client']);
+    const started = await admin(['rotate', 'start', '--type', 'db_client', '--manual', '--format', 'json']);
+    expect(JSON.parse(started.stdout)).toMatchObject({ phase: 'init', types: ['db_client'] });
+    expect(await caPems('db_client')).toHaveLength(2);
+    expect(await caPems('db')).toHaveLength(1);
+    expect((await admin(['rotate', 'rollback'])).code).toBe(0);
+    expect((await admin(['rotate', 'phase', 'standby', '--force'])).code).toBe(0);
+    expect(await caPems('db_client')).toHaveLength(1);
   });
 });
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiClient } from '../core/api/client.ts';
+import { pemBundle } from '../core/crypto/pem.ts';
 import { createTlsCA } from '../core/crypto/x509.ts';
 import { run, tpOk } from './helpers/cli.ts';
 import { startTestCluster, type TestCluster } from './helpers/cluster.ts';
@@ -44,7 +45,7 @@ beforeAll(async () => {
   // The client trusts what the route told the agent to verify database servers against.
   const answer = await routeClientCert(agent, alice, 'alice', tmp);
   dbCaPath = join(tmp, 'route-db-ca.crt');
-  writeFileSync(dbCaPath, answer.answer.ca.join(''));
+  writeFileSync(dbCaPath, pemBundle(answer.answer.ca));
 }, 60_000);
 afterAll(async () => {
   await c?.close();

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AuthClient } from '../../core/api/authClient.ts';
 import { generateKeyPair } from '../../core/crypto/keys.ts';
+import { pemBundle } from '../../core/crypto/pem.ts';
 import { durationArg } from './context.ts';
 import { type Format, print } from './output.ts';
 
@@ -30,7 +31,7 @@ export async function signDbServer(
   };
   write('server.key', key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
   write('server.crt', r.cert, 0o644);
-  write('ca.crt', r.clientCa.join(''), 0o644);
+  write('ca.crt', pemBundle(r.clientCa), 0o644);
   await print(
     o.format,
     'ca sign',

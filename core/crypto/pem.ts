@@ -6,3 +6,11 @@ export function pemList(bundle: string | string[]): string[] {
   if (Array.isArray(bundle)) return bundle;
   return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
 }
+
+/**
+ * One PEM bundle of `certs`, each ending in a newline: OpenSSL (psql's ssl_ca_file, MariaDB's ssl-ca, curl) refuses a
+ * file where one `-----END CERTIFICATE-----` runs into the next `-----BEGIN`, and stored CA certificates lack it.
+ */
+export function pemBundle(certs: string[]): string {
+  return certs.map((c) => (c.endsWith('\n') ? c : `${c}\n`)).join('');
+}
