@@ -148,7 +148,7 @@ export function Audit({ canPlay }: { canPlay: boolean }) {
         </p>
       )}
       <div class="table-wrap">
-        <table data-shown-type={shown?.type} data-shown-user={shown?.user} aria-busy={!shown}>
+        <table class="cards" data-shown-type={shown?.type} data-shown-user={shown?.user} aria-busy={!shown}>
           <thead>
             <tr>
               <th scope="col">Time</th>
