@@ -1,16 +1,27 @@
 import { defineCommand } from 'citty';
+import type { StoredLock } from '../core/api/schemas.ts';
 import { action, adminArgs, adminAuth, durationArg, formatArg } from './lib/context.ts';
 import { formatOf, print, table } from './lib/output.ts';
 import { lockView } from './lib/outputViews.ts';
 
+/** What a lock names, as `user:alice` (listings) or `user alice` (sentences). */
+function lockTargetText(t: StoredLock['target'], sep: string): string {
+  if (t.user) return `user${sep}${t.user}`;
+  if (t.botInstance) return `bot_instance${sep}${t.botInstance}`;
+  if (t.resource) return `resource${sep}${t.resource}`;
+  return `node${sep}${t.node}`;
+}
+
 const add = defineCommand({
   meta: {
     name: 'add',
-    description: 'Lock a user or a node: new logins, certificates and sessions are refused until removed or expired',
+    description:
+      'Lock a user, a node or a resource: new logins, certificates and sessions are refused until removed or expired',
   },
   args: {
     user: { type: 'string', description: 'User to lock' },
     node: { type: 'string', description: 'Node (name or host ID) to lock' },
+    resource: { type: 'string', description: 'Resource to lock, as KIND/NAME (e.g. db/pg1)' },
     message: { type: 'string', default: '', description: 'Why (shown to the locked-out user)' },
     ttl: { type: 'string', description: 'Lock duration, e.g. 1h (default: until removed)' },
     ...adminArgs,
@@ -18,7 +29,7 @@ const add = defineCommand({
   },
   run: action(async (args) => {
     const lock = await adminAuth(args).createLock({
-      target: { user: args.user, node: args.node },
+      target: { user: args.user, node: args.node, resource: args.resource },
       message: args.message,
       ttlMs: durationArg('ttl', args.ttl),
     });
@@ -26,7 +37,7 @@ const add = defineCommand({
       formatOf(args.format),
       'locks add',
       lockView(lock),
-      () => `lock ${lock.id} created on ${args.user ? `user ${args.user}` : `node ${args.node}`}`,
+      () => `lock ${lock.id} created on ${lockTargetText(lock.target, ' ')}`,
     );
   }),
 });
@@ -40,11 +51,7 @@ const ls = defineCommand({
       table(
         locks.map((l) => ({
           id: l.id,
-          target: l.target.user
-            ? `user:${l.target.user}`
-            : l.target.botInstance
-              ? `bot_instance:${l.target.botInstance}`
-              : `node:${l.target.node}`,
+          target: lockTargetText(l.target, ':'),
           message: l.message,
           expires: l.expires ? new Date(l.expires).toISOString() : 'never',
           created_by: l.createdBy,
@@ -66,6 +73,6 @@ const rm = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: 'locks', description: 'Lock users or nodes out' },
+  meta: { name: 'locks', description: 'Lock users, nodes or resources out' },
   subCommands: { add, ls, rm },
 });

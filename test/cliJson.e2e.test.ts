@@ -194,8 +194,8 @@ describe('--format json|yaml of every command that prints a result', () => {
     ];
     // A lock until removed has no expiry: null, never 0.
     expect(locks.map((l) => [l.target, l.expires === null])).toEqual([
-      [{ user: 'carol', node: null }, true],
-      [{ user: 'dave', node: null }, false],
+      [{ user: 'carol', node: null, resource: null }, true],
+      [{ user: 'dave', node: null, resource: null }, false],
     ]);
     const listedLocks = await both('locks ls', admin, ['locks', 'ls']);
     for (const l of locks) expect(listedLocks.find((x) => x.id === l.id)).toEqual(l);

@@ -5,7 +5,7 @@ import { checkOutput } from './outputSchemas.ts';
 // command can never quietly print epoch numbers, 0 for "no time", or camelCase keys.
 const lock = {
   id: 'l1',
-  target: { user: 'alice', node: null },
+  target: { user: 'alice', node: null, resource: null },
   message: '',
   created_at: '2026-12-01T20:45:08.123Z',
   created_by: 'admin',

@@ -87,7 +87,7 @@ const Verdict = v.strictObject({
 
 const Lock = v.strictObject({
   id: Str,
-  target: v.strictObject({ user: MaybeStr, node: MaybeStr }),
+  target: v.strictObject({ user: MaybeStr, node: MaybeStr, resource: MaybeStr }),
   message: Str,
   created_at: Time,
   created_by: Str,

@@ -133,7 +133,7 @@ export function botView(b: BotView): Output<'bots ls'>[number] {
 export function lockView(l: StoredLock): Output<'locks add'> {
   return {
     id: l.id,
-    target: { user: l.target.user ?? null, node: l.target.node ?? null },
+    target: { user: l.target.user ?? null, node: l.target.node ?? null, resource: l.target.resource ?? null },
     message: l.message,
     created_at: iso(l.createdAt),
     created_by: l.createdBy,

@@ -11,12 +11,17 @@ export interface HeartbeatOptions {
   version?: string;
   /** The beat period; the announced record lives three periods. */
   periodMs: number;
-  /** The plugins' resources to announce with the node (read at each beat; sent only when there are any). */
+  /**
+   * The plugins' resources to announce with the node, read at each beat. When set, every beat carries the whole
+   * list (an empty one too): auth replaces the agent's set with it, so a resource no longer served leaves at once.
+   */
   resources?: () => HeartbeatResource[];
 }
 
-/** One resource a plugin serves, as the heartbeat carries it (auth adds kind, host ID and expiry). */
+/** One resource a plugin serves, as the heartbeat carries it (auth adds the host ID, last-seen time and expiry). */
 export interface HeartbeatResource {
+  /** The plugin's resource kind (`db`): auth cannot load plugins, so the agent names it. */
+  kind: string;
   plugin: string;
   name: string;
   labels: Record<string, string>;
@@ -27,14 +32,14 @@ export interface HeartbeatResource {
 export function heartbeatSender(api: ApiClient, o: HeartbeatOptions): () => Promise<void> {
   return async () => {
     try {
-      const resources = o.resources?.() ?? [];
+      const resources = o.resources?.();
       await api.send(AckSchema, 'POST', '/webapi/agent/heartbeat', {
         name: o.name,
         addr: o.addr(),
         labels: o.labels,
         version: o.version,
         ttlMs: o.periodMs * 3,
-        ...(resources.length ? { resources } : {}),
+        ...(resources ? { resources } : {}),
       });
     } catch (err) {
       log.warn('heartbeat failed', { error: describe(err) });

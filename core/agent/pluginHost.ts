@@ -80,7 +80,8 @@ export class PluginHost {
   /** Every plugin's resources, as the heartbeat announces them. */
   resources(): HeartbeatResource[] {
     const out: HeartbeatResource[] = [];
-    for (const [plugin, r] of this.running) for (const res of r.agent.resources()) out.push({ plugin, ...res });
+    for (const [plugin, r] of this.running)
+      for (const res of r.agent.resources()) out.push({ kind: r.def.kind, plugin, ...res });
     return out;
   }
 

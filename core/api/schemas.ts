@@ -34,11 +34,15 @@ export const NodeRecordSchema = v.object({
 });
 export type NodeRecord = v.InferOutput<typeof NodeRecordSchema>;
 
-/** Who a lock stops: a user, a node (by name or host ID), or one bot instance (a copied bot identity). */
+/**
+ * Who a lock stops: a user, a node (by name or host ID), one bot instance (a copied bot identity), or a plugin's
+ * resource as `<kind>/<name>` (`db/pg1`).
+ */
 export const LockTargetSchema = v.object({
   user: v.optional(v.string()),
   node: v.optional(v.string()),
   botInstance: v.optional(v.string()),
+  resource: v.optional(v.string()),
 });
 export type LockTarget = v.InferOutput<typeof LockTargetSchema>;
 

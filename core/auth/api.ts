@@ -197,6 +197,14 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       },
     ],
     [
+      'POST',
+      /^\/v1\/resources\/heartbeat$/,
+      async ({ who, body }) => {
+        const b = parseBody(S.ResourceHeartbeatBody, body);
+        return { revision: await svc.resourceRecords.heartbeat(who, b.resources, b.ttlMs) };
+      },
+    ],
+    [
       'DELETE',
       /^\/v1\/nodes\/([^/]+)$/,
       async ({ who, params }) => svc.resources.deleteNode(who, params[0]!).then(() => ({ deleted: params[0] })),

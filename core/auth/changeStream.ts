@@ -14,6 +14,8 @@ const STREAMED: {
   value: (doc: unknown) => unknown;
 }[] = [
   { prefix: '/nodes/', kind: 'node', name: (r) => r, value: (d) => d },
+  // Plugins' resource records, named `<kind>/<name>/<hostId>`; their specs hold no secrets (core/plugin/types.ts).
+  { prefix: '/resources/', kind: 'resource', name: (r) => r, value: (d) => d },
   { prefix: '/roles/', kind: 'role', name: (r) => r, value: (d) => d },
   { prefix: '/locks/', kind: 'lock', name: (r) => r, value: (d) => d },
   { prefix: '/cas/', kind: 'ca', name: (r) => r, value: (d) => publicCa(d as StoredCa) },
@@ -62,7 +64,7 @@ function prepend<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncIter
 }
 
 /**
- * Auth's resumable stream of cluster state changes (nodes, roles, locks, public CAs, rotation phase): one watch on
+ * Auth's resumable stream of cluster state changes (nodes, resources, roles, locks, public CAs, rotation phase): one watch on
  * the backend (SQLite or PostgreSQL, so changes made through any auth server of the cluster arrive), fanned out to
  * every proxy's long poll from an in-memory history. Counts the full snapshots it serves.
  */

@@ -19,10 +19,10 @@ export class LockStore {
     private readonly ids: IdSource = cryptoIds,
   ) {}
 
-  /** Adds a lock; exactly one of user/node/botInstance must be set. */
+  /** Adds a lock; exactly one of user/node/botInstance/resource must be set. */
   async create(target: LockTarget, message: string, by: string, now: number, ttlMs?: number): Promise<StoredLock> {
-    if ([target.user, target.node, target.botInstance].filter(Boolean).length !== 1)
-      throw new BadParameter('a lock targets exactly one of --user or --node');
+    if ([target.user, target.node, target.botInstance, target.resource].filter(Boolean).length !== 1)
+      throw new BadParameter('a lock targets exactly one of --user, --node or --resource');
     const lock: StoredLock = {
       id: this.ids.bytes(8).toString('hex'),
       target,

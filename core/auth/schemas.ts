@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { HeartbeatResourcesSchema } from '../api/resourceSchemas.ts';
 import { CaTypeSchema } from '../api/schemas.ts';
 import { RoleSchema } from '../rbac/schema.ts';
 
@@ -231,7 +232,19 @@ export const CreateTokenBody = v.strictObject({
 });
 
 export const CreateLockBody = v.strictObject({
-  target: v.strictObject({ user: v.optional(Name), node: v.optional(Host) }),
+  target: v.strictObject({
+    user: v.optional(Name),
+    node: v.optional(Host),
+    resource: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(
+          /^[a-z][a-z0-9_-]{0,31}\/[a-z0-9][a-z0-9_.-]{0,62}$/,
+          'a resource lock names <kind>/<name>, e.g. db/pg1',
+        ),
+      ),
+    ),
+  }),
   message: v.optional(v.pipe(v.string(), v.maxLength(1024)), ''),
   ttlMs: v.optional(Ttl),
 });
@@ -239,6 +252,13 @@ export const CreateLockBody = v.strictObject({
 /** A batch from a node's or proxy's spool; which types each may report is decided per event (auditIntake.ts). */
 export const EmitAuditBody = v.strictObject({
   events: v.pipe(v.array(v.looseObject({ type: v.pipe(v.string(), v.maxLength(64)) })), v.maxLength(1000)),
+});
+
+/** An agent's resource heartbeat: every resource it serves now (core/api/resourceSchemas.ts sets the limits). */
+export const ResourceHeartbeatBody = v.strictObject({
+  resources: HeartbeatResourcesSchema,
+  /** Short: a stale record outlives its agent by at most this. */
+  ttlMs: v.pipe(Ttl, v.maxValue(600_000, 'a resource heartbeat lives at most 10 minutes')),
 });
 
 export const UpsertNodeBody = v.strictObject({

@@ -24,6 +24,7 @@ import type { NodeStore } from './nodes.ts';
 import { RecordingOps } from './recordingOps.ts';
 import { RenewalOps } from './renewalOps.ts';
 import { ResourceOps } from './resourceOps.ts';
+import { ResourceRecordOps, ResourceRecordStore } from './resourceRecords.ts';
 import { RoleStore } from './roles.ts';
 import { RotationOps } from './rotationOps.ts';
 import type { SecondFactor } from './secondFactor.ts';
@@ -76,6 +77,8 @@ export class AuthService {
   /** Database server certificates (admins) and ephemeral database client certificates (agents). */
   readonly dbCerts: DbCertOps;
   readonly resources: ResourceOps;
+  /** Plugins' resource records (databases ...), as agents heartbeat them. */
+  readonly resourceRecords: ResourceRecordOps;
   readonly audit: AuditOps;
   readonly recordings: RecordingOps;
   readonly rotation: RotationOps;
@@ -109,6 +112,7 @@ export class AuthService {
     this.dbCerts = new DbCertOps({ authz, emit, clock, cas, roles, locks });
     this.users = new UserOps({ authz, emit, clock, cluster, users, roles, locks, secondFactor, publicUrl, ...login });
     this.resources = new ResourceOps({ authz, emit, clock, cluster, roles, users, tokens, locks, nodes });
+    this.resourceRecords = new ResourceRecordOps({ authz, clock, records: new ResourceRecordStore(backend) });
     this.audit = new AuditOps({ authz, audit, sessions });
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
     this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes, ids });

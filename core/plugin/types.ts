@@ -213,6 +213,8 @@ export interface KindPolicy {
    * it). Checked at the proxy; agents check again with `route`.
    */
   check(roles: Role[], traits: Traits, resource: ResourceRecord, principal: string | undefined): void;
+  /** The principals the roles grant on the resource (`*` is any), for listings (`tp db ls`, the web UI). */
+  principals?(roles: Role[], traits: Traits, resource: ResourceRecord): string[];
 }
 
 /** Where a local tunnel (`tp proxy db NAME --tunnel`) listens, and whom its connections reach as. */

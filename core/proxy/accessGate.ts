@@ -1,8 +1,8 @@
 import { accessRefusal } from '../audit/accessRefusal.ts';
 import { lockedError } from '../auth/locks.ts';
 import { AccessDenied, TpError, Unavailable } from '../errors.ts';
-import type { AccessRequest, ResourceGate } from '../plugin/types.ts';
-import { checkNodeAccess, nodeVisible, type Role, type Traits } from '../rbac/index.ts';
+import type { AccessRequest, KindPolicy, ResourceGate } from '../plugin/types.ts';
+import { checkNodeAccess, type LockSubject, nodeVisible, type Role, type Traits } from '../rbac/index.ts';
 import type { ClusterView } from './clusterView.ts';
 
 export type { AccessRequest, Requester } from '../plugin/types.ts';
@@ -12,8 +12,8 @@ export interface GuardedResource<R> {
   resource: R;
   /** The resource's name, in refusals (`node "web-1" is locked: ...`). */
   name: string;
-  /** What a lock on this resource may name (its name or ID). */
-  lockNames: { name: string; hostId: string };
+  /** What a lock on this resource may name: a node's name or host ID, or a plugin resource's `<kind>/<name>`. */
+  lock: Pick<LockSubject, 'node' | 'resource'>;
   /** Throws AccessDenied unless the roles grant `principal` here (or, with no principal, let the user see it). */
   check(roles: Role[], traits: Traits, principal: string | undefined): void;
 }
@@ -27,7 +27,7 @@ export const nodePolicy: ResourcePolicy = async (view, target) => {
   return {
     resource: node,
     name: node.name,
-    lockNames: { name: node.name, hostId: node.hostId },
+    lock: { node: { name: node.name, hostId: node.hostId } },
     check: (roles, traits, login) => {
       if (login !== undefined) return checkNodeAccess(roles, traits, login, node.labels);
       if (!nodeVisible(roles, node.labels))
@@ -35,6 +35,42 @@ export const nodePolicy: ResourcePolicy = async (view, target) => {
     },
   };
 };
+
+/**
+ * A plugin kind's resources (`db`, `kube` ...): resolved to a record whose agent is reachable now
+ * (ClusterView.resolveResource), locked by `<kind>/<name>`, judged by the kind's policy (labels, principal).
+ */
+export function resourcePolicy(kind: string, policy: KindPolicy): ResourcePolicy {
+  return async (view, target) => {
+    const record = await view.resolveResource(kind, target);
+    return {
+      resource: record,
+      name: record.name,
+      lock: { resource: `${kind}/${record.name}` },
+      check: (roles, traits, principal) => policy.check(roles, traits, record, principal),
+    };
+  };
+}
+
+/**
+ * Registers the policy of every plugin kind that brings one (plugins of one kind share it: the first plugin's
+ * policy is the kind's, and a plugin of that kind with a different policy is a start-up error).
+ */
+export function registerKindPolicies(
+  gate: AccessGate,
+  plugins: { name: string; kind: string; policy?: KindPolicy }[],
+): void {
+  const chosen = new Map<string, { plugin: string; policy: KindPolicy }>();
+  for (const p of plugins) {
+    if (!p.policy) continue;
+    const first = chosen.get(p.kind);
+    if (!first) chosen.set(p.kind, { plugin: p.name, policy: p.policy });
+    else if (first.policy !== p.policy) {
+      throw new TpError(`plugins "${first.plugin}" and "${p.name}" give kind "${p.kind}" different policies`);
+    }
+  }
+  for (const [kind, { policy }] of chosen) gate.register(kind, resourcePolicy(kind, policy));
+}
 
 /**
  * The one decision of whether a request reaches a resource, for every path into the proxy: resolve what the user
@@ -62,7 +98,7 @@ export class AccessGate implements ResourceGate {
       const r = await policy(this.view, req.target);
       const userLock = await this.view.lockFor({ user: req.who.name, botInstance: req.who.bot?.instance });
       if (userLock) throw lockedError(`user "${req.who.name}"`, userLock);
-      const resourceLock = await this.view.lockFor({ node: r.lockNames });
+      const resourceLock = await this.view.lockFor(r.lock);
       if (resourceLock) throw lockedError(`${req.kind} "${r.name}"`, resourceLock);
       r.check(await this.view.rolesNamed(req.who.roles), req.who.traits ?? {}, req.principal);
       return r.resource as R;

@@ -11,9 +11,11 @@ import type { ClusterCas } from '../identity/follower.ts';
 import { replicaCas } from '../identity/replicaCas.ts';
 import type { IdSource } from '../ids.ts';
 import { log } from '../log.ts';
+import type { ResourceRecord } from '../plugin/types.ts';
 import { type LockSubject, lockApplies, type Role, resolveRoles } from '../rbac/index.ts';
 import { parseBatch, parseSnapshot, type StateKind } from '../state/items.ts';
 import { Replica, type StateSource } from '../state/replica.ts';
+import { pickResource } from './resourceResolve.ts';
 
 const PING_TTL_MS = 5_000;
 const SNAPSHOT_TIMEOUT_MS = 60_000;
@@ -40,7 +42,7 @@ export function authStateSource(auth: ApiClient): StateSource {
 }
 
 /**
- * The proxy's read view of cluster state: a watched replica of auth's nodes, roles, locks, CAs and rotation phase
+ * The proxy's read view of cluster state: a watched replica of auth's nodes, resources, roles, locks, CAs and rotation phase
  * (one snapshot, then changes as they happen), so routing never waits on auth and keeps working while auth is down.
  */
 export class ClusterView {
@@ -129,6 +131,25 @@ export class ClusterView {
 
   /** Whether this proxy reaches a node now; set by the proxy (its tunnels), so that live nodes win name lookups. */
   online: (n: NodeRecord) => boolean = () => true;
+
+  /** Every live record of the plugins' resources of `kind` (several per name when several agents serve it). */
+  async resources(kind: string): Promise<ResourceRecord[]> {
+    return (await this.read<ResourceRecord>('resource')).filter((r) => r.kind === kind);
+  }
+
+  /** Whether the agent serving a resource record is reachable now (its node record is live and online). */
+  resourceOnline(r: ResourceRecord): boolean {
+    const node = this.replica.get<NodeRecord>('node', r.hostId);
+    return node !== undefined && this.online(node);
+  }
+
+  /**
+   * The record to dial for the resource of `kind` named `target`: one whose agent is reachable now (tunnel or
+   * direct address), the last heard from; NotFound, Unavailable (all offline) or BadParameter (plugins disagree).
+   */
+  async resolveResource(kind: string, target: string): Promise<ResourceRecord> {
+    return pickResource(await this.resources(kind), kind, target, (r) => this.resourceOnline(r));
+  }
 
   /** Finds a node by host ID, name or address (see nodeNames.resolveNode: an offline record never shadows). */
   async resolveNode(query: string): Promise<NodeRecord> {

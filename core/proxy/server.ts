@@ -19,7 +19,7 @@ import type { PluginRegistry } from '../plugin/registry.ts';
 import type { PluginDefinition, ProxyPluginContext, ResourceRecord } from '../plugin/types.ts';
 import { startMetricsServer } from '../web/metricsServer.ts';
 import { jsonApi } from '../web/router.ts';
-import { AccessGate } from './accessGate.ts';
+import { AccessGate, registerKindPolicies } from './accessGate.ts';
 import { ClusterView } from './clusterView.ts';
 import { type DialTarget, dialAgent } from './dial.ts';
 import { startJumpServer } from './jump.ts';
@@ -108,6 +108,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   };
   const sessions = new WebSessionStore(authSessionBackend(opts.auth), () => clock.now(), opts.ids);
   const gate = new AccessGate(view);
+  registerKindPolicies(gate, opts.plugins.all());
   const terminals = new WebTerminals({ view, gate, tunnels, dialTls }, sessions);
   const files = webFileRoutes({ view, gate, tunnels, dialTls, sessions, ids: opts.ids });
   const uiRoutes = webUiRoutes({ view, tunnels, sessions, sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000 });

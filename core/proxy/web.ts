@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
 import { UpsertedNodeSchema } from '../api/hostSchemas.ts';
+import { HeartbeatResourcesSchema, ResourceHeartbeatAnswerSchema } from '../api/resourceSchemas.ts';
 import type { OnlineNode } from '../api/webSchemas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
@@ -18,6 +19,8 @@ const HeartbeatBody = v.strictObject({
   labels: v.optional(v.record(v.string(), v.string()), {}),
   version: v.optional(v.string()),
   ttlMs: v.optional(v.number()),
+  /** The plugins' resources (absent from agents without plugins: their records, if any, expire). */
+  resources: v.optional(HeartbeatResourcesSchema),
 });
 
 const EventsBody = v.strictObject({ events: v.pipe(v.array(v.looseObject({ type: v.string() })), v.maxLength(1000)) });
@@ -156,16 +159,17 @@ export function webRoutes(
           tunnel: tunnels.has(who.name),
           version: b.version,
         };
-        // Sent as the node itself: auth holds it to the name it joined with.
-        const out = await auth.send(
-          UpsertedNodeSchema,
-          'POST',
-          '/v1/nodes',
-          { node, ttlMs: b.ttlMs ?? 90_000 },
-          { [FORWARDED_CERT]: peerCert(req)! },
-        );
-        // Read-your-writes: once the agent hears back, this proxy routes to it.
-        await view.caughtUp(out.revision);
+        const ttlMs = b.ttlMs ?? 90_000;
+        // Sent as the node itself: auth holds it to the name it joined with, and its resources to its host ID.
+        const asNode = { [FORWARDED_CERT]: peerCert(req)! };
+        let { revision } = await auth.send(UpsertedNodeSchema, 'POST', '/v1/nodes', { node, ttlMs }, asNode);
+        if (b.resources) {
+          const body = { resources: b.resources, ttlMs: Math.min(ttlMs, 600_000) };
+          const r = await auth.send(ResourceHeartbeatAnswerSchema, 'POST', '/v1/resources/heartbeat', body, asNode);
+          revision = Math.max(revision, r.revision);
+        }
+        // Read-your-writes: once the agent hears back, this proxy routes to it and to its resources.
+        await view.caughtUp(revision);
         return { ok: true };
       },
     ],

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import * as v from 'valibot';
 import { AccessDenied } from '../errors.ts';
 import { allowedDbUsers, checkDbAccess, dbVisible } from './db.ts';
+import { dbPolicy } from './dbPolicy.ts';
 import { presetRoles } from './role.ts';
 import { type Role, RoleSchema } from './schema.ts';
 
@@ -112,5 +113,28 @@ describe('database access', () => {
   test('role documents validate the database fields', () => {
     expect(() => role({ metadata: { name: 'x' }, spec: { allow: { db_users: 'alice' } } })).toThrow();
     expect(() => role({ metadata: { name: 'x' }, spec: { allow: { db_label: { env: 'dev' } } } })).toThrow();
+  });
+});
+
+describe('the db kind policy', () => {
+  const record = (labels: Record<string, string>) => ({
+    kind: 'db',
+    name: 'pg1',
+    labels,
+    plugin: 'db-postgres',
+    hostId: 'h1',
+    spec: {},
+    lastSeen: '',
+  });
+
+  test('without a principal it asks visibility; with one, labels and user', () => {
+    dbPolicy.check([dev], traits, record(devDb), undefined);
+    expect(() => dbPolicy.check([dev], traits, record({ env: 'prod' }), undefined)).toThrow(
+      'access to database "pg1" is not allowed by your roles',
+    );
+    dbPolicy.check([dev], traits, record(devDb), 'alice');
+    expect(() => dbPolicy.check([dev], traits, record(devDb), 'mallory')).toThrow('allowed users: alice, reader');
+    expect(dbPolicy.principals?.([dev, noSuper], traits, record(devDb))).toEqual(['alice', 'reader']);
+    expect(dbPolicy.labelsField).toBe('db_labels');
   });
 });

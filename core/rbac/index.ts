@@ -13,6 +13,7 @@ export {
   sshPermissions,
 } from './access.ts';
 export { allowedDbUsers, checkDbAccess, dbVisible } from './db.ts';
+export { dbPolicy } from './dbPolicy.ts';
 export { type LoginRefusal, loginRefusals, noLoginsSentence } from './explain.ts';
 export { loginsOn } from './grants.ts';
 export { grantingRoles, kindVisible, selectorOf } from './kind.ts';

@@ -15,6 +15,14 @@ describe('lockApplies', () => {
     expect(lockApplies({ target: { node: 'h-123' } }, { node })).toBe(true);
     expect(lockApplies({ target: { node: 'web-2' } }, { user: 'bob', node })).toBe(false);
   });
+  test('a resource lock covers that kind and name only, whoever asks', () => {
+    const lock = { target: { resource: 'db/pg1' } };
+    expect(lockApplies(lock, { user: 'bob', resource: 'db/pg1' })).toBe(true);
+    expect(lockApplies(lock, { user: 'bob', resource: 'db/pg2' })).toBe(false);
+    expect(lockApplies(lock, { user: 'bob', resource: 'kube/pg1' })).toBe(false);
+    expect(lockApplies(lock, { user: 'bob', node })).toBe(false);
+    expect(lockApplies({ target: { user: 'bob' } }, { resource: 'db/pg1' })).toBe(false);
+  });
   test('empty strings never match an absent subject', () => {
     expect(lockApplies({ target: { user: '' } }, { node })).toBe(false);
     expect(lockApplies({ target: { node: '' } }, { user: '' })).toBe(false);

@@ -2,10 +2,13 @@ import * as v from 'valibot';
 import { Unavailable } from '../errors.ts';
 
 /** The kinds of cluster state that auth streams to proxies and agents. */
-export const STATE_KINDS = ['node', 'role', 'lock', 'ca', 'rotation'] as const;
+export const STATE_KINDS = ['node', 'role', 'lock', 'ca', 'rotation', 'resource'] as const;
 export type StateKind = (typeof STATE_KINDS)[number];
 
-/** One resource as replicated: its kind, its name within the kind, its document, and when it lapses (epoch ms). */
+/**
+ * One resource as replicated: its kind, its name within the kind, its document, and when it lapses (epoch ms).
+ * Kind `resource` holds plugins' resource records, named `<kind>/<name>/<hostId>`.
+ */
 export interface StateItem {
   kind: StateKind;
   name: string;
@@ -30,7 +33,10 @@ export interface StateBatch {
   events: StateEvent[];
 }
 
-const Kind = v.picklist(STATE_KINDS);
+const KNOWN: ReadonlySet<string> = new Set(STATE_KINDS);
+// Kinds are read as strings and the unknown ones dropped (see `known`): a newer auth may stream kinds this build
+// does not know, and a follower must keep following the kinds it does.
+const Kind = v.string();
 const Item = v.object({
   kind: Kind,
   name: v.string(),
@@ -58,14 +64,16 @@ function parseAnswer<T>(schema: v.GenericSchema, data: unknown, what: string): T
   );
 }
 
-/** Parses a snapshot off the wire; a malformed one is Unavailable (the server is not one we can follow). */
+/** Parses a snapshot off the wire, without items of kinds this build does not know; malformed is Unavailable. */
 export function parseSnapshot(data: unknown): StateSnapshot {
-  return parseAnswer<StateSnapshot>(Snapshot, data, 'state snapshot');
+  const s = parseAnswer<StateSnapshot>(Snapshot, data, 'state snapshot');
+  return { revision: s.revision, items: s.items.filter((it) => KNOWN.has(it.kind)) };
 }
 
-/** Parses a batch of changes off the wire; a malformed one is Unavailable. */
+/** Parses a batch of changes off the wire, without events of kinds this build does not know; malformed is Unavailable. */
 export function parseBatch(data: unknown): StateBatch {
-  return parseAnswer<StateBatch>(Batch, data, 'batch of state changes');
+  const b = parseAnswer<StateBatch>(Batch, data, 'batch of state changes');
+  return { revision: b.revision, events: b.events.filter((e) => KNOWN.has(kindOf(e))) };
 }
 
 /** The kind an event is about. */

@@ -3,7 +3,7 @@ import { log } from '../log.ts';
 import { type Backoff, backoffDelay } from '../net/backoff.ts';
 import { ChangeFeed } from './feed.ts';
 import type { StateBatch, StateEvent, StateItem, StateKind, StateSnapshot } from './items.ts';
-import { kindOf } from './items.ts';
+import { kindOf, STATE_KINDS } from './items.ts';
 
 /** Where a replica reads from: auth's change stream, or a proxy's copy of it (agents). */
 export interface StateSource {
@@ -26,7 +26,7 @@ export interface ReplicaOptions {
 export type ChangeListener = (kinds: ReadonlySet<StateKind>) => void;
 
 const keyOf = (kind: StateKind, name: string) => `${kind}/${name}`;
-const ALL_KINDS: ReadonlySet<StateKind> = new Set<StateKind>(['node', 'role', 'lock', 'ca', 'rotation']);
+const ALL_KINDS: ReadonlySet<StateKind> = new Set<StateKind>(STATE_KINDS);
 
 /**
  * An in-memory copy of cluster state: one snapshot, then the changes after its revision, resumed from the last

@@ -1,6 +1,7 @@
 /** The MySQL/MariaDB plugin: databases reached on ALPN `tp-db-mysql`, served by the agent with short-lived certs. */
 
 import { definePlugin } from '../../core/plugin/define.ts';
+import { dbPolicy } from '../../core/rbac/dbPolicy.ts';
 import { isMysqlEntry, type MysqlDatabase, MysqlDatabaseSchema, parseDbFlag } from './config.ts';
 
 export default definePlugin<MysqlDatabase>({
@@ -9,6 +10,8 @@ export default definePlugin<MysqlDatabase>({
   alpn: ['tp-db-mysql'],
   config: MysqlDatabaseSchema,
   section: { key: 'db', list: 'databases' },
+  // Every database plugin shares the db kind's RBAC: db_labels, db_users, db_names.
+  policy: dbPolicy,
   claims: isMysqlEntry,
   flag: {
     name: 'db',

@@ -2,6 +2,7 @@
 // an ephemeral client certificate (DESIGN.md "Plugins"). The agent side loads only on agents that serve one.
 import * as v from 'valibot';
 import { definePlugin } from '../../core/plugin/define.ts';
+import { dbPolicy } from '../../core/rbac/dbPolicy.ts';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const ADDRESS = /^(postgres(ql)?:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?\/?$/;
@@ -33,6 +34,8 @@ export default definePlugin<PostgresDatabase>({
   alpn: ['tp-db-postgres'],
   config: PostgresDatabaseSchema,
   section: { key: 'db', list: 'databases' },
+  // Every database plugin shares the db kind's RBAC: db_labels, db_users, db_names.
+  policy: dbPolicy,
   // Runs on the raw entry, before validation: whatever its shape, only `protocol: postgres` is ours.
   claims: (entry) => (entry as { protocol?: unknown } | null)?.protocol === 'postgres',
   flag: {

@@ -1,0 +1,72 @@
+// Plugins' resource records at auth: each agent's heartbeat replaces the set it serves, kept at
+// `/resources/<kind>/<name>/<hostId>` (core/plugin/README.md) with the heartbeat's expiry.
+import type { HeartbeatResource, ResourceRecordWire } from '../api/resourceSchemas.ts';
+import type { Backend } from '../backend/index.ts';
+import { getDoc, listDocs } from '../backend/json.ts';
+import type { Clock } from '../clock.ts';
+import { AccessDenied, NotFound } from '../errors.ts';
+import type { Authorizer } from './authorizer.ts';
+import type { Identity } from './identity.ts';
+
+export type ResourceRecord = ResourceRecordWire;
+
+const recordKey = (r: { kind: string; name: string; hostId: string }) => `/resources/${r.kind}/${r.name}/${r.hostId}`;
+// Which record keys one agent wrote last, so its next heartbeat removes those it no longer reports without a scan
+// of every agent's records. Not streamed (outside `/resources/`).
+const indexKey = (hostId: string) => `/resource_index/${hostId}`;
+
+/** The resource records in the backend. */
+export class ResourceRecordStore {
+  constructor(private readonly b: Backend) {}
+
+  /**
+   * Makes `records` the whole set agent `hostId` serves, each expiring at `expires` (epoch ms): writes them and
+   * deletes the ones its last set had and this one lacks. Returns the revision of the last write.
+   */
+  async replace(hostId: string, records: ResourceRecord[], expires: number): Promise<number> {
+    const keys = records.map(recordKey);
+    const before = (await getDoc<string[]>(this.b, indexKey(hostId)))?.value ?? [];
+    const keep = new Set(keys);
+    let revision = 0;
+    for (const stale of before.filter((k) => !keep.has(k))) {
+      await this.b.delete(stale).catch((err: unknown) => {
+        if (!(err instanceof NotFound)) throw err; // already expired: nothing to remove
+      });
+    }
+    for (const r of records) {
+      revision = (await this.b.put({ key: recordKey(r), value: JSON.stringify(r), expires })).revision;
+    }
+    const index = await this.b.put({ key: indexKey(hostId), value: JSON.stringify(keys), expires });
+    return Math.max(revision, index.revision);
+  }
+
+  /** Every live record, or those of one kind. */
+  async list(kind?: string): Promise<ResourceRecord[]> {
+    return listDocs<ResourceRecord>(this.b, kind === undefined ? '/resources/' : `/resources/${kind}/`);
+  }
+}
+
+/** What the resource heartbeat reads and writes. */
+export interface ResourceRecordOpsDeps {
+  authz: Authorizer;
+  clock: Clock;
+  records: ResourceRecordStore;
+}
+
+/** Agents' resource heartbeats. */
+export class ResourceRecordOps {
+  constructor(private readonly d: ResourceRecordOpsDeps) {}
+
+  /**
+   * Replaces the resources the calling agent serves with `resources`, alive for `ttlMs`, and returns the revision of
+   * the write. Only an agent's own identity may call it: the host ID comes from its certificate, never the body.
+   */
+  async heartbeat(who: Identity, resources: HeartbeatResource[], ttlMs: number): Promise<number> {
+    if (who.kind !== 'node') throw new AccessDenied('only an agent heartbeats its resources');
+    await this.d.authz.authorize(who, 'node', 'update');
+    const now = this.d.clock.now();
+    const lastSeen = new Date(now).toISOString();
+    const records = resources.map((r) => ({ ...r, hostId: who.name, lastSeen }));
+    return this.d.records.replace(who.name, records, now + ttlMs);
+  }
+}
