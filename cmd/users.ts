@@ -5,6 +5,26 @@ import { action, adminArgs, adminAuth, formatArg, listArg, readStdin } from './l
 import { formatOf, print, table } from './lib/output.ts';
 import { userView } from './lib/outputViews.ts';
 
+/** The database traits a role's `{{internal.db_users}}` / `{{internal.db_names}}` expand to. */
+const dbTraitArgs = {
+  'db-users': {
+    type: 'string',
+    description: 'Database users, comma-separated (the internal.db_users trait roles may grant)',
+  },
+  'db-names': {
+    type: 'string',
+    description: 'Database names, comma-separated (the internal.db_names trait roles may grant)',
+  },
+} as const;
+
+/** The traits the database flags set; a flag given empty (`--db-users ""`) clears its trait. */
+function dbTraits(args: { 'db-users'?: string; 'db-names'?: string }): Record<string, string[]> | undefined {
+  const t: Record<string, string[]> = {};
+  if (args['db-users'] !== undefined) t.db_users = listArg(args['db-users']);
+  if (args['db-names'] !== undefined) t.db_names = listArg(args['db-names']);
+  return Object.keys(t).length ? t : undefined;
+}
+
 const add = defineCommand({
   meta: {
     name: 'add',
@@ -20,6 +40,7 @@ const add = defineCommand({
       type: 'string',
       description: 'OS logins, comma-separated (the internal.logins trait; default: the user name)',
     },
+    ...dbTraitArgs,
     'password-stdin': { type: 'boolean', description: 'Read the password (12+ characters) from stdin' },
     ...adminArgs,
     ...formatArg,
@@ -36,6 +57,7 @@ const add = defineCommand({
       name: args.name,
       roles: listArg(args.roles),
       logins,
+      traits: dbTraits(args),
       password,
     });
     // A login the roles deny is accepted (roles may change later) but would silently never work: say so.
@@ -60,6 +82,36 @@ const add = defineCommand({
         .filter(Boolean)
         .join('\n'),
     );
+  }),
+});
+
+const update = defineCommand({
+  meta: {
+    name: 'update',
+    description:
+      "Change a user's roles or traits (each flag given replaces that list; the others stay). Certificates already\n" +
+      'issued keep their old roles and traits until the user logs in again.\n' +
+      'Example: tp users update alice --db-users alice,reader --db-names app',
+  },
+  args: {
+    name: { type: 'positional', description: 'User name', required: true },
+    roles: { type: 'string', description: 'Roles, comma-separated (replaces the list)' },
+    logins: { type: 'string', description: 'OS logins, comma-separated (the internal.logins trait)' },
+    ...dbTraitArgs,
+    ...adminArgs,
+    ...formatArg,
+  },
+  run: action(async (args) => {
+    const traits = { ...dbTraits(args), ...(args.logins !== undefined ? { logins: listArg(args.logins) } : {}) };
+    const roles = args.roles !== undefined ? listArg(args.roles) : undefined;
+    if (!roles && Object.keys(traits).length === 0) {
+      throw new BadParameter('nothing to change: give --roles, --logins, --db-users or --db-names');
+    }
+    const u = await adminAuth(args).updateUser(args.name, { roles, traits });
+    await print(formatOf(args.format), 'users update', userView(u), () => {
+      const t = Object.entries(u.traits).map(([k, vs]) => `${k}=${vs.join(',')}`);
+      return `user "${u.name}" updated: roles ${u.roles.join(', ')}; traits ${t.join(' ')}`;
+    });
   }),
 });
 
@@ -113,5 +165,5 @@ const reset = defineCommand({
 
 export default defineCommand({
   meta: { name: 'users', description: 'Manage users' },
-  subCommands: { add, ls, rm, reset },
+  subCommands: { add, update, ls, rm, reset },
 });

@@ -112,6 +112,8 @@ describe('--format json|yaml of every command that prints a result', () => {
     expect(users.find((u) => u.name === 'dave')).toEqual(dave.user);
     for (const format of ['json', 'yaml'] as const)
       expect(await output('users reset', format, admin, ['users', 'reset', 'carol'])).toMatchObject({ user: 'carol' });
+    const updated = await both('users update', admin, ['users', 'update', 'carol', '--db-users', 'carol,reader']);
+    expect(updated).toEqual({ ...carol.user, traits: { ...carol.user.traits, db_users: ['carol', 'reader'] } });
 
     const tokens = [
       await output('tokens add', 'json', admin, ['tokens', 'add', '--type', 'node']),

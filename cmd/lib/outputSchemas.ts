@@ -237,6 +237,7 @@ export const OUTPUTS = {
   'roles get': RoleSchema,
   'users add': v.strictObject({ user: User, signup_url: MaybeStr, totp_uri: MaybeStr }),
   'users ls': v.array(User),
+  'users update': User,
   'users reset': v.strictObject({ user: Str, signup_url: Str }),
   'tokens add': v.strictObject({ token: Str, ca_pin: Str, ...tokenFields }),
   'tokens ls': v.array(v.strictObject(tokenFields)),

@@ -155,8 +155,18 @@ export class AuthClient {
     return this.api.send(v.array(PublicUserSchema), 'GET', '/v1/users');
   }
   /** Makes a user; without a password the answer carries a one-time sign-up link. */
-  createUser(o: { name: string; roles: string[]; logins?: string[]; password?: string }) {
+  createUser(o: {
+    name: string;
+    roles: string[];
+    logins?: string[];
+    traits?: Record<string, string[]>;
+    password?: string;
+  }) {
     return this.api.send(CreatedUserSchema, 'POST', '/v1/users', o);
+  }
+  /** Changes a user's roles and/or traits (each given trait replaces that trait). */
+  updateUser(name: string, o: { roles?: string[]; traits?: Record<string, string[]> }) {
+    return this.api.send(PublicUserSchema, 'POST', `/v1/users/${seg(name)}`, o);
   }
   /** Deletes a user. */
   async deleteUser(name: string): Promise<void> {

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { ListedResourceSchema } from './resourceSchemas.ts';
 import { NodeRecordSchema } from './schemas.ts';
 
 /**
@@ -74,6 +75,12 @@ export interface Page<T> {
 
 /** `GET /webapi/ui/nodes`. */
 export const NodePageSchema = pageSchema(NodeRowSchema);
+
+/** A row of the web UI's list of a plugin kind's resources (databases ...): `logins` are its principals (db users). */
+export const ResourceRowSchema = v.object({ ...ListedResourceSchema.entries, logins: v.array(v.string()) });
+export type ResourceRow = v.InferOutput<typeof ResourceRowSchema>;
+/** `GET /webapi/ui/resources?kind=`. */
+export const ResourcePageSchema = pageSchema(ResourceRowSchema);
 
 /** `GET /webapi/sso/connectors`: the SSO buttons of the login page. */
 export const SsoChoicesSchema = v.array(v.object({ name: v.string(), kind: v.string() }));

@@ -38,6 +38,11 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       /^\/v1\/users\/([^/]+)$/,
       async ({ who, params }) => svc.users.deleteUser(who, params[0]!).then(() => ({ deleted: params[0] })),
     ],
+    [
+      'POST',
+      /^\/v1\/users\/([^/]+)$/,
+      async ({ who, params, body }) => svc.users.updateUser(who, params[0]!, parseBody(S.UpdateUserBody, body)),
+    ],
     ['POST', /^\/v1\/users\/([^/]+)\/reset$/, async ({ who, params }) => svc.users.resetUser(who, params[0]!)],
     ...identityRoutes(svc),
     ...botRoutes(svc.bots, svc.botIdentities),

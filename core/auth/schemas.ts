@@ -46,6 +46,20 @@ export const CreateUserBody = v.strictObject({
   password: v.optional(v.pipe(v.string(), v.maxLength(1024))),
 });
 
+/** `POST /v1/users/:name`: new roles and/or traits (each given trait replaces that trait). */
+export const UpdateUserBody = v.strictObject({
+  roles: v.optional(v.array(Name)),
+  traits: v.optional(
+    v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'trait names are letters, digits, "_", "." or "-"')),
+        v.pipe(v.array(v.pipe(v.string(), v.maxLength(255))), v.maxLength(256)),
+      ),
+      v.check((t) => Object.keys(t).length <= 64, 'at most 64 traits'),
+    ),
+  ),
+});
+
 const Otp = v.pipe(v.string(), v.regex(/^\d{6}$/, 'the second-factor code has 6 digits'));
 const Origin = v.pipe(v.string(), v.maxLength(300));
 /** A WebAuthn response as @simplewebauthn/browser sends it; its library verifies the inside. */

@@ -124,6 +124,30 @@ export class UserOps {
     await this.d.emit({ type: 'user.delete', user: who.name, target: name, lock_id: lock.id });
   }
 
+  /**
+   * Changes a user's roles and traits: each given trait replaces that trait (`logins`, `db_users` ...), others stay;
+   * roles must exist. Certificates already issued keep what they state until they expire (log in again).
+   */
+  async updateUser(who: Identity, name: string, req: { roles?: string[]; traits?: Traits }): Promise<PublicUser> {
+    await this.d.authz.authorize(who, 'user', 'update');
+    if (req.roles) {
+      if (req.roles.length === 0) throw new BadParameter('a user needs at least one role (--roles)');
+      const known = await this.d.roles.rolesOf(req.roles);
+      const unknown = req.roles.filter((r) => !known.some((k) => k.metadata.name === r));
+      if (unknown.length) throw new NotFound(`unknown role(s): ${unknown.join(', ')} (see \`tp roles ls\`)`);
+    }
+    const before = await this.d.users.get(name);
+    if (before.bot) throw new BadParameter(`"${name}" is a bot: change it with \`tp bots\``);
+    const updated = await this.d.users.update(name, (u) => ({
+      ...u,
+      roles: req.roles ?? u.roles,
+      traits: { ...u.traits, ...req.traits },
+    }));
+    const change = [...(req.roles ? ['roles'] : []), ...Object.keys(req.traits ?? {}).map((t) => `traits.${t}`)];
+    await this.d.emit({ type: 'user.update', user: who.name, target: name, change: change.join(',') });
+    return publicUser(updated);
+  }
+
   /** Clears a user's password, second factor and lockout, and returns a fresh sign-up link. */
   async resetUser(who: Identity, name: string): Promise<{ signupUrl: string }> {
     await this.d.authz.authorize(who, 'user', 'update');

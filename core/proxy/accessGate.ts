@@ -69,7 +69,7 @@ export function registerKindPolicies(
       throw new TpError(`plugins "${first.plugin}" and "${p.name}" give kind "${p.kind}" different policies`);
     }
   }
-  for (const [kind, { policy }] of chosen) gate.register(kind, resourcePolicy(kind, policy));
+  for (const [kind, { policy }] of chosen) gate.registerKind(kind, policy);
 }
 
 /**
@@ -78,6 +78,7 @@ export function registerKindPolicies(
  */
 export class AccessGate implements ResourceGate {
   private readonly audited = new WeakSet<object>();
+  private readonly kinds = new Map<string, KindPolicy>();
 
   constructor(
     private readonly view: ClusterView,
@@ -88,6 +89,22 @@ export class AccessGate implements ResourceGate {
   register(kind: string, policy: ResourcePolicy): void {
     if (this.policies[kind]) throw new TpError(`resource kind "${kind}" is registered twice`);
     this.policies[kind] = policy;
+  }
+
+  /** Adds a plugin kind judged by its KindPolicy (resolution by ClusterView.resolveResource, locks by `<kind>/<name>`). */
+  registerKind(kind: string, policy: KindPolicy): void {
+    this.register(kind, resourcePolicy(kind, policy));
+    this.kinds.set(kind, policy);
+  }
+
+  /** The policy of a plugin kind registered with `registerKind` (listings filter by it); undefined for others. */
+  kindPolicy(kind: string): KindPolicy | undefined {
+    return this.kinds.get(kind);
+  }
+
+  /** The plugin kinds registered with `registerKind`, sorted. */
+  pluginKinds(): string[] {
+    return [...this.kinds.keys()].sort();
   }
 
   /** Returns the resource if the request may reach it; otherwise audits the refusal and throws it. */

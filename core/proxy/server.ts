@@ -30,6 +30,7 @@ import { ssoRoutes } from './sso.ts';
 import { nodeOnline, TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
 import { webFileRoutes } from './webFiles.ts';
+import { resourceRoutes } from './webResources.ts';
 import { authSessionBackend, WebSessionStore } from './webSessions.ts';
 import { WebTerminals } from './webTerminal.ts';
 import { webUiRoutes } from './webUi.ts';
@@ -82,6 +83,8 @@ export interface ProxyServer extends AsyncDisposable {
   publicAddr: string;
   tunnels: TunnelRegistry;
   view: ClusterView;
+  /** The access gate every path asks; plugin kinds register their policies on it (`registerKindPolicies`). */
+  gate: AccessGate;
   close(): Promise<void>;
 }
 
@@ -111,7 +114,13 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   registerKindPolicies(gate, opts.plugins.all());
   const terminals = new WebTerminals({ view, gate, tunnels, dialTls }, sessions);
   const files = webFileRoutes({ view, gate, tunnels, dialTls, sessions, ids: opts.ids });
-  const uiRoutes = webUiRoutes({ view, tunnels, sessions, sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000 });
+  const uiRoutes = webUiRoutes({
+    view,
+    tunnels,
+    gate,
+    sessions,
+    sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000,
+  });
   const sso = ssoRoutes({
     view,
     sessions,
@@ -119,7 +128,13 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     sessionTtlMs: opts.webSessionTtlMs ?? 12 * 3_600_000,
     ids: opts.ids,
   });
-  const routes = [...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)), ...uiRoutes, ...files, ...sso];
+  const routes = [
+    ...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)),
+    ...resourceRoutes(view, gate),
+    ...uiRoutes,
+    ...files,
+    ...sso,
+  ];
   const api = jsonApi([...routes, ...pageRoutes()], {
     metric: 'tp_proxy_requests_total',
     who: (req) => identities.get(req.socket) ?? ANONYMOUS,
@@ -284,6 +299,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     publicAddr: info.publicAddr,
     tunnels,
     view,
+    gate,
     close,
     [Symbol.asyncDispose]: close,
   };

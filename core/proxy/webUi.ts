@@ -8,8 +8,10 @@ import { BadParameter } from '../errors.ts';
 import { noLoginsSentence, recordingScope, ruleAllows } from '../rbac/index.ts';
 import { parseBody, RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
+import type { AccessGate } from './accessGate.ts';
 import type { ClusterView } from './clusterView.ts';
 import { pageNodes } from './nodePage.ts';
+import { pageResources, visibleResources } from './resourceListing.ts';
 import type { TunnelRegistry } from './tunnels.ts';
 import { type AuditSearch, EVENT_TYPES, webAuditSearch } from './webAudit.ts';
 import {
@@ -74,14 +76,16 @@ async function sessionView(view: ClusterView, s: WebSession): Promise<WebSession
 export interface WebUiOptions {
   view: ClusterView;
   tunnels: TunnelRegistry;
+  /** Plugin kinds' policies, for the lists of their resources (databases ...). */
+  gate: AccessGate;
   sessions: WebSessionStore;
   /** Lifetime of a web login's certificates (auth may cap it by role). */
   sessionTtlMs: number;
 }
 
 /**
- * The web UI's API: cookie sessions (login with password and TOTP or a security key, logout), the node list with
- * search and paging, recordings, the audit log, and the account page. Calls that reach auth carry the session
+ * The web UI's API: cookie sessions (login with password and TOTP or a security key, logout), the node list and
+ * the plugins' resource lists (databases ...) with search and paging, recordings, the audit log, and the account page. Calls that reach auth carry the session
  * user's own certificate, so auth's role checks apply to the web exactly as to `tp`.
  */
 export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
@@ -171,6 +175,16 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
       async ({ req, query }) => {
         const s = await session(req);
         return pageNodes(await view.nodes(), await view.rolesNamed(s.who.roles), s.who.traits ?? {}, o.tunnels, query);
+      },
+    ],
+    [
+      'GET',
+      /^\/webapi\/ui\/resources$/,
+      async ({ req, query }) => {
+        const s = await session(req);
+        const kind = query.get('kind');
+        if (!kind) throw new BadParameter('say which kind of resources to list: ?kind=db');
+        return pageResources(await visibleResources(view, o.gate, s.who, kind), query);
       },
     ],
     forward('GET', /^\/webapi\/ui\/recordings$/, () => '/v1/recordings'),

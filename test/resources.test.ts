@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import type { ListedResource } from '../core/api/resourceSchemas.ts';
+import { AccessDenied, Locked, NotFound, Unavailable } from '../core/errors.ts';
+import type { ResourceRecord } from '../core/plugin/types.ts';
+import { dbPolicy } from '../core/rbac/index.ts';
+import { waitFor } from './helpers/cluster.ts';
+import { dbResource, resourceBeat, userApi } from './helpers/resourceBeats.ts';
+import { type FixtureUser, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+
+// The generic resource path end to end: an agent heartbeats its plugins' resources through the proxy, auth keeps
+// and streams them, the proxy lists them by the caller's roles, resolves names to a reachable agent, and the gate
+// judges them by their kind's policy and resource locks.
+
+let f: SshFixture;
+let alice: FixtureUser;
+let served = [dbResource('pg1', { env: 'dev' }), dbResource('pg-prod', { env: 'prod' })];
+let beat: () => Promise<void>;
+
+const names = (rs: { name: string }[]) => rs.map((r) => r.name).sort();
+const viewNames = async () => names(await f.cluster.proxy.view.resources('db'));
+const aliceWho = { name: 'alice', roles: ['dev-db'], traits: { db_users: ['alice', 'reader'] } };
+const ask = (principal?: string) =>
+  f.cluster.proxy.gate.authorize<ResourceRecord>({
+    kind: 'db',
+    who: aliceWho,
+    target: 'pg1',
+    principal,
+    via: 'test',
+    remote: '127.0.0.1',
+  });
+
+beforeAll(async () => {
+  f = await startSshFixture([{ name: 'dbhost' }]);
+  // Until the plugin host registers kinds from the registry, the test registers the db kind's policy itself.
+  if (!f.cluster.proxy.gate.kindPolicy('db')) f.cluster.proxy.gate.registerKind('db', dbPolicy);
+  await f.role(
+    'metadata: {name: dev-db}\nspec:\n  allow:\n    db_labels: {env: dev}\n    db_users: ["{{internal.db_users}}"]\n' +
+      '    db_names: ["{{internal.db_names}}"]\n',
+  );
+  alice = await f.user('alice', ['dev-db']);
+  const up = await f.admin(['users', 'update', 'alice', '--db-users', 'alice,reader', '--db-names', 'app']);
+  if (up.code !== 0) throw new Error(`users update: ${up.stderr}`);
+  // The new traits reach alice's certificate at her next login.
+  const login = await alice.tp(
+    ['login', '--proxy', f.cluster.proxy.addr, '--user', 'alice', '--password-stdin', '--insecure'],
+    { stdin: PASSWORD },
+  );
+  if (login.code !== 0) throw new Error(`login: ${login.stderr}`);
+  beat = resourceBeat(f.cluster, 'dbhost', () => served);
+  await beat();
+});
+afterAll(async () => f?.close());
+
+describe('resource records', () => {
+  test('a heartbeat makes its resources known to the proxy at once (read-your-writes)', async () => {
+    expect(await viewNames()).toEqual(['pg-prod', 'pg1']);
+    const rec = (await f.cluster.proxy.view.resources('db')).find((r) => r.name === 'pg1')!;
+    const hostId = f.cluster.agents.get('dbhost')!.hostId;
+    expect(rec).toMatchObject({ kind: 'db', plugin: 'db-postgres', hostId, labels: { env: 'dev' } });
+    expect(rec.spec).toEqual({ protocol: 'postgres', uri: '127.0.0.1:5432' });
+    expect(Date.parse(rec.lastSeen)).toBeGreaterThan(Date.now() - 60_000);
+    // Auth streams them as state kind `resource`, named <kind>/<name>/<hostId>.
+    const snap = await f.cluster.auth.admin.get<{ items: { kind: string; name: string }[] }>('/v1/watch/snapshot');
+    expect(snap.items.filter((i) => i.kind === 'resource').map((i) => i.name)).toContain(`db/pg1/${hostId}`);
+  });
+
+  test('users list only what their roles show, with the db users their roles grant there', async () => {
+    const listed = await userApi(f.cluster, alice.home).get<ListedResource[]>('/webapi/resources?kind=db');
+    expect(listed).toEqual([
+      {
+        kind: 'db',
+        name: 'pg1',
+        labels: { env: 'dev' },
+        plugin: 'db-postgres',
+        spec: { protocol: 'postgres', uri: '127.0.0.1:5432' },
+        online: true,
+        principals: ['alice', 'reader'],
+      },
+    ]);
+    const refusal = (kind: string) =>
+      userApi(f.cluster, alice.home)
+        .get(`/webapi/resources${kind}`)
+        .then(
+          () => undefined,
+          (e: Error) => e.message,
+        );
+    expect(await refusal('?kind=kube')).toBe('no plugin serves resources of kind "kube" here (kinds: db)');
+    expect(await refusal('')).toBe('say which kind of resources to list: ?kind=db');
+  });
+
+  test('tp users update set the traits, and tp users ls shows them', async () => {
+    const r = await f.admin(['users', 'ls', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const u = (JSON.parse(r.stdout) as { name: string; traits: Record<string, string[]> }[]).find(
+      (x) => x.name === 'alice',
+    )!;
+    expect(u.traits).toMatchObject({ db_users: ['alice', 'reader'], db_names: ['app'] });
+    const add = await f.admin(['users', 'add', 'bob', '--roles', 'dev-db', '--db-users', 'bob', '--format', 'json']);
+    expect(add.code).toBe(0);
+    expect(JSON.parse(add.stdout).user.traits).toMatchObject({ db_users: ['bob'] });
+    const none = await f.admin(['users', 'update', 'bob']);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('nothing to change');
+  });
+
+  test('the gate resolves a name to its agent and checks labels, the db user and resource locks', async () => {
+    expect((await ask('alice')).hostId).toBe(f.cluster.agents.get('dbhost')!.hostId);
+    expect((await ask()).name).toBe('pg1');
+    await expect(ask('postgres')).rejects.toThrow(AccessDenied);
+    await expect(ask('postgres')).rejects.toThrow('allowed users: alice, reader');
+    const lock = await f.admin(['locks', 'add', '--resource', 'db/pg1', '--message', 'migrating', '--format', 'json']);
+    expect(lock.code).toBe(0);
+    const id = (JSON.parse(lock.stdout) as { id: string; target: { resource: string } }).id;
+    expect(JSON.parse(lock.stdout).target.resource).toBe('db/pg1');
+    await waitFor('the lock at the proxy', async () => (await f.cluster.proxy.view.locks()).some((l) => l.id === id));
+    await expect(ask('alice')).rejects.toThrow(Locked);
+    await expect(ask('alice')).rejects.toThrow('db "pg1" is locked: migrating');
+    const ls = await f.admin(['locks', 'ls']);
+    expect(ls.stdout).toContain('resource:db/pg1');
+    expect((await f.admin(['locks', 'rm', id])).code).toBe(0);
+    await waitFor('the lock gone', async () => !(await f.cluster.proxy.view.locks()).some((l) => l.id === id));
+    expect((await ask('alice')).name).toBe('pg1');
+    const bad = await f.admin(['locks', 'add', '--resource', 'pg1']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('<kind>/<name>');
+  });
+
+  test('a resource no longer reported leaves at the next beat', async () => {
+    served = [dbResource('pg1', { env: 'dev' })];
+    await beat();
+    expect(await viewNames()).toEqual(['pg1']);
+  });
+
+  test('an agent gone away: its resources are offline at once, then expire with their heartbeat', async () => {
+    await f.cluster.agents.get('dbhost')!.close();
+    await waitFor('the tunnel to close', () => !f.cluster.proxy.tunnels.has(f.cluster.agents.get('dbhost')!.hostId));
+    await expect(f.cluster.proxy.view.resolveResource('db', 'pg1')).rejects.toThrow(Unavailable);
+    await expect(ask('alice')).rejects.toThrow('db "pg1" is offline');
+    await waitFor('the records to expire', async () => (await viewNames()).length === 0, 15_000);
+    await expect(ask('alice')).rejects.toThrow(NotFound);
+  });
+});
