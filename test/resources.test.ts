@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { ListedResource } from '../core/api/resourceSchemas.ts';
 import { AccessDenied, Locked, NotFound, Unavailable } from '../core/errors.ts';
 import type { ResourceRecord } from '../core/plugin/types.ts';
-import { dbPolicy } from '../core/rbac/index.ts';
 import { waitFor } from './helpers/cluster.ts';
-import { dbResource, resourceBeat, userApi } from './helpers/resourceBeats.ts';
+import { dbSpec, userApi, withFixtureDb } from './helpers/resourceFixture.ts';
 import { type FixtureUser, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
 // The generic resource path end to end: an agent heartbeats its plugins' resources through the proxy, auth keeps
@@ -13,8 +12,7 @@ import { type FixtureUser, PASSWORD, type SshFixture, startSshFixture } from './
 
 let f: SshFixture;
 let alice: FixtureUser;
-let served = [dbResource('pg1', { env: 'dev' }), dbResource('pg-prod', { env: 'prod' })];
-let beat: () => Promise<void>;
+let served = [dbSpec('pg1', { env: 'dev' }), dbSpec('pg-prod', { env: 'prod' })];
 
 const names = (rs: { name: string }[]) => rs.map((r) => r.name).sort();
 const viewNames = async () => names(await f.cluster.proxy.view.resources('db'));
@@ -30,9 +28,12 @@ const ask = (principal?: string) =>
   });
 
 beforeAll(async () => {
-  f = await startSshFixture([{ name: 'dbhost' }]);
-  // Until the plugin host registers kinds from the registry, the test registers the db kind's policy itself.
-  if (!f.cluster.proxy.gate.kindPolicy('db')) f.cluster.proxy.gate.registerKind('db', dbPolicy);
+  f = await startSshFixture(
+    [{ name: 'dbhost' }],
+    undefined,
+    undefined,
+    withFixtureDb(() => served),
+  );
   await f.role(
     'metadata: {name: dev-db}\nspec:\n  allow:\n    db_labels: {env: dev}\n    db_users: ["{{internal.db_users}}"]\n' +
       '    db_names: ["{{internal.db_names}}"]\n',
@@ -46,17 +47,17 @@ beforeAll(async () => {
     { stdin: PASSWORD },
   );
   if (login.code !== 0) throw new Error(`login: ${login.stderr}`);
-  beat = resourceBeat(f.cluster, 'dbhost', () => served);
-  await beat();
+  // The agent's first beat went out before its tunnel was up; wait for a beat to land.
+  await waitFor('the first resource heartbeat', async () => (await viewNames()).length === 2);
 });
 afterAll(async () => f?.close());
 
 describe('resource records', () => {
-  test('a heartbeat makes its resources known to the proxy at once (read-your-writes)', async () => {
+  test("an agent's plugins' resources reach the proxy with their kind, plugin and host", async () => {
     expect(await viewNames()).toEqual(['pg-prod', 'pg1']);
     const rec = (await f.cluster.proxy.view.resources('db')).find((r) => r.name === 'pg1')!;
     const hostId = f.cluster.agents.get('dbhost')!.hostId;
-    expect(rec).toMatchObject({ kind: 'db', plugin: 'db-postgres', hostId, labels: { env: 'dev' } });
+    expect(rec).toMatchObject({ kind: 'db', plugin: 'db-fixture', hostId, labels: { env: 'dev' } });
     expect(rec.spec).toEqual({ protocol: 'postgres', uri: '127.0.0.1:5432' });
     expect(Date.parse(rec.lastSeen)).toBeGreaterThan(Date.now() - 60_000);
     // Auth streams them as state kind `resource`, named <kind>/<name>/<hostId>.
@@ -71,7 +72,7 @@ describe('resource records', () => {
         kind: 'db',
         name: 'pg1',
         labels: { env: 'dev' },
-        plugin: 'db-postgres',
+        plugin: 'db-fixture',
         spec: { protocol: 'postgres', uri: '127.0.0.1:5432' },
         online: true,
         principals: ['alice', 'reader'],
@@ -126,9 +127,8 @@ describe('resource records', () => {
   });
 
   test('a resource no longer reported leaves at the next beat', async () => {
-    served = [dbResource('pg1', { env: 'dev' })];
-    await beat();
-    expect(await viewNames()).toEqual(['pg1']);
+    served = [dbSpec('pg1', { env: 'dev' })];
+    await waitFor('pg-prod to leave', async () => (await viewNames()).join() === 'pg1', 5_000);
   });
 
   test('an agent gone away: its resources are offline at once, then expire with their heartbeat', async () => {

@@ -12,8 +12,10 @@ export interface HeartbeatOptions {
   /** The beat period; the announced record lives three periods. */
   periodMs: number;
   /**
-   * The plugins' resources to announce with the node, read at each beat. When set, every beat carries the whole
-   * list (an empty one too): auth replaces the agent's set with it, so a resource no longer served leaves at once.
+   * The plugins' resources to announce with the node, read at each beat. A beat carries the whole list and auth
+   * replaces the agent's set with it, so a resource no longer served leaves at once; an empty list is sent on the
+   * first beat (withdrawing what an earlier run announced) and when the list empties, then left out while it stays
+   * empty (an SSH-only agent costs auth no second write per beat).
    */
   resources?: () => HeartbeatResource[];
 }
@@ -30,9 +32,12 @@ export interface HeartbeatResource {
 
 /** Returns a function that sends one heartbeat to the proxy; a failed beat is logged, never thrown. */
 export function heartbeatSender(api: ApiClient, o: HeartbeatOptions): () => Promise<void> {
+  // Whether auth holds an empty set for us (the last beat that carried resources carried none and was answered).
+  let emptyAtAuth = false;
   return async () => {
     try {
-      const resources = o.resources?.();
+      const listed = o.resources?.();
+      const resources = listed && !(listed.length === 0 && emptyAtAuth) ? listed : undefined;
       await api.send(AckSchema, 'POST', '/webapi/agent/heartbeat', {
         name: o.name,
         addr: o.addr(),
@@ -41,6 +46,7 @@ export function heartbeatSender(api: ApiClient, o: HeartbeatOptions): () => Prom
         ttlMs: o.periodMs * 3,
         ...(resources ? { resources } : {}),
       });
+      if (resources) emptyAtAuth = resources.length === 0;
     } catch (err) {
       log.warn('heartbeat failed', { error: describe(err) });
     }

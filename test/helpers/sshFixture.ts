@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuthServerOptions } from '../../core/auth/server.ts';
 import { localUsername } from '../../core/client/localUser.ts';
+import type { PluginLoader } from '../../core/plugin/registry.ts';
 import type { ProxyOptions } from '../../core/proxy/server.ts';
 import { type CliResult, tp } from './cli.ts';
 import { startTestCluster, type TestAgentSpec, type TestCluster } from './cluster.ts';
@@ -36,8 +37,10 @@ export async function startSshFixture(
   agents: TestAgentSpec[],
   auth?: Partial<AuthServerOptions>,
   proxy?: Partial<ProxyOptions>,
+  /** The plugins to load (default plugins/index.ts): a test adds its fixture plugins. */
+  plugins?: PluginLoader[],
 ): Promise<SshFixture> {
-  const cluster = await startTestCluster({ agents, auth, proxy });
+  const cluster = await startTestCluster({ agents, auth, proxy, plugins });
   const dir = mkdtempSync(join(tmpdir(), 'tp-ssh-'));
   const admin = (args: string[], stdin?: string) => tp([...args, '--data-dir', cluster.auth.dataDir], { stdin });
   const role = async (yaml: string) => {
