@@ -76,7 +76,12 @@ export class DbCertOps {
    * `ca` is what the agent verifies the database server against (every trusted db CA, during a rotation both).
    */
   async signClient(who: Identity, req: DbClientCertRequest): Promise<DbClientCert> {
-    if (who.kind !== 'node') throw new AccessDenied('only agents get database client certificates');
+    if (who.kind === 'anonymous') throw new Unauthenticated('a node certificate is required for db.cert');
+    if (who.kind !== 'node') {
+      const error = 'only agents get database client certificates';
+      await this.d.emit({ type: 'auth.attempt', success: false, user: who.name, action: 'db.cert', error });
+      throw new AccessDenied(error);
+    }
     const now = this.d.clock.now();
     const base = { type: 'cert.create' as const, cert_type: 'db_client', db_user: req.db_user, server_id: who.name };
     let user: Identity | undefined;

@@ -218,6 +218,7 @@ export const SignHostBody = v.strictObject({
   role: v.picklist(['node', 'proxy', 'auth']),
 });
 
+/** `tp ca sign --db`: the database server's name (CN and SAN) and its public key. */
 export const SignDbServerBody = v.strictObject({ hostName: Host, tlsPublicKey: SpkiPem, ttlMs: Ttl });
 
 /** An agent's request for an ephemeral database client certificate; the CN rule is checked where it is issued. */

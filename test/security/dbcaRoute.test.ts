@@ -148,6 +148,9 @@ describe('ephemeral database client certificates', () => {
     await expect(asUser.call('POST', '/webapi/auth/v1/db/cert', body)).rejects.toThrow(
       'only agents get database client certificates',
     );
-    await expect(c.auth.anonymous.call('POST', '/v1/db/cert', body)).rejects.toThrow();
+    await expect(c.auth.anonymous.call('POST', '/v1/db/cert', body)).rejects.toThrow('a node certificate is required');
+    const attempts = (await auditOf(c.auth.admin, 'auth.attempt')).filter((e) => e.action === 'db.cert');
+    // Refusals at auth are audited (the proxy's own refusal of a user never reaches auth; anonymous callers write nothing).
+    expect(attempts.map((e) => e.user)).toEqual([expect.any(String), 'alice']);
   });
 });
