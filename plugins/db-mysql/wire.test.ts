@@ -225,6 +225,36 @@ describe('MySQL wire: framing, commands and limits', () => {
     expect(st.size).toBe(0);
   });
 
+  test('statement ID 0xFFFFFFFF (MariaDB execute-direct) names the statement prepared last', () => {
+    const st = new PreparedStatements();
+    for (const [id, sql] of [
+      [3, 'select ?'],
+      [4, 'select ? + 1'],
+    ] as const) {
+      parseCommand(cmd(0x16, sql), st);
+      st.answered(
+        cmd(0x00, Buffer.from([id, 0, 0, 0]), Buffer.from([1, 0]), Buffer.from([1, 0]), 0, Buffer.from([0, 0])),
+      );
+    }
+    const direct = parseCommand(
+      cmd(
+        0x17,
+        Buffer.from([0xff, 0xff, 0xff, 0xff]),
+        0,
+        Buffer.from([1, 0, 0, 0]),
+        0,
+        1,
+        Buffer.from([0x03, 0]),
+        Buffer.from([9, 0, 0, 0]),
+      ),
+      st,
+    );
+    expect(direct).toMatchObject({ type: 'StmtExecute', sql: 'select ? + 1', params: [{ value: 9 }] });
+    parseCommand(cmd(0x19, Buffer.from([0xff, 0xff, 0xff, 0xff])), st);
+    expect(st.get(4)).toBeUndefined();
+    expect(st.get(3)?.sql).toBe('select ?');
+  });
+
   test('an SSLRequest is not a handshake response; an ERR packet reads back', () => {
     const ssl = Buffer.alloc(32);
     ssl.writeUInt32LE(CLIENT.PROTOCOL_41 | CLIENT.SSL);

@@ -48,6 +48,9 @@ interface Statement {
   types?: { type: number; unsigned: boolean }[];
 }
 
+/** The statement ID MariaDB reads as "the statement this connection prepared last" (execute-direct pipelining). */
+export const LAST_PREPARED = 0xffffffff;
+
 /**
  * The statements a session prepared, learned from COM_STMT_PREPARE and the server's PREPARE_OK, so that an execute's
  * parameters can be decoded (the packet does not say how many there are). Holds at most `max` statements, as the
@@ -56,6 +59,7 @@ interface Statement {
 export class PreparedStatements {
   private readonly byId = new Map<number, Statement>();
   private readonly waiting: string[] = [];
+  private last: number | undefined;
   constructor(private readonly max = 16_384) {}
 
   /** Notes a COM_STMT_PREPARE sent to the server; its answer comes back through `answered`. */
@@ -76,13 +80,18 @@ export class PreparedStatements {
       throw new LimitExceeded(`more than ${this.max} prepared statements in one session`, { protocol: 'mysql' });
     }
     this.byId.set(id, { sql, paramCount });
+    this.last = id;
   }
 
+  /** The statement `id` names (`LAST_PREPARED`: the one prepared last), if it is open. */
   get(id: number): Statement | undefined {
-    return this.byId.get(id);
+    return this.byId.get(id === LAST_PREPARED && this.last !== undefined ? this.last : id);
   }
   close(id: number): void {
-    this.byId.delete(id);
+    const real = id === LAST_PREPARED ? this.last : id;
+    if (real === undefined) return;
+    this.byId.delete(real);
+    if (real === this.last) this.last = undefined;
   }
   get size(): number {
     return this.byId.size;
