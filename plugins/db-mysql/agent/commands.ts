@@ -59,6 +59,9 @@ class CommandRelay {
   private readonly queue: Packet[] = [];
   private awaiting: Awaiting | undefined;
   private lastServerSeq = -1;
+  /** A command was passed on (its answer may still be coming); `answering`: some of the answer has come. */
+  private inFlight = false;
+  private answering = false;
   private serverFull = false;
   private quit = false;
   private ended = false;
@@ -68,7 +71,11 @@ class CommandRelay {
       this.finish = resolve;
     });
     const { client, server, signal } = i;
-    const onAbort = () => this.end(`session ended: ${abortError(signal).message}`);
+    const onAbort = () => {
+      const why = `the session was ended: ${abortError(signal).message}`;
+      this.tellClient(why);
+      this.end(why);
+    };
     if (signal.aborted) {
       onAbort();
       return;
@@ -104,6 +111,7 @@ class CommandRelay {
   private onServerPacket(h: PacketHead): void {
     const ambiguous = this.lastServerSeq === 0; // a long answer wrapped past 255: its next packet also has seq 1
     this.lastServerSeq = h.seq;
+    this.answering = true;
     const a = this.awaiting;
     if (!a || h.seq !== 1) return;
     const kind = h.first[0];
@@ -148,7 +156,22 @@ class CommandRelay {
   }
 
   private forward(p: Packet): void {
+    const first = p.payload[0];
+    if (first !== COM.STMT_CLOSE && first !== COM.QUIT && first !== COM.STMT_SEND_LONG_DATA) {
+      this.inFlight = true;
+      this.answering = false;
+    }
     if (!this.i.server.write(p.raw)) this.serverFull = true;
+  }
+
+  /**
+   * Tells a client waiting on a command why its session ended, as an ERR where its next packet belongs (the first
+   * of the answer, or after the last whole packet of one under way); an idle client just sees the connection close.
+   */
+  private tellClient(why: string): void {
+    if (!this.inFlight || !this.heads.atBoundary) return;
+    const seq = this.answering ? (this.lastServerSeq + 1) & 0xff : 1;
+    writeErr(this.i.client, seq, new DatabaseAccessDenied(why, AGENT_ERROR.connectionKilled));
   }
 
   private handle(p: Packet): void {

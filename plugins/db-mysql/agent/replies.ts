@@ -13,6 +13,8 @@ export const AGENT_ERROR = {
   packetTooLarge: { code: 1153, sqlState: '08S01' },
   /** CR_CONN_HOST_ERROR, as the client prints it when it cannot connect. */
   unreachable: { code: 2003, sqlState: 'HY000' },
+  /** ER_CONNECTION_KILLED: the session was ended (a lock, the certificate's expiry, the agent stopping). */
+  connectionKilled: { code: 1927, sqlState: '70100' },
   /** ER_UNKNOWN_ERROR. */
   internal: { code: 1105, sqlState: 'HY000' },
 } as const;
