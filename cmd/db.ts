@@ -101,5 +101,5 @@ function shellQuote(s: string): string {
 
 export default defineCommand({
   meta: { name: 'db', description: 'Databases: list them, connect with psql or mariadb, or through a local tunnel' },
-  subCommands: { login, connect, env },
+  subCommands: { ls: () => import('./dbLs.ts').then((m) => m.default), login, connect, env },
 });

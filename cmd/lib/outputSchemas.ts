@@ -206,6 +206,17 @@ export const OUTPUTS = {
   status: v.strictObject(profileFields),
   login: v.strictObject({ ...profileFields, ssh_agent: MaybeStr }),
   ls: v.array(v.strictObject({ ...Node.entries, online: v.boolean() })),
+  'db ls': v.array(
+    v.strictObject({
+      name: Str,
+      protocol: Str,
+      plugin: Str,
+      labels: Labels,
+      online: v.boolean(),
+      /** The database users the roles grant (`*` any); null when the proxy does not say. */
+      db_users: v.nullable(Strs),
+    }),
+  ),
   'bench ssh': v.strictObject({
     rate: v.number(),
     duration_ms: Ms,

@@ -1,0 +1,141 @@
+// tp db and tp proxy db end to end: `tp start` (auth + proxy), an agent from tp.yaml serving a real PostgreSQL that
+// trusts only the cluster's db_client CA, a user logged in with `tp login`, and stock psql.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Output } from '../cmd/lib/outputSchemas.ts';
+import { run, tp } from './helpers/cli.ts';
+import { waitFor } from './helpers/cluster.ts';
+import { type DbCliCluster, startDbCliCluster } from './helpers/dbCliCluster.ts';
+import { type PostgresServer, postgresMissing, startPostgresServer } from './helpers/postgresServer.ts';
+
+if (postgresMissing) console.error(`\n!!! tp db e2e tests are SKIPPED: ${postgresMissing}\n`);
+
+const ROLE = `kind: role
+metadata: {name: dbdev}
+spec:
+  allow: {db_labels: {env: dev}, db_users: [alice], db_names: [alice, postgres]}
+`;
+
+describe.skipIf(!!postgresMissing)('tp db through tp start and an agent from tp.yaml (real PostgreSQL)', () => {
+  let dir: string;
+  let c: DbCliCluster;
+  let pg: PostgresServer;
+  const asAlice = (args: string[]) => tp(args, { env: c.home });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tp-dbcli-'));
+    c = await startDbCliCluster(dir, ROLE);
+    pg = await startPostgresServer({ users: ['alice', 'bob'], trustClientCas: [c.dbClientCa] });
+    await pg.admin('CREATE DATABASE alice OWNER alice');
+    await c.startAgent([{ name: 'pg1', protocol: 'postgres', uri: `127.0.0.1:${pg.port}`, ca_file: pg.caPath }]);
+    await waitFor('pg1 listed online', async () => /pg1\s.*online/.test((await asAlice(['db', 'ls'])).stdout), 20_000);
+  }, 120_000);
+  afterAll(async () => {
+    await c?.close();
+    await pg?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('tp db ls shows the database, its protocol, labels and the db users the roles allow', async () => {
+    const text = await asAlice(['db', 'ls']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^NAME\s+PROTOCOL\s+LABELS\s+DB USERS\s+STATUS\n/);
+    expect(text.stdout).toMatch(/\npg1\s+postgres\s+env=dev\s+alice\s+online\n/);
+    const json = JSON.parse((await asAlice(['db', 'ls', '--format', 'json'])).stdout) as Output<'db ls'>;
+    expect(json).toEqual([
+      {
+        name: 'pg1',
+        protocol: 'postgres',
+        plugin: 'db-postgres',
+        labels: { env: 'dev' },
+        online: true,
+        db_users: ['alice'],
+      },
+    ]);
+  });
+
+  test('tp db connect pg1 --db-user alice -- -Atc "select current_user" prints alice; psql\'s status is tp\'s', async () => {
+    const r = await asAlice(['db', 'connect', 'pg1', '--db-user', 'alice', '--', '-Atc', 'select current_user']);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: 'alice\n', stderr: '' });
+    const failing = await asAlice(['db', 'connect', 'pg1', '--db-user', 'alice', '--', '-Atc', 'select 1/0']);
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toContain('division by zero');
+  });
+
+  test("a db user the roles lack is refused with the agent's message, and tp exits with psql's status", async () => {
+    const r = await asAlice(['db', 'connect', 'pg1', '--db-user', 'bob', '--', '-Atc', 'select 1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('database user "bob" is not allowed');
+    expect(r.stdout).toBe('');
+  });
+
+  test('an unknown database is not found (exit 3) and names what the user may reach', async () => {
+    const r = await asAlice(['db', 'connect', 'nope', '--db-user', 'alice']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      'error: no database "nope" you may reach; your roles let you reach: pg1 (tp db ls lists them)\n',
+    );
+  });
+
+  test('tp db login remembers the route; tp db connect uses it', async () => {
+    const login = await asAlice(['db', 'login', 'pg1', '--db-user', 'alice', '--db-name', 'postgres']);
+    expect(login.code).toBe(0);
+    expect(login.stdout).toContain('pg1 (postgres): connecting as alice to database postgres.');
+    const r = await asAlice(['db', 'connect', 'pg1', '--', '-Atc', "select current_user || '@' || current_database()"]);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: 'alice@postgres\n' });
+  });
+
+  test('tp proxy db --tunnel: stock psql with the printed string, tp db env for libpq, stopped by SIGTERM', async () => {
+    const tunnel = Bun.spawn(
+      [process.execPath, join(import.meta.dir, '..', 'cmd', 'tp.ts'), 'proxy', 'db', 'pg1', '--tunnel'],
+      { env: { ...process.env, ...c.home, TP_LOG_FORMAT: 'json' }, stdout: 'pipe', stderr: 'pipe' },
+    );
+    try {
+      const out = await readUntil(tunnel.stdout, /Connect with:\n {2}psql '([^']+)'\n/);
+      const conninfo = out[1]!;
+      expect(conninfo).toMatch(/^host=127\.0\.0\.1 port=\d+ user=alice dbname=postgres sslmode=disable$/);
+      const direct = await run(['psql', conninfo, '-Atc', 'select current_user']);
+      expect({ stdout: direct.stdout, stderr: direct.stderr }).toEqual({ stdout: 'alice\n', stderr: '' });
+
+      const env = await asAlice(['db', 'env', 'pg1']);
+      expect(env.code).toBe(0);
+      const port = /port=(\d+)/.exec(conninfo)![1];
+      expect(env.stdout).toBe(
+        `export PGHOST=127.0.0.1\nexport PGPORT=${port}\nexport PGUSER=alice\nexport PGDATABASE=postgres\nexport PGSSLMODE=disable\n`,
+      );
+      const vars = Object.fromEntries([...env.stdout.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+      const viaEnv = await run(['psql', '-Atc', 'select current_database()'], { env: vars });
+      expect(viaEnv.stdout).toBe('postgres\n');
+    } finally {
+      tunnel.kill('SIGTERM');
+    }
+    expect(await tunnel.exited).toBe(0);
+    const after = await asAlice(['db', 'env', 'pg1']);
+    expect(after.code).toBe(3);
+    expect(after.stderr).toContain('no tunnel to pg1 is running: start one with tp proxy db pg1 --tunnel');
+  });
+});
+
+/** Reads a child's stdout until `re` matches what it printed (bounded: 20 s). */
+async function readUntil(stream: ReadableStream<Uint8Array>, re: RegExp): Promise<RegExpExecArray> {
+  const reader = stream.getReader();
+  const dec = new TextDecoder();
+  let text = '';
+  const deadline = Date.now() + 20_000;
+  try {
+    for (;;) {
+      const m = re.exec(text);
+      if (m) return m;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${re} in: ${text}`);
+      const next = await Promise.race([reader.read(), Bun.sleep(left).then(() => undefined)]);
+      if (!next) continue;
+      if (next.done) throw new Error(`ended before ${re}: ${text}`);
+      text += dec.decode(next.value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
