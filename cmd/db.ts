@@ -60,8 +60,8 @@ const connect = defineCommand({
     const errors: string[] = [];
     const t = await openDbTunnel(args.name, routeFlags(args), 0, (m) => errors.push(m));
     const code = await runClient(t, extra).finally(() => t.tunnel.close());
-    // Why the tunnel refused a connection, unless the client already printed it (it shows the proxy's message).
-    if (code !== 0) for (const m of errors) process.stderr.write(`${m}\n`);
+    // Why the tunnel refused a connection, unless the client printed it (plugins with a refusal message).
+    if (code !== 0 && !t.target.plugin.client.refusal) for (const m of errors) process.stderr.write(`${m}\n`);
     process.exit(code);
   },
 });
