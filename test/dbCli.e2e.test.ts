@@ -8,9 +8,11 @@ import type { Output } from '../cmd/lib/outputSchemas.ts';
 import { run, tp } from './helpers/cli.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { type DbCliCluster, startDbCliCluster } from './helpers/dbCliCluster.ts';
+import { type MariadbServer, mariadbMissing, startMariadbServer } from './helpers/mariadbServer.ts';
 import { type PostgresServer, postgresMissing, startPostgresServer } from './helpers/postgresServer.ts';
 
 if (postgresMissing) console.error(`\n!!! tp db e2e tests are SKIPPED: ${postgresMissing}\n`);
+if (mariadbMissing) console.error(`\n!!! tp db e2e MariaDB tests are SKIPPED: ${mariadbMissing}\n`);
 
 const ROLE = `kind: role
 metadata: {name: dbdev}
@@ -22,6 +24,7 @@ describe.skipIf(!!postgresMissing)('tp db through tp start and an agent from tp.
   let dir: string;
   let c: DbCliCluster;
   let pg: PostgresServer;
+  let maria: MariadbServer | undefined;
   const asAlice = (args: string[]) => tp(args, { env: c.home });
 
   beforeAll(async () => {
@@ -29,11 +32,25 @@ describe.skipIf(!!postgresMissing)('tp db through tp start and an agent from tp.
     c = await startDbCliCluster(dir, ROLE);
     pg = await startPostgresServer({ users: ['alice', 'bob'], trustClientCas: [c.dbClientCa] });
     await pg.admin('CREATE DATABASE alice OWNER alice');
-    await c.startAgent([{ name: 'pg1', protocol: 'postgres', uri: `127.0.0.1:${pg.port}`, ca_file: pg.caPath }]);
-    await waitFor('pg1 listed online', async () => /pg1\s.*online/.test((await asAlice(['db', 'ls'])).stdout), 20_000);
+    if (!mariadbMissing) maria = await startMariadbServer({ users: ['alice'], trustClientCas: [c.dbClientCa] });
+    await c.startAgent([
+      { name: 'pg1', protocol: 'postgres', uri: `127.0.0.1:${pg.port}`, ca_file: pg.caPath },
+      ...(maria ? [{ name: 'maria1', protocol: 'mysql', uri: `127.0.0.1:${maria.port}`, ca_file: maria.caPath }] : []),
+    ]);
+    const want = maria ? ['maria1', 'pg1'] : ['pg1'];
+    const listed = async () => (await asAlice(['db', 'ls'])).stdout;
+    await waitFor(
+      `${want.join(', ')} listed online`,
+      async () => {
+        const out = await listed();
+        return want.every((n) => new RegExp(`\\n${n}\\s.*online`).test(out));
+      },
+      20_000,
+    );
   }, 120_000);
   afterAll(async () => {
     await c?.close();
+    await maria?.close();
     await pg?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -116,6 +133,52 @@ describe.skipIf(!!postgresMissing)('tp db through tp start and an agent from tp.
     expect(after.code).toBe(3);
     expect(after.stderr).toContain('no tunnel to pg1 is running: start one with tp proxy db pg1 --tunnel');
   });
+
+  test.skipIf(!!mariadbMissing)(
+    'MariaDB: tp db connect runs mariadb; stock mariadb through the tunnel is alice@%',
+    async () => {
+      const r = await asAlice([
+        'db',
+        'connect',
+        'maria1',
+        '--db-user',
+        'alice',
+        '--',
+        '-N',
+        '-e',
+        'select current_user()',
+      ]);
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        code: 0,
+        stdout: 'alice@%\n',
+        stderr: '',
+      });
+      const tunnel = Bun.spawn(
+        [
+          process.execPath,
+          join(import.meta.dir, '..', 'cmd', 'tp.ts'),
+          'proxy',
+          'db',
+          'maria1',
+          '--tunnel',
+          '--db-user',
+          'alice',
+        ],
+        { env: { ...process.env, ...c.home, TP_LOG_FORMAT: 'json' }, stdout: 'pipe', stderr: 'pipe' },
+      );
+      try {
+        const hint = (await readUntil(tunnel.stdout, /Connect with:\n {2}(mariadb [^\n]+)\n/))[1]!;
+        expect(hint).toMatch(/^mariadb -h 127\.0\.0\.1 -P \d+ -u alice --protocol=TCP --skip-ssl$/);
+        const stock = await run([...hint.split(' '), '-N', '-e', 'select current_user()']);
+        expect({ stdout: stock.stdout, stderr: stock.stderr }).toEqual({ stdout: 'alice@%\n', stderr: '' });
+        const env = await asAlice(['db', 'env', 'maria1']);
+        expect(env.stdout).toBe(`export MYSQL_HOST=127.0.0.1\nexport MYSQL_TCP_PORT=${/-P (\d+)/.exec(hint)![1]}\n`);
+      } finally {
+        tunnel.kill('SIGTERM');
+      }
+      expect(await tunnel.exited).toBe(0);
+    },
+  );
 });
 
 /** Reads a child's stdout until `re` matches what it printed (bounded: 20 s). */
