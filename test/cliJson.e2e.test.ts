@@ -87,6 +87,9 @@ describe('--format json|yaml of every command that prints a result', () => {
       expect(ssh_agent).toBeNull(); // no SSH_AUTH_SOCK in the test's environment
       expect(profile).toEqual(await output('status', 'json', inHome, ['status']));
     }
+    // No agent serves a database here: the listing is empty, and still a list as documented (test/dbCli.e2e.test.ts
+    // checks a populated one).
+    expect(await both('db ls', asAlice, ['db', 'ls'])).toEqual([]);
     const [n1] = await both('ls', asAlice, ['ls'], ['last_seen']);
     expect(n1).toMatchObject({ name: 'n1', online: true, agentless: false, last_seen: expect.stringMatching(ISO) });
     const bench = ['bench', 'ssh', '--rate', '4', '--duration', '500ms', 'n1', 'true'];
