@@ -20,7 +20,7 @@ spec:
   allow: {db_labels: {env: dev}, db_users: [alice], db_names: [alice, postgres]}
 `;
 
-describe.skipIf(!!postgresMissing)('tp db through tp start and an agent from tp.yaml (real PostgreSQL)', () => {
+describe.skipIf(!!postgresMissing)('tp db through tp start and an agent from tp.yaml (real PostgreSQL and MariaDB)', () => {
   let dir: string;
   let c: DbCliCluster;
   let pg: PostgresServer;
@@ -61,15 +61,17 @@ describe.skipIf(!!postgresMissing)('tp db through tp start and an agent from tp.
     expect(text.stdout).toMatch(/^NAME\s+PROTOCOL\s+LABELS\s+DB USERS\s+STATUS\n/);
     expect(text.stdout).toMatch(/\npg1\s+postgres\s+env=dev\s+alice\s+online\n/);
     const json = JSON.parse((await asAlice(['db', 'ls', '--format', 'json'])).stdout) as Output<'db ls'>;
+    const row = (name: string, protocol: string, plugin: string) => ({
+      name,
+      protocol,
+      plugin,
+      labels: { env: 'dev' },
+      online: true,
+      db_users: ['alice'],
+    });
     expect(json).toEqual([
-      {
-        name: 'pg1',
-        protocol: 'postgres',
-        plugin: 'db-postgres',
-        labels: { env: 'dev' },
-        online: true,
-        db_users: ['alice'],
-      },
+      ...(maria ? [row('maria1', 'mysql', 'db-mysql')] : []),
+      row('pg1', 'postgres', 'db-postgres'),
     ]);
   });
 
@@ -92,7 +94,7 @@ describe.skipIf(!!postgresMissing)('tp db through tp start and an agent from tp.
     const r = await asAlice(['db', 'connect', 'nope', '--db-user', 'alice']);
     expect(r.code).toBe(3);
     expect(r.stderr).toBe(
-      'error: no database "nope" you may reach; your roles let you reach: pg1 (tp db ls lists them)\n',
+      `error: no database "nope" you may reach; your roles let you reach: ${maria ? 'maria1, ' : ''}pg1 (tp db ls lists them)\n`,
     );
   });
 

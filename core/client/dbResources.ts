@@ -1,30 +1,21 @@
 // The databases a user may reach, as the proxy lists them (`GET /webapi/resources?kind=db`), and the plugin that
 // speaks each one's protocol (picked through the registry by the listed `plugin`, never by a protocol switch).
 import * as v from 'valibot';
+import { type ListedResource, ListedResourceSchema } from '../api/resourceSchemas.ts';
 import { NotFound, Unavailable } from '../errors.ts';
 import type { PluginRegistry } from '../plugin/registry.ts';
 import type { PluginClient, PluginDefinition } from '../plugin/types.ts';
 import { proxyApi } from './login.ts';
 import { type Profile, profileTexts } from './profile.ts';
 
-/** A database as the user's listing shows it: one row per name, with the db users the user's roles grant there. */
-const ListedDbSchema = v.object({
-  kind: v.string(),
-  name: v.string(),
-  labels: v.record(v.string(), v.string()),
-  plugin: v.string(),
-  spec: v.record(v.string(), v.unknown()),
-  online: v.boolean(),
-  /** The db users the roles grant (`*` any); absent when the proxy does not say. */
-  principals: v.optional(v.array(v.string())),
-});
-export type ListedDb = v.InferOutput<typeof ListedDbSchema>;
+/** A database as the user's listing shows it: one row per name, with the db users the roles grant (`principals`). */
+export type ListedDb = ListedResource;
 
 /** The databases the profile's roles let it see, by name. */
 export async function listDatabases(p: Profile): Promise<ListedDb[]> {
   const t = profileTexts(p);
   const api = proxyApi(p.proxy, {}, { cert: t.tlsCert, key: t.tlsKey });
-  const rows = await api.send(v.array(ListedDbSchema), 'GET', '/webapi/resources?kind=db');
+  const rows = await api.send(v.array(ListedResourceSchema), 'GET', '/webapi/resources?kind=db');
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
 
