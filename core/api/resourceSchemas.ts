@@ -16,6 +16,18 @@ const RESOURCE_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const KIND = /^[a-z][a-z0-9_-]{0,31}$/;
 const PLUGIN = /^[a-z][a-z0-9_-]{0,63}$/;
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,62}$/;
+// Terminal and C1 control characters: listings print labels and specs to terminals (`tp db ls`); output is made
+// terminal-safe too, and records that hold them are refused at the door.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** True when no string inside `value` (keys included) holds a control character. */
+function printable(value: unknown): boolean {
+  if (typeof value === 'string') return !CONTROL.test(value);
+  if (Array.isArray(value)) return value.every(printable);
+  if (value && typeof value === 'object') return Object.entries(value).every(([k, x]) => printable(k) && printable(x));
+  return true;
+}
 
 /** A resource kind (`db`, `kube`): lowercase letters, digits, `-` or `_`, up to 32. */
 export const ResourceKindSchema = v.pipe(v.string(), v.regex(KIND, 'a resource kind is lowercase letters and digits'));
@@ -27,7 +39,11 @@ export const ResourceNameSchema = v.pipe(
 const LabelsSchema = v.pipe(
   v.record(
     v.pipe(v.string(), v.regex(LABEL, 'label names are up to 63 letters, digits, "-", "_", "." or "/"')),
-    v.pipe(v.string(), v.maxLength(255)),
+    v.pipe(
+      v.string(),
+      v.maxLength(255),
+      v.check((s: string) => printable(s), 'label values hold no control characters'),
+    ),
   ),
   v.check((l) => Object.keys(l).length <= MAX_RESOURCE_LABELS, `at most ${MAX_RESOURCE_LABELS} labels per resource`),
 );
@@ -37,6 +53,7 @@ const SpecSchema = v.pipe(
     (s) => JSON.stringify(s).length <= MAX_RESOURCE_SPEC,
     `a resource spec is at most ${MAX_RESOURCE_SPEC} bytes`,
   ),
+  v.check((s: Record<string, unknown>) => printable(s), 'a resource spec holds no control characters'),
 );
 
 /** One resource as an agent heartbeats it: the plugin's kind and name come along, auth adds host ID and times. */
