@@ -20,168 +20,180 @@ spec:
   allow: {db_labels: {env: dev}, db_users: [alice], db_names: [alice, postgres]}
 `;
 
-describe.skipIf(!!postgresMissing)('tp db through tp start and an agent from tp.yaml (real PostgreSQL and MariaDB)', () => {
-  let dir: string;
-  let c: DbCliCluster;
-  let pg: PostgresServer;
-  let maria: MariadbServer | undefined;
-  const asAlice = (args: string[]) => tp(args, { env: c.home });
+describe.skipIf(!!postgresMissing)(
+  'tp db through tp start and an agent from tp.yaml (real PostgreSQL and MariaDB)',
+  () => {
+    let dir: string;
+    let c: DbCliCluster;
+    let pg: PostgresServer;
+    let maria: MariadbServer | undefined;
+    const asAlice = (args: string[]) => tp(args, { env: c.home });
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tp-dbcli-'));
-    c = await startDbCliCluster(dir, ROLE);
-    pg = await startPostgresServer({ users: ['alice', 'bob'], trustClientCas: [c.dbClientCa] });
-    await pg.admin('CREATE DATABASE alice OWNER alice');
-    if (!mariadbMissing) maria = await startMariadbServer({ users: ['alice'], trustClientCas: [c.dbClientCa] });
-    await c.startAgent([
-      { name: 'pg1', protocol: 'postgres', uri: `127.0.0.1:${pg.port}`, ca_file: pg.caPath },
-      ...(maria ? [{ name: 'maria1', protocol: 'mysql', uri: `127.0.0.1:${maria.port}`, ca_file: maria.caPath }] : []),
-    ]);
-    const want = maria ? ['maria1', 'pg1'] : ['pg1'];
-    const listed = async () => (await asAlice(['db', 'ls'])).stdout;
-    await waitFor(
-      `${want.join(', ')} listed online`,
-      async () => {
-        const out = await listed();
-        return want.every((n) => new RegExp(`\\n${n}\\s.*online`).test(out));
-      },
-      20_000,
-    );
-  }, 120_000);
-  afterAll(async () => {
-    await c?.close();
-    await maria?.close();
-    await pg?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  test('tp db ls shows the database, its protocol, labels and the db users the roles allow', async () => {
-    const text = await asAlice(['db', 'ls']);
-    expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^NAME\s+PROTOCOL\s+LABELS\s+DB USERS\s+STATUS\n/);
-    expect(text.stdout).toMatch(/\npg1\s+postgres\s+env=dev\s+alice\s+online\n/);
-    const json = JSON.parse((await asAlice(['db', 'ls', '--format', 'json'])).stdout) as Output<'db ls'>;
-    const row = (name: string, protocol: string, plugin: string) => ({
-      name,
-      protocol,
-      plugin,
-      labels: { env: 'dev' },
-      online: true,
-      db_users: ['alice'],
-    });
-    expect(json).toEqual([
-      ...(maria ? [row('maria1', 'mysql', 'db-mysql')] : []),
-      row('pg1', 'postgres', 'db-postgres'),
-    ]);
-  });
-
-  test('tp db connect pg1 --db-user alice -- -Atc "select current_user" prints alice; psql\'s status is tp\'s', async () => {
-    const r = await asAlice(['db', 'connect', 'pg1', '--db-user', 'alice', '--', '-Atc', 'select current_user']);
-    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: 'alice\n', stderr: '' });
-    const failing = await asAlice(['db', 'connect', 'pg1', '--db-user', 'alice', '--', '-Atc', 'select 1/0']);
-    expect(failing.code).toBe(1);
-    expect(failing.stderr).toContain('division by zero');
-  });
-
-  test("a db user the roles lack is refused with the agent's message, and tp exits with psql's status", async () => {
-    const r = await asAlice(['db', 'connect', 'pg1', '--db-user', 'bob', '--', '-Atc', 'select 1']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('database user "bob" is not allowed');
-    expect(r.stdout).toBe('');
-  });
-
-  test('an unknown database is not found (exit 3) and names what the user may reach', async () => {
-    const r = await asAlice(['db', 'connect', 'nope', '--db-user', 'alice']);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toBe(
-      `error: no database "nope" you may reach; your roles let you reach: ${maria ? 'maria1, ' : ''}pg1 (tp db ls lists them)\n`,
-    );
-  });
-
-  test('tp db login remembers the route; tp db connect uses it', async () => {
-    const login = await asAlice(['db', 'login', 'pg1', '--db-user', 'alice', '--db-name', 'postgres']);
-    expect(login.code).toBe(0);
-    expect(login.stdout).toContain('pg1 (postgres): connecting as alice to database postgres.');
-    const r = await asAlice(['db', 'connect', 'pg1', '--', '-Atc', "select current_user || '@' || current_database()"]);
-    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: 'alice@postgres\n' });
-  });
-
-  test('tp proxy db --tunnel: stock psql with the printed string, tp db env for libpq, stopped by SIGTERM', async () => {
-    const tunnel = Bun.spawn(
-      [process.execPath, join(import.meta.dir, '..', 'cmd', 'tp.ts'), 'proxy', 'db', 'pg1', '--tunnel'],
-      { env: { ...process.env, ...c.home, TP_LOG_FORMAT: 'json' }, stdout: 'pipe', stderr: 'pipe' },
-    );
-    try {
-      const out = await readUntil(tunnel.stdout, /Connect with:\n {2}psql '([^']+)'\n/);
-      const conninfo = out[1]!;
-      expect(conninfo).toMatch(/^host=127\.0\.0\.1 port=\d+ user=alice dbname=postgres sslmode=disable$/);
-      const direct = await run(['psql', conninfo, '-Atc', 'select current_user']);
-      expect({ stdout: direct.stdout, stderr: direct.stderr }).toEqual({ stdout: 'alice\n', stderr: '' });
-
-      const env = await asAlice(['db', 'env', 'pg1']);
-      expect(env.code).toBe(0);
-      const port = /port=(\d+)/.exec(conninfo)![1];
-      expect(env.stdout).toBe(
-        `export PGHOST=127.0.0.1\nexport PGPORT=${port}\nexport PGUSER=alice\nexport PGDATABASE=postgres\nexport PGSSLMODE=disable\n`,
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'tp-dbcli-'));
+      c = await startDbCliCluster(dir, ROLE);
+      pg = await startPostgresServer({ users: ['alice', 'bob'], trustClientCas: [c.dbClientCa] });
+      await pg.admin('CREATE DATABASE alice OWNER alice');
+      if (!mariadbMissing) maria = await startMariadbServer({ users: ['alice'], trustClientCas: [c.dbClientCa] });
+      await c.startAgent([
+        { name: 'pg1', protocol: 'postgres', uri: `127.0.0.1:${pg.port}`, ca_file: pg.caPath },
+        ...(maria
+          ? [{ name: 'maria1', protocol: 'mysql', uri: `127.0.0.1:${maria.port}`, ca_file: maria.caPath }]
+          : []),
+      ]);
+      const want = maria ? ['maria1', 'pg1'] : ['pg1'];
+      const listed = async () => (await asAlice(['db', 'ls'])).stdout;
+      await waitFor(
+        `${want.join(', ')} listed online`,
+        async () => {
+          const out = await listed();
+          return want.every((n) => new RegExp(`\\n${n}\\s.*online`).test(out));
+        },
+        20_000,
       );
-      const vars = Object.fromEntries([...env.stdout.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
-      const viaEnv = await run(['psql', '-Atc', 'select current_database()'], { env: vars });
-      expect(viaEnv.stdout).toBe('postgres\n');
-    } finally {
-      tunnel.kill('SIGTERM');
-    }
-    expect(await tunnel.exited).toBe(0);
-    const after = await asAlice(['db', 'env', 'pg1']);
-    expect(after.code).toBe(3);
-    expect(after.stderr).toContain('no tunnel to pg1 is running: start one with tp proxy db pg1 --tunnel');
-  });
+    }, 120_000);
+    afterAll(async () => {
+      await c?.close();
+      await maria?.close();
+      await pg?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
 
-  test.skipIf(!!mariadbMissing)(
-    'MariaDB: tp db connect runs mariadb; stock mariadb through the tunnel is alice@%',
-    async () => {
+    test('tp db ls shows the database, its protocol, labels and the db users the roles allow', async () => {
+      const text = await asAlice(['db', 'ls']);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(/^NAME\s+PROTOCOL\s+LABELS\s+DB USERS\s+STATUS\n/);
+      expect(text.stdout).toMatch(/\npg1\s+postgres\s+env=dev\s+alice\s+online\n/);
+      const json = JSON.parse((await asAlice(['db', 'ls', '--format', 'json'])).stdout) as Output<'db ls'>;
+      const row = (name: string, protocol: string, plugin: string) => ({
+        name,
+        protocol,
+        plugin,
+        labels: { env: 'dev' },
+        online: true,
+        db_users: ['alice'],
+      });
+      expect(json).toEqual([
+        ...(maria ? [row('maria1', 'mysql', 'db-mysql')] : []),
+        row('pg1', 'postgres', 'db-postgres'),
+      ]);
+    });
+
+    test('tp db connect pg1 --db-user alice -- -Atc "select current_user" prints alice; psql\'s status is tp\'s', async () => {
+      const r = await asAlice(['db', 'connect', 'pg1', '--db-user', 'alice', '--', '-Atc', 'select current_user']);
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 0, stdout: 'alice\n', stderr: '' });
+      const failing = await asAlice(['db', 'connect', 'pg1', '--db-user', 'alice', '--', '-Atc', 'select 1/0']);
+      expect(failing.code).toBe(1);
+      expect(failing.stderr).toContain('division by zero');
+    });
+
+    test("a db user the roles lack is refused with the agent's message, and tp exits with psql's status", async () => {
+      const r = await asAlice(['db', 'connect', 'pg1', '--db-user', 'bob', '--', '-Atc', 'select 1']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('database user "bob" is not allowed');
+      expect(r.stdout).toBe('');
+    });
+
+    test('an unknown database is not found (exit 3) and names what the user may reach', async () => {
+      const r = await asAlice(['db', 'connect', 'nope', '--db-user', 'alice']);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toBe(
+        `error: no database "nope" you may reach; your roles let you reach: ${maria ? 'maria1, ' : ''}pg1 (tp db ls lists them)\n`,
+      );
+    });
+
+    test('tp db login remembers the route; tp db connect uses it', async () => {
+      const login = await asAlice(['db', 'login', 'pg1', '--db-user', 'alice', '--db-name', 'postgres']);
+      expect(login.code).toBe(0);
+      expect(login.stdout).toContain('pg1 (postgres): connecting as alice to database postgres.');
       const r = await asAlice([
         'db',
         'connect',
-        'maria1',
-        '--db-user',
-        'alice',
+        'pg1',
         '--',
-        '-N',
-        '-e',
-        'select current_user()',
+        '-Atc',
+        "select current_user || '@' || current_database()",
       ]);
-      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
-        code: 0,
-        stdout: 'alice@%\n',
-        stderr: '',
-      });
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: 'alice@postgres\n' });
+    });
+
+    test('tp proxy db --tunnel: stock psql with the printed string, tp db env for libpq, stopped by SIGTERM', async () => {
       const tunnel = Bun.spawn(
-        [
-          process.execPath,
-          join(import.meta.dir, '..', 'cmd', 'tp.ts'),
-          'proxy',
-          'db',
-          'maria1',
-          '--tunnel',
-          '--db-user',
-          'alice',
-        ],
+        [process.execPath, join(import.meta.dir, '..', 'cmd', 'tp.ts'), 'proxy', 'db', 'pg1', '--tunnel'],
         { env: { ...process.env, ...c.home, TP_LOG_FORMAT: 'json' }, stdout: 'pipe', stderr: 'pipe' },
       );
       try {
-        const hint = (await readUntil(tunnel.stdout, /Connect with:\n {2}(mariadb [^\n]+)\n/))[1]!;
-        expect(hint).toMatch(/^mariadb -h 127\.0\.0\.1 -P \d+ -u alice --protocol=TCP --skip-ssl$/);
-        const stock = await run([...hint.split(' '), '-N', '-e', 'select current_user()']);
-        expect({ stdout: stock.stdout, stderr: stock.stderr }).toEqual({ stdout: 'alice@%\n', stderr: '' });
-        const env = await asAlice(['db', 'env', 'maria1']);
-        expect(env.stdout).toBe(`export MYSQL_HOST=127.0.0.1\nexport MYSQL_TCP_PORT=${/-P (\d+)/.exec(hint)![1]}\n`);
+        const out = await readUntil(tunnel.stdout, /Connect with:\n {2}psql '([^']+)'\n/);
+        const conninfo = out[1]!;
+        expect(conninfo).toMatch(/^host=127\.0\.0\.1 port=\d+ user=alice dbname=postgres sslmode=disable$/);
+        const direct = await run(['psql', conninfo, '-Atc', 'select current_user']);
+        expect({ stdout: direct.stdout, stderr: direct.stderr }).toEqual({ stdout: 'alice\n', stderr: '' });
+
+        const env = await asAlice(['db', 'env', 'pg1']);
+        expect(env.code).toBe(0);
+        const port = /port=(\d+)/.exec(conninfo)![1];
+        expect(env.stdout).toBe(
+          `export PGHOST=127.0.0.1\nexport PGPORT=${port}\nexport PGUSER=alice\nexport PGDATABASE=postgres\nexport PGSSLMODE=disable\n`,
+        );
+        const vars = Object.fromEntries([...env.stdout.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+        const viaEnv = await run(['psql', '-Atc', 'select current_database()'], { env: vars });
+        expect(viaEnv.stdout).toBe('postgres\n');
       } finally {
         tunnel.kill('SIGTERM');
       }
       expect(await tunnel.exited).toBe(0);
-    },
-  );
-});
+      const after = await asAlice(['db', 'env', 'pg1']);
+      expect(after.code).toBe(3);
+      expect(after.stderr).toContain('no tunnel to pg1 is running: start one with tp proxy db pg1 --tunnel');
+    });
+
+    test.skipIf(!!mariadbMissing)(
+      'MariaDB: tp db connect runs mariadb; stock mariadb through the tunnel is alice@%',
+      async () => {
+        const r = await asAlice([
+          'db',
+          'connect',
+          'maria1',
+          '--db-user',
+          'alice',
+          '--',
+          '-N',
+          '-e',
+          'select current_user()',
+        ]);
+        expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+          code: 0,
+          stdout: 'alice@%\n',
+          stderr: '',
+        });
+        const tunnel = Bun.spawn(
+          [
+            process.execPath,
+            join(import.meta.dir, '..', 'cmd', 'tp.ts'),
+            'proxy',
+            'db',
+            'maria1',
+            '--tunnel',
+            '--db-user',
+            'alice',
+          ],
+          { env: { ...process.env, ...c.home, TP_LOG_FORMAT: 'json' }, stdout: 'pipe', stderr: 'pipe' },
+        );
+        try {
+          const hint = (await readUntil(tunnel.stdout, /Connect with:\n {2}(mariadb [^\n]+)\n/))[1]!;
+          expect(hint).toMatch(/^mariadb -h 127\.0\.0\.1 -P \d+ -u alice --protocol=TCP --skip-ssl$/);
+          const stock = await run([...hint.split(' '), '-N', '-e', 'select current_user()']);
+          expect({ stdout: stock.stdout, stderr: stock.stderr }).toEqual({ stdout: 'alice@%\n', stderr: '' });
+          const env = await asAlice(['db', 'env', 'maria1']);
+          expect(env.stdout).toBe(`export MYSQL_HOST=127.0.0.1\nexport MYSQL_TCP_PORT=${/-P (\d+)/.exec(hint)![1]}\n`);
+        } finally {
+          tunnel.kill('SIGTERM');
+        }
+        expect(await tunnel.exited).toBe(0);
+      },
+    );
+  },
+);
 
 /** Reads a child's stdout until `re` matches what it printed (bounded: 20 s). */
 async function readUntil(stream: ReadableStream<Uint8Array>, re: RegExp): Promise<RegExpExecArray> {
