@@ -79,7 +79,7 @@ describe('resource heartbeats', () => {
     expect(expiries[0]!).toBeLessThanOrEqual(Date.now() + 600_000);
   });
 
-  test('only agents announce resources: the proxy's identity or an admin's is refused at auth', async () => {
+  test("only agents announce resources: the proxy's identity or an admin's is refused at auth", async () => {
     const resources = [db('rogue')];
     // Straight to auth as the proxy (the identity the heartbeat route forwards with, minus the agent's certificate).
     const asProxy = await cluster.auth.proxy();
