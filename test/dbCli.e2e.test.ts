@@ -147,6 +147,36 @@ describe.skipIf(!!postgresMissing)(
       expect(after.stderr).toContain('no tunnel to pg1 is running: start one with tp proxy db pg1 --tunnel');
     });
 
+    test('Ctrl+C at the terminal cancels the running query: tp stays up, the CancelRequest goes through the tunnel', async () => {
+      const tpCmd = [process.execPath, join(import.meta.dir, '..', 'cmd', 'tp.ts')];
+      const args = ['db', 'connect', 'pg1', '--db-user', 'alice', '--', '-Atc', 'select pg_sleep(30)'];
+      const child = Bun.spawn([...tpCmd, ...args], {
+        env: { ...process.env, ...c.home, TP_LOG_FORMAT: 'json' },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      });
+      try {
+        const sleeping = "select count(*) from pg_stat_activity where query = 'select pg_sleep(30)'";
+        await waitFor('the query running', async () => (await pg.admin(sleeping)).trim() === '1', 15_000);
+        // A terminal's Ctrl+C reaches its whole foreground group: tp and psql alike.
+        const psqlPid = Number(
+          Bun.spawnSync(['pgrep', '-P', String(child.pid), 'psql'])
+            .stdout.toString()
+            .trim(),
+        );
+        expect(psqlPid).toBeGreaterThan(0);
+        const t0 = performance.now();
+        child.kill('SIGINT');
+        process.kill(psqlPid, 'SIGINT');
+        const code = await child.exited;
+        expect(performance.now() - t0).toBeLessThan(3000);
+        expect(code).toBe(1);
+        expect(await new Response(child.stderr).text()).toContain('canceling statement due to user request');
+      } finally {
+        child.kill('SIGKILL');
+      }
+    });
+
     test.skipIf(!!mariadbMissing)(
       'MariaDB: tp db connect runs mariadb; stock mariadb through the tunnel is alice@%',
       async () => {
