@@ -45,9 +45,10 @@ function writeConfig(dir: string, authPort: number, proxyPort: number, pgPort?: 
 /**
  * Starts the cluster twice: the first start makes its CAs, with which the database server is set up (server
  * certificate from `tp ca sign --db`, the db_client CA trusted); the second has db.databases in its tp.yaml (the
- * agent reads it at start-up). PostgreSQL has roles alice and bob and a database alice owned by alice.
+ * agent reads it at start-up). PostgreSQL has roles alice and bob and a database alice owned by alice; it also
+ * trusts `trustClientCas` (a benchmark's direct reference connection signs its own client certificate).
  */
-export async function startPgCluster(): Promise<PgCluster> {
+export async function startPgCluster(opts: { trustClientCas?: string[] } = {}): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-pg-cluster-'));
   const dataDir = join(dir, 'data');
   const admin = ['--data-dir', dataDir];
@@ -63,6 +64,7 @@ export async function startPgCluster(): Promise<PgCluster> {
     await daemon.stop();
     pg = await startPostgresServer({
       users: ['alice', 'bob'],
+      trustClientCas: opts.trustClientCas,
       pki: clusterDbPki({
         signedDir,
         dbCaPem,
