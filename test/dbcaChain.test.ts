@@ -6,8 +6,8 @@ import type { ApiClient } from '../core/api/client.ts';
 import { pemBundle } from '../core/crypto/pem.ts';
 import { createTlsCA } from '../core/crypto/x509.ts';
 import { run, tpOk } from './helpers/cli.ts';
-import { startTestCluster, type TestCluster } from './helpers/cluster.ts';
-import { agentClient, routeClientCert, type UserTlsCert, userTlsCert } from './helpers/dbca.ts';
+import type { TestCluster } from './helpers/cluster.ts';
+import { agentClient, routeClientCert, startDbAgentCluster, type UserTlsCert, userTlsCert } from './helpers/dbca.ts';
 import { type CertFiles, type ClusterDbSource, clusterDbPki, type DbServerPki } from './helpers/dbPki.ts';
 import {
   MARIADB,
@@ -33,7 +33,7 @@ let source: ClusterDbSource;
 let dbCaPath: string;
 
 beforeAll(async () => {
-  c = await startTestCluster({ agents: [{ name: 'db-agent' }] });
+  c = await startDbAgentCluster();
   tmp = mkdtempSync(join(tmpdir(), 'tp-dbca-chain-'));
   agent = agentClient(c, 'db-agent');
   await c.auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], traits: { db_users: ['alice'] } });

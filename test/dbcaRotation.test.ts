@@ -7,8 +7,8 @@ import type { ApiClient } from '../core/api/client.ts';
 import type { RotationStatus } from '../core/api/schemas.ts';
 import { pemBundle } from '../core/crypto/pem.ts';
 import { run, tpOk } from './helpers/cli.ts';
-import { startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
-import { agentClient, routeClientCert, type UserTlsCert, userTlsCert } from './helpers/dbca.ts';
+import { type TestCluster, waitFor } from './helpers/cluster.ts';
+import { agentClient, routeClientCert, startDbAgentCluster, type UserTlsCert, userTlsCert } from './helpers/dbca.ts';
 import { clusterDbPki, type DbServerPki } from './helpers/dbPki.ts';
 import { type PostgresServer, postgresMissing, psqlConninfo, startPostgresServer } from './helpers/postgresServer.ts';
 
@@ -49,7 +49,7 @@ const reload = () => pg.admin('select pg_reload_conf()');
 
 beforeAll(async () => {
   if (postgresMissing) return;
-  c = await startTestCluster({ agents: [{ name: 'db-agent' }] });
+  c = await startDbAgentCluster();
   tmp = mkdtempSync(join(tmpdir(), 'tp-dbca-rot-'));
   agent = agentClient(c, 'db-agent');
   await c.auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], traits: { db_users: ['alice'] } });

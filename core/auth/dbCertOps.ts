@@ -2,12 +2,13 @@ import { X509Certificate } from 'node:crypto';
 import type { DbClientCert, DbServerCert } from '../api/schemas.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, Unauthenticated } from '../errors.ts';
-import { checkDbAccess, expandTemplate, type Role, type Traits } from '../rbac/index.ts';
+import { checkDbAccess, type Role, type Traits } from '../rbac/index.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { CaReader } from './caSet.ts';
 import { issueDbClientCert, issueDbServerCert } from './dbIssuer.ts';
 import { forwardedIdentity, type Identity } from './identity.ts';
 import { type LockStore, lockedError } from './locks.ts';
+import type { ResourceRecordStore } from './resourceRecords.ts';
 import type { RoleStore } from './roles.ts';
 
 /** What the database certificate operations read. */
@@ -18,6 +19,8 @@ export interface DbCertOpsDeps {
   cas: CaReader;
   roles: Pick<RoleStore, 'rolesOf'>;
   locks: Pick<LockStore, 'find'>;
+  /** The resource records agents heartbeat: which databases the calling agent serves, with their labels. */
+  resources: Pick<ResourceRecordStore, 'list'>;
 }
 
 /** An agent's request for an ephemeral database client certificate (`POST /v1/db/cert`). */
@@ -27,26 +30,8 @@ export interface DbClientCertRequest {
   db_user: string;
   /** The agent's fresh key for this one connection (SPKI PEM). */
   public_key: string;
-  /** The database's labels as the agent heartbeats them; when absent only the user grant is checked. */
-  labels?: Record<string, string>;
-}
-
-/**
- * Whether some role grants `dbUser` on some database and no role denies it: the check without a database's labels.
- * Throws AccessDenied naming the cause.
- */
-function checkDbUserGranted(roles: Role[], traits: Traits, dbUser: string): void {
-  const names = (vals: string[] | undefined) => (vals ?? []).flatMap((x) => expandTemplate(x, traits));
-  const list = roles.map((r) => r.metadata.name).join(', ');
-  for (const r of roles)
-    if (names(r.spec.deny.db_users).some((u) => u === dbUser || u === '*'))
-      throw new AccessDenied(`database user "${dbUser}" is denied by role "${r.metadata.name}"`);
-  const grants = roles.some(
-    (r) =>
-      Object.keys(r.spec.allow.db_labels ?? {}).length > 0 &&
-      names(r.spec.allow.db_users).some((u) => u === dbUser || u === '*'),
-  );
-  if (!grants) throw new AccessDenied(`database user "${dbUser}" is not allowed by roles [${list}]`);
+  /** The database (resource name) the connection is for; when absent, any database the agent serves may grant. */
+  db?: string;
 }
 
 /**
@@ -70,9 +55,37 @@ export class DbCertOps {
   }
 
   /**
+   * Throws AccessDenied unless the roles let the user be `db_user` on a database the agent `who` serves (the one
+   * `req.db` names, when given), judged by the labels auth holds from the agent's own heartbeat.
+   */
+  private async checkGrant(who: Identity, req: DbClientCertRequest, roles: Role[], traits: Traits): Promise<void> {
+    const agent = `agent "${who.hostName ?? who.name}"`;
+    const served = (await this.d.resources.list('db')).filter((r) => r.hostId === who.name);
+    const targets = req.db === undefined ? served : served.filter((r) => r.name === req.db);
+    if (targets.length === 0)
+      throw new AccessDenied(
+        req.db === undefined ? `${agent} serves no databases` : `${agent} does not serve database "${req.db}"`,
+      );
+    const refusals: Error[] = [];
+    for (const t of targets) {
+      try {
+        checkDbAccess(roles, traits, t.labels, req.db_user, null);
+        return;
+      } catch (err) {
+        refusals.push(err as Error);
+      }
+    }
+    // One cause for every database: say it as it is; several: name the databases.
+    if (new Set(refusals.map((e) => e.message)).size === 1) throw refusals[0];
+    const names = targets.map((t) => t.name).join(', ');
+    throw new AccessDenied(`database user "${req.db_user}" is not allowed on any database ${agent} serves (${names})`);
+  }
+
+  /**
    * Signs an ephemeral client certificate (CN = the database user) for the agent `who`, acting for the user whose
    * certificate it forwards: that certificate must come from the cluster's TLS CA and be valid now; the user, the
-   * bot instance and the agent must not be locked; the user's roles must grant the database user. The answer's
+   * bot instance and the agent must not be locked; the user's roles must grant the database user on a database the
+   * agent serves. The answer's
    * `ca` is what the agent verifies the database server against (every trusted db CA, during a rotation both).
    */
   async signClient(who: Identity, req: DbClientCertRequest): Promise<DbClientCert> {
@@ -96,9 +109,7 @@ export class DbCertOps {
       if (lock)
         throw lockedError(lock.target.node ? `agent "${who.hostName ?? who.name}"` : `user "${user.name}"`, lock);
       const roles = await this.d.roles.rolesOf(user.roles);
-      const traits = user.traits ?? {};
-      if (req.labels) checkDbAccess(roles, traits, req.labels, req.db_user, null);
-      else checkDbUserGranted(roles, traits, req.db_user);
+      await this.checkGrant(who, req, roles, user.traits ?? {});
       const notAfter = Date.parse(new X509Certificate(Buffer.from(req.cert, 'base64')).validTo);
       const out = await issueDbClientCert({
         dbClientCa: this.d.cas.current('db_client'),

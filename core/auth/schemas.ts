@@ -226,7 +226,7 @@ export const DbClientCertBody = v.strictObject({
   cert: v.pipe(v.string(), v.maxLength(16_384)),
   db_user: v.pipe(v.string(), v.minLength(1), v.maxLength(63)),
   public_key: SpkiPem,
-  labels: v.optional(v.record(v.pipe(v.string(), v.maxLength(253)), v.pipe(v.string(), v.maxLength(253)))),
+  db: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(253))),
 });
 
 export const JoinBody = v.strictObject({

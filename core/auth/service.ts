@@ -109,10 +109,12 @@ export class AuthService {
     this.cas = cas;
     this.authz = authz;
     this.certs = certs;
-    this.dbCerts = new DbCertOps({ authz, emit, clock, cas, roles, locks });
+
     this.users = new UserOps({ authz, emit, clock, cluster, users, roles, locks, secondFactor, publicUrl, ...login });
     this.resources = new ResourceOps({ authz, emit, clock, cluster, roles, users, tokens, locks, nodes });
-    this.resourceRecords = new ResourceRecordOps({ authz, clock, records: new ResourceRecordStore(backend) });
+    const records = new ResourceRecordStore(backend);
+    this.resourceRecords = new ResourceRecordOps({ authz, clock, records });
+    this.dbCerts = new DbCertOps({ authz, emit, clock, cas, roles, locks, resources: records });
     this.audit = new AuditOps({ authz, audit, sessions });
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
     this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes, ids });

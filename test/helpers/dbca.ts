@@ -5,8 +5,9 @@ import { ApiClient } from '../../core/api/client.ts';
 import type { DbClientCert } from '../../core/api/schemas.ts';
 import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
 import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
-import { clientKeys, type TestAuth, type TestCluster } from './cluster.ts';
+import { clientKeys, startTestCluster, type TestAuth, type TestCluster, waitFor } from './cluster.ts';
 import type { CertFiles } from './dbPki.ts';
+import { dbSpec, withFixtureDb } from './resourceFixture.ts';
 
 /** A user's TLS client certificate as auth issued it: PEM, the base64 DER agents forward, and when it ends. */
 export interface UserTlsCert {
@@ -29,6 +30,22 @@ export async function userTlsCert(auth: TestAuth, username: string, ttlMs?: numb
   const x = new X509Certificate(r.tlsCert);
   const key = k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   return { pem: r.tlsCert, key, der64: x.raw.toString('base64'), notAfter: Date.parse(x.validTo) };
+}
+
+/** The databases the test agent heartbeats: `pg1` (env dev) and `pg-prod` (env prod). */
+export const SERVED_DBS = [dbSpec('pg1', { env: 'dev' }), dbSpec('pg-prod', { env: 'prod' })];
+
+/**
+ * A cluster with one agent, `db-agent`, whose fixture database plugin heartbeats SERVED_DBS (what auth judges a
+ * certificate request's labels by); returns once auth holds them.
+ */
+export async function startDbAgentCluster(): Promise<TestCluster> {
+  const c = await startTestCluster({ agents: [{ name: 'db-agent' }], plugins: withFixtureDb(() => SERVED_DBS) });
+  await waitFor(
+    'the database resources to reach the cluster',
+    async () => (await c.proxy.view.resources('db')).length === 2,
+  );
+  return c;
 }
 
 /** A client of the proxy's web API holding the named agent's own node identity, as the agent's plugins call it. */

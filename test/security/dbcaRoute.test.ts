@@ -6,8 +6,8 @@ import { caKey, type StoredCa } from '../../core/auth/cas.ts';
 import { getDoc } from '../../core/backend/json.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
 import { auditOf } from '../helpers/audit.ts';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
-import { agentClient, dbClientKey, type UserTlsCert, userTlsCert } from '../helpers/dbca.ts';
+import type { TestCluster } from '../helpers/cluster.ts';
+import { agentClient, dbClientKey, startDbAgentCluster, type UserTlsCert, userTlsCert } from '../helpers/dbca.ts';
 
 // The route agents get their ephemeral database client certificates from: auth signs one only for an agent, only
 // on behalf of a user certificate it verifies itself (its own TLS CA, the clock), only for a database user the
@@ -28,7 +28,7 @@ const ask = (client: ApiClient, cert: string, dbUser: string, extra: Record<stri
 const refusals = async () => (await auditOf(c.auth.admin, 'cert.create')).filter((e) => e.success === false);
 
 beforeAll(async () => {
-  c = await startTestCluster({ agents: [{ name: 'db-agent' }] });
+  c = await startDbAgentCluster();
   agent = agentClient(c, 'db-agent');
   const user = (name: string, roles: string[], traits: Record<string, string[]>) =>
     c.auth.admin.post('/v1/users', { name, roles, traits });
@@ -110,16 +110,23 @@ describe('ephemeral database client certificates', () => {
     await expect(ask(agent, der64, 'alice')).rejects.toThrow('expired');
   });
 
-  test("a database user the roles lack is refused, naming the roles; with the database's labels, labels count", async () => {
+  test("a database user the roles lack is refused; labels are those the agent heartbeats, not the caller's word", async () => {
     await expect(ask(agent, alice.der64, 'postgres')).rejects.toThrow(
       'database user "postgres" is not allowed by roles [access]',
     );
     const carol = await userTlsCert(c.auth, 'carol');
-    expect((await ask(agent, carol.der64, 'app', { labels: { env: 'dev' } })).cert).toContain('BEGIN CERTIFICATE');
-    await expect(ask(agent, carol.der64, 'app', { labels: { env: 'prod' } })).rejects.toThrow(
+    // dev-db reaches env=dev only: pg1 grants, pg-prod does not, and without a name one served database suffices.
+    expect((await ask(agent, carol.der64, 'app', { db: 'pg1' })).cert).toContain('BEGIN CERTIFICATE');
+    expect((await ask(agent, carol.der64, 'app')).cert).toContain('BEGIN CERTIFICATE');
+    await expect(ask(agent, carol.der64, 'app', { db: 'pg-prod' })).rejects.toThrow(
       'database labels do not match any of roles [dev-db]',
     );
     expect((await refusals()).at(-1)).toMatchObject({ user: 'carol', db_user: 'app' });
+    await expect(ask(agent, carol.der64, 'app', { db: 'elsewhere' })).rejects.toThrow(
+      'does not serve database "elsewhere"',
+    );
+    // Labels in the body are not taken: the schema refuses the field.
+    await expect(ask(agent, carol.der64, 'app', { db: 'pg-prod', labels: { env: 'dev' } })).rejects.toThrow('labels');
   });
 
   test('a database user that would smuggle a second name into the subject is refused even under db_users "*"', async () => {
