@@ -41,7 +41,8 @@ function startTls(a: ServerAddress, signal?: AbortSignal): Promise<Socket> {
   const what = describeAddress(a);
   if (signal?.aborted) return Promise.reject(new Unavailable(`gave up connecting to ${what}: the session ended`));
   return new Promise<Socket>((resolve, reject) => {
-    const raw = tcpConnect({ host: a.host, port: a.port });
+    // No Nagle delay: a relay forwards small request/answer messages one at a time (libpq and the server do the same).
+    const raw = tcpConnect({ host: a.host, port: a.port, noDelay: true });
     const fail = (err: Error) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
