@@ -147,6 +147,32 @@ describe.skipIf(!!postgresMissing)(
       expect(after.stderr).toContain('no tunnel to pg1 is running: start one with tp proxy db pg1 --tunnel');
     });
 
+    test('the tunnel re-reads the profile per connection: an expired certificate is refused with what to do, a new tp login is picked up', async () => {
+      const env = { TP_HOME: join(dir, 'home-short') };
+      await c.login(env, '4s');
+      const expires = Date.parse(
+        (JSON.parse((await tp(['status', '--format', 'json'], { env })).stdout) as Output<'status'>).expires,
+      );
+      const tunnel = Bun.spawn(
+        [process.execPath, join(import.meta.dir, '..', 'cmd', 'tp.ts'), 'proxy', 'db', 'pg1', '--tunnel'],
+        { env: { ...process.env, ...env, TP_LOG_FORMAT: 'json' }, stdout: 'pipe', stderr: 'pipe' },
+      );
+      try {
+        const conninfo = (await readUntil(tunnel.stdout, /Connect with:\n {2}psql '([^']+)'\n/))[1]!;
+        const psql = () => run(['psql', `${conninfo} dbname=postgres`, '-Atc', 'select current_user']);
+        await waitFor('the certificate to expire', () => Date.now() > expires, 10_000);
+        const refused = await psql();
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toContain('FATAL:  tp: your certificate expired at');
+        expect(refused.stderr).toContain('run `tp login`');
+        await c.login(env);
+        expect((await psql()).stdout).toBe('alice\n');
+      } finally {
+        tunnel.kill('SIGTERM');
+      }
+      expect(await tunnel.exited).toBe(0);
+    });
+
     test('Ctrl+C at the terminal cancels the running query: tp stays up, the CancelRequest goes through the tunnel', async () => {
       const tpCmd = [process.execPath, join(import.meta.dir, '..', 'cmd', 'tp.ts')];
       const args = ['db', 'connect', 'pg1', '--db-user', 'alice', '--', '-Atc', 'select pg_sleep(30)'];

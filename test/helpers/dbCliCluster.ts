@@ -18,6 +18,8 @@ export interface DbCliCluster {
   home: Record<string, string>;
   /** PEM of the cluster's db_client CA (what the database trusts). */
   dbClientCa: string;
+  /** Logs alice in (again) into the TP_HOME of `env`, with `--ttl ttl` when given. */
+  login(env: Record<string, string>, ttl?: string): Promise<void>;
   /** Starts an agent from tp.yaml serving `databases` (labels env=dev unless given). */
   startAgent(databases: DbEntry[]): Promise<void>;
   close(): Promise<void>;
@@ -44,10 +46,11 @@ export async function startDbCliCluster(dir: string, roleYaml: string): Promise<
     const role = /name:\s*(\S+)\}/.exec(roleYaml)?.[1] ?? 'access';
     await admin(['users', 'add', 'alice', '--roles', role, '--password-stdin'], PASSWORD);
     const home = { TP_HOME: join(dir, 'home-alice') };
-    await tpOk(['login', '--proxy', proxy, '--user', 'alice', '--password-stdin', '--insecure'], {
-      env: home,
-      stdin: PASSWORD,
-    });
+    const login = async (env: Record<string, string>, ttl?: string) => {
+      const args = ['login', '--proxy', proxy, '--user', 'alice', '--password-stdin', '--insecure'];
+      await tpOk([...args, ...(ttl ? ['--ttl', ttl] : [])], { env, stdin: PASSWORD });
+    };
+    await login(home);
     const dbClientCa = await admin(['ca', 'export', '--type', 'db_client', '--format', 'pem']);
     let agents = 0;
     return {
@@ -55,6 +58,7 @@ export async function startDbCliCluster(dir: string, roleYaml: string): Promise<
       dataDir,
       home,
       dbClientCa,
+      login,
       async startAgent(databases) {
         const n = ++agents;
         const token = JSON.parse(await admin(['tokens', 'add', '--type', 'node', '--format', 'json'])) as {
