@@ -15,14 +15,15 @@ export interface DbClientCert {
 const PATH = '/webapi/agent/db/cert';
 
 /**
- * Asks auth for a client certificate for `dbUser` on behalf of `user` on a database with `labels` (auth verifies the
- * forwarded user certificate, locks and roles again, and caps the lifetime at it). The private key stays here.
+ * Asks auth for a client certificate for `dbUser` on behalf of `user` on database `db` (auth verifies the forwarded
+ * user certificate, locks, and the roles on the labels this agent heartbeats for `db`, and caps the lifetime at the
+ * user's certificate). The private key stays here.
  */
 export async function ephemeralClientCert(
   ctx: Pick<AgentPluginContext, 'call'>,
   user: VerifiedUser,
   dbUser: string,
-  labels: Record<string, string>,
+  db: string,
 ): Promise<DbClientCert> {
   const { publicKey, privateKey } = generateKeyPairSync('ec', {
     namedCurve: 'prime256v1',
@@ -32,7 +33,7 @@ export async function ephemeralClientCert(
   const answer = await ctx.call(
     'POST',
     PATH,
-    { cert: user.certDer, db_user: dbUser, public_key: publicKey, labels },
+    { cert: user.certDer, db_user: dbUser, public_key: publicKey, db },
     (json) => parseAnswer(DbClientCertSchema, json, `POST ${PATH}`),
   );
   return { cert: answer.cert, key: privateKey, ca: answer.ca };

@@ -119,7 +119,7 @@ export async function runSession(
       cert,
       key: privateKey,
       ca: clusterCa,
-    } = await ephemeralClientCert(ctx, user, dbUser, db.labels).catch((err) => {
+    } = await ephemeralClientCert(ctx, user, dbUser, db.name).catch((err) => {
       const sqlstate = err instanceof AccessDenied ? SQLSTATE.invalidAuthorization : SQLSTATE.connectionFailure;
       throw new Refusal(sqlstate, `cannot get a certificate for database user "${dbUser}": ${describe(err)}`);
     });
