@@ -92,6 +92,10 @@ export const DESCRIBE: Record<string, (e: AuditEvent) => string> = {
   'db.query': (e) =>
     ok(e, `${who(e)} ran ${str(e, 'statement', 'command') || 'a statement'} on ${db(e)}`, `A statement on ${db(e)} failed`),
   'db.session.end': (e) => `${who(e)}'s session on database ${db(e)} ended`,
+  // The plugin conformance suite's echo plugin (test/fixtures/echoPlugin.ts).
+  'echo.session.start': (e) =>
+    ok(e, `${who(e)} opened echo ${str(e, 'echo_name', 'target')}`, `${who(e)} was refused echo ${str(e, 'echo_name', 'target')}`),
+  'echo.session.end': (e) => `${who(e)}'s echo session on ${str(e, 'echo_name', 'target')} ended`,
   'audit.rejected': (e) => `An audit event was refused${because(e)}`,
 };
 

@@ -54,6 +54,9 @@ export const EVENT_CODES = {
   'db.session.start': { ok: 'TD000I', fail: 'TD000W' },
   'db.query': { ok: 'TD001I', fail: 'TD001W' },
   'db.session.end': { ok: 'TD002I' },
+  // The conformance suite's echo plugin (test/fixtures/echoPlugin.ts): a kind every plugin check runs against.
+  'echo.session.start': { ok: 'TX000I', fail: 'TX000W' },
+  'echo.session.end': { ok: 'TX001I' },
 } as const;
 
 export type EventType = keyof typeof EVENT_CODES;

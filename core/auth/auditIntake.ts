@@ -23,6 +23,9 @@ export const EMITTABLE: Readonly<Record<string, ReadonlySet<string>>> = {
     'db.session.start',
     'db.query',
     'db.session.end',
+    // test/fixtures/echoPlugin.ts, the plugin conformance suite's own.
+    'echo.session.start',
+    'echo.session.end',
   ]),
   // core/proxy: refusals it decides (relay, jump port, web terminal), resources it could not reach, web UI logouts,
   // the web terminal's file transfers (core/proxy/webFiles.ts).
