@@ -152,8 +152,8 @@ export class PluginHost {
     const u = s.user!;
     const onUser = locks.find((l) => lockApplies(l, { user: u.name, botInstance: u.botInstance }));
     if (onUser) return lockedError(`user "${u.name}"`, onUser);
-    const key = `${s.plugin.kind}/${s.resource}`;
-    const onResource = locks.find((l) => (l.target as { resource?: string }).resource === key);
+    const resource = `${s.plugin.kind}/${s.resource}`;
+    const onResource = locks.find((l) => lockApplies(l, { resource }));
     return onResource ? lockedError(`${s.plugin.kind} "${s.resource}"`, onResource) : undefined;
   }
 

@@ -1,0 +1,152 @@
+// The plugin conformance suite (core/plugin/conformance.ts) run against the echo fixture plugin through a real
+// cluster built by the composition root: one agent serving over its reverse tunnel, one direct agent, both given
+// their echo service with the plugin's `--echo` flag.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import type { Duplex } from 'node:stream';
+import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
+import { createTlsCA, issueTlsCert } from '../core/crypto/x509.ts';
+import { requireHostIdentity } from '../core/identity/hostIdentity.ts';
+import { type ConformanceHarness, conformanceChecks } from '../core/plugin/conformance.ts';
+import type { PluginLoader } from '../core/plugin/registry.ts';
+import { PLUGINS } from '../plugins/index.ts';
+import echoPlugin from './fixtures/echoPlugin.ts';
+import { clientKeys, startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
+
+const WITH_ECHO: PluginLoader[] = [...PLUGINS, () => import('./fixtures/echoPlugin.ts')];
+let cluster: TestCluster;
+let harness: ConformanceHarness;
+
+/** Reads until the echo greeting, then checks one line comes back as sent. */
+async function echoExchange(sock: Duplex): Promise<void> {
+  let got = '';
+  const seen = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${text}" from echo; got ${JSON.stringify(got)}`)), 5_000);
+      const check = () => {
+        if (got.includes(text)) {
+          clearTimeout(timer);
+          sock.off('data', onData);
+          resolve();
+        } else if (got.startsWith('denied:')) {
+          clearTimeout(timer);
+          reject(new Error(got.trim()));
+        }
+      };
+      const onData = (d: Buffer) => {
+        got += d.toString();
+        check();
+      };
+      sock.on('data', onData);
+      sock.resume(); // the suite hands the socket over paused, just past the proxy's answer
+      check();
+    });
+  await seen('hello alice as ');
+  sock.write('ping-1\n');
+  await seen('ping-1\n');
+}
+
+beforeAll(async () => {
+  cluster = await startTestCluster({
+    plugins: WITH_ECHO,
+    agents: [
+      { name: 'echo-tunnel', pluginFlags: { echo: ['e-tunnel'] } },
+      { name: 'echo-direct', direct: true, pluginFlags: { echo: ['e-direct'] } },
+    ],
+  });
+  await cluster.auth.admin.post('/v1/roles', {
+    role: { metadata: { name: 'echoer' }, spec: { allow: { logins: ['ops'], node_labels: { '*': '*' } } } },
+  });
+  await cluster.auth.admin.post('/v1/users', { name: 'alice', roles: ['echoer'], password: 'correct horse battery' });
+  const proxyId = requireHostIdentity(cluster.layout.proxyDir);
+  const direct = cluster.agents.get('echo-direct')!;
+  const user = async (ttlMs?: number) => {
+    const k = clientKeys();
+    const r = await cluster.auth.admin.post<{ tlsCert: string }>('/v1/certs/user', {
+      username: 'alice',
+      sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
+      tlsPublicKey: k.tlsPublicKey,
+      ttlMs,
+    });
+    return { cert: r.tlsCert, key: k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+  };
+  harness = {
+    proxy: { addr: cluster.proxy.addr, ca: proxyId.tlsCa },
+    resources: [
+      { name: 'e-tunnel', via: 'tunnel' },
+      { name: 'e-direct', via: 'direct', directAddr: direct.directAddr },
+    ],
+    principals: { allowed: 'ops', denied: 'root' },
+    user,
+    proxyTls: { cert: proxyId.tlsCert, key: proxyId.tlsKey },
+    foreignUser: async () => {
+      const ca = await createTlsCA('evil.example', Date.now());
+      const k = generateKeyPair('p256');
+      const cert = await issueTlsCert({
+        ca,
+        publicKey: k.publicKey,
+        subject: { commonName: 'alice', organization: ['echoer'], identity: { kind: 'user' } },
+        now: Date.now(),
+        ttlMs: 3_600_000,
+        usage: 'client',
+      });
+      return { cert, key: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+    },
+    events: (type) => cluster.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}`),
+    protocol: { request: (login) => ({ principal: login, route: { login } }), exercise: echoExchange },
+  };
+  // Both echo services are in the cluster state before the checks run.
+  await waitFor(
+    'the echo resources',
+    async () => {
+      const found = await Promise.all(
+        ['e-tunnel', 'e-direct'].map((n) => cluster.proxy.view.resolveResource('echo', n).catch(() => undefined)),
+      );
+      return found.every(Boolean);
+    },
+    15_000,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+describe('plugin conformance: echo', () => {
+  for (const c of conformanceChecks(echoPlugin, () => harness)) test(c.name, c.run, c.timeoutMs);
+
+  const locks = [
+    { what: 'the user', target: { user: 'alice' }, said: 'user "alice" is locked: laptop lost' },
+    { what: 'the resource', target: { resource: 'echo/e-tunnel' }, said: 'echo "e-tunnel" is locked: laptop lost' },
+  ];
+  for (const l of locks)
+    test(`a lock on ${l.what} ends a running echo session, saying why`, async () => {
+      const { connect } = await import('node:tls');
+      const [host, port] = cluster.proxy.addr.split(':');
+      const sock = connect({
+        host,
+        port: Number(port),
+        ca: harness.proxy.ca,
+        ...(await harness.user()),
+        ALPNProtocols: ['tp-echo'],
+        checkServerIdentity: () => undefined,
+      });
+      await new Promise((r) => sock.once('secureConnect', r));
+      sock.write(`${JSON.stringify({ v: 1, target: 'e-tunnel', principal: 'ops', route: { login: 'ops' } })}\n`);
+      await echoExchange(sock);
+      let tail = '';
+      sock.on('data', (d: Buffer) => {
+        tail += d.toString();
+      });
+      const closed = new Promise<void>((r) => sock.once('close', () => r()));
+      const lock = await cluster.auth.admin.post<{ id: string }>('/v1/locks', {
+        target: l.target,
+        message: 'laptop lost',
+      });
+      try {
+        await Promise.race([closed, Bun.sleep(10_000).then(() => Promise.reject(new Error('session not ended')))]);
+        expect(tail).toContain(`bye: ${l.said}`);
+      } finally {
+        await cluster.auth.admin.call('DELETE', `/v1/locks/${lock.id}`);
+      }
+    }, 30_000);
+});
