@@ -11,13 +11,13 @@ let secret: string;
 
 beforeAll(async () => {
   c = await startTestCluster({ auth: { secondFactor: 'otp' } });
-  const created = await c.auth.admin.post<{ totpUri: string }>('/v1/users', {
+  const created = await c.auth.client.createUser({
     name: 'otto',
     roles: ['access'],
     logins: [me],
     password: PASSWORD,
   });
-  secret = new URL(created.totpUri).searchParams.get('secret')!;
+  secret = new URL(created.totpUri!).searchParams.get('secret')!;
 });
 afterAll(async () => c?.close());
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiClient } from '../core/api/client.ts';
+import { AckSchema } from '../core/api/schemas.ts';
 import { defaultDataDir } from '../core/config/defaults.ts';
 import { clientKeys } from './helpers/cluster.ts';
 import { auditEvents, type FixtureUser, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
@@ -28,9 +29,7 @@ describe.skipIf(hostHasAdmin)('admin commands from a profile, through the proxy'
     expect(users.map((u: { name: string }) => u.name).sort()).toEqual(['alice', 'boss']);
     const add = await boss.tp(['users', 'add', 'carol', '--roles', 'access'], { env });
     expect(add.code).toBe(0);
-    const created = await f.cluster.auth.admin.get<{ type: string; user: string; target: string }[]>(
-      '/v1/audit/events?type=user.create',
-    );
+    const created = await f.cluster.auth.client.searchEvents(new URLSearchParams({ type: 'user.create' }));
     expect(created.some((e) => e.user === 'boss' && e.target === 'carol')).toBe(true);
   });
 
@@ -60,7 +59,7 @@ describe('a proxy cannot make up a forwarded identity', () => {
     });
     const der = Buffer.from(fake.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
     const err = await (proxy as ApiClient)
-      .call('GET', '/v1/users', undefined, { 'x-tp-forwarded-cert': der })
+      .send(AckSchema, 'GET', '/v1/users', undefined, { 'x-tp-forwarded-cert': der })
       .catch((e: Error) => e);
     expect((err as Error).message).toBe('forwarded certificate is not signed by this cluster');
   });

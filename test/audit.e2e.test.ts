@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import type { Output } from '../cmd/lib/outputSchemas.ts';
+import { AuditEventSchema } from '../core/api/schemas.ts';
 import { plainText } from '../core/audit/recording.ts';
 import { eventually } from './helpers/audit.ts';
 import { tp } from './helpers/cli.ts';
@@ -83,7 +85,7 @@ describe('audit events and session recordings', () => {
   });
 
   test('kill -9 of the node mid-session: the recording up to the kill is uploaded after restart, events arrive once', async () => {
-    const { token } = await f.cluster.auth.admin.post<{ token: string }>('/v1/tokens', {
+    const { token } = await f.cluster.auth.client.createToken({
       roles: ['node'],
       ttlMs: 600_000,
     });
@@ -180,9 +182,10 @@ describe('session_recording: off', () => {
     expect((await u.tp(['ssh', 'node1', 'echo unrecorded'])).stdout).toBe('unrecorded\n');
     await waitFor(
       'session.end',
-      async () => (await g.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=session.end')).length === 1,
+      async () =>
+        (await g.cluster.auth.admin.get(v.array(AuditEventSchema), '/v1/audit/events?type=session.end')).length === 1,
     );
-    expect(await g.cluster.auth.admin.get<unknown[]>('/v1/recordings')).toEqual([]);
+    expect(await g.cluster.auth.client.listRecordings(1000)).toEqual([]);
     expect(existsSync(g.cluster.agentLayouts.get('node1')!.recordingSpool)).toBe(false);
   });
 });
@@ -219,7 +222,8 @@ describe('a recordings store that rejects writes', () => {
     await waitFor(
       'failure events',
       async () =>
-        (await g.cluster.auth.admin.get<unknown[]>('/v1/audit/events?type=recording.upload_failed')).length === 4,
+        (await g.cluster.auth.admin.get(v.array(AuditEventSchema), '/v1/audit/events?type=recording.upload_failed'))
+          .length === 4,
     );
     await agent.uploader.idle();
     await eventually(g.cluster.auth.admin, 'recording.evicted');

@@ -1,5 +1,14 @@
 import { afterEach, describe, expect, test } from 'bun:test';
+import * as v from 'valibot';
 import { ApiClient } from '../core/api/client.ts';
+import {
+  AckSchema,
+  CreatedUserSchema,
+  JoinAnswerSchema,
+  LoginResponseSchema,
+  PublicCaSchema,
+  PublicUserSchema,
+} from '../core/api/schemas.ts';
 import { totpCode } from '../core/auth/users.ts';
 import { ManualClock } from '../core/clock.ts';
 import { formatAuthorizedKey, sshPublicBlob } from '../core/crypto/keys.ts';
@@ -47,12 +56,14 @@ async function events(type: string) {
 describe('login', () => {
   test('a wrong password is refused and audited', async () => {
     auth = await startTestAuth();
-    await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
+    await auth.client.createUser({ name: 'alice', roles: ['access'], password: PASSWORD });
     const proxy = await auth.proxy();
-    const err = await failure(proxy.post('/v1/login', loginBody('alice', 'wrong password!!').body));
+    const err = await failure(
+      proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', 'wrong password!!').body),
+    );
     expect(err).toBeInstanceOf(AccessDenied);
     expect(err.message).toBe('invalid username or password');
-    const unknown = await failure(proxy.post('/v1/login', loginBody('nobody', PASSWORD).body));
+    const unknown = await failure(proxy.post(LoginResponseSchema, '/v1/login', loginBody('nobody', PASSWORD).body));
     expect(unknown.message).toBe('invalid username or password');
     const failed = (await events('user.login')).filter((e) => !e.success);
     expect(failed.map((e) => e.user)).toEqual(['alice', 'nobody']);
@@ -62,67 +73,74 @@ describe('login', () => {
   test('five failures lock the account: the 6th attempt is refused even with the right password, until the window passes', async () => {
     const clock = new ManualClock(Date.now());
     auth = await startTestAuth({ clock });
-    await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
+    await auth.client.createUser({ name: 'alice', roles: ['access'], password: PASSWORD });
     const proxy = await auth.proxy();
     for (let i = 0; i < 5; i++) {
-      expect(await failure(proxy.post('/v1/login', loginBody('alice', `bad-password-${i}!`).body))).toBeInstanceOf(
-        AccessDenied,
-      );
+      expect(
+        await failure(proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', `bad-password-${i}!`).body)),
+      ).toBeInstanceOf(AccessDenied);
     }
-    const sixth = await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD).body));
+    const sixth = await failure(proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', PASSWORD).body));
     expect(sixth).toBeInstanceOf(Locked);
     expect(sixth.message).toContain('locked until');
     expect((await events('user.locked_out')).map((e) => e.user)).toEqual(['alice']);
     clock.advance(31 * 60_000);
-    const ok = await proxy.post<{ sshCert: string }>('/v1/login', loginBody('alice', PASSWORD).body);
+    const ok = await proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', PASSWORD).body);
     expect(ok.sshCert).toStartWith('ssh-ed25519-cert-v01@openssh.com ');
   });
 
   test('attempts beyond the per-minute rate are refused without checking the password', async () => {
     auth = await startTestAuth({ lockout: { maxFailures: 100, windowMs: 60_000, lockoutMs: 60_000, perMinute: 3 } });
-    await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
+    await auth.client.createUser({ name: 'alice', roles: ['access'], password: PASSWORD });
     const proxy = await auth.proxy();
-    for (let i = 0; i < 3; i++) await failure(proxy.post('/v1/login', loginBody('alice', 'x'.repeat(12)).body));
-    expect(await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD).body))).toBeInstanceOf(LimitExceeded);
+    for (let i = 0; i < 3; i++)
+      await failure(proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', 'x'.repeat(12)).body));
+    expect(
+      await failure(proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', PASSWORD).body)),
+    ).toBeInstanceOf(LimitExceeded);
   });
 
   test('with second_factor otp: a missing, wrong or replayed code is refused', async () => {
     const clock = new ManualClock(Date.now());
     auth = await startTestAuth({ clock, secondFactor: 'otp' });
-    const created = await auth.admin.post<{ totpUri: string }>('/v1/users', {
+    const created = await auth.client.createUser({
       name: 'alice',
       roles: ['access'],
       password: PASSWORD,
     });
-    const secret = new URL(created.totpUri).searchParams.get('secret')!;
+    const secret = new URL(created.totpUri!).searchParams.get('secret')!;
     const proxy = await auth.proxy();
-    expect((await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD).body))).message).toBe(
-      'invalid or reused second-factor code',
-    );
+    expect(
+      (await failure(proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', PASSWORD).body))).message,
+    ).toBe('invalid or reused second-factor code');
     const code = totpCode(secret, clock.now());
     const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
-    expect(await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD, wrong).body))).toBeInstanceOf(
-      AccessDenied,
-    );
-    await proxy.post('/v1/login', loginBody('alice', PASSWORD, code).body);
-    expect((await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD, code).body))).message).toBe(
-      'this second-factor code was already used: wait for the next code',
-    );
+    expect(
+      await failure(proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', PASSWORD, wrong).body)),
+    ).toBeInstanceOf(AccessDenied);
+    await proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', PASSWORD, code).body);
+    expect(
+      (await failure(proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', PASSWORD, code).body))).message,
+    ).toBe('this second-factor code was already used: wait for the next code');
     clock.advance(30_000);
-    await proxy.post('/v1/login', loginBody('alice', PASSWORD, totpCode(secret, clock.now())).body);
+    await proxy.post(
+      LoginResponseSchema,
+      '/v1/login',
+      loginBody('alice', PASSWORD, totpCode(secret, clock.now())).body,
+    );
   });
 
   test('a locked user cannot log in; the lock lapses with its TTL', async () => {
     const clock = new ManualClock(Date.now());
     auth = await startTestAuth({ clock });
-    await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
-    await auth.admin.post('/v1/locks', { target: { user: 'alice' }, message: 'laptop stolen', ttlMs: 60_000 });
+    await auth.client.createUser({ name: 'alice', roles: ['access'], password: PASSWORD });
+    await auth.client.createLock({ target: { user: 'alice' }, message: 'laptop stolen', ttlMs: 60_000 });
     const proxy = await auth.proxy();
-    const err = await failure(proxy.post('/v1/login', loginBody('alice', PASSWORD).body));
+    const err = await failure(proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', PASSWORD).body));
     expect(err).toBeInstanceOf(Locked);
     expect(err.message).toContain('laptop stolen');
     clock.advance(61_000);
-    await proxy.post('/v1/login', loginBody('alice', PASSWORD).body);
+    await proxy.post(LoginResponseSchema, '/v1/login', loginBody('alice', PASSWORD).body);
   });
 });
 
@@ -140,14 +158,11 @@ describe('join tokens', () => {
 
   test('a single-use token joins once; reuse is refused and audited', async () => {
     auth = await startTestAuth();
-    const { token } = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 });
-    const joined = await auth.anonymous.post<{ hostId: string; sshCert: string; userCa: string[] }>(
-      '/v1/join',
-      joinBody(token, 'node-1'),
-    );
+    const { token } = await auth.client.createToken({ roles: ['node'], ttlMs: 600_000 });
+    const joined = await auth.anonymous.post(JoinAnswerSchema, '/v1/join', joinBody(token, 'node-1'));
     expect(joined.sshCert).toContain('-cert-v01@openssh.com');
     expect(joined.userCa).toHaveLength(1);
-    const again = await failure(auth.anonymous.post('/v1/join', joinBody(token, 'node-2')));
+    const again = await failure(auth.anonymous.post(JoinAnswerSchema, '/v1/join', joinBody(token, 'node-2')));
     expect(again).toBeInstanceOf(AccessDenied);
     expect(again.message).toBe('join token was already used (single-use)');
     expect((await events('join')).map((e) => e.success)).toEqual([true, false]);
@@ -156,44 +171,45 @@ describe('join tokens', () => {
   test('an expired token is refused; a token of another role is refused; multi-use joins many', async () => {
     const clock = new ManualClock(Date.now());
     auth = await startTestAuth({ clock });
-    const { token } = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 60_000 });
+    const { token } = await auth.client.createToken({ roles: ['node'], ttlMs: 60_000 });
     clock.advance(61_000);
-    expect((await failure(auth.anonymous.post('/v1/join', joinBody(token, 'n')))).message).toBe(
+    expect((await failure(auth.anonymous.post(JoinAnswerSchema, '/v1/join', joinBody(token, 'n')))).message).toBe(
       'join token is invalid or expired',
     );
-    const proxyTok = await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['proxy'], ttlMs: 60_000 });
-    expect((await failure(auth.anonymous.post('/v1/join', joinBody(proxyTok.token, 'n')))).message).toBe(
-      'join token is for proxy, not node',
-    );
-    const multi = await auth.admin.post<{ token: string }>('/v1/tokens', {
+    const proxyTok = await auth.client.createToken({ roles: ['proxy'], ttlMs: 60_000 });
+    expect(
+      (await failure(auth.anonymous.post(JoinAnswerSchema, '/v1/join', joinBody(proxyTok.token, 'n')))).message,
+    ).toBe('join token is for proxy, not node');
+    const multi = await auth.client.createToken({
       roles: ['node'],
       uses: 'multi',
       ttlMs: 60_000,
     });
-    await auth.anonymous.post('/v1/join', joinBody(multi.token, 'a'));
-    await auth.anonymous.post('/v1/join', joinBody(multi.token, 'b'));
+    await auth.anonymous.post(JoinAnswerSchema, '/v1/join', joinBody(multi.token, 'a'));
+    await auth.anonymous.post(JoinAnswerSchema, '/v1/join', joinBody(multi.token, 'b'));
   });
 });
 
 describe('API authorization', () => {
   test('every call is authorized by the caller certificate: anonymous, user, proxy, node', async () => {
     auth = await startTestAuth();
-    expect(await failure(auth.anonymous.get('/v1/users'))).toBeInstanceOf(Unauthenticated);
-    await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], password: PASSWORD });
+    expect(await failure(auth.anonymous.get(v.array(PublicUserSchema), '/v1/users'))).toBeInstanceOf(Unauthenticated);
+    await auth.client.createUser({ name: 'alice', roles: ['access'], password: PASSWORD });
     const proxy = await auth.proxy();
     const { keys, body } = loginBody('alice', PASSWORD);
-    const certs = await proxy.post<{ tlsCert: string; tlsCa: string[] }>('/v1/login', body);
+    const certs = await proxy.post(LoginResponseSchema, '/v1/login', body);
     const alice = new ApiClient([auth.server.addr], {
       ca: certs.tlsCa.join(''),
       cert: certs.tlsCert,
       key: keys.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     });
-    const denied = await failure(alice.get('/v1/users'));
+    const denied = await failure(alice.get(v.array(PublicUserSchema), '/v1/users'));
     expect(denied).toBeInstanceOf(AccessDenied);
     expect(denied.message).toBe('"list" on user is not allowed by roles [access]');
-    expect((await failure(alice.post('/v1/login', body))).message).toBe('login is for proxies');
+    expect((await failure(alice.post(LoginResponseSchema, '/v1/login', body))).message).toBe('login is for proxies');
     expect(
-      (await failure(proxy.post('/v1/users', { name: 'eve', roles: ['admin'], password: PASSWORD }))).message,
+      (await failure(proxy.post(CreatedUserSchema, '/v1/users', { name: 'eve', roles: ['admin'], password: PASSWORD })))
+        .message,
     ).toBe('proxy identities may not user.create');
     const attempts = await events('auth.attempt');
     expect(attempts.map((e) => e.user).slice(0, 2)).toEqual(['alice', 'alice']);
@@ -213,9 +229,9 @@ describe('API authorization', () => {
       ttlMs: 60_000,
       usage: 'client',
     });
-    const caPem = (await auth.anonymous.get<{ tlsCerts: string[] }>('/v1/cas/tls')).tlsCerts.join('');
+    const caPem = (await auth.anonymous.get(PublicCaSchema, '/v1/cas/tls')).tlsCerts.join('');
     const foreign = new ApiClient([auth.server.addr], { ca: caPem, cert: forged, key });
-    expect(await failure(foreign.get('/v1/users'))).toBeInstanceOf(Unauthenticated);
+    expect(await failure(foreign.get(v.array(PublicUserSchema), '/v1/users'))).toBeInstanceOf(Unauthenticated);
     const adminCert = (await Bun.file(`${auth.dataDir}/admin/tls.crt`).text()).trim();
     const der = Buffer.from(adminCert.replace(/-----[^-]+-----|\s/g, ''), 'base64');
     der[der.length - 5]! ^= 0xff;
@@ -279,7 +295,7 @@ describe('API authorization', () => {
       ['/v1/join', { token: 1 }, 'invalid request field "token"'],
     ];
     for (const [path, body, message] of cases) {
-      const err = await failure(auth.admin.post(path, body));
+      const err = await failure(auth.admin.post(AckSchema, path, body));
       expect(err).toBeInstanceOf(BadParameter);
       expect(err.message).toContain(message);
     }
@@ -290,6 +306,6 @@ describe('API authorization', () => {
     } as RequestInit);
     expect(huge.status).toBe(400);
     expect(await auth.server.backend.currentRevision()).toBe(before);
-    expect((await auth.admin.get<unknown[]>('/v1/users')).length).toBe(0);
+    expect((await auth.client.listUsers()).length).toBe(0);
   });
 });

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../core/api/client.ts';
-import type { PublicCa } from '../core/api/schemas.ts';
-import { caKey } from '../core/auth/cas.ts';
+import { AckSchema } from '../core/api/schemas.ts';
+import { type CaType, caKey } from '../core/auth/cas.ts';
 import { pemBundle } from '../core/crypto/pem.ts';
 import { auditOf } from './helpers/audit.ts';
 import { tp } from './helpers/cli.ts';
@@ -19,7 +19,7 @@ const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 let c: TestCluster;
 let tmp: string;
 const admin = (args: string[]) => tp([...args, '--data-dir', c.auth.dataDir]);
-const caPems = async (type: string) => (await c.auth.admin.get<PublicCa>(`/v1/cas/${type}`)).tlsCerts;
+const caPems = async (type: CaType) => (await c.auth.client.getCa(type)).tlsCerts;
 
 beforeAll(async () => {
   c = await startTestCluster();
@@ -80,11 +80,11 @@ describe('tp ca export and tp ca sign --db', () => {
   });
 
   test('a user whose roles lack cert create cannot sign a database server certificate', async () => {
-    await c.auth.admin.post('/v1/users', { name: 'erin', roles: ['access'], traits: { db_users: ['erin'] } });
+    await c.auth.client.createUser({ name: 'erin', roles: ['access'], traits: { db_users: ['erin'] } });
     const erin = await userTlsCert(c.auth, 'erin');
     const asErin = new ApiClient([c.proxy.addr], { ca: await caPems('tls'), cert: erin.pem, key: erin.key });
     const body = { hostName: 'db2', tlsPublicKey: dbClientKey().publicKey, ttlMs: 3_600_000 };
-    await expect(asErin.call('POST', '/webapi/auth/v1/certs/db', body)).rejects.toThrow('not allowed');
+    await expect(asErin.post(AckSchema, '/webapi/auth/v1/certs/db', body)).rejects.toThrow('not allowed');
   });
 });
 
@@ -108,17 +108,17 @@ describe('upgrade', () => {
   test('an existing data dir without the database CAs starts, keeps its CAs and admin identity, and gains them', async () => {
     const auth = await startTestAuth();
     try {
-      const before = await Promise.all(['user', 'host', 'tls'].map((t) => auth.admin.get<PublicCa>(`/v1/cas/${t}`)));
+      const before = await Promise.all((['user', 'host', 'tls'] as const).map((t) => auth.client.getCa(t)));
       // What a data dir from before the database CAs holds.
       await auth.server.backend.delete(caKey('db'));
       await auth.server.backend.delete(caKey('db_client'));
       await auth.restart();
-      const after = await Promise.all(['user', 'host', 'tls'].map((t) => auth.admin.get<PublicCa>(`/v1/cas/${t}`)));
+      const after = await Promise.all((['user', 'host', 'tls'] as const).map((t) => auth.client.getCa(t)));
       expect(after).toEqual(before);
       const r = await tp(['ca', 'export', '--type', 'db_client', '--data-dir', auth.dataDir]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('BEGIN CERTIFICATE');
-      expect((await auth.admin.get<PublicCa>('/v1/cas/db')).tlsCerts).toHaveLength(1);
+      expect((await auth.client.getCa('db')).tlsCerts).toHaveLength(1);
     } finally {
       await auth.close();
     }

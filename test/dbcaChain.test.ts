@@ -36,7 +36,7 @@ beforeAll(async () => {
   c = await startDbAgentCluster();
   tmp = mkdtempSync(join(tmpdir(), 'tp-dbca-chain-'));
   agent = agentClient(c, 'db-agent');
-  await c.auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], traits: { db_users: ['alice'] } });
+  await c.auth.client.createUser({ name: 'alice', roles: ['access'], traits: { db_users: ['alice'] } });
   alice = await userTlsCert(c.auth, 'alice');
   const signedDir = join(tmp, 'signed');
   await tpOk(['ca', 'sign', '--db', '--host', '127.0.0.1', '--out', signedDir, '--data-dir', c.auth.dataDir]);

@@ -4,7 +4,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiClient } from '../core/api/client.ts';
-import type { RotationStatus } from '../core/api/schemas.ts';
 import { pemBundle } from '../core/crypto/pem.ts';
 import { run, tpOk } from './helpers/cli.ts';
 import { type TestCluster, waitFor } from './helpers/cluster.ts';
@@ -30,7 +29,7 @@ const tpAdmin = (args: string[]) => tpOk([...args, '--data-dir', c.auth.dataDir]
 /** Moves the manual rotation to `phase` once every agent took on the current one. */
 async function phase(next: string): Promise<void> {
   await waitFor('the agent to take on the phase', async () =>
-    (await c.auth.admin.get<RotationStatus>('/v1/rotation')).servers.every((s) => s.caughtUp),
+    (await c.auth.client.rotationStatus()).servers.every((s) => s.caughtUp),
   );
   await tpAdmin(['rotate', 'phase', next]);
 }
@@ -52,7 +51,7 @@ beforeAll(async () => {
   c = await startDbAgentCluster();
   tmp = mkdtempSync(join(tmpdir(), 'tp-dbca-rot-'));
   agent = agentClient(c, 'db-agent');
-  await c.auth.admin.post('/v1/users', { name: 'alice', roles: ['access'], traits: { db_users: ['alice'] } });
+  await c.auth.client.createUser({ name: 'alice', roles: ['access'], traits: { db_users: ['alice'] } });
   alice = await userTlsCert(c.auth, 'alice');
   const signedDir = join(tmp, 'signed');
   await tpAdmin(['ca', 'sign', '--db', '--host', '127.0.0.1', '--out', signedDir]);

@@ -2,7 +2,9 @@ import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { ApiClient, loadAdminIdentity } from '../core/api/client.ts';
+import { CreatedUserSchema, PublicCaSchema, PublicUserSchema } from '../core/api/schemas.ts';
 import { tpOk } from './helpers/cli.ts';
 import { freshDatabase, postgresAvailable } from './helpers/postgres.ts';
 
@@ -70,20 +72,24 @@ describe.skipIf(!available)('HA: two auth servers on one PostgreSQL', () => {
       const idB = loadAdminIdentity(b.dataDir);
       const onlyA = new ApiClient([a.addr], idA.tls);
       const onlyB = new ApiClient([b.addr], idB.tls);
-      const caA = await onlyA.get<{ sshKeys: string[] }>('/v1/cas/user');
-      const caB = await onlyB.get<{ sshKeys: string[] }>('/v1/cas/user');
+      const caA = await onlyA.get(PublicCaSchema, '/v1/cas/user');
+      const caB = await onlyB.get(PublicCaSchema, '/v1/cas/user');
       expect(caA.sshKeys).toEqual(caB.sshKeys);
       expect(idA.tls.ca).toBe(idB.tls.ca);
 
       const both = new ApiClient([a.addr, b.addr], idA.tls, 5_000);
-      await both.post('/v1/users', { name: 'alice', roles: ['access'] });
-      expect((await onlyB.get<{ name: string }[]>('/v1/users')).map((u) => u.name)).toEqual(['alice']);
+      await both.post(CreatedUserSchema, '/v1/users', { name: 'alice', roles: ['access'] });
+      expect((await onlyB.get(v.array(PublicUserSchema), '/v1/users')).map((u) => u.name)).toEqual(['alice']);
 
       a.child.kill('SIGKILL');
       await a.child.exited;
-      for (const name of ['bob', 'carol']) await both.post('/v1/users', { name, roles: ['access'] });
-      expect((await both.get<{ name: string }[]>('/v1/users')).map((u) => u.name)).toEqual(['alice', 'bob', 'carol']);
-      await expect(onlyA.get('/v1/users')).rejects.toThrow('cannot reach 127.0.0.1');
+      for (const name of ['bob', 'carol']) await both.post(CreatedUserSchema, '/v1/users', { name, roles: ['access'] });
+      expect((await both.get(v.array(PublicUserSchema), '/v1/users')).map((u) => u.name)).toEqual([
+        'alice',
+        'bob',
+        'carol',
+      ]);
+      await expect(onlyA.get(v.array(PublicUserSchema), '/v1/users')).rejects.toThrow('cannot reach 127.0.0.1');
     } finally {
       a.child.kill('SIGKILL');
       b.child.kill('SIGTERM');

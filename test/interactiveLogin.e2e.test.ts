@@ -19,13 +19,13 @@ afterAll(async () => f.close());
 
 /** Creates a user holding `ops` with a TOTP device; returns the device's secret. */
 async function otpUser(name: string): Promise<string> {
-  const created = await f.cluster.auth.admin.post<{ totpUri: string }>('/v1/users', {
+  const created = await f.cluster.auth.client.createUser({
     name,
     roles: ['ops'],
     logins: [me],
     password: PASSWORD,
   });
-  return new URL(created.totpUri).searchParams.get('secret')!;
+  return new URL(created.totpUri!).searchParams.get('secret')!;
 }
 
 const home = (name: string) => mkdtempSync(join(f.dir, `home-${name}-`));

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { ApiClient } from '../core/api/client.ts';
+import { AckSchema, StoredLockSchema } from '../core/api/schemas.ts';
 import { localHostIdentity } from '../core/auth/localIdentity.ts';
 import { loadRegistry } from '../core/plugin/registry.ts';
 import { startProxy } from '../core/proxy/server.ts';
@@ -36,14 +37,16 @@ describe.skipIf(!available)('watched state across auth servers on one PostgreSQL
     await waitFor('the proxy snapshot', async () => (await proxy.view.roles()).length > 0);
 
     const t0 = performance.now();
-    await b.admin.post('/v1/roles', { role: { metadata: { name: 'via-b' }, spec: { allow: {}, deny: {} } } });
+    await b.admin.post(AckSchema, '/v1/roles', {
+      role: { metadata: { name: 'via-b' }, spec: { allow: {}, deny: {} } },
+    });
     await waitFor('the role at the proxy', async () =>
       (await proxy.view.roles()).some((r) => r.metadata.name === 'via-b'),
     );
     expect(performance.now() - t0).toBeLessThan(1000);
 
     const t1 = performance.now();
-    await b.admin.post('/v1/locks', { target: { user: 'mallory' }, message: 'through auth b' });
+    await b.admin.post(StoredLockSchema, '/v1/locks', { target: { user: 'mallory' }, message: 'through auth b' });
     await waitFor('the lock at the proxy', async () => !!(await proxy.view.lockFor({ user: 'mallory' })));
     expect(performance.now() - t1).toBeLessThan(1000);
   }, 60_000);

@@ -13,13 +13,13 @@ const home = mkdtempSync(join(tmpdir(), 'tp-otp-home-'));
 
 beforeAll(async () => {
   c = await startTestCluster({ agents: [{ name: 'n1' }], auth: { secondFactor: 'otp' } });
-  const created = await c.auth.admin.post<{ totpUri: string }>('/v1/users', {
+  const created = await c.auth.client.createUser({
     name: 'olga',
     roles: ['access'],
     logins: [me === 'root' ? 'olga' : me],
     password: PASSWORD,
   });
-  secret = new URL(created.totpUri).searchParams.get('secret')!;
+  secret = new URL(created.totpUri!).searchParams.get('secret')!;
 });
 afterAll(async () => c.close());
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AckSchema } from '../core/api/schemas.ts';
 import { profileKeysDir } from '../core/client/profile.ts';
 import { eventually } from './helpers/audit.ts';
 import { startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
@@ -113,10 +114,10 @@ describe('refusals: clear message, audited, decided by the proxy before a byte r
 
   test('a certificate from a foreign cluster is refused by the proxy', async () => {
     await using other: TestCluster = await startTestCluster({ agents: [] });
-    await other.auth.admin.post('/v1/roles', {
+    await other.auth.admin.post(AckSchema, '/v1/roles', {
       role: { metadata: { name: 'ops' }, spec: { allow: { logins: [me], node_labels: { '*': '*' } } } },
     });
-    await other.auth.admin.post('/v1/users', {
+    await other.auth.client.createUser({
       name: 'alice',
       roles: ['ops'],
       logins: [me],

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AckSchema } from '../core/api/schemas.ts';
 import { tp } from './helpers/cli.ts';
 import { startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
 import { type FixtureUser, me, PASSWORD } from './helpers/sshFixture.ts';
@@ -20,10 +21,10 @@ beforeAll(async () => {
       options: { backoff: { baseMs: 400, maxMs: 2000 } },
     })),
   });
-  await c.auth.admin.post('/v1/roles', {
+  await c.auth.admin.post(AckSchema, '/v1/roles', {
     role: { metadata: { name: 'fleet' }, spec: { allow: { logins: [me], node_labels: { '*': '*' } } } },
   });
-  await c.auth.admin.post('/v1/users', { name: 'ops', roles: ['fleet'], logins: [me], password: PASSWORD });
+  await c.auth.client.createUser({ name: 'ops', roles: ['fleet'], logins: [me], password: PASSWORD });
   const home = mkdtempSync(join(tmpdir(), 'tp-res-home-'));
   user = {
     name: 'ops',

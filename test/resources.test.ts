@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import type { ListedResource } from '../core/api/resourceSchemas.ts';
+import * as v from 'valibot';
+import { ListedResourceSchema } from '../core/api/resourceSchemas.ts';
+import { AckSchema } from '../core/api/schemas.ts';
 import { AccessDenied, Locked, NotFound, Unavailable } from '../core/errors.ts';
 import type { ResourceRecord } from '../core/plugin/types.ts';
+import { parseSnapshot } from '../core/state/items.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { dbSpec, userApi, withFixtureDb } from './helpers/resourceFixture.ts';
 import { type FixtureUser, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
@@ -61,12 +64,12 @@ describe('resource records', () => {
     expect(rec.spec).toEqual({ protocol: 'postgres', uri: '127.0.0.1:5432' });
     expect(Date.parse(rec.lastSeen)).toBeGreaterThan(Date.now() - 60_000);
     // Auth streams them as state kind `resource`, named <kind>/<name>/<hostId>.
-    const snap = await f.cluster.auth.admin.get<{ items: { kind: string; name: string }[] }>('/v1/watch/snapshot');
+    const snap = await f.cluster.auth.admin.get(parseSnapshot, '/v1/watch/snapshot');
     expect(snap.items.filter((i) => i.kind === 'resource').map((i) => i.name)).toContain(`db/pg1/${hostId}`);
   });
 
   test('users list only what their roles show, with the db users their roles grant there', async () => {
-    const listed = await userApi(f.cluster, alice.home).get<ListedResource[]>('/webapi/resources?kind=db');
+    const listed = await userApi(f.cluster, alice.home).get(v.array(ListedResourceSchema), '/webapi/resources?kind=db');
     expect(listed).toEqual([
       {
         kind: 'db',
@@ -80,7 +83,7 @@ describe('resource records', () => {
     ]);
     const refusal = (kind: string) =>
       userApi(f.cluster, alice.home)
-        .get(`/webapi/resources${kind}`)
+        .get(AckSchema, `/webapi/resources${kind}`)
         .then(
           () => undefined,
           (e: Error) => e.message,

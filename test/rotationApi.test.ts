@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { X509Certificate } from 'node:crypto';
 import { ApiClient } from '../core/api/client.ts';
+import { ReissuedCertsSchema } from '../core/api/hostSchemas.ts';
+import { AckSchema, RotationStatusSchema } from '../core/api/schemas.ts';
 import { localHostIdentity } from '../core/auth/localIdentity.ts';
 import type { HostIdentity } from '../core/identity/hostIdentity.ts';
 import { startTestAuth, type TestAuth } from './helpers/cluster.ts';
@@ -22,34 +24,34 @@ afterAll(() => a.close());
 
 describe('host certificate renewal (rotation)', () => {
   test('a node renews its own certificates, keeping its names and keys', async () => {
-    const r = await asHost(n1).post<{ sshCert: string; tlsCert: string }>('/v1/certs/reissue', {
+    const r = await asHost(n1).post(ReissuedCertsSchema, '/v1/certs/reissue', {
       sshCert: n1.sshCert,
       tlsPublicKey: spki(n1),
     });
-    expect(r.sshCert.split(' ')[1]).not.toBe(n1.sshCert.split(' ')[1]);
+    expect(r.sshCert!.split(' ')[1]).not.toBe(n1.sshCert.split(' ')[1]);
     expect(new X509Certificate(r.tlsCert).subject).toBe(new X509Certificate(n1.tlsCert).subject);
   });
 
   test("a node cannot get another node's certificate, nor present a tampered one", async () => {
-    const other = asHost(n1).post('/v1/certs/reissue', { sshCert: n2.sshCert, tlsPublicKey: spki(n1) });
+    const other = asHost(n1).post(AckSchema, '/v1/certs/reissue', { sshCert: n2.sshCert, tlsPublicKey: spki(n1) });
     await expect(other).rejects.toThrow(`belongs to ${n2.hostId}, not to ${n1.hostId}`);
     const [type, blob, comment] = n1.sshCert.split(' ');
     const raw = Buffer.from(blob!, 'base64');
     raw[raw.length - 10]! ^= 1;
     const tampered = `${type} ${raw.toString('base64')} ${comment}`;
-    await expect(asHost(n1).post('/v1/certs/reissue', { sshCert: tampered, tlsPublicKey: spki(n1) })).rejects.toThrow(
-      'does not verify',
-    );
+    await expect(
+      asHost(n1).post(AckSchema, '/v1/certs/reissue', { sshCert: tampered, tlsPublicKey: spki(n1) }),
+    ).rejects.toThrow('does not verify');
   });
 
   test('users, admins and anonymous callers cannot renew host certificates or report rotation', async () => {
-    await expect(a.admin.post('/v1/certs/reissue', { tlsPublicKey: spki(n1) })).rejects.toThrow(
+    await expect(a.admin.post(AckSchema, '/v1/certs/reissue', { tlsPublicKey: spki(n1) })).rejects.toThrow(
       'only nodes and proxies',
     );
-    await expect(a.anonymous.post('/v1/certs/reissue', { tlsPublicKey: spki(n1) })).rejects.toThrow();
+    await expect(a.anonymous.post(AckSchema, '/v1/certs/reissue', { tlsPublicKey: spki(n1) })).rejects.toThrow();
     await expect(
-      a.anonymous.post('/v1/rotation/report', { rotationId: '', phase: 'standby', name: 'x' }),
+      a.anonymous.post(AckSchema, '/v1/rotation/report', { rotationId: '', phase: 'standby', name: 'x' }),
     ).rejects.toThrow('only nodes and proxies');
-    await expect(a.anonymous.get('/v1/rotation')).rejects.toThrow();
+    await expect(a.anonymous.get(RotationStatusSchema, '/v1/rotation')).rejects.toThrow();
   });
 });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as v from 'valibot';
+import { AuditEventSchema } from '../core/api/schemas.ts';
 import { eventually } from './helpers/audit.ts';
 import { fetchWhenUp, waitFor } from './helpers/cluster.ts';
 import { freePort } from './helpers/sshd.ts';
@@ -249,11 +251,9 @@ describe('tp ssh through the proxy', () => {
   test('sessions are audited with user, login and node', async () => {
     await alice.tp(['ssh', 'tunnel1', 'true']);
     await eventually(f.cluster.auth.admin, 'session.end');
-    const starts = await f.cluster.auth.admin.get<{ user: string; login: string; server_name: string }[]>(
-      '/v1/audit/events?type=session.start',
-    );
+    const starts = await f.cluster.auth.client.searchEvents(new URLSearchParams({ type: 'session.start' }));
     expect(starts.some((e) => e.user === 'alice' && e.login === me && e.server_name === 'tunnel1')).toBe(true);
-    const execs = await f.cluster.auth.admin.get<{ command: string }[]>('/v1/audit/events?type=exec');
+    const execs = await f.cluster.auth.admin.get(v.array(AuditEventSchema), '/v1/audit/events?type=exec');
     expect(execs.some((e) => e.command === 'true')).toBe(true);
   });
 });

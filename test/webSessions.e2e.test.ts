@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ApiClient } from '../core/api/client.ts';
+import { AckSchema } from '../core/api/schemas.ts';
 import { profileKeysDir } from '../core/client/profile.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { me, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
@@ -133,7 +134,7 @@ describe('web sessions', () => {
 
   test('at auth, only proxies may read or write web sessions (they hold private keys)', async () => {
     const hash = 'ab'.repeat(32);
-    await expect(f.cluster.auth.anonymous.get(`/v1/web_sessions/${hash}`)).rejects.toThrow(
+    await expect(f.cluster.auth.anonymous.get(AckSchema, `/v1/web_sessions/${hash}`)).rejects.toThrow(
       'web sessions are for proxies',
     );
     // A logged-in user calling through the proxy's admin forwarding is refused too.
@@ -146,7 +147,7 @@ describe('web sessions', () => {
       15_000,
       '/webapi/auth',
     );
-    await expect(asCarol.get(`/v1/web_sessions/${hash}`)).rejects.toThrow('web sessions are for proxies');
+    await expect(asCarol.get(AckSchema, `/v1/web_sessions/${hash}`)).rejects.toThrow('web sessions are for proxies');
     await expect(asCarol.del(`/v1/web_sessions/${hash}`)).rejects.toThrow('web sessions are for proxies');
   });
 
@@ -189,8 +190,8 @@ describe('web sessions', () => {
     expect(nodes.status).toBe(423);
     expect(nodes.body.error?.message).toContain('incident 7');
     expect((await call('DELETE', '/webapi/sessions/current', { cookie: s.cookie, csrf: s.csrf })).status).toBe(200);
-    const events = await f.cluster.auth.admin.get<{ user: string; success: boolean }[]>(
-      '/v1/audit/events?type=auth.attempt&limit=100',
+    const events = await f.cluster.auth.client.searchEvents(
+      new URLSearchParams({ type: 'auth.attempt', limit: '100' }),
     );
     expect(events.some((e) => e.user === 'dave' && !e.success)).toBe(true);
   });

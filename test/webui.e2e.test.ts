@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import * as v from 'valibot';
+import { AuditEventSchema } from '../core/api/schemas.ts';
 import { totpCode } from '../core/auth/users.ts';
 import { ARTIFACTS, haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
@@ -49,7 +51,7 @@ async function freshAliceCode(secret: string): Promise<string> {
 }
 
 async function auditHas(type: string, match: (e: Record<string, unknown>) => boolean): Promise<boolean> {
-  const events = await f.cluster.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}&limit=500`);
+  const events = await f.cluster.auth.admin.get(v.array(AuditEventSchema), `/v1/audit/events?type=${type}&limit=500`);
   return events.some(match);
 }
 
@@ -200,9 +202,7 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await waitFor(
       'the recording of the web session',
       async () =>
-        (await f.cluster.auth.admin.get<{ user: string; status: string }[]>('/v1/recordings')).some(
-          (r) => r.user === 'alice' && r.status === 'complete',
-        ),
+        (await f.cluster.auth.client.listRecordings(1000)).some((r) => r.user === 'alice' && r.status === 'complete'),
       20_000,
     );
     expect(await auditHas('session.start', (e) => e.user === 'alice' && e.login === me)).toBe(true);

@@ -150,7 +150,7 @@ describe.skipIf(!haveChromium())('web UI accessibility (axe-core)', () => {
     await waitFor(
       'the recording',
       async () => {
-        const recs = await f.cluster.auth.admin.get<{ sessionId: string; status: string }[]>('/v1/recordings');
+        const recs = await f.cluster.auth.client.listRecordings(1000);
         recording = recs.find((r) => r.status === 'complete')?.sessionId ?? '';
         return recording !== '';
       },

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
+import * as v from 'valibot';
+import { AuditEventSchema } from '../core/api/schemas.ts';
 import { EVENT_CODES } from '../core/audit/events.ts';
 import { DESCRIBE } from '../web/auditText.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
@@ -335,7 +337,7 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
     await waitFor('the failure', async () => (await status.getAttribute('class')) === 'error', 20_000);
     const events = async (type: string) =>
       (
-        await f.cluster.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}&user=ann&limit=500`)
+        await f.cluster.auth.admin.get(v.array(AuditEventSchema), `/v1/audit/events?type=${type}&user=ann&limit=500`)
       ).filter(
         (e) =>
           e.via === 'web' && e.login === me && e.error !== undefined && /gone-node|offline|reach/.test(String(e.error)),

@@ -239,10 +239,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       identity: () => follower.current,
       onIdentity: (fn) => identityListeners.push(fn),
       recording: { dir: recordingsDir, mode: () => settings.sessionRecording, onPart: () => uploader.kick() },
-      call: async (method, path, body, parse) => {
-        const out = await api.call<unknown>(method, path, body);
-        return parse ? parse(out) : (out as never);
-      },
+      call: (method, path, body, parse) => api.send(parse, method, path, body),
       dataDir: o.dataDir,
     },
   });

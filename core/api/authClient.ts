@@ -98,7 +98,7 @@ export class AuthClient {
     return this.api.send(v.array(PublicTokenSchema), 'GET', '/v1/tokens');
   }
   /** Makes a join token; its value is in the answer only. */
-  createToken(o: { roles: TokenRole[]; uses: 'single' | 'multi'; ttlMs?: number }) {
+  createToken(o: { roles: TokenRole[]; uses?: 'single' | 'multi'; ttlMs?: number }) {
     return this.api.send(CreatedTokenSchema, 'POST', '/v1/tokens', o);
   }
   /** Secretless join methods (GitHub Actions, OIDC) for bots. */

@@ -91,8 +91,11 @@ export interface AgentPluginContext {
   onIdentity(fn: (id: HostIdentity) => void): void;
   /** Session recording: the agent's spool, the cluster's mode, and who to tell when a part is on disk. */
   recording: { dir: string; mode: () => 'node' | 'off'; onPart: () => void };
-  /** Calls auth through the agent's identity (for example to sign an ephemeral database client certificate). */
-  call<T>(method: 'GET' | 'POST', path: string, body?: unknown, parse?: (json: unknown) => T): Promise<T>;
+  /**
+   * Calls auth through the agent's identity (for example to sign an ephemeral database client certificate); the
+   * answer is what `parse` makes of it (it throws on an answer it does not expect), never a cast.
+   */
+  call<T>(method: 'GET' | 'POST', path: string, body: unknown, parse: (json: unknown) => T): Promise<T>;
   /** The agent's data directory (the plugin's own files go in a subdirectory named after it). */
   dataDir: string;
 }

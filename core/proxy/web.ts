@@ -124,7 +124,8 @@ export function webRoutes(
     [
       'POST',
       /^\/webapi\/bots\/join\/id-token$/,
-      async ({ body, remote }) => auth.post('/v1/bots/join/id-token', { ...(body as object), remoteAddr: remote }),
+      async ({ body, remote }) =>
+        auth.forward('POST', '/v1/bots/join/id-token', { ...(body as object), remoteAddr: remote }, {}),
     ],
     [
       'POST',
@@ -216,7 +217,7 @@ export function webRoutes(
       // An ephemeral database client certificate: auth checks the forwarded user certificate in the body itself.
       async ({ who, body, req }) => {
         requireKind(who, 'node');
-        return auth.call('POST', '/v1/db/cert', body, { [FORWARDED_CERT]: peerCert(req)! });
+        return auth.forward('POST', '/v1/db/cert', body, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
     [

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AckSchema } from '../../core/api/schemas.ts';
 import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
 import { signCert } from '../../core/crypto/sshcert.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
@@ -78,15 +79,15 @@ export async function benchCerts(): Promise<Row[]> {
     rows.push({ figure: 'X.509 client certs signed (in-process)', tp: x509Rate, unit: '/s', higherIsBetter: true });
 
     await using auth = await startTestAuth();
-    await auth.admin.post('/v1/users', { name: 'alice', roles: ['access'] });
+    await auth.client.createUser({ name: 'alice', roles: ['access'] });
     const keys = clientKeys();
     const body = {
       username: 'alice',
       sshPublicKey: formatAuthorizedKey(sshPublicBlob(keys.ssh.publicKey)),
       tlsPublicKey: keys.tlsPublicKey,
     };
-    await rate(50, 4, () => auth.admin.post('/v1/certs/user', body));
-    const apiRate = await rate(1000, 8, () => auth.admin.post('/v1/certs/user', body));
+    await rate(50, 4, () => auth.admin.post(AckSchema, '/v1/certs/user', body));
+    const apiRate = await rate(1000, 8, () => auth.admin.post(AckSchema, '/v1/certs/user', body));
     rows.push({
       figure: 'cert pairs (SSH + X.509) via auth API, mTLS, audited',
       tp: apiRate,

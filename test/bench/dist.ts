@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
+import { CreatedTokenSchema } from '../../core/api/schemas.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { type BenchCluster, rssMiB, runOk } from './cluster.ts';
 import { median } from './ssh.ts';
@@ -41,7 +42,7 @@ export async function benchDist(c: BenchCluster): Promise<Row[]> {
     higherIsBetter: false,
   });
   const admin = loadAdminIdentity(c.dataDir);
-  const { token } = await new ApiClient(admin.servers, admin.tls).post<{ token: string }>('/v1/tokens', {
+  const { token } = await new ApiClient(admin.servers, admin.tls).post(CreatedTokenSchema, '/v1/tokens', {
     roles: ['node'],
     ttlMs: 600_000,
   });

@@ -12,7 +12,7 @@ export async function benchRotation(): Promise<Row[]> {
     for (let i = 0; i < n; i++) await c.addAgent({ name: `rot${i}`, options: { stateMs: 5000, heartbeatMs: 30_000 } });
     const svc = c.auth.server.service;
     const t0 = performance.now();
-    await c.auth.admin.post('/v1/rotation/start', {
+    await c.auth.client.startRotation({
       types: ['user', 'host', 'tls'],
       mode: 'auto',
       graceMs: 0,

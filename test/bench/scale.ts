@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
+import { UpsertedNodeSchema } from '../../core/api/hostSchemas.ts';
+import { CreatedTokenSchema, CreatedUserSchema } from '../../core/api/schemas.ts';
 import { login } from '../../core/client/login.ts';
 import { requireProfile } from '../../core/client/profile.ts';
 import { runSshBench } from '../../core/client/sshBench.ts';
@@ -59,7 +61,12 @@ export async function benchLogins(c: BenchCluster): Promise<Row[]> {
   const admin = loadAdminIdentity(c.dataDir);
   const api = new ApiClient(admin.servers, admin.tls);
   await pool(n, 4, (i) =>
-    api.post('/v1/users', { name: `login-${i}`, roles: ['access'], logins: [me], password: PASSWORD }),
+    api.post(CreatedUserSchema, '/v1/users', {
+      name: `login-${i}`,
+      roles: ['access'],
+      logins: [me],
+      password: PASSWORD,
+    }),
   );
   const t0 = performance.now();
   await pool(n, 4, (i) => login({ proxy: c.proxy, user: `login-${i}`, password: PASSWORD, trust: { insecure: true } }));
@@ -79,7 +86,7 @@ export async function benchListing(c: BenchCluster): Promise<Row[]> {
   const api = new ApiClient(admin.servers, admin.tls);
   const count = Number(process.env.BENCH_NODES ?? 10_000);
   await pool(count, 16, (i) =>
-    api.post('/v1/nodes', {
+    api.post(UpsertedNodeSchema, '/v1/nodes', {
       node: {
         hostId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
         name: `sim-${i}`,
@@ -125,7 +132,7 @@ export async function benchListing(c: BenchCluster): Promise<Row[]> {
 export async function benchFootprint(c: BenchCluster): Promise<Row[]> {
   const admin = loadAdminIdentity(c.dataDir);
   const api = new ApiClient(admin.servers, admin.tls);
-  const { token } = await api.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 });
+  const { token } = await api.post(CreatedTokenSchema, '/v1/tokens', { roles: ['node'], ttlMs: 600_000 });
   const agent = Bun.spawn(
     [
       process.execPath,

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
+import { CreatedTokenSchema, JoinAnswerSchema } from '../../core/api/schemas.ts';
 import { Unavailable } from '../../core/errors.ts';
 import { newHostKeys } from '../../core/identity/hostIdentity.ts';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../core/net/backoff.ts';
@@ -21,7 +22,7 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
   const admin = loadAdminIdentity(c.dataDir);
   const api = new ApiClient(admin.servers, admin.tls);
   // A proxy of its own, so its memory is the proxy's alone; simulated agents join at auth directly.
-  const proxyToken = (await api.post<{ token: string }>('/v1/tokens', { roles: ['proxy'], ttlMs: 600_000 })).token;
+  const proxyToken = (await api.post(CreatedTokenSchema, '/v1/tokens', { roles: ['proxy'], ttlMs: 600_000 })).token;
   const [pPort, jPort, mPort] = [await freePort(), await freePort(), await freePort()];
   const proxyAddr = `127.0.0.1:${pPort}`;
   // Real agents come from many addresses; these all come from 127.0.0.1, so the per-address limit on connections
@@ -44,7 +45,7 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
     reader.releaseLock();
   };
   await startProxy();
-  const { token } = await api.post<{ token: string }>('/v1/tokens', {
+  const { token } = await api.post(CreatedTokenSchema, '/v1/tokens', {
     roles: ['node'],
     uses: 'multi',
     ttlMs: 3_600_000,
@@ -53,7 +54,7 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
   const joinT0 = performance.now();
   const ids = await pool(n, 16, async (i) => {
     const keys = newHostKeys();
-    const r = await anon.post<{ tlsCert: string; tlsCa: string[] }>('/v1/join', {
+    const r = await anon.post(JoinAnswerSchema, '/v1/join', {
       token,
       role: 'node',
       hostName: `tun-${i}`,

@@ -52,5 +52,5 @@ export async function recordedEcho(
     return !!sessionId;
   });
   // The metadata as the API holds it: the tests of agent writes send it back in the API's own form.
-  return (await f.cluster.auth.admin.get<{ meta: RecordingMeta }>(`/v1/recordings/${sessionId}`)).meta;
+  return (await f.cluster.auth.client.getRecording(sessionId!)).meta;
 }

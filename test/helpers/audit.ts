@@ -1,22 +1,22 @@
-import type { AuditEvent } from '../../core/audit/events.ts';
+import { AuthClient } from '../../core/api/authClient.ts';
+import type { ApiClient } from '../../core/api/client.ts';
+import type { WireAuditEvent } from '../../core/api/schemas.ts';
 
 /** An admin client of the auth API (the test cluster's `auth.admin`). */
-export interface AuditReader {
-  get<T>(path: string): Promise<T>;
-}
+export type AuditReader = ApiClient;
 
 /** What a test asks of one event: its fields as stored. */
-export type EventMatch = (e: AuditEvent & Record<string, unknown>) => boolean;
+export type EventMatch = (e: WireAuditEvent) => boolean;
 
 /** The newest `limit` events of `type` (oldest first), optionally for one user. */
 export async function auditOf(
   admin: AuditReader,
   type: string,
   o: { user?: string; limit?: number } = {},
-): Promise<(AuditEvent & Record<string, unknown>)[]> {
+): Promise<WireAuditEvent[]> {
   const q = new URLSearchParams({ type, limit: String(o.limit ?? 1000), order: 'newest' });
   if (o.user) q.set('user', o.user);
-  const newest = await admin.get<(AuditEvent & Record<string, unknown>)[]>(`/v1/audit/events?${q}`);
+  const newest = await new AuthClient(admin).searchEvents(q);
   return newest.reverse();
 }
 
@@ -29,7 +29,7 @@ export async function eventually(
   type: string,
   match: EventMatch = () => true,
   ms = 10_000,
-): Promise<AuditEvent & Record<string, unknown>> {
+): Promise<WireAuditEvent> {
   const deadline = Date.now() + ms;
   for (;;) {
     const events = await auditOf(admin, type);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent, AgentOptions } from '../../core/agent/agent.ts';
+import { AuthClient } from '../../core/api/authClient.ts';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
 import { localHostIdentity } from '../../core/auth/localIdentity.ts';
 import type { AuthServer, AuthServerOptions } from '../../core/auth/server.ts';
@@ -44,6 +45,8 @@ export interface TestAuth extends AsyncDisposable {
   /** Where this data dir keeps the recording spool and store (as `tp start` lays it out). */
   layout: DataLayout;
   admin: ApiClient;
+  /** The auth API as typed calls, as the admin (`admin` for a route with no call of its own). */
+  client: AuthClient;
   /** A client holding a proxy identity (may log users in), issued the way the cluster's own proxy gets one. */
   proxy: () => Promise<ApiClient>;
   /** A client with no certificate. */
@@ -87,13 +90,15 @@ export async function startTestAuth(
     composed = await compose(t.server.addr);
     t.server = composed.auth!;
   };
+  const adminApi = new ApiClient([composed.auth!.addr], admin.tls);
   const t: TestAuth = {
     server: composed.auth!,
     stop,
     restart,
     dataDir,
     layout: composed.layout,
-    admin: new ApiClient([composed.auth!.addr], admin.tls),
+    admin: adminApi,
+    client: new AuthClient(adminApi),
     anonymous: new ApiClient([composed.auth!.addr], { ca }),
     proxy: async () => clientAs(t.server, await localHostIdentity(t.server.service, 'proxy', 'proxy-1')),
     close,
@@ -238,8 +243,7 @@ export async function startTestCluster(
     if (!spec.direct) await waitFor(`tunnel of ${spec.name}`, () => cluster.proxy.tunnels.has(agent.hostId));
     return agent;
   };
-  const nodeToken = async () =>
-    (await auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 })).token;
+  const nodeToken = async () => (await auth.client.createToken({ roles: ['node'], ttlMs: 600_000 })).token;
   const restartAgent = async (name: string, again: { token: boolean }) => {
     const spec = specs.get(name);
     if (!spec) throw new Error(`no agent ${name}`);

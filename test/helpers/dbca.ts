@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../core/api/client.ts';
 import type { DbClientCert } from '../../core/api/schemas.ts';
+import { DbClientCertSchema } from '../../core/api/schemas.ts';
 import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
 import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { clientKeys, startTestCluster, type TestAuth, type TestCluster, waitFor } from './cluster.ts';
@@ -21,7 +22,7 @@ export interface UserTlsCert {
 /** Signs a TLS certificate for an existing user through the admin API (`tp ca sign --user`), `ttlMs` long. */
 export async function userTlsCert(auth: TestAuth, username: string, ttlMs?: number): Promise<UserTlsCert> {
   const k = clientKeys();
-  const r = await auth.admin.post<{ tlsCert: string }>('/v1/certs/user', {
+  const r = await auth.client.signUser({
     username,
     sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
     tlsPublicKey: k.tlsPublicKey,
@@ -76,7 +77,7 @@ export async function routeClientCert(
   dir: string,
 ): Promise<CertFiles & { answer: DbClientCert }> {
   const key = dbClientKey();
-  const answer = await agent.call<DbClientCert>('POST', '/webapi/agent/db/cert', {
+  const answer = await agent.post(DbClientCertSchema, '/webapi/agent/db/cert', {
     cert: user.der64,
     db_user: dbUser,
     public_key: key.publicKey,

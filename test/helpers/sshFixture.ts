@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as v from 'valibot';
+import { AuditEventSchema } from '../../core/api/schemas.ts';
 import type { AuthServerOptions } from '../../core/auth/server.ts';
 import { localUsername } from '../../core/client/localUser.ts';
 import type { PluginLoader } from '../../core/plugin/registry.ts';
@@ -89,5 +91,5 @@ export async function startSshFixture(
 
 /** Audit events of a type, newest last. */
 export async function auditEvents(f: SshFixture, type: string): Promise<Record<string, unknown>[]> {
-  return f.cluster.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}`);
+  return f.cluster.auth.admin.get(v.array(AuditEventSchema), `/v1/audit/events?type=${type}`);
 }

@@ -77,9 +77,7 @@ describe('locks follow the user', () => {
       expires?: string | number;
     }[];
     const lock = locks.find((l) => l.target.user === 'lou');
-    const user = (await f.cluster.auth.admin.get<{ name: string; lockedUntil?: string }[]>('/v1/users')).find(
-      (u) => u.name === 'lou',
-    )!;
+    const user = (await f.cluster.auth.client.listUsers()).find((u) => u.name === 'lou')!;
     expect(user.lockedUntil).toBeDefined();
     expect(new Date(lock!.expires!).getTime()).toBe(new Date(user.lockedUntil!).getTime());
     await eventually(f.cluster.auth.admin, 'user.locked_out', (e) => e.user === 'lou' && typeof e.lock_id === 'string');

@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(async () => c.close());
 
 async function userWithSession(name: string): Promise<WebLogin> {
-  await c.auth.admin.post('/v1/users', { name, roles: ['access'], logins: [me], password: PASSWORD });
+  await c.auth.client.createUser({ name, roles: ['access'], logins: [me], password: PASSWORD });
   const r = await webLogin(base, { username: name, password: PASSWORD });
   expect(r.status).toBe(200);
   return r.session!;
@@ -117,7 +117,7 @@ describe('account changes share the login rate limit', () => {
       auth: { secondFactor: 'off', lockout: { maxFailures: 100, windowMs: 60_000, lockoutMs: 60_000, perMinute: 3 } },
     });
     const at = `https://${limited.proxy.addr}`;
-    await limited.auth.admin.post('/v1/users', { name: 'rae', roles: ['access'], logins: [me], password: PASSWORD });
+    await limited.auth.client.createUser({ name: 'rae', roles: ['access'], logins: [me], password: PASSWORD });
     const { session } = await webLogin(at, { username: 'rae', password: PASSWORD });
     // The login was one attempt of this minute; two wrong guesses use up the rest.
     for (let i = 0; i < 2; i++) {

@@ -17,13 +17,13 @@ const homes: string[] = [];
 
 beforeAll(async () => {
   c = await startTestCluster({ auth: { secondFactor: 'otp' } });
-  const created = await c.auth.admin.post<{ totpUri: string }>('/v1/users', {
+  const created = await c.auth.client.createUser({
     name: 'rita',
     roles: ['access'],
     logins: [me],
     password: PASSWORD,
   });
-  secret = new URL(created.totpUri).searchParams.get('secret')!;
+  secret = new URL(created.totpUri!).searchParams.get('secret')!;
 });
 afterAll(async () => {
   await c.close();
@@ -74,12 +74,12 @@ test('one TOTP code used by two CLI and two web logins at once logs in exactly o
 
 test('the code that confirmed the app at sign-up cannot log in afterwards', async () => {
   const base = `https://${c.proxy.addr}`;
-  const created = await c.auth.admin.post<{ signupUrl: string }>('/v1/users', {
+  const created = await c.auth.client.createUser({
     name: 'sam',
     roles: ['access'],
     logins: [me],
   });
-  const token = created.signupUrl.split('/').pop()!;
+  const token = created.signupUrl!.split('/').pop()!;
   const info = await webCall(base, 'POST', '/webapi/signup/info', { body: { token } });
   const totp = info.body.totp as { secret: string };
   while (Date.now() % 30_000 > 20_000) await Bun.sleep(100);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Output } from '../../cmd/lib/outputSchemas.ts';
 import type { ApiClient } from '../../core/api/client.ts';
+import { AckSchema } from '../../core/api/schemas.ts';
 import type { AuditEvent } from '../../core/audit/events.ts';
 import { type NodeClients, nodeClients, partBody } from '../helpers/agentWrites.ts';
 import { tp } from '../helpers/cli.ts';
@@ -41,7 +42,7 @@ describe('a node reports only what a node does', () => {
   ];
   for (const [how, client, path] of routes) {
     test(`a forged admin login ${how} is refused, stored nowhere, and the refusal audited`, async () => {
-      const answer = await client().post(path, {
+      const answer = await client().post(AckSchema, path, {
         events: [{ ...FORGED_LOGIN, id: `2020-01-01-${how.length}-forged` }],
       });
       expect(answer).toEqual({ stored: 0, rejected: 1 });
@@ -63,7 +64,7 @@ describe('a node reports only what a node does', () => {
         error: 'a node may not report user.login events',
       });
       // A resent batch (the spool retrying after a lost answer) audits the refusal once.
-      await client().post(path, { events: [{ ...FORGED_LOGIN, id: `2020-01-01-${how.length}-forged` }] });
+      await client().post(AckSchema, path, { events: [{ ...FORGED_LOGIN, id: `2020-01-01-${how.length}-forged` }] });
       expect((await search('--type', 'audit.rejected')).filter((e) => e.id === rejected[0]!.id)).toHaveLength(1);
     });
   }
@@ -76,7 +77,7 @@ describe('a node reports only what a node does', () => {
     }));
     const dest = `10.9.9.${Math.floor(Math.random() * 200)}:5432`;
     const real = { type: 'port', user: 'alice', dest, server_id: nodeA.hostId, time: '2020-01-01T00:00:00.000Z' };
-    const answer = await nodeB.proxy.post('/webapi/agent/events', { events: [...forged, real] });
+    const answer = await nodeB.proxy.post(AckSchema, '/webapi/agent/events', { events: [...forged, real] });
     expect(answer).toEqual({ stored: 1, rejected: 5 });
     const port = (await search('--type', 'port')).filter((e) => e.dest === dest);
     expect(port).toHaveLength(1);
@@ -98,13 +99,18 @@ describe('a node reports only what a node does', () => {
       return !!start;
     });
     // Before node A has uploaded a byte of it, the session is bound to node A by its session.start.
-    const part = await nodeB.proxy.post(`/webapi/agent/recordings/${sessionId}/parts/1`, partBody('forged\n')).then(
-      () => undefined,
-      (e: Error) => e.message,
-    );
+    const part = await nodeB.proxy
+      .post(AckSchema, `/webapi/agent/recordings/${sessionId}/parts/1`, partBody('forged\n'))
+      .then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
     expect(part).toBe(`session ${sessionId} ran on another node; a node writes only its own sessions`);
     const end = { type: 'session.end', session_id: sessionId, user: 'alice', exit_code: 0 };
-    expect(await nodeB.proxy.post('/webapi/agent/events', { events: [end] })).toEqual({ stored: 0, rejected: 1 });
+    expect(await nodeB.proxy.post(AckSchema, '/webapi/agent/events', { events: [end] })).toEqual({
+      stored: 0,
+      rejected: 1,
+    });
     expect((await ssh).stdout).toBe(`${marker}\n`);
     let rec: Output<'recordings ls'>[number] | undefined;
     await waitFor('the recording on node-a', async () => {

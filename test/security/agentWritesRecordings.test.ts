@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Output } from '../../cmd/lib/outputSchemas.ts';
 import type { ApiClient } from '../../core/api/client.ts';
+import { AckSchema } from '../../core/api/schemas.ts';
 import { partKey } from '../../core/audit/blobStore.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
 import { type NodeClients, nodeClients, partBody, recordedEcho } from '../helpers/agentWrites.ts';
@@ -63,10 +64,12 @@ describe("a node cannot forge another node's recording", () => {
   for (const [how, client, base] of routes) {
     test(`node B overwriting node A's part and meta ${how} is refused and audited`, async () => {
       const { marker, rec } = await recordedOnA();
-      const part = await refusal(client().post(`${base(rec.sessionId)}/parts/1`, partBody('forged output\n')));
+      const part = await refusal(
+        client().post(AckSchema, `${base(rec.sessionId)}/parts/1`, partBody('forged output\n')),
+      );
       expect(part.message).toBe(`session ${rec.sessionId} ran on another node; a node writes only its own sessions`);
       const forged = { ...rec, status: 'complete', command: 'ls', parts: 1, serverId: nodeB.hostId };
-      const meta = await refusal(client().post(base(rec.sessionId), { meta: forged }));
+      const meta = await refusal(client().post(AckSchema, base(rec.sessionId), { meta: forged }));
       expect(meta.message).toBe(part.message);
       await stillOriginal(marker, rec);
       const refusals = (await auditEvents(f, 'auth.attempt')).filter(
@@ -79,7 +82,7 @@ describe("a node cannot forge another node's recording", () => {
   test('a proxy identity writes no recordings', async () => {
     const { marker, rec } = await recordedOnA();
     const proxy = await f.cluster.auth.proxy();
-    const err = await refusal(proxy.post(`/v1/recordings/${rec.sessionId}/parts/1`, partBody('forged\n')));
+    const err = await refusal(proxy.post(AckSchema, `/v1/recordings/${rec.sessionId}/parts/1`, partBody('forged\n')));
     expect(err.message).toBe('proxy identities may not recording.create');
     await stillOriginal(marker, rec);
   });
@@ -92,15 +95,19 @@ describe('a final recording never changes', () => {
     const stored = await f.cluster.auth.server.service.deps.recordings.getItemRaw<Buffer>(partKey(rec.sessionId, 1));
     const original = { data: Buffer.from(stored!).toString('base64') };
     // A retry after a lost answer is harmless.
-    expect(await nodeA.proxy.post(`${base}/parts/1`, original)).toEqual({ stored: 1 });
-    expect(await nodeA.proxy.post(base, { meta: rec })).toEqual({ stored: rec.sessionId });
+    expect(await nodeA.proxy.post(AckSchema, `${base}/parts/1`, original)).toEqual({ stored: 1 });
+    expect(await nodeA.proxy.post(AckSchema, base, { meta: rec })).toEqual({ stored: rec.sessionId });
     const final = `recording ${rec.sessionId} is complete and can no longer be changed`;
-    expect((await refusal(nodeA.proxy.post(`${base}/parts/1`, partBody('rewritten\n')))).message).toBe(final);
-    expect((await refusal(nodeA.proxy.post(`${base}/parts/2`, partBody('appended\n')))).message).toBe(final);
+    expect((await refusal(nodeA.proxy.post(AckSchema, `${base}/parts/1`, partBody('rewritten\n')))).message).toBe(
+      final,
+    );
+    expect((await refusal(nodeA.proxy.post(AckSchema, `${base}/parts/2`, partBody('appended\n')))).message).toBe(final);
     const changed = { ...rec, command: 'ls' };
-    expect((await refusal(nodeA.proxy.post(base, { meta: changed }))).message).toBe(final);
+    expect((await refusal(nodeA.proxy.post(AckSchema, base, { meta: changed }))).message).toBe(final);
     const failed = { ...rec, status: 'failed', error: 'pretend' };
-    expect((await refusal(nodeA.auth.post(`/v1/recordings/${rec.sessionId}`, { meta: failed }))).message).toBe(final);
+    expect(
+      (await refusal(nodeA.auth.post(AckSchema, `/v1/recordings/${rec.sessionId}`, { meta: failed }))).message,
+    ).toBe(final);
     await stillOriginal(marker, rec);
     const refusals = (await auditEvents(f, 'auth.attempt')).filter(
       (e) => e.user === nodeA.hostId && e.session_id === rec.sessionId && e.error === final,
@@ -124,10 +131,10 @@ describe('a final recording never changes', () => {
       parts: 1,
       bytes: 6,
     };
-    const early = await refusal(nodeA.proxy.post(base, { meta }));
+    const early = await refusal(nodeA.proxy.post(AckSchema, base, { meta }));
     expect(early.message).toBe(`part 1 of recording ${sid} is missing`);
-    expect(await nodeA.proxy.post(`${base}/parts/1`, partBody('early\n'))).toEqual({ stored: 1 });
-    expect(await nodeA.proxy.post(base, { meta })).toEqual({ stored: sid });
+    expect(await nodeA.proxy.post(AckSchema, `${base}/parts/1`, partBody('early\n'))).toEqual({ stored: 1 });
+    expect(await nodeA.proxy.post(AckSchema, base, { meta })).toEqual({ stored: sid });
     expect((await admin(['play', sid, '--format', 'text'])).stdout).toBe('early\n');
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../core/api/client.ts';
+import { AckSchema } from '../../core/api/schemas.ts';
 import { readIdentityFile } from '../../core/client/identityFile.ts';
 import { newClientKeys } from '../../core/client/login.ts';
 import { parseTlsCert } from '../../core/crypto/x509.ts';
@@ -86,7 +87,7 @@ describe('bots are machines, not people', () => {
     });
     const keys = newClientKeys();
     const grab = await api
-      .post('/webapi/auth/v1/bots/renew', {
+      .post(AckSchema, '/webapi/auth/v1/bots/renew', {
         sshPublicKey: keys.sshPublicKey,
         tlsPublicKey: keys.tlsPublicKey,
         roles: ['admin'],

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { X509Certificate } from 'node:crypto';
 import { ApiClient } from '../../core/api/client.ts';
-import type { DbClientCert, PublicCa } from '../../core/api/schemas.ts';
+import { AckSchema, DbClientCertSchema, PublicCaSchema } from '../../core/api/schemas.ts';
 import { caKey, type StoredCa } from '../../core/auth/cas.ts';
 import { getDoc } from '../../core/backend/json.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
@@ -19,7 +19,7 @@ let agent: ApiClient;
 let alice: UserTlsCert;
 
 const ask = (client: ApiClient, cert: string, dbUser: string, extra: Record<string, unknown> = {}) =>
-  client.call<DbClientCert>('POST', '/webapi/agent/db/cert', {
+  client.post(DbClientCertSchema, '/webapi/agent/db/cert', {
     cert,
     db_user: dbUser,
     public_key: dbClientKey().publicKey,
@@ -31,8 +31,8 @@ beforeAll(async () => {
   c = await startDbAgentCluster();
   agent = agentClient(c, 'db-agent');
   const user = (name: string, roles: string[], traits: Record<string, string[]>) =>
-    c.auth.admin.post('/v1/users', { name, roles, traits });
-  await c.auth.admin.post('/v1/roles', {
+    c.auth.client.createUser({ name, roles, traits });
+  await c.auth.admin.post(AckSchema, '/v1/roles', {
     role: {
       kind: 'role',
       version: 'v1',
@@ -53,11 +53,11 @@ describe('ephemeral database client certificates', () => {
     const cert = new X509Certificate(r.cert);
     expect(cert.subject).toBe('CN=alice');
     expect(cert.keyUsage).toEqual([CLIENT_AUTH]);
-    const clientCa = await c.auth.admin.get<PublicCa>('/v1/cas/db_client');
+    const clientCa = await c.auth.admin.get(PublicCaSchema, '/v1/cas/db_client');
     expect(cert.verify(new X509Certificate(clientCa.tlsCerts[0]!).publicKey)).toBe(true);
-    const tlsCa = await c.auth.admin.get<PublicCa>('/v1/cas/tls');
+    const tlsCa = await c.auth.admin.get(PublicCaSchema, '/v1/cas/tls');
     expect(cert.verify(new X509Certificate(tlsCa.tlsCerts[0]!).publicKey)).toBe(false);
-    expect(r.ca).toEqual((await c.auth.admin.get<PublicCa>('/v1/cas/db')).tlsCerts);
+    expect(r.ca).toEqual((await c.auth.admin.get(PublicCaSchema, '/v1/cas/db')).tlsCerts);
     expect(Date.parse(cert.validTo)).toBeLessThanOrEqual(Math.min(alice.notAfter, Date.now() + 3_600_000));
     const ok = (await auditOf(c.auth.admin, 'cert.create')).findLast((e) => e.cert_type === 'db_client');
     expect(ok).toMatchObject({ success: true, user: 'alice', db_user: 'alice', server_id: expect.any(String) });
@@ -138,24 +138,26 @@ describe('ephemeral database client certificates', () => {
   test('a locked user gets none', async () => {
     const dave = await userTlsCert(c.auth, 'dave');
     expect((await ask(agent, dave.der64, 'dave')).cert).toContain('BEGIN CERTIFICATE');
-    const lock = await c.auth.admin.post<{ id: string }>('/v1/locks', { target: { user: 'dave' }, message: 'left' });
+    const lock = await c.auth.client.createLock({ target: { user: 'dave' }, message: 'left' });
     await expect(ask(agent, dave.der64, 'dave')).rejects.toThrow('locked');
-    await c.auth.admin.call('DELETE', `/v1/locks/${lock.id}`);
+    await c.auth.client.removeLock(lock.id);
   });
 
   test('only agents: a proxy at auth, and a user at the agent route or through the admin forward, are refused', async () => {
     const proxy = await c.auth.proxy();
     const body = { cert: alice.der64, db_user: 'alice', public_key: dbClientKey().publicKey };
-    await expect(proxy.call('POST', '/v1/db/cert', body)).rejects.toThrow(
+    await expect(proxy.post(AckSchema, '/v1/db/cert', body)).rejects.toThrow(
       'only agents get database client certificates',
     );
-    const tlsCa = (await c.auth.admin.get<PublicCa>('/v1/cas/tls')).tlsCerts;
+    const tlsCa = (await c.auth.admin.get(PublicCaSchema, '/v1/cas/tls')).tlsCerts;
     const asUser = new ApiClient([c.proxy.addr], { ca: tlsCa, cert: alice.pem, key: alice.key });
-    await expect(asUser.call('POST', '/webapi/agent/db/cert', body)).rejects.toThrow('for node identities');
-    await expect(asUser.call('POST', '/webapi/auth/v1/db/cert', body)).rejects.toThrow(
+    await expect(asUser.post(AckSchema, '/webapi/agent/db/cert', body)).rejects.toThrow('for node identities');
+    await expect(asUser.post(AckSchema, '/webapi/auth/v1/db/cert', body)).rejects.toThrow(
       'only agents get database client certificates',
     );
-    await expect(c.auth.anonymous.call('POST', '/v1/db/cert', body)).rejects.toThrow('a node certificate is required');
+    await expect(c.auth.anonymous.post(AckSchema, '/v1/db/cert', body)).rejects.toThrow(
+      'a node certificate is required',
+    );
     const attempts = (await auditOf(c.auth.admin, 'auth.attempt')).filter((e) => e.action === 'db.cert');
     // Refusals at auth are audited (the proxy's own refusal of a user never reaches auth; anonymous callers write nothing).
     expect(attempts.map((e) => e.user)).toEqual([expect.any(String), 'alice']);

@@ -60,8 +60,8 @@ async function paths(u: FixtureUser) {
 
 /** The refusals audited for `user` whose error is `message`, by the path that refused. */
 async function refusals(user: string, message: string): Promise<Map<string, Record<string, unknown>>> {
-  const all = await f.cluster.auth.admin.get<Record<string, unknown>[]>(
-    `/v1/audit/events?type=auth.attempt&user=${user}&limit=1000`,
+  const all = await f.cluster.auth.client.searchEvents(
+    new URLSearchParams({ type: 'auth.attempt', user, limit: '1000' }),
   );
   return new Map(all.filter((e) => e.error === message && e.success === false).map((e) => [String(e.via), e]));
 }

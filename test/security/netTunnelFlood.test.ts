@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type TLSSocket } from 'node:tls';
 import { joinViaProxy } from '../../core/agent/join.ts';
 import { ApiClient } from '../../core/api/client.ts';
+import { AckSchema } from '../../core/api/schemas.ts';
 import { profileKeysDir } from '../../core/client/profile.ts';
 import { parseHostPort } from '../../core/net/index.ts';
 import { INITIAL_WINDOW, T_GOAWAY } from '../../core/tunnel/muxFrame.ts';
@@ -37,7 +38,7 @@ async function dialProxy(alpn: string, tls: { cert: string; key: string; ca: str
 }
 
 test("a fake agent flooding a relay stream is cut off at its window; the proxy's memory stays bounded", async () => {
-  const { token } = await f.cluster.auth.admin.post<{ token: string }>('/v1/tokens', {
+  const { token } = await f.cluster.auth.client.createToken({
     roles: ['node'],
     ttlMs: 600_000,
   });
@@ -45,7 +46,7 @@ test("a fake agent flooding a relay stream is cut off at its window; the proxy's
   const nodeTls = { cert: id.tlsCert, key: id.tlsKey, ca: id.tlsCa.join('') };
   const agent = new FakeTunnelPeer(await dialProxy('tp-tunnel', nodeTls));
   await waitFor('the fake tunnel to register', () => f.cluster.proxy.tunnels.has(id.hostId));
-  await new ApiClient([f.cluster.proxy.addr], nodeTls).post('/webapi/agent/heartbeat', {
+  await new ApiClient([f.cluster.proxy.addr], nodeTls).post(AckSchema, '/webapi/agent/heartbeat', {
     name: 'flooder',
     labels: {},
     version: 'test',

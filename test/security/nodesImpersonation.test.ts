@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { X509Certificate } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as v from 'valibot';
+import { AuditEventSchema, PublicCaSchema } from '../../core/api/schemas.ts';
 import { profileKeysDir } from '../../core/client/profile.ts';
 import { parseCert } from '../../core/crypto/sshcert.ts';
 import { issueTlsCert } from '../../core/crypto/x509.ts';
@@ -22,12 +24,11 @@ beforeAll(async () => {
   f = await startSshFixture([{ name: 'node1' }]);
   await f.user('alice', ['ops']);
   casPem = join(f.dir, 'cas.pem');
-  writeFileSync(casPem, (await f.cluster.auth.admin.get<{ tlsCerts: string[] }>('/v1/cas/tls')).tlsCerts.join(''));
+  writeFileSync(casPem, (await f.cluster.auth.admin.get(PublicCaSchema, '/v1/cas/tls')).tlsCerts.join(''));
 });
 afterAll(async () => f.close());
 
-const nodeToken = async () =>
-  (await f.cluster.auth.admin.post<{ token: string }>('/v1/tokens', { roles: ['node'], ttlMs: 600_000 })).token;
+const nodeToken = async () => (await f.cluster.auth.client.createToken({ roles: ['node'], ttlMs: 600_000 })).token;
 
 /** Joins through the proxy's `/webapi/join` as an agent would, with whatever it asks for. */
 async function joinAsNode(body: { token: string; hostName: string; principals?: string[] }) {
@@ -53,7 +54,7 @@ describe('auth decides a joining node’s names', () => {
     const r = await joinAsNode({ token, hostName: 'evil1', principals: ['127.0.0.1', 'localhost'] });
     expect(r.status).toBe(400);
     expect(r.error!.message).toContain('a joining node may not ask for principals (127.0.0.1, localhost)');
-    const events = await f.cluster.auth.admin.get<{ host: string; success: boolean }[]>('/v1/audit/events?type=join');
+    const events = await f.cluster.auth.admin.get(v.array(AuditEventSchema), '/v1/audit/events?type=join');
     expect(events.some((e) => e.host === 'evil1' && e.success === false)).toBe(true);
     expect((await joinAsNode({ token, hostName: 'evil1' })).status).toBe(200);
   });

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { ApiClient } from '../../core/api/client.ts';
+import { NodeRecordSchema } from '../../core/api/schemas.ts';
+import { OnlineNodesSchema } from '../../core/api/webSchemas.ts';
 import { profileKeysDir } from '../../core/client/profile.ts';
 import { type FixtureUser, PASSWORD, type SshFixture, startSshFixture } from '../helpers/sshFixture.ts';
 
@@ -46,7 +49,7 @@ describe('listings filter by the caller roles on every route', () => {
   });
 
   test('the auth API through the proxy (GET /webapi/auth/v1/nodes, tp nodes ls) hides the dev node', async () => {
-    expect(names(await asPaula('/webapi/auth').get<{ name: string }[]>('/v1/nodes'))).toEqual(['prod1']);
+    expect(names(await asPaula('/webapi/auth').get(v.array(NodeRecordSchema), '/v1/nodes'))).toEqual(['prod1']);
     const r = await paula.tp(['nodes', 'ls', '--format', 'json'], { env: { TP_DATA_DIR: '' } });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('dev1');
@@ -54,7 +57,7 @@ describe('listings filter by the caller roles on every route', () => {
   });
 
   test('the proxy web API (GET /webapi/nodes) hides the dev node', async () => {
-    expect(names(await asPaula().get<{ name: string }[]>('/webapi/nodes'))).toEqual(['prod1']);
+    expect(names(await asPaula().get(OnlineNodesSchema, '/webapi/nodes'))).toEqual(['prod1']);
   });
 
   test('the web UI listing hides the dev node, also when searched for by name or label', async () => {

@@ -4,6 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAgent } from '../../core/agent/agent.ts';
 import { ApiClient } from '../../core/api/client.ts';
+import { UpsertedNodeSchema } from '../../core/api/hostSchemas.ts';
+import { AckSchema } from '../../core/api/schemas.ts';
 import { issueTlsCert } from '../../core/crypto/x509.ts';
 import { loadHostIdentity, newHostKeys } from '../../core/identity/hostIdentity.ts';
 import { waitFor } from '../helpers/cluster.ts';
@@ -31,13 +33,12 @@ function asNode(name: string): ApiClient {
 }
 
 const heartbeat = (api: ApiClient, name: string) =>
-  api.post('/webapi/agent/heartbeat', { name, labels: {}, ttlMs: 60_000 }).then(
+  api.post(AckSchema, '/webapi/agent/heartbeat', { name, labels: {}, ttlMs: 60_000 }).then(
     () => 'accepted',
     (err: Error) => err.message,
   );
 
-const node1Records = async () =>
-  (await f.cluster.auth.admin.get<{ name: string; hostId: string }[]>('/v1/nodes')).filter((n) => n.name === 'node1');
+const node1Records = async () => (await f.cluster.auth.client.listNodes()).filter((n) => n.name === 'node1');
 
 describe('a node’s name is fixed at join', () => {
   test('node2 heartbeating the name "node1" is refused and audited; tp ssh node1 still reaches node1', async () => {
@@ -89,10 +90,7 @@ describe('an agent started under another name keeps the name it joined with', ()
       backoff: { baseMs: 50, maxMs: 500 },
     });
     expect(agent.hostId).toBe(hostId);
-    const record = async () =>
-      (await f.cluster.auth.admin.get<{ hostId: string; name: string; lastSeen: string }[]>('/v1/nodes')).find(
-        (n) => n.hostId === hostId,
-      );
+    const record = async () => (await f.cluster.auth.client.listNodes()).find((n) => n.hostId === hostId);
     await waitFor(
       'a heartbeat of the restarted agent',
       async () => Date.parse((await record())?.lastSeen ?? '') > since,
@@ -107,7 +105,7 @@ describe('an offline record never shadows a live node of the same name', () => {
     const live = f.cluster.agents.get('node1')!.hostId;
     const stale = randomUUID();
     // What a restarted node leaves behind: the record of its old host ID, with no tunnel to any proxy.
-    await f.cluster.auth.admin.post('/v1/nodes', {
+    await f.cluster.auth.admin.post(UpsertedNodeSchema, '/v1/nodes', {
       node: { hostId: stale, name: 'node1', labels: {}, tunnel: true },
       ttlMs: 60_000,
     });

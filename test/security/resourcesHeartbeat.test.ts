@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { MAX_RESOURCE_SPEC, MAX_RESOURCES_PER_AGENT } from '../../core/api/resourceSchemas.ts';
+import { AckSchema } from '../../core/api/schemas.ts';
 import type { ResourceRecord } from '../../core/plugin/types.ts';
+import { parseSnapshot } from '../../core/state/items.ts';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.ts';
 import { agentApi } from '../helpers/resourceFixture.ts';
 
@@ -21,7 +23,7 @@ const db = (name: string, extra: Record<string, unknown> = {}) => ({
 /** One heartbeat of agent `a1` carrying `resources`; the refusal's message, or undefined when accepted. */
 async function beat(resources: unknown[], ttlMs = 1500): Promise<string | undefined> {
   const api = agentApi(cluster, 'a1');
-  return api.post('/webapi/agent/heartbeat', { name: 'a1', labels: {}, ttlMs, resources }).then(
+  return api.post(AckSchema, '/webapi/agent/heartbeat', { name: 'a1', labels: {}, ttlMs, resources }).then(
     () => undefined,
     (e: Error) => e.message,
   );
@@ -73,7 +75,7 @@ describe('resource heartbeats', () => {
 
   test('a record lives at most 10 minutes past its last beat, whatever TTL the agent asks', async () => {
     expect(await beat([db('pg1')], 365 * 86_400_000)).toBeUndefined();
-    const snap = await cluster.auth.admin.get<{ items: { kind: string; expires?: number }[] }>('/v1/watch/snapshot');
+    const snap = await cluster.auth.admin.get(parseSnapshot, '/v1/watch/snapshot');
     const expiries = snap.items.filter((i) => i.kind === 'resource').map((i) => i.expires ?? Number.POSITIVE_INFINITY);
     expect(expiries.length).toBe(1);
     expect(expiries[0]!).toBeLessThanOrEqual(Date.now() + 600_000);
@@ -83,15 +85,17 @@ describe('resource heartbeats', () => {
     const resources = [db('rogue')];
     // Straight to auth as the proxy (the identity the heartbeat route forwards with, minus the agent's certificate).
     const asProxy = await cluster.auth.proxy();
-    const direct = await asProxy.post('/v1/resources/heartbeat', { resources, ttlMs: 5000 }).then(
+    const direct = await asProxy.post(AckSchema, '/v1/resources/heartbeat', { resources, ttlMs: 5000 }).then(
       () => 'accepted',
       (e: Error) => e.message,
     );
     expect(direct).toContain('only an agent heartbeats its resources');
-    const asAdmin = await cluster.auth.admin.post('/v1/resources/heartbeat', { resources, ttlMs: 5000 }).then(
-      () => 'accepted',
-      (e: Error) => e.message,
-    );
+    const asAdmin = await cluster.auth.admin
+      .post(AckSchema, '/v1/resources/heartbeat', { resources, ttlMs: 5000 })
+      .then(
+        () => 'accepted',
+        (e: Error) => e.message,
+      );
     expect(asAdmin).toContain('only an agent heartbeats its resources');
     expect((await records()).some((r: ResourceRecord) => r.name === 'rogue')).toBe(false);
   });

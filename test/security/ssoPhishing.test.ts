@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import * as v from 'valibot';
+import { AuditEventSchema } from '../../core/api/schemas.ts';
 import { ANSWER_PARAM, answerRedirect, newAnswerKey, openAnswer } from '../../core/auth/sso/answer.ts';
 import { newClientKeys } from '../../core/client/login.ts';
 import { haveChromium, startBrowser, type TestBrowser } from '../helpers/browser.ts';
@@ -279,7 +281,7 @@ describe.skipIf(!haveChromium())('security: SSO logins answer only the client (o
       expect(later.status).not.toBe(303);
       expect(later.text).toContain('not waiting for confirmation');
       expect(loopback).toEqual([]);
-      const events = await f.cluster.auth.admin.get<Record<string, unknown>[]>('/v1/audit/events?type=sso.login');
+      const events = await f.cluster.auth.admin.get(v.array(AuditEventSchema), '/v1/audit/events?type=sso.login');
       expect(events.some((e) => e.success === false && String(e.error).includes('cancelled'))).toBe(true);
     } finally {
       await ctx.close();
