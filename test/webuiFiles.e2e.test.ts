@@ -112,8 +112,15 @@ describe.skipIf(!haveChromium())('web terminal file transfer', () => {
       server: e.server_name,
     }).toEqual({ user: 'ann', login: me, action: 'upload', bytes: one.length, via: 'web', server: 'files-node' });
     expect(describeEvent(e as never)).toBe(`ann uploaded ${remote}/one.bin to files-node as ${me}`);
-    // The node audited the SFTP session under the same session ID.
+    // The node audited the SFTP session under the same session ID, file by file: the temporary file written, then
+    // renamed over the target.
     await eventually(f.cluster.auth.admin, 'session.start', (x) => x.session_id === e.session_id && x.kind === 'sftp');
+    const renamed = await eventually(
+      f.cluster.auth.admin,
+      'sftp',
+      (x) => x.session_id === e.session_id && x.action === 'rename' && x.target === `${remote}/one.bin`,
+    );
+    expect(String(renamed.path)).toMatch(/\/\.one\.bin\.tp-upload-[0-9a-f]{12}$/);
     await dialog.getByRole('button', { name: 'Close' }).click();
     await dialog.waitFor({ state: 'detached' });
     await page.context().close();

@@ -29,6 +29,18 @@ const because = (e: AuditEvent) => (e.error ? `: ${e.error}` : '');
 const by = (e: AuditEvent) => (e.user ? ` by ${e.user}` : '');
 const ok = (e: AuditEvent, yes: string, no: string) => (e.success ? yes : `${no}${because(e)}`);
 
+/** The node's SFTP actions: what was done, and what could not be done. */
+const SFTP_VERBS: Record<string, [string, string]> = {
+  read: ['read', 'read'],
+  write: ['wrote', 'write'],
+  remove: ['removed', 'remove'],
+  mkdir: ['created the directory', 'create the directory'],
+  rmdir: ['removed the directory', 'remove the directory'],
+  rename: ['renamed', 'rename'],
+  symlink: ['linked', 'link'],
+  chmod: ['changed the attributes of', 'change the attributes of'],
+};
+
 /** A one-line description for people, per event type; every type the cluster records has one. */
 export const DESCRIBE: Record<string, (e: AuditEvent) => string> = {
   'user.login': (e) =>
@@ -66,12 +78,17 @@ export const DESCRIBE: Record<string, (e: AuditEvent) => string> = {
   exec: (e) => `${who(e)} ran ${str(e, 'command') || 'a command'} on ${server(e)}${as(e)}`,
   sftp: (e) => {
     const path = str(e, 'path');
-    // The web terminal's transfers (the proxy names the file); the node's own sftp event opens the session.
-    if (e.action === 'upload')
+    const action = str(e, 'action');
+    // The web terminal's transfers (the proxy names the file and its size).
+    if (action === 'upload')
       return ok(e, `${who(e)} uploaded ${path} to ${server(e)}${as(e)}`, `${who(e)} failed to upload ${path}`);
-    if (e.action === 'download')
+    if (action === 'download')
       return ok(e, `${who(e)} downloaded ${path} from ${server(e)}${as(e)}`, `${who(e)} failed to download ${path}`);
-    return `${who(e)} opened SFTP on ${server(e)}${as(e)}`;
+    // The node's record of each file an SFTP session touched.
+    const verb = SFTP_VERBS[action];
+    if (!verb) return `${who(e)} opened SFTP on ${server(e)}${as(e)}`;
+    const what = `${path}${str(e, 'target') ? ` to ${str(e, 'target')}` : ''}`;
+    return ok(e, `${who(e)} ${verb[0]} ${what} on ${server(e)}${as(e)}`, `${who(e)} could not ${verb[1]} ${what} on ${server(e)}`);
   },
   scp: (e) => `${who(e)} copied files with scp on ${server(e)}`,
   port: (e) => `${who(e)} forwarded a port through ${server(e)}`,

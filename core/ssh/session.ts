@@ -4,15 +4,18 @@ import type { ServerChannel, Session } from 'ssh2';
 import { describe } from '../errors.ts';
 import { log } from '../log.ts';
 import { asUser, loginEnv, type OsUser } from './osUser.ts';
+import { type SftpOp, sftpAudit } from './sftpAudit.ts';
 
 /** What a session may do, from the user's certificate extensions. */
 export interface SessionRights {
   pty: boolean;
 }
 
-/** Receives what a session prints (for the recording) and how it ended. */
+/** Receives what a session prints (for the recording), the files an SFTP session touches, and how it ended. */
 export interface SessionTap {
   output(data: Uint8Array | string, stream: 'o' | 'e'): void;
+  /** One file operation of an SFTP session, once the server answered it. */
+  sftp?(op: SftpOp): void;
   end(info: { exitCode?: number; signal?: string }): void;
 }
 
@@ -131,6 +134,11 @@ export function serveSession(session: Session, user: OsUser, rights: SessionRigh
     if (kind !== 'sftp') {
       child.stdout.on('data', (d: Buffer) => tap.output(d, 'o'));
       child.stderr.on('data', (d: Buffer) => tap.output(d, 'e'));
+    } else if (tap.sftp) {
+      // Not recorded, but audited: each file it reads, writes, renames or removes, with the server's answer.
+      const audit = sftpAudit((op) => tap.sftp?.(op));
+      channel.on('data', audit.request);
+      child.stdout.on('data', audit.answer);
     }
     let outputs = 2;
     let status: { code: number | null; sig: NodeJS.Signals | null } | undefined;

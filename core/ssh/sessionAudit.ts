@@ -31,9 +31,10 @@ export interface SessionStart {
 }
 
 /**
- * Audits a session channel's start (and, for exec and SFTP, what it ran) and end, and records its output to the
- * spool when the cluster records sessions at the node (SFTP is never recorded). A spool that cannot be written
- * stops the recording with a `recording.upload_failed` event; the session itself carries on.
+ * Audits a session channel's start (and, for exec and SFTP, what it ran; for SFTP, each file it touched, as `sftp`
+ * with `action` and `path`) and end, and records its output to the spool when the cluster records sessions at the
+ * node (SFTP is never recorded). A spool that cannot be written stops the recording with a
+ * `recording.upload_failed` event; the session itself carries on.
  */
 export function startSessionAudit(ctx: SessionAuditContext, s: SessionStart): SessionTap {
   const { user, login, kind, command, pty } = s;
@@ -78,6 +79,7 @@ export function startSessionAudit(ctx: SessionAuditContext, s: SessionStart): Se
   }
   return {
     output: (data, stream) => writer?.write(data, stream),
+    sftp: (op) => ctx.emit([{ type: 'sftp', ...fields, ...op }]),
     end: (info) => {
       writer?.end();
       ctx.emit([{ type: 'session.end', ...fields, exit_code: info.exitCode, signal: info.signal }]);
