@@ -4,6 +4,7 @@ import { CurrentSessionSchema } from '../core/api/webSchemas.ts';
 import { api, apiOf, type Session, setCsrf, whenExpired } from './api.ts';
 import { Account } from './pages/Account.tsx';
 import { Audit } from './pages/Audit.tsx';
+import { Databases } from './pages/Databases.tsx';
 import { Invite } from './pages/Invite.tsx';
 import { Login } from './pages/Login.tsx';
 import { Nodes } from './pages/Nodes.tsx';
@@ -14,6 +15,7 @@ import { interceptLinks, navigate, useLocation } from './router.ts';
 
 const NAV = [
   ['/web/nodes', 'Servers', () => true],
+  ['/web/databases', 'Databases', () => true],
   ['/web/recordings', 'Recordings', (s: Session) => s.pages?.recordings !== false],
   ['/web/audit', 'Audit log', (s: Session) => s.pages?.audit !== false],
   ['/web/account', 'Account', () => true],
@@ -71,8 +73,12 @@ function NotFound({ path }: { path: string }) {
 }
 
 /** The view an app path shows, and its title (the part before "· tp"). */
-function viewOf(path: string): { title: string; page?: 'nodes' | 'player' | 'recordings' | 'audit' | 'account' } {
+function viewOf(path: string): {
+  title: string;
+  page?: 'nodes' | 'databases' | 'player' | 'recordings' | 'audit' | 'account';
+} {
   if (path === '/web/nodes') return { title: 'Servers', page: 'nodes' };
+  if (path === '/web/databases') return { title: 'Databases', page: 'databases' };
   if (/^\/web\/recordings\/[0-9a-f-]{36}$/.test(path)) return { title: 'Recording', page: 'player' };
   if (path === '/web/recordings') return { title: 'Recordings', page: 'recordings' };
   if (path === '/web/audit') return { title: 'Audit log', page: 'audit' };
@@ -155,6 +161,7 @@ function App() {
   const v = viewOf(path);
   let page = <NotFound path={path} />;
   if (v.page === 'nodes') page = <Nodes session={session} url={url} />;
+  else if (v.page === 'databases') page = <Databases url={url} />;
   else if (v.page === 'player') {
     const t = url.searchParams.get('t');
     page = <Player id={path.split('/').pop() ?? ''} startAt={t === null ? undefined : Number(t) * 1000} />;

@@ -37,7 +37,14 @@ export interface ResourceViewProps<T extends ResourceRow> {
   logins: string[];
   loginLabel: string;
   noLogins?: string;
-  connect: (row: T, login: string) => void;
+  /** The Connect button's action (when no `action` replaces the button). */
+  connect?: (row: T, login: string) => void;
+  /** What the search box says it searches (default: name, address or label). */
+  searchHint?: string;
+  /** False for kinds whose principal is chosen per row (databases): no choice above the list. Default true. */
+  chooser?: boolean;
+  /** What the last cell of a row shows instead of the Connect button (a command to copy ...). */
+  action?: (row: T) => ComponentChildren;
 }
 
 const LIMIT = 50;
@@ -75,7 +82,8 @@ export function ResourceView<T extends ResourceRow>(v: ResourceViewProps<T>) {
   const sortBy = (key: string) => set({ sort: (f.sort || 'name') === key ? `-${key}` : key, offset: 0 }, true);
   const ariaSort = (key: string) =>
     f.sort === key || (!f.sort && key === 'name') ? 'ascending' : f.sort === `-${key}` ? 'descending' : undefined;
-  const none = v.logins.length === 0;
+  const chooser = v.chooser !== false;
+  const none = chooser && v.logins.length === 0;
   const cols = v.columns.length + 2;
   return (
     <section aria-labelledby="res-title">
@@ -86,7 +94,7 @@ export function ResourceView<T extends ResourceRow>(v: ResourceViewProps<T>) {
           <input
             id="q"
             type="search"
-            placeholder="name, address or label"
+            placeholder={v.searchHint ?? 'name, address or label'}
             value={f.q}
             onInput={(e) => set({ q: (e.target as HTMLInputElement).value, offset: 0 })}
           />
@@ -100,23 +108,25 @@ export function ResourceView<T extends ResourceRow>(v: ResourceViewProps<T>) {
             onInput={(e) => set({ label: (e.target as HTMLInputElement).value, offset: 0 })}
           />
         </div>
-        <div style="flex:0 0 10rem">
-          <label for="login">{v.loginLabel}</label>
-          <select
-            id="login"
-            value={login}
-            disabled={none}
-            aria-describedby={none ? 'no-logins' : undefined}
-            onChange={(e) => setLogin((e.target as HTMLSelectElement).value)}
-          >
-            {none && <option value="">no login granted</option>}
-            {v.logins.map((l) => (
-              <option key={l} value={l}>
-                {l}
-              </option>
-            ))}
-          </select>
-        </div>
+        {chooser && (
+          <div style="flex:0 0 10rem">
+            <label for="login">{v.loginLabel}</label>
+            <select
+              id="login"
+              value={login}
+              disabled={none}
+              aria-describedby={none ? 'no-logins' : undefined}
+              onChange={(e) => setLogin((e.target as HTMLSelectElement).value)}
+            >
+              {none && <option value="">no login granted</option>}
+              {v.logins.map((l) => (
+                <option key={l} value={l}>
+                  {l}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
       </div>
       {none && (
         <p class="notice" id="no-logins" data-testid="no-logins">
@@ -161,15 +171,19 @@ export function ResourceView<T extends ResourceRow>(v: ResourceViewProps<T>) {
                   <LabelChips labels={r.labels} onPick={(k, val) => set({ label: withLabel(f.label, k, val), offset: 0 }, true)} />
                 </td>
                 <td>
-                  <button
-                    type="button"
-                    disabled={!use}
-                    aria-label={use ? `Connect to ${r.name} as ${use}` : `Connect to ${r.name} (no login granted)`}
-                    aria-describedby={none ? 'no-logins' : undefined}
-                    onClick={() => v.connect(r, use)}
-                  >
-                    Connect
-                  </button>
+                  {v.action ? (
+                    v.action(r)
+                  ) : (
+                    <button
+                      type="button"
+                      disabled={!use}
+                      aria-label={use ? `Connect to ${r.name} as ${use}` : `Connect to ${r.name} (no login granted)`}
+                      aria-describedby={none ? 'no-logins' : undefined}
+                      onClick={() => v.connect?.(r, use)}
+                    >
+                      Connect
+                    </button>
+                  )}
                 </td>
               </tr>
             );

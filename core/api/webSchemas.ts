@@ -79,7 +79,7 @@ export const NodePageSchema = pageSchema(NodeRowSchema);
 /** A row of the web UI's list of a plugin kind's resources (databases ...): `logins` are its principals (db users). */
 export const ResourceRowSchema = v.object({ ...ListedResourceSchema.entries, logins: v.array(v.string()) });
 export type ResourceRow = v.InferOutput<typeof ResourceRowSchema>;
-/** `GET /webapi/ui/resources?kind=`. */
+/** `GET /webapi/ui/resources/:kind` (`/webapi/ui/resources/db`). */
 export const ResourcePageSchema = pageSchema(ResourceRowSchema);
 
 /** `GET /webapi/sso/connectors`: the SSO buttons of the login page. */

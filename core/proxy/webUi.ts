@@ -179,12 +179,10 @@ export function webUiRoutes(o: WebUiOptions): Route<Identity>[] {
     ],
     [
       'GET',
-      /^\/webapi\/ui\/resources$/,
-      async ({ req, query }) => {
+      /^\/webapi\/ui\/resources\/([a-z][a-z0-9_-]{0,31})$/,
+      async ({ req, params, query }) => {
         const s = await session(req);
-        const kind = query.get('kind');
-        if (!kind) throw new BadParameter('say which kind of resources to list: ?kind=db');
-        return pageResources(await visibleResources(view, o.gate, s.who, kind), query);
+        return pageResources(await visibleResources(view, o.gate, s.who, params[0]!), query);
       },
     ],
     forward('GET', /^\/webapi\/ui\/recordings$/, () => '/v1/recordings'),
