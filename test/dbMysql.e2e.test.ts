@@ -3,92 +3,34 @@
 // trusting the db_client CA), users logged in with the real CLI, and the stock mariadb client through `tp db connect`
 // and `tp proxy db --tunnel`.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, tp, tpOk } from './helpers/cli.ts';
-import { clusterDbPki, type DbServerPki } from './helpers/dbPki.ts';
-import { MARIADB, type MariadbServer, mariadbMissing, startMariadbServer } from './helpers/mariadbServer.ts';
+import { type MariaCluster, startMariaCluster } from './helpers/mariaCluster.ts';
+import { MARIADB, mariadbMissing } from './helpers/mariadbServer.ts';
 import { freePort } from './helpers/sshd.ts';
-import { startTpDaemon, type TpDaemon } from './helpers/tpDaemon.ts';
+import { startTpDaemon } from './helpers/tpDaemon.ts';
 
 const entry = join(import.meta.dir, '..', 'cmd', 'tp.ts');
 
 if (mariadbMissing) console.error(`\n!!! MariaDB end-to-end tests are SKIPPED: ${mariadbMissing}\n`);
 
-const dir = mkdtempSync(join(tmpdir(), 'tp-maria-e2e-'));
-const dataDir = join(dir, 'data');
-const admin = ['--data-dir', dataDir];
-let maria: MariadbServer<DbServerPki>;
-let cluster: TpDaemon | undefined;
-let proxyAddr = '';
-
-/** tp.yaml for the all-in-one cluster; with `port`, the agent serves that MariaDB as maria1. */
-function writeConfig(authPort: number, proxyPort: number, port?: number): string {
-  const path = join(dir, 'tp.yaml');
-  const db = port
-    ? `db:\n  enabled: true\n  databases:\n    - {name: maria1, protocol: mysql, uri: "127.0.0.1:${port}", labels: {env: dev}}\n`
-    : '';
-  writeFileSync(
-    path,
-    `cluster_name: maria.e2e\nauth: {listen: 127.0.0.1:${authPort}, second_factor: "off"}\n` +
-      `proxy: {listen: 127.0.0.1:${proxyPort}, ssh_listen: 127.0.0.1:0}\nssh: {name: db-host}\n${db}`,
-  );
-  return path;
-}
-
-const PASSWORD = 'correct horse battery staple';
-const as = (user: string) => ({ env: { TP_HOME: join(dir, `home-${user}`) } });
-
-/** Adds a user who may be db user alice in database app (the preset access role expands the traits). */
-async function addUser(name: string): Promise<void> {
-  const traits = ['--db-users', 'alice', '--db-names', 'app'];
-  await tpOk(['users', 'add', name, '--roles', 'access', ...traits, '--password-stdin', ...admin], { stdin: PASSWORD });
-}
-
-async function login(name: string, ttl?: string): Promise<void> {
-  mkdirSync(as(name).env.TP_HOME, { recursive: true });
-  const args = ['login', '--proxy', proxyAddr, '--user', name, '--password-stdin', '--insecure'];
-  await tpOk([...args, ...(ttl ? ['--ttl', ttl] : [])], { ...as(name), stdin: PASSWORD });
-}
-
-const start = (config: string) => startTpDaemon(['start', '--config', config, ...admin], /og in and connect/);
+let c: MariaCluster;
+const as = (user: string) => c.as(user);
 
 beforeAll(async () => {
   if (mariadbMissing) return;
-  const [authPort, proxyPort] = [await freePort(), await freePort()];
-  proxyAddr = `127.0.0.1:${proxyPort}`;
-  // The cluster's first start makes its CAs; MariaDB is set up with them, then the cluster restarts serving it.
-  cluster = await start(writeConfig(authPort, proxyPort));
-  const signedDir = join(dir, 'signed');
-  await tpOk(['ca', 'sign', '--db', '--host', '127.0.0.1', '--out', signedDir, ...admin]);
-  const dbCaPem = await tpOk(['ca', 'export', '--type', 'db', ...admin]);
-  await cluster.stop();
-  maria = await startMariadbServer({
-    users: ['alice', 'bob'],
-    pki: clusterDbPki({
-      signedDir,
-      dbCaPem,
-      clientCert: () => Promise.reject(new Error('the test makes no client certificates of its own')),
-    }),
-  });
-  await maria.admin('CREATE DATABASE app; CREATE DATABASE secret');
-  cluster = await start(writeConfig(authPort, proxyPort, maria.port));
-  await addUser('alice');
-  await login('alice');
+  c = await startMariaCluster();
+  await c.addUser('alice');
+  await c.login('alice');
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.stop();
-  await maria?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => c?.close());
 
 /** Waits (bounded) until `tp audit search --type TYPE` shows an event `match` accepts; returns it. */
 async function auditEvent(type: string, match: (e: Record<string, unknown>) => boolean) {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const out = await tpOk(['audit', 'search', '--type', type, '--format', 'json', ...admin]);
+    const out = await tpOk(['audit', 'search', '--type', type, '--format', 'json', ...c.admin]);
     const hit = (JSON.parse(out) as Record<string, unknown>[]).find(match);
     if (hit) return hit;
     if (Date.now() > deadline) throw new Error(`no matching ${type} event in the audit log: ${out.slice(0, 2000)}`);
@@ -100,7 +42,7 @@ async function auditEvent(type: string, match: (e: Record<string, unknown>) => b
 async function threadGone(sql: string, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if ((await maria.admin(`select count(*) from information_schema.processlist where info = '${sql}'`)) === '0')
+    if ((await c.maria.admin(`select count(*) from information_schema.processlist where info = '${sql}'`)) === '0')
       return true;
     await Bun.sleep(100);
   }
@@ -168,11 +110,11 @@ describe.skipIf(!!mariadbMissing)('MariaDB through tp start, the proxy and the a
   }
 
   test('a lock on the user ends a running sleep(30) with the lock message, and stops it on the server', async () => {
-    await addUser('carol');
-    await login('carol');
+    await c.addUser('carol');
+    await c.login('carol');
     const { child, stderr } = await sleeping('carol');
     const t0 = Date.now();
-    await tpOk(['locks', 'add', '--user', 'carol', '--message', 'off-boarding', ...admin]);
+    await tpOk(['locks', 'add', '--user', 'carol', '--message', 'off-boarding', ...c.admin]);
     await child.exited;
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(await stderr).toContain('ERROR 1927 (70100) at line 1: tp: the session was ended');
@@ -183,8 +125,8 @@ describe.skipIf(!!mariadbMissing)('MariaDB through tp start, the proxy and the a
   });
 
   test('a 5 s certificate ends a running sleep(30) when it expires', async () => {
-    await addUser('dave');
-    await login('dave', '5s');
+    await c.addUser('dave');
+    await c.login('dave', '5s');
     const { child, stderr } = await sleeping('dave');
     const t0 = Date.now();
     await child.exited;

@@ -7,6 +7,7 @@ import { benchBots } from './bots.ts';
 import { benchCerts } from './certs.ts';
 import { startBenchCluster } from './cluster.ts';
 import { benchPostgres } from './db.ts';
+import { benchMysql } from './dbMysql.ts';
 import { benchDist } from './dist.ts';
 import { benchRotation } from './rotation.ts';
 import { benchFootprint, benchListing, benchLogins, benchSessionRate } from './scale.ts';
@@ -21,7 +22,7 @@ const rows: Row[] = [];
 if (want('certs')) rows.push(...(await benchCerts()));
 if (want('audit')) rows.push(...(await benchAudit()));
 if (want('rotation')) rows.push(...(await benchRotation()));
-if (want('db')) rows.push(...(await benchPostgres()));
+if (want('db')) rows.push(...(await benchPostgres()), ...(await benchMysql()));
 const clusterSections = ['ssh', 'web', 'rate', 'logins', 'footprint', 'dist', 'ls', 'tunnels', 'bots'].filter(want);
 if (clusterSections.length) {
   const c = await startBenchCluster();
