@@ -3,6 +3,8 @@
 // their echo service with the plugin's `--echo` flag.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Duplex } from 'node:stream';
+import * as v from 'valibot';
+import { AckSchema, AuditEventSchema } from '../core/api/schemas.ts';
 import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
 import { createTlsCA, issueTlsCert } from '../core/crypto/x509.ts';
 import { requireHostIdentity } from '../core/identity/hostIdentity.ts';
@@ -53,15 +55,15 @@ beforeAll(async () => {
       { name: 'echo-direct', direct: true, pluginFlags: { echo: ['e-direct'] } },
     ],
   });
-  await cluster.auth.admin.post('/v1/roles', {
+  await cluster.auth.admin.post(AckSchema, '/v1/roles', {
     role: { metadata: { name: 'echoer' }, spec: { allow: { logins: ['ops'], node_labels: { '*': '*' } } } },
   });
-  await cluster.auth.admin.post('/v1/users', { name: 'alice', roles: ['echoer'], password: 'correct horse battery' });
+  await cluster.auth.client.createUser({ name: 'alice', roles: ['echoer'], password: 'correct horse battery' });
   const proxyId = requireHostIdentity(cluster.layout.proxyDir);
   const direct = cluster.agents.get('echo-direct')!;
   const user = async (ttlMs?: number) => {
     const k = clientKeys();
-    const r = await cluster.auth.admin.post<{ tlsCert: string }>('/v1/certs/user', {
+    const r = await cluster.auth.client.signUser({
       username: 'alice',
       sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
       tlsPublicKey: k.tlsPublicKey,
@@ -91,7 +93,7 @@ beforeAll(async () => {
       });
       return { cert, key: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
     },
-    events: (type) => cluster.auth.admin.get<Record<string, unknown>[]>(`/v1/audit/events?type=${type}`),
+    events: (type) => cluster.auth.admin.get(v.array(AuditEventSchema), `/v1/audit/events?type=${type}`),
     protocol: { request: (login) => ({ principal: login, route: { login } }), exercise: echoExchange },
   };
   // Both echo services are in the cluster state before the checks run.
@@ -138,7 +140,7 @@ describe('plugin conformance: echo', () => {
         tail += d.toString();
       });
       const closed = new Promise<void>((r) => sock.once('close', () => r()));
-      const lock = await cluster.auth.admin.post<{ id: string }>('/v1/locks', {
+      const lock = await cluster.auth.client.createLock({
         target: l.target,
         message: 'laptop lost',
       });
@@ -146,7 +148,7 @@ describe('plugin conformance: echo', () => {
         await Promise.race([closed, Bun.sleep(10_000).then(() => Promise.reject(new Error('session not ended')))]);
         expect(tail).toContain(`bye: ${l.said}`);
       } finally {
-        await cluster.auth.admin.call('DELETE', `/v1/locks/${lock.id}`);
+        await cluster.auth.client.removeLock(lock.id);
       }
     }, 30_000);
 });
