@@ -46,7 +46,9 @@ const create = defineCommand({
       'Example role.yaml:\n' +
       '  kind: role\n  metadata: { name: dev }\n  spec:\n    options: { max_session_ttl: 8h, forward_agent: true }\n' +
       '    allow: { logins: ["{{internal.logins}}", ubuntu], node_labels: { env: [dev, staging] } }\n' +
-      '    deny: { logins: [root] }',
+      '    deny: { logins: [root] }\n' +
+      'Databases: db_labels (like node_labels), db_users and db_names (lists; "{{internal.db_users}}" and\n' +
+      '"{{internal.db_names}}" expand the traits `tp users add|update --db-users/--db-names` set; "*" is any).',
   },
   args: {
     file: { type: 'string', alias: 'f', required: true, description: 'Role YAML file, or - for stdin' },
