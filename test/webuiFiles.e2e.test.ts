@@ -4,6 +4,7 @@ import {
   chmodSync,
   closeSync,
   createReadStream,
+  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -168,6 +169,31 @@ describe.skipIf(!haveChromium())('web terminal file transfer', () => {
       .waitFor({ timeout: 20_000 });
     await page.context().close();
     b.takeErrors();
+  });
+
+  test('Cancel stops an upload half way: nothing arrives, nothing temporary is left, the failure is audited', async () => {
+    const local = join(f.dir, 'cancelled.bin');
+    const fd = openSync(local, 'w');
+    for (let i = 0; i < 40; i++) writeSync(fd, randomBytes(1 << 20));
+    closeSync(fd);
+    const page = await terminal(me);
+    await page.getByRole('button', { name: 'Upload' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Upload files to files-node' });
+    await dialog.getByLabel('Files').setInputFiles(local);
+    await dialog.getByLabel('Destination directory').fill(remote);
+    await dialog.getByRole('button', { name: 'Upload', exact: true }).click();
+    // Under way: some of it sent, not all.
+    await dialog
+      .getByRole('status')
+      .getByText(/^([1-9]|[1-8]\d)% of 40\.0 MB$/)
+      .waitFor({ timeout: 30_000 });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const e = await eventually(f.cluster.auth.admin, 'sftp', (x) => x.path === `${remote}/cancelled.bin`, 30_000);
+    expect({ action: e.action, success: e.success }).toEqual({ action: 'upload', success: false });
+    expect(existsSync(join(remote, 'cancelled.bin'))).toBe(false);
+    expect(readdirSync(remote).filter((n) => n.includes('.tp-upload-'))).toEqual([]);
+    await page.context().close();
   });
 
   test('a 50 MB upload arrives byte-identical while the proxy holds a small part of it at a time', async () => {

@@ -53,8 +53,11 @@ function TransferDialog({
   const [path, setPath] = useState('');
   const [items, setItems] = useState<Item[]>([]);
   const [busy, setBusy] = useState(false);
+  // Closing the dialog (Cancel, Escape) stops what is still moving.
+  const abort = useRef(new AbortController());
   useEffect(() => {
     dialog.current?.showModal();
+    return () => abort.current.abort();
   }, []);
   const update = (i: number, change: Partial<Item>) =>
     setItems((all) => all.map((it, j) => (j === i ? { ...it, ...change } : it)));
@@ -67,7 +70,8 @@ function TransferDialog({
     // One at a time: the first refusal (a directory the login cannot write) is seen before the rest are sent.
     for (const [i, f] of chosen.entries()) {
       try {
-        const to = await uploadFile(target, dir, f, (done, total) => update(i, { done, total }));
+        if (abort.current.signal.aborted) break;
+        const to = await uploadFile(target, dir, f, (done, total) => update(i, { done, total }), abort.current.signal);
         update(i, { done: f.size, result: `Uploaded to ${to}` });
       } catch (err) {
         update(i, { error: readable(err) });
@@ -80,7 +84,7 @@ function TransferDialog({
     setItems([{ name: path, done: 0, total: 0 }]);
     setBusy(true);
     try {
-      const saved = await downloadFile(target, path, (done, total) => update(0, { done, total }));
+      const saved = await downloadFile(target, path, (done, total) => update(0, { done, total }), abort.current.signal);
       update(0, { result: `Saved as ${saved}` });
     } catch (err) {
       update(0, { error: readable(err) });
@@ -94,7 +98,10 @@ function TransferDialog({
       ref={dialog}
       class="card transfer"
       aria-labelledby="transfer-title"
-      onClose={onClose}
+      onClose={() => {
+        abort.current.abort();
+        onClose();
+      }}
       data-testid="transfer-dialog"
     >
       <h2 id="transfer-title">{title}</h2>
@@ -140,13 +147,13 @@ function TransferDialog({
             {mode === 'upload' ? 'Upload' : 'Download'}
           </button>
           <button type="button" class="secondary" onClick={() => dialog.current?.close()}>
-            Close
+            {busy ? 'Cancel' : 'Close'}
           </button>
         </div>
       </form>
       <ul class="transfer-list" aria-label="Transfers">
-        {items.map((it) => (
-          <li key={it.name} data-testid="transfer-item">
+        {items.map((it, i) => (
+          <li key={`${i} ${it.name}`} data-testid="transfer-item">
             <span class="transfer-name">{it.name}</span>
             <progress
               max={it.total || 1}

@@ -18,9 +18,15 @@ function errorOf(status: number, type: string | null, text: string): ApiError {
 
 /**
  * Uploads one file into `dir` on the server (`~` is the login's home), reporting progress as the browser sends it;
- * resolves with the remote path written. XMLHttpRequest, because fetch reports no upload progress.
+ * resolves with the remote path written; `signal` cancels it (the proxy then removes what had arrived). XMLHttpRequest, because fetch reports no upload progress.
  */
-export function uploadFile(t: TransferTarget, dir: string, file: File, progress: Progress): Promise<string> {
+export function uploadFile(
+  t: TransferTarget,
+  dir: string,
+  file: File,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<string> {
   const q = new URLSearchParams({ node: t.node, login: t.login, dir, name: file.name });
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
@@ -33,6 +39,8 @@ export function uploadFile(t: TransferTarget, dir: string, file: File, progress:
       resolve(String((JSON.parse(xhr.responseText) as { path?: string }).path ?? file.name));
     };
     xhr.onerror = () => reject(new TypeError('the proxy could not be reached'));
+    xhr.onabort = () => reject(new ApiError('cancelled', 0, 'cancelled'));
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
     xhr.send(file);
   });
 }
@@ -54,11 +62,17 @@ export function dispositionName(header: string | null, fallback: string): string
  * Downloads a remote file, reporting progress as it arrives, and hands it to the browser's own download (a Save
  * link on an object URL); resolves with the file name saved.
  */
-export async function downloadFile(t: TransferTarget, path: string, progress: Progress): Promise<string> {
+export async function downloadFile(
+  t: TransferTarget,
+  path: string,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<string> {
   const q = new URLSearchParams({ node: t.node, login: t.login, path });
   const res = await fetch(`/webapi/ui/files/download?${q}`, {
     headers: { 'x-csrf-token': csrfToken() },
     credentials: 'same-origin',
+    signal,
   });
   if (!res.ok || !res.body) throw errorOf(res.status, res.headers.get('content-type'), await res.text());
   const total = Number(res.headers.get('content-length') ?? 0);

@@ -166,7 +166,10 @@ function pump(from: Readable, to: Writable, socket?: Pausable): Promise<void> {
       paused = full;
     };
     const timer = socket ? setInterval(check, 10) : undefined;
+    let settled = false;
     const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
       clearInterval(timer);
       if (paused) socket?.resume();
       if (err) {
@@ -178,7 +181,12 @@ function pump(from: Readable, to: Writable, socket?: Pausable): Promise<void> {
     from.on('data', check);
     check();
     from.once('error', settle);
-    from.once('aborted', () => settle(new Unavailable('the browser stopped sending the file')));
+    const gone = () => settle(new Unavailable('the browser stopped sending the file'));
+    from.once('aborted', gone);
+    // Bun's node:http may only close a request whose client went away, without 'aborted' or an error.
+    from.once('close', () => {
+      if (!from.readableEnded) gone();
+    });
     to.once('error', settle);
     to.once('finish', () => settle());
     from.pipe(to);
