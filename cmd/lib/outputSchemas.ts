@@ -27,6 +27,15 @@ const Node = v.strictObject({
   agentless: v.boolean(),
   version: MaybeStr,
   last_seen: MaybeTime,
+  /** What the agent last reported about its link: degraded and why, its last outage; null for agentless nodes. */
+  link: v.nullable(
+    v.strictObject({
+      state: v.picklist(['online', 'degraded']),
+      reason: MaybeStr,
+      skew_ms: v.nullable(v.number()),
+      last_outage: v.nullable(v.strictObject({ reason: Str, from: Time, to: Time })),
+    }),
+  ),
 });
 
 const Recording = v.strictObject({

@@ -31,6 +31,16 @@ export function nodeView(n: NodeRecord): Output<'nodes add'> {
     agentless: !!n.agentless,
     version: n.version || null,
     last_seen: isoTime(n.lastSeen),
+    link: n.link
+      ? {
+          state: n.link.state,
+          reason: n.link.reason ?? null,
+          skew_ms: n.link.skewMs ?? null,
+          last_outage: n.link.lastOutage
+            ? { reason: n.link.lastOutage.reason, from: iso(n.link.lastOutage.from), to: iso(n.link.lastOutage.to) }
+            : null,
+        }
+      : null,
   };
 }
 

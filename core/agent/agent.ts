@@ -25,6 +25,7 @@ import { type CommandLabel, startCommandLabels } from './commandLabels.ts';
 import { type DirectListener, startDirectListener } from './directListener.ts';
 import { heartbeatSender } from './heartbeat.ts';
 import { joinViaProxy } from './join.ts';
+import { certNotAfter, LinkHealth, linkReason } from './linkHealth.ts';
 import { PluginHost } from './pluginHost.ts';
 import { RecordingUploader } from './recordingUploader.ts';
 import { startTunnelClient, type TunnelClient } from './tunnelClient.ts';
@@ -87,12 +88,25 @@ const REJOIN_HINT =
   'Join again with a new token: `tp tokens add --type node` on the cluster, then `tp agent start --token TOKEN --ca-pin PIN` here ' +
   '(the old identity is set aside, not deleted).';
 
-/** Whether the proxy accepts the saved identity: a TLS or certificate refusal means it was rotated out. */
-async function probeIdentity(api: ApiClient): Promise<'ok' | 'unreachable' | 'rejected'> {
+/**
+ * Whether the proxy accepts the saved identity: a TLS or certificate refusal means it was rotated out, unless the
+ * certificates only look out of date by this device's clock (then the clock is wrong, and the identity is kept).
+ */
+async function probeIdentity(
+  api: ApiClient,
+  link: LinkHealth,
+  id: HostIdentity,
+  clock: Clock,
+): Promise<'ok' | 'unreachable' | 'rejected'> {
   try {
     await api.send(AckSchema, 'GET', '/webapi/agent/state');
     return 'ok';
   } catch (err) {
+    const reason = linkReason(err, { now: clock.now(), certNotAfter: certNotAfter(id) });
+    if (reason === 'clock_skew') {
+      link.down(reason);
+      return 'unreachable';
+    }
     if (err instanceof Unauthenticated) return 'rejected';
     if (isCertificateError(err)) return 'rejected';
     log.warn('proxy unreachable at start; will keep trying', { error: describe(err) });
@@ -120,7 +134,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   }
   const tlsOf = (h: HostIdentity) => ({ ca: h.tlsCa, cert: h.tlsCert, key: h.tlsKey });
   let api = new ApiClient([o.proxy], tlsOf(identity));
-  if (!o.identity && (await probeIdentity(api)) === 'rejected') {
+  const link = new LinkHealth(clock);
+  if (!o.identity && (await probeIdentity(api, link, identity, clock)) === 'rejected') {
     if (!o.token) throw new Unauthenticated(REJOIN_HINT);
     log.warn('the saved identity is no longer trusted by the cluster (rotated out?): joining again with the token');
     renameSync(join(o.dataDir, 'identity.json'), join(o.dataDir, `identity.json.rejected-${clock.now()}`));
@@ -259,6 +274,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     version: o.version,
     periodMs: heartbeatMs,
     resources: () => plugins.resources(),
+    link,
+    clock,
   });
 
   if (o.direct) {
@@ -274,7 +291,11 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       proxy: o.proxy,
       current: () => follower.current,
       onStream: serveStream,
-      onUp: () => void heartbeat(),
+      onUp: () => {
+        link.up();
+        void heartbeat();
+      },
+      onDown: (err) => link.down(linkReason(err, { now: clock.now(), certNotAfter: certNotAfter(follower.current) })),
       backoff: o.backoff,
       keepaliveMs: o.keepaliveMs,
       clock,

@@ -1,7 +1,12 @@
+import * as v from 'valibot';
 import type { ApiClient } from '../api/client.ts';
-import { AckSchema } from '../api/schemas.ts';
-import { describe } from '../errors.ts';
+import type { Clock } from '../clock.ts';
+import { AccessDenied, describe, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
+import type { LinkHealth } from './linkHealth.ts';
+
+/** The proxy's answer to a heartbeat: the cluster's time, from which the agent learns how far off its clock is. */
+const HeartbeatAnswerSchema = v.object({ ok: v.optional(v.boolean()), time: v.optional(v.number()) });
 
 /** What a heartbeat announces about this node; `addr` is read at each beat (set once the direct listener is up). */
 export interface HeartbeatOptions {
@@ -18,6 +23,9 @@ export interface HeartbeatOptions {
    * empty (an SSH-only agent costs auth no second write per beat).
    */
   resources?: () => HeartbeatResource[];
+  /** The link's health: reported with each beat, and told the cluster's time and a refused identity. */
+  link?: LinkHealth;
+  clock?: Clock;
 }
 
 /** One resource a plugin serves, as the heartbeat carries it (auth adds the host ID, last-seen time and expiry). */
@@ -38,17 +46,21 @@ export function heartbeatSender(api: ApiClient, o: HeartbeatOptions): () => Prom
     try {
       const listed = o.resources?.();
       const resources = listed && !(listed.length === 0 && emptyAtAuth) ? listed : undefined;
-      await api.send(AckSchema, 'POST', '/webapi/agent/heartbeat', {
+      const sentAt = o.clock?.now() ?? Date.now();
+      const r = await api.send(HeartbeatAnswerSchema, 'POST', '/webapi/agent/heartbeat', {
         name: o.name,
         addr: o.addr(),
         labels: o.labels,
         version: o.version,
         ttlMs: o.periodMs * 3,
+        ...(o.link ? { link: o.link.report() } : {}),
         ...(resources ? { resources } : {}),
       });
       if (resources) emptyAtAuth = resources.length === 0;
+      if (r.time !== undefined) o.link?.clusterTime(r.time, sentAt, o.clock?.now() ?? Date.now());
     } catch (err) {
       log.warn('heartbeat failed', { error: describe(err) });
+      if (err instanceof Unauthenticated || err instanceof AccessDenied) o.link?.down('identity_rejected');
     }
   };
 }

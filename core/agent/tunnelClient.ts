@@ -26,6 +26,8 @@ export function startTunnelClient(o: {
   current: () => HostIdentity;
   onStream: (s: Duplex) => void;
   onUp: () => void;
+  /** Called with each failed connection attempt's error, or the reason an established tunnel closed. */
+  onDown?: (err: unknown) => void;
   backoff?: Backoff;
   keepaliveMs?: number;
   /** Times the tunnel's keepalive. Default the wall clock. */
@@ -58,13 +60,17 @@ export function startTunnelClient(o: {
         serverName: /^[\d.]+$/.test(host) ? undefined : host,
       });
     } catch (err) {
+      o.onDown?.(err);
       return retry(describe(err));
     }
     if (closed) return sock.destroy();
     up = true;
     tunnel = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000, clock: o.clock });
     tunnel.onStream(o.onStream);
-    tunnel.onClose((reason) => retry(reason));
+    tunnel.onClose((reason) => {
+      if (!closed) o.onDown?.(new Error(`tunnel closed: ${reason}`));
+      retry(reason);
+    });
     log.info('tunnel up', { proxy: o.proxy });
     o.onUp();
   };

@@ -192,6 +192,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       },
     ],
     ['GET', /^\/v1\/nodes$/, async ({ who }) => svc.resources.listNodes(who)],
+    ['GET', /^\/v1\/nodes\/seen$/, async ({ who }) => svc.resources.listSeenNodes(who)],
     [
       'POST',
       /^\/v1\/nodes$/,

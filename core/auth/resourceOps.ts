@@ -1,11 +1,13 @@
+import type { SeenNode } from '../api/schemas.ts';
 import type { Clock } from '../clock.ts';
-import { AccessDenied, Conflict } from '../errors.ts';
+import { AccessDenied, Conflict, NotFound } from '../errors.ts';
 import { nodeVisible, type Role } from '../rbac/index.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { Identity } from './identity.ts';
 import type { LockStore, LockTarget, StoredLock } from './locks.ts';
 import { checkNameFree, checkNodeName, nodeToRemove } from './nodeNames.ts';
 import type { NodeRecord, NodeStore } from './nodes.ts';
+import type { SeenNodeStore } from './nodesSeen.ts';
 import type { RoleStore } from './roles.ts';
 import type { StoredToken, TokenRole, TokenStore } from './tokens.ts';
 import type { UserStore } from './users.ts';
@@ -21,6 +23,7 @@ export interface ResourceOpsDeps {
   tokens: TokenStore;
   locks: LockStore;
   nodes: NodeStore;
+  seen: SeenNodeStore;
 }
 
 /** Roles, join tokens, locks and nodes: the cluster's admin resources. */
@@ -125,10 +128,12 @@ export class ResourceOps {
       throw err;
     }
     const now = this.d.clock.now();
-    return this.d.nodes.upsert(
+    const revision = await this.d.nodes.upsert(
       { ...node, lastSeen: new Date(now).toISOString() },
       ttlMs === undefined ? undefined : now + ttlMs,
     );
+    if (ttlMs !== undefined) await this.d.seen.note(node, now);
+    return revision;
   }
 
   /**
@@ -156,11 +161,35 @@ export class ResourceOps {
     return nodes.filter((n) => nodeVisible(roles, n.labels));
   }
 
-  /** Deletes the one node a host ID or name denotes; a name several nodes hold is refused, listing their IDs. */
+  /** Nodes seen in the last week (live or not) that the caller may see: what `tp ls --all` adds offline ones from. */
+  async listSeenNodes(who: Identity): Promise<SeenNode[]> {
+    await this.d.authz.authorize(who, 'node', 'list');
+    const seen = await this.d.seen.list();
+    if (who.kind !== 'user') return seen;
+    const roles = await this.d.roles.rolesOf(who.roles);
+    return seen.filter((n) => nodeVisible(roles, n.labels));
+  }
+
+  /**
+   * Deletes the one node a host ID or name denotes (a live one, or one only seen in the last week); a name several
+   * nodes hold is refused, listing their IDs.
+   */
   async deleteNode(who: Identity, idOrName: string): Promise<void> {
     await this.d.authz.authorize(who, 'node', 'delete');
-    const n = nodeToRemove(await this.listNodes(who), idOrName);
-    await this.d.nodes.remove(n.hostId);
+    const live = await this.listNodes(who);
+    let n: { hostId: string; name: string };
+    try {
+      n = nodeToRemove(live, idOrName);
+      await this.d.nodes.remove(n.hostId);
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+      const gone = (await this.listSeenNodes(who)).filter((s) => !live.some((l) => l.hostId === s.hostId));
+      n = nodeToRemove(
+        gone.map((s) => ({ ...s, tunnel: false })),
+        idOrName,
+      );
+    }
+    await this.d.seen.remove(n.hostId);
     await this.d.emit({ type: 'node.delete', user: who.name, host_id: n.hostId, host: n.name });
   }
 }

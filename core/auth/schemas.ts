@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { HeartbeatResourcesSchema } from '../api/resourceSchemas.ts';
-import { CaTypeSchema } from '../api/schemas.ts';
+import { CaTypeSchema, LinkReportSchema } from '../api/schemas.ts';
 import { RoleSchema } from '../rbac/schema.ts';
 
 /** Wire schemas of the auth API request bodies; everything past the edge trusts these types. */
@@ -285,6 +285,7 @@ export const UpsertNodeBody = v.strictObject({
     tunnel: v.optional(v.boolean(), false),
     agentless: v.optional(v.boolean()),
     version: v.optional(v.pipe(v.string(), v.maxLength(32))),
+    link: v.optional(LinkReportSchema),
   }),
   ttlMs: v.optional(Ttl),
 });

@@ -21,6 +21,7 @@ import { Lockout } from './lockout.ts';
 import type { LockStore } from './locks.ts';
 import type { LoginGuard } from './login.ts';
 import type { NodeStore } from './nodes.ts';
+import { SeenNodeStore } from './nodesSeen.ts';
 import { RecordingOps } from './recordingOps.ts';
 import { RenewalOps } from './renewalOps.ts';
 import { ResourceOps } from './resourceOps.ts';
@@ -111,7 +112,10 @@ export class AuthService {
     this.certs = certs;
 
     this.users = new UserOps({ authz, emit, clock, cluster, users, roles, locks, secondFactor, publicUrl, ...login });
-    this.resources = new ResourceOps({ authz, emit, clock, cluster, roles, users, tokens, locks, nodes });
+    this.resources = new ResourceOps({
+      ...{ authz, emit, clock, cluster, roles, users, tokens, locks, nodes },
+      seen: new SeenNodeStore(backend),
+    });
     const records = new ResourceRecordStore(backend);
     this.resourceRecords = new ResourceRecordOps({ authz, clock, records });
     this.dbCerts = new DbCertOps({ authz, emit, clock, cas, roles, locks, resources: records });

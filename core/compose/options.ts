@@ -68,13 +68,20 @@ export function authOptions(cfg: Config, layout: DataLayout, o: ComposeOptions):
   };
 }
 
-/** The names the all-in-one proxy's certificate carries: loopback, this host, and the public address's host. */
+/**
+ * The names the all-in-one proxy's certificate carries: loopback, this host, the public address's host, and the
+ * listen address when it names one interface (clients dialling `listen` must find it in the certificate).
+ */
 export function proxyNames(cfg: Config): string[] {
+  const hostOf = (addr: string) => addr.slice(0, addr.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  const listen = cfg.proxy.listen ? hostOf(cfg.proxy.listen) : '';
+  const specific = listen && !['0.0.0.0', '::', '', 'localhost', '127.0.0.1'].includes(listen);
   return [
     'localhost',
     '127.0.0.1',
     hostname(),
-    ...(cfg.proxy.public_addr ? [cfg.proxy.public_addr.split(':')[0]!] : []),
+    ...(cfg.proxy.public_addr ? [hostOf(cfg.proxy.public_addr)] : []),
+    ...(specific ? [listen] : []),
   ];
 }
 

@@ -63,6 +63,7 @@ export async function startProxyService(
     auth: api,
     version: o.version,
     webSessionTtlMs: parseDuration(cfg.proxy.web_session_ttl),
+    ...(cfg.proxy.tunnel_keepalive ? { tunnelKeepaliveMs: parseDuration(cfg.proxy.tunnel_keepalive) } : {}),
     metricsListen: cfg.proxy.metrics_listen,
     limits: proxyLimits(cfg),
     onIdentity,

@@ -64,6 +64,11 @@ export const ConfigSchema = v.strictObject({
       idle_timeout: v.optional(Duration),
       /** Connections one address may hold at once before authenticating, per port (256). */
       max_unauthenticated_per_ip: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+      /**
+       * How often the proxy pings each agent's tunnel (15s); one unanswered for three periods ends it, and the agent
+       * shows offline. Shorter finds dead links sooner, at a little traffic per agent.
+       */
+      tunnel_keepalive: v.optional(Duration),
     }),
     {},
   ),

@@ -57,7 +57,7 @@ export class ClusterView {
     readonly auth: ApiClient,
     spoolPath = ':memory:',
     source: StateSource = authStateSource(auth),
-    private readonly clock: Clock = systemClock,
+    readonly clock: Clock = systemClock,
     ids?: IdSource,
   ) {
     this.spool = new EventSpool({

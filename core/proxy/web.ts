@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
 import { UpsertedNodeSchema } from '../api/hostSchemas.ts';
 import { HeartbeatResourcesSchema, ResourceHeartbeatAnswerSchema } from '../api/resourceSchemas.ts';
+import { LinkReportSchema, SeenNodeSchema } from '../api/schemas.ts';
 import type { OnlineNode } from '../api/webSchemas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
@@ -21,6 +22,7 @@ const HeartbeatBody = v.strictObject({
   ttlMs: v.optional(v.number()),
   /** The plugins' resources (absent from agents without plugins: their records, if any, expire). */
   resources: v.optional(HeartbeatResourcesSchema),
+  link: v.optional(LinkReportSchema),
 });
 
 const EventsBody = v.strictObject({ events: v.pipe(v.array(v.looseObject({ type: v.string() })), v.maxLength(1000)) });
@@ -136,12 +138,21 @@ export function webRoutes(
     [
       'GET',
       /^\/webapi\/nodes$/,
-      async ({ who }) => {
+      async ({ who, query }) => {
         requireKind(who, 'user');
         const nodes = await view.nodes();
         const out: OnlineNode[] = [];
         for (const n of nodes) {
           if (await visible(view, who, n)) out.push({ ...n, online: nodeOnline(n, tunnels) });
+        }
+        // `tp ls --all`: nodes seen in the last week whose heartbeats stopped, with what they last reported.
+        if (query.get('all') === '1') {
+          const seen = await auth.send(v.array(SeenNodeSchema), 'GET', '/v1/nodes/seen');
+          for (const s of seen) {
+            if (nodes.some((n) => n.hostId === s.hostId) || !(await visible(view, who, { ...s, tunnel: false })))
+              continue;
+            out.push({ ...s, tunnel: false, online: false });
+          }
         }
         return out.sort((a, b) => a.name.localeCompare(b.name));
       },
@@ -159,6 +170,7 @@ export function webRoutes(
           labels: b.labels,
           tunnel: tunnels.has(who.name),
           version: b.version,
+          ...(b.link ? { link: b.link } : {}),
         };
         const ttlMs = b.ttlMs ?? 90_000;
         // Sent as the node itself: auth holds it to the name it joined with, and its resources to its host ID.
@@ -171,7 +183,8 @@ export function webRoutes(
         }
         // Read-your-writes: once the agent hears back, this proxy routes to it and to its resources.
         await view.caughtUp(revision);
-        return { ok: true };
+        // The cluster's time: the agent learns how far off its own clock is (certificates are checked against it).
+        return { ok: true, time: view.clock.now() };
       },
     ],
     [

@@ -7,6 +7,8 @@ export interface TpDaemon {
   child: ReturnType<typeof Bun.spawn>;
   /** Everything it printed on stdout up to the start marker. */
   banner: string;
+  /** Everything it printed on stderr so far (its log). */
+  stderr(): string;
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
   stop(): Promise<number>;
 }
@@ -50,6 +52,7 @@ export async function startTpDaemon(
   return {
     child,
     banner,
+    stderr: () => stderr,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       return child.exited;
