@@ -11,6 +11,7 @@ import { requireHostIdentity } from '../core/identity/hostIdentity.ts';
 import { type ConformanceHarness, conformanceChecks } from '../core/plugin/conformance.ts';
 import type { PluginLoader } from '../core/plugin/registry.ts';
 import { PLUGINS } from '../plugins/index.ts';
+import sshPlugin from '../plugins/ssh/index.ts';
 import echoPlugin from './fixtures/echoPlugin.ts';
 import { clientKeys, startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
 
@@ -151,4 +152,33 @@ describe('plugin conformance: echo', () => {
         await cluster.auth.client.removeLock(lock.id);
       }
     }, 30_000);
+});
+
+/** The SSH relay reached the node when the node's SSH banner comes through (the session itself is end to end). */
+async function sshBanner(sock: Duplex): Promise<void> {
+  let got = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no SSH banner; got ${JSON.stringify(got)}`)), 5_000);
+    sock.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.includes('SSH-2.0-')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    sock.write('SSH-2.0-conformance\r\n');
+    sock.resume();
+  });
+}
+
+describe('plugin conformance: ssh (the checks that apply to an end-to-end plugin)', () => {
+  const ssh = (): ConformanceHarness => ({
+    ...harness,
+    resources: [
+      { name: 'echo-tunnel', via: 'tunnel' },
+      { name: 'echo-direct', via: 'direct', directAddr: cluster.agents.get('echo-direct')!.directAddr },
+    ],
+    protocol: { request: (login, node) => ({ node, login }), exercise: sshBanner },
+  });
+  for (const c of conformanceChecks(sshPlugin, ssh)) test(c.name, c.run, c.timeoutMs);
 });
