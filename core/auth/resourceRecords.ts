@@ -20,24 +20,30 @@ export class ResourceRecordStore {
   constructor(private readonly b: Backend) {}
 
   /**
-   * Makes `records` the whole set agent `hostId` serves, each expiring at `expires` (epoch ms): writes them and
-   * deletes the ones its last set had and this one lacks. Returns the revision of the last write.
+   * Makes `records` the whole set agent `hostId` serves, each expiring at `expires` (epoch ms): deletes the ones its
+   * last set had and this one lacks, then writes the rest. Returns the revision of the last record written (what a
+   * follower must reach to route to them), 0 when none was (an empty set: nothing to wait for).
    */
   async replace(hostId: string, records: ResourceRecord[], expires: number): Promise<number> {
     const keys = records.map(recordKey);
     const before = (await getDoc<string[]>(this.b, indexKey(hostId)))?.value ?? [];
+    if (keys.length === 0 && before.length === 0) return 0;
     const keep = new Set(keys);
-    let revision = 0;
-    for (const stale of before.filter((k) => !keep.has(k))) {
-      await this.b.delete(stale).catch((err: unknown) => {
-        if (!(err instanceof NotFound)) throw err; // already expired: nothing to remove
-      });
-    }
-    for (const r of records) {
-      revision = (await this.b.put({ key: recordKey(r), value: JSON.stringify(r), expires })).revision;
-    }
-    const index = await this.b.put({ key: indexKey(hostId), value: JSON.stringify(keys), expires });
-    return Math.max(revision, index.revision);
+    await Promise.all(
+      before
+        .filter((k) => !keep.has(k))
+        .map((stale) =>
+          this.b.delete(stale).catch((err: unknown) => {
+            if (!(err instanceof NotFound)) throw err; // already expired: nothing to remove
+          }),
+        ),
+    );
+    // The index goes first: if a record write fails, the next beat still knows every key to clean up.
+    await this.b.put({ key: indexKey(hostId), value: JSON.stringify(keys), expires });
+    const written = await Promise.all(
+      records.map((r) => this.b.put({ key: recordKey(r), value: JSON.stringify(r), expires })),
+    );
+    return Math.max(0, ...written.map((w) => w.revision));
   }
 
   /** Every live record, or those of one kind. */
