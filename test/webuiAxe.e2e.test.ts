@@ -70,9 +70,9 @@ const PAGES: [name: string, path: () => string, ready: (p: Page) => Promise<unkn
     () => '/web/terminal?node=axe-node&login=root&name=axe-node',
     (p) => p.getByRole('heading', { name: /Open a shell/ }).waitFor({ timeout: 10_000 }),
   ],
-  [
-    // The terminal's Upload dialog, opened from a live session (the page as the app's own Connect opens it).
-    'upload-dialog',
+  ...(['Upload', 'Download'] as const).map((which): (typeof PAGES)[number] => [
+    // The terminal's file transfer dialogs, opened from a live session (as the app's own Connect opens it).
+    `${which.toLowerCase()}-dialog`,
     () => '/web/nodes',
     async (p) => {
       await p.locator('tr[data-node="axe-node"]').waitFor({ timeout: 10_000 });
@@ -84,10 +84,10 @@ const PAGES: [name: string, path: () => string, ready: (p: Page) => Promise<unkn
         .getByTestId('term-status')
         .getByText(/Connected to axe-node/)
         .waitFor({ timeout: 20_000 });
-      await p.getByRole('button', { name: 'Upload' }).click();
-      await p.getByRole('dialog', { name: 'Upload files to axe-node' }).waitFor({ timeout: 10_000 });
+      await p.getByRole('button', { name: which }).click();
+      await p.getByRole('dialog', { name: new RegExp(`^${which}`) }).waitFor({ timeout: 10_000 });
     },
-  ],
+  ]),
   ['recordings', () => '/web/recordings', (p) => p.locator('tr[data-session]').first().waitFor({ timeout: 10_000 })],
   [
     'player',
