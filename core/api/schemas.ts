@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { LinkReportSchema } from './linkSchemas.ts';
 
 /**
  * Wire schemas of the auth API's answers, shared by the server (what it promises) and every client (what it
@@ -20,18 +21,6 @@ export const PublicCaSchema = v.object({
 export type PublicCa = v.InferOutput<typeof PublicCaSchema>;
 
 /** A registered SSH node (`GET /v1/nodes`): agents heartbeat theirs; agentless OpenSSH nodes are added by an admin. */
-const LinkReasonSchema = v.picklist(['dns', 'connect', 'tls', 'clock_skew', 'identity_rejected', 'cert_expired']);
-const IsoTime = v.pipe(v.string(), v.maxLength(40));
-
-/** What an agent says about its link in a heartbeat (core/agent/linkHealth.ts): degraded and why, its last outage. */
-export const LinkReportSchema = v.strictObject({
-  state: v.picklist(['online', 'degraded']),
-  reason: v.optional(LinkReasonSchema),
-  skewMs: v.optional(v.pipe(v.number(), v.integer())),
-  lastOutage: v.optional(v.strictObject({ reason: LinkReasonSchema, from: IsoTime, to: IsoTime })),
-});
-export type LinkReportRecord = v.InferOutput<typeof LinkReportSchema>;
-
 export const NodeRecordSchema = v.object({
   hostId: v.string(),
   name: v.string(),
@@ -47,16 +36,6 @@ export const NodeRecordSchema = v.object({
   link: v.optional(LinkReportSchema),
 });
 export type NodeRecord = v.InferOutput<typeof NodeRecordSchema>;
-
-/** A node as last seen (`GET /v1/nodes/seen`): kept for days after its record lapsed, for `tp ls --all`. */
-export const SeenNodeSchema = v.object({
-  hostId: v.string(),
-  name: v.string(),
-  labels: v.record(v.string(), v.string()),
-  lastSeen: v.string(),
-  link: v.optional(LinkReportSchema),
-});
-export type SeenNode = v.InferOutput<typeof SeenNodeSchema>;
 
 /**
  * Who a lock stops: a user, a node (by name or host ID), one bot instance (a copied bot identity), or a plugin's

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
-import { type NodeRecord, type SeenNode, SeenNodeSchema } from '../api/schemas.ts';
+import { type SeenNode, SeenNodeSchema } from '../api/linkSchemas.ts';
+import type { NodeRecord } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { NotFound, TpError } from '../errors.ts';
 

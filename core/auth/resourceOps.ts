@@ -1,4 +1,4 @@
-import type { SeenNode } from '../api/schemas.ts';
+import type { SeenNode } from '../api/linkSchemas.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, Conflict, NotFound } from '../errors.ts';
 import { nodeVisible, type Role } from '../rbac/index.ts';

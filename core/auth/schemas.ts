@@ -1,6 +1,7 @@
 import * as v from 'valibot';
+import { LinkReportSchema } from '../api/linkSchemas.ts';
 import { HeartbeatResourcesSchema } from '../api/resourceSchemas.ts';
-import { CaTypeSchema, LinkReportSchema } from '../api/schemas.ts';
+import { CaTypeSchema } from '../api/schemas.ts';
 import { RoleSchema } from '../rbac/schema.ts';
 
 /** Wire schemas of the auth API request bodies; everything past the edge trusts these types. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import * as v from 'valibot';
 import { UpsertedNodeSchema } from '../api/hostSchemas.ts';
+import { LinkReportSchema, SeenNodeSchema } from '../api/linkSchemas.ts';
 import { HeartbeatResourcesSchema, ResourceHeartbeatAnswerSchema } from '../api/resourceSchemas.ts';
-import { LinkReportSchema, SeenNodeSchema } from '../api/schemas.ts';
 import type { OnlineNode } from '../api/webSchemas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
