@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   buildHandshakeResponse,
   CLIENT,
@@ -19,7 +20,7 @@ export interface RawMysqlClient {
   command(payload: Uint8Array): void;
   /** Resolves when the server closed the connection. */
   closed: Promise<void>;
-  socket: Socket;
+  socket: Duplex;
   close(): void;
 }
 
@@ -31,7 +32,12 @@ export interface RawLoginOptions {
 
 /** Connects and reads the greeting; resolves with the client and the greeting's payload, before any answer. */
 export async function rawMysqlConnect(port: number): Promise<{ client: RawMysqlClient; greeting: Buffer }> {
-  const socket = connect({ host: '127.0.0.1', port });
+  const client = rawMysqlOn(connect({ host: '127.0.0.1', port }));
+  return { client, greeting: (await client.read()).payload };
+}
+
+/** A raw client on a stream already open (a TLS connection past the proxy's answer, say); reading starts now. */
+export function rawMysqlOn(socket: Duplex): RawMysqlClient {
   const reader = new PacketReader();
   const ready: Packet[] = [];
   const waiters: (() => void)[] = [];
@@ -73,12 +79,31 @@ export async function rawMysqlConnect(port: number): Promise<{ client: RawMysqlC
     socket,
     close: () => socket.destroy(),
   };
-  return { client, greeting: (await read()).payload };
+  socket.resume();
+  return client;
 }
 
 /** Connects, reads the greeting and logs in as `user` (no password) in plain text; resolves once logged in. */
 export async function rawMysqlLogin(port: number, user: string, o: RawLoginOptions = {}): Promise<RawMysqlClient> {
-  const { client, greeting: hello } = await rawMysqlConnect(port);
+  const { client, greeting } = await rawMysqlConnect(port);
+  return loginWith(client, greeting, user, o);
+}
+
+/** Reads the greeting on `client` and logs in as `user` (no password); resolves once logged in. */
+export async function rawMysqlLoginOn(
+  client: RawMysqlClient,
+  user: string,
+  o: RawLoginOptions = {},
+): Promise<RawMysqlClient> {
+  return loginWith(client, (await client.read()).payload, user, o);
+}
+
+async function loginWith(
+  client: RawMysqlClient,
+  hello: Buffer,
+  user: string,
+  o: RawLoginOptions,
+): Promise<RawMysqlClient> {
   const greeting = parseInitialHandshake(hello);
   const database = o.database;
   const caps =

@@ -131,7 +131,8 @@ export async function serveSession(
     signal: session.signal,
   });
   // Closing the connection does not stop a running statement on the server; unless the client quit, stop its thread.
-  if (!end.quit) {
+  // The session's database certificate ends with the user's: after that, no side connection can log in.
+  if (!end.quit && ctx.clock.now() < user.expires) {
     await killThread(served, loggedIn.tls, dbUser, loggedIn.threadId).catch((err: unknown) => {
       log.warn('could not stop the database thread of an ended session', {
         session: session.id,
