@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
+import { dbSpec, withFixtureDb } from './helpers/resourceFixture.ts';
 import { me, PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
 
 // Every page of the web UI checked by axe-core in light and dark mode (0 violations, colour contrast included),
@@ -65,6 +66,7 @@ async function logIn(page: Page): Promise<void> {
 /** Each page, with what shows it is drawn. */
 const PAGES: [name: string, path: () => string, ready: (p: Page) => Promise<unknown>][] = [
   ['servers', () => '/web/nodes', (p) => p.locator('tr[data-node="axe-node"]').waitFor({ timeout: 10_000 })],
+  ['databases', () => '/web/databases', (p) => p.locator('tr[data-db="axe-db"]').waitFor({ timeout: 10_000 })],
   [
     'terminal',
     () => '/web/terminal?node=axe-node&login=root&name=axe-node',
@@ -133,12 +135,16 @@ async function checkScheme(browser: Browser, scheme: 'light' | 'dark'): Promise<
 
 describe.skipIf(!haveChromium())('web UI accessibility (axe-core)', () => {
   beforeAll(async () => {
-    f = await startSshFixture([{ name: 'axe-node', labels: { env: 'axe' } }]);
+    const dbs = withFixtureDb(() => [dbSpec('axe-db', { env: 'axe' })]);
+    f = await startSshFixture([{ name: 'axe-node', labels: { env: 'axe' } }], undefined, undefined, dbs);
     await f.role(
       'metadata: {name: auditor}\nspec:\n  allow: {rules: [{resources: [recording, audit], verbs: [list, read]}]}\n',
     );
+    await f.role(
+      'metadata: {name: dbs}\nspec:\n  allow: {db_labels: {"*": "*"}, db_users: ["{{internal.db_users}}"]}\n',
+    );
     const add = await f.admin(
-      ['users', 'add', 'ann', '--roles', 'ops,auditor', '--logins', me, '--password-stdin'],
+      ['users', 'add', 'ann', '--roles', 'ops,auditor,dbs', '--logins', me, '--db-users', 'ann', '--password-stdin'],
       PASSWORD,
     );
     expect(add.code).toBe(0);
