@@ -437,11 +437,19 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await page.getByLabel('Password').fill(alicePassword);
     await page.getByLabel('Authenticator code').fill(totpCode(aliceSecret, Date.now() - 30_000));
     await page.getByRole('button', { name: 'Log in', exact: true }).click();
-    // In words and local time, once: "... until 14:05, in 15 minutes."
+    // In words and local time, once: "... until 14:05, in 15 minutes." (with the date when that is tomorrow: a run
+    // late in the evening ends the lockout after midnight).
     const locked = (await page.getByTestId('login-error').textContent())!;
+    const until = /until (\d+\/\d+\/\d+ )?\d\d:\d\d( [AP]M)?, in (\d+) minutes\./.exec(locked);
     expect(locked).toMatch(
-      /^This account is locked after too many failed logins, until \d\d:\d\d( [AP]M)?, in \d+ minutes\. Wait until then or ask an admin to unlock it\.$/,
+      /^This account is locked after too many failed logins, until [\d/ ]*\d\d:\d\d( [AP]M)?, in \d+ minutes\. Wait until then or ask an admin to unlock it\.$/,
     );
+    // "in N minutes" is rounded up: the lockout ends within the minute before now + N.
+    const tomorrow = [0, 1].map((early) => {
+      const ends = new Date(Date.now() + (Number(until![3]) - early) * 60_000);
+      return ends.toDateString() !== new Date().toDateString();
+    });
+    if (tomorrow[0] === tomorrow[1]) expect(until![1] !== undefined).toBe(tomorrow[0]!);
     expect(await auditHas('user.locked_out', (e) => e.user === 'alice')).toBe(true);
     await b.screenshot(page, 'login-locked');
     await page.close();
