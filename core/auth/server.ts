@@ -8,6 +8,7 @@ import { type Backend, openBackend, type StorageConfig } from '../backend/index.
 import { type Clock, systemClock } from '../clock.ts';
 import { privateDir } from '../config/privateDir.ts';
 import { generateKeyPair } from '../crypto/keys.ts';
+import { pemBundle } from '../crypto/pem.ts';
 import { describe } from '../errors.ts';
 import { SERVERS_RENEW } from '../identity/rotationPhase.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
@@ -203,6 +204,6 @@ async function writeAdminIdentity(service: AuthService, dataDir: string, addr: s
     mode: 0o600,
   });
   writeFileSync(join(dir, 'tls.crt'), out.tlsCert, { mode: 0o600 });
-  writeFileSync(join(dir, 'ca.crt'), service.ca('tls').tlsTrusted.join(''), { mode: 0o600 });
+  writeFileSync(join(dir, 'ca.crt'), pemBundle(service.ca('tls').tlsTrusted), { mode: 0o600 });
   writeFileSync(join(dir, 'auth_servers'), `${addr}\n`, { mode: 0o600 });
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
+import { pemBundle } from '../crypto/pem.ts';
 import { parseCert } from '../crypto/sshcert.ts';
 import { BadParameter, describe } from '../errors.ts';
 import type { Profile } from './profile.ts';
@@ -62,7 +63,7 @@ export function profileFromIdentityFile(path: string): Profile {
       sshCert: d.sshCert,
       tlsKey: d.tlsKey,
       tlsCert: d.tlsCert,
-      cas: d.tlsCa.join(''),
+      cas: pemBundle(d.tlsCa),
       knownHosts,
     },
   };

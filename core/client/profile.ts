@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { privateDir } from '../config/privateDir.ts';
+import { pemBundle } from '../crypto/pem.ts';
 import { parseCert } from '../crypto/sshcert.ts';
 import { Unauthenticated } from '../errors.ts';
 import { profileFromIdentityFile } from './identityFile.ts';
@@ -108,7 +109,7 @@ export function saveProfile(data: ProfileData, m: ProfileMaterial): Profile {
   write(p.certPath, `${m.sshCert}\n`, 0o644);
   write(p.tlsKeyPath, m.tlsKey, 0o600);
   write(p.tlsCertPath, m.tlsCert, 0o644);
-  write(p.casPath, m.tlsCa.join(''), 0o644);
+  write(p.casPath, pemBundle(m.tlsCa), 0o644);
   write(p.knownHostsPath, knownHostsText(m.hostCa), 0o644);
   write(join(tpHome(), 'profile.json'), `${JSON.stringify(data, null, 2)}\n`, 0o600);
   return loadProfile()!;
@@ -132,7 +133,7 @@ export function refreshTrust(p: Profile, hostCa: string[], tlsCa: string[]): boo
     changed = true;
   };
   update(p.knownHostsPath, knownHostsText(hostCa));
-  update(p.casPath, tlsCa.join(''));
+  update(p.casPath, pemBundle(tlsCa));
   return changed;
 }
 
