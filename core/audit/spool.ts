@@ -36,6 +36,8 @@ export class EventSpool {
   private failures = 0;
   private closed = false;
   private scheduled: ReturnType<typeof setTimeout> | undefined;
+  /** Rows in the outbox, kept here: counting the table on every add was a scan per event (a backlog made it ms). */
+  private count: number;
 
   constructor(private readonly o: SpoolOptions) {
     if (o.path !== ':memory:') privateDir(dirname(o.path), 'database directory');
@@ -47,6 +49,7 @@ export class EventSpool {
     // event on the node's event loop, which capped sessions per second (measured). The store itself stays FULL.
     this.db.exec('PRAGMA synchronous = NORMAL');
     this.db.exec('CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)');
+    this.count = (this.db.query('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
     this.timer = setInterval(() => void this.flush(), o.intervalMs ?? 1000);
     this.timer.unref?.();
   }
@@ -61,10 +64,12 @@ export class EventSpool {
         insert.run(JSON.stringify({ ...e, time, id: e.id ?? `${time}-${(this.o.ids ?? cryptoIds).uuid()}` }));
       }
     })();
+    this.count += events.length;
     const max = this.o.maxEvents ?? 1_000_000;
-    const { n } = this.db.query('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
-    if (n > max) {
+    if (this.count > max) {
+      const n = this.count;
       this.db.query('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)').run(n - max);
+      this.count = max;
       log.warn('audit spool full: dropped the oldest events', { dropped: n - max });
     }
     // Events come in bursts (a session start is several); one request carries the burst.
@@ -76,7 +81,7 @@ export class EventSpool {
 
   /** Events waiting to be sent. */
   get pending(): number {
-    return (this.db.query('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+    return this.count;
   }
 
   /** Sends what is spooled, oldest first, until empty or the receiver fails; one flush runs at a time. */
@@ -109,7 +114,7 @@ export class EventSpool {
       }
       this.failures = 0;
       if (this.closed) return;
-      this.db.query('DELETE FROM outbox WHERE seq <= ?').run(rows.at(-1)!.seq);
+      this.count -= this.db.query('DELETE FROM outbox WHERE seq <= ?').run(rows.at(-1)!.seq).changes;
     }
   }
 
