@@ -134,12 +134,34 @@ describe('resource records', () => {
     await waitFor('pg-prod to leave', async () => (await viewNames()).join() === 'pg1', 5_000);
   });
 
-  test('an agent gone away: its resources are offline at once, then expire with their heartbeat', async () => {
-    await f.cluster.agents.get('dbhost')!.close();
-    await waitFor('the tunnel to close', () => !f.cluster.proxy.tunnels.has(f.cluster.agents.get('dbhost')!.hostId));
+  test('two agents serving one name: listed once; the gate moves to the live one; a dead one expires', async () => {
+    // A long beat period: dbhost2's records outlive this file unless something removes them.
+    const second = await f.cluster.addAgent({ name: 'dbhost2', options: { heartbeatMs: 20_000 } });
+    await waitFor('both agents to serve pg1', async () => (await f.cluster.proxy.view.resources('db')).length === 2);
+    const listed = await userApi(f.cluster, alice.home).get(v.array(ListedResourceSchema), '/webapi/resources?kind=db');
+    expect(listed.map((r) => r.name)).toEqual(['pg1']);
+    const first = f.cluster.agents.get('dbhost')!;
+    await first.close();
+    await waitFor('the tunnel to close', () => !f.cluster.proxy.tunnels.has(first.hostId));
+    expect((await ask('alice')).hostId).toBe(second.hostId);
+    await waitFor(
+      "dbhost's records to expire",
+      async () => (await f.cluster.proxy.view.resources('db')).every((r) => r.hostId === second.hostId),
+      15_000,
+    );
+  });
+
+  test('the last agent gone: its resources are offline at once, and tp nodes rm removes them with the node', async () => {
+    const second = f.cluster.agents.get('dbhost2')!;
+    await second.close();
+    await waitFor('the tunnel to close', () => !f.cluster.proxy.tunnels.has(second.hostId));
     await expect(f.cluster.proxy.view.resolveResource('db', 'pg1')).rejects.toThrow(Unavailable);
-    await expect(ask('alice')).rejects.toThrow('db "pg1" is offline');
-    await waitFor('the records to expire', async () => (await viewNames()).length === 0, 15_000);
+    await expect(ask('alice')).rejects.toThrow('db "pg1" is offline: no agent serving it is connected');
+    expect(await viewNames()).toEqual(['pg1']);
+    const rm = await f.admin(['nodes', 'rm', second.hostId]);
+    expect(rm.code).toBe(0);
+    // Its heartbeat would have kept them a minute: they go with the node.
+    await waitFor('the records to go', async () => (await viewNames()).length === 0, 5_000);
     await expect(ask('alice')).rejects.toThrow(NotFound);
   });
 });

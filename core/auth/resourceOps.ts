@@ -8,6 +8,7 @@ import type { LockStore, LockTarget, StoredLock } from './locks.ts';
 import { checkNameFree, checkNodeName, nodeToRemove } from './nodeNames.ts';
 import type { NodeRecord, NodeStore } from './nodes.ts';
 import type { SeenNodeStore } from './nodesSeen.ts';
+import type { ResourceRecordStore } from './resourceRecords.ts';
 import type { RoleStore } from './roles.ts';
 import type { StoredToken, TokenRole, TokenStore } from './tokens.ts';
 import type { UserStore } from './users.ts';
@@ -24,6 +25,8 @@ export interface ResourceOpsDeps {
   locks: LockStore;
   nodes: NodeStore;
   seen: SeenNodeStore;
+  /** The plugins' resource records: a removed node's go with it. */
+  records?: Pick<ResourceRecordStore, 'removeHost'>;
 }
 
 /** Roles, join tokens, locks and nodes: the cluster's admin resources. */
@@ -171,8 +174,8 @@ export class ResourceOps {
   }
 
   /**
-   * Deletes the one node a host ID or name denotes (a live one, or one only seen in the last week); a name several
-   * nodes hold is refused, listing their IDs.
+   * Deletes the one node a host ID or name denotes (a live one, or one only seen in the last week) with the resources
+   * it served; a name several nodes hold is refused, listing their IDs.
    */
   async deleteNode(who: Identity, idOrName: string): Promise<void> {
     await this.d.authz.authorize(who, 'node', 'delete');
@@ -190,6 +193,7 @@ export class ResourceOps {
       );
     }
     await this.d.seen.remove(n.hostId);
+    await this.d.records?.removeHost(n.hostId);
     await this.d.emit({ type: 'node.delete', user: who.name, host_id: n.hostId, host: n.name });
   }
 }

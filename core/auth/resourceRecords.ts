@@ -46,6 +46,16 @@ export class ResourceRecordStore {
     return Math.max(0, ...written.map((w) => w.revision));
   }
 
+  /** Deletes every record agent `hostId` announced (its node was removed); none is not an error. */
+  async removeHost(hostId: string): Promise<void> {
+    const before = (await getDoc<string[]>(this.b, indexKey(hostId)))?.value ?? [];
+    for (const key of [...before, indexKey(hostId)]) {
+      await this.b.delete(key).catch((err: unknown) => {
+        if (!(err instanceof NotFound)) throw err; // expired already
+      });
+    }
+  }
+
   /** Every live record, or those of one kind. */
   async list(kind?: string): Promise<ResourceRecord[]> {
     return listDocs<ResourceRecord>(this.b, kind === undefined ? '/resources/' : `/resources/${kind}/`);

@@ -112,11 +112,12 @@ export class AuthService {
     this.certs = certs;
 
     this.users = new UserOps({ authz, emit, clock, cluster, users, roles, locks, secondFactor, publicUrl, ...login });
+    const records = new ResourceRecordStore(backend);
     this.resources = new ResourceOps({
       ...{ authz, emit, clock, cluster, roles, users, tokens, locks, nodes },
       seen: new SeenNodeStore(backend),
+      records,
     });
-    const records = new ResourceRecordStore(backend);
     this.resourceRecords = new ResourceRecordOps({ authz, clock, records });
     this.dbCerts = new DbCertOps({ authz, emit, clock, cas, roles, locks, resources: records });
     this.audit = new AuditOps({ authz, audit, sessions });
