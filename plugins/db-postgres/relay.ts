@@ -4,7 +4,7 @@
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { describe } from '../../core/errors.ts';
-import { ClientFramer } from './clientFrames.ts';
+import { type ClientEvent, ClientFramer } from './clientFrames.ts';
 import { QueryAudit, type QueryFields } from './queryAudit.ts';
 import { FrameTracker, StartupAnswerReader } from './serverFrames.ts';
 import { type ErrorFields, type ErrorSpec, errorResponse, SQLSTATE } from './wire.ts';
@@ -32,7 +32,12 @@ const CLOSE_GRACE_MS = 5_000;
 /** Relays one session between `client` (the plugin stream) and `server` (TLS to the database). */
 export class PgRelay {
   private readonly framer = new ClientFramer();
-  private readonly tracker = new FrameTracker();
+  /** ReadyForQuery ('Z') answers each Query, Sync and FunctionCall: one fewer outstanding. */
+  private readonly tracker = new FrameTracker((code) => {
+    if (code === 0x5a && this.outstanding > 0) this.outstanding--;
+  });
+  /** Requests sent that the server has not yet answered with ReadyForQuery. */
+  private outstanding = 0;
   private startup: StartupAnswerReader | undefined = new StartupAnswerReader();
   private readonly audit: QueryAudit;
   private error: string | undefined;
@@ -73,12 +78,23 @@ export class PgRelay {
     return this.done;
   }
 
+  /** True while the server works on something the client asked (a query whose ReadyForQuery has not come). */
+  get busy(): boolean {
+    return this.outstanding > 0;
+  }
+
   /** Ends the session from tp's side: `spec` goes to the client as an ErrorResponse when it fits between messages. */
   end(spec: ErrorSpec): void {
     if (this.ending) return;
     this.error ??= spec.message;
     if (!this.client.destroyed && this.toClientAtBoundary()) this.client.write(errorResponse(spec));
     this.closeBoth();
+  }
+
+  /** Counts the client messages the server answers with ReadyForQuery: Query, Sync, FunctionCall. */
+  private countRequests(e: ClientEvent): void {
+    const code = e.kind === 'message' ? String.fromCharCode(e.message.raw[0]!) : e.code;
+    if (code === 'Q' || code === 'S' || code === 'F') this.outstanding++;
   }
 
   private toClientAtBoundary(): boolean {
@@ -109,7 +125,10 @@ export class PgRelay {
         (bytes) => {
           if (!this.server.write(bytes)) full = true;
         },
-        (e) => this.audit.observe(e),
+        (e) => {
+          this.countRequests(e);
+          this.audit.observe(e);
+        },
       );
     } catch (err) {
       this.end({ code: SQLSTATE.protocolViolation, message: `tp: ${describe(err)}` });

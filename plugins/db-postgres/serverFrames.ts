@@ -43,6 +43,9 @@ export class FrameTracker {
   private header = Buffer.alloc(5);
   private headerHave = 0;
 
+  /** `onMessage` hears each message's type byte as its header completes. */
+  constructor(private readonly onMessage: (code: number) => void = () => undefined) {}
+
   /** True when the bytes seen so far end exactly at a message boundary. */
   get atBoundary(): boolean {
     return this.left === 0 && this.headerHave === 0;
@@ -67,6 +70,7 @@ export class FrameTracker {
       if (len < 4) throw new BadParameter(`malformed PostgreSQL server message: length ${len}`);
       this.left = len - 4;
       this.headerHave = 0;
+      this.onMessage(this.header[0]!);
     }
   }
 }

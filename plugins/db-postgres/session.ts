@@ -150,7 +150,7 @@ export async function runSession(
       const why = describe(s.signal.reason ?? 'the session was ended');
       relay.end({ code: SQLSTATE.adminShutdown, message: `tp: the session was ended: ${why}` });
       // The server does not notice a closed socket while a query runs: cancel it so the backend stops now.
-      if (upstreamKey) {
+      if (upstreamKey && relay.busy) {
         sendCancel(server, ca, upstreamKey.pid, upstreamKey.secret).catch((err) =>
           log.warn('could not cancel the query of an ended database session', { error: describe(err) }),
         );
