@@ -1,5 +1,7 @@
+import * as v from 'valibot';
 import type { ApiClient } from '../api/client.ts';
 import { type AuthPing, AuthPingSchema, EventsIntakeSchema } from '../api/hostSchemas.ts';
+import { ResourceRecordSchema } from '../api/resourceSchemas.ts';
 import type { AuditInput } from '../audit/events.ts';
 import { EventSpool } from '../audit/spool.ts';
 import type { StoredLock } from '../auth/locks.ts';
@@ -132,9 +134,14 @@ export class ClusterView {
   /** Whether this proxy reaches a node now; set by the proxy (its tunnels), so that live nodes win name lookups. */
   online: (n: NodeRecord) => boolean = () => true;
 
-  /** Every live record of the plugins' resources of `kind` (several per name when several agents serve it). */
+  /**
+   * Every live record of the plugins' resources of `kind` (several per name when several agents serve it); a
+   * replicated document that is not a resource record is left out, never routed to.
+   */
   async resources(kind: string): Promise<ResourceRecord[]> {
-    return (await this.read<ResourceRecord>('resource')).filter((r) => r.kind === kind);
+    return (await this.read<unknown>('resource')).filter(
+      (r): r is ResourceRecord => v.is(ResourceRecordSchema, r) && r.kind === kind,
+    );
   }
 
   /** Whether the agent serving a resource record is reachable now (its node record is live and online). */
