@@ -5,7 +5,7 @@ import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, NotFound } from '../errors.ts';
-import type { Authorizer } from './authorizer.ts';
+import type { Authorizer, Emit } from './authorizer.ts';
 import type { Identity } from './identity.ts';
 
 export type ResourceRecord = ResourceRecordWire;
@@ -65,6 +65,7 @@ export class ResourceRecordStore {
 /** What the resource heartbeat reads and writes. */
 export interface ResourceRecordOpsDeps {
   authz: Authorizer;
+  emit: Emit;
   clock: Clock;
   records: ResourceRecordStore;
 }
@@ -78,7 +79,17 @@ export class ResourceRecordOps {
    * the write. Only an agent's own identity may call it: the host ID comes from its certificate, never the body.
    */
   async heartbeat(who: Identity, resources: HeartbeatResource[], ttlMs: number): Promise<number> {
-    if (who.kind !== 'node') throw new AccessDenied('only an agent heartbeats its resources');
+    if (who.kind !== 'node') {
+      const err = new AccessDenied('only an agent heartbeats its resources');
+      await this.d.emit({
+        type: 'node.heartbeat',
+        success: false,
+        user: `${who.kind}:${who.name}`,
+        resources: resources.length,
+        error: err.message,
+      });
+      throw err;
+    }
     await this.d.authz.authorize(who, 'node', 'update');
     const now = this.d.clock.now();
     const lastSeen = new Date(now).toISOString();

@@ -118,7 +118,7 @@ export class AuthService {
       seen: new SeenNodeStore(backend),
       records,
     });
-    this.resourceRecords = new ResourceRecordOps({ authz, clock, records });
+    this.resourceRecords = new ResourceRecordOps({ authz, emit, clock, records });
     this.dbCerts = new DbCertOps({ authz, emit, clock, cas, roles, locks, resources: records });
     this.audit = new AuditOps({ authz, audit, sessions });
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });

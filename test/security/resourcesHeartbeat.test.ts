@@ -98,5 +98,12 @@ describe('resource heartbeats', () => {
       );
     expect(asAdmin).toContain('only an agent heartbeats its resources');
     expect((await records()).some((r: ResourceRecord) => r.name === 'rogue')).toBe(false);
+    const refusals = (await cluster.auth.client.searchEvents(new URLSearchParams({ type: 'node.heartbeat' }))).filter(
+      (e) => e.error === 'only an agent heartbeats its resources',
+    );
+    expect(refusals.map((e) => [e.success, e.user])).toEqual([
+      [false, expect.stringMatching(/^proxy:/)],
+      [false, expect.stringMatching(/^admin:/)],
+    ]);
   });
 });
