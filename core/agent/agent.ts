@@ -9,7 +9,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import { privateDir } from '../config/privateDir.ts';
 import { parseAuthorizedKey } from '../crypto/keys.ts';
 import { parseCert } from '../crypto/sshcert.ts';
-import { BadParameter, describe, isCertificateError, Unauthenticated } from '../errors.ts';
+import { BadParameter, describe, Unauthenticated } from '../errors.ts';
 import { IdentityFollower } from '../identity/follower.ts';
 import { type HostIdentity, loadHostIdentity, saveHostIdentity } from '../identity/hostIdentity.ts';
 import { replicaCas } from '../identity/replicaCas.ts';
@@ -24,6 +24,7 @@ import { type AgentSettings, proxyStateSource } from './clusterState.ts';
 import { type CommandLabel, startCommandLabels } from './commandLabels.ts';
 import { type DirectListener, startDirectListener } from './directListener.ts';
 import { heartbeatSender } from './heartbeat.ts';
+import { probeIdentity, REJOIN_HINT } from './identityProbe.ts';
 import { joinViaProxy } from './join.ts';
 import { certNotAfter, LinkHealth, linkReason } from './linkHealth.ts';
 import { PluginHost } from './pluginHost.ts';
@@ -81,37 +82,6 @@ export interface Agent extends AsyncDisposable {
   /** Address of the direct listener (direct mode). */
   directAddr?: string;
   close(): Promise<void>;
-}
-
-const REJOIN_HINT =
-  "this agent's saved identity is no longer trusted by the cluster: its CAs were rotated while the agent was away. " +
-  'Join again with a new token: `tp tokens add --type node` on the cluster, then `tp agent start --token TOKEN --ca-pin PIN` here ' +
-  '(the old identity is set aside, not deleted).';
-
-/**
- * Whether the proxy accepts the saved identity: a TLS or certificate refusal means it was rotated out, unless the
- * certificates only look out of date by this device's clock (then the clock is wrong, and the identity is kept).
- */
-async function probeIdentity(
-  api: ApiClient,
-  link: LinkHealth,
-  id: HostIdentity,
-  clock: Clock,
-): Promise<'ok' | 'unreachable' | 'rejected'> {
-  try {
-    await api.send(AckSchema, 'GET', '/webapi/agent/state');
-    return 'ok';
-  } catch (err) {
-    const reason = linkReason(err, { now: clock.now(), certNotAfter: certNotAfter(id) });
-    if (reason === 'clock_skew') {
-      link.down(reason);
-      return 'unreachable';
-    }
-    if (err instanceof Unauthenticated) return 'rejected';
-    if (isCertificateError(err)) return 'rejected';
-    log.warn('proxy unreachable at start; will keep trying', { error: describe(err) });
-    return 'unreachable';
-  }
 }
 
 /**

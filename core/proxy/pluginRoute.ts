@@ -1,12 +1,16 @@
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import * as v from 'valibot';
+import type { Identity } from '../auth/identity.ts';
 import { AccessDenied, describe, TpError, Unauthenticated } from '../errors.ts';
 import { log } from '../log.ts';
 import { splice } from '../net/index.ts';
 import type { PluginDefinition, ProxyPluginContext, ProxyRoute, ResourceRecord } from '../plugin/types.ts';
 import { readHeader, writeHeader } from '../tunnel/header.ts';
-import type { AccessRequest } from './accessGate.ts';
+import type { AccessGate, AccessRequest } from './accessGate.ts';
+import type { ClusterView } from './clusterView.ts';
+import { type DialTarget, type DialTls, dialAgent } from './dial.ts';
+import type { TunnelRegistry } from './tunnels.ts';
 
 /** What a client sends first on a plugin's ALPN id in the default framing (core/plugin/README.md). */
 export const PluginRequestSchema = v.object({
@@ -87,4 +91,43 @@ export async function routePluginConnection(
     if (framed) writeHeader(socket, { ok: false, error: { code: e.code, message: e.message } } satisfies PluginAnswer);
     socket.end();
   }
+}
+
+/** What the proxy lends a plugin connection: the state, the gate, and the ways to reach agents. */
+export interface PluginConnectionDeps {
+  view: ClusterView;
+  gate: AccessGate;
+  tunnels: TunnelRegistry;
+  dialTls: DialTls;
+  headerTimeoutMs: number;
+}
+
+/**
+ * Serves one connection on a plugin's ALPN id: the plugin's own `proxy.handle` when it has one (SSH's relay), else
+ * the generic path above. Either way the plugin dials agents under its own name.
+ */
+export async function servePluginConnection(
+  socket: TLSSocket,
+  plugin: PluginDefinition<never>,
+  who: Identity,
+  d: PluginConnectionDeps,
+): Promise<void> {
+  const peer = socket.getPeerCertificate();
+  /** The agent serving a resource: its host ID, and its direct address from its node record. */
+  const agentOf = async (r: ResourceRecord): Promise<DialTarget> => {
+    const node = (await d.view.nodes()).find((n) => n.hostId === r.hostId);
+    return { hostId: r.hostId, name: r.name, kind: r.kind, addr: node?.addr };
+  };
+  const ctx: ProxyPluginContext = {
+    who,
+    certError: !socket.authorized && peer?.raw ? String(socket.authorizationError) : undefined,
+    headerTimeoutMs: d.headerTimeoutMs,
+    gate: d.gate,
+    view: d.view,
+    dial: async (to, header) =>
+      dialAgent('plugin' in to ? await agentOf(to) : to, d.tunnels, d.dialTls, { service: plugin.name, ...header }),
+  };
+  if (plugin.proxy?.handle) return plugin.proxy.handle(socket, ctx);
+  const cert = who.kind === 'user' && peer?.raw ? Buffer.from(peer.raw).toString('base64') : undefined;
+  return routePluginConnection(socket, plugin, ctx, cert);
 }

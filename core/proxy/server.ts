@@ -16,15 +16,13 @@ import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../net/connect
 import { httpDeadlines } from '../net/httpDeadlines.ts';
 import { parseHostPort } from '../net/index.ts';
 import type { PluginRegistry } from '../plugin/registry.ts';
-import type { PluginDefinition, ProxyPluginContext, ResourceRecord } from '../plugin/types.ts';
 import { startMetricsServer } from '../web/metricsServer.ts';
 import { jsonApi } from '../web/router.ts';
 import { AccessGate, registerKindPolicies } from './accessGate.ts';
 import { ClusterView } from './clusterView.ts';
-import { type DialTarget, dialAgent } from './dial.ts';
 import { startJumpServer } from './jump.ts';
 import { pageRoutes } from './pages.ts';
-import { routePluginConnection } from './pluginRoute.ts';
+import { servePluginConnection } from './pluginRoute.ts';
 import { guardTlsPort } from './portGuard.ts';
 import { ssoRoutes } from './sso.ts';
 import { nodeOnline, TunnelRegistry } from './tunnels.ts';
@@ -175,7 +173,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       if (who.kind !== ANONYMOUS.kind) guard.authenticated(socket);
       const plugin = socket.alpnProtocol ? opts.plugins.forAlpn(socket.alpnProtocol) : undefined;
       if (plugin) {
-        servePlugin(socket, plugin, who).catch((err: unknown) => {
+        const deps = { view, gate, tunnels, dialTls, headerTimeoutMs: limits.handshakeMs };
+        servePluginConnection(socket, plugin, who, deps).catch((err: unknown) => {
           log.error('plugin connection failed', { plugin: plugin.name, error: describe(err) });
           socket.destroy();
         });
@@ -200,25 +199,6 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     },
   );
   /** Finds the agent serving a resource (its host ID; its direct address from its node record). */
-  const agentOf = async (r: ResourceRecord): Promise<DialTarget> => {
-    const node = (await view.nodes()).find((n) => n.hostId === r.hostId);
-    return { hostId: r.hostId, name: r.name, kind: r.kind, addr: node?.addr };
-  };
-  const servePlugin = async (socket: TLSSocket, plugin: PluginDefinition<never>, who: Identity) => {
-    const peer = socket.getPeerCertificate();
-    const ctx: ProxyPluginContext = {
-      who,
-      certError: !socket.authorized && peer?.raw ? String(socket.authorizationError) : undefined,
-      headerTimeoutMs: limits.handshakeMs,
-      gate,
-      view,
-      dial: async (to, header) =>
-        dialAgent('plugin' in to ? await agentOf(to) : to, tunnels, dialTls, { service: plugin.name, ...header }),
-    };
-    if (plugin.proxy?.handle) return plugin.proxy.handle(socket, ctx);
-    const cert = who.kind === 'user' && peer?.raw ? Buffer.from(peer.raw).toString('base64') : undefined;
-    return routePluginConnection(socket, plugin, ctx, cert);
-  };
   const guard = guardTlsPort(server, limits);
   // Connections still in their TLS handshake are not in `open` yet; close must not wait for them.
   const accepted = new Set<{ destroy(): void }>();
