@@ -80,10 +80,12 @@ const start = defineCommand({
       'stops and says who it waits for. --manual: advance yourself with `tp rotate phase`.\n' +
       'Databases hold the database CAs themselves: for db_client, once in init put `tp ca export --type db_client`\n' +
       "(old and new) into each database's ssl_ca_file / ssl-ca and reload it before update_clients; for db, serve a\n" +
-      'certificate from `tp ca sign --db` once in update_clients (agents trust old and new until standby).',
+      'certificate from `tp ca sign --db` once in update_clients (agents trust old and new until standby).\n' +
+      'For jwt, apps that cache the JWKS (https://<proxy>/.well-known/jwks.json) should refetch it on an unknown kid:\n' +
+      'it lists old and new keys from init until standby.',
   },
   args: {
-    type: { type: 'string', required: true, description: 'CA to rotate: user, host, tls, db, db_client or all' },
+    type: { type: 'string', required: true, description: 'CA to rotate: user, host, tls, db, db_client, jwt or all' },
     grace: {
       type: 'string',
       default: '30h',
@@ -183,7 +185,7 @@ const status = defineCommand({
 export default defineCommand({
   meta: {
     name: 'rotate',
-    description: 'Rotate the cluster CAs without downtime (user, host, tls, db, db_client or all)',
+    description: 'Rotate the cluster CAs without downtime (user, host, tls, db, db_client, jwt or all)',
   },
   subCommands: { start, phase, rollback, status },
 });

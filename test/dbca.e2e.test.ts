@@ -93,7 +93,7 @@ describe('rotation', () => {
     const st = JSON.parse((await admin(['rotate', 'status', '--format', 'json'])).stdout) as {
       cas: { type: string }[];
     };
-    expect(st.cas.map((x) => x.type)).toEqual(['user', 'host', 'tls', 'db', 'db_client']);
+    expect(st.cas.map((x) => x.type)).toEqual(['user', 'host', 'tls', 'db', 'db_client', 'jwt']);
     const started = await admin(['rotate', 'start', '--type', 'db_client', '--manual', '--format', 'json']);
     expect(JSON.parse(started.stdout)).toMatchObject({ phase: 'init', types: ['db_client'] });
     expect(await caPems('db_client')).toHaveLength(2);

@@ -124,7 +124,7 @@ const Bot = v.strictObject({
 const botToken = { token: Str, token_expires: Time, ca_pin: Str };
 
 const Phase = v.picklist(['init', 'update_clients', 'update_servers', 'standby', 'rollback']);
-const CaTypes = v.array(v.picklist(['user', 'host', 'tls', 'db', 'db_client']));
+const CaTypes = v.array(v.picklist(['user', 'host', 'tls', 'db', 'db_client', 'jwt']));
 
 /** The rotation state: `id` and `started_at` are null before the first rotation. */
 const Rotation = v.strictObject({

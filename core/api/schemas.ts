@@ -7,7 +7,7 @@ import { LinkReportSchema } from './linkSchemas.ts';
  */
 
 /** The cluster CAs (core/auth/cas.ts says what each signs). */
-export const CaTypeSchema = v.picklist(['user', 'host', 'tls', 'db', 'db_client']);
+export const CaTypeSchema = v.picklist(['user', 'host', 'tls', 'db', 'db_client', 'jwt']);
 
 /** The public side of a CA, safe to hand to anyone (`GET /v1/cas/:type`). */
 export const PublicCaSchema = v.object({
@@ -245,6 +245,20 @@ export const DbClientCertSchema = v.object({
   expires: v.string(),
 });
 export type DbClientCert = v.InferOutput<typeof DbClientCertSchema>;
+
+/** `POST /v1/apps/token`: an app identity token (`tp-jwt-assertion`) for an agent to send to a web app. */
+export const AppTokenSchema = v.object({
+  /** A JWT (ES256) signed by the JWT CA. */
+  token: v.string(),
+  /** ISO time the token expires: never after the user's certificate. */
+  expires: v.string(),
+});
+export type AppToken = v.InferOutput<typeof AppTokenSchema>;
+
+/** One public key of the JWT CA as the proxy publishes it (`GET /.well-known/jwks.json`). */
+export const JwkSchema = v.looseObject({ kty: v.string(), kid: v.string(), alg: v.string(), use: v.string() });
+/** `GET /.well-known/jwks.json`: the JWT CA's trusted public keys (active first). */
+export const JwksSchema = v.object({ keys: v.array(JwkSchema) });
 
 /** One recorded output chunk: milliseconds since the session start, stdout or stderr, and the text. */
 export const RecordedEventSchema = v.tuple([v.number(), v.picklist(['o', 'e']), v.string()]);

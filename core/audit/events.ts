@@ -54,6 +54,10 @@ export const EVENT_CODES = {
   'db.session.start': { ok: 'TD000I', fail: 'TD000W' },
   'db.query': { ok: 'TD001I', fail: 'TD001W' },
   'db.session.end': { ok: 'TD002I' },
+  // plugins/app-http: one web app connection (start/end) and each HTTP request on it.
+  'app.session.start': { ok: 'T4000I', fail: 'T4000W' },
+  'app.request': { ok: 'T4001I', fail: 'T4001W' },
+  'app.session.end': { ok: 'T4002I' },
   // The conformance suite's echo plugin (test/fixtures/echoPlugin.ts): a kind every plugin check runs against.
   'echo.session.start': { ok: 'TX000I', fail: 'TX000W' },
   'echo.session.end': { ok: 'TX001I' },

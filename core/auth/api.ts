@@ -30,7 +30,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
         serverTime: new Date().toISOString(),
       }),
     ],
-    ['GET', /^\/v1\/cas\/(user|host|tls|db|db_client)$/, async ({ params }) => svc.cas.public(params[0] as CaType)],
+    ['GET', /^\/v1\/cas\/(user|host|tls|db|db_client|jwt)$/, async ({ params }) => svc.cas.public(params[0] as CaType)],
     ['GET', /^\/v1\/users$/, async ({ who }) => svc.users.listUsers(who)],
     ['POST', /^\/v1\/users$/, async ({ who, body }) => svc.users.createUser(who, parseBody(S.CreateUserBody, body))],
     [
@@ -59,6 +59,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       /^\/v1\/db\/cert$/,
       async ({ who, body }) => svc.dbCerts.signClient(who, parseBody(S.DbClientCertBody, body)),
     ],
+    ['POST', /^\/v1\/apps\/token$/, async ({ who, body }) => svc.appTokens.sign(who, parseBody(S.AppTokenBody, body))],
     [
       'POST',
       /^\/v1\/join$/,

@@ -23,6 +23,10 @@ export const EMITTABLE: Readonly<Record<string, ReadonlySet<string>>> = {
     'db.session.start',
     'db.query',
     'db.session.end',
+    // plugins/app-http: web app connections and their requests.
+    'app.session.start',
+    'app.request',
+    'app.session.end',
     // test/fixtures/echoPlugin.ts, the plugin conformance suite's own.
     'echo.session.start',
     'echo.session.end',

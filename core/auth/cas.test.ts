@@ -13,19 +13,23 @@ test('a cluster from before the database CAs gets them on its next start, and ke
   // The state an older version left: only the user, host and tls CAs.
   await backend.delete(caKey('db'));
   await backend.delete(caKey('db_client'));
+  await backend.delete(caKey('jwt'));
   const again = await ensureCas(backend, 'c1', clock.now());
   expect(Object.keys(again).sort()).toEqual([...CA_TYPES].sort());
   for (const t of ['user', 'host', 'tls'] as const) expect(again[t]).toEqual(first[t]);
   expect(again.db.active.tls!.cert).not.toBe(first.db.active.tls!.cert);
+  expect(again.jwt.active.tls!.cert).not.toBe(first.jwt.active.tls!.cert);
   expect(await ensureCas(backend, 'c1', clock.now())).toEqual(again);
 });
 
-test('the three X.509 CAs are distinct keys with distinct subjects, and the database CAs keep no SSH key', async () => {
+test('the X.509 CAs are distinct keys with distinct subjects, and the database and JWT CAs keep no SSH key', async () => {
   const cas = await ensureCas(backend, 'c1', clock.now());
-  const certs = (['tls', 'db', 'db_client'] as const).map((t) => new X509Certificate(cas[t].active.tls!.cert));
-  expect(new Set(certs.map((c) => c.subject)).size).toBe(3);
-  expect(new Set(certs.map((c) => c.fingerprint256)).size).toBe(3);
-  expect(certs.map((c) => c.ca)).toEqual([true, true, true]);
+  const certs = (['tls', 'db', 'db_client', 'jwt'] as const).map((t) => new X509Certificate(cas[t].active.tls!.cert));
+  expect(new Set(certs.map((c) => c.subject)).size).toBe(4);
+  expect(new Set(certs.map((c) => c.fingerprint256)).size).toBe(4);
+  expect(certs.map((c) => c.ca)).toEqual([true, true, true, true]);
+  expect(certs[3]!.subject).toContain('CN=c1 JWT CA');
+  expect(cas.jwt.active.ssh).toBeUndefined();
   expect(certs[1]!.subject).toContain('CN=c1 database CA');
   expect(certs[2]!.subject).toContain('CN=c1 database client CA');
   expect([cas.db.active.ssh, cas.db_client.active.ssh]).toEqual([undefined, undefined]);

@@ -9,16 +9,19 @@ import { AlreadyExists, Unavailable } from '../errors.ts';
 /**
  * The cluster's CAs: `user`/`host` (SSH), `tls` (every mTLS hop of tp itself), `db` (signs database servers'
  * certificates; agents verify databases against it) and `db_client` (signs the ephemeral client certificates agents
- * present to databases; databases trust it). The two database CAs never vouch for a tp identity.
+ * present to databases; databases trust it) and `jwt` (signs the identity tokens web apps get, ES256; the proxy
+ * publishes its public keys as a JWKS). The database and JWT CAs never vouch for a tp identity.
  */
-export type CaType = 'user' | 'host' | 'tls' | 'db' | 'db_client';
-export const CA_TYPES: CaType[] = ['user', 'host', 'tls', 'db', 'db_client'];
+export type CaType = 'user' | 'host' | 'tls' | 'db' | 'db_client' | 'jwt';
+export const CA_TYPES: CaType[] = ['user', 'host', 'tls', 'db', 'db_client', 'jwt'];
 
 /** The CAs that are X.509 (the others are SSH). */
 const X509_CA_NAMES: Partial<Record<CaType, (cluster: string) => string>> = {
   tls: (c) => c,
   db: (c) => `${c} database CA`,
   db_client: (c) => `${c} database client CA`,
+  // A P-256 key in a self-signed certificate: it rotates like the others; only its public key is ever published.
+  jwt: (c) => `${c} JWT CA`,
 };
 
 /** One CA key pair as stored: SSH CAs keep an authorized_keys line + PKCS#8 key, the TLS CA a cert + key. */

@@ -2,8 +2,10 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { type Backend, openBackend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
+import { jwksOf, signAppToken } from '../crypto/jwt.ts';
 import { type CaType, caKey, caKeysId, ensureCas, publicCa, type StoredCa } from './cas.ts';
 import { caForPhase, parseRotationTypes, type RotationState, RotationStore, STANDBY } from './rotation.ts';
 
@@ -104,11 +106,45 @@ describe('CA keys per rotation phase', () => {
     expect(await ca('tls')).toEqual(before.tls);
   });
 
+  test('the JWT CA rotates like the others: its JWKS lists both keys during the rotation, only the new one after', async () => {
+    const store = new RotationStore(b);
+    const jwt = state('init', { types: ['jwt'] });
+    const before = await ca('jwt');
+    const kids = async () => (await jwksOf(publicCa(await ca('jwt')).tlsCerts)).keys.map((k) => k.kid);
+    const [oldKid] = await kids();
+    const claims = { issuer: 'c', audience: 'http://app', username: 'u', roles: [], traits: {} };
+    const token = async () => {
+      const now = Date.now();
+      return signAppToken((await ca('jwt')).active.tls!, { ...claims, issuedAt: now, expires: now + 60_000 });
+    };
+    const verifies = async (t: string) => {
+      const jwks = createLocalJWKSet(await jwksOf(publicCa(await ca('jwt')).tlsCerts));
+      return jwtVerify(t, jwks, { issuer: 'c', audience: 'http://app' }).then(
+        () => true,
+        () => false,
+      );
+    };
+    const fromOld = await token();
+    await store.applyToCas(jwt, Date.now());
+    expect(await kids()).toHaveLength(2);
+    expect((await kids())[0]).toBe(oldKid);
+    await store.applyToCas({ ...jwt, phase: 'update_clients' }, Date.now());
+    const [newKid, stillOld] = await kids();
+    expect([newKid !== oldKid, stillOld]).toEqual([true, oldKid]);
+    const fromNew = await token();
+    expect([await verifies(fromOld), await verifies(fromNew)]).toEqual([true, true]);
+    await store.applyToCas({ ...jwt, phase: 'standby', last: { id: 'r1', result: 'completed', at: 1, types: [] } }, 1);
+    expect(await kids()).toEqual([newKid]);
+    expect([await verifies(fromOld), await verifies(fromNew)]).toEqual([false, true]);
+    expect(caKeysId((await ca('jwt')).active)).not.toBe(caKeysId(before.active));
+  });
+
   test('--type names each CA, and all means every one of them', () => {
     expect(parseRotationTypes('db')).toEqual(['db']);
     expect(parseRotationTypes('db_client')).toEqual(['db_client']);
-    expect(parseRotationTypes('all')).toEqual(['user', 'host', 'tls', 'db', 'db_client']);
-    expect(() => parseRotationTypes('jwt')).toThrow('use user, host, tls, db, db_client or all');
+    expect(parseRotationTypes('jwt')).toEqual(['jwt']);
+    expect(parseRotationTypes('all')).toEqual(['user', 'host', 'tls', 'db', 'db_client', 'jwt']);
+    expect(() => parseRotationTypes('app')).toThrow('use user, host, tls, db, db_client, jwt or all');
   });
 
   test('caForPhase leaves a CA without a rotation alone', () => {

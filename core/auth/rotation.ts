@@ -129,7 +129,7 @@ export class RotationStore {
   }
 }
 
-/** Parses `--type`: one CA (user, host, tls, db, db_client) or all of them. */
+/** Parses `--type`: one CA (user, host, tls, db, db_client, jwt) or all of them. */
 export function parseRotationTypes(t: string): CaType[] {
   if (t === 'all') return [...CA_TYPES];
   if ((CA_TYPES as string[]).includes(t)) return [t as CaType];

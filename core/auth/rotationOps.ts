@@ -76,7 +76,7 @@ export class RotationOps {
   async start(who: Identity, o: StartRotation): Promise<RotationState> {
     await this.d.authz.authorize(who, 'cluster', 'update');
     if (o.types.length === 0)
-      throw new BadParameter('nothing to rotate: give --type user, host, tls, db, db_client or all');
+      throw new BadParameter('nothing to rotate: give --type user, host, tls, db, db_client, jwt or all');
     const { state, revision } = await this.store.get();
     if (state.phase !== 'standby')
       throw new BadParameter(

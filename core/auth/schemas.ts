@@ -230,6 +230,12 @@ export const DbClientCertBody = v.strictObject({
   db: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(253))),
 });
 
+export const AppTokenBody = v.strictObject({
+  cert: v.pipe(v.string(), v.maxLength(16_384)),
+  /** The app (resource name) the token is for: one the calling agent heartbeats. */
+  app: v.pipe(v.string(), v.minLength(1), v.maxLength(63)),
+});
+
 export const JoinBody = v.strictObject({
   token: v.pipe(v.string(), v.maxLength(256)),
   role: v.picklist(['node', 'proxy']),

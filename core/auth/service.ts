@@ -5,6 +5,7 @@ import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
 import { AccountOps } from './accountOps.ts';
+import { AppTokenOps } from './appTokenOps.ts';
 import { AuditOps } from './auditOps.ts';
 import { type Authorizer, createAuthorizer } from './authorizer.ts';
 import { BotIdentityOps } from './botIdentityOps.ts';
@@ -77,6 +78,8 @@ export class AuthService {
   readonly certs: CertOps;
   /** Database server certificates (admins) and ephemeral database client certificates (agents). */
   readonly dbCerts: DbCertOps;
+  /** App identity tokens (JWTs from the JWT CA) for agents, on behalf of a user. */
+  readonly appTokens: AppTokenOps;
   readonly resources: ResourceOps;
   /** Plugins' resource records (databases ...), as agents heartbeat them. */
   readonly resourceRecords: ResourceRecordOps;
@@ -120,6 +123,7 @@ export class AuthService {
     });
     this.resourceRecords = new ResourceRecordOps({ authz, emit, clock, records });
     this.dbCerts = new DbCertOps({ authz, emit, clock, cas, roles, locks, resources: records });
+    this.appTokens = new AppTokenOps({ emit, clock, cluster, cas, roles, locks, resources: records });
     this.audit = new AuditOps({ authz, audit, sessions });
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
     this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes, ids });

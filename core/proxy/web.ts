@@ -3,10 +3,12 @@ import * as v from 'valibot';
 import { UpsertedNodeSchema } from '../api/hostSchemas.ts';
 import { LinkReportSchema, SeenNodeSchema } from '../api/linkSchemas.ts';
 import { HeartbeatResourcesSchema, ResourceHeartbeatAnswerSchema } from '../api/resourceSchemas.ts';
+import type { PublicCa } from '../api/schemas.ts';
 import type { OnlineNode } from '../api/webSchemas.ts';
 import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import type { NodeRecord } from '../auth/nodes.ts';
-import { AccessDenied, BadParameter, Unauthenticated } from '../errors.ts';
+import { jwksOf } from '../crypto/jwt.ts';
+import { AccessDenied, BadParameter, Unauthenticated, Unavailable } from '../errors.ts';
 import { nodeVisible } from '../rbac/index.ts';
 import type { StateKind } from '../state/items.ts';
 import { parseBody } from '../web/json.ts';
@@ -93,6 +95,17 @@ export function webRoutes(
           // the web UI tells new users to pass --insecure (or --ca-cert) to `tp login`.
           ownCa: true,
         };
+      },
+    ],
+    [
+      'GET',
+      /^\/\.well-known\/jwks\.json$/,
+      // The JWT CA's public keys (both during a rotation), for web apps to verify `tp-jwt-assertion`.
+      async () => {
+        await view.replica.ready();
+        const jwt = view.replica.get<PublicCa>('ca', 'jwt');
+        if (!jwt) throw new Unavailable("the cluster's JWT CA is not known yet");
+        return jwksOf(jwt.tlsCerts);
       },
     ],
     [
@@ -231,6 +244,15 @@ export function webRoutes(
       async ({ who, body, req }) => {
         requireKind(who, 'node');
         return auth.forward('POST', '/v1/db/cert', body, { [FORWARDED_CERT]: peerCert(req)! });
+      },
+    ],
+    [
+      'POST',
+      /^\/webapi\/agent\/app\/token$/,
+      // An app identity token: auth checks the forwarded user certificate in the body itself.
+      async ({ who, body, req }) => {
+        requireKind(who, 'node');
+        return auth.forward('POST', '/v1/apps/token', body, { [FORWARDED_CERT]: peerCert(req)! });
       },
     ],
     [

@@ -12,6 +12,7 @@ export {
   ruleAllows,
   sshPermissions,
 } from './access.ts';
+export { appPolicy, appVisible, checkAppAccess } from './appPolicy.ts';
 export { allowedDbUsers, checkDbAccess, dbVisible } from './db.ts';
 export { dbPolicy } from './dbPolicy.ts';
 export { type LoginRefusal, loginRefusals, noLoginsSentence } from './explain.ts';

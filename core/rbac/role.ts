@@ -18,7 +18,7 @@ export function presetRoles(): Role[] {
       metadata: {
         name: 'admin',
         description:
-          "Full control of the cluster, SSH as the user's logins or root, databases as the user's db users and names",
+          "Full control of the cluster, SSH as the user's logins or root, databases as the user's db users and names, every web app",
       },
       spec: {
         options: { max_session_ttl: '30h', forward_agent: true, port_forwarding: true },
@@ -26,6 +26,7 @@ export function presetRoles(): Role[] {
           logins: ['{{internal.logins}}', 'root'],
           node_labels: { '*': '*' },
           db_labels: { '*': '*' },
+          app_labels: { '*': '*' },
           db_users: ['{{internal.db_users}}'],
           db_names: ['{{internal.db_names}}'],
           rules: [{ resources: ['*'], verbs: ['*'] }],
@@ -38,7 +39,8 @@ export function presetRoles(): Role[] {
       version: 'v1',
       metadata: {
         name: 'access',
-        description: "SSH to every node as the user's own logins, databases as the user's own db users and names",
+        description:
+          "SSH to every node as the user's own logins, databases as the user's own db users and names, every web app",
       },
       spec: {
         options: { max_session_ttl: '30h', forward_agent: true, port_forwarding: true },
@@ -46,6 +48,7 @@ export function presetRoles(): Role[] {
           logins: ['{{internal.logins}}'],
           node_labels: { '*': '*' },
           db_labels: { '*': '*' },
+          app_labels: { '*': '*' },
           db_users: ['{{internal.db_users}}'],
           db_names: ['{{internal.db_names}}'],
           rules: [{ resources: ['node'], verbs: ['list', 'read'] }],

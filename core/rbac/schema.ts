@@ -23,6 +23,8 @@ const Conditions = v.strictObject({
   db_users: v.optional(v.array(v.string())),
   /** Database names (`{{internal.db_names}}` expands the user's trait); `*` is any. */
   db_names: v.optional(v.array(v.string())),
+  /** Web apps (resource kind `app`) the role reaches, by their labels. */
+  app_labels: v.optional(Labels),
   rules: v.optional(v.array(Rule)),
 });
 
