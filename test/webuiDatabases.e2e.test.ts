@@ -16,6 +16,7 @@ let served = [dbSpec('pg1', { env: 'dev' }), dbSpec('pg-prod', { env: 'prod' })]
 
 async function pageFor(user: string, viewport = { width: 1200, height: 800 }): Promise<Page> {
   const ctx = await b.browser.newContext({ viewport });
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await ctx.newPage();
   page.on('pageerror', (e) => b.errors.push(`${page.url()}: uncaught ${e.message}`));
   page.on('console', (m) => {
@@ -65,6 +66,9 @@ describe.skipIf(!haveChromium())('web UI databases', () => {
     expect(await row.textContent()).toContain('dana, reader');
     expect(await row.locator('.dot.on').count()).toBe(1);
     expect(await page.locator('tr[data-db="pg-prod"]').count()).toBe(0);
+    await row.getByRole('button', { name: 'Copy the command to connect to pg1' }).click();
+    await row.getByRole('button', { name: 'Copy the command to connect to pg1' }).getByText('Copied').waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe('tp db connect pg1 --db-user dana');
     await b.screenshot(page, 'databases');
     // The search narrows the list on the proxy, as on the servers page.
     await page.getByLabel('Search').fill('nothing-like-it');

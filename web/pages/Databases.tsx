@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import { ResourcePageSchema, type ResourceRow } from '../../core/api/webSchemas.ts';
 import { type Column, ResourceView } from '../resourceView.tsx';
 
@@ -35,6 +36,7 @@ const COLUMNS: Column<ResourceRow>[] = [
 
 /** The command to copy, or why there is none (the roles grant no database user there). */
 function ConnectCommand({ row }: { row: ResourceRow }) {
+  const [copied, setCopied] = useState(false);
   const cmd = connectCommand(row);
   if (!cmd) return <span class="muted">no database user granted</span>;
   return (
@@ -44,9 +46,15 @@ function ConnectCommand({ row }: { row: ResourceRow }) {
         type="button"
         class="secondary"
         aria-label={`Copy the command to connect to ${row.name}`}
-        onClick={() => void navigator.clipboard?.writeText(cmd)}
+        onClick={() =>
+          // Refused (no clipboard permission): the command stays on screen to copy by hand.
+          void navigator.clipboard.writeText(cmd).then(
+            () => setCopied(true),
+            () => setCopied(false),
+          )
+        }
       >
-        Copy
+        {copied ? 'Copied' : 'Copy'}
       </button>
     </span>
   );
