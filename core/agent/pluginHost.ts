@@ -35,7 +35,7 @@ export interface PluginHostOptions {
   registry: PluginRegistry;
   /** The plugins to run and the tp.yaml entries each claimed (core/plugin/entries.ts). */
   entries: Map<string, unknown[]>;
-  /** The context every plugin gets (its `dataDir` is the agent's; each plugin gets a subdirectory). */
+  /** The context every plugin gets (`dataDir` is the agent's: a plugin keeps its files in a subdirectory of its name). */
   context: AgentPluginContext;
   /** The cluster's TLS CAs now (user certificates on streams are checked against them). */
   tlsCa(): string[];
@@ -63,7 +63,7 @@ export class PluginHost {
       for (const [name, entries] of o.entries) {
         const def = o.registry.get(name);
         if (!def?.agent) continue;
-        const agent = await def.agent({ ...o.context, dataDir: `${o.context.dataDir}/${name}` }, entries as never[]);
+        const agent = await def.agent(o.context, entries as never[]);
         running.set(name, { def, agent });
       }
     } catch (err) {
