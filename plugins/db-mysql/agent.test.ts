@@ -186,6 +186,7 @@ describe.skipIf(mariadbMissing !== undefined)('db-mysql agent with a real MariaD
     };
     const cert = await maria.clientCert('alice');
     const direct = await hashOf(mariadbTlsArgs(maria, 'alice', cert));
+    Bun.gc(true); // earlier tests' garbage (other files share this process) must not count against the relay
     const base = process.memoryUsage().rss;
     let peak = base;
     const sampler = setInterval(() => {
@@ -195,8 +196,9 @@ describe.skipIf(mariadbMissing !== undefined)('db-mysql agent with a real MariaD
     clearInterval(sampler);
     expect(direct.bytes).toBeGreaterThan(200_000_000);
     expect(viaTp).toMatchObject({ hash: direct.hash, bytes: direct.bytes });
-    // The relay forwards chunks as they come; a buffered result would grow the process by the result's size.
-    expect(peak - base).toBeLessThan(64 * 1024 * 1024);
+    // The relay forwards chunks as they come; a buffered result would grow the process by the result's size (200 MB).
+    // Seen: 20-50 MiB (socket buffers and collector lag).
+    expect(peak - base).toBeLessThan(120 * 1024 * 1024);
     console.log(
       `200 MB result: direct ${direct.ms.toFixed(0)} ms, through the agent ${viaTp.ms.toFixed(0)} ms ` +
         `(${(direct.ms / viaTp.ms).toFixed(2)}x direct); agent RSS growth ${((peak - base) / 1048576).toFixed(1)} MiB`,
