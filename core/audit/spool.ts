@@ -1,7 +1,6 @@
 import { Database } from 'bun:sqlite';
-import { dirname } from 'node:path';
 import { type Clock, systemClock } from '../clock.ts';
-import { privateDir, privateFiles, sqliteFiles } from '../config/privateDir.ts';
+import { parentDirFor, privateFiles, sqliteFiles } from '../config/privateDir.ts';
 import { describe } from '../errors.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
@@ -40,7 +39,7 @@ export class EventSpool {
   private count: number;
 
   constructor(private readonly o: SpoolOptions) {
-    if (o.path !== ':memory:') privateDir(dirname(o.path), 'database directory');
+    if (o.path !== ':memory:') parentDirFor(o.path);
     this.db = new Database(o.path, { create: true, strict: true });
     this.db.exec('PRAGMA journal_mode = WAL');
     // SQLite gives -wal and -shm the database file's mode: private from the start, or tightened if older.

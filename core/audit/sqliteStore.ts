@@ -1,6 +1,5 @@
 import { Database } from 'bun:sqlite';
-import { dirname } from 'node:path';
-import { privateDir, privateFiles, sqliteFiles } from '../config/privateDir.ts';
+import { parentDirFor, privateFiles, sqliteFiles } from '../config/privateDir.ts';
 import type { AuditEvent } from './events.ts';
 import type { AuditQuery, AuditStore, CursoredEvent, RecordingMeta } from './store.ts';
 
@@ -9,7 +8,7 @@ export class SqliteAuditStore implements AuditStore {
   private readonly db: Database;
 
   constructor(path: string) {
-    if (path !== ':memory:') privateDir(dirname(path), 'database directory');
+    if (path !== ':memory:') parentDirFor(path);
     this.db = new Database(path, { create: true, strict: true });
     this.db.exec('PRAGMA journal_mode = WAL');
     // SQLite gives -wal and -shm the database file's mode: private from the start, or tightened if older.

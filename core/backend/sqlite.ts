@@ -1,7 +1,6 @@
 import { Database, type Statement } from 'bun:sqlite';
-import { dirname } from 'node:path';
 import { type Clock, systemClock } from '../clock.ts';
-import { privateDir, privateFiles, sqliteFiles } from '../config/privateDir.ts';
+import { parentDirFor, privateFiles, sqliteFiles } from '../config/privateDir.ts';
 import { AlreadyExists, CompareFailed, NotFound } from '../errors.ts';
 import type { Backend, Expectation, Item, ItemInput, RangeOptions, WatchEvent, WatchOptions } from './types.ts';
 import { prefixEnd } from './types.ts';
@@ -44,7 +43,7 @@ export class SqliteBackend implements Backend {
   private readonly q: Record<string, Statement>;
 
   constructor(opts: SqliteOptions) {
-    if (opts.path !== ':memory:') privateDir(dirname(opts.path), 'database directory');
+    if (opts.path !== ':memory:') parentDirFor(opts.path);
     this.db = new Database(opts.path, { create: true, strict: true });
     this.clock = opts.clock ?? systemClock;
     this.keepEvents = opts.keepEvents ?? 100_000;

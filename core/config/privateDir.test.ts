@@ -33,3 +33,13 @@ describe('private data dirs', () => {
     );
   });
 });
+
+test('a database file in a shared directory (as /tmp) leaves that directory as it was', async () => {
+  const { EventSpool } = await import('../audit/spool.ts');
+  const shared = mkdtempSync(join(tmpdir(), 'tp-shared-'));
+  chmodSync(shared, 0o1777);
+  const spool = new EventSpool({ path: join(shared, 'spool.sqlite'), send: async () => undefined });
+  await spool.close();
+  expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+  expect(statSync(join(shared, 'spool.sqlite')).mode & 0o077).toBe(0);
+});

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { AccessDenied, describe } from '../errors.ts';
 import { log } from '../log.ts';
 
@@ -31,6 +32,15 @@ export function privateDir(dir: string, what: string): void {
     );
   }
   log.warn(`the ${what} was open to other users: made it private`, { dir, was: octal(mode), now: '0700' });
+}
+
+/**
+ * Makes the directory a file will live in, 0700, when it does not exist yet; an existing one is left as it is (it may
+ * be a shared directory such as /tmp, whose mode is not ours to change). The file itself is made 0600 by its writer.
+ */
+export function parentDirFor(path: string): void {
+  const dir = dirname(path);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
 /** Makes each existing file of `paths` readable and writable by its owner only (0600). */
