@@ -70,6 +70,11 @@ export class Compacted extends TpError {
 export class Unavailable extends TpError {
   override readonly code = 'unavailable';
 }
+/**
+ * A stored record is not what its reader expects (not JSON, or a field of the wrong shape): a corrupt row, or one
+ * written by another version. Names the key; an internal error to callers (the row needs an operator).
+ */
+export class CorruptRecord extends TpError {}
 /** The person at the terminal gave up (Ctrl+C at a prompt). */
 export class Cancelled extends TpError {
   override readonly code = 'cancelled';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { ApiClient } from '../core/api/client.ts';
 
 // Answers from another process are parsed, never cast (STYLE.md "Answers are parsed too"): every ApiClient call
-// names a schema or a parse function. These rules
+// names a schema or a parse function, and every document read from the backend is checked by one. These rules
 // scan the sources for the shapes a cast takes, so one cannot come back unnoticed.
 
 const ROOT = resolve(import.meta.dir, '..');
@@ -40,6 +40,10 @@ const RULES: { name: string; pattern: RegExp }[] = [
   { name: 'a call<T> cast of an answer', pattern: /\.call<[^>]*>\s*\(/ },
   // `api.get<T>('/v1/...')`, `post<T>(\`/webapi/...\`)`: a type argument, then a path where a schema belongs.
   { name: 'a get/post/del<T> cast of an answer', pattern: /\.(get|post|del|send)<[^(]*>\(\s*['"`]\// },
+  // `getDoc<T>(b, key)` / `listDocs<T>(b, prefix)`: a stored document typed by assertion instead of a schema.
+  { name: 'an untyped backend document read', pattern: /(?<!function )\b(getDoc|listDocs)<[^(]*>\(/ },
+  // `JSON.parse(item.value) as T`: the cast getDoc replaced, written by hand.
+  { name: 'a backend value cast', pattern: /JSON\.parse\(\s*\w+\.value\s*\)\s+as\s/ },
 ];
 
 describe('answers and stored documents are parsed, not cast', () => {
@@ -54,6 +58,9 @@ describe('answers and stored documents are parsed, not cast', () => {
       ['a call<T> cast of an answer', "await api.call<{ revision?: number }>('POST', '/v1/nodes', body)"],
       ['a get/post/del<T> cast of an answer', "api.get<NodeRecord[]>('/v1/nodes')"],
       ['a get/post/del<T> cast of an answer', 'api.post<{ token: string }>(`/v1/tokens`, {})'],
+      ['an untyped backend document read', "await getDoc<StoredUser>(this.b, '/users/x')"],
+      ['an untyped backend document read', "listDocs<Role>(this.b, '/roles/')"],
+      ['a backend value cast', 'JSON.parse(item.value) as T'],
     ];
     for (const [name, line] of cases) {
       expect(RULES.find((r) => r.name === name)!.pattern.test(line)).toBe(true);

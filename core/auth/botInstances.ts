@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { CompareFailed, NotFound } from '../errors.ts';
@@ -20,6 +21,19 @@ export interface BotInstance {
   locked?: { at: string; reason: string };
 }
 
+/** An instance as stored, checked when read (see core/backend/json.ts). */
+const BotInstanceSchema: v.GenericSchema<unknown, BotInstance> = v.looseObject({
+  id: v.string(),
+  bot: v.string(),
+  generation: v.number(),
+  lastKey: v.string(),
+  createdAt: v.string(),
+  renewedAt: v.string(),
+  boundKey: v.optional(v.string()),
+  rejoinsLeft: v.optional(v.number()),
+  locked: v.optional(v.looseObject({ at: v.string(), reason: v.string() })),
+});
+
 const key = (bot: string, id: string) => `/bot_instances/${bot}/${id}`;
 
 /** Bot instances in the backend, each updated by compare-and-swap so two renewals cannot both advance it. */
@@ -33,12 +47,12 @@ export class BotInstanceStore {
 
   /** The instance, or undefined when it does not exist (bot removed). */
   async find(bot: string, id: string): Promise<BotInstance | undefined> {
-    return (await getDoc<BotInstance>(this.b, key(bot, id)))?.value;
+    return (await getDoc(this.b, key(bot, id), BotInstanceSchema))?.value;
   }
 
   /** Every instance of `bot`. */
   list(bot: string): Promise<BotInstance[]> {
-    return listDocs<BotInstance>(this.b, `/bot_instances/${bot}/`);
+    return listDocs(this.b, `/bot_instances/${bot}/`, BotInstanceSchema);
   }
 
   /**
@@ -47,7 +61,7 @@ export class BotInstanceStore {
    */
   async update(bot: string, id: string, change: (i: BotInstance) => BotInstance): Promise<BotInstance> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const doc = await getDoc<BotInstance>(this.b, key(bot, id));
+      const doc = await getDoc(this.b, key(bot, id), BotInstanceSchema);
       if (!doc) throw new NotFound(`bot instance ${id} of "${bot}" not found (was the bot removed?)`);
       const next = change(doc.value);
       try {

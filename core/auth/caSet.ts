@@ -1,7 +1,7 @@
 import type { PublicCa } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
-import { CA_TYPES, type CaType, caKey, type LoadedCa, loadCa, publicCa, type StoredCa } from './cas.ts';
+import { CA_TYPES, type CaType, caKey, type LoadedCa, loadCa, publicCa, type StoredCa, StoredCaSchema } from './cas.ts';
 
 /** The CAs one auth server has loaded for signing and verifying, as services read them. */
 export interface CaReader {
@@ -36,7 +36,7 @@ export class CaSet implements CaReader {
     const next: Partial<Record<CaType, LoadedCa>> = {};
     let changed = false;
     for (const type of CA_TYPES) {
-      const doc = await getDoc<StoredCa>(this.backend, caKey(type));
+      const doc = await getDoc(this.backend, caKey(type), StoredCaSchema);
       if (!doc) continue;
       if (JSON.stringify(doc.value) === JSON.stringify(this.loaded[type].stored)) continue;
       next[type] = loadCa(doc.value);

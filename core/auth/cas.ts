@@ -1,4 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import * as v from 'valibot';
 import type { PublicCa } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
@@ -40,6 +41,20 @@ export interface StoredCa {
   /** While a rotation runs: its ID and the outgoing and incoming keys, from which each phase's keys are derived. */
   rotating?: { id: string; old: StoredCaKeys; next: StoredCaKeys };
 }
+
+const KeysSchema = v.looseObject({
+  ssh: v.optional(v.looseObject({ pub: v.string(), priv: v.string() })),
+  tls: v.optional(v.looseObject({ cert: v.string(), key: v.string() })),
+});
+
+/** A CA as stored, checked when read (see core/backend/json.ts). */
+export const StoredCaSchema: v.GenericSchema<unknown, StoredCa> = v.looseObject({
+  type: v.picklist(CA_TYPES),
+  cluster: v.string(),
+  active: KeysSchema,
+  additional: v.array(KeysSchema),
+  rotating: v.optional(v.looseObject({ id: v.string(), old: KeysSchema, next: KeysSchema })),
+});
 
 /** A CA ready to sign: its parsed signing key plus everything trusted. */
 export interface LoadedCa {
@@ -107,7 +122,7 @@ export function publicCa(stored: StoredCa): PublicCa {
 export async function ensureCas(b: Backend, cluster: string, now: number): Promise<Record<CaType, StoredCa>> {
   const out = {} as Record<CaType, StoredCa>;
   for (const type of CA_TYPES) {
-    let doc = await getDoc<StoredCa>(b, key(type));
+    let doc = await getDoc(b, key(type), StoredCaSchema);
     if (!doc) {
       const fresh = await makeCa(type, cluster, now);
       try {
@@ -115,7 +130,7 @@ export async function ensureCas(b: Backend, cluster: string, now: number): Promi
       } catch (err) {
         if (!(err instanceof AlreadyExists)) throw err;
       }
-      doc = await getDoc<StoredCa>(b, key(type));
+      doc = await getDoc(b, key(type), StoredCaSchema);
     }
     if (!doc) throw new Unavailable(`CA ${type} vanished while being created`);
     out[type] = doc.value;

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import type { Backend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
 import { AlreadyExists, BadParameter } from '../errors.ts';
@@ -9,6 +10,11 @@ export interface ClusterInfo {
   name: string;
   createdAt: string;
 }
+
+const ClusterInfoSchema: v.GenericSchema<unknown, ClusterInfo> = v.looseObject({
+  name: v.string(),
+  createdAt: v.string(),
+});
 
 /**
  * Creates the cluster on first start (name and preset roles) or loads it; refuses to serve a database that
@@ -28,7 +34,7 @@ export async function ensureCluster(b: Backend, name: string, now: number): Prom
   } catch (err) {
     if (!(err instanceof AlreadyExists)) throw err;
   }
-  const existing = (await getDoc<ClusterInfo>(b, '/cluster'))!.value;
+  const existing = (await getDoc(b, '/cluster', ClusterInfoSchema))!.value;
   if (existing.name !== name) {
     throw new BadParameter(`storage belongs to cluster "${existing.name}", but cluster_name is "${name}"`, {
       stored: existing.name,

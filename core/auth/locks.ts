@@ -1,4 +1,4 @@
-import type { LockTarget, StoredLock } from '../api/schemas.ts';
+import { type LockTarget, type StoredLock, StoredLockSchema } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { listDocs } from '../backend/json.ts';
 import { BadParameter, Locked, NotFound } from '../errors.ts';
@@ -36,7 +36,7 @@ export class LockStore {
   }
 
   async list(): Promise<StoredLock[]> {
-    return listDocs<StoredLock>(this.b, '/locks/');
+    return listDocs(this.b, '/locks/', StoredLockSchema);
   }
 
   async remove(id: string): Promise<void> {

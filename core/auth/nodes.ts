@@ -1,4 +1,4 @@
-import type { NodeRecord } from '../api/schemas.ts';
+import { type NodeRecord, NodeRecordSchema } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { listDocs } from '../backend/json.ts';
 import { NotFound } from '../errors.ts';
@@ -17,7 +17,7 @@ export class NodeStore {
   }
 
   async list(): Promise<NodeRecord[]> {
-    return listDocs<NodeRecord>(this.b, '/nodes/');
+    return listDocs(this.b, '/nodes/', NodeRecordSchema);
   }
 
   /** Deletes the record of host `hostId` (callers resolve names: see nodeNames.ts). */

@@ -1,6 +1,8 @@
 // Plugins' resource records at auth: each agent's heartbeat replaces the set it serves, kept at
 // `/resources/<kind>/<name>/<hostId>` (core/plugin/README.md) with the heartbeat's expiry.
-import type { HeartbeatResource, ResourceRecordWire } from '../api/resourceSchemas.ts';
+
+import * as v from 'valibot';
+import { type HeartbeatResource, ResourceRecordSchema, type ResourceRecordWire } from '../api/resourceSchemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import type { Clock } from '../clock.ts';
@@ -14,6 +16,7 @@ const recordKey = (r: { kind: string; name: string; hostId: string }) => `/resou
 // Which record keys one agent wrote last, so its next heartbeat removes those it no longer reports without a scan
 // of every agent's records. Not streamed (outside `/resources/`).
 const indexKey = (hostId: string) => `/resource_index/${hostId}`;
+const IndexSchema = v.array(v.string());
 
 /** The resource records in the backend. */
 export class ResourceRecordStore {
@@ -26,7 +29,7 @@ export class ResourceRecordStore {
    */
   async replace(hostId: string, records: ResourceRecord[], expires: number): Promise<number> {
     const keys = records.map(recordKey);
-    const before = (await getDoc<string[]>(this.b, indexKey(hostId)))?.value ?? [];
+    const before = (await getDoc(this.b, indexKey(hostId), IndexSchema))?.value ?? [];
     if (keys.length === 0 && before.length === 0) return 0;
     const keep = new Set(keys);
     await Promise.all(
@@ -48,7 +51,7 @@ export class ResourceRecordStore {
 
   /** Deletes every record agent `hostId` announced (its node was removed); none is not an error. */
   async removeHost(hostId: string): Promise<void> {
-    const before = (await getDoc<string[]>(this.b, indexKey(hostId)))?.value ?? [];
+    const before = (await getDoc(this.b, indexKey(hostId), IndexSchema))?.value ?? [];
     for (const key of [...before, indexKey(hostId)]) {
       await this.b.delete(key).catch((err: unknown) => {
         if (!(err instanceof NotFound)) throw err; // expired already
@@ -58,7 +61,7 @@ export class ResourceRecordStore {
 
   /** Every live record, or those of one kind. */
   async list(kind?: string): Promise<ResourceRecord[]> {
-    return listDocs<ResourceRecord>(this.b, kind === undefined ? '/resources/' : `/resources/${kind}/`);
+    return listDocs(this.b, kind === undefined ? '/resources/' : `/resources/${kind}/`, ResourceRecordSchema);
   }
 }
 

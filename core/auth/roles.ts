@@ -2,6 +2,7 @@ import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AlreadyExists, NotFound } from '../errors.ts';
 import type { Role } from '../rbac/index.ts';
+import { RoleSchema } from '../rbac/schema.ts';
 
 const key = (name: string) => `/roles/${name}`;
 
@@ -11,12 +12,12 @@ export class RoleStore {
 
   /** Every role. */
   async list(): Promise<Role[]> {
-    return listDocs<Role>(this.b, '/roles/');
+    return listDocs(this.b, '/roles/', RoleSchema);
   }
 
   /** The role named `name`, or NotFound. */
   async get(name: string): Promise<Role> {
-    const doc = await getDoc<Role>(this.b, key(name));
+    const doc = await getDoc(this.b, key(name), RoleSchema);
     if (!doc) throw new NotFound(`role "${name}" not found`);
     return doc.value;
   }
@@ -25,7 +26,7 @@ export class RoleStore {
   async rolesOf(names: string[]): Promise<Role[]> {
     const roles: Role[] = [];
     for (const n of names) {
-      const doc = await getDoc<Role>(this.b, key(n));
+      const doc = await getDoc(this.b, key(n), RoleSchema);
       if (doc) roles.push(doc.value);
     }
     return roles;

@@ -6,7 +6,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { type Backend, openBackend } from '../backend/index.ts';
 import { getDoc } from '../backend/json.ts';
 import { jwksOf, signAppToken } from '../crypto/jwt.ts';
-import { type CaType, caKey, caKeysId, ensureCas, publicCa, type StoredCa } from './cas.ts';
+import { type CaType, caKey, caKeysId, ensureCas, publicCa, type StoredCa, StoredCaSchema } from './cas.ts';
 import { caForPhase, parseRotationTypes, type RotationState, RotationStore, STANDBY } from './rotation.ts';
 
 let dir: string;
@@ -21,7 +21,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ca = async (t: CaType) => (await getDoc<StoredCa>(b, caKey(t)))!.value;
+const ca = async (t: CaType) => (await getDoc(b, caKey(t), StoredCaSchema))!.value;
 const state = (phase: RotationState['phase'], extra: Partial<RotationState> = {}): RotationState => ({
   ...STANDBY,
   id: 'r1',

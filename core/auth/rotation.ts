@@ -1,10 +1,11 @@
-import type { RotationState, TrackedServer } from '../api/schemas.ts';
+import * as v from 'valibot';
+import { RotationPhaseSchema, type RotationState, RotationStateSchema, type TrackedServer } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AlreadyExists, BadParameter, CompareFailed } from '../errors.ts';
 import type { RotationPhase } from '../identity/rotationPhase.ts';
 import type { IdSource } from '../ids.ts';
-import { CA_TYPES, type CaType, caKey, makeCaKeys, type StoredCa } from './cas.ts';
+import { CA_TYPES, type CaType, caKey, makeCaKeys, type StoredCa, StoredCaSchema } from './cas.ts';
 
 export type { RotationState, TrackedServer };
 
@@ -25,6 +26,16 @@ export interface RotationReport {
   phase: RotationPhase;
   at: number;
 }
+
+/** A report as stored, checked when read (see core/backend/json.ts). */
+const RotationReportSchema: v.GenericSchema<unknown, RotationReport> = v.looseObject({
+  id: v.string(),
+  kind: v.picklist(['node', 'proxy']),
+  name: v.string(),
+  rotationId: v.string(),
+  phase: RotationPhaseSchema,
+  at: v.number(),
+});
 
 export const STANDBY: RotationState = {
   id: '',
@@ -70,7 +81,7 @@ export class RotationStore {
 
   /** The state and its revision (revision 0 when never rotated). */
   async get(): Promise<{ state: RotationState; revision: number }> {
-    const doc = await getDoc<RotationState>(this.b, STATE_KEY);
+    const doc = await getDoc(this.b, STATE_KEY, RotationStateSchema);
     return doc ? { state: doc.value, revision: doc.revision } : { state: STANDBY, revision: 0 };
   }
 
@@ -92,7 +103,7 @@ export class RotationStore {
   }
 
   async reports(): Promise<Map<string, RotationReport>> {
-    const all = await listDocs<RotationReport>(this.b, '/rotation_reports/');
+    const all = await listDocs(this.b, '/rotation_reports/', RotationReportSchema);
     return new Map(all.map((r) => [r.id, r]));
   }
 
@@ -106,7 +117,7 @@ export class RotationStore {
     let wrote = false;
     for (const type of s.types) {
       for (let attempt = 0; ; attempt++) {
-        const doc = await getDoc<StoredCa>(this.b, caKey(type));
+        const doc = await getDoc(this.b, caKey(type), StoredCaSchema);
         if (!doc) throw new BadParameter(`CA ${type} is missing`);
         let ca = doc.value;
         if (ca.rotating?.id !== s.id) {

@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import * as v from 'valibot';
 import type { Backend } from '../backend/index.ts';
+import { decodeDoc } from '../backend/json.ts';
 import { takeOnce } from '../backend/takeOnce.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter, NotFound, TpError } from '../errors.ts';
@@ -69,6 +71,27 @@ interface SsoRequest extends SsoBegin {
   pending?: SsoOutcome;
   confirmHash?: string;
 }
+
+const opt = v.optional(v.string());
+/** A login request as stored, checked when read (see core/backend/json.ts); the outcome auth wrote is kept as is. */
+const SsoRequestSchema: v.GenericSchema<unknown, SsoRequest> = v.looseObject({
+  id: v.string(),
+  connector: v.string(),
+  mode: v.picklist(['cli', 'web', 'test']),
+  redirectUri: v.string(),
+  codeVerifier: v.string(),
+  nonce: v.string(),
+  expires: v.number(),
+  sshPublicKey: opt,
+  tlsPublicKey: opt,
+  ttlMs: v.optional(v.number()),
+  clientRedirect: opt,
+  clientKey: opt,
+  bindingHash: opt,
+  webKey: opt,
+  pending: v.optional(v.custom<SsoOutcome>((x) => typeof x === 'object' && x !== null, 'not an SSO outcome')),
+  confirmHash: opt,
+});
 
 const TTL_MS = 10 * 60_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -163,7 +186,7 @@ export class SsoLoginOps {
     if (item === 'taken') throw new AccessDenied('this sign-in link was already used; start the login again');
     const raw = await this.d.backend.get(requestKey(item.value));
     if (!raw) throw new AccessDenied('this login request expired; start the login again');
-    const req = JSON.parse(raw.value) as SsoRequest;
+    const req = decodeDoc(SsoRequestSchema, raw.key, raw.value);
     let outcome: SsoOutcome | undefined;
     try {
       outcome = await this.identify(req, cb);
@@ -226,7 +249,7 @@ export class SsoLoginOps {
   /** A login waiting for confirmation, removed so that it is confirmed (or cancelled) once. */
   private async takePending(id: string, token: string): Promise<SsoRequest> {
     const raw = await this.d.backend.get(requestKey(id));
-    const req = raw ? (JSON.parse(raw.value) as SsoRequest) : undefined;
+    const req = raw ? decodeDoc(SsoRequestSchema, raw.key, raw.value) : undefined;
     if (!raw || !req?.pending || !req.confirmHash)
       throw new NotFound('this sign-in is not waiting for confirmation (it was confirmed, cancelled or expired)');
     if (!sameHash(sha256(token), req.confirmHash))

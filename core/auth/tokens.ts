@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { StoredToken, TokenRole } from '../api/schemas.ts';
+import { type StoredToken, StoredTokenSchema, type TokenRole } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AccessDenied, CompareFailed, NotFound } from '../errors.ts';
@@ -42,7 +42,7 @@ export class TokenStore {
   }
 
   async list(): Promise<StoredToken[]> {
-    return listDocs<StoredToken>(this.b, '/tokens/');
+    return listDocs(this.b, '/tokens/', StoredTokenSchema);
   }
 
   /** Deletes by token value or by its public ID. */
@@ -61,7 +61,7 @@ export class TokenStore {
   async consume(token: string, role: TokenRole, who: string): Promise<StoredToken> {
     const key = tokenKey(hashOf(token));
     for (let attempt = 0; attempt < 20; attempt++) {
-      const doc = await getDoc<StoredToken>(this.b, key);
+      const doc = await getDoc(this.b, key, StoredTokenSchema);
       if (!doc) throw new AccessDenied('join token is invalid or expired');
       const t = doc.value;
       if (!t.roles.includes(role)) throw new AccessDenied(`join token is for ${t.roles.join(',')}, not ${role}`);

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
+import * as v from 'valibot';
 import type { PublicUser } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
-import { getDoc, listDocs } from '../backend/json.ts';
+import { decodeDoc, getDoc, listDocs } from '../backend/json.ts';
 import { takeOnce } from '../backend/takeOnce.ts';
 import { AlreadyExists, BadParameter, CompareFailed, NotFound } from '../errors.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
@@ -32,7 +33,35 @@ export interface StoredUser {
 
 export type { PublicUser };
 
+/** A user as stored, checked when read (see core/backend/json.ts); secrets are checked for shape only. */
+const StoredUserSchema: v.GenericSchema<unknown, StoredUser> = v.looseObject({
+  name: v.string(),
+  roles: v.array(v.string()),
+  traits: v.record(v.string(), v.array(v.string())),
+  createdAt: v.string(),
+  passwordHash: v.optional(v.string()),
+  totp: v.optional(v.looseObject({ secret: v.string(), lastStep: v.optional(v.number()) })),
+  webauthn: v.optional(
+    v.array(
+      v.looseObject({
+        id: v.string(),
+        publicKey: v.string(),
+        counter: v.number(),
+        transports: v.optional(v.array(v.string())),
+        name: v.string(),
+        addedAt: v.string(),
+      }),
+    ),
+  ),
+  sso: v.optional(v.string()),
+  ssoSubject: v.optional(v.looseObject({ issuer: v.string(), subject: v.string() })),
+  lockedUntil: v.optional(v.number()),
+  bot: v.optional(v.looseObject({ maxTtlMs: v.number(), rejoinBudget: v.optional(v.number()) })),
+});
+
 const userKey = (name: string) => `/users/${name}`;
+/** A sign-up token as stored: whose it is and the TOTP secret its page offered so far. */
+const SignupSchema = v.looseObject({ user: v.string(), totpSecret: v.optional(v.string()) });
 const signupKey = (token: string) => `/signup/${createHash('sha256').update(token).digest('hex')}`;
 
 /** The public view of a stored user. */
@@ -138,7 +167,7 @@ export class UserStore {
 
   /** Returns the stored user or undefined. */
   async find(name: string): Promise<StoredUser | undefined> {
-    return (await getDoc<StoredUser>(this.b, userKey(name)))?.value;
+    return (await getDoc(this.b, userKey(name), StoredUserSchema))?.value;
   }
 
   /** Returns the stored user or throws NotFound. */
@@ -163,7 +192,7 @@ export class UserStore {
     change: (u: StoredUser) => StoredUser | R,
   ): Promise<StoredUser | R> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const doc = await getDoc<StoredUser>(this.b, userKey(name));
+      const doc = await getDoc(this.b, userKey(name), StoredUserSchema);
       if (!doc) throw new NotFound(`user "${name}" not found`);
       const next = change(structuredClone(doc.value));
       if (typeof next === 'string') return next;
@@ -178,7 +207,7 @@ export class UserStore {
   }
 
   async list(): Promise<StoredUser[]> {
-    return listDocs<StoredUser>(this.b, '/users/');
+    return listDocs(this.b, '/users/', StoredUserSchema);
   }
 
   async remove(name: string): Promise<void> {
@@ -199,7 +228,7 @@ export class UserStore {
   async peekSignupToken(token: string): Promise<{ user: string; totpSecret?: string }> {
     const item = await this.b.get(signupKey(token));
     if (!item) throw new NotFound('sign-up link is invalid or expired; ask an admin for a new one (`tp users reset`)');
-    return JSON.parse(item.value) as { user: string; totpSecret?: string };
+    return decodeDoc(SignupSchema, item.key, item.value);
   }
 
   /** Remembers the TOTP secret shown on a sign-up page, so reloading it shows the same QR code. */
@@ -207,7 +236,7 @@ export class UserStore {
     const key = signupKey(token);
     const item = await this.b.get(key);
     if (!item) throw new NotFound('sign-up link is invalid or expired');
-    const rec = JSON.parse(item.value) as { user: string; totpSecret?: string };
+    const rec = decodeDoc(SignupSchema, key, item.value);
     if (rec.totpSecret) return rec.totpSecret;
     await this.b.compareAndSwap(
       { revision: item.revision },
@@ -221,6 +250,6 @@ export class UserStore {
     const item = await takeOnce(this.b, signupKey(token));
     if (item === 'missing') throw new NotFound('sign-up token is invalid or expired');
     if (item === 'taken') throw new NotFound('sign-up token was already used');
-    return (JSON.parse(item.value) as { user: string }).user;
+    return decodeDoc(SignupSchema, item.key, item.value).user;
   }
 }

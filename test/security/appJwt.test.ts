@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { ApiClient } from '../../core/api/client.ts';
 import { AckSchema, AppTokenSchema, JwksSchema, PublicCaSchema } from '../../core/api/schemas.ts';
-import { caKey, type StoredCa } from '../../core/auth/cas.ts';
+import { caKey, StoredCaSchema } from '../../core/auth/cas.ts';
 import { getDoc } from '../../core/backend/json.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
 import { startAppAgentCluster } from '../helpers/appFixture.ts';
@@ -112,7 +112,7 @@ describe('app identity tokens', () => {
   });
 
   test('an expired user certificate from the real TLS CA is refused', async () => {
-    const tls = (await getDoc<StoredCa>(c.auth.server.backend, caKey('tls')))!.value.active.tls!;
+    const tls = (await getDoc(c.auth.server.backend, caKey('tls'), StoredCaSchema))!.value.active.tls!;
     await expect(ask(agent, await certFrom(tls, 'alice', Date.now() - 3 * 3_600_000), 'grafana')).rejects.toThrow(
       'expired',
     );

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { X509Certificate } from 'node:crypto';
 import { ApiClient } from '../../core/api/client.ts';
 import { AckSchema, DbClientCertSchema, PublicCaSchema } from '../../core/api/schemas.ts';
-import { caKey, type StoredCa } from '../../core/auth/cas.ts';
+import { caKey, StoredCaSchema } from '../../core/auth/cas.ts';
 import { getDoc } from '../../core/backend/json.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
 import { auditOf } from '../helpers/audit.ts';
@@ -93,7 +93,7 @@ describe('ephemeral database client certificates', () => {
   });
 
   test('an expired user certificate from the real TLS CA is refused', async () => {
-    const tls = (await getDoc<StoredCa>(c.auth.server.backend, caKey('tls')))!.value.active.tls!;
+    const tls = (await getDoc(c.auth.server.backend, caKey('tls'), StoredCaSchema))!.value.active.tls!;
     const pem = await issueTlsCert({
       ca: tls,
       publicKey: dbClientKey().publicKey,

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import type { PublicConnector } from '../../api/ssoSchemas.ts';
 import type { Backend } from '../../backend/index.ts';
 import { getDoc, listDocs } from '../../backend/json.ts';
@@ -44,6 +45,31 @@ export type SsoConnector =
       usernameClaim?: string;
       createdAt: string;
     };
+
+/** A connector as stored, checked when read (see core/backend/json.ts). */
+const SsoConnectorSchema: v.GenericSchema<unknown, SsoConnector> = v.variant('kind', [
+  v.looseObject({
+    kind: v.literal('github'),
+    name: v.string(),
+    clientId: v.string(),
+    clientSecret: v.string(),
+    endpointUrl: v.string(),
+    apiUrl: v.string(),
+    teamsToRoles: v.array(v.looseObject({ org: v.string(), team: v.string(), roles: v.array(v.string()) })),
+    createdAt: v.string(),
+  }),
+  v.looseObject({
+    kind: v.literal('oidc'),
+    name: v.string(),
+    clientId: v.string(),
+    clientSecret: v.string(),
+    issuer: v.string(),
+    claimsToRoles: v.array(v.looseObject({ claim: v.string(), value: v.string(), roles: v.array(v.string()) })),
+    scopes: v.array(v.string()),
+    usernameClaim: v.optional(v.string()),
+    createdAt: v.string(),
+  }),
+]);
 
 /** The public view of a connector. */
 export function publicConnector(c: SsoConnector): PublicConnector {
@@ -116,14 +142,16 @@ export class ConnectorStore {
 
   /** The connector named `name`, or NotFound. */
   async get(name: string): Promise<SsoConnector> {
-    const doc = await getDoc<SsoConnector>(this.b, key(name));
+    const doc = await getDoc(this.b, key(name), SsoConnectorSchema);
     if (!doc) throw new NotFound(`no SSO connector "${name}" (see \`tp sso ls\`)`);
     return doc.value;
   }
 
   /** All connectors, by name. */
   async list(): Promise<SsoConnector[]> {
-    return (await listDocs<SsoConnector>(this.b, '/sso_connectors/')).sort((a, b) => a.name.localeCompare(b.name));
+    return (await listDocs(this.b, '/sso_connectors/', SsoConnectorSchema)).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    );
   }
 
   /** Deletes a connector; NotFound when there is none by that name. */
