@@ -1,3 +1,5 @@
+import type * as v from 'valibot';
+import type { AccountViewSchema } from '../api/webSchemas.ts';
 import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter, Unauthenticated } from '../errors.ts';
@@ -19,18 +21,11 @@ import {
 } from './users.ts';
 import { relyingParty, type WebauthnCeremonies } from './webauthn.ts';
 
-/** A user's own view of their account: never a secret, only what each factor is called and when it was added. */
-export interface AccountView {
-  name: string;
-  roles: string[];
-  logins: string[];
-  hasPassword: boolean;
-  sso?: string;
-  secondFactor: string;
-  devices: { id: string; kind: 'totp' | 'webauthn'; name: string; addedAt?: string }[];
-  /** What a change to the password or the factors asks for: a code, a security key, or the password. */
-  confirmWith: ('otp' | 'webauthn' | 'password')[];
-}
+/**
+ * A user's own view of their account: never a secret, only what each factor is called and when it was added. Its
+ * type is the wire schema's (`GET /webapi/ui/account`), so the server and the web app share one shape.
+ */
+export type AccountView = v.InferOutput<typeof AccountViewSchema>;
 
 const PENDING_TOTP_TTL_MS = 10 * 60_000;
 

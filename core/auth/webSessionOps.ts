@@ -1,4 +1,7 @@
+import type * as v from 'valibot';
+import { StoredWebSessionSchema } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
+import { decodeDoc } from '../backend/json.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter, NotFound } from '../errors.ts';
 import type { Emit } from './authorizer.ts';
@@ -6,19 +9,10 @@ import type { Identity } from './identity.ts';
 
 /**
  * A browser's login as proxies keep it: the user's certificates and the private key they were issued for, with
- * the CSRF token. Stored under a hash of the cookie token; it expires with the certificates.
+ * the CSRF token. Stored under a hash of the cookie token; it expires with the certificates. Its type is the wire
+ * schema's (`GET /v1/web_sessions/:hash`), so what auth stores and what a proxy parses are one shape.
  */
-export interface StoredWebSession {
-  user: string;
-  who: Identity;
-  logins: string[];
-  csrf: string;
-  createdAt: number;
-  expires: number;
-  sshKey: string;
-  sshCert: string;
-  tlsCertDer: string;
-}
+export type StoredWebSession = v.InferOutput<typeof StoredWebSessionSchema>;
 
 const HASH = /^[0-9a-f]{64}$/;
 const key = (hash: string) => `/web_sessions/${hash}`;
@@ -57,7 +51,7 @@ export class WebSessionOps {
     await this.check(who, hash);
     const item = await this.d.backend.get(key(hash));
     if (!item) throw new NotFound('no such web session');
-    return JSON.parse(item.value) as StoredWebSession;
+    return decodeDoc(StoredWebSessionSchema, item.key, item.value);
   }
 
   /** Ends a session (logout); ending an unknown one is not an error. */
