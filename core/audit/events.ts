@@ -58,6 +58,8 @@ export const EVENT_CODES = {
   'app.session.start': { ok: 'T4000I', fail: 'T4000W' },
   'app.request': { ok: 'T4001I', fail: 'T4001W' },
   'app.session.end': { ok: 'T4002I' },
+  // plugins/kube: one event per request kubectl sends through an agent.
+  'kube.request': { ok: 'TK001I', fail: 'TK001W' },
   // The conformance suite's echo plugin (test/fixtures/echoPlugin.ts): a kind every plugin check runs against.
   'echo.session.start': { ok: 'TX000I', fail: 'TX000W' },
   'echo.session.end': { ok: 'TX001I' },

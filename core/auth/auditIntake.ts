@@ -27,6 +27,8 @@ export const EMITTABLE: Readonly<Record<string, ReadonlySet<string>>> = {
     'app.session.start',
     'app.request',
     'app.session.end',
+    // plugins/kube: each request forwarded to a cluster.
+    'kube.request',
     // test/fixtures/echoPlugin.ts, the plugin conformance suite's own.
     'echo.session.start',
     'echo.session.end',

@@ -25,6 +25,12 @@ const Conditions = v.strictObject({
   db_names: v.optional(v.array(v.string())),
   /** Web apps (resource kind `app`) the role reaches, by their labels. */
   app_labels: v.optional(Labels),
+  /** Kubernetes clusters (resource kind `kube`) the role reaches, by their labels. */
+  kubernetes_labels: v.optional(Labels),
+  /** Kubernetes users requests run as (`Impersonate-User`; trait templates expand); `*` is any. */
+  kubernetes_users: v.optional(v.array(v.string())),
+  /** Kubernetes groups requests run with (`Impersonate-Group`; trait templates expand). */
+  kubernetes_groups: v.optional(v.array(v.string())),
   rules: v.optional(v.array(Rule)),
 });
 

@@ -1,0 +1,67 @@
+// The kube agent side with stock kubectl through serve(), in front of the stand-in API server.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { type KubeAgentHarness, startKubeAgentHarness } from '../../test/helpers/kubeAgentHarness.ts';
+
+describe('kube agent: stock kubectl 1.33 through serve()', () => {
+  let h: KubeAgentHarness;
+  beforeAll(async () => {
+    h = await startKubeAgentHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  test('kubectl get pods prints the pods; the API server saw the roles impersonation and the agent, not the client', async () => {
+    const r = await h.home().kubectl(['get', 'pods']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\np1\s+1\/1\s+Running\s+0\s+60s\n$/);
+    const list = h.api.requests.findLast((q) => q.target.startsWith('/api/v1/namespaces/default/pods'))!;
+    expect(list).toMatchObject({ authenticated: 'tp-agent', user: 'alice', groups: ['devs', 'viewers'] });
+    expect(list.headers.authorization).toBeUndefined();
+    const event = h.events.findLast((e) => e.type === 'kube.request')!;
+    expect(event).toMatchObject({
+      success: true,
+      user: 'alice@example.com',
+      kube_cluster: 'k1',
+      method: 'GET',
+      path: '/api/v1/namespaces/default/pods',
+      verb: 'list',
+      namespace: 'default',
+      kubernetes_user: 'alice',
+      kubernetes_groups: ['devs', 'viewers'],
+    });
+  });
+
+  test("kubectl exec p1 -- sh -c 'exit 3' exits 3 through the upgrade; stdin and its end pass", async () => {
+    const r = await h.home().kubectl(['exec', 'p1', '--', 'sh', '-c', 'echo hi; exit 3']);
+    expect(r.stdout).toBe('hi\n');
+    expect(r.code).toBe(3);
+    const i = await h.home().kubectl(['exec', '-i', 'p1', '--', 'wc', '-c'], { stdin: 'four' });
+    expect(i.code).toBe(0);
+    expect(i.stdout.trim()).toBe('4');
+    const ex = h.api.requests.findLast((q) => q.target.includes('/exec'))!;
+    expect(ex).toMatchObject({ user: 'alice', groups: ['devs', 'viewers'] });
+    expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({ upgrade: true, verb: 'get' });
+  });
+
+  test('kubectl --as within the grants is honoured; outside them is Forbidden with the reason, audited', async () => {
+    h.user.traits = { kube_users: ['alice', 'ops'], kube_groups: ['devs'] };
+    try {
+      // One home: the second run has discovery cached, so kubectl prints the refused request's own Status.
+      const home = h.home();
+      const ok = await home.kubectl(['get', 'pods', '--as', 'ops']);
+      expect(ok.code).toBe(0);
+      expect(h.api.requests.at(-1)).toMatchObject({ user: 'ops', groups: ['devs'] });
+      const before = h.api.requests.length;
+      const no = await home.kubectl(['get', 'pods', '--as', 'root']);
+      expect(no.code).not.toBe(0);
+      expect(no.stderr).toContain('Error from server (Forbidden)');
+      expect(no.stderr).toContain('impersonating user "root" is not allowed by your roles');
+      expect(h.api.requests.slice(before).some((q) => q.user === 'root')).toBe(false);
+      expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({ success: false });
+    } finally {
+      h.user.traits = { kube_users: ['alice'], kube_groups: ['devs', 'viewers'] };
+    }
+  });
+});

@@ -1,0 +1,163 @@
+// One kubectl connection through the agent: each HTTP/1.1 request is read, judged and rewritten (the client's own
+// Authorization and Impersonate-* dropped, the agent's credentials and the roles' impersonation added) before it goes
+// to the API server; responses stream back unparsed (watches, logs -f), and an upgrade that the server accepts (101:
+// exec, attach, port-forward over WebSocket or SPDY) carries on byte for byte both ways.
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { AccessDenied, BadParameter, describe } from '../../core/errors.ts';
+import { ByteReader, copyBody, formatHead, header, isUpgrade, type MessageHead } from './http1.ts';
+
+/** What the relay asks of its owner for each request. */
+export interface RelayHooks {
+  /** The identity to run the request as (throws AccessDenied to refuse it). `asked` is the client's own --as. */
+  impersonate(asked: { user?: string; groups: string[] }): { user: string; groups: string[] };
+  /** Headers authenticating the agent itself (a bearer token). */
+  agentHeaders: [string, string][];
+  /** One request done or refused (for audit). */
+  onRequest(r: RequestRecord): void;
+  signal: AbortSignal;
+}
+
+/** One request as the relay saw it. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  query: string;
+  upgrade: boolean;
+  as?: { user: string; groups: string[] };
+  error?: string;
+}
+
+const DROPPED = /^(authorization|impersonate-.*|proxy-authorization|connection|keep-alive|te)$/i;
+const MAX_HEAD = 64 * 1024;
+
+/** Refuses a path with dot segments or encoded slashes: rules match the path as written, so it must mean itself. */
+export function checkPath(target: string): string {
+  const path = target.split('?')[0]!;
+  if (!path.startsWith('/')) throw new BadParameter('the request target is not an absolute path');
+  if (/%2f|%5c|\\/i.test(path)) throw new AccessDenied('encoded slashes are not allowed in request paths');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    throw new BadParameter('the request path is not valid percent-encoding');
+  }
+  if (decoded.split('/').some((seg) => seg === '..' || seg === '.'))
+    throw new AccessDenied('dot segments ("." or "..") are not allowed in request paths');
+  return path;
+}
+
+function statusBody(code: number, reason: string, message: string): Buffer {
+  const body = JSON.stringify({
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  });
+  return Buffer.from(body);
+}
+
+/** Writes a metav1.Status error response (kubectl prints `Error from server (Forbidden): <message>`). */
+function refuse(client: Duplex, code: number, reason: string, message: string): void {
+  const body = statusBody(code, reason, message);
+  client.write(
+    formatHead({
+      first: 'HTTP/1.1',
+      second: String(code),
+      third: reason,
+      headers: [
+        ['Content-Type', 'application/json'],
+        ['Content-Length', String(body.length)],
+      ],
+    }),
+  );
+  client.write(body);
+}
+
+function rewrite(h: MessageHead, as: { user: string; groups: string[] }, agent: [string, string][]): MessageHead {
+  const keep = h.headers.filter(([k]) => !DROPPED.test(k));
+  const conn = isUpgrade(h) ? [['Connection', 'Upgrade'] as [string, string]] : [];
+  return {
+    ...h,
+    headers: [
+      ...keep,
+      ...conn,
+      ...agent,
+      ['Impersonate-User', as.user],
+      ...as.groups.map((g) => ['Impersonate-Group', g] as [string, string]),
+    ],
+  };
+}
+
+const sink = { write: () => true } as unknown as Duplex;
+
+/** Relays one client connection to `upstream` until either side ends; resolves then. */
+export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHooks): Promise<void> {
+  const fromClient = new ByteReader(client);
+  const raw = (d: Buffer) => client.write(d);
+  upstream.on('data', raw);
+  const ended = new Promise<void>((resolve) => {
+    upstream.once('close', resolve);
+    client.once('close', resolve);
+  });
+  const loop = async () => {
+    for (let n = 0; n < 100_000; n++) {
+      const h = await fromClient.head(MAX_HEAD, hooks.signal);
+      if (!h) return;
+      const [path = '', query = ''] = h.second.split('?', 2);
+      const rec: RequestRecord = { method: h.first, path, query, upgrade: isUpgrade(h) };
+      let as: { user: string; groups: string[] };
+      try {
+        rec.path = checkPath(h.second);
+        const asked = {
+          user: header(h, 'impersonate-user'),
+          groups: h.headers.filter(([k]) => k.toLowerCase() === 'impersonate-group').map(([, v]) => v),
+        };
+        as = hooks.impersonate(asked);
+        rec.as = as;
+      } catch (err) {
+        rec.error = describe(err);
+        hooks.onRequest(rec);
+        await copyBody(h, fromClient, sink, hooks.signal);
+        const denied = err instanceof AccessDenied;
+        refuse(client, denied ? 403 : 400, denied ? 'Forbidden' : 'BadRequest', `tp: ${rec.error}`);
+        if (rec.upgrade) return;
+        continue;
+      }
+      hooks.onRequest(rec);
+      if (!rec.upgrade) {
+        upstream.write(formatHead(rewrite(h, as, hooks.agentHeaders)));
+        await copyBody(h, fromClient, upstream, hooks.signal);
+        continue;
+      }
+      // An upgrade: read the server's answer head before letting more client bytes through unparsed.
+      upstream.off('data', raw);
+      const fromServer = new ByteReader(upstream);
+      upstream.write(formatHead(rewrite(h, as, hooks.agentHeaders)));
+      await copyBody(h, fromClient, upstream, hooks.signal);
+      const answer = await fromServer.head(MAX_HEAD, hooks.signal);
+      if (!answer) return;
+      client.write(formatHead(answer));
+      if (answer.second === '101') {
+        client.write(fromServer.detach());
+        upstream.on('data', raw);
+        const rest = fromClient.detach();
+        if (rest.length) upstream.write(rest);
+        client.on('data', (d: Buffer) => upstream.write(d));
+        client.once('end', () => upstream.end());
+        await ended;
+        return;
+      }
+      await copyBody(answer, fromServer, client, hooks.signal);
+      client.write(fromServer.detach());
+      upstream.on('data', raw);
+    }
+  };
+  await Promise.race([loop(), ended]).finally(() => {
+    upstream.destroy();
+  });
+  if (!client.destroyed) client.end();
+}

@@ -1,0 +1,140 @@
+// The kube agent plugin behind a local TLS listener (each connection one plugin stream, as the proxy would hand it),
+// in front of the stand-in API server, with kubectl homes pointed at the listener.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type TLSSocket } from 'node:tls';
+import type { AuditInput } from '../../core/audit/events.ts';
+import { systemClock } from '../../core/clock.ts';
+import { cryptoIds } from '../../core/ids.ts';
+import type { AgentPlugin, AgentPluginContext, PluginSession, VerifiedUser } from '../../core/plugin/types.ts';
+import type { Role } from '../../core/rbac/index.ts';
+import { startKubeAgent } from '../../plugins/kube/agent.ts';
+import { type KubeStandIn, startKubeApiServer } from '../fixtures/kubeApiServer.ts';
+import { createDbTestPki, type DbTestPki } from './dbPki.ts';
+import { type KubectlHome, kubectlHome } from './kubectl.ts';
+
+/** A role granting every kube cluster as the user's `kube_users` / `kube_groups` traits. */
+export const KUBE_ROLE: Role = {
+  kind: 'role',
+  version: 'v1',
+  metadata: { name: 'kube-access' },
+  spec: {
+    options: {},
+    allow: {
+      kubernetes_labels: { '*': '*' },
+      kubernetes_users: ['{{internal.kube_users}}'],
+      kubernetes_groups: ['{{internal.kube_groups}}'],
+    },
+    deny: {},
+  },
+};
+
+/** What a kube agent test drives. */
+export interface KubeAgentHarness {
+  api: KubeStandIn;
+  pki: DbTestPki;
+  agent: AgentPlugin;
+  events: AuditInput[];
+  /** The agent listener's https URL. */
+  url: string;
+  /** The verified user every stream carries (tests may change it between runs). */
+  user: VerifiedUser;
+  /** A kubectl home pointed at the agent's listener, with a client token of its own (which tp must drop). */
+  home(): KubectlHome;
+  close(): Promise<void>;
+}
+
+/** Starts the stand-in (minor `minor`), the agent plugin for cluster `k1` and a TLS listener handing it streams. */
+export async function startKubeAgentHarness(opts: { roles?: Role[]; minor?: number } = {}): Promise<KubeAgentHarness> {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-kube-agent-'));
+  const pki = await createDbTestPki(dir, Date.now());
+  const agentCert = await pki.clientCert('tp-agent');
+  const api = await startKubeApiServer({
+    cert: pki.server.cert,
+    key: pki.server.key,
+    clientCa: pki.clientCaPem,
+    impersonators: ['tp-agent'],
+    minor: opts.minor ?? 33,
+    pods: [{ name: 'p1', namespace: 'default', created: Date.now() - 60_000 }],
+    now: () => Date.now(),
+  });
+  const kubeconfig = join(dir, 'agent.kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: api.url, 'certificate-authority': pki.serverCaPath } }],
+      users: [{ name: 'u', user: { 'client-certificate': agentCert.certPath, 'client-key': agentCert.keyPath } }],
+      contexts: [{ name: 'admin', context: { cluster: 'c', user: 'u' } }],
+    }),
+  );
+  const events: AuditInput[] = [];
+  const roles = opts.roles ?? [KUBE_ROLE];
+  const stub = {
+    labels: () => ({}),
+    identity: () => {
+      throw new Error('no host identity in this test');
+    },
+    onIdentity: () => undefined,
+    recording: { dir, mode: () => 'off' as const, onPart: () => undefined },
+  };
+  const ctx: AgentPluginContext = {
+    ...stub,
+    hostId: '6f1c1d53-7a52-4b0f-9d7e-1d1b6f0f0a02',
+    nodeName: 'agent-k',
+    cluster: 'test',
+    clock: systemClock,
+    ids: cryptoIds,
+    emit: (e) => events.push(...e),
+    state: { roles: () => roles, locks: () => [], userCas: () => [], onChange: () => undefined },
+    call: async () => {
+      throw new Error('the kube agent calls auth for nothing');
+    },
+    dataDir: dir,
+  };
+  const agent = await startKubeAgent(ctx, [{ name: 'k1', kubeconfig, context: 'admin', labels: { env: 'dev' } }]);
+  const h: KubeAgentHarness = {
+    url: '',
+    api,
+    pki,
+    agent,
+    events,
+    user: {
+      name: 'alice@example.com',
+      roles: [KUBE_ROLE.metadata.name],
+      traits: { kube_users: ['alice'], kube_groups: ['devs', 'viewers'] },
+      expires: Date.now() + 3_600_000,
+      certDer: 'MIIB',
+    },
+    home: () => kubectlHome({ server: url, caPem: pki.serverCaPem, token: 'client-own-token' }),
+    close: async () => {
+      await agent.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+      await api.close();
+    },
+  };
+  const sockets = new Set<TLSSocket>();
+  const server = createServer({ cert: pki.server.cert, key: pki.server.key, ALPNProtocols: ['http/1.1'] }, (socket) => {
+    sockets.add(socket);
+    const session: PluginSession = {
+      id: cryptoIds.uuid(),
+      user: h.user,
+      resource: 'k1',
+      route: {},
+      client: `${socket.remoteAddress}:${socket.remotePort}`,
+      signal: new AbortController().signal,
+    };
+    agent.serve(socket, session).finally(() => {
+      socket.destroy();
+      sockets.delete(socket);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  h.url = url;
+  return h;
+}
