@@ -64,7 +64,7 @@ beforeAll(async () => {
       spec: { allow: { db_labels: { '*': '*' }, db_users: ['alice'], db_names: ['*'] } },
     },
   });
-  await cluster.auth.admin.post(AckSchema, '/v1/users', {
+  await cluster.auth.client.createUser({
     name: 'ann',
     roles: ['dbtester'],
     password: 'correct horse battery',

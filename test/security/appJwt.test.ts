@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { X509Certificate } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { ApiClient } from '../../core/api/client.ts';
-import { AckSchema, AppTokenSchema, JwksSchema, PublicCaSchema } from '../../core/api/schemas.ts';
+import { AckSchema, AppTokenSchema, JwksSchema } from '../../core/api/schemas.ts';
 import { caKey, StoredCaSchema } from '../../core/auth/cas.ts';
 import { getDoc } from '../../core/backend/json.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
@@ -90,7 +90,7 @@ describe('app identity tokens', () => {
 
   test('the JWKS holds public keys only, one per trusted JWT CA key, named by kid; the CA is not the TLS CA', async () => {
     const keys = await jwks();
-    const ca = await c.auth.admin.get(PublicCaSchema, '/v1/cas/jwt');
+    const ca = await c.auth.client.getCa('jwt');
     expect(keys).toHaveLength(ca.tlsCerts.length);
     expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', use: 'sig', alg: 'ES256', kid: expect.any(String) });
     for (const k of keys) expect(Object.keys(k).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
@@ -146,7 +146,7 @@ describe('app identity tokens', () => {
     const proxy = await c.auth.proxy();
     const body = { cert: alice.der64, app: 'grafana' };
     await expect(proxy.post(AckSchema, '/v1/apps/token', body)).rejects.toThrow('only agents get app identity tokens');
-    const tlsCa = (await c.auth.admin.get(PublicCaSchema, '/v1/cas/tls')).tlsCerts;
+    const tlsCa = (await c.auth.client.getCa('tls')).tlsCerts;
     const asUser = new ApiClient([c.proxy.addr], { ca: tlsCa, cert: alice.pem, key: alice.key });
     await expect(asUser.post(AckSchema, '/webapi/agent/app/token', body)).rejects.toThrow('for node identities');
     await expect(asUser.post(AckSchema, '/webapi/auth/v1/apps/token', body)).rejects.toThrow(

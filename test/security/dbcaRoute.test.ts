@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { X509Certificate } from 'node:crypto';
 import { ApiClient } from '../../core/api/client.ts';
-import { AckSchema, DbClientCertSchema, PublicCaSchema } from '../../core/api/schemas.ts';
+import { AckSchema, DbClientCertSchema } from '../../core/api/schemas.ts';
 import { caKey, StoredCaSchema } from '../../core/auth/cas.ts';
 import { getDoc } from '../../core/backend/json.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
@@ -53,11 +53,11 @@ describe('ephemeral database client certificates', () => {
     const cert = new X509Certificate(r.cert);
     expect(cert.subject).toBe('CN=alice');
     expect(cert.keyUsage).toEqual([CLIENT_AUTH]);
-    const clientCa = await c.auth.admin.get(PublicCaSchema, '/v1/cas/db_client');
+    const clientCa = await c.auth.client.getCa('db_client');
     expect(cert.verify(new X509Certificate(clientCa.tlsCerts[0]!).publicKey)).toBe(true);
-    const tlsCa = await c.auth.admin.get(PublicCaSchema, '/v1/cas/tls');
+    const tlsCa = await c.auth.client.getCa('tls');
     expect(cert.verify(new X509Certificate(tlsCa.tlsCerts[0]!).publicKey)).toBe(false);
-    expect(r.ca).toEqual((await c.auth.admin.get(PublicCaSchema, '/v1/cas/db')).tlsCerts);
+    expect(r.ca).toEqual((await c.auth.client.getCa('db')).tlsCerts);
     expect(Date.parse(cert.validTo)).toBeLessThanOrEqual(Math.min(alice.notAfter, Date.now() + 3_600_000));
     const ok = (await auditOf(c.auth.admin, 'cert.create')).findLast((e) => e.cert_type === 'db_client');
     expect(ok).toMatchObject({ success: true, user: 'alice', db_user: 'alice', server_id: expect.any(String) });
@@ -149,7 +149,7 @@ describe('ephemeral database client certificates', () => {
     await expect(proxy.post(AckSchema, '/v1/db/cert', body)).rejects.toThrow(
       'only agents get database client certificates',
     );
-    const tlsCa = (await c.auth.admin.get(PublicCaSchema, '/v1/cas/tls')).tlsCerts;
+    const tlsCa = (await c.auth.client.getCa('tls')).tlsCerts;
     const asUser = new ApiClient([c.proxy.addr], { ca: tlsCa, cert: alice.pem, key: alice.key });
     await expect(asUser.post(AckSchema, '/webapi/agent/db/cert', body)).rejects.toThrow('for node identities');
     await expect(asUser.post(AckSchema, '/webapi/auth/v1/db/cert', body)).rejects.toThrow(

@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
-import { AuditEventSchema, PublicCaSchema } from '../../core/api/schemas.ts';
+import { AuditEventSchema } from '../../core/api/schemas.ts';
 import { profileKeysDir } from '../../core/client/profile.ts';
 import { parseCert } from '../../core/crypto/sshcert.ts';
 import { issueTlsCert } from '../../core/crypto/x509.ts';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   f = await startSshFixture([{ name: 'node1' }]);
   await f.user('alice', ['ops']);
   casPem = join(f.dir, 'cas.pem');
-  writeFileSync(casPem, (await f.cluster.auth.admin.get(PublicCaSchema, '/v1/cas/tls')).tlsCerts.join(''));
+  writeFileSync(casPem, (await f.cluster.auth.client.getCa('tls')).tlsCerts.join(''));
 });
 afterAll(async () => f.close());
 
