@@ -1,5 +1,5 @@
 // The kube agent side with stock kubectl through serve(), in front of the stand-in API server.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, spyOn, test } from 'bun:test';
 import { type KubeAgentHarness, startKubeAgentHarness } from '../../test/helpers/kubeAgentHarness.ts';
 
 describe('kube agent: stock kubectl 1.33 through serve()', () => {
@@ -62,6 +62,40 @@ describe('kube agent: stock kubectl 1.33 through serve()', () => {
       expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({ success: false });
     } finally {
       h.user.traits = { kube_users: ['alice'], kube_groups: ['devs', 'viewers'] };
+    }
+  });
+});
+
+describe('kube agent: start-up and older kubectl', () => {
+  test('an agent whose credentials may not impersonate warns at start, naming the cluster and the fix', async () => {
+    const lines: string[] = [];
+    const spy = spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    let h: KubeAgentHarness | undefined;
+    try {
+      h = await startKubeAgentHarness({ impersonators: [] });
+    } finally {
+      spy.mockRestore();
+      await h?.close();
+    }
+    const warning = lines.find((l) => l.includes('may not impersonate'));
+    expect(warning).toContain('kube cluster \\"k1\\"');
+    expect(warning).toContain('ClusterRole grants');
+  });
+
+  test('kubectl 1.29 (picked by the dispatcher from /version) lists pods through the agent', async () => {
+    const h = await startKubeAgentHarness({ minor: 29 });
+    try {
+      const r = await h.home().kubectl(['get', 'pods']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('p1 ');
+      const list = h.api.requests.findLast((q) => q.target.startsWith('/api/v1/namespaces/default/pods'))!;
+      expect(list.headers['user-agent']).toStartWith('kubectl/v1.29.');
+      expect(list).toMatchObject({ user: 'alice', groups: ['devs', 'viewers'] });
+    } finally {
+      await h.close();
     }
   });
 });

@@ -46,8 +46,10 @@ export interface KubeAgentHarness {
   close(): Promise<void>;
 }
 
-/** Starts the stand-in (minor `minor`), the agent plugin for cluster `k1` and a TLS listener handing it streams. */
-export async function startKubeAgentHarness(opts: { roles?: Role[]; minor?: number } = {}): Promise<KubeAgentHarness> {
+/** Starts the stand-in (minor `minor`, who may impersonate), the agent plugin for cluster `k1` and a TLS listener handing it streams. */
+export async function startKubeAgentHarness(
+  opts: { roles?: Role[]; minor?: number; impersonators?: string[] } = {},
+): Promise<KubeAgentHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-kube-agent-'));
   const pki = await createDbTestPki(dir, Date.now());
   const agentCert = await pki.clientCert('tp-agent');
@@ -55,7 +57,7 @@ export async function startKubeAgentHarness(opts: { roles?: Role[]; minor?: numb
     cert: pki.server.cert,
     key: pki.server.key,
     clientCa: pki.clientCaPem,
-    impersonators: ['tp-agent'],
+    impersonators: opts.impersonators ?? ['tp-agent'],
     minor: opts.minor ?? 33,
     pods: [{ name: 'p1', namespace: 'default', created: Date.now() - 60_000 }],
     now: () => Date.now(),
