@@ -291,7 +291,7 @@ describe('API authorization', () => {
         'invalid request field "role.spec.allow.logins"',
       ],
       ['/v1/tokens', { roles: ['node'], ttlMs: -5 }, 'ttl must be at least 1s'],
-      ['/v1/locks', { target: {} }, 'a lock targets exactly one of --user or --node'],
+      ['/v1/locks', { target: {} }, 'a lock targets exactly one of --user, --node or --resource'],
       ['/v1/join', { token: 1 }, 'invalid request field "token"'],
     ];
     for (const [path, body, message] of cases) {

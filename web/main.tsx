@@ -15,7 +15,7 @@ import { interceptLinks, navigate, useLocation } from './router.ts';
 
 const NAV = [
   ['/web/nodes', 'Servers', () => true],
-  ['/web/databases', 'Databases', () => true],
+  ['/web/databases', 'Databases', (s: Session) => s.pages?.databases !== false],
   ['/web/recordings', 'Recordings', (s: Session) => s.pages?.recordings !== false],
   ['/web/audit', 'Audit log', (s: Session) => s.pages?.audit !== false],
   ['/web/account', 'Account', () => true],

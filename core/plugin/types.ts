@@ -10,6 +10,7 @@ import type { Clock } from '../clock.ts';
 import type { HostIdentity } from '../identity/hostIdentity.ts';
 import type { IdSource } from '../ids.ts';
 import type { Role, Traits } from '../rbac/index.ts';
+import type { KindPolicy } from '../rbac/kindPolicy.ts';
 
 /** A resource as every listing, the cluster state and RBAC see it: generic, with the protocol's details in `spec`. */
 export interface ResourceRecord {
@@ -207,18 +208,8 @@ export interface ProxyPlugin {
   accept?(socket: TLSSocket): Promise<ProxyRoute>;
 }
 
-/** How RBAC judges a resource of this plugin's kind. */
-export interface KindPolicy {
-  /** The role field holding label selectors for this kind (`db_labels`). */
-  labelsField: string;
-  /**
-   * Throws AccessDenied unless the roles grant `principal` on the resource (or, with no principal, let the user see
-   * it). Checked at the proxy; agents check again with `route`.
-   */
-  check(roles: Role[], traits: Traits, resource: ResourceRecord, principal: string | undefined): void;
-  /** The principals the roles grant on the resource (`*` is any), for listings (`tp db ls`, the web UI). */
-  principals?(roles: Role[], traits: Traits, resource: ResourceRecord): string[];
-}
+/** How RBAC judges a resource of this plugin's kind (defined with RBAC, which plugins sit above). */
+export type { KindPolicy } from '../rbac/kindPolicy.ts';
 
 /** Where a local tunnel (`tp proxy db NAME --tunnel`) listens, and whom its connections reach as. */
 export interface LocalEndpoint {

@@ -6,6 +6,7 @@ import { FORWARDED_CERT, type Identity } from '../auth/identity.ts';
 import { lockedError } from '../auth/locks.ts';
 import { BadParameter } from '../errors.ts';
 import { noLoginsSentence, recordingScope, ruleAllows } from '../rbac/index.ts';
+import { selectorOf } from '../rbac/kind.ts';
 import { parseBody, RawResponse } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { AccessGate } from './accessGate.ts';
@@ -68,7 +69,12 @@ async function sessionView(view: ClusterView, s: WebSession): Promise<WebSession
     ...(s.logins.length === 0 ? { noLogins: noLoginsSentence(roles, s.who.traits ?? {}) } : {}),
     csrf: s.csrf,
     expires: new Date(s.expires).toISOString(),
-    pages: { recordings: recordingScope(roles, 'list') !== 'denied', audit: ruleAllows(roles, 'audit', 'list') },
+    pages: {
+      recordings: recordingScope(roles, 'list') !== 'denied',
+      audit: ruleAllows(roles, 'audit', 'list'),
+      // The Databases page is for users some role lets reach databases at all (db_labels in an allow).
+      databases: roles.some((r) => Object.keys(selectorOf(r.spec.allow, 'db_labels') ?? {}).length > 0),
+    },
   };
 }
 

@@ -1,8 +1,8 @@
 // The RBAC policy of resource kind `app` (plugins/app-http): `app_labels` decide who reaches a web app; apps have
 // no principal (the app itself decides what the user may do there, from the identity token it receives).
 import { AccessDenied } from '../errors.ts';
-import type { KindPolicy } from '../plugin/types.ts';
 import { kindVisible } from './kind.ts';
+import type { KindPolicy } from './kindPolicy.ts';
 import type { Role } from './schema.ts';
 
 /** True when the roles let a user reach an app with `labels`: some allow `app_labels` match, no deny does. */

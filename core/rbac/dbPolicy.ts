@@ -1,7 +1,7 @@
 // The RBAC policy of resource kind `db`, shared by every database plugin (PostgreSQL, MySQL ...).
 import { AccessDenied } from '../errors.ts';
-import type { KindPolicy } from '../plugin/types.ts';
 import { allowedDbUsers, checkDbAccess, dbVisible } from './db.ts';
+import type { KindPolicy } from './kindPolicy.ts';
 
 /**
  * Databases: `db_labels` decide who sees one; with a principal (the db user) the user is checked too. The proxy
