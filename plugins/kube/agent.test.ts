@@ -45,6 +45,20 @@ describe('kube agent: stock kubectl 1.33 through serve()', () => {
     expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({ upgrade: true, verb: 'get' });
   });
 
+  test('a lock (the session signal) ends a running exec within 1 s', async () => {
+    const c = h.home().command(['exec', 'p1', '--', 'sleep', '30']);
+    const child = Bun.spawn(c.cmd, { env: { ...process.env, ...c.env }, stdout: 'pipe', stderr: 'pipe' });
+    const deadline = Date.now() + 10_000;
+    while (!h.api.requests.some((q) => q.target.includes('command=sleep')) && Date.now() < deadline)
+      await Bun.sleep(20);
+    await Bun.sleep(200); // let the upgrade complete: the abort must hit the raw phase, not the head read
+    const t0 = performance.now();
+    h.abortAll();
+    const code = await child.exited;
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(code).not.toBe(0);
+  });
+
   test('kubectl --as within the grants is honoured; outside them is Forbidden with the reason, audited', async () => {
     h.user.traits = { kube_users: ['alice', 'ops'], kube_groups: ['devs'] };
     try {

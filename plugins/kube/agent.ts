@@ -83,6 +83,13 @@ export async function startKubeAgent(ctx: AgentPluginContext, entries: KubeClust
     };
     try {
       const upstream = await dialApiServer(t.api);
+      // A lock, the certificate's expiry or the agent's stop ends the connection at once, upgraded ones included.
+      const stop = () => {
+        upstream.destroy();
+        stream.destroy();
+      };
+      if (s.signal.aborted) stop();
+      s.signal.addEventListener('abort', stop, { once: true });
       await relay(stream, upstream, {
         signal: s.signal,
         agentHeaders: agentAuthHeaders(t.api),

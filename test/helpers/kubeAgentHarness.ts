@@ -41,6 +41,8 @@ export interface KubeAgentHarness {
   url: string;
   /** The verified user every stream carries (tests may change it between runs). */
   user: VerifiedUser;
+  /** Aborts every stream open now (as a lock landing on the user does). */
+  abortAll(): void;
   /** A kubectl home pointed at the agent's listener, with a client token of its own (which tp must drop). */
   home(): KubectlHome;
   close(): Promise<void>;
@@ -111,6 +113,9 @@ export async function startKubeAgentHarness(
       expires: Date.now() + 3_600_000,
       certDer: 'MIIB',
     },
+    abortAll: () => {
+      for (const a of aborts) a.abort();
+    },
     home: () => kubectlHome({ server: url, caPem: pki.serverCaPem, token: 'client-own-token' }),
     close: async () => {
       await agent.close();
@@ -120,19 +125,23 @@ export async function startKubeAgentHarness(
     },
   };
   const sockets = new Set<TLSSocket>();
+  const aborts = new Set<AbortController>();
   const server = createServer({ cert: pki.server.cert, key: pki.server.key, ALPNProtocols: ['http/1.1'] }, (socket) => {
     sockets.add(socket);
+    const abort = new AbortController();
+    aborts.add(abort);
     const session: PluginSession = {
       id: cryptoIds.uuid(),
       user: h.user,
       resource: 'k1',
       route: {},
       client: `${socket.remoteAddress}:${socket.remotePort}`,
-      signal: new AbortController().signal,
+      signal: abort.signal,
     };
     agent.serve(socket, session).finally(() => {
       socket.destroy();
       sockets.delete(socket);
+      aborts.delete(abort);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
