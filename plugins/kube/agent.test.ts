@@ -28,12 +28,13 @@ describe('kube agent: stock kubectl 1.33 through serve()', () => {
       path: '/api/v1/namespaces/default/pods',
       verb: 'list',
       namespace: 'default',
+      status: 200,
       kubernetes_user: 'alice',
       kubernetes_groups: ['devs', 'viewers'],
     });
   });
 
-  test("kubectl exec p1 -- sh -c 'exit 3' exits 3 through the upgrade; stdin and its end pass", async () => {
+  test("kubectl exec p1 -- sh -c 'exit 3' exits 3 through the upgrade; stdin and its end pass; statuses are audited", async () => {
     const r = await h.home().kubectl(['exec', 'p1', '--', 'sh', '-c', 'echo hi; exit 3']);
     expect(r.stdout).toBe('hi\n');
     expect(r.code).toBe(3);
@@ -42,7 +43,19 @@ describe('kube agent: stock kubectl 1.33 through serve()', () => {
     expect(i.stdout.trim()).toBe('4');
     const ex = h.api.requests.findLast((q) => q.target.includes('/exec'))!;
     expect(ex).toMatchObject({ user: 'alice', groups: ['devs', 'viewers'] });
-    expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({ upgrade: true, verb: 'get' });
+    expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({
+      upgrade: true,
+      verb: 'get',
+      status: 101,
+    });
+    const missing = await h.home().kubectl(['get', 'pod', 'nope']);
+    expect(missing.stderr).toContain('pods "nope" not found');
+    expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({
+      success: true,
+      path: '/api/v1/namespaces/default/pods/nope',
+      verb: 'get',
+      status: 404,
+    });
   });
 
   test('a lock (the session signal) ends a running exec within 1 s', async () => {
@@ -73,7 +86,7 @@ describe('kube agent: stock kubectl 1.33 through serve()', () => {
       expect(no.stderr).toContain('Error from server (Forbidden)');
       expect(no.stderr).toContain('impersonating user "root" is not allowed by your roles');
       expect(h.api.requests.slice(before).some((q) => q.user === 'root')).toBe(false);
-      expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({ success: false });
+      expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({ success: false, status: 403 });
     } finally {
       h.user.traits = { kube_users: ['alice'], kube_groups: ['devs', 'viewers'] };
     }

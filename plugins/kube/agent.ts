@@ -130,6 +130,7 @@ function requestEvent(fields: Record<string, unknown>, r: RequestRecord) {
     verb: kubeVerb(r.method, path, query),
     namespace: NAMESPACE.exec(path)?.[1],
     upgrade: r.upgrade || undefined,
+    status: r.status,
     kubernetes_user: r.as?.user,
     kubernetes_groups: r.as?.groups,
   };

@@ -13,7 +13,7 @@ export interface RelayHooks {
   impersonate(asked: { user?: string; groups: string[] }): { user: string; groups: string[] };
   /** Headers authenticating the agent itself (a bearer token). */
   agentHeaders: [string, string][];
-  /** One request done or refused (for audit). */
+  /** One request answered or refused (for audit): called once the status line is seen, or the connection ended. */
   onRequest(r: RequestRecord): void;
   signal: AbortSignal;
 }
@@ -24,6 +24,8 @@ export interface RequestRecord {
   path: string;
   query: string;
   upgrade: boolean;
+  /** The API server's response status (tp's own for a refusal); absent when no response came. */
+  status?: number;
   as?: { user: string; groups: string[] };
   error?: string;
 }
@@ -92,17 +94,38 @@ function rewrite(h: MessageHead, as: { user: string; groups: string[] }, agent: 
   };
 }
 
+function statusOf(text: string): number | undefined {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
 const sink = { write: () => true } as unknown as Duplex;
 
 /** Relays one client connection to `upstream` until either side ends; resolves then. */
 export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHooks): Promise<void> {
   const fromClient = new ByteReader(client);
-  const raw = (d: Buffer) => client.write(d);
+  // The request whose response has not begun: Go's client sends the next request only after reading the last
+  // response whole, so the first bytes from the server after a request are its status line.
+  let awaiting: RequestRecord | undefined;
+  let sniffed = Buffer.alloc(0);
+  const answered = (status: number | undefined) => {
+    const rec = awaiting;
+    awaiting = undefined;
+    sniffed = Buffer.alloc(0);
+    if (rec) hooks.onRequest({ ...rec, status });
+  };
+  const raw = (d: Buffer) => {
+    if (awaiting) {
+      sniffed = Buffer.concat([sniffed, d.subarray(0, 16)]);
+      if (sniffed.length >= 12) answered(statusOf(sniffed.toString('latin1')));
+    }
+    client.write(d);
+  };
   upstream.on('data', raw);
   const ended = new Promise<void>((resolve) => {
     upstream.once('close', resolve);
     client.once('close', resolve);
-  });
+  }).then(() => answered(undefined));
   const loop = async () => {
     for (let n = 0; n < 100_000; n++) {
       const h = await fromClient.head(MAX_HEAD, hooks.signal);
@@ -120,15 +143,15 @@ export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHoo
         rec.as = as;
       } catch (err) {
         rec.error = describe(err);
-        hooks.onRequest(rec);
-        await copyBody(h, fromClient, sink, hooks.signal);
         const denied = err instanceof AccessDenied;
+        hooks.onRequest({ ...rec, status: denied ? 403 : 400 });
+        await copyBody(h, fromClient, sink, hooks.signal);
         refuse(client, denied ? 403 : 400, denied ? 'Forbidden' : 'BadRequest', `tp: ${rec.error}`);
         if (rec.upgrade) return;
         continue;
       }
-      hooks.onRequest(rec);
       if (!rec.upgrade) {
+        awaiting = rec;
         upstream.write(formatHead(rewrite(h, as, hooks.agentHeaders)));
         await copyBody(h, fromClient, upstream, hooks.signal);
         continue;
@@ -139,6 +162,7 @@ export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHoo
       upstream.write(formatHead(rewrite(h, as, hooks.agentHeaders)));
       await copyBody(h, fromClient, upstream, hooks.signal);
       const answer = await fromServer.head(MAX_HEAD, hooks.signal);
+      hooks.onRequest({ ...rec, status: answer ? Number(answer.second) : undefined });
       if (!answer) return;
       client.write(formatHead(answer));
       if (answer.second === '101') {
