@@ -59,6 +59,8 @@ export function startAppAgent(ctx: AgentPluginContext, entries: AppEntry[]): Age
 }
 
 async function serveApp(ctx: AgentPluginContext, app: AppEntry | undefined, client: Duplex, s: PluginSession) {
+  // Before the first await: the host hands the stream over flowing, and no byte may go by unread.
+  const fromClient = new StreamReader(client);
   const base = {
     user: s.user?.name ?? '',
     session_id: s.id,
@@ -94,7 +96,6 @@ async function serveApp(ctx: AgentPluginContext, app: AppEntry | undefined, clie
   try {
     upstream = await dialApp(app, uri);
     upstream.on('error', () => undefined);
-    const fromClient = new StreamReader(client);
     const fromApp = new StreamReader(upstream);
     for (;;) {
       let req: Head | null;
