@@ -5,7 +5,7 @@ import { checkLayout, dataLayout } from '../config/layout.ts';
 import type { Config } from '../config/schema.ts';
 import { loadRegistry } from '../plugin/registry.ts';
 import { lockDataDir } from './dataDirLock.ts';
-import { startNode } from './node.ts';
+import { agentEntries, startNode } from './node.ts';
 import { authOptions, type ComposedCluster, type ComposeOptions } from './options.ts';
 import { startProxyService } from './proxy.ts';
 
@@ -39,7 +39,10 @@ export async function composeCluster(cfg: Config, given: ComposeOptions): Promis
     }
     const plugins = await loadRegistry(o.plugins);
     const proxy = cfg.proxy.enabled ? await startProxyService(cfg, layout, o, auth, plugins, clock, stops) : undefined;
-    const agent = cfg.ssh.enabled ? await startNode(cfg, layout, o, auth, proxy, plugins, clock, stops) : undefined;
+    // An agent runs for SSH, or for plugins' resources alone (a database host with `ssh: {enabled: false}`).
+    const entries = agentEntries(cfg, plugins, o.pluginFlags);
+    const agent =
+      entries.size > 0 ? await startNode(cfg, layout, o, auth, proxy, plugins, entries, clock, stops) : undefined;
     return { layout, plugins, auth: ownAuth, proxy, agent, close, [Symbol.asyncDispose]: close };
   } catch (err) {
     await close();

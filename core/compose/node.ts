@@ -9,9 +9,24 @@ import { BadParameter } from '../errors.ts';
 import { pluginEntries } from '../plugin/entries.ts';
 import type { PluginRegistry } from '../plugin/registry.ts';
 import type { ProxyServer } from '../proxy/server.ts';
+import { SSH_SERVICE } from '../ssh/service.ts';
 import { lockDataDir } from './dataDirLock.ts';
 import { keptLocalIdentity } from './keptIdentity.ts';
 import { type ComposeOptions, commandLabels } from './options.ts';
+
+/**
+ * The plugins this host's agent runs, with their entries: SSH unless `ssh.enabled` is false, and every plugin whose
+ * tp.yaml section or flag gives it resources. Empty: no agent runs here.
+ */
+export function agentEntries(
+  cfg: Config,
+  plugins: PluginRegistry,
+  flags?: Record<string, string[]>,
+): Map<string, unknown[]> {
+  const entries = pluginEntries(plugins, cfg.sections, flags);
+  if (!cfg.ssh.enabled) entries.delete(SSH_SERVICE);
+  return entries;
+}
 
 /**
  * Starts the SSH node of a composition. With auth in this process it is the all-in-one node: identity issued there
@@ -25,6 +40,7 @@ export async function startNode(
   auth: AuthServer | undefined,
   proxy: ProxyServer | undefined,
   plugins: PluginRegistry,
+  entries: Map<string, unknown[]>,
   clock: Clock,
   stops: (() => unknown)[],
 ): Promise<Agent> {
@@ -53,7 +69,7 @@ export async function startNode(
     version: o.version,
     clock,
     plugins,
-    pluginEntries: pluginEntries(plugins, cfg.sections, o.pluginFlags),
+    pluginEntries: entries,
     ...o.agent,
   });
   stops.push(() => agent.close());

@@ -1,9 +1,9 @@
 // RBAC for Kubernetes clusters (resource kind `kube`): `kubernetes_labels` decides which clusters a user reaches,
 // `kubernetes_users` / `kubernetes_groups` whom the agent impersonates there; trait templates expand, deny wins.
 import { AccessDenied } from '../errors.ts';
-import type { KindPolicy } from '../plugin/types.ts';
 import { expandTemplate, type Traits } from './access.ts';
 import { grantingRoles, kindVisible } from './kind.ts';
+import type { KindPolicy } from './kindPolicy.ts';
 import type { Role } from './schema.ts';
 
 const LABELS = 'kubernetes_labels';
