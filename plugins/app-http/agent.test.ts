@@ -6,8 +6,9 @@ import { type AppHarness, startAppHarness } from '../../test/helpers/appAgentHar
 import { run } from '../../test/helpers/cli.ts';
 
 let h: AppHarness;
+let refusal: string | undefined;
 beforeAll(async () => {
-  h = await startAppHarness();
+  h = await startAppHarness({ refuse: () => refusal });
 });
 afterAll(() => h?.close());
 
@@ -113,5 +114,21 @@ describe('app-http agent: real curl through serve()', () => {
     ]);
     expect(r.stdout).toContain('tp: bad request');
     expect(h.seen.length).toBe(before);
+  });
+
+  test("auth's refusal of the token is the user's answer (403 with the reason), audited; the app is never asked", async () => {
+    const before = h.seen.length;
+    refusal = 'user "alice" is locked: left';
+    try {
+      const r = await curl(['-w', '\n%{http_code}', url('/echo')]);
+      expect(r.stdout).toBe('tp: access to app "grafana" denied: user "alice" is locked: left\n\n403');
+    } finally {
+      refusal = undefined;
+    }
+    expect(h.seen.length).toBe(before);
+    expect(h.events.findLast((e) => e.type === 'app.session.start')).toMatchObject({
+      success: false,
+      error: 'user "alice" is locked: left',
+    });
   });
 });

@@ -113,8 +113,17 @@ async function serveApp(ctx: AgentPluginContext, app: AppEntry | undefined, clie
       }
       requests++;
       const t0 = ctx.clock.now();
+      let current: string;
+      try {
+        current = await token.get();
+      } catch (err) {
+        // Auth refused a fresh token mid-session (a lock landed, the roles changed): the user is told, the app is not asked.
+        const text = `tp: access to app "${app.name}" denied: ${describe(err)}`;
+        await write(client, plainAnswer(403, 'Forbidden', text)).catch(() => undefined);
+        break;
+      }
       const out = rewriteRequest(req, {
-        token: await token.get(),
+        token: current,
         upstreamHost: uri.host,
         publicAddr,
         clientAddr: s.client,

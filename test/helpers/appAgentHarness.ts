@@ -36,9 +36,11 @@ export interface AppHarness {
  * Starts an upstream written for the tests (`/echo` answers what it saw as JSON and verifies `tp-jwt-assertion` with
  * jose against the JWKS of a JWT CA; `/redirect` answers a Location at its own address; `/stream` streams 5 chunks;
  * `/ws` is a WebSocket echo), the agent side of app-http serving it as app `grafana`, with a context whose `call`
- * signs tokens with that CA, and a TCP listener handing each connection to `serve` for `user`.
+ * signs tokens with that CA (or throws what `refuse` says, as auth would refuse), and a TCP listener handing each connection to `serve` for `user`.
  */
-export async function startAppHarness(opts: { user?: Partial<VerifiedUser>; entry?: Partial<AppEntry> } = {}) {
+export async function startAppHarness(
+  opts: { user?: Partial<VerifiedUser>; entry?: Partial<AppEntry>; refuse?: () => string | undefined } = {},
+) {
   const ca = await createTlsCA('test', Date.now(), 1, 'test JWT CA');
   const jwks = createLocalJWKSet(await jwksOf([ca.cert]));
   const seen: Seen[] = [];
@@ -98,6 +100,8 @@ export async function startAppHarness(opts: { user?: Partial<VerifiedUser>; entr
     call: async <T>(method: string, path: string, body: unknown, parse: (json: unknown) => T): Promise<T> => {
       if (method !== 'POST' || path !== '/webapi/agent/app/token') throw new Error(`unexpected call ${method} ${path}`);
       const b = body as { app: string };
+      const refusal = opts.refuse?.();
+      if (refusal) throw new Error(refusal);
       const now = Date.now();
       const token = await signAppToken(ca, {
         ...{ issuer: 'test', audience, username: user.name, roles: user.roles, traits: user.traits },
