@@ -3,6 +3,7 @@ import type { AccountViewSchema } from '../api/webSchemas.ts';
 import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter, Unauthenticated } from '../errors.ts';
+import type { IdSource } from '../ids.ts';
 import type { Emit } from './authorizer.ts';
 import { FreshFactor, type FreshProof } from './freshFactor.ts';
 import type { Identity } from './identity.ts';
@@ -10,6 +11,7 @@ import type { Lockout } from './lockout.ts';
 import { type LockStore, lockedError } from './locks.ts';
 import type { LoginGuard } from './login.ts';
 import type { SecondFactor } from './secondFactor.ts';
+import { defaultTotpName, newTotpDevice } from './totpDevices.ts';
 import {
   checkPasswordPolicy,
   hashPassword,
@@ -33,6 +35,8 @@ const PENDING_TOTP_TTL_MS = 10 * 60_000;
 export interface AccountOpsDeps {
   backend: Backend;
   clock: Clock;
+  /** Where the IDs of new authenticator apps come from. */
+  ids: IdSource;
   cluster: string;
   emit: Emit;
   users: UserStore;
@@ -75,10 +79,11 @@ export class AccountOps {
   async view(who: Identity): Promise<AccountView> {
     const u = await this.self(who);
     const devices: AccountView['devices'] = [];
-    if (u.totp) devices.push({ id: 'totp', kind: 'totp', name: 'authenticator app' });
+    const apps = u.totpDevices ?? [];
+    for (const d of apps) devices.push({ id: d.id, kind: 'totp', name: d.name, addedAt: d.addedAt });
     for (const d of u.webauthn ?? []) devices.push({ id: d.id, kind: 'webauthn', name: d.name, addedAt: d.addedAt });
     const confirmWith: AccountView['confirmWith'] = [];
-    if (u.totp) confirmWith.push('otp');
+    if (apps.length) confirmWith.push('otp');
     if (u.webauthn?.length) confirmWith.push('webauthn');
     if (!confirmWith.length && u.passwordHash) confirmWith.push('password');
     const out: AccountView = {
@@ -162,7 +167,7 @@ export class AccountOps {
     await this.d.emit({ type: 'mfa.add', user: u.name, kind: 'webauthn', device: label });
   }
 
-  /** Starts (re)enrolling an authenticator app: a new secret, kept pending until a code confirms it. */
+  /** Starts adding an authenticator app: a new secret, kept pending until a code of it confirms it. */
   async totpBegin(who: Identity): Promise<{ secret: string; uri: string }> {
     const u = await this.self(who);
     const t = newTotp(this.d.cluster, u.name);
@@ -175,61 +180,88 @@ export class AccountOps {
   }
 
   /**
-   * Confirms the pending authenticator app with a current code of it, and the change with a fresh factor (for a
-   * replacement, a code of the app being replaced); the new app replaces any earlier one.
+   * Adds the pending authenticator app under `name` (unique among the caller's apps), once a current code of it
+   * matches and the change is confirmed with a fresh factor; the apps enrolled before stay.
    */
-  async totpFinish(who: Identity, req: { otp: string; origin: string; proof?: FreshProof }): Promise<void> {
+  async totpFinish(
+    who: Identity,
+    req: { otp: string; name?: string; origin: string; proof?: FreshProof },
+  ): Promise<void> {
     const u = await this.self(who);
     this.fresh.rateLimit(u);
+    const apps = u.totpDevices ?? [];
+    const label = req.name?.trim() || defaultTotpName(apps);
+    if (apps.some((d) => d.name === label))
+      throw new BadParameter(`an authenticator app named "${label}" exists: choose another name`);
     const pending = await this.d.backend.get(`/pending_totp/${u.name}`);
     if (!pending)
       throw new BadParameter('no authenticator app is being added (or it took over 10 minutes); start again');
     const now = this.d.clock.now();
     const step = totpStep(pending.value, req.otp, now);
     if (step === undefined) {
-      await this.d.emit({ type: 'mfa.add', success: false, user: u.name, kind: 'totp', error: 'wrong code' });
+      await this.d.emit({
+        type: 'mfa.add',
+        success: false,
+        user: u.name,
+        kind: 'totp',
+        device: label,
+        error: 'wrong code',
+      });
       throw new AccessDenied('the code does not match: check the app and the clock, then try again');
     }
     await this.fresh.require(u, req.proof, {
       origin: req.origin,
       now,
-      what: u.totp ? 'replacing the authenticator app' : 'adding an authenticator app',
-      failed: { type: 'mfa.add', kind: 'totp', device: 'authenticator app' },
+      what: 'adding an authenticator app',
+      failed: { type: 'mfa.add', kind: 'totp', device: label },
     });
-    await this.d.users.update(u.name, (x) => ({ ...x, totp: { secret: pending.value, lastStep: step } }));
+    const device = newTotpDevice(this.d.ids, { name: label, secret: pending.value, now, spentStep: step });
+    await this.d.users.update(u.name, (x) => ({ ...x, totpDevices: [...(x.totpDevices ?? []), device] }));
     await this.d.backend.delete(pending.key);
-    await this.d.emit({ type: 'mfa.add', user: u.name, kind: 'totp', device: 'authenticator app' });
+    await this.d.emit({ type: 'mfa.add', user: u.name, kind: 'totp', device: label });
   }
 
   /**
-   * Removes a second factor (`totp` or a key's ID), confirmed with a fresh factor; the last one stays while the
-   * cluster asks for one.
+   * Removes a second factor (an authenticator app's or a security key's ID), confirmed with a fresh factor; the
+   * last one the login page can ask for stays while the cluster requires one.
    */
   async removeDevice(who: Identity, req: { id: string; origin: string; proof?: FreshProof }): Promise<void> {
     const u = await this.self(who);
     this.fresh.rateLimit(u);
     const { id } = req;
+    const apps = u.totpDevices ?? [];
     const keys = u.webauthn ?? [];
-    const has = id === 'totp' ? !!u.totp : keys.some((d) => d.id === id);
-    if (!has) throw new BadParameter(`no second factor "${id}" on this account`);
-    const remaining = (u.totp ? 1 : 0) + keys.length - 1;
-    if (remaining === 0 && this.d.secondFactor !== 'off')
-      throw new BadParameter('this is your last second factor and the cluster requires one: add another first');
-    const name = id === 'totp' ? 'authenticator app' : keys.find((d) => d.id === id)!.name;
-    const kind = id === 'totp' ? 'totp' : 'webauthn';
+    const app = apps.find((d) => d.id === id);
+    const key = keys.find((d) => d.id === id);
+    const found = app ?? key;
+    if (!found) throw new BadParameter(`no second factor "${id}" on this account`);
+    this.keepLoginFactor(!!app, apps.length - (app ? 1 : 0), keys.length - (key ? 1 : 0));
+    const name = found.name;
+    const kind = app ? 'totp' : 'webauthn';
     await this.fresh.require(u, req.proof, {
       origin: req.origin,
       now: this.d.clock.now(),
       what: `removing ${name}`,
       failed: { type: 'mfa.remove', kind, device: name },
     });
-    await this.d.users.update(u.name, (x) => {
-      if (id === 'totp') {
-        const { totp: _t, ...rest } = x;
-        return rest;
-      }
-      return { ...x, webauthn: (x.webauthn ?? []).filter((d) => d.id !== id) };
-    });
+    await this.d.users.update(u.name, (x) =>
+      app
+        ? { ...x, totpDevices: (x.totpDevices ?? []).filter((d) => d.id !== id) }
+        : { ...x, webauthn: (x.webauthn ?? []).filter((d) => d.id !== id) },
+    );
     await this.d.emit({ type: 'mfa.remove', user: u.name, kind, device: name });
+  }
+
+  /** Refuses a removal that leaves no factor the cluster's login asks for (with `otp`, keys are never asked for). */
+  private keepLoginFactor(removingApp: boolean, appsLeft: number, keysLeft: number): void {
+    const sf = this.d.secondFactor;
+    if (sf === 'off' || appsLeft > 0) return;
+    if (sf === 'otp' && removingApp)
+      throw new BadParameter(
+        'this is your last authenticator app and the cluster asks for a code of one at login (second_factor: otp): ' +
+          'add another app first',
+      );
+    if (sf !== 'otp' && keysLeft === 0)
+      throw new BadParameter('this is your last second factor and the cluster requires one: add another first');
   }
 }

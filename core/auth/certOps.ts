@@ -131,7 +131,8 @@ export class CertOps {
     const user = await this.firstFactor(req, method, now);
     let change: ((u: StoredUser) => StoredUser) | undefined;
     const keys = user.webauthn ?? [];
-    if (user.totp || keys.length) {
+    const apps = user.totpDevices?.length ?? 0;
+    if (apps || keys.length) {
       if (req.webauthn && keys.length) {
         let device: WebauthnDevice;
         try {
@@ -141,13 +142,13 @@ export class CertOps {
           return this.refuse(req, method, user, (err as Error).message, now);
         }
         change = (u) => ({ ...u, webauthn: (u.webauthn ?? []).map((d) => (d.id === device.id ? device : d)) });
-      } else if (user.totp && req.otp) {
+      } else if (apps && req.otp) {
         const outcome = await spendTotpCode(this.d.users, user.name, req.otp, now);
         if (outcome === 'reused') return this.refuse(req, method, user, TOTP_REUSED, now);
         if (outcome === 'wrong') return this.refuse(req, method, user, 'invalid or reused second-factor code', now);
       } else {
         method = 'password';
-        const why = user.totp
+        const why = apps
           ? 'invalid or reused second-factor code'
           : 'this account signs in with a security key: log in on the web UI';
         return this.refuse(req, method, user, why, now);

@@ -59,7 +59,8 @@ export class FreshFactor {
     o: { origin: string; now: number; what: string; failed: AuditInput; passwordChecked?: boolean },
   ): Promise<void> {
     const keys = u.webauthn ?? [];
-    if (u.totp || keys.length) {
+    const apps = u.totpDevices?.length ?? 0;
+    if (apps || keys.length) {
       if (proof?.webauthn !== undefined && keys.length) {
         let device: Awaited<ReturnType<WebauthnCeremonies['verifyAuthentication']>>;
         try {
@@ -79,12 +80,12 @@ export class FreshFactor {
         }));
         return this.passed(u);
       }
-      if (proof?.otp !== undefined && u.totp) {
+      if (proof?.otp !== undefined && apps) {
         const outcome = await spendTotpCode(this.d.users, u.name, proof.otp, o.now);
         if (outcome === 'accepted') return this.passed(u);
         return this.fail(u, outcome === 'reused' ? TOTP_REUSED : 'the second-factor code is wrong', o);
       }
-      const ways = [u.totp && 'the current code of your authenticator app', keys.length && 'your security key'];
+      const ways = [apps && 'the current code of your authenticator app', keys.length && 'your security key'];
       return this.missing(u, `${o.what} needs a fresh second factor: ${ways.filter(Boolean).join(' or ')}`, o);
     }
     if (!u.passwordHash) throw new BadParameter(`"${u.name}" has no password or second factor here to confirm with`);

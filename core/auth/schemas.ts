@@ -105,7 +105,12 @@ export const WebauthnFinishBody = v.strictObject({
   origin: Origin,
   proof: v.optional(FreshProof),
 });
-export const TotpFinishBody = v.strictObject({ otp: Otp, origin: Origin, proof: v.optional(FreshProof) });
+export const TotpFinishBody = v.strictObject({
+  otp: Otp,
+  name: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  origin: Origin,
+  proof: v.optional(FreshProof),
+});
 export const RemoveDeviceBody = v.strictObject({
   id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,1024}$/, 'not a device ID')),
   origin: Origin,

@@ -114,7 +114,19 @@ export class AuthService {
     this.authz = authz;
     this.certs = certs;
 
-    this.users = new UserOps({ authz, emit, clock, cluster, users, roles, locks, secondFactor, publicUrl, ...login });
+    this.users = new UserOps({
+      authz,
+      emit,
+      clock,
+      ids,
+      cluster,
+      users,
+      roles,
+      locks,
+      secondFactor,
+      publicUrl,
+      ...login,
+    });
     const records = new ResourceRecordStore(backend);
     this.resources = new ResourceOps({
       ...{ authz, emit, clock, cluster, roles, users, tokens, locks, nodes },
@@ -129,7 +141,7 @@ export class AuthService {
     this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes, ids });
     this.renewals = new RenewalOps({ emit, clock, cluster, cas });
     this.joins = new JoinOps({ emit, clock, cluster, cas, tokens, nodes, ids });
-    this.account = new AccountOps({ backend, clock, cluster, emit, users, locks, secondFactor, ...login });
+    this.account = new AccountOps({ backend, clock, ids, cluster, emit, users, locks, secondFactor, ...login });
     const { connectors } = deps;
     this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs, ids });
     this.webSessions = new WebSessionOps({ backend, clock, emit });

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { CLOCK_SKEW_MS } from '../crypto/skew.ts';
 import { AccessDenied, AlreadyExists, BadParameter, NotFound } from '../errors.ts';
+import type { IdSource } from '../ids.ts';
 import { DEFAULT_MAX_SESSION_TTL, maxSessionTtl, type Traits } from '../rbac/index.ts';
 import type { Authorizer, Emit } from './authorizer.ts';
 import type { Identity } from './identity.ts';
@@ -9,6 +10,7 @@ import type { LockStore } from './locks.ts';
 import type { LoginGuard } from './login.ts';
 import type { RoleStore } from './roles.ts';
 import { enrolsTotp, enrolsWebauthn, type SecondFactor } from './secondFactor.ts';
+import { LEGACY_TOTP_NAME, newTotpDevice, type TotpDevice } from './totpDevices.ts';
 import {
   checkPasswordPolicy,
   hashPassword,
@@ -30,6 +32,8 @@ export interface UserOpsDeps {
   authz: Authorizer;
   emit: Emit;
   clock: Clock;
+  /** Where the IDs of new authenticator apps come from. */
+  ids: IdSource;
   cluster: string;
   users: UserStore;
   roles: Pick<RoleStore, 'rolesOf'>;
@@ -85,7 +89,7 @@ export class UserOps {
       user.passwordHash = await hashPassword(req.password);
       if (enrolsTotp(this.d.secondFactor)) {
         const t = newTotp(this.d.cluster, req.name);
-        user.totp = { secret: t.secret };
+        user.totpDevices = [newTotpDevice(this.d.ids, { name: LEGACY_TOTP_NAME, secret: t.secret, now })];
         totpUri = t.uri;
       }
     }
@@ -155,7 +159,7 @@ export class UserOps {
       throw new BadParameter(
         `"${name}" is a bot: it has no password to reset (use \`tp bots add\` for a new join token)`,
       );
-    await this.d.users.update(name, ({ passwordHash: _p, totp: _t, lockedUntil: _l, ...rest }) => rest);
+    await this.d.users.update(name, ({ passwordHash: _p, totpDevices: _t, lockedUntil: _l, ...rest }) => rest);
     await this.d.lockout.clear(name);
     await this.d.emit({ type: 'user.update', user: who.name, target: name, change: 'reset' });
     return { signupUrl: await this.signupUrl(name) };
@@ -199,7 +203,7 @@ export class UserOps {
     const rec = await this.d.users.peekSignupToken(req.token);
     const sf = this.d.secondFactor;
     const now = this.d.clock.now();
-    let totp: { secret: string; lastStep?: number } | undefined;
+    let totp: TotpDevice | undefined;
     let device: WebauthnDevice | undefined;
     let totpUriOut: string | undefined;
     if (req.webauthn !== undefined) {
@@ -214,12 +218,12 @@ export class UserOps {
       if (step === undefined)
         throw new AccessDenied('the code does not match: check the authenticator app and the clock, then try again');
       // The code that confirmed the app is spent: it cannot log in afterwards.
-      totp = { secret: rec.totpSecret, lastStep: step };
+      totp = newTotpDevice(this.d.ids, { name: LEGACY_TOTP_NAME, secret: rec.totpSecret, now, spentStep: step });
     } else if (sf === 'webauthn') {
       throw new BadParameter('this cluster needs a security key: finish sign-up on the web page');
     } else if (enrolsTotp(sf)) {
       const t = newTotp(this.d.cluster, rec.user);
-      totp = { secret: t.secret };
+      totp = newTotpDevice(this.d.ids, { name: LEGACY_TOTP_NAME, secret: t.secret, now });
       totpUriOut = t.uri;
     }
     const hash = await hashPassword(req.password);
@@ -227,7 +231,7 @@ export class UserOps {
     await this.d.users.update(name, (u) => ({
       ...u,
       passwordHash: hash,
-      ...(totp ? { totp } : {}),
+      ...(totp ? { totpDevices: [totp] } : {}),
       ...(device ? { webauthn: [device] } : {}),
     }));
     await this.d.emit({ type: 'user.password_change', user: name });
@@ -235,7 +239,7 @@ export class UserOps {
       await this.d.emit({
         type: 'mfa.add',
         user: name,
-        device: device ? device.name : 'totp',
+        device: device ? device.name : LEGACY_TOTP_NAME,
         kind: device ? 'webauthn' : 'totp',
       });
     return totpUriOut ? { user: name, totpUri: totpUriOut } : { user: name };

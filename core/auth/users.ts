@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import * as OTPAuth from 'otpauth';
 import * as v from 'valibot';
 import type { PublicUser } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
@@ -9,7 +8,10 @@ import { AlreadyExists, BadParameter, CompareFailed, NotFound } from '../errors.
 import { cryptoIds, type IdSource } from '../ids.ts';
 import { type Traits, validName } from '../rbac/index.ts';
 import type { SsoSubject } from './sso/subjects.ts';
+import { type TotpDevice, upgradeTotp } from './totpDevices.ts';
 import type { WebauthnDevice } from './webauthn.ts';
+
+export { newTotp, totpCode, totpStep, totpUri } from './totpCodes.ts';
 
 /** A user as stored. The secrets (password hash, TOTP secret) never leave the auth service. */
 export interface StoredUser {
@@ -18,7 +20,8 @@ export interface StoredUser {
   traits: Traits;
   createdAt: string;
   passwordHash?: string;
-  totp?: { secret: string; lastStep?: number };
+  /** Authenticator apps (TOTP); a record with the single `totp` secret of before is read as one of them. */
+  totpDevices?: TotpDevice[];
   /** Security keys (WebAuthn). */
   webauthn?: WebauthnDevice[];
   /** Users created by single sign-on have no password; the connector that made them. */
@@ -33,31 +36,48 @@ export interface StoredUser {
 
 export type { PublicUser };
 
-/** A user as stored, checked when read (see core/backend/json.ts); secrets are checked for shape only. */
-const StoredUserSchema: v.GenericSchema<unknown, StoredUser> = v.looseObject({
-  name: v.string(),
-  roles: v.array(v.string()),
-  traits: v.record(v.string(), v.array(v.string())),
-  createdAt: v.string(),
-  passwordHash: v.optional(v.string()),
-  totp: v.optional(v.looseObject({ secret: v.string(), lastStep: v.optional(v.number()) })),
-  webauthn: v.optional(
-    v.array(
-      v.looseObject({
-        id: v.string(),
-        publicKey: v.string(),
-        counter: v.number(),
-        transports: v.optional(v.array(v.string())),
-        name: v.string(),
-        addedAt: v.string(),
-      }),
+/**
+ * A user as stored, checked when read (see core/backend/json.ts); secrets are checked for shape only. A record
+ * with the single `totp` secret of before comes out with it as one authenticator app (upgradeTotp).
+ */
+const StoredUserSchema: v.GenericSchema<unknown, StoredUser> = v.pipe(
+  v.looseObject({
+    name: v.string(),
+    roles: v.array(v.string()),
+    traits: v.record(v.string(), v.array(v.string())),
+    createdAt: v.string(),
+    passwordHash: v.optional(v.string()),
+    totp: v.optional(v.looseObject({ secret: v.string(), lastStep: v.optional(v.number()) })),
+    totpDevices: v.optional(
+      v.array(
+        v.looseObject({
+          id: v.string(),
+          name: v.string(),
+          secret: v.string(),
+          addedAt: v.string(),
+          lastUsedStep: v.optional(v.number()),
+        }),
+      ),
     ),
-  ),
-  sso: v.optional(v.string()),
-  ssoSubject: v.optional(v.looseObject({ issuer: v.string(), subject: v.string() })),
-  lockedUntil: v.optional(v.number()),
-  bot: v.optional(v.looseObject({ maxTtlMs: v.number(), rejoinBudget: v.optional(v.number()) })),
-});
+    webauthn: v.optional(
+      v.array(
+        v.looseObject({
+          id: v.string(),
+          publicKey: v.string(),
+          counter: v.number(),
+          transports: v.optional(v.array(v.string())),
+          name: v.string(),
+          addedAt: v.string(),
+        }),
+      ),
+    ),
+    sso: v.optional(v.string()),
+    ssoSubject: v.optional(v.looseObject({ issuer: v.string(), subject: v.string() })),
+    lockedUntil: v.optional(v.number()),
+    bot: v.optional(v.looseObject({ maxTtlMs: v.number(), rejoinBudget: v.optional(v.number()) })),
+  }),
+  v.transform((u) => upgradeTotp(u as StoredUser)),
+);
 
 const userKey = (name: string) => `/users/${name}`;
 /** A sign-up token as stored: whose it is and the TOTP secret its page offered so far. */
@@ -72,7 +92,7 @@ export function publicUser(u: StoredUser): PublicUser {
     traits: u.traits,
     createdAt: u.createdAt,
     hasPassword: !!u.passwordHash,
-    hasTotp: !!u.totp,
+    hasTotp: !!u.totpDevices?.length,
     webauthn: (u.webauthn ?? []).map((d) => d.name),
   };
   if (u.sso) p.sso = u.sso;
@@ -104,48 +124,6 @@ export async function verifyPassword(password: string, hash: string | undefined)
     return false;
   }
   return Bun.password.verify(password, hash);
-}
-
-/** Makes a TOTP secret and its otpauth:// URI for an authenticator app. */
-export function newTotp(cluster: string, user: string): { secret: string; uri: string } {
-  const secret = new OTPAuth.Secret({ size: 20 }).base32;
-  return { secret, uri: totpUri(cluster, user, secret) };
-}
-
-/** The otpauth:// URI (what the QR code holds) of a base32 TOTP secret. */
-export function totpUri(cluster: string, user: string, secret: string): string {
-  return new OTPAuth.TOTP({
-    issuer: `tp:${cluster}`,
-    label: user,
-    secret: OTPAuth.Secret.fromBase32(secret),
-    digits: 6,
-    period: 30,
-    algorithm: 'SHA1',
-  }).toString();
-}
-
-/** The TOTP time step `code` is valid for at `now` (±1 step), or undefined when it is wrong. */
-export function totpStep(secret: string, code: string, now: number): number | undefined {
-  const totp = new OTPAuth.TOTP({
-    secret: OTPAuth.Secret.fromBase32(secret),
-    digits: 6,
-    period: 30,
-    algorithm: 'SHA1',
-  });
-  const delta = totp.validate({ token: code, timestamp: now, window: 1 });
-  return delta === null ? undefined : Math.floor(now / 30_000) + delta;
-}
-
-/** The current TOTP code for a secret (tests and `tp` tooling use it to log in). */
-export function totpCode(secret: string, now: number): string {
-  return new OTPAuth.TOTP({
-    secret: OTPAuth.Secret.fromBase32(secret),
-    digits: 6,
-    period: 30,
-    algorithm: 'SHA1',
-  }).generate({
-    timestamp: now,
-  });
 }
 
 /** User records in the backend. */

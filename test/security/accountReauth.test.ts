@@ -91,12 +91,16 @@ describe('changing second factors needs a fresh factor', () => {
       'adding a security key needs a fresh second factor: the current code of your authenticator app',
     );
 
+    // The app's ID as the account page reads it.
+    const view = await webCall(base, 'GET', '/webapi/ui/account', { session });
+    const [app] = view.body.devices as { id: string; name: string }[];
+    expect(app!.name).toBe('authenticator');
     const remove = (proof?: unknown) =>
-      webCall(base, 'POST', '/webapi/ui/account/devices/remove', { session, body: { id: 'totp', proof } });
+      webCall(base, 'POST', '/webapi/ui/account/devices/remove', { session, body: { id: app!.id, proof } });
     const noProof = await remove();
     expect(noProof.status).toBe(403);
     expect(noProof.body.error?.message).toBe(
-      'removing authenticator app needs a fresh second factor: the current code of your authenticator app',
+      'removing authenticator needs a fresh second factor: the current code of your authenticator app',
     );
     // The code that confirmed the app is spent; the password is no proof once a factor is enrolled.
     expect((await remove({ otp: first })).body.error?.message).toBe(

@@ -82,11 +82,11 @@ export function Account() {
       e,
       async (form, d) => {
         const otp = String(d.get('otp') ?? '').trim();
-        await api('POST', '/webapi/ui/account/totp/finish', { otp, proof: await proof(form) });
+        const name = String(d.get('appName') ?? '').trim();
+        await api('POST', '/webapi/ui/account/totp/finish', { otp, name, proof: await proof(form) });
         setPendingTotp(undefined);
       },
-      // Confirming a new app replaces the one already enrolled.
-      acct?.devices.some((d) => d.kind === 'totp') ? 'Authenticator app replaced.' : 'Authenticator app added.',
+      'Authenticator app added.',
     );
   const removeDevice = (e: Event, dev: Device) =>
     submit(
@@ -106,7 +106,7 @@ export function Account() {
     ) : (
       <p class="loading">Loading…</p>
     );
-  const hasTotp = acct.devices.some((d) => d.kind === 'totp');
+  const appCount = acct.devices.filter((d) => d.kind === 'totp').length;
   return (
     <section aria-labelledby="acct-title" class="stack">
       <h1 id="acct-title">Account: {acct.name}</h1>
@@ -127,7 +127,17 @@ export function Account() {
       <div class="card">
         <h2>Second factors</h2>
         <div class="table-wrap">
-          <table>
+          <table aria-label="Second factors">
+            <thead>
+              <tr>
+                <th scope="col">Kind</th>
+                <th scope="col">Name</th>
+                <th scope="col">Added</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
             <tbody>
               {acct.devices.map((d) => (
                 <tr key={d.id}>
@@ -143,7 +153,9 @@ export function Account() {
               ))}
               {acct.devices.length === 0 && (
                 <tr>
-                  <td class="muted">None yet.</td>
+                  <td class="muted" colSpan={4}>
+                    None yet.
+                  </td>
                 </tr>
               )}
             </tbody>
@@ -180,24 +192,39 @@ export function Account() {
             </p>
           </form>
         )}
-        <div class="row" style="margin-top:.8rem">
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => act(async () => setPendingTotp(await apiOf(TotpOfferSchema, 'POST', '/webapi/ui/account/totp/begin', {})), '')}
-          >
-            {hasTotp ? 'Replace the authenticator app' : 'Add an authenticator app'}
-          </button>
-        </div>
+        {!pendingTotp && (
+          <div class="row" style="margin-top:.8rem">
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => act(async () => setPendingTotp(await apiOf(TotpOfferSchema, 'POST', '/webapi/ui/account/totp/begin', {})), '')}
+            >
+              Add an authenticator app
+            </button>
+          </div>
+        )}
         {pendingTotp && (
-          <form aria-label="Confirm the authenticator app" onSubmit={confirmTotp}>
-            <p class="muted">Scan the code, then type the 6 digits the app shows.</p>
+          <form aria-label="Add an authenticator app" onSubmit={confirmTotp}>
+            <h3>Add an authenticator app</h3>
+            <label for="app-name">App name</label>
+            <input
+              id="app-name"
+              name="appName"
+              maxLength={64}
+              placeholder={appCount ? `authenticator ${appCount + 1}` : 'authenticator'}
+            />
+            <p class="muted">Scan the code with the app (or enter the key by hand), then type the 6 digits it shows.</p>
             <Qr text={pendingTotp.uri} />
             <code class="secret">{pendingTotp.secret}</code>
-            <label for="new-otp">Code</label>
+            <label for="new-otp">Code from the new app</label>
             <input id="new-otp" name="otp" inputMode="numeric" autocomplete="one-time-code" maxLength={6} required />
             <ConfirmFactor id="totp" confirmWith={acct.confirmWith} />
-            <button type="submit">Confirm</button>
+            <div class="row">
+              <button type="submit">Add the app</button>
+              <button type="button" class="secondary" onClick={() => setPendingTotp(undefined)}>
+                Cancel
+              </button>
+            </div>
           </form>
         )}
       </div>
