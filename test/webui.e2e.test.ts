@@ -254,7 +254,7 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await page.close();
   });
 
-  test('account page: each change confirmed with a fresh factor: add a security key, change the password, replace and remove the authenticator app', async () => {
+  test('account page: each change confirmed with a fresh factor: add a security key, change the password, add a second authenticator app and remove the first', async () => {
     const page = await b.newPage();
     const cdp = await b.context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
@@ -291,15 +291,34 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     await page.getByText('Password changed.').waitFor();
     alicePassword = NEW_PASSWORD;
 
-    await page.getByRole('button', { name: 'Replace the authenticator app' }).click();
-    const secret = (await page.locator('code.secret').textContent())!.trim();
-    const confirmApp = page.getByRole('form', { name: 'Confirm the authenticator app' });
-    await confirmApp.getByLabel('Code', { exact: true }).fill(totpCode(secret, Date.now()));
-    await confirmApp.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByText('Authenticator app replaced.').waitFor();
-    aliceSecret = secret;
-    aliceSpentStep = stepOf(Date.now());
+    // A second authenticator app, named inline: both apps are listed with their names and dates.
+    await page.getByRole('button', { name: 'Add an authenticator app' }).click();
+    const confirmApp = page.getByRole('form', { name: 'Add an authenticator app' });
+    await confirmApp.getByLabel('App name').fill('phone');
+    const secret = (await confirmApp.locator('code.secret').textContent())!.trim();
+    await confirmApp.getByLabel('Code from the new app').fill(totpCode(secret, Date.now()));
+    await confirmApp.getByRole('button', { name: 'Add the app' }).click();
+    await page.getByText('Authenticator app added.').waitFor();
+    const today = await page.evaluate(() => new Date().toLocaleDateString());
+    for (const name of ['authenticator', 'phone'])
+      expect(await page.getByRole('row', { name: new RegExp(`^Authenticator app ${name} `) }).textContent()).toContain(
+        today,
+      );
     await b.screenshot(page, 'account');
+
+    const phoneSpent = stepOf(Date.now());
+
+    // The first app removed, confirmed with the security key (the code left empty).
+    await page
+      .getByRole('row', { name: /Authenticator app authenticator/ })
+      .getByRole('button', { name: 'Remove' })
+      .click();
+    const removeFirst = page.getByRole('form', { name: 'Remove authenticator' });
+    await removeFirst.getByRole('button', { name: 'Remove authenticator' }).click();
+    await page.getByText('authenticator removed.').waitFor();
+    expect(await page.getByRole('row', { name: /Authenticator app authenticator/ }).count()).toBe(0);
+    aliceSecret = secret;
+    aliceSpentStep = phoneSpent;
 
     await page
       .getByRole('row', { name: /laptop key/ })
@@ -310,17 +329,23 @@ describe.skipIf(!haveChromium())('web UI in headless Chromium', () => {
     expect(await page.getByRole('row', { name: /laptop key/ }).count()).toBe(0);
     // The app is the last factor now: the cluster needs one, so it stays.
     await page
-      .getByRole('row', { name: /Authenticator app/ })
+      .getByRole('row', { name: /Authenticator app phone/ })
       .getByRole('button', { name: 'Remove' })
       .click();
-    const removeApp = page.getByRole('form', { name: 'Remove authenticator app' });
+    const removeApp = page.getByRole('form', { name: 'Remove phone' });
     await removeApp.getByLabel('Current authenticator code').fill(totpCode(secret, Date.now()));
-    await removeApp.getByRole('button', { name: 'Remove authenticator app' }).click();
+    await removeApp.getByRole('button', { name: 'Remove phone' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toContain('this is your last second factor');
     expect(await auditHas('mfa.add', (e) => e.user === 'alice' && e.kind === 'webauthn' && e.success === false)).toBe(
       true,
     );
     expect(await auditHas('mfa.remove', (e) => e.user === 'alice' && e.kind === 'webauthn')).toBe(true);
+    expect(await auditHas('mfa.add', (e) => e.user === 'alice' && e.kind === 'totp' && e.device === 'phone')).toBe(
+      true,
+    );
+    expect(
+      await auditHas('mfa.remove', (e) => e.user === 'alice' && e.kind === 'totp' && e.device === 'authenticator'),
+    ).toBe(true);
     expect(await auditHas('user.password_change', (e) => e.user === 'alice' && e.success === true)).toBe(true);
     // A lost or expired session sends the page back to the login form, saying why.
     await b.context.clearCookies();

@@ -99,6 +99,16 @@ const PAGES: [name: string, path: () => string, ready: (p: Page) => Promise<unkn
   ],
   ['audit', () => '/web/audit', (p) => p.locator('tr[data-type]').first().waitFor({ timeout: 10_000 })],
   ['account', () => '/web/account', (p) => p.getByRole('heading', { name: /Account/ }).waitFor({ timeout: 10_000 })],
+  [
+    // The inline form that adds an authenticator app (name, QR code, secret, codes).
+    'account-add-app',
+    () => '/web/account',
+    async (p) => {
+      await p.getByRole('heading', { name: /Account/ }).waitFor({ timeout: 10_000 });
+      await p.getByRole('button', { name: 'Add an authenticator app' }).click();
+      await p.getByRole('form', { name: 'Add an authenticator app' }).getByTestId('totp-qr').waitFor();
+    },
+  ],
   ['404', () => '/web/nowhere', (p) => p.getByRole('heading', { name: 'Page not found' }).waitFor({ timeout: 10_000 })],
 ];
 

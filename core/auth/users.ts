@@ -38,46 +38,43 @@ export type { PublicUser };
 
 /**
  * A user as stored, checked when read (see core/backend/json.ts); secrets are checked for shape only. A record
- * with the single `totp` secret of before comes out with it as one authenticator app (upgradeTotp).
+ * with the single `totp` secret of before passes, and is read as one authenticator app (upgradeTotp, on every read).
  */
-const StoredUserSchema: v.GenericSchema<unknown, StoredUser> = v.pipe(
-  v.looseObject({
-    name: v.string(),
-    roles: v.array(v.string()),
-    traits: v.record(v.string(), v.array(v.string())),
-    createdAt: v.string(),
-    passwordHash: v.optional(v.string()),
-    totp: v.optional(v.looseObject({ secret: v.string(), lastStep: v.optional(v.number()) })),
-    totpDevices: v.optional(
-      v.array(
-        v.looseObject({
-          id: v.string(),
-          name: v.string(),
-          secret: v.string(),
-          addedAt: v.string(),
-          lastUsedStep: v.optional(v.number()),
-        }),
-      ),
+const StoredUserSchema: v.GenericSchema<unknown, StoredUser> = v.looseObject({
+  name: v.string(),
+  roles: v.array(v.string()),
+  traits: v.record(v.string(), v.array(v.string())),
+  createdAt: v.string(),
+  passwordHash: v.optional(v.string()),
+  totp: v.optional(v.looseObject({ secret: v.string(), lastStep: v.optional(v.number()) })),
+  totpDevices: v.optional(
+    v.array(
+      v.looseObject({
+        id: v.string(),
+        name: v.string(),
+        secret: v.string(),
+        addedAt: v.string(),
+        lastUsedStep: v.optional(v.number()),
+      }),
     ),
-    webauthn: v.optional(
-      v.array(
-        v.looseObject({
-          id: v.string(),
-          publicKey: v.string(),
-          counter: v.number(),
-          transports: v.optional(v.array(v.string())),
-          name: v.string(),
-          addedAt: v.string(),
-        }),
-      ),
+  ),
+  webauthn: v.optional(
+    v.array(
+      v.looseObject({
+        id: v.string(),
+        publicKey: v.string(),
+        counter: v.number(),
+        transports: v.optional(v.array(v.string())),
+        name: v.string(),
+        addedAt: v.string(),
+      }),
     ),
-    sso: v.optional(v.string()),
-    ssoSubject: v.optional(v.looseObject({ issuer: v.string(), subject: v.string() })),
-    lockedUntil: v.optional(v.number()),
-    bot: v.optional(v.looseObject({ maxTtlMs: v.number(), rejoinBudget: v.optional(v.number()) })),
-  }),
-  v.transform((u) => upgradeTotp(u as StoredUser)),
-);
+  ),
+  sso: v.optional(v.string()),
+  ssoSubject: v.optional(v.looseObject({ issuer: v.string(), subject: v.string() })),
+  lockedUntil: v.optional(v.number()),
+  bot: v.optional(v.looseObject({ maxTtlMs: v.number(), rejoinBudget: v.optional(v.number()) })),
+});
 
 const userKey = (name: string) => `/users/${name}`;
 /** A sign-up token as stored: whose it is and the TOTP secret its page offered so far. */
@@ -145,7 +142,8 @@ export class UserStore {
 
   /** Returns the stored user or undefined. */
   async find(name: string): Promise<StoredUser | undefined> {
-    return (await getDoc(this.b, userKey(name), StoredUserSchema))?.value;
+    const doc = await getDoc(this.b, userKey(name), StoredUserSchema);
+    return doc && upgradeTotp(doc.value);
   }
 
   /** Returns the stored user or throws NotFound. */
@@ -172,7 +170,7 @@ export class UserStore {
     for (let attempt = 0; attempt < 20; attempt++) {
       const doc = await getDoc(this.b, userKey(name), StoredUserSchema);
       if (!doc) throw new NotFound(`user "${name}" not found`);
-      const next = change(structuredClone(doc.value));
+      const next = change(upgradeTotp(structuredClone(doc.value)));
       if (typeof next === 'string') return next;
       try {
         await this.b.compareAndSwap({ revision: doc.revision }, { key: userKey(name), value: JSON.stringify(next) });
@@ -185,7 +183,7 @@ export class UserStore {
   }
 
   async list(): Promise<StoredUser[]> {
-    return listDocs(this.b, '/users/', StoredUserSchema);
+    return (await listDocs(this.b, '/users/', StoredUserSchema)).map((u) => upgradeTotp(u));
   }
 
   async remove(name: string): Promise<void> {

@@ -130,7 +130,8 @@ test('an account stored before several apps (one `totp` secret) logs in from its
     await using c = await startTestCluster({ auth: { dataDir, secondFactor: 'otp' } });
     const base = `https://${c.proxy.addr}`;
     const login = (otp: string) => webLogin(base, { username: 'old', password: PASSWORD, otp });
-    expect((await login(code(secret))).body.error?.message).toBe(REUSED);
+    const replayed = await login(code(secret));
+    expect(replayed.body.error?.message).toBe(REUSED);
     const ok = await login(code(secret, 1));
     expect(ok.status).toBe(200);
     const view = await webCall(base, 'GET', '/webapi/ui/account', { session: ok.session! });
