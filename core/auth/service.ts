@@ -114,19 +114,8 @@ export class AuthService {
     this.authz = authz;
     this.certs = certs;
 
-    this.users = new UserOps({
-      authz,
-      emit,
-      clock,
-      ids,
-      cluster,
-      users,
-      roles,
-      locks,
-      secondFactor,
-      publicUrl,
-      ...login,
-    });
+    const userDeps = { authz, emit, clock, ids, cluster, users, roles, locks, secondFactor, publicUrl };
+    this.users = new UserOps({ ...userDeps, ...login });
     const records = new ResourceRecordStore(backend);
     this.resources = new ResourceOps({
       ...{ authz, emit, clock, cluster, roles, users, tokens, locks, nodes },
