@@ -2,6 +2,9 @@ import { SQL } from 'bun';
 import type { AuditEvent } from './events.ts';
 import type { AuditQuery, AuditStore, CursoredEvent, RecordingMeta } from './store.ts';
 
+/** Rows per INSERT: 6 parameters each, well under PostgreSQL's 65,535 per statement. */
+const APPEND_CHUNK = 1000;
+
 /** The audit store on PostgreSQL, shared by every auth server of an HA cluster. */
 export class PostgresAuditStore implements AuditStore {
   private constructor(private readonly sql: SQL) {}
@@ -25,11 +28,21 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async append(events: AuditEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const rows = events.map((e) => ({
+      id: e.id,
+      time: e.time,
+      type: e.type,
+      user: e.user ?? null,
+      session_id: (e.session_id as string | undefined) ?? null,
+      json: JSON.stringify(e),
+    }));
     let added = 0;
+    // One multi-row INSERT per chunk: a statement per event was a round trip each inside the transaction.
     await this.sql.begin(async (tx) => {
-      for (const e of events) {
-        const r = await tx`INSERT INTO tp_audit_events (id, time, type, "user", session_id, json)
-          VALUES (${e.id}, ${e.time}, ${e.type}, ${e.user ?? null}, ${(e.session_id as string | undefined) ?? null}, ${JSON.stringify(e)})
+      for (let i = 0; i < rows.length; i += APPEND_CHUNK) {
+        const chunk = rows.slice(i, i + APPEND_CHUNK);
+        const r = await tx`INSERT INTO tp_audit_events ${tx(chunk, 'id', 'time', 'type', 'user', 'session_id', 'json')}
           ON CONFLICT (id) DO NOTHING`;
         added += r.count;
       }

@@ -71,6 +71,18 @@ function conformance(engine: string, open: () => Promise<AuditStore>) {
       expect(all.map((e) => e.id)).toEqual(Array.from({ length: 25 }, (_, i) => `x-${i}-${engine}-export-0001`));
     });
 
+    test('a batch larger than one INSERT is stored once, in order; known IDs in it are skipped', async () => {
+      await using s = await open();
+      const id = (i: number) => `b-${String(i).padStart(4, '0')}-${engine}-batch-0001`;
+      const batch = Array.from({ length: 2500 }, (_, i) => event(i, { id: id(i) }));
+      expect(await s.append(batch.slice(0, 10))).toBe(10);
+      // The first 10 are known, and so is the repeat at the end: 2490 new.
+      expect(await s.append([...batch, event(5, { id: id(5) })])).toBe(2490);
+      expect(await s.append([])).toBe(0);
+      const stored = (await s.exportAfter(0, 10_000)).filter((e) => e.id.startsWith('b-'));
+      expect(stored.map((e) => e.id)).toEqual(batch.map((e) => e.id));
+    });
+
     test('recordings: metadata upserts, and output search is case-insensitive substring match', async () => {
       await using s = await open();
       await s.putRecording(meta('11111111-1111-1111-1111-111111111111', '2026-01-01T00:00:00.000Z'));
