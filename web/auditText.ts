@@ -109,6 +109,23 @@ export const DESCRIBE: Record<string, (e: AuditEvent) => string> = {
   'db.query': (e) =>
     ok(e, `${who(e)} ran ${str(e, 'statement', 'command') || 'a statement'} on ${db(e)}`, `A statement on ${db(e)} failed`),
   'db.session.end': (e) => `${who(e)}'s session on database ${db(e)} ended`,
+  // Kubernetes requests (plugins/kube): verb and path, and who the request ran as inside the cluster.
+  'kube.request': (e) =>
+    ok(
+      e,
+      `${who(e)} ${str(e, 'verb') || 'sent'} ${str(e, 'path')} on Kubernetes cluster ${str(e, 'kube_cluster', 'target')}`,
+      `${who(e)} was refused ${str(e, 'verb')} ${str(e, 'path')} on Kubernetes cluster ${str(e, 'kube_cluster', 'target')}`,
+    ),
+  // Web applications (plugins/app-http): the app as the cluster names it, then each request.
+  'app.session.start': (e) =>
+    ok(e, `${who(e)} opened app ${str(e, 'app_name', 'target')}`, `${who(e)} was refused app ${str(e, 'app_name', 'target')}`),
+  'app.request': (e) =>
+    ok(
+      e,
+      `${who(e)} ${str(e, 'method')} ${str(e, 'path')} on app ${str(e, 'app_name', 'target')}`,
+      `A request to app ${str(e, 'app_name', 'target')} failed`,
+    ),
+  'app.session.end': (e) => `${who(e)}'s session on app ${str(e, 'app_name', 'target')} ended`,
   // The plugin conformance suite's echo plugin (test/fixtures/echoPlugin.ts).
   'echo.session.start': (e) =>
     ok(e, `${who(e)} opened echo ${str(e, 'echo_name', 'target')}`, `${who(e)} was refused echo ${str(e, 'echo_name', 'target')}`),
