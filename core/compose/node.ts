@@ -15,8 +15,8 @@ import { keptLocalIdentity } from './keptIdentity.ts';
 import { type ComposeOptions, commandLabels } from './options.ts';
 
 /**
- * The plugins this host's agent runs, with their entries: SSH unless `ssh.enabled` is false, and every plugin whose
- * tp.yaml section or flag gives it resources. Empty: no agent runs here.
+ * The plugins this host's agent runs, with their entries: with `ssh.enabled`, SSH and every plugin that runs; without
+ * it, only the plugins whose tp.yaml section or flag gives them resources. Empty: no agent runs here.
  */
 export function agentEntries(
   cfg: Config,
@@ -24,7 +24,9 @@ export function agentEntries(
   flags?: Record<string, string[]>,
 ): Map<string, unknown[]> {
   const entries = pluginEntries(plugins, cfg.sections, flags);
-  if (!cfg.ssh.enabled) entries.delete(SSH_SERVICE);
+  if (cfg.ssh.enabled) return entries;
+  // Without SSH, the agent runs for configured resources only: no SSH, and no plugin that has no entries.
+  for (const [name, list] of entries) if (name === SSH_SERVICE || list.length === 0) entries.delete(name);
   return entries;
 }
 
