@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { totpCode } from '../../core/auth/users.ts';
 import { SqliteBackend } from '../../core/backend/sqlite.ts';
 import { type WebLogin, webCall, webLogin } from '../helpers/accountWeb.ts';
@@ -122,7 +123,7 @@ test('an account stored before several apps (one `totp` secret) logs in from its
     await earlyInStep();
     const store = new SqliteBackend({ path: join(dataDir, 'backend.sqlite') });
     const item = (await store.get('/users/old'))!;
-    const { totpDevices: _d, ...rest } = JSON.parse(item.value) as Record<string, unknown>;
+    const { totpDevices: _d, ...rest } = v.parse(v.record(v.string(), v.unknown()), JSON.parse(item.value));
     const legacy = { ...rest, totp: { secret, lastStep: Math.floor(Date.now() / STEP) } };
     await store.put({ key: '/users/old', value: JSON.stringify(legacy) });
     await store.close();

@@ -127,7 +127,7 @@ export function Account() {
       <div class="card">
         <h2>Second factors</h2>
         <div class="table-wrap">
-          <table aria-label="Second factors">
+          <table className="cards" aria-label="Second factors">
             <thead>
               <tr>
                 <th scope="col">Kind</th>
