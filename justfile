@@ -37,3 +37,7 @@ dist *steps:
 # Opt-in: the built binaries log in and run `tp ssh` (x64), and the arm64 one joins a cluster under qemu-user-static.
 dist-test: dist
     TP_DIST_BINARIES=dist node_modules/.bin/bun test --timeout 120000 ./test/distBinaries.e2e.optin.ts
+
+# Agents on flaky links (network namespaces, needs root and iproute2; libfaketime for the clock test).
+net-flaky:
+    node_modules/.bin/bun test --timeout 60000 ./test/netFlaky.e2e.optin.ts
