@@ -53,27 +53,16 @@ afterAll(async () => {
   await f?.close();
 });
 
+/** `tp bot start --oneshot` joining with join method `token` (`method`: github or oidc) into `out`, with `env`. */
+function botStart(method: string, token: string, out: string, env: Record<string, string>) {
+  const args = ['bot', 'start', '--join-method', method, '--token', token, '--proxy', f.cluster.proxy.addr];
+  return tp([...args, '--ca-pin', caPin, '--out', out, '--oneshot'], { env });
+}
+
 /** `tp bot start --oneshot --join-method github` in a job whose runtime hands out a token with `claims`. */
 async function join1(claims: Record<string, unknown>, faults?: MintFaults) {
   const out = join(f.dir, `out-${Math.random().toString(36).slice(2)}`);
-  const r = await tp(
-    [
-      'bot',
-      'start',
-      '--join-method',
-      'github',
-      '--token',
-      'deploy-github',
-      '--proxy',
-      f.cluster.proxy.addr,
-      '--ca-pin',
-      caPin,
-      '--out',
-      out,
-      '--oneshot',
-    ],
-    { env: { TP_HOME: home, ...ci.actionsEnv(claims, faults) } },
-  );
+  const r = await botStart('github', 'deploy-github', out, { TP_HOME: home, ...ci.actionsEnv(claims, faults) });
   return { ...r, out };
 }
 
@@ -136,24 +125,11 @@ describe('GitHub Actions join: no secret, the ID token is the proof', () => {
 
   test('outside a job with id-token permission: a clear error, no request made', async () => {
     const out = join(f.dir, 'out-nojob');
-    const r = await tp(
-      [
-        'bot',
-        'start',
-        '--join-method',
-        'github',
-        '--token',
-        'deploy-github',
-        '--proxy',
-        f.cluster.proxy.addr,
-        '--ca-pin',
-        caPin,
-        '--out',
-        out,
-        '--oneshot',
-      ],
-      { env: { TP_HOME: home, ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' } },
-    );
+    const r = await botStart('github', 'deploy-github', out, {
+      TP_HOME: home,
+      ACTIONS_ID_TOKEN_REQUEST_URL: '',
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: '',
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('id-token: write');
   });
@@ -197,24 +173,7 @@ describe('GitHub Actions join: no secret, the ID token is the proof', () => {
       issuer: 'https://gitlab.example.com',
     });
     const out = join(f.dir, 'out-gitlab');
-    const r = await tp(
-      [
-        'bot',
-        'start',
-        '--join-method',
-        'oidc',
-        '--token',
-        'deploy-gitlab',
-        '--proxy',
-        f.cluster.proxy.addr,
-        '--ca-pin',
-        caPin,
-        '--out',
-        out,
-        '--oneshot',
-      ],
-      { env: { TP_HOME: home, TP_ID_TOKEN: idToken } },
-    );
+    const r = await botStart('oidc', 'deploy-gitlab', out, { TP_HOME: home, TP_ID_TOKEN: idToken });
     expect(r.stderr).toContain('identity written');
     const ls = await f.admin(['tokens', 'ls', '--format', 'json']);
     const rows = JSON.parse(ls.stdout) as { id: string; join_method: string | null; expires: string | null }[];
