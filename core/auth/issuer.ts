@@ -119,9 +119,17 @@ export interface HostCertRequest {
 }
 
 /**
+ * The TLS names every proxy certificate serves besides its own addresses, whatever path issues it (join, local,
+ * renewal, rotation): `*.kube.<cluster>`, the server name kubectl sends for a kube cluster (`<name>.kube.<cluster>`).
+ */
+export function proxyServiceNames(cluster: string): string[] {
+  return [`*.kube.${cluster}`];
+}
+
+/**
  * Host certificates: SSH (principals: ID, name, extra principals; nodes also `<ID|name>.<cluster>`) when an SSH key
  * is given, and X.509 naming the host ID (CN), its role (`O=system:<role>`, the identity extension's kind; a node's
- * name too) and only `serverNames` as SANs.
+ * name too) and only `serverNames` as SANs (a proxy's also `proxyServiceNames`).
  */
 export async function issueHostCerts(
   req: HostCertRequest,
@@ -148,7 +156,7 @@ export async function issueHostCerts(
         req.hostName,
       )
     : undefined;
-  const sans = req.serverNames ?? [];
+  const sans = [...(req.serverNames ?? []), ...(req.role === 'proxy' ? proxyServiceNames(req.cluster) : [])];
   const ips = sans.filter((n) => /^[\d.]+$|:/.test(n));
   const tlsCert = await issueTlsCert({
     ca: req.tlsCa.tls!,
