@@ -37,7 +37,14 @@ export const WebSessionViewSchema = v.object({
   csrf: v.string(),
   expires: v.string(),
   /** Which pages the user's roles open (absent from an older proxy: show them all). */
-  pages: v.optional(v.object({ recordings: v.boolean(), audit: v.boolean(), databases: v.optional(v.boolean()) })),
+  pages: v.optional(
+    v.object({
+      recordings: v.boolean(),
+      audit: v.boolean(),
+      databases: v.optional(v.boolean()),
+      desktops: v.optional(v.boolean()),
+    }),
+  ),
 });
 export type WebSessionView = v.InferOutput<typeof WebSessionViewSchema>;
 

@@ -15,6 +15,13 @@ export {
 export { appPolicy, appVisible, checkAppAccess } from './appPolicy.ts';
 export { allowedDbUsers, checkDbAccess, dbVisible } from './db.ts';
 export { dbPolicy } from './dbPolicy.ts';
+export {
+  allowedDesktopLogins,
+  type DesktopSessionRights,
+  desktopPolicy,
+  desktopSessionRights,
+  desktopVisible,
+} from './desktopPolicy.ts';
 export { type LoginRefusal, loginRefusals, noLoginsSentence } from './explain.ts';
 export { loginsOn } from './grants.ts';
 export { grantingRoles, kindVisible, selectorOf } from './kind.ts';

@@ -31,6 +31,10 @@ const Conditions = v.strictObject({
   kubernetes_users: v.optional(v.array(v.string())),
   /** Kubernetes groups requests run with (`Impersonate-Group`; trait templates expand). */
   kubernetes_groups: v.optional(v.array(v.string())),
+  /** Graphical desktops (resource kind `desktop`, VNC and RDP) the role reaches, by their labels. */
+  desktop_labels: v.optional(Labels),
+  /** Desktop logins (RDP accounts; trait templates expand); `*` is any. */
+  desktop_logins: v.optional(v.array(v.string())),
   rules: v.optional(v.array(Rule)),
 });
 
@@ -49,6 +53,10 @@ export const RoleSchema = v.strictObject({
         forward_agent: v.optional(v.boolean()),
         port_forwarding: v.optional(v.boolean()),
         permit_pty: v.optional(v.boolean()),
+        /** Clipboard between the browser and a desktop, both ways (default true; any role saying false wins). */
+        desktop_clipboard: v.optional(v.boolean()),
+        /** Desktop sessions only watch: no keyboard or pointer input (any role saying true wins). */
+        desktop_view_only: v.optional(v.boolean()),
       }),
       {},
     ),
