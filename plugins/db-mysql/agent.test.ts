@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { SQL } from 'bun';
+import { Unavailable } from '../../core/errors.ts';
 import { sampleLiveMemory } from '../../test/helpers/liveMemory.ts';
 import {
   MARIADB,
@@ -63,6 +64,26 @@ describe.skipIf(mariadbMissing !== undefined)('db-mysql agent with a real MariaD
     expect(eventsOf('db.session.start', mark)[0]).toMatchObject({ success: false, db_user: 'bob' });
     expect(String(eventsOf('db.session.start', mark)[0]?.error)).toContain('"bob" is not allowed');
     expect(h.certRequests).not.toContain('bob');
+  });
+
+  test("auth unreachable for the database certificate: the client prints tp's reason, not a malformed packet", async () => {
+    const away = await startMysqlAgentHarness({
+      maria,
+      roles: [dev],
+      user: { name: 'ann', roles: ['dev'], traits: {} },
+      call: async () => {
+        throw new Unavailable('auth is not reachable');
+      },
+    });
+    try {
+      const r = await runMariadb(away.port, ['-u', 'alice', '-e', 'select 1']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        'ERROR 1105 (HY000): tp: could not get a database certificate for "alice": auth is not reachable',
+      );
+    } finally {
+      await away.close();
+    }
   });
 
   test('a denied database is refused at connect and through USE, and audited', async () => {

@@ -47,9 +47,13 @@ export interface MysqlAgentHarness extends AsyncDisposable {
 export interface HarnessOptions {
   maria: MariadbServer;
   roles: Role[];
-  user: Omit<VerifiedUser, 'certDer' | 'expires'> & { expires?: number };
+  user: Omit<VerifiedUser, 'certDer' | 'expires'> & { expires?: number; certDer?: string };
   labels?: Record<string, string>;
   route?: Record<string, string>;
+  /** The databases the plugin serves, all at the fixture (default `maria1`); streams ask for the first. */
+  databases?: string[];
+  /** Replaces the fixture's certificate signer (a real auth, through an agent's identity). */
+  call?: AgentPluginContext['call'];
 }
 
 /** Starts the harness; `close()` stops the plugin and listener. */
@@ -76,6 +80,7 @@ export async function startMysqlAgentHarness(o: HarnessOptions): Promise<MysqlAg
         throw new Error(`unexpected call ${method} ${path}`);
       }
       certRequests.push(b.db_user);
+      if (o.call) return o.call(method, path, body, parse);
       const cert = await issueTlsCert({
         ca: o.maria.pki.clientCa,
         publicKey: b.public_key,
@@ -84,13 +89,20 @@ export async function startMysqlAgentHarness(o: HarnessOptions): Promise<MysqlAg
         ttlMs: 600_000,
         usage: 'client',
       });
-      const answer = { cert, ca: o.maria.caPem };
+      const answer = { cert, ca: [o.maria.caPem], expires: new Date(Date.now() + 600_000).toISOString() };
       return parse ? parse(answer) : (answer as never);
     },
   };
-  const plugin = startMysqlAgent(ctx, [
-    { name: 'maria1', protocol: 'mysql', uri: `127.0.0.1:${o.maria.port}`, labels: o.labels ?? { env: 'dev' } },
-  ]);
+  const names = o.databases ?? ['maria1'];
+  const plugin = startMysqlAgent(
+    ctx,
+    names.map((name) => ({
+      name,
+      protocol: 'mysql' as const,
+      uri: `127.0.0.1:${o.maria.port}`,
+      labels: o.labels ?? { env: 'dev' },
+    })),
+  );
   const sessions: HarnessSession[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((sock) => {
@@ -101,7 +113,7 @@ export async function startMysqlAgentHarness(o: HarnessOptions): Promise<MysqlAg
       .serve(sock, {
         id,
         user,
-        resource: 'maria1',
+        resource: names[0]!,
         route: o.route ?? {},
         client: `${sock.remoteAddress}:${sock.remotePort}`,
         signal: stop.signal,

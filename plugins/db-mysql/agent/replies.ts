@@ -11,8 +11,11 @@ export const AGENT_ERROR = {
   badHandshake: { code: 1043, sqlState: '08S01' },
   /** ER_NET_PACKET_TOO_LARGE. */
   packetTooLarge: { code: 1153, sqlState: '08S01' },
-  /** CR_CONN_HOST_ERROR, as the client prints it when it cannot connect. */
-  unreachable: { code: 2003, sqlState: 'HY000' },
+  /**
+   * The server, auth or the certificate could not be reached: ER_UNKNOWN_ERROR with tp's reason. Not a client-side
+   * CR_* number (CR_CONN_HOST_ERROR 2003): libmariadb reads one from the wire as "Received malformed packet".
+   */
+  unreachable: { code: 1105, sqlState: 'HY000' },
   /** ER_CONNECTION_KILLED: the session was ended (a lock, the certificate's expiry, the agent stopping). */
   connectionKilled: { code: 1927, sqlState: '70100' },
   /** ER_UNKNOWN_ERROR. */

@@ -101,12 +101,11 @@ export async function serveSession(
         if (dbName) access.database(dbUser, dbName);
       },
       certify: (dbUser) =>
-        dbClientCert(ctx, user, dbUser).catch((err: unknown) => {
-          throw new Unavailable(
-            `could not get a database certificate for "${dbUser}": ${messageOf(err)}`,
-            {},
-            { cause: err },
-          );
+        dbClientCert(ctx, user, dbUser, served.db.name).catch((err: unknown) => {
+          const why = `could not get a database certificate for "${dbUser}": ${messageOf(err)}`;
+          // Auth's refusal (roles, a lock) is a denied login; anything else is the service being unreachable.
+          if (err instanceof AccessDenied) throw new DatabaseAccessDenied(why, AGENT_ERROR.accessDenied);
+          throw new Unavailable(why, {}, { cause: err });
         }),
       signal: AbortSignal.any([session.signal, login.signal]),
     });
