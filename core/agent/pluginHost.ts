@@ -12,7 +12,13 @@ import type {
   VerifiedUser,
 } from '../plugin/types.ts';
 import { lockApplies } from '../rbac/index.ts';
-import { type AgentStreamHeader, AgentStreamHeaderSchema, readHeader, writeHeader } from '../tunnel/header.ts';
+import {
+  type AgentAck,
+  type AgentStreamHeader,
+  AgentStreamHeaderSchema,
+  readHeader,
+  writeHeader,
+} from '../tunnel/header.ts';
 import type { HeartbeatResource } from './heartbeat.ts';
 import { verifyStreamUser } from './streamUser.ts';
 
@@ -115,6 +121,8 @@ export class PluginHost {
       signal: live.controller.signal,
     };
     live.controller.signal.addEventListener('abort', () => setTimeout(() => stream.destroy(), ABORT_GRACE_MS).unref());
+    // The proxy waits for this before it answers its client: a refusal above reaches the client typed.
+    if (!r.def.endToEnd) writeHeader(stream, { ok: true } satisfies AgentAck);
     stream.resume();
     try {
       await r.agent.serve(stream, session);
@@ -184,7 +192,7 @@ export class PluginHost {
           e.message,
         ),
       ]);
-    writeHeader(stream, { ok: false, error: { code: e.code, message: e.message } });
+    writeHeader(stream, { ok: false, error: { code: e.code, message: e.message } } satisfies AgentAck);
     stream.end();
   }
 

@@ -217,7 +217,7 @@ function agentChecks(
   const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
   return [
     {
-      name: 'the agent refuses a stream without a user certificate, or with a foreign one',
+      name: 'the agent refuses a stream without a user certificate, or with a foreign one, and acks a valid one',
       timeoutMs: 20_000,
       run: async () => {
         expectRefused(await forged({ user: 'alice' }), 'unauthenticated', 'a stream without a certificate');
@@ -229,6 +229,13 @@ function agentChecks(
           'not_found',
           'an unserved resource',
         );
+        // What it serves it acks with one `{ok:true}` line before any protocol byte (the proxy waits for it).
+        const ack = await forged({
+          cert: der(mine.cert),
+          ...h().protocol.request(h().principals.allowed, direct().name),
+        });
+        if (!ack.ok || Object.keys(ack).length !== 1)
+          throw new ConformanceFailure(`an accepted stream must start with {"ok":true}, got ${JSON.stringify(ack)}`);
       },
     },
     {

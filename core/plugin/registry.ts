@@ -1,6 +1,6 @@
 import type { SectionSpec } from '../config/sections.ts';
 import { TpError } from '../errors.ts';
-import type { PluginDefinition } from './types.ts';
+import type { PluginDefinition, ProxyNames } from './types.ts';
 
 /** A lazily imported plugin module (`plugins/index.ts` lists one per line). */
 export type PluginLoader = () => Promise<{ default: PluginDefinition<never> }>;
@@ -37,6 +37,12 @@ export class PluginRegistry {
   /** The plugin answering ALPN id `id`, or undefined. */
   forAlpn(id: string): PluginDefinition<never> | undefined {
     return this.byAlpn.get(id);
+  }
+
+  /** The first plugin claiming TLS server name `name` (its `sni`), or undefined. */
+  forServerName(name: string, proxy: ProxyNames): PluginDefinition<never> | undefined {
+    const lower = name.toLowerCase();
+    return this.all().find((d) => d.sni?.(lower, proxy));
   }
 
   /** The plugins serving resource kind `kind`. */

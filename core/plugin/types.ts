@@ -7,6 +7,7 @@ import type { AuditInput } from '../audit/events.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { StoredLock } from '../auth/locks.ts';
 import type { Clock } from '../clock.ts';
+import type { TpError } from '../errors.ts';
 import type { HostIdentity } from '../identity/hostIdentity.ts';
 import type { IdSource } from '../ids.ts';
 import type { Role, Traits } from '../rbac/index.ts';
@@ -179,7 +180,9 @@ export interface ProxyPluginContext {
   view: { cas(): Promise<{ hostCa: string[]; tlsCa: string[] }> };
   /**
    * Opens a stream to this plugin on the agent serving `to` (a resource, or a node's host ID and address): its
-   * tunnel or its direct address, header written with `service` set to the plugin's name.
+   * tunnel or its direct address, header written with `service` set to the plugin's name. For plugins that are not
+   * end to end it resolves only once the agent accepted the stream (its `{ok:true}` line), and rejects with the
+   * agent's refusal as a typed error (`Unauthenticated`, `Locked`, `NotFound` ...).
    */
   dial(
     to: ResourceRecord | DialTarget,
@@ -194,6 +197,14 @@ export interface ProxyPluginContext {
   ): Promise<Duplex>;
 }
 
+/** The proxy's own names, for plugins that claim server names under them. */
+export interface ProxyNames {
+  /** The tp cluster's name. */
+  cluster: string;
+  /** The host part of the proxy's public address (`tp.example.com`). */
+  publicHost: string;
+}
+
 /** A plugin's proxy side: how it reads a route from a fresh connection. */
 export interface ProxyPlugin {
   /**
@@ -206,6 +217,11 @@ export interface ProxyPlugin {
    * Absent: the default framing (one JSON line `{v:1, target, principal?, route?}`, answered `{ok}` or an error).
    */
   accept?(socket: TLSSocket): Promise<ProxyRoute>;
+  /**
+   * Tells the client why its connection was refused, in the protocol's own terms (kube: an HTTP 403 `metav1.Status`),
+   * for plugins with `accept` (the default framing answers with its JSON line). The core ends the socket after it.
+   */
+  refuse?(socket: TLSSocket, err: TpError): void;
 }
 
 /** How RBAC judges a resource of this plugin's kind (defined with RBAC, which plugins sit above). */
@@ -241,6 +257,12 @@ export interface PluginDefinition<C = unknown> {
   kind: string;
   /** ALPN ids it answers on the proxy's TLS port; unique across plugins. */
   alpn: string[];
+  /**
+   * TLS server names it owns on the proxy's port, for clients that offer no tp ALPN id (kubectl, browsers): an
+   * `http/1.1` (or ALPN-less) connection whose SNI this says yes to goes to the plugin (`proxy.handle`, else the
+   * generic path with `proxy.accept`), not the web UI. The proxy never negotiates h2.
+   */
+  sni?(serverName: string, proxy: ProxyNames): boolean;
   /** The protocol authenticates the user end to end inside the stream (SSH): streams carry no user certificate. */
   endToEnd?: boolean;
   /** One entry of the tp.yaml section this plugin reads (validated at start-up). */

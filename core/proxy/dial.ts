@@ -1,10 +1,10 @@
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
-import { Unavailable } from '../errors.ts';
+import { describe, errorFromWire, Unavailable } from '../errors.ts';
 import { parseHostPort } from '../net/index.ts';
 import type { DialTarget } from '../plugin/types.ts';
-import { type AgentStreamHeader, writeHeader } from '../tunnel/header.ts';
+import { type AgentAck, AgentAckSchema, type AgentStreamHeader, readHeader, writeHeader } from '../tunnel/header.ts';
 import type { TunnelRegistry } from './tunnels.ts';
 
 export type { DialTarget } from '../plugin/types.ts';
@@ -75,4 +75,25 @@ export async function dialAgent(
   const s = await connected(sock, 'secureConnect', what);
   writeHeader(s, { v: 1, ...header });
   return s;
+}
+
+/** How long an agent has to accept or refuse a stream it was handed. */
+const ACK_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits for the agent's answer on a fresh plugin stream (`{ok:true}` then protocol bytes, left unread); a refusal
+ * rejects with the agent's typed error, a broken or silent stream with Unavailable. The stream is destroyed on
+ * rejection.
+ */
+export async function readAgentAck(stream: Duplex, what: string): Promise<void> {
+  let ack: AgentAck;
+  try {
+    ack = await readHeader(stream, AgentAckSchema, 64 * 1024, ACK_TIMEOUT_MS);
+  } catch (err) {
+    stream.destroy();
+    throw new Unavailable(`${what} did not answer the stream: ${describe(err)}`, {}, { cause: err });
+  }
+  if (ack.ok) return;
+  stream.destroy();
+  throw errorFromWire(ack.error.code, ack.error.message);
 }

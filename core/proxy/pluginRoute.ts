@@ -9,7 +9,7 @@ import type { PluginDefinition, ProxyPluginContext, ProxyRoute, ResourceRecord }
 import { readHeader, writeHeader } from '../tunnel/header.ts';
 import type { AccessGate, AccessRequest } from './accessGate.ts';
 import type { ClusterView } from './clusterView.ts';
-import { type DialTarget, type DialTls, dialAgent } from './dial.ts';
+import { type DialTarget, type DialTls, dialAgent, readAgentAck } from './dial.ts';
 import type { TunnelRegistry } from './tunnels.ts';
 
 /** What a client sends first on a plugin's ALPN id in the default framing (core/plugin/README.md). */
@@ -89,6 +89,7 @@ export async function routePluginConnection(
     if (!(err instanceof TpError)) log.error('plugin connection failed', { plugin: plugin.name, error: describe(err) });
     gate.refused(access(), e === err ? err : e);
     if (framed) writeHeader(socket, { ok: false, error: { code: e.code, message: e.message } } satisfies PluginAnswer);
+    else plugin.proxy?.refuse?.(socket, e);
     socket.end();
   }
 }
@@ -124,8 +125,12 @@ export async function servePluginConnection(
     headerTimeoutMs: d.headerTimeoutMs,
     gate: d.gate,
     view: d.view,
-    dial: async (to, header) =>
-      dialAgent('plugin' in to ? await agentOf(to) : to, d.tunnels, d.dialTls, { service: plugin.name, ...header }),
+    dial: async (to, header) => {
+      const target = 'plugin' in to ? await agentOf(to) : to;
+      const stream = await dialAgent(target, d.tunnels, d.dialTls, { service: plugin.name, ...header });
+      if (!plugin.endToEnd) await readAgentAck(stream, `${target.kind ?? 'node'} "${target.name}"`);
+      return stream;
+    },
   };
   if (plugin.proxy?.handle) return plugin.proxy.handle(socket, ctx);
   const cert = who.kind === 'user' && peer?.raw ? Buffer.from(peer.raw).toString('base64') : undefined;

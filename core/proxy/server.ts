@@ -171,7 +171,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
         log.warn('unreadable client certificate', { error: describe(err) });
       }
       if (who.kind !== ANONYMOUS.kind) guard.authenticated(socket);
-      const plugin = socket.alpnProtocol ? opts.plugins.forAlpn(socket.alpnProtocol) : undefined;
+      const plugin = (socket.alpnProtocol && opts.plugins.forAlpn(socket.alpnProtocol)) || sniPlugin(socket);
       if (plugin) {
         const deps = { view, gate, tunnels, dialTls, headerTimeoutMs: limits.handshakeMs };
         servePluginConnection(socket, plugin, who, deps).catch((err: unknown) => {
@@ -198,7 +198,13 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       }
     },
   );
-  /** Finds the agent serving a resource (its host ID; its direct address from its node record). */
+  /** The plugin owning the connection's TLS server name (kubectl, browsers on app hosts), for web ALPN or none. */
+  const sniPlugin = (socket: TLSSocket) => {
+    const name = socket.servername;
+    if (!name || (socket.alpnProtocol && socket.alpnProtocol !== ALPN.http)) return undefined;
+    const publicHost = parseHostPort(info.publicAddr)[0];
+    return opts.plugins.forServerName(name, { cluster: opts.identity.cluster, publicHost });
+  };
   const guard = guardTlsPort(server, limits);
   // Connections still in their TLS handshake are not in `open` yet; close must not wait for them.
   const accepted = new Set<{ destroy(): void }>();

@@ -102,3 +102,13 @@ export const RelayAnswerSchema = v.variant('ok', [
   v.object({ ok: v.literal(false), error: v.object({ code: v.string(), message: v.string() }) }),
 ]);
 export type RelayAnswer = v.InferOutput<typeof RelayAnswerSchema>;
+
+/**
+ * The agent's first line on a stream for a plugin that is not end to end: it took the stream (protocol bytes
+ * follow), or why not (the stream ends after it).
+ */
+export const AgentAckSchema = v.variant('ok', [
+  v.object({ ok: v.literal(true) }),
+  v.object({ ok: v.literal(false), error: v.object({ code: v.string(), message: v.string() }) }),
+]);
+export type AgentAck = v.InferOutput<typeof AgentAckSchema>;
