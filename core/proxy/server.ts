@@ -27,6 +27,7 @@ import { guardTlsPort } from './portGuard.ts';
 import { ssoRoutes } from './sso.ts';
 import { nodeOnline, TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
+import { WebDesktops } from './webDesktop.ts';
 import { webFileRoutes } from './webFiles.ts';
 import { resourceRoutes } from './webResources.ts';
 import { authSessionBackend, WebSessionStore } from './webSessions.ts';
@@ -111,6 +112,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const gate = new AccessGate(view);
   registerKindPolicies(gate, opts.plugins.all());
   const terminals = new WebTerminals({ view, gate, tunnels, dialTls }, sessions);
+  const desktops = new WebDesktops({ view, gate, tunnels, dialTls }, sessions, opts.ids, () => clock.now());
   const files = webFileRoutes({ view, gate, tunnels, dialTls, sessions, ids: opts.ids });
   const uiRoutes = webUiRoutes({
     view,
@@ -147,7 +149,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   });
   const http = createHttpServer(api);
   const watchHttp = httpDeadlines(http, limits);
-  http.on('upgrade', (req, sock, head) => terminals.upgrade(req, sock, head));
+  http.on('upgrade', (req, sock, head) => (desktops.handles(req) ? desktops : terminals).upgrade(req, sock, head));
   const server = createTlsServer(
     {
       cert: opts.identity.tlsCert,
@@ -270,6 +272,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     tunnels.closeAll();
     terminals.close();
+    desktops.close();
     jump?.close();
     metrics?.close();
     for (const s of open) s.destroy();

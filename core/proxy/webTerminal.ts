@@ -2,14 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { describe, TpError, Unauthenticated } from '../errors.ts';
+import { describe, TpError } from '../errors.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import { nodeClientError } from '../ssh/nodeClient.ts';
 import type { AccessRequest } from './accessGate.ts';
 import { connectAsWebUser, type WebNodeDeps } from './webNodeClient.ts';
-import { sessionToken, type WebSession, type WebSessionStore } from './webSessions.ts';
-import { sameSiteOrigin } from './webUi.ts';
+import type { WebSession, WebSessionStore } from './webSessions.ts';
+import { refuseUpgrade, upgradeSession } from './webSocketSession.ts';
 
 /** Path of the web terminal's WebSocket. */
 export const TERMINAL_PATH = '/webapi/ui/terminal';
@@ -40,28 +40,13 @@ export class WebTerminals {
   /** Handles an HTTP upgrade; refuses (with a status line) anything but a same-origin request of a live session. */
   upgrade(req: IncomingMessage, sock: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'https://tp');
-    const refuse = (status: string, why: string) => {
-      sock.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${why}\n`);
-    };
     if (url.pathname !== TERMINAL_PATH) {
-      refuse('404 Not Found', 'no such WebSocket endpoint');
+      refuseUpgrade(sock, '404 Not Found', 'no such WebSocket endpoint');
       return;
     }
-    try {
-      // Browsers always send Origin on WebSockets; a missing one is not a browser we serve.
-      if (!req.headers.origin) throw new Unauthenticated('missing Origin');
-      sameSiteOrigin(req);
-    } catch (err) {
-      refuse('403 Forbidden', (err as Error).message);
-      return;
-    }
-    void this.sessions.find(sessionToken(req)).then(
-      (s) => {
-        if (!s) refuse('401 Unauthorized', 'your web session has expired; log in again');
-        else this.accept(req, sock, head, url, s);
-      },
-      (err: unknown) => refuse('503 Service Unavailable', `cannot check the web session: ${describe(err)}`),
-    );
+    void upgradeSession(req, sock, this.sessions).then((s) => {
+      if (s) this.accept(req, sock, head, url, s);
+    });
   }
 
   /** Completes the upgrade for a live session and starts the SSH side. */
