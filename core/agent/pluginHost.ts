@@ -140,7 +140,7 @@ export class PluginHost {
     const live: LiveSession = { plugin: def, resource: h.resource ?? '', controller: new AbortController() };
     if (!def.endToEnd) {
       const now = this.o.context.clock.now();
-      live.user = verifyStreamUser(h.cert, this.o.tlsCa(), now);
+      live.user = verifyStreamUser(h.cert, this.o.tlsCa(), now, { kind: def.kind, resource: h.resource ?? '' });
       if (!agent.resources().some((res) => res.name === h.resource))
         throw new NotFound(`this agent serves no ${def.kind} "${h.resource ?? ''}"`);
       const lock = this.lockOn(live);

@@ -255,6 +255,20 @@ export const AppTokenSchema = v.object({
 });
 export type AppToken = v.InferOutput<typeof AppTokenSchema>;
 
+/** `POST /v1/apps/cert`: an app certificate (`tp apps login`), good on the app's public address only. */
+export const AppCertSchema = v.object({
+  /** PEM, from the cluster's TLS CA, with the app's route in tp's identity extension. */
+  cert: v.string(),
+  /** The cluster's TLS CA certificates (PEM): what the proxy's certificate on the app host is signed by. */
+  ca: v.array(v.string()),
+  app: v.string(),
+  /** The host (and port, when it names one) the app is served on. */
+  publicAddr: v.string(),
+  /** ISO time it expires: never after the certificate it was asked with. */
+  expires: v.string(),
+});
+export type AppCert = v.InferOutput<typeof AppCertSchema>;
+
 /** One public key of the JWT CA as the proxy publishes it (`GET /.well-known/jwks.json`). */
 export const JwkSchema = v.looseObject({ kty: v.string(), kid: v.string(), alg: v.string(), use: v.string() });
 /** `GET /.well-known/jwks.json`: the JWT CA's trusted public keys (active first). */
@@ -288,12 +302,14 @@ export const ExportedEventSchema = v.looseObject({ ...AuditEventSchema.entries, 
 
 /** Who a certificate names, as auth hands it back inside a stored web session. */
 export const IdentitySchema = v.object({
-  kind: v.picklist(['admin', 'proxy', 'node', 'auth', 'user', 'anonymous']),
+  kind: v.picklist(['admin', 'proxy', 'node', 'auth', 'user', 'app', 'anonymous']),
   name: v.string(),
   roles: v.array(v.string()),
   traits: v.optional(v.record(v.string(), v.array(v.string()))),
   hostName: v.optional(v.string()),
   bot: v.optional(v.object({ name: v.string(), instance: v.string(), generation: v.number() })),
+  app: v.optional(v.object({ app: v.string(), publicAddr: v.string() })),
+  expires: v.optional(v.number()),
 });
 
 /** `GET /v1/web_sessions/:hash` (proxies only): a browser's login with its certificates and private key. */

@@ -59,6 +59,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       /^\/v1\/db\/cert$/,
       async ({ who, body }) => svc.dbCerts.signClient(who, parseBody(S.DbClientCertBody, body)),
     ],
+    ['POST', /^\/v1\/apps\/cert$/, async ({ who, body }) => svc.appCerts.sign(who, parseBody(S.AppCertBody, body))],
     ['POST', /^\/v1\/apps\/token$/, async ({ who, body }) => svc.appTokens.sign(who, parseBody(S.AppTokenBody, body))],
     [
       'POST',

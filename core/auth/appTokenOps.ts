@@ -60,8 +60,10 @@ export class AppTokenOps {
     const now = this.d.clock.now();
     let user: Identity | undefined;
     try {
-      user = forwardedIdentity(req.cert, this.d.cas.current('tls').tlsTrusted, now);
-      if (user.kind !== 'user') throw new Unauthenticated('the forwarded certificate is not a user certificate');
+      // An app certificate (`tp apps login`) passes here for its own app only.
+      user = forwardedIdentity(req.cert, this.d.cas.current('tls').tlsTrusted, now, req.app);
+      if (user.kind !== 'user' && user.kind !== 'app')
+        throw new Unauthenticated('the forwarded certificate is not a user certificate');
       const agent = `agent "${who.hostName ?? who.name}"`;
       const lock = await this.d.locks.find({
         user: user.name,

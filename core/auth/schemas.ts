@@ -241,6 +241,14 @@ export const AppTokenBody = v.strictObject({
   app: v.pipe(v.string(), v.minLength(1), v.maxLength(63)),
 });
 
+/** `POST /v1/apps/cert` (`tp apps login`): the app, the client's key, and where the client reaches the app. */
+export const AppCertBody = v.strictObject({
+  app: Name,
+  tlsPublicKey: SpkiPem,
+  publicAddr: v.optional(v.pipe(v.string(), v.maxLength(259))),
+  ttlMs: v.optional(Ttl),
+});
+
 export const JoinBody = v.strictObject({
   token: v.pipe(v.string(), v.maxLength(256)),
   role: v.picklist(['node', 'proxy']),

@@ -5,6 +5,7 @@ import type { Backend } from '../backend/index.ts';
 import type { Clock } from '../clock.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
 import { AccountOps } from './accountOps.ts';
+import { AppCertOps } from './appCertOps.ts';
 import { AppTokenOps } from './appTokenOps.ts';
 import { AuditOps } from './auditOps.ts';
 import { type Authorizer, createAuthorizer } from './authorizer.ts';
@@ -80,6 +81,7 @@ export class AuthService {
   readonly dbCerts: DbCertOps;
   /** App identity tokens (JWTs from the JWT CA) for agents, on behalf of a user. */
   readonly appTokens: AppTokenOps;
+  readonly appCerts: AppCertOps;
   readonly resources: ResourceOps;
   /** Plugins' resource records (databases ...), as agents heartbeat them. */
   readonly resourceRecords: ResourceRecordOps;
@@ -125,6 +127,7 @@ export class AuthService {
     this.resourceRecords = new ResourceRecordOps({ authz, emit, clock, records });
     this.dbCerts = new DbCertOps({ authz, emit, clock, cas, roles, locks, resources: records });
     this.appTokens = new AppTokenOps({ emit, clock, cluster, cas, roles, locks, resources: records });
+    this.appCerts = new AppCertOps({ emit, clock, cas, roles, locks, resources: records });
     this.audit = new AuditOps({ authz, audit, sessions });
     this.recordings = new RecordingOps({ authz, emit, roles, audit, sessions, blobs: deps.recordings });
     this.rotation = new RotationOps({ authz, emit, backend, clock, cluster, cas, nodes, ids });

@@ -21,7 +21,8 @@ export interface TlsKeyPair {
 
 /** The tp-specific part of an X.509 identity, carried in the IDENTITY_OID extension. */
 export interface TlsIdentityExt {
-  kind: 'user' | 'admin' | 'proxy' | 'node' | 'auth';
+  /** `app`: a user's certificate for one web app only (its `route` names the app; core/auth/appCert.ts). */
+  kind: 'user' | 'app' | 'admin' | 'proxy' | 'node' | 'auth';
   logins?: string[];
   traits?: Record<string, string[]>;
   route?: Record<string, string>;

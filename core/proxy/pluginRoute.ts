@@ -63,13 +63,18 @@ export async function routePluginConnection(
   });
   let upstream: Duplex | undefined;
   try {
-    if (who.kind !== 'user' || !cert) {
+    // An app certificate (`tp apps login`) reaches its own app and nothing else.
+    if (who.kind === 'app' && plugin.kind !== 'app')
+      throw new AccessDenied(`this certificate is for app "${who.app?.app}" only: use your tp login certificate`);
+    if ((who.kind !== 'user' && who.kind !== 'app') || !cert) {
       const why = ctx.certError
         ? `your certificate is not accepted by this cluster (${ctx.certError}): it expired, belongs to another cluster, or comes from a CA this cluster has rotated out; run \`tp login\``
         : 'a user certificate is required: run `tp login`';
       throw new Unauthenticated(why);
     }
     route = plugin.proxy?.accept ? await plugin.proxy.accept(socket) : await defaultAccept(socket, ctx.headerTimeoutMs);
+    if (who.kind === 'app' && route.target !== who.app?.app)
+      throw new AccessDenied(`this certificate is for app "${who.app?.app}" only, not for app "${route.target}"`);
     const resource = await gate.authorize<ResourceRecord>(access());
     if (resource.plugin !== plugin.name)
       throw new AccessDenied(
@@ -133,6 +138,7 @@ export async function servePluginConnection(
     },
   };
   if (plugin.proxy?.handle) return plugin.proxy.handle(socket, ctx);
-  const cert = who.kind === 'user' && peer?.raw ? Buffer.from(peer.raw).toString('base64') : undefined;
+  const cert =
+    (who.kind === 'user' || who.kind === 'app') && peer?.raw ? Buffer.from(peer.raw).toString('base64') : undefined;
   return routePluginConnection(socket, plugin, ctx, cert);
 }
