@@ -27,6 +27,10 @@ void runProgram(
       ls: lazy('List the nodes you may reach, optionally filtered by labels', () => import('./ls.ts')),
       ssh: lazy('Open a shell or run a command on a node', () => import('./ssh.ts')),
       db: lazy('Databases: list, connect with psql or mariadb, environment for a tunnel', () => import('./db.ts')),
+      kube: lazy(
+        'Kubernetes clusters: list them, point kubectl at one through tp (exec credentials)',
+        () => import('./kube.ts'),
+      ),
       scp: lazy('Copy files to or from a node (SFTP through the proxy)', () => import('./scp.ts')),
       config: lazy('Print an OpenSSH client config for the active profile', () => import('./config.ts')),
       play: lazy('Replay a recorded session', () => import('./play.ts')),

@@ -90,6 +90,8 @@ describe('--format json|yaml of every command that prints a result', () => {
     // No agent serves a database here: the listing is empty, and still a list as documented (test/dbCli.e2e.test.ts
     // checks a populated one).
     expect(await both('db ls', asAlice, ['db', 'ls'])).toEqual([]);
+    // Nor a Kubernetes cluster (test/kubeCli.e2e.test.ts checks a populated listing).
+    expect(await both('kube ls', asAlice, ['kube', 'ls'])).toEqual([]);
     const [n1] = await both('ls', asAlice, ['ls'], ['last_seen']);
     expect(n1).toMatchObject({ name: 'n1', online: true, agentless: false, last_seen: expect.stringMatching(ISO) });
     const bench = ['bench', 'ssh', '--rate', '4', '--duration', '500ms', 'n1', 'true'];

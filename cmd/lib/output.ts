@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import { BadParameter } from '../../core/errors.ts';
 import { jsonSafe, terminalSafe, yamlSafe } from '../../core/terminalText.ts';
 import type { Output, OutputKind } from './outputSchemas.ts';
@@ -55,5 +54,9 @@ export async function print<K extends OutputKind>(
   const { checkOutput } = await import('./outputSchemas.ts');
   const checked = checkOutput(kind, data);
   if (format === 'json') process.stdout.write(`${jsonSafe(JSON.stringify(checked, null, 2))}\n`);
-  else process.stdout.write(yamlSafe(stringify(checked)));
+  else {
+    // Loaded only here: the YAML library costs ~100 ms of start-up (`tp kube credentials` runs once per kubectl).
+    const { stringify } = await import('yaml');
+    process.stdout.write(yamlSafe(stringify(checked)));
+  }
 }

@@ -226,6 +226,19 @@ export const OUTPUTS = {
       db_users: v.nullable(Strs),
     }),
   ),
+  'kube ls': v.array(
+    v.strictObject({
+      name: Str,
+      labels: Labels,
+      online: v.boolean(),
+      /** The Kubernetes users the roles grant (`*` any); null when the proxy does not say. */
+      kubernetes_users: v.nullable(Strs),
+      /** The kubeconfig context `tp kube login` wrote for this cluster; null when there is none. */
+      context: MaybeStr,
+      /** That context is the kubeconfig's current one. */
+      current: v.boolean(),
+    }),
+  ),
   'bench ssh': v.strictObject({
     rate: v.number(),
     duration_ms: Ms,

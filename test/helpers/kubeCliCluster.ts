@@ -1,0 +1,127 @@
+// A cluster as an operator sets one up for Kubernetes, all through the real CLI: `tp start` from a tp.yaml, a role
+// and a user (alice, logged in with `tp login` into her own TP_HOME), and `tp agent start` from an agent tp.yaml whose
+// `kube` section names clusters served by the stand-in API server (which also trusts the cluster's TLS CA, so a test
+// can point kubectl straight at it with tp's credential plugin).
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type KubeStandIn, startKubeApiServer } from '../fixtures/kubeApiServer.ts';
+import { tpOk } from './cli.ts';
+import { createDbTestPki } from './dbPki.ts';
+import { startTpDaemon, type TpDaemon } from './tpDaemon.ts';
+
+const PASSWORD = 'correct horse battery staple';
+
+export interface KubeCliCluster {
+  proxy: string;
+  dataDir: string;
+  /** The tp cluster's name. */
+  cluster: string;
+  /** The stand-in API server every kube cluster of the agent forwards to. */
+  api: KubeStandIn;
+  /** PEM of the stand-in's server CA. */
+  apiCaPem: string;
+  /** Runs an admin command against the auth data dir. */
+  admin(args: string[], stdin?: string): Promise<string>;
+  /** A fresh shell of alice's: her own HOME (kubeconfig, kubectl cache) and TP_HOME, logged in (`--ttl ttl`). */
+  shell(ttl?: string): Promise<Record<string, string>>;
+  /** Logs alice in (again) in the shell `env`. */
+  login(env: Record<string, string>, ttl?: string): Promise<void>;
+  /** Starts an agent serving kube clusters `names` (labels env=dev) in front of the stand-in. */
+  startAgent(names: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts the cluster `kube.test`, the stand-in, and alice holding `roleYaml`. */
+export async function startKubeCliCluster(dir: string, roleYaml: string): Promise<KubeCliCluster> {
+  const dataDir = join(dir, 'data');
+  const config = join(dir, 'tp.yaml');
+  writeFileSync(
+    config,
+    `cluster_name: kube.test\ndata_dir: ${dataDir}\nauth: {listen: "127.0.0.1:0", second_factor: "off"}\n` +
+      'proxy: {listen: "127.0.0.1:0", ssh_listen: "127.0.0.1:0"}\nssh: {name: aio}\n',
+  );
+  const daemons: TpDaemon[] = [await startTpDaemon(['start', '--config', config], /log in and connect/i)];
+  let api: KubeStandIn | undefined;
+  const close = async () => {
+    for (const d of daemons.reverse()) await d.stop();
+    await api?.close();
+  };
+  try {
+    const proxy = /proxy:\s+https:\/\/(\S+)/.exec(daemons[0]!.banner)?.[1];
+    if (!proxy) throw new Error(`no proxy address in the banner: ${daemons[0]!.banner}`);
+    const admin = (args: string[], stdin?: string) => tpOk([...args, '--data-dir', dataDir], { stdin });
+    await admin(['roles', 'create', '-f', '-'], roleYaml);
+    const role = /name:\s*(\S+)\}/.exec(roleYaml)?.[1] ?? 'access';
+    await admin(['users', 'add', 'alice', '--roles', role, '--password-stdin'], PASSWORD);
+    const tlsCa = await admin(['ca', 'export', '--type', 'tls']);
+    const pki = await createDbTestPki(dir, Date.now());
+    const agentCert = await pki.clientCert('tp-agent');
+    api = await startKubeApiServer({
+      cert: pki.server.cert,
+      key: pki.server.key,
+      clientCa: `${pki.clientCaPem.trim()}\n${tlsCa.trim()}\n`,
+      impersonators: ['tp-agent'],
+      minor: 33,
+      pods: [{ name: 'p1', namespace: 'default', created: Date.now() - 60_000 }],
+      now: () => Date.now(),
+    });
+    const agentKubeconfig = join(dir, 'agent.kubeconfig');
+    writeFileSync(
+      agentKubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster: { server: api.url, 'certificate-authority': pki.serverCaPath } }],
+        users: [{ name: 'u', user: { 'client-certificate': agentCert.certPath, 'client-key': agentCert.keyPath } }],
+        contexts: [{ name: 'admin', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'admin',
+      }),
+    );
+    const login = async (env: Record<string, string>, ttl?: string) => {
+      const args = ['login', '--proxy', proxy, '--user', 'alice', '--password-stdin', '--insecure'];
+      await tpOk([...args, ...(ttl ? ['--ttl', ttl] : [])], { env, stdin: PASSWORD });
+    };
+    let agents = 0;
+    return {
+      proxy,
+      dataDir,
+      cluster: 'kube.test',
+      api,
+      apiCaPem: pki.serverCaPem,
+      admin,
+      login,
+      async shell(ttl) {
+        const home = mkdtempSync(join(dir, 'home-'));
+        mkdirSync(join(home, '.kube'));
+        const env = { HOME: home, TP_HOME: join(home, '.tp'), KUBECONFIG: join(home, '.kube', 'config') };
+        await login(env, ttl);
+        return env;
+      },
+      async startAgent(names) {
+        const n = ++agents;
+        const token = JSON.parse(await admin(['tokens', 'add', '--type', 'node', '--format', 'json'])) as {
+          token: string;
+          ca_pin: string;
+        };
+        const file = join(dir, `agent-${n}.yaml`);
+        const clusters = names.map((name) => ({
+          name,
+          kubeconfig: agentKubeconfig,
+          context: 'admin',
+          labels: { env: 'dev' },
+        }));
+        writeFileSync(
+          file,
+          `data_dir: ${join(dir, `agent-${n}`)}\n` +
+            `ssh: {name: kubeagent${n}, proxy: "${proxy}", token: "${token.token}", ca_pin: "${token.ca_pin}"}\n` +
+            `kube: {enabled: true, clusters: ${JSON.stringify(clusters)}}\n`,
+        );
+        daemons.push(await startTpDaemon(['agent', 'start', '--config', file], /agent \S+ running/));
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
