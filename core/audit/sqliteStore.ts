@@ -21,7 +21,10 @@ export class SqliteAuditStore implements AuditStore {
     this.db.exec('CREATE INDEX IF NOT EXISTS audit_time ON audit_events(time)');
     this.db.exec('CREATE INDEX IF NOT EXISTS audit_type_time ON audit_events(type, time)');
     this.db.exec('CREATE INDEX IF NOT EXISTS audit_user_time ON audit_events(user, time)');
-    this.db.exec('CREATE INDEX IF NOT EXISTS audit_session ON audit_events(session_id)');
+    // By session in time order: a session's first events (auth reads its start on every batch a node reports) come
+    // off the index; on session_id alone SQLite sorted all of a session's events per search (18 ms at 30,000).
+    this.db.exec('CREATE INDEX IF NOT EXISTS audit_session_time ON audit_events(session_id, time)');
+    this.db.exec('DROP INDEX IF EXISTS audit_session');
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS recordings (sid TEXT PRIMARY KEY, started TEXT NOT NULL, json TEXT NOT NULL)',
     );

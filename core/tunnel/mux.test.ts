@@ -46,6 +46,49 @@ describe('tunnel multiplexer', () => {
     client.close();
   });
 
+  test('small request/answer exchanges carry no window frames until a quarter of the window is used', async () => {
+    const { client, server, c } = await pair();
+    server.onStream((st) => st.pipe(st)); // echo
+    // Count the window updates (type 1, no flags) the server sends; the client's socket sees every frame.
+    let windowUpdates = 0;
+    let wire = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      wire = Buffer.concat([wire, d]);
+      while (wire.length >= 12) {
+        const len = wire.readUInt32BE(8);
+        const data = wire[1] === 0;
+        if (wire[1] === 1 && wire.readUInt16BE(2) === 0 && len > 0) windowUpdates++;
+        const size = 12 + (data ? len : 0);
+        if (wire.length < size) break;
+        wire = wire.subarray(size);
+      }
+    });
+    const st = client.open();
+    const query = Buffer.alloc(100, 1);
+    for (let i = 0; i < 200; i++) {
+      const answer = new Promise<Buffer>((r) => st.once('data', r));
+      st.write(query);
+      expect((await answer).length).toBe(100);
+    }
+    // 200 × 100 bytes is under a quarter of the 256 KiB window: no credit needed yet (before: one per message).
+    expect(windowUpdates).toBe(0);
+    const bulk = Buffer.alloc(200_000, 2);
+    let echoed = 0;
+    const back = new Promise<void>((r) =>
+      st.on('data', (d: Buffer) => {
+        echoed += d.length;
+        if (echoed >= bulk.length) r();
+      }),
+    );
+    st.write(bulk);
+    await back;
+    // Past the quarter the peer is credited, in few frames (not one per chunk).
+    expect(windowUpdates).toBeGreaterThan(0);
+    expect(windowUpdates).toBeLessThan(10);
+    client.close();
+    server.close();
+  });
+
   test('a slow reader holds the writer to one window (no unbounded buffering)', async () => {
     const { client, server } = await pair();
     let serverStream: MuxStream | undefined;

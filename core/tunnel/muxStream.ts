@@ -2,6 +2,9 @@ import { Duplex } from 'node:stream';
 import { TpError } from '../errors.ts';
 import { F_FIN, F_RST, INITIAL_WINDOW, MAX_FRAME, T_DATA, T_WINDOW } from './muxFrame.ts';
 
+/** Received bytes the consumer has taken beyond which the peer is credited: a quarter of the window. */
+const CREDIT_AT = INITIAL_WINDOW / 4;
+
 /** The session ended (peer closed, ping timeout, protocol error). */
 export class MuxClosed extends TpError {}
 
@@ -10,7 +13,7 @@ export interface StreamCarrier {
   sendFrame(type: number, flags: number, id: number, length: number, payload?: Uint8Array): void;
   /** The stream is done with its ID: frames naming it are dropped from now on. */
   forget(id: number): void;
-  /** The stream gave back `n` bytes of receive buffer (credited to the peer, or dropped at teardown). */
+  /** The stream gave back `n` bytes of receive buffer (taken by its consumer, or dropped at teardown). */
   released(n: number): void;
   /** Whether the connection's outgoing queue is full: data frames wait for its 'drain'. */
   readonly congested: boolean;
@@ -22,6 +25,8 @@ export class MuxStream extends Duplex {
   sendWindow = INITIAL_WINDOW;
   /** Bytes received and not yet credited back: the part of our receive window the peer has used. */
   private uncredited = 0;
+  /** Bytes received and not yet taken by the consumer (what this side really holds for the stream). */
+  private unread = 0;
   private pendingWrite: { chunk: Buffer; cb: (err?: Error | null) => void } | undefined;
   private finSent = false;
   private finReceived = false;
@@ -35,11 +40,18 @@ export class MuxStream extends Duplex {
     super({ allowHalfOpen: true });
   }
 
-  /** Credits the peer after the consumer took data. */
+  /**
+   * The consumer took data: the session stops counting it as held, and the peer is credited once a quarter of the
+   * window is used (yamux's rule of thumb: a window frame per small message was a TLS record each way per query,
+   * while the peer, with three quarters of its window left, never waits for one).
+   */
   override _read(): void {
-    if (this.uncredited > 0) {
+    if (this.unread > 0) {
+      this.carrier.released(this.unread);
+      this.unread = 0;
+    }
+    if (this.uncredited >= CREDIT_AT) {
       this.carrier.sendFrame(T_WINDOW, 0, this.id, this.uncredited);
-      this.carrier.released(this.uncredited);
       this.uncredited = 0;
     }
   }
@@ -77,7 +89,8 @@ export class MuxStream extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (!(this.finSent && this.finReceived)) this.carrier.sendFrame(T_WINDOW, F_RST, this.id, 0);
     this.carrier.forget(this.id);
-    this.carrier.released(this.uncredited);
+    this.carrier.released(this.unread);
+    this.unread = 0;
     this.uncredited = 0;
     this.pendingWrite?.cb(err ?? new MuxClosed('stream closed'));
     this.pendingWrite = undefined;
@@ -97,6 +110,7 @@ export class MuxStream extends Duplex {
   /** @internal data from the peer; the session has checked it fits the receive window. */
   receive(data: Buffer): void {
     this.uncredited += data.length;
+    this.unread += data.length;
     if (this.push(data)) this._read();
   }
 
