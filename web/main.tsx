@@ -5,6 +5,8 @@ import { api, apiOf, type Session, setCsrf, whenExpired } from './api.ts';
 import { Account } from './pages/Account.tsx';
 import { Audit } from './pages/Audit.tsx';
 import { Databases } from './pages/Databases.tsx';
+import { Desktop } from './pages/Desktop.tsx';
+import { Desktops } from './pages/Desktops.tsx';
 import { Invite } from './pages/Invite.tsx';
 import { Login } from './pages/Login.tsx';
 import { Nodes } from './pages/Nodes.tsx';
@@ -16,6 +18,7 @@ import { interceptLinks, navigate, useLocation } from './router.ts';
 const NAV = [
   ['/web/nodes', 'Servers', () => true],
   ['/web/databases', 'Databases', (s: Session) => s.pages?.databases !== false],
+  ['/web/desktops', 'Desktops', (s: Session) => s.pages?.desktops === true],
   ['/web/recordings', 'Recordings', (s: Session) => s.pages?.recordings !== false],
   ['/web/audit', 'Audit log', (s: Session) => s.pages?.audit !== false],
   ['/web/account', 'Account', () => true],
@@ -75,15 +78,21 @@ function NotFound({ path }: { path: string }) {
 /** The view an app path shows, and its title (the part before "· tp"). */
 function viewOf(path: string): {
   title: string;
-  page?: 'nodes' | 'databases' | 'player' | 'recordings' | 'audit' | 'account';
+  page?: 'nodes' | 'databases' | 'desktops' | 'player' | 'recordings' | 'audit' | 'account';
 } {
   if (path === '/web/nodes') return { title: 'Servers', page: 'nodes' };
   if (path === '/web/databases') return { title: 'Databases', page: 'databases' };
+  if (path === '/web/desktops') return { title: 'Desktops', page: 'desktops' };
   if (/^\/web\/recordings\/[0-9a-f-]{36}$/.test(path)) return { title: 'Recording', page: 'player' };
   if (path === '/web/recordings') return { title: 'Recordings', page: 'recordings' };
   if (path === '/web/audit') return { title: 'Audit log', page: 'audit' };
   if (path === '/web/account') return { title: 'Account', page: 'account' };
   return { title: 'Page not found' };
+}
+
+/** The desktop a `/web/desktops/<name>` path opens, if it is one. */
+function desktopOf(path: string): string | undefined {
+  return /^\/web\/desktops\/([a-z0-9][a-z0-9_.-]{0,62})$/.exec(path)?.[1];
 }
 
 /** Sets the window title of the current view (with the page drawn, before it is shown). */
@@ -119,7 +128,7 @@ function App() {
   else if (path.startsWith('/web/terminal')) {
     const q = url.searchParams;
     title = `${q.get('login') ?? ''}@${q.get('name') ?? q.get('node') ?? ''}`;
-  }
+  } else if (desktopOf(path)) title = `Desktop ${desktopOf(path)}`;
   useTitle(session === undefined && !path.startsWith('/web/invite/') ? 'Loading' : title);
 
   if (path.startsWith('/web/invite/')) return <Invite token={path.split('/').pop() ?? ''} />;
@@ -158,10 +167,22 @@ function App() {
       </div>
     );
   }
+  const desktop = desktopOf(path);
+  if (desktop) {
+    return (
+      <div class="term-layout">
+        <Shell session={session} path={path} onLogout={logout} />
+        <main class="wide">
+          <Desktop name={desktop} />
+        </main>
+      </div>
+    );
+  }
   const v = viewOf(path);
   let page = <NotFound path={path} />;
   if (v.page === 'nodes') page = <Nodes session={session} url={url} />;
   else if (v.page === 'databases') page = <Databases url={url} />;
+  else if (v.page === 'desktops') page = <Desktops url={url} />;
   else if (v.page === 'player') {
     const t = url.searchParams.get('t');
     page = <Player id={path.split('/').pop() ?? ''} startAt={t === null ? undefined : Number(t) * 1000} />;

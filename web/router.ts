@@ -14,6 +14,8 @@ export function navigate(path: string, replace = false, state: AppState | null =
 export interface AppState {
   /** Set by the Connect button: the person asked for this terminal inside the app. */
   terminalFromApp?: boolean;
+  /** Set by the Desktops page's Connect button: the person asked for this desktop inside the app. */
+  desktopFromApp?: boolean;
 }
 
 /** The current history entry's app state (empty for a page opened from a link or typed in). */

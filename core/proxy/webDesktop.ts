@@ -7,8 +7,7 @@ import { log } from '../log.ts';
 import type { ResourceRecord } from '../plugin/types.ts';
 import { desktopSessionRights } from '../rbac/index.ts';
 import type { AccessRequest } from './accessGate.ts';
-import { agentAnswer } from './agentAnswer.ts';
-import { dialAgent } from './dial.ts';
+import { dialAgent, readAgentAck } from './dial.ts';
 import type { WebNodeDeps } from './webNodeClient.ts';
 import type { WebSession, WebSessionStore } from './webSessions.ts';
 import { relayWebSocket } from './webSocketRelay.ts';
@@ -115,7 +114,7 @@ export class WebDesktops {
           user: s.user,
         },
       );
-      await agentAnswer(upstream, what);
+      await readAgentAck(upstream, what);
       if (ws.readyState !== ws.OPEN) {
         upstream.destroy(); // the page left while the session was being set up
         return;

@@ -1,0 +1,149 @@
+import type RFB from '@novnc/novnc';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { type DesktopReady, openDesktop } from '../desktopSession.ts';
+import { appState, navigate } from '../router.ts';
+
+type Status = 'connecting' | 'connected' | 'ended';
+
+/** The clipboard panel: what the desktop copied, and text to paste into it (only when the roles allow it). */
+function ClipboardPanel({ rfb, fromDesktop }: { rfb: RFB; fromDesktop: string }) {
+  const [text, setText] = useState('');
+  useEffect(() => setText(fromDesktop), [fromDesktop]);
+  return (
+    <details class="desktop-clip">
+      <summary>Clipboard</summary>
+      <label for="desktop-clip-text">Text on the desktop's clipboard; edit it and send it to paste on the desktop</label>
+      <textarea id="desktop-clip-text" rows={3} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+      <div class="row">
+        <button type="button" class="secondary" onClick={() => rfb.clipboardPasteFrom(text)}>
+          Send to desktop
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          onClick={() =>
+            // Refused (no clipboard permission): the text box still works by hand.
+            void navigator.clipboard.readText().then(
+              (t) => {
+                setText(t);
+                rfb.clipboardPasteFrom(t);
+              },
+              () => undefined,
+            )
+          }
+        >
+          Paste my clipboard
+        </button>
+      </div>
+    </details>
+  );
+}
+
+/** One live desktop session: the screen noVNC draws, full screen, scaling, Ctrl+Alt+Del, the clipboard. */
+function DesktopScreen({ name }: { name: string }) {
+  const screen = useRef<HTMLDivElement>(null);
+  const frame = useRef<HTMLDivElement>(null);
+  const [status, setStatus] = useState<Status>('connecting');
+  const [message, setMessage] = useState('');
+  const [ready, setReady] = useState<{ r: DesktopReady; rfb: RFB } | undefined>();
+  const [scale, setScale] = useState(true);
+  const [copied, setCopied] = useState('');
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    if (!screen.current) return;
+    setStatus('connecting');
+    setMessage('');
+    const close = openDesktop(name, screen.current, {
+      ready: (r, rfb) => setReady({ r, rfb }),
+      connected: () => setStatus('connected'),
+      clipboard: (text) => {
+        setCopied(text);
+        // Best effort: the page may not hold clipboard permission; the panel shows the text either way.
+        void navigator.clipboard?.writeText(text).catch(() => undefined);
+      },
+      ended: (why) => {
+        setStatus('ended');
+        setMessage(why);
+      },
+    });
+    return close;
+  }, [name, attempt]);
+
+  useEffect(() => {
+    if (ready) ready.rfb.scaleViewport = scale;
+  }, [ready, scale]);
+
+  const live = status === 'connected' && ready !== undefined;
+  return (
+    <section class="desktop-page" aria-labelledby="desktop-title">
+      <div class="desktop-bar">
+        <h1 id="desktop-title">{name}</h1>
+        <span class="muted" role="status" data-testid="desktop-status">
+          {status}
+        </span>
+        <button type="button" class="secondary" disabled={!live} onClick={() => void frame.current?.requestFullscreen()}>
+          Full screen
+        </button>
+        <label class="inline">
+          <input type="checkbox" checked={scale} onChange={(e) => setScale((e.target as HTMLInputElement).checked)} />
+          Scale to window
+        </label>
+        <button
+          type="button"
+          class="secondary"
+          disabled={!live || ready?.r.viewOnly}
+          onClick={() => ready?.rfb.sendCtrlAltDel()}
+        >
+          Ctrl+Alt+Del
+        </button>
+        {status === 'ended' ? (
+          <button type="button" onClick={() => setAttempt(attempt + 1)}>
+            Reconnect
+          </button>
+        ) : (
+          <button type="button" class="secondary" onClick={() => navigate('/web/desktops')}>
+            Disconnect
+          </button>
+        )}
+      </div>
+      {message && (
+        <p class={status === 'ended' && message !== 'session ended' ? 'error' : 'muted'} role="alert" data-testid="desktop-message">
+          {message}
+        </p>
+      )}
+      {ready?.r.viewOnly && <p class="notice">View only: your roles let you watch this desktop, not use it.</p>}
+      {ready && !ready.r.clipboard && <p class="muted">The clipboard is turned off for this desktop by your roles.</p>}
+      {ready?.r.clipboard && live && <ClipboardPanel rfb={ready.rfb} fromDesktop={copied} />}
+      <div class="desktop-frame" ref={frame}>
+        <div class="desktop-screen" ref={screen} data-testid="desktop-screen" />
+      </div>
+    </section>
+  );
+}
+
+/**
+ * Opens a desktop only when the person asked for it: straight away from the Desktops page's Connect button, after
+ * a confirmation when the page came from a link (which anyone could have sent).
+ */
+export function Desktop({ name }: { name: string }) {
+  const [confirmed, setConfirmed] = useState(() => appState().desktopFromApp === true);
+  if (confirmed) return <DesktopScreen key={name} name={name} />;
+  return (
+    <section class="card center" aria-labelledby="gate-title">
+      <h1 id="gate-title">Open desktop {name}?</h1>
+      <p class="muted">
+        This page was opened from a link. Continue only if you meant to start this session: it is recorded, and what you
+        do there happens on that desktop.
+      </p>
+      <div class="row">
+        <button type="button" onClick={() => setConfirmed(true)}>
+          Open the desktop
+        </button>
+        <button type="button" class="secondary" onClick={() => navigate('/web/desktops')}>
+          Cancel
+        </button>
+      </div>
+    </section>
+  );
+}
