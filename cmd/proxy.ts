@@ -91,6 +91,11 @@ const start = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: 'proxy', description: 'Run a proxy, pipe SSH through one, or tunnel a database' },
-  subCommands: { ssh: sshPipe, db: () => import('./dbTunnel.ts').then((m) => m.default), start },
+  meta: { name: 'proxy', description: 'Run a proxy, pipe SSH through one, or tunnel a database or a web app' },
+  subCommands: {
+    ssh: sshPipe,
+    db: () => import('./dbTunnel.ts').then((m) => m.default),
+    app: () => import('./proxyApp.ts').then((m) => m.default),
+    start,
+  },
 });

@@ -24,7 +24,8 @@ const ran = new Set<OutputKind>();
 type Run = (args: string[], stdin?: string) => Promise<CliResult>;
 
 beforeAll(async () => {
-  f = await startSshFixture([{ name: 'n1' }]);
+  // n1 also serves a web app (nothing listens behind it: the app commands here only talk to the cluster).
+  f = await startSshFixture([{ name: 'n1', pluginFlags: { app: ['grafana=http://127.0.0.1:9'] } }]);
   alice = await f.user('alice', ['ops']);
   gh = startGitHubStandIn({ clientId: 'gh-client', clientSecret: 'gh-secret', users: {} });
   idp = await startOidcStandIn({ clientId: 'oidc-client', clientSecret: 'oidc-secret', subject: 'sub-1' });
@@ -99,6 +100,25 @@ describe('--format json|yaml of every command that prints a result', () => {
     expect(b).toMatchObject({ ok: b.started, errors: 0, first_error: null, duration_ms: 500 });
     expect(b.p99_ms).toBeGreaterThanOrEqual(b.p50_ms);
     expect(Object.keys(await output('bench ssh', 'yaml', asAlice, bench))).toEqual(Object.keys(b));
+  });
+
+  test("a user's web app commands: apps ls, apps login, apps config", async () => {
+    const viewer = await f.user('appviewer', ['access']);
+    const asViewer: Run = (args, stdin) => viewer.tp(args, { stdin });
+    await waitFor('grafana listed', async () => (await asViewer(['apps', 'ls'])).stdout.includes('grafana'), 15_000);
+    const [listed] = await both('apps ls', asViewer, ['apps', 'ls']);
+    expect(listed).toMatchObject({ name: 'grafana', online: true });
+    const login = await output('apps login', 'json', asViewer, ['apps', 'login', 'grafana']);
+    expect(login).toMatchObject({
+      app: 'grafana',
+      public_addr: listed!.public_addr,
+      expires: expect.stringMatching(ISO),
+    });
+    expect(await output('apps login', 'yaml', asViewer, ['apps', 'login', 'grafana'])).toMatchObject({
+      app: 'grafana',
+    });
+    const config = await both('apps config', asViewer, ['apps', 'config', 'grafana']);
+    expect(config).toMatchObject({ app: 'grafana', cert: login.cert, key: login.key, ca: login.ca, uri: login.uri });
   });
 
   test('what admin commands create prints as their listings show it', async () => {

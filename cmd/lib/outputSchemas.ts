@@ -209,6 +209,19 @@ const AuditEvent = v.pipe(
   ),
 );
 
+/** An app certificate's files and where the app is (`tp apps login`, `tp apps config`). */
+const AppConfig = v.strictObject({
+  app: Str,
+  public_addr: Str,
+  uri: Str,
+  cert: Str,
+  key: Str,
+  ca: Str,
+  expires: Time,
+  /** The curl command line that reaches the app with this certificate. */
+  curl: Str,
+});
+
 /** Each command's output, by its command path. */
 export const OUTPUTS = {
   version: v.strictObject({ version: Str, bun: Str }),
@@ -239,6 +252,9 @@ export const OUTPUTS = {
       current: v.boolean(),
     }),
   ),
+  'apps ls': v.array(v.strictObject({ name: Str, public_addr: Str, url: Str, labels: Labels, online: v.boolean() })),
+  'apps login': AppConfig,
+  'apps config': AppConfig,
   'bench ssh': v.strictObject({
     rate: v.number(),
     duration_ms: Ms,

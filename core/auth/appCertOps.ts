@@ -35,7 +35,8 @@ export interface AppCertRequest {
   ttlMs?: number;
 }
 
-const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
+const HOST = /^[a-z0-9.-]{1,253}(:\d{1,5})?$/;
+const hostOnly = (addr: string) => addr.replace(/:\d+$/, '');
 
 /**
  * App certificates: for a user whose own certificate (`tp login`, a bot's) is valid now, an X.509 certificate good
@@ -99,17 +100,23 @@ export class AppCertOps {
     }
   }
 
-  /** The app's public address: its heartbeat's, else the one the client computed from the proxy's public host. */
+  /**
+   * The app's public address: its heartbeat's `public_addr` (with the proxy's port when the client adds it), else
+   * the `<app>.<proxy host>[:port]` the client computed from the proxy's public address.
+   */
   private publicAddrOf(req: AppCertRequest, declared: unknown[]): string {
-    const own = declared.find((a): a is string => typeof a === 'string');
+    const own = declared.find((a): a is string => typeof a === 'string')?.toLowerCase();
+    const asked = req.publicAddr?.toLowerCase();
+    if (asked !== undefined && !HOST.test(asked)) throw new BadParameter(`"${req.publicAddr}" is not a host name`);
     if (own) {
-      if (req.publicAddr !== undefined && req.publicAddr !== own)
-        throw new BadParameter(`app "${req.app}" is served on ${own}, not ${req.publicAddr}`);
-      return own;
+      if (asked === undefined) return own;
+      const samePort = /:\d+$/.test(own) ? asked === own : hostOnly(asked) === own;
+      if (!samePort) throw new BadParameter(`app "${req.app}" is served on ${own}, not ${req.publicAddr}`);
+      return asked;
     }
-    if (!req.publicAddr) throw new BadParameter(`say the address app "${req.app}" is reached on (publicAddr)`);
-    if (!HOST.test(req.publicAddr) || !req.publicAddr.startsWith(`${req.app}.`))
+    if (asked === undefined) throw new BadParameter(`say the address app "${req.app}" is reached on (publicAddr)`);
+    if (!hostOnly(asked).startsWith(`${req.app}.`))
       throw new BadParameter(`app "${req.app}" is reached on ${req.app}.<proxy host>, not ${req.publicAddr}`);
-    return req.publicAddr;
+    return asked;
   }
 }

@@ -18,6 +18,11 @@ export interface LocalTunnelOptions {
   refusal?: (message: string) => Uint8Array;
   /** Told of each connection that could not be carried (shown to the person running the tunnel). */
   onError?: (err: TpError, from: string) => void;
+  /**
+   * How a local connection and its stream are joined until either ends (`tp proxy app` rewrites HTTP heads on the
+   * way); default: bytes both ways as they are.
+   */
+  join?: (local: Socket, remote: Duplex) => Promise<void>;
 }
 
 /** A running tunnel: where it listens, how many connections it carries, and how to stop it. */
@@ -93,6 +98,20 @@ async function carry(local: Socket, from: string, o: LocalTunnelOptions): Promis
     remote.destroy();
   };
   remote.on('error', end);
+  if (o.join) {
+    // The join reads both sides to their ends itself; the local side is ended (flushed), not cut, once it is done.
+    o.join(local, remote).then(
+      () => {
+        local.end();
+        remote.destroy();
+      },
+      (err: unknown) => {
+        o.onError?.(err instanceof TpError ? err : new Unavailable(describe(err), {}, { cause: err }), from);
+        end();
+      },
+    );
+    return;
+  }
   remote.on('close', end);
   local.on('close', end);
   local.pipe(remote);

@@ -1,0 +1,101 @@
+// tp apps end to end: `tp start` whose node serves two web apps, users logged in with `tp login`, and the real CLI:
+// listing, app certificates written 0600 with the curl line that uses them, scripts' config, logout.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Output } from '../cmd/lib/outputSchemas.ts';
+import { appRouteFromCert } from '../core/auth/appCert.ts';
+import { type AppsCliCluster, startAppsCliCluster } from './helpers/appsCliCluster.ts';
+import { tp } from './helpers/cli.ts';
+import { waitFor } from './helpers/cluster.ts';
+
+let dir: string;
+let c: AppsCliCluster;
+const asAlice = (args: string[]) => tp(args, { env: c.home.alice });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tp-appscli-'));
+  c = await startAppsCliCluster(dir);
+  await waitFor('grafana listed', async () => (await asAlice(['apps', 'ls'])).stdout.includes('grafana'), 20_000);
+}, 120_000);
+afterAll(async () => {
+  await c?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('tp apps', () => {
+  test('ls shows only the apps the roles reach, with the address each is served on', async () => {
+    const text = await asAlice(['apps', 'ls']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^NAME\s+URL\s+LABELS\s+STATUS\n/);
+    expect(text.stdout).toMatch(
+      new RegExp(`\\ngrafana\\s+https://grafana\\.localhost:${c.port}/\\s+env=dev\\s+online\\n`),
+    );
+    expect(text.stdout).not.toContain('billing');
+    const json = JSON.parse((await asAlice(['apps', 'ls', '--format', 'json'])).stdout) as Output<'apps ls'>;
+    expect(json).toEqual([
+      {
+        name: 'grafana',
+        public_addr: `grafana.localhost:${c.port}`,
+        url: `https://grafana.localhost:${c.port}/`,
+        labels: { env: 'dev' },
+        online: true,
+      },
+    ]);
+    expect(JSON.parse((await asAlice(['apps', 'ls', 'env=prod', '--format', 'json'])).stdout)).toEqual([]);
+  });
+
+  test('login writes the app certificate and key 0600 and prints the curl line that uses them', async () => {
+    const r = await asAlice(['apps', 'login', 'grafana']);
+    expect(r.code).toBe(0);
+    const files = join(c.home.alice.TP_HOME!, 'keys', `localhost_${c.port}`, 'app', 'grafana');
+    const [cert, key, ca] = ['tls.crt', 'tls.key', 'ca.crt'].map((f) => join(files, f));
+    expect(r.stdout).toContain(`Logged in to app grafana (https://grafana.localhost:${c.port}/)`);
+    expect(r.stdout).toContain(`curl --cert ${cert} --key ${key} --cacert ${ca} https://grafana.localhost:${c.port}/`);
+    for (const f of [cert!, key!, ca!]) expect(statSync(f).mode & 0o777).toBe(0o600);
+    const x = new X509Certificate(await Bun.file(cert!).text());
+    expect(appRouteFromCert(x.raw)).toEqual({ app: 'grafana', publicAddr: `grafana.localhost:${c.port}` });
+    // Never past the tp login certificate.
+    const status = JSON.parse((await asAlice(['status', '--format', 'json'])).stdout) as { expires: string };
+    expect(Date.parse(x.validTo)).toBeLessThanOrEqual(Date.parse(status.expires));
+    const config = JSON.parse((await asAlice(['apps', 'config', 'grafana', '--format', 'json'])).stdout);
+    expect(config).toMatchObject({ app: 'grafana', uri: `https://grafana.localhost:${c.port}/`, cert, key, ca });
+    for (const [format, want] of [
+      ['uri', `https://grafana.localhost:${c.port}/`],
+      ['cert', cert],
+      ['key', key],
+      ['ca', ca],
+    ] as const)
+      expect((await asAlice(['apps', 'config', 'grafana', '--format', format])).stdout).toBe(`${want}\n`);
+    expect((await asAlice(['apps', 'config', 'grafana', '--format', 'curl'])).stdout).toStartWith('curl --cert ');
+  });
+
+  test('an app the roles do not reach is not found at login (exit 3), and nothing is written', async () => {
+    const r = await tp(['apps', 'login', 'grafana'], { env: c.home.erin });
+    expect(r.code).toBe(3); // erin's roles do not even show it
+    expect(r.stderr).toContain('no app "grafana" you may reach');
+    const billing = await asAlice(['apps', 'login', 'billing']);
+    expect(billing.code).toBe(3);
+    expect(existsSync(join(c.home.erin.TP_HOME!, 'keys', `localhost_${c.port}`, 'app'))).toBe(false);
+  });
+
+  test('config before login, and an unknown --format, say what to do', async () => {
+    const none = await tp(['apps', 'config', 'grafana'], { env: c.home.erin });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('run `tp apps login grafana`');
+    const bad = await asAlice(['apps', 'config', 'grafana', '--format', 'xml']);
+    expect(bad.code).toBe(2);
+  });
+
+  test('logout removes one app certificate, or every one when no app is named', async () => {
+    await asAlice(['apps', 'login', 'grafana']);
+    const out = await asAlice(['apps', 'logout', 'grafana']);
+    expect(out.stdout).toBe('Logged out of app grafana\n');
+    expect((await asAlice(['apps', 'config', 'grafana'])).code).toBe(3);
+    expect((await asAlice(['apps', 'logout', 'grafana'])).code).toBe(3);
+    await asAlice(['apps', 'login', 'grafana']);
+    expect((await asAlice(['apps', 'logout'])).stdout).toBe('Logged out of app grafana\n');
+  });
+});
