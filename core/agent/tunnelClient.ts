@@ -39,10 +39,15 @@ export function startTunnelClient(o: {
     if (closed) return;
     const [host, proxyPort] = parseHostPort(o.proxy);
     let up = false;
-    const retry = (why: string) => {
+    const retry = (why: string, comeBackMs?: number) => {
       if (closed) return;
-      const next = up ? 0 : attempt + 1;
-      const delay = backoffDelay(o.backoff ?? DEFAULT_BACKOFF, next);
+      // A busy proxy says when to come back (already spread over its fleet): keep to it, with a little jitter
+      // of our own, and count the attempt as failed so that a proxy that stays away still backs us off.
+      const next = up && comeBackMs === undefined ? 0 : attempt + 1;
+      const delay =
+        comeBackMs !== undefined
+          ? comeBackMs * (1 + 0.1 * Math.random())
+          : backoffDelay(o.backoff ?? DEFAULT_BACKOFF, next);
       log.info('tunnel down; reconnecting', { why, inMs: Math.round(delay) });
       setTimeout(() => void connectTunnel(next), delay);
     };
@@ -64,13 +69,16 @@ export function startTunnelClient(o: {
       return retry(describe(err));
     }
     if (closed) return sock.destroy();
-    up = true;
-    tunnel = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000, clock: o.clock });
-    tunnel.onStream(o.onStream);
-    tunnel.onClose((reason) => {
+    const session = new MuxSession(sock, { side: 'client', keepaliveMs: o.keepaliveMs ?? 15_000, clock: o.clock });
+    tunnel = session;
+    session.onStream(o.onStream);
+    session.onClose((reason) => {
       if (!closed) o.onDown?.(new Error(`tunnel closed: ${reason}`));
-      retry(reason);
+      retry(reason, session.retryAfterMs);
     });
+    // Up once the proxy answers: a busy proxy's go-away arrives instead, and we come back when it says.
+    if (!(await session.answered())) return;
+    up = true;
     log.info('tunnel up', { proxy: o.proxy });
     o.onUp();
   };

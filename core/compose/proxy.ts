@@ -64,6 +64,7 @@ export async function startProxyService(
     version: o.version,
     webSessionTtlMs: parseDuration(cfg.proxy.web_session_ttl),
     ...(cfg.proxy.tunnel_keepalive ? { tunnelKeepaliveMs: parseDuration(cfg.proxy.tunnel_keepalive) } : {}),
+    ...(cfg.proxy.tunnel_accept_rate ? { tunnelAdmission: { perSecond: cfg.proxy.tunnel_accept_rate } } : {}),
     metricsListen: cfg.proxy.metrics_listen,
     limits: proxyLimits(cfg),
     onIdentity,

@@ -69,6 +69,11 @@ export const ConfigSchema = v.strictObject({
        * shows offline. Shorter finds dead links sooner, at a little traffic per agent.
        */
       tunnel_keepalive: v.optional(Duration),
+      /**
+       * Agent tunnels taken on per second at most (1000); beyond it, or while the proxy lags, an agent is told when
+       * to come back, so a fleet reconnecting after a restart is spread out instead of taken in one burst.
+       */
+      tunnel_accept_rate: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
     }),
     {},
   ),

@@ -25,6 +25,7 @@ import { pageRoutes } from './pages.ts';
 import { servePluginConnection } from './pluginRoute.ts';
 import { guardTlsPort } from './portGuard.ts';
 import { ssoRoutes } from './sso.ts';
+import { TunnelAdmission, type TunnelAdmissionOptions } from './tunnelAdmission.ts';
 import { nodeOnline, TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
 import { WebDesktops } from './webDesktop.ts';
@@ -48,6 +49,8 @@ export interface ProxyOptions {
   version: string;
   /** Tunnel keepalive interval (ms). Default 15 s. */
   tunnelKeepaliveMs?: number;
+  /** How fast agent tunnels are taken on (per second, event-loop lag) before agents are asked to come back later. */
+  tunnelAdmission?: Omit<TunnelAdmissionOptions, 'clock'>;
   /** `host:port` of the plain SSH jump port for stock OpenSSH (`ssh -J`); none when absent. */
   sshListen?: string;
   /** File of the proxy's audit event spool; in memory when absent. */
@@ -96,7 +99,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const limits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
   const clock = opts.clock ?? systemClock;
   const view = new ClusterView(opts.auth, opts.spoolPath, undefined, clock, opts.ids);
-  const tunnels = new TunnelRegistry(clock);
+  const admission = new TunnelAdmission({ ...opts.tunnelAdmission, clock });
+  const tunnels = new TunnelRegistry(clock, admission);
   view.online = (n) => nodeOnline(n, tunnels);
   const identities = new WeakMap<object, Identity>();
   /** Each connection's verified client certificate (base64 DER), forwarded with admin calls made for a user. */
@@ -140,6 +144,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     who: (req) => identities.get(req.socket) ?? ANONYMOUS,
     gauges: () => ({
       tp_proxy_tunnels: tunnels.size,
+      tp_proxy_tunnels_deferred_total: admission.deferredTotal,
       tp_proxy_connections: open.size,
       tp_proxy_web_sessions: sessions.size,
       tp_proxy_web_terminals: terminals.size,
@@ -269,6 +274,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   log.info('proxy started', { addr, publicAddr: info.publicAddr, sshJump: jump?.addr });
   const close = async () => {
     clearInterval(rotationTimer);
+    admission.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     tunnels.closeAll();
     terminals.close();

@@ -4,17 +4,34 @@ import type { NodeRecord } from '../auth/nodes.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { log } from '../log.ts';
 import { MuxSession } from '../tunnel/mux.ts';
+import { encodeFrame, GOAWAY_BUSY, T_GOAWAY } from '../tunnel/muxFrame.ts';
+import type { TunnelAdmission } from './tunnelAdmission.ts';
 
 /** The reverse tunnels agents hold to this proxy, by host ID. */
 export class TunnelRegistry {
   private readonly sessions = new Map<string, MuxSession>();
   private readonly since = new Map<string, number>();
 
-  /** `clock` stamps when each tunnel was accepted and times the tunnels' keepalives. */
-  constructor(private readonly clock: Clock = systemClock) {}
+  /**
+   * `clock` stamps when each tunnel was accepted and times the tunnels' keepalives; `admission`, when given, bounds
+   * how fast tunnels are taken on (a reconnect storm after a restart).
+   */
+  constructor(
+    private readonly clock: Clock = systemClock,
+    private readonly admission?: TunnelAdmission,
+  ) {}
 
-  /** Takes over an authenticated agent connection (ALPN tp-tunnel); a reconnecting agent replaces its old tunnel. */
+  /**
+   * Takes over an authenticated agent connection (ALPN tp-tunnel); a reconnecting agent replaces its old tunnel. A
+   * tunnel beyond the admission rate is answered with a busy go-away naming when to come back, and closed.
+   */
   accept(hostId: string, socket: TLSSocket, keepaliveMs: number): void {
+    const admitted = this.admission?.admit() ?? { ok: true };
+    if (!admitted.ok) {
+      log.debug('agent tunnel deferred: proxy busy', { hostId, retryAfterMs: admitted.retryAfterMs });
+      socket.end(encodeFrame(T_GOAWAY, 0, admitted.retryAfterMs, GOAWAY_BUSY));
+      return;
+    }
     const session = new MuxSession(socket, { side: 'server', keepaliveMs, clock: this.clock });
     session.onStream((s) => s.destroy()); // agents never open streams towards the proxy
     const old = this.sessions.get(hostId);

@@ -7,6 +7,8 @@ import {
   F_FIN,
   F_RST,
   F_SYN,
+  GOAWAY_BUSY,
+  GOAWAY_PROTOCOL,
   HEADER,
   INITIAL_WINDOW,
   T_DATA,
@@ -72,6 +74,8 @@ export class MuxSession implements StreamCarrier {
   private buffered = 0;
   private readonly maxStreams: number;
   private readonly maxBuffered: number;
+  private retryAfter: number | undefined;
+  private heardFns: (() => void)[] = [];
 
   constructor(
     private readonly conn: ByteStream,
@@ -99,6 +103,16 @@ export class MuxSession implements StreamCarrier {
       }, keepalive);
       this.pingTimer.unref?.();
     }
+  }
+
+  /** Sends a ping; resolves true once the peer answers anything, false when the session ends first (a busy go-away). */
+  answered(): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve(false);
+      this.heardFns.push(() => resolve(true));
+      this.closeHandlers.push(() => resolve(false));
+      this.sendFrame(T_PING, F_SYN, 0, this.clock.now() & 0x7fffffff);
+    });
   }
 
   /** Streams the peer opens are handed to `fn`. */
@@ -192,12 +206,17 @@ export class MuxSession implements StreamCarrier {
   private frame(type: number, flags: number, id: number, length: number, payload: Buffer): void {
     if (type === T_PING) {
       if (flags & F_SYN && !this.congested) this.sendFrame(T_PING, F_ACK, 0, length);
+      for (const fn of this.heardFns.splice(0)) fn();
       return;
     }
     if (type === T_GOAWAY) {
-      this.close('peer went away');
+      if (length === GOAWAY_BUSY) {
+        this.retryAfter = id;
+        this.close(`the peer is busy: come back in ${id} ms`);
+      } else this.close('peer went away');
       return;
     }
+    for (const fn of this.heardFns.splice(0)) fn();
     let s = this.streams.get(id);
     if (flags & F_SYN) {
       if (s || id === 0) {
@@ -254,13 +273,18 @@ export class MuxSession implements StreamCarrier {
   /** Closes the session because the peer broke the protocol; the reason says how. */
   private protocolError(what: string): void {
     log.warn('tunnel peer broke the protocol; closing the session', { reason: what });
-    this.close(`protocol error: ${what}`);
+    this.close(`protocol error: ${what}`, GOAWAY_PROTOCOL);
   }
 
-  /** Ends the session and every stream. */
-  close(reason = 'closed'): void {
+  /** When the peer went away busy: in how many milliseconds it asked to be called again. */
+  get retryAfterMs(): number | undefined {
+    return this.retryAfter;
+  }
+
+  /** Ends the session and every stream, telling the peer why with a go-away `code` (GOAWAY_*; default normal). */
+  close(reason = 'closed', code = 0): void {
     if (this.closed) return;
-    this.sendFrame(T_GOAWAY, 0, 0, 0);
+    this.sendFrame(T_GOAWAY, 0, 0, code);
     this.closed = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
     // Streams end with 'close' rather than 'error': a lost tunnel ends its sessions, it does not crash the process.

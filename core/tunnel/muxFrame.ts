@@ -8,6 +8,15 @@ export const T_DATA = 0;
 export const T_WINDOW = 1;
 export const T_PING = 2;
 export const T_GOAWAY = 3;
+/** Go-away codes (the frame's length field): normal, protocol error, internal error, after the yamux spec. */
+export const GOAWAY_NORMAL = 0;
+export const GOAWAY_PROTOCOL = 1;
+export const GOAWAY_INTERNAL = 2;
+/**
+ * tp's extension: the listener is busy (a reconnect storm); the stream-ID field says in how many milliseconds to
+ * come back. A yamux peer that knows only codes 0-2 still reads it as a go-away.
+ */
+export const GOAWAY_BUSY = 3;
 export const F_SYN = 1;
 export const F_ACK = 2;
 export const F_FIN = 4;

@@ -1,5 +1,5 @@
 // `just bench` tunnels section: simulated agents holding reverse tunnels, and a proxy restart under them.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
 import { CreatedTokenSchema, JoinAnswerSchema } from '../../core/api/schemas.ts';
@@ -11,7 +11,14 @@ import { MuxSession } from '../../core/tunnel/mux.ts';
 import { freePort } from '../helpers/sshd.ts';
 import { type BenchCluster, entry, proxyGauge, rssMiB } from './cluster.ts';
 import { pool } from './scale.ts';
+import { startStormProbe } from './stormProbe.ts';
 import type { Row } from './table.ts';
+
+/** Prints the tail of the second proxy's logs: a reconnect that never finished needs its story. */
+function showProxyLogs(dir: string): void {
+  for (const f of readdirSync(dir).filter((n) => n.startsWith('proxy2-')))
+    console.error(`--- ${f}\n${readFileSync(join(dir, f), 'utf8').slice(-4000)}`);
+}
 
 /**
  * Simulated agents holding real tunnels (join with a token, Bun TLS + the mux, answering pings): how many one proxy
@@ -37,7 +44,11 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
         '-c',
         `ulimit -n 65536 2>/dev/null; exec "${process.execPath}" "${entry}" proxy start --config "${proxyConfig}" --auth-server ${admin.servers[0]} --token ${proxyToken} --listen ${proxyAddr} --ssh-listen 127.0.0.1:${jPort} --metrics-listen 127.0.0.1:${mPort} --data-dir "${join(c.dir, 'proxy2')}"`,
       ],
-      { stdout: 'pipe', stderr: 'ignore', env: { ...process.env, TP_LOG_FORMAT: 'json' } },
+      {
+        stdout: 'pipe',
+        stderr: Bun.file(join(c.dir, `proxy2-${Date.now()}.log`)),
+        env: { ...process.env, TP_LOG_FORMAT: 'json' },
+      },
     );
     const reader = (proxy.stdout as ReadableStream<Uint8Array>).getReader();
     let out = '';
@@ -45,6 +56,7 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
     reader.releaseLock();
   };
   await startProxy();
+  const probe = await startStormProbe(c, proxyAddr);
   const { token } = await api.post(CreatedTokenSchema, '/v1/tokens', {
     roles: ['node'],
     uses: 'multi',
@@ -78,7 +90,12 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
         alpn: 'tp-tunnel',
       });
       const mux = new MuxSession(sock, { side: 'client', keepaliveMs: 0 });
-      mux.onClose(() => setTimeout(() => void dial(id, 0), backoffDelay(DEFAULT_BACKOFF, 0)));
+      // Like the agent's tunnel client: a busy proxy's go-away says when to come back.
+      mux.onClose(() => {
+        const hint = mux.retryAfterMs;
+        const delay = hint !== undefined ? hint * (1 + 0.1 * Math.random()) : backoffDelay(DEFAULT_BACKOFF, 0);
+        setTimeout(() => void dial(id, hint !== undefined ? attempt + 1 : 0), delay);
+      });
     } catch (err) {
       // The proxy is restarting: retry like an agent, with jittered backoff.
       if (!(err instanceof Unavailable)) throw err;
@@ -99,12 +116,30 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
     const upMs = await waitAll(120_000);
     await Bun.sleep(3000);
     const after = rssMiB(proxy!.pid);
+    const quietMs = await probe.quiet(5);
     const t0 = Date.now();
     proxy!.kill('SIGKILL');
     await proxy!.exited;
     await startProxy();
     const restartMs = Date.now() - t0;
+    // While the fleet comes back: `tp ssh` to the witness, once it is back itself, again and again.
+    let storming = true;
+    const during: number[] = [];
+    let failed = 0;
+    const probing = (async () => {
+      while (storming) {
+        const ms = await probe.once();
+        if (ms === undefined) failed++;
+        else during.push(ms);
+        if (ms === undefined) await Bun.sleep(200);
+      }
+    })();
     const reconnectMs = restartMs + (await waitAll(180_000));
+    if (Number.isNaN(reconnectMs)) showProxyLogs(c.dir);
+    storming = false;
+    await probing;
+    const deferred = await proxyGauge(`127.0.0.1:${mPort}`, 'tp_proxy_tunnels_deferred_total').catch(() => Number.NaN);
+    const stormMedian = during.sort((a, b) => a - b)[Math.floor(during.length / 2)] ?? Number.NaN;
     return [
       {
         figure: `tunnels held by one proxy (simulated agents; joined in ${(joinMs / 1000).toFixed(1)} s, up in ${(upMs / 1000).toFixed(1)} s)`,
@@ -120,14 +155,23 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
       },
       { figure: 'proxy RSS per tunnel', tp: ((after - before) * 1024) / n, unit: 'KiB', higherIsBetter: false },
       {
-        figure: `all ${n} tunnels back after kill -9 + restart of the proxy (restart ${(restartMs / 1000).toFixed(1)} s)`,
+        figure: `all ${n} tunnels back after kill -9 + restart of the proxy (restart ${(restartMs / 1000).toFixed(1)} s; ${deferred} told to come back later)`,
         tp: reconnectMs / 1000,
         unit: 's',
+        higherIsBetter: false,
+      },
+      {
+        figure: `tp ssh to an agent back during that reconnect (${during.length} ok, ${failed} failed while it was away or the proxy refused) vs the same when quiet`,
+        tp: stormMedian,
+        reference: quietMs,
+        referenceName: 'tp ssh, quiet',
+        unit: 'ms',
         higherIsBetter: false,
       },
     ];
   } finally {
     stopping = true;
+    await probe.stop();
     proxy?.kill('SIGKILL');
     await proxy?.exited;
   }
