@@ -1,6 +1,7 @@
 import { defineCommand } from 'citty';
 import { systemClock } from '../core/clock.ts';
 import { privateUmask } from '../core/config/privateDir.ts';
+import { botDbArgs, writeBotDbFlags } from './lib/botDb.ts';
 import { action, durationArg, proxyArg } from './lib/context.ts';
 import { runUntilSignal } from './lib/daemon.ts';
 import { idTokenArgs, idTokenSource, joinMethodArg } from './lib/joinFlags.ts';
@@ -13,7 +14,8 @@ const start = defineCommand({
       'Join as a bot with a token and keep DIR/identity, DIR/ssh_config, DIR/known_hosts, DIR/key and\n' +
       'DIR/key-cert.pub fresh (0600). Then: tp -i DIR/identity ssh node1 cmd, or ssh -F DIR/ssh_config node1.\n' +
       'Example: tp bot start --proxy tp.example.com:3080 --token T --ca-pin sha256:... --out /var/lib/tp-bot\n' +
-      'In GitHub Actions (permissions: id-token: write), no secret: tp bot start --join-method github --token deploy-github ...',
+      'In GitHub Actions (permissions: id-token: write), no secret: tp bot start --join-method github --token deploy-github ...\n' +
+      'With --db pg1 --db-user app: DIR/db/pg1/ (connect.sh runs psql/mariadb through a tunnel; tunnel.sh, README).',
   },
   args: {
     proxy: { type: 'string', description: 'The proxy, host:port' },
@@ -30,6 +32,7 @@ const start = defineCommand({
     ttl: { type: 'string', description: "Certificate lifetime to ask for (capped by the bot's)" },
     'renew-every': { type: 'string', description: 'Renew at least this often (default: when a third is left)' },
     'status-addr': { type: 'string', description: 'Serve /healthz and /metrics here, e.g. 127.0.0.1:9000' },
+    ...botDbArgs,
   },
   run: action(async (args) => {
     privateUmask();
@@ -50,6 +53,8 @@ const start = defineCommand({
     });
     const id = await bot.first();
     process.stderr.write(`bot ${id.user} instance ${id.instance}: identity written to ${args.out}\n`);
+    const dbDir = await writeBotDbFlags(args, args.out, selfCommand());
+    if (dbDir) process.stderr.write(`database ${args.db}: see ${dbDir}/README\n`);
     if (args.oneshot) return;
     await runUntilSignal(
       async () => {

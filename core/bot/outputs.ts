@@ -9,7 +9,7 @@ import type { BotIdentity } from './join.ts';
 export const BOT_FILES = ['identity', 'ssh_config', 'known_hosts', 'key', 'key-cert.pub'] as const;
 
 /** Writes `text` to `path` as a whole or not at all (a reader never sees half a file), mode 0600. */
-function writeAtomic(path: string, text: string): void {
+export function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, path);

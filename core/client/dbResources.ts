@@ -1,11 +1,11 @@
 // The databases a user may reach, as the proxy lists them (`GET /webapi/resources?kind=db`), and the plugin that
 // speaks each one's protocol (picked through the registry by the listed `plugin`, never by a protocol switch).
 import * as v from 'valibot';
+import { ApiClient } from '../api/client.ts';
 import { type ListedResource, ListedResourceSchema } from '../api/resourceSchemas.ts';
 import { NotFound, Unavailable } from '../errors.ts';
 import type { PluginRegistry } from '../plugin/registry.ts';
 import type { PluginClient, PluginDefinition } from '../plugin/types.ts';
-import { proxyApi } from './login.ts';
 import { type Profile, profileTexts } from './profile.ts';
 
 /** A database as the user's listing shows it: one row per name, with the db users the roles grant (`principals`). */
@@ -14,7 +14,8 @@ export type ListedDb = ListedResource;
 /** The databases the profile's roles let it see, by name. */
 export async function listDatabases(p: Profile): Promise<ListedDb[]> {
   const t = profileTexts(p);
-  const api = proxyApi(p.proxy, {}, { cert: t.tlsCert, key: t.tlsKey });
+  // The profile's own CAs: it may be an identity file the environment does not name (tp bot start --db).
+  const api = new ApiClient([p.proxy], { ca: t.cas, cert: t.tlsCert, key: t.tlsKey, serverRole: 'proxy' });
   const rows = await api.send(v.array(ListedResourceSchema), 'GET', '/webapi/resources?kind=db');
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
