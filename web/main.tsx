@@ -8,6 +8,7 @@ import { Databases } from './pages/Databases.tsx';
 import { Desktop } from './pages/Desktop.tsx';
 import { Desktops } from './pages/Desktops.tsx';
 import { Invite } from './pages/Invite.tsx';
+import { Launch } from './pages/Launch.tsx';
 import { Login } from './pages/Login.tsx';
 import { Nodes } from './pages/Nodes.tsx';
 import { Player } from './pages/Player.tsx';
@@ -125,6 +126,7 @@ function App() {
   let title = viewOf(path).title;
   if (path.startsWith('/web/invite/')) title = 'Sign up';
   else if (session === null || path === '/web/login') title = 'Log in';
+  else if (path.startsWith('/web/launch/')) title = 'Opening app';
   else if (path.startsWith('/web/terminal')) {
     const q = url.searchParams;
     title = `${q.get('login') ?? ''}@${q.get('name') ?? q.get('node') ?? ''}`;
@@ -141,7 +143,8 @@ function App() {
           setCsrf(s.csrf);
           setSession(s);
           setNotice('');
-          const next = url.searchParams.get('next');
+          // A launch goes on where it was once the user has logged in (its state is in the query).
+          const next = path.startsWith('/web/launch/') ? `${path}${url.search}` : url.searchParams.get('next');
           navigate(next?.startsWith('/web/') && next !== '/web/login' ? next : '/web/nodes', true);
         }}
       />
@@ -157,6 +160,13 @@ function App() {
     setNotice(failed ? `Logout failed on the proxy: ${failed}` : 'You have logged out.');
     navigate('/web/login', true);
   };
+  if (path.startsWith('/web/launch/')) {
+    return (
+      <main>
+        <Launch app={decodeURIComponent(path.slice('/web/launch/'.length))} url={url} />
+      </main>
+    );
+  }
   if (path.startsWith('/web/terminal')) {
     return (
       <div class="term-layout">

@@ -3,6 +3,7 @@ import { createServer as createTlsServer, type Server, type TLSSocket } from 'no
 import { BadParameter } from '../errors.ts';
 import { parseBody } from '../web/json.ts';
 import { jsonApi, type Route, whileConnected } from '../web/router.ts';
+import { appSessionRoutes } from './appSessionRoutes.ts';
 import { botRoutes } from './botRoutes.ts';
 import type { CaType } from './cas.ts';
 import type { ChangeStream } from './changeStream.ts';
@@ -45,6 +46,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     ],
     ['POST', /^\/v1\/users\/([^/]+)\/reset$/, async ({ who, params }) => svc.users.resetUser(who, params[0]!)],
     ...identityRoutes(svc),
+    ...appSessionRoutes(svc),
     ...botRoutes(svc.bots, svc.botIdentities),
     ...ciJoinRoutes(svc.ciJoins),
     ['POST', /^\/v1\/certs\/user$/, async ({ who, body }) => svc.certs.signUser(who, parseBody(S.SignUserBody, body))],

@@ -34,8 +34,16 @@ export const EMITTABLE: Readonly<Record<string, ReadonlySet<string>>> = {
     'echo.session.end',
   ]),
   // core/proxy: refusals it decides (relay, jump port, web terminal), resources it could not reach, web UI logouts,
-  // the web terminal's file transfers (core/proxy/webFiles.ts).
-  proxy: new Set<EventType>(['auth.attempt', 'resource.unreachable', 'user.logout', 'sftp']),
+  // the web terminal's file transfers (core/proxy/webFiles.ts), web app sessions made by the launcher and ended by an
+  // app host's /tp-logout (core/proxy/appLaunch.ts, plugins/app-http/appHost.ts).
+  proxy: new Set<EventType>([
+    'auth.attempt',
+    'resource.unreachable',
+    'user.logout',
+    'sftp',
+    'app.session.start',
+    'app.session.end',
+  ]),
 };
 
 /** What became of a batch: how many events were stored anew, and how many were refused (each refusal audited). */

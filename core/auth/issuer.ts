@@ -120,10 +120,14 @@ export interface HostCertRequest {
 
 /**
  * The TLS names every proxy certificate serves besides its own addresses, whatever path issues it (join, local,
- * renewal, rotation): `*.kube.<cluster>`, the server name kubectl sends for a kube cluster (`<name>.kube.<cluster>`).
+ * renewal, rotation): `*.kube.<cluster>`, the server name kubectl sends for a kube cluster (`<name>.kube.<cluster>`),
+ * and `*.<name>` for each DNS name of its own (not addresses), the default hosts of web apps (`<app>.<proxy host>`).
  */
-export function proxyServiceNames(cluster: string): string[] {
-  return [`*.kube.${cluster}`];
+export function proxyServiceNames(cluster: string, serverNames: string[] = []): string[] {
+  const apps = serverNames
+    .filter((n) => /[a-z]/i.test(n) && !n.includes(':') && !n.startsWith('*.'))
+    .map((n) => `*.${n}`);
+  return [`*.kube.${cluster}`, ...apps];
 }
 
 /**
@@ -156,7 +160,10 @@ export async function issueHostCerts(
         req.hostName,
       )
     : undefined;
-  const sans = [...(req.serverNames ?? []), ...(req.role === 'proxy' ? proxyServiceNames(req.cluster) : [])];
+  const sans = [
+    ...(req.serverNames ?? []),
+    ...(req.role === 'proxy' ? proxyServiceNames(req.cluster, req.serverNames) : []),
+  ];
   const ips = sans.filter((n) => /^[\d.]+$|:/.test(n));
   const tlsCert = await issueTlsCert({
     ca: req.tlsCa.tls!,

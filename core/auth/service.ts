@@ -6,6 +6,7 @@ import type { Clock } from '../clock.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
 import { AccountOps } from './accountOps.ts';
 import { AppCertOps } from './appCertOps.ts';
+import { AppSessionOps } from './appSessionOps.ts';
 import { AppTokenOps } from './appTokenOps.ts';
 import { AuditOps } from './auditOps.ts';
 import { type Authorizer, createAuthorizer } from './authorizer.ts';
@@ -93,6 +94,7 @@ export class AuthService {
   readonly account: AccountOps;
   readonly sso: SsoOps;
   readonly webSessions: WebSessionOps;
+  readonly appSessions: AppSessionOps;
   readonly bots: BotOps;
   readonly botIdentities: BotIdentityOps;
   readonly ciJoins: CiJoinOps;
@@ -137,6 +139,7 @@ export class AuthService {
     const { connectors } = deps;
     this.sso = new SsoOps({ authz, emit, backend, clock, cluster, roles, connectors, users, locks, certs, ids });
     this.webSessions = new WebSessionOps({ backend, clock, emit });
+    this.appSessions = new AppSessionOps({ backend, clock, emit });
     const botDeps: BotOpsDeps = {
       ...{ authz, emit, clock, cluster, users, roles, tokens, locks, ids },
       instances: new BotInstanceStore(backend),

@@ -176,8 +176,17 @@ export interface ProxyPluginContext {
   /** How long the client has to say what it wants (ms). */
   headerTimeoutMs: number;
   gate: ResourceGate;
-  /** The cluster's current public CAs (clients refresh their trust from them). */
-  view: { cas(): Promise<{ hostCa: string[]; tlsCa: string[] }> };
+  /** The cluster's current public CAs (clients refresh their trust from them), and the resources agents heartbeat. */
+  view: {
+    cas(): Promise<{ hostCa: string[]; tlsCa: string[] }>;
+    resources(kind: string): Promise<ResourceRecord[]>;
+  };
+  /** The proxy's public address (`host:port`), for links back to the web UI. */
+  publicAddr: string;
+  /** Calls auth as the proxy; the answer is what `parse` makes of it (it throws on an answer it does not expect). */
+  call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body: unknown, parse: (json: unknown) => T): Promise<T>;
+  /** Audit events, through the proxy's spool. */
+  emit(events: AuditInput[]): void;
   /**
    * Opens a stream to this plugin on the agent serving `to` (a resource, or a node's host ID and address): its
    * tunnel or its direct address, header written with `service` set to the plugin's name. For plugins that are not

@@ -32,6 +32,7 @@ export function pageRoutes(): Route<Identity>[] {
   return [
     ['GET', /^\/$/, async () => page()],
     ['GET', /^\/web(\/[A-Za-z0-9/_-]*)?$/, async () => page()],
+    ['GET', /^\/web\/launch\/[a-z0-9][a-z0-9_.-]{0,62}$/, async () => page()],
     [
       'GET',
       /^\/web\/assets\/app\.js$/,

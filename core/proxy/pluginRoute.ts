@@ -106,6 +106,8 @@ export interface PluginConnectionDeps {
   tunnels: TunnelRegistry;
   dialTls: DialTls;
   headerTimeoutMs: number;
+  /** The proxy's public address now. */
+  publicAddr: () => string;
 }
 
 /**
@@ -130,6 +132,9 @@ export async function servePluginConnection(
     headerTimeoutMs: d.headerTimeoutMs,
     gate: d.gate,
     view: d.view,
+    publicAddr: d.publicAddr(),
+    call: (method, path, body, parse) => d.view.auth.send(parse, method, path, body),
+    emit: (events) => d.view.emit(events),
     dial: async (to, header) => {
       const target = 'plugin' in to ? await agentOf(to) : to;
       const stream = await dialAgent(target, d.tunnels, d.dialTls, { service: plugin.name, ...header });

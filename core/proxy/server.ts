@@ -19,6 +19,7 @@ import type { PluginRegistry } from '../plugin/registry.ts';
 import { startMetricsServer } from '../web/metricsServer.ts';
 import { jsonApi } from '../web/router.ts';
 import { AccessGate, registerKindPolicies } from './accessGate.ts';
+import { appLaunchRoutes } from './appLaunch.ts';
 import { ClusterView } from './clusterView.ts';
 import { startJumpServer } from './jump.ts';
 import { pageRoutes } from './pages.ts';
@@ -135,6 +136,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const routes = [
     ...webRoutes(view, tunnels, info, (req) => peerCerts.get(req.socket)),
     ...resourceRoutes(view, gate),
+    ...appLaunchRoutes({ view, gate, sessions, publicAddr: () => info.publicAddr, ids: opts.ids }),
     ...uiRoutes,
     ...files,
     ...sso,
@@ -180,7 +182,14 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       if (who.kind !== ANONYMOUS.kind) guard.authenticated(socket);
       const plugin = (socket.alpnProtocol && opts.plugins.forAlpn(socket.alpnProtocol)) || sniPlugin(socket);
       if (plugin) {
-        const deps = { view, gate, tunnels, dialTls, headerTimeoutMs: limits.handshakeMs };
+        const deps = {
+          view,
+          gate,
+          tunnels,
+          dialTls,
+          headerTimeoutMs: limits.handshakeMs,
+          publicAddr: () => info.publicAddr,
+        };
         servePluginConnection(socket, plugin, who, deps).catch((err: unknown) => {
           log.error('plugin connection failed', { plugin: plugin.name, error: describe(err) });
           socket.destroy();

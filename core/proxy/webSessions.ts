@@ -38,7 +38,8 @@ export function newWebKeys(): WebKeys {
 /** What auth answers to a login: the certificates and who they name. */
 export type IssuedLogin = Pick<IssuedCerts, 'username' | 'logins' | 'sshCert' | 'tlsCert'> & { expires: string };
 
-const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+/** The name a session token is kept under at auth (a leaked backend row is not a cookie). */
+export const sessionHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** The value of cookie `name` on `req`, if it carries one. */
 export function cookieValue(req: IncomingMessage, name: string): string | undefined {
@@ -126,8 +127,8 @@ export class WebSessionStore {
       sshCert: login.sshCert,
       tlsCertDer: cert.raw.toString('base64'),
     };
-    await this.backend.put(hash(token), session);
-    this.cache.set(hash(token), { s: session, at: this.now() });
+    await this.backend.put(sessionHash(token), session);
+    this.cache.set(sessionHash(token), { s: session, at: this.now() });
     return { token, session };
   }
 
@@ -137,7 +138,7 @@ export class WebSessionStore {
    */
   async find(token: string | undefined): Promise<WebSession | undefined> {
     if (!token) return undefined;
-    const key = hash(token);
+    const key = sessionHash(token);
     const now = this.now();
     const hit = this.cache.get(key);
     if (hit && hit.s.expires <= now) {
@@ -174,8 +175,8 @@ export class WebSessionStore {
   /** Ends a session (logout) here and at auth. */
   async delete(token: string | undefined): Promise<void> {
     if (!token) return;
-    this.cache.delete(hash(token));
-    await this.backend.delete(hash(token));
+    this.cache.delete(sessionHash(token));
+    await this.backend.delete(sessionHash(token));
   }
 
   /** Sessions this proxy has seen recently. */

@@ -54,6 +54,17 @@ export function parseAppFlag(value: string): unknown {
   return m ? { name: m[1], uri: m[2] } : undefined;
 }
 
+/**
+ * Whether the proxy should hand TLS connections for `serverName` to app-http: the default app hosts
+ * `<app>.<proxy public host>` (one label; DNS public hosts only) (an app's `public_addr` is served when it is one of those).
+ */
+export function ownsServerName(serverName: string, publicHost: string): boolean {
+  const name = serverName.toLowerCase();
+  if (!/[a-z]/i.test(publicHost) || publicHost.includes(':')) return false;
+  const suffix = `.${publicHost.toLowerCase()}`;
+  return name.endsWith(suffix) && /^[a-z0-9][a-z0-9_-]{0,62}$/.test(name.slice(0, -suffix.length));
+}
+
 export default definePlugin<AppEntry>({
   name: 'app-http',
   kind: 'app',
@@ -63,4 +74,8 @@ export default definePlugin<AppEntry>({
   policy: appPolicy,
   flag: { name: 'app', description: 'serve a web app, NAME=http://HOST:PORT (repeatable)', parse: parseAppFlag },
   agent: async (ctx, entries) => (await import('./agent.ts')).startAppAgent(ctx, entries),
+  sni: (serverName, proxy) => ownsServerName(serverName, proxy.publicHost),
+  proxy: {
+    handle: async (socket, ctx) => (await import('./proxy.ts')).handleAppConnection(socket, ctx),
+  },
 });

@@ -1,0 +1,312 @@
+// The proxy side of app-http for browsers: one TLS connection on an app's host (SNI), read as HTTP/1.1 requests.
+// tp's own paths (the launch hand-off, logout) are answered here; a request with a live app session goes to the
+// agent as the session's user (the web session's certificate in the stream header); anything else is sent to the
+// web UI's launcher. Bodies stream both ways, upgrades pass through, and tp's cookies never reach the app.
+import { timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import * as v from 'valibot';
+import { type StoredAppSession, StoredAppSessionSchema } from '../../core/api/appSessionSchemas.ts';
+import { parseAnswer } from '../../core/api/client.ts';
+import { describe, statusOf, TpError } from '../../core/errors.ts';
+import { cryptoIds, type IdSource } from '../../core/ids.ts';
+import type { ProxyPluginContext, ResourceRecord } from '../../core/plugin/types.ts';
+import { appPublicAddr, LAUNCH_PATH, STATE, safeAppPath, sha256 } from '../../core/proxy/appLaunch.ts';
+import {
+  APP_SESSION_COOKIE,
+  APP_STATE_COOKIE,
+  type AppSessionCache,
+  cookieIn,
+  hostCookie,
+  tokenHash,
+  withoutTpCookies,
+} from './appSessions.ts';
+import { answer, launchPage, loggedOutPage, redirect } from './hostPages.ts';
+import {
+  connectionHas,
+  copyBody,
+  type Framing,
+  formatHead,
+  framingOf,
+  type Head,
+  pipeRest,
+  readHead,
+  values,
+} from './http1.ts';
+import { StreamReader, write } from './reader.ts';
+
+const LOGOUT_PATH = '/tp-logout';
+const NO_BODY_STATUS = (s: number) => (s >= 100 && s < 200) || s === 204 || s === 304;
+const hostOnly = (addr: string) => addr.replace(/:\d+$/, '').toLowerCase();
+const REASONS: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  423: 'Locked',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+const HandOff = v.object({ state: v.string(), value: v.string(), path: v.optional(v.string()) });
+
+/** The app served on `host` (the connection's SNI), if any. */
+export async function appForHost(ctx: ProxyPluginContext, host: string): Promise<ResourceRecord | undefined> {
+  const apps = await ctx.view.resources('app');
+  return apps.find((a) => a.plugin === 'app-http' && hostOnly(appPublicAddr(a, ctx.publicAddr)) === host);
+}
+
+/** The agent stream a connection holds for one app session. */
+interface Upstream {
+  token: string;
+  stream: Duplex;
+  reader: StreamReader;
+}
+
+/** Serves one browser connection on an app host until it ends. */
+export async function serveAppHost(
+  socket: TLSSocket,
+  ctx: ProxyPluginContext,
+  sessions: AppSessionCache,
+  ids: IdSource = cryptoIds,
+): Promise<void> {
+  const host = (socket.servername || '').toLowerCase();
+  const fromClient = new StreamReader(socket);
+  const client = `${socket.remoteAddress}:${socket.remotePort}`;
+  let up: Upstream | undefined;
+  const close = () => {
+    up?.stream.destroy();
+    socket.destroy();
+  };
+  try {
+    const app = await appForHost(ctx, host);
+    for (;;) {
+      let req: Head | null;
+      let framing: Framing;
+      try {
+        req = await readHead(fromClient);
+        if (!req) break;
+        framing = framingOf(req, true);
+      } catch (err) {
+        await write(socket, answer(400, 'Bad Request', `tp: bad request: ${describe(err)}\n`, { close: true }));
+        break;
+      }
+      if (!app) {
+        await write(socket, answer(404, 'Not Found', `tp: no app is served on ${host}\n`, { close: true }));
+        break;
+      }
+      const publicAddr = appPublicAddr(app, ctx.publicAddr);
+      if (values(req, 'host').length !== 1 || hostOnly(values(req, 'host')[0]!) !== host) {
+        await write(
+          socket,
+          answer(421, 'Misdirected Request', `tp: this connection serves ${host} only\n`, { close: true }),
+        );
+        break;
+      }
+      // tp's own answers keep the connection unless the client asked to close it (or speaks HTTP/1.0).
+      const keep = framing.kind === 'none' && !connectionHas(req, 'close') && req.start[2] === 'HTTP/1.1';
+      const target = req.start[1];
+      const path = target.split('?')[0]!;
+      const cookies = values(req, 'cookie');
+      if (path === LAUNCH_PATH) {
+        const out = await handOff(req, framing, fromClient, ctx, app, publicAddr, sessions.now());
+        await write(socket, out);
+        if (!keep && !(framing.kind === 'length' && !connectionHas(req, 'close'))) break;
+        continue;
+      }
+      const token = cookieIn(cookies, APP_SESSION_COOKIE);
+      if (path === LOGOUT_PATH) {
+        if (token) {
+          const s = await sessions.find(ctx, token).catch(() => undefined);
+          sessions.forget(token);
+          await ctx.call('DELETE', `/v1/app_sessions/${tokenHash(token)}`, undefined, (j) => j);
+          if (s)
+            ctx.emit([
+              {
+                type: 'app.session.end',
+                success: true,
+                via: 'web',
+                user: s.user,
+                session_id: s.id,
+                app_name: app.name,
+                'addr.remote': client,
+              },
+            ]);
+        }
+        up?.stream.destroy();
+        up = undefined;
+        await write(socket, loggedOutPage(app.name, hostCookie(APP_SESSION_COOKIE, '', 0)));
+        if (!keep) break;
+        continue;
+      }
+      const session = token ? await sessions.find(ctx, token) : undefined;
+      if (!token || !session || session.app !== app.name || hostOnly(session.publicAddr) !== host) {
+        if (up) {
+          up.stream.destroy();
+          up = undefined;
+        }
+        if (req.start[0] !== 'GET' && req.start[0] !== 'HEAD') {
+          await write(
+            socket,
+            answer(401, 'Unauthorized', `tp: log in to ${app.name} first: open https://${publicAddr}/\n`, {
+              close: true,
+            }),
+          );
+          break;
+        }
+        const state = ids.bytes(32).toString('base64url');
+        const launch = `https://${ctx.publicAddr}/web/launch/${encodeURIComponent(app.name)}?${new URLSearchParams({ state, path: safeAppPath(target) })}`;
+        await write(socket, redirect(launch, [hostCookie(APP_STATE_COOKIE, state, 10 * 60_000)]));
+        if (!keep) break;
+        continue;
+      }
+      if (!up || up.token !== token) {
+        up?.stream.destroy();
+        up = await openUpstream(ctx, app, session, token, client, publicAddr);
+      }
+      const more = await exchange(req, framing, fromClient, socket, up);
+      if (!more) break;
+    }
+  } catch (err) {
+    if (!socket.destroyed && !socket.writableEnded) {
+      const e = err instanceof TpError ? err : undefined;
+      const status = e ? statusOf(e) : 502;
+      await write(socket, answer(status, REASONS[status] ?? 'Error', `tp: ${describe(err)}\n`, { close: true })).catch(
+        () => undefined,
+      );
+    }
+  } finally {
+    close();
+  }
+}
+
+/** Checks the session may reach the app now (roles, locks) and opens a stream to its agent as its user. */
+async function openUpstream(
+  ctx: ProxyPluginContext,
+  app: ResourceRecord,
+  s: StoredAppSession,
+  token: string,
+  client: string,
+  publicAddr: string,
+): Promise<Upstream> {
+  const who = { name: s.user, roles: s.roles, traits: s.traits };
+  const record = await ctx.gate.authorize<ResourceRecord>({
+    kind: 'app',
+    who,
+    target: app.name,
+    via: 'app-http',
+    remote: client,
+  });
+  const stream = await ctx.dial(record, {
+    resource: record.name,
+    route: { public_addr: publicAddr },
+    cert: s.tlsCertDer,
+    client,
+    sessionId: s.id,
+    user: s.user,
+  });
+  stream.on('error', () => undefined);
+  return { token, stream, reader: new StreamReader(stream) };
+}
+
+/** One request to the agent and its answer back; false when the connection ends after it. */
+async function exchange(
+  req: Head,
+  framing: Framing,
+  fromClient: StreamReader,
+  socket: TLSSocket,
+  up: Upstream,
+): Promise<boolean> {
+  const headers = req.headers.flatMap(([k, val]): [string, string][] => {
+    if (k.toLowerCase() !== 'cookie') return [[k, val]];
+    const kept = withoutTpCookies(val);
+    return kept ? [[k, kept]] : [];
+  });
+  await write(up.stream, formatHead({ start: req.start, headers }));
+  const sent = copyBody(fromClient, up.stream, framing);
+  sent.catch(() => undefined);
+  let res: Head | null;
+  for (;;) {
+    res = await readHead(up.reader);
+    if (!res) throw new TpError('the agent closed the connection without an answer');
+    const status = Number(res.start[1]);
+    if (status === 101 || status < 100 || status >= 200) break;
+    await write(socket, formatHead(res));
+  }
+  const status = Number(res.start[1]);
+  await write(socket, formatHead(res));
+  if (status === 101) {
+    await Promise.all([pipeRest(fromClient, up.stream), pipeRest(up.reader, socket)]);
+    return false;
+  }
+  const resFraming =
+    req.start[0] === 'HEAD' || NO_BODY_STATUS(status) ? { kind: 'none' as const } : framingOf(res, false);
+  await copyBody(up.reader, socket, resFraming);
+  await sent;
+  return !(resFraming.kind === 'close' || connectionHas(req, 'close') || connectionHas(res, 'close'));
+}
+
+/**
+ * `GET /tp-launch`: the hand-off page. `POST /tp-launch {state, value, path}` from that page (same origin, JSON):
+ * the state must be the one this host set as a cookie, and auth activates the session once; the answer sets the
+ * app session cookie, clears the state and names the path to go on to.
+ */
+async function handOff(
+  req: Head,
+  framing: Framing,
+  fromClient: StreamReader,
+  ctx: ProxyPluginContext,
+  app: ResourceRecord,
+  publicAddr: string,
+  now: number,
+): Promise<string> {
+  if (req.start[0] === 'GET' || req.start[0] === 'HEAD') return launchPage(app.name);
+  if (req.start[0] !== 'POST') return answer(405, 'Method Not Allowed', 'tp: GET or POST\n', { close: true });
+  if (framing.kind !== 'length' || framing.n > 8192)
+    return answer(400, 'Bad Request', 'tp: a small JSON body is expected\n', { close: true });
+  const chunks: Buffer[] = [];
+  for (let left = framing.n; left > 0; ) {
+    const b = await fromClient.some(left);
+    if (!b) return answer(400, 'Bad Request', 'tp: the body ended early\n', { close: true });
+    chunks.push(b);
+    left -= b.length;
+  }
+  const refuse = (why: string) =>
+    answer(403, 'Forbidden', `tp: ${why}\n`, { headers: [['Set-Cookie', hostCookie(APP_STATE_COOKIE, '', 0)]] });
+  const origin = values(req, 'origin');
+  if (origin.length !== 1 || origin[0] !== `https://${publicAddr}`)
+    return refuse("the launch must come from this app's own page");
+  if (!values(req, 'content-type').some((t) => t.split(';')[0]!.trim().toLowerCase() === 'application/json'))
+    return refuse('the launch is posted as JSON');
+  let body: v.InferOutput<typeof HandOff>;
+  try {
+    body = v.parse(HandOff, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+  } catch {
+    return answer(400, 'Bad Request', 'tp: a malformed launch\n');
+  }
+  const cookie = cookieIn(values(req, 'cookie'), APP_STATE_COOKIE) ?? '';
+  const a = Buffer.from(cookie);
+  const b = Buffer.from(body.state);
+  if (!STATE.test(body.state) || a.length !== b.length || !timingSafeEqual(a, b))
+    return refuse('this launch was not started in this browser (its state does not match): open the app again');
+  if (!/^[A-Za-z0-9_-]{43}$/.test(body.value)) return refuse('a malformed launch');
+  let s: StoredAppSession;
+  try {
+    s = await ctx.call(
+      'POST',
+      `/v1/app_sessions/${tokenHash(body.value)}/activate`,
+      { stateHash: sha256(body.state) },
+      (j) => parseAnswer(StoredAppSessionSchema, j, 'POST /v1/app_sessions/activate'),
+    );
+  } catch (err) {
+    if (err instanceof TpError && statusOf(err) < 500) return refuse(describe(err));
+    throw err;
+  }
+  if (s.app !== app.name || hostOnly(s.publicAddr) !== hostOnly(publicAddr))
+    return refuse(`this launch is for app "${s.app}"`);
+  return answer(200, 'OK', JSON.stringify({ path: safeAppPath(body.path) }), {
+    type: 'application/json',
+    headers: [
+      ['Set-Cookie', hostCookie(APP_SESSION_COOKIE, body.value, s.expires - now)],
+      ['Set-Cookie', hostCookie(APP_STATE_COOKIE, '', 0)],
+    ],
+  });
+}
