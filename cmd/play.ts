@@ -28,6 +28,8 @@ export default defineCommand({
       await print(args.format, 'play', { recording: recordingView(r.meta), events: r.events }, () => '');
       return;
     }
+    if (r.meta.kind === 'desktop')
+      throw new BadParameter(`session ${args.session} is a desktop session: play it in the web UI (or --format json)`);
     if (args.format === 'text') {
       process.stdout.write(plainText(r.events));
       return;

@@ -25,6 +25,7 @@ const server = (e: AuditEvent) => str(e, 'server_name', 'server_hostname', 'targ
 const as = (e: AuditEvent) => (str(e, 'login') ? ` as ${str(e, 'login')}` : '');
 const db = (e: AuditEvent) => str(e, 'db_service', 'target') || 'a database';
 const dbAs = (e: AuditEvent) => (str(e, 'db_user') ? ` as ${str(e, 'db_user')}` : '');
+const desktop = (e: AuditEvent) => str(e, 'desktop_name', 'target') || 'a desktop';
 const because = (e: AuditEvent) => (e.error ? `: ${e.error}` : '');
 const by = (e: AuditEvent) => (e.user ? ` by ${e.user}` : '');
 const ok = (e: AuditEvent, yes: string, no: string) => (e.success ? yes : `${no}${because(e)}`);
@@ -126,6 +127,22 @@ export const DESCRIBE: Record<string, (e: AuditEvent) => string> = {
       `A request to app ${str(e, 'app_name', 'target')} failed`,
     ),
   'app.session.end': (e) => `${who(e)}'s session on app ${str(e, 'app_name', 'target')} ended`,
+  // Desktops (plugins/desktop-vnc): the desktop as the cluster names it, the login, and clipboard transfers by size.
+  'desktop.session.start': (e) =>
+    ok(e, `${who(e)} opened desktop ${desktop(e)}${as(e)}`, `${who(e)} was refused desktop ${desktop(e)}${as(e)}`),
+  'desktop.session.end': (e) => `${who(e)}'s session on desktop ${desktop(e)} ended`,
+  'desktop.clipboard.send': (e) =>
+    ok(
+      e,
+      `${who(e)} pasted ${str(e, 'length')} bytes into desktop ${desktop(e)}`,
+      `${who(e)} was refused pasting into desktop ${desktop(e)}`,
+    ),
+  'desktop.clipboard.receive': (e) =>
+    ok(
+      e,
+      `${who(e)} copied ${str(e, 'length')} bytes from desktop ${desktop(e)}`,
+      `${who(e)} was refused copying from desktop ${desktop(e)}`,
+    ),
   // The plugin conformance suite's echo plugin (test/fixtures/echoPlugin.ts).
   'echo.session.start': (e) =>
     ok(e, `${who(e)} opened echo ${str(e, 'echo_name', 'target')}`, `${who(e)} was refused echo ${str(e, 'echo_name', 'target')}`),

@@ -44,7 +44,7 @@ const Recording = v.strictObject({
   login: Str,
   server_id: Str,
   server_name: Str,
-  kind: v.picklist(['shell', 'exec']),
+  kind: v.picklist(['shell', 'exec', 'desktop']),
   command: MaybeStr,
   started_at: Time,
   ended_at: MaybeTime,
@@ -280,7 +280,7 @@ export const OUTPUTS = {
   'recordings search': v.array(Recording),
   play: v.strictObject({
     recording: Recording,
-    events: v.array(v.tuple([Ms, v.picklist(['o', 'e']), Str])),
+    events: v.array(v.tuple([Ms, v.picklist(['o', 'e', 'r']), Str])),
   }),
   'roles ls': v.array(RoleSchema),
   'roles get': RoleSchema,

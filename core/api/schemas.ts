@@ -179,7 +179,8 @@ export const RecordingMetaSchema = v.object({
   login: v.string(),
   serverId: v.string(),
   serverName: v.string(),
-  kind: v.picklist(['shell', 'exec']),
+  /** `desktop`: a desktop session (serverName is the desktop, login its desktop login, events 'r'). */
+  kind: v.picklist(['shell', 'exec', 'desktop']),
   command: v.optional(v.string()),
   startedAt: v.string(),
   endedAt: v.optional(v.string()),
@@ -274,8 +275,8 @@ export const JwkSchema = v.looseObject({ kty: v.string(), kid: v.string(), alg: 
 /** `GET /.well-known/jwks.json`: the JWT CA's trusted public keys (active first). */
 export const JwksSchema = v.object({ keys: v.array(JwkSchema) });
 
-/** One recorded output chunk: milliseconds since the session start, stdout or stderr, and the text. */
-export const RecordedEventSchema = v.tuple([v.number(), v.picklist(['o', 'e']), v.string()]);
+/** One recorded output chunk: ms since the session start, then stdout ('o') or stderr ('e') text, or RFB bytes in base64 ('r'). */
+export const RecordedEventSchema = v.tuple([v.number(), v.picklist(['o', 'e', 'r']), v.string()]);
 
 /** `GET /v1/recordings/:session`: a recording's metadata and every event in order. */
 export const RecordingSchema = v.object({ meta: RecordingMetaSchema, events: v.array(RecordedEventSchema) });

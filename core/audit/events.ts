@@ -60,6 +60,11 @@ export const EVENT_CODES = {
   'app.session.end': { ok: 'T4002I' },
   // plugins/kube: one event per request kubectl sends through an agent.
   'kube.request': { ok: 'TK001I', fail: 'TK001W' },
+  // plugins/desktop-vnc: desktop sessions and each clipboard transfer (its length, never its text).
+  'desktop.session.start': { ok: 'TV000I', fail: 'TV000W' },
+  'desktop.session.end': { ok: 'TV001I' },
+  'desktop.clipboard.send': { ok: 'TV002I', fail: 'TV002W' },
+  'desktop.clipboard.receive': { ok: 'TV003I', fail: 'TV003W' },
   // The conformance suite's echo plugin (test/fixtures/echoPlugin.ts): a kind every plugin check runs against.
   'echo.session.start': { ok: 'TX000I', fail: 'TX000W' },
   'echo.session.end': { ok: 'TX001I' },

@@ -2,8 +2,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from 'node:path';
 import type { RecordingMeta } from './store.ts';
 
-/** One recorded output event: milliseconds since the session started, stream, and the text written. */
-export type RecordedEvent = [ms: number, stream: 'o' | 'e', data: string];
+/**
+ * One recorded output event: milliseconds since the session started, stream, and what was written: the text of
+ * stdout ('o') or stderr ('e'), or for a desktop the base64 of the bytes the browser received ('r', the RFB stream).
+ */
+export type RecordedEvent = [ms: number, stream: 'o' | 'e' | 'r', data: string];
 
 /** Part file name for part `n` (1-based): sorted by name = sorted by number. */
 export const partName = (n: number) => `part-${String(n).padStart(6, '0')}.jsonl`;
@@ -24,6 +27,7 @@ const ANSI =
 /** The plain text a person saw: escape sequences and control codes removed, CRLF folded to LF. */
 export function plainText(events: RecordedEvent[]): string {
   return events
+    .filter((e) => e[1] !== 'r')
     .map((e) => e[2])
     .join('')
     .replace(ANSI, '')
@@ -87,7 +91,16 @@ export class RecordingWriter {
     if (this.ended) return;
     const text = typeof data === 'string' ? data : this.decoders[stream].decode(data, { stream: true });
     if (!text) return;
-    const line = JSON.stringify([(this.o.now ?? Date.now)() - this.start, stream, text]);
+    this.push(JSON.stringify([(this.o.now ?? Date.now)() - this.start, stream, text]));
+  }
+
+  /** Records bytes a desktop session sent the browser, as one 'r' event (base64: the stream is binary). */
+  writeBytes(data: Uint8Array): void {
+    if (this.ended || data.length === 0) return;
+    this.push(JSON.stringify([(this.o.now ?? Date.now)() - this.start, 'r', Buffer.from(data).toString('base64')]));
+  }
+
+  private push(line: string): void {
     this.buf.push(line);
     this.bytes += line.length;
     if (this.bytes >= (this.o.partBytes ?? 64 * 1024)) this.flush();

@@ -29,6 +29,11 @@ export const EMITTABLE: Readonly<Record<string, ReadonlySet<string>>> = {
     'app.session.end',
     // plugins/kube: each request forwarded to a cluster.
     'kube.request',
+    // plugins/desktop-vnc: desktop sessions and clipboard transfers.
+    'desktop.session.start',
+    'desktop.session.end',
+    'desktop.clipboard.send',
+    'desktop.clipboard.receive',
     // test/fixtures/echoPlugin.ts, the plugin conformance suite's own.
     'echo.session.start',
     'echo.session.end',

@@ -319,7 +319,7 @@ export const RecordingMetaBody = v.strictObject({
     login: v.pipe(v.string(), v.maxLength(64)),
     serverId: v.pipe(v.string(), v.maxLength(64)),
     serverName: v.pipe(v.string(), v.maxLength(253)),
-    kind: v.picklist(['shell', 'exec']),
+    kind: v.picklist(['shell', 'exec', 'desktop']),
     command: v.optional(v.pipe(v.string(), v.maxLength(4096))),
     startedAt: v.pipe(v.string(), v.isoTimestamp()),
     endedAt: v.optional(v.pipe(v.string(), v.isoTimestamp())),

@@ -18,7 +18,7 @@ export function presetRoles(): Role[] {
       metadata: {
         name: 'admin',
         description:
-          "Full control of the cluster, SSH as the user's logins or root, databases as the user's db users and names, every web app",
+          "Full control of the cluster, SSH as the user's logins or root, databases as the user's db users and names, every web app and desktop (as the user's desktop logins)",
       },
       spec: {
         options: { max_session_ttl: '30h', forward_agent: true, port_forwarding: true },
@@ -27,6 +27,8 @@ export function presetRoles(): Role[] {
           node_labels: { '*': '*' },
           db_labels: { '*': '*' },
           app_labels: { '*': '*' },
+          desktop_labels: { '*': '*' },
+          desktop_logins: ['{{internal.desktop_logins}}'],
           db_users: ['{{internal.db_users}}'],
           db_names: ['{{internal.db_names}}'],
           rules: [{ resources: ['*'], verbs: ['*'] }],
@@ -40,7 +42,7 @@ export function presetRoles(): Role[] {
       metadata: {
         name: 'access',
         description:
-          "SSH to every node as the user's own logins, databases as the user's own db users and names, every web app",
+          "SSH to every node as the user's own logins, databases as the user's own db users and names, every web app and desktop (as the user's own desktop logins)",
       },
       spec: {
         options: { max_session_ttl: '30h', forward_agent: true, port_forwarding: true },
@@ -49,6 +51,8 @@ export function presetRoles(): Role[] {
           node_labels: { '*': '*' },
           db_labels: { '*': '*' },
           app_labels: { '*': '*' },
+          desktop_labels: { '*': '*' },
+          desktop_logins: ['{{internal.desktop_logins}}'],
           db_users: ['{{internal.db_users}}'],
           db_names: ['{{internal.db_names}}'],
           rules: [{ resources: ['node'], verbs: ['list', 'read'] }],

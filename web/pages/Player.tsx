@@ -5,7 +5,7 @@ import { apiOf, readable } from '../api.ts';
 import { commandsOf } from '../commands.ts';
 import { clock, PlayerTimeline } from '../playerTimeline.tsx';
 
-type Event = [ms: number, stream: 'o' | 'e', data: string];
+type Event = [ms: number, stream: 'o' | 'e' | 'r', data: string];
 interface Recording {
   meta: { sessionId: string; user: string; login: string; serverName: string; startedAt: string; width?: number; height?: number };
   events: Event[];

@@ -1,0 +1,147 @@
+// One desktop session: the roles' check and the agent's handshake with the VNC server, the browser's handshake, then
+// both directions walked and filtered until either side ends or the session's signal aborts; audited and recorded.
+import type { Duplex } from 'node:stream';
+import { describe } from '../../core/errors.ts';
+import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
+import { desktopPolicy, desktopSessionRights, resolveRoles } from '../../core/rbac/index.ts';
+import { ByteReader, reason, StreamEnded, writeDrained } from './byteReader.ts';
+import { relayClientMessages } from './clientMessages.ts';
+import type { VncDesktop } from './index.ts';
+import { presentToBrowser } from './present.ts';
+import { type DesktopRecorder, startDesktopRecording } from './recording.ts';
+import { relayServerMessages } from './serverMessages.ts';
+import { openUpstream, type Upstream } from './upstream.ts';
+
+/** One configured desktop as the agent serves it: its entry and its password (read at start-up). */
+export interface DesktopTarget {
+  desktop: VncDesktop;
+  password: Buffer | undefined;
+}
+
+/** The audit fields every event of a session carries. */
+function sessionFields(ctx: AgentPluginContext, t: DesktopTarget, s: PluginSession): Record<string, string> {
+  return {
+    user: s.user?.name ?? '',
+    session_id: s.id,
+    server_id: ctx.hostId,
+    desktop_name: t.desktop.name,
+    login: s.route.login ?? '',
+    protocol: 'vnc',
+    'addr.remote': s.client,
+  };
+}
+
+/**
+ * Checks the user's roles on the desktop (labels; the login too when the client named one: VNC has no account,
+ * so none is required), then opens the VNC server; rejects with the refusal's error.
+ */
+async function admit(ctx: AgentPluginContext, t: DesktopTarget, s: PluginSession): Promise<Upstream> {
+  const user = s.user!;
+  const roles = resolveRoles(user.roles, (n) => ctx.state.roles().find((r) => r.metadata.name === n));
+  desktopPolicy.check(roles, user.traits, t.desktop, s.route.login || undefined);
+  return openUpstream({ desktop: t.desktop.name, addr: t.desktop.addr, password: t.password }, s.signal);
+}
+
+/**
+ * Serves one browser stream on desktop `t` until it ends. A refusal (roles, an unreachable server, a wrong VNC
+ * password on the agent) reaches the browser as RFB's failure reason and is audited as a failed
+ * `desktop.session.start`; a session that started ends with `desktop.session.end` and its reason.
+ */
+export async function runDesktopSession(
+  ctx: AgentPluginContext,
+  t: DesktopTarget,
+  stream: Duplex,
+  s: PluginSession,
+): Promise<void> {
+  const fields = sessionFields(ctx, t, s);
+  const user = s.user!;
+  const browser = new ByteReader(stream, 'the browser', s.signal);
+  let recorder: DesktopRecorder | undefined;
+  const presented: Buffer[] = [];
+  const toBrowser = (chunk: Buffer) => {
+    if (recorder) recorder.write(chunk);
+    else presented.push(chunk);
+    return writeDrained(stream, chunk);
+  };
+  const ready = admit(ctx, t, s);
+  let upstream: Upstream;
+  try {
+    const init = await presentToBrowser(
+      toBrowser,
+      browser,
+      ready.then((u) => u.init),
+    );
+    upstream = await ready;
+    recorder = startDesktopRecording(
+      ctx,
+      { sessionId: s.id, user: user.name, login: fields.login!, desktop: t.desktop.name, ...init },
+      fields,
+    );
+    recorder?.write(Buffer.concat(presented));
+  } catch (err) {
+    ready.then((u) => u.socket.destroy()).catch(() => undefined);
+    ctx.emit([{ type: 'desktop.session.start', success: false, ...fields, error: describe(err) }]);
+    stream.end();
+    return;
+  }
+  const rights = desktopSessionRights(
+    resolveRoles(user.roles, (n) => ctx.state.roles().find((r) => r.metadata.name === n)),
+  );
+  ctx.emit([
+    {
+      type: 'desktop.session.start',
+      success: true,
+      ...fields,
+      view_only: rights.viewOnly,
+      clipboard: rights.clipboard,
+    },
+  ]);
+  let pixelFormat = upstream.init.pixelFormat;
+  const clipboardEvent =
+    (type: 'desktop.clipboard.send' | 'desktop.clipboard.receive') => (length: number, ok: boolean) =>
+      ctx.emit([
+        ok
+          ? { type, success: true, ...fields, length }
+          : {
+              type,
+              success: false,
+              ...fields,
+              length,
+              error:
+                rights.viewOnly && type === 'desktop.clipboard.send'
+                  ? 'the session is view-only'
+                  : 'the clipboard is not allowed by your roles',
+            },
+      ]);
+  const toServer = (m: Buffer) => writeDrained(upstream.socket, m);
+  const ended = await Promise.race([
+    relayClientMessages(browser, toServer, {
+      ...rights,
+      onPixelFormat: (pf) => {
+        pixelFormat = pf;
+      },
+      onCutText: clipboardEvent('desktop.clipboard.send'),
+    }).then(
+      () => 'the browser closed the session',
+      (err) => endReason(err, s.signal),
+    ),
+    relayServerMessages(upstream.reader, toBrowser, {
+      clipboard: rights.clipboard,
+      pixelFormat: () => pixelFormat,
+      onCutText: clipboardEvent('desktop.clipboard.receive'),
+    }).then(
+      () => 'the VNC server closed the session',
+      (err) => endReason(err, s.signal),
+    ),
+  ]);
+  upstream.socket.destroy();
+  stream.destroy();
+  recorder?.end('complete');
+  ctx.emit([{ type: 'desktop.session.end', ...fields, reason: ended }]);
+}
+
+/** Why a direction stopped, in words: the session's abort reason, a peer closing, or the protocol error. */
+function endReason(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return reason(signal);
+  return err instanceof StreamEnded ? err.message : `protocol error: ${describe(err)}`;
+}
