@@ -88,8 +88,8 @@ describe('resource records', () => {
           () => undefined,
           (e: Error) => e.message,
         );
-    expect(await refusal('?kind=desktop')).toMatch(
-      /^no plugin serves resources of kind "desktop" here \(kinds: [a-z, ]*db[a-z, ]*\)$/,
+    expect(await refusal('?kind=printer')).toMatch(
+      /^no plugin serves resources of kind "printer" here \(kinds: [a-z, ]*db[a-z, ]*\)$/,
     );
     expect(await refusal('')).toBe('say which kind of resources to list: ?kind=db');
   });
