@@ -72,6 +72,8 @@ export async function startKubeAgent(ctx: AgentPluginContext, entries: KubeClust
       stream.end(`HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       return;
     }
+    // The host resumed the stream: hold kubectl's first request until the relay reads it (the dial comes first).
+    stream.pause();
     live.add(stream);
     const fields = {
       user: user.name,

@@ -4,13 +4,17 @@
 import * as v from 'valibot';
 import { definePlugin } from '../../core/plugin/define.ts';
 import { kubePolicy } from '../../core/rbac/kube.ts';
-import { routeFromSni } from './sni.ts';
+import { acceptKube, ownsServerName, refuseKube } from './proxy.ts';
 
-const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+// One DNS label: kubectl names the cluster as the first label of its TLS server name (`<name>.kube.<tp cluster>`).
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** One `kube.clusters` entry: `{name, kubeconfig, context?, labels?}`. */
 export const KubeClusterSchema = v.strictObject({
-  name: v.pipe(v.string(), v.regex(NAME, 'cluster names are lowercase letters, digits, "-", "_" or "."')),
+  name: v.pipe(
+    v.string(),
+    v.regex(NAME, 'kube cluster names are lowercase letters, digits, "-" or "_" (no "."): one DNS label'),
+  ),
   /** The kubeconfig file holding the agent's credentials for the API server (certificate or token). */
   kubeconfig: v.pipe(v.string(), v.minLength(1)),
   /** The kubeconfig context to use; its current context when absent. */
@@ -39,5 +43,6 @@ export default definePlugin<KubeCluster>({
     parse: parseKubeFlag,
   },
   agent: async (ctx, entries) => (await import('./agent.ts')).startKubeAgent(ctx, entries),
-  proxy: { accept: async (socket) => routeFromSni(socket.servername) },
+  sni: ownsServerName,
+  proxy: { accept: acceptKube, refuse: refuseKube },
 });

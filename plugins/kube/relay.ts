@@ -104,6 +104,7 @@ const sink = { write: () => true } as unknown as Duplex;
 /** Relays one client connection to `upstream` until either side ends; resolves then. */
 export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHooks): Promise<void> {
   const fromClient = new ByteReader(client);
+  client.resume();
   // The request whose response has not begun: Go's client sends the next request only after reading the last
   // response whole, so the first bytes from the server after a request are its status line.
   let awaiting: RequestRecord | undefined;

@@ -1,0 +1,45 @@
+// A refusal kubectl prints with tp's reason. client-go reads a failed discovery request (`/api`, `/apis`: kubectl's
+// first requests on a fresh cache) as raw bytes, so a `metav1.Status` JSON body there prints as "unknown"; a
+// `text/plain` body is kept as the message on every request (client-go's unstructured-response path), with the
+// reason the status code names: 403 `Error from server (Forbidden): tp: ...`, 5xx `an error on the server ("tp:
+// ...")`. A 401 makes kubectl ask its exec credential plugin again, so unauthenticated stays 401.
+import type { ErrorCode, TpError } from '../../core/errors.ts';
+
+/** The HTTP status of an error class, as kubectl should read it. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  access_denied: 403,
+  // Kubernetes has no "locked": a locked user or cluster is forbidden, with the lock's message.
+  locked: 403,
+  // A cluster the user cannot reach: forbidden with tp's reason (a 404 prints as "could not find the requested
+  // resource", which names no cluster).
+  not_found: 403,
+  unauthenticated: 401,
+  bad_parameter: 400,
+  limit_exceeded: 429,
+  // The proxy could not reach the cluster's agent: a gateway error, whose text kubectl prints.
+  unavailable: 502,
+};
+
+/** The HTTP status refusing a connection for an error of class `code`; 500 for a class without one. */
+export function statusFor(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
+const PHRASES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+};
+
+/** A complete HTTP/1.1 response refusing the connection for `err` (body `tp: <message>`), `Connection: close`. */
+export function refusalResponse(err: TpError): Buffer {
+  const code = statusFor(err.code);
+  const body = Buffer.from(`tp: ${err.message}\n`);
+  const head =
+    `HTTP/1.1 ${code} ${PHRASES[code] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Length: ${body.length}\r\nCache-Control: no-cache, private\r\nConnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
