@@ -85,7 +85,13 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
     expect(await connect.getAttribute('aria-describedby')).toBe('no-logins');
     // Recordings stay (each user sees their own); the audit log is closed to the access role, so it is not offered.
     const nav = page.getByRole('navigation', { name: 'Main' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Servers', 'Databases', 'Recordings', 'Account']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual([
+      'Servers',
+      'Databases',
+      'Applications',
+      'Recordings',
+      'Account',
+    ]);
     // Typed in anyway, the page says in words what the roles refuse.
     await page.goto(`${base}/web/audit`);
     expect(await page.getByRole('alert').textContent()).toBe(

@@ -3,6 +3,7 @@ import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { CurrentSessionSchema } from '../core/api/webSchemas.ts';
 import { api, apiOf, type Session, setCsrf, whenExpired } from './api.ts';
 import { Account } from './pages/Account.tsx';
+import { Applications } from './pages/Applications.tsx';
 import { Audit } from './pages/Audit.tsx';
 import { Databases } from './pages/Databases.tsx';
 import { Desktop } from './pages/Desktop.tsx';
@@ -19,6 +20,7 @@ import { interceptLinks, navigate, useLocation } from './router.ts';
 const NAV = [
   ['/web/nodes', 'Servers', () => true],
   ['/web/databases', 'Databases', (s: Session) => s.pages?.databases !== false],
+  ['/web/apps', 'Applications', (s: Session) => s.pages?.apps === true],
   ['/web/desktops', 'Desktops', (s: Session) => s.pages?.desktops === true],
   ['/web/recordings', 'Recordings', (s: Session) => s.pages?.recordings !== false],
   ['/web/audit', 'Audit log', (s: Session) => s.pages?.audit !== false],
@@ -79,10 +81,11 @@ function NotFound({ path }: { path: string }) {
 /** The view an app path shows, and its title (the part before "· tp"). */
 function viewOf(path: string): {
   title: string;
-  page?: 'nodes' | 'databases' | 'desktops' | 'player' | 'recordings' | 'audit' | 'account';
+  page?: 'nodes' | 'databases' | 'apps' | 'desktops' | 'player' | 'recordings' | 'audit' | 'account';
 } {
   if (path === '/web/nodes') return { title: 'Servers', page: 'nodes' };
   if (path === '/web/databases') return { title: 'Databases', page: 'databases' };
+  if (path === '/web/apps') return { title: 'Applications', page: 'apps' };
   if (path === '/web/desktops') return { title: 'Desktops', page: 'desktops' };
   if (/^\/web\/recordings\/[0-9a-f-]{36}$/.test(path)) return { title: 'Recording', page: 'player' };
   if (path === '/web/recordings') return { title: 'Recordings', page: 'recordings' };
@@ -192,6 +195,7 @@ function App() {
   let page = <NotFound path={path} />;
   if (v.page === 'nodes') page = <Nodes session={session} url={url} />;
   else if (v.page === 'databases') page = <Databases url={url} />;
+  else if (v.page === 'apps') page = <Applications url={url} />;
   else if (v.page === 'desktops') page = <Desktops url={url} />;
   else if (v.page === 'player') {
     const t = url.searchParams.get('t');
