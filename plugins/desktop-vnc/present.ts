@@ -14,10 +14,11 @@ type Write = (chunk: Buffer) => Promise<void>;
  * does not speak RFB 3.8 or picks another security type.
  */
 export async function presentToBrowser(write: Write, r: ByteReader, ready: Promise<ServerInit>): Promise<ServerInit> {
+  // Settled while the browser is still being greeted: observed here so a refusal is not an unhandled rejection.
+  ready.catch(() => undefined);
   await write(Buffer.from(RFB_VERSION, 'latin1'));
   const version = (await r.read(12)).toString('latin1');
   if (version !== RFB_VERSION) {
-    ready.catch(() => undefined);
     throw new BadParameter(`the browser speaks ${JSON.stringify(version)}; tp's desktops speak RFB 3.8 only`);
   }
   let init: ServerInit;

@@ -95,6 +95,8 @@ export async function startXvnc(o: { colour?: string; width?: number; height?: n
         '-depth',
         '24',
         '-AlwaysShared',
+        // Tests fail a password on purpose; the blacklist would then refuse the next sessions from 127.0.0.1.
+        '-UseBlacklist=0',
       ],
       { stdout: 'ignore', stderr: Bun.file(join(dir, `xvnc-${display}.log`)) },
     );
