@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Output } from '../cmd/lib/outputSchemas.ts';
-import { run, tp } from './helpers/cli.ts';
+import { run, tp, tpOk } from './helpers/cli.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { type DbCliCluster, startDbCliCluster } from './helpers/dbCliCluster.ts';
 import { type MariadbServer, mariadbMissing, startMariadbServer } from './helpers/mariadbServer.ts';
@@ -202,6 +202,83 @@ describe.skipIf(!!postgresMissing)(
         child.kill('SIGKILL');
       }
     });
+
+    /** The agent's refusals of route database `name` in the audit log (auth.attempt, via the node). */
+    const agentRefusals = async (name: string) => {
+      const out = await tpOk([
+        'audit',
+        'search',
+        '--type',
+        'auth.attempt',
+        '--format',
+        'json',
+        '--data-dir',
+        c.dataDir,
+      ]);
+      return (JSON.parse(out) as Record<string, unknown>[]).filter(
+        (e) => e.via === 'node' && e.kind === 'db' && String(e.error).includes(`database name "${name}"`),
+      );
+    };
+
+    test("a database the roles deny, named by the route: the agent's refusal reaches psql as the server's error, and the tunnel says it", async () => {
+      const tunnel = Bun.spawn(
+        [
+          process.execPath,
+          join(import.meta.dir, '..', 'cmd', 'tp.ts'),
+          'proxy',
+          'db',
+          'pg1',
+          '--tunnel',
+          '--db-user',
+          'alice',
+          '--db-name',
+          'template1',
+        ],
+        { env: { ...process.env, ...c.home, TP_LOG_FORMAT: 'json' }, stdout: 'pipe', stderr: 'pipe' },
+      );
+      const denied = 'database name "template1" is not allowed for user "alice" by roles [dbdev]';
+      try {
+        const conninfo = (await readUntil(tunnel.stdout, /Connect with:\n {2}psql '([^']+)'\n/))[1]!;
+        const r = await run(['psql', conninfo, '-Atc', 'select 1']);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toContain(`FATAL:  tp: ${denied}; allowed names: alice, postgres`);
+        // The agent refused before any protocol byte: the proxy passed its typed error to the tunnel, which says so.
+        await readUntil(
+          tunnel.stderr,
+          new RegExp(`tp: connection from 127\\.0\\.0\\.1:\\d+ to pg1 refused: ${denied.replace(/[[\]]/g, '\\$&')}`),
+        );
+      } finally {
+        tunnel.kill('SIGTERM');
+      }
+      expect(await tunnel.exited).toBe(0);
+      const connect = await asAlice(['db', 'connect', 'pg1', '--db-name', 'template1', '--', '-Atc', 'select 1']);
+      expect(connect.code).toBe(2);
+      expect(connect.stderr).toContain(`tp: ${denied}`);
+      expect((await agentRefusals('template1')).length).toBeGreaterThanOrEqual(2);
+    });
+
+    test.skipIf(!!mariadbMissing)(
+      "MariaDB: a database the roles deny, named by the route, is the agent's typed refusal as mariadb's error",
+      async () => {
+        const r = await asAlice([
+          'db',
+          'connect',
+          'maria1',
+          '--db-user',
+          'alice',
+          '--db-name',
+          'secret',
+          '--',
+          '-e',
+          'select 1',
+        ]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(
+          'ERROR 1045 (28000): tp: database name "secret" is not allowed for user "alice" by roles [dbdev]',
+        );
+        expect((await agentRefusals('secret')).length).toBeGreaterThanOrEqual(1);
+      },
+    );
 
     test.skipIf(!!mariadbMissing)(
       'MariaDB: tp db connect runs mariadb; stock mariadb through the tunnel is alice@%',

@@ -120,6 +120,14 @@ export class PluginHost {
       client: h.client,
       signal: live.controller.signal,
     };
+    try {
+      r.agent.admit?.(session);
+    } catch (err) {
+      this.sessions.delete(live);
+      clearTimeout(live.expiry);
+      this.refuse(stream, h, err);
+      return;
+    }
     live.controller.signal.addEventListener('abort', () => setTimeout(() => stream.destroy(), ABORT_GRACE_MS).unref());
     // The proxy waits for this before it answers its client: a refusal above reaches the client typed.
     if (!r.def.endToEnd) writeHeader(stream, { ok: true } satisfies AgentAck);

@@ -106,6 +106,12 @@ export interface AgentPluginContext {
 export interface AgentPlugin {
   /** The resources to heartbeat now (called on every heartbeat). */
   resources(): ResourceSpec[];
+  /**
+   * Judges what the session's route asks for before the agent acks the stream (the db user and database the client
+   * named): a TpError thrown here is the stream's `{ok:false}` ack, so the client gets it typed. The protocol is
+   * checked again in `serve` (the route is the client's word).
+   */
+  admit?(session: PluginSession): void;
   /** Serves one authenticated stream until it ends; the core closes the stream when the returned promise settles. */
   serve(stream: Duplex, session: PluginSession): Promise<void>;
   close(): Promise<void>;

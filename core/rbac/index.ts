@@ -14,7 +14,7 @@ export {
 } from './access.ts';
 export { appPolicy, appVisible, checkAppAccess } from './appPolicy.ts';
 export { allowedDbUsers, checkDbAccess, dbVisible } from './db.ts';
-export { dbPolicy } from './dbPolicy.ts';
+export { checkDbRoute, dbPolicy } from './dbPolicy.ts';
 export {
   allowedDesktopLogins,
   type DesktopSessionRights,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { BadParameter, NotFound, Unavailable } from '../../core/errors.ts';
 import type { AgentPlugin, AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
+import { checkDbRoute } from '../../core/rbac/dbPolicy.ts';
 import { writeErr } from './agent/replies.ts';
 import { type ServedDatabase, serveSession } from './agent/session.ts';
 import { type MysqlDatabase, serverAddress } from './config.ts';
@@ -32,6 +33,12 @@ export function startMysqlAgent(ctx: AgentPluginContext, entries: MysqlDatabase[
   return {
     resources: () =>
       entries.map((db) => ({ name: db.name, labels: db.labels, spec: { protocol: 'mysql', uri: db.uri } })),
+    // The route's db user and database, before the ack: a refusal reaches the client typed (tp prints it, mariadb
+    // shows it as the server's ERR); the handshake and every COM_INIT_DB are checked again in the session.
+    admit(session: PluginSession) {
+      const target = served.get(session.resource);
+      if (target && session.user) checkDbRoute(ctx.state.roles(), session.user, target.db.labels, session.route);
+    },
     async serve(stream: Duplex, session: PluginSession) {
       const target = served.get(session.resource);
       if (!target) {

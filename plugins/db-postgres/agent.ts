@@ -6,6 +6,7 @@ import { pemList } from '../../core/crypto/pem.ts';
 import { BadParameter, describe, LimitExceeded } from '../../core/errors.ts';
 import { log } from '../../core/log.ts';
 import type { AgentPlugin, AgentPluginContext, PluginSession, ResourceSpec } from '../../core/plugin/types.ts';
+import { checkDbRoute } from '../../core/rbac/dbPolicy.ts';
 import { CancelKeys, type ClientKey } from './cancelKeys.ts';
 import type { PostgresDatabase } from './index.ts';
 import { type DbTarget, refuse, runSession, type SessionDeps, sessionFields } from './session.ts';
@@ -74,6 +75,12 @@ export function startPostgresAgent(ctx: AgentPluginContext, entries: PostgresDat
         labels: db.labels,
         spec: { protocol: 'postgres', uri: db.uri },
       })),
+    // The route's db user and database, before the ack: a refusal reaches the client typed (tp prints it, psql
+    // shows it as the server's error); the StartupMessage is checked again in the session.
+    admit: (s) => {
+      const t = targets.get(s.resource);
+      if (t && s.user) checkDbRoute(ctx.state.roles(), s.user, t.db.labels, s.route);
+    },
     serve,
     close: async () => {
       for (const stream of live) stream.destroy();
