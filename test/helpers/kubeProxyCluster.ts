@@ -20,6 +20,9 @@ const PASSWORD = 'correct horse battery staple';
 /** The tp cluster's name: kube server names are `<name>.kube.kube.e2e`. */
 export const KUBE_E2E_CLUSTER = 'kube.e2e';
 
+/** A bearer token the stand-in takes as `cluster-admin`: a test shows a client's own never reaches it through tp. */
+export const STAND_IN_ADMIN_TOKEN = 'stand-in-cluster-admin-token';
+
 /** One `kube.clusters` entry of the agent's tp.yaml (the kubeconfig is the stand-in's, written here). */
 export interface KubeEntry {
   name: string;
@@ -64,6 +67,7 @@ export async function startKubeProxyCluster(dir: string, roleYaml: string, minor
     key: pki.server.key,
     clientCa: pki.clientCaPem,
     impersonators: ['tp-agent'],
+    tokens: { [STAND_IN_ADMIN_TOKEN]: 'cluster-admin' },
     minor,
     pods: [
       { name: 'p1', namespace: 'default', created: Date.now() - 60_000 },
