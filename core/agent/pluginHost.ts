@@ -125,7 +125,7 @@ export class PluginHost {
     } catch (err) {
       this.sessions.delete(live);
       clearTimeout(live.expiry);
-      this.refuse(stream, h, err);
+      this.refuse(stream, h, err, live.user?.name);
       return;
     }
     live.controller.signal.addEventListener('abort', () => setTimeout(() => stream.destroy(), ABORT_GRACE_MS).unref());
@@ -187,8 +187,11 @@ export class PluginHost {
     return ended;
   }
 
-  /** Answers a refused stream with one error line, audits it (non-end-to-end plugins) and closes it. */
-  private refuse(stream: Duplex, h: AgentStreamHeader | undefined, err: unknown): void {
+  /**
+   * Answers a refused stream with one error line, audits it (non-end-to-end plugins; as the user the certificate
+   * proved, once it was verified) and closes it.
+   */
+  private refuse(stream: Duplex, h: AgentStreamHeader | undefined, err: unknown, verifiedUser?: string): void {
     const e = err instanceof TpError ? err : new TpError('internal agent error');
     if (!(err instanceof TpError)) log.error('plugin stream failed', { error: describe(err) });
     else log.warn('plugin stream refused', { service: h?.service, error: e.message });
@@ -196,7 +199,7 @@ export class PluginHost {
     if (h && def && !def.endToEnd)
       this.o.context.emit([
         accessRefusal(
-          { kind: def.kind, via: 'node', user: h.user, target: h.resource ?? '', remote: h.client },
+          { kind: def.kind, via: 'node', user: verifiedUser ?? h.user, target: h.resource ?? '', remote: h.client },
           e.message,
         ),
       ]);
