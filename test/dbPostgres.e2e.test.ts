@@ -73,6 +73,46 @@ describe.skipIf(!!postgresMissing)('PostgreSQL through tp start, the proxy and t
     }
   });
 
+  test('pgbench -M extended through tp proxy db --tunnel: db.query events carry the statement and its parameters', async () => {
+    const port = await freePort();
+    const tunnel = await startTpDaemon(
+      ['proxy', 'db', 'pg1', '--tunnel', '--port', String(port), '--db-user', 'alice', '--db-name', 'postgres'],
+      /Ctrl\+C stops the tunnel/,
+      as('alice'),
+    );
+    try {
+      const script = join(c.dir, 'extended.sql');
+      await Bun.write(script, "\\set aid random(1, 100000)\nSELECT :aid::int + 1 AS next, 'e2e-' || :aid AS tag;\n");
+      const conninfo = `host=127.0.0.1 port=${port} user=alice dbname=postgres sslmode=disable`;
+      const r = await run(['pgbench', '-n', '-M', 'extended', '-t', '5', '-f', script, conninfo]);
+      expect(r.stderr).not.toContain('error');
+      expect(r.code).toBe(0);
+    } finally {
+      await tunnel.stop();
+    }
+    const statement = "SELECT $1::int + 1 AS next, 'e2e-' || $2 AS tag;";
+    const search = async () =>
+      (
+        JSON.parse(await tpOk(['audit', 'search', '--type', 'db.query', '--format', 'json', ...c.admin])) as Record<
+          string,
+          unknown
+        >[]
+      ).filter((e) => e.statement === statement);
+    // Every Execute, each with the values pgbench bound ($1 and $2 are the same :aid, as text).
+    let queries = await search();
+    for (let i = 0; i < 50 && queries.length < 5; i++) {
+      await Bun.sleep(200);
+      queries = await search();
+    }
+    expect(queries).toHaveLength(5);
+    for (const q of queries) {
+      expect(q).toMatchObject({ user: 'alice', db_user: 'alice', db_name: 'postgres', db_service: 'pg1' });
+      const [a, b] = q.parameters as string[];
+      expect(a).toMatch(/^\d+$/);
+      expect(b).toBe(a);
+    }
+  });
+
   /** Starts psql running `select pg_sleep(30)` through `tp db connect` as `user`; resolves once it is audited. */
   async function sleeping(user: string) {
     const since = new Date().toISOString();
