@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import * as v from 'valibot';
 import { waitFor } from './helpers/cluster.ts';
 import { type KubeProxyCluster, startKubeProxyCluster } from './helpers/kubeProxyCluster.ts';
+import { curl, startPortForward } from './helpers/kubeStreams.ts';
 
 const ROLE = `kind: role
 metadata: {name: kube-dev}
@@ -44,6 +45,7 @@ describe('kubectl through tp start, a tp agent from tp.yaml and the stand-in API
     c = await startKubeProxyCluster(dir, ROLE);
     await c.addUser('alice', ['kube-dev']);
     await c.addUser('bob', ['kube-dev']);
+    await c.addUser('carol', ['kube-dev']);
     await c.startAgent([{ name: 'k1' }, { name: 'k2', labels: { env: 'prod' } }]);
     await c.waitOnline('alice', ['k1']);
   }, 120_000);
@@ -85,46 +87,79 @@ describe('kubectl through tp start, a tp agent from tp.yaml and the stand-in API
     });
   });
 
-  test("kubectl exec p1 -- sh -c 'exit 3' exits 3 over WebSocket; exec -i delivers stdin and its end", async () => {
-    const home = await c.kubeLogin('alice', 'k1');
-    const r = await home.kubectl(['exec', 'p1', '--', 'sh', '-c', 'echo hi; exit 3']);
-    expect(r.stdout).toBe('hi\n');
-    expect(r.code).toBe(3);
-    const i = await home.kubectl(['exec', '-i', 'p1', '--', 'wc', '-c'], { stdin: 'four' });
-    expect(i.code).toBe(0);
-    expect(i.stdout.trim()).toBe('4');
-    const ex = c.api.requests.findLast((q) => q.target.includes('/exec'))!;
-    expect(ex.headers.upgrade?.toLowerCase()).toBe('websocket');
-    expect(ex).toMatchObject({ user: 'alice-k8s', groups: ['devs', 'viewers'] });
-  });
+  for (const [version, binary] of [
+    ['1.33', undefined],
+    ['1.29', KUBECTL_129],
+  ] as const) {
+    const upgrade = version === '1.29' ? 'spdy/3.1' : 'websocket';
+    test(`kubectl ${version}: get pods prints the pods with the normal columns`, async () => {
+      const r = await (await c.kubeLogin('alice', 'k1')).kubectl(['get', 'pods'], { binary });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\np1\s+1\/1\s+Running/);
+      const list = c.api.requests.findLast((q) => q.target.startsWith('/api/v1/namespaces/default/pods'))!;
+      // The dispatcher runs kubectl.1.33 for the stand-in's minor; a binary named directly puts its file name first.
+      expect(list.headers['user-agent']).toMatch(
+        new RegExp(`^kubectl(\\.${version.replace('.', '\\.')})?/v${version}\\.`),
+      );
+      expect(list).toMatchObject({ user: 'alice-k8s', groups: ['devs', 'viewers'] });
+    });
 
-  test('kubectl logs -f delivers each line as it is written, and ends when the log ends', async () => {
-    const home = await c.kubeLogin('alice', 'k1');
-    c.api.appendLog('p2', 'first line');
-    const cmd = home.command(['logs', '-f', 'p2']);
-    const child = Bun.spawn(cmd.cmd, { env: { ...process.env, ...cmd.env }, stdout: 'pipe', stderr: 'pipe' });
-    const reader = child.stdout.getReader();
-    let out = '';
-    const until = async (text: string) => {
-      const deadline = Date.now() + 10_000;
-      while (!out.includes(text)) {
-        if (Date.now() > deadline) throw new Error(`no "${text}" from kubectl logs -f, got: ${out}`);
-        const next = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => undefined)]);
-        if (!next || next.done) break;
-        out += new TextDecoder().decode(next.value);
+    test(`kubectl ${version}: exec p1 -- sh -c 'exit 3' exits 3 over ${upgrade}; exec -i delivers stdin and its end`, async () => {
+      const home = await c.kubeLogin('alice', 'k1');
+      const r = await home.kubectl(['exec', 'p1', '--', 'sh', '-c', 'echo hi; exit 3'], { binary });
+      expect(r.stdout).toBe('hi\n');
+      expect(r.code).toBe(3);
+      const ex = c.api.requests.findLast((q) => q.target.includes('/exec'))!;
+      expect(ex.headers.upgrade?.toLowerCase()).toBe(upgrade);
+      expect(ex).toMatchObject({ authenticated: 'tp-agent', user: 'alice-k8s', groups: ['devs', 'viewers'] });
+      const i = await home.kubectl(['exec', '-i', 'p1', '--', 'wc', '-c'], { stdin: 'four', binary });
+      expect(i.code).toBe(0);
+      expect(i.stdout.trim()).toBe('4');
+    });
+
+    test(`kubectl ${version}: port-forward, then curl through it returns the pod port's answer`, async () => {
+      const pf = await startPortForward(await c.kubeLogin('alice', 'k1'), 'p1', 80, { binary });
+      try {
+        for (const path of ['/a', '/b']) {
+          const r = await curl(`http://127.0.0.1:${pf.port}${path}`);
+          expect(r.stderr).toBe('');
+          expect(r.body).toBe(c.api.podAnswer);
+        }
+      } finally {
+        await pf.stop();
       }
-      expect(out).toContain(text);
-    };
-    try {
-      await until('first line\n');
-      c.api.appendLog('p2', 'second line');
-      await until('second line\n');
-      c.api.endLog('p2');
-      expect(await child.exited).toBe(0);
-    } finally {
-      child.kill();
-    }
-  });
+      const req = c.api.requests.findLast((q) => q.target.includes('/portforward'))!;
+      expect(req).toMatchObject({ user: 'alice-k8s', groups: ['devs', 'viewers'] });
+    });
+
+    test(`kubectl ${version}: logs -f delivers each line as it is written, and ends when the log ends`, async () => {
+      const pod = version === '1.29' ? 'p1' : 'p2';
+      const cmd = (await c.kubeLogin('alice', 'k1')).command(['logs', '-f', pod], binary);
+      c.api.appendLog(pod, 'first line');
+      const child = Bun.spawn(cmd.cmd, { env: { ...process.env, ...cmd.env }, stdout: 'pipe', stderr: 'pipe' });
+      const reader = child.stdout.getReader();
+      let out = '';
+      const until = async (text: string) => {
+        const deadline = Date.now() + 10_000;
+        while (!out.includes(text) && Date.now() < deadline) {
+          const next = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => undefined)]);
+          if (!next || next.done) break;
+          out += new TextDecoder().decode(next.value);
+        }
+        expect(out).toContain(text);
+      };
+      try {
+        await until('first line\n');
+        // The second line is written only now: it arrives while the request is still open, unbuffered.
+        c.api.appendLog(pod, 'second line');
+        await until('second line\n');
+        c.api.endLog(pod);
+        expect(await child.exited).toBe(0);
+      } finally {
+        child.kill();
+      }
+    });
+  }
 
   test('a cluster the roles do not reach, named by SNI, is Error from server (Forbidden) with the reason; audited', async () => {
     const before = c.api.requests.length;
@@ -159,14 +194,26 @@ describe('kubectl through tp start, a tp agent from tp.yaml and the stand-in API
     await waitFor('the unlock reaches the proxy', async () => (await home.kubectl(['get', 'pods'])).code === 0);
   });
 
-  test('kubectl 1.29 lists pods through tp as well', async () => {
-    const r = await (await c.kubeLogin('alice', 'k1')).kubectl(['get', 'pods'], { binary: KUBECTL_129 });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/\np1\s+1\/1\s+Running/);
-    const list = c.api.requests.findLast((q) => q.target.startsWith('/api/v1/namespaces/default/pods'))!;
-    // The binary named directly puts its file name in the user agent: kubectl.1.29/v1.29.x.
-    expect(list.headers['user-agent']).toMatch(/^kubectl(\.1\.29)?\/v1\.29\./);
-    expect(list).toMatchObject({ user: 'alice-k8s', groups: ['devs', 'viewers'] });
+  test('a lock on the user ends a running kubectl exec within 1 s', async () => {
+    const home = await c.kubeLogin('carol', 'k1');
+    const cmd = home.command(['exec', 'p1', '--', 'sleep', '30']);
+    const running = c.api.execsRunning();
+    const child = Bun.spawn(cmd.cmd, { env: { ...process.env, ...cmd.env }, stdout: 'pipe', stderr: 'pipe' });
+    try {
+      await waitFor('the exec running at the API server', () => c.api.execsRunning() > running);
+      const lock = v.parse(
+        v.object({ id: v.string() }),
+        JSON.parse(await c.admin(['locks', 'add', '--user', 'carol', '--message', 'offboarded', '--format', 'json'])),
+      );
+      const t0 = performance.now();
+      const code = await Promise.race([child.exited, Bun.sleep(5_000).then(() => 'still running')]);
+      const ms = performance.now() - t0;
+      await c.admin(['locks', 'rm', lock.id]);
+      expect(code).not.toBe(0);
+      expect(code).not.toBe('still running');
+      expect(ms).toBeLessThan(1_000);
+    } finally {
+      child.kill();
+    }
   });
 });
