@@ -82,6 +82,11 @@ function DesktopScreen({ name }: { name: string }) {
         <span class="muted" role="status" data-testid="desktop-status">
           {status}
         </span>
+        {ready && (
+          <span class="muted">
+            session <code data-testid="desktop-session">{ready.r.sessionId}</code>
+          </span>
+        )}
         <button type="button" class="secondary" disabled={!live} onClick={() => void frame.current?.requestFullscreen()}>
           Full screen
         </button>

@@ -4,10 +4,20 @@ import { RecordingSchema } from '../../core/api/schemas.ts';
 import { apiOf, readable } from '../api.ts';
 import { commandsOf } from '../commands.ts';
 import { clock, PlayerTimeline } from '../playerTimeline.tsx';
+import { DesktopPlayer } from './DesktopPlayer.tsx';
 
 type Event = [ms: number, stream: 'o' | 'e' | 'r', data: string];
 interface Recording {
-  meta: { sessionId: string; user: string; login: string; serverName: string; startedAt: string; width?: number; height?: number };
+  meta: {
+    sessionId: string;
+    user: string;
+    login: string;
+    serverName: string;
+    kind: string;
+    startedAt: string;
+    width?: number;
+    height?: number;
+  };
   events: Event[];
 }
 
@@ -46,7 +56,7 @@ export function Player({ id, startAt }: { id: string; startAt?: number }) {
   }, [id]);
 
   useEffect(() => {
-    if (!rec || !box.current) return;
+    if (!rec || !box.current || rec.meta.kind === 'desktop') return;
     const term = new XTerm({
       cols: rec.meta.width ?? 80,
       rows: rec.meta.height ?? 24,
@@ -83,7 +93,10 @@ export function Player({ id, startAt }: { id: string; startAt?: number }) {
   }, [rec, startAt]);
 
   const total = times.at(-1) ?? 0;
-  const commands = useMemo(() => commandsOf(rec?.events.map((e) => e[2]) ?? []), [rec]);
+  const commands = useMemo(
+    () => (rec?.meta.kind === 'desktop' ? [] : commandsOf(rec?.events.map((e) => e[2]) ?? [])),
+    [rec],
+  );
 
   /** Writes every event up to `to` (from the start when going back). */
   const seek = (to: number) => {
@@ -114,6 +127,7 @@ export function Player({ id, startAt }: { id: string; startAt?: number }) {
     return () => clearInterval(timer);
   }, [playing, speed, rec, total]);
 
+  if (rec?.meta.kind === 'desktop') return <DesktopPlayer rec={rec} startAt={startAt} />;
   if (error)
     return (
       <p class="error" role="alert">
