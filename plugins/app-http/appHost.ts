@@ -1,17 +1,10 @@
-// The proxy side of app-http for browsers: one TLS connection on an app's host (SNI), read as HTTP/1.1 requests.
-// tp's own paths (the launch hand-off, logout) are answered here; a request with a live app session goes to the
-// agent as the session's user (the web session's certificate in the stream header); anything else is sent to the
-// web UI's launcher. Bodies stream both ways, upgrades pass through, and tp's cookies never reach the app.
-import { timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import * as v from 'valibot';
-import { type StoredAppSession, StoredAppSessionSchema } from '../../core/api/appSessionSchemas.ts';
-import { parseAnswer } from '../../core/api/client.ts';
+import type { StoredAppSession } from '../../core/api/appSessionSchemas.ts';
 import { describe, statusOf, TpError } from '../../core/errors.ts';
 import { cryptoIds, type IdSource } from '../../core/ids.ts';
 import type { ProxyPluginContext, ResourceRecord } from '../../core/plugin/types.ts';
-import { appPublicAddr, LAUNCH_PATH, STATE, safeAppPath, sha256 } from '../../core/proxy/appLaunch.ts';
+import { appPublicAddr, LAUNCH_PATH, safeAppPath } from '../../core/proxy/appLaunch.ts';
 import {
   APP_SESSION_COOKIE,
   APP_STATE_COOKIE,
@@ -21,7 +14,8 @@ import {
   tokenHash,
   withoutTpCookies,
 } from './appSessions.ts';
-import { answer, launchPage, loggedOutPage, redirect } from './hostPages.ts';
+import { handOff } from './handOff.ts';
+import { answer, loggedOutPage, redirect } from './hostPages.ts';
 import {
   connectionHas,
   copyBody,
@@ -46,13 +40,15 @@ const REASONS: Record<number, string> = {
   502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
-const HandOff = v.object({ state: v.string(), value: v.string(), path: v.optional(v.string()) });
 
 /** The app served on `host` (the connection's SNI), if any. */
 export async function appForHost(ctx: ProxyPluginContext, host: string): Promise<ResourceRecord | undefined> {
   const apps = await ctx.view.resources('app');
   return apps.find((a) => a.plugin === 'app-http' && hostOnly(appPublicAddr(a, ctx.publicAddr)) === host);
 }
+
+/** Whom requests go to the agent as: an app session's user, or an app certificate's holder. */
+export type Holder = Pick<StoredAppSession, 'id' | 'app' | 'publicAddr' | 'user' | 'roles' | 'traits' | 'tlsCertDer'>;
 
 /** The agent stream a connection holds for one app session. */
 interface Upstream {
@@ -66,6 +62,8 @@ export async function serveAppHost(
   socket: TLSSocket,
   ctx: ProxyPluginContext,
   sessions: AppSessionCache,
+  /** The holder of the connection's app certificate, when it presented one: no cookie is needed then. */
+  byCert?: Holder,
   ids: IdSource = cryptoIds,
 ): Promise<void> {
   const host = (socket.servername || '').toLowerCase();
@@ -137,6 +135,16 @@ export async function serveAppHost(
         if (!keep) break;
         continue;
       }
+      if (byCert) {
+        if (byCert.app !== app.name) {
+          const text = `tp: this certificate is for app "${byCert.app}", not "${app.name}": run \`tp apps login ${app.name}\`\n`;
+          await write(socket, answer(403, 'Forbidden', text, { close: true }));
+          break;
+        }
+        up ??= await openUpstream(ctx, app, byCert, 'cert', client, publicAddr);
+        if (!(await exchange(req, framing, fromClient, socket, up))) break;
+        continue;
+      }
       const session = token ? await sessions.find(ctx, token) : undefined;
       if (!token || !session || session.app !== app.name || hostOnly(session.publicAddr) !== host) {
         if (up) {
@@ -182,7 +190,7 @@ export async function serveAppHost(
 async function openUpstream(
   ctx: ProxyPluginContext,
   app: ResourceRecord,
-  s: StoredAppSession,
+  s: Holder,
   token: string,
   client: string,
   publicAddr: string,
@@ -242,71 +250,4 @@ async function exchange(
   await copyBody(up.reader, socket, resFraming);
   await sent;
   return !(resFraming.kind === 'close' || connectionHas(req, 'close') || connectionHas(res, 'close'));
-}
-
-/**
- * `GET /tp-launch`: the hand-off page. `POST /tp-launch {state, value, path}` from that page (same origin, JSON):
- * the state must be the one this host set as a cookie, and auth activates the session once; the answer sets the
- * app session cookie, clears the state and names the path to go on to.
- */
-async function handOff(
-  req: Head,
-  framing: Framing,
-  fromClient: StreamReader,
-  ctx: ProxyPluginContext,
-  app: ResourceRecord,
-  publicAddr: string,
-  now: number,
-): Promise<string> {
-  if (req.start[0] === 'GET' || req.start[0] === 'HEAD') return launchPage(app.name);
-  if (req.start[0] !== 'POST') return answer(405, 'Method Not Allowed', 'tp: GET or POST\n', { close: true });
-  if (framing.kind !== 'length' || framing.n > 8192)
-    return answer(400, 'Bad Request', 'tp: a small JSON body is expected\n', { close: true });
-  const chunks: Buffer[] = [];
-  for (let left = framing.n; left > 0; ) {
-    const b = await fromClient.some(left);
-    if (!b) return answer(400, 'Bad Request', 'tp: the body ended early\n', { close: true });
-    chunks.push(b);
-    left -= b.length;
-  }
-  const refuse = (why: string) =>
-    answer(403, 'Forbidden', `tp: ${why}\n`, { headers: [['Set-Cookie', hostCookie(APP_STATE_COOKIE, '', 0)]] });
-  const origin = values(req, 'origin');
-  if (origin.length !== 1 || origin[0] !== `https://${publicAddr}`)
-    return refuse("the launch must come from this app's own page");
-  if (!values(req, 'content-type').some((t) => t.split(';')[0]!.trim().toLowerCase() === 'application/json'))
-    return refuse('the launch is posted as JSON');
-  let body: v.InferOutput<typeof HandOff>;
-  try {
-    body = v.parse(HandOff, JSON.parse(Buffer.concat(chunks).toString('utf8')));
-  } catch {
-    return answer(400, 'Bad Request', 'tp: a malformed launch\n');
-  }
-  const cookie = cookieIn(values(req, 'cookie'), APP_STATE_COOKIE) ?? '';
-  const a = Buffer.from(cookie);
-  const b = Buffer.from(body.state);
-  if (!STATE.test(body.state) || a.length !== b.length || !timingSafeEqual(a, b))
-    return refuse('this launch was not started in this browser (its state does not match): open the app again');
-  if (!/^[A-Za-z0-9_-]{43}$/.test(body.value)) return refuse('a malformed launch');
-  let s: StoredAppSession;
-  try {
-    s = await ctx.call(
-      'POST',
-      `/v1/app_sessions/${tokenHash(body.value)}/activate`,
-      { stateHash: sha256(body.state) },
-      (j) => parseAnswer(StoredAppSessionSchema, j, 'POST /v1/app_sessions/activate'),
-    );
-  } catch (err) {
-    if (err instanceof TpError && statusOf(err) < 500) return refuse(describe(err));
-    throw err;
-  }
-  if (s.app !== app.name || hostOnly(s.publicAddr) !== hostOnly(publicAddr))
-    return refuse(`this launch is for app "${s.app}"`);
-  return answer(200, 'OK', JSON.stringify({ path: safeAppPath(body.path) }), {
-    type: 'application/json',
-    headers: [
-      ['Set-Cookie', hostCookie(APP_SESSION_COOKIE, body.value, s.expires - now)],
-      ['Set-Cookie', hostCookie(APP_STATE_COOKIE, '', 0)],
-    ],
-  });
 }

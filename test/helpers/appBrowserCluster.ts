@@ -121,14 +121,21 @@ ssh: {enabled: false}
   };
 }
 
-/** One raw HTTP/1.1 exchange on an app host (SNI and Host `host`), Connection: close; the whole answer as text. */
-export async function rawAppRequest(port: number, host: string, request: string): Promise<string> {
+/** One raw HTTP/1.1 exchange on an app host (SNI `host`), the client closing; the whole answer as text. */
+export async function rawAppRequest(
+  port: number,
+  host: string,
+  request: string,
+  /** A client certificate to present (an app certificate from `tp apps login`). */
+  creds?: { pem: string; key: string },
+): Promise<string> {
   const sock = connect({
     host: '127.0.0.1',
     port,
     servername: host,
     rejectUnauthorized: false,
     ALPNProtocols: ['http/1.1'],
+    ...(creds ? { cert: creds.pem, key: creds.key } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     sock.once('secureConnect', resolve);
