@@ -122,6 +122,13 @@ describe.skipIf(!!mariadbMissing)('MariaDB through tp start, the proxy and the a
     expect(await threadGone('select sleep(30)', 5_000)).toBe(true);
     const end = await auditEvent('db.session.end', (e) => e.user === 'carol');
     expect(String(end.reason)).toContain('off-boarding');
+    // A new connection is refused with the lock's message, and the refusal audited.
+    const again = await tp(['db', 'connect', 'maria1', '--db-user', 'alice', '--', '-e', 'select 1'], as('carol'));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('ERROR 1045 (28000): tp: user "carol" is locked');
+    expect(again.stderr).toContain('off-boarding');
+    const refused = await auditEvent('auth.attempt', (e) => e.user === 'carol' && e.kind === 'db');
+    expect(refused).toMatchObject({ success: false, target: 'maria1' });
   });
 
   test('a 5 s certificate ends a running sleep(30) when it expires', async () => {

@@ -164,6 +164,14 @@ describe.skipIf(!!postgresMissing)('PostgreSQL through tp start, the proxy and t
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(await stderr).toContain('FATAL:  tp: the session was ended');
     expect(await stderr).toContain('off-boarding');
+    // A new connection is refused with the lock's message, and the refusal audited.
+    const again = await tp(['db', 'connect', 'pg1', '--db-user', 'alice', '--', '-Atc', 'select 1'], as('carol'));
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('FATAL:  tp: user "carol" is locked');
+    expect(again.stderr).toContain('off-boarding');
+    const refused = await auditEvent('auth.attempt', (e) => e.user === 'carol' && e.kind === 'db');
+    expect(refused).toMatchObject({ success: false, target: 'pg1' });
+    expect(String(refused.error)).toContain('off-boarding');
   });
 
   test('a 5 s certificate ends a running pg_sleep(30) when it expires', async () => {
