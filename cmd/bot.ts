@@ -1,8 +1,13 @@
+import { join, resolve } from 'node:path';
 import { defineCommand } from 'citty';
+import type { BotExtraOutputs } from '../core/bot/outputs.ts';
 import { systemClock } from '../core/clock.ts';
 import { privateUmask } from '../core/config/privateDir.ts';
+import { describe } from '../core/errors.ts';
+import type { BotKubeIdentity } from '../plugins/kube/botKubeconfig.ts';
+import { allValues, repeatable } from './lib/argv.ts';
 import { botDbArgs, writeBotDbFlags } from './lib/botDb.ts';
-import { action, durationArg, proxyArg } from './lib/context.ts';
+import { action, durationArg, listArg, proxyArg } from './lib/context.ts';
 import { runUntilSignal } from './lib/daemon.ts';
 import { idTokenArgs, idTokenSource, joinMethodArg } from './lib/joinFlags.ts';
 import { selfCommand } from './lib/self.ts';
@@ -13,6 +18,7 @@ const start = defineCommand({
     description:
       'Join as a bot with a token and keep DIR/identity, DIR/ssh_config, DIR/known_hosts, DIR/key and\n' +
       'DIR/key-cert.pub fresh (0600). Then: tp -i DIR/identity ssh node1 cmd, or ssh -F DIR/ssh_config node1.\n' +
+      'With --kube k1: DIR/kubeconfig too, for KUBECONFIG=DIR/kubeconfig kubectl get pods.\n' +
       'Example: tp bot start --proxy tp.example.com:3080 --token T --ca-pin sha256:... --out /var/lib/tp-bot\n' +
       'In GitHub Actions (permissions: id-token: write), no secret: tp bot start --join-method github --token deploy-github ...\n' +
       'With --db pg1 --db-user app: DIR/db/pg1/ (connect.sh runs psql/mariadb through a tunnel; tunnel.sh, README).',
@@ -28,6 +34,10 @@ const start = defineCommand({
     'ca-pin': { type: 'string', description: 'Expected cluster CA pin (sha256:..., printed by `tp bots add`)' },
     out: { type: 'string', required: true, description: 'Directory for the outputs (made 0700)' },
     ssh: { type: 'boolean', default: true, description: 'Write ssh_config, known_hosts, key, key-cert.pub' },
+    kube: repeatable({
+      type: 'string',
+      description: 'Write DIR/kubeconfig with a context for this Kubernetes cluster (repeatable, or k1,k2)',
+    }),
     oneshot: { type: 'boolean', description: 'Write the outputs once and exit' },
     ttl: { type: 'string', description: "Certificate lifetime to ask for (capped by the bot's)" },
     'renew-every': { type: 'string', description: 'Renew at least this often (default: when a third is left)' },
@@ -38,16 +48,19 @@ const start = defineCommand({
     privateUmask();
     const method = joinMethodArg(args['join-method']);
     const { BotRunner } = await import('../core/bot/runner.ts');
+    const kube = allValues(args.kube).flatMap((k) => listArg(k));
+    const out = resolve(args.out);
     const bot = new BotRunner({
       proxy: args.proxy ? proxyArg(args.proxy) : undefined,
       token: args.token,
       joinMethod: method,
       idToken: await idTokenSource(method, args['id-token-file']),
       caPin: args['ca-pin'],
-      out: args.out,
+      out,
       ttlMs: durationArg('ttl', args.ttl),
       renewEveryMs: durationArg('renew-every', args['renew-every']),
       tp: selfCommand(),
+      extraOutputs: kube.length > 0 ? await kubeOutputs(kube, out) : undefined,
       clock: systemClock,
       random: Math.random,
     });
@@ -55,6 +68,7 @@ const start = defineCommand({
     process.stderr.write(`bot ${id.user} instance ${id.instance}: identity written to ${args.out}\n`);
     const dbDir = await writeBotDbFlags(args, args.out, selfCommand());
     if (dbDir) process.stderr.write(`database ${args.db}: see ${dbDir}/README\n`);
+    if (kube.length > 0) await warnUnreachable(id, kube);
     if (args.oneshot) return;
     await runUntilSignal(
       async () => {
@@ -68,6 +82,28 @@ const start = defineCommand({
     );
   }),
 });
+
+/** DIR/kubeconfig for `clusters`, its credentials from `tp -i DIR/identity kube credentials`. */
+async function kubeOutputs(clusters: string[], out: string): Promise<BotExtraOutputs> {
+  const { botKubeconfig } = await import('../plugins/kube/botKubeconfig.ts');
+  return async (id) => ({ kubeconfig: botKubeconfig(id, clusters, join(out, 'identity'), selfCommand()) });
+}
+
+/** Says which of the `--kube` clusters the bot's roles do not reach (kubectl would be refused there). */
+async function warnUnreachable(id: BotKubeIdentity, asked: string[]): Promise<void> {
+  const { botKubeClusters } = await import('../plugins/kube/botKubeconfig.ts');
+  try {
+    const reached = await botKubeClusters(id);
+    const missing = asked.filter((k) => !reached.includes(k));
+    if (missing.length > 0)
+      process.stderr.write(
+        `warning: the bot's roles reach no Kubernetes cluster ${missing.join(', ')} ` +
+          `(they reach: ${reached.join(', ') || 'none'}); kubectl will be refused there\n`,
+      );
+  } catch (err) {
+    process.stderr.write(`warning: could not list the Kubernetes clusters the bot reaches: ${describe(err)}\n`);
+  }
+}
 
 export default defineCommand({
   meta: { name: 'bot', description: 'Run a bot: join with a token and keep an identity file fresh' },

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { loadProfile, type Profile, requireProfile } from '../core/client/profile.ts';
 import { NotFound } from '../core/errors.ts';
-import { type CredentialCommand, findKubeCluster, kubeLoginEntry } from '../plugins/kube/client.ts';
+import { type CredentialCommand, findKubeCluster, kubeLoginEntry, profileTarget } from '../plugins/kube/client.ts';
 import { addLogin, removeLogins } from '../plugins/kube/kubeconfigEntries.ts';
 import { editKubeconfig, kubeconfigPath } from '../plugins/kube/kubeconfigFile.ts';
 import { selfCommand } from './lib/self.ts';
@@ -20,7 +20,7 @@ function credentialCommand(p: Profile): CredentialCommand {
 export async function kubeLogin(name: string): Promise<void> {
   const p = requireProfile();
   const cluster = await findKubeCluster(p, name);
-  const entry = kubeLoginEntry(p, cluster.name, credentialCommand(p));
+  const entry = kubeLoginEntry(profileTarget(p), cluster.name, credentialCommand(p));
   const path = kubeconfigPath();
   await editKubeconfig(path, (text) => addLogin(text, entry, `kubeconfig ${path}`));
   process.stdout.write(

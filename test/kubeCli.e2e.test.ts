@@ -4,14 +4,14 @@
 // proves the plugin and the entries with real kubectl, whatever the proxy's routing does.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Output } from '../cmd/lib/outputSchemas.ts';
-import { type CliResult, run, tp } from './helpers/cli.ts';
+import { tp } from './helpers/cli.ts';
 import { waitFor } from './helpers/cluster.ts';
-import { type KubeCliCluster, startKubeCliCluster } from './helpers/kubeCliCluster.ts';
+import { type KubeCliCluster, kubectlIn, startKubeCliCluster } from './helpers/kubeCliCluster.ts';
 
 const ROLE = `kind: role
 metadata: {name: kubedev}
@@ -52,35 +52,11 @@ let dir: string;
 let c: KubeCliCluster;
 let alice: Record<string, string>;
 const asAlice = (args: string[], env = alice) => tp(args, { env });
-/** The folder of the kubectl dispatcher, where `kubectl.1.<minor>` lie. */
-const KUBECTL_DIR = dirname(realpathSync(Bun.which('kubectl') ?? '/usr/bin/kubectl'));
-const kubectl = (env: Record<string, string>, args: string[], binary = 'kubectl'): Promise<CliResult> =>
-  run([binary === 'kubectl' ? binary : join(KUBECTL_DIR, binary), '--cache-dir', join(env.HOME!, 'kcache'), ...args], {
-    env,
-  });
+const kubectl = kubectlIn;
 const kubeconfigOf = (env: Record<string, string>) => parse(readFileSync(env.KUBECONFIG!, 'utf8')) as Kubeconfig;
 
-/**
- * A kubeconfig in a fresh home that reaches the stand-in directly with the user entry tp wrote for `context` (its
- * exec plugin and environment as they are): kubectl runs `tp kube credentials` exactly as it would through the proxy.
- */
-function straightToStandIn(from: Record<string, string>, context: string): Record<string, string> {
-  const user = kubeconfigOf(from).users.find((u) => u.name === context)!;
-  const home = mkdtempSync(join(dir, 'direct-'));
-  const kubeconfig = join(home, 'config');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 's', cluster: { server: c.api.url, 'certificate-authority-data': btoa(c.apiCaPem) } }],
-      users: [user],
-      contexts: [{ name: 's', context: { cluster: 's', user: context, namespace: 'default' } }],
-      'current-context': 's',
-    }),
-  );
-  return { HOME: home, KUBECONFIG: kubeconfig };
-}
+const straightToStandIn = (from: Record<string, string>, context: string) =>
+  c.straightToStandIn(from.KUBECONFIG!, context);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tp-kubecli-'));

@@ -1,7 +1,8 @@
 import { renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { formatIdentityFile } from '../client/identityFile.ts';
 import { privateDir } from '../config/privateDir.ts';
+import { BadParameter } from '../errors.ts';
 import { OPENSSH_CIPHERS } from '../ssh/algorithms.ts';
 import type { BotIdentity } from './join.ts';
 
@@ -40,12 +41,33 @@ export function botSshConfig(dir: string, id: BotIdentity, nodes: string[], tp: 
 }
 
 /**
- * Writes the bot's outputs into `dir` (made 0700), each file atomically with mode 0600: the identity file, the SSH
- * key and certificate, known_hosts trusting the host CA, and the ssh_config. The identity is written last, so a
- * reader of it never sees keys older than the ssh files.
+ * More files a bot keeps fresh beside its identity, by path relative to the output directory (`kubeconfig`,
+ * `db/pg1/...`): made from the identity at every write by whoever asked for them (`tp bot start --kube`).
  */
-export function writeBotOutputs(dir: string, id: BotIdentity, nodes: string[], tp: string[]): void {
+export type BotExtraOutputs = (id: BotIdentity, dir: string) => Promise<Record<string, string>>;
+
+/**
+ * Writes the bot's outputs into `dir` (made 0700), each file atomically with mode 0600: the identity file, the SSH
+ * key and certificate, known_hosts trusting the host CA, the ssh_config, and the `extra` files (their directories
+ * made 0700; a path leaving `dir` is refused). The identity is written last, so a reader of it never sees keys older
+ * than the other files.
+ */
+export function writeBotOutputs(
+  dir: string,
+  id: BotIdentity,
+  nodes: string[],
+  tp: string[],
+  extra: Record<string, string> = {},
+): void {
   privateDir(dir, 'bot output directory');
+  const root = resolve(dir);
+  for (const [rel, text] of Object.entries(extra)) {
+    const path = resolve(root, rel);
+    if (!path.startsWith(`${root}${sep}`) || (BOT_FILES as readonly string[]).includes(rel))
+      throw new BadParameter(`bot output "${rel}" is not a file of its own inside ${dir}`);
+    privateDir(dirname(path), 'bot output directory');
+    writeAtomic(path, text);
+  }
   writeAtomic(join(dir, 'key'), id.sshKey);
   writeAtomic(join(dir, 'key-cert.pub'), `${id.sshCert.trim()}\n`);
   writeAtomic(join(dir, 'known_hosts'), id.hostCa.map((k) => `@cert-authority * ${k}\n`).join(''));

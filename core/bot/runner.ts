@@ -21,7 +21,7 @@ import {
   rejoinBot,
   renewBot,
 } from './join.ts';
-import { writeBotOutputs } from './outputs.ts';
+import { type BotExtraOutputs, writeBotOutputs } from './outputs.ts';
 
 /** What `tp bot start` was asked for. */
 export interface BotRunOptions {
@@ -39,6 +39,8 @@ export interface BotRunOptions {
   renewEveryMs?: number;
   /** The command line that runs this tp again (the ProxyCommand in ssh_config). */
   tp: string[];
+  /** More files to keep fresh in `out` (the kubeconfig of `--kube`), made anew at every write. */
+  extraOutputs?: BotExtraOutputs;
   clock: Clock;
   random: () => number;
 }
@@ -200,6 +202,7 @@ export class BotRunner {
     } catch (err) {
       log.warn('could not list nodes for ssh_config; writing the cluster pattern only', { error: describe(err) });
     }
-    writeBotOutputs(this.o.out, this.id, nodes, this.o.tp);
+    const extra = this.o.extraOutputs ? await this.o.extraOutputs(this.id, this.o.out) : {};
+    writeBotOutputs(this.o.out, this.id, nodes, this.o.tp, extra);
   }
 }

@@ -2,6 +2,7 @@
 // entries that point stock kubectl at one of them through the proxy (`tp kube login`), with tp itself as kubectl's
 // exec credential plugin (`tp kube credentials`).
 import * as v from 'valibot';
+import type { ApiClient } from '../../core/api/client.ts';
 import { type ListedResource, ListedResourceSchema } from '../../core/api/resourceSchemas.ts';
 import { proxyApi } from '../../core/client/login.ts';
 import { type Profile, profileTexts } from '../../core/client/profile.ts';
@@ -13,7 +14,11 @@ import { kubeServerName } from './sni.ts';
 /** The Kubernetes clusters the profile's roles let it see, by name. */
 export async function listKubeClusters(p: Profile): Promise<ListedResource[]> {
   const t = profileTexts(p);
-  const api = proxyApi(p.proxy, {}, { cert: t.tlsCert, key: t.tlsKey });
+  return listKubeClustersVia(proxyApi(p.proxy, {}, { cert: t.tlsCert, key: t.tlsKey }));
+}
+
+/** The Kubernetes clusters the identity `api` presents may see (a bot's, before any profile exists), by name. */
+export async function listKubeClustersVia(api: ApiClient): Promise<ListedResource[]> {
   const rows = await api.send(v.array(ListedResourceSchema), 'GET', '/webapi/resources?kind=kube');
   return rows.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -42,11 +47,23 @@ export interface CredentialCommand {
   tpHome?: string;
 }
 
+/** The tp cluster a kubeconfig entry reaches: its proxy, its name and its TLS CAs (PEM bundle). */
+export interface KubeTarget {
+  proxy: string;
+  cluster: string;
+  tlsCas: string;
+}
+
+/** The target of a login profile (or an identity file read as one). */
+export function profileTarget(p: Profile): KubeTarget {
+  return { proxy: p.proxy, cluster: p.cluster, tlsCas: profileTexts(p).cas };
+}
+
 /**
- * The kubeconfig entries for `kubeCluster` behind the proxy of profile `p`: the proxy's address with the cluster's
- * TLS CA and the cluster's TLS server name, and an exec credential plugin running `tp kube credentials`.
+ * The kubeconfig entries for `kubeCluster` behind `t`'s proxy: the proxy's address with the cluster's TLS CA and the
+ * cluster's TLS server name, and an exec credential plugin running `tp kube credentials`.
  */
-export function kubeLoginEntry(p: Profile, kubeCluster: string, how: CredentialCommand): KubeLoginEntry {
+export function kubeLoginEntry(t: KubeTarget, kubeCluster: string, how: CredentialCommand): KubeLoginEntry {
   const [command, ...pre] = how.tp;
   const args = [
     ...pre,
@@ -56,14 +73,14 @@ export function kubeLoginEntry(p: Profile, kubeCluster: string, how: CredentialC
     '--cluster',
     kubeCluster,
     '--proxy',
-    p.proxy,
+    t.proxy,
   ];
   return {
-    name: kubeContextName(p.cluster, kubeCluster),
+    name: kubeContextName(t.cluster, kubeCluster),
     cluster: {
-      server: `https://${p.proxy}`,
-      'certificate-authority-data': Buffer.from(profileTexts(p).cas).toString('base64'),
-      'tls-server-name': kubeServerName(kubeCluster, p.cluster),
+      server: `https://${t.proxy}`,
+      'certificate-authority-data': Buffer.from(t.tlsCas).toString('base64'),
+      'tls-server-name': kubeServerName(kubeCluster, t.cluster),
     },
     user: {
       exec: {
@@ -75,6 +92,6 @@ export function kubeLoginEntry(p: Profile, kubeCluster: string, how: CredentialC
         provideClusterInfo: false,
       },
     },
-    mark: { proxy: p.proxy, tp_cluster: p.cluster, kube_cluster: kubeCluster },
+    mark: { proxy: t.proxy, tp_cluster: t.cluster, kube_cluster: kubeCluster },
   };
 }

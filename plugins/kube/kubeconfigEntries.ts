@@ -1,7 +1,7 @@
 // The entries `tp kube login` adds to a user's kubeconfig and `tp kube logout` takes out again, as edits of the
 // YAML document: every other entry, field and comment stays as it was. Each tp context carries a `tp` extension
 // that marks it as tp's and remembers the context that was current before it, so logout can put that one back.
-import { type Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap, YAMLSeq } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, parseDocument, stringify, type YAMLMap, YAMLSeq } from 'yaml';
 import { BadParameter } from '../../core/errors.ts';
 
 /** The extension name on contexts tp wrote. */
@@ -106,6 +106,22 @@ export function addLogin(text: string, e: KubeLoginEntry, where = 'kubeconfig'):
   });
   doc.set('current-context', e.name);
   return doc.toString();
+}
+
+/**
+ * A kubeconfig of its own holding `entries` (a bot's DIR/kubeconfig), the first one's context current. It carries
+ * no tp marks: no one logs out of it, its owner rewrites it whole.
+ */
+export function standaloneKubeconfig(entries: KubeLoginEntry[]): string {
+  const doc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: entries.map((e) => ({ name: e.name, cluster: e.cluster })),
+    users: entries.map((e) => ({ name: e.name, user: e.user })),
+    contexts: entries.map((e) => ({ name: e.name, context: { cluster: e.name, user: e.name } })),
+    ...(entries[0] && { 'current-context': entries[0].name }),
+  };
+  return stringify(doc);
 }
 
 /** Which tp entries `removeLogins` takes out: one kube cluster of a tp cluster, or all of a tp cluster's, or all. */

@@ -2,14 +2,24 @@
 // and a user (alice, logged in with `tp login` into her own TP_HOME), and `tp agent start` from an agent tp.yaml whose
 // `kube` section names clusters served by the stand-in API server (which also trusts the cluster's TLS CA, so a test
 // can point kubectl straight at it with tp's credential plugin).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
 import { type KubeStandIn, startKubeApiServer } from '../fixtures/kubeApiServer.ts';
-import { tpOk } from './cli.ts';
+import { type CliResult, run, tpOk } from './cli.ts';
 import { createDbTestPki } from './dbPki.ts';
 import { startTpDaemon, type TpDaemon } from './tpDaemon.ts';
 
 const PASSWORD = 'correct horse battery staple';
+
+/** The folder of the kubectl dispatcher, where `kubectl.1.<minor>` lie. */
+const KUBECTL_DIR = dirname(realpathSync(Bun.which('kubectl') ?? '/usr/bin/kubectl'));
+
+/** Runs stock kubectl (`binary`: the dispatcher, or `kubectl.1.29` ...) in `env`, its cache in `env.HOME`. */
+export function kubectlIn(env: Record<string, string>, args: string[], binary = 'kubectl'): Promise<CliResult> {
+  const program = binary === 'kubectl' ? binary : join(KUBECTL_DIR, binary);
+  return run([program, '--cache-dir', join(env.HOME!, 'kcache'), ...args], { env });
+}
 
 export interface KubeCliCluster {
   proxy: string;
@@ -26,6 +36,11 @@ export interface KubeCliCluster {
   shell(ttl?: string): Promise<Record<string, string>>;
   /** Logs alice in (again) in the shell `env`. */
   login(env: Record<string, string>, ttl?: string): Promise<void>;
+  /**
+   * A fresh home whose kubeconfig reaches the stand-in directly with the user entry named `context` of the kubeconfig
+   * at `from` (its exec plugin and environment as they are): kubectl runs `tp kube credentials` as through the proxy.
+   */
+  straightToStandIn(from: string, context: string): Record<string, string>;
   /** Starts an agent serving kube clusters `names` (labels env=dev) in front of the stand-in. */
   startAgent(names: string[]): Promise<void>;
   close(): Promise<void>;
@@ -96,6 +111,26 @@ export async function startKubeCliCluster(dir: string, roleYaml: string): Promis
         const env = { HOME: home, TP_HOME: join(home, '.tp'), KUBECONFIG: join(home, '.kube', 'config') };
         await login(env, ttl);
         return env;
+      },
+      straightToStandIn(from, context) {
+        const doc = parse(readFileSync(from, 'utf8')) as { users: { name: string }[] };
+        const user = doc.users.find((u) => u.name === context);
+        if (!user) throw new Error(`no user ${context} in ${from}`);
+        const home = mkdtempSync(join(dir, 'direct-'));
+        const kubeconfig = join(home, 'config');
+        const standIn = { server: api!.url, 'certificate-authority-data': btoa(pki.serverCaPem) };
+        writeFileSync(
+          kubeconfig,
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'Config',
+            clusters: [{ name: 's', cluster: standIn }],
+            users: [user],
+            contexts: [{ name: 's', context: { cluster: 's', user: context, namespace: 'default' } }],
+            'current-context': 's',
+          }),
+        );
+        return { HOME: home, KUBECONFIG: kubeconfig };
       },
       async startAgent(names) {
         const n = ++agents;
