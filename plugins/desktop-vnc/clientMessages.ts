@@ -10,8 +10,8 @@ export interface ClientFilter {
   clipboard: boolean;
   /** The pixel format the client set (the server walker sizes Raw rectangles by it). */
   onPixelFormat(pixelFormat: Buffer): void;
-  /** Cut text the browser sent: its length, and whether it went on to the desktop. */
-  onCutText(length: number, forwarded: boolean): void;
+  /** Cut text the browser sent: its length, and why it was dropped (undefined: it went on to the desktop). */
+  onCutText(length: number, dropped?: string): void;
 }
 
 /** Forwards one message to the VNC server. */
@@ -45,13 +45,14 @@ async function cutText(r: ByteReader, send: Send, f: ClientFilter): Promise<void
     throw new BadParameter('extended clipboard messages are not allowed (tp strips -1063131698)');
   if (length > MAX_CUT_TEXT)
     throw new LimitExceeded(`the browser sent ${length} bytes of cut text; tp accepts at most ${MAX_CUT_TEXT}`);
-  const forward = f.clipboard && !f.viewOnly;
-  if (!forward) {
-    await r.pass(length);
-    return f.onCutText(length, false);
-  }
-  await send(Buffer.concat([Buffer.from([CLIENT.cutText]), head, await r.read(length)]));
-  f.onCutText(length, true);
+  const dropped = f.viewOnly
+    ? 'the session is view-only'
+    : f.clipboard
+      ? undefined
+      : 'the clipboard is not allowed by your roles';
+  if (dropped) await r.pass(length);
+  else await send(Buffer.concat([Buffer.from([CLIENT.cutText]), head, await r.read(length)]));
+  f.onCutText(length, dropped);
 }
 
 async function setDesktopSize(r: ByteReader, send: Send, f: ClientFilter): Promise<void> {
@@ -64,11 +65,11 @@ async function setDesktopSize(r: ByteReader, send: Send, f: ClientFilter): Promi
 }
 
 /**
- * Relays client messages from `r` to `send` until the browser ends the stream (StreamEnded). Throws BadParameter for
- * an unknown message type or a bad pixel format and LimitExceeded for an oversize one: the session then ends, since
- * the stream cannot be walked past a message the agent does not understand.
+ * Relays client messages from `r` to `send`; ends only by throwing: StreamEnded when the browser ends the stream,
+ * BadParameter for an unknown message type or a bad pixel format, LimitExceeded for an oversize one (the session
+ * then ends, since the stream cannot be walked past a message the agent does not understand).
  */
-export async function relayClientMessages(r: ByteReader, send: Send, f: ClientFilter): Promise<void> {
+export async function relayClientMessages(r: ByteReader, send: Send, f: ClientFilter): Promise<never> {
   const allowed = new Set<number>();
   for (;;) {
     const type = (await r.read(1))[0]!;

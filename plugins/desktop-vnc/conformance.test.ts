@@ -1,14 +1,17 @@
 // The plugin conformance suite (core/plugin/conformance.ts) for desktop-vnc, through a real cluster: one agent
 // serving a real TigerVNC Xvnc over its reverse tunnel, one direct agent serving the same server under another name,
 // both given it with `--desktop NAME=vnc://...?password_file=...`.
-import { afterAll, beforeAll, describe, test } from 'bun:test';
-import type { Duplex } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { Duplex } from 'node:stream';
+import { connect, type TLSSocket } from 'node:tls';
 import * as v from 'valibot';
 import { AuditEventSchema } from '../../core/api/schemas.ts';
 import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
 import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
+import { parseHostPort } from '../../core/net/index.ts';
 import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
+import { readHeader } from '../../core/tunnel/header.ts';
 import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../../test/helpers/cluster.ts';
 import { RfbClient } from '../../test/helpers/rfbClient.ts';
 import { startXvnc, type Xvnc, xvncMissing } from '../../test/helpers/xvnc.ts';
@@ -28,6 +31,23 @@ async function rfbExchange(sock: Duplex): Promise<void> {
   c.setEncodings([0]);
   c.requestUpdate();
   await c.until('update');
+}
+
+/** Mutual TLS to the proxy on the plugin's ALPN id. */
+function tlsConnect(addr: string, ca: string[], creds: { cert: string; key: string }): Promise<TLSSocket> {
+  const [host, port] = parseHostPort(addr);
+  const sock = connect({
+    host,
+    port,
+    ca,
+    ...creds,
+    ALPNProtocols: ['tp-desktop-vnc'],
+    checkServerIdentity: () => undefined,
+  });
+  return new Promise((resolve, reject) => {
+    sock.once('secureConnect', () => resolve(sock));
+    sock.once('error', reject);
+  });
 }
 
 beforeAll(async () => {
@@ -107,4 +127,42 @@ afterAll(async () => {
 
 describe.skipIf(!!xvncMissing)('plugin conformance: desktop-vnc', () => {
   for (const c of conformanceChecks(desktopPlugin, () => harness)) test(c.name, c.run, c.timeoutMs);
+});
+
+// Beyond the suite, on the same cluster: the recording of a session reaches auth and replays to the same picture.
+describe.skipIf(!!xvncMissing)('desktop-vnc recordings', () => {
+  test('a session is uploaded as a desktop recording whose bytes replay to the same picture', async () => {
+    const creds = await harness.user();
+    const sock = await tlsConnect(cluster.proxy.addr, harness.proxy.ca, creds);
+    sock.write(`${JSON.stringify({ v: 1, target: 'lab-tunnel', route: {} })}\n`);
+    const answer = await readHeader(sock, v.looseObject({ ok: v.boolean() }), 64 * 1024, 10_000);
+    expect(answer.ok).toBe(true);
+    const live = new RfbClient(sock);
+    await live.handshake();
+    live.setPixelFormat32();
+    live.setEncodings([0]);
+    live.requestUpdate();
+    await live.until('update');
+    live.close();
+    let sid = '';
+    await waitFor(
+      'the uploaded recording',
+      async () => {
+        const list = await cluster.auth.client.listRecordings(100);
+        const r = list.find((m) => m.kind === 'desktop' && m.serverName === 'lab-tunnel' && m.status === 'complete');
+        sid = r?.sessionId ?? '';
+        return !!r;
+      },
+      20_000,
+    );
+    const rec = await cluster.auth.client.getRecording(sid);
+    expect(rec.meta).toMatchObject({ kind: 'desktop', user: 'alice', width: xvnc.width, height: xvnc.height });
+    const bytes = Buffer.concat(rec.events.map((e) => Buffer.from(e[2], 'base64')));
+    const replay = new Duplex({ read: () => undefined, write: (_c, _e, cb) => cb() });
+    replay.push(bytes);
+    const player = new RfbClient(replay, 2_000);
+    await player.handshake();
+    await player.until('update');
+    expect(player.pixel(xvnc.width - 5, xvnc.height - 5)).toBe(live.pixel(xvnc.width - 5, xvnc.height - 5));
+  }, 40_000);
 });

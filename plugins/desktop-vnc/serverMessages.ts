@@ -9,8 +9,8 @@ export interface ServerFilter {
   clipboard: boolean;
   /** The pixel format in effect for the next update (the client's last SetPixelFormat, else the ServerInit's). */
   pixelFormat(): Buffer;
-  /** Cut text the desktop sent: its length, and whether it went on to the browser. */
-  onCutText(length: number, forwarded: boolean): void;
+  /** Cut text the desktop sent: its length, and why it was dropped (undefined: it went on to the browser). */
+  onCutText(length: number, dropped?: string): void;
 }
 
 /** Forwarded bytes gather here and leave in writes of up to 64 KiB, and at the end of every message. */
@@ -92,29 +92,30 @@ async function cutText(r: ByteReader, out: Outbox, f: ServerFilter): Promise<voi
   const head = await r.read(7);
   const length = head.readUInt32BE(3);
   if (length & 0x80000000) throw new BadParameter('the VNC server sent an extended clipboard message tp did not allow');
-  if (length > MAX_CUT_TEXT) {
-    // Too long to forward: the walk goes on past it, the browser never sees it.
-    await r.pass(length);
-    return f.onCutText(length, false);
+  // Too long to forward, or not allowed: the walk goes on past it and the browser never sees it.
+  const dropped = !f.clipboard
+    ? 'the clipboard is not allowed by your roles'
+    : length > MAX_CUT_TEXT
+      ? `cut text over ${MAX_CUT_TEXT} bytes is not forwarded`
+      : undefined;
+  if (dropped) await r.pass(length);
+  else {
+    await out.add(Buffer.concat([Buffer.from([SERVER.cutText]), head]));
+    await r.pass(length, (chunk) => out.add(chunk));
   }
-  if (!f.clipboard) {
-    await r.pass(length);
-    return f.onCutText(length, false);
-  }
-  await out.add(Buffer.concat([Buffer.from([SERVER.cutText]), head]));
-  await r.pass(length, (chunk) => out.add(chunk));
-  f.onCutText(length, true);
+  f.onCutText(length, dropped);
 }
 
 /**
- * Walks server messages from `r` into `write` until the server ends the stream (StreamEnded). Throws BadParameter
- * for a message or encoding the agent cannot walk (the session then ends: it cannot tell where the next one starts).
+ * Walks server messages from `r` into `write`; ends only by throwing: StreamEnded when the server ends the stream,
+ * BadParameter for a message or encoding the agent cannot walk (the session then ends: it cannot tell where the next
+ * one starts).
  */
 export async function relayServerMessages(
   r: ByteReader,
   write: (chunk: Buffer) => Promise<void>,
   f: ServerFilter,
-): Promise<void> {
+): Promise<never> {
   const out = new Outbox(write);
   for (;;) {
     const type = (await r.read(1))[0]!;

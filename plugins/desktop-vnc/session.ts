@@ -3,7 +3,7 @@
 import type { Duplex } from 'node:stream';
 import { describe } from '../../core/errors.ts';
 import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
-import { desktopPolicy, desktopSessionRights, resolveRoles } from '../../core/rbac/index.ts';
+import { type DesktopSessionRights, desktopPolicy, desktopSessionRights, resolveRoles } from '../../core/rbac/index.ts';
 import { ByteReader, reason, StreamEnded, writeDrained } from './byteReader.ts';
 import { relayClientMessages } from './clientMessages.ts';
 import type { VncDesktop } from './index.ts';
@@ -16,6 +16,12 @@ import { openUpstream, type Upstream } from './upstream.ts';
 export interface DesktopTarget {
   desktop: VncDesktop;
   password: Buffer | undefined;
+}
+
+/** A session past both handshakes. */
+interface Opened {
+  upstream: Upstream;
+  rights: DesktopSessionRights;
 }
 
 /** The audit fields every event of a session carries. */
@@ -35,11 +41,21 @@ function sessionFields(ctx: AgentPluginContext, t: DesktopTarget, s: PluginSessi
  * Checks the user's roles on the desktop (labels; the login too when the client named one: VNC has no account,
  * so none is required), then opens the VNC server; rejects with the refusal's error.
  */
-async function admit(ctx: AgentPluginContext, t: DesktopTarget, s: PluginSession): Promise<Upstream> {
+async function admit(ctx: AgentPluginContext, t: DesktopTarget, s: PluginSession): Promise<Opened> {
   const user = s.user!;
   const roles = resolveRoles(user.roles, (n) => ctx.state.roles().find((r) => r.metadata.name === n));
   desktopPolicy.check(roles, user.traits, t.desktop, s.route.login || undefined);
-  return openUpstream({ desktop: t.desktop.name, addr: t.desktop.addr, password: t.password }, s.signal);
+  const upstream = await openUpstream(
+    { desktop: t.desktop.name, addr: t.desktop.addr, password: t.password },
+    s.signal,
+  );
+  return { upstream, rights: desktopSessionRights(roles) };
+}
+
+/** Why a direction stopped, in words: the session's abort reason, a peer closing, or the protocol error. */
+function endReason(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return reason(signal);
+  return err instanceof StreamEnded ? err.message : `protocol error: ${describe(err)}`;
 }
 
 /**
@@ -54,8 +70,8 @@ export async function runDesktopSession(
   s: PluginSession,
 ): Promise<void> {
   const fields = sessionFields(ctx, t, s);
-  const user = s.user!;
   const browser = new ByteReader(stream, 'the browser', s.signal);
+  // What the browser receives is recorded from its first byte: held until the recording can start.
   let recorder: DesktopRecorder | undefined;
   const presented: Buffer[] = [];
   const toBrowser = (chunk: Buffer) => {
@@ -64,29 +80,24 @@ export async function runDesktopSession(
     return writeDrained(stream, chunk);
   };
   const ready = admit(ctx, t, s);
-  let upstream: Upstream;
+  let opened: Opened;
   try {
     const init = await presentToBrowser(
       toBrowser,
       browser,
-      ready.then((u) => u.init),
+      ready.then((o) => o.upstream.init),
     );
-    upstream = await ready;
-    recorder = startDesktopRecording(
-      ctx,
-      { sessionId: s.id, user: user.name, login: fields.login!, desktop: t.desktop.name, ...init },
-      fields,
-    );
+    opened = await ready;
+    const subject = { sessionId: s.id, user: fields.user!, login: fields.login!, desktop: t.desktop.name, ...init };
+    recorder = startDesktopRecording(ctx, subject, fields);
     recorder?.write(Buffer.concat(presented));
   } catch (err) {
-    ready.then((u) => u.socket.destroy()).catch(() => undefined);
+    ready.then((o) => o.upstream.socket.destroy()).catch(() => undefined);
     ctx.emit([{ type: 'desktop.session.start', success: false, ...fields, error: describe(err) }]);
     stream.end();
     return;
   }
-  const rights = desktopSessionRights(
-    resolveRoles(user.roles, (n) => ctx.state.roles().find((r) => r.metadata.name === n)),
-  );
+  const { upstream, rights } = opened;
   ctx.emit([
     {
       type: 'desktop.session.start',
@@ -96,52 +107,30 @@ export async function runDesktopSession(
       clipboard: rights.clipboard,
     },
   ]);
-  let pixelFormat = upstream.init.pixelFormat;
-  const clipboardEvent =
-    (type: 'desktop.clipboard.send' | 'desktop.clipboard.receive') => (length: number, ok: boolean) =>
+  const clipboard =
+    (type: 'desktop.clipboard.send' | 'desktop.clipboard.receive') => (length: number, dropped?: string) =>
       ctx.emit([
-        ok
-          ? { type, success: true, ...fields, length }
-          : {
-              type,
-              success: false,
-              ...fields,
-              length,
-              error:
-                rights.viewOnly && type === 'desktop.clipboard.send'
-                  ? 'the session is view-only'
-                  : 'the clipboard is not allowed by your roles',
-            },
+        dropped
+          ? { type, success: false, ...fields, length, error: dropped }
+          : { type, success: true, ...fields, length },
       ]);
-  const toServer = (m: Buffer) => writeDrained(upstream.socket, m);
+  let pixelFormat = upstream.init.pixelFormat;
   const ended = await Promise.race([
-    relayClientMessages(browser, toServer, {
+    relayClientMessages(browser, (m) => writeDrained(upstream.socket, m), {
       ...rights,
       onPixelFormat: (pf) => {
         pixelFormat = pf;
       },
-      onCutText: clipboardEvent('desktop.clipboard.send'),
-    }).then(
-      () => 'the browser closed the session',
-      (err) => endReason(err, s.signal),
-    ),
+      onCutText: clipboard('desktop.clipboard.send'),
+    }).catch((err: unknown) => endReason(err, s.signal)),
     relayServerMessages(upstream.reader, toBrowser, {
       clipboard: rights.clipboard,
       pixelFormat: () => pixelFormat,
-      onCutText: clipboardEvent('desktop.clipboard.receive'),
-    }).then(
-      () => 'the VNC server closed the session',
-      (err) => endReason(err, s.signal),
-    ),
+      onCutText: clipboard('desktop.clipboard.receive'),
+    }).catch((err: unknown) => endReason(err, s.signal)),
   ]);
   upstream.socket.destroy();
   stream.destroy();
   recorder?.end('complete');
   ctx.emit([{ type: 'desktop.session.end', ...fields, reason: ended }]);
-}
-
-/** Why a direction stopped, in words: the session's abort reason, a peer closing, or the protocol error. */
-function endReason(err: unknown, signal: AbortSignal): string {
-  if (signal.aborted) return reason(signal);
-  return err instanceof StreamEnded ? err.message : `protocol error: ${describe(err)}`;
 }
