@@ -21,7 +21,8 @@ const start = defineCommand({
       'With --kube k1: DIR/kubeconfig too, for KUBECONFIG=DIR/kubeconfig kubectl get pods.\n' +
       'Example: tp bot start --proxy tp.example.com:3080 --token T --ca-pin sha256:... --out /var/lib/tp-bot\n' +
       'In GitHub Actions (permissions: id-token: write), no secret: tp bot start --join-method github --token deploy-github ...\n' +
-      'With --db pg1 --db-user app: DIR/db/pg1/ (connect.sh runs psql/mariadb through a tunnel; tunnel.sh, README).',
+      'With --db pg1 --db-user app: DIR/db/pg1/ (connect.sh runs psql/mariadb through a tunnel; tunnel.sh, README).\n' +
+      'With --app grafana: DIR/app/grafana/{tls.crt,tls.key,ca.crt}, an app certificate for curl, renewed with the identity.',
   },
   args: {
     proxy: { type: 'string', description: 'The proxy, host:port' },
@@ -38,6 +39,10 @@ const start = defineCommand({
       type: 'string',
       description: 'Write DIR/kubeconfig with a context for this Kubernetes cluster (repeatable, or k1,k2)',
     }),
+    app: repeatable({
+      type: 'string',
+      description: 'Write DIR/app/NAME/ with an app certificate for this web app (repeatable, or a,b)',
+    }),
     oneshot: { type: 'boolean', description: 'Write the outputs once and exit' },
     ttl: { type: 'string', description: "Certificate lifetime to ask for (capped by the bot's)" },
     'renew-every': { type: 'string', description: 'Renew at least this often (default: when a third is left)' },
@@ -49,6 +54,7 @@ const start = defineCommand({
     const method = joinMethodArg(args['join-method']);
     const { BotRunner } = await import('../core/bot/runner.ts');
     const kube = allValues(args.kube).flatMap((k) => listArg(k));
+    const apps = allValues(args.app).flatMap((a) => listArg(a));
     const out = resolve(args.out);
     const bot = new BotRunner({
       proxy: args.proxy ? proxyArg(args.proxy) : undefined,
@@ -60,7 +66,7 @@ const start = defineCommand({
       ttlMs: durationArg('ttl', args.ttl),
       renewEveryMs: durationArg('renew-every', args['renew-every']),
       tp: selfCommand(),
-      extraOutputs: kube.length > 0 ? await kubeOutputs(kube, out) : undefined,
+      extraOutputs: await extraOutputs(kube, apps, out),
       clock: systemClock,
       random: Math.random,
     });
@@ -69,6 +75,8 @@ const start = defineCommand({
     const dbDir = await writeBotDbFlags(args, args.out, selfCommand());
     if (dbDir) process.stderr.write(`database ${args.db}: see ${dbDir}/README\n`);
     if (kube.length > 0) await warnUnreachable(id, kube);
+    for (const app of apps)
+      process.stderr.write(`app ${app}: certificate in ${join(out, 'app', app)}/ (tls.crt, tls.key, ca.crt)\n`);
     if (args.oneshot) return;
     await runUntilSignal(
       async () => {
@@ -82,6 +90,15 @@ const start = defineCommand({
     );
   }),
 });
+
+/** The extra outputs asked for (`--kube`, `--app`), made together at every write. */
+async function extraOutputs(kube: string[], apps: string[], out: string): Promise<BotExtraOutputs | undefined> {
+  const hooks: BotExtraOutputs[] = [];
+  if (kube.length > 0) hooks.push(await kubeOutputs(kube, out));
+  if (apps.length > 0) hooks.push((await import('../core/bot/appOutputs.ts')).botAppOutputs(apps));
+  if (hooks.length === 0) return undefined;
+  return async (id, dir) => Object.assign({}, ...(await Promise.all(hooks.map((h) => h(id, dir)))));
+}
 
 /** DIR/kubeconfig for `clusters`, its credentials from `tp -i DIR/identity kube credentials`. */
 async function kubeOutputs(clusters: string[], out: string): Promise<BotExtraOutputs> {

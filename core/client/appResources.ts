@@ -6,16 +6,15 @@ import { type ListedResource, ListedResourceSchema } from '../api/resourceSchema
 import { ProxyPingSchema } from '../api/webSchemas.ts';
 import { NotFound } from '../errors.ts';
 import { parseHostPort } from '../net/index.ts';
-import { proxyApi } from './login.ts';
 import { type Profile, profileTexts } from './profile.ts';
 
 /** A web app as the user's listing shows it. */
 export type ListedApp = ListedResource;
 
-/** The proxy's web API as the profile's user. */
-export function userProxyApi(p: Profile) {
+/** The proxy's web API as the profile's user, trusting the profile's own CAs (an identity file's too). */
+export function userProxyApi(p: Profile): ApiClient {
   const t = profileTexts(p);
-  return proxyApi(p.proxy, {}, { cert: t.tlsCert, key: t.tlsKey });
+  return new ApiClient([p.proxy], { ca: t.cas, cert: t.tlsCert, key: t.tlsKey, serverRole: 'proxy' });
 }
 
 /** The auth API through the proxy (`/webapi/auth`) as the profile's user: their own roles decide. */

@@ -42,7 +42,12 @@ export function readIdentityFile(path: string): IdentityFileData {
 
 /** Reads an identity file into a profile held in memory (no profile directory, no prompt). */
 export function profileFromIdentityFile(path: string): Profile {
-  const d = readIdentityFile(path);
+  return profileFromIdentity(readIdentityFile(path), path);
+}
+
+/** An identity held in memory as a profile (`source` names it in errors: the file it came from, or will go to). */
+export function profileFromIdentity(d: IdentityFileData, source: string): Profile {
+  const path = source;
   const knownHosts = d.hostCa.map((k) => `@cert-authority * ${k}\n`).join('');
   return {
     proxy: d.proxy,
