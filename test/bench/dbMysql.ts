@@ -7,6 +7,7 @@ import { startMariaCluster } from '../helpers/mariaCluster.ts';
 import { MARIADB, mariadbMissing } from '../helpers/mariadbServer.ts';
 import { freePort } from '../helpers/sshd.ts';
 import { startTpDaemon } from '../helpers/tpDaemon.ts';
+import { withCpu } from './cpu.ts';
 import type { Row } from './table.ts';
 
 /** Runs mariadb with `args`, SQL from `stdinFile`, output counted and dropped; resolves with bytes and seconds. */
@@ -69,14 +70,23 @@ export async function benchMysql(): Promise<Row[]> {
         const r = await timed(args, big);
         return r.bytes / 1e6 / r.seconds;
       };
+      // What tp's processes (tp start: proxy, agent, auth with its audit; the tunnel) spend on the runs through it.
+      const tpPids = [c.daemon.child.pid, tunnel.child.pid];
+      const cpu = { select: 0, big: 0 };
+      const counted = (key: keyof typeof cpu, fn: () => Promise<number>) => async () => {
+        const t = await withCpu(tpPids, fn);
+        cpu[key] += t.cpuMs;
+        return t.value;
+      };
       const [qRef, qTp] = await bestOf(
         () => rate(direct),
-        () => rate(viaTp),
+        counted('select', () => rate(viaTp)),
       );
       const [mRef, mTp] = await bestOf(
         () => mbps(direct),
-        () => mbps(viaTp),
+        counted('big', () => mbps(viaTp)),
       );
+      const mb = (rows * 100_000) / 1e6;
       const ref = 'mariadb direct TLS';
       return [
         {
@@ -88,12 +98,24 @@ export async function benchMysql(): Promise<Row[]> {
           higherIsBetter: true,
         },
         {
-          figure: `mariadb ${Math.round((rows * 100_000) / 1e6)} MB result`,
+          figure: `mariadb ${Math.round(mb)} MB result`,
           tp: mTp,
           reference: mRef,
           referenceName: ref,
           unit: 'MB/s',
           higherIsBetter: true,
+        },
+        {
+          figure: 'mariadb tp CPU per select 1 (all tp processes)',
+          tp: (cpu.select * 1000) / (2 * queries),
+          unit: 'µs',
+          higherIsBetter: false,
+        },
+        {
+          figure: 'mariadb tp CPU per result MB (all tp processes)',
+          tp: cpu.big / (2 * mb),
+          unit: 'ms',
+          higherIsBetter: false,
         },
       ];
     } finally {
