@@ -172,6 +172,16 @@ describe('kubectl through tp start, a tp agent from tp.yaml and the stand-in API
     expect(event).toMatchObject({ success: false, user: 'alice', via: 'kube' });
   });
 
+  test('kubectl --as outside the grants is Forbidden with the reason even on a fresh cache (discovery refused)', async () => {
+    const before = c.api.requests.length;
+    const r = await (await c.kubeLogin('alice', 'k1')).kubectl(['get', 'pods', '--as', 'root']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      'Error from server (Forbidden): tp: impersonating user "root" is not allowed by your roles; allowed users: alice-k8s',
+    );
+    expect(c.api.requests.slice(before).some((q) => q.user === 'root')).toBe(false);
+  });
+
   test('a locked user is refused with the lock message; the lock removed, the same kubeconfig works again', async () => {
     const home = await c.kubeLogin('bob', 'k1');
     expect((await home.kubectl(['get', 'pods'])).code).toBe(0);

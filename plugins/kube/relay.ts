@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AccessDenied, BadParameter, describe } from '../../core/errors.ts';
 import { ByteReader, copyBody, formatHead, header, isUpgrade, type MessageHead } from './http1.ts';
+import { errorResponse } from './status.ts';
 
 /** What the relay asks of its owner for each request. */
 export interface RelayHooks {
@@ -49,34 +50,9 @@ export function checkPath(target: string): string {
   return path;
 }
 
-function statusBody(code: number, reason: string, message: string): Buffer {
-  const body = JSON.stringify({
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message,
-    reason,
-    code,
-  });
-  return Buffer.from(body);
-}
-
-/** Writes a metav1.Status error response (kubectl prints `Error from server (Forbidden): <message>`). */
-function refuse(client: Duplex, code: number, reason: string, message: string): void {
-  const body = statusBody(code, reason, message);
-  client.write(
-    formatHead({
-      first: 'HTTP/1.1',
-      second: String(code),
-      third: reason,
-      headers: [
-        ['Content-Type', 'application/json'],
-        ['Content-Length', String(body.length)],
-      ],
-    }),
-  );
-  client.write(body);
+/** Writes a refusal kubectl prints as `Error from server (Forbidden): <message>` (status.ts: why text, not JSON). */
+function refuse(client: Duplex, code: number, message: string): void {
+  client.write(errorResponse(code, message, false));
 }
 
 function rewrite(h: MessageHead, as: { user: string; groups: string[] }, agent: [string, string][]): MessageHead {
@@ -147,7 +123,7 @@ export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHoo
         const denied = err instanceof AccessDenied;
         hooks.onRequest({ ...rec, status: denied ? 403 : 400 });
         await copyBody(h, fromClient, sink, hooks.signal);
-        refuse(client, denied ? 403 : 400, denied ? 'Forbidden' : 'BadRequest', `tp: ${rec.error}`);
+        refuse(client, denied ? 403 : 400, `tp: ${rec.error}`);
         if (rec.upgrade) return;
         continue;
       }

@@ -1,4 +1,5 @@
-// A refusal kubectl prints with tp's reason. client-go reads a failed discovery request (`/api`, `/apis`: kubectl's
+// Refusals kubectl prints with tp's reason, the proxy's for a whole connection and the agent's for one request.
+// client-go reads a failed discovery request (`/api`, `/apis`: kubectl's
 // first requests on a fresh cache) as raw bytes, so a `metav1.Status` JSON body there prints as "unknown"; a
 // `text/plain` body is kept as the message on every request (client-go's unstructured-response path), with the
 // reason the status code names: 403 `Error from server (Forbidden): tp: ...`, 5xx `an error on the server ("tp:
@@ -34,12 +35,19 @@ const PHRASES: Record<number, string> = {
   502: 'Bad Gateway',
 };
 
-/** A complete HTTP/1.1 response refusing the connection for `err` (body `tp: <message>`), `Connection: close`. */
-export function refusalResponse(err: TpError): Buffer {
-  const code = statusFor(err.code);
-  const body = Buffer.from(`tp: ${err.message}\n`);
+/**
+ * A complete HTTP/1.1 error response with `message` as its text body; with `close`, it says `Connection: close`
+ * (the connection ends after it), else the connection carries on with the next request.
+ */
+export function errorResponse(code: number, message: string, close: boolean): Buffer {
+  const body = Buffer.from(`${message}\n`);
   const head =
     `HTTP/1.1 ${code} ${PHRASES[code] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-    `Content-Length: ${body.length}\r\nCache-Control: no-cache, private\r\nConnection: close\r\n\r\n`;
+    `Content-Length: ${body.length}\r\nCache-Control: no-cache, private\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+/** The response refusing a whole connection for `err` (body `tp: <message>`), `Connection: close`. */
+export function refusalResponse(err: TpError): Buffer {
+  return errorResponse(statusFor(err.code), `tp: ${err.message}`, true);
 }
