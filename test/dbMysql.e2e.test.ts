@@ -139,5 +139,7 @@ describe.skipIf(!!mariadbMissing)('MariaDB through tp start, the proxy and the a
     await child.exited;
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(await stderr).toContain('tp: the session was ended: the certificate of user "dave" expired');
+    const end = await auditEvent('db.session.end', (e) => e.user === 'dave');
+    expect(String(end.reason)).toContain('the certificate of user "dave" expired');
   });
 });

@@ -114,7 +114,7 @@ describe.skipIf(!!postgresMissing)('db-postgres agent: stock psql through serve(
     while ((await sleeping()) > 0 && Date.now() < deadline) await Bun.sleep(50);
     expect(await sleeping()).toBe(0);
     const end = h.events.find((e) => e.type === 'db.session.end' && e.session_id === h.sessions[before]!.session.id);
-    expect(end?.error).toContain('the user certificate expired');
+    expect(end?.reason).toContain('the user certificate expired');
   });
 
   test('SIGINT to psql after 1 s of pg_sleep(30) cancels the query within 3 s (CancelRequest on a new stream)', async () => {

@@ -160,7 +160,8 @@ export async function runSession(
     s.signal.addEventListener('abort', onAbort, { once: true });
     upstream.write(opening.message.raw);
     const end = await relay.run(opening.rest).finally(() => s.signal.removeEventListener('abort', onAbort));
-    if (started) emit({ type: 'db.session.end', ...(end.error ? { error: end.error } : {}) });
+    // `reason`, as db-mysql names it: why the session ended when it was not the client's choice.
+    if (started) emit({ type: 'db.session.end', ...(end.error ? { reason: end.error } : {}) });
     else
       emit({
         type: 'db.session.start',

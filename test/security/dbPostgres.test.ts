@@ -104,7 +104,7 @@ describe.skipIf(!!postgresMissing)('db-postgres agent under attack', () => {
     const mine = () => h.events.slice(seen).filter((e) => e.session_id === id);
     await until('the session end', () => mine().some((e) => e.type === 'db.session.end'));
     const end = mine().find((e) => e.type === 'db.session.end')!;
-    expect(end.error).toContain(`truncated message "Q" of ${q.length} bytes, ${q.length - 4} received`);
+    expect(end.reason).toContain(`truncated message "Q" of ${q.length} bytes, ${q.length - 4} received`);
     expect(mine().some((e) => e.type === 'db.query')).toBe(false);
   });
 
