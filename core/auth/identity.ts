@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { type BotCertInfo, parseTlsCert } from '../crypto/x509.ts';
+import { parseTlsCert } from '../crypto/certRead.ts';
+import type { BotCertInfo } from '../crypto/certTypes.ts';
 import { AccessDenied, Unauthenticated } from '../errors.ts';
 
 /** Who is calling, as proven by the caller's X.509 certificate (or nobody, for join and ping). */

@@ -1,4 +1,3 @@
-import { localHostIdentity } from '../auth/localIdentity.ts';
 import type { AuthService } from '../auth/service.ts';
 import { type HostIdentity, keysOf, loadHostIdentity, saveHostIdentity } from '../identity/hostIdentity.ts';
 
@@ -17,6 +16,8 @@ export async function keptLocalIdentity(
 ): Promise<HostIdentity> {
   const saved = loadHostIdentity(dir);
   const kept = saved && saved.cluster === svc.cluster && saved.role === role ? saved : undefined;
+  // Loaded here, not at the top: issuing pulls in the X.509 library (~18 MB), which an agent alone never needs.
+  const { localHostIdentity } = await import('../auth/localIdentity.ts');
   const id = await localHostIdentity(svc, role, name, principals, {
     hostId: kept?.hostId ?? newId(),
     keys: kept ? keysOf(kept) : undefined,

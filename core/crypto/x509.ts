@@ -3,40 +3,22 @@ import './reflectPolyfill.ts'; // see there: bundles
 import 'reflect-metadata'; // bun cmd/tp.ts
 import * as x509 from '@peculiar/x509';
 import { BadParameter } from '../errors.ts';
+import { IDENTITY_OID, type TlsIdentityExt } from './certTypes.ts';
 import * as der from './der.ts';
 import { CLOCK_SKEW_MS } from './skew.ts';
+
+// Reading certificates lives in certRead.ts (no @peculiar/x509); re-exported for the issuers that import it here.
+export { parseTlsCert, verifyTlsCert } from './certRead.ts';
+export { type BotCertInfo, IDENTITY_OID, type ParsedTlsCert, type TlsIdentityExt } from './certTypes.ts';
 
 x509.cryptoProvider.set(globalThis.crypto);
 
 const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-/** OID of tp's identity extension: JSON with logins, traits, route and the identity kind. */
-export const IDENTITY_OID = '1.3.9999.7270.1';
-
 /** A CA as PEM text: certificate and PKCS#8 private key. */
 export interface TlsKeyPair {
   cert: string;
   key: string;
-}
-
-/** The tp-specific part of an X.509 identity, carried in the IDENTITY_OID extension. */
-export interface TlsIdentityExt {
-  /** `app`: a user's certificate for one web app only (its `route` names the app; core/auth/appCert.ts). */
-  kind: 'user' | 'app' | 'admin' | 'proxy' | 'node' | 'auth';
-  logins?: string[];
-  traits?: Record<string, string[]>;
-  route?: Record<string, string>;
-  /** A node's name, fixed by auth at join (node certificates only). */
-  name?: string;
-  /** A bot's certificate: which bot, which of its instances, and the renewal generation it was issued at. */
-  bot?: BotCertInfo;
-}
-
-/** What a bot certificate says about the bot instance holding it. */
-export interface BotCertInfo {
-  name: string;
-  instance: string;
-  generation: number;
 }
 
 /** What a leaf certificate says about its holder. */
@@ -45,24 +27,6 @@ export interface TlsSubject {
   organization?: string[];
   /** tp's identity extension; absent on certificates for other software (database servers and clients). */
   identity?: TlsIdentityExt;
-}
-
-/** A parsed leaf as tp reads it. */
-export interface ParsedTlsCert {
-  commonName: string;
-  organization: string[];
-  identity: TlsIdentityExt;
-  notBefore: Date;
-  notAfter: Date;
-  serial: string;
-}
-
-function fromDerUtf8(der: ArrayBuffer): string {
-  const b = Buffer.from(der);
-  if (b[0] !== 0x0c) throw new BadParameter('identity extension is not a UTF8String');
-  const l = b[1]!;
-  const start = l < 0x80 ? 2 : 2 + (l & 0x7f);
-  return b.subarray(start).toString('utf8');
 }
 
 function nameOf(cn: string, orgs: string[] = []): x509.JsonName {
@@ -202,28 +166,3 @@ const OID = {
   serverAuth: '1.3.6.1.5.5.7.3.1',
   ecdsaWithSha256: '1.2.840.10045.4.3.2',
 };
-
-/** Reads subject, validity and tp identity from a PEM or DER certificate. */
-export function parseTlsCert(cert: string | Uint8Array): ParsedTlsCert {
-  const c = new x509.X509Certificate(typeof cert === 'string' ? cert : Buffer.from(cert));
-  const ext = c.getExtension(IDENTITY_OID);
-  const identity = ext ? (JSON.parse(fromDerUtf8(ext.value)) as TlsIdentityExt) : { kind: 'user' as const };
-  return {
-    commonName: c.subjectName.getField('CN')[0] ?? '',
-    organization: c.subjectName.getField('O'),
-    identity,
-    notBefore: c.notBefore,
-    notAfter: c.notAfter,
-    serial: c.serialNumber,
-  };
-}
-
-/** True only if `cert` was signed by one of the CA certificates and is within its validity window at `now`. */
-export async function verifyTlsCert(cert: string, caCerts: string[], now: number): Promise<boolean> {
-  const leaf = new x509.X509Certificate(cert);
-  for (const pem of caCerts) {
-    const ca = new x509.X509Certificate(pem);
-    if (await leaf.verify({ publicKey: ca.publicKey, date: new Date(now) })) return true;
-  }
-  return false;
-}
