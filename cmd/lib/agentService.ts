@@ -1,5 +1,3 @@
-import { stringify } from 'yaml';
-
 /** What `tp agent install` sets up: the agent's tp.yaml and the systemd unit that runs it. */
 export interface AgentServiceSpec {
   proxy: string;
@@ -30,7 +28,7 @@ export function renderAgentConfig(s: AgentServiceSpec): string {
   return (
     '# The tp agent of this host, written by `tp agent install`; `tp agent uninstall` removes it.\n' +
     '# It holds the join token (used once, at the first start): keep this file mode 0600.\n' +
-    stringify(doc)
+    Bun.YAML.stringify(doc, null, 2)
   );
 }
 

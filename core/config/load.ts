@@ -1,9 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as v from 'valibot';
-import { type Document, isMap, LineCounter, parseDocument } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import { BadParameter } from '../errors.ts';
 import { type Config, ConfigSchema, KNOWN_KEYS } from './schema.ts';
 import { type SectionConfig, type SectionSpec, sectionSchema } from './sections.ts';
+import { quickYaml } from './yamlQuick.ts';
+
+/** The `yaml` library, loaded only to word an error or to settle what the quick parse would not (yamlQuick.ts). */
+const yamlLib = (): typeof import('yaml') => require('yaml');
 
 /** A config error pointing at the file and line, with a hint when one helps. */
 export class ConfigError extends BadParameter {}
@@ -30,18 +34,15 @@ function suggest(key: string, parent: string, keys: Record<string, string[]>): s
  * `sections` are the plugins' top-level sections (core/plugin `section`): their entries land in `sections`.
  */
 export function parseConfig(text: string, file = 'tp.yaml', sections: SectionSpec[] = []): Config {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const pos = lines.linePos(e.pos[0]);
-    throw new ConfigError(`${file}:${pos.line}: ${e.message.split('\n')[0]}`);
-  }
-  const raw = doc.toJS() ?? {};
+  const quick = quickYaml(text);
+  const raw = (quick === undefined ? exactParse(text, file).doc.toJS() : quick) ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw))
     throw new ConfigError(`${file}:1: the config must be a mapping of keys`);
   const known = { ...KNOWN_KEYS, '': [...KNOWN_KEYS['']!, ...sections.map((s) => s.key)] };
-  const fail = (issue: v.BaseIssue<unknown>, prefix: string[]) => configIssue(doc, lines, file, known, issue, prefix);
+  const fail = (issue: v.BaseIssue<unknown>, prefix: string[]) => {
+    const { doc, lines } = exactParse(text, file);
+    return configIssue(doc, lines, file, known, issue, prefix);
+  };
   const core: Record<string, unknown> = { ...raw };
   const found: Record<string, SectionConfig> = {};
   for (const spec of sections) {
@@ -58,6 +59,19 @@ export function parseConfig(text: string, file = 'tp.yaml', sections: SectionSpe
   return cfg;
 }
 
+/** Parses with the `yaml` library (unique keys, positions); throws ConfigError naming `file:line` on a syntax error. */
+function exactParse(text: string, file: string): { doc: Document; lines: LineCounter } {
+  const { LineCounter, parseDocument } = yamlLib();
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const pos = lines.linePos(e.pos[0]);
+    throw new ConfigError(`${file}:${pos.line}: ${e.message.split('\n')[0]}`);
+  }
+  return { doc, lines };
+}
+
 /** Throws the ConfigError for one schema issue: `file:line`, the dotted key, and a hint for unknown keys. */
 function configIssue(
   doc: Document,
@@ -71,7 +85,7 @@ function configIssue(
   let line = 1;
   // Point at the key itself for unknown keys, at the value otherwise.
   const parentNode = path.length > 1 ? doc.getIn(path.slice(0, -1), true) : doc.contents;
-  if (isMap(parentNode)) {
+  if (yamlLib().isMap(parentNode)) {
     const pair = parentNode.items.find((p) => String((p.key as { value?: unknown })?.value) === path.at(-1));
     // A missing key points at its parent mapping.
     const node = (pair?.key ?? pair?.value ?? parentNode) as { range?: [number, number] } | undefined;
