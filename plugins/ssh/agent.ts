@@ -1,5 +1,5 @@
 import type { AgentPlugin, AgentPluginContext } from '../../core/plugin/types.ts';
-import { SshNode } from '../../core/ssh/node.ts';
+import type { SshNode } from '../../core/ssh/node.ts';
 
 /**
  * The SSH node as a plugin's agent side: it verifies each user's SSH certificate itself (end to end), follows the
@@ -7,30 +7,45 @@ import { SshNode } from '../../core/ssh/node.ts';
  * lock covers. Its node is the agent's own heartbeat record, so it announces no extra resources.
  */
 export function startSshAgent(ctx: AgentPluginContext): AgentPlugin {
-  const id = ctx.identity();
-  const node = new SshNode({
-    hostId: ctx.hostId,
-    nodeName: ctx.nodeName,
-    labels: ctx.labels,
-    hostKey: id.sshKey,
-    hostCert: id.sshCert,
-    state: ctx.state,
-    emit: ctx.emit,
-    clock: ctx.clock,
-    ids: ctx.ids,
-    recording: ctx.recording,
+  let current = ctx.identity();
+  let node: SshNode | undefined;
+  let loading: Promise<SshNode> | undefined;
+  // The SSH server (ssh2 and tp's session code, ~30 MB resident) loads with the first session: an idle agent,
+  // an IoT device most of its life, never pays for it.
+  const ready = () =>
+    (loading ??= import('../../core/ssh/node.ts').then(({ SshNode }) => {
+      node = new SshNode({
+        hostId: ctx.hostId,
+        nodeName: ctx.nodeName,
+        labels: ctx.labels,
+        hostKey: current.sshKey,
+        hostCert: current.sshCert,
+        state: ctx.state,
+        emit: ctx.emit,
+        clock: ctx.clock,
+        ids: ctx.ids,
+        recording: ctx.recording,
+      });
+      return node;
+    }));
+  ctx.onIdentity((next) => {
+    current = next;
+    node?.setHostIdentity(next.sshKey, next.sshCert);
   });
-  ctx.onIdentity((next) => node.setHostIdentity(next.sshKey, next.sshCert));
   ctx.state.onChange((kinds) => {
-    if (kinds.has('lock')) node.enforceLocks();
+    if (kinds.has('lock')) node?.enforceLocks();
   });
   return {
     resources: () => [],
-    serve: (stream, session) =>
-      new Promise<void>((resolve) => {
+    serve: async (stream, session) => {
+      // Hold the client's first bytes while the server loads: ssh2 resumes the stream once its crypto is ready.
+      stream.pause();
+      const n = await ready();
+      await new Promise<void>((resolve) => {
         stream.once('close', () => resolve());
-        node.serve(stream, session.client, session.id);
-      }),
-    close: async () => node.close(),
+        n.serve(stream, session.client, session.id);
+      });
+    },
+    close: async () => node?.close(),
   };
 }
