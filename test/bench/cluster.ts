@@ -29,6 +29,13 @@ export async function runOk(cmd: string[], env: Record<string, string> = {}): Pr
   return r.ms;
 }
 
+/** A process's resident memory split (MiB): its own (anonymous) pages and its mapped files' (the runtime's code). */
+export function rssSplitMiB(pid: number): { anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) / 1024;
+  return { anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
 /** Resident memory of a process in MiB (VmRSS). */
 export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
