@@ -1,23 +1,23 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { withStandInDesktops } from './fixtures/desktopStandIn.ts';
+import { webCall, webLogin } from './helpers/accountWeb.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
-import { PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
-import { haveXvnc, startXvnc, type XvncDesktop } from './helpers/xvncDesktop.ts';
+import { type DesktopTpCluster, startDesktopTpCluster } from './helpers/desktopTpCluster.ts';
+import { startXvnc, type Xvnc, xvncMissing } from './helpers/xvnc.ts';
 
-// A desktop in the browser: the Desktops page lists what the roles reach, Connect opens it in noVNC over the proxy's
-// WebSocket (through a real agent's tunnel to a real Xvnc), the screen shows the X server's pixels, keys and the
-// clipboard reach the X server.
-const ready = haveChromium() && haveXvnc();
-if (!ready) console.warn('SKIPPING the web UI desktop tests: Chromium or Xvnc is not installed');
+// A desktop in the browser through a real `tp start` (plugin desktop-vnc, the VNC password on the agent only): the
+// Desktops page lists what the roles reach, Connect opens it in noVNC over the proxy's WebSocket, the screen shows
+// the X server's pixels, keys and (when the roles allow it) the clipboard reach the X server.
+const ready = haveChromium() && !xvncMissing;
+if (!ready) console.warn(`SKIPPING the web UI desktop tests: ${xvncMissing ?? 'Chromium is not installed'}`);
 
+const PASSWORD = 'correct horse battery staple';
 const ROOT = [0x33, 0x66, 0xcc];
-let f: SshFixture;
-let x: XvncDesktop;
+let c: DesktopTpCluster;
+let x: Xvnc;
 let b: TestBrowser;
 let base: string;
 let typed: string;
@@ -49,34 +49,37 @@ async function clickDesktop(page: Page, px: number, py: number): Promise<void> {
 
 describe.skipIf(!ready)('web UI desktops', () => {
   beforeAll(async () => {
-    x = await startXvnc({ width: 640, height: 480, rootColour: '#3366cc' });
-    typed = join(mkdtempSync(join(tmpdir(), 'tp-desk-')), 'typed');
+    x = await startXvnc({ width: 640, height: 480, colour: '#3366cc' });
+    typed = join(x.dir, 'typed');
     // An xterm at a known place that writes the first line typed into it to a file.
     x.spawn(['xterm', '-geometry', '40x6+320+240', '-e', 'sh', '-c', `read line; printf %s "$line" > ${typed}`]);
-    const served = () => [
-      { name: 'lab1', labels: { env: 'dev' }, addr: x.addr },
-      { name: 'lab-prod', labels: { env: 'prod' }, addr: x.addr },
-    ];
-    f = await startSshFixture([{ name: 'deskhost' }], { secondFactor: 'off' }, undefined, withStandInDesktops(served));
-    await f.role('metadata: {name: desk-dev}\nspec:\n  allow:\n    desktop_labels: {env: dev}\n');
-    await f.role('metadata: {name: no-desk}\nspec:\n  allow: {logins: [nobody], node_labels: {"*": "*"}}\n');
-    for (const [u, role] of [
-      ['dana', 'desk-dev'],
-      ['sam', 'no-desk'],
-    ]) {
-      const add = await f.admin(['users', 'add', u!, '--roles', role!, '--password-stdin'], PASSWORD);
-      expect(add.code).toBe(0);
-    }
+    const addr = `127.0.0.1:${x.port}`;
+    c = await startDesktopTpCluster([
+      { name: 'lab1', addr, labels: { env: 'dev' }, passwordFile: x.passwordFile },
+      { name: 'lab-prod', addr, labels: { env: 'prod' }, passwordFile: x.passwordFile },
+    ]);
+    await c.role('metadata: {name: desk-dev}\nspec:\n  allow:\n    desktop_labels: {env: dev}\n');
+    await c.role('metadata: {name: no-clip}\nspec:\n  options: {desktop_clipboard: false}\n');
+    await c.role('metadata: {name: no-desk}\nspec:\n  allow: {logins: [nobody], node_labels: {"*": "*"}}\n');
+    await c.user('dana', ['desk-dev'], PASSWORD);
+    await c.user('cleo', ['desk-dev', 'no-clip'], PASSWORD);
+    await c.user('sam', ['no-desk'], PASSWORD);
+    base = `https://localhost:${c.proxyAddr.split(':')[1]}`;
+    const login = await webLogin(`https://${c.proxyAddr}`, { username: 'dana', password: PASSWORD });
     await waitFor(
-      'the desktops at the proxy',
-      async () => (await f.cluster.proxy.view.resources('desktop')).length === 2,
+      'lab1 online',
+      async () =>
+        JSON.stringify(
+          (await webCall(`https://${c.proxyAddr}`, 'GET', '/webapi/ui/resources/desktop', { session: login.session }))
+            .body,
+        ).includes('"online":true'),
+      20_000,
     );
-    base = `https://localhost:${f.cluster.proxy.addr.split(':')[1]}`;
-    b = await startBrowser(f.cluster.proxy.addr);
+    b = await startBrowser(c.proxyAddr);
   });
   afterAll(async () => {
     await b?.close();
-    await f?.close();
+    await c?.close();
     await x?.close();
   });
 
@@ -118,10 +121,24 @@ describe.skipIf(!ready)('web UI desktops', () => {
     await page.getByText('Clipboard', { exact: true }).click();
     await page.getByLabel(/Text on the desktop's clipboard/).fill('from the browser');
     await page.getByRole('button', { name: 'Send to desktop' }).click();
+    await waitFor('the X clipboard', async () => (await x.clipboard()) === 'from the browser');
+    // And the other way: what the desktop copies shows up in the page's clipboard panel.
+    await x.x(['sh', '-c', 'printf %s "from the desktop" | xclip -selection clipboard -i >/dev/null 2>&1']);
     await waitFor(
-      'the X clipboard',
-      async () => (await x.run(['xclip', '-o', '-selection', 'clipboard'])).out === 'from the browser',
+      "the desktop's clipboard in the page",
+      async () => (await page.getByLabel(/Text on the desktop's clipboard/).inputValue()) === 'from the desktop',
     );
+    expect(b.takeErrors()).toEqual([]);
+  });
+
+  test('a role turning the clipboard off: the page says so and offers no clipboard; the desktop still works', async () => {
+    const page = await pageFor('cleo');
+    await page.goto(`${base}/web/desktops`);
+    await page.getByRole('button', { name: 'Connect to lab1' }).click();
+    await page.getByTestId('desktop-status').getByText('connected').waitFor({ timeout: 15_000 });
+    await page.getByText('The clipboard is turned off for this desktop by your roles.').waitFor();
+    expect(await page.getByText('Clipboard', { exact: true }).count()).toBe(0);
+    await waitFor('the root colour on the canvas', async () => `${await pixel(page, 10, 10)}` === `${ROOT}`);
     expect(b.takeErrors()).toEqual([]);
   });
 
