@@ -40,6 +40,8 @@ export interface KubeProxyCluster {
   admin(args: string[], stdin?: string): Promise<string>;
   /** Adds `name` holding `roles` and logs them in with `tp login` into their own TP_HOME. */
   addUser(name: string, roles: string[]): Promise<void>;
+  /** Logs `name` in (again) with `tp login` (first contact: `--insecure`). */
+  login(name: string): Promise<void>;
   /** The environment of a user's shell (their TP_HOME). */
   env(user: string): Record<string, string>;
   /** `tp kube login cluster` as `user` into a fresh HOME and KUBECONFIG: kubectl runs tp's credential plugin. */
@@ -117,6 +119,9 @@ export async function startKubeProxyCluster(dir: string, roleYaml: string, minor
       env,
       addUser: async (name, roles) => {
         await admin(['users', 'add', name, '--roles', roles.join(','), '--password-stdin'], PASSWORD);
+        await c.login(name);
+      },
+      login: async (name) => {
         const args = ['login', '--proxy', proxy, '--user', name, '--password-stdin', '--insecure'];
         await tpOk(args, { env: env(name), stdin: PASSWORD });
       },
