@@ -9,6 +9,7 @@ import { Databases } from './pages/Databases.tsx';
 import { Desktop } from './pages/Desktop.tsx';
 import { Desktops } from './pages/Desktops.tsx';
 import { Invite } from './pages/Invite.tsx';
+import { Kubernetes } from './pages/Kubernetes.tsx';
 import { Launch } from './pages/Launch.tsx';
 import { Login } from './pages/Login.tsx';
 import { Nodes } from './pages/Nodes.tsx';
@@ -20,6 +21,7 @@ import { interceptLinks, navigate, useLocation } from './router.ts';
 const NAV = [
   ['/web/nodes', 'Servers', () => true],
   ['/web/databases', 'Databases', (s: Session) => s.pages?.databases !== false],
+  ['/web/kube', 'Kubernetes', (s: Session) => s.pages?.kube === true],
   ['/web/apps', 'Applications', (s: Session) => s.pages?.apps === true],
   ['/web/desktops', 'Desktops', (s: Session) => s.pages?.desktops === true],
   ['/web/recordings', 'Recordings', (s: Session) => s.pages?.recordings !== false],
@@ -81,10 +83,11 @@ function NotFound({ path }: { path: string }) {
 /** The view an app path shows, and its title (the part before "· tp"). */
 function viewOf(path: string): {
   title: string;
-  page?: 'nodes' | 'databases' | 'apps' | 'desktops' | 'player' | 'recordings' | 'audit' | 'account';
+  page?: 'nodes' | 'databases' | 'kube' | 'apps' | 'desktops' | 'player' | 'recordings' | 'audit' | 'account';
 } {
   if (path === '/web/nodes') return { title: 'Servers', page: 'nodes' };
   if (path === '/web/databases') return { title: 'Databases', page: 'databases' };
+  if (path === '/web/kube') return { title: 'Kubernetes', page: 'kube' };
   if (path === '/web/apps') return { title: 'Applications', page: 'apps' };
   if (path === '/web/desktops') return { title: 'Desktops', page: 'desktops' };
   if (/^\/web\/recordings\/[0-9a-f-]{36}$/.test(path)) return { title: 'Recording', page: 'player' };
@@ -195,6 +198,7 @@ function App() {
   let page = <NotFound path={path} />;
   if (v.page === 'nodes') page = <Nodes session={session} url={url} />;
   else if (v.page === 'databases') page = <Databases url={url} />;
+  else if (v.page === 'kube') page = <Kubernetes url={url} />;
   else if (v.page === 'apps') page = <Applications url={url} />;
   else if (v.page === 'desktops') page = <Desktops url={url} />;
   else if (v.page === 'player') {

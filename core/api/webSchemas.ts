@@ -42,6 +42,7 @@ export const WebSessionViewSchema = v.object({
       recordings: v.boolean(),
       audit: v.boolean(),
       databases: v.optional(v.boolean()),
+      kube: v.optional(v.boolean()),
       apps: v.optional(v.boolean()),
       desktops: v.optional(v.boolean()),
     }),

@@ -74,6 +74,7 @@ async function sessionView(view: ClusterView, s: WebSession): Promise<WebSession
       audit: ruleAllows(roles, 'audit', 'list'),
       // The Databases page is for users some role lets reach databases at all (db_labels in an allow).
       databases: roles.some((r) => Object.keys(selectorOf(r.spec.allow, 'db_labels') ?? {}).length > 0),
+      kube: roles.some((r) => Object.keys(selectorOf(r.spec.allow, 'kubernetes_labels') ?? {}).length > 0),
       apps: roles.some((r) => Object.keys(selectorOf(r.spec.allow, 'app_labels') ?? {}).length > 0),
       desktops: roles.some((r) => Object.keys(selectorOf(r.spec.allow, 'desktop_labels') ?? {}).length > 0),
     },
