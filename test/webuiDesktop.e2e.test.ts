@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { webCall, webLogin } from './helpers/accountWeb.ts';
@@ -54,9 +54,13 @@ describe.skipIf(!ready)('web UI desktops', () => {
     // An xterm at a known place that writes the first line typed into it to a file.
     x.spawn(['xterm', '-geometry', '40x6+320+240', '-e', 'sh', '-c', `read line; printf %s "$line" > ${typed}`]);
     const addr = `127.0.0.1:${x.port}`;
+    // An agent configured with the wrong VNC password for one desktop.
+    const wrongPassword = join(x.dir, 'wrong.vncpass');
+    writeFileSync(wrongPassword, 'not-the-password\n');
     c = await startDesktopTpCluster([
       { name: 'lab1', addr, labels: { env: 'dev' }, passwordFile: x.passwordFile },
       { name: 'lab-prod', addr, labels: { env: 'prod' }, passwordFile: x.passwordFile },
+      { name: 'lab-badpw', addr, labels: { env: 'dev' }, passwordFile: wrongPassword },
     ]);
     await c.role('metadata: {name: desk-dev}\nspec:\n  allow:\n    desktop_labels: {env: dev}\n');
     await c.role('metadata: {name: no-clip}\nspec:\n  options: {desktop_clipboard: false}\n');
@@ -140,6 +144,17 @@ describe.skipIf(!ready)('web UI desktops', () => {
     expect(await page.getByText('Clipboard', { exact: true }).count()).toBe(0);
     await waitFor('the root colour on the canvas', async () => `${await pixel(page, 10, 10)}` === `${ROOT}`);
     expect(b.takeErrors()).toEqual([]);
+  });
+
+  test("a wrong VNC password in the agent's config: the page says the desktop refused, in tp's words", async () => {
+    const page = await pageFor('dana');
+    await page.goto(`${base}/web/desktops`);
+    await page.getByRole('button', { name: 'Connect to lab-badpw' }).click();
+    const message = page.getByTestId('desktop-message');
+    await message.getByText('the desktop refused the session').waitFor({ timeout: 15_000 });
+    expect(await message.textContent()).toContain('tp: ');
+    expect(await page.getByTestId('desktop-status').textContent()).toBe('ended');
+    b.takeErrors();
   });
 
   test('a user whose roles reach no desktop has no Desktops page, and a link to one says why it cannot open', async () => {
