@@ -60,6 +60,8 @@ export const EVENT_CODES = {
   'app.session.end': { ok: 'T4002I' },
   // plugins/kube: one event per request kubectl sends through an agent.
   'kube.request': { ok: 'TK001I', fail: 'TK001W' },
+  // ... and each port-forward connection (kube exec is an `exec` event, with `kube_cluster` and `pod`).
+  port_forward: { ok: 'TK002I', fail: 'TK002W' },
   // plugins/desktop-vnc: desktop sessions and each clipboard transfer (its length, never its text).
   'desktop.session.start': { ok: 'TV000I', fail: 'TV000W' },
   'desktop.session.end': { ok: 'TV001I' },

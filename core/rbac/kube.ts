@@ -1,9 +1,11 @@
 // RBAC for Kubernetes clusters (resource kind `kube`): `kubernetes_labels` decides which clusters a user reaches,
-// `kubernetes_users` / `kubernetes_groups` whom the agent impersonates there; trait templates expand, deny wins.
+// `kubernetes_users` / `kubernetes_groups` whom the agent impersonates there, `kubernetes_resources` what each request
+// may act on; trait templates expand, deny wins.
 import { AccessDenied } from '../errors.ts';
 import { expandTemplate, type Traits } from './access.ts';
 import { grantingRoles, kindVisible } from './kind.ts';
 import type { KindPolicy } from './kindPolicy.ts';
+import { checkKubeResource, type KubeResourceTarget } from './kubeResources.ts';
 import type { Role } from './schema.ts';
 
 const LABELS = 'kubernetes_labels';
@@ -82,6 +84,18 @@ export function kubeImpersonation(
     groups = asked.groups;
   }
   return { user, groups };
+}
+
+/**
+ * Throws AccessDenied unless `kubernetes_resources` let the request act on `target` on a cluster with `labels`: the
+ * roles whose kubernetes_labels match it must allow it, and no role may deny it (core/rbac/kubeResources.ts).
+ */
+export function checkKubeResourceAccess(
+  roles: Role[],
+  labels: Record<string, string>,
+  target: KubeResourceTarget,
+): void {
+  checkKubeResource(grantingRoles(roles, LABELS, labels), roles, target);
 }
 
 /** Kubernetes clusters: `kubernetes_labels` decide who sees one; the agent decides the impersonation per request. */

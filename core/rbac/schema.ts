@@ -14,6 +14,18 @@ const Rule = v.strictObject({
   verbs: v.array(v.picklist(['*', 'list', 'read', 'create', 'update', 'delete'])),
 });
 
+/** One `kubernetes_resources` entry: the objects (globs) and verbs a Kubernetes request may act on. */
+const KubeResource = v.strictObject({
+  /** The resource as in API paths (`pods`, `deployments`, `secrets`), or a glob. */
+  kind: v.pipe(v.string(), v.minLength(1)),
+  /** Namespace glob; absent is `*`. Cluster-scoped objects are in namespace "". */
+  namespace: v.optional(v.string()),
+  /** Object name glob; absent is `*`. */
+  name: v.optional(v.string()),
+  /** get, list, watch, create, update, patch, delete, deletecollection, exec, portforward, or `*`. */
+  verbs: v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1)),
+});
+
 const Conditions = v.strictObject({
   logins: v.optional(v.array(v.string())),
   node_labels: v.optional(Labels),
@@ -31,6 +43,8 @@ const Conditions = v.strictObject({
   kubernetes_users: v.optional(v.array(v.string())),
   /** Kubernetes groups requests run with (`Impersonate-Group`; trait templates expand). */
   kubernetes_groups: v.optional(v.array(v.string())),
+  /** Kubernetes objects requests may act on (deny wins; absent in an allow: every object). */
+  kubernetes_resources: v.optional(v.array(KubeResource)),
   /** Graphical desktops (resource kind `desktop`, VNC and RDP) the role reaches, by their labels. */
   desktop_labels: v.optional(Labels),
   /** Desktop logins (RDP accounts; trait templates expand); `*` is any. */

@@ -45,7 +45,7 @@ describe('kube agent: stock kubectl 1.33 through serve()', () => {
     expect(ex).toMatchObject({ user: 'alice', groups: ['devs', 'viewers'] });
     expect(h.events.findLast((e) => e.type === 'kube.request')).toMatchObject({
       upgrade: true,
-      verb: 'get',
+      verb: 'exec',
       status: 101,
     });
     const missing = await h.home().kubectl(['get', 'pod', 'nope']);

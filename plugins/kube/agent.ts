@@ -1,42 +1,23 @@
 // The kube plugin's agent side: heartbeats each configured cluster, checks at start that it may impersonate there,
 // and serves each stream the proxy sends (one kubectl connection) through the relay, running every request as the
-// Kubernetes user and groups the user's roles grant, each one audited as `kube.request`.
+// Kubernetes user and groups the user's roles grant and only on the objects their kubernetes_resources allow, each one
+// audited as `kube.request` (exec and port-forward also as `exec` / `port_forward`, an interactive exec recorded).
 import type { Duplex } from 'node:stream';
 import { describe } from '../../core/errors.ts';
 import { log } from '../../core/log.ts';
 import type { AgentPlugin, AgentPluginContext, PluginSession, ResourceSpec } from '../../core/plugin/types.ts';
 import { resolveRoles } from '../../core/rbac/index.ts';
-import { kubeImpersonation } from '../../core/rbac/kube.ts';
+import { checkKubeResourceAccess, kubeImpersonation } from '../../core/rbac/kube.ts';
 import type { KubeCluster } from './index.ts';
 import { type ApiServerTarget, loadKubeconfig } from './kubeconfig.ts';
 import { type RequestRecord, relay } from './relay.ts';
+import { requestInfo } from './requestTarget.ts';
+import { refusedUpgradeEvents, watchUpgrade } from './upgradeAudit.ts';
 import { agentAuthHeaders, canImpersonate, dialApiServer } from './upstream.ts';
 
 interface Target {
   cluster: KubeCluster;
   api: ApiServerTarget;
-}
-
-const NAMESPACE = /^\/api(?:s\/[^/]+)?\/[^/]+\/namespaces\/([^/]+)/;
-
-/** The Kubernetes verb of a request (get, list, watch, create ...), as the API server's authorizer names it. */
-export function kubeVerb(method: string, path: string, query: string): string {
-  const named = /\/namespaces\/[^/]+\/[^/]+\/[^/]+|^\/api(?:s\/[^/]+)?\/[^/]+\/(?!namespaces\/)[^/]+\/[^/]+/.test(path);
-  switch (method) {
-    case 'GET':
-      if (/(^|&)watch=(true|1)/.test(query)) return 'watch';
-      return named ? 'get' : 'list';
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return named ? 'delete' : 'deletecollection';
-    default:
-      return method.toLowerCase();
-  }
 }
 
 /** Warns, once per cluster, when the API server says the agent may not impersonate (every request would fail). */
@@ -85,23 +66,31 @@ export async function startKubeAgent(ctx: AgentPluginContext, entries: KubeClust
     };
     try {
       const upstream = await dialApiServer(t.api);
-      // A lock, the certificate's expiry or the agent's stop ends the connection at once, upgraded ones included.
+      // A lock, the certificate's expiry or the agent's stop ends the connection at once, upgraded ones included
+      // (the relay first tells an upgraded client why, where its protocol can carry it; the stream ends soon after).
       const stop = () => {
         upstream.destroy();
-        stream.destroy();
+        setTimeout(() => stream.destroy(), 800).unref();
       };
       if (s.signal.aborted) stop();
       s.signal.addEventListener('abort', stop, { once: true });
       await relay(stream, upstream, {
         signal: s.signal,
         agentHeaders: agentAuthHeaders(t.api),
-        impersonate: (asked) => {
+        impersonate: (asked, req) => {
           // Roles are read per request: a role change applies to the next request on a kept-alive connection.
           const all = ctx.state.roles();
           const roles = resolveRoles(user.roles, (n) => all.find((r) => r.metadata.name === n));
-          return kubeImpersonation(roles, user.traits, t.cluster.labels, user.name, asked);
+          const as = kubeImpersonation(roles, user.traits, t.cluster.labels, user.name, asked);
+          const target = requestInfo(req.method, req.path, req.query).target;
+          if (target) checkKubeResourceAccess(roles, t.cluster.labels, target);
+          return as;
         },
-        onRequest: (r: RequestRecord) => ctx.emit([requestEvent(fields, r)]),
+        onRequest: (r: RequestRecord) => {
+          const refused = r.upgrade && r.status !== 101 ? refusedUpgradeEvents(fields, r) : [];
+          ctx.emit([requestEvent(fields, r), ...refused]);
+        },
+        onUpgrade: (r, answer, upgrade) => watchUpgrade(ctx, fields, r, answer, upgrade),
       });
     } catch (err) {
       log.info('kube stream ended with an error', { ...fields, error: describe(err) });
@@ -122,6 +111,7 @@ export async function startKubeAgent(ctx: AgentPluginContext, entries: KubeClust
 
 function requestEvent(fields: Record<string, unknown>, r: RequestRecord) {
   const { path, query } = r;
+  const info = requestInfo(r.method, path, query);
   return {
     ...fields,
     type: 'kube.request' as const,
@@ -129,8 +119,8 @@ function requestEvent(fields: Record<string, unknown>, r: RequestRecord) {
     ...(r.error ? { error: r.error } : {}),
     method: r.method,
     path,
-    verb: kubeVerb(r.method, path, query),
-    namespace: NAMESPACE.exec(path)?.[1],
+    verb: info.verb,
+    namespace: info.target?.namespace || undefined,
     upgrade: r.upgrade || undefined,
     status: r.status,
     kubernetes_user: r.as?.user,

@@ -7,15 +7,24 @@ import type { TLSSocket } from 'node:tls';
 import { AccessDenied, BadParameter, describe } from '../../core/errors.ts';
 import { ByteReader, copyBody, formatHead, header, isUpgrade, type MessageHead } from './http1.ts';
 import { errorResponse } from './status.ts';
+import type { UpgradeWatch } from './upgradeAudit.ts';
 
 /** What the relay asks of its owner for each request. */
 export interface RelayHooks {
-  /** The identity to run the request as (throws AccessDenied to refuse it). `asked` is the client's own --as. */
-  impersonate(asked: { user?: string; groups: string[] }): { user: string; groups: string[] };
+  /**
+   * The identity to run the request as (throws AccessDenied to refuse it, the roles' impersonation or resource rules).
+   * `asked` is the client's own --as; `request` its method, checked path and query.
+   */
+  impersonate(
+    asked: { user?: string; groups: string[] },
+    request: { method: string; path: string; query: string },
+  ): { user: string; groups: string[] };
   /** Headers authenticating the agent itself (a bearer token). */
   agentHeaders: [string, string][];
   /** One request answered or refused (for audit): called once the status line is seen, or the connection ended. */
   onRequest(r: RequestRecord): void;
+  /** An upgrade the server accepted (101): what reads a copy of its bytes, and what runs when it ends. */
+  onUpgrade?(r: RequestRecord, answer: MessageHead, upgrade: string): UpgradeWatch | undefined;
   signal: AbortSignal;
 }
 
@@ -33,6 +42,9 @@ export interface RequestRecord {
 
 const DROPPED = /^(authorization|impersonate-.*|proxy-authorization|connection|keep-alive|te)$/i;
 const MAX_HEAD = 64 * 1024;
+/** After an abort, the farewell is offered this many times this far apart (the client may still open streams). */
+const FAREWELL_ROUNDS = 12;
+const FAREWELL_MS = 40;
 
 /** Refuses a path with dot segments or encoded slashes: rules match the path as written, so it must mean itself. */
 export function checkPath(target: string): string {
@@ -116,15 +128,15 @@ export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHoo
           user: header(h, 'impersonate-user'),
           groups: h.headers.filter(([k]) => k.toLowerCase() === 'impersonate-group').map(([, v]) => v),
         };
-        as = hooks.impersonate(asked);
+        as = hooks.impersonate(asked, { method: h.first, path: rec.path, query });
         rec.as = as;
       } catch (err) {
         rec.error = describe(err);
         const denied = err instanceof AccessDenied;
         hooks.onRequest({ ...rec, status: denied ? 403 : 400 });
         await copyBody(h, fromClient, sink, hooks.signal);
+        // Refused upgrades too: the client reads the answer and closes (ending here could cut it short).
         refuse(client, denied ? 403 : 400, `tp: ${rec.error}`);
-        if (rec.upgrade) return;
         continue;
       }
       if (!rec.upgrade) {
@@ -139,16 +151,44 @@ export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHoo
       upstream.write(formatHead(rewrite(h, as, hooks.agentHeaders)));
       await copyBody(h, fromClient, upstream, hooks.signal);
       const answer = await fromServer.head(MAX_HEAD, hooks.signal);
-      hooks.onRequest({ ...rec, status: answer ? Number(answer.second) : undefined });
+      const answered = { ...rec, status: answer ? Number(answer.second) : undefined };
+      hooks.onRequest(answered);
       if (!answer) return;
       client.write(formatHead(answer));
       if (answer.second === '101') {
-        client.write(fromServer.detach());
-        upstream.on('data', raw);
+        // Bytes pass unchanged; the watch reads a copy of each piece after it was written on.
+        const watch = hooks.onUpgrade?.(answered, answer, header(h, 'upgrade') ?? '');
+        const tap = watch?.tap;
+        const first = fromServer.detach();
+        client.write(first);
+        tap?.fromServer(first);
+        upstream.on('data', (d: Buffer) => {
+          client.write(d);
+          tap?.fromServer(d);
+        });
         const rest = fromClient.detach();
         if (rest.length) upstream.write(rest);
-        client.on('data', (d: Buffer) => upstream.write(d));
+        tap?.fromClient(rest);
+        client.on('data', (d: Buffer) => {
+          if (!upstream.destroyed) upstream.write(d);
+          tap?.fromClient(d);
+        });
         client.once('end', () => upstream.end());
+        // A lock, expiry or stop: say why where the protocol has a place for it (for a bounded while, answering the
+        // streams the client still opens), then end the client side.
+        const bye = async () => {
+          const message = `tp: the session ended: ${describe(hooks.signal.reason)}`;
+          for (let i = 0; i < FAREWELL_ROUNDS && tap?.farewell && !client.destroyed; i++) {
+            const words = tap.farewell(message);
+            if (words === undefined) break;
+            if (words.length) client.write(words);
+            await new Promise((r) => setTimeout(r, FAREWELL_MS));
+          }
+          client.end();
+        };
+        if (hooks.signal.aborted) void bye();
+        else hooks.signal.addEventListener('abort', () => void bye(), { once: true });
+        watching = ended.then(() => watch?.end());
         await ended;
         return;
       }
@@ -157,8 +197,10 @@ export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHoo
       upstream.on('data', raw);
     }
   };
+  let watching: Promise<void> | undefined;
   await Promise.race([loop(), ended]).finally(() => {
     upstream.destroy();
   });
+  await watching;
   if (!client.destroyed) client.end();
 }

@@ -82,6 +82,16 @@ export class SpdyFrameReader {
     }
     return out;
   }
+
+  /**
+   * How far the stream is inside a frame: `0` at a frame boundary; for a data frame whose head was read, the bytes
+   * left to complete it; undefined when a control frame (or a head) is cut, where nothing can be added cleanly.
+   */
+  leftInFrame(): number | undefined {
+    if (this.buf.length === 0) return 0;
+    if (this.buf.length < 8 || this.buf.readUInt32BE(0) & 0x80000000) return undefined;
+    return 8 + (this.buf.readUInt32BE(4) & 0xffffff) - this.buf.length;
+  }
 }
 
 function frameHead(word: number, flags: number, length: number): Buffer {

@@ -37,12 +37,14 @@ export interface KubeAgentHarness {
   pki: DbTestPki;
   agent: AgentPlugin;
   events: AuditInput[];
+  /** The agent's recording spool (sessions are recorded there with `recording: true`). */
+  spoolDir: string;
   /** The agent listener's https URL. */
   url: string;
   /** The verified user every stream carries (tests may change it between runs). */
   user: VerifiedUser;
   /** Aborts every stream open now (as a lock landing on the user does). */
-  abortAll(): void;
+  abortAll(reason?: Error): void;
   /** A kubectl home pointed at the agent's listener, with a client token of its own (which tp must drop). */
   home(): KubectlHome;
   close(): Promise<void>;
@@ -50,7 +52,7 @@ export interface KubeAgentHarness {
 
 /** Starts the stand-in (minor `minor`, who may impersonate), the agent plugin for cluster `k1` and a TLS listener handing it streams. */
 export async function startKubeAgentHarness(
-  opts: { roles?: Role[]; minor?: number; impersonators?: string[] } = {},
+  opts: { roles?: Role[]; minor?: number; impersonators?: string[]; recording?: boolean } = {},
 ): Promise<KubeAgentHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-kube-agent-'));
   const pki = await createDbTestPki(dir, Date.now());
@@ -83,7 +85,7 @@ export async function startKubeAgentHarness(
       throw new Error('no host identity in this test');
     },
     onIdentity: () => undefined,
-    recording: { dir, mode: () => 'off' as const, onPart: () => undefined },
+    recording: { dir: join(dir, 'spool'), mode: () => (opts.recording ? 'node' : 'off'), onPart: () => undefined },
   };
   const ctx: AgentPluginContext = {
     ...stub,
@@ -102,6 +104,7 @@ export async function startKubeAgentHarness(
   const agent = await startKubeAgent(ctx, [{ name: 'k1', kubeconfig, context: 'admin', labels: { env: 'dev' } }]);
   const h: KubeAgentHarness = {
     url: '',
+    spoolDir: join(dir, 'spool'),
     api,
     pki,
     agent,
@@ -113,8 +116,8 @@ export async function startKubeAgentHarness(
       expires: Date.now() + 3_600_000,
       certDer: 'MIIB',
     },
-    abortAll: () => {
-      for (const a of aborts) a.abort();
+    abortAll: (reason) => {
+      for (const a of aborts) a.abort(reason);
     },
     home: () => kubectlHome({ server: url, caPem: pki.serverCaPem, token: 'client-own-token' }),
     close: async () => {
