@@ -67,6 +67,29 @@ function refuse(client: Duplex, code: number, message: string): void {
   client.write(errorResponse(code, message, false));
 }
 
+/**
+ * Refuses an upgrade (exec, port-forward) with a JSON `metav1.Status`: client-go decodes an upgrade's error body as a
+ * Status, and a text body like `tp: ...` reads as YAML, printing an empty message.
+ */
+function refuseUpgrade(client: Duplex, code: number, message: string): void {
+  const reason = code === 403 ? 'Forbidden' : 'BadRequest';
+  const body = Buffer.from(
+    JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }),
+  );
+  client.write(
+    formatHead({
+      first: 'HTTP/1.1',
+      second: String(code),
+      third: reason === 'Forbidden' ? 'Forbidden' : 'Bad Request',
+      headers: [
+        ['Content-Type', 'application/json'],
+        ['Content-Length', String(body.length)],
+      ],
+    }),
+  );
+  client.write(body);
+}
+
 function rewrite(h: MessageHead, as: { user: string; groups: string[] }, agent: [string, string][]): MessageHead {
   const keep = h.headers.filter(([k]) => !DROPPED.test(k));
   const conn = isUpgrade(h) ? [['Connection', 'Upgrade'] as [string, string]] : [];
@@ -136,7 +159,7 @@ export async function relay(client: Duplex, upstream: TLSSocket, hooks: RelayHoo
         hooks.onRequest({ ...rec, status: denied ? 403 : 400 });
         await copyBody(h, fromClient, sink, hooks.signal);
         // Refused upgrades too: the client reads the answer and closes (ending here could cut it short).
-        refuse(client, denied ? 403 : 400, `tp: ${rec.error}`);
+        (rec.upgrade ? refuseUpgrade : refuse)(client, denied ? 403 : 400, `tp: ${rec.error}`);
         continue;
       }
       if (!rec.upgrade) {
