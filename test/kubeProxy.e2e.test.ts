@@ -226,4 +226,20 @@ describe('kubectl through tp start, a tp agent from tp.yaml and the stand-in API
       child.kill();
     }
   });
+
+  test("a cluster whose agent is gone is the proxy's gateway error, naming the cluster; nothing hangs", async () => {
+    const agent = await c.startAgent([{ name: 'k3' }]);
+    await c.waitOnline('alice', ['k3']);
+    const home = await c.kubeLogin('alice', 'k3');
+    expect((await home.kubectl(['get', 'pods'])).code).toBe(0);
+    await agent.stop();
+    let r = { code: 0, stderr: '' };
+    await waitFor('the proxy seeing the agent gone', async () => {
+      r = await home.kubectl(['get', 'pods', '--request-timeout=10s']);
+      return r.code !== 0;
+    });
+    expect(r.stderr).toContain(
+      'Error from server (InternalError): an error on the server ("tp: kube \\"k3\\" is offline',
+    );
+  });
 });

@@ -51,8 +51,8 @@ export interface KubeProxyCluster {
    * certificate files (or `certPath` / `keyPath`), for attacks `tp kube login` would not write.
    */
   kubectl(user: string, cluster: string, opts?: { certPath?: string; keyPath?: string }): KubectlHome;
-  /** Starts `tp agent start` from a tp.yaml serving `clusters` (labels env=dev unless given). */
-  startAgent(clusters: KubeEntry[]): Promise<void>;
+  /** Starts `tp agent start` from a tp.yaml serving `clusters` (labels env=dev unless given); its process. */
+  startAgent(clusters: KubeEntry[]): Promise<TpDaemon>;
   /** Waits until the proxy lists `names` online to `user` (one agent heartbeats all its clusters at once). */
   waitOnline(user: string, names: string[]): Promise<void>;
   /** What the tp processes logged so far (stderr), for a failing test's message. */
@@ -166,7 +166,9 @@ export async function startKubeProxyCluster(dir: string, roleYaml: string, minor
             `ssh: {name: kubeagent${n}, proxy: "${proxy}", token: "${token.token}", ca_pin: "${token.ca_pin}"}\n` +
             `kube: {enabled: true, clusters: ${JSON.stringify(entries)}}\n`,
         );
-        daemons.push(await startTpDaemon(['agent', 'start', '--config', file], /agent \S+ running/));
+        const agent = await startTpDaemon(['agent', 'start', '--config', file], /agent \S+ running/);
+        daemons.push(agent);
+        return agent;
       },
       waitOnline: async (user, names) => {
         const p = keys(user);
