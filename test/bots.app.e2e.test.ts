@@ -9,7 +9,7 @@ import { appRouteFromCert } from '../core/auth/appCert.ts';
 import { readIdentityFile } from '../core/client/identityFile.ts';
 import { type AppsCliCluster, startAppsCliCluster } from './helpers/appsCliCluster.ts';
 import { spawnBot } from './helpers/botFixture.ts';
-import { tp } from './helpers/cli.ts';
+import { run, tp } from './helpers/cli.ts';
 import { waitFor } from './helpers/cluster.ts';
 
 let dir: string;
@@ -43,11 +43,29 @@ describe('tp bot start --app', () => {
     expect(statSync(join(out, 'app')).mode & 0o777).toBe(0o700);
     for (const f of readdirSync(app)) expect(statSync(join(app, f)).mode & 0o777).toBe(0o600);
     const cert = certOf(out);
-    expect(appRouteFromCert(cert.raw)).toEqual({ app: 'grafana', publicAddr: `grafana.localhost:${c.port}` });
+    expect(appRouteFromCert(cert.raw)).toEqual({ app: 'grafana', publicAddr: `grafana.tp.localhost:${c.port}` });
     expect(cert.subject).toContain('CN=bot-ci');
     const identity = new X509Certificate(readIdentityFile(join(out, 'identity')).tlsCert);
     expect(Date.parse(cert.validTo)).toBeLessThanOrEqual(Date.parse(identity.validTo));
-    expect(readFileSync(join(app, 'ca.crt'), 'utf8')).toContain('BEGIN CERTIFICATE');
+    // A CI step reaches the app with stock curl and the three files, as the bot.
+    const host = `grafana.tp.localhost:${c.port}`;
+    const curl = await run([
+      'curl',
+      '-sS',
+      '--max-time',
+      '20',
+      '--cert',
+      join(app, 'tls.crt'),
+      '--key',
+      join(app, 'tls.key'),
+      '--cacert',
+      join(app, 'ca.crt'),
+      '--resolve',
+      `${host}:127.0.0.1`,
+      `https://${host}/hello`,
+    ]);
+    expect(curl.stderr).toBe('');
+    expect(JSON.parse(curl.stdout)).toMatchObject({ path: '/hello', user: 'bot-ci' });
   }, 60_000);
 
   test('a running bot renews the app certificate with its identity', async () => {
