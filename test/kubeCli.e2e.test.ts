@@ -10,8 +10,15 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Output } from '../cmd/lib/outputSchemas.ts';
 import { tp } from './helpers/cli.ts';
+import { ptyRun } from './helpers/cliPty.ts';
 import { waitFor } from './helpers/cluster.ts';
-import { type KubeCliCluster, kubectlIn, startKubeCliCluster } from './helpers/kubeCliCluster.ts';
+import {
+  KUBECTL_DIR,
+  type KubeCliCluster,
+  kubectlIn,
+  PASSWORD,
+  startKubeCliCluster,
+} from './helpers/kubeCliCluster.ts';
 
 const ROLE = `kind: role
 metadata: {name: kubedev}
@@ -221,6 +228,38 @@ describe('tp kube with stock kubectl', () => {
     await c.login(short);
     expect((await kubectl(short, ['get', 'pods'], 'kubectl.1.33')).code).toBe(0);
   });
+
+  test('at a terminal, parallel kubectl runs with an expired login ask for the password once and all go on', async () => {
+    const short = await c.shell('3s');
+    writeFileSync(short.KUBECONFIG!, '');
+    expect((await asAlice(['kube', 'login', 'k1'], short)).code).toBe(0);
+    const tls = join(short.TP_HOME!, 'keys', c.proxy.replace(/[^A-Za-z0-9_.-]/g, '_'), 'tls.crt');
+    const expires = new X509Certificate(readFileSync(tls, 'utf8')).validToDate.getTime();
+    await waitFor('the short login to expire', () => Date.now() > expires + 100, 15_000);
+    const logins = async () =>
+      (JSON.parse(await c.admin(['audit', 'search', '--type', 'user.login', '--format', 'json'])) as unknown[]).length;
+    const before = await logins();
+    // Three kubectl at once, each handed the terminal (so each says it is interactive); the plugin's own output and
+    // the password prompt go to the terminal, each kubectl's answer to a file.
+    const out = mkdtempSync(join(dir, 'pty-'));
+    const kubectlWord = `'${join(KUBECTL_DIR, 'kubectl.1.33')}' --cache-dir '${join(short.HOME!, 'kcache')}'`;
+    const session = ptyRun(
+      `for i in 1 2 3; do ${kubectlWord} get pods -o name </dev/tty >'${out}'/$i & done; wait; echo ALL-DONE`,
+      short,
+    );
+    try {
+      await session.expect(/Password for alice@kube\.test: /, 20_000);
+      session.type(`${PASSWORD}\r`);
+      await session.expect(/ALL-DONE/, 30_000);
+    } finally {
+      session.kill();
+    }
+    for (const i of ['1', '2', '3'])
+      expect({ i, got: readFileSync(join(out, i), 'utf8') }).toEqual({ i, got: 'pod/p1\n' });
+    expect(session.output().match(/Password for/g)).toHaveLength(1);
+    expect(session.output()).toContain('tp: your tp login expired: logging in again');
+    expect(await logins()).toBe(before + 1);
+  }, 60_000);
 
   test('a profile for another proxy is named, with the login that fixes it', async () => {
     const r = await asAlice(['kube', 'credentials', '--cluster', 'k1', '--proxy', '127.0.0.1:1']);

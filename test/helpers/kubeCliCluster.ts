@@ -10,10 +10,11 @@ import { type CliResult, run, tpOk } from './cli.ts';
 import { createDbTestPki } from './dbPki.ts';
 import { startTpDaemon, type TpDaemon } from './tpDaemon.ts';
 
-const PASSWORD = 'correct horse battery staple';
+/** Alice's password. */
+export const PASSWORD = 'correct horse battery staple';
 
 /** The folder of the kubectl dispatcher, where `kubectl.1.<minor>` lie. */
-const KUBECTL_DIR = dirname(realpathSync(Bun.which('kubectl') ?? '/usr/bin/kubectl'));
+export const KUBECTL_DIR = dirname(realpathSync(Bun.which('kubectl') ?? '/usr/bin/kubectl'));
 
 /** Runs stock kubectl (`binary`: the dispatcher, or `kubectl.1.29` ...) in `env`, its cache in `env.HOME`. */
 export function kubectlIn(env: Record<string, string>, args: string[], binary = 'kubectl'): Promise<CliResult> {
