@@ -18,7 +18,7 @@ export function startVncAgent(ctx: AgentPluginContext, entries: VncDesktop[]): A
       { desktop: d, password: d.password_file ? readVncPassword(d.name, d.password_file) : undefined },
     ]),
   );
-  const live = new Set<Duplex>();
+  const live = new Map<Duplex, Promise<void>>();
   return {
     resources: (): ResourceSpec[] =>
       [...targets.values()].map(({ desktop }) => ({
@@ -30,15 +30,18 @@ export function startVncAgent(ctx: AgentPluginContext, entries: VncDesktop[]): A
       const t = targets.get(s.resource);
       // The host checked the resource is one of ours; this only guards the map lookup.
       if (!t) throw new NotFound(`this agent serves no desktop "${s.resource}"`);
-      live.add(stream);
+      const running = runDesktopSession(ctx, t, stream, s);
+      live.set(stream, running);
       try {
-        await runDesktopSession(ctx, t, stream, s);
+        await running;
       } finally {
         live.delete(stream);
       }
     },
+    // Cut streams end their sessions at once; waiting for them lets each audit its end before the agent's spool closes.
     close: async () => {
-      for (const stream of live) stream.destroy();
+      for (const stream of live.keys()) stream.destroy();
+      await Promise.allSettled(live.values());
     },
   };
 }

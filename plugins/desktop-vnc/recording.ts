@@ -9,7 +9,7 @@ import type { AgentPluginContext } from '../../core/plugin/types.ts';
  * Desktop parts are cut larger than a terminal's (screen updates are bulky), yet stay under the upload's cap of
  * 700 000 base64 characters per part (core/auth/schemas.ts) with one more event on top.
  */
-const PART_BYTES = 256 * 1024;
+const PART_BYTES = 400 * 1024;
 /** Bytes per recorded event at most (64 KiB of base64 JSON): a bigger write is several events at the same time. */
 const EVENT_BYTES = 48 * 1024;
 

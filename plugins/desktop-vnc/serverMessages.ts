@@ -13,7 +13,7 @@ export interface ServerFilter {
   onCutText(length: number, dropped?: string): void;
 }
 
-/** Forwarded bytes gather here and leave in writes of up to 64 KiB, and at the end of every message. */
+/** Small forwarded pieces (headers) gather here and leave in writes of up to 64 KiB, and at the end of every message. */
 class Outbox {
   private parts: Buffer[] = [];
   private size = 0;
@@ -21,6 +21,11 @@ class Outbox {
   constructor(private readonly write: (chunk: Buffer) => Promise<void>) {}
 
   async add(chunk: Buffer): Promise<void> {
+    // A big payload chunk goes out as it is (after what gathered before it): copying it would cost more than a write.
+    if (chunk.length >= 16 * 1024) {
+      await this.flush();
+      return this.write(chunk);
+    }
     this.parts.push(chunk);
     this.size += chunk.length;
     if (this.size >= 64 * 1024) await this.flush();

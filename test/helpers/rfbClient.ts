@@ -1,5 +1,7 @@
-// A small RFB 3.8 client written for the desktop tests (independent of the agent's code): security None, 32-bit
-// true colour, Raw rectangles into a framebuffer, key/pointer/cut-text input, and raw writes for attack tests.
+// A small RFB 3.8 client written for the desktop tests (independent of the agent's code): security None (VncAuth
+// straight to a server), 32-bit true colour, Raw rectangles into a framebuffer (ZRLE ones skipped by length),
+// key/pointer/cut-text input, and raw writes for attack tests.
+import { createCipheriv } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 
 /** The server refused the handshake; `reason` is the RFB failure reason it sent. */
@@ -7,6 +9,20 @@ export class RfbRefused extends Error {
   constructor(readonly reason: string) {
     super(`RFB refused: ${reason}`);
   }
+}
+
+/** The VncAuth response: DES of the challenge, keyed by the password's first 8 bytes with each byte's bits mirrored. */
+function vncAuth(password: string, challenge: Buffer): Buffer {
+  const key = Buffer.alloc(8);
+  Buffer.from(password, 'latin1').copy(key, 0, 0, 8);
+  for (let i = 0; i < 8; i++) {
+    let b = key[i]!;
+    let m = 0;
+    for (let bit = 0; bit < 8; bit++, b >>= 1) m = (m << 1) | (b & 1);
+    key[i] = m;
+  }
+  const des = createCipheriv('des-ecb', key, null).setAutoPadding(false);
+  return Buffer.concat([des.update(challenge), des.final()]);
 }
 
 /** One server message as the test sees it. */
@@ -17,7 +33,8 @@ export type ServerMessage =
 
 /** An RFB client over `sock` (already past any tp answer line). Every read gives up after `timeoutMs`. */
 export class RfbClient {
-  private buf = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private have = 0;
   private closed = false;
   private wake: (() => void) | undefined;
   width = 0;
@@ -30,7 +47,8 @@ export class RfbClient {
     private readonly timeoutMs = 10_000,
   ) {
     sock.on('data', (b: Buffer) => {
-      this.buf = Buffer.concat([this.buf, b]);
+      this.chunks.push(b);
+      this.have += b.length;
       this.wake?.();
     });
     const end = () => {
@@ -51,8 +69,8 @@ export class RfbClient {
   /** Exactly `n` bytes; throws when the connection closes first or nothing comes for `timeoutMs`. */
   async read(n: number): Promise<Buffer> {
     const deadline = Date.now() + this.timeoutMs;
-    while (this.buf.length < n) {
-      if (this.closed) throw new Error(`the connection closed (wanted ${n} bytes, had ${this.buf.length})`);
+    while (this.have < n) {
+      if (this.closed) throw new Error(`the connection closed (wanted ${n} bytes, had ${this.have})`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no ${n} bytes within ${this.timeoutMs} ms`);
       await new Promise<void>((resolve) => {
@@ -63,9 +81,13 @@ export class RfbClient {
         };
       });
     }
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return out;
+    // Joins only the chunks the read needs: a small read behind a big update copies little.
+    let k = 0;
+    for (let got = 0; got < n; k++) got += this.chunks[k]!.length;
+    const head = k === 1 ? this.chunks[0]! : Buffer.concat(this.chunks.slice(0, k));
+    this.chunks = head.length > n ? [head.subarray(n), ...this.chunks.slice(k)] : this.chunks.slice(k);
+    this.have -= n;
+    return head.subarray(0, n);
   }
 
   private async reason(): Promise<string> {
@@ -73,16 +95,21 @@ export class RfbClient {
     return (await this.read(len)).toString('utf8');
   }
 
-  /** Version 3.8, security None, shared ClientInit, ServerInit; throws RfbRefused with the server's reason. */
-  async handshake(): Promise<void> {
+  /**
+   * Version 3.8, security None (or VncAuth with `password`, for a VNC server reached directly), shared ClientInit,
+   * ServerInit; throws RfbRefused with the server's reason.
+   */
+  async handshake(password?: string): Promise<void> {
     const version = (await this.read(12)).toString('latin1');
     if (version !== 'RFB 003.008\n') throw new Error(`server version ${JSON.stringify(version)}`);
     this.sock.write('RFB 003.008\n');
     const count = (await this.read(1))[0]!;
     if (count === 0) throw new RfbRefused(await this.reason());
     const types = [...(await this.read(count))];
-    if (!types.includes(1)) throw new Error(`server offers security types [${types}], not None`);
-    this.sock.write(Buffer.from([1]));
+    const want = password === undefined ? 1 : 2;
+    if (!types.includes(want)) throw new Error(`server offers security types [${types}], not ${want}`);
+    this.sock.write(Buffer.from([want]));
+    if (password !== undefined) this.sock.write(vncAuth(password, await this.read(16)));
     if ((await this.read(4)).readUInt32BE() !== 0) throw new RfbRefused(await this.reason());
     this.sock.write(Buffer.from([1]));
     const init = await this.read(24);
@@ -151,7 +178,7 @@ export class RfbClient {
     this.sock.write(Buffer.concat([m, t]));
   }
 
-  /** Reads one server message (Raw, CopyRect, DesktopSize and LastRect rectangles; Raw ones land in the framebuffer). */
+  /** Reads one server message (Raw, CopyRect, ZRLE, DesktopSize, LastRect rectangles; Raw ones land in the framebuffer). */
   async next(): Promise<ServerMessage> {
     const type = (await this.read(1))[0]!;
     if (type === 2) return { type: 'bell' };
@@ -178,6 +205,7 @@ export class RfbClient {
         for (let row = 0; row < r.h; row++)
           px.copy(this.fb, ((r.y + row) * this.width + r.x) * 4, row * r.w * 4, (row + 1) * r.w * 4);
       } else if (r.encoding === 1) await this.read(4);
+      else if (r.encoding === 16) await this.read((await this.read(4)).readUInt32BE());
       else if (r.encoding !== -223) throw new Error(`unexpected encoding ${r.encoding}`);
     }
     return { type: 'update', rects };
