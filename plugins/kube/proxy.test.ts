@@ -26,4 +26,25 @@ describe('kube proxy side', () => {
     expect(text(new Unauthenticated('run tp login'))).toStartWith('HTTP/1.1 401 ');
     expect(text(new Unavailable('kube "k1" is offline'))).toStartWith('HTTP/1.1 502 ');
   });
+
+  test('a refused upgrade is a JSON metav1.Status naming the reason, since client-go decodes an upgrade error so', () => {
+    const [head, body] = refusalResponse(new Locked('user "bob" is locked: laptop stolen'), true)
+      .toString()
+      .split('\r\n\r\n');
+    expect(head).toStartWith('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n');
+    expect(head).toContain('\r\nConnection: close');
+    expect(JSON.parse(body!)).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'Forbidden',
+      code: 403,
+      message: 'tp: user "bob" is locked: laptop stolen',
+    });
+    expect(
+      JSON.parse(refusalResponse(new Unavailable('offline'), true).toString().split('\r\n\r\n')[1]!),
+    ).toMatchObject({
+      reason: 'InternalError',
+      code: 502,
+    });
+  });
 });

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { AccessDenied, BadParameter, describe } from '../../core/errors.ts';
 import { ByteReader, copyBody, formatHead, header, isUpgrade, type MessageHead } from './http1.ts';
-import { errorResponse } from './status.ts';
+import { errorResponse, statusResponse } from './status.ts';
 import type { UpgradeWatch } from './upgradeAudit.ts';
 
 /** What the relay asks of its owner for each request. */
@@ -72,22 +72,7 @@ function refuse(client: Duplex, code: number, message: string): void {
  * Status, and a text body like `tp: ...` reads as YAML, printing an empty message.
  */
 function refuseUpgrade(client: Duplex, code: number, message: string): void {
-  const reason = code === 403 ? 'Forbidden' : 'BadRequest';
-  const body = Buffer.from(
-    JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }),
-  );
-  client.write(
-    formatHead({
-      first: 'HTTP/1.1',
-      second: String(code),
-      third: reason === 'Forbidden' ? 'Forbidden' : 'Bad Request',
-      headers: [
-        ['Content-Type', 'application/json'],
-        ['Content-Length', String(body.length)],
-      ],
-    }),
-  );
-  client.write(body);
+  client.write(statusResponse(code, message, false));
 }
 
 function rewrite(h: MessageHead, as: { user: string; groups: string[] }, agent: [string, string][]): MessageHead {

@@ -3,7 +3,9 @@
 // first requests on a fresh cache) as raw bytes, so a `metav1.Status` JSON body there prints as "unknown"; a
 // `text/plain` body is kept as the message on every request (client-go's unstructured-response path), with the
 // reason the status code names: 403 `Error from server (Forbidden): tp: ...`, 5xx `an error on the server ("tp:
-// ...")`. A 401 makes kubectl ask its exec credential plugin again, so unauthenticated stays 401.
+// ...")`. An upgrade (exec, port-forward) is the exception: client-go decodes its error body as a Status, so a
+// refused upgrade gets the JSON `metav1.Status`. A 401 makes kubectl ask its exec credential plugin again, so
+// unauthenticated stays 401.
 import type { ErrorCode, TpError } from '../../core/errors.ts';
 
 /** The HTTP status of an error class, as kubectl should read it. */
@@ -35,19 +37,40 @@ const PHRASES: Record<number, string> = {
   502: 'Bad Gateway',
 };
 
+/** The `metav1.Status` reason a status code names (what kubectl prints in `Error from server (<reason>)`). */
+const REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  429: 'TooManyRequests',
+};
+
+function respond(code: number, type: string, body: Buffer, close: boolean): Buffer {
+  const head =
+    `HTTP/1.1 ${code} ${PHRASES[code] ?? 'Error'}\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n` +
+    `Cache-Control: no-cache, private\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
 /**
  * A complete HTTP/1.1 error response with `message` as its text body; with `close`, it says `Connection: close`
  * (the connection ends after it), else the connection carries on with the next request.
  */
 export function errorResponse(code: number, message: string, close: boolean): Buffer {
-  const body = Buffer.from(`${message}\n`);
-  const head =
-    `HTTP/1.1 ${code} ${PHRASES[code] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-    `Content-Length: ${body.length}\r\nCache-Control: no-cache, private\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+  return respond(code, 'text/plain; charset=utf-8', Buffer.from(`${message}\n`), close);
 }
 
-/** The response refusing a whole connection for `err` (body `tp: <message>`), `Connection: close`. */
-export function refusalResponse(err: TpError): Buffer {
-  return errorResponse(statusFor(err.code), `tp: ${err.message}`, true);
+/** The same error as a JSON `metav1.Status` body, for a refused upgrade request. */
+export function statusResponse(code: number, message: string, close: boolean): Buffer {
+  const reason = REASONS[code] ?? (code >= 500 ? 'InternalError' : 'Unknown');
+  const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  return respond(code, 'application/json', Buffer.from(JSON.stringify(status)), close);
+}
+
+/**
+ * The response refusing a whole connection for `err` (message `tp: <message>`), `Connection: close`: a Status when
+ * its first request is an upgrade, else text.
+ */
+export function refusalResponse(err: TpError, upgrade = false): Buffer {
+  return (upgrade ? statusResponse : errorResponse)(statusFor(err.code), `tp: ${err.message}`, true);
 }

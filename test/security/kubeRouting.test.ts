@@ -35,7 +35,12 @@ describe('security: kube routing at the proxy', () => {
   let alice: { cert: string; key: string; ca: string };
 
   /** One request to the proxy with TLS server name `sni`, as `who` (no certificate when absent); its response. */
-  const send = (sni: string, headers: string[], who?: { cert: string; key: string }): Promise<Answer> => {
+  const send = (
+    sni: string,
+    headers: string[],
+    who?: { cert: string; key: string },
+    start = 'GET /api/v1/namespaces/default/pods HTTP/1.1',
+  ): Promise<Answer> => {
     const [host, port] = c.proxy.split(':');
     const sock = connect({
       host,
@@ -52,7 +57,7 @@ describe('security: kube routing at the proxy', () => {
         reject(new Error(`no whole response in 10 s: ${buf.toString()}`));
       }, 10_000);
       sock.once('secureConnect', () => {
-        const lines = ['GET /api/v1/namespaces/default/pods HTTP/1.1', `Host: ${sni}`, ...headers];
+        const lines = [start, `Host: ${sni}`, ...headers];
         sock.write(`${lines.join('\r\n')}\r\n\r\n`);
       });
       sock.on('error', (err) => {
@@ -119,6 +124,34 @@ describe('security: kube routing at the proxy', () => {
     expect(c.api.requests.length).toBe(before);
     const [event] = await refusals((e) => e.target === 'k2');
     expect(event).toMatchObject({ success: false, user: 'alice', via: 'kube' });
+  });
+
+  test('an exec upgrade to a denied cluster is refused with a JSON Status (what client-go decodes), never forwarded', async () => {
+    const before = c.api.requests.length;
+    const r = await send(
+      sni('k2'),
+      [
+        'Connection: Upgrade',
+        'Upgrade: websocket',
+        'Sec-WebSocket-Version: 13',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Protocol: v5.channel.k8s.io',
+      ],
+      alice,
+      'GET /api/v1/namespaces/default/pods/p1/exec?command=sh&stdout=true HTTP/1.1',
+    );
+    expect(r.status).toBe(403);
+    expect(r.head).toContain('Content-Type: application/json');
+    expect(JSON.parse(r.body)).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'tp: access to kubernetes cluster "k2" is not allowed by your roles',
+      reason: 'Forbidden',
+      code: 403,
+    });
+    expect(c.api.requests.length).toBe(before);
   });
 
   test('the client Authorization and Impersonate-Uid / Impersonate-Extra-* never reach the API server', async () => {
