@@ -1,11 +1,10 @@
 // Refusals kubectl prints with tp's reason, the proxy's for a whole connection and the agent's for one request.
-// client-go reads a failed discovery request (`/api`, `/apis`: kubectl's
-// first requests on a fresh cache) as raw bytes, so a `metav1.Status` JSON body there prints as "unknown"; a
-// `text/plain` body is kept as the message on every request (client-go's unstructured-response path), with the
-// reason the status code names: 403 `Error from server (Forbidden): tp: ...`, 5xx `an error on the server ("tp:
-// ...")`. An upgrade (exec, port-forward) is the exception: client-go decodes its error body as a Status, so a
-// refused upgrade gets the JSON `metav1.Status`. A 401 makes kubectl ask its exec credential plugin again, so
-// unauthenticated stays 401.
+// client-go reads a failed discovery request (`/api`, `/apis`: kubectl's first requests on a fresh cache) as raw
+// bytes, so a JSON `metav1.Status` there prints as "unknown"; a `text/plain` body is kept as the message on every
+// request (client-go's unstructured-response path), under the reason the status code names: 403 `Error from server
+// (Forbidden): tp: ...`, 5xx `an error on the server ("tp: ...")`. An upgrade (exec, port-forward) is the exception:
+// client-go decodes its error body as a Status, so a refused upgrade gets the JSON one. A 401 makes kubectl ask its
+// exec credential plugin again, so unauthenticated stays 401.
 import type { ErrorCode, TpError } from '../../core/errors.ts';
 
 /** The HTTP status of an error class, as kubectl should read it. */
