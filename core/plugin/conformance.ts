@@ -21,8 +21,13 @@ export interface ConformanceHarness {
   proxy: { addr: string; ca: string[] };
   /** The plugin's resources here: at least one served over a tunnel and one by a direct agent (its address). */
   resources: { name: string; via: 'tunnel' | 'direct'; directAddr?: string }[];
-  /** A principal the test user's roles allow on every resource, and one they deny. */
-  principals: { allowed: string; denied: string };
+  /**
+   * A principal the test user's roles allow on every resource, and one they deny. Kinds without principals (apps)
+   * leave it out and name `deniedResource` instead.
+   */
+  principals?: { allowed: string; denied: string };
+  /** For kinds without principals: a resource here that the test user's roles do not reach (by its labels). */
+  deniedResource?: string;
   /** A fresh TLS certificate of the test user, valid `ttlMs` (default an hour). */
   user(ttlMs?: number): Promise<TlsCreds>;
   /** An identity the agents trust as a proxy: plays a proxy that skipped every check, against a direct agent. */
@@ -129,30 +134,41 @@ export function conformanceChecks(plugin: PluginDefinition<never>, h: () => Conf
     return { sock, answer };
   };
   const first = () => h().resources[0]!.name;
+  /** The principal to ask for where the roles allow (none for kinds without principals). */
+  const allowed = () => h().principals?.allowed ?? '';
+  const denial: ConformanceCheck = {
+    name: 'refuses what the roles deny (a principal; a resource, for kinds without principals), and audits it',
+    timeoutMs: 20_000,
+    run: async () => {
+      const { principals, deniedResource } = h();
+      if (!principals === !deniedResource)
+        throw new ConformanceFailure('the harness names either principals or a deniedResource, not both');
+      const target = deniedResource ?? first();
+      const principal = principals?.denied ?? '';
+      const { sock, answer } = await reach(await h().user(), target, principal);
+      expectRefused(answer, 'access_denied', principals ? `principal "${principal}"` : `resource "${target}"`);
+      sock.destroy();
+      await until('the refusal in the audit log', async () =>
+        (await h().events('auth.attempt')).some(
+          (e) =>
+            e.kind === kind &&
+            typeof e.error === 'string' &&
+            (principals ? e.login === principal : JSON.stringify(e).includes(`"${target}"`)),
+        ),
+      );
+    },
+  };
   const checks: ConformanceCheck[] = [
     {
       name: 'refuses a connection without a user certificate',
       timeoutMs: 20_000,
       run: async () => {
-        const { sock, answer } = await reach(undefined, first(), h().principals.allowed);
+        const { sock, answer } = await reach(undefined, first(), allowed());
         expectRefused(answer, 'unauthenticated', 'no client certificate');
         await closedWithin(sock, 5_000, 'the refused connection');
       },
     },
-    {
-      name: 'refuses a principal the roles deny, and audits the refusal',
-      timeoutMs: 20_000,
-      run: async () => {
-        const { sock, answer } = await reach(await h().user(), first(), h().principals.denied);
-        expectRefused(answer, 'access_denied', `principal "${h().principals.denied}"`);
-        sock.destroy();
-        await until('the refusal in the audit log', async () =>
-          (await h().events('auth.attempt')).some(
-            (e) => e.kind === kind && e.login === h().principals.denied && typeof e.error === 'string',
-          ),
-        );
-      },
-    },
+    denial,
     {
       name: 'works through a tunnel and a direct agent alike',
       timeoutMs: 30_000,
@@ -161,7 +177,7 @@ export function conformanceChecks(plugin: PluginDefinition<never>, h: () => Conf
         if (!vias.has('tunnel') || !vias.has('direct'))
           throw new ConformanceFailure('the harness must serve one resource over a tunnel and one direct');
         for (const r of h().resources) {
-          const { sock, answer } = await reach(await h().user(), r.name, h().principals.allowed);
+          const { sock, answer } = await reach(await h().user(), r.name, allowed());
           if (!answer.ok) throw new ConformanceFailure(`${r.via} resource ${r.name}: ${JSON.stringify(answer)}`);
           await h().protocol.exercise(sock);
           sock.destroy();
@@ -175,7 +191,7 @@ export function conformanceChecks(plugin: PluginDefinition<never>, h: () => Conf
     timeoutMs: 30_000,
     run: async () => {
       const before = new Set((await h().events(`${kind}.session.start`)).map((e) => e.session_id));
-      const { sock, answer } = await reach(await h().user(), first(), h().principals.allowed);
+      const { sock, answer } = await reach(await h().user(), first(), allowed());
       if (!answer.ok) throw new ConformanceFailure(`allowed session refused: ${JSON.stringify(answer)}`);
       await h().protocol.exercise(sock);
       sock.end();
@@ -214,6 +230,7 @@ function agentChecks(
     sock.destroy();
     return answer;
   };
+  const allowed = () => h().principals?.allowed ?? '';
   const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
   return [
     {
@@ -232,7 +249,7 @@ function agentChecks(
         // What it serves it acks with one `{ok:true}` line before any protocol byte (the proxy waits for it).
         const ack = await forged({
           cert: der(mine.cert),
-          ...h().protocol.request(h().principals.allowed, direct().name),
+          ...h().protocol.request(allowed(), direct().name),
         });
         if (!ack.ok || Object.keys(ack).length !== 1)
           throw new ConformanceFailure(`an accepted stream must start with {"ok":true}, got ${JSON.stringify(ack)}`);
@@ -244,7 +261,7 @@ function agentChecks(
       run: async () => {
         const ttlMs = 4_000;
         const issued = Date.now();
-        const { sock, answer } = await reach(await h().user(ttlMs), direct().name, h().principals.allowed);
+        const { sock, answer } = await reach(await h().user(ttlMs), direct().name, allowed());
         if (!answer.ok) throw new ConformanceFailure(`allowed session refused: ${JSON.stringify(answer)}`);
         await h().protocol.exercise(sock);
         await closedWithin(sock, ttlMs + 8_000, 'a session whose certificate expired');
