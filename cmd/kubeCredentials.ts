@@ -3,12 +3,11 @@
 // no network and no lock; only a login that has to be renewed takes the lock, so parallel kubectl runs log in once.
 import { join } from 'node:path';
 import { loadProfile, type Profile, profileTexts, tpHome } from '../core/client/profile.ts';
+import { privateDir } from '../core/config/privateDir.ts';
+import { exitCodeOf, Unauthenticated } from '../core/errors.ts';
 import { certificateExpiry, execCredential, kubectlInteractive } from '../plugins/kube/credential.ts';
 import { lockFile } from '../plugins/kube/fileLock.ts';
 import { selfCommand } from './lib/self.ts';
-
-/** Exit status when no valid login backs the credential (the CLI's "login needed", core/errors.ts). */
-const LOGIN_NEEDED = 6;
 
 /** Either the certificate and key to hand kubectl, or why there is none (a sentence for the person at kubectl). */
 type Answer = { cert: string; key: string; expires: number } | { problem: string };
@@ -40,11 +39,14 @@ async function interactiveLogin(proxy: string | undefined): Promise<void> {
   await child.exited;
 }
 
-/** Prints the ExecCredential for `args.cluster`, or says on stderr what to do and exits 6. */
+/** Prints the ExecCredential for `args.cluster`, or says on stderr what to do and exits as Unauthenticated (6). */
 export async function kubeCredentials(args: { cluster: string; proxy?: string }): Promise<void> {
-  let a = answer(loadProfile(), args.proxy, Date.now());
-  if ('problem' in a && !loadProfile()?.identityFile && kubectlInteractive(process.env.KUBERNETES_EXEC_INFO)) {
+  const p = loadProfile();
+  let a = answer(p, args.proxy, Date.now());
+  // An identity file is renewed by the bot that writes it: no login here would help.
+  if ('problem' in a && !p?.identityFile && kubectlInteractive(process.env.KUBERNETES_EXEC_INFO)) {
     // One login for every kubectl run waiting here: whoever comes second finds the profile renewed.
+    privateDir(tpHome(), 'tp home');
     const release = await lockFile(join(tpHome(), 'kube-credentials.lock'), 'tp kube credentials', {
       waitMs: 300_000,
       now: Date.now,
@@ -61,8 +63,9 @@ export async function kubeCredentials(args: { cluster: string; proxy?: string })
     }
   }
   if ('problem' in a) {
+    // Not through the runner's "error: ..." line: kubectl shows this line as it is, and it reads best as tp's own.
     process.stderr.write(`tp: ${a.problem}\n`);
-    process.exit(LOGIN_NEEDED);
+    process.exit(exitCodeOf(new Unauthenticated(a.problem)));
   }
   process.stdout.write(`${execCredential(a.cert, a.key, a.expires)}\n`);
 }

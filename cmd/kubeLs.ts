@@ -1,11 +1,24 @@
 // `tp kube ls`: the Kubernetes clusters the user's roles reach, with the Kubernetes users granted there and the
 // kubeconfig context `tp kube login` wrote for each.
 import { requireProfile } from '../core/client/profile.ts';
-import { BadParameter } from '../core/errors.ts';
+import { BadParameter, describe } from '../core/errors.ts';
 import { kubeContextName, listKubeClusters } from '../plugins/kube/client.ts';
-import { currentContext, tpLogins } from '../plugins/kube/kubeconfigEntries.ts';
+import { currentContext, type TpMark, tpLogins } from '../plugins/kube/kubeconfigEntries.ts';
 import { kubeconfigPath, readKubeconfig } from '../plugins/kube/kubeconfigFile.ts';
 import { formatOf, print, table } from './lib/output.ts';
+
+/** The tp contexts of the user's kubeconfig and its current one; a kubeconfig tp cannot read only loses the column. */
+function kubeconfigState(): { logins: Map<string, TpMark>; current: string | undefined } {
+  const path = kubeconfigPath();
+  try {
+    const text = readKubeconfig(path);
+    return { logins: tpLogins(text, `kubeconfig ${path}`), current: currentContext(text, `kubeconfig ${path}`) };
+  } catch (err) {
+    if (!(err instanceof BadParameter)) throw err;
+    process.stderr.write(`warning: ${describe(err)}; contexts not shown\n`);
+    return { logins: new Map(), current: undefined };
+  }
+}
 
 /** Lists the clusters as `tp kube ls [key=value...] [--format F]` prints them. */
 export async function kubeLs(args: { _?: string[]; format?: string }): Promise<void> {
@@ -17,10 +30,7 @@ export async function kubeLs(args: { _?: string[]; format?: string }): Promise<v
   });
   const p = requireProfile();
   const clusters = (await listKubeClusters(p)).filter((c) => filters.every(([k, v]) => c.labels[k] === v));
-  const path = kubeconfigPath();
-  const text = readKubeconfig(path);
-  const logins = tpLogins(text, `kubeconfig ${path}`);
-  const current = currentContext(text, `kubeconfig ${path}`);
+  const { logins, current } = kubeconfigState();
   const rows = clusters.map((c) => {
     const name = kubeContextName(p.cluster, c.name);
     const context = logins.get(name)?.proxy === p.proxy ? name : null;
