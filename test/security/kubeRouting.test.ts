@@ -1,6 +1,7 @@
 // Attacks on kube routing at the proxy, sent as raw HTTP/1.1 over TLS to the proxy's one port through `tp start` and
 // `tp agent start` (kubectl would normalise some of them): a server name naming a cluster the roles deny, the
-// client's own Authorization and Impersonate-* headers, no client certificate, and a certificate from another CA.
+// client's own Authorization and Impersonate-* headers, an exec upgrade on a pod the roles deny, a path that climbs
+// out of the rules (`pods/../secrets`), no client certificate, and a certificate from another CA.
 // None of them may reach the API server; each refusal is what kubectl prints, with tp's reason.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +22,7 @@ const ROLE = `kind: role
 metadata: {name: kube-dev}
 spec:
   allow: {kubernetes_labels: {env: dev}, kubernetes_users: [alice-k8s], kubernetes_groups: [devs]}
+  deny: {kubernetes_resources: [{kind: pods, name: p2, verbs: [exec]}, {kind: secrets, verbs: ['*']}]}
 `;
 
 interface Answer {
@@ -151,6 +153,28 @@ describe('security: kube routing at the proxy', () => {
       reason: 'Forbidden',
       code: 403,
     });
+    expect(c.api.requests.length).toBe(before);
+  });
+
+  test('an exec upgrade on a pod the roles deny, and a path climbing to secrets, are refused before the API server', async () => {
+    const before = c.api.requests.length;
+    const exec = await send(
+      sni('k1'),
+      ['Connection: Upgrade', 'Upgrade: SPDY/3.1', 'X-Stream-Protocol-Version: v4.channel.k8s.io'],
+      alice,
+      'POST /api/v1/namespaces/default/pods/p2/exec?command=sh&stdin=true&stdout=true HTTP/1.1',
+    );
+    expect(exec.status).toBe(403);
+    expect(exec.head).toContain('Content-Type: application/json');
+    expect(JSON.parse(exec.body)).toMatchObject({ kind: 'Status', reason: 'Forbidden', code: 403 });
+    for (const path of [
+      '/api/v1/namespaces/default/pods/../secrets',
+      '/api/v1/namespaces/default/pods/%2e%2e/secrets',
+    ]) {
+      const r = await send(sni('k1'), [], alice, `GET ${path} HTTP/1.1`);
+      expect(r.status).toBe(403);
+      expect(r.body).toContain('dot segments');
+    }
     expect(c.api.requests.length).toBe(before);
   });
 
