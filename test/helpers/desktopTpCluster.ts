@@ -5,6 +5,8 @@ import { tpOk } from './cli.ts';
 import { freePort } from './sshd.ts';
 import { startTpDaemon, type TpDaemon } from './tpDaemon.ts';
 
+const TP_ENTRY = join(import.meta.dir, '..', '..', 'cmd', 'tp.ts');
+
 /** One desktop entry of the cluster's tp.yaml `desktops` section. */
 export interface DesktopEntry {
   name: string;
@@ -27,8 +29,11 @@ export interface DesktopTpCluster extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Starts the cluster with `desktops` in the agent's section of tp.yaml (plugin desktop-vnc), recording at the node. */
-export async function startDesktopTpCluster(desktops: DesktopEntry[]): Promise<DesktopTpCluster> {
+/** Starts the cluster with `desktops` in the agent's section of tp.yaml (plugin desktop-vnc). */
+export async function startDesktopTpCluster(
+  desktops: DesktopEntry[],
+  o: { /** `off`: sessions are not recorded (default: at the node). */ recording?: 'node' | 'off' } = {},
+): Promise<DesktopTpCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-desk-cluster-'));
   const dataDir = join(dir, 'data');
   const admin = ['--data-dir', dataDir];
@@ -41,11 +46,14 @@ export async function startDesktopTpCluster(desktops: DesktopEntry[]): Promise<D
   const config = join(dir, 'tp.yaml');
   writeFileSync(
     config,
-    `cluster_name: desk.e2e\nauth: {listen: 127.0.0.1:${authPort}, second_factor: "off"}\n` +
+    `cluster_name: desk.e2e\nauth: {listen: 127.0.0.1:${authPort}, second_factor: "off", session_recording: ${o.recording ?? 'node'}}\n` +
       `proxy: {listen: 127.0.0.1:${proxyPort}}\nssh: {name: desk-host}\n` +
       `desktops:\n  enabled: true\n  desktops:\n${entries.join('')}`,
   );
-  const daemon = await startTpDaemon(['start', '--config', config, ...admin], /og in and connect/);
+  // BENCH_PROFILE_DIR: the cluster process writes a CPU profile there (as the bench cluster does).
+  const prof = process.env.BENCH_PROFILE_DIR;
+  const cmd = prof ? [process.execPath, '--cpu-prof', `--cpu-prof-dir=${prof}`, TP_ENTRY] : undefined;
+  const daemon = await startTpDaemon(['start', '--config', config, ...admin], /og in and connect/, { cmd });
   const close = async () => {
     await daemon.stop();
     rmSync(dir, { recursive: true, force: true });
