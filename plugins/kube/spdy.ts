@@ -156,10 +156,14 @@ function u32(n: number): Buffer {
   return b;
 }
 
+/** The most one header block may inflate to: a few bytes can inflate to gigabytes (a zlib bomb). */
+export const MAX_HEADER_BLOCK = 256 * 1024;
+
 /** One direction's header compression context: every block of a connection goes through the same zlib stream. */
 export class HeaderCodec {
   private readonly z: zlib.Deflate | zlib.Inflate;
   private out: Buffer[] = [];
+  private outBytes = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private failure: Error | undefined;
 
@@ -168,7 +172,16 @@ export class HeaderCodec {
     this.z = compress
       ? zlib.createDeflate({ dictionary: SPDY_DICTIONARY })
       : zlib.createInflate({ dictionary: SPDY_DICTIONARY });
-    this.z.on('data', (c: Buffer) => this.out.push(c));
+    this.z.on('data', (c: Buffer) => {
+      this.outBytes += c.length;
+      if (this.outBytes > MAX_HEADER_BLOCK) {
+        this.failure ??= new LimitExceeded(`a SPDY header block inflates past ${MAX_HEADER_BLOCK} bytes`);
+        this.out = [];
+        this.z.destroy();
+        return;
+      }
+      this.out.push(c);
+    });
     this.z.on('error', (err: Error) => {
       this.failure = err;
     });
@@ -179,17 +192,27 @@ export class HeaderCodec {
     const step = this.queue.then(
       () =>
         new Promise<Buffer>((resolve, reject) => {
-          if (this.failure) return reject(new BadParameter(`SPDY header compression: ${this.failure.message}`));
+          if (this.failure) return reject(this.failed());
           this.out = [];
+          this.outBytes = 0;
+          // A destroyed stream (the limit) may never call back: the close settles the block then.
+          const settle = () => (this.failure ? reject(this.failed()) : resolve(Buffer.concat(this.out)));
+          this.z.once('close', settle);
           this.z.write(block);
           this.z.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-            if (this.failure) reject(new BadParameter(`SPDY header compression: ${this.failure.message}`));
-            else resolve(Buffer.concat(this.out));
+            this.z.off('close', settle);
+            settle();
           });
         }),
     );
     this.queue = step.catch(() => undefined);
     return step;
+  }
+
+  private failed(): Error {
+    return this.failure instanceof LimitExceeded
+      ? this.failure
+      : new BadParameter(`SPDY header compression: ${this.failure?.message}`);
   }
 
   /** Frees the zlib stream. */

@@ -74,22 +74,31 @@ function resizeOf(text: string): { width: number; height: number } | undefined {
   return undefined;
 }
 
-/** A guard that turns the first parse error into one log line and silence: the relay never fails for the tap. */
+/**
+ * A guard that turns a direction's first parse error into one log line and silence for that direction only (a client
+ * sending a malformed or oversized frame cannot stop the reading of the server's output): the relay never fails for
+ * the tap.
+ */
 function guarded(what: string, tap: StreamTap): StreamTap {
-  let broken = false;
-  const wrap = (f: (b: Buffer) => void) => (b: Buffer) => {
-    if (broken) return;
-    try {
-      f(b);
-    } catch (err) {
-      broken = true;
-      log.warn(`kube ${what}: stopped reading the stream's copy (audit and recording may be incomplete)`, {
-        error: describe(err),
-      });
-    }
+  const wrap = (side: string, f: (b: Buffer) => void) => {
+    let broken = false;
+    return (b: Buffer) => {
+      if (broken) return;
+      try {
+        f(b);
+      } catch (err) {
+        broken = true;
+        log.warn(`kube ${what}: stopped reading the ${side}'s copy of the stream (audit may be incomplete)`, {
+          error: describe(err),
+        });
+      }
+    };
   };
-  return { ...tap, fromClient: wrap(tap.fromClient), fromServer: wrap(tap.fromServer), end: () => tap.end() };
+  return { ...tap, fromClient: wrap('client', tap.fromClient), fromServer: wrap('server', tap.fromServer) };
 }
+
+/** The largest WebSocket message the tap reads (client-go and kubelet write at most 32 KiB at a time). */
+const MAX_MESSAGE = 1024 * 1024;
 
 function wsExecTap(ev: TapEvents): StreamTap {
   let status = '';
@@ -102,12 +111,12 @@ function wsExecTap(ev: TapEvents): StreamTap {
       status += data.subarray(1).toString();
       ev.status?.(execStatus(status));
     }
-  });
+  }, MAX_MESSAGE);
   const client = new WsReader((op, data) => {
     if (op !== 2 || data[0] !== 4) return;
     const size = resizeOf(data.subarray(1).toString());
     if (size) ev.resize?.(size);
-  });
+  }, MAX_MESSAGE);
   return { fromClient: (b) => client.push(b), fromServer: (b) => server.push(b), end: async () => undefined };
 }
 
@@ -215,8 +224,8 @@ function spdyTap(ev: TapEvents, ws: boolean): StreamTap {
     return Buffer.concat(out);
   };
   if (!ws) return { fromClient: onClient, fromServer: onServer, end, farewell };
-  const client = new WsReader((op, data) => op === 2 && onClient(data));
-  const server = new WsReader((op, data) => op === 2 && onServer(data));
+  const client = new WsReader((op, data) => op === 2 && onClient(data), MAX_MESSAGE);
+  const server = new WsReader((op, data) => op === 2 && onServer(data), MAX_MESSAGE);
   return { fromClient: (b) => client.push(b), fromServer: (b) => server.push(b), end };
 }
 
