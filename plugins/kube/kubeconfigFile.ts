@@ -52,7 +52,8 @@ export async function editKubeconfig(
     const tmp = `${file}.tp-${process.pid}.tmp`;
     try {
       rmSync(tmp, { force: true });
-      writeFileSync(tmp, next, { mode: 0o600 });
+      // O_EXCL: a file (or a planted symlink) appearing at the temporary name in between is refused, not followed.
+      writeFileSync(tmp, next, { mode: 0o600, flag: 'wx' });
       renameSync(tmp, file);
     } finally {
       rmSync(tmp, { force: true });
