@@ -60,8 +60,16 @@ export interface KubeProxyCluster {
   close(): Promise<void>;
 }
 
-/** Starts the stand-in (reporting `minor`), the cluster from tp.yaml and `roleYaml` (a `tp roles create` document). */
-export async function startKubeProxyCluster(dir: string, roleYaml: string, minor = 33): Promise<KubeProxyCluster> {
+/** The stand-in API server with pods p1 and p2, and a kubeconfig (its `admin` context) with which the agent reaches it. */
+export interface KubeStandInSetup {
+  api: KubeStandIn;
+  pki: DbTestPki;
+  /** The agent's kubeconfig file: the stand-in's CA and a client certificate for `tp-agent`, who may impersonate. */
+  kubeconfig: string;
+}
+
+/** Starts the stand-in (reporting `minor`) with its PKI and the agent's kubeconfig under `dir`. */
+export async function startKubeStandIn(dir: string, minor = 33): Promise<KubeStandInSetup> {
   const pki = await createDbTestPki(join(dir, 'pki'), Date.now());
   const agentCert = await pki.clientCert('tp-agent');
   const api = await startKubeApiServer({
@@ -90,6 +98,12 @@ export async function startKubeProxyCluster(dir: string, roleYaml: string, minor
     }),
     { mode: 0o600 },
   );
+  return { api, pki, kubeconfig };
+}
+
+/** Starts the stand-in (reporting `minor`), the cluster from tp.yaml and `roleYaml` (a `tp roles create` document). */
+export async function startKubeProxyCluster(dir: string, roleYaml: string, minor = 33): Promise<KubeProxyCluster> {
+  const { api, pki, kubeconfig } = await startKubeStandIn(dir, minor);
   const dataDir = join(dir, 'data');
   const config = join(dir, 'tp.yaml');
   writeFileSync(
