@@ -2,18 +2,19 @@
 // "Plugins"). A plugin's test builds a harness (cluster, resources, users) and registers one test per check:
 //   for (const c of conformanceChecks(plugin, () => harness)) test(c.name, c.run, c.timeoutMs);
 import type { Duplex } from 'node:stream';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import * as v from 'valibot';
-import { TpError } from '../errors.ts';
-import { parseHostPort } from '../net/index.ts';
-import { readHeader, writeHeader } from '../tunnel/header.ts';
+import {
+  ask,
+  type ConformanceAnswer,
+  ConformanceFailure,
+  closedWithin,
+  expectRefused,
+  openTls,
+  type TlsCreds,
+  until,
+} from './conformanceWire.ts';
 import type { PluginDefinition } from './types.ts';
 
-/** TLS client credentials (PEM). */
-export interface TlsCreds {
-  cert: string;
-  key: string;
-}
+export { type ConformanceAnswer, ConformanceFailure, type TlsCreds } from './conformanceWire.ts';
 
 /** What a plugin's conformance test provides: a running cluster serving the plugin's resources, and its protocol. */
 export interface ConformanceHarness {
@@ -25,7 +26,15 @@ export interface ConformanceHarness {
    * A principal the test user's roles allow on every resource, and one they deny. Kinds without principals (apps)
    * leave it out and name `deniedResource` instead.
    */
-  principals?: { allowed: string; denied: string };
+  principals?: {
+    allowed: string;
+    denied: string;
+    /**
+     * Whether an audit event records the refusal of `denied` (default: an `auth.attempt` of the plugin's kind naming
+     * it as `login`), for plugins whose agent judges the principal per request (kube: a `kube.request` refused).
+     */
+    refusal?: { type: string; is(e: Record<string, unknown>, denied: string): boolean };
+  };
   /** For kinds without principals: a resource here that the test user's roles do not reach (by its labels). */
   deniedResource?: string;
   /** A fresh TLS certificate of the test user, valid `ttlMs` (default an hour). */
@@ -40,14 +49,44 @@ export interface ConformanceHarness {
     /**
      * The fields of the first line the client sends the proxy to reach `resource` as `principal`: the default
      * framing's `{principal, route}` (the suite adds `v` and `target`), or the plugin's own (SSH: `{node, login}`).
+     * With `open`, only its `route` is used: what the plugin's proxy side passes the agent (kube: none).
      */
     request(principal: string, resource: string): Record<string, unknown>;
+    /**
+     * For plugins reached by TLS server name (no ALPN id, no default framing: kube, web app hosts): opens a
+     * connection to `resource` through the proxy (`creds` absent: no client certificate), sends the protocol's
+     * first request (as `principal`, when given) and reads the answer into the default framing's terms (HTTP 401 or
+     * a redirect to the login page: `unauthenticated`; 403: `access_denied` ...). The socket is handed over paused,
+     * just past that answer. Absent: the plugin's first ALPN id with the default framing.
+     */
+    open?(creds: TlsCreds | undefined, resource: string, principal?: string): Promise<Reached>;
+    /**
+     * False for a protocol whose refusal of a client without a certificate keeps the connection usable (a web app
+     * host redirects to the login page; the browser comes back on the same connection): the suite then does not
+     * wait for the refused connection to close.
+     */
+    refusalCloses?: boolean;
     /**
      * One exchange on a connection just past the proxy's answer (handed over paused); rejects when the resource
      * refused or broke it.
      */
     exercise(sock: Duplex): Promise<void>;
   };
+}
+
+/** A connection through the proxy, just past its first answer, and that answer. */
+export interface Reached {
+  sock: Duplex;
+  answer: ConformanceAnswer;
+}
+
+/** What the suite knows of a plugin before its cluster is up (the checks are registered then). */
+export interface ConformanceOptions {
+  /**
+   * The events one session leaves (default `<kind>.session.start` and `.end`): a plugin that audits requests, not
+   * sessions (kube: `kube.request`), names its per-request event as `start` and leaves `end` out.
+   */
+  sessionAudit?: { start: string; end?: string };
 }
 
 /** One check of the suite. */
@@ -57,85 +96,43 @@ export interface ConformanceCheck {
   timeoutMs: number;
 }
 
-/** A check that did not hold, with what was seen. */
-export class ConformanceFailure extends TpError {}
-
-const Answer = v.looseObject({
-  ok: v.boolean(),
-  error: v.optional(v.object({ code: v.string(), message: v.string() })),
-});
-type Answer = v.InferOutput<typeof Answer>;
-
-/** Opens mutual TLS to `addr` on one ALPN id (no client certificate when `creds` is absent). */
-function openTls(addr: string, alpn: string, ca: string[], creds?: TlsCreds): Promise<TLSSocket> {
-  const [host, port] = parseHostPort(addr);
-  const sock = tlsConnect({
-    host,
-    port,
-    ca,
-    ...creds,
-    ALPNProtocols: [alpn],
-    // Agents and proxies name their host ID or cluster, not the loopback address dialled here.
-    checkServerIdentity: () => undefined,
-  });
-  return new Promise((resolve, reject) => {
-    sock.once('secureConnect', () => resolve(sock));
-    sock.once('error', reject);
-  });
-}
-
-/** Sends one header line and reads the one answer line. */
-async function ask(sock: TLSSocket, header: unknown): Promise<Answer> {
-  writeHeader(sock, header);
-  return readHeader(sock, Answer, 64 * 1024, 10_000);
-}
-
-/** Resolves once `sock` has closed; rejects after `ms`. */
-function closedWithin(sock: Duplex, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (sock.destroyed) return resolve();
-    const timer = setTimeout(() => reject(new ConformanceFailure(`${what}: still open after ${ms} ms`)), ms);
-    sock.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    sock.resume();
-  });
-}
-
-/** Polls until `cond` holds (every 50 ms, at most `ms`). */
-async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new ConformanceFailure(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function expectRefused(a: Answer, code: string, what: string): void {
-  if (a.ok || a.error?.code !== code)
-    throw new ConformanceFailure(`${what}: expected a refusal "${code}", got ${JSON.stringify(a)}`);
-}
-
 /**
  * The suite's checks for `plugin`, against the harness `h()` returns once the test's cluster is up: refuses an
  * unauthenticated connection (at the proxy, and a stream to a direct agent that did not come through the proxy),
- * refuses a principal the roles deny, audits `<kind>.session.start`/`.end`, ends the session when the user's
+ * refuses what the roles deny, audits `<kind>.session.start`/`.end`, ends the session when the user's
  * certificate expires, and works through a tunnel and a direct agent alike. End-to-end plugins (SSH) authenticate
- * inside their protocol and take only the checks that apply to them.
+ * inside their protocol and take only the checks that apply to them. Plugins reached by server name are reached with
+ * the harness's `protocol.open`; `o.sessionAudit` names what a plugin audits instead
+ * of sessions.
  */
-export function conformanceChecks(plugin: PluginDefinition<never>, h: () => ConformanceHarness): ConformanceCheck[] {
-  const alpn = plugin.alpn[0]!;
+export function conformanceChecks(
+  plugin: PluginDefinition<never>,
+  h: () => ConformanceHarness,
+  o: ConformanceOptions = {},
+): ConformanceCheck[] {
   const kind = plugin.kind;
-  /** Reaches `resource` as `principal` through the proxy; the answer, and the socket past it. */
-  const reach = async (creds: TlsCreds | undefined, resource: string, principal: string) => {
+  /** Reaches `resource` (as `principal`) through the proxy: the harness's `open`, else the default framing. */
+  const reach = async (creds: TlsCreds | undefined, resource: string, principal?: string): Promise<Reached> => {
+    const open = h().protocol.open;
+    if (open) return open(creds, resource, principal);
+    const alpn = plugin.alpn[0];
+    if (!alpn) throw new ConformanceFailure(`plugin "${plugin.name}" has no ALPN id: the harness must give open()`);
     const sock = await openTls(h().proxy.addr, alpn, h().proxy.ca, creds);
-    const answer = await ask(sock, { v: 1, target: resource, ...h().protocol.request(principal, resource) });
+    const answer = await ask(sock, { v: 1, target: resource, ...h().protocol.request(principal ?? '', resource) });
     return { sock, answer };
   };
+  const allowed = () => h().principals?.allowed;
   const first = () => h().resources[0]!.name;
-  /** The principal to ask for where the roles allow (none for kinds without principals). */
-  const allowed = () => h().principals?.allowed ?? '';
+  const unauthenticated: ConformanceCheck = {
+    name: 'refuses a connection without a user certificate',
+    timeoutMs: 20_000,
+    run: async () => {
+      const { sock, answer } = await reach(undefined, first(), allowed());
+      expectRefused(answer, 'unauthenticated', 'no client certificate');
+      if (h().protocol.refusalCloses === false) sock.destroy();
+      else await closedWithin(sock, 5_000, 'the refused connection');
+    },
+  };
   const denial: ConformanceCheck = {
     name: 'refuses what the roles deny (a principal; a resource, for kinds without principals), and audits it',
     timeoutMs: 20_000,
@@ -144,78 +141,78 @@ export function conformanceChecks(plugin: PluginDefinition<never>, h: () => Conf
       if (!principals === !deniedResource)
         throw new ConformanceFailure('the harness names either principals or a deniedResource, not both');
       const target = deniedResource ?? first();
-      const principal = principals?.denied ?? '';
+      const principal = principals?.denied;
       const { sock, answer } = await reach(await h().user(), target, principal);
       expectRefused(answer, 'access_denied', principals ? `principal "${principal}"` : `resource "${target}"`);
       sock.destroy();
+      const refusal = principals?.refusal ?? {
+        type: 'auth.attempt',
+        is: (e: Record<string, unknown>) =>
+          e.kind === kind &&
+          typeof e.error === 'string' &&
+          (principals ? e.login === principal : JSON.stringify(e).includes(`"${target}"`)),
+      };
       await until('the refusal in the audit log', async () =>
-        (await h().events('auth.attempt')).some(
-          (e) =>
-            e.kind === kind &&
-            typeof e.error === 'string' &&
-            (principals ? e.login === principal : JSON.stringify(e).includes(`"${target}"`)),
-        ),
+        (await h().events(refusal.type)).some((e) => e.success === false && refusal.is(e, principal ?? '')),
       );
     },
   };
-  const checks: ConformanceCheck[] = [
-    {
-      name: 'refuses a connection without a user certificate',
-      timeoutMs: 20_000,
-      run: async () => {
-        const { sock, answer } = await reach(undefined, first(), allowed());
-        expectRefused(answer, 'unauthenticated', 'no client certificate');
-        await closedWithin(sock, 5_000, 'the refused connection');
-      },
-    },
-    denial,
-    {
-      name: 'works through a tunnel and a direct agent alike',
-      timeoutMs: 30_000,
-      run: async () => {
-        const vias = new Set(h().resources.map((r) => r.via));
-        if (!vias.has('tunnel') || !vias.has('direct'))
-          throw new ConformanceFailure('the harness must serve one resource over a tunnel and one direct');
-        for (const r of h().resources) {
-          const { sock, answer } = await reach(await h().user(), r.name, allowed());
-          if (!answer.ok) throw new ConformanceFailure(`${r.via} resource ${r.name}: ${JSON.stringify(answer)}`);
-          await h().protocol.exercise(sock);
-          sock.destroy();
-        }
-      },
-    },
-  ];
-  // End-to-end plugins (SSH) audit sessions inside their protocol, under their own event types.
-  const sessionEvents: ConformanceCheck = {
-    name: `audits ${kind}.session.start and ${kind}.session.end of one session`,
+  const bothPaths: ConformanceCheck = {
+    name: 'works through a tunnel and a direct agent alike',
     timeoutMs: 30_000,
     run: async () => {
-      const before = new Set((await h().events(`${kind}.session.start`)).map((e) => e.session_id));
-      const { sock, answer } = await reach(await h().user(), first(), allowed());
+      const vias = new Set(h().resources.map((r) => r.via));
+      if (!vias.has('tunnel') || !vias.has('direct'))
+        throw new ConformanceFailure('the harness must serve one resource over a tunnel and one direct');
+      for (const r of h().resources) {
+        const { sock, answer } = await reach(await h().user(), r.name, allowed());
+        if (!answer.ok) throw new ConformanceFailure(`${r.via} resource ${r.name}: ${JSON.stringify(answer)}`);
+        await h().protocol.exercise(sock);
+        sock.destroy();
+      }
+    },
+  };
+  const checks = [unauthenticated, denial, bothPaths];
+  if (plugin.endToEnd) return checks;
+  const audit = o.sessionAudit ?? { start: `${kind}.session.start`, end: `${kind}.session.end` };
+  return [...checks, sessionEvents(audit, h, reach), ...agentChecks(plugin, h, reach)];
+}
+
+/** The audit of one whole session: its start (successful, naming the user) and its end, by session ID. */
+function sessionEvents(
+  { start, end }: { start: string; end?: string },
+  h: () => ConformanceHarness,
+  reach: (c: TlsCreds | undefined, r: string, p?: string) => Promise<Reached>,
+): ConformanceCheck {
+  return {
+    name: end ? `audits ${start} and ${end} of one session` : `audits ${start} of one session`,
+    timeoutMs: 30_000,
+    run: async () => {
+      const before = new Set((await h().events(start)).map((e) => e.session_id));
+      const { sock, answer } = await reach(await h().user(), h().resources[0]!.name, h().principals?.allowed);
       if (!answer.ok) throw new ConformanceFailure(`allowed session refused: ${JSON.stringify(answer)}`);
       await h().protocol.exercise(sock);
       sock.end();
       await closedWithin(sock, 10_000, 'the finished session');
       let sid: unknown;
-      await until(`${kind}.session.start`, async () => {
-        const start = (await h().events(`${kind}.session.start`)).find((e) => !before.has(e.session_id));
-        sid = start?.success === true && start.user ? start.session_id : undefined;
+      await until(start, async () => {
+        const first = (await h().events(start)).find((e) => !before.has(e.session_id));
+        sid = first?.success === true && first.user ? first.session_id : undefined;
         return sid !== undefined;
       });
-      await until(`${kind}.session.end of session ${String(sid)}`, async () =>
-        (await h().events(`${kind}.session.end`)).some((e) => e.session_id === sid),
-      );
+      if (end)
+        await until(`${end} of session ${String(sid)}`, async () =>
+          (await h().events(end)).some((e) => e.session_id === sid),
+        );
     },
   };
-  if (plugin.endToEnd) return checks;
-  return [...checks, sessionEvents, ...agentChecks(plugin, h, reach)];
 }
 
 /** The checks of plugins whose agent verifies the user's certificate itself (not end to end). */
 function agentChecks(
   plugin: PluginDefinition<never>,
   h: () => ConformanceHarness,
-  reach: (c: TlsCreds | undefined, r: string, p: string) => Promise<{ sock: TLSSocket; answer: Answer }>,
+  reach: (c: TlsCreds | undefined, r: string, p?: string) => Promise<Reached>,
 ): ConformanceCheck[] {
   const direct = () => {
     const r = h().resources.find((x) => x.via === 'direct' && x.directAddr);
@@ -230,7 +227,7 @@ function agentChecks(
     sock.destroy();
     return answer;
   };
-  const allowed = () => h().principals?.allowed ?? '';
+  const allowed = () => h().principals?.allowed;
   const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
   return [
     {
@@ -249,7 +246,7 @@ function agentChecks(
         // What it serves it acks with one `{ok:true}` line before any protocol byte (the proxy waits for it).
         const ack = await forged({
           cert: der(mine.cert),
-          ...h().protocol.request(allowed(), direct().name),
+          ...h().protocol.request(allowed() ?? '', direct().name),
         });
         if (!ack.ok || Object.keys(ack).length !== 1)
           throw new ConformanceFailure(`an accepted stream must start with {"ok":true}, got ${JSON.stringify(ack)}`);
