@@ -12,6 +12,7 @@ import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { parseHostPort } from '../../core/net/index.ts';
 import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
 import { readHeader } from '../../core/tunnel/header.ts';
+import { tp, tpOk } from '../../test/helpers/cli.ts';
 import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../../test/helpers/cluster.ts';
 import { RfbClient } from '../../test/helpers/rfbClient.ts';
 import { startXvnc, type Xvnc, xvncMissing } from '../../test/helpers/xvnc.ts';
@@ -164,5 +165,13 @@ describe.skipIf(!!xvncMissing)('desktop-vnc recordings', () => {
     await player.handshake();
     await player.until('update');
     expect(player.pixel(xvnc.width - 5, xvnc.height - 5)).toBe(live.pixel(xvnc.width - 5, xvnc.height - 5));
+    // tp play cannot show a desktop in a terminal: it says where to play it, and --format json gives the events.
+    const admin = ['--data-dir', cluster.auth.dataDir];
+    const text = await tp(['play', sid, ...admin]);
+    expect(text.code).not.toBe(0);
+    expect(text.stderr).toContain('is a desktop session: play it in the web UI');
+    const json = JSON.parse(await tpOk(['play', sid, '--format', 'json', ...admin])) as { events: unknown[][] };
+    expect(json.events.length).toBe(rec.events.length);
+    expect(json.events.every((e) => e[1] === 'r')).toBe(true);
   }, 40_000);
 });
