@@ -68,6 +68,8 @@ describe.skipIf(!ready)('web UI desktops', () => {
     await c.user('dana', ['desk-dev'], PASSWORD);
     await c.user('cleo', ['desk-dev', 'no-clip'], PASSWORD);
     await c.user('sam', ['no-desk'], PASSWORD);
+    await c.role('metadata: {name: watch}\nspec:\n  options: {desktop_view_only: true}\n');
+    await c.user('vera', ['desk-dev', 'watch'], PASSWORD);
     base = `https://localhost:${c.proxyAddr.split(':')[1]}`;
     const login = await webLogin(`https://${c.proxyAddr}`, { username: 'dana', password: PASSWORD });
     await waitFor(
@@ -143,6 +145,17 @@ describe.skipIf(!ready)('web UI desktops', () => {
     await page.getByText('The clipboard is turned off for this desktop by your roles.').waitFor();
     expect(await page.getByText('Clipboard', { exact: true }).count()).toBe(0);
     await waitFor('the root colour on the canvas', async () => `${await pixel(page, 10, 10)}` === `${ROOT}`);
+    expect(b.takeErrors()).toEqual([]);
+  });
+
+  test('a view-only role: the page says so and Ctrl+Alt+Del is off (noVNC sends no input; the agent drops any)', async () => {
+    const page = await pageFor('vera');
+    await page.goto(`${base}/web/desktops`);
+    await page.getByRole('button', { name: 'Connect to lab1' }).click();
+    await page.getByTestId('desktop-status').getByText('connected').waitFor({ timeout: 15_000 });
+    await page.getByText('View only: your roles let you watch this desktop, not use it.').waitFor();
+    expect(await page.getByRole('button', { name: 'Ctrl+Alt+Del' }).isDisabled()).toBe(true);
+    await waitFor('the screen', async () => `${await pixel(page, 10, 10)}` === `${ROOT}`);
     expect(b.takeErrors()).toEqual([]);
   });
 

@@ -38,7 +38,8 @@ interface OpenDesktop {
  * session the gate now refuses ends at once, as it does when the web session expires.
  */
 export class WebDesktops {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  // The largest browser message is ClientCutText: the agent's 1 MiB of text plus its header.
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: (1 << 20) + 64 * 1024 });
   private readonly open = new Set<OpenDesktop>();
 
   constructor(
