@@ -86,6 +86,11 @@ export class RecordingWriter {
     renameSync(join(this.path, 'meta.json.tmp'), join(this.path, 'meta.json'));
   }
 
+  /** Sets the terminal size in the metadata, when it was not known at the start (written with the next part). */
+  setSize(width: number, height: number): void {
+    if (this.o.meta.width === undefined) this.o.meta = { ...this.o.meta, width, height };
+  }
+
   /** Records bytes the session printed on stdout ('o') or stderr ('e'). */
   write(data: Uint8Array | string, stream: 'o' | 'e' = 'o'): void {
     if (this.ended) return;

@@ -82,6 +82,8 @@ for (const minor of [29, 33]) {
         user: 'alice@example.com',
         login: 'alice',
         serverName: 'k1',
+        width: 90,
+        height: 20,
       });
       const events = spooled.parts.flatMap((n) =>
         parsePart(readFileSync(join(spooled.dir, `part-${String(n).padStart(6, '0')}.jsonl`), 'utf8')),

@@ -75,12 +75,26 @@ export function watchUpgrade(
       });
     return { tap: tap || undefined, end: async () => void (await (tap || undefined)?.end()) };
   }
-  const writer = f.tty ? openRecording(ctx, fields, f.kubernetes_user ?? fields.user, f.command) : undefined;
+  // Opened at the first resize or output; the first resize gives the metadata its terminal size.
+  let writer: RecordingWriter | undefined;
+  let opened = false;
+  const open = (size?: { width: number; height: number }) => {
+    if (opened || !f.tty) return;
+    opened = true;
+    writer = openRecording(ctx, fields, f.kubernetes_user ?? fields.user, f.command, size);
+  };
   let outcome: { exitCode?: number; message?: string } = {};
   const tap =
     protocol &&
     streamTap(protocol, {
-      output: (data, stream) => writer?.write(data, stream),
+      output: (data, stream) => {
+        open();
+        writer?.write(data, stream);
+      },
+      resize: (size) => {
+        open(size);
+        writer?.setSize(size.width, size.height);
+      },
       status: (s) => {
         outcome = s;
       },
@@ -89,6 +103,7 @@ export function watchUpgrade(
     tap: tap || undefined,
     end: async () => {
       await (tap || undefined)?.end();
+      open();
       writer?.end();
       const success = outcome.exitCode === 0;
       ctx.emit([
@@ -112,6 +127,7 @@ function openRecording(
   fields: Fields,
   login: string,
   command: string | undefined,
+  size: { width: number; height: number } | undefined,
 ): RecordingWriter | undefined {
   if (ctx.recording.mode() !== 'node') return undefined;
   const onError = (err: Error) => {
@@ -141,6 +157,8 @@ function openRecording(
         status: 'recording',
         parts: 0,
         bytes: 0,
+        width: size?.width,
+        height: size?.height,
       },
     });
   } catch (err) {
