@@ -1,7 +1,8 @@
 // `just bench` / `npm run bench`: every figure beside its OpenSSH reference from the same run, as a ratio.
-// BENCH_ONLY=certs,audit,rotation,db,kube,desktop,desktop-web,ssh,web,rate,logins,ls,tunnels,footprint,dist,bots picks sections (dist: what `just dist`
+// BENCH_ONLY=certs,audit,rotation,db,kube,desktop,desktop-web,apps,ssh,web,rate,logins,ls,tunnels,footprint,dist,bots picks sections (dist: what `just dist`
 // built, skipped when nothing is); BENCH_BYTES, BENCH_NODES and
 // BENCH_TUNNELS, BENCH_ROTATION_AGENTS size them (defaults: 1 GiB, 10,000 nodes, 10,000 tunnels, 50 agents).
+import { benchApps } from './apps.ts';
 import { benchAudit } from './audit.ts';
 import { benchBots } from './bots.ts';
 import { benchCerts } from './certs.ts';
@@ -29,6 +30,7 @@ if (want('db')) rows.push(...(await benchPostgres()), ...(await benchMysql()));
 if (want('kube')) rows.push(...(await benchKube()));
 if (want('desktop')) rows.push(...(await benchDesktop()));
 if (want('desktop-web')) rows.push(...(await benchDesktopWeb()));
+if (want('apps')) rows.push(...(await benchApps()));
 const clusterSections = ['ssh', 'web', 'rate', 'logins', 'footprint', 'dist', 'ls', 'tunnels', 'bots'].filter(want);
 if (clusterSections.length) {
   const c = await startBenchCluster();
