@@ -89,6 +89,7 @@ describe.skipIf(!haveChromium())('web UI for a new user', () => {
       'Servers',
       'Databases',
       'Applications',
+      'Desktops',
       'Recordings',
       'Account',
     ]);
