@@ -112,7 +112,11 @@ export interface AgentPlugin {
    * checked again in `serve` (the route is the client's word).
    */
   admit?(session: PluginSession): void;
-  /** Serves one authenticated stream until it ends; the core closes the stream when the returned promise settles. */
+  /**
+   * Serves one authenticated stream until it ends; the core closes the stream when the returned promise settles.
+   * The stream arrives flowing (after the ack): a plugin that awaits anything before it reads must `pause()` it
+   * first, or the client's first bytes are lost (ssh and kube do).
+   */
   serve(stream: Duplex, session: PluginSession): Promise<void>;
   close(): Promise<void>;
 }
@@ -233,8 +237,9 @@ export interface ProxyPlugin {
    */
   accept?(socket: TLSSocket): Promise<ProxyRoute>;
   /**
-   * Tells the client why its connection was refused, in the protocol's own terms (kube: an HTTP 403 `metav1.Status`),
-   * for plugins with `accept` (the default framing answers with its JSON line). The core ends the socket after it.
+   * Tells the client why its connection was refused, in the protocol's own terms (kube: an HTTP 403 or 401 whose
+   * text kubectl prints), for plugins with `accept` (the default framing answers with its JSON line). The core ends
+   * the socket after it.
    */
   refuse?(socket: TLSSocket, err: TpError): void;
 }
