@@ -7,6 +7,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { PLUGINS } from '../plugins/index.ts';
 import { listArg } from './lib/context.ts';
 import { configFrom, runUntilSignal } from './lib/daemon.ts';
+import { mergeFlagHelp } from './lib/help.ts';
 
 /** Parses `k=v,k2=v2`. */
 export function parseLabels(text: string | undefined): Record<string, string> {
@@ -40,7 +41,7 @@ async function startCommand() {
   for (const d of registry.all())
     if (d.flag) flagHelp.set(d.flag.name, [...(flagHelp.get(d.flag.name) ?? []), d.flag.description]);
   const pluginArgs = Object.fromEntries(
-    [...flagHelp].map(([name, help]) => [name, { type: 'string' as const, description: help.join('; or ') }]),
+    [...flagHelp].map(([name, help]) => [name, { type: 'string' as const, description: mergeFlagHelp(help) }]),
   );
 
   return defineCommand({

@@ -96,3 +96,16 @@ export function renderHelp(s: HelpSubject): string {
 export function shortUsage(s: HelpSubject): string {
   return `usage: ${usageLine(s)}\nRun \`${s.path.join(' ')} --help\` for more.\n`;
 }
+
+/**
+ * One help text for a flag several plugins declare (`--db` of db-postgres and db-mysql): texts that differ only
+ * between their first ", " and a common "(...)" tail read as one sentence with "or"; others are joined with "; or".
+ */
+export function mergeFlagHelp(helps: string[]): string {
+  const parts = helps.map((h) => /^(.*?, )(.*?)( \([^)]*\))?$/.exec(h));
+  const head = parts[0]?.[1];
+  const tail = parts[0]?.[3] ?? '';
+  if (helps.length > 1 && parts.every((p) => p && p[1] === head && (p[3] ?? '') === tail))
+    return `${head}${parts.map((p) => p![2]).join(' or ')}${tail}`;
+  return helps.join('; or ');
+}
