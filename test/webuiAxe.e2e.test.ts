@@ -67,6 +67,12 @@ async function logIn(page: Page): Promise<void> {
 const PAGES: [name: string, path: () => string, ready: (p: Page) => Promise<unknown>][] = [
   ['servers', () => '/web/nodes', (p) => p.locator('tr[data-node="axe-node"]').waitFor({ timeout: 10_000 })],
   ['databases', () => '/web/databases', (p) => p.locator('tr[data-db="axe-db"]').waitFor({ timeout: 10_000 })],
+  ['desktops', () => '/web/desktops', (p) => p.getByText('No desktops match.').waitFor({ timeout: 10_000 })],
+  [
+    'desktop-link',
+    () => '/web/desktops/lab1',
+    (p) => p.getByRole('heading', { name: 'Open desktop lab1?' }).waitFor({ timeout: 10_000 }),
+  ],
   [
     'terminal',
     () => '/web/terminal?node=axe-node&login=root&name=axe-node',
