@@ -146,6 +146,49 @@ describe('an app certificate with stock curl, and tp proxy app', () => {
     expect(c.seen).not.toContain('/refused-probe');
   });
 
+  test("a certificate issued before a role change is refused with curl once the role denies the app's labels, audited", async () => {
+    const role = (deny: string) =>
+      `kind: role\nmetadata: {name: appdev2}\nspec:\n  allow: {app_labels: {env: dev}}\n  deny: {app_labels: {${deny}}}\n`;
+    await c.admin(['roles', 'create', '-f', '-'], role('team: none'));
+    await c.admin(['users', 'add', 'frank', '--roles', 'appdev2', '--password-stdin'], 'correct horse battery staple');
+    const env = { TP_HOME: join(dir, 'home-frank') };
+    const login = ['login', '--proxy', c.proxy, '--user', 'frank', '--password-stdin', '--insecure'];
+    expect((await tp(login, { env, stdin: 'correct horse battery staple' })).code).toBe(0);
+    expect((await tp(['apps', 'login', 'grafana'], { env })).code).toBe(0);
+    const cfg = JSON.parse(
+      (await tp(['apps', 'config', 'grafana', '--format', 'json'], { env })).stdout,
+    ) as Output<'apps config'>;
+    const curl = () =>
+      run([
+        'curl',
+        '-sS',
+        '--max-time',
+        '20',
+        '-w',
+        '\n%{http_code}',
+        '--cert',
+        cfg.cert,
+        '--key',
+        cfg.key,
+        '--cacert',
+        cfg.ca,
+        '--resolve',
+        `grafana.tp.localhost:${c.port}:127.0.0.1`,
+        `https://grafana.tp.localhost:${c.port}/after-role-change`,
+      ]);
+    expect((await curl()).stdout.split('\n').at(-1)).toBe('200');
+    const seenBefore = c.seen.filter((p) => p === '/after-role-change').length;
+    await c.admin(['roles', 'create', '-f', '-', '--force'], role('env: dev'));
+    await waitFor('the denial at the proxy', async () => (await curl()).stdout.split('\n').at(-1) === '403', 15_000);
+    expect(c.seen.filter((p) => p === '/after-role-change').length).toBe(seenBefore);
+    const audit = await c.admin(['audit', 'search', '--type', 'auth.attempt', '--user', 'frank', '--format', 'json']);
+    expect(
+      (JSON.parse(audit) as { kind?: string; error?: string }[]).some(
+        (e) => e.kind === 'app' && String(e.error).includes('access to app "grafana" is not allowed'),
+      ),
+    ).toBe(true);
+  });
+
   test('tp proxy app serves the app on loopback to a client without a certificate', async () => {
     const marker = /on (http:\/\/127\.0\.0\.1:\d+)\//;
     const proxy = await startTpDaemon(['proxy', 'app', 'grafana'], marker, { env: c.home.alice });
