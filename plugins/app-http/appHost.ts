@@ -74,6 +74,26 @@ export async function serveAppHost(
     up?.stream.destroy();
     socket.destroy();
   };
+  /**
+   * The agent ending the session it holds (certificate expiry, a lock) ends the connection, idle or not (what was
+   * written to the client still goes out first).
+   */
+  const endsWith = (u: Upstream): Upstream => {
+    u.stream.once('close', () => {
+      if (up === u && !busy) socket.end();
+    });
+    return u;
+  };
+  let busy = false;
+  /** One exchange on the session's stream; false when the connection ends after it (or the agent ended it). */
+  const relay = async (req: Head, framing: Framing, u: Upstream): Promise<boolean> => {
+    busy = true;
+    try {
+      return (await exchange(req, framing, fromClient, socket, u)) && !u.stream.destroyed;
+    } finally {
+      busy = false;
+    }
+  };
   try {
     const app = await appForHost(ctx, host);
     for (;;) {
@@ -141,8 +161,8 @@ export async function serveAppHost(
           await write(socket, answer(403, 'Forbidden', text, { close: true }));
           break;
         }
-        up ??= await openUpstream(ctx, app, byCert, 'cert', client, publicAddr);
-        if (!(await exchange(req, framing, fromClient, socket, up))) break;
+        up ??= endsWith(await openUpstream(ctx, app, byCert, 'cert', client, publicAddr));
+        if (!(await relay(req, framing, up))) break;
         continue;
       }
       const session = token ? await sessions.find(ctx, token) : undefined;
@@ -168,9 +188,9 @@ export async function serveAppHost(
       }
       if (!up || up.token !== token) {
         up?.stream.destroy();
-        up = await openUpstream(ctx, app, session, token, client, publicAddr);
+        up = endsWith(await openUpstream(ctx, app, session, token, client, publicAddr));
       }
-      const more = await exchange(req, framing, fromClient, socket, up);
+      const more = await relay(req, framing, up);
       if (!more) break;
     }
   } catch (err) {

@@ -1,16 +1,21 @@
 // The plugin conformance suite (core/plugin/conformance.ts) for app-http, through a real cluster: one agent serving
 // an upstream written for the test over its reverse tunnel, one direct agent serving it under another name (both by
-// `--app`), and an app the test user's roles do not reach (apps have no principal: the refusal is by labels).
+// `--app`), and an app the test user's roles do not reach (apps have no principal: the refusal is by labels). Run
+// twice: on the plugin's ALPN id in the default framing, and on the apps' own hosts (TLS server name
+// `<app>.localhost`, http/1.1) with app certificates from `POST /v1/apps/cert`, as curl after `tp apps login`.
 import { afterAll, beforeAll, describe, test } from 'bun:test';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import * as v from 'valibot';
-import { AckSchema, AuditEventSchema } from '../../core/api/schemas.ts';
+import { ApiClient } from '../../core/api/client.ts';
+import { AckSchema, AppCertSchema, AuditEventSchema } from '../../core/api/schemas.ts';
+import { issueAppCert } from '../../core/auth/appCert.ts';
 import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
 import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
-import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
-import { appSpec, withFixtureApp } from '../../test/helpers/appFixture.ts';
+import { type ConformanceHarness, conformanceChecks, type TlsCreds } from '../../core/plugin/conformance.ts';
 import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../../test/helpers/cluster.ts';
+import { answerOf, httpExchange as askHttp, openSni } from '../../test/helpers/conformanceHttp.ts';
 import appPlugin from './index.ts';
 
 let cluster: TestCluster;
@@ -39,11 +44,16 @@ function httpExchange(sock: Duplex): Promise<void> {
 
 beforeAll(async () => {
   const uri = `http://127.0.0.1:${upstream.port}`;
-  // `a-denied` (env prod) is heartbeated by a fixture app plugin: the proxy refuses it before any stream.
   cluster = await startTestCluster({
-    plugins: withFixtureApp(() => [appSpec('a-denied', uri, { env: 'prod' })]),
+    // A DNS public host, so that the proxy serves apps on `<app>.localhost` (the port is never dialled).
+    proxy: { publicAddr: 'localhost:3080' },
   });
   await cluster.addAgent({ name: 'app-tunnel', pluginFlags: { app: [`a-tunnel=${uri}`] } });
+  // `a-denied` (env prod), from the agent's tp.yaml: the proxy refuses it before any stream.
+  await cluster.addAgent({
+    name: 'app-denied',
+    yaml: `apps: {enabled: true, apps: [{name: a-denied, uri: "${uri}", labels: {env: prod}}]}\n`,
+  });
   const direct = await cluster.addAgent({
     name: 'app-direct',
     direct: true,
@@ -113,4 +123,67 @@ afterAll(async () => {
 
 describe('plugin conformance: app-http', () => {
   for (const c of conformanceChecks(appPlugin, () => harness)) test(c.name, c.run, c.timeoutMs);
+});
+
+/** One GET of the app's page on its own host; the answer. */
+const getPage = (sock: TLSSocket) =>
+  askHttp(sock, `GET / HTTP/1.1\r\nHost: ${sock.servername}\r\nUser-Agent: tp-conformance\r\n\r\n`);
+
+/**
+ * An app certificate for `app`: asked from auth through the proxy with the user's own certificate (as `tp apps
+ * login`); for the app the roles do not reach (auth refuses to issue one), signed by the cluster's TLS CA directly,
+ * as one issued before a role change took the app away.
+ */
+async function appCert(user: TlsCreds, app: string): Promise<TlsCreds> {
+  const k = clientKeys();
+  const key = k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const publicAddr = `${app}.localhost`;
+  if (app === harness.deniedResource) {
+    const now = Date.now();
+    const { cert } = await issueAppCert({
+      tlsCa: cluster.auth.server.service.ca('tls'),
+      username: 'alice',
+      roles: ['app-tester'],
+      traits: {},
+      route: { app, publicAddr },
+      tlsPublicKey: k.tlsPublicKey,
+      notAfter: now + 3_600_000,
+      now,
+    });
+    return { cert, key };
+  }
+  const api = new ApiClient([cluster.proxy.addr], { ca: harness.proxy.ca, cert: user.cert, key: user.key });
+  const r = await api.send(AppCertSchema, 'POST', '/webapi/auth/v1/apps/cert', {
+    app,
+    publicAddr,
+    tlsPublicKey: k.tlsPublicKey,
+  });
+  return { cert: r.cert, key };
+}
+
+describe('plugin conformance: app-http on the app hosts, with app certificates', () => {
+  const onHost = (): ConformanceHarness => ({
+    ...harness,
+    protocol: {
+      ...harness.protocol,
+      open: async (creds, app) => {
+        const sock = await openSni(
+          cluster.proxy.addr,
+          harness.proxy.ca,
+          `${app}.localhost`,
+          creds && (await appCert(creds, app)),
+        );
+        // Without a certificate or cookie the host sends the browser to the launcher to log in.
+        return { sock, answer: answerOf(await getPage(sock), /^https:\/\/localhost:3080\/web\/launch\//) };
+      },
+      // The launcher's redirect keeps the connection: the browser comes back on it with the session.
+      refusalCloses: false,
+      exercise: async (sock) => {
+        const a = await getPage(sock as TLSSocket);
+        if (a.status !== 200 || a.body !== 'hello from the app\n')
+          throw new Error(`the app host answered ${a.status}: ${a.body.slice(0, 200)}`);
+      },
+    },
+  });
+  for (const c of conformanceChecks(appPlugin, onHost)) test(c.name, c.run, c.timeoutMs);
 });

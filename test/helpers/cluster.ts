@@ -125,6 +125,8 @@ export interface TestAgentSpec {
   options?: Partial<AgentOptions>;
   /** `tp agent start --<plugin flag> VALUE` values, by flag name (resources this agent alone serves). */
   pluginFlags?: Record<string, string[]>;
+  /** tp.yaml text this agent alone reads after the cluster's (a plugin section: `apps: {enabled: true, ...}`). */
+  yaml?: string;
 }
 
 /** A whole cluster in this process: auth, proxy and agents on 127.0.0.1, joined with real tokens. */
@@ -215,9 +217,10 @@ export async function startTestCluster(
       dataDirs.set(spec.name, dataDir);
     }
     specs.set(spec.name, spec);
+    const own = spec.yaml ? parseConfig(`${o.config ?? TEST_CONFIG}${spec.yaml}`, 'tp.yaml', plugins.sections()) : cfg;
     const part = await composeCluster(
       {
-        ...only(cfg, 'ssh'),
+        ...only(own, 'ssh'),
         ssh: {
           enabled: true,
           name: spec.name,
