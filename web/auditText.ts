@@ -117,6 +117,12 @@ export const DESCRIBE: Record<string, (e: AuditEvent) => string> = {
       `${who(e)} ${str(e, 'verb') || 'sent'} ${str(e, 'path')} on Kubernetes cluster ${str(e, 'kube_cluster', 'target')}`,
       `${who(e)} was refused ${str(e, 'verb')} ${str(e, 'path')} on Kubernetes cluster ${str(e, 'kube_cluster', 'target')}`,
     ),
+  port_forward: (e) =>
+    ok(
+      e,
+      `${who(e)} forwarded port ${str(e, 'port') || '?'} of pod ${str(e, 'pod')} on Kubernetes cluster ${str(e, 'kube_cluster', 'target')}`,
+      `${who(e)} was refused a port forward to pod ${str(e, 'pod')} on Kubernetes cluster ${str(e, 'kube_cluster', 'target')}`,
+    ),
   // Web applications (plugins/app-http): the app as the cluster names it, then each request.
   'app.session.start': (e) =>
     ok(e, `${who(e)} opened app ${str(e, 'app_name', 'target')}`, `${who(e)} was refused app ${str(e, 'app_name', 'target')}`),
