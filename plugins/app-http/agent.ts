@@ -43,6 +43,23 @@ function plainAnswer(status: number, reason: string, text: string): string {
 
 const NO_BODY_STATUS = (s: number) => (s >= 100 && s < 200) || s === 204 || s === 304;
 
+/**
+ * Ends `s` and resolves once the proxy has closed its side too (at most 10 s): the host destroys the stream when
+ * serve returns, and a tunnel stream destroyed before the peer is done resets it, dropping bytes it has not read.
+ */
+function flushed(s: Duplex): Promise<void> {
+  if (s.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 10_000);
+    timer.unref?.();
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    s.end();
+  });
+}
+
 /** Starts the agent side for the configured apps. */
 export function startAppAgent(ctx: AgentPluginContext, entries: AppEntry[]): AgentPlugin {
   const apps = new Map(entries.map((e) => [e.name, e]));
@@ -183,5 +200,6 @@ async function serveApp(ctx: AgentPluginContext, app: AppEntry | undefined, clie
     s.signal.removeEventListener('abort', stop);
     upstream?.destroy();
     ctx.emit([{ type: 'app.session.end', success: true, ...base, requests }]);
+    await flushed(client);
   }
 }

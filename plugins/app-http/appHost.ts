@@ -70,9 +70,12 @@ export async function serveAppHost(
   const fromClient = new StreamReader(socket);
   const client = `${socket.remoteAddress}:${socket.remotePort}`;
   let up: Upstream | undefined;
+  // The client gets every byte written before the end (destroy would drop what is still buffered).
   const close = () => {
     up?.stream.destroy();
-    socket.destroy();
+    if (socket.destroyed) return;
+    socket.end();
+    setTimeout(() => socket.destroy(), 10_000).unref();
   };
   /**
    * The agent ending the session it holds (certificate expiry, a lock) ends the connection, idle or not (what was

@@ -47,9 +47,28 @@ function upstream(app: string, seen: AppSeen[], jwks: () => ReturnType<typeof cr
   const server: ReturnType<typeof Bun.serve> = Bun.serve({
     port: 0,
     hostname: '127.0.0.1',
+    // Bun refuses bodies over 128 MiB by default; the transfer test uploads 500 MB.
+    maxRequestBodySize: 1 << 30,
     async fetch(req, srv) {
       const url = new URL(req.url);
       if (url.pathname === '/ws' && srv.upgrade(req, { data: undefined })) return undefined;
+      // Large transfers stream: /upload counts what it reads, /download?mb=N answers N MiB made as it goes.
+      if (url.pathname === '/upload') {
+        let n = 0;
+        for await (const c of req.body ?? []) n += c.length;
+        return Response.json({ bytes: n });
+      }
+      if (url.pathname === '/download') {
+        const chunk = new Uint8Array(1 << 20).fill(120);
+        let left = Number(url.searchParams.get('mb'));
+        const body = new ReadableStream({
+          pull(ctl) {
+            if (left-- > 0) ctl.enqueue(chunk);
+            else ctl.close();
+          },
+        });
+        return new Response(body, { headers: { 'content-length': String(Number(url.searchParams.get('mb')) << 20) } });
+      }
       const token = req.headers.get('tp-jwt-assertion') ?? '';
       const s: AppSeen = { app, path: url.pathname, headers: Object.fromEntries(req.headers) };
       try {
