@@ -222,6 +222,8 @@ export interface ProxyNames {
   cluster: string;
   /** The host part of the proxy's public address (`tp.example.com`). */
   publicHost: string;
+  /** The resources of `kind` this proxy holds now (app hosts named by a resource's own `public_addr`). */
+  resources?(kind: string): ResourceRecord[];
 }
 
 /** A plugin's proxy side: how it reads a route from a fresh connection. */

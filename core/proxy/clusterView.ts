@@ -144,6 +144,13 @@ export class ClusterView {
     );
   }
 
+  /** The resource records of `kind` held now, without waiting for the first snapshot (TLS server name routing). */
+  resourcesNow(kind: string): ResourceRecord[] {
+    return this.replica
+      .list<unknown>('resource')
+      .filter((r): r is ResourceRecord => v.is(ResourceRecordSchema, r) && r.kind === kind);
+  }
+
   /** Whether the agent serving a resource record is reachable now (its node record is live and online). */
   resourceOnline(r: ResourceRecord): boolean {
     const node = this.replica.get<NodeRecord>('node', r.hostId);

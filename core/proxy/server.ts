@@ -219,7 +219,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     const name = socket.servername;
     if (!name || (socket.alpnProtocol && socket.alpnProtocol !== ALPN.http)) return undefined;
     const publicHost = parseHostPort(info.publicAddr)[0];
-    return opts.plugins.forServerName(name, { cluster: opts.identity.cluster, publicHost });
+    return opts.plugins.forServerName(name, {
+      cluster: opts.identity.cluster,
+      publicHost,
+      resources: (kind) => view.resourcesNow(kind),
+    });
   };
   const guard = guardTlsPort(server, limits);
   // Connections still in their TLS handshake are not in `open` yet; close must not wait for them.

@@ -48,3 +48,34 @@ test('tp.yaml apps.apps and --app give the plugin its entries, with defaults; th
     ),
   ).toThrow('expected http://HOST:PORT');
 });
+
+test('app-http owns the default app hosts under a DNS public host and the public_addr hosts of its apps', () => {
+  const record = (name: string, plugin: string, spec: Record<string, unknown>) => ({
+    kind: 'app',
+    name,
+    plugin,
+    labels: {},
+    hostId: 'h1',
+    spec,
+    lastSeen: '',
+  });
+  const proxy = {
+    cluster: 'example.com',
+    publicHost: 'tp.example.com',
+    resources: () => [
+      record('wiki', 'app-http', { uri: 'http://10.0.0.1', public_addr: 'wiki.corp.example:443' }),
+      record('other', 'app-fixture', { uri: 'http://10.0.0.2', public_addr: 'other.corp.example' }),
+    ],
+  };
+  const owns = (n: string) => appHttp.sni?.(n, proxy);
+  expect(owns('grafana.tp.example.com')).toBe(true);
+  expect(owns('GRAFANA.tp.example.com')).toBe(true);
+  expect(owns('wiki.corp.example')).toBe(true);
+  // Not the proxy's own name, not deeper names (kube's <name>.kube.<cluster>), not another plugin's app.
+  expect(owns('tp.example.com')).toBe(false);
+  expect(owns('a.b.tp.example.com')).toBe(false);
+  expect(owns('other.corp.example')).toBe(false);
+  expect(owns('grafana.tp.example.com.evil.example')).toBe(false);
+  // An address as the public host names no app hosts.
+  expect(appHttp.sni?.('grafana.127.0.0.1', { cluster: 'c', publicHost: '127.0.0.1' })).toBe(false);
+});

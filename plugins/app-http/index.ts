@@ -2,6 +2,7 @@
 // token (`tp-jwt-assertion`) from the cluster's JWT CA (issue 20). The agent side loads only on agents serving one.
 import * as v from 'valibot';
 import { definePlugin } from '../../core/plugin/define.ts';
+import type { ProxyNames } from '../../core/plugin/types.ts';
 import { appPolicy } from '../../core/rbac/appPolicy.ts';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -56,14 +57,21 @@ export function parseAppFlag(value: string): unknown {
 
 /**
  * Whether the proxy should hand TLS connections for `serverName` to app-http: the default app hosts
- * `<app>.<proxy public host>` (one label; DNS public hosts only) (an app's `public_addr` is served when it is one of those).
+ * `<app>.<proxy public host>` (one label; DNS public hosts only) and the hosts app-http apps name as `public_addr`.
  */
-export function ownsServerName(serverName: string, publicHost: string): boolean {
+export function ownsServerName(serverName: string, proxy: ProxyNames): boolean {
   const name = serverName.toLowerCase();
-  if (!/[a-z]/i.test(publicHost) || publicHost.includes(':')) return false;
-  const suffix = `.${publicHost.toLowerCase()}`;
+  const named = proxy.resources?.('app') ?? [];
+  if (named.some((r) => r.plugin === 'app-http' && publicHostOf(r.spec.public_addr) === name)) return true;
+  const host = proxy.publicHost.toLowerCase();
+  if (!/[a-z]/.test(host) || host.includes(':')) return false;
+  const suffix = `.${host}`;
   return name.endsWith(suffix) && /^[a-z0-9][a-z0-9_-]{0,62}$/.test(name.slice(0, -suffix.length));
 }
+
+/** The host part of a `public_addr` (`grafana.example.com:443` → `grafana.example.com`), lowercased. */
+const publicHostOf = (addr: unknown) =>
+  typeof addr === 'string' ? addr.replace(/:\d+$/, '').toLowerCase() : undefined;
 
 export default definePlugin<AppEntry>({
   name: 'app-http',
@@ -74,7 +82,7 @@ export default definePlugin<AppEntry>({
   policy: appPolicy,
   flag: { name: 'app', description: 'serve a web app, NAME=http://HOST:PORT (repeatable)', parse: parseAppFlag },
   agent: async (ctx, entries) => (await import('./agent.ts')).startAppAgent(ctx, entries),
-  sni: (serverName, proxy) => ownsServerName(serverName, proxy.publicHost),
+  sni: (serverName, proxy) => ownsServerName(serverName, proxy),
   proxy: {
     handle: async (socket, ctx) => (await import('./proxy.ts')).handleAppConnection(socket, ctx),
   },
