@@ -4,8 +4,8 @@ import type { Route } from '../web/router.ts';
 import type { BotIdentityOps } from './botIdentityOps.ts';
 import type { BotOps } from './botOps.ts';
 import { checkBotName } from './botOps.ts';
+import { Login, Name, SpkiPem, SshKey, Ttl } from './fieldSchemas.ts';
 import type { Identity } from './identity.ts';
-import { Login, Name, SpkiPem, SshKey, Ttl } from './schemas.ts';
 
 const BotName = v.pipe(Name, v.maxLength(59));
 

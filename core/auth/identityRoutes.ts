@@ -1,7 +1,7 @@
 import { parseBody } from '../web/json.ts';
 import type { Route } from '../web/router.ts';
 import type { Identity } from './identity.ts';
-import * as S from './schemas.ts';
+import * as S from './identitySchemas.ts';
 import type { AuthService } from './service.ts';
 import { checkProviderUrl, type SsoConnector } from './sso/connectors.ts';
 import type { StoredWebSession } from './webSessionOps.ts';

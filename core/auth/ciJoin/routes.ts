@@ -2,8 +2,8 @@ import * as v from 'valibot';
 import { AllowRuleSchema, JoinMethodSchema } from '../../api/joinMethodSchemas.ts';
 import { parseBody } from '../../web/json.ts';
 import type { Route } from '../../web/router.ts';
+import { SpkiPem, SshKey, Ttl } from '../fieldSchemas.ts';
 import type { Identity } from '../identity.ts';
-import { SpkiPem, SshKey, Ttl } from '../schemas.ts';
 import type { CiJoinOps } from './ops.ts';
 
 const Jwt = v.pipe(v.string(), v.maxLength(16_384));
