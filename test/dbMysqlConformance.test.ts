@@ -6,16 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import * as v from 'valibot';
 import { AckSchema } from '../core/api/schemas.ts';
-import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
-import { createTlsCA, issueTlsCert } from '../core/crypto/x509.ts';
-import { requireHostIdentity } from '../core/identity/hostIdentity.ts';
 import { type ConformanceHarness, conformanceChecks } from '../core/plugin/conformance.ts';
 import mysqlPlugin from '../plugins/db-mysql/index.ts';
 import { COM, parseErr } from '../plugins/db-mysql/wire.ts';
 import { tpOk } from './helpers/cli.ts';
-import { clientKeys, startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
+import { startTestCluster, type TestCluster } from './helpers/cluster.ts';
+import { auditEvents, foreignUser, proxySide, signedUser, waitForResources } from './helpers/conformanceHarness.ts';
 import { clusterDbPki, type DbServerPki } from './helpers/dbPki.ts';
 import { type MariadbServer, mariadbMissing, startMariadbServer } from './helpers/mariadbServer.ts';
 import { rawMysqlLoginOn, rawMysqlOn } from './helpers/mysqlRawClient.ts';
@@ -69,53 +66,19 @@ beforeAll(async () => {
     roles: ['dbtester'],
     password: 'correct horse battery',
   });
-  const proxyId = requireHostIdentity(cluster.layout.proxyDir);
-  const user = async (ttlMs?: number) => {
-    const k = clientKeys();
-    const r = await cluster.auth.admin.post(v.object({ tlsCert: v.string() }), '/v1/certs/user', {
-      username: 'ann',
-      sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
-      tlsPublicKey: k.tlsPublicKey,
-      ttlMs,
-    });
-    return { cert: r.tlsCert, key: k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-  };
   harness = {
-    proxy: { addr: cluster.proxy.addr, ca: proxyId.tlsCa },
+    ...proxySide(cluster),
     resources: [
       { name: 'm-tunnel', via: 'tunnel' },
       { name: 'm-direct', via: 'direct', directAddr: direct.directAddr },
     ],
     principals: { allowed: 'alice', denied: 'bob' },
-    user,
-    proxyTls: { cert: proxyId.tlsCert, key: proxyId.tlsKey },
-    foreignUser: async () => {
-      const ca = await createTlsCA('evil.example', Date.now());
-      const k = generateKeyPair('p256');
-      const cert = await issueTlsCert({
-        ca,
-        publicKey: k.publicKey,
-        subject: { commonName: 'ann', organization: ['dbtester'], identity: { kind: 'user' } },
-        now: Date.now(),
-        ttlMs: 3_600_000,
-        usage: 'client',
-      });
-      return { cert, key: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-    },
-    events: (type) =>
-      cluster.auth.admin.get(v.array(v.record(v.string(), v.unknown())), `/v1/audit/events?type=${type}`),
+    user: signedUser(cluster, 'ann'),
+    foreignUser: () => foreignUser('ann', ['dbtester']),
+    events: auditEvents(cluster),
     protocol: { request: (dbUser) => ({ principal: dbUser, route: { db_user: dbUser } }), exercise: selectOne },
   };
-  await waitFor(
-    'both MariaDB resources in the cluster state',
-    async () => {
-      const found = await Promise.all(
-        ['m-tunnel', 'm-direct'].map((n) => cluster.proxy.view.resolveResource('db', n).catch(() => undefined)),
-      );
-      return found.every(Boolean);
-    },
-    15_000,
-  );
+  await waitForResources(cluster, 'db', ['m-tunnel', 'm-direct']);
 }, 120_000);
 
 afterAll(async () => {

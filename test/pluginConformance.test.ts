@@ -3,17 +3,14 @@
 // their echo service with the plugin's `--echo` flag.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Duplex } from 'node:stream';
-import * as v from 'valibot';
-import { AckSchema, AuditEventSchema } from '../core/api/schemas.ts';
-import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../core/crypto/keys.ts';
-import { createTlsCA, issueTlsCert } from '../core/crypto/x509.ts';
-import { requireHostIdentity } from '../core/identity/hostIdentity.ts';
+import { AckSchema } from '../core/api/schemas.ts';
 import { type ConformanceHarness, conformanceChecks } from '../core/plugin/conformance.ts';
 import type { PluginLoader } from '../core/plugin/registry.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import sshPlugin from '../plugins/ssh/index.ts';
 import echoPlugin from './fixtures/echoPlugin.ts';
-import { clientKeys, startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
+import { startTestCluster, type TestCluster } from './helpers/cluster.ts';
+import { auditEvents, foreignUser, proxySide, signedUser, waitForResources } from './helpers/conformanceHarness.ts';
 
 const WITH_ECHO: PluginLoader[] = [...PLUGINS, () => import('./fixtures/echoPlugin.ts')];
 let cluster: TestCluster;
@@ -60,54 +57,21 @@ beforeAll(async () => {
     role: { metadata: { name: 'echoer' }, spec: { allow: { logins: ['ops'], node_labels: { '*': '*' } } } },
   });
   await cluster.auth.client.createUser({ name: 'alice', roles: ['echoer'], password: 'correct horse battery' });
-  const proxyId = requireHostIdentity(cluster.layout.proxyDir);
   const direct = cluster.agents.get('echo-direct')!;
-  const user = async (ttlMs?: number) => {
-    const k = clientKeys();
-    const r = await cluster.auth.client.signUser({
-      username: 'alice',
-      sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
-      tlsPublicKey: k.tlsPublicKey,
-      ttlMs,
-    });
-    return { cert: r.tlsCert, key: k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-  };
   harness = {
-    proxy: { addr: cluster.proxy.addr, ca: proxyId.tlsCa },
+    ...proxySide(cluster),
     resources: [
       { name: 'e-tunnel', via: 'tunnel' },
       { name: 'e-direct', via: 'direct', directAddr: direct.directAddr },
     ],
     principals: { allowed: 'ops', denied: 'root' },
-    user,
-    proxyTls: { cert: proxyId.tlsCert, key: proxyId.tlsKey },
-    foreignUser: async () => {
-      const ca = await createTlsCA('evil.example', Date.now());
-      const k = generateKeyPair('p256');
-      const cert = await issueTlsCert({
-        ca,
-        publicKey: k.publicKey,
-        subject: { commonName: 'alice', organization: ['echoer'], identity: { kind: 'user' } },
-        now: Date.now(),
-        ttlMs: 3_600_000,
-        usage: 'client',
-      });
-      return { cert, key: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-    },
-    events: (type) => cluster.auth.admin.get(v.array(AuditEventSchema), `/v1/audit/events?type=${type}`),
+    user: signedUser(cluster, 'alice'),
+    foreignUser: () => foreignUser('alice', ['echoer']),
+    events: auditEvents(cluster),
     protocol: { request: (login) => ({ principal: login, route: { login } }), exercise: echoExchange },
   };
   // Both echo services are in the cluster state before the checks run.
-  await waitFor(
-    'the echo resources',
-    async () => {
-      const found = await Promise.all(
-        ['e-tunnel', 'e-direct'].map((n) => cluster.proxy.view.resolveResource('echo', n).catch(() => undefined)),
-      );
-      return found.every(Boolean);
-    },
-    15_000,
-  );
+  await waitForResources(cluster, 'echo', ['e-tunnel', 'e-direct']);
 }, 60_000);
 
 afterAll(async () => {

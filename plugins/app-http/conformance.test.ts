@@ -6,15 +6,18 @@
 import { afterAll, beforeAll, describe, test } from 'bun:test';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import * as v from 'valibot';
 import { ApiClient } from '../../core/api/client.ts';
-import { AckSchema, AppCertSchema, AuditEventSchema } from '../../core/api/schemas.ts';
+import { AckSchema, AppCertSchema } from '../../core/api/schemas.ts';
 import { issueAppCert } from '../../core/auth/appCert.ts';
-import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
-import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
-import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { type ConformanceHarness, conformanceChecks, type TlsCreds } from '../../core/plugin/conformance.ts';
-import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../../test/helpers/cluster.ts';
+import { clientKeys, startTestCluster, type TestCluster } from '../../test/helpers/cluster.ts';
+import {
+  auditEvents,
+  foreignUser,
+  proxySide,
+  signedUser,
+  waitForResources,
+} from '../../test/helpers/conformanceHarness.ts';
 import { answerOf, httpExchange as askHttp, openSni } from '../../test/helpers/conformanceHttp.ts';
 import appPlugin from './index.ts';
 
@@ -66,54 +69,19 @@ beforeAll(async () => {
     },
   });
   await cluster.auth.client.createUser({ name: 'alice', roles: ['app-tester'], password: 'correct horse battery' });
-  const proxyId = requireHostIdentity(cluster.layout.proxyDir);
-  const user = async (ttlMs?: number) => {
-    const k = clientKeys();
-    const r = await cluster.auth.client.signUser({
-      username: 'alice',
-      sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
-      tlsPublicKey: k.tlsPublicKey,
-      ttlMs,
-    });
-    return { cert: r.tlsCert, key: k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-  };
   harness = {
-    proxy: { addr: cluster.proxy.addr, ca: proxyId.tlsCa },
+    ...proxySide(cluster),
     resources: [
       { name: 'a-tunnel', via: 'tunnel' },
       { name: 'a-direct', via: 'direct', directAddr: direct.directAddr },
     ],
     deniedResource: 'a-denied',
-    user,
-    proxyTls: { cert: proxyId.tlsCert, key: proxyId.tlsKey },
-    foreignUser: async () => {
-      const ca = await createTlsCA('evil.example', Date.now());
-      const k = generateKeyPair('p256');
-      const cert = await issueTlsCert({
-        ca,
-        publicKey: k.publicKey,
-        subject: { commonName: 'alice', organization: ['app-tester'], identity: { kind: 'user' } },
-        now: Date.now(),
-        ttlMs: 3_600_000,
-        usage: 'client',
-      });
-      return { cert, key: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-    },
-    events: (type) => cluster.auth.admin.get(v.array(AuditEventSchema), `/v1/audit/events?type=${type}`),
+    user: signedUser(cluster, 'alice'),
+    foreignUser: () => foreignUser('alice', ['app-tester']),
+    events: auditEvents(cluster),
     protocol: { request: () => ({ route: {} }), exercise: httpExchange },
   };
-  await waitFor(
-    'the apps in the cluster state',
-    async () => {
-      const found = await Promise.all(
-        ['a-tunnel', 'a-direct', 'a-denied'].map((n) =>
-          cluster.proxy.view.resolveResource('app', n).catch(() => undefined),
-        ),
-      );
-      return found.every(Boolean);
-    },
-    15_000,
-  );
+  await waitForResources(cluster, 'app', ['a-tunnel', 'a-direct', 'a-denied']);
 }, 90_000);
 
 afterAll(async () => {

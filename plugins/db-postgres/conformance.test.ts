@@ -6,14 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import * as v from 'valibot';
-import { AuditEventSchema } from '../../core/api/schemas.ts';
-import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
-import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
-import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
 import { tpOk } from '../../test/helpers/cli.ts';
-import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../../test/helpers/cluster.ts';
+import { startTestCluster, type TestCluster } from '../../test/helpers/cluster.ts';
+import {
+  auditEvents,
+  foreignUser,
+  proxySide,
+  signedUser,
+  waitForResources,
+} from '../../test/helpers/conformanceHarness.ts';
 import { clusterDbPki, type DbServerPki } from '../../test/helpers/dbPki.ts';
 import { type PostgresServer, postgresMissing, startPostgresServer } from '../../test/helpers/postgresServer.ts';
 import postgresPlugin from './index.ts';
@@ -85,55 +87,22 @@ beforeAll(async () => {
     traits: { db_users: ['alice'], db_names: ['postgres'] },
     password: 'correct horse battery',
   });
-  const proxyId = requireHostIdentity(cluster.layout.proxyDir);
-  const user = async (ttlMs?: number) => {
-    const k = clientKeys();
-    const r = await cluster.auth.client.signUser({
-      username: 'alice',
-      sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
-      tlsPublicKey: k.tlsPublicKey,
-      ttlMs,
-    });
-    return { cert: r.tlsCert, key: k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-  };
   harness = {
-    proxy: { addr: cluster.proxy.addr, ca: proxyId.tlsCa },
+    ...proxySide(cluster),
     resources: [
       { name: 'pg-tunnel', via: 'tunnel' },
       { name: 'pg-direct', via: 'direct', directAddr: direct.directAddr },
     ],
     principals: { allowed: 'alice', denied: 'bob' },
-    user,
-    proxyTls: { cert: proxyId.tlsCert, key: proxyId.tlsKey },
-    foreignUser: async () => {
-      const ca = await createTlsCA('evil.example', Date.now());
-      const k = generateKeyPair('p256');
-      const cert = await issueTlsCert({
-        ca,
-        publicKey: k.publicKey,
-        subject: { commonName: 'alice', organization: ['access'], identity: { kind: 'user' } },
-        now: Date.now(),
-        ttlMs: 3_600_000,
-        usage: 'client',
-      });
-      return { cert, key: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-    },
-    events: (type) => cluster.auth.admin.get(v.array(AuditEventSchema), `/v1/audit/events?type=${type}`),
+    user: signedUser(cluster, 'alice'),
+    foreignUser: () => foreignUser('alice', ['access']),
+    events: auditEvents(cluster),
     protocol: {
       request: (dbUser) => ({ principal: dbUser, route: { db_user: dbUser, db_name: 'postgres' } }),
       exercise: pgExchange,
     },
   };
-  await waitFor(
-    'both databases in the cluster state',
-    async () => {
-      const found = await Promise.all(
-        ['pg-tunnel', 'pg-direct'].map((n) => cluster.proxy.view.resolveResource('db', n).catch(() => undefined)),
-      );
-      return found.every(Boolean);
-    },
-    15_000,
-  );
+  await waitForResources(cluster, 'db', ['pg-tunnel', 'pg-direct']);
 }, 90_000);
 
 afterAll(async () => {

@@ -5,15 +5,18 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Duplex } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import * as v from 'valibot';
-import { AuditEventSchema } from '../../core/api/schemas.ts';
-import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
-import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
-import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { parseHostPort } from '../../core/net/index.ts';
 import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
 import { readHeader } from '../../core/tunnel/header.ts';
 import { tp, tpOk } from '../../test/helpers/cli.ts';
-import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../../test/helpers/cluster.ts';
+import { startTestCluster, type TestCluster, waitFor } from '../../test/helpers/cluster.ts';
+import {
+  auditEvents,
+  foreignUser,
+  proxySide,
+  signedUser,
+  waitForResources,
+} from '../../test/helpers/conformanceHarness.ts';
 import { RfbClient } from '../../test/helpers/rfbClient.ts';
 import { startXvnc, type Xvnc, xvncMissing } from '../../test/helpers/xvnc.ts';
 import desktopPlugin from './index.ts';
@@ -68,57 +71,22 @@ beforeAll(async () => {
     traits: { desktop_logins: ['alice'] },
     password: 'correct horse battery',
   });
-  const proxyId = requireHostIdentity(cluster.layout.proxyDir);
-  const user = async (ttlMs?: number) => {
-    const k = clientKeys();
-    const r = await cluster.auth.client.signUser({
-      username: 'alice',
-      sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
-      tlsPublicKey: k.tlsPublicKey,
-      ttlMs,
-    });
-    return { cert: r.tlsCert, key: k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-  };
   harness = {
-    proxy: { addr: cluster.proxy.addr, ca: proxyId.tlsCa },
+    ...proxySide(cluster),
     resources: [
       { name: 'lab-tunnel', via: 'tunnel' },
       { name: 'lab-direct', via: 'direct', directAddr: direct.directAddr },
     ],
     principals: { allowed: 'alice', denied: 'root' },
-    user,
-    proxyTls: { cert: proxyId.tlsCert, key: proxyId.tlsKey },
-    foreignUser: async () => {
-      const ca = await createTlsCA('evil.example', Date.now());
-      const k = generateKeyPair('p256');
-      const cert = await issueTlsCert({
-        ca,
-        publicKey: k.publicKey,
-        subject: { commonName: 'alice', organization: ['access'], identity: { kind: 'user' } },
-        now: Date.now(),
-        ttlMs: 3_600_000,
-        usage: 'client',
-      });
-      return { cert, key: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-    },
-    events: (type) => cluster.auth.admin.get(v.array(AuditEventSchema), `/v1/audit/events?type=${type}`),
+    user: signedUser(cluster, 'alice'),
+    foreignUser: () => foreignUser('alice', ['access']),
+    events: auditEvents(cluster),
     protocol: {
       request: (login) => ({ principal: login, route: { login } }),
       exercise: rfbExchange,
     },
   };
-  await waitFor(
-    'both desktops in the cluster state',
-    async () => {
-      const found = await Promise.all(
-        ['lab-tunnel', 'lab-direct'].map((n) =>
-          cluster.proxy.view.resolveResource('desktop', n).catch(() => undefined),
-        ),
-      );
-      return found.every(Boolean);
-    },
-    15_000,
-  );
+  await waitForResources(cluster, 'desktop', ['lab-tunnel', 'lab-direct']);
 }, 90_000);
 
 afterAll(async () => {

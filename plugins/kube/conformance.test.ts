@@ -8,14 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import * as v from 'valibot';
-import { AckSchema, AuditEventSchema } from '../../core/api/schemas.ts';
-import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
-import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
+import { AckSchema } from '../../core/api/schemas.ts';
 import { type HostIdentity, requireHostIdentity } from '../../core/identity/hostIdentity.ts';
-import { type ConformanceHarness, conformanceChecks, type TlsCreds } from '../../core/plugin/conformance.ts';
+import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
 import { type KubeStandIn, startKubeApiServer } from '../../test/fixtures/kubeApiServer.ts';
-import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../../test/helpers/cluster.ts';
+import { startTestCluster, type TestCluster } from '../../test/helpers/cluster.ts';
+import {
+  auditEvents,
+  foreignUser,
+  proxySide,
+  signedUser,
+  waitForResources,
+} from '../../test/helpers/conformanceHarness.ts';
 import { answerOf, httpExchange, openSni } from '../../test/helpers/conformanceHttp.ts';
 import { createDbTestPki } from '../../test/helpers/dbPki.ts';
 import kubePlugin from './index.ts';
@@ -81,19 +85,9 @@ beforeAll(async () => {
   });
   await cluster.auth.client.createUser({ name: 'alice', roles: ['kube-dev'], password: 'correct horse battery' });
   proxyId = requireHostIdentity(cluster.layout.proxyDir);
-  const user = async (ttlMs?: number): Promise<TlsCreds> => {
-    const k = clientKeys();
-    const r = await cluster.auth.client.signUser({
-      username: 'alice',
-      sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
-      tlsPublicKey: k.tlsPublicKey,
-      ttlMs,
-    });
-    return { cert: r.tlsCert, key: k.tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-  };
   const direct = cluster.agents.get('kube-direct')!;
   harness = {
-    proxy: { addr: cluster.proxy.addr, ca: proxyId.tlsCa },
+    ...proxySide(cluster),
     resources: [
       { name: 'k-tunnel', via: 'tunnel' },
       { name: 'k-direct', via: 'direct', directAddr: direct.directAddr },
@@ -107,22 +101,9 @@ beforeAll(async () => {
         is: (e, denied) => e.user === 'alice' && typeof e.error === 'string' && e.error.includes(`"${denied}"`),
       },
     },
-    user,
-    proxyTls: { cert: proxyId.tlsCert, key: proxyId.tlsKey },
-    foreignUser: async () => {
-      const ca = await createTlsCA('evil.example', Date.now());
-      const k = generateKeyPair('p256');
-      const cert = await issueTlsCert({
-        ca,
-        publicKey: k.publicKey,
-        subject: { commonName: 'alice', organization: ['kube-dev'], identity: { kind: 'user' } },
-        now: Date.now(),
-        ttlMs: 3_600_000,
-        usage: 'client',
-      });
-      return { cert, key: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
-    },
-    events: (type) => cluster.auth.admin.get(v.array(AuditEventSchema), `/v1/audit/events?type=${type}`),
+    user: signedUser(cluster, 'alice'),
+    foreignUser: () => foreignUser('alice', ['kube-dev']),
+    events: auditEvents(cluster),
     protocol: {
       // The route is the server name alone: the agent's stream carries none.
       request: () => ({}),
@@ -133,16 +114,7 @@ beforeAll(async () => {
       exercise: listPods,
     },
   };
-  await waitFor(
-    'the kube clusters',
-    async () => {
-      const found = await Promise.all(
-        ['k-tunnel', 'k-direct'].map((n) => cluster.proxy.view.resolveResource('kube', n).catch(() => undefined)),
-      );
-      return found.every(Boolean);
-    },
-    15_000,
-  );
+  await waitForResources(cluster, 'kube', ['k-tunnel', 'k-direct']);
 }, 60_000);
 
 afterAll(async () => {
