@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ApiClient } from '../api/client.ts';
 import type { AuthServer } from '../auth/server.ts';
@@ -5,7 +6,7 @@ import { type Clock, parseDuration } from '../clock.ts';
 import { DEFAULT_PROXY_LISTEN, DEFAULT_PROXY_SSH_LISTEN } from '../config/defaults.ts';
 import type { DataLayout } from '../config/layout.ts';
 import type { Config } from '../config/schema.ts';
-import { BadParameter } from '../errors.ts';
+import { BadParameter, describe } from '../errors.ts';
 import { type HostIdentity, saveHostIdentity } from '../identity/hostIdentity.ts';
 import type { PluginRegistry } from '../plugin/registry.ts';
 import type { ProxyServer } from '../proxy/server.ts';
@@ -66,6 +67,7 @@ export async function startProxyService(
     ...(cfg.proxy.tunnel_keepalive ? { tunnelKeepaliveMs: parseDuration(cfg.proxy.tunnel_keepalive) } : {}),
     ...(cfg.proxy.tunnel_accept_rate ? { tunnelAdmission: { perSecond: cfg.proxy.tunnel_accept_rate } } : {}),
     metricsListen: cfg.proxy.metrics_listen,
+    ...appsCertOf(cfg),
     limits: proxyLimits(cfg),
     onIdentity,
     clock,
@@ -76,4 +78,19 @@ export async function startProxyService(
   // Sign-up links from an auth in this process point at this proxy unless tp.yaml names the public address.
   if (auth && authOptions(cfg, layout, o).publicUrl === undefined) auth.setPublicUrl(`https://${proxy.publicAddr}`);
   return proxy;
+}
+
+/** The operator's certificate for app hosts (`proxy.apps_cert_file` and `apps_key_file`, both or neither). */
+function appsCertOf(cfg: Config): { appsCert?: { cert: string; key: string } } {
+  const { apps_cert_file: certFile, apps_key_file: keyFile } = cfg.proxy;
+  if (!certFile && !keyFile) return {};
+  if (!certFile || !keyFile) throw new BadParameter('proxy.apps_cert_file and proxy.apps_key_file go together');
+  const read = (file: string, key: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new BadParameter(`proxy.${key}: cannot read ${file}: ${describe(err)}`);
+    }
+  };
+  return { appsCert: { cert: read(certFile, 'apps_cert_file'), key: read(keyFile, 'apps_key_file') } };
 }

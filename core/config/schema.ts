@@ -49,6 +49,9 @@ export const ConfigSchema = v.strictObject({
       listen: v.optional(HostPort),
       ssh_listen: v.optional(HostPort),
       public_addr: v.optional(v.pipe(v.string(), v.minLength(1))),
+      /** An operator's certificate (PEM) and key for web app hosts, served to the TLS names it covers. */
+      apps_cert_file: v.optional(v.pipe(v.string(), v.minLength(1))),
+      apps_key_file: v.optional(v.pipe(v.string(), v.minLength(1))),
       /** How long a web UI login lasts (its certificates'; roles' max_session_ttl may cap it). */
       web_session_ttl: v.optional(
         v.pipe(v.string(), v.regex(/^(\d+(ms|s|m|h|d))+$/, 'use a duration such as 8h or 30m')),
@@ -128,6 +131,8 @@ export const KNOWN_KEYS: Record<string, string[]> = {
     'listen',
     'ssh_listen',
     'public_addr',
+    'apps_cert_file',
+    'apps_key_file',
     'web_session_ttl',
     'metrics_listen',
     'handshake_timeout',

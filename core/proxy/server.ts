@@ -20,6 +20,7 @@ import { startMetricsServer } from '../web/metricsServer.ts';
 import { jsonApi } from '../web/router.ts';
 import { AccessGate, registerKindPolicies } from './accessGate.ts';
 import { appLaunchRoutes } from './appLaunch.ts';
+import { type AppsCert, appsCertSni } from './appsCert.ts';
 import { ClusterView } from './clusterView.ts';
 import { startJumpServer } from './jump.ts';
 import { pageRoutes } from './pages.ts';
@@ -74,6 +75,8 @@ export interface ProxyOptions {
   ids?: IdSource;
   /** The protocol plugins (plugins/index.ts): their ALPN ids are routed to them. */
   plugins: PluginRegistry;
+  /** An operator's certificate for web app hosts, served to the TLS names it covers (`proxy.apps_cert_file`). */
+  appsCert?: AppsCert;
 }
 
 /** A running proxy. */
@@ -166,6 +169,15 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
       ALPNProtocols: [...opts.plugins.alpnIds(), ALPN.tunnel, ALPN.http],
+      ...(opts.appsCert
+        ? {
+            SNICallback: appsCertSni(
+              opts.appsCert,
+              () => parseHostPort(info.publicAddr)[0],
+              () => dialTls.ca,
+            ),
+          }
+        : {}),
       handshakeTimeout: limits.handshakeMs,
     },
     (socket: TLSSocket) => {

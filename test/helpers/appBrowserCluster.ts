@@ -97,15 +97,15 @@ function upstream(app: string, seen: AppSeen[], jwks: () => ReturnType<typeof cr
   return server;
 }
 
-/** Starts the cluster: users `alice` (role access, password) and `erin` (a role denying every app). */
-export async function startAppBrowserCluster(): Promise<AppBrowserCluster> {
+/** Starts the cluster (`proxyYaml`: more proxy settings, flow style): users `alice` (role access, password) and `erin` (a role denying every app). */
+export async function startAppBrowserCluster(o: { proxyYaml?: string } = {}): Promise<AppBrowserCluster> {
   const seen: AppSeen[] = [];
   let jwks: ReturnType<typeof createLocalJWKSet> | undefined;
   const ups = { grafana: upstream('grafana', seen, () => jwks), billing: upstream('billing', seen, () => jwks) };
   const port = await freePort();
   const config = `cluster_name: test.cluster
 auth: {listen: "127.0.0.1:0", second_factor: "off"}
-proxy: {listen: "127.0.0.1:${port}", public_addr: "localhost:${port}", ssh_listen: "127.0.0.1:0"}
+proxy: {listen: "127.0.0.1:${port}", public_addr: "localhost:${port}", ssh_listen: "127.0.0.1:0"${o.proxyYaml ? `, ${o.proxyYaml}` : ''}}
 ssh: {enabled: false}
 `;
   const apps = Object.entries(ups).map(([name, s]) => `${name}=http://127.0.0.1:${s.port}`);
