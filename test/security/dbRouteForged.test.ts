@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { AckSchema } from '../../core/api/schemas.ts';
-import { formatAuthorizedKey, sshPublicBlob } from '../../core/crypto/keys.ts';
 import { type HostIdentity, requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { auditOf } from '../helpers/audit.ts';
-import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { derOf, signedUser } from '../helpers/conformanceHarness.ts';
 
 let cluster: TestCluster;
 let proxyId: HostIdentity;
@@ -56,13 +56,7 @@ beforeAll(async () => {
     },
   });
   await cluster.auth.client.createUser({ name: 'alice', roles: ['app-db'] });
-  const k = clientKeys();
-  const r = await cluster.auth.client.signUser({
-    username: 'alice',
-    sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
-    tlsPublicKey: k.tlsPublicKey,
-  });
-  alice = Buffer.from(r.tlsCert.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
+  alice = derOf((await signedUser(cluster, 'alice')()).cert);
   proxyId = requireHostIdentity(cluster.layout.proxyDir);
   agentAddr = cluster.agents.get('db-direct')!.directAddr!;
   // The agent judges roles from its replica of the cluster state: wait until the new role has reached it.

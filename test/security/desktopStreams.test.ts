@@ -5,12 +5,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createConnection, createServer, type Server } from 'node:net';
 import { connect } from 'node:tls';
 import * as v from 'valibot';
-import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
-import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
 import { type HostIdentity, requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { parseHostPort } from '../../core/net/index.ts';
 import { readHeader, writeHeader } from '../../core/tunnel/header.ts';
-import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { derOf, foreignUser, signedUser } from '../helpers/conformanceHarness.ts';
 import { RfbClient, RfbRefused } from '../helpers/rfbClient.ts';
 
 let cluster: TestCluster;
@@ -26,7 +25,6 @@ const Answer = v.looseObject({
   ok: v.boolean(),
   error: v.optional(v.object({ code: v.string(), message: v.string() })),
 });
-const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
 
 /** One forged stream to the direct agent (TLS as the proxy), header fields as given; the answer and the socket. */
 async function forged(header: Record<string, unknown>) {
@@ -60,15 +58,8 @@ async function agentDials(): Promise<number> {
   return accepted.filter((p) => !probes.has(p)).length;
 }
 
-async function userCert(name: string): Promise<string> {
-  const k = clientKeys();
-  const r = await cluster.auth.client.signUser({
-    username: name,
-    sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
-    tlsPublicKey: k.tlsPublicKey,
-  });
-  return der(r.tlsCert);
-}
+/** `name`'s TLS certificate, signed at auth, as a stream header carries it. */
+const userCert = async (name: string) => derOf((await signedUser(cluster, name)()).cert);
 
 beforeAll(async () => {
   vnc = createServer((s) => {
@@ -107,17 +98,7 @@ describe('desktop streams straight to the agent', () => {
     const none = await forged({ user: 'alice' });
     expect(none.answer).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
     none.sock.destroy();
-    const ca = await createTlsCA('evil.example', Date.now());
-    const k = generateKeyPair('p256');
-    const cert = await issueTlsCert({
-      ca,
-      publicKey: k.publicKey,
-      subject: { commonName: 'alice', organization: ['access'], identity: { kind: 'user' } },
-      now: Date.now(),
-      ttlMs: 3_600_000,
-      usage: 'client',
-    });
-    const foreign = await forged({ cert: der(cert) });
+    const foreign = await forged({ cert: derOf((await foreignUser('alice', ['access'])).cert) });
     expect(foreign.answer).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
     foreign.sock.destroy();
     expect(await agentDials()).toBe(0);

@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { AckSchema } from '../../core/api/schemas.ts';
-import { formatAuthorizedKey, sshPublicBlob } from '../../core/crypto/keys.ts';
 import { type HostIdentity, requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import type { PluginLoader } from '../../core/plugin/registry.ts';
 import { PLUGINS } from '../../plugins/index.ts';
-import { clientKeys, startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
+import { derOf, signedUser } from '../helpers/conformanceHarness.ts';
 
 const WITH_ECHO: PluginLoader[] = [...PLUGINS, () => import('../fixtures/echoPlugin.ts')];
 let cluster: TestCluster;
@@ -17,14 +17,7 @@ let agentAddr: string;
 
 /** Alice's TLS certificate as base64 DER (what a stream header carries), valid `ttlMs`. */
 async function aliceCert(ttlMs?: number): Promise<string> {
-  const k = clientKeys();
-  const r = await cluster.auth.client.signUser({
-    username: 'alice',
-    sshPublicKey: formatAuthorizedKey(sshPublicBlob(k.ssh.publicKey)),
-    tlsPublicKey: k.tlsPublicKey,
-    ttlMs,
-  });
-  return Buffer.from(r.tlsCert.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
+  return derOf((await signedUser(cluster, 'alice')(ttlMs)).cert);
 }
 
 /** Opens a stream to the direct agent as the proxy, writes `header` (or raw text), and collects what comes back. */
