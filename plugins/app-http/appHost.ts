@@ -30,6 +30,8 @@ import {
 import { StreamReader, write } from './reader.ts';
 
 const LOGOUT_PATH = '/tp-logout';
+/** How long a kept-alive browser connection may sit between requests. */
+const KEEPALIVE_IDLE_MS = 120_000;
 const NO_BODY_STATUS = (s: number) => (s >= 100 && s < 200) || s === 204 || s === 304;
 const hostOnly = (addr: string) => addr.replace(/:\d+$/, '').toLowerCase();
 const REASONS: Record<number, string> = {
@@ -70,6 +72,7 @@ export async function serveAppHost(
   const fromClient = new StreamReader(socket);
   const client = `${socket.remoteAddress}:${socket.remotePort}`;
   let up: Upstream | undefined;
+  let served = 0;
   // The client gets every byte written before the end (destroy would drop what is still buffered).
   const close = () => {
     up?.stream.destroy();
@@ -103,7 +106,12 @@ export async function serveAppHost(
       let req: Head | null;
       let framing: Framing;
       try {
+        // A head must come within the header deadline (the first) or the keep-alive idle time (the next ones);
+        // bodies, answers and upgraded connections have no deadline of their own.
+        socket.setTimeout(served === 0 ? ctx.headerTimeoutMs : KEEPALIVE_IDLE_MS, () => socket.destroy());
         req = await readHead(fromClient);
+        socket.setTimeout(0);
+        served++;
         if (!req) break;
         framing = framingOf(req, true);
       } catch (err) {

@@ -206,4 +206,17 @@ describe('web app sessions under attack', () => {
     expect(other).toContain('this certificate is for app "grafana"');
     expect(a.seen.filter((s) => s.app === 'billing').length).toBe(before);
   });
+
+  test('a connection to an app host that never sends a request head is closed at the header deadline', async () => {
+    const { connect } = await import('node:tls');
+    const s = connect({ host: '127.0.0.1', port: a.port, servername: 'grafana.localhost', rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      s.once('secureConnect', resolve);
+      s.once('error', reject);
+    });
+    s.write('GET / HTTP/1.1\r\nHost: grafana.localhost\r\n');
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => s.once('close', () => resolve()));
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  }, 40_000);
 });
