@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import type { RotationStatus } from '../core/api/schemas.ts';
+import type { RotationStatus } from '../core/api/rotationSchemas.ts';
 import { BadParameter } from '../core/errors.ts';
 import type { RotationPhase } from '../core/identity/rotationPhase.ts';
 import { action, adminArgs, adminAuth, durationArg, formatArg } from './lib/context.ts';

@@ -3,7 +3,8 @@ import type { JoinMethod } from '../../core/api/joinMethodSchemas.ts';
 // cmd/lib/outputSchemas.ts, whose types these functions return; the schemas themselves load only for json/yaml).
 
 import type { BotView } from '../../core/api/botSchemas.ts';
-import type { NodeRecord, PublicToken, RotationState, RotationStatus, StoredLock } from '../../core/api/schemas.ts';
+import type { RotationState, RotationStatus } from '../../core/api/rotationSchemas.ts';
+import type { NodeRecord, PublicToken, StoredLock } from '../../core/api/schemas.ts';
 import type { PublicConnector } from '../../core/api/ssoSchemas.ts';
 import type { RecordingMeta } from '../../core/audit/store.ts';
 import type { PublicUser } from '../../core/auth/users.ts';

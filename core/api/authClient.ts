@@ -3,6 +3,7 @@ import { RoleSchema } from '../rbac/schema.ts';
 import { BotLockSchema, BotTokenSchema, BotViewSchema, CreatedBotSchema } from './botSchemas.ts';
 import type { ApiClient } from './client.ts';
 import { type AllowRule, JoinMethodSchema, TokenTestResultSchema } from './joinMethodSchemas.ts';
+import { type RotationPhaseSchema, RotationStateSchema, RotationStatusSchema } from './rotationSchemas.ts';
 import {
   AckSchema,
   AuditEventSchema,
@@ -20,9 +21,6 @@ import {
   PublicUserSchema,
   RecordingMetaSchema,
   RecordingSchema,
-  type RotationPhaseSchema,
-  RotationStateSchema,
-  RotationStatusSchema,
   StoredLockSchema,
   type TokenRole,
 } from './schemas.ts';

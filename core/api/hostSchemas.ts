@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { RotationPhaseSchema } from './schemas.ts';
+import { RotationPhaseSchema } from './rotationSchemas.ts';
 
 /**
  * Wire schemas of the answers servers read: what auth tells a proxy and what the proxy tells an agent about CAs,

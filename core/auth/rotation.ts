@@ -1,5 +1,10 @@
 import * as v from 'valibot';
-import { RotationPhaseSchema, type RotationState, RotationStateSchema, type TrackedServer } from '../api/schemas.ts';
+import {
+  RotationPhaseSchema,
+  type RotationState,
+  RotationStateSchema,
+  type TrackedServer,
+} from '../api/rotationSchemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { getDoc, listDocs } from '../backend/json.ts';
 import { AlreadyExists, BadParameter, CompareFailed } from '../errors.ts';

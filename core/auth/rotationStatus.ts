@@ -1,4 +1,4 @@
-import type { RotationStatus, ServerProgress } from '../api/schemas.ts';
+import type { RotationStatus, ServerProgress } from '../api/rotationSchemas.ts';
 import { caPin } from '../crypto/caPin.ts';
 import { fingerprint, parseAuthorizedKey } from '../crypto/keys.ts';
 import type { CaReader } from './caSet.ts';

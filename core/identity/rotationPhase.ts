@@ -1,5 +1,5 @@
 import type * as v from 'valibot';
-import type { RotationPhaseSchema } from '../api/schemas.ts';
+import type { RotationPhaseSchema } from '../api/rotationSchemas.ts';
 
 /**
  * CA rotation (DESIGN.md, "CA rotation"). Phases: standby → init → update_clients → update_servers → standby, with
