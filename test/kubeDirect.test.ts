@@ -10,7 +10,8 @@ import { formatAuthorizedKey, sshPublicBlob } from '../core/crypto/keys.ts';
 import { requireHostIdentity } from '../core/identity/hostIdentity.ts';
 import { clientKeys, startTestCluster, type TestCluster, waitFor } from './helpers/cluster.ts';
 import { kubectlHome } from './helpers/kubectl.ts';
-import { type KubeStandInSetup, startKubeStandIn } from './helpers/kubeProxyCluster.ts';
+import { startKubeStandIn } from './helpers/kubeProxyCluster.ts';
+import type { KubeStandInSetup } from './helpers/kubeStandInSetup.ts';
 
 describe('kubectl through the proxy to a direct and a tunnelled kube agent', () => {
   let dir: string;

@@ -3,7 +3,7 @@
 // both given `--kube NAME=<kubeconfig>` for the stand-in API server. kube has no ALPN id: the suite reaches it as
 // kubectl does (TLS server name `<name>.kube.<tp cluster>`, ALPN http/1.1) and reads its answers as HTTP statuses.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { AckSchema } from '../../core/api/schemas.ts';
 import { type HostIdentity, requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
-import { type KubeStandIn, startKubeApiServer } from '../../test/fixtures/kubeApiServer.ts';
+import type { KubeStandIn } from '../../test/fixtures/kubeApiServer.ts';
 import { startTestCluster, type TestCluster } from '../../test/helpers/cluster.ts';
 import {
   auditEvents,
@@ -21,7 +21,7 @@ import {
   waitForResources,
 } from '../../test/helpers/conformanceHarness.ts';
 import { answerOf, httpExchange, openSni } from '../../test/helpers/conformanceHttp.ts';
-import { createDbTestPki } from '../../test/helpers/dbPki.ts';
+import { startKubeStandInSetup } from '../../test/helpers/kubeStandInSetup.ts';
 import kubePlugin from './index.ts';
 import { kubeServerName } from './sni.ts';
 
@@ -47,30 +47,9 @@ async function listPods(sock: Duplex): Promise<void> {
 }
 
 beforeAll(async () => {
-  const pki = await createDbTestPki(join(dir, 'pki'), Date.now());
-  const agentCert = await pki.clientCert('tp-agent');
-  api = await startKubeApiServer({
-    cert: pki.server.cert,
-    key: pki.server.key,
-    clientCa: pki.clientCaPem,
-    impersonators: ['tp-agent'],
-    minor: 33,
-    pods: [{ name: 'p1', namespace: 'default', created: Date.now() - 60_000 }],
-    now: () => Date.now(),
-  });
-  const kubeconfig = join(dir, 'agent.kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'c', cluster: { server: api.url, 'certificate-authority': pki.serverCaPath } }],
-      users: [{ name: 'u', user: { 'client-certificate': agentCert.certPath, 'client-key': agentCert.keyPath } }],
-      contexts: [{ name: 'admin', context: { cluster: 'c', user: 'u' } }],
-      'current-context': 'admin',
-    }),
-    { mode: 0o600 },
-  );
+  const standIn = await startKubeStandInSetup(dir);
+  api = standIn.api;
+  const { kubeconfig } = standIn;
   cluster = await startTestCluster({
     agents: [
       { name: 'kube-tunnel', pluginFlags: { kube: [`k-tunnel=${kubeconfig}`] } },

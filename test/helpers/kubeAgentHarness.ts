@@ -1,6 +1,6 @@
 // The kube agent plugin behind a local TLS listener (each connection one plugin stream, as the proxy would hand it),
 // in front of the stand-in API server, with kubectl homes pointed at the listener.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +11,10 @@ import { cryptoIds } from '../../core/ids.ts';
 import type { AgentPlugin, AgentPluginContext, PluginSession, VerifiedUser } from '../../core/plugin/types.ts';
 import type { Role } from '../../core/rbac/index.ts';
 import { startKubeAgent } from '../../plugins/kube/agent.ts';
-import { type KubeStandIn, startKubeApiServer } from '../fixtures/kubeApiServer.ts';
-import { createDbTestPki, type DbTestPki } from './dbPki.ts';
+import type { KubeStandIn } from '../fixtures/kubeApiServer.ts';
+import type { DbTestPki } from './dbPki.ts';
 import { type KubectlHome, kubectlHome } from './kubectl.ts';
+import { startKubeStandInSetup } from './kubeStandInSetup.ts';
 
 /** A role granting every kube cluster as the user's `kube_users` / `kube_groups` traits. */
 export const KUBE_ROLE: Role = {
@@ -55,28 +56,10 @@ export async function startKubeAgentHarness(
   opts: { roles?: Role[]; minor?: number; impersonators?: string[]; recording?: boolean } = {},
 ): Promise<KubeAgentHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-kube-agent-'));
-  const pki = await createDbTestPki(dir, Date.now());
-  const agentCert = await pki.clientCert('tp-agent');
-  const api = await startKubeApiServer({
-    cert: pki.server.cert,
-    key: pki.server.key,
-    clientCa: pki.clientCaPem,
-    impersonators: opts.impersonators ?? ['tp-agent'],
-    minor: opts.minor ?? 33,
-    pods: [{ name: 'p1', namespace: 'default', created: Date.now() - 60_000 }],
-    now: () => Date.now(),
+  const { api, pki, kubeconfig } = await startKubeStandInSetup(dir, {
+    minor: opts.minor,
+    impersonators: opts.impersonators,
   });
-  const kubeconfig = join(dir, 'agent.kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'c', cluster: { server: api.url, 'certificate-authority': pki.serverCaPath } }],
-      users: [{ name: 'u', user: { 'client-certificate': agentCert.certPath, 'client-key': agentCert.keyPath } }],
-      contexts: [{ name: 'admin', context: { cluster: 'c', user: 'u' } }],
-    }),
-  );
   const events: AuditInput[] = [];
   const roles = opts.roles ?? [KUBE_ROLE];
   const stub = {

@@ -5,9 +5,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { type KubeStandIn, startKubeApiServer } from '../fixtures/kubeApiServer.ts';
+import type { KubeStandIn } from '../fixtures/kubeApiServer.ts';
 import { type CliResult, run, tpOk } from './cli.ts';
-import { createDbTestPki } from './dbPki.ts';
+import { startKubeStandInSetup } from './kubeStandInSetup.ts';
 import { startTpDaemon, type TpDaemon } from './tpDaemon.ts';
 
 /** Alice's password. */
@@ -70,29 +70,9 @@ export async function startKubeCliCluster(dir: string, roleYaml: string): Promis
     const role = /name:\s*(\S+)\}/.exec(roleYaml)?.[1] ?? 'access';
     await admin(['users', 'add', 'alice', '--roles', role, '--password-stdin'], PASSWORD);
     const tlsCa = await admin(['ca', 'export', '--type', 'tls']);
-    const pki = await createDbTestPki(dir, Date.now());
-    const agentCert = await pki.clientCert('tp-agent');
-    api = await startKubeApiServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
-      clientCa: `${pki.clientCaPem.trim()}\n${tlsCa.trim()}\n`,
-      impersonators: ['tp-agent'],
-      minor: 33,
-      pods: [{ name: 'p1', namespace: 'default', created: Date.now() - 60_000 }],
-      now: () => Date.now(),
-    });
-    const agentKubeconfig = join(dir, 'agent.kubeconfig');
-    writeFileSync(
-      agentKubeconfig,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'c', cluster: { server: api.url, 'certificate-authority': pki.serverCaPath } }],
-        users: [{ name: 'u', user: { 'client-certificate': agentCert.certPath, 'client-key': agentCert.keyPath } }],
-        contexts: [{ name: 'admin', context: { cluster: 'c', user: 'u' } }],
-        'current-context': 'admin',
-      }),
-    );
+    const standIn = await startKubeStandInSetup(dir, { extraClientCa: tlsCa });
+    api = standIn.api;
+    const { pki, kubeconfig: agentKubeconfig } = standIn;
     const login = async (env: Record<string, string>, ttl?: string) => {
       const args = ['login', '--proxy', proxy, '--user', 'alice', '--password-stdin', '--insecure'];
       await tpOk([...args, ...(ttl ? ['--ttl', ttl] : [])], { env, stdin: PASSWORD });

@@ -8,11 +8,12 @@ import * as v from 'valibot';
 import { ApiClient } from '../../core/api/client.ts';
 import { ListedResourceSchema } from '../../core/api/resourceSchemas.ts';
 import { profileKeysDir } from '../../core/client/profile.ts';
-import { type KubeStandIn, startKubeApiServer } from '../fixtures/kubeApiServer.ts';
+import type { KubeStandIn } from '../fixtures/kubeApiServer.ts';
 import { run, tpOk } from './cli.ts';
 import { waitFor } from './cluster.ts';
-import { createDbTestPki, type DbTestPki } from './dbPki.ts';
+import type { DbTestPki } from './dbPki.ts';
 import { type KubectlHome, kubectlHome } from './kubectl.ts';
+import { type KubeStandInSetup, startKubeStandInSetup } from './kubeStandInSetup.ts';
 import { startTpDaemon, type TpDaemon } from './tpDaemon.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -60,45 +61,16 @@ export interface KubeProxyCluster {
   close(): Promise<void>;
 }
 
-/** The stand-in API server with pods p1 and p2, and a kubeconfig (its `admin` context) with which the agent reaches it. */
-export interface KubeStandInSetup {
-  api: KubeStandIn;
-  pki: DbTestPki;
-  /** The agent's kubeconfig file: the stand-in's CA and a client certificate for `tp-agent`, who may impersonate. */
-  kubeconfig: string;
-}
-
-/** Starts the stand-in (reporting `minor`) with its PKI and the agent's kubeconfig under `dir`. */
-export async function startKubeStandIn(dir: string, minor = 33): Promise<KubeStandInSetup> {
-  const pki = await createDbTestPki(join(dir, 'pki'), Date.now());
-  const agentCert = await pki.clientCert('tp-agent');
-  const api = await startKubeApiServer({
-    cert: pki.server.cert,
-    key: pki.server.key,
-    clientCa: pki.clientCaPem,
-    impersonators: ['tp-agent'],
-    tokens: { [STAND_IN_ADMIN_TOKEN]: 'cluster-admin' },
+/** Starts the stand-in (reporting `minor`) with pods p1 and p2 and the admin token, and the agent's kubeconfig under `dir`. */
+export function startKubeStandIn(dir: string, minor = 33): Promise<KubeStandInSetup> {
+  return startKubeStandInSetup(dir, {
     minor,
+    tokens: { [STAND_IN_ADMIN_TOKEN]: 'cluster-admin' },
     pods: [
       { name: 'p1', namespace: 'default', created: Date.now() - 60_000 },
       { name: 'p2', namespace: 'default', created: Date.now() - 120_000 },
     ],
-    now: () => Date.now(),
   });
-  const kubeconfig = join(dir, 'agent.kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'c', cluster: { server: api.url, 'certificate-authority': pki.serverCaPath } }],
-      users: [{ name: 'u', user: { 'client-certificate': agentCert.certPath, 'client-key': agentCert.keyPath } }],
-      contexts: [{ name: 'admin', context: { cluster: 'c', user: 'u' } }],
-      'current-context': 'admin',
-    }),
-    { mode: 0o600 },
-  );
-  return { api, pki, kubeconfig };
 }
 
 /** Starts the stand-in (reporting `minor`), the cluster from tp.yaml and `roleYaml` (a `tp roles create` document). */
