@@ -2,8 +2,9 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createTlsServer, type Server, type TLSSocket } from 'node:tls';
 import { BadParameter } from '../errors.ts';
 import { parseBody } from '../web/json.ts';
-import { jsonApi, type Route, whileConnected } from '../web/router.ts';
+import { jsonApi, queryNumber, type Route, whileConnected } from '../web/router.ts';
 import { appSessionRoutes } from './appSessionRoutes.ts';
+import { auditRoutes } from './auditRoutes.ts';
 import { botRoutes } from './botRoutes.ts';
 import type { CaType } from './cas.ts';
 import type { ChangeStream } from './changeStream.ts';
@@ -12,8 +13,6 @@ import { ANONYMOUS, FORWARDED_CERT, forwardedIdentity, type Identity, identityFr
 import { identityRoutes } from './identityRoutes.ts';
 import * as S from './schemas.ts';
 import type { AuthService } from './service.ts';
-
-const num = (q: URLSearchParams, k: string) => (q.has(k) ? Number(q.get(k)) : undefined);
 
 /** Longest a change-stream long poll is held open (ms); clients ask for less. */
 const MAX_WAIT_MS = 25_000;
@@ -49,6 +48,7 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     ...appSessionRoutes(svc),
     ...botRoutes(svc.bots, svc.botIdentities),
     ...ciJoinRoutes(svc.ciJoins),
+    ...auditRoutes(svc),
     ['POST', /^\/v1\/certs\/user$/, async ({ who, body }) => svc.certs.signUser(who, parseBody(S.SignUserBody, body))],
     ['POST', /^\/v1\/certs\/host$/, async ({ who, body }) => svc.certs.signHost(who, parseBody(S.SignHostBody, body))],
     [
@@ -114,37 +114,6 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
     ],
     [
       'GET',
-      /^\/v1\/audit\/export$/,
-      async ({ who, query }) => svc.audit.exportAfter(who, num(query, 'cursor'), num(query, 'limit')),
-    ],
-    ['GET', /^\/v1\/recordings$/, async ({ who, query }) => svc.recordings.list(who, num(query, 'limit'))],
-    [
-      'GET',
-      /^\/v1\/recordings\/search$/,
-      async ({ who, query }) => svc.recordings.search(who, query.get('q') ?? '', num(query, 'limit')),
-    ],
-    ['GET', /^\/v1\/recordings\/([^/]+)$/, async ({ who, params }) => svc.recordings.get(who, params[0]!)],
-    [
-      'POST',
-      /^\/v1\/recordings\/([^/]+)$/,
-      async ({ who, body, params }) => {
-        const { meta } = parseBody(S.RecordingMetaBody, body);
-        if (meta.sessionId !== params[0]) throw new BadParameter('session ID in the path and the body differ');
-        await svc.recordings.putMeta(who, meta);
-        return { stored: meta.sessionId };
-      },
-    ],
-    [
-      'POST',
-      /^\/v1\/recordings\/([^/]+)\/parts\/(\d{1,6})$/,
-      async ({ who, body, params }) => {
-        const { data } = parseBody(S.RecordingPartBody, body);
-        await svc.recordings.putPart(who, params[0]!, Number(params[1]), Buffer.from(data, 'base64'));
-        return { stored: Number(params[1]) };
-      },
-    ],
-    [
-      'GET',
       /^\/v1\/rotation$/,
       async ({ who }) =>
         who.kind === 'node' || who.kind === 'proxy' ? svc.rotation.brief() : svc.rotation.status(who),
@@ -187,11 +156,11 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       /^\/v1\/watch\/changes$/,
       async ({ who, query, req }) => {
         await svc.authz.authorize(who, 'watch', 'read');
-        const after = num(query, 'after');
+        const after = queryNumber(query, 'after');
         if (after === undefined || !Number.isInteger(after) || after < 0) {
           throw new BadParameter('after must be the revision of your last snapshot or batch');
         }
-        const waitMs = Math.min(num(query, 'waitMs') ?? 0, MAX_WAIT_MS);
+        const waitMs = Math.min(queryNumber(query, 'waitMs') ?? 0, MAX_WAIT_MS);
         return whileConnected(req, (signal) => changes.changes(after, waitMs, signal));
       },
     ],
@@ -218,26 +187,6 @@ function routes(svc: AuthService, changes: ChangeStream): Route<Identity>[] {
       'DELETE',
       /^\/v1\/nodes\/([^/]+)$/,
       async ({ who, params }) => svc.resources.deleteNode(who, params[0]!).then(() => ({ deleted: params[0] })),
-    ],
-    [
-      'GET',
-      /^\/v1\/audit\/events$/,
-      async ({ who, query }) =>
-        svc.audit.search(who, {
-          since: num(query, 'since'),
-          until: num(query, 'until'),
-          type: query.get('type') ?? undefined,
-          user: query.get('user') ?? undefined,
-          userPrefix: query.get('user_prefix') ?? undefined,
-          session: query.get('session') ?? undefined,
-          limit: num(query, 'limit'),
-          order: query.get('order') === 'newest' ? 'newest' : 'oldest',
-        }),
-    ],
-    [
-      'POST',
-      /^\/v1\/audit\/events$/,
-      async ({ who, body }) => svc.audit.intake(who, parseBody(S.EmitAuditBody, body).events),
     ],
   ];
 }

@@ -98,3 +98,8 @@ export async function whileConnected<T>(req: IncomingMessage, fn: (signal: Abort
     req.socket.off('close', onClose);
   }
 }
+
+/** The query parameter `key` as a number (NaN when it is not one), or undefined when it is absent. */
+export function queryNumber(query: URLSearchParams, key: string): number | undefined {
+  return query.has(key) ? Number(query.get(key)) : undefined;
+}
