@@ -1,39 +1,19 @@
-import { ResourcePageSchema, type ResourceRow } from '../../core/api/webSchemas.ts';
-import { type Column, ResourceView } from '../resourceView.tsx';
+import type { ResourceRow } from '../../core/api/webSchemas.ts';
+import { PluginResourcePage } from '../components/pluginResourcePage.tsx';
 import { navigate } from '../router.ts';
 
 const protocolOf = (row: ResourceRow) => (typeof row.spec.protocol === 'string' ? row.spec.protocol : row.plugin);
 
-const COLUMNS: Column<ResourceRow>[] = [
-  {
-    label: 'Name',
-    sort: 'name',
-    cell: (r) => (
-      <>
-        <span class={`dot${r.online ? ' on' : ''}`} title={r.online ? 'online' : 'offline'} />
-        {r.name}
-      </>
-    ),
-  },
-  { label: 'Protocol', cell: (r) => <span class="muted">{protocolOf(r).toUpperCase()}</span> },
-];
-
 /** The desktops the user's roles reach; Connect opens one in the browser. */
 export function Desktops({ url }: { url: URL }) {
   return (
-    <ResourceView<ResourceRow>
+    <PluginResourcePage
+      url={url}
+      kind="desktop"
       title="Desktops"
       noun="desktops"
-      url={url}
-      endpoint="/webapi/ui/resources/desktop"
-      pageSchema={ResourcePageSchema}
-      columns={COLUMNS}
-      rowKey={(r) => r.name}
-      rowAttrs={(r) => ({ 'data-desktop': r.name })}
-      logins={[]}
-      loginLabel="Login"
       searchHint="name, protocol or label"
-      chooser={false}
+      columns={[{ label: 'Protocol', cell: (r) => <span class="muted">{protocolOf(r).toUpperCase()}</span> }]}
       action={(r) => (
         <button
           type="button"
