@@ -1,11 +1,13 @@
 // The pieces every plugin conformance harness (core/plugin/conformance.ts) and the forged-stream security tests build
 // the same way on a test cluster: a user's certificate signed at auth, one from another cluster's CA, the audit
 // reader, the proxy's side, and the wait until a plugin's resources resolve at the proxy.
+import { connect, type TLSSocket } from 'node:tls';
 import * as v from 'valibot';
 import { AuditEventSchema } from '../../core/api/schemas.ts';
 import { formatAuthorizedKey, generateKeyPair, sshPublicBlob } from '../../core/crypto/keys.ts';
 import { createTlsCA, issueTlsCert } from '../../core/crypto/x509.ts';
-import { requireHostIdentity } from '../../core/identity/hostIdentity.ts';
+import { type HostIdentity, requireHostIdentity } from '../../core/identity/hostIdentity.ts';
+import { parseHostPort } from '../../core/net/index.ts';
 import type { ConformanceHarness, TlsCreds } from '../../core/plugin/conformance.ts';
 import { clientKeys, type TestCluster, waitFor } from './cluster.ts';
 
@@ -66,4 +68,20 @@ export function waitForResources(cluster: TestCluster, kind: string, names: stri
     },
     15_000,
   );
+}
+
+/** A TLS connection to an agent's direct listener at `agentAddr` holding the proxy's identity (ALPN tp-node), connected. */
+export async function dialAgentAsProxy(agentAddr: string, proxyId: HostIdentity): Promise<TLSSocket> {
+  const [host, port] = parseHostPort(agentAddr);
+  const sock = connect({
+    host,
+    port,
+    ca: proxyId.tlsCa,
+    cert: proxyId.tlsCert,
+    key: proxyId.tlsKey,
+    ALPNProtocols: ['tp-node'],
+    checkServerIdentity: () => undefined,
+  });
+  await new Promise((resolve, reject) => sock.once('secureConnect', resolve).once('error', reject));
+  return sock;
 }

@@ -3,12 +3,11 @@
 // audited there even when the proxy checked nothing. (Before, the agent acked any route and only the protocol's own
 // StartupMessage or handshake was checked later, inside the session.)
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { AckSchema } from '../../core/api/schemas.ts';
 import { type HostIdentity, requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import { auditOf } from '../helpers/audit.ts';
 import { startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
-import { derOf, signedUser } from '../helpers/conformanceHarness.ts';
+import { derOf, dialAgentAsProxy, signedUser } from '../helpers/conformanceHarness.ts';
 
 let cluster: TestCluster;
 let proxyId: HostIdentity;
@@ -17,17 +16,7 @@ let alice: string;
 
 /** Opens a stream to the direct agent holding the proxy's identity, writes `header`, returns the agent's first line. */
 async function forge(header: Record<string, unknown>): Promise<unknown> {
-  const [host, port] = agentAddr.split(':');
-  const sock: TLSSocket = tlsConnect({
-    host,
-    port: Number(port),
-    ca: proxyId.tlsCa,
-    cert: proxyId.tlsCert,
-    key: proxyId.tlsKey,
-    ALPNProtocols: ['tp-node'],
-    checkServerIdentity: () => undefined,
-  });
-  await new Promise((r) => sock.once('secureConnect', r));
+  const sock = await dialAgentAsProxy(agentAddr, proxyId);
   let got = '';
   sock.on('data', (d: Buffer) => {
     got += d.toString();

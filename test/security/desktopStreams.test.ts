@@ -3,13 +3,11 @@
 // agent dial the VNC server (a listener here counts every connection) or see a byte of RFB.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createConnection, createServer, type Server } from 'node:net';
-import { connect } from 'node:tls';
 import * as v from 'valibot';
 import { type HostIdentity, requireHostIdentity } from '../../core/identity/hostIdentity.ts';
-import { parseHostPort } from '../../core/net/index.ts';
 import { readHeader, writeHeader } from '../../core/tunnel/header.ts';
 import { startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
-import { derOf, foreignUser, signedUser } from '../helpers/conformanceHarness.ts';
+import { derOf, dialAgentAsProxy, foreignUser, signedUser } from '../helpers/conformanceHarness.ts';
 import { RfbClient, RfbRefused } from '../helpers/rfbClient.ts';
 
 let cluster: TestCluster;
@@ -28,17 +26,7 @@ const Answer = v.looseObject({
 
 /** One forged stream to the direct agent (TLS as the proxy), header fields as given; the answer and the socket. */
 async function forged(header: Record<string, unknown>) {
-  const [host, port] = parseHostPort(agentAddr);
-  const sock = connect({
-    host,
-    port,
-    ca: proxyId.tlsCa,
-    cert: proxyId.tlsCert,
-    key: proxyId.tlsKey,
-    ALPNProtocols: ['tp-node'],
-    checkServerIdentity: () => undefined,
-  });
-  await new Promise((resolve, reject) => sock.once('secureConnect', resolve).once('error', reject));
+  const sock = await dialAgentAsProxy(agentAddr, proxyId);
   writeHeader(sock, { v: 1, service: 'desktop-vnc', client: '127.0.0.1:1', resource: 'lab1', ...header });
   return { sock, answer: await readHeader(sock, Answer, 64 * 1024, 10_000) };
 }

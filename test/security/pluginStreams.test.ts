@@ -2,13 +2,12 @@
 // compromised or buggy proxy) dials a direct agent and writes the stream header itself. The agent must take the
 // user from the certificate it verifies, never from the header, and refuse what it cannot verify.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { AckSchema } from '../../core/api/schemas.ts';
 import { type HostIdentity, requireHostIdentity } from '../../core/identity/hostIdentity.ts';
 import type { PluginLoader } from '../../core/plugin/registry.ts';
 import { PLUGINS } from '../../plugins/index.ts';
 import { startTestCluster, type TestCluster, waitFor } from '../helpers/cluster.ts';
-import { derOf, signedUser } from '../helpers/conformanceHarness.ts';
+import { derOf, dialAgentAsProxy, signedUser } from '../helpers/conformanceHarness.ts';
 
 const WITH_ECHO: PluginLoader[] = [...PLUGINS, () => import('../fixtures/echoPlugin.ts')];
 let cluster: TestCluster;
@@ -22,17 +21,7 @@ async function aliceCert(ttlMs?: number): Promise<string> {
 
 /** Opens a stream to the direct agent as the proxy, writes `header` (or raw text), and collects what comes back. */
 async function forge(header: Record<string, unknown> | string): Promise<string> {
-  const [host, port] = agentAddr.split(':');
-  const sock: TLSSocket = tlsConnect({
-    host,
-    port: Number(port),
-    ca: proxyId.tlsCa,
-    cert: proxyId.tlsCert,
-    key: proxyId.tlsKey,
-    ALPNProtocols: ['tp-node'],
-    checkServerIdentity: () => undefined,
-  });
-  await new Promise((r) => sock.once('secureConnect', r));
+  const sock = await dialAgentAsProxy(agentAddr, proxyId);
   let got = '';
   sock.on('data', (d: Buffer) => {
     got += d.toString();
