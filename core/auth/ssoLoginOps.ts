@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import * as v from 'valibot';
 import type { Backend } from '../backend/index.ts';
 import { decodeDoc } from '../backend/json.ts';
 import { takeOnce } from '../backend/takeOnce.ts';
@@ -14,99 +13,23 @@ import { SsoAccounts } from './sso/accounts.ts';
 import { answerRedirect, type SsoAnswer } from './sso/answer.ts';
 import type { ConnectorStore } from './sso/connectors.ts';
 import { identify, type SsoOutcome } from './sso/identify.ts';
+import {
+  requestKey,
+  type SsoBegin,
+  type SsoCallbackResult,
+  type SsoConfirmation,
+  type SsoRequest,
+  SsoRequestSchema,
+  sha256,
+  stateKey,
+} from './sso/loginRequest.ts';
 import { checkLoopback } from './sso/mapping.ts';
 import { providerFor } from './sso/providers.ts';
 import type { UserStore } from './users.ts';
 
-/** How a login started: `tp login --auth` (cli), the web UI (web), or `tp sso test` (test: no user, no certs). */
-export type SsoMode = 'cli' | 'web' | 'test';
-
-/** What a login needs to start. */
-export interface SsoBegin {
-  connector: string;
-  mode: SsoMode;
-  /** The proxy's callback URL registered with the provider. */
-  redirectUri: string;
-  sshPublicKey?: string;
-  tlsPublicKey?: string;
-  ttlMs?: number;
-  /** cli/test: the client's loopback URL the browser is sent to with the sealed answer. */
-  clientRedirect?: string;
-  /** cli/test: the X25519 public key (base64url) the answer is sealed to; only the client holds its private half. */
-  clientKey?: string;
-  /** web: SHA-256 (hex) of the value of a cookie set in the browser that started the login. */
-  bindingHash?: string;
-  /**
-   * web: the private SSH key the proxy made for the session, kept with the request (as web sessions are) so the
-   * provider may send the browser back to any proxy of the cluster.
-   */
-  webKey?: string;
-}
-
-/** What the person confirms in the browser before a command-line login's answer goes to the client. */
-export interface SsoConfirmation {
-  id: string;
-  /** The per-login value the confirmation page posts back (auth keeps only its hash). */
-  token: string;
-  mode: 'cli' | 'test';
-  cluster: string;
-  connector: string;
-  clientRedirect: string;
-  username: string;
-  roles: string[];
-}
-
-/** The answer to a provider's callback. A failed command-line login carries the sealed error for its client. */
-export type SsoCallbackResult =
-  | { ok: true; mode: 'web'; certs: LoginResponse; webKey: string }
-  | { ok: true; mode: 'cli' | 'test'; confirm: SsoConfirmation }
-  | { ok: false; mode: SsoMode; error: { code: string; message: string }; redirect?: string };
-
-interface SsoRequest extends SsoBegin {
-  id: string;
-  codeVerifier: string;
-  nonce: string;
-  expires: number;
-  /** cli/test, after the callback: what the provider said, waiting for the person's confirmation. */
-  pending?: SsoOutcome;
-  confirmHash?: string;
-}
-
-const opt = v.optional(v.string());
-/** A login request as stored, checked when read (see core/backend/json.ts); the outcome auth wrote is kept as is. */
-const SsoRequestSchema: v.GenericSchema<unknown, SsoRequest> = v.looseObject({
-  id: v.string(),
-  connector: v.string(),
-  mode: v.picklist(['cli', 'web', 'test']),
-  redirectUri: v.string(),
-  codeVerifier: v.string(),
-  nonce: v.string(),
-  expires: v.number(),
-  sshPublicKey: opt,
-  tlsPublicKey: opt,
-  ttlMs: v.optional(v.number()),
-  clientRedirect: opt,
-  clientKey: opt,
-  bindingHash: opt,
-  webKey: opt,
-  pending: v.optional(v.custom<SsoOutcome>((x) => typeof x === 'object' && x !== null, 'not an SSO outcome')),
-  confirmHash: opt,
-});
-
 const TTL_MS = 10 * 60_000;
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const requestKey = (id: string) => `/sso_requests/${id}`;
-const stateKey = (state: string) => `/sso_states/${sha256(state)}`;
 const sameHash = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-/**
- * The single sign-on login flow. Every login is one request with its own state, PKCE verifier and nonce, kept ten
- * minutes and usable once. A web login comes back to the browser that started it (a cookie binding) and gets its
- * certificates at once. A command-line login's answer is never kept for pickup: after the person confirms in the
- * browser, it is sealed to the client's key and handed to the browser in a redirect to the client's loopback
- * listener, so it reaches only the machine where that client waits and only that client reads it. Users are
- * created on their first SSO login, bound to their provider account, and take their roles from the mapping.
- */
 /** What the SSO login flow reads and writes; `certs` issues the certificates of a finished login. */
 export interface SsoLoginOpsDeps {
   authz: Authorizer;
@@ -121,6 +44,14 @@ export interface SsoLoginOpsDeps {
   ids: IdSource;
 }
 
+/**
+ * The single sign-on login flow. Every login is one request with its own state, PKCE verifier and nonce, kept ten
+ * minutes and usable once. A web login comes back to the browser that started it (a cookie binding) and gets its
+ * certificates at once. A command-line login's answer is never kept for pickup: after the person confirms in the
+ * browser, it is sealed to the client's key and handed to the browser in a redirect to the client's loopback
+ * listener, so it reaches only the machine where that client waits and only that client reads it. Users are
+ * created on their first SSO login, bound to their provider account, and take their roles from the mapping.
+ */
 export class SsoLoginOps {
   private readonly accounts: SsoAccounts;
 

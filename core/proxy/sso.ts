@@ -5,7 +5,7 @@ import { AckSchema } from '../api/schemas.ts';
 import { SsoBeginSchema, SsoCallbackSchema, SsoConfirmSchema } from '../api/ssoSchemas.ts';
 import { SsoChoicesSchema } from '../api/webSchemas.ts';
 import type { Identity } from '../auth/identity.ts';
-import type { SsoConfirmation } from '../auth/ssoLoginOps.ts';
+import type { SsoConfirmation } from '../auth/sso/loginRequest.ts';
 import { AccessDenied, BadParameter, TpError } from '../errors.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
 import { escapeHtml } from '../web/html.ts';
