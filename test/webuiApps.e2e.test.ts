@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import type { Page } from 'playwright-core';
 import { appSpec, withFixtureApp } from './helpers/appFixture.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+import { userPage } from './helpers/webLogin.ts';
 
 // The web UI's Applications page: the apps a real agent heartbeats appear for a user whose roles reach them (others
 // stay hidden), each with a Launch link to the launcher and the `tp apps login` line; the page is offered only to
@@ -19,21 +19,9 @@ const served = [
   appSpec('billing', 'http://127.0.0.1:3001', { env: 'prod' }),
 ];
 
-async function pageFor(user: string, viewport = { width: 1200, height: 800 }): Promise<Page> {
-  const ctx = await b.browser.newContext({ viewport });
-  await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => b.errors.push(`${page.url()}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') b.errors.push(`${m.text()} [${m.location().url}]`);
-  });
-  await page.goto(`${base}/web/login`);
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.getByTestId('who').getByText(user).waitFor({ state: 'attached', timeout: 10_000 });
-  return page;
-}
+/** A fresh page of its own context with `user` logged in. */
+const pageFor = (user: string, viewport?: { width: number; height: number }) =>
+  userPage(b, base, user, PASSWORD, viewport);
 
 describe.skipIf(!haveChromium())('web UI applications', () => {
   beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import type { Page } from 'playwright-core';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { dbSpec, withFixtureDb } from './helpers/resourceFixture.ts';
 import { PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+import { userPage } from './helpers/webLogin.ts';
 
 // The web UI lists databases beside the servers: a database a real agent heartbeats appears for a user whose roles
 // show it (and one they do not show stays hidden), with the db users granted there and the command to connect.
@@ -14,21 +14,9 @@ let b: TestBrowser;
 let base: string;
 let served = [dbSpec('pg1', { env: 'dev' }), dbSpec('pg-prod', { env: 'prod' })];
 
-async function pageFor(user: string, viewport = { width: 1200, height: 800 }): Promise<Page> {
-  const ctx = await b.browser.newContext({ viewport });
-  await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => b.errors.push(`${page.url()}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') b.errors.push(`${m.text()} [${m.location().url}]`);
-  });
-  await page.goto(`${base}/web/login`);
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.getByTestId('who').getByText(user).waitFor({ state: 'attached', timeout: 10_000 });
-  return page;
-}
+/** A fresh page of its own context with `user` logged in. */
+const pageFor = (user: string, viewport?: { width: number; height: number }) =>
+  userPage(b, base, user, PASSWORD, viewport);
 
 describe.skipIf(!haveChromium())('web UI databases', () => {
   beforeAll(async () => {

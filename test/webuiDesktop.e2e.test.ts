@@ -6,6 +6,7 @@ import { webCall, webLogin } from './helpers/accountWeb.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { type DesktopTpCluster, startDesktopTpCluster } from './helpers/desktopTpCluster.ts';
+import { logInAs } from './helpers/webLogin.ts';
 import { startXvnc, type Xvnc, xvncMissing } from './helpers/xvnc.ts';
 
 // A desktop in the browser through a real `tp start` (plugin desktop-vnc, the VNC password on the agent only): the
@@ -24,11 +25,7 @@ let typed: string;
 
 async function pageFor(user: string): Promise<Page> {
   const page = await b.newPage();
-  await page.goto(`${base}/web/login`);
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.getByTestId('who').getByText(user).waitFor({ state: 'attached', timeout: 10_000 });
+  await logInAs(page, base, user, PASSWORD);
   return page;
 }
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import type { Page } from 'playwright-core';
 import { definePlugin } from '../core/plugin/define.ts';
 import type { PluginLoader } from '../core/plugin/registry.ts';
 import type { ResourceSpec } from '../core/plugin/types.ts';
@@ -8,6 +7,7 @@ import { PLUGINS } from '../plugins/index.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { PASSWORD, type SshFixture, startSshFixture } from './helpers/sshFixture.ts';
+import { userPage } from './helpers/webLogin.ts';
 
 // The web UI's Kubernetes page: the clusters a real agent heartbeats appear for a user whose roles reach them (others
 // stay hidden), with the Kubernetes users the roles grant and the `tp kube login` line to copy; the page is offered
@@ -38,21 +38,9 @@ let f: SshFixture;
 let b: TestBrowser;
 let base: string;
 
-async function pageFor(user: string, viewport = { width: 1200, height: 800 }): Promise<Page> {
-  const ctx = await b.browser.newContext({ viewport });
-  await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => b.errors.push(`${page.url()}: uncaught ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') b.errors.push(`${m.text()} [${m.location().url}]`);
-  });
-  await page.goto(`${base}/web/login`);
-  await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.getByTestId('who').getByText(user).waitFor({ state: 'attached', timeout: 10_000 });
-  return page;
-}
+/** A fresh page of its own context with `user` logged in. */
+const pageFor = (user: string, viewport?: { width: number; height: number }) =>
+  userPage(b, base, user, PASSWORD, viewport);
 
 describe.skipIf(!haveChromium())('web UI Kubernetes clusters', () => {
   beforeAll(async () => {
