@@ -11,6 +11,10 @@ import {
 } from './helpers/appBrowserCluster.ts';
 import { auditOf } from './helpers/audit.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
+
+// Chromium sends *.localhost to ::1 as well, where another process may hold the same port: IPv4 loopback only.
+const LOOPBACK_APPS = '--host-resolver-rules=MAP localhost 127.0.0.1, MAP *.localhost 127.0.0.1';
+
 import { waitFor } from './helpers/cluster.ts';
 
 if (!haveChromium()) console.warn('SKIPPING the web app browser tests: /usr/bin/chromium is not installed');
@@ -27,7 +31,7 @@ async function logIn(page: Page, user: string): Promise<void> {
 describe.skipIf(!haveChromium())('web apps in a browser', () => {
   beforeAll(async () => {
     a = await startAppBrowserCluster();
-    b = await startBrowser(a.c.proxy.addr);
+    b = await startBrowser(a.c.proxy.addr, [LOOPBACK_APPS]);
   }, 90_000);
   afterAll(async () => {
     await b?.close();

@@ -41,8 +41,8 @@ export interface TestBrowser extends AsyncDisposable {
 /** True when the Chromium binary is installed. */
 export const haveChromium = () => existsSync(CHROMIUM);
 
-/** Launches Chromium with the flags the house style names, trusting only the proxy's key. */
-export async function startBrowser(proxyAddr: string): Promise<TestBrowser> {
+/** Launches Chromium with the flags the house style names (and `extraArgs`), trusting only the proxy's key. */
+export async function startBrowser(proxyAddr: string, extraArgs: string[] = []): Promise<TestBrowser> {
   const spki = await proxySpki(proxyAddr);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -52,6 +52,7 @@ export async function startBrowser(proxyAddr: string): Promise<TestBrowser> {
       '--disable-gpu',
       '--disable-background-networking',
       `--ignore-certificate-errors-spki-list=${spki}`,
+      ...extraArgs,
     ],
   });
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
