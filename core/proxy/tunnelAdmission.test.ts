@@ -27,6 +27,24 @@ describe('tunnel admission: a reconnect storm is spread out, not taken at once',
     }
   });
 
+  test('a lagging proxy still admits a quarter of its rate (deferring all would keep it lagging)', async () => {
+    const clock = manualClock();
+    const a = new TunnelAdmission({ perSecond: 8, maxLagMs: 5, clock, random: () => 0.5 });
+    try {
+      // Block the event loop past the lag threshold, then let the sampler see it.
+      const until = performance.now() + 150;
+      while (performance.now() < until);
+      await Bun.sleep(120);
+      const answers = Array.from({ length: 8 }, () => a.admit());
+      expect(answers.filter((x) => x.ok).length).toBe(2);
+      // The deferred are booked at the reduced rate: 500 ms apart.
+      const waits = answers.filter((x) => !x.ok).map((x) => (x.ok ? 0 : x.retryAfterMs));
+      expect(waits.slice(0, 2)).toEqual([1500, 2000]);
+    } finally {
+      a.close();
+    }
+  });
+
   test('the waits are jittered by ±10 % and capped', () => {
     const clock = manualClock();
     const lo = new TunnelAdmission({ perSecond: 1, clock, random: () => 0, maxRetryMs: 5000 });

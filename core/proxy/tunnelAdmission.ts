@@ -8,7 +8,7 @@ import { type Clock, systemClock } from '../clock.ts';
 export interface TunnelAdmissionOptions {
   /** Tunnels accepted per second at most. Default 1000. */
   perSecond?: number;
-  /** The event loop's lag (ms) above which the proxy counts as busy whatever the rate. Default 250. */
+  /** The event loop's lag (ms) above which the proxy takes a quarter of its rate. Default 250. */
   maxLagMs?: number;
   /** The longest wait a busy answer asks for (ms). Default 30 s. */
   maxRetryMs?: number;
@@ -46,10 +46,16 @@ export class TunnelAdmission {
     this.clock = o.clock ?? systemClock;
     this.random = o.random ?? Math.random;
     let expected = performance.now() + LAG_SAMPLE_MS;
-    // The lag is how late a 100 ms timer fires: a proxy busy with handshakes fires it late.
+    // The lag is how late a 100 ms timer fires (a proxy busy with handshakes fires it late), the worst of the last
+    // second: one timely tick between two late ones does not make the proxy idle.
+    let worstAt = 0;
     this.lagTimer = setInterval(() => {
       const now = performance.now();
-      this.lagMs = Math.max(0, now - expected);
+      const lag = Math.max(0, now - expected);
+      if (lag >= this.lagMs || now - worstAt > WINDOW_MS) {
+        this.lagMs = lag;
+        worstAt = now;
+      }
       expected = now + LAG_SAMPLE_MS;
     }, LAG_SAMPLE_MS);
     this.lagTimer.unref?.();
@@ -62,14 +68,17 @@ export class TunnelAdmission {
       this.windowStart = now;
       this.admitted = 0;
     }
-    if (this.admitted < this.perSecond && this.lagMs <= this.maxLagMs) {
+    // A lagging proxy takes a quarter of its rate, never none: each tunnel told to come back still cost it a TLS
+    // handshake, so refusing them all while lagging would keep it lagging and admit nobody.
+    const budget = this.lagMs > this.maxLagMs ? Math.max(1, Math.floor(this.perSecond / 4)) : this.perSecond;
+    if (this.admitted < budget) {
       this.admitted++;
       return { ok: true };
     }
     this.deferredTotal++;
     // Book the next free slot at the admitted rate: the n-th deferred tunnel comes back about n/rate seconds on,
     // spread over a slot's width so that one slot's tunnels do not arrive together.
-    const slotMs = 1000 / this.perSecond;
+    const slotMs = 1000 / budget;
     this.bookedUntil = Math.max(this.bookedUntil, now + WINDOW_MS) + slotMs;
     const base = this.bookedUntil - now;
     const retryAfterMs = Math.min(this.maxRetryMs, Math.round(base * (0.9 + 0.2 * this.random())));

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
 import { CreatedTokenSchema, JoinAnswerSchema } from '../../core/api/schemas.ts';
-import { Unavailable } from '../../core/errors.ts';
+import { describe } from '../../core/errors.ts';
 import { newHostKeys } from '../../core/identity/hostIdentity.ts';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../core/net/backoff.ts';
 import { connectTls } from '../../core/tunnel/bunTls.ts';
@@ -78,6 +78,8 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
   await Bun.sleep(1000);
   const before = rssMiB(proxy!.pid);
   let stopping = false;
+  /** Why dials failed, by message: shown when not every tunnel came back. */
+  const failures = new Map<string, number>();
   const dial = async (id: (typeof ids)[number], attempt = 0): Promise<void> => {
     if (stopping) return;
     try {
@@ -97,18 +99,20 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
         setTimeout(() => void dial(id, hint !== undefined ? attempt + 1 : 0), delay);
       });
     } catch (err) {
-      // The proxy is restarting: retry like an agent, with jittered backoff.
-      if (!(err instanceof Unavailable)) throw err;
+      // The proxy is restarting (refused, reset, a handshake cut short): retry like an agent, with jittered backoff.
+      failures.set(describe(err).slice(0, 60), (failures.get(describe(err).slice(0, 60)) ?? 0) + 1);
       setTimeout(() => void dial(id, attempt + 1), backoffDelay(DEFAULT_BACKOFF, attempt + 1));
     }
   };
+  let lastUp = 0;
   const waitAll = async (limitMs: number) => {
     const t0 = Date.now();
     while (Date.now() - t0 < limitMs) {
-      const up = await proxyGauge(`127.0.0.1:${mPort}`, 'tp_proxy_tunnels').catch(() => 0);
-      if (up >= n) return Date.now() - t0;
+      lastUp = await proxyGauge(`127.0.0.1:${mPort}`, 'tp_proxy_tunnels').catch(() => 0);
+      if (lastUp >= n) return Date.now() - t0;
       await Bun.sleep(100);
     }
+    console.error(`bench tunnels: only ${lastUp} of ${n} tunnels were back after ${limitMs} ms`, failures);
     return Number.NaN;
   };
   try {
