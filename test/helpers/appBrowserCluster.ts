@@ -2,12 +2,12 @@
 // proxy's public address is `localhost:<port>`, an agent serves both by `--app`, and the upstreams (Bun.serve,
 // written for the tests) echo what they got, verify `tp-jwt-assertion` against the proxy's JWKS with jose, answer a
 // redirect at their internal address and serve a WebSocket echo.
-import { createServer } from 'node:net';
 import { connect } from 'node:tls';
 import { createLocalJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { ApiClient } from '../../core/api/client.ts';
 import { AckSchema, JwksSchema } from '../../core/api/schemas.ts';
 import { startTestCluster, type TestCluster, waitFor } from './cluster.ts';
+import { freePort } from './sshd.ts';
 
 export const APP_PASSWORD = 'correct horse battery staple';
 
@@ -32,15 +32,6 @@ export interface AppBrowserCluster {
   seen: AppSeen[];
   tlsCa: string[];
   close(): Promise<void>;
-}
-
-/** A TCP port free on loopback now (the proxy's public address must name its port before it starts). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function upstream(app: string, seen: AppSeen[], jwks: () => ReturnType<typeof createLocalJWKSet> | undefined) {

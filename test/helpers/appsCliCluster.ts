@@ -3,9 +3,9 @@
 // below two labels) and whose node serves two apps from an
 // upstream written for the tests, a role reaching the `env: dev` one, and users logged in with `tp login`.
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tpOk } from './cli.ts';
+import { freePort } from './sshd.ts';
 import { startTpDaemon, type TpDaemon } from './tpDaemon.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -23,15 +23,6 @@ export interface AppsCliCluster {
   /** The path of every request the upstream received. */
   seen: string[];
   close(): Promise<void>;
-}
-
-/** A TCP port free on loopback now (the proxy's public address must name its port before it starts). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** The `username` claim of a `tp-jwt-assertion` (read, not verified: test/appHttp.e2e.test.ts verifies them). */
