@@ -5,9 +5,8 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ApiClient } from '../api/client.ts';
 import { ReissuedCertsSchema } from '../api/hostSchemas.ts';
 import { AckSchema } from '../api/schemas.ts';
-import { ANONYMOUS, type Identity, identityFromCert } from '../auth/identity.ts';
+import { ANONYMOUS, type Identity } from '../auth/identity.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { describe } from '../errors.ts';
 import { IdentityFollower } from '../identity/follower.ts';
 import type { HostIdentity } from '../identity/hostIdentity.ts';
 import type { IdSource } from '../ids.ts';
@@ -24,8 +23,8 @@ import { type AppsCert, appsCertSni } from './appsCert.ts';
 import { ClusterView } from './clusterView.ts';
 import { startJumpServer } from './jump.ts';
 import { pageRoutes } from './pages.ts';
-import { servePluginConnection } from './pluginRoute.ts';
 import { guardTlsPort } from './portGuard.ts';
+import { ALPN, routeConnection } from './router.ts';
 import { ssoRoutes } from './sso.ts';
 import { TunnelAdmission, type TunnelAdmissionOptions } from './tunnelAdmission.ts';
 import { nodeOnline, TunnelRegistry } from './tunnels.ts';
@@ -37,8 +36,7 @@ import { authSessionBackend, WebSessionStore } from './webSessions.ts';
 import { WebTerminals } from './webTerminal.ts';
 import { webUiRoutes } from './webUi.ts';
 
-/** The ALPN protocol names the core serves on the proxy's one TLS port; every other one is a plugin's. */
-export const ALPN = { tunnel: 'tp-tunnel', http: 'http/1.1' } as const;
+export { ALPN } from './router.ts';
 
 export interface ProxyOptions {
   /** `host:port` of the TLS port; port 0 picks one. */
@@ -180,63 +178,23 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
         : {}),
       handshakeTimeout: limits.handshakeMs,
     },
-    (socket: TLSSocket) => {
-      open.add(socket);
-      socket.on('close', () => open.delete(socket));
-      socket.on('error', (err) => log.debug('proxy connection error', { error: describe(err) }));
-      let who = ANONYMOUS;
-      try {
-        const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
-        if (peer?.raw) who = identityFromCert(peer.raw);
-      } catch (err) {
-        log.warn('unreadable client certificate', { error: describe(err) });
-      }
-      if (who.kind !== ANONYMOUS.kind) guard.authenticated(socket);
-      const plugin = (socket.alpnProtocol && opts.plugins.forAlpn(socket.alpnProtocol)) || sniPlugin(socket);
-      if (plugin) {
-        const deps = {
-          view,
-          gate,
-          tunnels,
-          dialTls,
-          headerTimeoutMs: limits.handshakeMs,
-          publicAddr: () => info.publicAddr,
-        };
-        servePluginConnection(socket, plugin, who, deps).catch((err: unknown) => {
-          log.error('plugin connection failed', { plugin: plugin.name, error: describe(err) });
-          socket.destroy();
-        });
-        return;
-      }
-      switch (socket.alpnProtocol) {
-        case ALPN.tunnel:
-          if (who.kind !== 'node') {
-            log.warn('tunnel refused: not a node certificate', { remote: socket.remoteAddress });
-            socket.destroy();
-            return;
-          }
-          tunnels.accept(who.name, socket, opts.tunnelKeepaliveMs ?? 15_000);
-          return;
-        default:
-          identities.set(socket, who);
-          if (who.kind === 'user' || who.kind === 'node')
-            peerCerts.set(socket, Buffer.from(socket.getPeerCertificate().raw).toString('base64'));
-          watchHttp(socket);
-          http.emit('connection', socket);
-      }
-    },
-  );
-  /** The plugin owning the connection's TLS server name (kubectl, browsers on app hosts), for web ALPN or none. */
-  const sniPlugin = (socket: TLSSocket) => {
-    const name = socket.servername;
-    if (!name || (socket.alpnProtocol && socket.alpnProtocol !== ALPN.http)) return undefined;
-    const publicHost = parseHostPort(info.publicAddr)[0];
-    return opts.plugins.forServerName(name, {
+    routeConnection({
+      plugins: opts.plugins,
       cluster: opts.identity.cluster,
-      publicHost,
-      resources: (kind) => view.resourcesNow(kind),
-    });
-  };
+      publicAddr: () => info.publicAddr,
+      plugin: { view, gate, tunnels, dialTls, headerTimeoutMs: limits.handshakeMs },
+      tunnelKeepaliveMs: opts.tunnelKeepaliveMs ?? 15_000,
+      open,
+      authenticated: (socket) => guard.authenticated(socket),
+      web: (socket, who) => {
+        identities.set(socket, who);
+        if (who.kind === 'user' || who.kind === 'node')
+          peerCerts.set(socket, Buffer.from(socket.getPeerCertificate().raw).toString('base64'));
+        watchHttp(socket);
+        http.emit('connection', socket);
+      },
+    }),
+  );
   const guard = guardTlsPort(server, limits);
   // Connections still in their TLS handshake are not in `open` yet; close must not wait for them.
   const accepted = new Set<{ destroy(): void }>();
