@@ -15,6 +15,8 @@ export interface TlsDial {
   serverName?: string;
   /** The tp role the server's certificate must name (`O=system:<role>`), checked before any byte is sent. */
   serverRole?: ServerRole;
+  /** How long the TCP connect and TLS handshake may take together (ms). Default 30 s. */
+  handshakeTimeoutMs?: number;
 }
 
 /**
@@ -24,7 +26,33 @@ export interface TlsDial {
 class NativeTlsStream extends EventEmitter implements ByteStream {
   private queue: Uint8Array[] = [];
   private ended = false;
+  /** Bytes that arrived before anyone listened (a proxy's busy go-away can come right after the handshake). */
+  private early: Buffer[] = [];
+  /** The socket closed before anyone listened for it. */
+  private closedUnheard = false;
   socket: Socket<undefined> | undefined;
+
+  /**
+   * Listens like EventEmitter, but a reader that comes late still gets what came first: bytes that arrived before
+   * the first 'data' listener are handed to it at once, and a close that came before any 'close' listener is told
+   * to it on the next microtask (after the bytes). Without this, the gap between the handshake and the tunnel's
+   * setup lost a busy proxy's go-away and its close, and the dial never ended.
+   */
+  override on(event: string | symbol, fn: (...args: never[]) => void): this {
+    super.on(event, fn as (...args: unknown[]) => void);
+    if (event === 'data' && this.early.length) for (const chunk of this.early.splice(0)) this.emit('data', chunk);
+    if (event === 'close' && this.closedUnheard) {
+      this.closedUnheard = false;
+      queueMicrotask(() => this.emit('close'));
+    }
+    return this;
+  }
+
+  /** @internal Bun's data callback. */
+  received(chunk: Buffer): void {
+    if (this.listenerCount('data')) this.emit('data', chunk);
+    else this.early.push(chunk);
+  }
 
   /** Bytes queued here until the kernel takes them. */
   get writableLength(): number {
@@ -73,7 +101,8 @@ class NativeTlsStream extends EventEmitter implements ByteStream {
   closed(): void {
     if (this.ended) return;
     this.ended = true;
-    this.emit('close');
+    if (this.listenerCount('close')) this.emit('close');
+    else this.closedUnheard = true;
   }
 }
 
@@ -81,12 +110,24 @@ class NativeTlsStream extends EventEmitter implements ByteStream {
 export async function connectTls(d: TlsDial): Promise<ByteStream & EventEmitter> {
   const stream = new NativeTlsStream();
   const alpn = Buffer.concat([Buffer.from([d.alpn.length]), Buffer.from(d.alpn, 'latin1')]);
-  let opened!: () => void;
-  let failed!: (err: Error) => void;
+  /** Settles the dial once (success, or the first failure); later calls do nothing. */
+  let settle: ((err?: Error) => void) | undefined;
   const ready = new Promise<void>((resolve, reject) => {
-    opened = resolve;
-    failed = reject;
+    settle = (err) => {
+      settle = undefined;
+      if (err) reject(err);
+      else resolve();
+    };
   });
+  const opened = () => settle?.();
+  const failed = (err: Error) => settle?.(err);
+  // A server that drops the connection mid-handshake (a proxy restarting, or shedding load) sends no error: the
+  // socket just closes. Without these two the dial would wait forever, and an agent would never come back.
+  const ms = d.handshakeTimeoutMs ?? 30_000;
+  const timer = setTimeout(() => {
+    failed(new Unavailable(`TLS handshake with ${d.host}:${d.port} did not finish within ${ms} ms`));
+    stream.socket?.end();
+  }, ms);
   try {
     stream.socket = await Bun.connect({
       hostname: d.host,
@@ -109,12 +150,13 @@ export async function connectTls(d: TlsDial): Promise<ByteStream & EventEmitter>
             );
         },
         data(_s, chunk) {
-          stream.emit('data', Buffer.from(chunk));
+          stream.received(Buffer.from(chunk));
         },
         drain() {
           stream.flushQueue();
         },
         close() {
+          failed(new Unavailable(`${d.host}:${d.port} closed the connection during the TLS handshake`));
           stream.closed();
         },
         error(_s, err) {
@@ -124,8 +166,14 @@ export async function connectTls(d: TlsDial): Promise<ByteStream & EventEmitter>
       },
     });
   } catch (err) {
+    clearTimeout(timer);
+    settle = undefined; // the connect itself failed: nothing may settle `ready` after this
     throw new Unavailable(`cannot connect to ${d.host}:${d.port}: ${(err as Error).message}`);
   }
-  await ready;
+  try {
+    await ready;
+  } finally {
+    clearTimeout(timer);
+  }
   return stream;
 }
