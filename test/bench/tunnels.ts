@@ -52,7 +52,14 @@ export async function benchTunnels(c: BenchCluster): Promise<Row[]> {
     );
     const reader = (proxy.stdout as ReadableStream<Uint8Array>).getReader();
     let out = '';
-    while (!out.includes('listening')) out += new TextDecoder().decode((await reader.read()).value);
+    while (!out.includes('listening')) {
+      const { value, done } = await reader.read();
+      if (done) {
+        showProxyLogs(c.dir);
+        throw new Error(`the bench's second proxy exited before listening: ${out}`);
+      }
+      out += new TextDecoder().decode(value);
+    }
     reader.releaseLock();
   };
   await startProxy();
