@@ -177,6 +177,16 @@ describe.skipIf(!haveChromium())('web terminal file transfer', () => {
     for (let i = 0; i < 40; i++) writeSync(fd, randomBytes(1 << 20));
     closeSync(fd);
     const page = await terminal(me);
+    // The browser sends at most 4 MB/s (about 10 s for the file), so Cancel lands half way on any machine: unthrottled
+    // on a quiet one, 40 MB went through before the click and the upload succeeded.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 4 * 1024 * 1024,
+    });
     await page.getByRole('button', { name: 'Upload' }).click();
     const dialog = page.getByRole('dialog', { name: 'Upload files to files-node' });
     await dialog.getByLabel('Files').setInputFiles(local);
