@@ -85,9 +85,10 @@ export function forwardedIdentity(b64: string, caCerts: string[], now: number, f
   } catch (err) {
     throw new Unauthenticated('forwarded certificate is not readable', {}, { cause: err });
   }
-  const signed = caCerts.some(
-    (pem) => cert.checkIssued(new X509Certificate(pem)) && cert.verify(new X509Certificate(pem).publicKey),
-  );
+  const signed = caCerts.some((pem) => {
+    const ca = new X509Certificate(pem);
+    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  });
   if (!signed) throw new Unauthenticated('forwarded certificate is not signed by this cluster');
   if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo))
     throw new Unauthenticated('forwarded certificate is expired');
