@@ -1,111 +1,26 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { tpOk } from './cli.ts';
-import { clusterDbPki, type DbServerPki } from './dbPki.ts';
+import type { DbServerPki } from './dbPki.ts';
+import { type DbTpCluster, startDbTpCluster } from './dbTpCluster.ts';
 import { type PostgresServer, startPostgresServer } from './postgresServer.ts';
-import { freePort } from './sshd.ts';
-import { startTpDaemon, type TpDaemon } from './tpDaemon.ts';
 
 /** `tp start` (auth, proxy, agent in one process) serving a real PostgreSQL as `pg1`, on the cluster's db PKI. */
-export interface PgCluster extends AsyncDisposable {
-  dir: string;
-  dataDir: string;
-  /** `--data-dir DIR`, for admin commands. */
-  admin: string[];
-  proxyAddr: string;
+export interface PgCluster extends DbTpCluster<PostgresServer<DbServerPki>> {
   pg: PostgresServer<DbServerPki>;
-  /** The cluster process. */
-  daemon: TpDaemon;
-  /** The CLI environment of a user (their own TP_HOME). */
-  as(user: string): { env: Record<string, string> };
-  /** Adds a user with the preset access role who may be db user alice on databases alice and postgres. */
-  addUser(name: string): Promise<void>;
-  /** Logs `name` in with the real CLI (a certificate of `ttl` when given). */
-  login(name: string, ttl?: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-const PASSWORD = 'correct horse battery staple';
-
-/** tp.yaml for the all-in-one cluster; with `pgPort`, the agent serves that PostgreSQL as pg1 (labels env=dev). */
-function writeConfig(dir: string, authPort: number, proxyPort: number, pgPort?: number): string {
-  const path = join(dir, 'tp.yaml');
-  const db = pgPort
-    ? `db:\n  enabled: true\n  databases:\n    - {name: pg1, protocol: postgres, uri: "127.0.0.1:${pgPort}", labels: {env: dev}}\n`
-    : '';
-  writeFileSync(
-    path,
-    `cluster_name: pg.e2e\nauth: {listen: 127.0.0.1:${authPort}, second_factor: "off"}\n` +
-      `proxy: {listen: 127.0.0.1:${proxyPort}, ssh_listen: 127.0.0.1:0}\nssh: {name: db-host}\n${db}`,
-  );
-  return path;
 }
 
 /**
- * Starts the cluster twice: the first start makes its CAs, with which the database server is set up (server
- * certificate from `tp ca sign --db`, the db_client CA trusted); the second has db.databases in its tp.yaml (the
- * agent reads it at start-up). PostgreSQL has roles alice and bob and a database alice owned by alice; it also
- * trusts `trustClientCas` (a benchmark's direct reference connection signs its own client certificate).
+ * The cluster of `startDbTpCluster` with PostgreSQL roles alice and bob, a database alice owned by alice (psql
+ * without a database name asks for the one named like the user); users may reach databases alice and postgres.
  */
 export async function startPgCluster(opts: { trustClientCas?: string[] } = {}): Promise<PgCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'tp-pg-cluster-'));
-  const dataDir = join(dir, 'data');
-  const admin = ['--data-dir', dataDir];
-  const [authPort, proxyPort] = [await freePort(), await freePort()];
-  const proxyAddr = `127.0.0.1:${proxyPort}`;
-  const start = (config: string) => startTpDaemon(['start', '--config', config, ...admin], /og in and connect/);
-  let daemon = await start(writeConfig(dir, authPort, proxyPort));
-  let pg: PostgresServer<DbServerPki> | undefined;
-  try {
-    const signedDir = join(dir, 'signed');
-    await tpOk(['ca', 'sign', '--db', '--host', '127.0.0.1', '--out', signedDir, ...admin]);
-    const dbCaPem = await tpOk(['ca', 'export', '--type', 'db', ...admin]);
-    await daemon.stop();
-    pg = await startPostgresServer({
-      users: ['alice', 'bob'],
-      trustClientCas: opts.trustClientCas,
-      pki: clusterDbPki({
-        signedDir,
-        dbCaPem,
-        clientCert: () => Promise.reject(new Error('this fixture makes no client certificates of its own')),
-      }),
-    });
-    // psql without a database name asks for the one named like the user.
-    await pg.admin('CREATE DATABASE alice OWNER alice');
-    daemon = await start(writeConfig(dir, authPort, proxyPort, pg.port));
-  } catch (err) {
-    await daemon.stop();
-    await pg?.close();
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-  const as = (user: string) => ({ env: { TP_HOME: join(dir, `home-${user}`) } });
-  const close = async () => {
-    await daemon.stop();
-    await pg!.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return {
-    dir,
-    dataDir,
-    admin,
-    proxyAddr,
-    pg,
-    daemon,
-    as,
-    addUser: async (name) => {
-      const traits = ['--db-users', 'alice', '--db-names', 'alice,postgres'];
-      await tpOk(['users', 'add', name, '--roles', 'access', ...traits, '--password-stdin', ...admin], {
-        stdin: PASSWORD,
-      });
+  const c = await startDbTpCluster(
+    {
+      tag: 'pg',
+      resource: { name: 'pg1', protocol: 'postgres' },
+      dbNames: 'alice,postgres',
+      startServer: (pki, trustClientCas) => startPostgresServer({ users: ['alice', 'bob'], trustClientCas, pki }),
+      setup: async (pg) => void (await pg.admin('CREATE DATABASE alice OWNER alice')),
     },
-    login: async (name, ttl) => {
-      mkdirSync(as(name).env.TP_HOME!, { recursive: true });
-      const args = ['login', '--proxy', proxyAddr, '--user', name, '--password-stdin', '--insecure'];
-      await tpOk([...args, ...(ttl ? ['--ttl', ttl] : [])], { ...as(name), stdin: PASSWORD });
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+    opts,
+  );
+  return Object.assign(c, { pg: c.server });
 }
