@@ -6,12 +6,11 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } fro
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import type { KubeStandIn } from '../fixtures/kubeApiServer.ts';
-import { type CliResult, run, tpOk } from './cli.ts';
+import { type CliResult, run } from './cli.ts';
 import { startKubeStandInSetup } from './kubeStandInSetup.ts';
-import { startTpDaemon, type TpDaemon } from './tpDaemon.ts';
+import { startOperatorCluster } from './operatorCluster.ts';
 
-/** Alice's password. */
-export const PASSWORD = 'correct horse battery staple';
+export { PASSWORD } from './operatorCluster.ts';
 
 /** The folder of the kubectl dispatcher, where `kubectl.1.<minor>` lie. */
 export const KUBECTL_DIR = dirname(realpathSync(Bun.which('kubectl') ?? '/usr/bin/kubectl'));
@@ -49,48 +48,25 @@ export interface KubeCliCluster {
 
 /** Starts the cluster `kube.test`, the stand-in, and alice holding `roleYaml`. */
 export async function startKubeCliCluster(dir: string, roleYaml: string): Promise<KubeCliCluster> {
-  const dataDir = join(dir, 'data');
-  const config = join(dir, 'tp.yaml');
-  writeFileSync(
-    config,
-    `cluster_name: kube.test\ndata_dir: ${dataDir}\nauth: {listen: "127.0.0.1:0", second_factor: "off"}\n` +
-      'proxy: {listen: "127.0.0.1:0", ssh_listen: "127.0.0.1:0"}\nssh: {name: aio}\n',
-  );
-  const daemons: TpDaemon[] = [await startTpDaemon(['start', '--config', config], /log in and connect/i)];
-  let api: KubeStandIn | undefined;
-  const close = async () => {
-    for (const d of daemons.reverse()) await d.stop();
-    await api?.close();
-  };
+  const c = await startOperatorCluster(dir, 'kube.test', roleYaml);
   try {
-    const proxy = /proxy:\s+https:\/\/(\S+)/.exec(daemons[0]!.banner)?.[1];
-    if (!proxy) throw new Error(`no proxy address in the banner: ${daemons[0]!.banner}`);
-    const admin = (args: string[], stdin?: string) => tpOk([...args, '--data-dir', dataDir], { stdin });
-    await admin(['roles', 'create', '-f', '-'], roleYaml);
-    const role = /name:\s*(\S+)\}/.exec(roleYaml)?.[1] ?? 'access';
-    await admin(['users', 'add', 'alice', '--roles', role, '--password-stdin'], PASSWORD);
-    const tlsCa = await admin(['ca', 'export', '--type', 'tls']);
+    const tlsCa = await c.admin(['ca', 'export', '--type', 'tls']);
     const standIn = await startKubeStandInSetup(dir, { extraClientCa: tlsCa });
-    api = standIn.api;
-    const { pki, kubeconfig: agentKubeconfig } = standIn;
-    const login = async (env: Record<string, string>, ttl?: string) => {
-      const args = ['login', '--proxy', proxy, '--user', 'alice', '--password-stdin', '--insecure'];
-      await tpOk([...args, ...(ttl ? ['--ttl', ttl] : [])], { env, stdin: PASSWORD });
-    };
-    let agents = 0;
+    const { api, pki, kubeconfig: agentKubeconfig } = standIn;
+    c.onClose(() => api.close());
     return {
-      proxy,
-      dataDir,
+      proxy: c.proxy,
+      dataDir: c.dataDir,
       cluster: 'kube.test',
       api,
       apiCaPem: pki.serverCaPem,
-      admin,
-      login,
+      admin: c.admin,
+      login: c.login,
       async shell(ttl) {
         const home = mkdtempSync(join(dir, 'home-'));
         mkdirSync(join(home, '.kube'));
         const env = { HOME: home, TP_HOME: join(home, '.tp'), KUBECONFIG: join(home, '.kube', 'config') };
-        await login(env, ttl);
+        await c.login(env, ttl);
         return env;
       },
       straightToStandIn(from, context) {
@@ -99,13 +75,13 @@ export async function startKubeCliCluster(dir: string, roleYaml: string): Promis
         if (!user) throw new Error(`no user ${context} in ${from}`);
         const home = mkdtempSync(join(dir, 'direct-'));
         const kubeconfig = join(home, 'config');
-        const standIn = { server: api!.url, 'certificate-authority-data': btoa(pki.serverCaPem) };
+        const direct = { server: api.url, 'certificate-authority-data': btoa(pki.serverCaPem) };
         writeFileSync(
           kubeconfig,
           JSON.stringify({
             apiVersion: 'v1',
             kind: 'Config',
-            clusters: [{ name: 's', cluster: standIn }],
+            clusters: [{ name: 's', cluster: direct }],
             users: [user],
             contexts: [{ name: 's', context: { cluster: 's', user: context, namespace: 'default' } }],
             'current-context': 's',
@@ -113,31 +89,19 @@ export async function startKubeCliCluster(dir: string, roleYaml: string): Promis
         );
         return { HOME: home, KUBECONFIG: kubeconfig };
       },
-      async startAgent(names) {
-        const n = ++agents;
-        const token = JSON.parse(await admin(['tokens', 'add', '--type', 'node', '--format', 'json'])) as {
-          token: string;
-          ca_pin: string;
-        };
-        const file = join(dir, `agent-${n}.yaml`);
+      startAgent(names) {
         const clusters = names.map((name) => ({
           name,
           kubeconfig: agentKubeconfig,
           context: 'admin',
           labels: { env: 'dev' },
         }));
-        writeFileSync(
-          file,
-          `data_dir: ${join(dir, `agent-${n}`)}\n` +
-            `ssh: {name: kubeagent${n}, proxy: "${proxy}", token: "${token.token}", ca_pin: "${token.ca_pin}"}\n` +
-            `kube: {enabled: true, clusters: ${JSON.stringify(clusters)}}\n`,
-        );
-        daemons.push(await startTpDaemon(['agent', 'start', '--config', file], /agent \S+ running/));
+        return c.startAgent('kubeagent', `kube: {enabled: true, clusters: ${JSON.stringify(clusters)}}\n`);
       },
-      close,
+      close: c.close,
     };
   } catch (err) {
-    await close();
+    await c.close();
     throw err;
   }
 }
