@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type DesktopChunk, DesktopReplay } from '../desktopReplay.ts';
-import { clock } from '../playerTimeline.tsx';
+import { PlayControls } from '../playControls.tsx';
 
 /** A desktop recording as the player gets it: who, where, when, and the chunks the browser received. */
 export interface DesktopRecording {
@@ -62,31 +62,7 @@ export function DesktopPlayer({ rec, startAt }: { rec: DesktopRecording; startAt
       <h1 id="player-title">{who}</h1>
       <p class="muted">{new Date(rec.meta.startedAt).toLocaleString()}</p>
       <div class="player-bar">
-        <button
-          type="button"
-          data-testid="play"
-          onClick={() => {
-            if (!playing && at >= total) seek(0);
-            setPlaying(!playing);
-          }}
-        >
-          {playing ? 'Pause' : 'Play'}
-        </button>
-        <label class="sr-only" for="seek">
-          Position
-        </label>
-        <input
-          id="seek"
-          type="range"
-          min={0}
-          max={Math.max(total, 1)}
-          step={10}
-          value={at}
-          onInput={(e) => seek(Number((e.target as HTMLInputElement).value))}
-        />
-        <span class="muted" data-testid="player-time">
-          {clock(at)} / {clock(total)}
-        </span>
+        <PlayControls playing={playing} at={at} total={total} onPlaying={setPlaying} onSeek={seek} />
         <label class="sr-only" for="speed">
           Speed
         </label>

@@ -3,7 +3,8 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { RecordingSchema } from '../../core/api/schemas.ts';
 import { apiOf, readable } from '../api.ts';
 import { commandsOf } from '../commands.ts';
-import { clock, PlayerTimeline } from '../playerTimeline.tsx';
+import { PlayControls } from '../playControls.tsx';
+import { PlayerTimeline } from '../playerTimeline.tsx';
 import { DesktopPlayer } from './DesktopPlayer.tsx';
 
 type Event = [ms: number, stream: 'o' | 'e' | 'r', data: string];
@@ -141,31 +142,7 @@ export function Player({ id, startAt }: { id: string; startAt?: number }) {
       </h1>
       {rec && <p class="muted">{new Date(rec.meta.startedAt).toLocaleString()}</p>}
       <div class="player-bar">
-        <button
-          type="button"
-          onClick={() => {
-            if (!playing && state.current.at >= total) seek(0);
-            setPlaying(!playing);
-          }}
-          data-testid="play"
-        >
-          {playing ? 'Pause' : 'Play'}
-        </button>
-        <label class="sr-only" for="seek">
-          Position
-        </label>
-        <input
-          id="seek"
-          type="range"
-          min={0}
-          max={Math.max(total, 1)}
-          step={10}
-          value={at}
-          onInput={(e) => seek(Number((e.target as HTMLInputElement).value))}
-        />
-        <span class="muted" data-testid="player-time">
-          {clock(at)} / {clock(total)}
-        </span>
+        <PlayControls playing={playing} at={at} total={total} onPlaying={setPlaying} onSeek={seek} />
         {rec && (
           <time class="muted" data-testid="player-wall" dateTime={wall(rec, at)}>
             {new Date(wall(rec, at)).toLocaleTimeString()}
