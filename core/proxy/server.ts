@@ -30,6 +30,7 @@ import { TunnelAdmission, type TunnelAdmissionOptions } from './tunnelAdmission.
 import { nodeOnline, TunnelRegistry } from './tunnels.ts';
 import { webRoutes } from './web.ts';
 import { WebDesktops } from './webDesktop.ts';
+import { desktopInfoRoutes } from './webDesktopInfo.ts';
 import { webFileRoutes } from './webFiles.ts';
 import { resourceRoutes } from './webResources.ts';
 import { authSessionBackend, WebSessionStore } from './webSessions.ts';
@@ -140,6 +141,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     ...appLaunchRoutes({ view, gate, sessions, publicAddr: () => info.publicAddr, ids: opts.ids }),
     ...uiRoutes,
     ...files,
+    ...desktopInfoRoutes({ view, gate, tunnels, dialTls }, sessions),
     ...sso,
   ];
   const api = jsonApi([...routes, ...pageRoutes()], {

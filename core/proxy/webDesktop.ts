@@ -4,16 +4,19 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { describe, NotFound, TpError, Unavailable } from '../errors.ts';
 import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
-import type { ResourceRecord } from '../plugin/types.ts';
-import { desktopSessionRights } from '../rbac/index.ts';
 import type { AccessRequest } from './accessGate.ts';
 import { dialAgent, readAgentAck } from './dial.ts';
+import { desktopAccess, desktopInfo, RDP_PLUGIN } from './webDesktopInfo.ts';
 import type { WebNodeDeps } from './webNodeClient.ts';
 import type { WebSession, WebSessionStore } from './webSessions.ts';
 import { relayWebSocket } from './webSocketRelay.ts';
 import { refuseUpgrade, upgradeSession } from './webSocketSession.ts';
 
-/** The desktop WebSocket: `/webapi/desktops/<name>/connect`, binary frames of plain RFB once `ready` came. */
+/**
+ * The desktop WebSocket: `/webapi/desktops/<name>/connect[?login=L]`. VNC: a `ready` text frame, then binary frames
+ * of plain RFB. RDP: binary frames only, exactly the bytes IronRDP sends and reads (RDCleanPath, then RDP); a
+ * refusal is a close code and reason, and the page asks `GET /webapi/desktops/<name>` for the rights and reasons.
+ */
 export const DESKTOP_PATH = /^\/webapi\/desktops\/([a-z0-9][a-z0-9_.-]{0,62})\/connect$/;
 
 /** The one text frame before the desktop's bytes: the session, and what the roles let it do (the agent enforces). */
@@ -29,6 +32,23 @@ interface OpenDesktop {
   ws: WebSocket;
   access: AccessRequest;
   timer: ReturnType<typeof setTimeout>;
+  /** The page's client owns every frame (IronRDP): reasons go in the close frame only, never in a text frame. */
+  rawSocket: boolean;
+}
+
+/** Ends a desktop socket with a reason: a text frame first unless the client owns the socket, then the close. */
+function endDesktop(d: OpenDesktop, code: number, message: string): void {
+  if (d.ws.readyState !== d.ws.OPEN) return;
+  d.ws.resume(); // read the browser's close answer, or the closing handshake waits out its timer
+  if (!d.rawSocket) d.ws.send(JSON.stringify({ type: 'error', message }));
+  // A close reason holds at most 123 bytes.
+  d.ws.close(
+    code,
+    Buffer.from(message)
+      .subarray(0, 123)
+      .toString()
+      .replace(/\uFFFD$/, ''),
+  );
 }
 
 /**
@@ -60,44 +80,40 @@ export class WebDesktops {
 
   /** Handles an HTTP upgrade; refuses (with a status line) anything but a same-origin request of a live session. */
   upgrade(req: IncomingMessage, sock: Duplex, head: Buffer): void {
-    const name = DESKTOP_PATH.exec(new URL(req.url ?? '/', 'https://tp').pathname)?.[1];
+    const url = new URL(req.url ?? '/', 'https://tp');
+    const name = DESKTOP_PATH.exec(url.pathname)?.[1];
     if (!name) {
       refuseUpgrade(sock, '404 Not Found', 'no such desktop endpoint: use /webapi/desktops/<name>/connect');
       return;
     }
     void upgradeSession(req, sock, this.sessions).then((s) => {
       if (!s) return;
-      const access: AccessRequest = {
-        kind: 'desktop',
-        via: 'web',
-        who: s.who,
-        target: name,
-        remote: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
-      };
-      this.wss.handleUpgrade(req, sock, head, (ws) => void this.serve(ws, s, access));
+      const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+      const access = desktopAccess(s, name, remote, url.searchParams.get('login') ?? undefined);
+      this.wss.handleUpgrade(req, sock, head, (ws) => void this.serve(ws, s, access, url.searchParams.has('rdp')));
     });
   }
 
-  /** Opens the desktop for one accepted WebSocket, or tells the page why not (a text frame, then close 4000). */
-  private async serve(ws: WebSocket, s: WebSession, access: AccessRequest): Promise<void> {
+  /**
+   * Opens the desktop for one accepted WebSocket, or tells the page why not (close 4000 with the reason, after a
+   * text frame with it for VNC). RDP pages (`?rdp` in the URL, as IronRDP's address) never get a text frame.
+   */
+  private async serve(ws: WebSocket, s: WebSession, access: AccessRequest, rdpPage: boolean): Promise<void> {
+    // IronRDP sends first (its RDCleanPath request): hold the browser's frames until the relay reads them.
+    ws.pause();
     // The session ends with the web login's certificates; a later lock or role change is checked in `recheck`.
-    const timer = setTimeout(() => end(4001, 'your web session has expired; log in again'), s.expires - this.now());
-    const entry: OpenDesktop = { ws, access, timer };
-    const end = (code: number, message: string) => {
-      if (ws.readyState === ws.OPEN) {
-        ws.send(JSON.stringify({ type: 'error', message }));
-        ws.close(code, message.slice(0, 120));
-      }
-    };
+    const expired = () => endDesktop(entry, 4001, 'your web session has expired; log in again');
+    const entry: OpenDesktop = { ws, access, timer: setTimeout(expired, s.expires - this.now()), rawSocket: rdpPage };
     this.open.add(entry);
     ws.on('close', () => {
-      clearTimeout(timer);
+      clearTimeout(entry.timer);
       this.open.delete(entry);
     });
     let upstream: Duplex | undefined;
     try {
-      const desktop = await this.deps.gate.authorize<ResourceRecord>(access);
-      const rights = desktopSessionRights(await this.deps.view.rolesNamed(s.who.roles));
+      const { desktop, info } = await desktopInfo(this.deps, s, access);
+      const rdp = desktop.plugin === RDP_PLUGIN;
+      entry.rawSocket ||= rdp;
       const sessionId = this.ids.uuid();
       const agent = (await this.deps.view.nodes()).find((n) => n.hostId === desktop.hostId);
       const what = `desktop "${desktop.name}"`;
@@ -108,7 +124,7 @@ export class WebDesktops {
         {
           service: desktop.plugin,
           resource: desktop.name,
-          route: {},
+          route: access.principal ? { login: access.principal } : {},
           cert: s.tlsCertDer,
           client: access.remote,
           sessionId,
@@ -120,14 +136,17 @@ export class WebDesktops {
         upstream.destroy(); // the page left while the session was being set up
         return;
       }
-      const ready: DesktopReady = { type: 'ready', desktop: desktop.name, sessionId, ...rights };
-      ws.send(JSON.stringify(ready));
+      if (!rdp) {
+        const { clipboard, viewOnly } = info;
+        const ready: DesktopReady = { type: 'ready', desktop: desktop.name, sessionId, clipboard, viewOnly };
+        ws.send(JSON.stringify(ready));
+      }
       relayWebSocket(ws, upstream, what);
     } catch (err) {
       upstream?.destroy();
       if (!(err instanceof TpError)) log.warn('web desktop failed', { error: describe(err) });
       this.deps.gate.refused(access, err);
-      end(4000, err instanceof TpError ? err.message : `cannot open the desktop: ${describe(err)}`);
+      endDesktop(entry, 4000, err instanceof TpError ? err.message : `cannot open the desktop: ${describe(err)}`);
     }
   }
 
@@ -139,11 +158,7 @@ export class WebDesktops {
       } catch (err) {
         // An agent briefly out of reach is not a reason to end a session that still flows.
         if (err instanceof Unavailable || err instanceof NotFound) continue;
-        const message = err instanceof TpError ? err.message : describe(err);
-        if (d.ws.readyState === d.ws.OPEN) {
-          d.ws.send(JSON.stringify({ type: 'error', message }));
-          d.ws.close(4003, message.slice(0, 120));
-        }
+        endDesktop(d, 4003, err instanceof TpError ? err.message : describe(err));
       }
     }
   }

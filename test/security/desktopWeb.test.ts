@@ -87,6 +87,27 @@ describe.skipIf(xvncMissing !== undefined)('desktop WebSocket', () => {
     expect(await refusal()).toMatchObject({ success: false, via: 'web', target: 'lab-prod' });
   });
 
+  test('GET /webapi/desktops/<name>: the protocol and the session rights; refusals say why, without a session or cross-site too', async () => {
+    const info = (name: string, h: Record<string, string>) =>
+      fetch(`${base}/webapi/desktops/${name}`, { headers: h, tls: { rejectUnauthorized: false } } as RequestInit).then(
+        async (r) => ({
+          status: r.status,
+          body: (await r.json()) as Record<string, unknown> & { error?: { message?: string } },
+        }),
+      );
+    expect(await info('lab1', { cookie })).toEqual({
+      status: 200,
+      body: { name: 'lab1', protocol: 'vnc', clipboard: false, viewOnly: false },
+    });
+    const denied = await info('lab-prod', { cookie });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error?.message).toContain('access to desktop "lab-prod" is not allowed');
+    expect((await info('lab1', {})).status).toBe(401);
+    const evil = await info('lab1', { cookie, origin: 'https://evil.example' });
+    expect(evil.status).toBe(403);
+    expect(evil.body.error?.message).toContain('cross-site request');
+  });
+
   test('a lock on the user ends an open desktop session within 1 s', async () => {
     const login = await webLogin(base, { username: 'lena', password: PASSWORD });
     const d = openDesktopSocket(c.proxyAddr, 'lab1', { origin: base, cookie: login.session!.cookie });
