@@ -1,25 +1,13 @@
 import type { AppCert } from '../api/schemas.ts';
-import type { Clock } from '../clock.ts';
 import { AccessDenied, BadParameter, NotFound, Unauthenticated } from '../errors.ts';
 import { checkAppAccess, maxSessionTtl } from '../rbac/index.ts';
 import { issueAppCert } from './appCert.ts';
-import type { Emit } from './authorizer.ts';
-import type { CaReader } from './caSet.ts';
+import type { DerivedCertDeps } from './derivedCertDeps.ts';
 import type { Identity } from './identity.ts';
-import { type LockStore, lockedError } from './locks.ts';
-import type { ResourceRecordStore } from './resourceRecords.ts';
-import type { RoleStore } from './roles.ts';
+import { lockedError } from './locks.ts';
 
 /** What app certificate issuance reads. */
-export interface AppCertOpsDeps {
-  emit: Emit;
-  clock: Clock;
-  cas: CaReader;
-  roles: Pick<RoleStore, 'rolesOf'>;
-  locks: Pick<LockStore, 'find'>;
-  /** The resource records agents heartbeat: the app's labels and its public address, when it names one. */
-  resources: Pick<ResourceRecordStore, 'list'>;
-}
+export type AppCertOpsDeps = DerivedCertDeps;
 
 /** A user's request for an app certificate (`POST /v1/apps/cert`). */
 export interface AppCertRequest {

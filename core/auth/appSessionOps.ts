@@ -4,11 +4,11 @@ import { StoredWebSessionSchema } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { decodeDoc } from '../backend/json.ts';
 import type { Clock } from '../clock.ts';
-import { AccessDenied, BadParameter, CompareFailed, NotFound } from '../errors.ts';
+import { AccessDenied, CompareFailed, NotFound } from '../errors.ts';
 import type { Emit } from './authorizer.ts';
 import type { Identity } from './identity.ts';
+import { checkProxySessionCall } from './proxyOnly.ts';
 
-const HASH = /^[0-9a-f]{64}$/;
 const key = (hash: string) => `/app_sessions/${hash}`;
 const webKey = (hash: string) => `/web_sessions/${hash}`;
 
@@ -20,18 +20,8 @@ const webKey = (hash: string) => `/web_sessions/${hash}`;
 export class AppSessionOps {
   constructor(private readonly d: { backend: Backend; clock: Clock; emit: Emit }) {}
 
-  private async check(who: Identity, hash: string): Promise<void> {
-    if (who.kind !== 'proxy' && who.kind !== 'admin') {
-      await this.d.emit({
-        type: 'auth.attempt',
-        success: false,
-        user: who.name,
-        action: 'app_session',
-        error: 'not a proxy',
-      });
-      throw new AccessDenied('app sessions are for proxies');
-    }
-    if (!HASH.test(hash)) throw new BadParameter('an app session is named by a SHA-256 hex digest');
+  private check(who: Identity, hash: string): Promise<void> {
+    return checkProxySessionCall(this.d.emit, who, hash, 'app_session');
   }
 
   /** The live web session behind `hash`, or NotFound (logged out or expired). */

@@ -1,26 +1,16 @@
 import { X509Certificate } from 'node:crypto';
 import type { DbClientCert, DbServerCert } from '../api/schemas.ts';
-import type { Clock } from '../clock.ts';
 import { AccessDenied, Unauthenticated } from '../errors.ts';
 import { checkDbAccess, type Role, type Traits } from '../rbac/index.ts';
-import type { Authorizer, Emit } from './authorizer.ts';
-import type { CaReader } from './caSet.ts';
+import type { Authorizer } from './authorizer.ts';
 import { issueDbClientCert, issueDbServerCert } from './dbIssuer.ts';
+import type { DerivedCertDeps } from './derivedCertDeps.ts';
 import { forwardedIdentity, type Identity } from './identity.ts';
-import { type LockStore, lockedError } from './locks.ts';
-import type { ResourceRecordStore } from './resourceRecords.ts';
-import type { RoleStore } from './roles.ts';
+import { lockedError } from './locks.ts';
 
-/** What the database certificate operations read. */
-export interface DbCertOpsDeps {
+/** What the database certificate operations read: those of every derived certificate, and the authorizer. */
+export interface DbCertOpsDeps extends DerivedCertDeps {
   authz: Authorizer;
-  emit: Emit;
-  clock: Clock;
-  cas: CaReader;
-  roles: Pick<RoleStore, 'rolesOf'>;
-  locks: Pick<LockStore, 'find'>;
-  /** The resource records agents heartbeat: which databases the calling agent serves, with their labels. */
-  resources: Pick<ResourceRecordStore, 'list'>;
 }
 
 /** An agent's request for an ephemeral database client certificate (`POST /v1/db/cert`). */

@@ -3,9 +3,10 @@ import { StoredWebSessionSchema } from '../api/schemas.ts';
 import type { Backend } from '../backend/index.ts';
 import { decodeDoc } from '../backend/json.ts';
 import type { Clock } from '../clock.ts';
-import { AccessDenied, BadParameter, NotFound } from '../errors.ts';
+import { BadParameter, NotFound } from '../errors.ts';
 import type { Emit } from './authorizer.ts';
 import type { Identity } from './identity.ts';
+import { checkProxySessionCall } from './proxyOnly.ts';
 
 /**
  * A browser's login as proxies keep it: the user's certificates and the private key they were issued for, with
@@ -14,7 +15,6 @@ import type { Identity } from './identity.ts';
  */
 export type StoredWebSession = v.InferOutput<typeof StoredWebSessionSchema>;
 
-const HASH = /^[0-9a-f]{64}$/;
 const key = (hash: string) => `/web_sessions/${hash}`;
 
 /**
@@ -24,19 +24,8 @@ const key = (hash: string) => `/web_sessions/${hash}`;
 export class WebSessionOps {
   constructor(private readonly d: { backend: Backend; clock: Clock; emit: Emit }) {}
 
-  /** Refuses anyone but proxies and admins, and names that are not a SHA-256 hex digest. */
-  private async check(who: Identity, hash: string): Promise<void> {
-    if (who.kind !== 'proxy' && who.kind !== 'admin') {
-      await this.d.emit({
-        type: 'auth.attempt',
-        success: false,
-        user: who.name,
-        action: 'web_session',
-        error: 'not a proxy',
-      });
-      throw new AccessDenied('web sessions are for proxies');
-    }
-    if (!HASH.test(hash)) throw new BadParameter('a web session is named by a SHA-256 hex digest');
+  private check(who: Identity, hash: string): Promise<void> {
+    return checkProxySessionCall(this.d.emit, who, hash, 'web_session');
   }
 
   /** Stores a new session; it expires with its certificates. */
