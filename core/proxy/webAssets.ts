@@ -17,21 +17,38 @@ export const WEB_FILES = [
 ] as const;
 export type WebFile = (typeof WEB_FILES)[number];
 
-let bundle: Promise<string> | undefined;
+let bundle: Promise<Record<string, string>> | undefined;
 
-/** The web UI's JavaScript, bundled and minified by Bun once per process on first use. */
-export function appJs(): Promise<string> {
+/**
+ * The web UI's JavaScript, bundled and minified by Bun once per process on first use: the entry `app.js` and the
+ * chunks it loads on demand (the RDP client, 6 MB with its WASM inlined, is fetched only by the RDP desktop view).
+ */
+export function webScripts(): Promise<Record<string, string>> {
   bundle ??= (async () => {
     const started = performance.now();
-    const out = await Bun.build({ entrypoints: [join(webDir, 'main.tsx')], target: 'browser', minify: true });
+    const out = await Bun.build({
+      entrypoints: [join(webDir, 'main.tsx')],
+      target: 'browser',
+      minify: true,
+      splitting: true,
+      naming: { entry: 'app.[ext]', chunk: 'chunk-[hash].[ext]' },
+    });
     if (!out.success) {
       bundle = undefined;
       throw new Unavailable(`the web UI failed to build: ${out.logs.map((l) => l.message).join('; ')}`);
     }
+    const scripts: Record<string, string> = {};
+    for (const o of out.outputs) scripts[o.path.replace(/^.*\//, '')] = await o.text();
     log.info('web UI bundled', { ms: Math.round(performance.now() - started) });
-    return out.outputs[0]!.text();
+    return scripts;
   })();
   return bundle;
+}
+
+/** One script of the web UI by file name (`app.js`, `chunk-<hash>.js`), or undefined when the bundle has none. */
+export async function webScript(name: string): Promise<string | undefined> {
+  const scripts = await webScripts();
+  return Object.hasOwn(scripts, name) ? scripts[name] : undefined;
 }
 
 const files = new Map<string, string>();

@@ -1,7 +1,11 @@
 import type RFB from '@novnc/novnc';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import type { DesktopInfo } from '../../core/api/desktopSchemas.ts';
+import { readable } from '../api.ts';
+import { desktopInfo } from '../desktopInfo.ts';
 import { type DesktopReady, openDesktop } from '../desktopSession.ts';
 import { appState, navigate } from '../router.ts';
+import { RdpDesktop } from './RdpDesktop.tsx';
 
 type Status = 'connecting' | 'connected' | 'ended';
 
@@ -127,13 +131,42 @@ function DesktopScreen({ name }: { name: string }) {
   );
 }
 
+/** Asks the proxy what the desktop speaks (and whether this session may open it), then runs its client. */
+function DesktopByProtocol({ name }: { name: string }) {
+  const [info, setInfo] = useState<DesktopInfo | undefined>();
+  const [refusal, setRefusal] = useState('');
+  useEffect(() => {
+    desktopInfo(name).then(setInfo, (err: unknown) => setRefusal(readable(err)));
+  }, [name]);
+  if (info?.protocol === 'rdp') return <RdpDesktop info={info} />;
+  if (info) return <DesktopScreen name={name} />;
+  return (
+    <section class="desktop-page" aria-labelledby="desktop-title">
+      <div class="desktop-bar">
+        <h1 id="desktop-title">{name}</h1>
+        <span class="muted" role="status" data-testid="desktop-status">
+          {refusal ? 'ended' : 'connecting'}
+        </span>
+        <button type="button" class="secondary" onClick={() => navigate('/web/desktops')}>
+          Back to desktops
+        </button>
+      </div>
+      {refusal && (
+        <p class="error" role="alert" data-testid="desktop-message">
+          {refusal}
+        </p>
+      )}
+    </section>
+  );
+}
+
 /**
  * Opens a desktop only when the person asked for it: straight away from the Desktops page's Connect button, after
  * a confirmation when the page came from a link (which anyone could have sent).
  */
 export function Desktop({ name }: { name: string }) {
   const [confirmed, setConfirmed] = useState(() => appState().desktopFromApp === true);
-  if (confirmed) return <DesktopScreen key={name} name={name} />;
+  if (confirmed) return <DesktopByProtocol key={name} name={name} />;
   return (
     <section class="card center" aria-labelledby="gate-title">
       <h1 id="gate-title">Open desktop {name}?</h1>
