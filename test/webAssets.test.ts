@@ -16,6 +16,7 @@ describe('web UI scripts', () => {
     // The entry imports it dynamically, by a path next to its own.
     expect(app).toContain(`import("./${rdp[0]}")`);
     expect(await webScript(rdp[0]!)).toBe(scripts[rdp[0]!]);
-    for (const name of ['nope.js', '__proto__', 'constructor', 'toString']) expect(await webScript(name)).toBeUndefined();
+    for (const name of ['nope.js', '__proto__', 'constructor', 'toString'])
+      expect(await webScript(name)).toBeUndefined();
   });
 });
