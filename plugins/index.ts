@@ -9,4 +9,5 @@ export const PLUGINS: PluginLoader[] = [
   () => import('./kube/index.ts'),
   () => import('./app-http/index.ts'),
   () => import('./desktop-vnc/index.ts'),
+  () => import('./desktop-rdp/index.ts'),
 ];

@@ -43,7 +43,7 @@ export default definePlugin<VncDesktop>({
   claims: (entry) => (entry as { protocol?: unknown } | null)?.protocol === 'vnc',
   flag: {
     name: 'desktop',
-    description: 'serve a VNC desktop, NAME=vnc://HOST:PORT[?password_file=PATH] (repeatable)',
+    description: 'serve a desktop, NAME=vnc://HOST:PORT[?password_file=PATH] (repeatable)',
     parse: parseDesktopFlag,
   },
   agent: async (ctx, entries) => (await import('./agent.ts')).startVncAgent(ctx, entries),

@@ -1,0 +1,167 @@
+// One RDP desktop session: the browser's RDCleanPath request, the roles' check, the agent's own connection to the
+// server (X.224, TLS), the RDCleanPath answer, then both directions relayed, the client's walked PDU by PDU, until
+// either side ends or the session's signal aborts. Audited; never recorded (see README).
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { describe } from '../../core/errors.ts';
+import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
+import { type DesktopSessionRights, desktopPolicy, desktopSessionRights, resolveRoles } from '../../core/rbac/index.ts';
+import type { Role } from '../../core/rbac/schema.ts';
+import { ByteReader, reason, StreamEnded, writeDrained } from '../desktop-vnc/byteReader.ts';
+import { type RdpCredentials, readClientInfo, rewriteClientInfo, withAutologon } from './clientInfo.ts';
+import { relayClientPdus } from './clientStream.ts';
+import { answerFor, readCleanPathRequest } from './gateway.ts';
+import type { RdpDesktop } from './index.ts';
+import { encodeError, encodeResponse } from './rdcleanpath.ts';
+import { openUpstream, type Upstream } from './upstream.ts';
+import {
+  PROTOCOL_HYBRID,
+  PROTOCOL_HYBRID_EX,
+  PROTOCOL_SSL,
+  parseConfirm,
+  requestedProtocols,
+  withRequestedProtocols,
+} from './x224.ts';
+
+/** How long the browser has to send its RDCleanPath request. */
+const REQUEST_MS = 10_000;
+
+/** One configured desktop as the agent serves it: its entry, its credentials (read at start-up), its pin. */
+export interface RdpTarget {
+  desktop: RdpDesktop;
+  credentials: RdpCredentials | undefined;
+  certSha256: string | undefined;
+}
+
+/** A session past the RDCleanPath exchange. */
+interface Opened {
+  upstream: Upstream;
+  roles: Role[];
+  rights: DesktopSessionRights;
+}
+
+/** The audit fields every event of a session carries (login: the account, once the Client Info PDU named it). */
+function sessionFields(ctx: AgentPluginContext, t: RdpTarget, s: PluginSession): Record<string, string> {
+  return {
+    user: s.user?.name ?? '',
+    session_id: s.id,
+    server_id: ctx.hostId,
+    desktop_name: t.desktop.name,
+    login: t.credentials ? t.credentials.user : (s.route.login ?? ''),
+    protocol: 'rdp',
+    'addr.remote': s.client,
+  };
+}
+
+/**
+ * Reads the browser's request, checks the roles (labels; the login too when the client named one), and opens the
+ * server with the client's X.224 request (TLS only when the agent injects credentials). Rejects with the refusal.
+ */
+async function admit(ctx: AgentPluginContext, t: RdpTarget, s: PluginSession, browser: ByteReader): Promise<Opened> {
+  const request = await readCleanPathRequest(browser);
+  const user = s.user!;
+  const roles = resolveRoles(user.roles, (n) => ctx.state.roles().find((r) => r.metadata.name === n));
+  desktopPolicy.check(roles, user.traits, t.desktop, s.route.login || undefined);
+  // `request.destination` is the browser's wish and is not used: the desktop's addr is the only target.
+  const x224 = t.credentials ? withRequestedProtocols(request.x224, PROTOCOL_SSL) : request.x224;
+  requestedProtocols(x224); // a well-formed Connection Request, or BadParameter
+  const upstream = await openUpstream(
+    { desktop: t.desktop.name, addr: t.desktop.addr, certSha256: t.certSha256 },
+    x224,
+    s.signal,
+  );
+  return { upstream, roles, rights: desktopSessionRights(roles) };
+}
+
+/** Relays the server's bytes to the browser with backpressure; resolves with why it stopped. */
+function relayServer(tls: TLSSocket, stream: Duplex): Promise<string> {
+  return new Promise((resolve) => {
+    tls.on('data', (b: Buffer) => {
+      if (!stream.write(b)) {
+        tls.pause();
+        stream.once('drain', () => tls.resume());
+      }
+    });
+    tls.once('end', () => resolve('the RDP server closed the connection'));
+    tls.once('close', () => resolve('the RDP server closed the connection'));
+    tls.once('error', (err) => resolve(`the RDP server: ${describe(err)}`));
+  });
+}
+
+/**
+ * Serves one browser stream on desktop `t` until it ends. A refusal before the session (roles, a malformed or
+ * oversize request, the server unreachable or refusing) reaches the browser as one RDCleanPath error PDU and is
+ * audited as a failed `desktop.session.start`; so is a login the roles do not grant, once the Client Info PDU names
+ * it. A session that logged in ends with `desktop.session.end` and its reason.
+ */
+export async function runRdpSession(
+  ctx: AgentPluginContext,
+  t: RdpTarget,
+  stream: Duplex,
+  s: PluginSession,
+): Promise<void> {
+  const fields = sessionFields(ctx, t, s);
+  const browser = new ByteReader(stream, 'the browser', s.signal);
+  const timer = setTimeout(
+    () => stream.destroy(new Error(`no RDCleanPath request within ${REQUEST_MS / 1000} s`)),
+    REQUEST_MS,
+  );
+  let opened: Opened;
+  try {
+    opened = await admit(ctx, t, s, browser);
+    clearTimeout(timer);
+    const { confirm, certChain, serverAddr } = opened.upstream;
+    await writeDrained(stream, encodeResponse(confirm, certChain, serverAddr));
+  } catch (err) {
+    clearTimeout(timer);
+    await writeDrained(stream, encodeError(answerFor(err))).catch(() => undefined);
+    ctx.emit([{ type: 'desktop.session.start', success: false, ...fields, error: describe(err) }]);
+    stream.end();
+    return;
+  }
+  const { upstream, roles, rights } = opened;
+  const selected = parseConfirm(upstream.confirm);
+  let started = false;
+  let inputDropped = 0;
+  const onClientInfo = (userData: Buffer): Buffer => {
+    const info = readClientInfo(userData);
+    // The account typed in the page must be one the roles grant; the agent's own account is the admin's choice.
+    if (!t.credentials) {
+      desktopPolicy.check(roles, s.user!.traits, t.desktop, info.user);
+      fields.login = info.user;
+    }
+    started = true;
+    ctx.emit([
+      {
+        type: 'desktop.session.start',
+        success: true,
+        ...fields,
+        view_only: rights.viewOnly,
+        clipboard: rights.clipboard,
+      },
+    ]);
+    if (t.credentials) return rewriteClientInfo(userData, t.credentials);
+    return info.passwordLength > 0 ? withAutologon(userData) : userData;
+  };
+  const ended = await Promise.race([
+    relayClientPdus(browser, (b) => writeDrained(upstream.tls, b), {
+      viewOnly: rights.viewOnly,
+      credssp: 'selected' in selected && [PROTOCOL_HYBRID, PROTOCOL_HYBRID_EX].includes(selected.selected),
+      onClientInfo,
+      onInputDropped: () => {
+        inputDropped++;
+      },
+    }).then(
+      () => 'the browser closed the connection',
+      (err: unknown) => {
+        if (s.signal.aborted) return reason(s.signal);
+        return err instanceof StreamEnded ? err.message : `protocol error: ${describe(err)}`;
+      },
+    ),
+    relayServer(upstream.tls, stream),
+  ]);
+  upstream.tls.destroy();
+  stream.destroy();
+  if (started) ctx.emit([{ type: 'desktop.session.end', ...fields, reason: ended, input_dropped: inputDropped }]);
+  else ctx.emit([{ type: 'desktop.session.start', success: false, ...fields, error: ended }]);
+}

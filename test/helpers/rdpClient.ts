@@ -1,0 +1,283 @@
+// A minimal RDP client for tests, written from MS-RDPBCGR and IronRDP's RDCleanPath definitions: the RDCleanPath
+// request IronRDP's web client sends and a decoder of the gateway's answer (its own small DER code, independent of
+// the plugin's), then the plaintext RDP steps up to the Client Info PDU (MCS connect, erect domain, attach user,
+// channel joins), so tests can see what the agent makes of them.
+import type { Socket } from 'node:net';
+
+/** Reads exactly `n` bytes from `sock` (at most `ms`). */
+export function readExact(sock: Socket, n: number, ms = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => done(new Error(`no ${n} bytes within ${ms} ms (got ${got.length})`)), ms);
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      sock.pause();
+      if (err) return reject(err);
+      const out = got.subarray(0, n);
+      if (got.length > n) sock.unshift(got.subarray(n));
+      resolve(out);
+    };
+    const onData = (b: Buffer) => {
+      got = Buffer.concat([got, b]);
+      if (got.length >= n) done();
+    };
+    const onClose = () => done(new Error(`the connection closed after ${got.length} of ${n} bytes`));
+    sock.on('data', onData);
+    sock.once('close', onClose);
+    sock.resume();
+  });
+}
+
+function der(tag: number, value: Buffer): Buffer {
+  const n = value.length;
+  const len = n < 128 ? [n] : n < 256 ? [0x81, n] : [0x82, n >> 8, n & 255];
+  return Buffer.concat([Buffer.from([tag, ...len]), value]);
+}
+
+function derInt(n: number): Buffer {
+  const b: number[] = [];
+  for (let x = n; b.length === 0 || x > 0; x = Math.floor(x / 256)) b.unshift(x % 256);
+  if (b[0]! >= 128) b.unshift(0);
+  return der(2, Buffer.from(b));
+}
+
+/** The RDCleanPath request IronRDP sends: [0] version, [2] destination, [3] proxy_auth, [6] the X.224 request. */
+export function cleanPathRequest(o: { destination: string; x224: Buffer; version?: number; proxyAuth?: string }) {
+  return der(
+    0x30,
+    Buffer.concat([
+      der(0xa0, derInt(o.version ?? 3390)),
+      der(0xa2, der(0x0c, Buffer.from(o.destination))),
+      der(0xa3, der(0x0c, Buffer.from(o.proxyAuth ?? 'token'))),
+      der(0xa6, der(0x04, o.x224)),
+    ]),
+  );
+}
+
+/** An X.224 Connection Request with a mstshash cookie and an RDP_NEG_REQ asking for `protocols` (SSL|HYBRID). */
+export function connectionRequest(protocols = 3): Buffer {
+  const cookie = Buffer.from('Cookie: mstshash=alice\r\n');
+  const neg = Buffer.from([1, 0, 8, 0, protocols, 0, 0, 0]);
+  const body = Buffer.concat([Buffer.from([0, 0xe0, 0, 0, 0, 0, 0]), cookie, neg]);
+  body[0] = body.length - 1;
+  return tpkt(body);
+}
+
+function tpkt(body: Buffer): Buffer {
+  const out = Buffer.concat([Buffer.from([3, 0, 0, 0]), body]);
+  out.writeUInt16BE(out.length, 2);
+  return out;
+}
+
+/** The gateway's answer, decoded field by field. */
+export interface CleanPathAnswer {
+  version: number;
+  error?: { code: number; http?: number; wsa?: number; tls?: number };
+  x224?: Buffer;
+  certChain?: Buffer[];
+  serverAddr?: string;
+}
+
+function tlvs(buf: Buffer): { tag: number; value: Buffer }[] {
+  const out: { tag: number; value: Buffer }[] = [];
+  for (let at = 0; at < buf.length; ) {
+    let len = buf[at + 1]!;
+    let head = 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = buf.readUIntBE(at + 2, n);
+      head += n;
+    }
+    out.push({ tag: buf[at]!, value: buf.subarray(at + head, at + head + len) });
+    at += head + len;
+  }
+  return out;
+}
+
+const int = (b: Buffer) => b.readUIntBE(0, b.length);
+
+/** Decodes one RDCleanPath PDU (the whole buffer). */
+export function decodeAnswer(pdu: Buffer): CleanPathAnswer {
+  const [seq] = tlvs(pdu);
+  if (seq?.tag !== 0x30) throw new Error(`not a SEQUENCE: ${pdu.subarray(0, 4).toString('hex')}`);
+  const out: CleanPathAnswer = { version: 0 };
+  for (const f of tlvs(seq.value)) {
+    const inner = tlvs(f.value)[0]!;
+    if (f.tag === 0xa0) out.version = int(inner.value);
+    if (f.tag === 0xa1) {
+      const e: Record<number, number> = {};
+      for (const g of tlvs(inner.value)) e[g.tag & 0x1f] = int(tlvs(g.value)[0]!.value);
+      out.error = { code: e[0]!, http: e[1], wsa: e[2], tls: e[3] };
+    }
+    if (f.tag === 0xa6) out.x224 = inner.value;
+    if (f.tag === 0xa7) out.certChain = tlvs(inner.value).map((c) => c.value);
+    if (f.tag === 0xa9) out.serverAddr = inner.value.toString('utf8');
+  }
+  return out;
+}
+
+/** Reads one RDCleanPath answer from `sock`, framed by its DER length. */
+export async function readAnswer(sock: Socket): Promise<CleanPathAnswer> {
+  const head = await readExact(sock, 2);
+  const n = head[1]! & 0x80 ? head[1]! & 0x7f : 0;
+  const lenBytes = n ? await readExact(sock, n) : Buffer.alloc(0);
+  const len = n ? lenBytes.readUIntBE(0, n) : head[1]!;
+  return decodeAnswer(Buffer.concat([head, lenBytes, await readExact(sock, len)]));
+}
+
+/** Reads one TPKT from `sock`. */
+export async function readTpkt(sock: Socket): Promise<Buffer> {
+  const head = await readExact(sock, 4);
+  return Buffer.concat([head, await readExact(sock, head.readUInt16BE(2) - 4)]);
+}
+
+const u16le = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+};
+const u32le = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
+const utf16 = (s: string, bytes: number) => {
+  const b = Buffer.alloc(bytes);
+  b.write(s, 'utf16le');
+  return b;
+};
+
+/** A TPKT + X.224 Data TPDU around one MCS PDU. */
+export function dataTpdu(mcs: Buffer): Buffer {
+  return tpkt(Buffer.concat([Buffer.from([2, 0xf0, 0x80]), mcs]));
+}
+
+function berLength(n: number): Buffer {
+  return n < 128 ? Buffer.from([n]) : Buffer.from([0x82, n >> 8, n & 255]);
+}
+
+/** Client data blocks: CS_CORE (for `selected`, the protocol the server chose), CS_SECURITY, CS_NET (`channels`). */
+function clientData(selected: number, channels: string[]): Buffer {
+  const core = Buffer.concat([
+    u32le(0x00080004),
+    u16le(800),
+    u16le(600),
+    u16le(0xca01),
+    u16le(0xaa03),
+    u32le(0x409),
+    u32le(2600),
+    utf16('tp-test', 32),
+    u32le(4),
+    u32le(0),
+    u32le(12),
+    Buffer.alloc(64),
+    u16le(0xca01),
+    u16le(1),
+    u32le(0),
+    u16le(24),
+    u16le(0x0f),
+    u16le(0x0001),
+    Buffer.alloc(64),
+    Buffer.from([0, 0]),
+    u32le(selected),
+  ]);
+  const block = (type: number, body: Buffer) => Buffer.concat([u16le(type), u16le(body.length + 4), body]);
+  const defs = channels.map((name) => {
+    const b = Buffer.alloc(12);
+    b.write(name, 'latin1');
+    b.writeUInt32LE(0xc0000000, 8);
+    return b;
+  });
+  return Buffer.concat([
+    block(0xc001, core),
+    block(0xc002, Buffer.concat([u32le(0), u32le(0)])),
+    block(0xc003, Buffer.concat([u32le(channels.length), ...defs])),
+  ]);
+}
+
+/** MCS Connect-Initial (BER) around a GCC Conference Create Request (PER) with the client data blocks. */
+export function connectInitial(selected = 1, channels: string[] = []): Buffer {
+  const blocks = clientData(selected, channels);
+  const per2 = (n: number) => Buffer.from([0x80 | (n >> 8), n & 255]);
+  const ccr = Buffer.concat([
+    Buffer.from('0008001000 01c000 44756361'.replaceAll(' ', ''), 'hex'),
+    per2(blocks.length),
+    blocks,
+  ]);
+  const gcc = Buffer.concat([Buffer.from('0005001 47c0001'.replaceAll(' ', ''), 'hex'), per2(ccr.length), ccr]);
+  const params = (hex: string) => Buffer.from(hex.replaceAll(' ', ''), 'hex');
+  const body = Buffer.concat([
+    params('040101 040101 0101ff'),
+    params('3019 020122 020102 020100 020101 020100 020101 0202ffff 020102'),
+    params('3019 020101 020101 020101 020101 020100 020101 02020420 020102'),
+    params('301c 0202ffff 0202fc17 0202ffff 020101 020100 020101 0202ffff 020102'),
+    Buffer.from([0x04]),
+    berLength(gcc.length),
+    gcc,
+  ]);
+  return dataTpdu(Buffer.concat([Buffer.from([0x7f, 0x65]), berLength(body.length), body]));
+}
+
+/** The Client Info PDU's user data (basic security header + TS_INFO_PACKET, Unicode, `flags` extra bits). */
+export function clientInfoData(o: { domain?: string; user: string; password: string; flags?: number }): Buffer {
+  const s = (t: string) => Buffer.from(t, 'utf16le');
+  const fields = [s(o.domain ?? ''), s(o.user), s(o.password), s(''), s('')];
+  // TS_EXTENDED_INFO_PACKET: AF_INET, the client address "127.0.0.1", an empty client dir, then a time zone block.
+  const addr = Buffer.concat([s('127.0.0.1'), Buffer.alloc(2)]);
+  const dir = Buffer.alloc(2);
+  const extra = Buffer.concat([
+    u16le(2),
+    u16le(addr.length),
+    addr,
+    u16le(dir.length),
+    dir,
+    Buffer.alloc(172),
+    u32le(0),
+    u32le(0),
+  ]);
+  return Buffer.concat([
+    u16le(0x0040),
+    u16le(0),
+    u32le(0),
+    u32le(0x00000033 | (o.flags ?? 0)),
+    ...fields.map((f) => u16le(f.length)),
+    ...fields.flatMap((f) => [f, Buffer.alloc(2)]),
+    extra,
+  ]);
+}
+
+/** An MCS Send Data Request from user `initiator` on `channel` around `userData`. */
+export function sendData(initiator: number, channel: number, userData: Buffer): Buffer {
+  const n = userData.length;
+  const per = n < 128 ? Buffer.from([n]) : Buffer.from([0x80 | (n >> 8), n & 255]);
+  const head = Buffer.from([0x64, initiator >> 8, initiator & 255, channel >> 8, channel & 255, 0x70]);
+  return dataTpdu(Buffer.concat([head, per, userData]));
+}
+
+/**
+ * Runs RDP's connection sequence up to (not including) the Client Info PDU over `sock` (plaintext, as the gateway's
+ * client): Connect-Initial, Erect Domain, Attach User, joins of the user and I/O channels (and `channels`' ids).
+ * Returns the MCS user id the server gave (the initiator of later PDUs) and the server's Connect-Response.
+ */
+export async function connectMcs(
+  sock: Socket,
+  channels: string[] = [],
+): Promise<{ initiator: number; response: Buffer }> {
+  sock.write(connectInitial(1, channels));
+  const response = await readTpkt(sock);
+  sock.write(dataTpdu(Buffer.from([0x04, 0x01, 0x00, 0x01, 0x00])));
+  sock.write(dataTpdu(Buffer.from([0x28])));
+  const attach = await readTpkt(sock);
+  if ((attach[7]! & 0xfc) !== 0x2c || attach[8] !== 0)
+    throw new Error(`no Attach User Confirm: ${attach.toString('hex')}`);
+  const initiator = attach.readUInt16BE(9);
+  const ids = [initiator + 1001, 1003, ...channels.map((_, i) => 1004 + i)];
+  for (const id of ids) {
+    sock.write(dataTpdu(Buffer.from([0x38, initiator >> 8, initiator & 255, id >> 8, id & 255])));
+    const c = await readTpkt(sock);
+    if ((c[7]! & 0xfc) !== 0x3c || c[8] !== 0) throw new Error(`channel ${id} not joined: ${c.toString('hex')}`);
+  }
+  return { initiator, response };
+}
