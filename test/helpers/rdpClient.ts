@@ -281,3 +281,47 @@ export async function connectMcs(
   }
   return { initiator, response };
 }
+
+/**
+ * The client's side of the connection sequence for user `initiator`, without waiting for the server (for a server
+ * stand-in that does not answer RDP): Connect-Initial, Erect Domain, Attach User, the user and I/O channel joins.
+ */
+export function connectPdusBlind(initiator = 3): Buffer[] {
+  const join = (id: number) => dataTpdu(Buffer.from([0x38, initiator >> 8, initiator & 255, id >> 8, id & 255]));
+  return [
+    connectInitial(1),
+    dataTpdu(Buffer.from([0x04, 0x01, 0x00, 0x01, 0x00])),
+    dataTpdu(Buffer.from([0x28])),
+    join(initiator + 1001),
+    join(1003),
+  ];
+}
+
+/** A fast-path input PDU with one keyboard event (scancode `code`, key down). */
+export function fastPathKey(code: number): Buffer {
+  return Buffer.from([1 << 2, 4, 0x00, code]);
+}
+
+/** A slow-path TS_INPUT_PDU (share control + share data headers, one scancode event) as MCS user data. */
+export function slowPathInputData(code: number): Buffer {
+  const events = Buffer.alloc(4 + 12);
+  events.writeUInt16LE(1, 0);
+  events.writeUInt32LE(0, 4); // eventTime
+  events.writeUInt16LE(0x0004, 8); // INPUT_EVENT_SCANCODE
+  events.writeUInt16LE(0, 10);
+  events.writeUInt16LE(code, 12);
+  return shareData(0x1c, events);
+}
+
+/** A Data PDU (share control header type 7, share data header `pduType2`) around `body`, as MCS user data. */
+export function shareData(pduType2: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(18);
+  head.writeUInt16LE(18 + body.length, 0);
+  head.writeUInt16LE(0x17, 2); // PDUTYPE_DATAPDU | TS_PROTOCOL_VERSION
+  head.writeUInt16LE(1004, 4);
+  head.writeUInt32LE(0x103ea, 6); // shareId
+  head[11] = 1; // STREAM_LOW
+  head.writeUInt16LE(body.length + 4, 12);
+  head[14] = pduType2;
+  return Buffer.concat([head, body]);
+}
