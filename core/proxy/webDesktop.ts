@@ -6,6 +6,7 @@ import { cryptoIds, type IdSource } from '../ids.ts';
 import { log } from '../log.ts';
 import type { AccessRequest } from './accessGate.ts';
 import { dialAgent, readAgentAck } from './dial.ts';
+import { RdpMessages } from './rdpMessages.ts';
 import { desktopAccess, desktopInfo, RDP_PLUGIN } from './webDesktopInfo.ts';
 import type { WebNodeDeps } from './webNodeClient.ts';
 import type { WebSession, WebSessionStore } from './webSessions.ts';
@@ -141,7 +142,7 @@ export class WebDesktops {
         const ready: DesktopReady = { type: 'ready', desktop: desktop.name, sessionId, clipboard, viewOnly };
         ws.send(JSON.stringify(ready));
       }
-      relayWebSocket(ws, upstream, what);
+      relayWebSocket(ws, upstream, what, rdp ? new RdpMessages() : undefined);
     } catch (err) {
       upstream?.destroy();
       if (!(err instanceof TpError)) log.warn('web desktop failed', { error: describe(err) });
