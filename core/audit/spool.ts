@@ -117,7 +117,10 @@ export class EventSpool {
     return this.count;
   }
 
-  /** Sends what is spooled, oldest first, until empty or the receiver fails; one request is in flight at a time. */
+  /**
+   * Sends what is on disk, oldest first, until it is all sent or the receiver fails; one request is in flight at a
+   * time. Events added meanwhile go with the next write window.
+   */
   flush(): Promise<void> {
     // A call while a request is out gets a pass of its own after it: that request may have failed before this call.
     if (this.flushing) {
@@ -135,8 +138,11 @@ export class EventSpool {
     return this.flush();
   };
 
-  /** The next batch: oldest first, at most `batch` events and SEND_BYTES of JSON (always at least one). */
-  private nextBatch(): { seq: number; json: string }[] {
+  /**
+   * The next batch: oldest first, at most `batch` events and SEND_BYTES of JSON (always at least one); `more` when
+   * rows were left on disk behind it.
+   */
+  private nextBatch(): { rows: { seq: number; json: string }[]; more: boolean } {
     const limit = Math.min(this.o.batch ?? SEND_EVENTS, SEND_EVENTS);
     const rows = this.db.query('SELECT seq, json FROM outbox ORDER BY seq LIMIT ?').all(limit) as {
       seq: number;
@@ -145,13 +151,13 @@ export class EventSpool {
     let bytes = 0;
     let n = 0;
     while (n < rows.length && (n === 0 || bytes + rows[n]!.json.length <= SEND_BYTES)) bytes += rows[n++]!.json.length;
-    return rows.slice(0, n);
+    return { rows: rows.slice(0, n), more: n < rows.length || rows.length === limit };
   }
 
   private async drain(): Promise<void> {
     while (!this.closed) {
       this.persist();
-      const rows = this.nextBatch();
+      const { rows, more } = this.nextBatch();
       if (rows.length === 0) return;
       try {
         await this.o.send(rows.map((r) => JSON.parse(r.json) as AuditInput));
@@ -168,6 +174,9 @@ export class EventSpool {
       this.failures = 0;
       if (this.closed) return;
       this.count -= this.db.query('DELETE FROM outbox WHERE seq <= ?').run(rows.at(-1)!.seq).changes;
+      // What came in during the request waits for its write window (the next write() sends it): going again at
+      // once made a request, and an audit commit at auth, per round trip under steady load (430/s measured).
+      if (!more) return;
     }
   }
 
