@@ -2,10 +2,10 @@
 // request IronRDP's web client sends and a decoder of the gateway's answer (its own small DER code, independent of
 // the plugin's), then the plaintext RDP steps up to the Client Info PDU (MCS connect, erect domain, attach user,
 // channel joins), so tests can see what the agent makes of them.
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** Reads exactly `n` bytes from `sock` (at most `ms`). */
-export function readExact(sock: Socket, n: number, ms = 10_000): Promise<Buffer> {
+export function readExact(sock: Duplex, n: number, ms = 10_000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let got = Buffer.alloc(0);
     const timer = setTimeout(() => done(new Error(`no ${n} bytes within ${ms} ms (got ${got.length})`)), ms);
@@ -119,7 +119,7 @@ export function decodeAnswer(pdu: Buffer): CleanPathAnswer {
 }
 
 /** Reads one RDCleanPath answer from `sock`, framed by its DER length. */
-export async function readAnswer(sock: Socket): Promise<CleanPathAnswer> {
+export async function readAnswer(sock: Duplex): Promise<CleanPathAnswer> {
   const head = await readExact(sock, 2);
   const n = head[1]! & 0x80 ? head[1]! & 0x7f : 0;
   const lenBytes = n ? await readExact(sock, n) : Buffer.alloc(0);
@@ -128,7 +128,7 @@ export async function readAnswer(sock: Socket): Promise<CleanPathAnswer> {
 }
 
 /** Reads one TPKT from `sock`. */
-export async function readTpkt(sock: Socket): Promise<Buffer> {
+export async function readTpkt(sock: Duplex): Promise<Buffer> {
   const head = await readExact(sock, 4);
   return Buffer.concat([head, await readExact(sock, head.readUInt16BE(2) - 4)]);
 }
@@ -262,7 +262,7 @@ export function sendData(initiator: number, channel: number, userData: Buffer): 
  * Returns the MCS user id the server gave (the initiator of later PDUs) and the server's Connect-Response.
  */
 export async function connectMcs(
-  sock: Socket,
+  sock: Duplex,
   channels: string[] = [],
 ): Promise<{ initiator: number; response: Buffer }> {
   sock.write(connectInitial(1, channels));

@@ -1,0 +1,100 @@
+// The plugin conformance suite (core/plugin/conformance.ts) for desktop-rdp, through a real cluster: one agent
+// serving a real xrdp (fronting a TigerVNC Xvnc) over its reverse tunnel, one direct agent serving the same server
+// under another name, both given it with `--desktop NAME=rdp://...`.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import type { Duplex } from 'node:stream';
+import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
+import { startXrdp, type Xrdp, xrdpMissing } from '../../test/fixtures/xrdp.ts';
+import { startTestCluster, type TestCluster } from '../../test/helpers/cluster.ts';
+import {
+  auditEvents,
+  foreignUser,
+  proxySide,
+  signedUser,
+  waitForResources,
+} from '../../test/helpers/conformanceHarness.ts';
+import {
+  cleanPathRequest,
+  clientInfoData,
+  connectionRequest,
+  connectMcs,
+  readAnswer,
+  sendData,
+} from '../../test/helpers/rdpClient.ts';
+import { startXvnc, type Xvnc, xvncMissing } from '../../test/helpers/xvnc.ts';
+import desktopPlugin from './index.ts';
+
+const missing = xvncMissing ?? xrdpMissing;
+if (missing) console.error(`\n!!! desktop-rdp conformance is SKIPPED: ${missing}\n`);
+
+let cluster: TestCluster;
+let xvnc: Xvnc;
+let xrdp: Xrdp;
+let harness: ConformanceHarness;
+
+/**
+ * One RDP session through tp up to the login: the RDCleanPath exchange (xrdp's certificate comes back), the MCS
+ * connection with xrdp, and the Client Info PDU (alice, a login the roles grant), which starts the session.
+ */
+async function rdpExchange(sock: Duplex): Promise<void> {
+  sock.write(cleanPathRequest({ destination: 'anything', x224: connectionRequest(3) }));
+  const a = await readAnswer(sock);
+  if (a.error) throw new Error(`RDCleanPath error ${JSON.stringify(a.error)}`);
+  expect(a.certChain).toEqual([xrdp.certDer]);
+  const { initiator } = await connectMcs(sock);
+  sock.write(sendData(initiator, 1003, clientInfoData({ user: 'alice', password: xvnc.password })));
+  // Left flowing, so the end of the stream is seen.
+  sock.resume();
+}
+
+beforeAll(async () => {
+  if (missing) return;
+  xvnc = await startXvnc();
+  xrdp = await startXrdp({ vncPort: xvnc.port });
+  cluster = await startTestCluster({});
+  const flag = (name: string) => `${name}=rdp://${xrdp.addr}`;
+  await cluster.addAgent({ name: 'rdp-agent-tunnel', pluginFlags: { desktop: [flag('win-tunnel')] } });
+  const direct = await cluster.addAgent({
+    name: 'rdp-agent-direct',
+    direct: true,
+    pluginFlags: { desktop: [flag('win-direct')] },
+  });
+  await cluster.auth.client.createUser({
+    name: 'alice',
+    roles: ['access'],
+    traits: { desktop_logins: ['alice'] },
+    password: 'correct horse battery',
+  });
+  harness = {
+    ...proxySide(cluster),
+    resources: [
+      { name: 'win-tunnel', via: 'tunnel' },
+      { name: 'win-direct', via: 'direct', directAddr: direct.directAddr },
+    ],
+    principals: { allowed: 'alice', denied: 'root' },
+    user: signedUser(cluster, 'alice'),
+    foreignUser: () => foreignUser('alice', ['access']),
+    events: auditEvents(cluster),
+    protocol: {
+      request: (login) => ({ principal: login, route: { login } }),
+      exercise: rdpExchange,
+    },
+  };
+  await waitForResources(cluster, 'desktop', ['win-tunnel', 'win-direct']);
+}, 90_000);
+
+afterAll(async () => {
+  await cluster?.close();
+  await xrdp?.close();
+  await xvnc?.close();
+});
+
+describe.skipIf(!!missing)('plugin conformance: desktop-rdp', () => {
+  for (const c of conformanceChecks(desktopPlugin, () => harness)) test(c.name, c.run, c.timeoutMs);
+
+  test('the resource heartbeats its protocol and whose credentials, no address', async () => {
+    const r = await cluster.proxy.view.resolveResource('desktop', 'win-tunnel');
+    expect(r.spec).toEqual({ protocol: 'rdp', credentials: 'user' });
+    expect(JSON.stringify(r)).not.toContain(String(xrdp.port));
+  });
+});
