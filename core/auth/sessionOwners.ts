@@ -8,6 +8,9 @@ const CLAIM_TTL_MS = 30 * 86_400_000;
 
 const key = (sessionId: string) => `/session_owners/${sessionId}`;
 
+/** Owners remembered in memory: a binding never changes, so a known one needs no second lookup. */
+const KNOWN_MAX = 10_000;
+
 /** The refusal of a node writing about a session that ran elsewhere. */
 export function notOwner(sessionId: string, hostId: string): AccessDenied {
   return new AccessDenied(`session ${sessionId} ran on another node; a node writes only its own sessions`, {
@@ -23,6 +26,9 @@ export function notOwner(sessionId: string, hostId: string): AccessDenied {
  * session's recording or report its events. Session IDs are random, so no other node can bind one first.
  */
 export class SessionOwners {
+  /** Sessions whose node is known, oldest first (a node reports on a busy session with every batch it sends). */
+  private readonly known = new Map<string, string>();
+
   constructor(
     private readonly backend: Backend,
     private readonly clock: Clock,
@@ -31,6 +37,18 @@ export class SessionOwners {
 
   /** The host ID of the node known to have run the session, if any. */
   private async owner(sessionId: string): Promise<string | undefined> {
+    const known = this.known.get(sessionId);
+    if (known !== undefined) return known;
+    const found = await this.lookup(sessionId);
+    if (found !== undefined) {
+      if (this.known.size >= KNOWN_MAX) this.known.delete(this.known.keys().next().value!);
+      this.known.set(sessionId, found);
+    }
+    return found;
+  }
+
+  /** The owner as the audit log (its session.start) or a claim in the backend says. */
+  private async lookup(sessionId: string): Promise<string | undefined> {
     // By session only (its index; a session has a handful of events, session.start first): adding the type would
     // make SQLite walk every session.start in the log instead.
     const start = (await this.audit.search({ session: sessionId, limit: 20 })).find((e) => e.type === 'session.start');
