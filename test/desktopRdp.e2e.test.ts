@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startXrdp, type Xrdp, xrdpMissing } from './fixtures/xrdp.ts';
+import { webCall, webLogin } from './helpers/accountWeb.ts';
+import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
+import { waitFor } from './helpers/cluster.ts';
+import { type OperatorCluster, PASSWORD, startOperatorCluster } from './helpers/operatorCluster.ts';
+import { rdpCanvasPixel, rdpScreenPoint } from './helpers/rdpCanvas.ts';
+import { userPage } from './helpers/webLogin.ts';
+import { startXvnc, type Xvnc, xvncMissing } from './helpers/xvnc.ts';
+
+// RDP desktops in the browser, end to end: Chromium runs IronRDP's web client (WASM) from the web UI; its WebSocket
+// goes to the proxy of a real `tp start`, which relays it to a separate `tp agent start` process (plugin
+// desktop-rdp, the RDCleanPath gateway), which dials a real xrdp (TLS, no NLA) fronting a TigerVNC Xvnc whose root
+// window has a known colour. The page must show that colour, type into an xterm on it, refuse what the roles deny
+// with the gate's reason, and end within about a second when the user is locked.
+const missing = !haveChromium() ? 'Chromium is not installed' : (xvncMissing ?? xrdpMissing);
+if (missing) console.warn(`SKIPPING the RDP desktop browser tests: ${missing}`);
+
+const ROOT = [0x33, 0x66, 0xcc];
+/** True for the root colour, give or take what 16-bit colour (IronRDP asks for 16 bpp) keeps of it. */
+const near = (p: number[]) => p.length === 3 && p.every((v, i) => Math.abs(v - ROOT[i]!) <= 8);
+let x: Xvnc;
+let xrdp: Xrdp;
+let c: OperatorCluster;
+let b: TestBrowser;
+let base: string;
+let dir: string;
+let typed: string;
+
+/** A page of `user` (a browser context of its own), logged in, connecting to `desktop` from the Desktops page. */
+async function connectFromList(user: string, desktop: string): Promise<Page> {
+  const page = await userPage(b, base, user, PASSWORD);
+  await page.goto(`${base}/web/desktops`);
+  await page.getByRole('button', { name: `Connect to ${desktop}` }).click();
+  return page;
+}
+
+/** Waits for the root colour at the canvas's (10, 10); saves a screenshot and says what it saw when it does not come. */
+async function rootColour(page: Page, name: string): Promise<void> {
+  await waitFor('the root colour on the canvas', async () => near(await rdpCanvasPixel(page, 10, 10)), 15_000).catch(
+    async (e) => {
+      await b.screenshot(page, `${name}-failed`);
+      throw new Error(`${e}: ${await rdpCanvasPixel(page, 10, 10)}`);
+    },
+  );
+}
+
+/** Waits for the RDP session's "connected" status, with the page's state when it does not come. */
+async function connected(page: Page): Promise<void> {
+  await page
+    .getByTestId('desktop-status')
+    .getByText('connected')
+    .waitFor({ timeout: 20_000 })
+    .catch(async (e) => {
+      throw new Error(
+        `${e}\nerrors: ${b.errors.join('\n')}\npage: ${await page.locator('main').textContent()}\n${xrdp.log().slice(-2000)}`,
+      );
+    });
+}
+
+describe.skipIf(missing !== undefined)('RDP desktops in the browser', () => {
+  beforeAll(async () => {
+    x = await startXvnc({ width: 800, height: 600, colour: '#3366cc' });
+    typed = join(x.dir, 'typed');
+    // An xterm at a known place that writes the first line typed into it to a file.
+    x.spawn(['xterm', '-geometry', '40x6+400+300', '-e', 'sh', '-c', `read line; printf %s "$line" > ${typed}`]);
+    xrdp = await startXrdp({ vncPort: x.port });
+    dir = mkdtempSync(join(tmpdir(), 'tp-rdp-e2e-'));
+    // xrdp hands the RDP password to the VNC server: the agent's account for win1 logs in with the VNC password.
+    const pwFile = join(dir, 'win1.password');
+    writeFileSync(pwFile, `${x.password}\n`);
+    c = await startOperatorCluster(
+      dir,
+      'rdp.e2e',
+      'metadata: {name: desk-dev}\nspec:\n  allow:\n    desktop_labels: {env: dev}\n    desktop_logins: [tp, "*"]\n',
+    );
+    await c.startAgent(
+      'rdp',
+      'desktops:\n  enabled: true\n  desktops:\n' +
+        `    - {name: win1, protocol: rdp, addr: "${xrdp.addr}", username: tp, password_file: "${pwFile}", labels: {env: dev}}\n` +
+        `    - {name: win-typed, protocol: rdp, addr: "${xrdp.addr}", labels: {env: dev}}\n` +
+        `    - {name: win-prod, protocol: rdp, addr: "${xrdp.addr}", labels: {env: prod}}\n`,
+    );
+    await c.admin(['users', 'add', 'bob', '--roles', 'desk-dev', '--password-stdin'], PASSWORD);
+    base = `https://localhost:${c.proxy.split(':')[1]}`;
+    const login = await webLogin(`https://${c.proxy}`, { username: 'alice', password: PASSWORD });
+    await waitFor(
+      'the RDP desktops online',
+      async () =>
+        (
+          JSON.stringify(
+            (await webCall(`https://${c.proxy}`, 'GET', '/webapi/ui/resources/desktop', { session: login.session }))
+              .body,
+          ).match(/"online":true/g) ?? []
+        ).length >= 2,
+      30_000,
+    );
+    b = await startBrowser(c.proxy);
+  });
+  afterAll(async () => {
+    await b?.close();
+    await c?.close();
+    await xrdp?.close();
+    await x?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('win1 (agent credentials) opens from the Desktops page: IronRDP draws the X root colour, keys reach an xterm', async () => {
+    const page = await userPage(b, base, 'alice', PASSWORD);
+    // The login page and the app shell never fetch the RDP client's chunk; the RDP view does.
+    const scripts: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/web/assets/') && r.url().endsWith('.js')) scripts.push(new URL(r.url()).pathname);
+    });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Desktops' }).click();
+    const row = page.locator('tr[data-desktop="win1"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('RDP');
+    expect(await page.locator('tr[data-desktop="win-prod"]').count()).toBe(0);
+    expect(scripts.filter((s) => s !== '/web/assets/app.js')).toEqual([]);
+    await row.getByRole('button', { name: 'Connect to win1' }).click();
+    await connected(page);
+    expect(scripts.some((s) => /^\/web\/assets\/chunk-[a-z0-9]+\.js$/.test(s))).toBe(true);
+    // No credential prompt: the agent logs in with its own account.
+    expect(await page.getByLabel('User name on the desktop').count()).toBe(0);
+    await rootColour(page, 'desktop-rdp-win1');
+    expect(near(await rdpCanvasPixel(page, 790, 20))).toBe(true);
+    // The xterm is not the root colour: the canvas shows the real screen, not a fill.
+    expect(near(await rdpCanvasPixel(page, 420, 320))).toBe(false);
+    await b.screenshot(page, 'desktop-rdp-win1');
+    const at = await rdpScreenPoint(page, 500, 340);
+    await page.mouse.click(at.x, at.y);
+    await page.keyboard.type('hello rdp');
+    await page.keyboard.press('Enter');
+    await waitFor('the typed line at the X server', () => {
+      try {
+        return readFileSync(typed, 'utf8') === 'hello rdp';
+      } catch {
+        return false;
+      }
+    });
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await page.waitForURL(/\/web\/desktops$/);
+    expect(b.takeErrors()).toEqual([]);
+  });
+
+  test('win-typed (no agent credentials): the page asks for the account, and what is typed logs in', async () => {
+    const page = await connectFromList('alice', 'win-typed');
+    await page.getByLabel('User name on the desktop').fill('alice');
+    // xrdp hands the RDP password to the VNC server.
+    await page.getByLabel('Password', { exact: true }).fill(x.password);
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await connected(page);
+    await rootColour(page, 'desktop-rdp-typed');
+    expect(b.takeErrors()).toEqual([]);
+  });
+
+  test("a desktop whose labels the roles do not reach: a link to it says why, in the gate's words", async () => {
+    const page = await userPage(b, base, 'alice', PASSWORD);
+    await page.goto(`${base}/web/desktops/win-prod`);
+    await page.getByRole('button', { name: 'Open the desktop' }).click();
+    await page.getByTestId('desktop-message').getByText('access to desktop "win-prod" is not allowed').waitFor();
+    expect(await page.getByTestId('desktop-status').textContent()).toBe('ended');
+    b.takeErrors();
+  });
+
+  test('a lock on the user ends the open RDP session within about a second, and the page shows the lock', async () => {
+    const page = await connectFromList('bob', 'win1');
+    await connected(page);
+    await rootColour(page, 'desktop-rdp-bob');
+    await c.admin(['locks', 'add', '--user', 'bob', '--message', 'offboarded']);
+    const locked = Date.now();
+    await page.getByTestId('desktop-status').getByText('ended').waitFor({ timeout: 5_000 });
+    expect(Date.now() - locked).toBeLessThan(1500);
+    await page.getByTestId('desktop-message').getByText('offboarded').waitFor({ timeout: 5_000 });
+    b.takeErrors();
+  });
+});
