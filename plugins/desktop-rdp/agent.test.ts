@@ -26,11 +26,11 @@ let xrdp: Xrdp;
 let h: RdpHarness;
 
 /** Opens a session on `harness` through RDCleanPath and MCS, then sends a Client Info PDU with `typed` credentials. */
-async function logIn(harness: RdpHarness, typed: { user: string; password: string }) {
+async function logIn(harness: RdpHarness, typed: { user: string; password: string }, channels: string[] = []) {
   const sock = await harness.open();
   sock.write(cleanPathRequest({ destination: 'win1', x224: connectionRequest(3) }));
   expect((await readAnswer(sock)).error).toBeUndefined();
-  const { initiator } = await connectMcs(sock);
+  const { initiator } = await connectMcs(sock, channels);
   sock.write(sendData(initiator, 1003, clientInfoData(typed)));
   return sock;
 }
@@ -194,5 +194,17 @@ describe.skipIf(!!missing)('desktop-rdp agent: the Client Info PDU', () => {
     expect(h.events.find(refused)).toMatchObject({ success: false, login: '', desktop_name: 'win1' });
     expect(String(h.events.find(refused)!.error)).toContain('login "administrator" on desktop "win1" is not allowed');
     await waitFor('the connection to close', () => closed);
+  });
+
+  test('with the clipboard denied, xrdp takes the renamed clipboard channel and the session goes on', async () => {
+    h.setRoles([desktopRole('desk', { logins: ['alice'], clipboard: false })]);
+    try {
+      const from = xrdp.log().split('\n').length;
+      const sock = await logIn(h, { user: 'alice', password: xvnc.password }, ['rdpsnd', 'cliprdr']);
+      await waitFor('xrdp to read the Client Info', () => logSince(from).includes('Client supplied username: alice'));
+      sock.destroy();
+    } finally {
+      h.setRoles([desktopRole('desk')]);
+    }
   });
 });

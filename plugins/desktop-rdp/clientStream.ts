@@ -3,6 +3,7 @@
 // the session (which may rewrite it), drops input in view-only sessions, and refuses what it cannot frame.
 import { BadParameter } from '../../core/errors.ts';
 import type { ByteReader } from '../desktop-vnc/byteReader.ts';
+import { withoutClipboard } from './channels.ts';
 import { isClientInfo } from './clientInfo.ts';
 import { elementSize } from './der.ts';
 import {
@@ -24,6 +25,8 @@ const BEFORE_INFO = new Set([MCS_ERECT_DOMAIN, MCS_ATTACH_USER, MCS_CHANNEL_JOIN
 export interface ClientWalk {
   /** Drop fast-path input PDUs and slow-path input PDUs. */
   viewOnly: boolean;
+  /** The roles allow the clipboard; false: the client's clipboard channel is renamed away in its Connect-Initial. */
+  clipboard: boolean;
   /** The server selected NLA: the client speaks CredSSP (DER TSRequests) before its first TPKT. */
   credssp: boolean;
   /** Gets the Client Info PDU's user data, returns what to send instead; throws to end the session. */
@@ -75,6 +78,7 @@ export async function relayClientPdus(
 ): Promise<void> {
   let infoSeen = false;
   let tpktSeen = false;
+  let connectSeen = false;
   for (;;) {
     const first = await r.read(1);
     const action = first[0]! & 0x03;
@@ -102,7 +106,11 @@ export async function relayClientPdus(
       if (!isClientInfo(p.data.userData)) throw new BadParameter('MCS data before the Client Info PDU');
       infoSeen = true;
       await write(encodeSendData(p.data.header, walk.onClientInfo(p.data.userData)));
-    } else if (p.kind === 'connect-initial' || (p.kind === 'mcs' && BEFORE_INFO.has(p.choice))) {
+    } else if (p.kind === 'connect-initial') {
+      if (connectSeen) throw new BadParameter('a second MCS Connect-Initial');
+      connectSeen = true;
+      await write(walk.clipboard ? pdu : withoutClipboard(pdu));
+    } else if (p.kind === 'mcs' && BEFORE_INFO.has(p.choice)) {
       await write(pdu);
     } else {
       throw new BadParameter(`an unexpected ${p.kind} PDU before the Client Info PDU`);

@@ -146,6 +146,7 @@ export async function runRdpSession(
   const ended = await Promise.race([
     relayClientPdus(browser, (b) => writeDrained(upstream.tls, b), {
       viewOnly: rights.viewOnly,
+      clipboard: rights.clipboard,
       credssp: 'selected' in selected && [PROTOCOL_HYBRID, PROTOCOL_HYBRID_EX].includes(selected.selected),
       onClientInfo,
       onInputDropped: () => {

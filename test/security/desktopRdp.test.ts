@@ -12,6 +12,7 @@ import { type RdpHarness, startRdpHarness } from '../helpers/rdpAgentHarness.ts'
 import {
   cleanPathRequest,
   clientInfoData,
+  connectInitial,
   connectionRequest,
   connectPdusBlind,
   fastPathKey,
@@ -74,6 +75,25 @@ describe('RDP gateway attacks', () => {
       sock.destroy();
       await waitFor('the end', () => h.events.some((e) => e.type === 'desktop.session.end'));
       expect(h.events.find((e) => e.type === 'desktop.session.end')).toMatchObject({ input_dropped: viewOnly ? 2 : 0 });
+      for (const c of cleanup.splice(0).reverse()) await c();
+    }
+  });
+
+  test("a denied clipboard: the client's cliprdr channel never reaches the server by that name", async () => {
+    for (const clipboard of [true, false]) {
+      const { server, h } = await setUp();
+      h.setRoles([desktopRole('clip', { clipboard })]);
+      const sock = await h.open();
+      sock.write(cleanPathRequest({ destination: 'win1', x224: connectionRequest(3) }));
+      await readAnswer(sock);
+      sock.write(connectInitial(1, ['rdpsnd', 'CLIPRDR', 'drdynvc']));
+      await waitFor('the Connect-Initial', () => server.received().includes(Buffer.from('rdpsnd')));
+      const got = server.received();
+      expect(got.includes(Buffer.from('CLIPRDR'))).toBe(clipboard);
+      expect(got.includes(Buffer.from('tp-nclp'))).toBe(!clipboard);
+      expect(got.includes(Buffer.from('drdynvc'))).toBe(true);
+      expect(got.length).toBe(connectInitial(1, ['rdpsnd', 'CLIPRDR', 'drdynvc']).length);
+      sock.destroy();
       for (const c of cleanup.splice(0).reverse()) await c();
     }
   });
@@ -152,4 +172,3 @@ function oversizeInfo(): Buffer {
   d.writeUInt16LE(4000, 4 + 8 + 2);
   return d;
 }
-
