@@ -28,8 +28,8 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setUp(entry: Parameters<typeof startRdpHarness>[1] = {}) {
-  const server = await startRdpStandIn();
+async function setUp(entry: Parameters<typeof startRdpHarness>[1] = {}, confirm = {}) {
+  const server = await startRdpStandIn(confirm);
   cleanup.push(() => server.close());
   const h = await startRdpHarness(server.addr, entry);
   cleanup.push(() => h.close());
@@ -96,6 +96,42 @@ describe('RDP gateway attacks', () => {
       sock.destroy();
       for (const c of cleanup.splice(0).reverse()) await c();
     }
+  });
+
+  test('with NLA selected, CredSSP messages pass before the first TPKT; an oversize one ends the session', async () => {
+    const { server, h } = await setUp({}, { selected: 2 });
+    const sock = await h.open();
+    sock.write(cleanPathRequest({ destination: 'win1', x224: connectionRequest(3) }));
+    expect((await readAnswer(sock)).error).toBeUndefined();
+    const tsRequest = Buffer.concat([Buffer.from([0x30, 0x81, 0x90]), Buffer.alloc(0x90, 0xa5)]);
+    sock.write(tsRequest);
+    sock.write(connectInitial(1));
+    await waitFor(
+      'the Connect-Initial',
+      () => server.received().length === tsRequest.length + connectInitial(1).length,
+    );
+    expect(server.received().subarray(0, tsRequest.length).equals(tsRequest)).toBe(true);
+    sock.destroy();
+    const again = await h.open();
+    again.write(cleanPathRequest({ destination: 'win1', x224: connectionRequest(3) }));
+    await readAnswer(again);
+    again.write(Buffer.from([0x30, 0x83, 0x10, 0x00, 0x00]));
+    await waitFor('the refusal', () => h.events.some((e) => String(e.error).includes('CredSSP message')));
+  });
+
+  test('agent credentials against a server that insists on NLA: a negotiation error with its answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tp-rdp-nla-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'pass'), 'pw\n');
+    const { server, h } = await setUp({ username: 'svc', password_file: join(dir, 'pass') }, { failure: 5 });
+    const sock = await h.open();
+    sock.write(cleanPathRequest({ destination: 'win1', x224: connectionRequest(3) }));
+    const a = await readAnswer(sock);
+    expect(a.error).toMatchObject({ code: 2 });
+    expect(a.x224!.readUInt32LE(a.x224!.length - 4)).toBe(5);
+    expect(server.requests[0]!.readUInt32LE(server.requests[0]!.length - 4)).toBe(1);
+    await waitFor('the audit', () => h.events.some((e) => e.type === 'desktop.session.start'));
+    expect(String(h.events[0]!.error)).toContain('HYBRID_REQUIRED_BY_SERVER');
   });
 
   test('oversize or malformed RDCleanPath requests get an error PDU and reach no server', async () => {
