@@ -35,8 +35,6 @@ export interface RdpSession {
   ctrlAltDel(): void;
   /** Scales the screen to the window (`fit`) or shows it at its real size (`real`, with scroll bars). */
   scale(mode: 'fit' | 'real'): void;
-  /** Asks the desktop for a new size (display control; servers without it keep theirs). */
-  resize(width: number, height: number): void;
   /** Sends the browser's clipboard to the desktop (reads it: needs the person's gesture and permission). */
   sendClipboard(): Promise<void>;
   /** Writes the desktop's last copied data into the browser's clipboard. */
@@ -137,7 +135,6 @@ export async function openRdp(host: HTMLElement, o: RdpOptions, ev: RdpEvents): 
   return {
     ctrlAltDel: () => ui.ctrlAltDel(),
     scale: (mode) => ui.setScale(SCALE[mode] as Parameters<UserInteraction['setScale']>[0]),
-    resize: (w, h) => ui.resize(w, h),
     sendClipboard: () => ui.sendClipboardData(),
     saveClipboard: () => ui.saveRemoteClipboardData(),
     disconnect: () => ui.shutdown(),

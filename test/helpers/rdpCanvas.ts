@@ -29,3 +29,18 @@ export async function rdpScreenPoint(page: Page, x: number, y: number): Promise<
     return { x: r.left + ${x} * (r.width / c.width), y: r.top + ${y} * (r.height / c.height) };
   })()`)) as { x: number; y: number };
 }
+
+/** The desktop's size as IronRDP's canvas holds it (0x0 before the session draws). */
+export async function rdpCanvasSize(page: Page): Promise<{ width: number; height: number }> {
+  return (await page.evaluate(
+    `(() => { const c = ${CANVAS}; return { width: c?.width ?? 0, height: c?.height ?? 0 }; })()`,
+  )) as { width: number; height: number };
+}
+
+/** Where the canvas shows on the page (its bounding box), for checks of scaling. */
+export async function rdpShownBox(page: Page): Promise<{ left: number; top: number; right: number; bottom: number }> {
+  return (await page.evaluate(`(() => {
+    const r = ${CANVAS}.getBoundingClientRect();
+    return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+  })()`)) as { left: number; top: number; right: number; bottom: number };
+}
