@@ -1,11 +1,16 @@
 import { Database } from 'bun:sqlite';
 import { parentDirFor, privateFiles, sqliteFiles } from '../config/privateDir.ts';
 import type { AuditEvent } from './events.ts';
+import { type AuditRow, AuditWriter } from './sqliteWriter.ts';
 import type { AuditQuery, AuditStore, CursoredEvent, RecordingMeta } from './store.ts';
 
-/** The audit store on SQLite (WAL, synchronous=FULL), beside the backend file; text search uses an FTS5 trigram index. */
+/**
+ * The audit store on SQLite (WAL, synchronous=FULL), beside the backend file; text search uses an FTS5 trigram index.
+ * Events are appended by a writer thread of their own (sqliteWriter.ts) for a file, in-process for `:memory:`.
+ */
 export class SqliteAuditStore implements AuditStore {
   private readonly db: Database;
+  private readonly writer: AuditWriter | undefined;
 
   constructor(path: string) {
     if (path !== ':memory:') parentDirFor(path);
@@ -31,25 +36,27 @@ export class SqliteAuditStore implements AuditStore {
     this.db.exec(
       "CREATE VIRTUAL TABLE IF NOT EXISTS recording_text USING fts5(sid UNINDEXED, body, tokenize='trigram')",
     );
+    if (path !== ':memory:') this.writer = new AuditWriter(path);
   }
 
   async append(events: AuditEvent[]): Promise<number> {
+    const rows = events.map(
+      (e): AuditRow => [
+        e.id,
+        e.time,
+        e.type,
+        e.user ?? null,
+        (e.session_id as string | undefined) ?? null,
+        JSON.stringify(e),
+      ],
+    );
+    if (this.writer) return this.writer.append(rows);
     const insert = this.db.query(
       'INSERT OR IGNORE INTO audit_events (id, time, type, user, session_id, json) VALUES (?, ?, ?, ?, ?, ?)',
     );
     return this.db.transaction(() => {
       let added = 0;
-      for (const e of events) {
-        const r = insert.run(
-          e.id,
-          e.time,
-          e.type,
-          e.user ?? null,
-          (e.session_id as string | undefined) ?? null,
-          JSON.stringify(e),
-        );
-        added += r.changes;
-      }
+      for (const r of rows) added += insert.run(...r).changes;
       return added;
     })();
   }
@@ -140,6 +147,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async close(): Promise<void> {
+    await this.writer?.close();
     this.db.close();
   }
 
