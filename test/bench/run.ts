@@ -1,5 +1,5 @@
 // `just bench` / `npm run bench`: every figure beside its OpenSSH reference from the same run, as a ratio.
-// BENCH_ONLY=certs,audit,rotation,db,kube,desktop,desktop-web,apps,ssh,web,rate,logins,ls,tunnels,footprint,dist,bots picks sections (dist: what `just dist`
+// BENCH_ONLY=certs,audit,rotation,db,kube,desktop,desktop-web,desktop-rdp,apps,ssh,web,rate,logins,ls,tunnels,footprint,dist,bots picks sections (dist: what `just dist`
 // built, skipped when nothing is); BENCH_BYTES, BENCH_NODES and
 // BENCH_TUNNELS, BENCH_ROTATION_AGENTS size them (defaults: 1 GiB, 10,000 nodes, 10,000 tunnels, 50 agents).
 import { benchApps } from './apps.ts';
@@ -10,6 +10,7 @@ import { startBenchCluster } from './cluster.ts';
 import { benchPostgres } from './db.ts';
 import { benchMysql } from './dbMysql.ts';
 import { benchDesktop } from './desktop.ts';
+import { benchDesktopRdp } from './desktopRdp.ts';
 import { benchDesktopWeb } from './desktopWeb.ts';
 import { benchDist } from './dist.ts';
 import { benchKube } from './kube.ts';
@@ -30,6 +31,7 @@ if (want('db')) rows.push(...(await benchPostgres()), ...(await benchMysql()));
 if (want('kube')) rows.push(...(await benchKube()));
 if (want('desktop')) rows.push(...(await benchDesktop()));
 if (want('desktop-web')) rows.push(...(await benchDesktopWeb()));
+if (want('desktop-rdp')) rows.push(...(await benchDesktopRdp()));
 if (want('apps')) rows.push(...(await benchApps()));
 const clusterSections = ['ssh', 'web', 'rate', 'logins', 'footprint', 'dist', 'ls', 'tunnels', 'bots'].filter(want);
 if (clusterSections.length) {
