@@ -7,14 +7,8 @@ import { startXrdp, type Xrdp, xrdpMissing } from '../../test/fixtures/xrdp.ts';
 import { waitFor } from '../../test/helpers/cluster.ts';
 import { desktopRole } from '../../test/helpers/desktopAgentHarness.ts';
 import { type RdpHarness, startRdpHarness } from '../../test/helpers/rdpAgentHarness.ts';
-import {
-  cleanPathRequest,
-  clientInfoData,
-  connectionRequest,
-  connectMcs,
-  readAnswer,
-  sendData,
-} from '../../test/helpers/rdpClient.ts';
+import { cleanPathRequest, connectionRequest, readAnswer } from '../../test/helpers/rdpClient.ts';
+import { clientInfoData, connectMcs, sendData } from '../../test/helpers/rdpPdus.ts';
 import { freePort } from '../../test/helpers/sshd.ts';
 import { startXvnc, type Xvnc, xvncMissing } from '../../test/helpers/xvnc.ts';
 
@@ -206,5 +200,24 @@ describe.skipIf(!!missing)('desktop-rdp agent: the Client Info PDU', () => {
     } finally {
       h.setRoles([desktopRole('desk')]);
     }
+  });
+
+  test('a session ends within 1 s when its signal aborts (a lock landed), audited with the reason', async () => {
+    const started = () => h.events.filter((e) => e.type === 'desktop.session.start' && e.success === true).length;
+    const before = started();
+    const sock = await logIn(h, { user: 'alice', password: xvnc.password });
+    let closed = false;
+    sock.once('close', () => {
+      closed = true;
+    });
+    sock.resume();
+    await waitFor('the start', () => started() > before);
+    const t0 = Date.now();
+    h.abortAll('user "alice" is locked');
+    await waitFor('the session to close', () => closed, 1_000);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    await waitFor('the end', () =>
+      h.events.some((e) => e.type === 'desktop.session.end' && e.reason === 'user "alice" is locked'),
+    );
   });
 });

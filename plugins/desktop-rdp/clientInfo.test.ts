@@ -6,14 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../test/helpers/cluster.ts';
 import { type RdpHarness, startRdpHarness } from '../../test/helpers/rdpAgentHarness.ts';
-import {
-  cleanPathRequest,
-  clientInfoData,
-  connectionRequest,
-  connectPdusBlind,
-  readAnswer,
-  sendData,
-} from '../../test/helpers/rdpClient.ts';
+import { cleanPathRequest, connectionRequest, readAnswer } from '../../test/helpers/rdpClient.ts';
+import { clientInfoData, connectPdusBlind, sendData } from '../../test/helpers/rdpPdus.ts';
 import { type RdpStandIn, startRdpStandIn } from '../../test/helpers/rdpServerStandIn.ts';
 
 let dir: string;

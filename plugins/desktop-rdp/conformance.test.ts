@@ -13,14 +13,8 @@ import {
   signedUser,
   waitForResources,
 } from '../../test/helpers/conformanceHarness.ts';
-import {
-  cleanPathRequest,
-  clientInfoData,
-  connectionRequest,
-  connectMcs,
-  readAnswer,
-  sendData,
-} from '../../test/helpers/rdpClient.ts';
+import { cleanPathRequest, connectionRequest, readAnswer } from '../../test/helpers/rdpClient.ts';
+import { clientInfoData, connectMcs, sendData } from '../../test/helpers/rdpPdus.ts';
 import { startXvnc, type Xvnc, xvncMissing } from '../../test/helpers/xvnc.ts';
 import desktopPlugin from './index.ts';
 

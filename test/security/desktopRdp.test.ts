@@ -9,18 +9,16 @@ import { join } from 'node:path';
 import { waitFor } from '../helpers/cluster.ts';
 import { desktopRole } from '../helpers/desktopAgentHarness.ts';
 import { type RdpHarness, startRdpHarness } from '../helpers/rdpAgentHarness.ts';
+import { cleanPathRequest, connectionRequest, readAnswer } from '../helpers/rdpClient.ts';
 import {
-  cleanPathRequest,
   clientInfoData,
   connectInitial,
-  connectionRequest,
   connectPdusBlind,
   fastPathKey,
-  readAnswer,
   sendData,
   shareData,
   slowPathInputData,
-} from '../helpers/rdpClient.ts';
+} from '../helpers/rdpPdus.ts';
 import { startRdpStandIn } from '../helpers/rdpServerStandIn.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
