@@ -8,13 +8,13 @@ import { describe } from '../../core/errors.ts';
 import type { AgentPlugin, AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
 import {
   connectionHas,
-  copyBody,
   type Framing,
   formatHead,
   framingOf,
   type Head,
   pipeRest,
   readHead,
+  relayMessage,
 } from './http1.ts';
 import type { AppEntry } from './index.ts';
 import { StreamReader, write } from './reader.ts';
@@ -147,9 +147,9 @@ async function serveApp(ctx: AgentPluginContext, app: AppEntry | undefined, clie
         traits: s.user.traits,
         rewrites: app.rewrite.headers,
       });
-      await write(upstream, formatHead(out));
       const up = upstream;
-      const sent = copyBody(fromClient, up, reqFraming);
+      const sent = relayMessage(formatHead(out), fromClient, up, reqFraming);
+      sent.catch(() => undefined); // awaited below; an answer that fails first must not leave it unhandled
       let res: Head | null;
       let bytes = 0;
       // Interim answers (100 Continue ...) go to the client as they come; the final one follows.
@@ -163,7 +163,7 @@ async function serveApp(ctx: AgentPluginContext, app: AppEntry | undefined, clie
       if (!res) throw new Error('the app closed the connection without an answer');
       const status = Number(res.start[1]);
       const answer = rewriteLocation(res, uri, app.rewrite.redirect, publicAddr);
-      await write(client, formatHead(answer));
+      const head = formatHead(answer);
       const audit = (extra: Record<string, unknown> = {}) =>
         ctx.emit([
           {
@@ -180,13 +180,14 @@ async function serveApp(ctx: AgentPluginContext, app: AppEntry | undefined, clie
           },
         ]);
       if (status === 101) {
+        await write(client, head);
         audit({ upgrade: req.headers.find(([k]) => k.toLowerCase() === 'upgrade')?.[1] ?? '' });
         await Promise.all([pipeRest(fromClient, up), pipeRest(fromApp, client)]);
         break;
       }
       const framing =
         req.start[0] === 'HEAD' || NO_BODY_STATUS(status) ? { kind: 'none' as const } : framingOf(res, false);
-      bytes = await copyBody(fromApp, client, framing);
+      bytes = await relayMessage(head, fromApp, client, framing);
       const bytesIn = await sent;
       audit({ bytes_in: bytesIn });
       if (framing.kind === 'close' || connectionHas(req, 'close') || connectionHas(res, 'close')) break;

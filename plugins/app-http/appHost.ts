@@ -18,13 +18,13 @@ import { handOff } from './handOff.ts';
 import { answer, loggedOutPage, redirect } from './hostPages.ts';
 import {
   connectionHas,
-  copyBody,
   type Framing,
   formatHead,
   framingOf,
   type Head,
   pipeRest,
   readHead,
+  relayMessage,
   values,
 } from './http1.ts';
 import { StreamReader, write } from './reader.ts';
@@ -259,8 +259,7 @@ async function exchange(
     const kept = withoutTpCookies(val);
     return kept ? [[k, kept]] : [];
   });
-  await write(up.stream, formatHead({ start: req.start, headers }));
-  const sent = copyBody(fromClient, up.stream, framing);
+  const sent = relayMessage(formatHead({ start: req.start, headers }), fromClient, up.stream, framing);
   sent.catch(() => undefined);
   let res: Head | null;
   for (;;) {
@@ -271,14 +270,14 @@ async function exchange(
     await write(socket, formatHead(res));
   }
   const status = Number(res.start[1]);
-  await write(socket, formatHead(res));
   if (status === 101) {
+    await write(socket, formatHead(res));
     await Promise.all([pipeRest(fromClient, up.stream), pipeRest(up.reader, socket)]);
     return false;
   }
   const resFraming =
     req.start[0] === 'HEAD' || NO_BODY_STATUS(status) ? { kind: 'none' as const } : framingOf(res, false);
-  await copyBody(up.reader, socket, resFraming);
+  await relayMessage(formatHead(res), up.reader, socket, resFraming);
   await sent;
   return !(resFraming.kind === 'close' || connectionHas(req, 'close') || connectionHas(res, 'close'));
 }

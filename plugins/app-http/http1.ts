@@ -81,6 +81,23 @@ export function framingOf(h: Head, isRequest: boolean): Framing {
   return isRequest ? { kind: 'none' } : { kind: 'close' };
 }
 
+/** The largest body sent in one write with its head when it is already buffered. */
+const WITH_HEAD = 64 * 1024;
+
+/**
+ * Writes a message's `head`, then copies its body of `framing` from `r` (see copyBody); returns the body's bytes. A
+ * small body that is all buffered goes in the same write as the head: one TLS record and one tunnel frame per hop.
+ */
+export async function relayMessage(head: string, r: StreamReader, out: Duplex, framing: Framing): Promise<number> {
+  const body = framing.kind === 'length' && framing.n <= WITH_HEAD ? r.takeBuffered(framing.n) : undefined;
+  if (body) {
+    await write(out, Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    return body.length;
+  }
+  await write(out, Buffer.from(head, 'latin1'));
+  return copyBody(r, out, framing);
+}
+
 /** Copies one body of `framing` from `r` to `out` as is (chunk framing included); returns the bytes copied. */
 export async function copyBody(r: StreamReader, out: Duplex, framing: Framing): Promise<number> {
   let n = 0;

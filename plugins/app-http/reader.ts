@@ -1,7 +1,13 @@
 import type { Duplex } from 'node:stream';
 import { BadParameter } from '../../core/errors.ts';
 
-/** Reads a byte stream on demand (with backpressure: the stream is paused while nothing asks). */
+/** Bytes read ahead of the caller before the stream is paused. */
+const READ_AHEAD = 256 * 1024;
+
+/**
+ * Reads a byte stream on demand, with backpressure: the stream flows until READ_AHEAD bytes wait unread, then pauses
+ * until the caller asks again. (Pausing after every chunk cost a turn of the event loop per message at each hop.)
+ */
 export class StreamReader {
   private buf: Buffer = Buffer.alloc(0);
   private ended = false;
@@ -11,7 +17,7 @@ export class StreamReader {
     s.pause();
     s.on('data', (c: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, c]) : c;
-      s.pause();
+      if (this.buf.length >= READ_AHEAD) s.pause();
       this.wake?.();
     });
     const end = () => {
@@ -50,6 +56,14 @@ export class StreamReader {
         return null;
       }
     }
+  }
+
+  /** Exactly `n` bytes if that many are buffered already, else undefined (nothing is taken). */
+  takeBuffered(n: number): Buffer | undefined {
+    if (this.buf.length < n) return undefined;
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
   }
 
   /** Up to `max` bytes as soon as any are there; null at end of stream. */
