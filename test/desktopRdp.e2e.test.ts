@@ -84,6 +84,11 @@ describe.skipIf(missing !== undefined)('RDP desktops in the browser', () => {
         `    - {name: win-prod, protocol: rdp, addr: "${xrdp.addr}", labels: {env: prod}}\n`,
     );
     await c.admin(['users', 'add', 'bob', '--roles', 'desk-dev', '--password-stdin'], PASSWORD);
+    await c.admin(
+      ['roles', 'create', '-f', '-'],
+      'metadata: {name: no-clip}\nspec:\n  options: {desktop_clipboard: false}\n',
+    );
+    await c.admin(['users', 'add', 'cleo', '--roles', 'desk-dev,no-clip', '--password-stdin'], PASSWORD);
     base = `https://localhost:${c.proxy.split(':')[1]}`;
     const login = await webLogin(`https://${c.proxy}`, { username: 'alice', password: PASSWORD });
     await waitFor(
@@ -141,6 +146,27 @@ describe.skipIf(missing !== undefined)('RDP desktops in the browser', () => {
         return false;
       }
     });
+    // The browser's clipboard, sent on a click, reaches the X clipboard.
+    await page.evaluate(`navigator.clipboard.writeText('from the browser')`);
+    await page.getByRole('button', { name: 'Send my clipboard' }).click();
+    await waitFor('the X clipboard', async () => (await x.clipboard()) === 'from the browser', 10_000).catch((e) => {
+      throw new Error(
+        `${e}\n${xrdp
+          .log()
+          .split('\n')
+          .filter((l) => /clip/i.test(l))
+          .join('\n')}`,
+      );
+    });
+    // And the other way: what the desktop copies, copied into the browser's clipboard on a click.
+    await x.x(['sh', '-c', 'printf %s "from the desktop" | xclip -selection clipboard -i >/dev/null 2>&1']);
+    const copy = page.getByRole('button', { name: "Copy the desktop's clipboard" });
+    await waitFor('the desktop offering its clipboard', () => copy.isEnabled(), 10_000);
+    await copy.click();
+    await waitFor(
+      "the desktop's clipboard in the browser",
+      async () => (await page.evaluate('navigator.clipboard.readText()')) === 'from the desktop',
+    );
     await page.getByRole('button', { name: 'Disconnect' }).click();
     await page.waitForURL(/\/web\/desktops$/);
     expect(b.takeErrors()).toEqual([]);

@@ -78,6 +78,16 @@ export function rdpErrorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Waits for the web component to set up its clipboard: it does so after `ready`, once the browser has answered its
+ * clipboard permission query, and a session connected before that has no clipboard channel. Asking the same
+ * question and letting a task pass puts this after its answer.
+ */
+async function clipboardSettled(): Promise<void> {
+  await navigator.permissions?.query({ name: 'clipboard-read' as PermissionName }).catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Waits for the web component's `ready` event: it hands over the session API. */
 function mount(host: HTMLElement): Promise<{ el: HTMLElement; ui: UserInteraction }> {
   return new Promise((resolve) => {
@@ -107,6 +117,7 @@ export async function openRdp(host: HTMLElement, o: RdpOptions, ev: RdpEvents): 
   ui.setEnableAutoClipboard(false);
   ui.onWarningCallback((w) => ev.warning(w));
   ui.onClipboardRemoteUpdateCallback(() => ev.remoteClipboard());
+  if (o.clipboard) await clipboardSettled();
   const query = new URLSearchParams({ rdp: '1', ...(o.login ? { login: o.login } : {}) });
   const config = ui
     .configBuilder()
