@@ -40,6 +40,13 @@ describe('app-http agent: real curl through serve()', () => {
     expect(JSON.stringify(req)).not.toContain('s3');
   });
 
+  test('header bytes outside ASCII reach the app as the client sent them, as they do without tp', async () => {
+    const header = ['-H', 'X-Name: caf\u00e9 \u2713'];
+    const direct = JSON.parse((await curl([...header, `http://127.0.0.1:${h.upstreamPort}/echo`])).stdout);
+    const through = JSON.parse((await curl([...header, url('/echo')])).stdout);
+    expect(through.headers['x-name']).toBe(direct.headers['x-name']);
+  });
+
   test('keep-alive: two requests on one connection, each audited; POST bodies (sized and chunked) arrive whole', async () => {
     const before = h.events.length;
     const file = join(mkdtempSync(join(tmpdir(), 'tp-app-')), 'body');
