@@ -47,8 +47,10 @@ function clientBlocks(pdu: Buffer): { start: number; end: number } {
   if (ud.end !== outer.end || outer.end !== pdu.length)
     throw new BadParameter('MCS Connect-Initial: lengths do not match');
   if (!pdu.subarray(ud.start, ud.start + 7).equals(GCC_KEY)) throw new BadParameter('GCC: not the T.124 key');
+  // The connectPDU length is not checked: clients disagree on it (IronRDP leaves out the 2 bytes of the client data
+  // length, mstsc counts them); the client data length that follows the fixed header is what servers read.
   const ccr = per(pdu, ud.start + 7);
-  if (ccr.start + ccr.len !== ud.end || !pdu.subarray(ccr.start, ccr.start + 12).equals(CCR_HEAD))
+  if (!pdu.subarray(ccr.start, ccr.start + 12).equals(CCR_HEAD))
     throw new BadParameter('GCC: not a Conference Create Request from an RDP client');
   const blocks = per(pdu, ccr.start + 12);
   if (blocks.start + blocks.len !== ud.end) throw new BadParameter('GCC: the client data length does not match');
