@@ -88,6 +88,11 @@ describe.skipIf(missing !== undefined)('RDP desktops in the browser', () => {
       ['roles', 'create', '-f', '-'],
       'metadata: {name: no-clip}\nspec:\n  options: {desktop_clipboard: false}\n',
     );
+    await c.admin(
+      ['roles', 'create', '-f', '-'],
+      'metadata: {name: watch}\nspec:\n  options: {desktop_view_only: true}\n',
+    );
+    await c.admin(['users', 'add', 'vera', '--roles', 'desk-dev,watch', '--password-stdin'], PASSWORD);
     await c.admin(['users', 'add', 'cleo', '--roles', 'desk-dev,no-clip', '--password-stdin'], PASSWORD);
     base = `https://localhost:${c.proxy.split(':')[1]}`;
     const login = await webLogin(`https://${c.proxy}`, { username: 'alice', password: PASSWORD });
@@ -187,6 +192,16 @@ describe.skipIf(missing !== undefined)('RDP desktops in the browser', () => {
     await waitFor('the screen fitted into the window', async () => (await rdpShownBox(page)).right <= 900);
     expect(await rdpCanvasSize(page)).toEqual(before);
     await rootColour(page, 'desktop-rdp-resized');
+    expect(b.takeErrors()).toEqual([]);
+  });
+
+  test('a view-only role: the page says so, the screen takes no input, Ctrl+Alt+Del is off; the screen still shows', async () => {
+    const page = await connectFromList('vera', 'win1');
+    await connected(page);
+    await page.getByText('View only: your roles let you watch this desktop, not use it.').waitFor();
+    expect(await page.getByRole('button', { name: 'Ctrl+Alt+Del' }).isDisabled()).toBe(true);
+    expect(await page.getByTestId('desktop-screen').getAttribute('inert')).not.toBeNull();
+    await rootColour(page, 'desktop-rdp-view-only');
     expect(b.takeErrors()).toEqual([]);
   });
 

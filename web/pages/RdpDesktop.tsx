@@ -183,7 +183,8 @@ export function RdpDesktop({ info }: { info: DesktopInfo }) {
         />
       )}
       <div class="desktop-frame" ref={frame} hidden={status === 'login'}>
-        <div class={info.viewOnly ? 'desktop-screen view-only' : 'desktop-screen'} ref={screen} data-testid="desktop-screen" />
+        {/* View only: the screen takes no pointer, key or focus (the agent drops input all the same). */}
+        <div class="desktop-screen" inert={info.viewOnly} ref={screen} data-testid="desktop-screen" />
       </div>
     </section>
   );
