@@ -195,6 +195,15 @@ describe.skipIf(missing !== undefined)('RDP desktops in the browser', () => {
     expect(b.takeErrors()).toEqual([]);
   });
 
+  test('a role turning the clipboard off: the page says so and offers no clipboard buttons; the desktop still works', async () => {
+    const page = await connectFromList('cleo', 'win1');
+    await connected(page);
+    await page.getByText('The clipboard is turned off for this desktop by your roles.').waitFor();
+    expect(await page.getByRole('button', { name: 'Send my clipboard' }).count()).toBe(0);
+    await rootColour(page, 'desktop-rdp-no-clip');
+    expect(b.takeErrors()).toEqual([]);
+  });
+
   test('a view-only role: the page says so, the screen takes no input, Ctrl+Alt+Del is off; the screen still shows', async () => {
     const page = await connectFromList('vera', 'win1');
     await connected(page);
