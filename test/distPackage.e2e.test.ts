@@ -92,7 +92,12 @@ describe('the npm package', () => {
       expect(await page.text()).toBe(readFileSync(join(import.meta.dir, '..', 'web', 'index.html'), 'utf8'));
       const app = await get('/web/assets/app.js');
       expect(app.status).toBe(200);
-      expect((await app.text()).length).toBeGreaterThan(10_000);
+      const appText = await app.text();
+      expect(appText.length).toBeGreaterThan(10_000);
+      // The chunks app.js loads on demand (IronRDP's RDP client) are in the package too.
+      const chunks = [...appText.matchAll(/import\("\.\/(chunk-[a-z0-9]+\.js)"\)/g)].map((m) => m[1]!);
+      expect(chunks.length).toBeGreaterThan(0);
+      for (const chunk of chunks) expect((await get(`/web/assets/${chunk}`)).status).toBe(200);
       expect((await get('/web/assets/app.css')).status).toBe(200);
     } finally {
       await d.stop();
