@@ -56,20 +56,22 @@ export function rdpErrorText(err: unknown): string {
   const e = err as Partial<IronError> | undefined;
   if (e && typeof e.kind === 'function' && typeof e.backtrace === 'function') {
     const detail = e.backtrace().split('\n')[0] ?? '';
+    // IronErrorKind's values (the package declares the enum but does not export it at run time).
     switch (e.kind()) {
-      case 1:
-      case 2:
+      case 1: // WrongPassword
+      case 2: // LogonFailure
         return `the desktop refused the user name or password (${detail})`;
-      case 3:
+      case 3: // AccessDenied
         return `the desktop denied access (${detail})`;
       case 4: {
+        // RDCleanPath: the agent's error PDU, which carries codes only
         const d = e.rdcleanpathDetails?.();
         const code = d?.httpStatusCode ?? d?.wsaErrorCode ?? d?.tlsAlertCode;
         return `the agent could not reach the desktop${code === undefined ? '' : ` (code ${code})`}: ${detail}`;
       }
-      case 5:
+      case 5: // ProxyConnect
         return `the connection through the proxy failed: ${detail}`;
-      case 6:
+      case 6: // NegotiationFailure
         return `the desktop and the browser found no common security protocol: ${detail}`;
       default:
         return detail || 'the RDP session failed';
