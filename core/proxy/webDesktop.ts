@@ -14,9 +14,10 @@ import { relayWebSocket } from './webSocketRelay.ts';
 import { refuseUpgrade, upgradeSession } from './webSocketSession.ts';
 
 /**
- * The desktop WebSocket: `/webapi/desktops/<name>/connect[?login=L]`. VNC: a `ready` text frame, then binary frames
- * of plain RFB. RDP: binary frames only, exactly the bytes IronRDP sends and reads (RDCleanPath, then RDP); a
- * refusal is a close code and reason, and the page asks `GET /webapi/desktops/<name>` for the rights and reasons.
+ * The desktop WebSocket: `/webapi/desktops/<name>/connect[?login=L][&rdp=1]`. VNC: a `ready` text frame, then binary
+ * frames of plain RFB. RDP: binary frames only, one per RDCleanPath or RDP message, exactly the bytes IronRDP sends
+ * and reads; a refusal is a close code and reason (`rdp=1` says so before the desktop is known), and the page asks
+ * `GET /webapi/desktops/<name>` for the rights and reasons.
  */
 export const DESKTOP_PATH = /^\/webapi\/desktops\/([a-z0-9][a-z0-9_.-]{0,62})\/connect$/;
 
