@@ -192,6 +192,13 @@ describe.skipIf(missing !== undefined)('RDP desktops in the browser', () => {
     await waitFor('the screen fitted into the window', async () => (await rdpShownBox(page)).right <= 900);
     expect(await rdpCanvasSize(page)).toEqual(before);
     await rootColour(page, 'desktop-rdp-resized');
+    // Full screen puts the desktop's frame, not the page, in full screen.
+    await page.getByRole('button', { name: 'Full screen' }).click();
+    await waitFor(
+      'full screen',
+      async () => (await page.evaluate('document.fullscreenElement?.className')) === 'desktop-frame',
+    );
+    await page.evaluate('document.exitFullscreen()');
     expect(b.takeErrors()).toEqual([]);
   });
 
