@@ -3,9 +3,9 @@
 // the session (which may rewrite it), drops input in view-only sessions, and refuses what it cannot frame.
 import { BadParameter } from '../../core/errors.ts';
 import type { ByteReader } from '../desktop-vnc/byteReader.ts';
-import { withoutClipboard } from './channels.ts';
 import { isClientInfo } from './clientInfo.ts';
 import { elementSize } from './der.ts';
+import { readFastPath, readTpkt } from './framing.ts';
 import {
   encodeSendData,
   isSlowPathInput,
@@ -15,7 +15,6 @@ import {
   MCS_ERECT_DOMAIN,
   parseSlowPath,
 } from './mcs.ts';
-import { tpktLength } from './x224.ts';
 
 /** CredSSP TSRequests carry SPNEGO tokens and a certificate at most: far below this. */
 const MAX_CREDSSP = 64 * 1024;
@@ -25,34 +24,16 @@ const BEFORE_INFO = new Set([MCS_ERECT_DOMAIN, MCS_ATTACH_USER, MCS_CHANNEL_JOIN
 export interface ClientWalk {
   /** Drop fast-path input PDUs and slow-path input PDUs. */
   viewOnly: boolean;
-  /** The roles allow the clipboard; false: the client's clipboard channel is renamed away in its Connect-Initial. */
-  clipboard: boolean;
+  /** Gets the client's MCS Connect-Initial, returns what to send instead (the clipboard channel renamed away). */
+  onConnectInitial(pdu: Buffer): Buffer;
+  /** The user data of one MCS Send Data Request on `channelId`, after the Client Info PDU; false drops it. */
+  onChannelData(channelId: number, userData: Buffer): boolean;
   /** The server selected NLA: the client speaks CredSSP (DER TSRequests) before its first TPKT. */
   credssp: boolean;
   /** Gets the Client Info PDU's user data, returns what to send instead; throws to end the session. */
   onClientInfo(userData: Buffer): Buffer;
   /** One input PDU was dropped (view-only). */
   onInputDropped(): void;
-}
-
-async function readTpkt(r: ByteReader, first: Buffer): Promise<Buffer> {
-  const head = Buffer.concat([first, await r.read(3)]);
-  const len = tpktLength(head);
-  return Buffer.concat([head, await r.read(len - 4)]);
-}
-
-async function readFastPath(r: ByteReader, first: Buffer): Promise<Buffer> {
-  if (first[0]! & 0xc0) throw new BadParameter('an encrypted fast-path PDU (tp speaks TLS security only)');
-  const b1 = await r.read(1);
-  let head = Buffer.concat([first, b1]);
-  let len = b1[0]!;
-  if (len & 0x80) {
-    const b2 = await r.read(1);
-    head = Buffer.concat([head, b2]);
-    len = ((len & 0x7f) << 8) | b2[0]!;
-  }
-  if (len < head.length + 1) throw new BadParameter(`a ${len}-byte fast-path PDU`);
-  return Buffer.concat([head, await r.read(len - head.length)]);
 }
 
 async function readCredssp(r: ByteReader, first: Buffer): Promise<Buffer> {
@@ -98,8 +79,12 @@ export async function relayClientPdus(
     tpktSeen = true;
     const p = parseSlowPath(pdu);
     if (infoSeen) {
-      if (p.kind === 'send-data' && walk.viewOnly && isSlowPathInput(p.data.userData)) walk.onInputDropped();
-      else await write(pdu);
+      if (p.kind === 'send-data' && walk.viewOnly && isSlowPathInput(p.data.userData)) {
+        walk.onInputDropped();
+        continue;
+      }
+      if (p.kind === 'send-data' && !walk.onChannelData(p.data.channelId, p.data.userData)) continue;
+      await write(pdu);
       continue;
     }
     if (p.kind === 'send-data') {
@@ -109,7 +94,7 @@ export async function relayClientPdus(
     } else if (p.kind === 'connect-initial') {
       if (connectSeen) throw new BadParameter('a second MCS Connect-Initial');
       connectSeen = true;
-      await write(walk.clipboard ? pdu : withoutClipboard(pdu));
+      await write(walk.onConnectInitial(pdu));
     } else if (p.kind === 'mcs' && BEFORE_INFO.has(p.choice)) {
       await write(pdu);
     } else {

@@ -9,10 +9,11 @@ export const MCS_DISCONNECT_ULTIMATUM = 0x20;
 export const MCS_ATTACH_USER = 0x28;
 export const MCS_CHANNEL_JOIN = 0x38;
 export const MCS_SEND_DATA_REQUEST = 0x64;
+export const MCS_SEND_DATA_INDICATION = 0x68;
 /** The BER application tag of MCS Connect-Initial (0x7F65). */
 const CONNECT_INITIAL = 0x7f65;
 
-/** A Send Data Request: its fixed header (choice, initiator, channel, priority) and its user data. */
+/** A Send Data Request (client) or Indication (server): its fixed header (choice, initiator, channel, priority) and its user data. */
 export interface SendData {
   header: Buffer;
   channelId: number;
@@ -33,7 +34,7 @@ export function parseSlowPath(pdu: Buffer): SlowPath {
   const mcs = pdu.subarray(7);
   if (mcs.length >= 2 && mcs.readUInt16BE(0) === CONNECT_INITIAL) return { kind: 'connect-initial' };
   const choice = mcs[0]! & 0xfc;
-  if (choice !== MCS_SEND_DATA_REQUEST) return { kind: 'mcs', choice };
+  if (choice !== MCS_SEND_DATA_REQUEST && choice !== MCS_SEND_DATA_INDICATION) return { kind: 'mcs', choice };
   if (mcs.length < 7) throw new BadParameter('a truncated MCS Send Data Request');
   const b = mcs[6]!;
   let len: number;

@@ -2,17 +2,19 @@
 // server (X.224, TLS), the RDCleanPath answer, then both directions relayed, the client's walked PDU by PDU, until
 // either side ends or the session's signal aborts. Audited; never recorded (see README).
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { describe } from '../../core/errors.ts';
 import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
 import { type DesktopSessionRights, desktopPolicy, desktopSessionRights, resolveRoles } from '../../core/rbac/index.ts';
 import type { Role } from '../../core/rbac/schema.ts';
 import { ByteReader, reason, StreamEnded, writeDrained } from '../desktop-vnc/byteReader.ts';
+import { channelNames, withoutClipboard } from './channels.ts';
 import { type RdpCredentials, readClientInfo, rewriteClientInfo, withAutologon } from './clientInfo.ts';
 import { relayClientPdus } from './clientStream.ts';
+import { ClipboardWatch } from './cliprdr.ts';
 import { answerFor, readCleanPathRequest } from './gateway.ts';
 import type { RdpDesktop } from './index.ts';
 import { encodeError, encodeResponse } from './rdcleanpath.ts';
+import { relayRaw, relayServerPdus } from './serverStream.ts';
 import { openUpstream, type Upstream } from './upstream.ts';
 import {
   PROTOCOL_HYBRID,
@@ -73,21 +75,6 @@ async function admit(ctx: AgentPluginContext, t: RdpTarget, s: PluginSession, br
   return { upstream, roles, rights: desktopSessionRights(roles) };
 }
 
-/** Relays the server's bytes to the browser with backpressure; resolves with why it stopped. */
-function relayServer(tls: TLSSocket, stream: Duplex): Promise<string> {
-  return new Promise((resolve) => {
-    tls.on('data', (b: Buffer) => {
-      if (!stream.write(b)) {
-        tls.pause();
-        stream.once('drain', () => tls.resume());
-      }
-    });
-    tls.once('end', () => resolve('the RDP server closed the connection'));
-    tls.once('close', () => resolve('the RDP server closed the connection'));
-    tls.once('error', (err) => resolve(`the RDP server: ${describe(err)}`));
-  });
-}
-
 /**
  * Serves one browser stream on desktop `t` until it ends. A refusal before the session (roles, a malformed or
  * oversize request, the server unreachable or refusing) reaches the browser as one RDCleanPath error PDU and is
@@ -143,23 +130,43 @@ export async function runRdpSession(
     if (t.credentials) return rewriteClientInfo(userData, t.credentials);
     return info.passwordLength > 0 ? withAutologon(userData) : userData;
   };
+  const watch = new ClipboardWatch((direction, length) =>
+    ctx.emit([{ type: `desktop.clipboard.${direction}`, success: true, ...fields, length }]),
+  );
+  const stopped = (err: unknown, who: string) => {
+    if (s.signal.aborted) return reason(s.signal);
+    return err instanceof StreamEnded ? err.message : `protocol error from ${who}: ${describe(err)}`;
+  };
+  const credssp = 'selected' in selected && [PROTOCOL_HYBRID, PROTOCOL_HYBRID_EX].includes(selected.selected);
   const ended = await Promise.race([
     relayClientPdus(browser, (b) => writeDrained(upstream.tls, b), {
       viewOnly: rights.viewOnly,
-      clipboard: rights.clipboard,
-      credssp: 'selected' in selected && [PROTOCOL_HYBRID, PROTOCOL_HYBRID_EX].includes(selected.selected),
+      credssp,
+      onConnectInitial: (pdu) => {
+        const out = rights.clipboard ? pdu : withoutClipboard(pdu);
+        watch.clientChannels(channelNames(out));
+        return out;
+      },
+      onChannelData: (id, data) => watch.data('send', id, data),
       onClientInfo,
       onInputDropped: () => {
         inputDropped++;
       },
     }).then(
       () => 'the browser closed the connection',
-      (err: unknown) => {
-        if (s.signal.aborted) return reason(s.signal);
-        return err instanceof StreamEnded ? err.message : `protocol error: ${describe(err)}`;
-      },
+      (err: unknown) => stopped(err, 'the browser'),
     ),
-    relayServer(upstream.tls, stream),
+    // With NLA the server speaks CredSSP first (not framed as RDP PDUs): its bytes are relayed as they come.
+    (credssp
+      ? relayRaw(upstream.tls, stream)
+      : relayServerPdus(new ByteReader(upstream.tls, 'the RDP server', s.signal), (b) => writeDrained(stream, b), {
+          onConnectResponse: (pdu) => watch.serverChannels(pdu),
+          onChannelData: (id, data) => watch.data('receive', id, data),
+        })
+    ).then(
+      () => 'the RDP server closed the connection',
+      (err: unknown) => stopped(err, 'the RDP server'),
+    ),
   ]);
   upstream.tls.destroy();
   stream.destroy();

@@ -196,3 +196,44 @@ export function shareData(pduType2: number, body: Buffer): Buffer {
   head[14] = pduType2;
   return Buffer.concat([head, body]);
 }
+
+/** A server's MCS Connect-Response (BER + GCC PER) whose SC_NET gives the I/O channel 1003 and `ids`. */
+export function connectResponse(ids: number[]): Buffer {
+  const block = (type: number, body: Buffer) => Buffer.concat([u16le(type), u16le(body.length + 4), body]);
+  const net = Buffer.concat([
+    u16le(1003),
+    u16le(ids.length),
+    ...ids.map(u16le),
+    ids.length % 2 ? u16le(0) : Buffer.alloc(0),
+  ]);
+  const blocks = Buffer.concat([block(0x0c01, Buffer.concat([u32le(0x00080004), u32le(1)])), block(0x0c03, net)]);
+  const per2 = (n: number) => Buffer.from([0x80 | (n >> 8), n & 255]);
+  const ccr = Buffer.concat([
+    Buffer.from('14760a0101000 1c0004d63446e'.replaceAll(' ', ''), 'hex'),
+    per2(blocks.length),
+    blocks,
+  ]);
+  const gcc = Buffer.concat([Buffer.from('000500147c0001', 'hex'), per2(ccr.length), ccr]);
+  const params = Buffer.from('301a020122020103020100020101020100020101020300fff8020102', 'hex');
+  const body = Buffer.concat([
+    Buffer.from('0a0100020100', 'hex'),
+    params,
+    Buffer.from([0x04]),
+    berLength(gcc.length),
+    gcc,
+  ]);
+  return dataTpdu(Buffer.concat([Buffer.from([0x7f, 0x66]), berLength(body.length), body]));
+}
+
+/** A virtual channel chunk (CHANNEL_PDU_HEADER, first and last) holding a CB_FORMAT_DATA_RESPONSE of `data`. */
+export function clipboardDataResponse(data: Buffer): Buffer {
+  const cliprdr = Buffer.concat([u16le(5), u16le(1), u32le(data.length), data]);
+  return Buffer.concat([u32le(cliprdr.length), u32le(0x03), cliprdr]);
+}
+
+/** An MCS Send Data Indication (server → client) to `initiator` on `channel` around `userData`. */
+export function sendDataIndication(initiator: number, channel: number, userData: Buffer): Buffer {
+  const pdu = sendData(initiator, channel, userData);
+  pdu[7] = 0x68;
+  return pdu;
+}

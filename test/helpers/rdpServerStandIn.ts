@@ -16,6 +16,8 @@ export interface RdpStandIn extends AsyncDisposable {
   requests: Buffer[];
   /** The plaintext bytes received after TLS, all connections concatenated. */
   received(): Buffer;
+  /** Sends `bytes` in plaintext (inside TLS) to the latest connection, once its TLS is up. */
+  send(bytes: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startRdpStandIn(o: { selected?: number; failure?: number }
   const plain: Buffer[] = [];
   const sockets = new Set<Socket>();
   let accepted = 0;
+  let latest: TLSSocket | undefined;
   const server: Server = createServer((s) => {
     accepted++;
     sockets.add(s);
@@ -68,6 +71,7 @@ export async function startRdpStandIn(o: { selected?: number; failure?: number }
       s.write(confirm(o));
       if (o.failure !== undefined) return void s.end();
       const tls = new TLSSocket(s, { isServer: true, key, cert });
+      latest = tls;
       tls.on('data', (d: Buffer) => plain.push(d));
       tls.on('error', () => s.destroy());
     };
@@ -84,6 +88,10 @@ export async function startRdpStandIn(o: { selected?: number; failure?: number }
     accepted: () => accepted,
     requests,
     received: () => Buffer.concat(plain),
+    send: (bytes) => {
+      if (!latest) throw new Error('no TLS connection to send on');
+      latest.write(bytes);
+    },
     close,
     [Symbol.asyncDispose]: close,
   };
