@@ -13,7 +13,7 @@ import { relayClientPdus } from './clientStream.ts';
 import { ClipboardWatch } from './cliprdr.ts';
 import { answerFor, readCleanPathRequest } from './gateway.ts';
 import type { RdpDesktop } from './index.ts';
-import { encodeError, encodeResponse } from './rdcleanpath.ts';
+import { type CleanPathRequest, encodeError, encodeResponse } from './rdcleanpath.ts';
 import { relayRaw, relayServerPdus } from './serverStream.ts';
 import { openUpstream, type Upstream } from './upstream.ts';
 import {
@@ -56,11 +56,15 @@ function sessionFields(ctx: AgentPluginContext, t: RdpTarget, s: PluginSession):
 }
 
 /**
- * Reads the browser's request, checks the roles (labels; the login too when the client named one), and opens the
- * server with the client's X.224 request (TLS only when the agent injects credentials). Rejects with the refusal.
+ * Checks the roles (labels; the login too when the client named one), and opens the server with the browser's X.224
+ * request (TLS only when the agent injects credentials). Rejects with the refusal.
  */
-async function admit(ctx: AgentPluginContext, t: RdpTarget, s: PluginSession, browser: ByteReader): Promise<Opened> {
-  const request = await readCleanPathRequest(browser);
+async function admit(
+  ctx: AgentPluginContext,
+  t: RdpTarget,
+  s: PluginSession,
+  request: CleanPathRequest,
+): Promise<Opened> {
   const user = s.user!;
   const roles = resolveRoles(user.roles, (n) => ctx.state.roles().find((r) => r.metadata.name === n));
   desktopPolicy.check(roles, user.traits, t.desktop, s.route.login || undefined);
@@ -95,12 +99,14 @@ export async function runRdpSession(
   );
   let opened: Opened;
   try {
-    opened = await admit(ctx, t, s, browser);
+    const request = await readCleanPathRequest(browser);
     clearTimeout(timer);
+    opened = await admit(ctx, t, s, request);
     const { confirm, certChain, serverAddr } = opened.upstream;
     await writeDrained(stream, encodeResponse(confirm, certChain, serverAddr));
   } catch (err) {
     clearTimeout(timer);
+    // The browser may be gone already (that can be the refusal itself): the audit below still says why.
     await writeDrained(stream, encodeError(answerFor(err))).catch(() => undefined);
     ctx.emit([{ type: 'desktop.session.start', success: false, ...fields, error: describe(err) }]);
     stream.end();
