@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Duplex } from 'node:stream';
 import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
+import { ask, openTls } from '../../core/plugin/conformanceWire.ts';
 import { startXrdp, type Xrdp, xrdpMissing } from '../../test/fixtures/xrdp.ts';
 import { startTestCluster, type TestCluster } from '../../test/helpers/cluster.ts';
 import {
@@ -15,6 +16,7 @@ import {
 } from '../../test/helpers/conformanceHarness.ts';
 import { cleanPathRequest, connectionRequest, readAnswer } from '../../test/helpers/rdpClient.ts';
 import { clientInfoData, connectMcs, sendData } from '../../test/helpers/rdpPdus.ts';
+import { freePort } from '../../test/helpers/sshd.ts';
 import { startXvnc, type Xvnc, xvncMissing } from '../../test/helpers/xvnc.ts';
 import desktopPlugin from './index.ts';
 
@@ -47,7 +49,8 @@ beforeAll(async () => {
   xrdp = await startXrdp({ vncPort: xvnc.port });
   cluster = await startTestCluster({});
   const flag = (name: string) => `${name}=rdp://${xrdp.addr}`;
-  await cluster.addAgent({ name: 'rdp-agent-tunnel', pluginFlags: { desktop: [flag('win-tunnel')] } });
+  const dead = `win-dead=rdp://127.0.0.1:${await freePort()}`;
+  await cluster.addAgent({ name: 'rdp-agent-tunnel', pluginFlags: { desktop: [flag('win-tunnel'), dead] } });
   const direct = await cluster.addAgent({
     name: 'rdp-agent-direct',
     direct: true,
@@ -74,7 +77,7 @@ beforeAll(async () => {
       exercise: rdpExchange,
     },
   };
-  await waitForResources(cluster, 'desktop', ['win-tunnel', 'win-direct']);
+  await waitForResources(cluster, 'desktop', ['win-tunnel', 'win-direct', 'win-dead']);
 }, 90_000);
 
 afterAll(async () => {
@@ -85,6 +88,16 @@ afterAll(async () => {
 
 describe.skipIf(!!missing)('plugin conformance: desktop-rdp', () => {
   for (const c of conformanceChecks(desktopPlugin, () => harness)) test(c.name, c.run, c.timeoutMs);
+
+  test("the agent's RDCleanPath error crosses the tunnel and the proxy to the client", async () => {
+    const sock = await openTls(harness.proxy.addr, 'tp-desktop-rdp', harness.proxy.ca, await harness.user());
+    expect(await ask(sock, { v: 1, target: 'win-dead', principal: 'alice', route: { login: 'alice' } })).toMatchObject({
+      ok: true,
+    });
+    sock.write(cleanPathRequest({ destination: 'win-dead', x224: connectionRequest(3) }));
+    expect((await readAnswer(sock)).error).toMatchObject({ code: 1, wsa: 10061 });
+    sock.destroy();
+  });
 
   test('the resource heartbeats its protocol and whose credentials, no address', async () => {
     const r = await cluster.proxy.view.resolveResource('desktop', 'win-tunnel');
