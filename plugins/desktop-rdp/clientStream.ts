@@ -1,8 +1,9 @@
 // The client → server direction once TLS is up: walks the browser's bytes PDU by PDU (CredSSP's DER messages when
 // the server chose NLA, then TPKT slow-path and fast-path PDUs by their own lengths), hands the Client Info PDU to
 // the session (which may rewrite it), drops input in view-only sessions, and refuses what it cannot frame.
+
+import type { ByteReader } from '../../core/desktop/byteReader.ts';
 import { BadParameter } from '../../core/errors.ts';
-import type { ByteReader } from '../desktop-vnc/byteReader.ts';
 import { isClientInfo } from './clientInfo.ts';
 import { elementSize } from './der.ts';
 import { readFastPath, readTpkt } from './framing.ts';

@@ -1,8 +1,9 @@
 // Framing of RDP's PDUs on a byte stream once TLS is up, the same both ways: a TPKT (first byte 3, a 16-bit length)
 // or a fast-path PDU (action bits 0, a 7- or 15-bit length). Encrypted fast-path PDUs (standard RDP security) are
 // refused: tp speaks TLS security only.
+
+import type { ByteReader } from '../../core/desktop/byteReader.ts';
 import { BadParameter } from '../../core/errors.ts';
-import type { ByteReader } from '../desktop-vnc/byteReader.ts';
 import { tpktLength } from './x224.ts';
 
 /** The rest of a TPKT whose first byte is `first`, by its length (at most 64 KiB by its format). */

@@ -1,7 +1,8 @@
 // The RDCleanPath exchange with the browser: its one request PDU, framed by its DER length and capped, and the error
 // answer a refusal becomes (IronRDP's error PDU has no text: an HTTP status, a socket error or a TLS alert).
+
+import type { ByteReader } from '../../core/desktop/byteReader.ts';
 import { AccessDenied, BadParameter } from '../../core/errors.ts';
-import type { ByteReader } from '../desktop-vnc/byteReader.ts';
 import {
   type CleanPathError,
   type CleanPathRequest,

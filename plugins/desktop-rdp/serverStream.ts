@@ -3,8 +3,8 @@
 // the clipboard channel's data responses (their lengths, for the audit). A PDU it cannot frame ends the session.
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { ByteReader } from '../../core/desktop/byteReader.ts';
 import { BadParameter } from '../../core/errors.ts';
-import type { ByteReader } from '../desktop-vnc/byteReader.ts';
 import { readFastPath, readTpkt } from './framing.ts';
 import { parseSlowPath } from './mcs.ts';
 

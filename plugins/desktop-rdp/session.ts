@@ -2,11 +2,11 @@
 // server (X.224, TLS), the RDCleanPath answer, then both directions relayed, the client's walked PDU by PDU, until
 // either side ends or the session's signal aborts. Audited; never recorded (see README).
 import type { Duplex } from 'node:stream';
+import { ByteReader, reason, StreamEnded, writeDrained } from '../../core/desktop/byteReader.ts';
 import { describe } from '../../core/errors.ts';
 import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
 import { type DesktopSessionRights, desktopPolicy, desktopSessionRights, resolveRoles } from '../../core/rbac/index.ts';
 import type { Role } from '../../core/rbac/schema.ts';
-import { ByteReader, reason, StreamEnded, writeDrained } from '../desktop-vnc/byteReader.ts';
 import { channelNames, withoutClipboard } from './channels.ts';
 import { type RdpCredentials, readClientInfo, rewriteClientInfo, withAutologon } from './clientInfo.ts';
 import { relayClientPdus } from './clientStream.ts';

@@ -1,7 +1,8 @@
 // The browser → VNC server direction: every RFB client message is parsed (fixed sizes, bounded lengths) and either
 // forwarded whole, narrowed (SetEncodings), or dropped (input in a view-only session, cut text without clipboard).
+
+import type { ByteReader } from '../../core/desktop/byteReader.ts';
 import { BadParameter, LimitExceeded } from '../../core/errors.ts';
-import type { ByteReader } from './byteReader.ts';
 import { bytesPerPixel, CLIENT, ENCODING, MAX_CUT_TEXT, MAX_ENCODINGS, MAX_SCREENS, walkableEncoding } from './rfb.ts';
 
 /** What the session lets the browser do, and where the filter reports what it saw. */

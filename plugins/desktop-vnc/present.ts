@@ -1,7 +1,8 @@
 // The browser's side of the handshake: the agent plays an RFB 3.8 server offering security type None only (the VNC
 // password stays on the agent), then replays the real server's ServerInit; or it states why the desktop is refused.
+
+import type { ByteReader } from '../../core/desktop/byteReader.ts';
 import { BadParameter, describe } from '../../core/errors.ts';
-import type { ByteReader } from './byteReader.ts';
 import { encodeServerInit, RFB_VERSION, reasonBytes, SECURITY_NONE, type ServerInit } from './rfb.ts';
 
 /** Writes bytes to the browser (and the recording). */

@@ -1,7 +1,8 @@
 // The VNC server → browser direction: every server message is walked (rectangles by their encoding's length rule,
 // never decoded) so ServerCutText can be found and dropped when the clipboard is denied; payloads stream through.
+
+import type { ByteReader } from '../../core/desktop/byteReader.ts';
 import { BadParameter, LimitExceeded } from '../../core/errors.ts';
-import type { ByteReader } from './byteReader.ts';
 import { bytesPerPixel, ENCODING, MAX_CUT_TEXT, MAX_NAME, MAX_SCREENS, SERVER } from './rfb.ts';
 
 /** Where walked bytes go, and what the walker needs to know as it goes. */

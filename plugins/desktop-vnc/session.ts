@@ -1,10 +1,10 @@
 // One desktop session: the roles' check and the agent's handshake with the VNC server, the browser's handshake, then
 // both directions walked and filtered until either side ends or the session's signal aborts; audited and recorded.
 import type { Duplex } from 'node:stream';
+import { ByteReader, reason, StreamEnded, writeDrained } from '../../core/desktop/byteReader.ts';
 import { describe } from '../../core/errors.ts';
 import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
 import { type DesktopSessionRights, desktopPolicy, desktopSessionRights, resolveRoles } from '../../core/rbac/index.ts';
-import { ByteReader, reason, StreamEnded, writeDrained } from './byteReader.ts';
 import { relayClientMessages } from './clientMessages.ts';
 import type { VncDesktop } from './index.ts';
 import { presentToBrowser } from './present.ts';

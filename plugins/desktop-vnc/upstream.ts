@@ -2,9 +2,9 @@
 // ClientInit (shared) and ServerInit. The password never leaves the agent.
 import { createCipheriv } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { ByteReader } from '../../core/desktop/byteReader.ts';
 import { AccessDenied, BadParameter, Unavailable } from '../../core/errors.ts';
 import { parseHostPort } from '../../core/net/index.ts';
-import { ByteReader } from './byteReader.ts';
 import { MAX_NAME, RFB_VERSION, SECURITY_NONE, SECURITY_VNC_AUTH, type ServerInit } from './rfb.ts';
 
 /** How long the VNC server has to accept the connection and finish its handshake. */

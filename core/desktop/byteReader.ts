@@ -1,7 +1,8 @@
-// Reads an RFB byte stream message by message: exact-length reads for headers, and pass-through of long payloads
-// chunk by chunk, so a walker never holds more than one chunk of a big rectangle (bounded memory).
+// Reads a desktop protocol's byte stream (RFB, RDP) message by message: exact-length reads for headers, and
+// pass-through of long payloads chunk by chunk, so a walker never holds more than one chunk of a big rectangle
+// (bounded memory). Shared by the desktop plugins, so neither reaches into the other's files.
 import type { Duplex } from 'node:stream';
-import { Unavailable } from '../../core/errors.ts';
+import { Unavailable } from '../errors.ts';
 
 /** The peer closed its side (or the session was cut) while a read waited. */
 export class StreamEnded extends Unavailable {}
@@ -18,7 +19,7 @@ export class ByteReader {
 
   constructor(
     private readonly src: Duplex,
-    /** Who the source is, in errors (`the VNC server`, `the browser`). */
+    /** Who the source is, in errors (`the VNC server`, `the RDP server`, `the browser`). */
     what: string,
     signal?: AbortSignal,
   ) {
