@@ -25,10 +25,11 @@ import { type CommandLabel, startCommandLabels } from './commandLabels.ts';
 import { type DirectListener, startDirectListener } from './directListener.ts';
 import { heartbeatSender } from './heartbeat.ts';
 import { probeIdentity, REJOIN_HINT } from './identityProbe.ts';
+import { IdleReclaim } from './idleReclaim.ts';
 import { joinViaProxy } from './join.ts';
 import { certNotAfter, LinkHealth, linkReason } from './linkHealth.ts';
 import { PluginHost } from './pluginHost.ts';
-import { RecordingUploader } from './recordingUploader.ts';
+import { proxyRecordingSink, RecordingUploader } from './recordingUploader.ts';
 import { startTunnelClient, type TunnelClient } from './tunnelClient.ts';
 
 export interface AgentOptions {
@@ -66,6 +67,8 @@ export interface AgentOptions {
   plugins: PluginRegistry;
   /** The plugins to run and their tp.yaml entries (core/plugin/entries.ts); default those that need no entries. */
   pluginEntries?: Map<string, unknown[]>;
+  /** Give start-up's and each session's code pages back to the kernel when idle (idleReclaim.ts); agent-only processes. */
+  reclaimIdle?: boolean;
 }
 
 /** A running agent. */
@@ -192,16 +195,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     backoff: o.uploadBackoff,
     maxBytes: o.recordingSpoolBytes,
     clock,
-    sink: {
-      putMeta: async (meta) => {
-        await api.send(AckSchema, 'POST', `/webapi/agent/recordings/${meta.sessionId}`, { meta });
-      },
-      putPart: async (sid, n, data) => {
-        await api.send(AckSchema, 'POST', `/webapi/agent/recordings/${sid}/parts/${n}`, {
-          data: data.toString('base64'),
-        });
-      },
-    },
+    sink: proxyRecordingSink(api),
   });
   const plugins = await PluginHost.start({
     registry: o.plugins,
@@ -228,11 +222,15 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       dataDir: o.dataDir,
     },
   });
-  const serveStream = (stream: import('node:stream').Duplex) =>
+  const reclaim = o.reclaimIdle ? new IdleReclaim({ busy: () => plugins.openStreams > 0 }) : undefined;
+  if (!reclaim) log.debug('idle code pages stay resident (ssh.reclaim_idle is false, or not an agent-only process)');
+  const serveStream = (stream: import('node:stream').Duplex) => {
     void plugins.serve(stream).catch((err: unknown) => {
       log.warn('bad stream from proxy', { error: describe(err) });
       stream.destroy();
     });
+    stream.once('close', () => reclaim?.settle());
+  };
 
   let directAddr: string | undefined;
   let tunnel: TunnelClient | undefined;
@@ -273,9 +271,11 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   }
   await heartbeat();
   timers.push(setInterval(() => void heartbeat(), heartbeatMs));
+  reclaim?.settle();
 
   const close = async () => {
     for (const t of timers) clearInterval(t);
+    reclaim?.close();
     await replica.close();
     tunnel?.close('agent shutting down');
     direct?.close();

@@ -1,5 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ApiClient } from '../api/client.ts';
+import { AckSchema } from '../api/schemas.ts';
 import type { AuditInput } from '../audit/events.ts';
 import { listSpooled, partName, type SpooledSession } from '../audit/recording.ts';
 import type { RecordingMeta } from '../audit/store.ts';
@@ -12,6 +14,20 @@ import { type Backoff, backoffDelay } from '../net/backoff.ts';
 export interface RecordingSink {
   putMeta(meta: RecordingMeta): Promise<void>;
   putPart(sessionId: string, n: number, data: Buffer): Promise<void>;
+}
+
+/** The sink an agent uploads through: the proxy's recording endpoints, as the node. */
+export function proxyRecordingSink(api: ApiClient): RecordingSink {
+  return {
+    putMeta: async (meta) => {
+      await api.send(AckSchema, 'POST', `/webapi/agent/recordings/${meta.sessionId}`, { meta });
+    },
+    putPart: async (sid, n, data) => {
+      await api.send(AckSchema, 'POST', `/webapi/agent/recordings/${sid}/parts/${n}`, {
+        data: data.toString('base64'),
+      });
+    },
+  };
 }
 
 export interface UploaderOptions {

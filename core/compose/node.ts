@@ -72,6 +72,8 @@ export async function startNode(
     clock,
     plugins,
     pluginEntries: entries,
+    // Only where the agent is the whole process: pages shared with a busy proxy or auth would come straight back.
+    reclaimIdle: !auth && !proxy && cfg.ssh.reclaim_idle !== false,
     ...o.agent,
   });
   stops.push(() => agent.close());

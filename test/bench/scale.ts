@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ApiClient, loadAdminIdentity } from '../../core/api/client.ts';
 import { UpsertedNodeSchema } from '../../core/api/hostSchemas.ts';
-import { CreatedTokenSchema, CreatedUserSchema } from '../../core/api/schemas.ts';
+import { CreatedUserSchema } from '../../core/api/schemas.ts';
 import { login } from '../../core/client/login.ts';
 import { requireProfile } from '../../core/client/profile.ts';
 import { runSshBench } from '../../core/client/sshBench.ts';
-import { type BenchCluster, entry, me, PASSWORD, rssMiB, rssSplitMiB, runOk } from './cluster.ts';
+import { type BenchCluster, entry, me, PASSWORD, rssMiB, runOk } from './cluster.ts';
 import { median } from './ssh.ts';
 import type { Row } from './table.ts';
 
@@ -124,53 +122,6 @@ export async function benchListing(c: BenchCluster): Promise<Row[]> {
       figure: `all-in-one (auth+proxy+node) RSS with ${count} nodes`,
       tp: rssMiB(c.pid()),
       unit: 'MiB',
-      higherIsBetter: false,
-    },
-  ];
-}
-
-/** An agent (`cmd` is how tp is run: bun + script, or a compiled binary) joined with a fresh token, 8 s after start. */
-async function idleAgent(c: BenchCluster, cmd: string[], name: string) {
-  const admin = loadAdminIdentity(c.dataDir);
-  const api = new ApiClient(admin.servers, admin.tls);
-  const { token } = await api.post(CreatedTokenSchema, '/v1/tokens', { roles: ['node'], ttlMs: 600_000 });
-  const agent = Bun.spawn(
-    [...cmd, 'agent', 'start', '--proxy', c.proxy, '--token', token, '--name', name, '--data-dir', join(c.dir, name)],
-    { stdout: 'ignore', stderr: 'ignore' },
-  );
-  await Bun.sleep(8000);
-  const rss = rssMiB(agent.pid);
-  const split = rssSplitMiB(agent.pid);
-  agent.kill('SIGTERM');
-  await agent.exited;
-  return { rss, ...split };
-}
-
-/** Idle agent memory (bun and, when `just dist` built it, the compiled binary) and CLI cold start, beside `ssh -V`. */
-export async function benchFootprint(c: BenchCluster): Promise<Row[]> {
-  const binary = join(import.meta.dir, '..', '..', 'dist', 'tp-linux-x64');
-  const runs = [{ how: 'bun', cmd: [process.execPath, entry] }];
-  if (existsSync(binary)) runs.push({ how: 'compiled binary', cmd: [binary] });
-  const rows: Row[] = [];
-  for (const r of runs) {
-    const m = await idleAgent(c, r.cmd, `idle-${r.how.replace(/\W+/g, '-')}`);
-    rows.push({
-      figure: `agent idle RSS, ${r.how} (tunnel mode, 8 s after start): ${m.anon.toFixed(1)} MiB its own, ${m.file.toFixed(1)} MiB the runtime's code pages (shared, reclaimable)`,
-      tp: m.rss,
-      unit: 'MiB',
-      higherIsBetter: false,
-    });
-  }
-  const tpVersion = await median(9, () => runOk([process.execPath, entry, 'version']));
-  const sshV = await median(9, () => runOk(['ssh', '-V']));
-  return [
-    ...rows,
-    {
-      figure: '`tp version` cold start',
-      tp: tpVersion,
-      reference: sshV,
-      referenceName: 'ssh -V',
-      unit: 'ms',
       higherIsBetter: false,
     },
   ];

@@ -4,6 +4,9 @@ import type { SshFixture } from './sshFixture.ts';
 export interface SpawnedAgent {
   /** Its stdout so far (the "agent <id> running" line once joined). */
   output(): string;
+  /** Its stderr so far (its log). */
+  errors(): string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -14,7 +17,7 @@ export interface SpawnedAgent {
 export async function spawnAgent(
   f: SshFixture,
   cmd: string[],
-  o: { name: string; dataDir: string; env?: Record<string, string>; ms: number },
+  o: { name: string; dataDir: string; env?: Record<string, string>; ms: number; args?: string[] },
 ): Promise<SpawnedAgent> {
   const token = JSON.parse((await f.admin(['tokens', 'add', '--type', 'node', '--format', 'json'])).stdout) as {
     token: string;
@@ -31,7 +34,7 @@ export async function spawnAgent(
       token.token,
       '--ca-pin',
       token.ca_pin,
-    ].concat(['--name', o.name, '--data-dir', o.dataDir]),
+    ].concat(['--name', o.name, '--data-dir', o.dataDir], o.args ?? []),
     { env: { ...process.env, ...o.env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' },
   );
   let out = '';
@@ -57,5 +60,5 @@ export async function spawnAgent(
     }
     await Bun.sleep(100);
   }
-  return { output: () => out, stop };
+  return { output: () => out, errors: () => err, pid: child.pid, stop };
 }
