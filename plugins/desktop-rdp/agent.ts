@@ -1,9 +1,9 @@
 // The RDP plugin's agent side: heartbeats the configured desktops (protocol and whose credentials: no address, no
 // secret) and serves each browser stream the proxy sends as an RDCleanPath gateway.
 import { readFileSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
-import { BadParameter, describe, NotFound } from '../../core/errors.ts';
-import type { AgentPlugin, AgentPluginContext, PluginSession, ResourceSpec } from '../../core/plugin/types.ts';
+import { startDesktopAgent } from '../../core/desktop/agent.ts';
+import { BadParameter, describe } from '../../core/errors.ts';
+import type { AgentPlugin, AgentPluginContext } from '../../core/plugin/types.ts';
 import type { RdpCredentials } from './clientInfo.ts';
 import type { RdpDesktop } from './index.ts';
 import { type RdpTarget, runRdpSession } from './session.ts';
@@ -30,40 +30,13 @@ function readCredentials(d: RdpDesktop): RdpCredentials | undefined {
  * file at start-up: an unreadable or empty one is a BadParameter naming the desktop, before anything is served.
  */
 export function startRdpAgent(ctx: AgentPluginContext, entries: RdpDesktop[]): AgentPlugin {
-  const targets = new Map<string, RdpTarget>(
-    entries.map((d) => [
-      d.name,
-      {
-        desktop: d,
-        credentials: readCredentials(d),
-        certSha256: d.cert_sha256?.replaceAll(':', '').toLowerCase(),
-      },
-    ]),
-  );
-  const live = new Map<Duplex, Promise<void>>();
-  return {
-    resources: (): ResourceSpec[] =>
-      [...targets.values()].map((t) => ({
-        name: t.desktop.name,
-        labels: t.desktop.labels,
-        spec: { protocol: 'rdp', credentials: t.credentials ? 'agent' : 'user' },
-      })),
-    serve: async (stream: Duplex, s: PluginSession) => {
-      const t = targets.get(s.resource);
-      // The host checked the resource is one of ours; this only guards the map lookup.
-      if (!t) throw new NotFound(`this agent serves no desktop "${s.resource}"`);
-      const running = runRdpSession(ctx, t, stream, s);
-      live.set(stream, running);
-      try {
-        await running;
-      } finally {
-        live.delete(stream);
-      }
-    },
-    // Cut streams end their sessions at once; waiting for them lets each audit its end before the agent's spool closes.
-    close: async () => {
-      for (const stream of live.keys()) stream.destroy();
-      await Promise.allSettled(live.values());
-    },
-  };
+  return startDesktopAgent<RdpTarget>({
+    targets: entries.map((d) => ({
+      desktop: d,
+      credentials: readCredentials(d),
+      certSha256: d.cert_sha256?.replaceAll(':', '').toLowerCase(),
+    })),
+    spec: (t) => ({ protocol: 'rdp', credentials: t.credentials ? 'agent' : 'user' }),
+    run: (t, stream, s) => runRdpSession(ctx, t, stream, s),
+  });
 }
