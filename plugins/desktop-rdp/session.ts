@@ -2,10 +2,11 @@
 // server (X.224, TLS), the RDCleanPath answer, then both directions relayed, the client's walked PDU by PDU, until
 // either side ends or the session's signal aborts. Audited; never recorded (see README).
 import type { Duplex } from 'node:stream';
-import { ByteReader, reason, StreamEnded, writeDrained } from '../../core/desktop/byteReader.ts';
+import { ByteReader, writeDrained } from '../../core/desktop/byteReader.ts';
+import { checkDesktopAccess, desktopSessionFields, stopReason } from '../../core/desktop/session.ts';
 import { describe } from '../../core/errors.ts';
 import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
-import { type DesktopSessionRights, desktopPolicy, desktopSessionRights, resolveRoles } from '../../core/rbac/index.ts';
+import { type DesktopSessionRights, desktopPolicy, desktopSessionRights } from '../../core/rbac/index.ts';
 import type { Role } from '../../core/rbac/schema.ts';
 import { channelNames, withoutClipboard } from './channels.ts';
 import { type RdpCredentials, readClientInfo, rewriteClientInfo, withAutologon } from './clientInfo.ts';
@@ -42,19 +43,6 @@ interface Opened {
   rights: DesktopSessionRights;
 }
 
-/** The audit fields every event of a session carries (login: the account, once the Client Info PDU named it). */
-function sessionFields(ctx: AgentPluginContext, t: RdpTarget, s: PluginSession): Record<string, string> {
-  return {
-    user: s.user?.name ?? '',
-    session_id: s.id,
-    server_id: ctx.hostId,
-    desktop_name: t.desktop.name,
-    login: t.credentials ? t.credentials.user : (s.route.login ?? ''),
-    protocol: 'rdp',
-    'addr.remote': s.client,
-  };
-}
-
 /**
  * Checks the roles (labels; the login too when the client named one), and opens the server with the browser's X.224
  * request (TLS only when the agent injects credentials). Rejects with the refusal.
@@ -65,9 +53,7 @@ async function admit(
   s: PluginSession,
   request: CleanPathRequest,
 ): Promise<Opened> {
-  const user = s.user!;
-  const roles = resolveRoles(user.roles, (n) => ctx.state.roles().find((r) => r.metadata.name === n));
-  desktopPolicy.check(roles, user.traits, t.desktop, s.route.login || undefined);
+  const roles = checkDesktopAccess(ctx, s, t.desktop);
   // `request.destination` is the browser's wish and is not used: the desktop's addr is the only target.
   const x224 = t.credentials ? withRequestedProtocols(request.x224, PROTOCOL_SSL) : request.x224;
   requestedProtocols(x224); // a well-formed Connection Request, or BadParameter
@@ -91,7 +77,9 @@ export async function runRdpSession(
   stream: Duplex,
   s: PluginSession,
 ): Promise<void> {
-  const fields = sessionFields(ctx, t, s);
+  // login: the account, once the Client Info PDU names it (the agent's own when it injects credentials).
+  const login = t.credentials ? t.credentials.user : (s.route.login ?? '');
+  const fields = desktopSessionFields(ctx, s, t.desktop, 'rdp', login);
   const browser = new ByteReader(stream, 'the browser', s.signal);
   const timer = setTimeout(
     () => stream.destroy(new Error(`no RDCleanPath request within ${REQUEST_MS / 1000} s`)),
@@ -139,10 +127,6 @@ export async function runRdpSession(
   const watch = new ClipboardWatch((direction, length) =>
     ctx.emit([{ type: `desktop.clipboard.${direction}`, success: true, ...fields, length }]),
   );
-  const stopped = (err: unknown, who: string) => {
-    if (s.signal.aborted) return reason(s.signal);
-    return err instanceof StreamEnded ? err.message : `protocol error from ${who}: ${describe(err)}`;
-  };
   const credssp = 'selected' in selected && [PROTOCOL_HYBRID, PROTOCOL_HYBRID_EX].includes(selected.selected);
   const ended = await Promise.race([
     relayClientPdus(browser, (b) => writeDrained(upstream.tls, b), {
@@ -160,7 +144,7 @@ export async function runRdpSession(
       },
     }).then(
       () => 'the browser closed the connection',
-      (err: unknown) => stopped(err, 'the browser'),
+      (err: unknown) => stopReason(err, s.signal, 'the browser'),
     ),
     // With NLA the server speaks CredSSP first (not framed as RDP PDUs): its bytes are relayed as they come.
     (credssp
@@ -171,7 +155,7 @@ export async function runRdpSession(
         })
     ).then(
       () => 'the RDP server closed the connection',
-      (err: unknown) => stopped(err, 'the RDP server'),
+      (err: unknown) => stopReason(err, s.signal, 'the RDP server'),
     ),
   ]);
   upstream.tls.destroy();

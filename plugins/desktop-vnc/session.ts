@@ -1,10 +1,11 @@
 // One desktop session: the roles' check and the agent's handshake with the VNC server, the browser's handshake, then
 // both directions walked and filtered until either side ends or the session's signal aborts; audited and recorded.
 import type { Duplex } from 'node:stream';
-import { ByteReader, reason, StreamEnded, writeDrained } from '../../core/desktop/byteReader.ts';
+import { ByteReader, writeDrained } from '../../core/desktop/byteReader.ts';
+import { checkDesktopAccess, desktopSessionFields, stopReason } from '../../core/desktop/session.ts';
 import { describe } from '../../core/errors.ts';
 import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
-import { type DesktopSessionRights, desktopPolicy, desktopSessionRights, resolveRoles } from '../../core/rbac/index.ts';
+import { type DesktopSessionRights, desktopSessionRights } from '../../core/rbac/index.ts';
 import { relayClientMessages } from './clientMessages.ts';
 import type { VncDesktop } from './index.ts';
 import { presentToBrowser } from './present.ts';
@@ -24,38 +25,17 @@ interface Opened {
   rights: DesktopSessionRights;
 }
 
-/** The audit fields every event of a session carries. */
-function sessionFields(ctx: AgentPluginContext, t: DesktopTarget, s: PluginSession): Record<string, string> {
-  return {
-    user: s.user?.name ?? '',
-    session_id: s.id,
-    server_id: ctx.hostId,
-    desktop_name: t.desktop.name,
-    login: s.route.login ?? '',
-    protocol: 'vnc',
-    'addr.remote': s.client,
-  };
-}
-
 /**
  * Checks the user's roles on the desktop (labels; the login too when the client named one: VNC has no account,
  * so none is required), then opens the VNC server; rejects with the refusal's error.
  */
 async function admit(ctx: AgentPluginContext, t: DesktopTarget, s: PluginSession): Promise<Opened> {
-  const user = s.user!;
-  const roles = resolveRoles(user.roles, (n) => ctx.state.roles().find((r) => r.metadata.name === n));
-  desktopPolicy.check(roles, user.traits, t.desktop, s.route.login || undefined);
+  const roles = checkDesktopAccess(ctx, s, t.desktop);
   const upstream = await openUpstream(
     { desktop: t.desktop.name, addr: t.desktop.addr, password: t.password },
     s.signal,
   );
   return { upstream, rights: desktopSessionRights(roles) };
-}
-
-/** Why a direction stopped, in words: the session's abort reason, a peer closing, or the protocol error. */
-function endReason(err: unknown, signal: AbortSignal): string {
-  if (signal.aborted) return reason(signal);
-  return err instanceof StreamEnded ? err.message : `protocol error: ${describe(err)}`;
 }
 
 /**
@@ -69,7 +49,7 @@ export async function runDesktopSession(
   stream: Duplex,
   s: PluginSession,
 ): Promise<void> {
-  const fields = sessionFields(ctx, t, s);
+  const fields = desktopSessionFields(ctx, s, t.desktop, 'vnc', s.route.login ?? '');
   const browser = new ByteReader(stream, 'the browser', s.signal);
   // What the browser receives is recorded from its first byte: held until the recording can start.
   let recorder: DesktopRecorder | undefined;
@@ -122,12 +102,12 @@ export async function runDesktopSession(
         pixelFormat = pf;
       },
       onCutText: clipboard('desktop.clipboard.send'),
-    }).catch((err: unknown) => endReason(err, s.signal)),
+    }).catch((err: unknown) => stopReason(err, s.signal)),
     relayServerMessages(upstream.reader, toBrowser, {
       clipboard: rights.clipboard,
       pixelFormat: () => pixelFormat,
       onCutText: clipboard('desktop.clipboard.receive'),
-    }).catch((err: unknown) => endReason(err, s.signal)),
+    }).catch((err: unknown) => stopReason(err, s.signal)),
   ]);
   upstream.socket.destroy();
   stream.destroy();
