@@ -7,13 +7,7 @@ import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/co
 import { ask, openTls } from '../../core/plugin/conformanceWire.ts';
 import { startXrdp, type Xrdp, xrdpMissing } from '../../test/fixtures/xrdp.ts';
 import { startTestCluster, type TestCluster } from '../../test/helpers/cluster.ts';
-import {
-  auditEvents,
-  foreignUser,
-  proxySide,
-  signedUser,
-  waitForResources,
-} from '../../test/helpers/conformanceHarness.ts';
+import { desktopConformanceHarness } from '../../test/helpers/desktopConformance.ts';
 import { cleanPathRequest, connectionRequest, readAnswer } from '../../test/helpers/rdpClient.ts';
 import { clientInfoData, connectMcs, sendData } from '../../test/helpers/rdpPdus.ts';
 import { freePort } from '../../test/helpers/sshd.ts';
@@ -48,36 +42,13 @@ beforeAll(async () => {
   xvnc = await startXvnc();
   xrdp = await startXrdp({ vncPort: xvnc.port });
   cluster = await startTestCluster({});
-  const flag = (name: string) => `${name}=rdp://${xrdp.addr}`;
-  const dead = `win-dead=rdp://127.0.0.1:${await freePort()}`;
-  await cluster.addAgent({ name: 'rdp-agent-tunnel', pluginFlags: { desktop: [flag('win-tunnel'), dead] } });
-  const direct = await cluster.addAgent({
-    name: 'rdp-agent-direct',
-    direct: true,
-    pluginFlags: { desktop: [flag('win-direct')] },
+  harness = await desktopConformanceHarness(cluster, {
+    protocol: 'rdp',
+    names: { tunnel: 'win-tunnel', direct: 'win-direct' },
+    flag: (name) => `${name}=rdp://${xrdp.addr}`,
+    moreTunnelFlags: [`win-dead=rdp://127.0.0.1:${await freePort()}`],
+    exercise: rdpExchange,
   });
-  await cluster.auth.client.createUser({
-    name: 'alice',
-    roles: ['access'],
-    traits: { desktop_logins: ['alice'] },
-    password: 'correct horse battery',
-  });
-  harness = {
-    ...proxySide(cluster),
-    resources: [
-      { name: 'win-tunnel', via: 'tunnel' },
-      { name: 'win-direct', via: 'direct', directAddr: direct.directAddr },
-    ],
-    principals: { allowed: 'alice', denied: 'root' },
-    user: signedUser(cluster, 'alice'),
-    foreignUser: () => foreignUser('alice', ['access']),
-    events: auditEvents(cluster),
-    protocol: {
-      request: (login) => ({ principal: login, route: { login } }),
-      exercise: rdpExchange,
-    },
-  };
-  await waitForResources(cluster, 'desktop', ['win-tunnel', 'win-direct', 'win-dead']);
 }, 90_000);
 
 afterAll(async () => {

@@ -3,20 +3,13 @@
 // both given it with `--desktop NAME=vnc://...?password_file=...`.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { Duplex } from 'node:stream';
-import { connect, type TLSSocket } from 'node:tls';
 import * as v from 'valibot';
-import { parseHostPort } from '../../core/net/index.ts';
 import { type ConformanceHarness, conformanceChecks } from '../../core/plugin/conformance.ts';
+import { openTls } from '../../core/plugin/conformanceWire.ts';
 import { readHeader } from '../../core/tunnel/header.ts';
 import { tp, tpOk } from '../../test/helpers/cli.ts';
 import { startTestCluster, type TestCluster, waitFor } from '../../test/helpers/cluster.ts';
-import {
-  auditEvents,
-  foreignUser,
-  proxySide,
-  signedUser,
-  waitForResources,
-} from '../../test/helpers/conformanceHarness.ts';
+import { desktopConformanceHarness } from '../../test/helpers/desktopConformance.ts';
 import { RfbClient } from '../../test/helpers/rfbClient.ts';
 import { startXvnc, type Xvnc, xvncMissing } from '../../test/helpers/xvnc.ts';
 import desktopPlugin from './index.ts';
@@ -37,56 +30,16 @@ async function rfbExchange(sock: Duplex): Promise<void> {
   await c.until('update');
 }
 
-/** Mutual TLS to the proxy on the plugin's ALPN id. */
-function tlsConnect(addr: string, ca: string[], creds: { cert: string; key: string }): Promise<TLSSocket> {
-  const [host, port] = parseHostPort(addr);
-  const sock = connect({
-    host,
-    port,
-    ca,
-    ...creds,
-    ALPNProtocols: ['tp-desktop-vnc'],
-    checkServerIdentity: () => undefined,
-  });
-  return new Promise((resolve, reject) => {
-    sock.once('secureConnect', () => resolve(sock));
-    sock.once('error', reject);
-  });
-}
-
 beforeAll(async () => {
   if (xvncMissing) return;
   xvnc = await startXvnc();
   cluster = await startTestCluster({});
-  const flag = (name: string) => `${name}=vnc://127.0.0.1:${xvnc.port}?password_file=${xvnc.passwordFile}`;
-  await cluster.addAgent({ name: 'vnc-agent-tunnel', pluginFlags: { desktop: [flag('lab-tunnel')] } });
-  const direct = await cluster.addAgent({
-    name: 'vnc-agent-direct',
-    direct: true,
-    pluginFlags: { desktop: [flag('lab-direct')] },
+  harness = await desktopConformanceHarness(cluster, {
+    protocol: 'vnc',
+    names: { tunnel: 'lab-tunnel', direct: 'lab-direct' },
+    flag: (name) => `${name}=vnc://127.0.0.1:${xvnc.port}?password_file=${xvnc.passwordFile}`,
+    exercise: rfbExchange,
   });
-  await cluster.auth.client.createUser({
-    name: 'alice',
-    roles: ['access'],
-    traits: { desktop_logins: ['alice'] },
-    password: 'correct horse battery',
-  });
-  harness = {
-    ...proxySide(cluster),
-    resources: [
-      { name: 'lab-tunnel', via: 'tunnel' },
-      { name: 'lab-direct', via: 'direct', directAddr: direct.directAddr },
-    ],
-    principals: { allowed: 'alice', denied: 'root' },
-    user: signedUser(cluster, 'alice'),
-    foreignUser: () => foreignUser('alice', ['access']),
-    events: auditEvents(cluster),
-    protocol: {
-      request: (login) => ({ principal: login, route: { login } }),
-      exercise: rfbExchange,
-    },
-  };
-  await waitForResources(cluster, 'desktop', ['lab-tunnel', 'lab-direct']);
 }, 90_000);
 
 afterAll(async () => {
@@ -102,7 +55,7 @@ describe.skipIf(!!xvncMissing)('plugin conformance: desktop-vnc', () => {
 describe.skipIf(!!xvncMissing)('desktop-vnc recordings', () => {
   test('a session is uploaded as a desktop recording whose bytes replay to the same picture', async () => {
     const creds = await harness.user();
-    const sock = await tlsConnect(cluster.proxy.addr, harness.proxy.ca, creds);
+    const sock = await openTls(cluster.proxy.addr, 'tp-desktop-vnc', harness.proxy.ca, creds);
     sock.write(`${JSON.stringify({ v: 1, target: 'lab-tunnel', route: {} })}\n`);
     const answer = await readHeader(sock, v.looseObject({ ok: v.boolean() }), 64 * 1024, 10_000);
     expect(answer.ok).toBe(true);
