@@ -39,6 +39,30 @@ describe('audit event spool', () => {
     await again.close();
   });
 
+  test('an event added while close() waits for the last send is kept on disk, and no timer fires on the closed file', async () => {
+    const path = spoolPath();
+    let release: () => void = () => undefined;
+    const sent: AuditInput[] = [];
+    const spool = new EventSpool({
+      path,
+      send: (e) =>
+        new Promise<void>((resolve) => {
+          sent.push(...e);
+          release = resolve;
+        }),
+    });
+    spool.add([query(1)]);
+    const closing = spool.close();
+    spool.add([query(2)]); // during the last send: the spool is not closed yet
+    release();
+    await closing;
+    await Bun.sleep(60); // past the 20 ms write window: its timer must not run on the closed database
+    expect(sent.map((e) => e.statement)).toEqual(['select 1']);
+    const again = new EventSpool({ path, send: down });
+    expect(again.pending).toBe(1);
+    await again.close();
+  });
+
   test('beyond maxEvents the oldest are dropped and pending stays at the cap', async () => {
     const sent: AuditInput[] = [];
     let up = false;

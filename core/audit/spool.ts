@@ -188,6 +188,9 @@ export class EventSpool {
     this.closed = true;
     clearInterval(this.timer);
     await this.flushing;
+    // Events added while the last flush was out: to disk for the next start (this also stops their window's timer,
+    // which would otherwise fire on the closed file).
+    this.persist();
     this.db.close();
   }
 }
