@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { startXrdp, type Xrdp, xrdpMissing } from './fixtures/xrdp.ts';
-import { webCall, webLogin } from './helpers/accountWeb.ts';
+import { type Xrdp, xrdpMissing } from './fixtures/xrdp.ts';
 import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { type OperatorCluster, PASSWORD, startOperatorCluster } from './helpers/operatorCluster.ts';
 import { rdpCanvasPixel, rdpCanvasSize, rdpScreenPoint, rdpShownBox } from './helpers/rdpCanvas.ts';
+import { type RdpStack, rdpAgentConfig, startRdpStack, waitDesktopsOnline } from './helpers/rdpDesktopStack.ts';
 import { userPage } from './helpers/webLogin.ts';
-import { startXvnc, type Xvnc, xvncMissing } from './helpers/xvnc.ts';
+import { type Xvnc, xvncMissing } from './helpers/xvnc.ts';
 
 // RDP desktops in the browser, end to end: Chromium runs IronRDP's web client (WASM) from the web UI; its WebSocket
 // goes to the proxy of a real `tp start`, which relays it to a separate `tp agent start` process (plugin
@@ -28,7 +26,7 @@ let xrdp: Xrdp;
 let c: OperatorCluster;
 let b: TestBrowser;
 let base: string;
-let dir: string;
+let stack: RdpStack;
 let typed: string;
 
 /** A page of `user` (a browser context of its own), logged in, connecting to `desktop` from the Desktops page. */
@@ -62,26 +60,21 @@ async function connected(page: Page): Promise<void> {
 
 describe.skipIf(missing !== undefined)('RDP desktops in the browser', () => {
   beforeAll(async () => {
-    x = await startXvnc({ width: 800, height: 600, colour: '#3366cc' });
-    typed = join(x.dir, 'typed');
-    // An xterm at a known place that writes the first line typed into it to a file.
-    x.spawn(['xterm', '-geometry', '40x6+400+300', '-e', 'sh', '-c', `read line; printf %s "$line" > ${typed}`]);
-    xrdp = await startXrdp({ vncPort: x.port });
-    dir = mkdtempSync(join(tmpdir(), 'tp-rdp-e2e-'));
-    // xrdp hands the RDP password to the VNC server: the agent's account for win1 logs in with the VNC password.
-    const pwFile = join(dir, 'win1.password');
-    writeFileSync(pwFile, `${x.password}\n`);
+    stack = await startRdpStack('#3366cc', 'tp-rdp-e2e-');
+    ({ x, xrdp, typed } = stack);
     c = await startOperatorCluster(
-      dir,
+      stack.dir,
       'rdp.e2e',
       'metadata: {name: desk-dev}\nspec:\n  allow:\n    desktop_labels: {env: dev}\n    desktop_logins: [tp, "*"]\n',
     );
+    // xrdp hands the RDP password to the VNC server: the agent's account for win1 logs in with the VNC password.
     await c.startAgent(
       'rdp',
-      'desktops:\n  enabled: true\n  desktops:\n' +
-        `    - {name: win1, protocol: rdp, addr: "${xrdp.addr}", username: tp, password_file: "${pwFile}", labels: {env: dev}}\n` +
-        `    - {name: win-typed, protocol: rdp, addr: "${xrdp.addr}", labels: {env: dev}}\n` +
-        `    - {name: win-prod, protocol: rdp, addr: "${xrdp.addr}", labels: {env: prod}}\n`,
+      rdpAgentConfig([
+        { name: 'win1', addr: xrdp.addr, env: 'dev', username: 'tp', passwordFile: stack.pwFile },
+        { name: 'win-typed', addr: xrdp.addr, env: 'dev' },
+        { name: 'win-prod', addr: xrdp.addr, env: 'prod' },
+      ]),
     );
     await c.admin(['users', 'add', 'bob', '--roles', 'desk-dev', '--password-stdin'], PASSWORD);
     await c.admin(
@@ -95,26 +88,13 @@ describe.skipIf(missing !== undefined)('RDP desktops in the browser', () => {
     await c.admin(['users', 'add', 'vera', '--roles', 'desk-dev,watch', '--password-stdin'], PASSWORD);
     await c.admin(['users', 'add', 'cleo', '--roles', 'desk-dev,no-clip', '--password-stdin'], PASSWORD);
     base = `https://localhost:${c.proxy.split(':')[1]}`;
-    const login = await webLogin(`https://${c.proxy}`, { username: 'alice', password: PASSWORD });
-    await waitFor(
-      'the RDP desktops online',
-      async () =>
-        (
-          JSON.stringify(
-            (await webCall(`https://${c.proxy}`, 'GET', '/webapi/ui/resources/desktop', { session: login.session }))
-              .body,
-          ).match(/"online":true/g) ?? []
-        ).length >= 2,
-      30_000,
-    );
+    await waitDesktopsOnline(c, 2, 'the RDP desktops online');
     b = await startBrowser(c.proxy);
   });
   afterAll(async () => {
     await b?.close();
     await c?.close();
-    await xrdp?.close();
-    await x?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   test('win1 (agent credentials) opens from the Desktops page: IronRDP draws the X root colour, keys reach an xterm', async () => {

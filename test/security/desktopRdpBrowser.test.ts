@@ -3,28 +3,24 @@
 // (IronRDP's own Connect-Initial read and its clipboard channel handled), while the keys typed into an xterm on the
 // desktop never arrive, even with the page's own guard (an inert screen) removed: the agent drops and counts them.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startXrdp, type Xrdp, xrdpMissing } from '../fixtures/xrdp.ts';
-import { webCall, webLogin } from '../helpers/accountWeb.ts';
+import { existsSync } from 'node:fs';
+import { xrdpMissing } from '../fixtures/xrdp.ts';
 import { haveChromium, startBrowser, type TestBrowser } from '../helpers/browser.ts';
 import { waitFor } from '../helpers/cluster.ts';
 import { type OperatorCluster, PASSWORD, startOperatorCluster } from '../helpers/operatorCluster.ts';
 import { rdpCanvasPixel, rdpScreenPoint } from '../helpers/rdpCanvas.ts';
+import { type RdpStack, rdpAgentConfig, startRdpStack, waitDesktopsOnline } from '../helpers/rdpDesktopStack.ts';
 import { userPage } from '../helpers/webLogin.ts';
-import { startXvnc, type Xvnc, xvncMissing } from '../helpers/xvnc.ts';
+import { xvncMissing } from '../helpers/xvnc.ts';
 
 const missing = !haveChromium() ? 'Chromium is not installed' : (xvncMissing ?? xrdpMissing);
 if (missing) console.warn(`SKIPPING the RDP policy browser tests: ${missing}`);
 
 const ROOT = [0x33, 0x99, 0x33];
 const near = (p: number[]) => p.length === 3 && p.every((v, i) => Math.abs(v - ROOT[i]!) <= 8);
-let x: Xvnc;
-let xrdp: Xrdp;
+let stack: RdpStack;
 let c: OperatorCluster;
 let b: TestBrowser;
-let dir: string;
 let typed: string;
 
 /** The audit events of `type` so far. */
@@ -34,46 +30,30 @@ async function audit(type: string): Promise<Record<string, unknown>[]> {
 
 describe.skipIf(missing !== undefined)('RDP session policy in the browser', () => {
   beforeAll(async () => {
-    x = await startXvnc({ width: 800, height: 600, colour: '#339933' });
-    typed = join(x.dir, 'typed');
-    x.spawn(['xterm', '-geometry', '40x6+400+300', '-e', 'sh', '-c', `read line; printf %s "$line" > ${typed}`]);
-    xrdp = await startXrdp({ vncPort: x.port });
-    dir = mkdtempSync(join(tmpdir(), 'tp-rdp-policy-'));
-    const pwFile = join(dir, 'win1.password');
-    writeFileSync(pwFile, `${x.password}\n`);
+    stack = await startRdpStack('#339933', 'tp-rdp-policy-');
+    typed = stack.typed;
     c = await startOperatorCluster(
-      dir,
+      stack.dir,
       'rdp.policy',
       'metadata: {name: desk-watch}\nspec:\n  options: {desktop_view_only: true, desktop_clipboard: false}\n' +
         '  allow:\n    desktop_labels: {env: dev}\n    desktop_logins: [tp]\n',
     );
     await c.startAgent(
       'rdp',
-      'desktops:\n  enabled: true\n  desktops:\n' +
-        `    - {name: win1, protocol: rdp, addr: "${xrdp.addr}", username: tp, password_file: "${pwFile}", labels: {env: dev}}\n`,
+      rdpAgentConfig([{ name: 'win1', addr: stack.xrdp.addr, env: 'dev', username: 'tp', passwordFile: stack.pwFile }]),
     );
     b = await startBrowser(c.proxy);
   }, 60_000);
   afterAll(async () => {
     await b?.close();
     await c?.close();
-    await xrdp?.close();
-    await x?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   test('view-only with the clipboard off: the desktop draws, typed keys are dropped at the agent', async () => {
     const base = `https://localhost:${c.proxy.split(':')[1]}`;
     const page = await userPage(b, base, 'alice', PASSWORD);
-    const login = await webLogin(`https://${c.proxy}`, { username: 'alice', password: PASSWORD });
-    await waitFor(
-      'win1 online',
-      async () =>
-        JSON.stringify(
-          (await webCall(`https://${c.proxy}`, 'GET', '/webapi/ui/resources/desktop', { session: login.session })).body,
-        ).includes('"online":true'),
-      30_000,
-    );
+    await waitDesktopsOnline(c, 1, 'win1 online');
     await page.goto(`${base}/web/desktops`);
     await page.getByRole('button', { name: 'Connect to win1' }).click();
     await waitFor('the root colour on the canvas', async () => near(await rdpCanvasPixel(page, 10, 10)), 20_000);

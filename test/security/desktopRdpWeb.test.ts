@@ -7,6 +7,7 @@ import { webLogin } from '../helpers/accountWeb.ts';
 import { waitFor } from '../helpers/cluster.ts';
 import { type OperatorCluster, PASSWORD, startOperatorCluster } from '../helpers/operatorCluster.ts';
 import { cleanPathRequest, connectionRequest, decodeAnswer } from '../helpers/rdpClient.ts';
+import { rdpAgentConfig } from '../helpers/rdpDesktopStack.ts';
 import { freePort } from '../helpers/sshd.ts';
 
 // The proxy's side of RDP desktops in the browser: the desktop info endpoint and the WebSocket IronRDP drives
@@ -66,10 +67,11 @@ describe('RDP desktops: the proxy side of the browser path', () => {
     );
     await c.startAgent(
       'rdp',
-      'desktops:\n  enabled: true\n  desktops:\n' +
-        `    - {name: win1, protocol: rdp, addr: "${dead}", username: tp, password_file: "${pw}", labels: {env: dev}}\n` +
-        `    - {name: win-user, protocol: rdp, addr: "${dead}", labels: {env: dev}}\n` +
-        `    - {name: win-prod, protocol: rdp, addr: "${dead}", labels: {env: prod}}\n`,
+      rdpAgentConfig([
+        { name: 'win1', addr: dead, env: 'dev', username: 'tp', passwordFile: pw },
+        { name: 'win-user', addr: dead, env: 'dev' },
+        { name: 'win-prod', addr: dead, env: 'prod' },
+      ]),
     );
     base = `https://${c.proxy}`;
     cookie = (await webLogin(base, { username: 'alice', password: PASSWORD })).session!.cookie;
