@@ -5,6 +5,7 @@ import { readable } from '../api.ts';
 import { desktopInfo } from '../desktopInfo.ts';
 import { type DesktopReady, openDesktop } from '../desktopSession.ts';
 import { appState, navigate } from '../router.ts';
+import { DesktopStatus, EndButton, ScreenControls, SessionNotices } from './DesktopControls.tsx';
 import { RdpDesktop } from './RdpDesktop.tsx';
 
 type Status = 'connecting' | 'connected' | 'ended';
@@ -83,46 +84,28 @@ function DesktopScreen({ name }: { name: string }) {
     <section class="desktop-page" aria-labelledby="desktop-title">
       <div class="desktop-bar">
         <h1 id="desktop-title">{name}</h1>
-        <span class="muted" role="status" data-testid="desktop-status">
-          {status}
-        </span>
+        <DesktopStatus status={status} />
         {ready && (
           <span class="muted">
             session <code data-testid="desktop-session">{ready.r.sessionId}</code>
           </span>
         )}
-        <button type="button" class="secondary" disabled={!live} onClick={() => void frame.current?.requestFullscreen()}>
-          Full screen
-        </button>
-        <label class="inline">
-          <input type="checkbox" checked={scale} onChange={(e) => setScale((e.target as HTMLInputElement).checked)} />
-          Scale to window
-        </label>
-        <button
-          type="button"
-          class="secondary"
-          disabled={!live || ready?.r.viewOnly}
-          onClick={() => ready?.rfb.sendCtrlAltDel()}
-        >
-          Ctrl+Alt+Del
-        </button>
-        {status === 'ended' ? (
-          <button type="button" onClick={() => setAttempt(attempt + 1)}>
-            Reconnect
-          </button>
-        ) : (
-          <button type="button" class="secondary" onClick={() => navigate('/web/desktops')}>
-            Disconnect
-          </button>
-        )}
+        <ScreenControls
+          live={live}
+          viewOnly={ready?.r.viewOnly === true}
+          frame={frame}
+          scale={scale}
+          onScale={setScale}
+          onCtrlAltDel={() => ready?.rfb.sendCtrlAltDel()}
+        />
+        <EndButton ended={status === 'ended'} reconnect={() => setAttempt(attempt + 1)} />
       </div>
-      {message && (
-        <p class={status === 'ended' && message !== 'session ended' ? 'error' : 'muted'} role="alert" data-testid="desktop-message">
-          {message}
-        </p>
-      )}
-      {ready?.r.viewOnly && <p class="notice">View only: your roles let you watch this desktop, not use it.</p>}
-      {ready && !ready.r.clipboard && <p class="muted">The clipboard is turned off for this desktop by your roles.</p>}
+      <SessionNotices
+        message={message}
+        ended={status === 'ended'}
+        viewOnly={ready?.r.viewOnly === true}
+        clipboardOff={ready !== undefined && !ready.r.clipboard}
+      />
       {ready?.r.clipboard && live && <ClipboardPanel rfb={ready.rfb} fromDesktop={copied} />}
       <div class="desktop-frame" ref={frame}>
         <div class="desktop-screen" ref={screen} data-testid="desktop-screen" />
@@ -144,9 +127,7 @@ function DesktopByProtocol({ name }: { name: string }) {
     <section class="desktop-page" aria-labelledby="desktop-title">
       <div class="desktop-bar">
         <h1 id="desktop-title">{name}</h1>
-        <span class="muted" role="status" data-testid="desktop-status">
-          {refusal ? 'ended' : 'connecting'}
-        </span>
+        <DesktopStatus status={refusal ? 'ended' : 'connecting'} />
         <button type="button" class="secondary" onClick={() => navigate('/web/desktops')}>
           Back to desktops
         </button>

@@ -3,7 +3,7 @@ import type { DesktopInfo } from '../../core/api/desktopSchemas.ts';
 import { readable } from '../api.ts';
 import { desktopRefusal } from '../desktopInfo.ts';
 import type { RdpSession } from '../rdpSession.ts';
-import { navigate } from '../router.ts';
+import { DesktopStatus, EndButton, ScreenControls, SessionNotices } from './DesktopControls.tsx';
 
 type Status = 'login' | 'connecting' | 'connected' | 'ended';
 
@@ -118,19 +118,15 @@ export function RdpDesktop({ info }: { info: DesktopInfo }) {
       <div class="desktop-bar">
         <h1 id="desktop-title">{info.name}</h1>
         <span class="muted">RDP</span>
-        <span class="muted" role="status" data-testid="desktop-status">
-          {status}
-        </span>
-        <button type="button" class="secondary" disabled={!live} onClick={() => void frame.current?.requestFullscreen()}>
-          Full screen
-        </button>
-        <label class="inline">
-          <input type="checkbox" checked={scale} onChange={(e) => setScale((e.target as HTMLInputElement).checked)} />
-          Scale to window
-        </label>
-        <button type="button" class="secondary" disabled={!live || info.viewOnly} onClick={() => session?.ctrlAltDel()}>
-          Ctrl+Alt+Del
-        </button>
+        <DesktopStatus status={status} />
+        <ScreenControls
+          live={live}
+          viewOnly={info.viewOnly}
+          frame={frame}
+          scale={scale}
+          onScale={setScale}
+          onCtrlAltDel={() => session?.ctrlAltDel()}
+        />
         {info.clipboard && (
           <>
             <button
@@ -156,23 +152,17 @@ export function RdpDesktop({ info }: { info: DesktopInfo }) {
             </button>
           </>
         )}
-        {status === 'ended' ? (
-          <button type="button" onClick={() => (info.credentials === 'user' ? setStatus('login') : setAttempt(attempt + 1))}>
-            Reconnect
-          </button>
-        ) : (
-          <button type="button" class="secondary" onClick={() => navigate('/web/desktops')}>
-            Disconnect
-          </button>
-        )}
+        <EndButton
+          ended={status === 'ended'}
+          reconnect={() => (info.credentials === 'user' ? setStatus('login') : setAttempt(attempt + 1))}
+        />
       </div>
-      {message && (
-        <p class={status === 'ended' && message !== 'session ended' ? 'error' : 'muted'} role="alert" data-testid="desktop-message">
-          {message}
-        </p>
-      )}
-      {info.viewOnly && <p class="notice">View only: your roles let you watch this desktop, not use it.</p>}
-      {!info.clipboard && <p class="muted">The clipboard is turned off for this desktop by your roles.</p>}
+      <SessionNotices
+        message={message}
+        ended={status === 'ended'}
+        viewOnly={info.viewOnly}
+        clipboardOff={!info.clipboard}
+      />
       {status === 'login' && (
         <CredentialForm
           name={info.name}
