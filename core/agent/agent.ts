@@ -1,6 +1,5 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiClient } from '../api/client.ts';
 import { ClusterCasSchema, EventsIntakeSchema, ReissuedCertsSchema } from '../api/hostSchemas.ts';
 import { AckSchema } from '../api/schemas.ts';
 import { EventSpool } from '../audit/spool.ts';
@@ -29,6 +28,7 @@ import { IdleReclaim } from './idleReclaim.ts';
 import { joinViaProxy } from './join.ts';
 import { certNotAfter, LinkHealth, linkReason } from './linkHealth.ts';
 import { PluginHost } from './pluginHost.ts';
+import { ProxyApiClient } from './proxyApi.ts';
 import { proxyRecordingSink, RecordingUploader } from './recordingUploader.ts';
 import { startTunnelClient, type TunnelClient } from './tunnelClient.ts';
 
@@ -106,7 +106,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     log.info('joined the cluster', { hostId: identity.hostId, cluster: identity.cluster });
   }
   const tlsOf = (h: HostIdentity) => ({ ca: h.tlsCa, cert: h.tlsCert, key: h.tlsKey });
-  let api = new ApiClient([o.proxy], tlsOf(identity));
+  let api = new ProxyApiClient(o.proxy, tlsOf(identity));
   const link = new LinkHealth(clock);
   if (!o.identity && (await probeIdentity(api, link, identity, clock)) === 'rejected') {
     if (!o.token) throw new Unauthenticated(REJOIN_HINT);
@@ -114,7 +114,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     renameSync(join(o.dataDir, 'identity.json'), join(o.dataDir, `identity.json.rejected-${clock.now()}`));
     identity = await joinViaProxy({ proxy: o.proxy, token: o.token, role: 'node', hostName: o.name, caPin: o.caPin });
     saveHostIdentity(o.dataDir, identity);
-    api = new ApiClient([o.proxy], tlsOf(identity));
+    api.close();
+    api = new ProxyApiClient(o.proxy, tlsOf(identity));
     log.info('joined the cluster again', { hostId: identity.hostId });
   }
   const id = identity;
@@ -282,6 +283,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     await plugins.close();
     await uploader.close();
     await spool.close();
+    api.close();
   };
   return {
     hostId: id.hostId,

@@ -71,10 +71,10 @@ export class ApiClient {
 
   constructor(
     private readonly servers: string[],
-    private tls: ClientTls,
-    private readonly timeoutMs = 15_000,
+    protected tls: ClientTls,
+    protected readonly timeoutMs = 15_000,
     /** Prepended to every path (e.g. `/webapi/auth` to reach the auth API through the proxy). */
-    private readonly prefix = '',
+    protected readonly prefix = '',
   ) {
     if (servers.length === 0) throw new Unavailable('no auth server address given');
   }
@@ -120,24 +120,9 @@ export class ApiClient {
     for (let i = 0; i < this.servers.length; i++) {
       const idx = (this.current + i) % this.servers.length;
       const server = this.servers[idx]!;
-      let res: Response;
+      let res: { status: number; text: string };
       try {
-        res = await fetch(`https://${server}${this.prefix}${path}`, {
-          method,
-          headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: o.signal
-            ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs)])
-            : AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs),
-          tls: {
-            ca: this.tls.ca === undefined ? undefined : pemList(this.tls.ca),
-            cert: this.tls.cert,
-            key: this.tls.key,
-            rejectUnauthorized: !this.tls.insecure,
-            checkServerIdentity:
-              this.tls.serverRole && !this.tls.insecure ? serverIdentityCheck(this.tls.serverRole, server) : undefined,
-          },
-        } as RequestInit);
+        res = await this.exchange(server, method, path, body, headers, o);
       } catch (err) {
         if (err instanceof WrongServer) throw err;
         if (o.signal?.aborted) throw new Unavailable('request cancelled', {}, { cause: err });
@@ -145,20 +130,51 @@ export class ApiClient {
         continue;
       }
       this.current = idx;
-      const text = await res.text();
+      const text = res.text;
       let data: unknown;
       try {
         data = text ? JSON.parse(text) : undefined;
       } catch (err) {
         throw new Unavailable(`server ${server} answered ${res.status} with non-JSON`, {}, { cause: err });
       }
-      if (!res.ok) {
+      if (res.status < 200 || res.status > 299) {
         const e = (data as { error?: { code: string; message: string } })?.error;
         throw errorFromWire(e?.code ?? 'internal', e?.message ?? `HTTP ${res.status}`);
       }
       return data;
     }
     throw new Unavailable(`cannot reach ${this.servers.join(' or ')}: ${describe(lastError)}`);
+  }
+
+  /**
+   * One request to `server` and its answer's status and text (fetch with this client's TLS credentials); a
+   * subclass may carry it another way. Throws when the server cannot be reached or the request is cancelled.
+   */
+  protected async exchange(
+    server: string,
+    method: Method,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+    o: RequestOptions,
+  ): Promise<{ status: number; text: string }> {
+    const res = await fetch(`https://${server}${this.prefix}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: o.signal
+        ? AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs)])
+        : AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs),
+      tls: {
+        ca: this.tls.ca === undefined ? undefined : pemList(this.tls.ca),
+        cert: this.tls.cert,
+        key: this.tls.key,
+        rejectUnauthorized: !this.tls.insecure,
+        checkServerIdentity:
+          this.tls.serverRole && !this.tls.insecure ? serverIdentityCheck(this.tls.serverRole, server) : undefined,
+      },
+    } as RequestInit);
+    return { status: res.status, text: await res.text() };
   }
 
   /** Uses new TLS credentials from the next request on (after a CA rotation renewed them); the expected role stays. */

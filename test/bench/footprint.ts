@@ -1,4 +1,4 @@
-// Idle agent memory: `tp agent start` in tunnel mode under bun and (when `just dist` built it) as the compiled binary,
+// Idle agent memory: `tp agent start` in tunnel mode (restarted with its saved identity) under bun and (when `just dist` built it) as the compiled binary,
 // sampled 8 s after start, again after a growth check (60 s; BENCH_FOOTPRINT_LONG=1: 10 minutes), and after one
 // `tp ssh` session has ended. VmRSS counts two kinds of page: the agent's own (RssAnon: heap, JIT code, stacks) and
 // mapped files' (RssFile: the Bun runtime's code and read-only data, which the agent gives back when idle unless
@@ -26,7 +26,11 @@ function sample(pid: number): Sample {
   return { rss: rssMiB(pid), ...rssSplitMiB(pid) };
 }
 
-/** A spawned agent joined with a fresh token (its own tp.yaml, with ssh.reclaim_idle as asked). */
+/**
+ * An agent as a device runs it: joined once with a fresh token (that first run waits for its "running" line and is
+ * stopped), then started again from its saved identity, the start that is measured. Its own tp.yaml carries
+ * ssh.reclaim_idle as asked.
+ */
 async function spawnAgent(c: BenchCluster, cmd: string[], name: string) {
   const admin = loadAdminIdentity(c.dataDir);
   const api = new ApiClient(admin.servers, admin.tls);
@@ -34,8 +38,25 @@ async function spawnAgent(c: BenchCluster, cmd: string[], name: string) {
   const dir = join(c.dir, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'tp.yaml'), `ssh:\n  name: ${name}\n  reclaim_idle: ${reclaim}\n`);
-  const args = ['agent', 'start', '--proxy', c.proxy, '--token', token, '--config', join(dir, 'tp.yaml')];
-  return Bun.spawn([...cmd, ...args, '--data-dir', join(dir, 'data')], { stdout: 'ignore', stderr: 'ignore' });
+  const args = [
+    'agent',
+    'start',
+    '--proxy',
+    c.proxy,
+    '--config',
+    join(dir, 'tp.yaml'),
+    '--data-dir',
+    join(dir, 'data'),
+  ];
+  const join1 = Bun.spawn([...cmd, ...args, '--token', token], { stdout: 'pipe', stderr: 'ignore' });
+  let out = '';
+  for await (const chunk of join1.stdout) {
+    out += new TextDecoder().decode(chunk);
+    if (out.includes(' running ')) break;
+  }
+  join1.kill('SIGTERM');
+  if ((await join1.exited) !== 0 && !out.includes(' running ')) throw new Error(`agent ${name} did not join: ${out}`);
+  return Bun.spawn([...cmd, ...args], { stdout: 'ignore', stderr: 'ignore' });
 }
 
 /** Waits until `s` seconds after `t0` (the samples are taken at fixed ages, not after fixed sleeps). */
@@ -46,8 +67,8 @@ async function until(t0: number, s: number): Promise<void> {
 
 /** The samples of one agent: 8 s, the growth check, and 10 s after one `tp ssh` session. */
 async function measure(c: BenchCluster, cmd: string[], name: string) {
-  const t0 = performance.now();
   const agent = await spawnAgent(c, cmd, name);
+  const t0 = performance.now();
   try {
     await until(t0, 8);
     const start = sample(agent.pid);
