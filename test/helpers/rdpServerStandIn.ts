@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TLSSocket } from 'node:tls';
+import { writeSelfSigned } from './desktopServerTools.ts';
 
 /** The stand-in: its address, what each connection sent, and close. */
 export interface RdpStandIn extends AsyncDisposable {
@@ -34,23 +35,7 @@ function confirm(o: { selected?: number; failure?: number }): Buffer {
 /** Starts the stand-in on a loopback port; `o` picks its Confirm (default: TLS selected). */
 export async function startRdpStandIn(o: { selected?: number; failure?: number } = {}): Promise<RdpStandIn> {
   const dir = mkdtempSync(join(tmpdir(), 'tp-rdp-standin-'));
-  const made = Bun.spawnSync([
-    'openssl',
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=rdp-stand-in',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ]);
-  if (made.exitCode !== 0) throw new Error(`openssl: ${made.stderr}`);
+  writeSelfSigned('rdp-stand-in', join(dir, 'key.pem'), join(dir, 'cert.pem'));
   const key = readFileSync(join(dir, 'key.pem'));
   const cert = readFileSync(join(dir, 'cert.pem'));
   const requests: Buffer[] = [];

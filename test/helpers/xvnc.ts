@@ -1,10 +1,10 @@
 // A real TigerVNC `Xvnc` for desktop tests: a free display on loopback, VncAuth with a password file, a known
 // background colour (`xsetroot -solid`), and the X tools tests read the desktop back with (xclip, xterm).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
+import { listening } from './desktopServerTools.ts';
 import { freePort } from './sshd.ts';
 
 const TOOLS = ['Xvnc', 'vncpasswd', 'xsetroot', 'xclip', 'xterm'];
@@ -43,18 +43,6 @@ function freeDisplay(): number {
     if (!existsSync(`/tmp/.X${n}-lock`) && !existsSync(`/tmp/.X11-unix/X${n}`)) return n;
   }
   throw new Error('no free X display number in :40-:439');
-}
-
-/** True once something accepts TCP connections on `port` (the server is up). */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /**
