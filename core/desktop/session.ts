@@ -1,8 +1,9 @@
-// What every desktop plugin's session shares: the audit fields its events carry, the roles' check on the desktop,
-// and the words for why a direction of the session stopped.
+// What every desktop plugin's session shares: the audit fields its events carry and its start event, the roles'
+// check on the desktop, and the words for why a direction of the session stopped.
+import type { AuditInput } from '../audit/events.ts';
 import { describe } from '../errors.ts';
 import type { AgentPluginContext, PluginSession } from '../plugin/types.ts';
-import { desktopPolicy, type Role, resolveRoles } from '../rbac/index.ts';
+import { type DesktopSessionRights, desktopPolicy, type Role, resolveRoles } from '../rbac/index.ts';
 import { reason, StreamEnded } from './byteReader.ts';
 
 /** The desktop a session is on, as its plugin's entry names it. */
@@ -27,6 +28,17 @@ export function desktopSessionFields(
     login,
     protocol,
     'addr.remote': s.client,
+  };
+}
+
+/** The audit event of a session that started, with the rights its roles gave it. */
+export function sessionStarted(fields: Record<string, string>, rights: DesktopSessionRights): AuditInput {
+  return {
+    type: 'desktop.session.start',
+    success: true,
+    ...fields,
+    view_only: rights.viewOnly,
+    clipboard: rights.clipboard,
   };
 }
 

@@ -3,7 +3,7 @@
 // either side ends or the session's signal aborts. Audited; never recorded (see README).
 import type { Duplex } from 'node:stream';
 import { ByteReader, writeDrained } from '../../core/desktop/byteReader.ts';
-import { checkDesktopAccess, desktopSessionFields, stopReason } from '../../core/desktop/session.ts';
+import { checkDesktopAccess, desktopSessionFields, sessionStarted, stopReason } from '../../core/desktop/session.ts';
 import { describe } from '../../core/errors.ts';
 import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
 import { type DesktopSessionRights, desktopPolicy, desktopSessionRights } from '../../core/rbac/index.ts';
@@ -112,15 +112,7 @@ export async function runRdpSession(
       fields.login = info.user;
     }
     started = true;
-    ctx.emit([
-      {
-        type: 'desktop.session.start',
-        success: true,
-        ...fields,
-        view_only: rights.viewOnly,
-        clipboard: rights.clipboard,
-      },
-    ]);
+    ctx.emit([sessionStarted(fields, rights)]);
     if (t.credentials) return rewriteClientInfo(userData, t.credentials);
     return info.passwordLength > 0 ? withAutologon(userData) : userData;
   };

@@ -2,7 +2,7 @@
 // both directions walked and filtered until either side ends or the session's signal aborts; audited and recorded.
 import type { Duplex } from 'node:stream';
 import { ByteReader, writeDrained } from '../../core/desktop/byteReader.ts';
-import { checkDesktopAccess, desktopSessionFields, stopReason } from '../../core/desktop/session.ts';
+import { checkDesktopAccess, desktopSessionFields, sessionStarted, stopReason } from '../../core/desktop/session.ts';
 import { describe } from '../../core/errors.ts';
 import type { AgentPluginContext, PluginSession } from '../../core/plugin/types.ts';
 import { type DesktopSessionRights, desktopSessionRights } from '../../core/rbac/index.ts';
@@ -78,15 +78,7 @@ export async function runDesktopSession(
     return;
   }
   const { upstream, rights } = opened;
-  ctx.emit([
-    {
-      type: 'desktop.session.start',
-      success: true,
-      ...fields,
-      view_only: rights.viewOnly,
-      clipboard: rights.clipboard,
-    },
-  ]);
+  ctx.emit([sessionStarted(fields, rights)]);
   const clipboard =
     (type: 'desktop.clipboard.send' | 'desktop.clipboard.receive') => (length: number, dropped?: string) =>
       ctx.emit([
