@@ -3,11 +3,10 @@
 // server (never the client's destination), does X.224 and TLS itself, then walks the client's PDUs to put the
 // agent's credentials into the Client Info PDU and to drop input in view-only sessions. Loads only where it serves.
 import * as v from 'valibot';
+import { desktopAddr, desktopLabels, desktopName, entrySpeaks } from '../../core/desktop/entry.ts';
 import { definePlugin } from '../../core/plugin/define.ts';
 import { desktopPolicy } from '../../core/rbac/desktopPolicy.ts';
 
-const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
-const ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/;
 const SHA256 = /^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/;
 
 /**
@@ -16,17 +15,17 @@ const SHA256 = /^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/;
  */
 export const RdpDesktopSchema = v.pipe(
   v.strictObject({
-    name: v.pipe(v.string(), v.regex(NAME, 'desktop names are lowercase letters, digits, "-", "_" or "."')),
+    name: desktopName,
     protocol: v.literal('rdp'),
     /** The RDP server's `host:port` (usually port 3389). */
-    addr: v.pipe(v.string(), v.regex(ADDRESS, 'expected host:port, e.g. 10.0.0.5:3389')),
+    addr: desktopAddr('10.0.0.5:3389'),
     /** The account the agent logs in as (`user` or `DOMAIN\user`); absent: the user types their own in the page. */
     username: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
     /** A file whose first line is that account's password (read at start-up, never sent to the browser). */
     password_file: v.optional(v.pipe(v.string(), v.minLength(1))),
     /** The SHA-256 of the server's TLS certificate (hex, colons optional); absent: any certificate is taken. */
     cert_sha256: v.optional(v.pipe(v.string(), v.regex(SHA256, 'expected the 64 hex digits of a SHA-256'))),
-    labels: v.optional(v.record(v.string(), v.string()), {}),
+    labels: desktopLabels,
   }),
   v.check(
     (d) => (d.username === undefined) === (d.password_file === undefined),
@@ -56,7 +55,7 @@ export default definePlugin<RdpDesktop>({
   // Every desktop plugin shares the desktop kind's RBAC: desktop_labels, desktop_logins and the session options.
   policy: desktopPolicy,
   // Runs on the raw entry, before validation: whatever its shape, only `protocol: rdp` is ours.
-  claims: (entry) => (entry as { protocol?: unknown } | null)?.protocol === 'rdp',
+  claims: (entry) => entrySpeaks(entry, 'rdp'),
   flag: {
     name: 'desktop',
     description: 'serve a desktop, NAME=rdp://HOST:PORT[?username=U&password_file=PATH] (repeatable)',

@@ -2,21 +2,19 @@
 // The agent holds the VNC password, offers the browser security type None only, and walks both directions of the
 // stream to enforce view-only sessions and the clipboard policy. Its agent side loads only on agents serving one.
 import * as v from 'valibot';
+import { desktopAddr, desktopLabels, desktopName, entrySpeaks } from '../../core/desktop/entry.ts';
 import { definePlugin } from '../../core/plugin/define.ts';
 import { desktopPolicy } from '../../core/rbac/desktopPolicy.ts';
 
-const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
-const ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/;
-
 /** One `desktops.desktops` entry this plugin serves: `{name, protocol: vnc, addr, password_file?, labels?}`. */
 export const VncDesktopSchema = v.strictObject({
-  name: v.pipe(v.string(), v.regex(NAME, 'desktop names are lowercase letters, digits, "-", "_" or "."')),
+  name: desktopName,
   protocol: v.literal('vnc'),
   /** The VNC server's `host:port` (display :1 is port 5901). */
-  addr: v.pipe(v.string(), v.regex(ADDRESS, 'expected host:port, e.g. 127.0.0.1:5901')),
+  addr: desktopAddr('127.0.0.1:5901'),
   /** The VNC password: a file holding it in plain text, or one `vncpasswd -f` wrote. Absent: security type None. */
   password_file: v.optional(v.pipe(v.string(), v.minLength(1))),
-  labels: v.optional(v.record(v.string(), v.string()), {}),
+  labels: desktopLabels,
 });
 
 export type VncDesktop = v.InferOutput<typeof VncDesktopSchema>;
@@ -40,7 +38,7 @@ export default definePlugin<VncDesktop>({
   // Every desktop plugin shares the desktop kind's RBAC: desktop_labels, desktop_logins and the session options.
   policy: desktopPolicy,
   // Runs on the raw entry, before validation: whatever its shape, only `protocol: vnc` is ours.
-  claims: (entry) => (entry as { protocol?: unknown } | null)?.protocol === 'vnc',
+  claims: (entry) => entrySpeaks(entry, 'vnc'),
   flag: {
     name: 'desktop',
     description: 'serve a desktop, NAME=vnc://HOST:PORT[?password_file=PATH] (repeatable)',
