@@ -1,26 +1,31 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { type Xrdp, xrdpMissing } from './fixtures/xrdp.ts';
-import { haveChromium, startBrowser, type TestBrowser } from './helpers/browser.ts';
+import type { Xrdp } from './fixtures/xrdp.ts';
+import { startBrowser, type TestBrowser } from './helpers/browser.ts';
 import { waitFor } from './helpers/cluster.ts';
 import { type OperatorCluster, PASSWORD, startOperatorCluster } from './helpers/operatorCluster.ts';
-import { rdpCanvasPixel, rdpCanvasSize, rdpScreenPoint, rdpShownBox } from './helpers/rdpCanvas.ts';
-import { type RdpStack, rdpAgentConfig, startRdpStack, waitDesktopsOnline } from './helpers/rdpDesktopStack.ts';
+import { nearColour, rdpCanvasPixel, rdpCanvasSize, rdpScreenPoint, rdpShownBox } from './helpers/rdpCanvas.ts';
+import {
+  type RdpStack,
+  rdpAgentConfig,
+  rdpBrowserMissing,
+  startRdpStack,
+  waitDesktopsOnline,
+} from './helpers/rdpDesktopStack.ts';
 import { userPage } from './helpers/webLogin.ts';
-import { type Xvnc, xvncMissing } from './helpers/xvnc.ts';
+import type { Xvnc } from './helpers/xvnc.ts';
 
 // RDP desktops in the browser, end to end: Chromium runs IronRDP's web client (WASM) from the web UI; its WebSocket
 // goes to the proxy of a real `tp start`, which relays it to a separate `tp agent start` process (plugin
 // desktop-rdp, the RDCleanPath gateway), which dials a real xrdp (TLS, no NLA) fronting a TigerVNC Xvnc whose root
 // window has a known colour. The page must show that colour, type into an xterm on it, refuse what the roles deny
 // with the gate's reason, and end within about a second when the user is locked.
-const missing = !haveChromium() ? 'Chromium is not installed' : (xvncMissing ?? xrdpMissing);
+const missing = rdpBrowserMissing;
 if (missing) console.warn(`SKIPPING the RDP desktop browser tests: ${missing}`);
 
-const ROOT = [0x33, 0x66, 0xcc];
-/** True for the root colour, give or take what 16-bit colour (IronRDP asks for 16 bpp) keeps of it. */
-const near = (p: number[]) => p.length === 3 && p.every((v, i) => Math.abs(v - ROOT[i]!) <= 8);
+/** True for the root colour (#3366cc). */
+const near = nearColour([0x33, 0x66, 0xcc]);
 let x: Xvnc;
 let xrdp: Xrdp;
 let c: OperatorCluster;

@@ -44,3 +44,11 @@ export async function rdpShownBox(page: Page): Promise<{ left: number; top: numb
     return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
   })()`)) as { left: number; top: number; right: number; bottom: number };
 }
+
+/**
+ * A test that `[r, g, b]` is `colour` give or take what 16-bit colour (IronRDP asks for 16 bpp) keeps of it; false
+ * for an empty pixel (no canvas yet).
+ */
+export function nearColour(colour: readonly number[]): (pixel: number[]) => boolean {
+  return (p) => p.length === 3 && p.every((v, i) => Math.abs(v - colour[i]!) <= 8);
+}

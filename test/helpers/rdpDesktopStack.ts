@@ -4,12 +4,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startXrdp, type Xrdp } from '../fixtures/xrdp.ts';
+import { startXrdp, type Xrdp, xrdpMissing } from '../fixtures/xrdp.ts';
 import { webCall, webLogin } from './accountWeb.ts';
+import { haveChromium } from './browser.ts';
 import { waitFor } from './cluster.ts';
 import type { OperatorCluster } from './operatorCluster.ts';
 import { PASSWORD } from './operatorCluster.ts';
-import { startXvnc, type Xvnc } from './xvnc.ts';
+import { startXvnc, type Xvnc, xvncMissing } from './xvnc.ts';
+
+/** Why RDP tests in Chromium cannot run here (Chromium, Xvnc or xrdp missing), or undefined when they can. */
+export const rdpBrowserMissing = !haveChromium() ? 'Chromium is not installed' : (xvncMissing ?? xrdpMissing);
 
 /** The servers and files of one RDP test. */
 export interface RdpStack extends AsyncDisposable {

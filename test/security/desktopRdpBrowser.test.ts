@@ -4,20 +4,24 @@
 // desktop never arrive, even with the page's own guard (an inert screen) removed: the agent drops and counts them.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
-import { xrdpMissing } from '../fixtures/xrdp.ts';
-import { haveChromium, startBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { startBrowser, type TestBrowser } from '../helpers/browser.ts';
 import { waitFor } from '../helpers/cluster.ts';
 import { type OperatorCluster, PASSWORD, startOperatorCluster } from '../helpers/operatorCluster.ts';
-import { rdpCanvasPixel, rdpScreenPoint } from '../helpers/rdpCanvas.ts';
-import { type RdpStack, rdpAgentConfig, startRdpStack, waitDesktopsOnline } from '../helpers/rdpDesktopStack.ts';
+import { nearColour, rdpCanvasPixel, rdpScreenPoint } from '../helpers/rdpCanvas.ts';
+import {
+  type RdpStack,
+  rdpAgentConfig,
+  rdpBrowserMissing,
+  startRdpStack,
+  waitDesktopsOnline,
+} from '../helpers/rdpDesktopStack.ts';
 import { userPage } from '../helpers/webLogin.ts';
-import { xvncMissing } from '../helpers/xvnc.ts';
 
-const missing = !haveChromium() ? 'Chromium is not installed' : (xvncMissing ?? xrdpMissing);
+const missing = rdpBrowserMissing;
 if (missing) console.warn(`SKIPPING the RDP policy browser tests: ${missing}`);
 
-const ROOT = [0x33, 0x99, 0x33];
-const near = (p: number[]) => p.length === 3 && p.every((v, i) => Math.abs(v - ROOT[i]!) <= 8);
+/** True for the root colour (#339933). */
+const near = nearColour([0x33, 0x99, 0x33]);
 let stack: RdpStack;
 let c: OperatorCluster;
 let b: TestBrowser;
