@@ -81,12 +81,15 @@ export function rdpErrorText(err: unknown): string {
 }
 
 /**
- * Waits for the web component to set up its clipboard: it does so after `ready`, once the browser has answered its
- * clipboard permission query, and a session connected before that has no clipboard channel. Asking the same
- * question and letting a task pass puts this after its answer.
+ * Waits for the web component to set up its clipboard: on mount it awaits its own start-up, then asks the browser
+ * for the clipboard-read permission, and only after that answer registers the clipboard with the session; a session
+ * connected before that has no clipboard channel (xrdp then says "Clipboard is unavailable" for its whole life).
+ * Our `ready` handler can ask before the component does, so one question may be answered first: the second is
+ * asked after the component's and, the browser answering in order, is answered after it.
  */
 async function clipboardSettled(): Promise<void> {
-  await navigator.permissions?.query({ name: 'clipboard-read' as PermissionName }).catch(() => undefined);
+  for (let i = 0; i < 2; i++)
+    await navigator.permissions?.query({ name: 'clipboard-read' as PermissionName }).catch(() => undefined);
   await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
