@@ -54,8 +54,6 @@ export class IdleReclaim {
       const text = maps();
       this.madvise ??= (this.o.madvise ?? loadMadvise)(text);
       const madvise = await this.madvise;
-      // The heap is collected first, so the collector's own code is among what goes back.
-      Bun.gc(true);
       const before = residentFileKiB();
       this.last = pageOutCodePages(maps(), madvise);
       this.passes++;
