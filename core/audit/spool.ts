@@ -156,6 +156,8 @@ export class EventSpool {
 
   private async drain(): Promise<void> {
     while (!this.closed) {
+      // Nothing queued or on disk: the idle agent's once-a-second flush touches no database at all.
+      if (this.count === 0) return;
       this.persist();
       const { rows, more } = this.nextBatch();
       if (rows.length === 0) return;
