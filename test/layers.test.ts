@@ -17,7 +17,7 @@ const CORE_LAYERS: readonly (readonly string[])[] = [
   ['audit', 'identity'], // audit log and recordings; a host's identity and CA rotation following
   ['auth'], // the auth service
   ['ssh', 'plugin'], // SSH node and client plumbing (enforces auth's locks); the protocol plugin contract
-  ['client', 'agent'], // the user's side of the auth API; the node agent
+  ['client', 'agent', 'desktop'], // the user's side of the auth API; the node agent; what desktop plugins share
   ['proxy', 'bot'], // the one-port proxy (joins, relays to agents, serves the web app); machine users' runner
   ['compose'], // builds a cluster from tp.yaml
 ];
