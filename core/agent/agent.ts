@@ -32,6 +32,14 @@ import { ProxyApiClient } from './proxyApi.ts';
 import { proxyRecordingSink, RecordingUploader } from './recordingUploader.ts';
 import { startTunnelClient, type TunnelClient } from './tunnelClient.ts';
 
+/**
+ * The default heartbeat period: under the proxy's 30 s keep-alive idle timeout (core/net/connectionLimits.ts), so
+ * the connection a beat goes on (the other one holds the state long poll) is still open for the next beat. At 30 s
+ * the proxy closed it first and a beat dialed again: a TLS handshake after the idle reclaim faulted ~2 MiB of the
+ * runtime's code back in for good (footprint bench, 3 min: 28.2 -> 25.5 MiB of code pages).
+ */
+export const HEARTBEAT_MS = 25_000;
+
 export interface AgentOptions {
   /** The agent's identity and audit event spool. */
   dataDir: string;
@@ -47,6 +55,7 @@ export interface AgentOptions {
   commandLabels?: CommandLabel[];
   /** 'tunnel' (default): hold a reverse tunnel to the proxy. Otherwise listen on this address for the proxy. */
   direct?: { listen: string; advertise?: string };
+  /** The heartbeat period (ms). Default HEARTBEAT_MS. */
   heartbeatMs?: number;
   /** How often the agent re-checks its certificates against the cluster's CAs (ms); state itself is watched. */
   stateMs?: number;
@@ -235,7 +244,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   let directAddr: string | undefined;
   let tunnel: TunnelClient | undefined;
-  const heartbeatMs = o.heartbeatMs ?? 30_000;
+  const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS;
   const heartbeat = heartbeatSender(api, {
     name,
     labels,

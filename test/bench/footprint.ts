@@ -16,8 +16,11 @@ import { type BenchCluster, entry, me, rssMiB, rssSplitMiB, runOk } from './clus
 import { median } from './ssh.ts';
 import type { Row } from './table.ts';
 
-/** Seconds after start of the growth sample: a quick check by default, the issue's 10 minutes on request. */
-const growthS = process.env.BENCH_FOOTPRINT_LONG ? 600 : 60;
+/**
+ * Seconds after start of the growth sample: a quick check by default, the issue's 10 minutes on request
+ * (BENCH_FOOTPRINT_LONG=1), or any age in seconds (BENCH_FOOTPRINT_S=180, where the working set has settled).
+ */
+const growthS = Number(process.env.BENCH_FOOTPRINT_S) || (process.env.BENCH_FOOTPRINT_LONG ? 600 : 60);
 /** BENCH_FOOTPRINT_RECLAIM=false measures the agent with ssh.reclaim_idle off (the figure before reclaiming). */
 const reclaim = process.env.BENCH_FOOTPRINT_RECLAIM !== 'false';
 
