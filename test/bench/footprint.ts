@@ -5,8 +5,9 @@
 // `ssh.reclaim_idle: false`; they are clean pages of a file, shared with any other process that maps it).
 // Measured here (x64, Bun 1.4.5, VmRSS = own + code pages, MiB; 2026-12-02):
 //                    8 s                 10 min              10 s after a tp ssh
-//   bun              25.2 = 10.8 + 14.3  40.6 = 10.9 + 29.8  34.2 = 16.9 + 17.3
-//   compiled binary  27.6 =  9.1 + 18.5  43.2 =  9.4 + 33.8  36.4 = 13.7 + 22.7
+//   bun              24.6 = 11.2 + 13.4  37.3 = 11.1 + 26.2  37.7 = 17.4 + 20.3
+//   compiled binary  26.9 =  9.4 + 17.5  38.4 =  9.3 + 29.2  42.3 = 14.7 + 27.5
+//   (at 3 min: bun 36.2 = 10.7 + 25.5 with BENCH_FOOTPRINT_S=180; compiled 37.8 = 9.0 + 28.9 read at 175 s)
 //   (reclaim_idle: false, bun: 54.1 = 12.1 + 42.0 at 8 s, 54.2 at 60 s)
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
