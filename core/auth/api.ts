@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server, type TLSSocket } from 'node:tls';
 import { BadParameter } from '../errors.ts';
 import { parseBody } from '../web/json.ts';
@@ -241,6 +242,8 @@ export function createAuthApi(
       handshakeTimeout: 10_000,
     },
     (socket: TLSSocket) => {
+      // A handshake that finished after close() began: nothing will end this connection but us.
+      if (closing) return void socket.destroy();
       const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
       identities.set(socket, peer?.raw ? identityFromCert(peer.raw) : ANONYMOUS);
       open.add(socket);
@@ -249,14 +252,23 @@ export function createAuthApi(
     },
   );
   server.on('close', () => http.close());
+  // Connections still in their TLS handshake are not in `open` yet; close() waits for them too.
+  let closing = false;
+  const handshaking = new Set<Duplex>();
+  server.on('connection', (raw: Duplex) => {
+    handshaking.add(raw);
+    raw.once('close', () => handshaking.delete(raw));
+  });
   // Bun reports a failed or timed-out handshake here but leaves the socket open.
   server.on('tlsClientError', (_err, sock) => sock?.destroy());
 
   return Object.assign(server, {
     renderMetrics: handle.renderMetrics,
-    /** Ends every open connection (idle keep-alives would otherwise hold close() open). */
+    /** Ends every open connection, and any still shaking hands (idle keep-alives would otherwise hold close() open). */
     dropConnections: () => {
+      closing = true;
       for (const s of open) s.destroy();
+      for (const s of handshaking) s.destroy();
     },
   });
 }
