@@ -22,7 +22,7 @@ import { Replica } from '../state/replica.ts';
 import { type AgentSettings, proxyStateSource } from './clusterState.ts';
 import { type CommandLabel, startCommandLabels } from './commandLabels.ts';
 import { type DirectListener, startDirectListener } from './directListener.ts';
-import { heartbeatSender } from './heartbeat.ts';
+import { HEARTBEAT_MS, heartbeatSender } from './heartbeat.ts';
 import { probeIdentity, REJOIN_HINT } from './identityProbe.ts';
 import { IdleReclaim } from './idleReclaim.ts';
 import { joinViaProxy } from './join.ts';
@@ -31,14 +31,6 @@ import { PluginHost } from './pluginHost.ts';
 import { ProxyApiClient } from './proxyApi.ts';
 import { proxyRecordingSink, RecordingUploader } from './recordingUploader.ts';
 import { startTunnelClient, type TunnelClient } from './tunnelClient.ts';
-
-/**
- * The default heartbeat period: under the proxy's 30 s keep-alive idle timeout (core/net/connectionLimits.ts), so
- * the connection a beat goes on (the other one holds the state long poll) is still open for the next beat. At 30 s
- * the proxy closed it first and a beat dialed again: a TLS handshake after the idle reclaim faulted ~2 MiB of the
- * runtime's code back in for good (footprint bench, 3 min: 28.2 -> 25.5 MiB of code pages).
- */
-export const HEARTBEAT_MS = 25_000;
 
 export interface AgentOptions {
   /** The agent's identity and audit event spool. */
