@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../clock.ts';
 import { LimitExceeded } from '../errors.ts';
 import { log } from '../log.ts';
+import { FrameOutbox } from './frameOutbox.ts';
 import {
   encodeFrame,
   F_ACK,
@@ -31,8 +32,6 @@ export { MuxClosed, MuxStream } from './muxStream.ts';
 
 /** Outgoing bytes queued on the connection above which data frames wait for 'drain'. */
 const QUEUE_LIMIT = 1024 * 1024;
-/** Frames made in one turn are written together; past this many bytes they go at once. */
-const COALESCE_BYTES = 64 * 1024;
 /** Outgoing bytes queued on the connection above which the peer is taken not to read at all. */
 const QUEUE_HARD_LIMIT = 16 * 1024 * 1024;
 
@@ -78,22 +77,14 @@ export class MuxSession implements StreamCarrier {
   private readonly maxBuffered: number;
   private retryAfter: number | undefined;
   private heardFns: (() => void)[] = [];
-  /** Frames not yet written: one write per turn (a TLS record and a syscall each) instead of one per frame. */
-  private out: Uint8Array[] = [];
-  private outBytes = 0;
-  private readonly writeOut = (): void => {
-    if (this.out.length === 0) return;
-    const frames = this.out;
-    const bytes = this.outBytes;
-    this.out = [];
-    this.outBytes = 0;
-    this.conn.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
-  };
+  /** Frames not yet written: one write per turn (frameOutbox.ts). */
+  private readonly out: FrameOutbox;
 
   constructor(
     private readonly conn: ByteStream,
     opts: MuxOptions,
   ) {
+    this.out = new FrameOutbox(conn);
     this.nextId = opts.side === 'client' ? 1 : 2;
     this.clock = opts.clock ?? systemClock;
     this.lastHeard = this.clock.now();
@@ -155,7 +146,7 @@ export class MuxSession implements StreamCarrier {
 
   /** @internal whether data frames should wait for the connection to drain. */
   get congested(): boolean {
-    return (this.conn.writableLength ?? 0) + this.outBytes > QUEUE_LIMIT;
+    return (this.conn.writableLength ?? 0) + this.out.bytes > QUEUE_LIMIT;
   }
 
   /** Opens a stream to the peer; throws LimitExceeded when the session holds `maxStreams` already. */
@@ -174,11 +165,7 @@ export class MuxSession implements StreamCarrier {
   /** @internal */
   sendFrame(type: number, flags: number, id: number, length: number, payload?: Uint8Array): void {
     if (this.closed) return;
-    const frame = encodeFrame(type, flags, id, length, payload);
-    if (this.out.length === 0) setImmediate(this.writeOut);
-    this.out.push(frame);
-    this.outBytes += frame.length;
-    if (this.outBytes >= COALESCE_BYTES) this.writeOut();
+    this.out.push(encodeFrame(type, flags, id, length, payload));
   }
 
   /** @internal */
@@ -216,7 +203,7 @@ export class MuxSession implements StreamCarrier {
     }
     // Only control frames (credits, pings, resets) are written without waiting for 'drain'; a peer that keeps
     // sending them while never reading its side would grow our queue without end.
-    if ((this.conn.writableLength ?? 0) + this.outBytes > QUEUE_HARD_LIMIT)
+    if ((this.conn.writableLength ?? 0) + this.out.bytes > QUEUE_HARD_LIMIT)
       this.protocolError(`the peer left over ${QUEUE_HARD_LIMIT} bytes unread`);
   }
 
@@ -302,7 +289,7 @@ export class MuxSession implements StreamCarrier {
   close(reason = 'closed', code = 0): void {
     if (this.closed) return;
     this.sendFrame(T_GOAWAY, 0, 0, code);
-    this.writeOut();
+    this.out.flush();
     this.closed = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
     // Streams end with 'close' rather than 'error': a lost tunnel ends its sessions, it does not crash the process.
