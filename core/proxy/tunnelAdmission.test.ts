@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { connect, createServer, type Socket } from 'node:net';
+import { loopbackPair } from '../../test/helpers/loopbackPair.ts';
 import { MuxSession } from '../tunnel/mux.ts';
 import { encodeFrame, GOAWAY_BUSY, T_GOAWAY } from '../tunnel/muxFrame.ts';
 import { TunnelAdmission } from './tunnelAdmission.ts';
@@ -8,17 +8,6 @@ import { TunnelAdmission } from './tunnelAdmission.ts';
 function manualClock(start = 1_000_000) {
   let t = start;
   return { now: () => t, advance: (ms: number) => (t += ms) };
-}
-
-/** Two ends of one loopback TCP connection. */
-async function socketPair(): Promise<{ c: Socket; s: Socket }> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const accepted = new Promise<Socket>((r) => server.once('connection', r));
-  const c = connect((server.address() as { port: number }).port, '127.0.0.1');
-  const s = await accepted;
-  server.close();
-  return { c, s };
 }
 
 describe('tunnel admission: a reconnect storm is spread out, not taken at once', () => {
@@ -74,7 +63,7 @@ describe('tunnel admission: a reconnect storm is spread out, not taken at once',
   });
 
   test('a busy go-away tells the mux client when to come back, and it never counts as answered', async () => {
-    const { c, s } = await socketPair();
+    const { c, s } = await loopbackPair();
     const client = new MuxSession(c, { side: 'client', keepaliveMs: 0 });
     const answered = client.answered();
     s.end(encodeFrame(T_GOAWAY, 0, 4321, GOAWAY_BUSY));
@@ -84,7 +73,7 @@ describe('tunnel admission: a reconnect storm is spread out, not taken at once',
   });
 
   test('an admitted tunnel answers the first ping', async () => {
-    const { c, s } = await socketPair();
+    const { c, s } = await loopbackPair();
     const client = new MuxSession(c, { side: 'client', keepaliveMs: 0 });
     const listener = new MuxSession(s, { side: 'server', keepaliveMs: 0 });
     expect(await client.answered()).toBe(true);

@@ -1,15 +1,10 @@
 import { describe, expect, test } from 'bun:test';
-import { connect, createServer, type Socket } from 'node:net';
+import { loopbackPair } from '../../test/helpers/loopbackPair.ts';
 import { MuxSession, type MuxStream } from './mux.ts';
 
 type Opts = { keepaliveMs?: number; timeoutMs?: number };
 async function pair(opts: Opts = {}, serverOpts: Opts = opts) {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const accepted = new Promise<Socket>((r) => server.once('connection', r));
-  const c = connect((server.address() as { port: number }).port, '127.0.0.1');
-  const s = await accepted;
-  server.close();
+  const { c, s } = await loopbackPair();
   return {
     client: new MuxSession(c, { side: 'client', ...opts }),
     server: new MuxSession(s, { side: 'server', ...serverOpts }),

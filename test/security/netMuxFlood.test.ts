@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { connect, createServer, type Socket } from 'node:net';
 import { MuxSession, type MuxStream } from '../../core/tunnel/mux.ts';
 import { F_FIN, F_RST, F_SYN, INITIAL_WINDOW, T_DATA, T_PING, T_WINDOW } from '../../core/tunnel/muxFrame.ts';
 import { waitFor } from '../helpers/cluster.ts';
 import { FakeTunnelPeer, rssAfterGc } from '../helpers/fakeTunnelPeer.ts';
+import { loopbackPair } from '../helpers/loopbackPair.ts';
 
 /**
  * Issue 15, finding 6: a tunnel peer that ignores flow control must not be able to make the other side buffer
@@ -18,12 +18,7 @@ afterEach(() => {
 
 /** A real session on one end of a loopback TCP connection, a fake peer on the other. */
 async function attacked(side: 'client' | 'server', opts: { maxStreams?: number; maxBufferedBytes?: number } = {}) {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const accepted = new Promise<Socket>((r) => server.once('connection', r));
-  const c = connect((server.address() as { port: number }).port, '127.0.0.1');
-  const s = await accepted;
-  server.close();
+  const { c, s } = await loopbackPair();
   const [mine, theirs] = side === 'server' ? [s, c] : [c, s];
   const session = new MuxSession(mine, { side, keepaliveMs: 0, ...opts });
   const peer = new FakeTunnelPeer(theirs);
