@@ -55,8 +55,8 @@ function writerMain(): void {
 export class AuditWriter {
   private worker: Worker | undefined;
   private seq = 0;
-  private readonly pending = new Set<Promise<number>>();
-  private readonly waiting = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
+  /** Appends sent and not yet answered, by sequence number. */
+  private readonly waiting = new Map<number, PromiseWithResolvers<number>>();
 
   constructor(private readonly path: string) {}
 
@@ -67,26 +67,19 @@ export class AuditWriter {
 
   /** Waits for every append sent, then stops the thread; the next append starts a new one. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
+    await Promise.allSettled([...this.waiting.values()].map((w) => w.promise));
     this.worker?.terminate();
     this.worker = undefined;
   }
 
   private ask(req: Request): Promise<number> {
     const w = this.worker ?? this.start();
-    const p = new Promise<number>((resolve, reject) => {
-      this.waiting.set(req.seq, { resolve, reject });
-      w.postMessage(req);
-    });
     // The thread keeps the process alive only while it holds a write.
-    if (this.pending.size === 0) w.ref();
-    this.pending.add(p);
-    const done = () => {
-      this.pending.delete(p);
-      if (this.pending.size === 0) this.worker?.unref();
-    };
-    p.then(done, done);
-    return p;
+    if (this.waiting.size === 0) w.ref();
+    const answer = Promise.withResolvers<number>();
+    this.waiting.set(req.seq, answer);
+    w.postMessage(req);
+    return answer.promise;
   }
 
   private start(): Worker {
@@ -96,6 +89,7 @@ export class AuditWriter {
       const r = e.data as Reply;
       const entry = this.waiting.get(r.seq);
       this.waiting.delete(r.seq);
+      if (this.waiting.size === 0) w.unref();
       if (r.error !== undefined) entry?.reject(new Unavailable(`audit store write failed: ${r.error}`));
       else entry?.resolve(r.added ?? 0);
     };
