@@ -54,8 +54,18 @@ function unknownGroupFlag(flag: string, subject: HelpSubject, extra: string[] = 
 
 /** Walks argv down the command tree to one command and runs it; usage errors exit 2 with a short usage on stderr. */
 export async function runProgram(p: Program, argv: string[]): Promise<void> {
+  // A command still waiting when nothing is left to wait for can never finish; without this the process would exit
+  // 0 having done nothing, and a script would take that for success.
+  const stranded = () => {
+    process.stderr.write(
+      `error: ${p.name} ${argv[0] ?? ''} stopped before it finished, with nothing left to wait for (a bug in ${p.name})\n`,
+    );
+    process.exit(1);
+  };
+  process.once('beforeExit', stranded);
   try {
     await dispatch(p, argv);
+    process.off('beforeExit', stranded);
   } catch (err) {
     process.stderr.write(`error: ${describe(err)}\n`);
     if (err instanceof UsageError) process.stderr.write(shortUsage(err.subject));

@@ -18,6 +18,11 @@ export interface RemoteRun {
  */
 export function runRemote(client: Client, r: RemoteRun): Promise<number> {
   return new Promise<number>((resolve, reject) => {
+    // Until the session channel is open, only the connection's end says the node is gone: ssh2 drops a pending
+    // exec/shell request silently, and the process would then exit 0 with nothing done.
+    const cut = () =>
+      reject(new Unavailable('the connection to the node was cut before the session opened (proxy or node stopped?)'));
+    client.once('close', cut);
     const stdin = process.stdin;
     const tty = r.pty && !!stdin.isTTY;
     const window = {
@@ -27,6 +32,7 @@ export function runRemote(client: Client, r: RemoteRun): Promise<number> {
     };
     const opts = { pty: r.pty ? window : undefined, env: r.env };
     const onStream = (err: Error | undefined, ch: ClientChannel) => {
+      client.off('close', cut);
       if (err) return reject(err);
       let code: number | undefined;
       ch.on('exit', (c: number | null, signal?: string) => {
