@@ -66,7 +66,10 @@ beforeAll(async () => {
     join(dir, 'tp.yaml'),
     `cluster_name: flaky.test\nauth: {listen: 127.0.0.1:${await freePort()}, second_factor: "off"}\nproxy: {listen: "${proxy}", tunnel_keepalive: 10s}\n`,
   );
-  cluster = await startTpDaemon(['start', '--config', join(dir, 'tp.yaml'), '--data-dir', dataDir], /then log in/);
+  // Debug logs are kept, and shown when a test fails.
+  cluster = await startTpDaemon(['start', '--config', join(dir, 'tp.yaml'), '--data-dir', dataDir], /then log in/, {
+    env: { TP_DEBUG: '1' },
+  });
   const add = await admin(
     ['users', 'add', 'dana', '--roles', 'admin', '--logins', me, '--password-stdin'],
     'correct horse battery staple',
@@ -102,7 +105,7 @@ beforeAll(async () => {
       join(dir, 'agent'),
     ],
     /running/,
-    { cmd: [...ns.exec, process.execPath, join(import.meta.dir, '..', 'cmd', 'tp.ts')] },
+    { cmd: [...ns.exec, process.execPath, join(import.meta.dir, '..', 'cmd', 'tp.ts')], env: { TP_DEBUG: '1' } },
   );
   await waitFor('flaky1 online', online, 20_000);
 }, 90_000);
@@ -115,6 +118,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Prints the tails of the cluster's and the agent's logs, so a failure in CI names what each side saw. */
+function showLogs(): void {
+  for (const [who, d] of [
+    ['tp start', cluster],
+    ['tp agent start', agent],
+  ] as const) {
+    process.stderr.write(`--- ${who} log (tail) ---\n${(d?.stderr() ?? '').split('\n').slice(-40).join('\n')}\n`);
+  }
+}
+
 suite('an agent on a flaky link', () => {
   test('30 % loss and 300 ms latency: a session still works, slower', async () => {
     const how = { lossPct: 30, delayMs: 300 };
@@ -126,6 +139,7 @@ suite('an agent on a flaky link', () => {
     try {
       const t0 = performance.now();
       const r = await asDana(['ssh', `${me}@flaky1`, 'echo', 'through the storm']);
+      if (r.code !== 0 || r.stdout.trim() !== 'through the storm') showLogs();
       expect({ code: r.code, out: r.stdout.trim(), err: r.stderr }).toMatchObject({
         code: 0,
         out: 'through the storm',

@@ -22,7 +22,7 @@ export const MAX_SKEW_MS = 60_000;
 
 const EXPLAIN: Record<LinkReason, string> = {
   dns: 'the proxy name does not resolve (DNS)',
-  connect: 'the proxy cannot be reached (no route, refused or timed out)',
+  connect: 'the proxy cannot be reached, or the connection to it was cut (no route, refused, timed out or closed)',
   tls: 'the TLS handshake with the proxy failed',
   clock_skew: "this device's clock is off: certificates look not yet valid or expired by it; fix the time (NTP)",
   identity_rejected: "the proxy refused this agent's identity (a foreign or revoked certificate: join again)",

@@ -20,26 +20,48 @@ export async function startImpairedRelay(host: string, target: string, random = 
   let impairment = { lossPct: 0, delayMs: 0 };
   const open = new Set<Socket>();
   const pipe = (from: Socket, to: Socket) => {
+    // One queue and one timer per direction: timers of different lengths set a millisecond apart can fire out of
+    // order, and a TCP stream never reorders (a TLS record MAC failed on it).
+    const queue: { chunk: Buffer; at: number }[] = [];
     let queued = 0;
-    let nextAt = 0;
+    let scheduled = false;
+    let ended: 'end' | 'close' | undefined;
+    const drain = () => {
+      scheduled = false;
+      while (queue.length && queue[0]!.at <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        queued -= chunk.length;
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queued <= HIGH_WATER) from.resume();
+      if (queue.length) schedule(queue[0]!.at);
+      else if (ended === 'end') to.end();
+      else if (ended === 'close') to.destroy();
+    };
+    const schedule = (at: number) => {
+      scheduled = true;
+      setTimeout(drain, at - Date.now());
+    };
     from.on('data', (chunk: Buffer) => {
       const { lossPct, delayMs } = impairment;
-      if (!lossPct && !delayMs && queued === 0) {
+      if (!lossPct && !delayMs && !queue.length) {
         to.write(chunk);
         return;
       }
       const lost = random() * 100 < lossPct;
-      nextAt = Math.max(Date.now() + delayMs + (lost ? RTO_MS : 0), nextAt);
+      // A lost segment holds back everything after it until it is retransmitted, as in TCP.
+      const at = Math.max(Date.now() + delayMs + (lost ? RTO_MS : 0), queue.at(-1)?.at ?? 0);
+      queue.push({ chunk, at });
       queued += chunk.length;
       if (queued > HIGH_WATER) from.pause();
-      setTimeout(() => {
-        queued -= chunk.length;
-        if (!to.destroyed) to.write(chunk);
-        if (queued <= HIGH_WATER) from.resume();
-      }, nextAt - Date.now());
+      if (!scheduled) schedule(at);
     });
-    from.on('end', () => setTimeout(() => to.end(), Math.max(0, nextAt - Date.now())));
-    from.on('close', () => setTimeout(() => to.destroy(), Math.max(0, nextAt - Date.now())));
+    const finish = (how: 'end' | 'close') => {
+      ended ??= how;
+      if (!queue.length) how === 'end' ? to.end() : to.destroy();
+    };
+    from.on('end', () => finish('end'));
+    from.on('close', () => finish('close'));
     from.on('error', () => to.destroy());
   };
   const [th, tp] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
