@@ -8,7 +8,7 @@ import { BadParameter, Unavailable } from '../errors.ts';
 import { parseHostPort } from '../net/index.ts';
 import type { ServerRole } from '../net/serverRole.ts';
 import { connectTls } from '../tunnel/bunTls.ts';
-import type { ByteStream } from '../tunnel/mux.ts';
+import type { ByteStream } from '../tunnel/byteStream.ts';
 
 /** Idle connections kept for the next request (a long poll and a heartbeat may overlap). */
 const MAX_IDLE = 2;

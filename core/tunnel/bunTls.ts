@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'bun';
 import { Unavailable, WrongServer } from '../errors.ts';
 import { certRole, type ServerRole } from '../net/serverRole.ts';
-import type { ByteStream } from './mux.ts';
+import type { ByteStream } from './byteStream.ts';
 
 /** TLS client settings for `connectTls`. */
 export interface TlsDial {

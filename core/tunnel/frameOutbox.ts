@@ -1,6 +1,6 @@
 // Frames a tunnel session makes in one turn of the event loop, written to its connection together: each write is a
 // TLS record and a syscall, and a turn often makes several frames (window credits, data, acks, many streams').
-import type { ByteStream } from './mux.ts';
+import type { ByteStream } from './byteStream.ts';
 
 /** Frames waiting past this many bytes go at once instead of at the end of the turn. */
 const COALESCE_BYTES = 64 * 1024;

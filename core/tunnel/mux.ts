@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../clock.ts';
 import { LimitExceeded } from '../errors.ts';
 import { log } from '../log.ts';
+import type { ByteStream } from './byteStream.ts';
 import { FrameOutbox } from './frameOutbox.ts';
 import {
   encodeFrame,
@@ -27,6 +28,7 @@ import { MuxClosed, MuxStream, type StreamCarrier } from './muxStream.ts';
  * the session, and what the peer can make this side buffer is capped per stream, per session and on the wire.
  */
 
+export type { ByteStream } from './byteStream.ts';
 export { INITIAL_WINDOW } from './muxFrame.ts';
 export { MuxClosed, MuxStream } from './muxStream.ts';
 
@@ -34,17 +36,6 @@ export { MuxClosed, MuxStream } from './muxStream.ts';
 const QUEUE_LIMIT = 1024 * 1024;
 /** Outgoing bytes queued on the connection above which the peer is taken not to read at all. */
 const QUEUE_HARD_LIMIT = 16 * 1024 * 1024;
-
-/** Anything the session can run over: a TLS or TCP socket, or a test pipe. */
-export interface ByteStream {
-  write(data: Uint8Array): boolean;
-  on(event: 'data', fn: (d: Buffer) => void): unknown;
-  on(event: 'close' | 'drain', fn: () => void): unknown;
-  once(event: 'drain', fn: () => void): unknown;
-  destroy(): void;
-  /** Bytes written but not yet handed to the kernel, when the stream can tell. */
-  readonly writableLength?: number;
-}
 
 export interface MuxOptions {
   /** 'client' opens odd stream IDs, 'server' even ones. */
