@@ -3,11 +3,11 @@
 // `tp ssh` session has ended. VmRSS counts two kinds of page: the agent's own (RssAnon: heap, JIT code, stacks) and
 // mapped files' (RssFile: the Bun runtime's code and read-only data, which the agent gives back when idle unless
 // `ssh.reclaim_idle: false`; they are clean pages of a file, shared with any other process that maps it).
-// Measured here (x64, Bun 1.4.5, VmRSS = own + code pages, MiB; 2026-12-02):
+// Measured here (x64, Bun 1.4.5, VmRSS = own + code pages, MiB; 2026-12-02, with a reclaim pass a minute while idle):
 //                    8 s                 10 min              10 s after a tp ssh
-//   bun              24.6 = 11.2 + 13.4  37.3 = 11.1 + 26.2  37.7 = 17.4 + 20.3
-//   compiled binary  26.9 =  9.4 + 17.5  38.4 =  9.3 + 29.2  42.3 = 14.7 + 27.5
-//   (at 3 min: bun 36.2 = 10.7 + 25.5 with BENCH_FOOTPRINT_S=180; compiled 37.8 = 9.0 + 28.9 read at 175 s)
+//   bun              24.3 = 10.8 + 13.4  31.1 = 10.7 + 20.4  37.6 = 17.3 + 20.3
+//   compiled binary  27.6 =  9.4 + 18.2  34.0 =  9.3 + 24.8  42.5 = 14.8 + 27.7
+//   (one pass only, after start and sessions: 10 min bun 37.3 = 11.1 + 26.2, compiled 38.4 = 9.3 + 29.2)
 //   (reclaim_idle: false, bun: 54.1 = 12.1 + 42.0 at 8 s, 54.2 at 60 s)
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
