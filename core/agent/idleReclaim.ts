@@ -47,7 +47,7 @@ export class IdleReclaim {
 
   constructor(private readonly o: IdleReclaimOptions) {}
 
-  /** (Re)starts the quiet-spell wait; when it ends with no stream open, one pass runs. */
+  /** (Re)starts the quiet-spell wait; when it ends with no stream open, a pass runs, then one every `repeatMs`. */
   settle(): void {
     this.arm(this.o.settleMs ?? RECLAIM_SETTLE_MS);
   }
@@ -64,8 +64,7 @@ export class IdleReclaim {
     if (this.o.busy() || this.closed) return;
     const maps = this.o.maps ?? (() => readFileSync('/proc/self/maps', 'utf8'));
     try {
-      const text = maps();
-      this.madvise ??= (this.o.madvise ?? loadMadvise)(text);
+      this.madvise ??= (this.o.madvise ?? loadMadvise)(maps());
       const madvise = await this.madvise;
       const before = residentFileKiB();
       this.last = pageOutCodePages(maps(), madvise);
